@@ -1,0 +1,407 @@
+/*
+ * osiris.h -- the public API of osiris, a data-pipeline runtime.
+ *
+ * This header is the whole public surface and its manual.  Everything not
+ * declared here is static inside osiris.c.
+ *
+ *   Embed:   cc -c osiris.c drivers.c   (link with -lsqlite3, and the
+ *            database client libraries the drivers use)
+ *   Use:     osiris_ctx_new -> osiris_register_builtin_drivers ->
+ *            osiris_run_pipeline -> osiris_run_ok / osiris_run_status ->
+ *            osiris_run_free -> osiris_ctx_free.
+ *
+ * Conventions
+ *   - Every fallible function returns an osiris_rc; OSIRIS_OK is 0.  The
+ *     codes are append-only: a code never changes its number.
+ *   - Messages live in the handle that failed (osiris_ctx_error,
+ *     osiris_run_error), never in a global, and name the place: file:line:col
+ *     for YAML/JSON, steps[2].config.query for OML, the step id at run time.
+ *   - Ownership is stated per function.  "Borrowed" pointers stay valid as
+ *     long as the object they came from and must not be freed.  Strings
+ *     returned as "owned" are released with osiris_free().
+ *   - Threads: an osiris_ctx and everything made from it belong to one
+ *     thread at a time.  Separate contexts may be used from separate threads.
+ *     No function keeps global mutable state.
+ *   - The library never calls exit/abort and never prints; it reports
+ *     through return codes, run files and the log callback.
+ */
+#ifndef OSIRIS_H
+#define OSIRIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OSIRIS_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- codes */
+
+typedef enum osiris_rc {
+  OSIRIS_OK = 0,
+  OSIRIS_ENOMEM = 1,    /* allocation failed */
+  OSIRIS_EIO = 2,       /* file system or stream error */
+  OSIRIS_EPARSE = 3,    /* malformed JSON, YAML, CSV or manifest */
+  OSIRIS_EINVAL = 4,    /* invalid argument or configuration value */
+  OSIRIS_EVALIDATE = 5, /* OML validation failed */
+  OSIRIS_ESECRET = 6,   /* an inline secret in a pipeline */
+  OSIRIS_ENOTFOUND = 7, /* a file, step, connection or driver is missing */
+  OSIRIS_ECONN = 8,     /* connection resolution or connect failed */
+  OSIRIS_EDRIVER = 9,   /* a driver failed */
+  OSIRIS_ELIMIT = 10,   /* a size, depth or count limit was exceeded */
+  OSIRIS_ECANCEL = 11,  /* interrupted */
+  OSIRIS_ESQL = 12,     /* the SQL engine rejected a statement */
+  OSIRIS_EUSAGE = 13    /* bad command-line or API usage */
+} osiris_rc;
+
+/* A static, never-NULL name such as "OSIRIS_EPARSE". */
+const char *osiris_rc_name(osiris_rc rc);
+
+/* Release memory that an osiris_* function returned as "owned". NULL ok. */
+void osiris_free(void *p);
+
+/* ------------------------------------------------------------------ JSON
+ * A JSON value tree.  Integers and doubles are distinct kinds: "1" is INT,
+ * "1.0" and "1e3" are DOUBLE.  Object keys keep insertion order; duplicate
+ * keys are rejected by the parser.  The YAML reader builds the same trees.
+ */
+typedef struct osiris_json osiris_json;
+
+typedef enum osiris_json_kind {
+  OSIRIS_JSON_NULL = 0,
+  OSIRIS_JSON_BOOL,
+  OSIRIS_JSON_INT,
+  OSIRIS_JSON_DOUBLE,
+  OSIRIS_JSON_STRING,
+  OSIRIS_JSON_ARRAY,
+  OSIRIS_JSON_OBJECT
+} osiris_json_kind;
+
+/* Dump flags. */
+#define OSIRIS_JSON_SORTED 1u /* keys sorted by bytes (canonical form) */
+#define OSIRIS_JSON_PRETTY 2u /* two-space indentation */
+#define OSIRIS_JSON_ASCII 4u  /* non-ASCII as \uXXXX (surrogate pairs) */
+
+/* Parse RFC 8259 JSON from text[0..len).  UTF-8 is validated; depth is
+ * limited to 256 and size to 1 GiB.  On success *out is owned by the caller
+ * (osiris_json_free).  On failure *out is NULL and, when errbuf is not NULL,
+ * errbuf receives "line:col: message" (truncated to errcap). */
+osiris_rc osiris_json_parse(const char *text, size_t len, osiris_json **out,
+                            char *errbuf, size_t errcap);
+
+/* Serialize v.  Returns an owned NUL-terminated string (osiris_free) and its
+ * length in *len when len is not NULL; NULL when out of memory.  Doubles
+ * use the shortest text that reads back to the same value. */
+char *osiris_json_dump(const osiris_json *v, unsigned flags, size_t *len);
+
+void osiris_json_free(osiris_json *v);
+
+/* Accessors.  All accept NULL and then return the empty answer. */
+osiris_json_kind osiris_json_kind_of(const osiris_json *v);
+size_t osiris_json_size(const osiris_json *v); /* items of array/object */
+const osiris_json *osiris_json_at(const osiris_json *v, size_t i);
+const char *osiris_json_key_at(const osiris_json *obj, size_t i);
+const osiris_json *osiris_json_get(const osiris_json *obj, const char *key);
+const char *osiris_json_str(const osiris_json *v); /* NULL unless STRING */
+size_t osiris_json_strlen(const osiris_json *v);
+int64_t osiris_json_int(const osiris_json *v, int64_t dflt); /* INT, or integral DOUBLE */
+double osiris_json_num(const osiris_json *v, double dflt);   /* INT or DOUBLE */
+int osiris_json_bool(const osiris_json *v, int dflt);        /* BOOL only */
+
+/* Builders.  Each returns an owned value, NULL when out of memory. */
+osiris_json *osiris_json_new(osiris_json_kind kind); /* null/empty/false/0 */
+osiris_json *osiris_json_new_str(const char *s, size_t len);
+osiris_json *osiris_json_new_int(int64_t v);
+osiris_json *osiris_json_new_double(double v);
+osiris_json *osiris_json_new_bool(int v);
+osiris_json *osiris_json_copy(const osiris_json *v);
+/* Set obj[key] = val, replacing an existing entry in place.  Takes
+ * ownership of val, also on failure. */
+osiris_rc osiris_json_set(osiris_json *obj, const char *key, osiris_json *val);
+/* Remove obj[key] if present; returns 1 when removed. */
+int osiris_json_remove(osiris_json *obj, const char *key);
+/* Append val to arr.  Takes ownership of val, also on failure. */
+osiris_rc osiris_json_push(osiris_json *arr, osiris_json *val);
+
+/* ---------------------------------------------------------------- frames
+ * A frame is a typed columnar table with a validity bitmap per column.
+ * It is built a row at a time: append one value to every column, then
+ * osiris_frame_end_row.  Readers see only completed rows.
+ */
+typedef struct osiris_frame osiris_frame;
+
+typedef enum osiris_type {
+  OSIRIS_TYPE_BOOL = 1,
+  OSIRIS_TYPE_INT64,
+  OSIRIS_TYPE_DOUBLE,
+  OSIRIS_TYPE_DECIMAL,   /* exact; kept as canonical decimal text, with a scale */
+  OSIRIS_TYPE_STRING,    /* UTF-8 */
+  OSIRIS_TYPE_DATE,      /* days since 1970-01-01 */
+  OSIRIS_TYPE_TIMESTAMP  /* microseconds since 1970-01-01T00:00:00 UTC */
+} osiris_type;
+
+/* "bool", "int64", "double", "decimal", "string", "date", "timestamp". */
+const char *osiris_type_name(osiris_type t);
+
+osiris_frame *osiris_frame_new(void); /* owned; NULL when out of memory */
+void osiris_frame_free(osiris_frame *f);
+
+/* Add a column before the first row.  name is copied.  scale is used by
+ * DECIMAL only (digits after the point, 0..38). */
+osiris_rc osiris_frame_add_column(osiris_frame *f, const char *name,
+                                  osiris_type type, int scale);
+
+/* Append one value to column col of the row being built.  The value must
+ * match the column type (STRING/DECIMAL take text; DECIMAL text must be a
+ * decimal number).  Errors: OSIRIS_EINVAL (type mismatch, bad index,
+ * invalid UTF-8), OSIRIS_ENOMEM, OSIRIS_ELIMIT. */
+osiris_rc osiris_frame_append_null(osiris_frame *f, size_t col);
+osiris_rc osiris_frame_append_bool(osiris_frame *f, size_t col, int v);
+osiris_rc osiris_frame_append_int64(osiris_frame *f, size_t col, int64_t v);
+osiris_rc osiris_frame_append_double(osiris_frame *f, size_t col, double v);
+osiris_rc osiris_frame_append_text(osiris_frame *f, size_t col, const char *s, size_t len);
+osiris_rc osiris_frame_append_date(osiris_frame *f, size_t col, int32_t days);
+osiris_rc osiris_frame_append_timestamp(osiris_frame *f, size_t col, int64_t micros);
+/* Complete the row: every column must have received exactly one value. */
+osiris_rc osiris_frame_end_row(osiris_frame *f);
+
+size_t osiris_frame_rows(const osiris_frame *f);
+size_t osiris_frame_cols(const osiris_frame *f);
+const char *osiris_frame_col_name(const osiris_frame *f, size_t col); /* borrowed */
+osiris_type osiris_frame_col_type(const osiris_frame *f, size_t col);
+int osiris_frame_col_scale(const osiris_frame *f, size_t col);
+/* Value readers; row < rows, col < cols, the type must match the column. */
+int osiris_frame_is_null(const osiris_frame *f, size_t col, size_t row);
+int osiris_frame_get_bool(const osiris_frame *f, size_t col, size_t row);
+int64_t osiris_frame_get_int64(const osiris_frame *f, size_t col, size_t row);
+double osiris_frame_get_double(const osiris_frame *f, size_t col, size_t row);
+/* STRING or DECIMAL text; borrowed, not NUL-terminated, length in *len. */
+const char *osiris_frame_get_text(const osiris_frame *f, size_t col, size_t row, size_t *len);
+int32_t osiris_frame_get_date(const osiris_frame *f, size_t col, size_t row);
+int64_t osiris_frame_get_timestamp(const osiris_frame *f, size_t col, size_t row);
+/* Approximate bytes held by the frame. */
+size_t osiris_frame_bytes(const osiris_frame *f);
+
+/* Format any cell as text the way CSV output shows it: NULL -> empty
+ * (*is_null = 1), bool true/false, shortest round-trip doubles, ISO-8601
+ * dates and timestamps ("2024-01-31", "2024-01-31T12:00:00" with
+ * ".ffffff" only when the microseconds are not zero).  Writes into buf
+ * (cap bytes, NUL-terminated) unless the value is text, in which case the
+ * borrowed text is returned without copying.  Returns the text and its
+ * length in *len. */
+const char *osiris_frame_format(const osiris_frame *f, size_t col, size_t row,
+                                char *buf, size_t cap, size_t *len, int *is_null);
+
+/* ------------------------------------------------------------------- CSV */
+typedef struct osiris_csv_opts {
+  char delimiter;          /* ',' when 0 */
+  int header;              /* 1: first (non-skipped) row names the columns */
+  int latin1;              /* 1: input is ISO-8859-1, converted to UTF-8 */
+  size_t skip_rows;        /* records skipped before the header/data */
+  int64_t limit;           /* max data rows; < 0 for all */
+  const char *const *columns;   /* NULL-terminated subset and order, or NULL */
+  const char *const *na_values; /* NULL-terminated extra NULL markers, or NULL */
+  int infer_types;         /* 1: int64/double/bool/date/timestamp, else strings */
+  int crlf;                /* writer: "\r\n" line ends */
+} osiris_csv_opts;
+
+/* Read a whole CSV file into a new frame (owned by the caller).  Errors
+ * name the file and line in errbuf: OSIRIS_ENOTFOUND, OSIRIS_EIO,
+ * OSIRIS_EPARSE (unterminated quote, field count, bad UTF-8). */
+osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o,
+                          osiris_frame **out, char *errbuf, size_t errcap);
+/* Write f to path through path.tmp.<pid> + rename: a failure never leaves a
+ * partial file under the final name.  Parent directories are created. */
+osiris_rc osiris_csv_write(const char *path, const osiris_frame *f,
+                           const osiris_csv_opts *o, char *errbuf, size_t errcap);
+
+/* --------------------------------------------------------------- drivers
+ * A driver is a table of facts plus one function.  The runner calls run()
+ * with a step handle; the driver reads its config and inputs from it, sets
+ * at most one output frame, and reports through it.
+ */
+typedef struct osiris_ctx osiris_ctx;
+typedef struct osiris_step osiris_step;
+
+#define OSIRIS_KEY_REQUIRED 1u /* must be present (after connection fields) */
+#define OSIRIS_KEY_SECRET 2u   /* never in compiled files; masked in output */
+#define OSIRIS_KEY_CONN 4u     /* may come from the connection instead */
+
+typedef struct osiris_config_key {
+  const char *name;
+  const char *default_json; /* JSON text copied into cfg when absent, or NULL */
+  unsigned flags;           /* OSIRIS_KEY_* */
+  const char *doc;          /* one line for `components show` */
+} osiris_config_key;
+
+typedef osiris_rc (*osiris_driver_fn)(osiris_step *step);
+
+typedef struct osiris_driver {
+  const char *name;    /* component name, also the driver name */
+  const char *family;  /* connection family: "filesystem", "mysql", ... */
+  const char *modes;   /* compiled modes, space separated: "extract discover" */
+  const char *summary; /* one line for `components list` */
+  const osiris_config_key *keys; /* terminated by an entry with name NULL */
+  osiris_driver_fn run;
+} osiris_driver;
+
+/* Register d (borrowed: it must outlive ctx) under its name, and under
+ * alias too when alias is not NULL.  OSIRIS_EINVAL for a duplicate name. */
+osiris_rc osiris_register_driver(osiris_ctx *ctx, const osiris_driver *d, const char *alias);
+/* Defined in drivers.c: registers every built-in driver. */
+osiris_rc osiris_register_builtin_drivers(osiris_ctx *ctx);
+/* Borrowed driver by name, NULL when unknown. */
+const osiris_driver *osiris_driver_find(const osiris_ctx *ctx, const char *name);
+size_t osiris_driver_count(const osiris_ctx *ctx);
+const osiris_driver *osiris_driver_at(const osiris_ctx *ctx, size_t i, const char **name);
+
+/* The step handle, valid during run() only. */
+const char *osiris_step_id(const osiris_step *s);
+/* The step's config: cfg minus component/connection meta keys.  Borrowed. */
+const osiris_json *osiris_step_config(const osiris_step *s);
+/* The resolved connection (secret values in memory only), or NULL when the
+ * step has none.  Borrowed. */
+const osiris_json *osiris_step_connection(const osiris_step *s);
+/* Upstream frames: the i-th input and its name ("df_extract_movies",
+ * "df", "input_df").  The same frame may appear under several names.
+ * Borrowed: do not free or modify. */
+size_t osiris_step_input_count(const osiris_step *s);
+const osiris_frame *osiris_step_input(const osiris_step *s, size_t i, const char **name);
+/* Hand the output frame to the runner (takes ownership). */
+void osiris_step_set_output(osiris_step *s, osiris_frame *f);
+/* Record the step's error message (secret values are scrubbed) and return
+ * rc, so that a driver can write: return osiris_step_fail(s, rc, "..."). */
+osiris_rc osiris_step_fail(osiris_step *s, osiris_rc rc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Emit a metric tagged with step_id.  unit may be NULL. */
+void osiris_step_metric(osiris_step *s, const char *name, double value, const char *unit);
+/* Emit an event; step_id is added.  fields is an object or NULL and is
+ * taken over (freed) by the call. */
+void osiris_step_event(osiris_step *s, const char *event, osiris_json *fields);
+/* Log a line to osiris.log (level 0 debug, 1 info, 2 warning, 3 error). */
+void osiris_step_log(osiris_step *s, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* The step's artifacts directory (exists), and the directory relative
+ * paths in configs resolve against.  Borrowed. */
+const char *osiris_step_artifacts_dir(const osiris_step *s);
+const char *osiris_step_base_dir(const osiris_step *s);
+/* Resolve a config path against the base directory; owned result. */
+char *osiris_step_path(const osiris_step *s, const char *path);
+/* Tell the run that a file was produced: emits artifact_created for files
+ * under the run directory, output_written for others. */
+void osiris_step_file_written(osiris_step *s, const char *path, const char *type);
+/* 1 once the run was asked to stop (SIGINT); long drivers poll it. */
+int osiris_step_cancelled(const osiris_step *s);
+
+/* --------------------------------------------------------------- context */
+
+/* A new context (owned; osiris_ctx_free).  NULL when out of memory.
+ * base_dir: where relative pipeline paths resolve and where
+ * osiris_connections.yaml and .env are looked up; NULL for the CWD. */
+osiris_ctx *osiris_ctx_new(const char *base_dir);
+void osiris_ctx_free(osiris_ctx *ctx);
+/* The last error of a context-level call; never NULL. */
+const char *osiris_ctx_error(const osiris_ctx *ctx);
+/* Ask runs of this context to stop (safe from a signal handler). */
+void osiris_ctx_cancel(osiris_ctx *ctx);
+/* Receives every log line (level as in osiris_step_log); for --verbose. */
+typedef void (*osiris_log_fn)(void *user, int level, const char *line);
+void osiris_ctx_set_log(osiris_ctx *ctx, osiris_log_fn fn, void *user);
+
+/* Look up a variable: the process environment first, then the .env
+ * files loaded by the context (never overriding the environment). */
+const char *osiris_ctx_getenv(osiris_ctx *ctx, const char *name);
+
+/* --------------------------------------------------------------- compile */
+typedef struct osiris_compile_opts {
+  const char *profile;            /* NULL: none */
+  const char *const *params;      /* "k=v", NULL-terminated, or NULL */
+  const char *out_dir;            /* NULL: <logs_dir>/compile_<id>/compiled */
+  const char *logs_dir;           /* NULL: "logs" under base_dir */
+} osiris_compile_opts;
+
+/* Validate a pipeline.  *report (owned, may be NULL on ENOMEM) is
+ * {"valid":bool,"file":..,"errors":[{type,message,location,line,col}],
+ *  "warnings":[...]} listing every error at once.  Returns OSIRIS_OK when
+ * valid, OSIRIS_EVALIDATE / OSIRIS_EPARSE / OSIRIS_ESECRET otherwise. */
+osiris_rc osiris_validate(osiris_ctx *ctx, const char *pipeline_path, osiris_json **report);
+
+/* Compile a pipeline into manifest.yaml + cfg/<step>.json.  *result
+ * (owned) is {"status","manifest_path","manifest_hash","manifest_short",
+ * "pipeline_slug","profile","compile_dir","fingerprints",...} or, on a
+ * validation failure, the same report osiris_validate gives. */
+osiris_rc osiris_compile(osiris_ctx *ctx, const char *pipeline_path,
+                         const osiris_compile_opts *opts, osiris_json **result);
+
+/* ------------------------------------------------------------------- run
+ * The execution-adapter contract (seed "Execution Adapter Guide") as C:
+ * prepare (load manifest + cfg, preflight, materialize), execute (run the
+ * steps), collect (status.json, run_card.json).  collect is called on every
+ * path, failures included.  An adapter keeps its private state in the run.
+ */
+typedef struct osiris_run osiris_run;
+
+typedef struct osiris_adapter {
+  const char *name; /* "local", ... */
+  osiris_rc (*prepare)(osiris_run *run);
+  osiris_rc (*execute)(osiris_run *run);
+  osiris_rc (*collect)(osiris_run *run);
+} osiris_adapter;
+
+/* The factory: register an adapter (borrowed) or find one by name. */
+osiris_rc osiris_adapter_register(osiris_ctx *ctx, const osiris_adapter *a);
+const osiris_adapter *osiris_adapter_find(const osiris_ctx *ctx, const char *name);
+
+typedef struct osiris_run_opts {
+  const char *adapter;            /* NULL: "local" */
+  const char *profile;            /* for OML input */
+  const char *const *params;      /* for OML input: "k=v", NULL-terminated */
+  const char *logs_dir;           /* NULL: "logs" under base_dir */
+  int verbose;                    /* 1: debug.log and debug log lines */
+} osiris_run_opts;
+
+/* Run a pipeline: path is OML (compiled first) or a compiled manifest.
+ * Creates logs/run_<session_id>/ and always writes status.json there once
+ * the session exists.  *out (owned, osiris_run_free) is set whenever a
+ * session was created, even when the run failed; it is NULL when the
+ * failure came before (then see osiris_ctx_error).  Returns OSIRIS_OK when
+ * every step succeeded; OSIRIS_EVALIDATE/EPARSE/ESECRET/EUSAGE for compile
+ * and input errors; the failing step's code otherwise. */
+osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path,
+                              const osiris_run_opts *opts, osiris_run **out);
+/* Path of the newest compiled manifest under logs_dir (owned), or NULL. */
+char *osiris_last_compile(osiris_ctx *ctx, const char *logs_dir);
+
+const char *osiris_run_session_id(const osiris_run *run);
+const char *osiris_run_dir(const osiris_run *run);
+int osiris_run_ok(const osiris_run *run);
+const char *osiris_run_error(const osiris_run *run);       /* "" when ok */
+const char *osiris_run_failed_step(const osiris_run *run); /* NULL when none */
+/* The contents of status.json (borrowed). */
+const osiris_json *osiris_run_status(const osiris_run *run);
+void osiris_run_free(osiris_run *run);
+
+/* For adapters: the run's context, directory, manifest steps, and the
+ * shared runner that executes steps in-process. */
+osiris_ctx *osiris_run_ctx(osiris_run *run);
+osiris_rc osiris_run_execute_local(osiris_run *run);
+
+/* --------------------------------------------------------------- worker
+ * Run a commands file (one JSON command a line: ping, prepare, exec_step,
+ * cleanup) in session_dir with the same runner, writing one JSON object a
+ * line to out_fd.  Returns OSIRIS_OK when every command succeeded. */
+osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path,
+                            const char *session_dir, int out_fd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* OSIRIS_H */
