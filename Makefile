@@ -1,0 +1,64 @@
+# osiris -- plain Makefile.  `make` builds the host CLI, `make test` runs
+# every test (installing missing Debian packages first), `make bench` runs
+# the benchmarks.  build.sh is a thin wrapper that also installs packages.
+
+CC      ?= cc
+OPT     ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Wshadow -Wundef -Wmissing-prototypes -Werror
+LIBS    := -lsqlite3 -lm
+ENGINE  := osiris.c osiris.h $(wildcard src/*.c)
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+UNIT_SRC := $(wildcard tests/test_*.c)
+UNIT_BIN := $(patsubst tests/%.c,tests/bin/%,$(UNIT_SRC))
+ASAN_BIN := $(patsubst tests/%.c,tests/bin/asan/%,$(UNIT_SRC))
+
+.PHONY: all worker test unit asan check bench deps clean embed
+
+all: osiris
+
+osiris: $(ENGINE) drivers.c
+	$(CC) $(WARN) $(OPT) -DOSIRIS_CLI_MAIN -I. -o $@ osiris.c drivers.c $(LIBS)
+
+# The worker runs the same runner over a commands file.  (The static build
+# for sandboxes belongs to the remote-execution work.)
+worker: osiris-worker
+osiris-worker: $(ENGINE) drivers.c worker_main.c
+	$(CC) $(WARN) $(OPT) -I. -o $@ worker_main.c osiris.c drivers.c $(LIBS)
+
+tests/bin/%: tests/%.c $(ENGINE) drivers.c tests/harness.h
+	@mkdir -p tests/bin
+	$(CC) $(WARN) -O1 -g -I. -o $@ $< $(LIBS)
+
+tests/bin/asan/%: tests/%.c $(ENGINE) drivers.c tests/harness.h
+	@mkdir -p tests/bin/asan
+	$(CC) $(WARN) -O1 -g $(SAN) -I. -o $@ $< $(LIBS)
+
+tests/bin/embed: examples/embed/embed.c osiris.h $(ENGINE) drivers.c
+	@mkdir -p tests/bin
+	$(CC) $(WARN) -O1 -g -I. -o $@ examples/embed/embed.c osiris.c drivers.c $(LIBS)
+
+embed: tests/bin/embed
+
+deps:
+	@./build.sh --deps-only
+
+unit: $(UNIT_BIN)
+asan: $(ASAN_BIN)
+
+test: deps osiris osiris-worker $(UNIT_BIN) $(ASAN_BIN) tests/bin/embed
+	@bash tests/run.sh
+
+# Both compilers with -Werror, the exported-symbol rule, the banned calls.
+check: deps
+	$(MAKE) -s clean
+	$(MAKE) -s CC=gcc osiris osiris-worker
+	$(MAKE) -s clean
+	$(MAKE) -s CC=clang osiris osiris-worker
+	@bash tests/check_symbols.sh
+
+bench: deps osiris
+	@bash bench/run.sh
+
+clean:
+	rm -rf osiris osiris-worker tests/bin *.o

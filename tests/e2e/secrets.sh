@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Secrets: a connection password taken from the environment (and from .env)
+# never reaches anything osiris writes or prints.
+. "$(dirname "$0")/lib.sh"
+
+SECRET="s3cr3t-Value-XYZ-9137"
+
+# no_leak WHAT: grep the whole logs dir and this case's captured output.
+no_leak() {
+  local hits
+  hits=$(grep -rlF -- "$SECRET" logs .out.* .err.* 2>/dev/null | tr '\n' ' ')
+  if [ -z "$hits" ]; then pass "$1: no secret"; else fail "$1: secret value found in: $hits"; fi
+}
+
+setup() {
+  new_case "$1"
+  copy_fixture data
+  cp "$E2E_FIXTURES/secrets/osiris_connections.yaml" "$E2E_FIXTURES/secrets/pipeline.yaml" \
+     "$E2E_FIXTURES/secrets/failing.yaml" .
+}
+
+# --------------------------------------------------- secret from the env
+setup env
+export TEST_SECRET_PW=$SECRET
+run_osiris run pipeline.yaml
+assert_exit 0 "run with a secret connection"
+run_osiris run pipeline.yaml --verbose
+assert_exit 0 "run --verbose with a secret connection"
+RUN=$(newest_run_dir)
+assert_file "$RUN/debug.log"
+assert_file output/people.csv
+C=$RUN/artifacts/extract-people/cleaned_config.json
+assert_file "$C"
+assert_contains "$C" '***MASKED***' "cleaned_config.json shows ***MASKED***"
+assert_eq '***MASKED***' "$(json_get "$C" 'd["resolved_connection"]["password"]')" \
+  "cleaned_config resolved_connection.password masked"
+assert_eq 2 "$(ls -d logs/run_*/ | wc -l)" "two run directories"
+run_osiris run pipeline.yaml --json --verbose
+assert_exit 0 "run --json --verbose"
+run_osiris compile pipeline.yaml
+assert_exit 0 "compile with a secret connection"
+run_osiris connections list
+assert_exit 0 "connections list"
+assert_contains "$OUT" local "connections list shows the alias"
+run_osiris connections list --json
+assert_exit 0 "connections list --json"
+if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT" 2>/dev/null; then
+  pass "connections list --json parses"
+else
+  fail "connections list --json does not parse"
+fi
+assert_not_contains "$OUT" "$SECRET" "connections list --json hides the secret"
+run_osiris logs show --last
+run_osiris logs show --last --json
+run_osiris logs list --json
+no_leak "successful runs"
+
+# the failure path: messages, status.json, events
+run_osiris run failing.yaml --verbose
+assert_exit 1 "failing run with a secret connection exits 1"
+no_leak "failing run"
+
+# --------------------------------------------------- secret from .env only
+setup dotenv
+unset TEST_SECRET_PW
+printf 'TEST_SECRET_PW=%s\n' "$SECRET" >.env
+run_osiris run pipeline.yaml --verbose
+assert_exit 0 "run with the secret from .env"
+assert_file output/people.csv
+assert_contains "$(newest_run_dir)/artifacts/extract-people/cleaned_config.json" '***MASKED***'
+run_osiris connections list
+no_leak ".env run"
+
+# the environment wins over .env
+printf 'TEST_SECRET_PW=\n' >.env
+RC=0
+TEST_SECRET_PW=$SECRET timeout 60 "$OSIRIS" run pipeline.yaml >.out.envwins 2>.err.envwins || RC=$?
+assert_eq 0 "$RC" "environment value used when .env has an empty one"
+no_leak "env over .env"
+
+finish

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Run every test program and script; each prints "N passed, N failed" as
+# its last line.  Prints the sum as the last line; exits 1 on any failure.
+set -u
+cd "$(dirname "$0")/.."
+total_pass=0 total_fail=0 broken=()
+export OSIRIS="$PWD/osiris"
+export OSIRIS_WORKER="$PWD/osiris-worker"
+
+run_one() { # name, command...
+  local name=$1; shift
+  local out rc last p f
+  out=$("$@" 2>&1); rc=$?
+  last=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+  if [ -z "$last" ]; then
+    printf '%s\n' "$out" | tail -n 30
+    echo "  $name: no result line (exit $rc)"
+    broken+=("$name"); total_fail=$((total_fail + 1)); return
+  fi
+  p=${last%% passed*}; f=${last#*, }; f=${f%% failed*}
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ]; then
+    printf '%s\n' "$out" | grep -E 'FAIL|fail|error|ERROR' | head -n 40
+    broken+=("$name")
+  fi
+  printf '  %-34s %s\n' "$name" "$last"
+}
+
+echo "unit tests"
+for t in tests/bin/test_*; do [ -x "$t" ] && run_one "$(basename "$t")" "$t"; done
+echo "unit tests under ASan+UBSan"
+for t in tests/bin/asan/test_*; do [ -x "$t" ] && ASAN_OPTIONS=detect_leaks=1 run_one "asan/$(basename "$t")" "$t"; done
+echo "embedding example"
+run_one embed tests/bin/embed
+echo "symbols"
+run_one check_symbols bash tests/check_symbols.sh
+echo "end-to-end tests"
+for t in tests/e2e/*.sh; do [ "$(basename "$t")" = lib.sh ] && continue; run_one "e2e/$(basename "$t")" bash "$t"; done
+
+if [ "${#broken[@]}" -gt 0 ]; then echo "failing: ${broken[*]}"; fi
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ] && [ "${#broken[@]}" -eq 0 ]
