@@ -118,83 +118,83 @@ typedef struct mf_manifest {
 } mf_manifest;
 
 /* Section 3: memory, strings, buffers, files, hashing, time. */
-static void *os_malloc(size_t n);
-static void *os_calloc(size_t n, size_t size);
-static void *os_realloc(void *p, size_t n);
-static void os_free(void *p);
-static char *os_strdup(const char *s);
-static char *os_strndup(const char *s, size_t n);
-static char *os_asprintf(const char *fmt, ...) OS_PRINTF(1, 2);
-static int os_streq(const char *a, const char *b);
-static int os_startswith(const char *s, const char *prefix);
-static osiris_rc ob_put(os_buf *b, const void *data, size_t n);
-static osiris_rc ob_puts(os_buf *b, const char *s);
-static osiris_rc ob_putc(os_buf *b, char c);
-static osiris_rc ob_printf(os_buf *b, const char *fmt, ...) OS_PRINTF(2, 3);
-static char *ob_take(os_buf *b); /* owned NUL-terminated string; b emptied */
-static void ob_free(os_buf *b);
-static int os_utf8_valid(const char *s, size_t n, size_t *bad_at);
-static char *os_path_join(const char *dir, const char *name);
-static char *os_path_dirname(const char *path);
-static const char *os_path_basename(const char *path);
-static char *os_path_abs(const char *base, const char *path);
-static int os_is_file(const char *path);
-static int os_is_dir(const char *path);
-static osiris_rc os_mkdir_p(const char *path, os_err *err);
-static osiris_rc os_read_file(const char *path, char **data, size_t *len, os_err *err);
-static osiris_rc os_write_file(const char *path, const void *data, size_t len, os_err *err);
-static osiris_rc os_copy_file(const char *src, const char *dst, os_err *err);
-static void os_sha256(const void *data, size_t n, unsigned char out[32]);
-static void os_sha256_hex(const void *data, size_t n, char out[65]);
-static int os_sha256_file_hex(const char *path, char out[65]);
-static double os_now_ms(void);       /* monotonic milliseconds */
-static int64_t os_wall_us(void);     /* wall clock, microseconds since epoch */
-static void os_iso8601(int64_t us, char out[40]); /* 2026-11-29T13:13:32.123456+00:00 */
-static void os_random_hex(char *out, size_t nhex);
-static double os_peak_rss_mb(void);
-static osiris_rc os_fail(os_err *e, osiris_rc rc, const char *fmt, ...) OS_PRINTF(3, 4);
+static OS_UNUSED void *os_malloc(size_t n);
+static OS_UNUSED void *os_calloc(size_t n, size_t size);
+static OS_UNUSED void *os_realloc(void *p, size_t n);
+static OS_UNUSED void os_free(void *p);
+static OS_UNUSED char *os_strdup(const char *s);
+static OS_UNUSED char *os_strndup(const char *s, size_t n);
+static OS_UNUSED char *os_asprintf(const char *fmt, ...) OS_PRINTF(1, 2);
+static OS_UNUSED int os_streq(const char *a, const char *b);
+static OS_UNUSED int os_startswith(const char *s, const char *prefix);
+static OS_UNUSED osiris_rc ob_put(os_buf *b, const void *data, size_t n);
+static OS_UNUSED osiris_rc ob_puts(os_buf *b, const char *s);
+static OS_UNUSED osiris_rc ob_putc(os_buf *b, char c);
+static OS_UNUSED osiris_rc ob_printf(os_buf *b, const char *fmt, ...) OS_PRINTF(2, 3);
+static OS_UNUSED char *ob_take(os_buf *b); /* owned NUL-terminated string; b emptied */
+static OS_UNUSED void ob_free(os_buf *b);
+static OS_UNUSED int os_utf8_valid(const char *s, size_t n, size_t *bad_at);
+static OS_UNUSED char *os_path_join(const char *dir, const char *name);
+static OS_UNUSED char *os_path_dirname(const char *path);
+static OS_UNUSED const char *os_path_basename(const char *path);
+static OS_UNUSED char *os_path_abs(const char *base, const char *path);
+static OS_UNUSED int os_is_file(const char *path);
+static OS_UNUSED int os_is_dir(const char *path);
+static OS_UNUSED osiris_rc os_mkdir_p(const char *path, os_err *err);
+static OS_UNUSED osiris_rc os_read_file(const char *path, char **data, size_t *len, os_err *err);
+static OS_UNUSED osiris_rc os_write_file(const char *path, const void *data, size_t len, os_err *err);
+static OS_UNUSED osiris_rc os_copy_file(const char *src, const char *dst, os_err *err);
+static OS_UNUSED void os_sha256(const void *data, size_t n, unsigned char out[32]);
+static OS_UNUSED void os_sha256_hex(const void *data, size_t n, char out[65]);
+static OS_UNUSED int os_sha256_file_hex(const char *path, char out[65]);
+static OS_UNUSED double os_now_ms(void);       /* monotonic milliseconds */
+static OS_UNUSED int64_t os_wall_us(void);     /* wall clock, microseconds since epoch */
+static OS_UNUSED void os_iso8601(int64_t us, char out[64]); /* 2026-11-29T13:13:32.123456+00:00 */
+static OS_UNUSED void os_random_hex(char *out, size_t nhex);
+static OS_UNUSED double os_peak_rss_mb(void);
+static OS_UNUSED osiris_rc os_fail(os_err *e, osiris_rc rc, const char *fmt, ...) OS_PRINTF(3, 4);
 
 /* Section 5: JSON. */
-static osiris_json *js_alloc(osiris_json_kind kind);
-static osiris_rc js_parse(const char *text, size_t len, const char *fname,
+static OS_UNUSED osiris_json *js_alloc(osiris_json_kind kind);
+static OS_UNUSED osiris_rc js_parse(const char *text, size_t len, const char *fname,
                           osiris_json **out, os_err *err);
-static osiris_rc js_read_file(const char *path, osiris_json **out, os_err *err);
-static osiris_rc js_dump(os_buf *b, const osiris_json *v, unsigned flags);
-static size_t js_fmt_double(char *out, size_t cap, double d); /* Python repr style */
-static const char *js_gets(const osiris_json *obj, const char *key);
-static osiris_rc js_set_str(osiris_json *obj, const char *key, const char *s);
-static osiris_rc js_set_int(osiris_json *obj, const char *key, int64_t v);
-static osiris_rc js_set_double(osiris_json *obj, const char *key, double v);
-static osiris_rc js_set_bool(osiris_json *obj, const char *key, int v);
-static osiris_rc js_push_str(osiris_json *arr, const char *s);
-static int js_equal(const osiris_json *a, const osiris_json *b);
+static OS_UNUSED osiris_rc js_read_file(const char *path, osiris_json **out, os_err *err);
+static OS_UNUSED osiris_rc js_dump(os_buf *b, const osiris_json *v, unsigned flags);
+static OS_UNUSED size_t js_fmt_double(char *out, size_t cap, double d); /* Python repr style */
+static OS_UNUSED const char *js_gets(const osiris_json *obj, const char *key);
+static OS_UNUSED osiris_rc js_set_str(osiris_json *obj, const char *key, const char *s);
+static OS_UNUSED osiris_rc js_set_int(osiris_json *obj, const char *key, int64_t v);
+static OS_UNUSED osiris_rc js_set_double(osiris_json *obj, const char *key, double v);
+static OS_UNUSED osiris_rc js_set_bool(osiris_json *obj, const char *key, int v);
+static OS_UNUSED osiris_rc js_push_str(osiris_json *arr, const char *s);
+static OS_UNUSED int js_equal(const osiris_json *a, const osiris_json *b);
 
 /* Section 6: YAML (the subset pipelines, manifests and connection files use). */
 #define YM_SORTED 1u  /* emit keys sorted */
 #define YM_MARKERS 2u /* emit "---" first and "..." last */
-static osiris_rc ym_parse(const char *text, size_t len, const char *fname,
+static OS_UNUSED osiris_rc ym_parse(const char *text, size_t len, const char *fname,
                           osiris_json **out, os_err *err);
-static osiris_rc ym_read_file(const char *path, osiris_json **out, os_err *err);
-static osiris_rc ym_emit(os_buf *b, const osiris_json *v, unsigned flags);
+static OS_UNUSED osiris_rc ym_read_file(const char *path, osiris_json **out, os_err *err);
+static OS_UNUSED osiris_rc ym_emit(os_buf *b, const osiris_json *v, unsigned flags);
 
 /* Section 10: masking (used by the compiler too). */
-static int mk_is_secret_key(const char *key);       /* compile-time secret keys */
-static int mk_is_masked_key(const char *key);       /* keys masked in output */
-static osiris_json *mk_mask_copy(const osiris_json *v); /* deep copy, secret keys -> ***MASKED*** */
+static OS_UNUSED int mk_is_secret_key(const char *key);       /* compile-time secret keys */
+static OS_UNUSED int mk_is_masked_key(const char *key);       /* keys masked in output */
+static OS_UNUSED osiris_json *mk_mask_copy(const osiris_json *v); /* deep copy, secret keys -> ***MASKED*** */
 
 /* Section 11: connections. */
-static int cn_parse_ref(const char *ref, char *family, size_t fcap, char *alias, size_t acap);
-static osiris_rc cn_resolve(osiris_ctx *ctx, const char *ref, const char *family,
+static OS_UNUSED int cn_parse_ref(const char *ref, char *family, size_t fcap, char *alias, size_t acap);
+static OS_UNUSED osiris_rc cn_resolve(osiris_ctx *ctx, const char *ref, const char *family,
                             osiris_json **resolved, char **alias_out, os_err *err);
-static osiris_rc cn_list(osiris_ctx *ctx, osiris_json **out, os_err *err);
-static osiris_rc cn_load_dotenv(osiris_ctx *ctx);
+static OS_UNUSED osiris_rc cn_list(osiris_ctx *ctx, osiris_json **out, os_err *err);
+static OS_UNUSED osiris_rc cn_load_dotenv(osiris_ctx *ctx);
 
 /* Section 12-13: compiler and manifest. */
-static osiris_rc mf_load(const char *path, mf_manifest **out, os_err *err);
-static void mf_free(mf_manifest *m);
-static int mf_is_manifest(const osiris_json *doc);
-static osiris_rc mf_order(const mf_manifest *m, size_t *order, os_err *err);
-static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_compile_opts *opts,
+static OS_UNUSED osiris_rc mf_load(const char *path, mf_manifest **out, os_err *err);
+static OS_UNUSED void mf_free(mf_manifest *m);
+static OS_UNUSED int mf_is_manifest(const osiris_json *doc);
+static OS_UNUSED osiris_rc mf_order(const mf_manifest *m, size_t *order, os_err *err);
+static OS_UNUSED osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_compile_opts *opts,
                             osiris_json **result, os_err *err);
 
 /* ======================================================================
@@ -733,11 +733,11 @@ static int64_t os_wall_us(void) {
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void os_iso8601(int64_t us, char out[40]) {
+static void os_iso8601(int64_t us, char out[64]) {
   time_t secs = (time_t)(us / 1000000);
   struct tm tm;
   gmtime_r(&secs, &tm);
-  snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00", tm.tm_year + 1900,
+  snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00", tm.tm_year + 1900,
            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
 }
 

@@ -613,15 +613,17 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
     rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
-  for (k = 0; k < nsel; k++) {
-    osiris_type type = o->infer_types ? cs_infer(&t, sel[k]) : OSIRIS_TYPE_STRING;
-    rc = osiris_frame_add_column(f, names[sel[k]], type, 0);
-    if (!rc) rc = cs_fill(&t, sel[k], &f->cols[k], c_locale);
-    if (rc) {
-      rc = os_fail(&err, rc, "%s: %s", path,
-                   rc == OSIRIS_ENOMEM ? "out of memory" : "too much data for a frame");
-      goto done;
-    }
+  /* Every column first: the frame takes no new column once one holds data. */
+  for (k = 0; k < nsel && !rc; k++)
+    rc = osiris_frame_add_column(f, names[sel[k]],
+                                 o->infer_types ? cs_infer(&t, sel[k]) : OSIRIS_TYPE_STRING, 0);
+  for (k = 0; k < nsel && !rc; k++) rc = cs_fill(&t, sel[k], &f->cols[k], c_locale);
+  if (rc) {
+    rc = os_fail(&err, rc, "%s: %s", path,
+                 rc == OSIRIS_ENOMEM   ? "out of memory"
+                 : rc == OSIRIS_ELIMIT ? "too much data for a frame"
+                                       : "cannot build the frame");
+    goto done;
   }
   rc = fr_commit_rows(f, nrows);
   if (rc) {

@@ -525,7 +525,7 @@ static char *fr_put2(char *p, int v) {
   return p + 2;
 }
 
-/* "YYYY-MM-DD" into out (>= 24 bytes); returns the length. */
+/* "YYYY-MM-DD" into out (>= 40 bytes); returns the length. */
 static size_t fr_fmt_date(char *out, int64_t days) {
   int64_t y;
   int m, d;
@@ -536,7 +536,7 @@ static size_t fr_fmt_date(char *out, int64_t days) {
     p = fr_put2(p, (int)(y % 100));
   } else {
     /* Outside four digits: signed year, as ISO 8601 expanded form. */
-    int n = snprintf(p, 16, "%s%04" PRId64, y < 0 ? "-" : "+", y < 0 ? -y : y);
+    int n = snprintf(p, 24, "%s%04" PRId64, y < 0 ? "-" : "+", y < 0 ? -y : y);
     p += n;
   }
   *p++ = '-';
@@ -593,12 +593,109 @@ static size_t fr_fmt_i64(char *out, int64_t v) {
   return k;
 }
 
-/* Doubles as the shortest text that reads back the same; NaN and the
- * infinities get their own words since JSON has none. */
+/* Doubles as the shortest text that reads back the same, laid out like
+ * Python's repr (js_fmt_double).  js_fmt_double searches precisions with
+ * snprintf+strtod (~10 us a value), too slow for a million-row CSV, so the
+ * common case is done here: when some decimal of at most 15 significant
+ * digits reads back as d, it is the only 15-digit one that does (15-digit
+ * decimals are spaced wider than an ulp), so scale to 15 digits, round,
+ * and check the read-back exactly (M < 2^53 and 10^k exact: one correctly
+ * rounded operation, as in Clinger's fast path).  Otherwise try 16 digits,
+ * then take 17.  Exponents out of the fast range go to js_fmt_double; NaN
+ * and the infinities get words JSON lacks. */
 static size_t fr_fmt_f64(char *out, size_t cap, double d) {
+  static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  char tmp[48], digits[20];
+  double a = fabs(d), m;
+  uint64_t mant;
+  int e10, k, nd, decpt, i;
+  size_t n = 0;
   if (isnan(d)) return (size_t)snprintf(out, cap, "nan");
   if (isinf(d)) return (size_t)snprintf(out, cap, "%s", d < 0 ? "-inf" : "inf");
-  return js_fmt_double(out, cap, d);
+  if (a == 0) return (size_t)snprintf(out, cap, "%s", signbit(d) ? "-0.0" : "0.0");
+  e10 = (int)floor(log10(a));
+  k = 14 - e10;
+  if (k < -21 || k > 21) return js_fmt_double(out, cap, d);
+  m = k >= 0 ? a * p10[k] : a / p10[-k];
+  if (m < 1e14 || m >= 1e15) { /* log10 rounded across a power of ten */
+    e10 += m < 1e14 ? -1 : 1;
+    k = 14 - e10;
+    m = k >= 0 ? a * p10[k] : a / p10[-k];
+  }
+  mant = m >= 1e14 && m < 1e15 ? (uint64_t)(m + 0.5) : 0;
+  if (mant == UINT64_C(1000000000000000)) { /* rounded up into the next decade */
+    mant /= 10;
+    e10++;
+    k--;
+  }
+  if (mant >= UINT64_C(100000000000000) && mant < UINT64_C(1000000000000000) &&
+      (k >= 0 ? (double)mant / p10[k] : (double)mant * p10[-k]) == a) {
+    for (i = 14; i >= 0; i--) {
+      digits[i] = (char)('0' + mant % 10);
+      mant /= 10;
+    }
+    nd = 15;
+  } else {
+    /* No 15-digit form: the shortest has 16 or 17 digits, and 17 always
+     * reads back. */
+    char sci[40];
+    const char *e;
+    int prec;
+    for (prec = 15; prec <= 16; prec++) {
+      snprintf(sci, sizeof sci, "%.*e", prec, a);
+      if (prec == 16 || strtod(sci, NULL) == a) break;
+    }
+    for (nd = 0, e = sci; *e && *e != 'e'; e++)
+      if (*e >= '0' && *e <= '9' && nd < (int)sizeof digits) digits[nd++] = *e;
+    e10 = *e == 'e' ? (int)strtol(e + 1, NULL, 10) : e10;
+  }
+  while (nd > 1 && digits[nd - 1] == '0') nd--;
+  decpt = e10 + 1;
+  if (d < 0) tmp[n++] = '-';
+  if (decpt > -4 && decpt <= 16) {
+    if (decpt <= 0) {
+      tmp[n++] = '0';
+      tmp[n++] = '.';
+      for (i = 0; i < -decpt; i++) tmp[n++] = '0';
+      memcpy(tmp + n, digits, (size_t)nd);
+      n += (size_t)nd;
+    } else if (decpt < nd) {
+      memcpy(tmp + n, digits, (size_t)decpt);
+      n += (size_t)decpt;
+      tmp[n++] = '.';
+      memcpy(tmp + n, digits + decpt, (size_t)(nd - decpt));
+      n += (size_t)(nd - decpt);
+    } else {
+      memcpy(tmp + n, digits, (size_t)nd);
+      n += (size_t)nd;
+      for (i = nd; i < decpt; i++) tmp[n++] = '0';
+      tmp[n++] = '.';
+      tmp[n++] = '0';
+    }
+  } else {
+    int ex = decpt - 1;
+    tmp[n++] = digits[0];
+    if (nd > 1) {
+      tmp[n++] = '.';
+      memcpy(tmp + n, digits + 1, (size_t)(nd - 1));
+      n += (size_t)(nd - 1);
+    }
+    tmp[n++] = 'e';
+    tmp[n++] = ex < 0 ? '-' : '+';
+    if (ex < 0) ex = -ex;
+    if (ex >= 100) tmp[n++] = (char)('0' + ex / 100);
+    tmp[n++] = (char)('0' + ex / 10 % 10);
+    tmp[n++] = (char)('0' + ex % 10);
+  }
+  tmp[n] = 0;
+  if (cap) {
+    size_t c = n < cap - 1 ? n : cap - 1;
+    memcpy(out, tmp, c);
+    out[c] = 0;
+  }
+  return n;
 }
 
 /* Non-text cell into out (>= 64 bytes); returns the length. */

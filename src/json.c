@@ -90,18 +90,26 @@ static uint32_t js_col(js_parser *p, size_t pos) {
   return p->col_num;
 }
 
+/* Format "fname:line:col: message" (or "line:col: message") into err. */
+static osiris_rc js_vfail(os_err *err, osiris_rc rc, const char *fname, uint32_t line,
+                          uint32_t col, const char *fmt, va_list ap) {
+  char msg[OS_ERR_CAP];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  if (fname)
+    return os_fail(err, rc, "%s:%u:%u: %s", fname, (unsigned)line, (unsigned)col, msg);
+  return os_fail(err, rc, "%u:%u: %s", (unsigned)line, (unsigned)col, msg);
+}
+
 static osiris_rc js_fail_at(js_parser *p, osiris_rc rc, size_t pos, const char *fmt, ...)
     OS_PRINTF(4, 5);
 static osiris_rc js_fail_at(js_parser *p, osiris_rc rc, size_t pos, const char *fmt, ...) {
-  char msg[OS_ERR_CAP];
   va_list ap;
+  osiris_rc r;
   uint32_t col = js_col(p, pos);
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  r = js_vfail(p->err, rc, p->fname, p->line, col, fmt, ap);
   va_end(ap);
-  if (p->fname)
-    return os_fail(p->err, rc, "%s:%u:%u: %s", p->fname, (unsigned)p->line, (unsigned)col, msg);
-  return os_fail(p->err, rc, "%u:%u: %s", (unsigned)p->line, (unsigned)col, msg);
+  return r;
 }
 
 static void js_skip_ws(js_parser *p) {

@@ -134,13 +134,8 @@ static void ss_new_id(char *out, size_t cap) {
            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, hex);
 }
 
-/* Remember a secret value so that it is scrubbed from every later line.
- * Values shorter than 4 bytes are not scrubbed: they would mangle
- * ordinary text and are no secret worth the name (compile rejects inline
- * secrets by the same rule). */
-static osiris_rc ss_add_secret(ss_session *ss, const char *value) {
+static osiris_rc ss_push_secret(ss_session *ss, const char *value) {
   size_t i;
-  if (!value || strlen(value) < 4) return OSIRIS_OK;
   for (i = 0; i < ss->n_secrets; i++)
     if (strcmp(ss->secrets[i], value) == 0) return OSIRIS_OK;
   if (ss->n_secrets == ss->cap_secrets) {
@@ -154,6 +149,31 @@ static osiris_rc ss_add_secret(ss_session *ss, const char *value) {
   if (!ss->secrets[ss->n_secrets]) return OSIRIS_ENOMEM;
   ss->n_secrets++;
   return OSIRIS_OK;
+}
+
+/* Remember a secret value so that it is scrubbed from every later line.
+ * Values shorter than 4 bytes are not scrubbed: they would mangle
+ * ordinary text and are no secret worth the name (compile rejects inline
+ * secrets by the same rule).  Lines are scrubbed after JSON serialization,
+ * where a secret with a quote, a backslash or a control character appears
+ * in escaped form, so that spelling is remembered too. */
+static osiris_rc ss_add_secret(ss_session *ss, const char *value) {
+  osiris_json *sv;
+  os_buf b = {0};
+  osiris_rc rc;
+  if (!value || strlen(value) < 4) return OSIRIS_OK;
+  rc = ss_push_secret(ss, value);
+  if (rc) return rc;
+  sv = osiris_json_new_str(value, strlen(value));
+  if (!sv || js_dump(&b, sv, 0)) {
+    rc = OSIRIS_ENOMEM;
+  } else if (b.len >= 2 && (b.len - 2 != strlen(value) || memcmp(b.p + 1, value, b.len - 2))) {
+    b.p[b.len - 1] = 0;
+    rc = ss_push_secret(ss, b.p + 1);
+  }
+  osiris_json_free(sv);
+  ob_free(&b);
+  return rc;
 }
 
 /* The password inside "scheme://user:password@host" is a secret of its own:
@@ -230,8 +250,6 @@ oom:
   return NULL;
 }
 
-/* JSON string values may carry a secret only in escaped form when it had
- * characters JSON escapes; scrub both the raw and the escaped spelling. */
 static void ss_write_line(const ss_session *ss, int fd, const char *line, size_t n) {
   char *clean;
   size_t clean_len = n;
@@ -260,7 +278,7 @@ static void ss_emit(ss_session *ss, int fd, const char *type, const char *kind_k
                     const char *name, osiris_json *fields) {
   osiris_json *line = js_alloc(OSIRIS_JSON_OBJECT);
   os_buf b = {0};
-  char ts[40];
+  char ts[64];
   size_t i;
   if (!line) goto done;
   os_iso8601(os_wall_us(), ts);

@@ -62,8 +62,11 @@ ok(evs and evs[-1]["event"] == "run_complete", "run_complete is last")
 skipped_steps() {
   python3 - "$(newest_run_dir)/events.jsonl" <<'PY'
 import json, sys
-print(" ".join(e.get("step_id", "?") for e in map(json.loads, open(sys.argv[1], encoding="utf-8"))
-               if e["event"] == "step_skipped"))
+try:
+    evs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+except Exception as e:
+    evs = []
+print(" ".join(e.get("step_id", "?") for e in evs if e.get("event") == "step_skipped"))
 PY
 }
 

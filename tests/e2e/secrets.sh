@@ -34,7 +34,7 @@ assert_file "$C"
 assert_contains "$C" '***MASKED***' "cleaned_config.json shows ***MASKED***"
 assert_eq '***MASKED***' "$(json_get "$C" 'd["resolved_connection"]["password"]')" \
   "cleaned_config resolved_connection.password masked"
-assert_eq 2 "$(ls -d logs/run_*/ | wc -l)" "two run directories"
+assert_eq 2 "$(ls -d logs/run_*/ 2>/dev/null | wc -l)" "two run directories"
 run_osiris run pipeline.yaml --json --verbose
 assert_exit 0 "run --json --verbose"
 run_osiris compile pipeline.yaml

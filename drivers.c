@@ -1,0 +1,1815 @@
+/*
+ * drivers.c -- the built-in osiris drivers.
+ *
+ * A separate translation unit that sees only the public API of osiris.h
+ * (steps, frames, JSON, CSV), libc and SQLite.  It holds:
+ *
+ *   1. Shared helpers      config readers, paths, small buffers, dates
+ *   2. filesystem CSV      filesystem.csv_extractor, filesystem.csv_writer
+ *   3. SQL processor       duckdb.processor (alias sql.processor): SQLite
+ *                          over the upstream frames through a virtual table
+ *   4. Registration        osiris_register_builtin_drivers()
+ *
+ * Adding a driver: write `static osiris_rc drv_<family>_<name>_run(osiris_step *)`
+ * that reads osiris_step_config(), checks every key it uses (errors name
+ * the key: "config.delimiter must be ..."), reads upstream frames with
+ * osiris_step_input(), reports with osiris_step_metric()/osiris_step_fail(),
+ * and hands its result over with osiris_step_set_output().  Describe it in
+ * a `static const osiris_driver` with a keys table (default_json is copied
+ * into the compiled cfg, so keep defaults identical to the reference
+ * component spec: cfg hashes depend on them), then add one line to
+ * osiris_register_builtin_drivers().  Everything else here stays static.
+ *
+ * Memory: the public API has no allocator hook, so this file uses libc
+ * malloc/free for its own scratch memory; strings owned by osiris
+ * (osiris_step_path) are released with osiris_free().
+ *
+ * Build: cc -c drivers.c (links with -lsqlite3).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include "osiris.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+/* ======================================================================
+ * 1. Shared helpers
+ *
+ * Config readers treat an absent key and a JSON null alike (the default
+ * applies) and fail with a message naming the key otherwise.  Every helper
+ * that fails on a step has already recorded the message with
+ * osiris_step_fail(), so callers just propagate the code.
+ * ====================================================================== */
+
+#define DRV_ERR_CAP 1024
+
+/* A growable string for SQL text and messages; p is NUL-terminated. */
+typedef struct drv_buf {
+  char *p;
+  size_t len, cap;
+  int oom; /* sticky: one check at the end instead of one per append */
+} drv_buf;
+
+static void drv_buf_put(drv_buf *b, const char *s, size_t n) {
+  if (b->oom) return;
+  if (n >= SIZE_MAX / 2 - b->len) {
+    b->oom = 1;
+    return;
+  }
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    char *p;
+    while (cap < b->len + n + 1) cap *= 2;
+    p = realloc(b->p, cap);
+    if (!p) {
+      b->oom = 1;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = 0;
+}
+
+static void drv_buf_puts(drv_buf *b, const char *s) { drv_buf_put(b, s, strlen(s)); }
+
+/* Append s as a double-quoted SQL identifier ("a""b" for a"b). */
+static void drv_buf_ident(drv_buf *b, const char *s) {
+  const char *q;
+  drv_buf_put(b, "\"", 1);
+  while ((q = strchr(s, '"')) != NULL) {
+    drv_buf_put(b, s, (size_t)(q - s) + 1);
+    drv_buf_put(b, "\"", 1);
+    s = q + 1;
+  }
+  drv_buf_puts(b, s);
+  drv_buf_put(b, "\"", 1);
+}
+
+static void drv_buf_free(drv_buf *b) {
+  free(b->p);
+  b->p = NULL;
+  b->len = b->cap = 0;
+}
+
+static int drv_ieq(const char *a, const char *b) {
+  for (; *a && *b; a++, b++)
+    if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+  return *a == *b;
+}
+
+static int drv_iendswith(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && drv_ieq(s + n - m, suffix);
+}
+
+/* The config value of key, or NULL when absent or JSON null. */
+static const osiris_json *drv_cfg_get(const osiris_json *cfg, const char *key) {
+  const osiris_json *v = osiris_json_get(cfg, key);
+  return osiris_json_kind_of(v) == OSIRIS_JSON_NULL ? NULL : v;
+}
+
+static osiris_rc drv_cfg_str(osiris_step *s, const osiris_json *cfg, const char *key,
+                             const char *dflt, const char **out) {
+  const osiris_json *v = drv_cfg_get(cfg, key);
+  *out = dflt;
+  if (!v) return OSIRIS_OK;
+  if (osiris_json_kind_of(v) != OSIRIS_JSON_STRING)
+    return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s must be a string", key);
+  if (strlen(osiris_json_str(v)) != osiris_json_strlen(v))
+    return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s must not contain NUL characters", key);
+  *out = osiris_json_str(v);
+  return OSIRIS_OK;
+}
+
+static osiris_rc drv_cfg_bool(osiris_step *s, const osiris_json *cfg, const char *key,
+                              int dflt, int *out) {
+  const osiris_json *v = drv_cfg_get(cfg, key);
+  *out = dflt;
+  if (!v) return OSIRIS_OK;
+  if (osiris_json_kind_of(v) != OSIRIS_JSON_BOOL)
+    return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s must be true or false", key);
+  *out = osiris_json_bool(v, dflt);
+  return OSIRIS_OK;
+}
+
+/* An integer >= min; 2.0 counts as 2 (YAML writers sometimes emit it). */
+static osiris_rc drv_cfg_int(osiris_step *s, const osiris_json *cfg, const char *key,
+                             int64_t dflt, int64_t min, int64_t *out) {
+  const osiris_json *v = drv_cfg_get(cfg, key);
+  osiris_json_kind k = osiris_json_kind_of(v);
+  *out = dflt;
+  if (!v) return OSIRIS_OK;
+  if (k == OSIRIS_JSON_DOUBLE) {
+    double d = osiris_json_num(v, 0.5);
+    if (!(d == floor(d) && fabs(d) < 9e15)) k = OSIRIS_JSON_NULL;
+  }
+  if ((k != OSIRIS_JSON_INT && k != OSIRIS_JSON_DOUBLE) || osiris_json_int(v, min - 1) < min) {
+    if (min == 0)
+      return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s must be a non-negative integer", key);
+    return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s must be an integer >= %" PRId64, key, min);
+  }
+  *out = osiris_json_int(v, dflt);
+  return OSIRIS_OK;
+}
+
+/* A list of strings as a NULL-terminated array of borrowed pointers
+ * (malloc'd; free() it).  *out stays NULL when the key is absent.  With
+ * allow_scalar a single string counts as a one-element list. */
+static osiris_rc drv_cfg_strlist(osiris_step *s, const osiris_json *cfg, const char *key,
+                                 int allow_scalar, const char ***out) {
+  const osiris_json *v = drv_cfg_get(cfg, key);
+  const char **list;
+  size_t i, n;
+  *out = NULL;
+  if (!v) return OSIRIS_OK;
+  if (allow_scalar && osiris_json_kind_of(v) == OSIRIS_JSON_STRING) {
+    list = calloc(2, sizeof *list);
+    if (!list) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+    list[0] = osiris_json_str(v);
+    *out = list;
+    return OSIRIS_OK;
+  }
+  if (osiris_json_kind_of(v) != OSIRIS_JSON_ARRAY)
+    return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s must be a list of strings", key);
+  n = osiris_json_size(v);
+  list = calloc(n + 1, sizeof *list);
+  if (!list) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+  for (i = 0; i < n; i++) {
+    const osiris_json *item = osiris_json_at(v, i);
+    if (osiris_json_kind_of(item) != OSIRIS_JSON_STRING) {
+      free(list);
+      return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s[%zu] must be a string", key, i);
+    }
+    list[i] = osiris_json_str(item);
+  }
+  *out = list;
+  return OSIRIS_OK;
+}
+
+/* A single-byte delimiter that the CSV dialect can use. */
+static osiris_rc drv_cfg_delimiter(osiris_step *s, const osiris_json *cfg, char *out) {
+  const char *d;
+  osiris_rc rc = drv_cfg_str(s, cfg, "delimiter", ",", &d);
+  if (rc) return rc;
+  if (strlen(d) != 1 || (unsigned char)d[0] >= 0x80 || d[0] == '"' || d[0] == '\r' ||
+      d[0] == '\n')
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.delimiter must be a one-character string (got \"%s\")", d);
+  *out = d[0];
+  return OSIRIS_OK;
+}
+
+/* Warn about keys a driver does not know: the compiler rejects them for
+ * OML input, but a hand-written manifest may still carry them. */
+static void drv_warn_unknown_keys(osiris_step *s, const osiris_json *cfg,
+                                  const osiris_config_key *keys) {
+  size_t i, n = osiris_json_size(cfg);
+  for (i = 0; i < n; i++) {
+    const char *k = osiris_json_key_at(cfg, i);
+    const osiris_config_key *kk;
+    int known = 0;
+    if (!k || k[0] == '_' || strcmp(k, "component") == 0 || strcmp(k, "mode") == 0 ||
+        strcmp(k, "connection") == 0 || strcmp(k, "resolved_connection") == 0)
+      continue;
+    for (kk = keys; kk->name; kk++)
+      if (strcmp(kk->name, k) == 0) known = 1;
+    if (!known) osiris_step_log(s, 2, "config.%s is not a known key of this driver; ignored", k);
+  }
+}
+
+static char *drv_strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d) memcpy(d, s, n);
+  return d;
+}
+
+/* dir + "/" + name (malloc'd). */
+static char *drv_path_join(const char *dir, const char *name) {
+  size_t a = strlen(dir), b = strlen(name);
+  char *p;
+  while (a > 1 && dir[a - 1] == '/') a--;
+  if (a > SIZE_MAX - b - 2) return NULL;
+  p = malloc(a + b + 2);
+  if (!p) return NULL;
+  memcpy(p, dir, a);
+  p[a] = '/';
+  memcpy(p + a + 1, name, b + 1);
+  return p;
+}
+
+/* Resolve a config path (malloc'd result).  A connection's base_dir wins
+ * over the step base directory for relative paths, as in the reference. */
+static osiris_rc drv_resolve_path(osiris_step *s, const char *path, char **out) {
+  const osiris_json *conn = osiris_step_connection(s);
+  const char *base = osiris_json_str(osiris_json_get(conn, "base_dir"));
+  char *abs = NULL;
+  *out = NULL;
+  if (path[0] != '/' && base && base[0]) {
+    char *b = osiris_step_path(s, base);
+    if (b) {
+      abs = drv_path_join(b, path);
+      osiris_free(b);
+    }
+  } else {
+    char *p = osiris_step_path(s, path);
+    if (p) {
+      abs = drv_strdup(p);
+      osiris_free(p);
+    }
+  }
+  if (!abs) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory resolving path %s", path);
+  *out = abs;
+  return OSIRIS_OK;
+}
+
+/* Civil-calendar conversions (proleptic Gregorian, H. Hinnant's
+ * algorithms): exact for every int32 day count. */
+static int64_t drv_days_from_civil(int64_t y, unsigned m, unsigned d) {
+  int64_t era;
+  unsigned yoe, doy, doe;
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = (unsigned)(y - era * 400);
+  doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void drv_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+  int64_t era;
+  unsigned doe, yoe, doy, mp;
+  z += 719468;
+  era = (z >= 0 ? z : z - 146096) / 146097;
+  doe = (unsigned)(z - era * 146097);
+  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static int64_t drv_floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+static char *drv_put_digits(char *p, unsigned v, int width) {
+  int i;
+  for (i = width - 1; i >= 0; i--) {
+    p[i] = (char)('0' + v % 10);
+    v /= 10;
+  }
+  return p + width;
+}
+
+/* "YYYY-MM-DD" into buf (cap >= 32); returns the length.  Hand-rolled:
+ * the SQL processor formats one per cell, and snprintf dominated. */
+static size_t drv_fmt_date(int64_t days, char *buf, size_t cap) {
+  int64_t y;
+  unsigned m, d;
+  char *p = buf;
+  drv_civil_from_days(days, &y, &m, &d);
+  if (y < 0 || y > 9999) {
+    int n = snprintf(buf, cap, "%04" PRId64 "-%02u-%02u", y, m, d);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+  }
+  if (cap < 11) return 0;
+  p = drv_put_digits(p, (unsigned)y, 4);
+  *p++ = '-';
+  p = drv_put_digits(p, m, 2);
+  *p++ = '-';
+  p = drv_put_digits(p, d, 2);
+  *p = 0;
+  return (size_t)(p - buf);
+}
+
+/* "YYYY-MM-DD HH:MM:SS[.ffffff]" (cap >= 40): the form SQLite's date
+ * functions read and datetime() writes, so comparisons with its results
+ * work. */
+static size_t drv_fmt_timestamp(int64_t us, char *buf, size_t cap) {
+  int64_t days = drv_floor_div(us, INT64_C(86400000000));
+  int64_t rem = us - days * INT64_C(86400000000);
+  unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
+  size_t n = drv_fmt_date(days, buf, cap);
+  char *p = buf + n;
+  if (n == 0 || cap - n < 17) return n;
+  *p++ = ' ';
+  p = drv_put_digits(p, secs / 3600, 2);
+  *p++ = ':';
+  p = drv_put_digits(p, secs / 60 % 60, 2);
+  *p++ = ':';
+  p = drv_put_digits(p, secs % 60, 2);
+  if (frac) {
+    *p++ = '.';
+    p = drv_put_digits(p, frac, 6);
+  }
+  *p = 0;
+  return (size_t)(p - buf);
+}
+
+static int drv_digits(const char *s, size_t n, unsigned *out) {
+  unsigned v = 0;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return 0;
+    v = v * 10 + (unsigned)(s[i] - '0');
+  }
+  *out = v;
+  return 1;
+}
+
+static int drv_month_days(int64_t y, unsigned m) {
+  static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 ? 28 + leap : days[m - 1];
+}
+
+/* Parse exactly "YYYY-MM-DD". */
+static int drv_parse_date(const char *s, size_t n, int64_t *days) {
+  unsigned y, m, d;
+  if (n != 10 || s[4] != '-' || s[7] != '-') return 0;
+  if (!drv_digits(s, 4, &y) || !drv_digits(s + 5, 2, &m) || !drv_digits(s + 8, 2, &d)) return 0;
+  if (m < 1 || m > 12 || d < 1 || (int)d > drv_month_days(y, m)) return 0;
+  *days = drv_days_from_civil(y, m, d);
+  return 1;
+}
+
+/* Parse "YYYY-MM-DD", optionally followed by [ T]HH:MM[:SS[.f...]] and an
+ * optional "Z": what SQLite's datetime()/strftime() and our own exposure
+ * produce.  Fractions beyond microseconds are truncated. */
+static int drv_parse_timestamp(const char *s, size_t n, int64_t *us) {
+  int64_t days, frac = 0;
+  unsigned hh, mi, ss = 0;
+  size_t i = 16;
+  if (n > 0 && s[n - 1] == 'Z') n--;
+  if (n < 10 || !drv_parse_date(s, 10, &days)) return 0;
+  if (n == 10) {
+    *us = days * INT64_C(86400000000);
+    return 1;
+  }
+  if (n < 16 || (s[10] != ' ' && s[10] != 'T') || s[13] != ':') return 0;
+  if (!drv_digits(s + 11, 2, &hh) || !drv_digits(s + 14, 2, &mi) || hh > 23 || mi > 59) return 0;
+  if (n > 16) {
+    if (n < 19 || s[16] != ':' || !drv_digits(s + 17, 2, &ss) || ss > 59) return 0;
+    i = 19;
+    if (n > 19) {
+      int scale = 0;
+      if (s[19] != '.' || n == 20) return 0;
+      for (i = 20; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        if (scale < 6) {
+          frac = frac * 10 + (s[i] - '0');
+          scale++;
+        }
+      }
+      for (; scale < 6; scale++) frac *= 10;
+    }
+  }
+  (void)i;
+  *us = days * INT64_C(86400000000) + (int64_t)(hh * 3600 + mi * 60 + ss) * 1000000 + frac;
+  return 1;
+}
+
+/* Python repr() of a double: shortest text that reads back to the same
+ * value, ".0" on integral values, exponent outside [1e-4, 1e16). */
+static size_t drv_fmt_double(double d, char *buf, size_t cap) {
+  char e[40];
+  int p, ex = 0;
+  const char *x;
+  if (isnan(d)) return (size_t)snprintf(buf, cap, "nan");
+  if (isinf(d)) return (size_t)snprintf(buf, cap, d < 0 ? "-inf" : "inf");
+  for (p = 1; p <= 17; p++) {
+    snprintf(e, sizeof e, "%.*e", p - 1, d);
+    if (strtod(e, NULL) == d) break;
+  }
+  if (p > 17) p = 17;
+  x = strchr(e, 'e');
+  if (x) ex = (int)strtol(x + 1, NULL, 10);
+  if (ex >= -4 && ex < 16) {
+    int nd = p - 1 - ex;
+    int n = snprintf(buf, cap, "%.*f", nd > 0 ? nd : 0, d);
+    if (n < 0) return 0;
+    if (nd <= 0 && (size_t)n + 2 < cap) {
+      memcpy(buf + n, ".0", 3);
+      n += 2;
+    }
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+  }
+  snprintf(buf, cap, "%s", e);
+  return strlen(buf);
+}
+
+/* ======================================================================
+ * 2. filesystem CSV: filesystem.csv_extractor, filesystem.csv_writer
+ *
+ * Thin layers over osiris_csv_read/osiris_csv_write: they validate the
+ * config, resolve the path and report metrics.  pandas-only keys of the
+ * reference spec (parse_dates, skip_blank_lines, compression, chunk_size,
+ * quoting, create_dirs) are accepted so existing pipelines compile, and
+ * ignored; a compressed input is refused rather than read as garbage.
+ * ====================================================================== */
+
+static const osiris_config_key drv_csv_extractor_keys[] = {
+    {"path", NULL, OSIRIS_KEY_REQUIRED, "CSV file to read; relative to the connection base_dir or the working directory"},
+    {"delimiter", "\",\"", 0, "field separator, one character"},
+    {"header", "true", 0, "first row holds the column names (an integer N: row N does)"},
+    {"encoding", "\"utf-8\"", 0, "utf-8 or latin-1 (iso-8859-1)"},
+    {"skip_rows", "0", 0, "records skipped before the header"},
+    {"limit", NULL, 0, "read at most this many data rows"},
+    {"columns", NULL, 0, "list of columns to keep, in this order"},
+    {"na_values", NULL, 0, "extra strings read as NULL"},
+    {"infer_types", NULL, 0, "infer int/double/bool/date/timestamp columns (default true)"},
+    {"parse_dates", "false", 0, "accepted for compatibility; ignored (infer_types covers dates)"},
+    {"skip_blank_lines", "true", 0, "accepted for compatibility; ignored"},
+    {"compression", "\"infer\"", 0, "accepted for compatibility; compressed files are refused"},
+    {"chunk_size", "10000", 0, "accepted for compatibility; ignored"},
+    {NULL, NULL, 0, NULL}};
+
+static const osiris_config_key drv_csv_writer_keys[] = {
+    {"path", NULL, OSIRIS_KEY_REQUIRED, "CSV file to write; parent directories are created"},
+    {"delimiter", "\",\"", 0, "field separator, one character"},
+    {"header", "true", 0, "write a header row"},
+    {"encoding", "\"utf-8\"", 0, "utf-8 only"},
+    {"newline", "\"lf\"", 0, "line ending: lf or crlf"},
+    {"quoting", NULL, 0, "accepted for compatibility; ignored (minimal quoting)"},
+    {"chunk_size", NULL, 0, "accepted for compatibility; ignored"},
+    {"create_dirs", NULL, 0, "accepted for compatibility; ignored (always created)"},
+    {NULL, NULL, 0, NULL}};
+
+static int drv_csv_is_utf8(const char *enc) {
+  return drv_ieq(enc, "utf-8") || drv_ieq(enc, "utf8") || drv_ieq(enc, "utf_8") ||
+         drv_ieq(enc, "utf-8-sig");
+}
+
+static int drv_csv_is_latin1(const char *enc) {
+  return drv_ieq(enc, "latin-1") || drv_ieq(enc, "latin1") || drv_ieq(enc, "latin_1") ||
+         drv_ieq(enc, "iso-8859-1") || drv_ieq(enc, "iso8859-1") || drv_ieq(enc, "iso_8859_1");
+}
+
+static osiris_rc drv_csv_extractor_run(osiris_step *s) {
+  const osiris_json *cfg = osiris_step_config(s);
+  const osiris_json *hv;
+  const char *path, *enc, *compression;
+  const char **columns = NULL, **na_values = NULL;
+  char *abs = NULL;
+  char err[DRV_ERR_CAP];
+  osiris_csv_opts o;
+  osiris_frame *f = NULL;
+  int64_t skip, limit, chunk;
+  int flag;
+  osiris_rc rc;
+
+  memset(&o, 0, sizeof o);
+  rc = drv_cfg_str(s, cfg, "path", NULL, &path);
+  if (rc) goto done;
+  if (!path || !path[0]) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.path is required (the CSV file to read)");
+    goto done;
+  }
+  if ((rc = drv_cfg_delimiter(s, cfg, &o.delimiter)) != OSIRIS_OK) goto done;
+
+  /* header: bool, or the index of the header row (pandas header=N). */
+  o.header = 1;
+  hv = drv_cfg_get(cfg, "header");
+  if (osiris_json_kind_of(hv) == OSIRIS_JSON_INT) {
+    if ((rc = drv_cfg_int(s, cfg, "header", 0, 0, &skip)) != OSIRIS_OK) goto done;
+    o.skip_rows = (size_t)skip;
+  } else if (hv && osiris_json_kind_of(hv) != OSIRIS_JSON_BOOL) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.header must be true, false or a row number");
+    goto done;
+  } else {
+    o.header = osiris_json_bool(hv, 1);
+  }
+
+  if ((rc = drv_cfg_str(s, cfg, "encoding", "utf-8", &enc)) != OSIRIS_OK) goto done;
+  if (drv_csv_is_latin1(enc)) {
+    o.latin1 = 1;
+  } else if (!drv_csv_is_utf8(enc) && !drv_ieq(enc, "ascii") && !drv_ieq(enc, "us-ascii")) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL,
+                          "config.encoding \"%s\" is not supported (use utf-8 or latin-1)", enc);
+    goto done;
+  }
+
+  if ((rc = drv_cfg_int(s, cfg, "skip_rows", 0, 0, &skip)) != OSIRIS_OK) goto done;
+  if ((uint64_t)skip > SIZE_MAX - o.skip_rows) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.skip_rows is too large");
+    goto done;
+  }
+  o.skip_rows += (size_t)skip;
+  if ((rc = drv_cfg_int(s, cfg, "limit", -1, 0, &limit)) != OSIRIS_OK) goto done;
+  o.limit = limit;
+  if ((rc = drv_cfg_strlist(s, cfg, "columns", 0, &columns)) != OSIRIS_OK) goto done;
+  if (columns && !columns[0]) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.columns must not be empty");
+    goto done;
+  }
+  o.columns = columns;
+  if ((rc = drv_cfg_strlist(s, cfg, "na_values", 1, &na_values)) != OSIRIS_OK) goto done;
+  o.na_values = na_values;
+  if ((rc = drv_cfg_bool(s, cfg, "infer_types", 1, &o.infer_types)) != OSIRIS_OK) goto done;
+
+  /* Compatibility keys: type-checked so typos surface, otherwise ignored. */
+  hv = drv_cfg_get(cfg, "parse_dates");
+  if (hv && osiris_json_kind_of(hv) != OSIRIS_JSON_BOOL &&
+      osiris_json_kind_of(hv) != OSIRIS_JSON_ARRAY) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.parse_dates must be true, false or a list");
+    goto done;
+  }
+  if ((rc = drv_cfg_bool(s, cfg, "skip_blank_lines", 1, &flag)) != OSIRIS_OK) goto done;
+  if ((rc = drv_cfg_int(s, cfg, "chunk_size", 10000, 1, &chunk)) != OSIRIS_OK) goto done;
+  if ((rc = drv_cfg_str(s, cfg, "compression", "infer", &compression)) != OSIRIS_OK) goto done;
+  if (!drv_ieq(compression, "infer") && !drv_ieq(compression, "none") && compression[0]) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL,
+                          "config.compression \"%s\" is not supported (only uncompressed CSV)",
+                          compression);
+    goto done;
+  }
+  if (drv_ieq(compression, "infer") &&
+      (drv_iendswith(path, ".gz") || drv_iendswith(path, ".bz2") || drv_iendswith(path, ".zip") ||
+       drv_iendswith(path, ".xz") || drv_iendswith(path, ".zst"))) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "compressed CSV files are not supported: %s", path);
+    goto done;
+  }
+  drv_warn_unknown_keys(s, cfg, drv_csv_extractor_keys);
+
+  if ((rc = drv_resolve_path(s, path, &abs)) != OSIRIS_OK) goto done;
+  err[0] = 0;
+  rc = osiris_csv_read(abs, &o, &f, err, sizeof err);
+  if (rc) {
+    rc = osiris_step_fail(s, rc, "%s", err[0] ? err : "CSV read failed");
+    goto done;
+  }
+  osiris_step_metric(s, "rows_read", (double)osiris_frame_rows(f), "rows");
+  osiris_step_set_output(s, f);
+  f = NULL;
+
+done:
+  osiris_frame_free(f);
+  free(abs);
+  free(columns);
+  free(na_values);
+  return rc;
+}
+
+static osiris_rc drv_csv_writer_run(osiris_step *s) {
+  const osiris_json *cfg = osiris_step_config(s);
+  const osiris_frame *input = NULL;
+  const char *path, *enc, *newline;
+  char *abs = NULL;
+  char err[DRV_ERR_CAP];
+  osiris_csv_opts o;
+  size_t i, n = osiris_step_input_count(s), distinct = 0;
+  osiris_rc rc;
+
+  memset(&o, 0, sizeof o);
+  rc = drv_cfg_str(s, cfg, "path", NULL, &path);
+  if (rc) goto done;
+  if (!path || !path[0]) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.path is required (the CSV file to write)");
+    goto done;
+  }
+  if ((rc = drv_cfg_delimiter(s, cfg, &o.delimiter)) != OSIRIS_OK) goto done;
+  if ((rc = drv_cfg_bool(s, cfg, "header", 1, &o.header)) != OSIRIS_OK) goto done;
+  if ((rc = drv_cfg_str(s, cfg, "encoding", "utf-8", &enc)) != OSIRIS_OK) goto done;
+  if (!drv_csv_is_utf8(enc)) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL,
+                          "config.encoding \"%s\" is not supported by csv_writer (utf-8 only)", enc);
+    goto done;
+  }
+  if ((rc = drv_cfg_str(s, cfg, "newline", "lf", &newline)) != OSIRIS_OK) goto done;
+  if (drv_ieq(newline, "crlf") || strcmp(newline, "\r\n") == 0) {
+    o.crlf = 1;
+  } else if (!drv_ieq(newline, "lf") && strcmp(newline, "\n") != 0) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.newline must be \"lf\" or \"crlf\" (got \"%s\")",
+                          newline);
+    goto done;
+  }
+  drv_warn_unknown_keys(s, cfg, drv_csv_writer_keys);
+
+  /* The runner offers one upstream frame under several names (df_x, df,
+   * input_df); count frames, not names. */
+  for (i = 0; i < n; i++) {
+    const osiris_frame *f = osiris_step_input(s, i, NULL);
+    size_t j;
+    int seen = 0;
+    if (!f) continue;
+    for (j = 0; j < i; j++) seen |= osiris_step_input(s, j, NULL) == f;
+    if (!seen) distinct++;
+    if (!input) input = f;
+  }
+  if (distinct == 0) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "csv_writer needs an upstream step (needs: [...])");
+    goto done;
+  }
+  if (distinct > 1) {
+    drv_buf names = {0};
+    for (i = 0; i < n; i++) {
+      const char *name = NULL;
+      osiris_step_input(s, i, &name);
+      if (i) drv_buf_puts(&names, ", ");
+      drv_buf_puts(&names, name ? name : "?");
+    }
+    rc = osiris_step_fail(s, OSIRIS_EINVAL,
+                          "csv_writer takes exactly one upstream frame, got %zu (inputs: %s)",
+                          distinct, names.p && !names.oom ? names.p : "?");
+    drv_buf_free(&names);
+    goto done;
+  }
+
+  if ((rc = drv_resolve_path(s, path, &abs)) != OSIRIS_OK) goto done;
+  err[0] = 0;
+  rc = osiris_csv_write(abs, input, &o, err, sizeof err);
+  if (rc) {
+    rc = osiris_step_fail(s, rc, "%s", err[0] ? err : "CSV write failed");
+    goto done;
+  }
+  osiris_step_metric(s, "rows_written", (double)osiris_frame_rows(input), "rows");
+  osiris_step_file_written(s, abs, "csv");
+
+done:
+  free(abs);
+  return rc;
+}
+
+static const osiris_driver drv_csv_extractor = {
+    "filesystem.csv_extractor", "filesystem", "extract discover",
+    "Read a CSV file into a frame", drv_csv_extractor_keys, drv_csv_extractor_run};
+
+static const osiris_driver drv_csv_writer = {
+    "filesystem.csv_writer", "filesystem", "write discover",
+    "Write the upstream frame to a CSV file (columns in frame order)", drv_csv_writer_keys,
+    drv_csv_writer_run};
+
+/* ======================================================================
+ * 3. SQL processor: duckdb.processor (alias sql.processor)
+ *
+ * Runs one SQLite statement over the upstream frames.  Each input name
+ * becomes a virtual table of module "osiris_frame" that reads cells from
+ * the frame on demand (no copy): the frames are immutable while the query
+ * runs, so TEXT results point straight into them (SQLITE_STATIC).
+ *
+ * Column exposure (declared type -> SQLite value):
+ *   bool BOOLEAN -> 0/1   int64 INTEGER   double REAL   string TEXT
+ *   date DATE -> 'YYYY-MM-DD'   timestamp TIMESTAMP -> 'YYYY-MM-DD HH:MM:SS[.ffffff]'
+ *   decimal DECIMAL(38,s) -> INTEGER when s = 0 and it fits, REAL when it
+ *     has at most 15 significant digits (exact round trip), TEXT otherwise.
+ *     Exposing decimals as TEXT would keep them exact but make `amount > 100`
+ *     and ORDER BY compare as strings; REAL compares right, and a column
+ *     passed through unchanged is written back as exact decimal text.
+ *     Arithmetic on decimals is double arithmetic (SQLite has no decimal).
+ *
+ * Equality constraints (WHERE k = ?, JOIN ON a.k = b.k) are served by a
+ * hash index built lazily per column, so joins are not nested full scans.
+ * Every constraint is still re-checked by SQLite (omit = 0): the index only
+ * has to return a superset, which keeps SQLite's affinity rules in charge.
+ *
+ * Result typing: the declared type of a result column (direct column
+ * references keep it, also through subqueries) gives the frame type, else
+ * the first non-NULL value does.  A later value that does not fit promotes
+ * the column (bool -> int64 -> double, anything -> string) by rebuilding
+ * the frame built so far; NULL-only columns take the type of their first
+ * value.  Rows are appended straight into the output frame.
+ * ====================================================================== */
+
+#define DRV_SQL_PROGRESS_OPS 10000
+
+typedef int (*drv_sql_cancel_fn)(void *arg);
+
+/* Frames handed to the module (sqlite3_create_module_v2 client data);
+ * the module argument of each table is an index into this array. */
+typedef struct drv_sql_env {
+  const osiris_frame *const *frames;
+  size_t n;
+} drv_sql_env;
+
+/* A hash index over one column: chains of row numbers per bucket. */
+typedef struct drv_sql_index {
+  uint32_t *heads; /* nbuckets entries: first row + 1, 0 = empty */
+  uint32_t *next;  /* per row: next row + 1 in the same bucket */
+  uint64_t mask;   /* nbuckets - 1 */
+} drv_sql_index;
+
+typedef struct drv_sql_vtab {
+  sqlite3_vtab base; /* first: SQLite casts */
+  const osiris_frame *frame;
+  size_t rows, cols;
+  drv_sql_index *index; /* per column, built on first use */
+} drv_sql_vtab;
+
+enum { DRV_SQL_SCAN = 0, DRV_SQL_CHAIN, DRV_SQL_EMPTY };
+enum { DRV_KEY_INT = 1, DRV_KEY_DOUBLE, DRV_KEY_TEXT };
+
+typedef struct drv_sql_cursor {
+  sqlite3_vtab_cursor base; /* first: SQLite casts */
+  size_t row;
+  int mode;            /* DRV_SQL_SCAN / CHAIN / EMPTY */
+  size_t col;          /* indexed column in CHAIN mode */
+  int key_kind;        /* DRV_KEY_* */
+  int64_t key_int;
+  double key_double;
+  const char *key_text; /* borrowed from the xFilter argument */
+  size_t key_len;
+  char *key_copy;       /* the probe text outlives xFilter's argument */
+  char buf[64];         /* DATE/TIMESTAMP/DECIMAL text */
+} drv_sql_cursor;
+
+static uint64_t drv_hash64(uint64_t x) {
+  x ^= x >> 30;
+  x *= UINT64_C(0xbf58476d1ce4e5b9);
+  x ^= x >> 27;
+  x *= UINT64_C(0x94d049bb133111eb);
+  x ^= x >> 31;
+  return x;
+}
+
+static uint64_t drv_hash_bytes(const char *s, size_t n) {
+  uint64_t h = UINT64_C(0xcbf29ce484222325);
+  size_t i;
+  for (i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= UINT64_C(0x100000001b3);
+  }
+  return drv_hash64(h);
+}
+
+static uint64_t drv_hash_double(double d) {
+  uint64_t bits;
+  if (d == 0) d = 0; /* -0.0 == 0.0 */
+  memcpy(&bits, &d, sizeof bits);
+  return drv_hash64(bits);
+}
+
+/* The int64 key of an integer-like column (bool, int64, date, timestamp). */
+static int64_t drv_sql_int_key(const osiris_frame *f, size_t col, size_t row) {
+  switch (osiris_frame_col_type(f, col)) {
+    case OSIRIS_TYPE_BOOL: return osiris_frame_get_bool(f, col, row) ? 1 : 0;
+    case OSIRIS_TYPE_DATE: return osiris_frame_get_date(f, col, row);
+    case OSIRIS_TYPE_TIMESTAMP: return osiris_frame_get_timestamp(f, col, row);
+    default: return osiris_frame_get_int64(f, col, row);
+  }
+}
+
+static int drv_sql_indexable(osiris_type t) {
+  return t == OSIRIS_TYPE_BOOL || t == OSIRIS_TYPE_INT64 || t == OSIRIS_TYPE_DOUBLE ||
+         t == OSIRIS_TYPE_STRING || t == OSIRIS_TYPE_DATE || t == OSIRIS_TYPE_TIMESTAMP;
+}
+
+static uint64_t drv_sql_row_hash(const osiris_frame *f, size_t col, size_t row) {
+  osiris_type t = osiris_frame_col_type(f, col);
+  if (t == OSIRIS_TYPE_STRING) {
+    size_t len;
+    const char *p = osiris_frame_get_text(f, col, row, &len);
+    return drv_hash_bytes(p, len);
+  }
+  if (t == OSIRIS_TYPE_DOUBLE) return drv_hash_double(osiris_frame_get_double(f, col, row));
+  return drv_hash64((uint64_t)drv_sql_int_key(f, col, row));
+}
+
+static int drv_sql_build_index(drv_sql_vtab *vt, size_t col) {
+  drv_sql_index *ix = &vt->index[col];
+  uint64_t nb = 16;
+  size_t r;
+  if (ix->heads) return SQLITE_OK;
+  while (nb < (uint64_t)vt->rows * 2) nb *= 2;
+  ix->heads = calloc((size_t)nb, sizeof *ix->heads);
+  ix->next = malloc((vt->rows ? vt->rows : 1) * sizeof *ix->next);
+  if (!ix->heads || !ix->next) {
+    free(ix->heads);
+    free(ix->next);
+    ix->heads = ix->next = NULL;
+    return SQLITE_NOMEM;
+  }
+  ix->mask = nb - 1;
+  /* Insert back to front so each chain lists rows in ascending order:
+   * `WHERE k = ?` then returns rows in frame order. */
+  for (r = vt->rows; r-- > 0;) {
+    uint64_t b;
+    if (osiris_frame_is_null(vt->frame, col, r)) continue;
+    b = drv_sql_row_hash(vt->frame, col, r) & ix->mask;
+    ix->next[r] = ix->heads[b];
+    ix->heads[b] = (uint32_t)(r + 1);
+  }
+  return SQLITE_OK;
+}
+
+static const char *drv_sql_decltype(const osiris_frame *f, size_t col, char *buf, size_t cap) {
+  switch (osiris_frame_col_type(f, col)) {
+    case OSIRIS_TYPE_BOOL: return "BOOLEAN";
+    case OSIRIS_TYPE_INT64: return "INTEGER";
+    case OSIRIS_TYPE_DOUBLE: return "REAL";
+    case OSIRIS_TYPE_DECIMAL:
+      snprintf(buf, cap, "DECIMAL(38,%d)", osiris_frame_col_scale(f, col));
+      return buf;
+    case OSIRIS_TYPE_DATE: return "DATE";
+    case OSIRIS_TYPE_TIMESTAMP: return "TIMESTAMP";
+    default: return "TEXT";
+  }
+}
+
+static int drv_sql_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                           sqlite3_vtab **out, char **errmsg) {
+  const drv_sql_env *env = aux;
+  drv_sql_vtab *vt = NULL;
+  drv_buf sql = {0};
+  char *end = NULL;
+  unsigned long long idx;
+  size_t c;
+  int rc = SQLITE_ERROR;
+
+  *out = NULL;
+  if (argc != 4 || !argv[3][0]) {
+    *errmsg = sqlite3_mprintf("osiris_frame: expected one frame number");
+    goto done;
+  }
+  errno = 0;
+  idx = strtoull(argv[3], &end, 10);
+  if (errno || *end || idx >= env->n) {
+    *errmsg = sqlite3_mprintf("osiris_frame: no frame %s", argv[3]);
+    goto done;
+  }
+  vt = sqlite3_malloc(sizeof *vt);
+  if (!vt) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  memset(vt, 0, sizeof *vt);
+  vt->frame = env->frames[idx];
+  vt->rows = osiris_frame_rows(vt->frame);
+  vt->cols = osiris_frame_cols(vt->frame);
+  vt->index = calloc(vt->cols ? vt->cols : 1, sizeof *vt->index);
+  if (!vt->index) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  drv_buf_puts(&sql, "CREATE TABLE x(");
+  for (c = 0; c < vt->cols; c++) {
+    char tb[40];
+    if (c) drv_buf_puts(&sql, ", ");
+    drv_buf_ident(&sql, osiris_frame_col_name(vt->frame, c));
+    drv_buf_puts(&sql, " ");
+    drv_buf_puts(&sql, drv_sql_decltype(vt->frame, c, tb, sizeof tb));
+  }
+  /* SQLite wants at least one column; a frame without columns gets a
+   * hidden one so SELECT * still fails with SQLite's own message. */
+  if (vt->cols == 0) drv_buf_puts(&sql, "\"osiris_no_columns\" HIDDEN");
+  drv_buf_puts(&sql, ")");
+  if (sql.oom) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  rc = sqlite3_declare_vtab(db, sql.p);
+  if (rc != SQLITE_OK) {
+    *errmsg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    goto done;
+  }
+  *out = &vt->base;
+  vt = NULL;
+
+done:
+  if (vt) {
+    free(vt->index);
+    sqlite3_free(vt);
+  }
+  drv_buf_free(&sql);
+  return rc;
+}
+
+static int drv_sql_disconnect(sqlite3_vtab *base) {
+  drv_sql_vtab *vt = (drv_sql_vtab *)base;
+  size_t c;
+  for (c = 0; c < vt->cols; c++) {
+    free(vt->index[c].heads);
+    free(vt->index[c].next);
+  }
+  free(vt->index);
+  sqlite3_free(vt);
+  return SQLITE_OK;
+}
+
+static int drv_sql_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
+  drv_sql_vtab *vt = (drv_sql_vtab *)base;
+  int i, pick = -1;
+  for (i = 0; i < info->nConstraint; i++) {
+    const struct sqlite3_index_constraint *c = &info->aConstraint[i];
+    const char *coll;
+    if (!c->usable || c->op != SQLITE_INDEX_CONSTRAINT_EQ || c->iColumn < 0 ||
+        (size_t)c->iColumn >= vt->cols)
+      continue;
+    if (!drv_sql_indexable(osiris_frame_col_type(vt->frame, (size_t)c->iColumn))) continue;
+    coll = sqlite3_vtab_collation(info, i);
+    if (coll && sqlite3_stricmp(coll, "BINARY") != 0) continue; /* the hash is bytewise */
+    pick = i;
+    break;
+  }
+  if (pick >= 0 && vt->rows < UINT32_MAX) {
+    info->aConstraintUsage[pick].argvIndex = 1;
+    info->aConstraintUsage[pick].omit = 0;
+    info->idxNum = info->aConstraint[pick].iColumn + 1;
+    info->estimatedCost = 10.0;
+    info->estimatedRows = 10;
+  } else {
+    info->idxNum = 0;
+    info->estimatedCost = (double)vt->rows + 10.0;
+    info->estimatedRows = (sqlite3_int64)vt->rows;
+  }
+  return SQLITE_OK;
+}
+
+static int drv_sql_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out) {
+  drv_sql_cursor *cur = sqlite3_malloc(sizeof *cur);
+  (void)base;
+  if (!cur) return SQLITE_NOMEM;
+  memset(cur, 0, sizeof *cur);
+  *out = &cur->base;
+  return SQLITE_OK;
+}
+
+static int drv_sql_close(sqlite3_vtab_cursor *base) {
+  drv_sql_cursor *cur = (drv_sql_cursor *)base;
+  free(cur->key_copy);
+  sqlite3_free(cur);
+  return SQLITE_OK;
+}
+
+static int drv_sql_row_matches(const drv_sql_cursor *cur, const osiris_frame *f, size_t row) {
+  if (osiris_frame_is_null(f, cur->col, row)) return 0;
+  if (cur->key_kind == DRV_KEY_TEXT) {
+    size_t len;
+    const char *p = osiris_frame_get_text(f, cur->col, row, &len);
+    return len == cur->key_len && memcmp(p, cur->key_text, len) == 0;
+  }
+  if (cur->key_kind == DRV_KEY_DOUBLE) return osiris_frame_get_double(f, cur->col, row) == cur->key_double;
+  return drv_sql_int_key(f, cur->col, row) == cur->key_int;
+}
+
+/* Move to the first matching row at or after chain position `link`. */
+static void drv_sql_chain_seek(drv_sql_cursor *cur, const drv_sql_vtab *vt, uint32_t link) {
+  const drv_sql_index *ix = &vt->index[cur->col];
+  while (link) {
+    size_t r = link - 1;
+    if (drv_sql_row_matches(cur, vt->frame, r)) {
+      cur->row = r;
+      return;
+    }
+    link = ix->next[r];
+  }
+  cur->mode = DRV_SQL_EMPTY;
+}
+
+/* Turn the probe value into a key of the column's kind.  Returns
+ * DRV_SQL_CHAIN with the key set, DRV_SQL_EMPTY when nothing can match, or
+ * DRV_SQL_SCAN when the value needs SQLite's conversions (then every row is
+ * offered and SQLite's re-check decides). */
+static int drv_sql_probe(drv_sql_cursor *cur, osiris_type t, sqlite3_value *v) {
+  int vt = sqlite3_value_type(v);
+  if (vt == SQLITE_NULL) return DRV_SQL_EMPTY; /* = never matches NULL */
+  switch (t) {
+    case OSIRIS_TYPE_BOOL:
+    case OSIRIS_TYPE_INT64:
+      if (vt == SQLITE_INTEGER) {
+        cur->key_int = sqlite3_value_int64(v);
+      } else if (vt == SQLITE_FLOAT) {
+        double d = sqlite3_value_double(v);
+        if (!(d == floor(d) && d >= -9.2e18 && d <= 9.2e18)) return DRV_SQL_EMPTY;
+        cur->key_int = (int64_t)d;
+      } else {
+        return DRV_SQL_SCAN;
+      }
+      if (t == OSIRIS_TYPE_BOOL && cur->key_int != 0 && cur->key_int != 1) return DRV_SQL_EMPTY;
+      cur->key_kind = DRV_KEY_INT;
+      return DRV_SQL_CHAIN;
+    case OSIRIS_TYPE_DOUBLE:
+      if (vt != SQLITE_INTEGER && vt != SQLITE_FLOAT) return DRV_SQL_SCAN;
+      cur->key_double = sqlite3_value_double(v);
+      cur->key_kind = DRV_KEY_DOUBLE;
+      return DRV_SQL_CHAIN;
+    case OSIRIS_TYPE_DATE:
+    case OSIRIS_TYPE_TIMESTAMP: {
+      const char *p;
+      int n;
+      int64_t k;
+      if (vt != SQLITE_TEXT) return DRV_SQL_SCAN;
+      p = (const char *)sqlite3_value_text(v);
+      n = sqlite3_value_bytes(v);
+      if (!p) return DRV_SQL_SCAN;
+      if (t == OSIRIS_TYPE_DATE ? !drv_parse_date(p, (size_t)n, &k)
+                                : !drv_parse_timestamp(p, (size_t)n, &k))
+        return DRV_SQL_SCAN;
+      cur->key_int = k;
+      cur->key_kind = DRV_KEY_INT;
+      return DRV_SQL_CHAIN;
+    }
+    case OSIRIS_TYPE_STRING: {
+      const char *p;
+      int n;
+      if (vt != SQLITE_TEXT) return DRV_SQL_SCAN;
+      p = (const char *)sqlite3_value_text(v);
+      n = sqlite3_value_bytes(v);
+      if (!p) return DRV_SQL_SCAN;
+      free(cur->key_copy);
+      cur->key_copy = malloc((size_t)n + 1);
+      if (!cur->key_copy) return -1;
+      memcpy(cur->key_copy, p, (size_t)n + 1);
+      cur->key_text = cur->key_copy;
+      cur->key_len = (size_t)n;
+      cur->key_kind = DRV_KEY_TEXT;
+      return DRV_SQL_CHAIN;
+    }
+    default: return DRV_SQL_SCAN;
+  }
+}
+
+static int drv_sql_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str, int argc,
+                          sqlite3_value **argv) {
+  drv_sql_cursor *cur = (drv_sql_cursor *)base;
+  drv_sql_vtab *vt = (drv_sql_vtab *)base->pVtab;
+  uint64_t h;
+  (void)idx_str;
+  cur->row = 0;
+  cur->mode = DRV_SQL_SCAN;
+  if (idx_num <= 0 || argc < 1) return SQLITE_OK;
+  cur->col = (size_t)(idx_num - 1);
+  cur->mode = drv_sql_probe(cur, osiris_frame_col_type(vt->frame, cur->col), argv[0]);
+  if (cur->mode < 0) return SQLITE_NOMEM;
+  if (cur->mode != DRV_SQL_CHAIN) return SQLITE_OK;
+  if (drv_sql_build_index(vt, cur->col) != SQLITE_OK) return SQLITE_NOMEM;
+  if (cur->key_kind == DRV_KEY_TEXT)
+    h = drv_hash_bytes(cur->key_text, cur->key_len);
+  else if (cur->key_kind == DRV_KEY_DOUBLE)
+    h = drv_hash_double(cur->key_double);
+  else
+    h = drv_hash64((uint64_t)cur->key_int);
+  drv_sql_chain_seek(cur, vt, vt->index[cur->col].heads[h & vt->index[cur->col].mask]);
+  return SQLITE_OK;
+}
+
+static int drv_sql_next(sqlite3_vtab_cursor *base) {
+  drv_sql_cursor *cur = (drv_sql_cursor *)base;
+  const drv_sql_vtab *vt = (const drv_sql_vtab *)base->pVtab;
+  if (cur->mode == DRV_SQL_CHAIN)
+    drv_sql_chain_seek(cur, vt, vt->index[cur->col].next[cur->row]);
+  else
+    cur->row++;
+  return SQLITE_OK;
+}
+
+static int drv_sql_eof(sqlite3_vtab_cursor *base) {
+  const drv_sql_cursor *cur = (const drv_sql_cursor *)base;
+  const drv_sql_vtab *vt = (const drv_sql_vtab *)base->pVtab;
+  if (cur->mode == DRV_SQL_EMPTY) return 1;
+  return cur->row >= vt->rows;
+}
+
+/* Canonical decimal text -> REAL when it has at most 15 significant
+ * digits (the double then formats back to the same text), INTEGER when
+ * it has no fraction and fits; returns 0 to keep it as TEXT. */
+static int drv_dec_to_number(const char *p, size_t n, sqlite3_context *ctx) {
+  static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  uint64_t m = 0;
+  size_t i = 0;
+  int neg = 0, sig = 0, frac = -1, overflow = 0;
+  if (i < n && (p[i] == '-' || p[i] == '+')) neg = p[i++] == '-';
+  if (i == n) return 0;
+  for (; i < n; i++) {
+    if (p[i] == '.' && frac < 0) {
+      frac = 0;
+      continue;
+    }
+    if (p[i] < '0' || p[i] > '9') return 0;
+    if (frac >= 0) frac++;
+    if (m == 0 && p[i] == '0') continue;
+    if (++sig > 19 || m > (UINT64_MAX - 9) / 10) overflow = 1;
+    else m = m * 10 + (uint64_t)(p[i] - '0');
+  }
+  if (frac <= 0) {
+    if (overflow || m > (uint64_t)INT64_MAX) return 0;
+    sqlite3_result_int64(ctx, neg ? -(int64_t)m : (int64_t)m);
+    return 1;
+  }
+  if (overflow || sig > 15 || frac > 22) return 0;
+  sqlite3_result_double(ctx, (neg ? -(double)m : (double)m) / pow10[frac]);
+  return 1;
+}
+
+static int drv_sql_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int col) {
+  drv_sql_cursor *cur = (drv_sql_cursor *)base;
+  const drv_sql_vtab *vt = (const drv_sql_vtab *)base->pVtab;
+  const osiris_frame *f = vt->frame;
+  size_t c = (size_t)col, r = cur->row, len;
+  const char *p;
+  if (col < 0 || c >= vt->cols || osiris_frame_is_null(f, c, r)) {
+    sqlite3_result_null(ctx);
+    return SQLITE_OK;
+  }
+  switch (osiris_frame_col_type(f, c)) {
+    case OSIRIS_TYPE_BOOL: sqlite3_result_int(ctx, osiris_frame_get_bool(f, c, r) ? 1 : 0); break;
+    case OSIRIS_TYPE_INT64: sqlite3_result_int64(ctx, osiris_frame_get_int64(f, c, r)); break;
+    case OSIRIS_TYPE_DOUBLE: sqlite3_result_double(ctx, osiris_frame_get_double(f, c, r)); break;
+    case OSIRIS_TYPE_DECIMAL:
+      p = osiris_frame_get_text(f, c, r, &len);
+      if (!drv_dec_to_number(p, len, ctx)) sqlite3_result_text(ctx, p, (int)len, SQLITE_STATIC);
+      break;
+    case OSIRIS_TYPE_DATE:
+      len = drv_fmt_date(osiris_frame_get_date(f, c, r), cur->buf, sizeof cur->buf);
+      sqlite3_result_text(ctx, cur->buf, (int)len, SQLITE_TRANSIENT);
+      break;
+    case OSIRIS_TYPE_TIMESTAMP:
+      len = drv_fmt_timestamp(osiris_frame_get_timestamp(f, c, r), cur->buf, sizeof cur->buf);
+      sqlite3_result_text(ctx, cur->buf, (int)len, SQLITE_TRANSIENT);
+      break;
+    default:
+      p = osiris_frame_get_text(f, c, r, &len);
+      if (len > (size_t)INT_MAX) return SQLITE_TOOBIG;
+      sqlite3_result_text(ctx, p, (int)len, SQLITE_STATIC);
+      break;
+  }
+  return SQLITE_OK;
+}
+
+static int drv_sql_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
+  *rowid = (sqlite3_int64)((drv_sql_cursor *)base)->row;
+  return SQLITE_OK;
+}
+
+static const sqlite3_module drv_sql_module = {
+    .iVersion = 0,
+    .xCreate = drv_sql_connect,
+    .xConnect = drv_sql_connect,
+    .xBestIndex = drv_sql_best_index,
+    .xDisconnect = drv_sql_disconnect,
+    .xDestroy = drv_sql_disconnect,
+    .xOpen = drv_sql_open,
+    .xClose = drv_sql_close,
+    .xFilter = drv_sql_filter,
+    .xNext = drv_sql_next,
+    .xEof = drv_sql_eof,
+    .xColumn = drv_sql_column,
+    .xRowid = drv_sql_rowid,
+};
+
+/* ---- result building ---- */
+
+/* Per result column: the frame type chosen so far.  type 0 = no declared
+ * type and only NULLs yet (held in the frame as a string column). */
+typedef struct drv_sql_out {
+  osiris_type type;
+  int scale;
+  int64_t parsed; /* DATE/TIMESTAMP value parsed while typing this row */
+} drv_sql_out;
+
+static osiris_type drv_sql_type_of_decl(const char *decl, int *scale) {
+  char up[64];
+  size_t i;
+  *scale = 0;
+  if (!decl) return (osiris_type)0;
+  for (i = 0; decl[i] && i + 1 < sizeof up; i++) up[i] = (char)toupper((unsigned char)decl[i]);
+  up[i] = 0;
+  if (strcmp(up, "BOOLEAN") == 0 || strcmp(up, "BOOL") == 0) return OSIRIS_TYPE_BOOL;
+  if (strcmp(up, "DATE") == 0) return OSIRIS_TYPE_DATE;
+  if (strcmp(up, "TIMESTAMP") == 0 || strcmp(up, "DATETIME") == 0) return OSIRIS_TYPE_TIMESTAMP;
+  if (strncmp(up, "DECIMAL(", 8) == 0) {
+    const char *comma = strchr(up, ',');
+    long s = comma ? strtol(comma + 1, NULL, 10) : 0;
+    *scale = s >= 0 && s <= 38 ? (int)s : 0;
+    return OSIRIS_TYPE_DECIMAL;
+  }
+  /* SQLite's own affinity rules, in its order. */
+  if (strstr(up, "INT")) return OSIRIS_TYPE_INT64;
+  if (strstr(up, "CHAR") || strstr(up, "CLOB") || strstr(up, "TEXT")) return OSIRIS_TYPE_STRING;
+  if (strstr(up, "REAL") || strstr(up, "FLOA") || strstr(up, "DOUB")) return OSIRIS_TYPE_DOUBLE;
+  return (osiris_type)0;
+}
+
+/* Is text a decimal number with at most `scale` fraction digits? */
+static int drv_dec_text_fits(const char *p, size_t n, int scale) {
+  size_t i = 0, digits = 0;
+  int frac = -1;
+  if (i < n && (p[i] == '-' || p[i] == '+')) i++;
+  for (; i < n; i++) {
+    if (p[i] == '.' && frac < 0) {
+      frac = 0;
+      continue;
+    }
+    if (p[i] < '0' || p[i] > '9') return 0;
+    digits++;
+    if (frac >= 0) frac++;
+  }
+  return digits > 0 && frac <= scale && digits <= 38;
+}
+
+/* The frame type column c needs to hold the current row's value (of
+ * SQLite type vt, not NULL).  Parses DATE/TIMESTAMP text into o->parsed. */
+static osiris_type drv_sql_need(drv_sql_out *o, sqlite3_stmt *st, int c, int vt) {
+  switch (o->type) {
+    case OSIRIS_TYPE_BOOL:
+      if (vt == SQLITE_INTEGER) {
+        sqlite3_int64 v = sqlite3_column_int64(st, c);
+        return v == 0 || v == 1 ? OSIRIS_TYPE_BOOL : OSIRIS_TYPE_INT64;
+      }
+      return vt == SQLITE_FLOAT ? OSIRIS_TYPE_DOUBLE : OSIRIS_TYPE_STRING;
+    case OSIRIS_TYPE_INT64:
+      if (vt == SQLITE_INTEGER) return OSIRIS_TYPE_INT64;
+      return vt == SQLITE_FLOAT ? OSIRIS_TYPE_DOUBLE : OSIRIS_TYPE_STRING;
+    case OSIRIS_TYPE_DOUBLE:
+      return vt == SQLITE_INTEGER || vt == SQLITE_FLOAT ? OSIRIS_TYPE_DOUBLE : OSIRIS_TYPE_STRING;
+    case OSIRIS_TYPE_DECIMAL:
+      if (vt == SQLITE_INTEGER) return OSIRIS_TYPE_DECIMAL;
+      if (vt == SQLITE_FLOAT) {
+        double d = sqlite3_column_double(st, c);
+        return fabs(d) < 1e15 ? OSIRIS_TYPE_DECIMAL : OSIRIS_TYPE_DOUBLE;
+      }
+      if (vt == SQLITE_TEXT) {
+        const char *p = (const char *)sqlite3_column_text(st, c);
+        size_t n = (size_t)sqlite3_column_bytes(st, c);
+        if (p && drv_dec_text_fits(p, n, o->scale)) return OSIRIS_TYPE_DECIMAL;
+      }
+      return OSIRIS_TYPE_STRING;
+    case OSIRIS_TYPE_DATE:
+    case OSIRIS_TYPE_TIMESTAMP:
+      if (vt == SQLITE_TEXT) {
+        const char *p = (const char *)sqlite3_column_text(st, c);
+        size_t n = (size_t)sqlite3_column_bytes(st, c);
+        if (p && (o->type == OSIRIS_TYPE_DATE ? drv_parse_date(p, n, &o->parsed)
+                                              : drv_parse_timestamp(p, n, &o->parsed)))
+          return o->type;
+      }
+      return OSIRIS_TYPE_STRING;
+    case OSIRIS_TYPE_STRING: return OSIRIS_TYPE_STRING;
+    default:
+      if (vt == SQLITE_INTEGER) return OSIRIS_TYPE_INT64;
+      if (vt == SQLITE_FLOAT) return OSIRIS_TYPE_DOUBLE;
+      return OSIRIS_TYPE_STRING;
+  }
+}
+
+/* Decimal text for a number in a DECIMAL(., scale) column.  A REAL that
+ * came from a decimal of <= 15 significant digits rounds back to exactly
+ * its digits: |x * 10^scale - m| stays far below 0.5 while m < 2^50. */
+static size_t drv_dec_format(sqlite3_stmt *st, int c, int vt, int scale, char *buf, size_t cap) {
+  static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+                                 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  char digits[24];
+  uint64_t m;
+  size_t nd = 0, n = 0, f, i;
+  int neg;
+  if (vt == SQLITE_INTEGER) {
+    int64_t v = sqlite3_column_int64(st, c);
+    neg = v < 0;
+    m = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    f = 0; /* digits of m after the point */
+  } else {
+    double d = sqlite3_column_double(st, c);
+    if (scale > 15 || !(fabs(d) * pow10[scale] < 1e15)) {
+      int k;
+      if (d == 0) d = 0; /* no "-0.00" */
+      k = snprintf(buf, cap, "%.*f", scale, d);
+      return k < 0 ? 0 : (size_t)k < cap ? (size_t)k : cap - 1;
+    }
+    m = (uint64_t)floor(fabs(d) * pow10[scale] + 0.5);
+    neg = d < 0 && m != 0;
+    f = (size_t)scale;
+  }
+  do {
+    digits[nd++] = (char)('0' + m % 10);
+    m /= 10;
+  } while (m);
+  while (nd <= f) digits[nd++] = '0'; /* "0.05", not ".05" */
+  if (cap < nd + (size_t)scale + 3) return 0;
+  if (neg) buf[n++] = '-';
+  for (i = nd; i > f; i--) buf[n++] = digits[i - 1];
+  if (scale > 0) {
+    buf[n++] = '.';
+    for (i = f; i > 0; i--) buf[n++] = digits[i - 1];
+    for (i = f; i < (size_t)scale; i++) buf[n++] = '0';
+  }
+  buf[n] = 0;
+  return n;
+}
+
+static size_t drv_hex(const unsigned char *p, size_t n, char *out) {
+  static const char hex[] = "0123456789abcdef";
+  size_t i;
+  for (i = 0; i < n; i++) {
+    out[2 * i] = hex[p[i] >> 4];
+    out[2 * i + 1] = hex[p[i] & 15];
+  }
+  return 2 * n;
+}
+
+/* Append the current row's value of result column c to frame column c,
+ * whose type is o->type (already able to hold it). */
+static osiris_rc drv_sql_append(osiris_frame *f, const drv_sql_out *o, sqlite3_stmt *st, int c) {
+  int vt = sqlite3_column_type(st, c);
+  size_t col = (size_t)c;
+  char buf[400];
+  size_t n;
+  if (vt == SQLITE_NULL) return osiris_frame_append_null(f, col);
+  switch (o->type) {
+    case OSIRIS_TYPE_BOOL: return osiris_frame_append_bool(f, col, sqlite3_column_int64(st, c) != 0);
+    case OSIRIS_TYPE_INT64: return osiris_frame_append_int64(f, col, sqlite3_column_int64(st, c));
+    case OSIRIS_TYPE_DOUBLE: return osiris_frame_append_double(f, col, sqlite3_column_double(st, c));
+    case OSIRIS_TYPE_DATE: return osiris_frame_append_date(f, col, (int32_t)o->parsed);
+    case OSIRIS_TYPE_TIMESTAMP: return osiris_frame_append_timestamp(f, col, o->parsed);
+    case OSIRIS_TYPE_DECIMAL:
+      if (vt == SQLITE_TEXT)
+        return osiris_frame_append_text(f, col, (const char *)sqlite3_column_text(st, c),
+                                        (size_t)sqlite3_column_bytes(st, c));
+      n = drv_dec_format(st, c, vt, o->scale, buf, sizeof buf);
+      return osiris_frame_append_text(f, col, buf, n);
+    default: break;
+  }
+  /* STRING (or a NULL-only column about to be retyped: never reached). */
+  if (vt == SQLITE_INTEGER) {
+    int k = snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(st, c));
+    return osiris_frame_append_text(f, col, buf, k > 0 ? (size_t)k : 0);
+  }
+  if (vt == SQLITE_FLOAT) {
+    n = drv_fmt_double(sqlite3_column_double(st, c), buf, sizeof buf);
+    return osiris_frame_append_text(f, col, buf, n);
+  }
+  if (vt == SQLITE_BLOB) {
+    const unsigned char *p = sqlite3_column_blob(st, c);
+    size_t len = (size_t)sqlite3_column_bytes(st, c);
+    char *hex;
+    osiris_rc rc;
+    if (len > SIZE_MAX / 2) return OSIRIS_ELIMIT;
+    hex = malloc(len * 2 + 1);
+    if (!hex) return OSIRIS_ENOMEM;
+    rc = osiris_frame_append_text(f, col, hex, p ? drv_hex(p, len, hex) : 0);
+    free(hex);
+    return rc;
+  }
+  return osiris_frame_append_text(f, col, (const char *)sqlite3_column_text(st, c),
+                                  (size_t)sqlite3_column_bytes(st, c));
+}
+
+static osiris_rc drv_sql_new_frame(char **names, const drv_sql_out *outs,
+                                   size_t ncols, osiris_frame **out) {
+  osiris_frame *f = osiris_frame_new();
+  size_t c;
+  osiris_rc rc = OSIRIS_OK;
+  *out = NULL;
+  if (!f) return OSIRIS_ENOMEM;
+  for (c = 0; c < ncols && !rc; c++) {
+    osiris_type t = outs[c].type ? outs[c].type : OSIRIS_TYPE_STRING;
+    rc = osiris_frame_add_column(f, names[c], t, t == OSIRIS_TYPE_DECIMAL ? outs[c].scale : 0);
+  }
+  if (rc) {
+    osiris_frame_free(f);
+    return rc;
+  }
+  *out = f;
+  return OSIRIS_OK;
+}
+
+/* Copy cell (c, r) of src into the row being built in dst, converting to
+ * dst's column type: the promotions drv_sql_need can ask for. */
+static osiris_rc drv_sql_copy_cell(osiris_frame *dst, const osiris_frame *src, size_t c, size_t r) {
+  osiris_type from = osiris_frame_col_type(src, c), to = osiris_frame_col_type(dst, c);
+  char buf[400];
+  size_t len;
+  const char *p;
+  int is_null;
+  if (osiris_frame_is_null(src, c, r)) return osiris_frame_append_null(dst, c);
+  if (from == to && (from != OSIRIS_TYPE_DECIMAL ||
+                     osiris_frame_col_scale(src, c) == osiris_frame_col_scale(dst, c))) {
+    switch (from) {
+      case OSIRIS_TYPE_BOOL: return osiris_frame_append_bool(dst, c, osiris_frame_get_bool(src, c, r));
+      case OSIRIS_TYPE_INT64: return osiris_frame_append_int64(dst, c, osiris_frame_get_int64(src, c, r));
+      case OSIRIS_TYPE_DOUBLE: return osiris_frame_append_double(dst, c, osiris_frame_get_double(src, c, r));
+      case OSIRIS_TYPE_DATE: return osiris_frame_append_date(dst, c, osiris_frame_get_date(src, c, r));
+      case OSIRIS_TYPE_TIMESTAMP:
+        return osiris_frame_append_timestamp(dst, c, osiris_frame_get_timestamp(src, c, r));
+      default:
+        p = osiris_frame_get_text(src, c, r, &len);
+        return osiris_frame_append_text(dst, c, p, len);
+    }
+  }
+  if (to == OSIRIS_TYPE_STRING) {
+    /* Dates keep the text SQLite showed for them, so one column does not
+     * mix "2024-01-01T10:00:00" and "2024-01-01 10:00:00". */
+    if (from == OSIRIS_TYPE_DATE)
+      len = drv_fmt_date(osiris_frame_get_date(src, c, r), buf, sizeof buf);
+    else if (from == OSIRIS_TYPE_TIMESTAMP)
+      len = drv_fmt_timestamp(osiris_frame_get_timestamp(src, c, r), buf, sizeof buf);
+    else {
+      p = osiris_frame_format(src, c, r, buf, sizeof buf, &len, &is_null);
+      return osiris_frame_append_text(dst, c, p, len);
+    }
+    return osiris_frame_append_text(dst, c, buf, len);
+  }
+  if (to == OSIRIS_TYPE_INT64 && from == OSIRIS_TYPE_BOOL)
+    return osiris_frame_append_int64(dst, c, osiris_frame_get_bool(src, c, r) ? 1 : 0);
+  if (to == OSIRIS_TYPE_DOUBLE) {
+    if (from == OSIRIS_TYPE_BOOL)
+      return osiris_frame_append_double(dst, c, osiris_frame_get_bool(src, c, r) ? 1.0 : 0.0);
+    if (from == OSIRIS_TYPE_INT64)
+      return osiris_frame_append_double(dst, c, (double)osiris_frame_get_int64(src, c, r));
+    if (from == OSIRIS_TYPE_DECIMAL) {
+      p = osiris_frame_get_text(src, c, r, &len);
+      if (len >= sizeof buf) return OSIRIS_EINVAL;
+      memcpy(buf, p, len);
+      buf[len] = 0;
+      return osiris_frame_append_double(dst, c, strtod(buf, NULL));
+    }
+  }
+  return OSIRIS_EINVAL; /* not a promotion drv_sql_need produces */
+}
+
+/* Replace *fp by a copy whose column types are outs[].type. */
+static osiris_rc drv_sql_retype(osiris_frame **fp, char **names,
+                                const drv_sql_out *outs, size_t ncols) {
+  osiris_frame *src = *fp, *dst = NULL;
+  size_t r, c, rows = osiris_frame_rows(src);
+  osiris_rc rc = drv_sql_new_frame(names, outs, ncols, &dst);
+  for (r = 0; r < rows && !rc; r++) {
+    for (c = 0; c < ncols && !rc; c++) rc = drv_sql_copy_cell(dst, src, c, r);
+    if (!rc) rc = osiris_frame_end_row(dst);
+  }
+  if (rc) {
+    osiris_frame_free(dst);
+    return rc;
+  }
+  osiris_frame_free(src);
+  *fp = dst;
+  return OSIRIS_OK;
+}
+
+/* Result column names, unique: a repeated name gets "_1", "_2", ... */
+static osiris_rc drv_sql_names(sqlite3_stmt *st, size_t ncols, char ***out) {
+  char **names = calloc(ncols ? ncols : 1, sizeof *names);
+  size_t c, j;
+  *out = NULL;
+  if (!names) return OSIRIS_ENOMEM;
+  for (c = 0; c < ncols; c++) {
+    const char *base = sqlite3_column_name(st, (int)c);
+    char *name;
+    unsigned k = 0;
+    int clash;
+    if (!base) base = "";
+    name = drv_strdup(base);
+    for (;;) {
+      if (!name) goto oom;
+      clash = 0;
+      for (j = 0; j < c && !clash; j++) clash = strcmp(names[j], name) == 0;
+      /* Also avoid taking a later column's own name: "id, id, id_1". */
+      for (j = c + 1; k && j < ncols && !clash; j++) {
+        const char *later = sqlite3_column_name(st, (int)j);
+        clash = later && strcmp(later, name) == 0;
+      }
+      if (!clash) break;
+      free(name);
+      name = malloc(strlen(base) + 16);
+      if (name) snprintf(name, strlen(base) + 16, "%s_%u", base, ++k);
+    }
+    names[c] = name;
+  }
+  *out = names;
+  return OSIRIS_OK;
+oom:
+  for (j = 0; j < ncols; j++) free(names[j]);
+  free(names);
+  return OSIRIS_ENOMEM;
+}
+
+typedef struct drv_sql_progress {
+  drv_sql_cancel_fn cancelled;
+  void *arg;
+} drv_sql_progress;
+
+static int drv_sql_progress_cb(void *arg) {
+  const drv_sql_progress *p = arg;
+  return p->cancelled && p->cancelled(p->arg);
+}
+
+/* Refuse ATTACH/DETACH: a query must not create or open database files. */
+static int drv_sql_authorizer(void *arg, int action, const char *a, const char *b, const char *c,
+                              const char *d) {
+  (void)arg, (void)a, (void)b, (void)c, (void)d;
+  return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
+}
+
+/* Skip whitespace, semicolons and comments; what is left is a second
+ * statement. */
+static const char *drv_sql_skip_tail(const char *p) {
+  for (;;) {
+    while (*p == ';' || isspace((unsigned char)*p)) p++;
+    if (p[0] == '-' && p[1] == '-') {
+      while (*p && *p != '\n') p++;
+    } else if (p[0] == '/' && p[1] == '*') {
+      const char *e = strstr(p + 2, "*/");
+      if (!e) return p + strlen(p);
+      p = e + 2;
+    } else {
+      return p;
+    }
+  }
+}
+
+static void drv_sql_err(char *err, size_t cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static void drv_sql_err(char *err, size_t cap, const char *fmt, ...) {
+  va_list ap;
+  if (!err || !cap) return;
+  va_start(ap, fmt);
+  vsnprintf(err, cap, fmt, ap);
+  va_end(ap);
+}
+
+/* Run `sql` over inputs[i] exposed as tables names[i].  cancelled (may be
+ * NULL) is polled while the query runs.  On success *out is a new frame
+ * (owned by the caller).  Errors: OSIRIS_ESQL ("SQL error: ..."
+ * in err), OSIRIS_ECANCEL, OSIRIS_ENOMEM, OSIRIS_EINVAL/ELIMIT from frames. */
+static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *const *names,
+                                    size_t n, const char *sql, drv_sql_cancel_fn cancelled,
+                                    void *cancel_arg, osiris_frame **out, char *err,
+                                    size_t errcap) {
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  drv_sql_env env;
+  drv_sql_progress prog;
+  drv_sql_out *outs = NULL;
+  char **colnames = NULL;
+  osiris_frame *f = NULL;
+  drv_buf ddl = {0};
+  const char *tail = NULL;
+  size_t i, ncols = 0, rows = 0;
+  osiris_rc rc = OSIRIS_OK;
+  int src;
+
+  *out = NULL;
+  if (err && errcap) err[0] = 0;
+  env.frames = inputs;
+  env.n = n;
+  prog.cancelled = cancelled;
+  prog.arg = cancel_arg;
+
+  src = sqlite3_open_v2(":memory:", &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY |
+                            SQLITE_OPEN_NOMUTEX,
+                        NULL);
+  if (src != SQLITE_OK) {
+    rc = src == SQLITE_NOMEM ? OSIRIS_ENOMEM : OSIRIS_ESQL;
+    drv_sql_err(err, errcap, "SQL error: cannot open SQLite: %s",
+                db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
+    goto done;
+  }
+  src = sqlite3_create_module_v2(db, "osiris_frame", &drv_sql_module, &env, NULL);
+  for (i = 0; i < n && src == SQLITE_OK; i++) {
+    char num[64];
+    ddl.len = 0;
+    if (ddl.p) ddl.p[0] = 0;
+    drv_buf_puts(&ddl, "CREATE VIRTUAL TABLE main.");
+    drv_buf_ident(&ddl, names[i]);
+    snprintf(num, sizeof num, " USING osiris_frame(%zu)", i);
+    drv_buf_puts(&ddl, num);
+    if (ddl.oom) {
+      rc = OSIRIS_ENOMEM;
+      goto done;
+    }
+    src = sqlite3_exec(db, ddl.p, NULL, NULL, NULL);
+  }
+  if (src != SQLITE_OK) {
+    rc = OSIRIS_ESQL;
+    drv_sql_err(err, errcap, "SQL error: cannot register input table %s: %s",
+                i ? names[i - 1] : "?", sqlite3_errmsg(db));
+    goto done;
+  }
+  sqlite3_set_authorizer(db, drv_sql_authorizer, NULL);
+  if (cancelled) sqlite3_progress_handler(db, DRV_SQL_PROGRESS_OPS, drv_sql_progress_cb, &prog);
+
+  tail = sql;
+  while (!st && tail && *drv_sql_skip_tail(tail)) {
+    src = sqlite3_prepare_v2(db, tail, -1, &st, &tail);
+    if (src != SQLITE_OK) {
+      rc = OSIRIS_ESQL;
+      if (strncmp(sqlite3_errmsg(db), "no such table", 13) == 0) {
+        drv_buf avail = {0};
+        for (i = 0; i < n; i++) {
+          if (i) drv_buf_puts(&avail, ", ");
+          drv_buf_puts(&avail, names[i]);
+        }
+        drv_sql_err(err, errcap, "SQL error: %s (tables: %s)", sqlite3_errmsg(db),
+                    n == 0 ? "none; the step has no upstream" : avail.oom ? "?" : avail.p);
+        drv_buf_free(&avail);
+      } else {
+        drv_sql_err(err, errcap, "SQL error: %s", sqlite3_errmsg(db));
+      }
+      goto done;
+    }
+  }
+  if (!st) {
+    rc = OSIRIS_ESQL;
+    drv_sql_err(err, errcap, "SQL error: the query is empty");
+    goto done;
+  }
+  tail = drv_sql_skip_tail(tail ? tail : "");
+  if (*tail) {
+    rc = OSIRIS_ESQL;
+    drv_sql_err(err, errcap,
+                "SQL error: only one statement is allowed; found another at \"%.40s\"", tail);
+    goto done;
+  }
+  ncols = (size_t)sqlite3_column_count(st);
+  if (ncols == 0) {
+    rc = OSIRIS_ESQL;
+    drv_sql_err(err, errcap, "SQL error: the statement returns no columns (expected a SELECT)");
+    goto done;
+  }
+  outs = calloc(ncols, sizeof *outs);
+  if (!outs || (rc = drv_sql_names(st, ncols, &colnames)) != OSIRIS_OK) {
+    rc = OSIRIS_ENOMEM;
+    goto done;
+  }
+  for (i = 0; i < ncols; i++)
+    outs[i].type = drv_sql_type_of_decl(sqlite3_column_decltype(st, (int)i), &outs[i].scale);
+  if ((rc = drv_sql_new_frame(colnames, outs, ncols, &f)) != OSIRIS_OK) goto done;
+
+  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    int retype = 0;
+    for (i = 0; i < ncols; i++) {
+      int vt = sqlite3_column_type(st, (int)i);
+      osiris_type t;
+      if (vt == SQLITE_NULL) continue;
+      t = drv_sql_need(&outs[i], st, (int)i, vt);
+      if (t != outs[i].type) {
+        outs[i].type = t;
+        retype = 1;
+      }
+    }
+    if (retype && (rc = drv_sql_retype(&f, colnames, outs, ncols)) != OSIRIS_OK) goto row_fail;
+    for (i = 0; i < ncols; i++)
+      if ((rc = drv_sql_append(f, &outs[i], st, (int)i)) != OSIRIS_OK) goto row_fail;
+    if ((rc = osiris_frame_end_row(f)) != OSIRIS_OK) goto row_fail;
+    rows++;
+    if ((rows & 4095) == 0 && cancelled && cancelled(cancel_arg)) {
+      src = SQLITE_INTERRUPT;
+      break;
+    }
+  }
+  if (src == SQLITE_INTERRUPT) {
+    rc = OSIRIS_ECANCEL;
+    drv_sql_err(err, errcap, "SQL query cancelled");
+    goto done;
+  }
+  if (src != SQLITE_DONE) {
+    rc = src == SQLITE_NOMEM ? OSIRIS_ENOMEM : OSIRIS_ESQL;
+    drv_sql_err(err, errcap, "SQL error: %s", sqlite3_errmsg(db));
+    goto done;
+  }
+  *out = f;
+  f = NULL;
+  goto done;
+
+row_fail:
+  drv_sql_err(err, errcap, "SQL result row %zu, column \"%s\": cannot store the value (%s)",
+              rows + 1, colnames[i < ncols ? i : 0], osiris_rc_name(rc));
+
+done:
+  osiris_frame_free(f);
+  if (colnames)
+    for (i = 0; i < ncols; i++) free(colnames[i]);
+  free(colnames);
+  free(outs);
+  drv_buf_free(&ddl);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rc;
+}
+
+static int drv_sql_step_cancelled(void *arg) { return osiris_step_cancelled(arg); }
+
+static const osiris_config_key drv_sql_keys[] = {
+    {"query", NULL, OSIRIS_KEY_REQUIRED,
+     "one SQL SELECT (SQLite dialect) over the upstream tables df_<step id>, df, input_df"},
+    {NULL, NULL, 0, NULL}};
+
+static osiris_rc drv_sql_run(osiris_step *s) {
+  const osiris_json *cfg = osiris_step_config(s);
+  const char *query;
+  const osiris_frame **inputs = NULL;
+  const char **names = NULL;
+  osiris_frame *f = NULL;
+  char err[DRV_ERR_CAP];
+  size_t i, j, n = osiris_step_input_count(s);
+  double rows_read = 0;
+  osiris_rc rc;
+
+  rc = drv_cfg_str(s, cfg, "query", NULL, &query);
+  if (rc) goto done;
+  if (!query || !*drv_sql_skip_tail(query)) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.query is required (one SQL SELECT statement)");
+    goto done;
+  }
+  drv_warn_unknown_keys(s, cfg, drv_sql_keys);
+  inputs = calloc(n ? n : 1, sizeof *inputs);
+  names = calloc(n ? n : 1, sizeof *names);
+  if (!inputs || !names) {
+    rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (i = 0; i < n; i++) {
+    int seen = 0;
+    inputs[i] = osiris_step_input(s, i, &names[i]);
+    if (!inputs[i] || !names[i]) {
+      rc = osiris_step_fail(s, OSIRIS_EINVAL, "upstream input %zu is missing", i);
+      goto done;
+    }
+    for (j = 0; j < i; j++) seen |= inputs[j] == inputs[i];
+    if (!seen) rows_read += (double)osiris_frame_rows(inputs[i]);
+  }
+  rc = drv_sql_execute(inputs, names, n, query, drv_sql_step_cancelled, s, &f, err, sizeof err);
+  if (rc) {
+    rc = osiris_step_fail(s, rc, "%s", err[0] ? err : osiris_rc_name(rc));
+    goto done;
+  }
+  osiris_step_metric(s, "rows_read", rows_read, "rows");
+  osiris_step_metric(s, "rows_written", (double)osiris_frame_rows(f), "rows");
+  osiris_step_set_output(s, f);
+  f = NULL;
+
+done:
+  osiris_frame_free(f);
+  free(inputs);
+  free(names);
+  return rc;
+}
+
+static const osiris_driver drv_sql_processor = {
+    "duckdb.processor", "duckdb", "transform",
+    "Transform upstream frames with one SQL query (SQLite dialect)", drv_sql_keys, drv_sql_run};
+
+/* ======================================================================
+ * 4. Registration
+ *
+ * The only public function of this file.  Drivers are static tables, so
+ * they outlive every context as osiris_register_driver requires.
+ * ====================================================================== */
+
+osiris_rc osiris_register_builtin_drivers(osiris_ctx *ctx) {
+  osiris_rc rc;
+  if ((rc = osiris_register_driver(ctx, &drv_csv_extractor, NULL)) != OSIRIS_OK) return rc;
+  if ((rc = osiris_register_driver(ctx, &drv_csv_writer, NULL)) != OSIRIS_OK) return rc;
+  return osiris_register_driver(ctx, &drv_sql_processor, "sql.processor");
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# tests/db/servers.sh -- throwaway MariaDB and PostgreSQL 15 servers on
+# 127.0.0.1 for the database tests.  Never touches a system-wide server:
+# both run from private data directories under one state directory, on
+# free non-default ports, and are stopped by their own pid files.
+#
+#   tests/db/servers.sh start   install missing packages (as root), start both
+#   tests/db/servers.sh env     print export lines (OSIRIS_TEST_MYSQL_*, OSIRIS_TEST_PG_*)
+#   tests/db/servers.sh stop    stop both and remove the state directory
+#   tests/db/servers.sh status  exit 0 when both answer
+#
+# State directory: $OSIRIS_TEST_DB_DIR, else /tmp/osiris-testdb-<uid>.
+# `start` is idempotent: servers that already answer are left alone.
+# Typical use:  eval "$(tests/db/servers.sh start)"  (start prints the env lines too)
+set -euo pipefail
+
+STATE=${OSIRIS_TEST_DB_DIR:-/tmp/osiris-testdb-$(id -u)}
+PGBIN=/usr/lib/postgresql/15/bin
+PACKAGES=(mariadb-server mariadb-client libmariadb-dev postgresql-15 postgresql-client-15 libpq-dev)
+DBNAME=osiris_test
+DBUSER=osiris
+
+log() { echo "servers.sh: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+install_missing() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # policy-rc.d keeps the package scripts from starting the system-wide servers.
+    local prc=/usr/sbin/policy-rc.d created=0
+    if [ ! -e "$prc" ]; then printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod 755 "$prc"; created=1; fi
+    apt-get update -qq >/dev/null || true
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ "$created" = 1 ] && rm -f "$prc"
+  else
+    die "missing packages: ${missing[*]} (sudo apt-get install -y ${missing[*]})"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# as_user USER cmd...: run as USER when we are root, else as ourselves.
+as_user() {
+  local u=$1; shift
+  if [ "$(id -u)" = 0 ]; then runuser -u "$u" -- "$@"; else "$@"; fi
+}
+
+mysql_user() { if [ "$(id -u)" = 0 ]; then echo mysql; else id -un; fi; }
+pg_user() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
+
+my_ping() { [ -S "$STATE/mysql/sock" ] && mariadb-admin --no-defaults -S "$STATE/mysql/sock" -uroot ping >/dev/null 2>&1; }
+pg_ping() {
+  [ -f "$STATE/pg.port" ] && "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$(cat "$STATE/pg.port")" >/dev/null 2>&1
+}
+
+start_mysql() {
+  local d=$STATE/mysql port pw u
+  if my_ping; then return 0; fi
+  u=$(mysql_user)
+  rm -rf "$d"; mkdir -p "$d"; chown "$u" "$d"
+  port=$(free_port); echo "$port" >"$STATE/mysql.port"
+  pw=$(cat "$STATE/password")
+  mariadb-install-db --no-defaults --datadir="$d/data" --user="$u" \
+    --auth-root-authentication-method=socket --skip-test-db >"$STATE/mysql-install.log" 2>&1 ||
+    { cat "$STATE/mysql-install.log" >&2; die "mariadb-install-db failed"; }
+  # setsid + nohup: the server outlives this script and its terminal.
+  setsid nohup mariadbd --no-defaults --user="$u" --datadir="$d/data" --socket="$d/sock" \
+    --pid-file="$d/pid" --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
+    --local-infile=1 --innodb-flush-log-at-trx-commit=2 --log-error="$d/error.log" \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    </dev/null >/dev/null 2>&1 &
+  local i
+  for i in $(seq 1 150); do my_ping && break; sleep 0.1; done
+  my_ping || { tail -n 20 "$d/error.log" >&2 || true; die "mariadbd did not come up"; }
+  mariadb --no-defaults -S "$d/sock" -uroot <<SQL
+CREATE DATABASE IF NOT EXISTS $DBNAME CHARACTER SET utf8mb4;
+CREATE USER IF NOT EXISTS '$DBUSER'@'%' IDENTIFIED BY '$pw';
+GRANT ALL PRIVILEGES ON *.* TO '$DBUSER'@'%';
+FLUSH PRIVILEGES;
+SQL
+}
+
+start_pg() {
+  local d=$STATE/pg port pw u
+  if pg_ping; then return 0; fi
+  u=$(pg_user)
+  rm -rf "$d"; mkdir -p "$d"; chown "$u" "$d"; chmod 700 "$d"
+  port=$(free_port); echo "$port" >"$STATE/pg.port"
+  pw=$(cat "$STATE/password")
+  printf '%s\n' "$pw" >"$STATE/pg.pwfile"; chown "$u" "$STATE/pg.pwfile"; chmod 600 "$STATE/pg.pwfile"
+  as_user "$u" "$PGBIN/initdb" -D "$d/data" -U "$DBUSER" --pwfile="$STATE/pg.pwfile" \
+    --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 --no-sync >"$STATE/pg-initdb.log" 2>&1 ||
+    { cat "$STATE/pg-initdb.log" >&2; die "initdb failed"; }
+  rm -f "$STATE/pg.pwfile"
+  as_user "$u" "$PGBIN/pg_ctl" -D "$d/data" -w -t 30 -l "$d/server.log" start \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$d -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    >/dev/null 2>&1 || { tail -n 20 "$d/server.log" >&2 || true; die "postgres did not start"; }
+  PGPASSWORD=$pw "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$port" -U "$DBUSER" -d postgres \
+    -c "CREATE DATABASE $DBNAME" >/dev/null
+}
+
+print_env() {
+  [ -f "$STATE/password" ] || die "not started (no $STATE/password)"
+  local pw; pw=$(cat "$STATE/password")
+  cat <<EOF
+export OSIRIS_TEST_DB_DIR='$STATE'
+export OSIRIS_TEST_MYSQL_HOST=127.0.0.1
+export OSIRIS_TEST_MYSQL_PORT=$(cat "$STATE/mysql.port")
+export OSIRIS_TEST_MYSQL_USER=$DBUSER
+export OSIRIS_TEST_MYSQL_PASSWORD='$pw'
+export OSIRIS_TEST_MYSQL_DB=$DBNAME
+export OSIRIS_TEST_MYSQL_SOCKET='$STATE/mysql/sock'
+export OSIRIS_TEST_PG_HOST=127.0.0.1
+export OSIRIS_TEST_PG_PORT=$(cat "$STATE/pg.port")
+export OSIRIS_TEST_PG_USER=$DBUSER
+export OSIRIS_TEST_PG_PASSWORD='$pw'
+export OSIRIS_TEST_PG_DB=$DBNAME
+EOF
+}
+
+stop_all() {
+  [ -d "$STATE" ] || return 0
+  if [ -S "$STATE/mysql/sock" ]; then
+    mariadb-admin --no-defaults -S "$STATE/mysql/sock" -uroot shutdown >/dev/null 2>&1 || true
+  fi
+  if [ -f "$STATE/mysql/pid" ]; then # still there: the shutdown did not work
+    kill "$(cat "$STATE/mysql/pid")" 2>/dev/null || true
+    sleep 0.5
+  fi
+  if [ -f "$STATE/pg/data/postmaster.pid" ]; then
+    as_user "$(pg_user)" "$PGBIN/pg_ctl" -D "$STATE/pg/data" -m fast -w stop >/dev/null 2>&1 ||
+      kill "$(head -n 1 "$STATE/pg/data/postmaster.pid")" 2>/dev/null || true
+  fi
+  rm -rf "$STATE"
+}
+
+case "${1:-}" in
+  start)
+    install_missing
+    mkdir -p "$STATE"; chmod 755 "$STATE"
+    [ -s "$STATE/password" ] ||
+      python3 -c 'import secrets; print("Osr-" + secrets.token_hex(12))' >"$STATE/password"
+    chmod 644 "$STATE/password"
+    start_mysql
+    start_pg
+    print_env
+    ;;
+  env) print_env ;;
+  stop) stop_all ;;
+  status) my_ping && pg_ping ;;
+  *) echo "usage: $0 start|env|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,380 @@
+/* Unit tests of sections 10, 14, 15, 17: masking, scrubbing, the runner
+ * (order, inputs, failure handling, run files) and the worker protocol,
+ * with fake drivers and hand-written manifests. */
+#include "../osiris.c"
+#include "harness.h"
+
+#include <sys/wait.h>
+
+static char tmp_root[256];
+
+static char *slurp(const char *dir, const char *name) {
+  char *path = os_path_join(dir, name), *data = NULL;
+  os_err err = {0};
+  if (path) os_read_file(path, &data, NULL, &err);
+  os_free(path);
+  return data;
+}
+
+static void spit(const char *dir, const char *name, const char *text) {
+  char *path = os_path_join(dir, name);
+  char *parent = os_path_dirname(path);
+  os_err err = {0};
+  os_mkdir_p(parent, &err);
+  os_write_file(path, text, strlen(text), &err);
+  os_free(parent);
+  os_free(path);
+}
+
+/* ---- fake drivers ---- */
+
+static char order_log[256];
+
+static osiris_rc fake_source(osiris_step *s) {
+  osiris_frame *f = osiris_frame_new();
+  int64_t n = osiris_json_int(osiris_json_get(osiris_step_config(s), "rows"), 3), i;
+  strncat(order_log, osiris_step_id(s), sizeof order_log - strlen(order_log) - 2);
+  strncat(order_log, ",", sizeof order_log - strlen(order_log) - 1);
+  osiris_frame_add_column(f, "n", OSIRIS_TYPE_INT64, 0);
+  for (i = 0; i < n; i++) {
+    osiris_frame_append_int64(f, 0, i);
+    osiris_frame_end_row(f);
+  }
+  osiris_step_metric(s, "rows_read", (double)n, "rows");
+  osiris_step_set_output(s, f);
+  return OSIRIS_OK;
+}
+
+/* Records the names of its inputs into the config-named file. */
+static osiris_rc fake_sink(osiris_step *s) {
+  size_t i;
+  os_buf b = {0};
+  os_err err = {0};
+  char *path = osiris_step_path(s, js_gets(osiris_step_config(s), "path"));
+  strncat(order_log, osiris_step_id(s), sizeof order_log - strlen(order_log) - 2);
+  strncat(order_log, ",", sizeof order_log - strlen(order_log) - 1);
+  for (i = 0; i < osiris_step_input_count(s); i++) {
+    const char *name;
+    const osiris_frame *f = osiris_step_input(s, i, &name);
+    ob_printf(&b, "%s=%zu\n", name, osiris_frame_rows(f));
+  }
+  os_write_file(path, b.p ? b.p : "", b.len, &err);
+  osiris_step_file_written(s, path, "txt");
+  osiris_step_metric(s, "rows_written", 7, "rows");
+  ob_free(&b);
+  os_free(path);
+  return OSIRIS_OK;
+}
+
+/* Fails with a message that contains the connection's password. */
+static osiris_rc fake_fail(osiris_step *s) {
+  const char *pw = js_gets(osiris_step_connection(s), "password");
+  strncat(order_log, osiris_step_id(s), sizeof order_log - strlen(order_log) - 2);
+  strncat(order_log, ",", sizeof order_log - strlen(order_log) - 1);
+  return osiris_step_fail(s, OSIRIS_ECONN, "cannot log in with password %s", pw ? pw : "(none)");
+}
+
+static const osiris_config_key fake_keys[] = {{"rows", "3", 0, "rows"},
+                                              {"path", NULL, 0, "path"},
+                                              {NULL, NULL, 0, NULL}};
+static const osiris_driver drv_source = {"test.source", "filesystem", "extract", "s", fake_keys, fake_source};
+static const osiris_driver drv_sink = {"test.sink", "filesystem", "write", "w", fake_keys, fake_sink};
+static const osiris_driver drv_fail = {"test.fail", "testdb", "extract", "f", fake_keys, fake_fail};
+
+static osiris_ctx *new_ctx(const char *dir) {
+  osiris_ctx *ctx = osiris_ctx_new(dir);
+  osiris_register_driver(ctx, &drv_source, NULL);
+  osiris_register_driver(ctx, &drv_sink, NULL);
+  osiris_register_driver(ctx, &drv_fail, NULL);
+  return ctx;
+}
+
+/* A compiled pipeline by hand: manifest + cfg. */
+static void write_pipeline(const char *dir, const char *steps_yaml, const char *const *cfgs) {
+  char *m = os_asprintf("pipeline:\n  id: p\nmeta:\n  profile: ''\nsteps:\n%s", steps_yaml);
+  size_t i;
+  spit(dir, "compiled/manifest.yaml", m);
+  os_free(m);
+  for (i = 0; cfgs[i]; i += 2) {
+    char *name = os_asprintf("compiled/cfg/%s.json", cfgs[i]);
+    spit(dir, name, cfgs[i + 1]);
+    os_free(name);
+  }
+}
+
+static void test_masking(void) {
+  osiris_json *v = NULL, *m;
+  char *s;
+  CHECK(mk_is_masked_key("password"));
+  CHECK(mk_is_masked_key("service_role_key"));
+  CHECK(mk_is_masked_key("pg_dsn"));
+  CHECK(mk_is_masked_key("DB_PASSWORD"));
+  CHECK(!mk_is_masked_key("primary_key"));
+  CHECK(!mk_is_masked_key("path"));
+  CHECK(!mk_is_masked_key("host"));
+  CHECK(mk_is_secret_key("password"));
+  CHECK(mk_is_secret_key("API_KEY"));
+  CHECK(!mk_is_secret_key("primary_key"));
+  CHECK(!mk_is_secret_key("url"));
+  osiris_json_parse("{\"host\":\"h\",\"password\":\"pw12345\",\"nested\":{\"token\":\"t0k3n99\"},"
+                    "\"ref\":{\"api_key\":\"${API_KEY}\"},\"primary_key\":[\"id\"]}",
+                    150, &v, NULL, 0);
+  CHECK(v != NULL);
+  m = mk_mask_copy(v);
+  s = osiris_json_dump(m, OSIRIS_JSON_SORTED, NULL);
+  CHECK_STR(s, "{\"host\":\"h\",\"nested\":{\"token\":\"***MASKED***\"},\"password\":\"***MASKED***\","
+               "\"primary_key\":[\"id\"],\"ref\":{\"api_key\":\"${API_KEY}\"}}");
+  osiris_free(s);
+  osiris_json_free(m);
+  osiris_json_free(v);
+}
+
+static void test_scrub(void) {
+  ss_session ss;
+  char *out;
+  size_t n = 0;
+  ss_session_init(&ss);
+  CHECK_RC(ss_add_secret(&ss, "hunter2-secret"), OSIRIS_OK);
+  CHECK_RC(ss_add_secret(&ss, "abc"), OSIRIS_OK); /* too short: ignored */
+  CHECK_RC(ss_add_url_password(&ss, "postgres://user:pa\"ss@host/db"), OSIRIS_OK);
+  out = ss_scrub(&ss, "x hunter2-secret y abc", 22, &n);
+  CHECK_STR(out, "x ***MASKED*** y abc");
+  os_free(out);
+  out = ss_scrub(&ss, "nothing here", 12, &n);
+  CHECK(out == NULL);
+  /* the escaped spelling of a secret with a quote is scrubbed too */
+  out = ss_scrub(&ss, "{\"m\":\"pa\\\"ss\"}", 14, &n);
+  CHECK_STR(out, "{\"m\":\"***MASKED***\"}");
+  os_free(out);
+  ss_close(&ss);
+}
+
+static void test_order_and_inputs(void) {
+  char dir[300];
+  static const char *const cfgs[] = {
+      "a", "{\"component\":\"test.source\",\"rows\":2}",
+      "b", "{\"component\":\"test.source\",\"rows\":5}",
+      "w1", "{\"component\":\"test.sink\",\"path\":\"out/w1.txt\"}",
+      "w2", "{\"component\":\"test.sink\",\"path\":\"out/w2.txt\"}",
+      NULL};
+  osiris_ctx *ctx;
+  osiris_run *run = NULL;
+  osiris_run_opts o;
+  char *text, *events;
+  snprintf(dir, sizeof dir, "%s/order", tmp_root);
+  /* w2 is listed first but needs a and b; w1 needs b only. */
+  write_pipeline(dir,
+                 "- id: w2\n  driver: test.sink\n  cfg_path: cfg/w2.json\n  needs: [a, b]\n"
+                 "- id: a\n  driver: test.source\n  cfg_path: cfg/a.json\n  needs: []\n"
+                 "- id: w1\n  driver: test.sink\n  cfg_path: cfg/w1.json\n  needs: [b]\n"
+                 "- id: b\n  driver: test.source\n  cfg_path: cfg/b.json\n  needs: []\n",
+                 cfgs);
+  ctx = new_ctx(dir);
+  memset(&o, 0, sizeof o);
+  order_log[0] = 0;
+  CHECK_RC(osiris_run_pipeline(ctx, "compiled/manifest.yaml", &o, &run), OSIRIS_OK);
+  CHECK(run && osiris_run_ok(run));
+  /* manifest order among ready steps: a, then b (w2 not ready), w2, w1 */
+  CHECK_STR(order_log, "a,b,w2,w1,");
+  text = slurp(dir, "out/w2.txt");
+  CHECK_STR(text, "df_a=2\ndf_b=5\n");
+  os_free(text);
+  text = slurp(dir, "out/w1.txt");
+  CHECK_STR(text, "df_b=5\ndf=5\ninput_df=5\n");
+  os_free(text);
+  if (run) {
+    events = slurp(osiris_run_dir(run), "events.jsonl");
+    CHECK(events && strstr(events, "\"event\":\"run_start\""));
+    CHECK(events && strstr(events, "\"event\":\"inputs_resolved\",\"step_id\":\"w2\",\"from_step\":\"a\""));
+    CHECK(events && strstr(events, "\"event\":\"output_written\""));
+    CHECK(events && strstr(events, "\"event\":\"run_complete\""));
+    CHECK(events && strncmp(events, "{\"ts\":\"", 7) == 0);
+    os_free(events);
+    text = slurp(osiris_run_dir(run), "status.json");
+    CHECK(text && strstr(text, "\"ok\": true"));
+    CHECK(text && strstr(text, "\"steps_completed\": 4"));
+    os_free(text);
+    text = slurp(osiris_run_dir(run), "metrics.jsonl");
+    CHECK(text && strstr(text, "\"metric\":\"rows_read\",\"value\":5,\"unit\":\"rows\",\"tags\":{\"step_id\":\"b\"}"));
+    CHECK(text && strstr(text, "\"metric\":\"session_duration_seconds\""));
+    os_free(text);
+  }
+  osiris_run_free(run);
+  osiris_ctx_free(ctx);
+}
+
+static void test_failure_skips_and_scrubs(void) {
+  char dir[300];
+  static const char *const cfgs[] = {
+      "src", "{\"component\":\"test.source\"}",
+      "bad", "{\"component\":\"test.fail\",\"connection\":\"@testdb.main\"}",
+      "out", "{\"component\":\"test.sink\",\"path\":\"out.txt\"}",
+      NULL};
+  osiris_ctx *ctx;
+  osiris_run *run = NULL;
+  osiris_run_opts o;
+  const char *secret = "Sup3r-Secret-Value-42";
+  char *text;
+  snprintf(dir, sizeof dir, "%s/fail", tmp_root);
+  write_pipeline(dir,
+                 "- id: src\n  driver: test.source\n  cfg_path: cfg/src.json\n  needs: []\n"
+                 "- id: bad\n  driver: test.fail\n  cfg_path: cfg/bad.json\n  needs: [src]\n"
+                 "- id: out\n  driver: test.sink\n  cfg_path: cfg/out.json\n  needs: [bad]\n",
+                 cfgs);
+  spit(dir, "osiris_connections.yaml",
+       "connections:\n  testdb:\n    main:\n      host: db\n      password: ${TEST_RUNNER_PW}\n");
+  setenv("TEST_RUNNER_PW", secret, 1);
+  ctx = new_ctx(dir);
+  memset(&o, 0, sizeof o);
+  o.verbose = 1;
+  order_log[0] = 0;
+  CHECK_RC(osiris_run_pipeline(ctx, "compiled/manifest.yaml", &o, &run), OSIRIS_ECONN);
+  CHECK_STR(order_log, "src,bad,");
+  CHECK(run && !osiris_run_ok(run));
+  CHECK_STR(run ? osiris_run_failed_step(run) : NULL, "bad");
+  CHECK(run && strstr(osiris_run_error(run), "***MASKED***"));
+  CHECK(run && !strstr(osiris_run_error(run), secret));
+  if (run) {
+    static const char *const files[] = {"events.jsonl", "metrics.jsonl", "osiris.log", "debug.log",
+                                        "status.json", "run_card.json",
+                                        "artifacts/bad/cleaned_config.json", NULL};
+    size_t i;
+    for (i = 0; files[i]; i++) {
+      text = slurp(osiris_run_dir(run), files[i]);
+      CHECK(text != NULL);
+      CHECK(text && !strstr(text, secret));
+      os_free(text);
+    }
+    text = slurp(osiris_run_dir(run), "events.jsonl");
+    CHECK(text && strstr(text, "\"event\":\"step_failed\",\"step_id\":\"bad\""));
+    CHECK(text && strstr(text, "\"event\":\"step_skipped\",\"step_id\":\"out\""));
+    CHECK(text && strstr(text, "\"event\":\"connection_resolve_complete\""));
+    os_free(text);
+    text = slurp(osiris_run_dir(run), "status.json");
+    CHECK(text && strstr(text, "\"ok\": false"));
+    CHECK(text && strstr(text, "\"step_id\": \"bad\""));
+    CHECK(text && strstr(text, "\"exit_code\": 1"));
+    os_free(text);
+    text = slurp(osiris_run_dir(run), "artifacts/bad/cleaned_config.json");
+    CHECK(text && strstr(text, "***MASKED***"));
+    os_free(text);
+  }
+  osiris_run_free(run);
+  osiris_ctx_free(ctx);
+  unsetenv("TEST_RUNNER_PW");
+}
+
+static void test_missing_cfg_is_preflight(void) {
+  char dir[300];
+  static const char *const cfgs[] = {NULL};
+  osiris_ctx *ctx;
+  osiris_run *run = NULL;
+  char *text;
+  snprintf(dir, sizeof dir, "%s/preflight", tmp_root);
+  write_pipeline(dir, "- id: a\n  driver: test.source\n  cfg_path: cfg/a.json\n  needs: []\n", cfgs);
+  ctx = new_ctx(dir);
+  CHECK_RC(osiris_run_pipeline(ctx, "compiled/manifest.yaml", NULL, &run), OSIRIS_ENOTFOUND);
+  CHECK(run != NULL);
+  if (run) {
+    text = slurp(osiris_run_dir(run), "status.json");
+    CHECK(text && strstr(text, "preflight_failed"));
+    os_free(text);
+  }
+  osiris_run_free(run);
+  osiris_ctx_free(ctx);
+}
+
+static void test_worker_protocol(void) {
+  char dir[300], *out;
+  static const char *const cfgs[] = {
+      "a", "{\"component\":\"test.source\",\"rows\":4}",
+      "w", "{\"component\":\"test.sink\",\"path\":\"w.txt\"}",
+      NULL};
+  osiris_ctx *ctx;
+  int fd;
+  char *outpath, *cmdpath;
+  snprintf(dir, sizeof dir, "%s/worker", tmp_root);
+  write_pipeline(dir,
+                 "- id: a\n  driver: test.source\n  cfg_path: cfg/a.json\n  needs: []\n"
+                 "- id: w\n  driver: test.sink\n  cfg_path: cfg/w.json\n  needs: [a]\n",
+                 cfgs);
+  /* The worker reads cfg/ from its session dir, as the host ships it. */
+  {
+    char *src = os_path_join(dir, "compiled/cfg/a.json"), *dst = os_path_join(dir, "cfg/a.json");
+    os_err err = {0};
+    char *cd = os_path_join(dir, "cfg");
+    os_mkdir_p(cd, &err);
+    os_copy_file(src, dst, &err);
+    os_free(src);
+    os_free(dst);
+    src = os_path_join(dir, "compiled/cfg/w.json");
+    dst = os_path_join(dir, "cfg/w.json");
+    os_copy_file(src, dst, &err);
+    os_free(src);
+    os_free(dst);
+    os_free(cd);
+  }
+  spit(dir, "commands.jsonl",
+       "{\"cmd\":\"ping\",\"data\":\"init\"}\n"
+       "{\"cmd\":\"prepare\",\"session_id\":\"sess1\",\"manifest\":\"compiled/manifest.yaml\"}\n"
+       "{\"cmd\":\"exec_step\",\"step_id\":\"a\",\"driver\":\"test.source\",\"cfg_path\":\"cfg/a.json\"}\n"
+       "{\"cmd\":\"exec_step\",\"step_id\":\"w\",\"driver\":\"test.sink\",\"cfg_path\":\"cfg/w.json\","
+       "\"inputs\":{\"df\":{\"from_step\":\"a\",\"key\":\"df\"}}}\n"
+       "{\"cmd\":\"bogus\"}\n"
+       "{\"cmd\":\"cleanup\"}\n");
+  outpath = os_path_join(dir, "out.jsonl");
+  cmdpath = os_path_join(dir, "commands.jsonl");
+  fd = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ctx = new_ctx(dir);
+  CHECK_RC(osiris_worker_run(ctx, cmdpath, dir, fd), OSIRIS_EUSAGE); /* the bogus command */
+  close(fd);
+  out = slurp(dir, "out.jsonl");
+  CHECK(out && strstr(out, "{\"type\":\"response\",\"cmd\":\"ping\",\"ok\":true,\"echo\":\"init\"}"));
+  CHECK(out && strstr(out, "\"type\":\"response\",\"cmd\":\"prepare\",\"ok\":true"));
+  CHECK(out && strstr(out, "\"type\":\"event\",\"ts\":"));
+  CHECK(out && strstr(out, "\"type\":\"metric\""));
+  CHECK(out && strstr(out, "\"cmd\":\"exec_step\",\"ok\":true,\"step_id\":\"w\""));
+  CHECK(out && strstr(out, "\"cmd\":\"bogus\",\"ok\":false,\"error\":\"unknown command\""));
+  CHECK(out && strstr(out, "\"cmd\":\"cleanup\",\"ok\":true"));
+  os_free(out);
+  out = slurp(dir, "w.txt");
+  CHECK_STR(out, "df_a=4\ndf=4\ninput_df=4\n");
+  os_free(out);
+  out = slurp(dir, "status.json");
+  CHECK(out && strstr(out, "\"ok\": true"));
+  os_free(out);
+  os_free(outpath);
+  os_free(cmdpath);
+  osiris_ctx_free(ctx);
+}
+
+static void test_registry(void) {
+  osiris_ctx *ctx = osiris_ctx_new(NULL);
+  const char *name = NULL;
+  CHECK_RC(osiris_register_driver(ctx, &drv_source, "test.alias"), OSIRIS_OK);
+  CHECK_RC(osiris_register_driver(ctx, &drv_source, NULL), OSIRIS_EINVAL);
+  CHECK(osiris_driver_find(ctx, "test.alias") == &drv_source);
+  CHECK(osiris_driver_count(ctx) == 2);
+  CHECK(osiris_driver_at(ctx, 1, &name) == &drv_source);
+  CHECK_STR(name, "test.alias");
+  CHECK(osiris_adapter_find(ctx, "local") != NULL);
+  CHECK(osiris_adapter_find(ctx, "e2b") == NULL);
+  osiris_ctx_free(ctx);
+}
+
+int main(void) {
+  snprintf(tmp_root, sizeof tmp_root, "/tmp/osiris-test-runner-%ld", (long)getpid());
+  RUN(test_masking);
+  RUN(test_scrub);
+  RUN(test_registry);
+  RUN(test_order_and_inputs);
+  RUN(test_failure_skips_and_scrubs);
+  RUN(test_missing_cfg_is_preflight);
+  RUN(test_worker_protocol);
+  {
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmp_root);
+  }
+  return th_report();
+}
