@@ -1257,12 +1257,12 @@ static int drv_dec_text_fits(const char *p, size_t n, int scale) {
 
 /* The frame type column c needs to hold the current row's value (of
  * SQLite type vt, not NULL).  Parses DATE/TIMESTAMP text into o->parsed. */
-static osiris_type drv_sql_need(drv_sql_out *o, sqlite3_stmt *st, int c, int vt) {
+static osiris_type drv_sql_need(drv_sql_out *o, sqlite3_value *v, int vt) {
   switch (o->type) {
     case OSIRIS_TYPE_BOOL:
       if (vt == SQLITE_INTEGER) {
-        sqlite3_int64 v = sqlite3_column_int64(st, c);
-        return v == 0 || v == 1 ? OSIRIS_TYPE_BOOL : OSIRIS_TYPE_INT64;
+        sqlite3_int64 iv = sqlite3_value_int64(v);
+        return iv == 0 || iv == 1 ? OSIRIS_TYPE_BOOL : OSIRIS_TYPE_INT64;
       }
       return vt == SQLITE_FLOAT ? OSIRIS_TYPE_DOUBLE : OSIRIS_TYPE_STRING;
     case OSIRIS_TYPE_INT64:
@@ -1273,20 +1273,20 @@ static osiris_type drv_sql_need(drv_sql_out *o, sqlite3_stmt *st, int c, int vt)
     case OSIRIS_TYPE_DECIMAL:
       if (vt == SQLITE_INTEGER) return OSIRIS_TYPE_DECIMAL;
       if (vt == SQLITE_FLOAT) {
-        double d = sqlite3_column_double(st, c);
+        double d = sqlite3_value_double(v);
         return fabs(d) < 1e15 ? OSIRIS_TYPE_DECIMAL : OSIRIS_TYPE_DOUBLE;
       }
       if (vt == SQLITE_TEXT) {
-        const char *p = (const char *)sqlite3_column_text(st, c);
-        size_t n = (size_t)sqlite3_column_bytes(st, c);
+        const char *p = (const char *)sqlite3_value_text(v);
+        size_t n = (size_t)sqlite3_value_bytes(v);
         if (p && drv_dec_text_fits(p, n, o->scale)) return OSIRIS_TYPE_DECIMAL;
       }
       return OSIRIS_TYPE_STRING;
     case OSIRIS_TYPE_DATE:
     case OSIRIS_TYPE_TIMESTAMP:
       if (vt == SQLITE_TEXT) {
-        const char *p = (const char *)sqlite3_column_text(st, c);
-        size_t n = (size_t)sqlite3_column_bytes(st, c);
+        const char *p = (const char *)sqlite3_value_text(v);
+        size_t n = (size_t)sqlite3_value_bytes(v);
         if (p && (o->type == OSIRIS_TYPE_DATE ? drv_parse_date(p, n, &o->parsed)
                                               : drv_parse_timestamp(p, n, &o->parsed)))
           return o->type;
@@ -1303,7 +1303,7 @@ static osiris_type drv_sql_need(drv_sql_out *o, sqlite3_stmt *st, int c, int vt)
 /* Decimal text for a number in a DECIMAL(., scale) column.  A REAL that
  * came from a decimal of <= 15 significant digits rounds back to exactly
  * its digits: |x * 10^scale - m| stays far below 0.5 while m < 2^50. */
-static size_t drv_dec_format(sqlite3_stmt *st, int c, int vt, int scale, char *buf, size_t cap) {
+static size_t drv_dec_format(sqlite3_value *v, int vt, int scale, char *buf, size_t cap) {
   static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
                                  1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
   char digits[24];
@@ -1311,12 +1311,12 @@ static size_t drv_dec_format(sqlite3_stmt *st, int c, int vt, int scale, char *b
   size_t nd = 0, n = 0, f, i;
   int neg;
   if (vt == SQLITE_INTEGER) {
-    int64_t v = sqlite3_column_int64(st, c);
-    neg = v < 0;
-    m = neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    int64_t iv = sqlite3_value_int64(v);
+    neg = iv < 0;
+    m = neg ? (uint64_t)0 - (uint64_t)iv : (uint64_t)iv;
     f = 0; /* digits of m after the point */
   } else {
-    double d = sqlite3_column_double(st, c);
+    double d = sqlite3_value_double(v);
     if (scale > 15 || !(fabs(d) * pow10[scale] < 1e15)) {
       int k;
       if (d == 0) d = 0; /* no "-0.00" */
@@ -1356,38 +1356,37 @@ static size_t drv_hex(const unsigned char *p, size_t n, char *out) {
 
 /* Append the current row's value of result column c to frame column c,
  * whose type is o->type (already able to hold it). */
-static osiris_rc drv_sql_append(osiris_frame *f, const drv_sql_out *o, sqlite3_stmt *st, int c) {
-  int vt = sqlite3_column_type(st, c);
-  size_t col = (size_t)c;
+static osiris_rc drv_sql_append(osiris_frame *f, size_t col, const drv_sql_out *o, sqlite3_value *v,
+                                int vt) {
   char buf[400];
   size_t n;
   if (vt == SQLITE_NULL) return osiris_frame_append_null(f, col);
   switch (o->type) {
-    case OSIRIS_TYPE_BOOL: return osiris_frame_append_bool(f, col, sqlite3_column_int64(st, c) != 0);
-    case OSIRIS_TYPE_INT64: return osiris_frame_append_int64(f, col, sqlite3_column_int64(st, c));
-    case OSIRIS_TYPE_DOUBLE: return osiris_frame_append_double(f, col, sqlite3_column_double(st, c));
+    case OSIRIS_TYPE_BOOL: return osiris_frame_append_bool(f, col, sqlite3_value_int64(v) != 0);
+    case OSIRIS_TYPE_INT64: return osiris_frame_append_int64(f, col, sqlite3_value_int64(v));
+    case OSIRIS_TYPE_DOUBLE: return osiris_frame_append_double(f, col, sqlite3_value_double(v));
     case OSIRIS_TYPE_DATE: return osiris_frame_append_date(f, col, (int32_t)o->parsed);
     case OSIRIS_TYPE_TIMESTAMP: return osiris_frame_append_timestamp(f, col, o->parsed);
     case OSIRIS_TYPE_DECIMAL:
       if (vt == SQLITE_TEXT)
-        return osiris_frame_append_text(f, col, (const char *)sqlite3_column_text(st, c),
-                                        (size_t)sqlite3_column_bytes(st, c));
-      n = drv_dec_format(st, c, vt, o->scale, buf, sizeof buf);
+        return osiris_frame_append_text(f, col, (const char *)sqlite3_value_text(v),
+                                        (size_t)sqlite3_value_bytes(v));
+      n = drv_dec_format(v, vt, o->scale, buf, sizeof buf);
       return osiris_frame_append_text(f, col, buf, n);
     default: break;
   }
   /* STRING (or a NULL-only column about to be retyped: never reached). */
   if (vt == SQLITE_INTEGER) {
-    int k = snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(st, c));
+    int k = snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_value_int64(v));
     return osiris_frame_append_text(f, col, buf, k > 0 ? (size_t)k : 0);
   }
   if (vt == SQLITE_FLOAT) {
-    n = drv_fmt_double(sqlite3_column_double(st, c), buf, sizeof buf);
+    n = drv_fmt_double(sqlite3_value_double(v), buf, sizeof buf);
     return osiris_frame_append_text(f, col, buf, n);
   }
   if (vt == SQLITE_BLOB) {
-    const unsigned char *p = sqlite3_column_blob(st, c);
-    size_t len = (size_t)sqlite3_column_bytes(st, c);
+    const unsigned char *p = sqlite3_value_blob(v);
+    size_t len = (size_t)sqlite3_value_bytes(v);
     char *hex;
     osiris_rc rc;
     if (len > SIZE_MAX / 2) return OSIRIS_ELIMIT;
@@ -1397,8 +1396,8 @@ static osiris_rc drv_sql_append(osiris_frame *f, const drv_sql_out *o, sqlite3_s
     free(hex);
     return rc;
   }
-  return osiris_frame_append_text(f, col, (const char *)sqlite3_column_text(st, c),
-                                  (size_t)sqlite3_column_bytes(st, c));
+  return osiris_frame_append_text(f, col, (const char *)sqlite3_value_text(v),
+                                  (size_t)sqlite3_value_bytes(v));
 }
 
 static osiris_rc drv_sql_new_frame(char **names, const drv_sql_out *outs,
@@ -1590,6 +1589,8 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
   drv_sql_env env;
   drv_sql_progress prog;
   drv_sql_out *outs = NULL;
+  sqlite3_value **vals = NULL; /* the current row */
+  int *vtypes = NULL;
   char **colnames = NULL;
   osiris_frame *f = NULL;
   drv_buf ddl = {0};
@@ -1678,7 +1679,9 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
     goto done;
   }
   outs = calloc(ncols, sizeof *outs);
-  if (!outs || (rc = drv_sql_names(st, ncols, &colnames)) != OSIRIS_OK) {
+  vals = calloc(ncols, sizeof *vals);
+  vtypes = calloc(ncols, sizeof *vtypes);
+  if (!outs || !vals || !vtypes || (rc = drv_sql_names(st, ncols, &colnames)) != OSIRIS_OK) {
     rc = OSIRIS_ENOMEM;
     goto done;
   }
@@ -1689,10 +1692,15 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
   while ((src = sqlite3_step(st)) == SQLITE_ROW) {
     int retype = 0;
     for (i = 0; i < ncols; i++) {
-      int vt = sqlite3_column_type(st, (int)i);
       osiris_type t;
-      if (vt == SQLITE_NULL) continue;
-      t = drv_sql_need(&outs[i], st, (int)i, vt);
+      /* One sqlite3_column_value per cell: each sqlite3_column_* call
+       * pays an API entry/exit, and that showed at a million rows.  The
+       * value is "unprotected", which is safe here: the connection is
+       * private to this call and thread. */
+      vals[i] = sqlite3_column_value(st, (int)i);
+      vtypes[i] = sqlite3_value_type(vals[i]);
+      if (vtypes[i] == SQLITE_NULL) continue;
+      t = drv_sql_need(&outs[i], vals[i], vtypes[i]);
       if (t != outs[i].type) {
         outs[i].type = t;
         retype = 1;
@@ -1700,7 +1708,7 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
     }
     if (retype && (rc = drv_sql_retype(&f, colnames, outs, ncols)) != OSIRIS_OK) goto row_fail;
     for (i = 0; i < ncols; i++)
-      if ((rc = drv_sql_append(f, &outs[i], st, (int)i)) != OSIRIS_OK) goto row_fail;
+      if ((rc = drv_sql_append(f, i, &outs[i], vals[i], vtypes[i])) != OSIRIS_OK) goto row_fail;
     if ((rc = osiris_frame_end_row(f)) != OSIRIS_OK) goto row_fail;
     rows++;
     if ((rows & 4095) == 0 && cancelled && cancelled(cancel_arg)) {
@@ -1732,6 +1740,8 @@ done:
     for (i = 0; i < ncols; i++) free(colnames[i]);
   free(colnames);
   free(outs);
+  free(vals);
+  free(vtypes);
   drv_buf_free(&ddl);
   sqlite3_finalize(st);
   sqlite3_close(db);

@@ -852,8 +852,22 @@ static osiris_rc cp_prepare(cp_state *st, const char *abs, const char *profile,
   *doc_out = *params_out = NULL;
   rc = ym_read_file(abs, &raw, err);
   if (rc) {
+    osiris_json at;
     if (rc == OSIRIS_ENOMEM) return rc;
-    CP_ERR(st, rc == OSIRIS_EPARSE ? "parse_error" : "file_error", NULL, "", "%s", err->msg);
+    /* the parser says "<file>:line:col: message"; keep line:col apart too */
+    memset(&at, 0, sizeof at);
+    if (os_startswith(err->msg, abs) && err->msg[strlen(abs)] == ':') {
+      char *end;
+      unsigned long ln = strtoul(err->msg + strlen(abs) + 1, &end, 10);
+      if (*end == ':') {
+        unsigned long cl = strtoul(end + 1, &end, 10);
+        if (*end == ':' && ln < UINT32_MAX && cl < UINT32_MAX) {
+          at.line = (uint32_t)ln;
+          at.col = (uint32_t)cl;
+        }
+      }
+    }
+    CP_ERR(st, rc == OSIRIS_EPARSE ? "parse_error" : "file_error", &at, "", "%s", err->msg);
     return rc;
   }
   if (raw->kind != OSIRIS_JSON_OBJECT) {
@@ -958,7 +972,8 @@ osiris_rc osiris_validate(osiris_ctx *ctx, const char *pipeline_path, osiris_jso
   rc = cp_prepare(&st, abs, NULL, NULL, 1, &doc, &params, &err);
   if (rc == OSIRIS_ENOMEM) goto done;
   if (rc) {
-    if (osiris_json_size(st.errors)) cp_summary(&err, rc, pipeline_path, st.errors);
+    if ((rc == OSIRIS_EVALIDATE || rc == OSIRIS_ESECRET) && osiris_json_size(st.errors))
+      cp_summary(&err, rc, pipeline_path, st.errors);
     snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
   }
   if (report) {
@@ -1046,7 +1061,7 @@ static osiris_json *cp_step_cfg(const osiris_json *step, const osiris_driver *d,
     if (cp_set_copy(cfg, key, osiris_json_at(conf, j))) goto oom;
   }
   has_conn = osiris_json_get(conf, "connection") != NULL;
-  for (k = d->keys; k && k->name; k++) {
+  for (k = d ? d->keys : NULL; k && k->name; k++) {
     osiris_json *dv = NULL;
     os_err perr;
     if (!k->default_json || osiris_json_get(cfg, k->name) || cp_is_secret(d, k->name)) continue;
@@ -1113,7 +1128,9 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
     goto done;
   }
   if (rc) {
-    if (osiris_json_size(st.errors)) cp_summary(err, rc, path, st.errors);
+    /* parse and file errors keep their own message, which names the file */
+    if ((rc == OSIRIS_EVALIDATE || rc == OSIRIS_ESECRET) && osiris_json_size(st.errors))
+      cp_summary(err, rc, path, st.errors);
     if (result) {
       res = cp_report(&st, path, 0);
       if (!res || js_set_str(res, "status", "error") || js_set_str(res, "message", err->msg)) {
@@ -1187,11 +1204,11 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
     goto oom;
   {
     osiris_json *tc = osiris_json_new(OSIRIS_JSON_OBJECT);
-    if (!tc || js_set_str(tc, "compiler", CP_COMPILER) || js_set_str(tc, "registry", CP_REGISTRY) ||
-        osiris_json_set(meta, "toolchain", tc)) {
-      if (tc && !osiris_json_get(meta, "toolchain")) osiris_json_free(tc);
+    if (!tc || js_set_str(tc, "compiler", CP_COMPILER) || js_set_str(tc, "registry", CP_REGISTRY)) {
+      osiris_json_free(tc);
       goto oom;
     }
+    if (osiris_json_set(meta, "toolchain", tc)) goto oom; /* tc is taken also on failure */
   }
   rc = osiris_json_set(pipeline, "fingerprints", fps);
   fps = NULL;
@@ -1287,12 +1304,13 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
         js_set_str(res, "manifest_hash", hash) || js_set_str(res, "manifest_short", shortk) ||
         js_set_str(res, "pipeline_id", pid) || js_set_str(res, "pipeline_slug", slug) ||
         js_set_str(res, "profile", profile ? profile : "default") ||
-        js_set_str(res, "compile_dir", compile_dir) || osiris_json_set(res, "fingerprints", fcopy)) {
-      if (!res || !osiris_json_get(res, "fingerprints")) osiris_json_free(fcopy);
+        js_set_str(res, "compile_dir", compile_dir)) {
+      osiris_json_free(fcopy);
       os_free(msg);
       goto oom;
     }
     os_free(msg);
+    if (osiris_json_set(res, "fingerprints", fcopy)) goto oom;
   }
   rc = OSIRIS_OK;
   goto done;

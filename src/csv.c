@@ -24,6 +24,7 @@ typedef struct cs_reader {
   size_t line;      /* physical line at p[i], 1-based */
   size_t rec_line;  /* line where the last record started */
   char delim;
+  unsigned char stop[256]; /* 1 for the bytes that end unquoted text */
   uint64_t *ends;   /* end offset in p of each kept cell, row-major */
   size_t nends, ends_cap;
   os_err *err;
@@ -91,7 +92,7 @@ static osiris_rc cs_record(cs_reader *r, int *got) {
     }
     /* Unquoted text, or text after a closing quote (kept, as pandas does). */
     start = i;
-    while (p[i] != delim && p[i] != '\n' && p[i] != '\r') i++;
+    while (!r->stop[(unsigned char)p[i]]) i++;
     if (i > start) {
       memmove(p + w, p + start, i - start);
       w += i - start;
@@ -483,6 +484,7 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
     rc = os_fail(&err, OSIRIS_EINVAL, "%s: invalid CSV delimiter", path);
     goto done;
   }
+  r.stop[(unsigned char)r.delim] = r.stop['\n'] = r.stop['\r'] = 1;
   rc = cs_load(path, &r.p, &r.n, &err);
   if (rc) goto done;
   if (o->latin1) {

@@ -449,8 +449,8 @@ static osiris_rc rn_resolve_connection(osiris_step *s, const char *ref, os_err *
   os_free(alias_out);
   if (rc) {
     char msg[OS_ERR_CAP];
-    snprintf(msg, sizeof msg, "step %s: %s", osiris_step_id(s), err->msg);
-    return os_fail(err, rc, "%s", msg);
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    return os_fail(err, rc, "step %.200s: %.1800s", osiris_step_id(s), msg);
   }
   return ss_add_secrets_of(&run->ss, s->connection) ? os_fail(err, OSIRIS_ENOMEM, "out of memory")
                                                     : OSIRIS_OK;

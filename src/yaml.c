@@ -125,7 +125,7 @@ static osiris_rc ym_next_content(ym_parser *p) {
       }
       k = t;
     }
-    if (b->s[k] == '#' || ym_eol_at(p, k)) {
+    if (ym_eol_at(p, k) || b->s[k] == '#') {
       b->i = k;
       ym_skip_to_eol(p);
       if (b->i >= b->n) {

@@ -667,6 +667,7 @@ static void test_validation_errors(void) {
   rc = osiris_compile(ctx, "t4.yaml", NULL, &res);
   CHECK_RC(rc, OSIRIS_EPARSE);
   CHECK(find_issue(osiris_json_get(res, "errors"), "parse_error", "") != NULL);
+  CHECK(ival(find_issue(osiris_json_get(res, "errors"), "parse_error", ""), "line") == 2);
   CHECK(strstr(osiris_ctx_error(ctx), "t4.yaml") != NULL);
   osiris_json_free(res);
   res = NULL;

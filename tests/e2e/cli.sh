@@ -114,7 +114,7 @@ assert_exit 0 "logs list"
 assert_contains "$OUT" "$SID" "logs list shows the session"
 run_osiris logs list --json
 assert_exit 0 "logs list --json"
-if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT" 2>/dev/null; then pass "logs list --json parses"; else fail "logs list --json does not parse"; fi
+if py -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT" 2>/dev/null; then pass "logs list --json parses"; else fail "logs list --json does not parse"; fi
 assert_contains "$OUT" "$SID" "logs list --json has the session"
 run_osiris logs show --last
 assert_exit 0 "logs show --last"

@@ -6,7 +6,7 @@
 
 # expected_csv MIN_RATING OUT: the summary computed without osiris.
 expected_csv() {
-  python3 - "$1" "$2" <<'PY'
+  py - "$1" "$2" <<'PY'
 import csv, sqlite3, sys
 min_rating, out = float(sys.argv[1]), sys.argv[2]
 with open("examples/movies/data/movies.csv", encoding="utf-8", newline="") as f:

@@ -60,7 +60,7 @@ ok(evs and evs[-1]["event"] == "run_complete", "run_complete is last")
 
 # skipped_steps: the step_skipped step ids of the newest run, space separated.
 skipped_steps() {
-  python3 - "$(newest_run_dir)/events.jsonl" <<'PY'
+  py - "$(newest_run_dir)/events.jsonl" <<'PY'
 import json, sys
 try:
     evs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]

@@ -24,6 +24,11 @@ case $OSIRIS in
   *) OSIRIS=$(command -v "$OSIRIS" || echo "$PWD/$OSIRIS") ;;
 esac
 
+# python3 resolved once: version-manager shims (pyenv) cost ~1 s a call.
+# -S: no site import (stdlib only), another ~0.3 s a call.
+PY=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)}
+py() { "$PY" -S "$@"; }
+
 E2E_PASS=0
 E2E_FAIL=0
 E2E_WORK=$(mktemp -d "${TMPDIR:-/tmp}/osiris-e2e-$E2E_NAME.XXXXXX")
@@ -177,7 +182,7 @@ assert_files_equal() {
 # compact JSON (true, null, 3, {...}).  Prints "<error: ...>" when the
 # file does not parse or the expression fails.
 json_get() {
-  python3 - "$1" "$2" <<'PY'
+  py - "$1" "$2" <<'PY'
 import json, sys
 try:
     with open(sys.argv[1], encoding="utf-8") as f:
@@ -195,7 +200,7 @@ PY
 py_check() {
   local script=$1 line out rc=0
   shift
-  out=$(python3 -c "$script" "$@" 2>&1) || rc=$?
+  out=$(py -c "$script" "$@" 2>&1) || rc=$?
   while IFS= read -r line; do
     case $line in
       "ok "*) pass "${line#ok }" ;;

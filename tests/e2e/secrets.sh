@@ -44,7 +44,7 @@ assert_exit 0 "connections list"
 assert_contains "$OUT" local "connections list shows the alias"
 run_osiris connections list --json
 assert_exit 0 "connections list --json"
-if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT" 2>/dev/null; then
+if py -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT" 2>/dev/null; then
   pass "connections list --json parses"
 else
   fail "connections list --json does not parse"

@@ -1,0 +1,120 @@
+# tests/db/lib.sh -- helpers for the database tests (sourced after
+# tests/e2e/lib.sh, whose counting and assertion helpers they reuse).
+#
+# The servers come from tests/db/servers.sh: either its env lines are
+# already exported (OSIRIS_TEST_MYSQL_*, OSIRIS_TEST_PG_*), as
+# tests/db/run.sh does, or a started state directory is found and read.
+# Without servers a test prints one failure and stops.
+
+DB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../e2e/lib.sh
+source "$DB_DIR/../e2e/lib.sh"
+
+if [ -z "${OSIRIS_TEST_MYSQL_PORT:-}" ] || [ -z "${OSIRIS_TEST_PG_PORT:-}" ]; then
+  if bash "$DB_DIR/servers.sh" status 2>/dev/null; then
+    eval "$(bash "$DB_DIR/servers.sh" env)"
+  else
+    fail "database servers are not running (eval \"\$(tests/db/servers.sh start)\" first)"
+    finish
+  fi
+fi
+export OSIRIS_TEST_PG_DSN="postgresql://$OSIRIS_TEST_PG_USER:$OSIRIS_TEST_PG_PASSWORD@$OSIRIS_TEST_PG_HOST:$OSIRIS_TEST_PG_PORT/$OSIRIS_TEST_PG_DB"
+
+# my_sql SQL: run statements on the test MariaDB; tab-separated rows, no header.
+my_sql() {
+  mariadb --no-defaults --default-character-set=utf8mb4 -h "$OSIRIS_TEST_MYSQL_HOST" \
+    -P "$OSIRIS_TEST_MYSQL_PORT" -u "$OSIRIS_TEST_MYSQL_USER" -p"$OSIRIS_TEST_MYSQL_PASSWORD" \
+    -B -N "$OSIRIS_TEST_MYSQL_DB" -e "$1"
+}
+
+# pg_sql SQL: run statements on the test PostgreSQL; unaligned rows, | separated.
+pg_sql() {
+  PGPASSWORD=$OSIRIS_TEST_PG_PASSWORD psql -X -q -At -v ON_ERROR_STOP=1 \
+    -h "$OSIRIS_TEST_PG_HOST" -p "$OSIRIS_TEST_PG_PORT" -U "$OSIRIS_TEST_PG_USER" \
+    -d "$OSIRIS_TEST_PG_DB" -c "$1"
+}
+
+# pg_csv QUERY: a query's rows as CSV with a header (PostgreSQL's COPY).
+pg_csv() { pg_sql "COPY ($1) TO STDOUT WITH (FORMAT csv, HEADER true)"; }
+
+# write_connections: osiris_connections.yaml in the current directory,
+# every secret as a ${VAR} reference.
+write_connections() {
+  cat >osiris_connections.yaml <<'YAML'
+connections:
+  mysql:
+    test:
+      default: true
+      host: ${OSIRIS_TEST_MYSQL_HOST}
+      port: ${OSIRIS_TEST_MYSQL_PORT}
+      database: ${OSIRIS_TEST_MYSQL_DB}
+      user: ${OSIRIS_TEST_MYSQL_USER}
+      password: ${OSIRIS_TEST_MYSQL_PASSWORD}
+    strport:
+      host: ${OSIRIS_TEST_MYSQL_HOST}
+      port: "${OSIRIS_TEST_MYSQL_PORT}"
+      database: ${OSIRIS_TEST_MYSQL_DB}
+      user: ${OSIRIS_TEST_MYSQL_USER}
+      password: ${OSIRIS_TEST_MYSQL_PASSWORD}
+    sock:
+      socket: ${OSIRIS_TEST_MYSQL_SOCKET}
+      database: ${OSIRIS_TEST_MYSQL_DB}
+      user: ${OSIRIS_TEST_MYSQL_USER}
+      password: ${OSIRIS_TEST_MYSQL_PASSWORD}
+    badpw:
+      host: ${OSIRIS_TEST_MYSQL_HOST}
+      port: ${OSIRIS_TEST_MYSQL_PORT}
+      database: ${OSIRIS_TEST_MYSQL_DB}
+      user: ${OSIRIS_TEST_MYSQL_USER}
+      password: ${OSIRIS_TEST_BAD_PASSWORD}
+  postgres:
+    test:
+      default: true
+      host: ${OSIRIS_TEST_PG_HOST}
+      port: ${OSIRIS_TEST_PG_PORT}
+      database: ${OSIRIS_TEST_PG_DB}
+      user: ${OSIRIS_TEST_PG_USER}
+      password: ${OSIRIS_TEST_PG_PASSWORD}
+      sslmode: disable
+    dsn:
+      dsn: ${OSIRIS_TEST_PG_DSN}
+    badpw:
+      host: ${OSIRIS_TEST_PG_HOST}
+      port: ${OSIRIS_TEST_PG_PORT}
+      database: ${OSIRIS_TEST_PG_DB}
+      user: ${OSIRIS_TEST_PG_USER}
+      password: ${OSIRIS_TEST_BAD_PASSWORD}
+    baddsn:
+      dsn: ${OSIRIS_TEST_BAD_DSN}
+  supabase:
+    test:
+      default: true
+      url: https://example.supabase.co
+      service_role_key: ${OSIRIS_TEST_FAKE_KEY}
+      pg_dsn: ${OSIRIS_TEST_PG_DSN}
+    restonly:
+      url: https://example.supabase.co
+      service_role_key: ${OSIRIS_TEST_FAKE_KEY}
+YAML
+}
+export OSIRIS_TEST_BAD_PASSWORD="Wrong-$RANDOM-Secret-Pw"
+export OSIRIS_TEST_BAD_DSN="postgresql://$OSIRIS_TEST_PG_USER:$OSIRIS_TEST_BAD_PASSWORD@$OSIRIS_TEST_PG_HOST:$OSIRIS_TEST_PG_PORT/$OSIRIS_TEST_PG_DB"
+export OSIRIS_TEST_FAKE_KEY="fake-service-role-key-$RANDOM$RANDOM"
+
+# count_events RUN_DIR EVENT: how many events.jsonl lines have that event.
+count_events() {
+  grep -c "\"event\":\"$2\"" "$1/events.jsonl" 2>/dev/null || true
+}
+
+# assert_no_secret DIR_OR_FILE... : none of the test secrets appear anywhere.
+assert_no_secret() {
+  local s hits
+  for s in "$OSIRIS_TEST_MYSQL_PASSWORD" "$OSIRIS_TEST_PG_PASSWORD" "$OSIRIS_TEST_BAD_PASSWORD" \
+    "$OSIRIS_TEST_FAKE_KEY"; do
+    hits=$(grep -rlF -- "$s" "$@" 2>/dev/null | wc -l)
+    assert_eq 0 "$hits" "secret absent from $*"
+  done
+}
+
+# status_code RUN_DIR: status.json error code ("" when none).
+status_code() { json_get "$1/status.json" '(d.get("error") or {}).get("code","")'; }
