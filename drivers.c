@@ -1731,8 +1731,16 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
   goto done;
 
 row_fail:
-  drv_sql_err(err, errcap, "SQL result row %zu, column \"%s\": cannot store the value (%s)",
-              rows + 1, colnames[i < ncols ? i : 0], osiris_rc_name(rc));
+  if (rc == OSIRIS_EINVAL) {
+    /* The frame refused a value SQLite produced: text that is not UTF-8
+     * (CAST of a blob) is the one way to get here. */
+    rc = OSIRIS_ESQL;
+    drv_sql_err(err, errcap, "SQL error: result row %zu, column \"%s\": not valid UTF-8 text",
+                rows + 1, colnames[i < ncols ? i : 0]);
+  } else {
+    drv_sql_err(err, errcap, "SQL result row %zu, column \"%s\": %s", rows + 1,
+                colnames[i < ncols ? i : 0], osiris_rc_name(rc));
+  }
 
 done:
   osiris_frame_free(f);

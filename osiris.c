@@ -8,6 +8,7 @@
 #include "src/yaml.c"    /* 6 YAML */
 #include "src/frame.c"   /* 7 frames */
 #include "src/csv.c"     /* 8 CSV */
+#include "src/parquet.c" /* 9 Parquet */
 #include "src/session.c" /* 10 telemetry, session, masking */
 #include "src/conn.c"    /* 11 connections */
 #include "src/compile.c" /* 12 OML and compiler, 13 manifest */

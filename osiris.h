@@ -217,6 +217,25 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o,
 osiris_rc osiris_csv_write(const char *path, const osiris_frame *f,
                            const osiris_csv_opts *o, char *errbuf, size_t errcap);
 
+/* --------------------------------------------------------------- Parquet
+ * A Parquet writer and reader (PLAIN encoding, definition levels for NULLs,
+ * row groups, column statistics).  Types: BOOL -> BOOLEAN, INT64 -> INT64,
+ * DOUBLE -> DOUBLE, STRING -> BYTE_ARRAY UTF8, DATE -> INT32 DATE,
+ * TIMESTAMP -> INT64 TIMESTAMP(MICROS, UTC), DECIMAL -> FIXED_LEN_BYTE_ARRAY
+ * DECIMAL(precision, scale).
+ */
+typedef struct osiris_parquet_opts {
+  size_t row_group_rows; /* rows per row group; 0: 1048576 */
+} osiris_parquet_opts;
+
+/* Write f to path (through path.tmp.<pid> + rename; parents created).
+ * opts may be NULL.  Errors in errbuf. */
+osiris_rc osiris_parquet_write(const char *path, const osiris_frame *f,
+                               const osiris_parquet_opts *opts, char *errbuf, size_t errcap);
+/* Read a Parquet file into a new frame (owned).  A malformed file is
+ * OSIRIS_EPARSE with the reason, never a crash. */
+osiris_rc osiris_parquet_read(const char *path, osiris_frame **out, char *errbuf, size_t errcap);
+
 /* --------------------------------------------------------------- drivers
  * A driver is a table of facts plus one function.  The runner calls run()
  * with a step handle; the driver reads its config and inputs from it, sets

@@ -26,6 +26,9 @@ RUNS=${BENCH_RUNS:-21}
 OUTDIR=bench/out
 GOAL_MS=20
 mkdir -p "$OUTDIR"
+# The real interpreter, not a version-manager shim (pyenv's costs ~1 s a
+# call, which would be charged to the baseline).
+PY=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)}
 
 if [ ! -x "$OSIRIS" ]; then
   echo "bench: $OSIRIS not found; run make first" >&2
@@ -68,7 +71,7 @@ if install_if_missing hyperfine hyperfine; then
   STARTUP_TOOL=hyperfine
   hyperfine --runs "$RUNS" --warmup 2 --style basic --export-json "$OUTDIR/startup.json" \
     "$EXAMPLE_CMD" >"$OUTDIR/hyperfine.txt" 2>&1
-  STARTUP_MS=$(python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"] * 1000))' \
+  STARTUP_MS=$("$PY" -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"] * 1000))' \
     "$OUTDIR/startup.json" 2>/dev/null || echo nan)
 else
   for _ in 1 2; do $EXAMPLE_CMD >/dev/null 2>&1; done
@@ -97,7 +100,7 @@ fi
 DATA=$OUTDIR/movies_$ROWS.csv
 if [ ! -s "$DATA" ] || [ bench/gen_movies.py -nt "$DATA" ]; then
   echo "== generating $ROWS rows -> $DATA"
-  python3 bench/gen_movies.py "$ROWS" "$DATA" >/dev/null || { echo "bench: generator failed" >&2; exit 1; }
+  "$PY" bench/gen_movies.py "$ROWS" "$DATA" >/dev/null || { echo "bench: generator failed" >&2; exit 1; }
 fi
 DATA_MB=$(du -m "$DATA" | cut -f1)
 
@@ -134,7 +137,7 @@ O_OUT_ROWS=$(($(wc -l <"$OUTDIR/osiris_out.csv") - 1))
 echo "   osiris: ${O_WALL} s, ${O_RSS} MB max RSS, $O_OUT_ROWS rows out"
 
 # shellcheck disable=SC2016
-measure python python3 -c '
+measure python "$PY" -c '
 import csv, sys
 with open(sys.argv[1], encoding="utf-8", newline="") as fi, \
      open(sys.argv[2], "w", encoding="utf-8", newline="") as fo:

@@ -249,6 +249,13 @@ static int cli_compile(osiris_ctx *ctx, cli_args *a) {
   return rc == OSIRIS_ENOMEM || rc == OSIRIS_EIO ? 1 : 2;
 }
 
+/* A path under the base directory is shown relative to it. */
+static const char *cli_display_path(const osiris_ctx *ctx, const char *path) {
+  size_t n = strlen(ctx->base_dir);
+  if (strncmp(path, ctx->base_dir, n) == 0 && path[n] == '/') return path + n + 1;
+  return path;
+}
+
 static int cli_run(osiris_ctx *ctx, cli_args *a) {
   osiris_run_opts o;
   osiris_run *run = NULL;
@@ -320,19 +327,25 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
     cli_print_json(j);
     osiris_json_free(j);
   } else if (rc == OSIRIS_OK) {
-    printf("run %s succeeded: %" PRId64 "/%" PRId64 " steps in %" PRId64 " ms\n",
+    printf("\xe2\x9c\x93 run %s succeeded: %" PRId64 "/%" PRId64 " steps, %" PRId64
+           " rows written, %" PRId64 " ms\n",
            osiris_run_session_id(run),
            osiris_json_int(osiris_json_get(status, "steps_completed"), 0),
            osiris_json_int(osiris_json_get(status, "steps_total"), 0),
+           osiris_json_int(osiris_json_get(status, "total_rows"), 0),
            osiris_json_int(osiris_json_get(status, "duration_ms"), 0));
-    printf("  logs: %s/\n", osiris_run_dir(run));
+    printf("  logs: %s/\n", cli_display_path(ctx, osiris_run_dir(run)));
   } else {
-    if (osiris_run_failed_step(run))
-      fprintf(stderr, "run %s failed at step %s: %s\n", osiris_run_session_id(run),
-              osiris_run_failed_step(run), osiris_run_error(run));
+    const char *step = osiris_run_failed_step(run), *msg = osiris_run_error(run);
+    char prefix[300];
+    /* The message names its step already for status.json; say it once. */
+    snprintf(prefix, sizeof prefix, "step %s: ", step ? step : "");
+    if (step && os_startswith(msg, prefix)) msg += strlen(prefix);
+    if (step)
+      fprintf(stderr, "\xe2\x9c\x97 run %s failed at step %s: %s\n", osiris_run_session_id(run), step, msg);
     else
-      fprintf(stderr, "run %s failed: %s\n", osiris_run_session_id(run), osiris_run_error(run));
-    fprintf(stderr, "  logs: %s/\n", osiris_run_dir(run));
+      fprintf(stderr, "\xe2\x9c\x97 run %s failed: %s\n", osiris_run_session_id(run), msg);
+    fprintf(stderr, "  logs: %s/\n", cli_display_path(ctx, osiris_run_dir(run)));
   }
   osiris_run_free(run);
   return code;

@@ -1210,13 +1210,14 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
     }
     if (osiris_json_set(meta, "toolchain", tc)) goto oom; /* tc is taken also on failure */
   }
+  /* each set takes its value also on failure: run them all, then check */
   rc = osiris_json_set(pipeline, "fingerprints", fps);
   fps = NULL;
-  if (!rc) rc = osiris_json_set(manifest, "pipeline", pipeline);
+  if (osiris_json_set(manifest, "pipeline", pipeline)) rc = OSIRIS_ENOMEM;
   pipeline = NULL;
-  if (!rc) rc = osiris_json_set(manifest, "steps", msteps);
+  if (osiris_json_set(manifest, "steps", msteps)) rc = OSIRIS_ENOMEM;
   msteps = NULL;
-  if (!rc) rc = osiris_json_set(manifest, "meta", meta);
+  if (osiris_json_set(manifest, "meta", meta)) rc = OSIRIS_ENOMEM;
   meta = NULL;
   if (!rc && name) rc = js_set_str(manifest, "name", name);
   if (!rc && osiris_json_get(doc, "metadata"))

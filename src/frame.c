@@ -608,18 +608,26 @@ static size_t fr_fmt_f64(char *out, size_t cap, double d) {
                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
   char tmp[48], digits[20];
-  double a = fabs(d), m;
+  double a = d < 0 ? -d : d, m;
   uint64_t mant;
   int e10, k, nd, decpt, i;
   size_t n = 0;
   if (isnan(d)) return (size_t)snprintf(out, cap, "nan");
   if (isinf(d)) return (size_t)snprintf(out, cap, "%s", d < 0 ? "-inf" : "inf");
   if (a == 0) return (size_t)snprintf(out, cap, "%s", signbit(d) ? "-0.0" : "0.0");
-  e10 = (int)floor(log10(a));
+  {
+    /* floor(log10(a)) from the binary exponent, low by at most one (fixed
+     * below); avoids libm. */
+    uint64_t bits;
+    int e2;
+    memcpy(&bits, &a, 8);
+    e2 = (int)((bits >> 52) & 0x7FF) - 1023;
+    e10 = e2 >= 0 ? e2 * 30103 / 100000 : -((-e2 * 30103 + 99999) / 100000);
+  }
   k = 14 - e10;
-  if (k < -21 || k > 21) return js_fmt_double(out, cap, d);
+  if (k < -20 || k > 20) return js_fmt_double(out, cap, d); /* keeps k within p10[] below */
   m = k >= 0 ? a * p10[k] : a / p10[-k];
-  if (m < 1e14 || m >= 1e15) { /* log10 rounded across a power of ten */
+  if (m < 1e14 || m >= 1e15) { /* the estimate was one low */
     e10 += m < 1e14 ? -1 : 1;
     k = 14 - e10;
     m = k >= 0 ? a * p10[k] : a / p10[-k];

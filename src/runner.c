@@ -61,6 +61,7 @@ struct osiris_run {
   char *logs_dir;           /* absolute */
   char *source_manifest;    /* the manifest the run was started from */
   char *profile;
+  char *pipeline_id;        /* known before the manifest is loaded */
   mf_manifest *mf;
   size_t *order;            /* topological order of steps */
   rn_state *st;
@@ -209,8 +210,10 @@ void osiris_step_file_written(osiris_step *s, const char *path, const char *type
     osiris_json_push(s->run->st[s->index].artifacts, osiris_json_new_str(rel, strlen(rel)));
     osiris_step_event(s, "artifact_created", f);
   } else {
+    rn_state *st = &s->run->st[s->index];
     js_set_str(f, "path", path);
     js_set_str(f, "type", type ? type : "file");
+    js_set_int(f, "rows", st->rows_written ? st->rows_written : st->rows_in);
     if (stat(path, &stt) == 0) js_set_int(f, "size_bytes", (int64_t)stt.st_size);
     osiris_step_event(s, "output_written", f);
   }
@@ -372,6 +375,12 @@ static osiris_rc rn_check_drivers(osiris_run *run, os_err *err) {
     }
     ss_event(&run->ss, "driver_registered", f);
   }
+  for (i = 1; i < names->u.c.n; i++) /* sorted, so that runs compare */
+    for (j = i; j > 0 && strcmp(names->u.c.items[j - 1]->u.s.ptr, names->u.c.items[j]->u.s.ptr) > 0; j--) {
+      osiris_json *t = names->u.c.items[j];
+      names->u.c.items[j] = names->u.c.items[j - 1];
+      names->u.c.items[j - 1] = t;
+    }
   f = rn_fields();
   if (f) {
     js_set_int(f, "count", (int64_t)names->u.c.n);
@@ -857,6 +866,7 @@ static osiris_rc rn_collect(osiris_run *run) {
     osiris_json_set(status, "error", e);
   }
   js_set_int(status, "duration_ms", (int64_t)run->duration_ms);
+  js_set_int(status, "total_rows", total_rows);
   js_set_bool(status, "events_jsonl_exists", 1);
 
   for (i = 0; i < n; i++) {
@@ -1171,6 +1181,7 @@ static void rn_free(osiris_run *run) {
   os_free(run->logs_dir);
   os_free(run->source_manifest);
   os_free(run->profile);
+  os_free(run->pipeline_id);
   os_free(run->failed_step);
   os_free(run->reason);
   osiris_json_free(run->status);
@@ -1182,7 +1193,7 @@ void osiris_run_free(osiris_run *run) { rn_free(run); }
 /* Decide whether path is a compiled manifest or OML; compile OML into a
  * fresh compile directory.  *manifest is owned. */
 static osiris_rc rn_manifest_for(osiris_ctx *ctx, const char *path, const osiris_run_opts *o,
-                                 char **manifest) {
+                                 char **manifest, char **pipeline_id) {
   osiris_json *doc = NULL, *result = NULL;
   os_err err = {0};
   osiris_rc rc;
@@ -1195,6 +1206,7 @@ static osiris_rc rn_manifest_for(osiris_ctx *ctx, const char *path, const osiris
     goto done;
   }
   if (mf_is_manifest(doc)) {
+    *pipeline_id = os_strdup(js_gets(osiris_json_get(doc, "pipeline"), "id"));
     *manifest = abs;
     abs = NULL;
     goto done;
@@ -1212,6 +1224,7 @@ static osiris_rc rn_manifest_for(osiris_ctx *ctx, const char *path, const osiris
     goto done;
   }
   *manifest = os_strdup(js_gets(result, "manifest_path"));
+  *pipeline_id = os_strdup(js_gets(result, "pipeline_id"));
   if (!*manifest) rc = OSIRIS_ENOMEM;
 done:
   osiris_json_free(doc);
@@ -1225,7 +1238,7 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
   osiris_run_opts defaults;
   const osiris_run_opts *o = opts;
   osiris_run *run = NULL;
-  char *manifest = NULL;
+  char *manifest = NULL, *pipeline_id = NULL;
   os_err err = {0};
   osiris_json *f;
   osiris_rc rc;
@@ -1242,13 +1255,18 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
       snprintf(ctx->err, sizeof ctx->err, "unknown adapter '%s'", o->adapter);
       return OSIRIS_EUSAGE;
     }
-    rc = rn_manifest_for(ctx, path, o, &manifest);
-    if (rc) return rc;
+    rc = rn_manifest_for(ctx, path, o, &manifest, &pipeline_id);
+    if (rc) {
+      os_free(pipeline_id);
+      return rc;
+    }
     run = rn_new(ctx);
     if (!run) {
       os_free(manifest);
+      os_free(pipeline_id);
       return OSIRIS_ENOMEM;
     }
+    run->pipeline_id = pipeline_id;
     run->adapter = a;
   }
   run->source_manifest = manifest;
@@ -1264,6 +1282,7 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
   if (f) {
     js_set_str(f, "session_id", run->ss.id);
     js_set_str(f, "session_dir", run->ss.dir);
+    js_set_str(f, "pipeline_id", run->pipeline_id ? run->pipeline_id : "");
     js_set_str(f, "manifest_path", run->source_manifest);
     js_set_str(f, "profile", run->profile ? run->profile : "");
     js_set_str(f, "adapter", run->adapter->name);

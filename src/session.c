@@ -292,7 +292,8 @@ static void ss_emit(ss_session *ss, int fd, const char *type, const char *kind_k
       const char *k = fields->u.c.keys[i];
       const osiris_json *fv = fields->u.c.items[i];
       if (os_streq(k, "ts") || os_streq(k, "session") || os_streq(k, kind_key)) continue;
-      masked = (fv->kind == OSIRIS_JSON_STRING && mk_is_masked_key(k) && !os_streq(k, "tokens"))
+      /* "key" alone names an input or a setting in events, not a secret. */
+      masked = (fv->kind == OSIRIS_JSON_STRING && mk_is_masked_key(k) && !os_streq(k, "key"))
                    ? osiris_json_new_str(MK_MASK, strlen(MK_MASK))
                    : osiris_json_copy(fv);
       if (!masked || osiris_json_set(line, k, masked)) goto done;

@@ -639,7 +639,8 @@ static void test_csv_end_to_end(void) {
   CHECK_RC(rc, OSIRIS_OK);
   if (rc && run) fprintf(stderr, "  %s\n", osiris_run_error(run));
   out = get_file("output/latin1_out.csv");
-  CHECK_STR(out, "city\nM\xc3\xbcnchen\n\n");
+  /* A NULL in a one-column file is written as "" so the line is not blank. */
+  CHECK_STR(out, "city\nM\xc3\xbcnchen\n\"\"\n");
   os_free(out);
   osiris_run_free(run);
 }

@@ -4,31 +4,7 @@
 # streaming a larger table, several tables to CSV files, query errors.
 source "$(dirname "$0")/lib.sh"
 
-my_sql "
-DROP TABLE IF EXISTS t_types;
-CREATE TABLE t_types (
-  id INT PRIMARY KEY, ti TINYINT, usi SMALLINT UNSIGNED, mi MEDIUMINT, i INT, ui INT UNSIGNED,
-  bi BIGINT, ubi BIGINT UNSIGNED, d DECIMAL(20,4), f FLOAT, db DOUBLE, dt DATE,
-  dtm DATETIME(6), ts TIMESTAMP(3) NULL, tm TIME(2), y YEAR, c CHAR(5), vc VARCHAR(40),
-  tx TEXT, bn BINARY(3), vb VARBINARY(10), bl BLOB, bt BIT(10), js JSON,
-  en ENUM('a','b'), st SET('x','y')) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
-SET SESSION sql_mode = '';
-SET time_zone = '+00:00';
-INSERT INTO t_types VALUES
- (1, -128, 65535, -8388608, -2147483648, 4294967295, -9223372036854775808,
-  18446744073709551615, -1234567890123456.1250, 1.5, 0.1, '2024-02-29',
-  '2024-01-31 12:34:56.123456', '2024-01-31 12:34:56.789', '-838:59:59.00', 2024,
-  'ab', 'héllo 🎉 \"q\",x', 'line1\nline2\ttab\\\\back', 'abc', 0x00ff10, 0xdeadbeef,
-  1023, '{\"a\": [1, 2]}', 'b', 'x,y'),
- (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
- (3, 127, 0, 0, 0, 0, 9223372036854775807, 0, 0, -3.25e10, 1e300, '0000-00-00',
-  '0000-00-00 00:00:00', '1970-01-01 00:00:01', '00:00:00', 1901, '', '', '', '', '',
-  '', 0, '[]', 'a', ''),
- (4, 1, 1, 1, 1, 1, 1, 9223372036854775808, 99999999999999.9999, 0.25, -2.5e-300,
-  '1000-01-01', '9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999', '12:00:00.5',
-  2155, 'z', 'ascii', 'plain', 'xyz', 'a', 'b', 1, 'null', 'a', 'y');
-" || fail "cannot create t_types"
+create_mysql_types
 
 new_case types
 write_connections
