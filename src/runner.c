@@ -154,8 +154,11 @@ osiris_rc osiris_step_fail(osiris_step *s, osiris_rc rc, const char *fmt, ...) {
 
 void osiris_step_metric(osiris_step *s, const char *name, double value, const char *unit) {
   rn_state *st = &s->run->st[s->index];
-  if (os_streq(name, "rows_read")) st->rows_read += (int64_t)value;
-  if (os_streq(name, "rows_written")) st->rows_written += (int64_t)value;
+  const char *modes = s->driver && s->driver->modes ? s->driver->modes : "";
+  /* Totals count what crossed the pipeline's edges: rows extractors read
+   * and rows writers wrote; a processor's own counts are only metrics. */
+  if (os_streq(name, "rows_read") && strstr(modes, "extract")) st->rows_read += (int64_t)value;
+  if (os_streq(name, "rows_written") && strstr(modes, "write")) st->rows_written += (int64_t)value;
   ss_metric(&s->run->ss, name, value, unit, osiris_step_id(s));
 }
 
@@ -1193,7 +1196,7 @@ void osiris_run_free(osiris_run *run) { rn_free(run); }
 /* Decide whether path is a compiled manifest or OML; compile OML into a
  * fresh compile directory.  *manifest is owned. */
 static osiris_rc rn_manifest_for(osiris_ctx *ctx, const char *path, const osiris_run_opts *o,
-                                 char **manifest, char **pipeline_id) {
+                                 char **manifest, char **pipeline_id, char **profile) {
   osiris_json *doc = NULL, *result = NULL;
   os_err err = {0};
   osiris_rc rc;
@@ -1207,6 +1210,7 @@ static osiris_rc rn_manifest_for(osiris_ctx *ctx, const char *path, const osiris
   }
   if (mf_is_manifest(doc)) {
     *pipeline_id = os_strdup(js_gets(osiris_json_get(doc, "pipeline"), "id"));
+    *profile = os_strdup(js_gets(osiris_json_get(doc, "meta"), "profile"));
     *manifest = abs;
     abs = NULL;
     goto done;
@@ -1225,6 +1229,7 @@ static osiris_rc rn_manifest_for(osiris_ctx *ctx, const char *path, const osiris
   }
   *manifest = os_strdup(js_gets(result, "manifest_path"));
   *pipeline_id = os_strdup(js_gets(result, "pipeline_id"));
+  *profile = os_strdup(js_gets(result, "profile"));
   if (!*manifest) rc = OSIRIS_ENOMEM;
 done:
   osiris_json_free(doc);
@@ -1238,7 +1243,7 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
   osiris_run_opts defaults;
   const osiris_run_opts *o = opts;
   osiris_run *run = NULL;
-  char *manifest = NULL, *pipeline_id = NULL;
+  char *manifest = NULL, *pipeline_id = NULL, *profile = NULL;
   os_err err = {0};
   osiris_json *f;
   osiris_rc rc;
@@ -1255,22 +1260,18 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
       snprintf(ctx->err, sizeof ctx->err, "unknown adapter '%s'", o->adapter);
       return OSIRIS_EUSAGE;
     }
-    rc = rn_manifest_for(ctx, path, o, &manifest, &pipeline_id);
-    if (rc) {
-      os_free(pipeline_id);
-      return rc;
-    }
-    run = rn_new(ctx);
-    if (!run) {
+    rc = rn_manifest_for(ctx, path, o, &manifest, &pipeline_id, &profile);
+    if (rc || !(run = rn_new(ctx))) {
       os_free(manifest);
       os_free(pipeline_id);
-      return OSIRIS_ENOMEM;
+      os_free(profile);
+      return rc ? rc : OSIRIS_ENOMEM;
     }
     run->pipeline_id = pipeline_id;
+    run->profile = profile;
     run->adapter = a;
   }
   run->source_manifest = manifest;
-  run->profile = os_strdup(o->profile ? o->profile : "");
   rc = ss_open_session(&run->ss, ctx, o->logs_dir, NULL, NULL, o->verbose, -1, &err);
   if (rc) {
     snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);

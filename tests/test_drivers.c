@@ -5,6 +5,7 @@
 #include "../drivers.c"
 #include "harness.h"
 
+#include <ftw.h>
 #include <time.h>
 
 /* ---- frame helpers ---- */
@@ -579,7 +580,8 @@ static void test_csv_end_to_end(void) {
        ""},
       {"sum", "duckdb.processor",
        "{\"component\":\"duckdb.processor\",\"mode\":\"transform\",\"query\":"
-       "\"SELECT name, score * 2 AS doubled, id FROM df_extract_people WHERE id <> 2 ORDER BY id DESC\"}",
+       "\"SELECT name, score * 2 AS doubled, id FROM df_extract_people WHERE id <> 2 "
+       "AND id IN (SELECT id FROM input_df) AND name IN (SELECT name FROM df) ORDER BY id DESC\"}",
        "extract-people"},
       {"write-people", "filesystem.csv_writer",
        "{\"component\":\"filesystem.csv_writer\",\"mode\":\"write\",\"path\":\"output/out.csv\","
@@ -595,6 +597,13 @@ static void test_csv_end_to_end(void) {
       {"extract", "filesystem.csv_extractor", "{\"path\":\"data/missing.csv\"}", ""}};
   static const drv_test_step no_upstream[] = {
       {"w", "filesystem.csv_writer", "{\"path\":\"output/x.csv\"}", ""}};
+  static const drv_test_step two_inputs[] = {
+      {"a", "filesystem.csv_extractor", "{\"path\":\"data/people.csv\",\"limit\":1}", ""},
+      {"b", "filesystem.csv_extractor",
+       "{\"path\":\"data/people.csv\",\"header\":1,\"infer_types\":false}", ""},
+      {"w", "filesystem.csv_writer", "{\"path\":\"output/two.csv\"}", "a, b"}};
+  static const drv_test_step bad_keys[] = {
+      {"e", "filesystem.csv_extractor", "{\"path\":\"data/people.csv\",\"delimiter\":\";;\"}", ""}};
   static const drv_test_step latin1[] = {
       {"e", "filesystem.csv_extractor",
        "{\"path\":\"data/latin1.csv\",\"encoding\":\"latin-1\",\"delimiter\":\";\","
@@ -635,6 +644,16 @@ static void test_csv_end_to_end(void) {
   CHECK(run && strstr(osiris_run_error(run), "needs an upstream step") != NULL);
   osiris_run_free(run);
 
+  run = run_steps("two", two_inputs, 3, &rc);
+  CHECK_RC(rc, OSIRIS_EINVAL);
+  CHECK(run && strstr(osiris_run_error(run), "exactly one upstream frame, got 2 (inputs: df_a, df_b)"));
+  osiris_run_free(run);
+
+  run = run_steps("keys", bad_keys, 1, &rc);
+  CHECK_RC(rc, OSIRIS_EINVAL);
+  CHECK(run && strstr(osiris_run_error(run), "config.delimiter must be a one-character string"));
+  osiris_run_free(run);
+
   run = run_steps("latin1", latin1, 2, &rc);
   CHECK_RC(rc, OSIRIS_OK);
   if (rc && run) fprintf(stderr, "  %s\n", osiris_run_error(run));
@@ -643,6 +662,11 @@ static void test_csv_end_to_end(void) {
   CHECK_STR(out, "city\nM\xc3\xbcnchen\n\"\"\n");
   os_free(out);
   osiris_run_free(run);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  return remove(path);
 }
 
 int main(void) {
@@ -660,5 +684,6 @@ int main(void) {
   RUN(test_csv_end_to_end);
   osiris_frame_free(people);
   osiris_frame_free(orders);
+  if (th_failed == 0 && tmp_root[0]) nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   return th_report();
 }

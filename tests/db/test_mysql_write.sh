@@ -56,7 +56,7 @@ assert_eq 1 "$(count_events "$RUN" table.ddl_executed)" "table.ddl_executed"
 assert_matches "$RUN/events.jsonl" '"event":"write.complete".*"rows_written":2500'
 assert_matches "$RUN/metrics.jsonl" '"metric":"rows_written","value":2500'
 assert_eq 2500 "$(my_sql "SELECT COUNT(*) FROM m_items")" "2500 rows"
-assert_eq "name 7, 'q' \\\\ \"dq\"\\tx	0.875	1	2024-01-08	2024-01-01 00:00:07.250000" \
+assert_eq "name 7, 'q' \\\\\\\\ \"dq\"\\tx	0.875	1	2024-01-08	2024-01-01 00:00:07.250000" \
   "$(my_sql "SELECT name, score, active, day, at FROM m_items WHERE id = 7")" "values exact (quotes, backslash, tab, fractions)"
 assert_eq "id:bigint name:longtext score:double active:tinyint day:date at:datetime" \
   "$(my_sql "SELECT GROUP_CONCAT(CONCAT(column_name, ':', data_type) ORDER BY ordinal_position SEPARATOR ' ') FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'm_items'")" \

@@ -37,6 +37,7 @@ SID=${RUN##*/run_}
 
 assert_matches "$OUT" "^✓ run $SID succeeded: 3/3 steps, [0-9]+ rows written, [0-9]+ ms" "success line on stdout"
 assert_contains "$OUT" "logs: logs/run_$SID/"
+assert_contains "$OUT" "3/3 steps, 8 rows written," "success line counts the 8 rows the writer wrote"
 if [[ $SID =~ ^[0-9]{8}_[0-9]{6}_[0-9a-f]{8}$ ]]; then pass "session id format"; else fail "session id format: $SID"; fi
 
 for f in events.jsonl metrics.jsonl osiris.log status.json run_card.json manifest.yaml \

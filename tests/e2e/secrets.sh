@@ -35,6 +35,18 @@ assert_contains "$C" '***MASKED***' "cleaned_config.json shows ***MASKED***"
 assert_eq '***MASKED***' "$(json_get "$C" 'd["resolved_connection"]["password"]')" \
   "cleaned_config resolved_connection.password masked"
 assert_eq 2 "$(ls -d logs/run_*/ 2>/dev/null | wc -l)" "two run directories"
+py_check '
+import json, sys
+def ok(c, m): print(("ok " if c else "not ok ") + m)
+evs = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+st = [e for e in evs if e["event"] == "connection_resolve_start"]
+co = [e for e in evs if e["event"] == "connection_resolve_complete"]
+ok(len(st) == 1 and st[0].get("step_id") == "extract-people" and st[0].get("family") == "filesystem"
+   and st[0].get("alias") == "local", "connection_resolve_start {step_id, family, alias}")
+ok(len(co) == 1 and co[0].get("ok") is True, "connection_resolve_complete ok true")
+ms = [e for e in evs if e["event"] == "config_meta_stripped" and e.get("step_id") == "extract-people"]
+ok(ms and "connection" in ms[0].get("keys_removed", []), "connection is stripped from the config")
+' "$RUN/events.jsonl"
 run_osiris run pipeline.yaml --json --verbose
 assert_exit 0 "run --json --verbose"
 run_osiris compile pipeline.yaml

@@ -1,0 +1,111 @@
+/* Unit tests of the database drivers' parsers and encoders (no server).
+ *   cc -std=c11 -Wall ... $(mariadb_config --cflags) -I$(pg_config --includedir) -I. \
+ *      -o tests/bin/test_db_unit tests/db/test_db_unit.c osiris.c -lsqlite3 -lm -lmariadb -lpq */
+#include "../../osiris.h"
+#include "../../db_drivers.inc"
+#include "../harness.h"
+
+static void test_dates(void) {
+  int32_t d = -1;
+  int64_t t = -1;
+  CHECK(drv_db_parse_date("1970-01-01", 10, &d) == 0 && d == 0);
+  CHECK(drv_db_parse_date("2024-02-29", 10, &d) == 0 && d == 19782);
+  CHECK(drv_db_parse_date("1969-12-31", 10, &d) == 0 && d == -1);
+  CHECK(drv_db_parse_date("0001-01-01", 10, &d) == 0 && d == -719162);
+  CHECK(drv_db_parse_date("2023-02-29", 10, &d) == -1);
+  CHECK(drv_db_parse_date("1900-02-29", 10, &d) == -1);
+  CHECK(drv_db_parse_date("2000-02-29", 10, &d) == 0);
+  CHECK(drv_db_parse_date("0000-00-00", 10, &d) == 1);
+  CHECK(drv_db_parse_date("2020-05-00", 10, &d) == 1);
+  CHECK(drv_db_parse_date("infinity", 8, &d) == -1);
+  CHECK(drv_db_parse_date("2020-13-01", 10, &d) == -1);
+  CHECK(drv_db_parse_date("2020-01-01 BC", 13, &d) == -1);
+  CHECK(drv_db_parse_ts("1970-01-01 00:00:01.5", 21, &t) == 0 && t == 1500000);
+  CHECK(drv_db_parse_ts("1970-01-01T00:00:00.000001", 26, &t) == 0 && t == 1);
+  CHECK(drv_db_parse_ts("1970-01-01 02:00:00+02", 22, &t) == 0 && t == 0);
+  CHECK(drv_db_parse_ts("1970-01-01 00:00:00-05:30", 25, &t) == 0 && t == 19800000000LL);
+  CHECK(drv_db_parse_ts("1970-01-01 00:00:00Z", 20, &t) == 0 && t == 0);
+  CHECK(drv_db_parse_ts("1969-12-31 23:59:59.999999", 26, &t) == 0 && t == -1);
+  CHECK(drv_db_parse_ts("1970-01-01 00:00:00.1234567", 27, &t) == 0 && t == 123456);
+  CHECK(drv_db_parse_ts("0000-00-00 00:00:00", 19, &t) == 1);
+  CHECK(drv_db_parse_ts("2024-01-01", 10, &t) == 0 && t == 19723LL * 86400000000LL);
+  CHECK(drv_db_parse_ts("2024-01-01 12:00", 16, &t) == -1);
+  CHECK(drv_db_parse_ts("2024-01-01 12:00:00 x", 21, &t) == -1);
+}
+
+static void test_numbers(void) {
+  int64_t v = 0;
+  double x = 0;
+  CHECK(drv_db_parse_i64("-9223372036854775808", 20, &v) == 0 && v == INT64_MIN);
+  CHECK(drv_db_parse_i64("9223372036854775807", 19, &v) == 0 && v == INT64_MAX);
+  CHECK(drv_db_parse_i64("9223372036854775808", 19, &v) == -1);
+  CHECK(drv_db_parse_i64("0042", 4, &v) == 0 && v == 42);
+  CHECK(drv_db_parse_i64("", 0, &v) == -1);
+  CHECK(drv_db_parse_i64("-", 1, &v) == -1);
+  CHECK(drv_db_parse_i64("1.0", 3, &v) == -1);
+  CHECK(drv_db_parse_double("0.1", 3, &x) == 0 && x == 0.1);
+  CHECK(drv_db_parse_double("-2.5e-300", 9, &x) == 0 && x == -2.5e-300);
+  CHECK(drv_db_parse_double("1.5x", 4, &x) == -1);
+  CHECK(drv_db_parse_double("1.5", 2, &x) == 0 && x == 1.0); /* length bounds the text */
+}
+
+static void test_mask(void) {
+  char out[128];
+  const char *secrets[3] = {"s3cret", NULL, "postgresql://u:s3cret@h/db"};
+  drv_db_mask(out, sizeof out, "bad postgresql://u:s3cret@h/db and s3cret\n", secrets, 3);
+  CHECK_STR(out, "bad *** and ***"); /* the whole DSN, not just its password */
+  drv_db_mask(out, sizeof out, "at postgresql://u:s3cret@h/other", secrets, 3);
+  CHECK_STR(out, "at postgresql://u:***@h/other");
+  drv_db_mask(out, 8, "0123456789", secrets, 3);
+  CHECK_STR(out, "0123456");
+  secrets[0] = "";
+  drv_db_mask(out, sizeof out, "x", secrets, 1);
+  CHECK_STR(out, "x");
+}
+
+static void test_copy_and_ident(void) {
+  drv_db_buf b = {0};
+  drv_pg_copy_text(&b, "a\tb\nc\\d\re", 10);
+  CHECK_STR(drv_db_str0(&b), "a\\tb\\nc\\\\d\\re");
+  b.n = 0;
+  drv_db_ident(&b, "we\"ird", '"', 0);
+  CHECK_STR(drv_db_str0(&b), "\"we\"\"ird\"");
+  b.n = 0;
+  drv_db_ident(&b, "db.t`x", '`', 1);
+  CHECK_STR(drv_db_str0(&b), "`db`.`t``x`");
+  b.n = 0;
+  drv_db_printf(&b, "%s-%0300d", "x", 7);
+  CHECK(b.n == 302 && b.p[301] == '7');
+  drv_db_buf_free(&b);
+}
+
+static void test_frame_append(void) {
+  osiris_frame *f = osiris_frame_new();
+  drv_db_buf scratch = {0};
+  drv_db_col hex = {DRV_CONV_HEX, 0}, bit = {DRV_CONV_BIT, 0}, dec = {DRV_CONV_DEC, 0};
+  size_t len;
+  const char *s;
+  CHECK(f != NULL);
+  CHECK_RC(osiris_frame_add_column(f, "h", OSIRIS_TYPE_STRING, 0), OSIRIS_OK);
+  CHECK_RC(osiris_frame_add_column(f, "b", OSIRIS_TYPE_INT64, 0), OSIRIS_OK);
+  CHECK_RC(osiris_frame_add_column(f, "d", OSIRIS_TYPE_DECIMAL, 2), OSIRIS_OK);
+  CHECK_RC(drv_db_append(NULL, f, 0, &hex, "\x00\xff\x10", 3, &scratch), OSIRIS_OK);
+  CHECK_RC(drv_db_append(NULL, f, 1, &bit, "\x03\xff", 2, &scratch), OSIRIS_OK);
+  CHECK_RC(drv_db_append(NULL, f, 2, &dec, "-12.345", 7, &scratch), OSIRIS_OK);
+  CHECK_RC(osiris_frame_end_row(f), OSIRIS_OK);
+  s = osiris_frame_get_text(f, 0, 0, &len);
+  CHECK(len == 8 && memcmp(s, "\\x00ff10", 8) == 0);
+  CHECK(osiris_frame_get_int64(f, 1, 0) == 1023);
+  CHECK(drv_db_dec_scale(f, 2) == 3);
+  osiris_frame_free(f);
+  drv_db_buf_free(&scratch);
+}
+
+int main(void) {
+  RUN(test_dates);
+  RUN(test_numbers);
+  RUN(test_mask);
+  RUN(test_copy_and_ident);
+  RUN(test_frame_append);
+  return th_report();
+}
