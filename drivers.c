@@ -7,7 +7,8 @@
  *   1. Shared helpers      config readers, paths, small buffers, dates
  *   2. filesystem CSV      filesystem.csv_extractor, filesystem.csv_writer
  *   3. SQL processor       duckdb.processor (alias sql.processor): SQLite
- *                          over the upstream frames through a virtual table
+ *                          over the upstream frames through a virtual table,
+ *                          plus DuckDB's generate_series/range
  *   4. Registration        osiris_register_builtin_drivers()
  *
  * Adding a driver: write `static osiris_rc drv_<family>_<name>_run(osiris_step *)`
@@ -714,6 +715,9 @@ static const osiris_driver drv_csv_writer = {
  *     passed through unchanged is written back as exact decimal text.
  *     Arithmetic on decimals is double arithmetic (SQLite has no decimal).
  *
+ * One statement only (trailing ';' and comments are fine); ATTACH and
+ * DETACH are refused so a query cannot create files.
+ *
  * Equality constraints (WHERE k = ?, JOIN ON a.k = b.k) are served by a
  * hash index built lazily per column, so joins are not nested full scans.
  * Every constraint is still re-checked by SQLite (omit = 0): the index only
@@ -1205,6 +1209,185 @@ static const sqlite3_module drv_sql_module = {
     .xRowid = drv_sql_rowid,
 };
 
+/* ---- generate_series / range ----
+ * DuckDB's table functions, which pipelines written for duckdb.processor
+ * use to make rows from nothing: generate_series(start, stop[, step])
+ * includes stop, range(start, stop[, step]) excludes it, and the one-
+ * argument forms count from 0.  The rows are a column named like the
+ * function (DuckDB's name), also readable as `value` (SQLite's series
+ * extension).  Eponymous-only: they exist in every query without DDL. */
+
+/* Table-valued-function arguments bind to the HIDDEN columns in order,
+ * so start, stop, step come first and the `value` alias last. */
+enum { DRV_SERIES_START = 1, DRV_SERIES_STOP, DRV_SERIES_STEP };
+
+typedef struct drv_series_vtab {
+  sqlite3_vtab base;
+  int exclusive; /* range: stop not included */
+} drv_series_vtab;
+
+typedef struct drv_series_cursor {
+  sqlite3_vtab_cursor base;
+  sqlite3_int64 value, start, stop, step, rowid;
+  int eof;
+} drv_series_cursor;
+
+static int drv_series_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                              sqlite3_vtab **out, char **errmsg) {
+  drv_series_vtab *vt;
+  int rc;
+  (void)argc, (void)argv, (void)errmsg;
+  rc = sqlite3_declare_vtab(db, aux ? "CREATE TABLE x(range INTEGER, start HIDDEN, stop HIDDEN, "
+                                      "step HIDDEN, value INTEGER HIDDEN)"
+                                    : "CREATE TABLE x(generate_series INTEGER, start HIDDEN, "
+                                      "stop HIDDEN, step HIDDEN, value INTEGER HIDDEN)");
+  if (rc != SQLITE_OK) return rc;
+  vt = sqlite3_malloc(sizeof *vt);
+  if (!vt) return SQLITE_NOMEM;
+  memset(vt, 0, sizeof *vt);
+  vt->exclusive = aux != NULL;
+  *out = &vt->base;
+  return SQLITE_OK;
+}
+
+static int drv_series_disconnect(sqlite3_vtab *vt) {
+  sqlite3_free(vt);
+  return SQLITE_OK;
+}
+
+/* idxNum bit k: argument for hidden column START+k is passed. */
+static int drv_series_best_index(sqlite3_vtab *vt, sqlite3_index_info *info) {
+  int i, k, at[3] = {-1, -1, -1}, argn = 0, mask = 0;
+  (void)vt;
+  for (i = 0; i < info->nConstraint; i++) {
+    const struct sqlite3_index_constraint *c = &info->aConstraint[i];
+    if (c->iColumn < DRV_SERIES_START || c->iColumn > DRV_SERIES_STEP ||
+        c->op != SQLITE_INDEX_CONSTRAINT_EQ)
+      continue;
+    if (!c->usable) return SQLITE_CONSTRAINT; /* wait for a plan that binds it */
+    at[c->iColumn - DRV_SERIES_START] = i;
+  }
+  for (k = 0; k < 3; k++) {
+    if (at[k] < 0) continue;
+    info->aConstraintUsage[at[k]].argvIndex = ++argn;
+    info->aConstraintUsage[at[k]].omit = 1;
+    mask |= 1 << k;
+  }
+  info->idxNum = mask;
+  /* Without arguments the plan is only a candidate SQLite may weigh;
+   * price it out, and xFilter reports the error if it is chosen. */
+  info->estimatedCost = mask & 1 ? 1000.0 : 2e18;
+  info->estimatedRows = mask & 1 ? 1000 : INT64_MAX / 2;
+  return SQLITE_OK;
+}
+
+static int drv_series_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out) {
+  drv_series_cursor *cur = sqlite3_malloc(sizeof *cur);
+  (void)vt;
+  if (!cur) return SQLITE_NOMEM;
+  memset(cur, 0, sizeof *cur);
+  *out = &cur->base;
+  return SQLITE_OK;
+}
+
+static int drv_series_close(sqlite3_vtab_cursor *cur) {
+  sqlite3_free(cur);
+  return SQLITE_OK;
+}
+
+static void drv_series_check_end(drv_series_cursor *cur, int exclusive) {
+  if (cur->step > 0)
+    cur->eof = exclusive ? cur->value >= cur->stop : cur->value > cur->stop;
+  else
+    cur->eof = exclusive ? cur->value <= cur->stop : cur->value < cur->stop;
+}
+
+static int drv_series_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str,
+                             int argc, sqlite3_value **argv) {
+  drv_series_cursor *cur = (drv_series_cursor *)base;
+  drv_series_vtab *vt = (drv_series_vtab *)base->pVtab;
+  sqlite3_int64 a[3] = {0, 0, 1};
+  int k, n = 0, given = 0;
+  (void)idx_str;
+  if (!(idx_num & 1)) {
+    sqlite3_free(vt->base.zErrMsg);
+    vt->base.zErrMsg = sqlite3_mprintf("generate_series/range need at least a stop argument");
+    return SQLITE_ERROR;
+  }
+  for (k = 0; k < 3 && n < argc; k++) {
+    if (!(idx_num & (1 << k))) continue;
+    if (sqlite3_value_type(argv[n]) == SQLITE_NULL) {
+      cur->eof = 1; /* DuckDB: a NULL argument gives no rows */
+      return SQLITE_OK;
+    }
+    a[k] = sqlite3_value_int64(argv[n++]);
+    given |= 1 << k;
+  }
+  if (!(given & 2)) { /* one argument: it is the stop, counting from 0 */
+    a[1] = a[0];
+    a[0] = 0;
+  }
+  if (a[2] == 0) {
+    sqlite3_free(vt->base.zErrMsg);
+    vt->base.zErrMsg = sqlite3_mprintf("generate_series/range step must not be 0");
+    return SQLITE_ERROR;
+  }
+  cur->value = cur->start = a[0];
+  cur->stop = a[1];
+  cur->step = a[2];
+  cur->rowid = 1;
+  drv_series_check_end(cur, vt->exclusive);
+  return SQLITE_OK;
+}
+
+static int drv_series_next(sqlite3_vtab_cursor *base) {
+  drv_series_cursor *cur = (drv_series_cursor *)base;
+  const drv_series_vtab *vt = (const drv_series_vtab *)base->pVtab;
+  if ((cur->step > 0 && cur->value > INT64_MAX - cur->step) ||
+      (cur->step < 0 && cur->value < INT64_MIN - cur->step)) {
+    cur->eof = 1;
+    return SQLITE_OK;
+  }
+  cur->value += cur->step;
+  cur->rowid++;
+  drv_series_check_end(cur, vt->exclusive);
+  return SQLITE_OK;
+}
+
+static int drv_series_eof(sqlite3_vtab_cursor *base) { return ((drv_series_cursor *)base)->eof; }
+
+static int drv_series_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int col) {
+  const drv_series_cursor *cur = (const drv_series_cursor *)base;
+  switch (col) {
+    case DRV_SERIES_START: sqlite3_result_int64(ctx, cur->start); break;
+    case DRV_SERIES_STOP: sqlite3_result_int64(ctx, cur->stop); break;
+    case DRV_SERIES_STEP: sqlite3_result_int64(ctx, cur->step); break;
+    default: sqlite3_result_int64(ctx, cur->value); break;
+  }
+  return SQLITE_OK;
+}
+
+static int drv_series_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid) {
+  *rowid = ((drv_series_cursor *)base)->rowid;
+  return SQLITE_OK;
+}
+
+static const sqlite3_module drv_series_module = {
+    .iVersion = 0,
+    .xCreate = NULL, /* eponymous-only */
+    .xConnect = drv_series_connect,
+    .xBestIndex = drv_series_best_index,
+    .xDisconnect = drv_series_disconnect,
+    .xDestroy = drv_series_disconnect,
+    .xOpen = drv_series_open,
+    .xClose = drv_series_close,
+    .xFilter = drv_series_filter,
+    .xNext = drv_series_next,
+    .xEof = drv_series_eof,
+    .xColumn = drv_series_column,
+    .xRowid = drv_series_rowid,
+};
+
 /* ---- result building ---- */
 
 /* Per result column: the frame type chosen so far.  type 0 = no declared
@@ -1617,6 +1800,11 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
     goto done;
   }
   src = sqlite3_create_module_v2(db, "osiris_frame", &drv_sql_module, &env, NULL);
+  if (src == SQLITE_OK)
+    src = sqlite3_create_module_v2(db, "generate_series", &drv_series_module, NULL, NULL);
+  if (src == SQLITE_OK)
+    src = sqlite3_create_module_v2(db, "range", &drv_series_module, (void *)&drv_series_module,
+                                   NULL);
   for (i = 0; i < n && src == SQLITE_OK; i++) {
     char num[64];
     ddl.len = 0;

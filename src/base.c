@@ -360,9 +360,18 @@ static int os_utf8_valid(const char *str, size_t n, size_t *bad_at) {
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0;
   while (i < n) {
-    unsigned c = s[i];
+    unsigned c;
     size_t k;
     uint32_t cp;
+    /* ASCII runs dominate real data: skip them eight bytes at a time. */
+    while (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (w & UINT64_C(0x8080808080808080)) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    c = s[i];
     if (c < 0x80) {
       i++;
       continue;

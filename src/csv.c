@@ -6,12 +6,13 @@
  * text), packing the decoded fields back to back so a cell is just the
  * uint64 end offset of its text: memory is the file plus 8 bytes a cell
  * while parsing, then the frame.  Empty fields are NULL, so "" and an
- * absent value read back the same.  Types are inferred per column over
- * all non-NULL cells once the whole file is parsed.  Line numbers in
- * messages are the 1-based physical line where a record (or an open
- * quote) starts.  The writer streams through a 1 MiB buffer into
- * path.tmp.<pid> and renames, so a failure never leaves a partial file
- * under the final name.
+ * absent value read back the same; blank lines hold no record and are
+ * skipped (the writer quotes a lone empty field so it never writes one).
+ * Types are inferred per column over all non-NULL cells once the whole
+ * file is parsed.  Line numbers in messages are the 1-based physical line
+ * where a record (or an open quote) starts.  The writer streams through a
+ * 1 MiB buffer into path.tmp.<pid> and renames, so a failure never leaves
+ * a partial file under the final name.
  * ====================================================================== */
 #include <locale.h>
 

@@ -812,33 +812,47 @@ osiris_rc osiris_run_execute_local(osiris_run *run) {
   return OSIRIS_OK;
 }
 
-/* status.json and run_card.json, and the closing events and metrics. */
-static osiris_rc rn_collect(osiris_run *run) {
-  osiris_json *status = NULL, *card = NULL, *steps = NULL, *f;
-  os_err err = {0};
+/* Rows that crossed the pipeline's edges: what writers wrote, or what
+ * extractors read when nothing was written. */
+static int64_t rn_total_rows(const osiris_run *run) {
   size_t i, n = run->mf ? run->mf->n_steps : 0;
-  int64_t total_rows = 0, total_read = 0, rows_in = 0, rows_out = 0;
+  int64_t written = 0, read = 0;
   int has_writer = 0;
-  osiris_rc rc = OSIRIS_OK;
+  for (i = 0; i < n; i++) {
+    if (run->st[i].rows_written) has_writer = 1;
+    written += run->st[i].rows_written;
+    read += run->st[i].rows_read;
+  }
+  return has_writer ? written : read;
+}
 
+/* The closing events and metrics, emitted where the steps ran (in-process
+ * for a local run, in the worker for a remote one). */
+static void rn_finish(osiris_run *run) {
+  osiris_json *f;
   run->duration_ms = os_now_ms() - run->ss.start_ms;
   ss_event(&run->ss, "cleanup_start", rn_fields());
-  for (i = 0; i < n; i++) {
-    rn_state *st = &run->st[i];
-    if (st->rows_written) has_writer = 1;
-    total_rows += st->rows_written;
-    total_read += st->rows_read;
-  }
-  if (!has_writer) total_rows = total_read;
   f = rn_fields();
   if (f) {
     js_set_int(f, "steps_executed", (int64_t)run->steps_completed);
-    js_set_int(f, "total_rows", total_rows);
+    js_set_int(f, "total_rows", rn_total_rows(run));
   }
   ss_event(&run->ss, "cleanup_complete", f);
   ss_metric(&run->ss, "steps_completed", (double)run->steps_completed, "steps", NULL);
   ss_metric(&run->ss, "execution_duration", run->duration_ms / 1000.0, "seconds", NULL);
+}
 
+/* status.json and run_card.json from the run's step states; with announce,
+ * also run_complete and session_duration_seconds (the host's last words;
+ * a worker writes its files silently so that nothing is said twice). */
+static osiris_rc rn_write_results(osiris_run *run, int announce) {
+  osiris_json *status = NULL, *card = NULL, *steps = NULL, *f;
+  os_err err = {0};
+  size_t i, n = run->mf ? run->mf->n_steps : 0;
+  int64_t total_rows = rn_total_rows(run), rows_in = 0, rows_out = 0;
+  osiris_rc rc = OSIRIS_OK;
+
+  run->duration_ms = os_now_ms() - run->ss.start_ms;
   status = rn_fields();
   card = rn_fields();
   steps = js_alloc(OSIRIS_JSON_ARRAY);
@@ -903,6 +917,11 @@ static osiris_rc rn_collect(osiris_run *run) {
 
   rc = ss_write_json(&run->ss, "run_card.json", card, &err);
   if (!rc) rc = ss_write_json(&run->ss, "status.json", status, &err);
+  osiris_json_free(run->status);
+  run->status = status;
+  status = NULL;
+  if (rc) ss_log(&run->ss, 3, "%s", err.msg);
+  if (!announce) goto done;
   f = rn_fields();
   if (f) {
     js_set_str(f, "pipeline_id", run->mf && run->mf->pipeline_id ? run->mf->pipeline_id : "");
@@ -914,10 +933,6 @@ static osiris_rc rn_collect(osiris_run *run) {
   ss_event(&run->ss, "run_complete", f);
   ss_metric(&run->ss, "session_duration_seconds", (os_now_ms() - run->ss.start_ms) / 1000.0,
             "seconds", NULL);
-  if (rc) ss_log(&run->ss, 3, "%s", err.msg);
-  osiris_json_free(run->status);
-  run->status = status;
-  status = NULL;
 done:
   osiris_json_free(status);
   osiris_json_free(card);
@@ -927,12 +942,25 @@ done:
 
 /* ---------------------------------------------------------- local adapter */
 
+/* The host half of prepare, shared by every adapter: load the manifest
+ * and materialize manifest.yaml and cfg/ into the run directory. */
+static osiris_rc rn_prepare_host(osiris_run *run, os_err *err) {
+  osiris_rc rc = rn_load(run, err);
+  if (!rc) rc = rn_materialize(run, err);
+  return rc;
+}
+
+/* The half of prepare that runs where the steps run: the drivers. */
+static osiris_rc rn_prepare_exec(osiris_run *run, os_err *err) {
+  osiris_rc rc = rn_check_drivers(run, err);
+  if (!rc) ss_metric(&run->ss, "steps_total", (double)run->mf->n_steps, "steps", NULL);
+  return rc;
+}
+
 static osiris_rc rn_local_prepare(osiris_run *run) {
   os_err err = {0};
-  osiris_rc rc = rn_load(run, &err);
-  if (!rc) rc = rn_materialize(run, &err);
-  if (!rc) rc = rn_check_drivers(run, &err);
-  if (!rc) ss_metric(&run->ss, "steps_total", (double)run->mf->n_steps, "steps", NULL);
+  osiris_rc rc = rn_prepare_host(run, &err);
+  if (!rc) rc = rn_prepare_exec(run, &err);
   if (rc) {
     rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
     ss_log(&run->ss, 3, "%s", run->error);
@@ -941,7 +969,10 @@ static osiris_rc rn_local_prepare(osiris_run *run) {
   return rc;
 }
 
-static osiris_rc rn_local_collect(osiris_run *run) { return rn_collect(run); }
+static osiris_rc rn_local_collect(osiris_run *run) {
+  if (run->prepared) rn_finish(run);
+  return rn_write_results(run, 1);
+}
 
 static const osiris_adapter rn_local_adapter = {"local", rn_local_prepare,
                                                 osiris_run_execute_local, rn_local_collect};
@@ -1038,7 +1069,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
           run->source_manifest = os_path_abs(run->ss.dir, manifest);
           rc = run->source_manifest ? rn_load(run, &err) : OSIRIS_ENOMEM;
         }
-        if (!rc) rc = rn_check_drivers(run, &err);
+        if (!rc) rc = rn_prepare_exec(run, &err);
         if (rc) {
           rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
           wk_respond(out_fd, "prepare", 0, NULL, err.msg);
@@ -1080,7 +1111,8 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
     } else if (os_streq(name, "cleanup")) {
       if (run && run->prepared) {
         if (!run->rc) run->ok = 1;
-        rn_collect(run);
+        rn_finish(run);
+        rn_write_results(run, 0);
         cleaned = 1;
       }
       extra = rn_fields();
@@ -1094,7 +1126,8 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
   }
   if (run && run->prepared && !cleaned) {
     if (!run->rc) run->ok = 1;
-    rn_collect(run);
+    rn_finish(run);
+    rn_write_results(run, 0);
   }
   if (run && run->rc && !result) result = run->rc;
   rn_free(run);

@@ -72,6 +72,15 @@ static int mk_is_masked_key(const char *key) {
 /* Deep copy with every value under a masked key replaced.  A string that is
  * an environment reference ("${VAR}") is shown as written: it names a
  * variable, it is not the secret. */
+/* "${NAME}" exactly: a reference to a variable, shown as written.  With an
+ * inline default ("${NAME:-x}") the default is a literal and is masked. */
+static int mk_is_env_ref(const char *s) {
+  size_t i = 2;
+  if (!os_startswith(s, "${") || !(isalpha((unsigned char)s[2]) || s[2] == '_')) return 0;
+  while (isalnum((unsigned char)s[i]) || s[i] == '_') i++;
+  return s[i] == '}' && s[i + 1] == 0;
+}
+
 static osiris_json *mk_mask_copy(const osiris_json *v) {
   osiris_json *out;
   size_t i;
@@ -85,7 +94,7 @@ static osiris_json *mk_mask_copy(const osiris_json *v) {
     osiris_rc rc;
     if (v->kind == OSIRIS_JSON_OBJECT && mk_is_masked_key(v->u.c.keys[i]) &&
         item->kind != OSIRIS_JSON_NULL &&
-        !(item->kind == OSIRIS_JSON_STRING && os_startswith(item->u.s.ptr, "${")) &&
+        !(item->kind == OSIRIS_JSON_STRING && mk_is_env_ref(item->u.s.ptr)) &&
         item->kind != OSIRIS_JSON_OBJECT)
       copy = osiris_json_new_str(MK_MASK, strlen(MK_MASK));
     else

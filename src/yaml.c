@@ -172,9 +172,9 @@ static osiris_rc ym_check_indicator(ym_parser *p, int flow) {
   case '&': return ym_fail(p, OSIRIS_EPARSE, m, "anchors (&) are not supported");
   case '*': return ym_fail(p, OSIRIS_EPARSE, m, "aliases (*) are not supported");
   case '!': return ym_fail(p, OSIRIS_EPARSE, m, "tags (!) are not supported");
-  case '%': return ym_fail(p, OSIRIS_EPARSE, m, "directives (%%) are not supported");
+  case '%':
   case '@':
-  case '`': return ym_fail(p, OSIRIS_EPARSE, m, "reserved character '%c' cannot start a scalar", c);
+  case '`': return ym_fail(p, OSIRIS_EPARSE, m, "'%c' cannot start a plain scalar; quote the value", c);
   case '?':
     if (ym_blank_at(p, p->b.i + 1))
       return ym_fail(p, OSIRIS_EPARSE, m, "complex keys (?) are not supported");

@@ -391,6 +391,39 @@ static void test_sql_names_and_errors(void) {
   }
 }
 
+static void test_sql_series(void) {
+  osiris_frame *f = sql_ok("SELECT (SELECT group_concat(generate_series) FROM generate_series(1, 3)),"
+                           " (SELECT group_concat(range) FROM range(3)),"
+                           " (SELECT group_concat(value) FROM range(0, 10, 3)),"
+                           " (SELECT group_concat(value) FROM generate_series(5, 1, -2)),"
+                           " (SELECT COUNT(*) FROM generate_series(4)),"
+                           " (SELECT COUNT(*) FROM range(5, 1))");
+  CHECK_STR(cell(f, 0, 0), "1,2,3");
+  CHECK_STR(cell(f, 1, 0), "0,1,2");
+  CHECK_STR(cell(f, 2, 0), "0,3,6,9");
+  CHECK_STR(cell(f, 3, 0), "5,3,1");
+  CHECK_STR(cell(f, 4, 0), "5");
+  CHECK_STR(cell(f, 5, 0), "0");
+  osiris_frame_free(f);
+  f = sql_ok("SELECT * FROM generate_series(1, 2)");
+  CHECK(osiris_frame_cols(f) == 1 && osiris_frame_rows(f) == 2);
+  CHECK_STR(osiris_frame_col_name(f, 0), "generate_series");
+  CHECK(osiris_frame_col_type(f, 0) == OSIRIS_TYPE_INT64);
+  osiris_frame_free(f);
+  f = sql_ok("SELECT p.name, s.value FROM df_people p JOIN generate_series(1, p.id) s "
+             "WHERE p.id <= 2 ORDER BY p.id, s.value");
+  CHECK(osiris_frame_rows(f) == 3);
+  CHECK_STR(cell(f, 0, 2), "Bob");
+  osiris_frame_free(f);
+  {
+    osiris_frame *out = NULL;
+    char err[256];
+    CHECK_RC(run_sql("SELECT * FROM range(1, 5, 0)", &out, err, sizeof err), OSIRIS_ESQL);
+    CHECK(strstr(err, "step must not be 0") != NULL);
+    osiris_frame_free(out);
+  }
+}
+
 static void test_sql_zero_rows(void) {
   osiris_frame *f = sql_ok("SELECT id, name AS who, born, score * 2 AS s FROM df_people WHERE 0");
   CHECK(osiris_frame_rows(f) == 0 && osiris_frame_cols(f) == 4);
@@ -679,6 +712,7 @@ int main(void) {
   RUN(test_sql_decimal);
   RUN(test_sql_dates);
   RUN(test_sql_names_and_errors);
+  RUN(test_sql_series);
   RUN(test_sql_zero_rows);
   RUN(test_sql_large);
   RUN(test_csv_end_to_end);

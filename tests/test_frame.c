@@ -1,7 +1,5 @@
 /* Section 7 (frames): building, reading, NULLs, validation, dates. */
-#include "../src/base.c"
-#include "../src/json.c"
-#include "../src/frame.c"
+#include "../osiris.c" /* the whole engine: reaches the static fr_/cs_ functions */
 
 #include "harness.h"
 
