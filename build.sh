@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # What the build and the tests need, as Debian package names.
-PACKAGES=(gcc make libc6-dev libsqlite3-dev binutils python3)
+PACKAGES=(gcc make libc6-dev libsqlite3-dev libcurl4-openssl-dev binutils python3 nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

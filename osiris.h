@@ -385,6 +385,10 @@ typedef struct osiris_run_opts {
   const char *const *params;      /* for OML input: "k=v", NULL-terminated */
   const char *logs_dir;           /* NULL: "logs" under base_dir */
   int verbose;                    /* 1: debug.log and debug log lines */
+  /* Remote adapters ("sandbox", "e2b") only: */
+  const char *e2b_template;       /* NULL: "base" */
+  int timeout_s;                  /* sandbox time to live; 0: 900 */
+  int install_deps;               /* accepted: the static worker needs nothing */
 } osiris_run_opts;
 
 /* Run a pipeline: path is OML (compiled first) or a compiled manifest.
@@ -412,6 +416,15 @@ void osiris_run_free(osiris_run *run);
  * shared runner that executes steps in-process. */
 osiris_ctx *osiris_run_ctx(osiris_run *run);
 osiris_rc osiris_run_execute_local(osiris_run *run);
+
+/* Compare two run directories (paths relative to the context's base dir).
+ * *report (owned) is {"a","b","equivalent":bool,"differences":[text...],
+ * "transport_only":[text...]}: events per step and in order, metrics with
+ * tags and row counts, artifacts (sha256), status.json, run_card.json and
+ * output files, ignoring times, durations, session ids and the adapter.
+ * OSIRIS_ENOTFOUND when a directory is missing. */
+osiris_rc osiris_runs_diff(osiris_ctx *ctx, const char *run_a, const char *run_b,
+                           osiris_json **report);
 
 /* --------------------------------------------------------------- worker
  * Run a commands file (one JSON command a line: ping, prepare, exec_step,

@@ -114,6 +114,7 @@ static const char cli_usage[] =
     "  connections list           connections from osiris_connections.yaml (masked)\n"
     "  logs list                  the runs under the logs directory\n"
     "  logs show [--last|ID]      a summary of one run\n"
+    "  runs diff RUN_A RUN_B      compare two run directories (parity check)\n"
     "  version                    print the version\n"
     "\n"
     "Run 'osiris <command> --help' for the options of a command.\n"
@@ -161,6 +162,13 @@ static int cli_help(const char *cmd) {
     printf("Usage: osiris connections list [--json]\n\n"
            "List the connections of osiris_connections.yaml (looked up in $OSIRIS_HOME,\n"
            "the current directory, then its parent) with secret values masked.\n");
+  else if (os_streq(cmd, "runs"))
+    printf("Usage: osiris runs diff RUN_A RUN_B [--json]\n\n"
+           "Compare two run directories: events per step and in order, metrics with\n"
+           "their tags and row counts, artifacts (sha256), status.json, run_card.json\n"
+           "and output files.  Times, durations, session ids and the adapter are\n"
+           "ignored; events only a transport emits are listed apart.\n"
+           "Exit 0 when equivalent, 1 with the list of differences otherwise.\n");
   else if (os_streq(cmd, "logs"))
     printf("Usage: osiris logs list [--logs-dir DIR] [--json]\n"
            "       osiris logs show [--last | SESSION_ID] [--logs-dir DIR] [--json]\n\n"
@@ -349,6 +357,38 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
   }
   osiris_run_free(run);
   return code;
+}
+
+static int cli_runs(osiris_ctx *ctx, cli_args *a) {
+  osiris_json *report = NULL;
+  const osiris_json *diffs, *transport;
+  size_t i;
+  osiris_rc rc;
+  if (a->n_positional != 3 || !os_streq(a->positional[0], "diff")) {
+    fprintf(stderr, "osiris runs: expected 'diff RUN_A RUN_B' (see --help)\n");
+    return 2;
+  }
+  rc = osiris_runs_diff(ctx, a->positional[1], a->positional[2], &report);
+  if (rc) {
+    fprintf(stderr, "osiris runs diff: %s\n", osiris_ctx_error(ctx));
+    return 2;
+  }
+  diffs = osiris_json_get(report, "differences");
+  transport = osiris_json_get(report, "transport_only");
+  if (a->json) {
+    cli_print_json(report);
+  } else {
+    for (i = 0; i < osiris_json_size(diffs); i++) printf("- %s\n", osiris_json_str(osiris_json_at(diffs, i)));
+    if (osiris_json_size(transport)) {
+      printf("transport-only (not differences):\n");
+      for (i = 0; i < osiris_json_size(transport); i++)
+        printf("  %s\n", osiris_json_str(osiris_json_at(transport, i)));
+    }
+    printf(osiris_json_size(diffs) ? "%zu difference(s)\n" : "equivalent\n", osiris_json_size(diffs));
+  }
+  rc = osiris_json_size(diffs) ? OSIRIS_EDRIVER : OSIRIS_OK;
+  osiris_json_free(report);
+  return rc ? 1 : 0;
 }
 
 static int cli_components(osiris_ctx *ctx, cli_args *a) {
@@ -621,6 +661,7 @@ int main(int argc, char **argv) {
       {"components", " --json "},
       {"connections", " --json "},
       {"logs", " --json --logs-dir --last "},
+      {"runs", " --json "},
       {"version", " "},
       {"help", " "}};
   size_t i;
@@ -658,6 +699,7 @@ int main(int argc, char **argv) {
   else if (os_streq(cmd, "run")) code = cli_run(ctx, &a);
   else if (os_streq(cmd, "components")) code = cli_components(ctx, &a);
   else if (os_streq(cmd, "connections")) code = cli_connections(ctx, &a);
+  else if (os_streq(cmd, "runs")) code = cli_runs(ctx, &a);
   else code = cli_logs(ctx, &a);
   cli_ctx = NULL;
   osiris_ctx_free(ctx);

@@ -62,6 +62,17 @@ assert_eq "id:bigint name:longtext score:double active:tinyint day:date at:datet
   "$(my_sql "SELECT GROUP_CONCAT(CONCAT(column_name, ':', data_type) ORDER BY ordinal_position SEPARATOR ' ') FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'm_items'")" \
   "DDL types from the frame"
 
+new_case qualified-name
+write_connections
+gen_csv in.csv 5
+pipeline p.yaml "table: ${OSIRIS_TEST_MYSQL_DB}.m_items
+write_mode: upsert
+primary_key: id"
+run_osiris run p.yaml
+assert_exit 0 "db-qualified table name (exists check and upsert)"
+assert_eq 0 "$(count_events "$(newest_run_dir)" table.ddl_planned)" "existing table: no DDL"
+assert_eq 2500 "$(my_sql "SELECT COUNT(*) FROM m_items")" "upsert of existing keys keeps the count"
+
 new_case missing-table
 my_sql "DROP TABLE IF EXISTS m_missing"
 write_connections

@@ -191,6 +191,18 @@ assert_eq 20 "$(pg_sql "SELECT count(*) FROM w_created")" "upsert twice keeps 20
 assert_eq "id,name" "$(pg_sql "SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'w_created'::regclass AND i.indisprimary")" \
   "composite primary key created"
 
+new_case other-schema
+pg_sql "DROP SCHEMA IF EXISTS s1 CASCADE; CREATE SCHEMA s1"
+write_connections
+gen_csv in.csv 5
+pipeline p.yaml postgres.writer "table: Items
+schema: s1
+create_if_missing: true"
+run_osiris run p.yaml
+assert_exit 0 "create in another schema, mixed-case name"
+assert_eq 5 "$(pg_sql 'SELECT count(*) FROM s1."Items"')" "rows in s1.Items"
+assert_contains "$(newest_run_dir)/events.jsonl" '"event":"artifact_created"'
+
 # ---------------------------------------------------------------- failures
 new_case late-failure-append
 pg_sql "DROP TABLE IF EXISTS w_late; CREATE TABLE w_late (id bigint PRIMARY KEY, name text, score double precision, active boolean, day date, at timestamp);
