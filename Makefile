@@ -5,7 +5,8 @@
 CC      ?= cc
 OPT     ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wundef -Wmissing-prototypes -Werror
-LIBS    := -lsqlite3 -lm
+DBINC   := -I/usr/include/mariadb -I/usr/include/postgresql
+LIBS    := -lsqlite3 -lmariadb -lpq -lm
 ENGINE  := osiris.c osiris.h $(wildcard src/*.c)
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -17,26 +18,26 @@ ASAN_BIN := $(patsubst tests/%.c,tests/bin/asan/%,$(UNIT_SRC))
 
 all: osiris
 
-osiris: $(ENGINE) drivers.c
-	$(CC) $(WARN) $(OPT) -DOSIRIS_CLI_MAIN -I. -o $@ osiris.c drivers.c $(LIBS)
+osiris: $(ENGINE) drivers.c db_drivers.inc
+	$(CC) $(WARN) $(OPT) -DOSIRIS_CLI_MAIN -I. $(DBINC) -o $@ osiris.c drivers.c $(LIBS)
 
 # The worker runs the same runner over a commands file.  (The static build
 # for sandboxes belongs to the remote-execution work.)
 worker: osiris-worker
-osiris-worker: $(ENGINE) drivers.c worker_main.c
-	$(CC) $(WARN) $(OPT) -I. -o $@ worker_main.c osiris.c drivers.c $(LIBS)
+osiris-worker: $(ENGINE) drivers.c db_drivers.inc worker_main.c
+	$(CC) $(WARN) $(OPT) -I. $(DBINC) -o $@ worker_main.c osiris.c drivers.c $(LIBS)
 
-tests/bin/%: tests/%.c $(ENGINE) drivers.c tests/harness.h
+tests/bin/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
 	@mkdir -p tests/bin
-	$(CC) $(WARN) -O1 -g -I. -o $@ $< $(LIBS)
+	$(CC) $(WARN) -O1 -g -I. $(DBINC) -o $@ $< $(LIBS)
 
-tests/bin/asan/%: tests/%.c $(ENGINE) drivers.c tests/harness.h
+tests/bin/asan/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
 	@mkdir -p tests/bin/asan
-	$(CC) $(WARN) -O1 -g $(SAN) -I. -o $@ $< $(LIBS)
+	$(CC) $(WARN) -O1 -g $(SAN) -I. $(DBINC) -o $@ $< $(LIBS)
 
-tests/bin/embed: examples/embed/embed.c osiris.h $(ENGINE) drivers.c
+tests/bin/embed: examples/embed/embed.c osiris.h $(ENGINE) drivers.c db_drivers.inc
 	@mkdir -p tests/bin
-	$(CC) $(WARN) -O1 -g -I. -o $@ examples/embed/embed.c osiris.c drivers.c $(LIBS)
+	$(CC) $(WARN) -O1 -g -I. $(DBINC) -o $@ examples/embed/embed.c osiris.c drivers.c $(LIBS)
 
 embed: tests/bin/embed
 
@@ -46,7 +47,10 @@ deps:
 unit: $(UNIT_BIN)
 asan: $(ASAN_BIN)
 
-test: deps osiris osiris-worker $(UNIT_BIN) $(ASAN_BIN) tests/bin/embed
+# The test programs build in parallel; tests/run.sh then runs everything,
+# starting (and stopping) its own MariaDB and PostgreSQL for tests/db.
+test: deps
+	@$(MAKE) -s -j$$(nproc) osiris osiris-worker $(UNIT_BIN) $(ASAN_BIN) tests/bin/embed
 	@bash tests/run.sh
 
 # Both compilers with -Werror, the exported-symbol rule, the banned calls.

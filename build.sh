@@ -6,11 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # What the build and the tests need, as Debian package names.
-PACKAGES=(gcc make libc6-dev libsqlite3-dev libcurl4-openssl-dev binutils python3 nodejs npm)
+PACKAGES=(gcc make libc6-dev libsqlite3-dev libcurl4-openssl-dev libmariadb-dev libpq-dev binutils)
+# Tools the tests run, installed only when no such command exists (a
+# machine may have its own node or python, which Debian's must not fight).
+TOOLS=(python3:python3 node:nodejs npm:npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+for t in "${TOOLS[@]}"; do
+  command -v "${t%%:*}" >/dev/null 2>&1 || missing+=("${t#*:}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

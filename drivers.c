@@ -9,6 +9,8 @@
  *   3. SQL processor       duckdb.processor (alias sql.processor): SQLite
  *                          over the upstream frames through a virtual table,
  *                          plus DuckDB's generate_series/range
+ *   (db_drivers.inc)      mysql.*, postgres.*, supabase.* over MariaDB
+ *                          Connector/C and libpq
  *   4. Registration        osiris_register_builtin_drivers()
  *
  * Adding a driver: write `static osiris_rc drv_<family>_<name>_run(osiris_step *)`
@@ -25,7 +27,8 @@
  * malloc/free for its own scratch memory; strings owned by osiris
  * (osiris_step_path) are released with osiris_free().
  *
- * Build: cc -c drivers.c (links with -lsqlite3).
+ * Build: cc -I/usr/include/mariadb -I/usr/include/postgresql -c drivers.c
+ * (links with -lsqlite3 -lmariadb -lpq).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -2006,6 +2009,10 @@ static const osiris_driver drv_sql_processor = {
     "duckdb.processor", "duckdb", "transform",
     "Transform upstream frames with one SQL query (SQLite dialect)", drv_sql_keys, drv_sql_run};
 
+/* The database drivers (MySQL/MariaDB, PostgreSQL/Supabase) live in their
+ * own file while they grow; it is part of this translation unit. */
+#include "db_drivers.inc"
+
 /* ======================================================================
  * 4. Registration
  *
@@ -2017,5 +2024,7 @@ osiris_rc osiris_register_builtin_drivers(osiris_ctx *ctx) {
   osiris_rc rc;
   if ((rc = osiris_register_driver(ctx, &drv_csv_extractor, NULL)) != OSIRIS_OK) return rc;
   if ((rc = osiris_register_driver(ctx, &drv_csv_writer, NULL)) != OSIRIS_OK) return rc;
-  return osiris_register_driver(ctx, &drv_sql_processor, "sql.processor");
+  if ((rc = osiris_register_driver(ctx, &drv_sql_processor, "sql.processor")) != OSIRIS_OK)
+    return rc;
+  return drv_db_register(ctx);
 }

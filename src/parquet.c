@@ -1763,11 +1763,30 @@ static osiris_rc pq_read_data(pq_reader *R, pq_rcol *col, const pq_ph *h, const 
     if (h->type == PQ_PAGE_DATA_V2) p += h->def_len;
     nnz = n;
   }
+  if (col->fc->n + n > col->fc->cap && (rc = fr_col_reserve(col->fc, col->fc->n + n)) != OSIRIS_OK)
+    return os_fail(R->err, rc, "out of memory");
+  if (h->enc == PQ_ENC_PLAIN && (col->se->type == PQ_INT64 || col->se->type == PQ_DOUBLE) &&
+      (col->cv == PQ_CV_I64 || col->cv == PQ_CV_TS_US || col->cv == PQ_CV_F64)) {
+    /* The common case (our own files): 8-byte values straight into the
+     * frame, no intermediate array. */
+    if (nnz > (size_t)(end - p) / 8) return pq_bad(R, col, "values truncated");
+    for (i = 0; i < n; i++) {
+      if (col->optional && !R->lv[i]) rc = fr_col_push_null(col->fc);
+      else {
+        uint64_t u = pq_rd64(p);
+        int64_t v;
+        memcpy(&v, &u, 8);
+        rc = fr_col_push_i64(col->fc, v); /* same 8 bytes for a double */
+        p += 8;
+      }
+      if (rc) return os_fail(R->err, rc, "out of memory");
+    }
+    *taken = n;
+    return OSIRIS_OK;
+  }
   if (!pq_grow((void **)&R->vals, &R->vals_cap, nnz ? nnz : 1, sizeof(pq_val)))
     return os_fail(R->err, OSIRIS_ENOMEM, "out of memory");
   if ((why = pq_decode(R, col, h->enc, p, end, nnz, R->vals)) != NULL) return pq_bad(R, col, why);
-  if (col->fc->n + n > col->fc->cap && (rc = fr_col_reserve(col->fc, col->fc->n + n)) != OSIRIS_OK)
-    return os_fail(R->err, rc, "out of memory");
   for (i = 0, k = 0; i < n; i++) {
     if (col->optional && !R->lv[i]) rc = fr_col_push_null(col->fc);
     else rc = pq_push(R, col, &R->vals[k++]);
@@ -1789,6 +1808,13 @@ static osiris_rc pq_read_chunk(pq_reader *R, pq_rcol *col, const pq_cm *cm, int6
   if (cm->has_dict_off && cm->dict_off > 0 && cm->dict_off < start) start = cm->dict_off;
   if (start < 4 || (uint64_t)start >= R->data_end) return pq_bad(R, col, "column chunk offset out of range");
   p = R->file + start;
+  /* Room for the whole chunk up front (rows were bounded by the file size;
+   * string bytes by the chunk size, a hint that dictionaries may exceed). */
+  if ((rc = fr_col_reserve(col->fc, col->fc->n + (size_t)rows)) != OSIRIS_OK)
+    return os_fail(R->err, rc, "out of memory");
+  if (col->cv == PQ_CV_STR && cm->comp_size > 0 && (uint64_t)cm->comp_size <= R->data_end &&
+      (rc = fr_col_reserve_text(col->fc, (size_t)cm->comp_size)) != OSIRIS_OK)
+    return os_fail(R->err, rc, "out of memory");
   os_free(col->dict);
   col->dict = NULL;
   col->dict_n = 0;
@@ -1916,27 +1942,24 @@ static osiris_rc pq_slurp(const char *path, unsigned char **data, size_t *len, o
   return OSIRIS_OK;
 }
 
-osiris_rc osiris_parquet_read(const char *path, osiris_frame **out, char *errbuf, size_t errcap) {
+/* Parse a whole file image (borrowed) into a new frame; path only names
+ * the file in messages. */
+static osiris_rc pq_read_buf(const unsigned char *file, size_t len, const char *path,
+                             osiris_frame **out, os_err *errp) {
   os_err err = {0};
   pq_reader R;
   pq_meta m;
   pq_rcol *cols = NULL;
-  unsigned char *file = NULL;
   osiris_frame *f = NULL;
-  size_t len = 0, ncols = 0, i, g;
+  size_t ncols = 0, i, g;
   uint32_t flen;
   int64_t total = 0;
   osiris_rc rc = OSIRIS_OK;
   memset(&R, 0, sizeof R);
   memset(&m, 0, sizeof m);
   R.err = &err;
-  R.path = path ? path : "";
-  if (out) *out = NULL;
-  if (!path || !out) {
-    rc = os_fail(&err, OSIRIS_EINVAL, "osiris_parquet_read: path and out are required");
-    goto done;
-  }
-  if ((rc = pq_slurp(path, &file, &len, &err)) != OSIRIS_OK) goto done;
+  R.path = path;
+  *out = NULL;
   R.file = file;
   R.len = len;
   if (len < 12 || memcmp(file, "PAR1", 4) != 0 || memcmp(file + len - 4, "PAR1", 4) != 0) {
@@ -2038,8 +2061,7 @@ osiris_rc osiris_parquet_read(const char *path, osiris_frame **out, char *errbuf
   *out = f;
   f = NULL;
 done:
-  if (rc) pq_errcopy(&err, errbuf, errcap);
-  else if (errbuf && errcap) errbuf[0] = 0;
+  if (rc && errp) *errp = err;
   for (i = 0; cols && i < ncols; i++) os_free(cols[i].dict);
   os_free(cols);
   os_free(R.lv);
@@ -2048,6 +2070,19 @@ done:
   os_free(R.scratch);
   pq_meta_free(&m);
   osiris_frame_free(f);
+  return rc;
+}
+
+osiris_rc osiris_parquet_read(const char *path, osiris_frame **out, char *errbuf, size_t errcap) {
+  os_err err = {0};
+  unsigned char *file = NULL;
+  size_t len = 0;
+  osiris_rc rc;
+  if (out) *out = NULL;
+  if (!path || !out) rc = os_fail(&err, OSIRIS_EINVAL, "osiris_parquet_read: path and out are required");
+  else if ((rc = pq_slurp(path, &file, &len, &err)) == OSIRIS_OK) rc = pq_read_buf(file, len, path, out, &err);
+  if (rc) pq_errcopy(&err, errbuf, errcap);
+  else if (errbuf && errcap) errbuf[0] = 0;
   os_free(file);
   return rc;
 }

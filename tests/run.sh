@@ -37,6 +37,9 @@ run_one check_symbols bash tests/check_symbols.sh
 echo "end-to-end tests"
 for t in tests/e2e/*.sh; do [ "$(basename "$t")" = lib.sh ] && continue; run_one "e2e/$(basename "$t")" bash "$t"; done
 
+echo "database tests (throwaway MariaDB and PostgreSQL on loopback)"
+run_one db bash tests/db/run.sh
+
 if [ "${#broken[@]}" -gt 0 ]; then echo "failing: ${broken[*]}"; fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ] && [ "${#broken[@]}" -eq 0 ]

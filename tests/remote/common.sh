@@ -1,0 +1,191 @@
+# tests/remote/common.sh -- shared helpers for the remote-execution tests.
+#
+# Source it from a test started at the repo root:  bash tests/remote/<name>.sh
+#   OSIRIS         the host binary (default ./osiris), OSIRIS_WORKER the worker
+#                  (default ./osiris-worker)
+#   REMOTE_KEEP=1  keep the work directory (its path is printed)
+#   REMOTE_VERBOSE=1  print passing checks too
+#
+# remote_run MODE ARGS... runs `osiris run ARGS` with MODE local | sandbox | e2b.
+# When the CLI does not know --sandbox yet, tests/remote/fixtures/devrun.c
+# (the same engine + src/remote.c) is built and used instead.
+# fake_start starts tests/fake_e2b/server.mjs and exports E2B_API_KEY,
+# E2B_API_URL and E2B_SANDBOX_URL; it is stopped at exit.
+# Every script ends with `finish`: one line "N passed, N failed", exit 1 on failures.
+
+set -u
+
+RT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RT_FIX=$RT_ROOT/tests/remote/fixtures
+RT_NAME=$(basename "$0" .sh)
+OSIRIS=${OSIRIS:-$RT_ROOT/osiris}
+case $OSIRIS in /*) ;; *) OSIRIS=$PWD/$OSIRIS ;; esac
+OSIRIS_WORKER=${OSIRIS_WORKER:-$RT_ROOT/osiris-worker}
+case $OSIRIS_WORKER in /*) ;; *) OSIRIS_WORKER=$PWD/$OSIRIS_WORKER ;; esac
+export OSIRIS_WORKER
+PY=${PYTHON:-python3}
+
+RT_PASS=0
+RT_FAIL=0
+RT_WORK=$(mktemp -d "${TMPDIR:-/tmp}/osiris-remote-$RT_NAME.XXXXXX")
+FAKE_PID=
+FAKE_URL=
+
+rt_cleanup() {
+  if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null; wait "$FAKE_PID" 2>/dev/null; fi
+  if [ "${REMOTE_KEEP:-0}" = 1 ]; then echo "# work directory kept: $RT_WORK" >&2; else rm -rf "$RT_WORK"; fi
+}
+trap rt_cleanup EXIT
+
+pass() {
+  RT_PASS=$((RT_PASS + 1))
+  if [ "${REMOTE_VERBOSE:-0}" = 1 ]; then echo "  ok: $*" >&2; fi
+}
+fail() {
+  RT_FAIL=$((RT_FAIL + 1))
+  echo "FAIL [$RT_NAME/${RT_CASE:-}]: $*" >&2
+}
+check() { # check DESCRIPTION COMMAND...
+  local what=$1
+  shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+finish() {
+  echo "$RT_PASS passed, $RT_FAIL failed"
+  [ "$RT_FAIL" = 0 ]
+}
+
+need_binaries() {
+  if [ ! -x "$OSIRIS" ] || [ ! -x "$OSIRIS_WORKER" ]; then
+    echo "FAIL: build osiris and osiris-worker first (make osiris osiris-worker)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  if "$OSIRIS" run --help 2>&1 | grep -q -- '--sandbox'; then
+    RT_DEVRUN=
+  else
+    RT_DEVRUN=$RT_WORK/devrun
+    if ! cc -std=c11 -O1 -g -I"$RT_ROOT" -I/usr/include/mariadb -I/usr/include/postgresql \
+        -o "$RT_DEVRUN" "$RT_FIX/devrun.c" "$RT_ROOT/drivers.c" \
+        -lsqlite3 -lmariadb -lpq -lm -lcurl 2>"$RT_WORK/devrun.err"; then
+      cat "$RT_WORK/devrun.err" >&2
+      echo "0 passed, 1 failed"
+      exit 1
+    fi
+  fi
+}
+
+# remote_run MODE PIPELINE [extra osiris run args...]; output in $RT_OUT, status in $RT_RC
+remote_run() {
+  local mode=$1 pipeline=$2
+  shift 2
+  if [ "$mode" = local ]; then
+    "$OSIRIS" run "$pipeline" "$@" >"$RT_WORK/out.txt" 2>&1
+  elif [ -z "${RT_DEVRUN:-}" ]; then
+    if [ "$mode" = sandbox ]; then
+      "$OSIRIS" run "$pipeline" --sandbox local "$@" >"$RT_WORK/out.txt" 2>&1
+    else
+      "$OSIRIS" run "$pipeline" --e2b "$@" >"$RT_WORK/out.txt" 2>&1
+    fi
+  else
+    "$RT_DEVRUN" "$mode" "$pipeline" >"$RT_WORK/out.txt" 2>&1
+  fi
+  RT_RC=$?
+  RT_OUT=$(cat "$RT_WORK/out.txt")
+  return 0
+}
+
+# The newest run directory under ./logs
+last_run() { ls -td logs/run_* 2>/dev/null | head -1; }
+
+status_field() { # status_field RUN_DIR KEY
+  "$PY" -c 'import json,sys; v=json.load(open(sys.argv[1]+"/status.json")).get(sys.argv[2]); print(json.dumps(v) if not isinstance(v,str) else v)' "$1" "$2" 2>/dev/null
+}
+
+fake_start() {
+  local info
+  if ! command -v node >/dev/null 2>&1; then
+    echo "FAIL: node is needed for the fake E2B service" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  node "$RT_ROOT/tests/fake_e2b/server.mjs" --port 0 --parent-pid $$ >"$RT_WORK/fake.out" 2>"$RT_WORK/fake.err" &
+  FAKE_PID=$!
+  for _ in $(seq 1 100); do
+    [ -s "$RT_WORK/fake.out" ] && break
+    sleep 0.1
+  done
+  info=$(head -1 "$RT_WORK/fake.out")
+  FAKE_URL=$(echo "$info" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["api_url"])')
+  E2B_API_KEY=$(echo "$info" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["api_key"])')
+  FAKE_STATE_DIR=$(echo "$info" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["state_dir"])')
+  E2B_API_URL=$FAKE_URL
+  E2B_SANDBOX_URL=$FAKE_URL
+  export E2B_API_KEY E2B_API_URL E2B_SANDBOX_URL FAKE_STATE_DIR
+}
+
+fake_get() { curl -s "$FAKE_URL$1"; }
+fake_post() { curl -s -X POST -H 'Content-Type: application/json' -d "${2:-{\}}" "$FAKE_URL$1"; }
+
+# Wait until a sandbox's worker process runs; prints the sandbox id.
+fake_wait_worker() {
+  local id
+  for _ in $(seq 1 200); do
+    id=$(fake_get /_fake/state | "$PY" -c '
+import json,sys
+s=json.load(sys.stdin)
+live={x if isinstance(x,str) else x.get("sandboxID") for x in s.get("live",[])}
+for p in s.get("processes",[]):
+    if "osiris-worker" in p.get("cmd","") and not p.get("ended_at") and p.get("sandboxID") in live:
+        print(p["sandboxID"]); break')
+    if [ -n "$id" ]; then echo "$id"; return 0; fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# Is sandbox ID gone (deleted or expired) according to the fake?
+fake_deleted() {
+  fake_get /_fake/state | "$PY" -c '
+import json,sys
+s=json.load(sys.stdin)
+live={x if isinstance(x,str) else x.get("sandboxID") for x in s.get("live",[])}
+sys.exit(0 if sys.argv[1] not in live else 1)' "$1"
+}
+
+# Event names of a run, minus the transport-only ones, one per line.
+event_names() {
+  "$PY" - "$1" <<'EOF'
+import json, sys
+T = {"worker_started", "worker_exited", "artifacts_downloaded", "sandbox_created",
+     "sandbox_deleted", "dependency_check"}
+for line in open(sys.argv[1] + "/events.jsonl"):
+    e = json.loads(line)
+    if e["event"] not in T:
+        print(e["event"], e.get("step_id", ""))
+EOF
+}
+
+# Events of two runs equal except timestamps, durations, paths, hashes and transport events.
+events_equal() {
+  "$PY" - "$1" "$2" <<'EOF'
+import json, sys, difflib
+T = {"worker_started", "worker_exited", "artifacts_downloaded", "sandbox_created",
+     "sandbox_deleted", "dependency_check"}
+DROP = {"ts", "session", "session_id", "session_dir", "duration_ms", "path", "manifest_path",
+        "adapter", "sha256", "size", "size_bytes"}
+def load(d):
+    out = []
+    for line in open(d + "/events.jsonl"):
+        e = json.loads(line)
+        if e["event"] in T:
+            continue
+        out.append(json.dumps({k: v for k, v in e.items() if k not in DROP}, sort_keys=True))
+    return out
+a, b = load(sys.argv[1]), load(sys.argv[2])
+if a != b:
+    for x in difflib.unified_diff(a, b, lineterm="", n=1):
+        print(x, file=sys.stderr)
+    sys.exit(1)
+EOF
+}
