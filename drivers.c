@@ -693,12 +693,12 @@ done:
 
 static const osiris_driver drv_csv_extractor = {
     "filesystem.csv_extractor", "filesystem", "extract discover",
-    "Read a CSV file into a frame", drv_csv_extractor_keys, drv_csv_extractor_run};
+    "Read a CSV file into a frame", drv_csv_extractor_keys, drv_csv_extractor_run, NULL};
 
 static const osiris_driver drv_csv_writer = {
     "filesystem.csv_writer", "filesystem", "write discover",
     "Write the upstream frame to a CSV file (columns in frame order)", drv_csv_writer_keys,
-    drv_csv_writer_run};
+    drv_csv_writer_run, NULL};
 
 /* ======================================================================
  * 3. SQL processor: duckdb.processor (alias sql.processor)
@@ -2007,7 +2007,7 @@ done:
 
 static const osiris_driver drv_sql_processor = {
     "duckdb.processor", "duckdb", "transform",
-    "Transform upstream frames with one SQL query (SQLite dialect)", drv_sql_keys, drv_sql_run};
+    "Transform upstream frames with one SQL query (SQLite dialect)", drv_sql_keys, drv_sql_run, NULL};
 
 /* The database drivers (MySQL/MariaDB, PostgreSQL/Supabase) live in their
  * own file while they grow; it is part of this translation unit. */

@@ -264,6 +264,10 @@ typedef struct osiris_driver {
   const char *summary; /* one line for `components list` */
   const osiris_config_key *keys; /* terminated by an entry with name NULL */
   osiris_driver_fn run;
+  /* Optional (NULL: none): connect with a resolved connection of this
+   * family and run a trivial query, for `osiris connections doctor`.  On
+   * failure write a message that holds no secret value into err. */
+  osiris_rc (*check)(const osiris_json *connection, char *err, size_t errcap);
 } osiris_driver;
 
 /* Register d (borrowed: it must outlive ctx) under its name, and under
@@ -338,6 +342,14 @@ void osiris_ctx_set_log(osiris_ctx *ctx, osiris_log_fn fn, void *user);
 /* Look up a variable: the process environment first, then the .env
  * files loaded by the context (never overriding the environment). */
 const char *osiris_ctx_getenv(osiris_ctx *ctx, const char *name);
+
+/* Check connections: for each connection (ref "@family.alias", "@family"
+ * or NULL for all of osiris_connections.yaml) resolve it and call the
+ * check of a driver of its family.  *report (owned) is {"file",
+ * "connections":[{"ref","family","alias","ok","latency_ms","error"?}]} with
+ * messages scrubbed of the connection's secret values.  Returns OSIRIS_OK
+ * when every check passed, OSIRIS_ECONN otherwise. */
+osiris_rc osiris_connections_doctor(osiris_ctx *ctx, const char *ref, osiris_json **report);
 
 /* --------------------------------------------------------------- compile */
 typedef struct osiris_compile_opts {

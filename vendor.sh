@@ -178,12 +178,13 @@ if [ ! -f "$P/.mariadb" ]; then
     die "Connector/C build failed: see $b.make.log"
   cp "$b/libmariadb/libmariadbclient.a" "$P/lib/libmariadbclient.a"
   # The public headers, laid out as Connector/C installs them (and as
-  # Debian's /usr/include/mariadb has them), plus ma_compress.h, which
-  # mysql/client_plugin.h includes but upstream forgets to install.
+  # Debian's /usr/include/mariadb has them).  (mysql/client_plugin.h includes
+  # the uninstalled ma_compress.h, in Debian's copy too: include mysql.h,
+  # which declares mysql_client_find_plugin, not client_plugin.h.)
   i=$src/libmariadb/include
   rm -rf "$P/include/mariadb"
   mkdir -p "$P/include/mariadb/mysql" "$P/include/mariadb/mariadb"
-  cp "$i"/{mariadb_com,mysql,mariadb_stmt,ma_pvio,ma_tls,ma_list,errmsg,mariadb_dyncol,mariadb_ctype,mariadb_rpl,mysqld_error,ma_compress}.h \
+  cp "$i"/{mariadb_com,mysql,mariadb_stmt,ma_pvio,ma_tls,ma_list,errmsg,mariadb_dyncol,mariadb_ctype,mariadb_rpl,mysqld_error}.h \
      "$b/include/mariadb_version.h" "$P/include/mariadb/"
   cp "$i"/mysql/{client_plugin,plugin_auth}.h "$P/include/mariadb/mysql/"
   cp "$i/mariadb/ma_io.h" "$P/include/mariadb/mariadb/"

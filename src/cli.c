@@ -112,6 +112,7 @@ static const char cli_usage[] =
     "  run --last-compile         run the newest compiled manifest\n"
     "  components list|show NAME  the built-in components and their config keys\n"
     "  connections list           connections from osiris_connections.yaml (masked)\n"
+    "  connections doctor [@f.a]  connect and run a trivial query per connection\n"
     "  logs list                  the runs under the logs directory\n"
     "  logs show [--last|ID]      a summary of one run\n"
     "  runs diff RUN_A RUN_B      compare two run directories (parity check)\n"
@@ -159,9 +160,13 @@ static int cli_help(const char *cmd) {
            "List the built-in components (drivers), or show one with its config keys,\n"
            "defaults and which keys are required or secret.\n");
   else if (os_streq(cmd, "connections"))
-    printf("Usage: osiris connections list [--json]\n\n"
-           "List the connections of osiris_connections.yaml (looked up in $OSIRIS_HOME,\n"
-           "the current directory, then its parent) with secret values masked.\n");
+    printf("Usage: osiris connections list [--json]\n"
+           "       osiris connections doctor [@family.alias] [--json]\n\n"
+           "list: the connections of osiris_connections.yaml (looked up in $OSIRIS_HOME,\n"
+           "the current directory, then its parent) with secret values masked.\n"
+           "doctor: connect to each connection (or the one named) and run a trivial\n"
+           "query; reports ok, latency and the error with secrets masked.  Exit 0 when\n"
+           "every check passed, 1 otherwise.\n");
   else if (os_streq(cmd, "runs"))
     printf("Usage: osiris runs diff RUN_A RUN_B [--json]\n\n"
            "Compare two run directories: events per step and in order, metrics with\n"
@@ -467,8 +472,35 @@ static int cli_connections(osiris_ctx *ctx, cli_args *a) {
   os_err err = {0};
   const osiris_json *conns;
   size_t i, j, k;
+  if (a->n_positional >= 1 && os_streq(a->positional[0], "doctor") && a->n_positional <= 2) {
+    osiris_json *report = NULL;
+    const osiris_json *items;
+    osiris_rc rc = osiris_connections_doctor(ctx, a->n_positional == 2 ? a->positional[1] : NULL, &report);
+    if (!report) {
+      fprintf(stderr, "osiris connections doctor: %s\n", osiris_ctx_error(ctx));
+      return rc == OSIRIS_EUSAGE || rc == OSIRIS_ENOTFOUND ? 2 : 1;
+    }
+    if (a->json) {
+      cli_print_json(report);
+    } else {
+      items = osiris_json_get(report, "connections");
+      for (i = 0; i < osiris_json_size(items); i++) {
+        const osiris_json *c = osiris_json_at(items, i);
+        int ok = osiris_json_bool(osiris_json_get(c, "ok"), 0);
+        int skipped = osiris_json_bool(osiris_json_get(c, "skipped"), 0);
+        printf("%s %-32s %s", skipped ? "-" : ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97", js_gets(c, "ref"),
+               skipped ? "nothing to check" : ok ? "ok" : "failed");
+        if (!skipped) printf(" (%" PRId64 " ms)", osiris_json_int(osiris_json_get(c, "latency_ms"), 0));
+        if (!ok && js_gets(c, "error")) printf(": %s", js_gets(c, "error"));
+        printf("\n");
+      }
+      if (osiris_json_size(items) == 0) printf("no connections in osiris_connections.yaml\n");
+    }
+    osiris_json_free(report);
+    return rc == OSIRIS_OK ? 0 : 1;
+  }
   if (a->n_positional != 1 || !os_streq(a->positional[0], "list")) {
-    fprintf(stderr, "osiris connections: expected 'list' (see --help)\n");
+    fprintf(stderr, "osiris connections: expected 'list' or 'doctor [@family.alias]' (see --help)\n");
     return 2;
   }
   if (cn_list(ctx, &list, &err)) {

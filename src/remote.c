@@ -1914,6 +1914,7 @@ static void e2_close(rm_state *rs) {
              e->sandbox_id, status, err.msg[0] ? ": " : "", err.msg);
       if (f) js_set_bool(f, "failed", 1);
     }
+    if (f && rs->scratch && rm_env_flag("OSIRIS_KEEP_SANDBOX")) js_set_str(f, "kept", rs->scratch);
     rm_event(rs, "sandbox_deleted", f);
     ob_free(&out);
     os_free(url);

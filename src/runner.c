@@ -1344,6 +1344,113 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
   return run->ok ? OSIRIS_OK : (run->rc ? run->rc : rc);
 }
 
+/* One connection: resolve, find a driver of its family that can check,
+ * time the check, scrub the connection's secrets from the message. */
+static osiris_json *rn_doctor_one(osiris_ctx *ctx, const char *family, const char *alias) {
+  osiris_json *r = rn_fields(), *conn = NULL;
+  char *ref = os_asprintf("@%s.%s", family, alias), *alias_out = NULL;
+  const osiris_driver *checker = NULL;
+  char msg[OS_ERR_CAP] = "";
+  os_err err = {0};
+  ss_session scrub;
+  size_t i;
+  int ok = 0;
+  double t0;
+  ss_session_init(&scrub);
+  if (!r || !ref) goto done;
+  js_set_str(r, "ref", ref);
+  js_set_str(r, "family", family);
+  js_set_str(r, "alias", alias);
+  for (i = 0; i < ctx->n_drivers && !checker; i++)
+    if (ctx->drivers[i]->check && os_streq(ctx->drivers[i]->family, family)) checker = ctx->drivers[i];
+  t0 = os_now_ms();
+  if (cn_resolve(ctx, ref, family, &conn, &alias_out, &err)) {
+    snprintf(msg, sizeof msg, "%s", err.msg);
+  } else if (!checker) {
+    snprintf(msg, sizeof msg, "no driver can check connections of family '%s'", family);
+    ok = -1; /* nothing to check (filesystem, ...): not a failure */
+  } else {
+    ss_add_secrets_of(&scrub, conn);
+    ok = checker->check(conn, msg, sizeof msg) == OSIRIS_OK;
+  }
+  js_set_int(r, "latency_ms", (int64_t)(os_now_ms() - t0));
+  if (ok == -1) {
+    js_set_bool(r, "ok", 1);
+    js_set_bool(r, "skipped", 1);
+    js_set_str(r, "note", msg);
+  } else {
+    js_set_bool(r, "ok", ok);
+    if (!ok) {
+      char *clean = ss_scrub(&scrub, msg, strlen(msg), NULL);
+      js_set_str(r, "error", clean ? clean : msg);
+      os_free(clean);
+    }
+  }
+done:
+  ss_close(&scrub);
+  osiris_json_free(conn);
+  os_free(alias_out);
+  os_free(ref);
+  return r;
+}
+
+osiris_rc osiris_connections_doctor(osiris_ctx *ctx, const char *ref, osiris_json **report) {
+  osiris_json *list = NULL, *out = NULL, *arr = NULL;
+  const osiris_json *conns;
+  char fam[128] = "", alias[128] = "";
+  os_err err = {0};
+  size_t i, j;
+  int all_ok = 1;
+  if (!ctx || !report) return OSIRIS_EUSAGE;
+  *report = NULL;
+  if (ref && !cn_parse_ref(ref, fam, sizeof fam, alias, sizeof alias)) {
+    snprintf(ctx->err, sizeof ctx->err, "invalid connection reference '%s' (want @family.alias)", ref);
+    return OSIRIS_EUSAGE;
+  }
+  if (cn_list(ctx, &list, &err)) {
+    snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
+    return err.rc ? err.rc : OSIRIS_EIO;
+  }
+  out = rn_fields();
+  arr = js_alloc(OSIRIS_JSON_ARRAY);
+  if (!out || !arr) goto oom;
+  osiris_json_set(out, "file", osiris_json_copy(osiris_json_get(list, "file")));
+  conns = osiris_json_get(list, "connections");
+  for (i = 0; i < osiris_json_size(conns); i++) {
+    const char *f = osiris_json_key_at(conns, i);
+    const osiris_json *aliases = osiris_json_at(conns, i);
+    if (ref && strcmp(f, fam) != 0) continue;
+    for (j = 0; j < osiris_json_size(aliases); j++) {
+      const char *a = osiris_json_key_at(aliases, j);
+      osiris_json *one;
+      if (ref && *alias && strcmp(a, alias) != 0) continue;
+      if (ref && !*alias && !osiris_json_bool(osiris_json_get(osiris_json_at(aliases, j), "default"), 0) &&
+          strcmp(a, "default") != 0)
+        continue;
+      one = rn_doctor_one(ctx, f, a);
+      if (!one) goto oom;
+      if (!osiris_json_bool(osiris_json_get(one, "ok"), 0)) all_ok = 0;
+      osiris_json_push(arr, one);
+    }
+  }
+  if (ref && osiris_json_size(arr) == 0) {
+    snprintf(ctx->err, sizeof ctx->err, "connection %s not found", ref);
+    osiris_json_free(list);
+    osiris_json_free(out);
+    osiris_json_free(arr);
+    return OSIRIS_ENOTFOUND;
+  }
+  osiris_json_set(out, "connections", arr);
+  osiris_json_free(list);
+  *report = out;
+  return all_ok ? OSIRIS_OK : OSIRIS_ECONN;
+oom:
+  osiris_json_free(list);
+  osiris_json_free(out);
+  osiris_json_free(arr);
+  return OSIRIS_ENOMEM;
+}
+
 const char *osiris_run_session_id(const osiris_run *run) { return run->ss.id; }
 const char *osiris_run_dir(const osiris_run *run) { return run->ss.dir; }
 int osiris_run_ok(const osiris_run *run) { return run && run->ok; }
