@@ -323,6 +323,10 @@ char *osiris_step_path(const osiris_step *s, const char *path);
 void osiris_step_file_written(osiris_step *s, const char *path, const char *type);
 /* 1 once the run was asked to stop (SIGINT); long drivers poll it. */
 int osiris_step_cancelled(const osiris_step *s);
+/* Report how many rows a long step has handled so far.  Cheap enough to
+ * call per batch: the runner forwards it to the context's progress
+ * callback at most five times a second. */
+void osiris_step_progress(osiris_step *s, int64_t rows);
 
 /* --------------------------------------------------------------- context */
 
@@ -338,6 +342,12 @@ void osiris_ctx_cancel(osiris_ctx *ctx);
 /* Receives every log line (level as in osiris_step_log); for --verbose. */
 typedef void (*osiris_log_fn)(void *user, int level, const char *line);
 void osiris_ctx_set_log(osiris_ctx *ctx, osiris_log_fn fn, void *user);
+
+/* Receives progress of long steps (rows so far, ms since the step began);
+ * the CLI draws its --verbose progress line with it. */
+typedef void (*osiris_progress_fn)(void *user, const char *step_id, int64_t rows,
+                                   double elapsed_ms);
+void osiris_ctx_set_progress(osiris_ctx *ctx, osiris_progress_fn fn, void *user);
 
 /* Look up a variable: the process environment first, then the .env
  * files loaded by the context (never overriding the environment). */

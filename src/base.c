@@ -95,6 +95,8 @@ struct osiris_ctx {
   osiris_json *dotenv;                           /* object; NULL until loaded */
   osiris_log_fn log_fn;
   void *log_user;
+  osiris_progress_fn progress_fn;
+  void *progress_user;
   volatile sig_atomic_t cancelled;
 };
 

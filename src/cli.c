@@ -20,10 +20,22 @@ static void cli_print_json(const osiris_json *v) {
   osiris_free(s);
 }
 
+static int cli_progress_shown; /* a progress line is on the terminal */
+
 static void cli_verbose_log(void *user, int level, const char *line) {
   (void)user;
   (void)level;
+  if (cli_progress_shown) fputs("\r\033[K", stderr);
+  cli_progress_shown = 0;
   fprintf(stderr, "%s\n", line);
+}
+
+/* --verbose on a terminal: one line that rewrites itself. */
+static void cli_progress(void *user, const char *step_id, int64_t rows, double elapsed_ms) {
+  (void)user;
+  fprintf(stderr, "\r\033[K  %s: %" PRId64 " rows, %.0f rows/s", step_id, rows,
+          elapsed_ms > 0 ? (double)rows * 1000.0 / elapsed_ms : 0.0);
+  cli_progress_shown = 1;
 }
 
 typedef struct cli_args {
@@ -299,7 +311,9 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
   o.logs_dir = a->logs_dir;
   o.verbose = a->verbose;
   if (a->verbose) osiris_ctx_set_log(ctx, cli_verbose_log, NULL);
+  if (a->verbose && isatty(STDERR_FILENO)) osiris_ctx_set_progress(ctx, cli_progress, NULL);
   rc = osiris_run_pipeline(ctx, path, &o, &run);
+  if (cli_progress_shown) fputs("\r\033[K", stderr);
   os_free(last);
   if (!run) {
     /* Nothing ran: the pipeline did not load or compile. */

@@ -932,6 +932,7 @@ static int pq_tr_field(pq_tr *t, int *last, int *type, int *id) {
   if (t->why || b == 0) return 0;
   *type = (int)(b & 15);
   if (b >> 4) {
+    if (*last > INT16_MAX) return pq_tr_fail(t, "bad field id in metadata");
     *id = *last + (int)(b >> 4);
   } else {
     int64_t v = pq_unzigzag(pq_tr_uvarint(t));
@@ -1513,7 +1514,9 @@ static void pq_fixed(const pq_se *se, const unsigned char *p, pq_val *v) {
   case PQ_INT96: {
     /* nanoseconds of the day, then the Julian day number */
     int64_t nanos = (int64_t)pq_rd64(p), jd = (int32_t)pq_rd32(p + 8);
-    v->u.i = (jd - 2440588) * FR_US_PER_DAY + (nanos >= 0 ? nanos / 1000 : -((-nanos + 999) / 1000));
+    /* Unsigned arithmetic: absurd days wrap instead of overflowing. */
+    uint64_t us = (uint64_t)(jd - 2440588) * (uint64_t)FR_US_PER_DAY + (uint64_t)(nanos / 1000);
+    v->u.i = (int64_t)us;
     break;
   }
   default:

@@ -52,6 +52,8 @@ struct osiris_step {
   char *artifacts_dir;
   char error[OS_ERR_CAP];
   osiris_rc error_rc;
+  double t0_ms;             /* when the driver was called */
+  double progress_ms;       /* when progress was last forwarded */
 };
 
 struct osiris_run {
@@ -162,8 +164,21 @@ void osiris_step_metric(osiris_step *s, const char *name, double value, const ch
   ss_metric(&s->run->ss, name, value, unit, osiris_step_id(s));
 }
 
+void osiris_step_progress(osiris_step *s, int64_t rows) {
+  osiris_ctx *ctx = s->run->ctx;
+  double now;
+  if (!ctx->progress_fn) return;
+  now = os_now_ms();
+  if (now - s->progress_ms < 200) return;
+  s->progress_ms = now;
+  ctx->progress_fn(ctx->progress_user, osiris_step_id(s), rows, now - s->t0_ms);
+}
+
 void osiris_step_event(osiris_step *s, const char *event, osiris_json *fields) {
   osiris_json *f = fields ? fields : js_alloc(OSIRIS_JSON_OBJECT);
+  /* Writers report progress as events; the progress line shows them too. */
+  if (f && os_streq(event, "write.progress"))
+    osiris_step_progress(s, osiris_json_int(osiris_json_get(f, "rows_written"), 0));
   osiris_json *line = js_alloc(OSIRIS_JSON_OBJECT);
   size_t i;
   /* step_id first, then the driver's own fields. */
@@ -700,6 +715,7 @@ static osiris_rc rn_exec_step(osiris_run *run, size_t idx) {
     goto done;
   }
 
+  s.t0_ms = os_now_ms();
   rc = s.driver->run(&s);
   if (rc == OSIRIS_OK && run->ctx->cancelled) {
     rc = OSIRIS_ECANCEL;
@@ -1169,6 +1185,10 @@ void osiris_ctx_cancel(osiris_ctx *ctx) {
 void osiris_ctx_set_log(osiris_ctx *ctx, osiris_log_fn fn, void *user) {
   ctx->log_fn = fn;
   ctx->log_user = user;
+}
+void osiris_ctx_set_progress(osiris_ctx *ctx, osiris_progress_fn fn, void *user) {
+  ctx->progress_fn = fn;
+  ctx->progress_user = user;
 }
 
 osiris_rc osiris_adapter_register(osiris_ctx *ctx, const osiris_adapter *a) {

@@ -1,0 +1,270 @@
+/* tests/test_remote.c -- section 16: worker line splitting, event -> step
+ * state, Connect envelope parsing (split anywhere), base64, the connection
+ * copy that turns secrets into environment references, path mapping. */
+#include "../osiris.c"
+#ifndef RM_MAX_LINE /* until osiris.c includes section 16 itself */
+#include "../src/remote.c"
+#endif
+#include "harness.h"
+
+static char tr_dir[256];
+static osiris_ctx *tr_ctx;
+
+static char *tr_read(const char *name) {
+  char *path = os_asprintf("%s/%s", tr_dir, name), *data = NULL;
+  size_t len;
+  if (path && os_read_file(path, &data, &len, NULL)) data = NULL;
+  os_free(path);
+  return data;
+}
+
+/* A run with an open session and the sandbox adapter, no manifest. */
+static rm_state *tr_state(osiris_run **out) {
+  osiris_run *run = rn_new(tr_ctx);
+  os_err err = {0};
+  rm_state *rs;
+  char sub[300];
+  static int n;
+  snprintf(sub, sizeof sub, "%s/s%d", tr_dir, n++);
+  run->adapter = &rm_sandbox_adapter;
+  if (ss_open_session(&run->ss, tr_ctx, NULL, sub, "sid", 0, -1, &err)) return NULL;
+  /* ss_open_session with a fixed dir is worker mode only when worker_fd >= 0 */
+  rs = rm_state_new(run);
+  rs->wdir = os_strdup("/w/session");
+  *out = run;
+  return rs;
+}
+
+static void tr_free(rm_state *rs, osiris_run *run) {
+  rm_state_free(rs);
+  rn_free(run);
+}
+
+static char *tr_file(osiris_run *run, const char *name) {
+  char *path = os_path_join(run->ss.dir, name), *data = NULL;
+  size_t len;
+  if (path && os_read_file(path, &data, &len, NULL)) data = NULL;
+  os_free(path);
+  return data;
+}
+
+static void test_line_split_anywhere(void) {
+  const char *text =
+      "{\"type\":\"event\",\"ts\":\"T\",\"session\":\"sid\",\"event\":\"cleanup_start\"}\n"
+      "{\"type\":\"metric\",\"ts\":\"T\",\"session\":\"sid\",\"metric\":\"m\",\"value\":1.5}\n"
+      "{\"type\":\"response\",\"cmd\":\"cleanup\",\"ok\":true}\n"
+      "{\"type\":\"log\",\"ts\":\"T\",\"session\":\"sid\",\"log\":\"osiris\",\"level\":\"INFO\",\"message\":\"hello\"}";
+  size_t cut, n = strlen(text);
+  for (cut = 1; cut < n; cut += 7) {
+    osiris_run *run;
+    rm_state *rs = tr_state(&run);
+    char *ev, *me, *lg;
+    CHECK(rs != NULL);
+    if (!rs) return;
+    CHECK_RC(rm_feed(rs, 0, text, cut), OSIRIS_OK);
+    CHECK_RC(rm_feed(rs, 0, text + cut, n - cut), OSIRIS_OK);
+    rm_flush(rs); /* the last line has no newline */
+    ev = tr_file(run, "events.jsonl");
+    me = tr_file(run, "metrics.jsonl");
+    lg = tr_file(run, "osiris.log");
+    CHECK_STR(ev, "{\"ts\":\"T\",\"session\":\"sid\",\"event\":\"cleanup_start\"}\n");
+    CHECK_STR(me, "{\"ts\":\"T\",\"session\":\"sid\",\"metric\":\"m\",\"value\":1.5}\n");
+    CHECK(lg && strstr(lg, "INFO - hello"));
+    CHECK(rs->got_cleanup == 1);
+    os_free(ev);
+    os_free(me);
+    os_free(lg);
+    tr_free(rs, run);
+  }
+}
+
+static void test_secret_scrubbed_from_worker_lines(void) {
+  osiris_run *run;
+  rm_state *rs = tr_state(&run);
+  const char *line = "{\"type\":\"event\",\"event\":\"x\",\"error\":\"login as bob/hunter22 failed\"}\n";
+  char *ev;
+  ss_add_secret(&run->ss, "hunter22");
+  rm_feed(rs, 0, line, strlen(line));
+  ev = tr_file(run, "events.jsonl");
+  CHECK(ev && !strstr(ev, "hunter22") && strstr(ev, "***MASKED***"));
+  os_free(ev);
+  tr_free(rs, run);
+}
+
+static void test_base64(void) {
+  char out[64];
+  size_t n = e2_b64_decode("bGluZSBvbmUK", 12, out);
+  CHECK(n == 9 && memcmp(out, "line one\n", 9) == 0);
+  n = e2_b64_decode("YQ==", 4, out);
+  CHECK(n == 1 && out[0] == 'a');
+  n = e2_b64_decode("YWI", 3, out);
+  CHECK(n == 2 && memcmp(out, "ab", 2) == 0);
+}
+
+static void tr_envelope(os_buf *b, int flags, const char *json) {
+  size_t n = strlen(json);
+  unsigned char h[5];
+  h[0] = (unsigned char)flags;
+  h[1] = (unsigned char)(n >> 24);
+  h[2] = (unsigned char)(n >> 16);
+  h[3] = (unsigned char)(n >> 8);
+  h[4] = (unsigned char)n;
+  ob_put(b, h, 5);
+  ob_put(b, json, n);
+}
+
+static void test_envelopes_split_anywhere(void) {
+  os_buf s = {0};
+  size_t slice;
+  /* {"type":"event","event":"a"}\n split over two data events, mid-line */
+  tr_envelope(&s, 0, "{\"event\":{\"start\":{\"pid\":4242}}}");
+  tr_envelope(&s, 0, "{\"event\":{\"data\":{\"stdout\":\"eyJ0eXBlIjoiZXZlbnQiLCJldmVu\"}}}");
+  tr_envelope(&s, 0, "{\"event\":{\"data\":{\"stderr\":\"b29wcwo=\"}}}");
+  tr_envelope(&s, 0, "{\"event\":{\"keepalive\":{}}}");
+  tr_envelope(&s, 0, "{\"event\":{\"data\":{\"stdout\":\"dCI6ImEifQo=\"}}}");
+  tr_envelope(&s, 0, "{\"event\":{\"end\":{\"exited\":true,\"status\":\"exit status 0\"}}}");
+  tr_envelope(&s, 2, "{}");
+  for (slice = 1; slice <= 13; slice += 3) {
+    osiris_run *run;
+    rm_state *rs = tr_state(&run);
+    size_t off;
+    char *ev;
+    rs->e2.status = 200;
+    rs->e2.feed = 1;
+    for (off = 0; off < s.len; off += slice) {
+      size_t n = s.len - off < slice ? s.len - off : slice;
+      CHECK(e2_stream_cb(s.p + off, 1, n, rs) == n);
+    }
+    CHECK(rs->e2.got_start && rs->e2.pid == 4242);
+    CHECK(rs->e2.got_end && rs->e2.end_exit_code == 0); /* absent exitCode is 0 */
+    CHECK(rs->e2.got_eos && !rs->e2.eos_error && !rs->e2.bad);
+    ev = tr_file(run, "events.jsonl");
+    CHECK_STR(ev, "{\"event\":\"a\"}\n");
+    os_free(ev);
+    ev = tr_file(run, "debug.log");
+    CHECK(ev && strstr(ev, "worker stderr: oops"));
+    os_free(ev);
+    tr_free(rs, run);
+  }
+  ob_free(&s);
+}
+
+static void test_end_stream_error_and_exit_code(void) {
+  os_buf s = {0};
+  osiris_run *run;
+  rm_state *rs = tr_state(&run);
+  tr_envelope(&s, 0, "{\"event\":{\"end\":{\"exitCode\":3,\"exited\":true,\"status\":\"exit status 3\"}}}");
+  tr_envelope(&s, 2, "{\"error\":{\"code\":\"deadline_exceeded\",\"message\":\"too slow\"}}");
+  rs->e2.status = 200;
+  CHECK(e2_stream_cb(s.p, 1, s.len, rs) == s.len);
+  CHECK(rs->e2.end_exit_code == 3);
+  CHECK(rs->e2.eos_error && strstr(rs->e2.eos_msg, "deadline_exceeded: too slow"));
+  /* an oversized envelope is refused, not allocated */
+  {
+    unsigned char big[5] = {0, 0x7f, 0xff, 0xff, 0xff};
+    rs->e2.env_buf.len = 0;
+    CHECK(e2_stream_cb((char *)big, 1, 5, rs) == 0 && rs->e2.bad);
+  }
+  ob_free(&s);
+  tr_free(rs, run);
+}
+
+static void test_error_body_not_parsed(void) {
+  osiris_run *run;
+  rm_state *rs = tr_state(&run);
+  const char *body = "{\"sandboxId\":\"x\",\"message\":\"The sandbox was not found\",\"code\":502}";
+  char d[200];
+  rs->e2.status = 502;
+  CHECK(e2_stream_cb((char *)body, 1, strlen(body), rs) == strlen(body));
+  e2_describe(&rs->e2.err_body, d, sizeof d);
+  CHECK_STR(d, "The sandbox was not found");
+  tr_free(rs, run);
+}
+
+static void test_connection_copy(void) {
+  osiris_run *run;
+  rm_state *rs = tr_state(&run);
+  osiris_json *doc = NULL, *copy;
+  os_err err = {0};
+  osiris_rc rc = OSIRIS_OK;
+  const char *yaml = "mysql:\n  db:\n    host: ${TR_HOST:-h1}\n    port: 3306\n"
+                     "    password: ${TR_PW}\n    dsn: mysql://u:${TR_PW}@h/d\n"
+                     "    other: ${TR_UNSET_VAR}\n";
+  char *clean;
+  setenv("TR_PW", "pw-secret-1", 1);
+  unsetenv("TR_UNSET_VAR");
+  unsetenv("TR_HOST");
+  CHECK_RC(ym_parse(yaml, strlen(yaml), "t.yaml", &doc, &err), OSIRIS_OK);
+  copy = rm_conn_copy(rs, doc, NULL, 0, &rc);
+  CHECK(copy != NULL);
+  if (copy) {
+    const osiris_json *db = osiris_json_get(osiris_json_get(copy, "mysql"), "db");
+    CHECK_STR(js_gets(db, "host"), "h1");
+    CHECK(osiris_json_int(osiris_json_get(db, "port"), 0) == 3306);
+    CHECK_STR(js_gets(db, "password"), "${OSIRIS_SECRET_0}");
+    CHECK_STR(js_gets(db, "dsn"), "${OSIRIS_SECRET_1}");
+    CHECK_STR(js_gets(db, "other"), "${TR_UNSET_VAR}"); /* the worker reports it unset */
+    CHECK_STR(js_gets(rs->envs, "OSIRIS_SECRET_0"), "pw-secret-1");
+    CHECK_STR(js_gets(rs->envs, "OSIRIS_SECRET_1"), "mysql://u:pw-secret-1@h/d");
+  }
+  clean = ss_scrub(&run->ss, "x pw-secret-1 y", 15, NULL);
+  CHECK(clean && strstr(clean, "***MASKED***"));
+  os_free(clean);
+  osiris_json_free(copy);
+  osiris_json_free(doc);
+  tr_free(rs, run);
+}
+
+static void test_paths_and_names(void) {
+  osiris_run *run;
+  rm_state *rs = tr_state(&run);
+  char *h;
+  rm_add_map(rs, "/w/session/_files/2/out.csv", "/abs/out.csv");
+  h = rm_host_path(rs, "/w/session/_files/2/out.csv");
+  CHECK_STR(h, "/abs/out.csv");
+  os_free(h);
+  h = rm_host_path(rs, "/w/session/output/x.csv");
+  CHECK(h && os_startswith(h, tr_ctx->base_dir) && strstr(h, "/output/x.csv"));
+  os_free(h);
+  CHECK(rm_host_path(rs, "/elsewhere/x.csv") == NULL);
+  CHECK(rm_below("/a/b/c", "/a/b") != NULL && rm_below("/a/bc", "/a/b") == NULL);
+  CHECK(rm_rc_from_name("OSIRIS_ECONN") == OSIRIS_ECONN);
+  CHECK(rm_rc_from_name("nonsense") == OSIRIS_EDRIVER);
+  CHECK(osiris_adapter_find(tr_ctx, "sandbox") != NULL);
+  CHECK(osiris_adapter_find(tr_ctx, "e2b") != NULL);
+  tr_free(rs, run);
+}
+
+static void test_e2b_needs_key(void) {
+  osiris_run *run;
+  rm_state *rs = tr_state(&run);
+  os_err err = {0};
+  char *saved = getenv("E2B_API_KEY") ? os_strdup(getenv("E2B_API_KEY")) : NULL;
+  unsetenv("E2B_API_KEY");
+  rs->tp = &rm_e2b;
+  CHECK(e2_open(rs, &err) != OSIRIS_OK && strstr(err.msg, "E2B_API_KEY"));
+  if (saved) setenv("E2B_API_KEY", saved, 1);
+  os_free(saved);
+  tr_free(rs, run);
+}
+
+int main(void) {
+  const char *tmp = getenv("TMPDIR");
+  snprintf(tr_dir, sizeof tr_dir, "%s/osiris-test-remote-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(tr_dir)) return 1;
+  tr_ctx = osiris_ctx_new(tr_dir);
+  if (!osiris_adapter_find(tr_ctx, "sandbox")) rm_register_adapters(tr_ctx);
+  RUN(test_line_split_anywhere);
+  RUN(test_secret_scrubbed_from_worker_lines);
+  RUN(test_base64);
+  RUN(test_envelopes_split_anywhere);
+  RUN(test_end_stream_error_and_exit_code);
+  RUN(test_error_body_not_parsed);
+  RUN(test_connection_copy);
+  RUN(test_paths_and_names);
+  RUN(test_e2b_needs_key);
+  osiris_ctx_free(tr_ctx);
+  (void)tr_read;
+  rm_rmtree(tr_dir);
+  return th_report();
+}
