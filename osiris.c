@@ -13,6 +13,7 @@
 #include "src/conn.c"    /* 11 connections */
 #include "src/compile.c" /* 12 OML and compiler, 13 manifest */
 #include "src/runner.c"  /* 14 registry and runner, 15 worker protocol, 17 public API */
+#include "src/remote.c"  /* 16 transports: subprocess and E2B */
 #include "src/diff.c"    /* 16b run comparison */
 #ifdef OSIRIS_CLI_MAIN
 #include "src/cli.c"     /* 18 CLI */

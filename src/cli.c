@@ -43,8 +43,8 @@ typedef struct cli_args {
   size_t n_positional;
   const char *params[64];
   size_t n_params;
-  const char *profile, *out, *logs_dir;
-  int json, verbose, last_compile, last, help;
+  const char *profile, *out, *logs_dir, *sandbox, *e2b_template;
+  int json, verbose, last_compile, last, help, e2b, install_deps, timeout_s;
 } cli_args;
 
 /* Parse the flags every command shares; unknown flags are usage errors. */
@@ -86,6 +86,8 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
     else if (os_streq(flag, "--verbose") || os_streq(flag, "-v")) a->verbose = 1;
     else if (os_streq(flag, "--last-compile")) a->last_compile = 1;
     else if (os_streq(flag, "--last")) a->last = 1;
+    else if (os_streq(flag, "--e2b")) a->e2b = 1;
+    else if (os_streq(flag, "--e2b-install-deps")) a->install_deps = 1;
     else {
       if (!val) {
         if (i + 1 >= argc) {
@@ -107,6 +109,17 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
       } else if (os_streq(flag, "--profile")) a->profile = val;
       else if (os_streq(flag, "--out")) a->out = val;
       else if (os_streq(flag, "--logs-dir")) a->logs_dir = val;
+      else if (os_streq(flag, "--sandbox")) a->sandbox = val;
+      else if (os_streq(flag, "--e2b-template")) a->e2b_template = val;
+      else if (os_streq(flag, "--timeout")) {
+        char *end;
+        long t = strtol(val, &end, 10);
+        if (*end || t <= 0 || t > 86400) {
+          fprintf(stderr, "osiris: --timeout wants seconds (1..86400), got '%s'\n", val);
+          return 2;
+        }
+        a->timeout_s = (int)t;
+      }
     }
   }
   return 0;
@@ -155,9 +168,10 @@ static int cli_help(const char *cmd) {
   else if (os_streq(cmd, "run"))
     printf("Usage: osiris run PIPELINE.yaml|MANIFEST.yaml [options]\n"
            "       osiris run --last-compile [options]\n\n"
-           "Run a pipeline locally.  OML is compiled first; a compiled manifest runs as\n"
-           "is.  The run writes logs/run_<session_id>/ with events.jsonl, metrics.jsonl,\n"
-           "osiris.log, status.json, run_card.json, manifest.yaml, cfg/ and artifacts/.\n\n"
+           "Run a pipeline (in-process by default).  OML is compiled first; a compiled\n"
+           "manifest runs as is.  The run writes logs/run_<session_id>/ with events.jsonl,\n"
+           "metrics.jsonl, osiris.log, status.json, run_card.json, manifest.yaml, cfg/ and\n"
+           "artifacts/.\n\n"
            "Options:\n"
            "  --last-compile      run the newest manifest compiled under the logs dir\n"
            "  --param KEY=VALUE   set a pipeline parameter (OML input; repeatable)\n"
@@ -165,6 +179,15 @@ static int cli_help(const char *cmd) {
            "  --verbose, -v       write debug.log and show log lines on stderr\n"
            "  --logs-dir DIR      where run_<id>/ goes (default: logs)\n"
            "  --json              print the outcome as JSON\n\n"
+           "Remote execution (same events, metrics, artifacts and outputs as a local run):\n"
+           "  --sandbox local     run in osiris-worker in a fresh scratch directory with a\n"
+           "                      clean environment (subprocess transport)\n"
+           "  --e2b               run in an E2B sandbox (needs E2B_API_KEY; E2B_API_URL,\n"
+           "                      E2B_SANDBOX_URL and E2B_DOMAIN override the endpoints)\n"
+           "  --e2b-template T    sandbox template (default: base)\n"
+           "  --timeout S         sandbox time to live in seconds (default: 900; extended\n"
+           "                      while the run lasts)\n"
+           "  --e2b-install-deps  accepted; the static worker needs nothing installed\n\n"
            "Exit codes: 0 success, 1 a step failed, 2 the pipeline did not compile.\n");
   else if (os_streq(cmd, "components"))
     printf("Usage: osiris components list [--json]\n"
@@ -310,6 +333,23 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
   o.params = a->params;
   o.logs_dir = a->logs_dir;
   o.verbose = a->verbose;
+  if (a->sandbox && !os_streq(a->sandbox, "local")) {
+    fprintf(stderr, "osiris run: --sandbox supports 'local' (use --e2b for E2B), got '%s'\n", a->sandbox);
+    os_free(last);
+    return 2;
+  }
+  if (a->sandbox && a->e2b) {
+    fprintf(stderr, "osiris run: choose one of --sandbox local and --e2b\n");
+    os_free(last);
+    return 2;
+  }
+  o.adapter = a->e2b ? "e2b" : a->sandbox ? "sandbox" : NULL;
+  o.e2b_template = a->e2b_template;
+  o.timeout_s = a->timeout_s;
+  {
+    const char *env_deps = getenv("OSIRIS_E2B_INSTALL_DEPS");
+    o.install_deps = a->install_deps || (env_deps && os_streq(env_deps, "1"));
+  }
   if (a->verbose) osiris_ctx_set_log(ctx, cli_verbose_log, NULL);
   if (a->verbose && isatty(STDERR_FILENO)) osiris_ctx_set_progress(ctx, cli_progress, NULL);
   rc = osiris_run_pipeline(ctx, path, &o, &run);
@@ -703,7 +743,8 @@ int main(int argc, char **argv) {
   static const char *const allowed[][2] = {
       {"compile", " --param -p --profile --out --logs-dir --json "},
       {"validate", " --json "},
-      {"run", " --param -p --profile --verbose -v --logs-dir --json --last-compile "},
+      {"run", " --param -p --profile --verbose -v --logs-dir --json --last-compile --sandbox --e2b"
+              " --e2b-template --timeout --e2b-install-deps "},
       {"components", " --json "},
       {"connections", " --json "},
       {"logs", " --json --logs-dir --last "},

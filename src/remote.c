@@ -67,6 +67,7 @@ struct rm_state {
   char *pkg_dir;        /* host directory holding the package */
   char *wdir;           /* the worker's session directory, as it sees it */
   char *wbin;           /* the worker binary, as the worker sees it */
+  char *wsrc;           /* the worker binary on the host */
   osiris_json *files;   /* package-relative paths to ship */
   osiris_json *envs;    /* NAME -> secret value, the worker's environment */
   rm_map *maps;         /* rewritten file paths */
@@ -784,7 +785,7 @@ done:
 /* ---------------------------------------------------------- subprocess */
 
 /* The worker binary: $OSIRIS_WORKER, else osiris-worker next to us. */
-static char *sp_worker_binary(os_err *err) {
+static char *rm_worker_binary(os_err *err) {
   const char *env = getenv("OSIRIS_WORKER");
   char self[PATH_MAX];
   ssize_t n;
@@ -834,7 +835,7 @@ static osiris_rc sp_open(rm_state *rs, os_err *err) {
 }
 
 static osiris_rc sp_start(rm_state *rs, os_err *err) {
-  char *bin = sp_worker_binary(err), *cmds = NULL;
+  char *cmds = NULL;
   char **envp = NULL;
   char *argv[4];
   const char *path_env = getenv("PATH");
@@ -842,8 +843,7 @@ static osiris_rc sp_start(rm_state *rs, os_err *err) {
   size_t i, n = osiris_json_size(rs->envs);
   osiris_rc rc = OSIRIS_OK;
   osiris_json *f;
-  if (!bin) return err->rc ? err->rc : OSIRIS_ENOTFOUND;
-  rc = rm_copy(bin, rs->wbin, 0755, NULL, err);
+  rc = rm_copy(rs->wsrc, rs->wbin, 0755, NULL, err);
   if (rc) goto done;
   cmds = os_path_join(rs->wdir, "commands.jsonl");
   envp = os_calloc(n + 3, sizeof *envp);
@@ -915,7 +915,6 @@ done:
     os_free(envp);
   }
   os_free(cmds);
-  os_free(bin);
   return rc;
 }
 
@@ -1386,7 +1385,7 @@ static osiris_rc e2_run_process(rm_state *rs, osiris_json *req, int feed, int *e
   char *url = os_asprintf("%s/process.Process/Start", e->envd_url);
   CURLcode result = CURLE_OK;
   double last_extend = os_now_ms();
-  double extend_every = (e->timeout_s > 90 ? e->timeout_s / 3.0 : 30.0) * 1000.0;
+  double extend_every = (e->timeout_s >= 3 ? e->timeout_s / 3.0 : 1.0) * 1000.0; /* TTL/3 */
   osiris_rc rc = OSIRIS_OK;
   int running = 1;
   *exit_code = -1;
@@ -1540,10 +1539,11 @@ static osiris_rc e2_open(rm_state *rs, os_err *err) {
   e->domain = os_strdup(v && *v ? v : "e2b.app");
   v = getenv("E2B_API_URL");
   e->api_url = v && *v ? os_strdup(v) : os_asprintf("https://api.%s", e->domain ? e->domain : "");
-  v = getenv("OSIRIS_E2B_TEMPLATE");
+  /* --e2b-template / --timeout; the environment serves embedders */
+  v = rs->run->e2b_template ? rs->run->e2b_template : getenv("OSIRIS_E2B_TEMPLATE");
   e->template_id = os_strdup(v && *v ? v : "base");
   v = getenv("OSIRIS_E2B_TIMEOUT");
-  e->timeout_s = v && *v ? (int)strtol(v, NULL, 10) : 900;
+  e->timeout_s = rs->run->timeout_s > 0 ? rs->run->timeout_s : v && *v ? (int)strtol(v, NULL, 10) : 900;
   if (e->timeout_s <= 0) e->timeout_s = 900;
   if (!e->api_key || !e->domain || !e->api_url || !e->template_id)
     return os_fail(err, OSIRIS_ENOMEM, "out of memory");
@@ -1621,6 +1621,8 @@ static osiris_rc e2_create(rm_state *rs, os_err *err) {
     goto done;
   }
   e->sandbox_id = os_strdup(js_gets(resp, "sandboxID"));
+  os_free(rs->run->sandbox_id);
+  rs->run->sandbox_id = os_strdup(js_gets(resp, "sandboxID")); /* status.json */
   if (js_gets(resp, "envdAccessToken")) e->token = os_strdup(js_gets(resp, "envdAccessToken"));
   {
     const char *v = getenv("E2B_SANDBOX_URL");
@@ -1676,7 +1678,6 @@ static osiris_rc e2_upload(rm_state *rs, const char *local, const char *remote, 
 
 static osiris_rc e2_start(rm_state *rs, os_err *err) {
   e2_state *e = &rs->e2;
-  char *bin = NULL, *cmds = NULL;
   osiris_json *req = NULL, *proc, *args, *f;
   osiris_rc rc;
   size_t i;
@@ -1694,12 +1695,7 @@ static osiris_rc e2_start(rm_state *rs, os_err *err) {
   rm_event(rs, "sandbox_created", f);
   ss_log(&rs->run->ss, 1, "e2b: sandbox %s created (template %s, TTL %d s)", e->sandbox_id,
          e->template_id, e->timeout_s);
-  bin = sp_worker_binary(err);
-  if (!bin) {
-    rc = err->rc ? err->rc : OSIRIS_ENOTFOUND;
-    goto done;
-  }
-  rc = e2_upload(rs, bin, rs->wbin, err);
+  rc = e2_upload(rs, rs->wsrc, rs->wbin, err);
   for (i = 0; !rc && i < osiris_json_size(rs->files); i++) {
     const char *rel = osiris_json_str(osiris_json_at(rs->files, i));
     char *local = os_path_join(rs->pkg_dir, rel), *remote = os_path_join(rs->wdir, rel);
@@ -1733,8 +1729,6 @@ static osiris_rc e2_start(rm_state *rs, os_err *err) {
   rs->started = 1;
 done:
   osiris_json_free(req);
-  os_free(bin);
-  os_free(cmds);
   return rc;
 }
 
@@ -1950,6 +1944,7 @@ static void rm_state_free(rm_state *rs) {
   os_free(rs->pkg_dir);
   os_free(rs->wdir);
   os_free(rs->wbin);
+  os_free(rs->wsrc);
   os_free(rs->scratch);
   os_free(e->api_url);
   os_free(e->envd_url);
@@ -1994,9 +1989,10 @@ static osiris_rc rm_prepare(osiris_run *run) {
   }
   run->adapter_state = rs;
   rs->t_open = os_now_ms();
-  rc = rs->tp->open(rs, &err);
+  rs->wsrc = rm_worker_binary(&err);
+  rc = rs->wsrc ? rs->tp->open(rs, &err) : (err.rc ? err.rc : OSIRIS_ENOTFOUND);
   if (!rc) rc = rm_build_package(rs, &err);
-  if (!rc && (rm_env_flag("OSIRIS_E2B_INSTALL_DEPS") || rm_env_flag("OSIRIS_INSTALL_DEPS"))) {
+  if (!rc && (run->install_deps || rm_env_flag("OSIRIS_E2B_INSTALL_DEPS"))) {
     osiris_json *f = rm_obj();
     if (f) {
       osiris_json_set(f, "missing", js_alloc(OSIRIS_JSON_ARRAY));

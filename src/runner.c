@@ -77,6 +77,10 @@ struct osiris_run {
   osiris_json *status;      /* status.json as written */
   double duration_ms;
   void *adapter_state;      /* for adapters other than local */
+  char *e2b_template;       /* remote adapters: NULL for "base" */
+  int timeout_s;            /* remote adapters: sandbox TTL, 0 for 900 */
+  int install_deps;
+  char *sandbox_id;         /* set by a remote adapter once it has one */
 };
 
 /* ---------------------------------------------------------- registry */
@@ -211,9 +215,14 @@ char *osiris_step_path(const osiris_step *s, const char *path) {
   return os_path_abs(s->run->ctx->base_dir, path);
 }
 
+/* A file under <run>/artifacts/ is an artifact (its run-relative path);
+ * anything else a step writes is an output.  (In a worker the session
+ * directory is also the base directory, so outputs can sit in it too.) */
 static char *rn_rel(const osiris_run *run, const char *path) {
   size_t n = strlen(run->ss.dir);
-  if (strncmp(path, run->ss.dir, n) == 0 && path[n] == '/') return os_strdup(path + n + 1);
+  if (strncmp(path, run->ss.dir, n) == 0 && path[n] == '/' &&
+      strncmp(path + n + 1, "artifacts/", 10) == 0)
+    return os_strdup(path + n + 1);
   return NULL;
 }
 
@@ -882,7 +891,8 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   js_set_int(status, "steps_total", (int64_t)n);
   js_set_str(status, "session_id", run->ss.id);
   js_set_str(status, "adapter", run->adapter ? run->adapter->name : "local");
-  js_set_str(status, "sandbox_id", run->adapter ? run->adapter->name : "local");
+  js_set_str(status, "sandbox_id",
+             run->sandbox_id ? run->sandbox_id : run->adapter ? run->adapter->name : "local");
   js_set_str(status, "reason", run->ok ? "" : (run->reason ? run->reason : "execution_failed"));
   if (run->ok) {
     osiris_json_set(status, "error", js_alloc(OSIRIS_JSON_NULL));
@@ -1159,6 +1169,8 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
  * prepare -> execute -> collect, collect on every path.
  * ====================================================================== */
 
+static void rm_register_adapters(osiris_ctx *ctx); /* section 16 */
+
 osiris_ctx *osiris_ctx_new(const char *base_dir) {
   osiris_ctx *ctx = os_calloc(1, sizeof *ctx);
   if (!ctx) return NULL;
@@ -1168,6 +1180,7 @@ osiris_ctx *osiris_ctx_new(const char *base_dir) {
     return NULL;
   }
   ctx->adapters[ctx->n_adapters++] = &rn_local_adapter;
+  rm_register_adapters(ctx);
   return ctx;
 }
 
@@ -1238,6 +1251,8 @@ static void rn_free(osiris_run *run) {
   os_free(run->source_manifest);
   os_free(run->profile);
   os_free(run->pipeline_id);
+  os_free(run->e2b_template);
+  os_free(run->sandbox_id);
   os_free(run->failed_step);
   os_free(run->reason);
   osiris_json_free(run->status);
@@ -1322,6 +1337,9 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
     }
     run->pipeline_id = pipeline_id;
     run->profile = profile;
+    run->e2b_template = o->e2b_template ? os_strdup(o->e2b_template) : NULL;
+    run->timeout_s = o->timeout_s;
+    run->install_deps = o->install_deps;
     run->adapter = a;
   }
   run->source_manifest = manifest;

@@ -10,14 +10,6 @@
 static char tr_dir[256];
 static osiris_ctx *tr_ctx;
 
-static char *tr_read(const char *name) {
-  char *path = os_asprintf("%s/%s", tr_dir, name), *data = NULL;
-  size_t len;
-  if (path && os_read_file(path, &data, &len, NULL)) data = NULL;
-  os_free(path);
-  return data;
-}
-
 /* A run with an open session and the sandbox adapter, no manifest. */
 static rm_state *tr_state(osiris_run **out) {
   osiris_run *run = rn_new(tr_ctx);
@@ -28,7 +20,6 @@ static rm_state *tr_state(osiris_run **out) {
   snprintf(sub, sizeof sub, "%s/s%d", tr_dir, n++);
   run->adapter = &rm_sandbox_adapter;
   if (ss_open_session(&run->ss, tr_ctx, NULL, sub, "sid", 0, -1, &err)) return NULL;
-  /* ss_open_session with a fixed dir is worker mode only when worker_fd >= 0 */
   rs = rm_state_new(run);
   rs->wdir = os_strdup("/w/session");
   *out = run;
@@ -264,7 +255,6 @@ int main(void) {
   RUN(test_paths_and_names);
   RUN(test_e2b_needs_key);
   osiris_ctx_free(tr_ctx);
-  (void)tr_read;
   rm_rmtree(tr_dir);
   return th_report();
 }
