@@ -21,11 +21,9 @@ all: osiris
 osiris: $(ENGINE) drivers.c db_drivers.inc
 	$(CC) $(WARN) $(OPT) -DOSIRIS_CLI_MAIN -I. $(DBINC) -o $@ osiris.c drivers.c $(LIBS)
 
-# The worker runs the same runner over a commands file.  (The static build
-# for sandboxes belongs to the remote-execution work.)
-worker: osiris-worker
-osiris-worker: $(ENGINE) drivers.c db_drivers.inc worker_main.c
-	$(CC) $(WARN) $(OPT) -I. $(DBINC) -o $@ worker_main.c osiris.c drivers.c $(LIBS)
+# The sandbox worker: fully static (static.mk; its dependencies are built
+# from Debian's sources into vendor/ by vendor.sh on the first build).
+include static.mk
 
 tests/bin/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
 	@mkdir -p tests/bin
@@ -65,4 +63,4 @@ bench: deps osiris
 	@bash bench/run.sh
 
 clean:
-	rm -rf osiris osiris-worker tests/bin *.o
+	rm -rf osiris osiris-worker tests/bin *.o build/osiris-worker.unstripped

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # What the build and the tests need, as Debian package names.
-PACKAGES=(gcc make libc6-dev libsqlite3-dev libcurl4-openssl-dev libmariadb-dev libpq-dev binutils)
+PACKAGES=(gcc make libc6-dev libsqlite3-dev libcurl4-openssl-dev libmariadb-dev libpq-dev binutils openssl file)
 # Tools the tests run, installed only when no such command exists (a
 # machine may have its own node or python, which Debian's must not fight).
 TOOLS=(python3:python3 node:nodejs npm:npm)

@@ -611,6 +611,40 @@ done:
   return rc;
 }
 
+/* The one upstream frame of a writer.  The runner offers one frame under
+ * several names (df_x, df, input_df): count frames, not names. */
+static osiris_rc drv_single_input(osiris_step *s, const char *who, const osiris_frame **out) {
+  size_t i, n = osiris_step_input_count(s), distinct = 0;
+  osiris_rc rc;
+  *out = NULL;
+  for (i = 0; i < n; i++) {
+    const osiris_frame *f = osiris_step_input(s, i, NULL);
+    size_t j;
+    int seen = 0;
+    if (!f) continue;
+    for (j = 0; j < i; j++) seen |= osiris_step_input(s, j, NULL) == f;
+    if (!seen) distinct++;
+    if (!*out) *out = f;
+  }
+  if (distinct == 0)
+    return osiris_step_fail(s, OSIRIS_EINVAL, "%s needs an upstream step (needs: [...])", who);
+  if (distinct > 1) {
+    drv_buf names = {0};
+    for (i = 0; i < n; i++) {
+      const char *name = NULL;
+      osiris_step_input(s, i, &name);
+      if (i) drv_buf_puts(&names, ", ");
+      drv_buf_puts(&names, name ? name : "?");
+    }
+    rc = osiris_step_fail(s, OSIRIS_EINVAL,
+                          "%s takes exactly one upstream frame, got %zu (inputs: %s)", who,
+                          distinct, names.p && !names.oom ? names.p : "?");
+    drv_buf_free(&names);
+    return rc;
+  }
+  return OSIRIS_OK;
+}
+
 static osiris_rc drv_csv_writer_run(osiris_step *s) {
   const osiris_json *cfg = osiris_step_config(s);
   const osiris_frame *input = NULL;
@@ -618,7 +652,6 @@ static osiris_rc drv_csv_writer_run(osiris_step *s) {
   char *abs = NULL;
   char err[DRV_ERR_CAP];
   osiris_csv_opts o;
-  size_t i, n = osiris_step_input_count(s), distinct = 0;
   osiris_rc rc;
 
   memset(&o, 0, sizeof o);
@@ -646,36 +679,7 @@ static osiris_rc drv_csv_writer_run(osiris_step *s) {
   }
   drv_warn_unknown_keys(s, cfg, drv_csv_writer_keys);
 
-  /* The runner offers one upstream frame under several names (df_x, df,
-   * input_df); count frames, not names. */
-  for (i = 0; i < n; i++) {
-    const osiris_frame *f = osiris_step_input(s, i, NULL);
-    size_t j;
-    int seen = 0;
-    if (!f) continue;
-    for (j = 0; j < i; j++) seen |= osiris_step_input(s, j, NULL) == f;
-    if (!seen) distinct++;
-    if (!input) input = f;
-  }
-  if (distinct == 0) {
-    rc = osiris_step_fail(s, OSIRIS_EINVAL, "csv_writer needs an upstream step (needs: [...])");
-    goto done;
-  }
-  if (distinct > 1) {
-    drv_buf names = {0};
-    for (i = 0; i < n; i++) {
-      const char *name = NULL;
-      osiris_step_input(s, i, &name);
-      if (i) drv_buf_puts(&names, ", ");
-      drv_buf_puts(&names, name ? name : "?");
-    }
-    rc = osiris_step_fail(s, OSIRIS_EINVAL,
-                          "csv_writer takes exactly one upstream frame, got %zu (inputs: %s)",
-                          distinct, names.p && !names.oom ? names.p : "?");
-    drv_buf_free(&names);
-    goto done;
-  }
-
+  if ((rc = drv_single_input(s, "csv_writer", &input)) != OSIRIS_OK) goto done;
   if ((rc = drv_resolve_path(s, path, &abs)) != OSIRIS_OK) goto done;
   err[0] = 0;
   rc = osiris_csv_write(abs, input, &o, err, sizeof err);
@@ -699,6 +703,165 @@ static const osiris_driver drv_csv_writer = {
     "filesystem.csv_writer", "filesystem", "write discover",
     "Write the upstream frame to a CSV file (columns in frame order)", drv_csv_writer_keys,
     drv_csv_writer_run, NULL};
+
+/* ----------------------------------------------------------- Parquet files
+ * filesystem.parquet_extractor and filesystem.parquet_writer over the
+ * engine's Parquet reader and writer (osiris_parquet_read/write): the same
+ * code the runner uses to spill frames, so a spilled output can be read
+ * back as a pipeline input. */
+
+static const osiris_config_key drv_pq_extractor_keys[] = {
+    {"path", NULL, OSIRIS_KEY_REQUIRED, "Parquet file to read (uncompressed; PLAIN or dictionary pages)"},
+    {"columns", NULL, 0, "list of columns to keep, in this order"},
+    {"limit", NULL, 0, "read at most this many rows"},
+    {NULL, NULL, 0, NULL}};
+
+static const osiris_config_key drv_pq_writer_keys[] = {
+    {"path", NULL, OSIRIS_KEY_REQUIRED, "Parquet file to write; parent directories are created"},
+    {"row_group_size", "1048576", 0, "rows per row group"},
+    {NULL, NULL, 0, NULL}};
+
+/* A copy of rows [0, limit) of the listed columns of src, in list order. */
+static osiris_rc drv_pq_project(osiris_step *s, const osiris_frame *src, const char **cols, size_t ncols,
+                                int64_t limit, osiris_frame **out) {
+  size_t rows = osiris_frame_rows(src), r, c, *idx = NULL, n = ncols ? ncols : osiris_frame_cols(src);
+  osiris_frame *f = osiris_frame_new();
+  osiris_rc rc = OSIRIS_OK;
+  if (limit >= 0 && (uint64_t)limit < rows) rows = (size_t)limit;
+  idx = calloc(n ? n : 1, sizeof *idx);
+  if (!f || !idx) {
+    rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (c = 0; c < n; c++) {
+    size_t k, found = (size_t)-1;
+    if (!ncols) found = c;
+    for (k = 0; ncols && k < osiris_frame_cols(src); k++)
+      if (strcmp(osiris_frame_col_name(src, k), cols[c]) == 0) found = k;
+    if (found == (size_t)-1) {
+      rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.columns: no column '%s' in the file", cols[c]);
+      goto done;
+    }
+    idx[c] = found;
+    rc = osiris_frame_add_column(f, osiris_frame_col_name(src, found), osiris_frame_col_type(src, found),
+                                 osiris_frame_col_scale(src, found));
+    if (rc) goto fail;
+  }
+  for (r = 0; r < rows; r++) {
+    for (c = 0; c < n && !rc; c++) {
+      size_t k = idx[c], len;
+      const char *t;
+      if (osiris_frame_is_null(src, k, r)) {
+        rc = osiris_frame_append_null(f, c);
+        continue;
+      }
+      switch (osiris_frame_col_type(src, k)) {
+      case OSIRIS_TYPE_BOOL: rc = osiris_frame_append_bool(f, c, osiris_frame_get_bool(src, k, r)); break;
+      case OSIRIS_TYPE_INT64: rc = osiris_frame_append_int64(f, c, osiris_frame_get_int64(src, k, r)); break;
+      case OSIRIS_TYPE_DOUBLE: rc = osiris_frame_append_double(f, c, osiris_frame_get_double(src, k, r)); break;
+      case OSIRIS_TYPE_DATE: rc = osiris_frame_append_date(f, c, osiris_frame_get_date(src, k, r)); break;
+      case OSIRIS_TYPE_TIMESTAMP:
+        rc = osiris_frame_append_timestamp(f, c, osiris_frame_get_timestamp(src, k, r));
+        break;
+      default:
+        t = osiris_frame_get_text(src, k, r, &len);
+        rc = osiris_frame_append_text(f, c, t, len);
+      }
+    }
+    if (!rc) rc = osiris_frame_end_row(f);
+    if (rc) goto fail;
+  }
+  *out = f;
+  f = NULL;
+  goto done;
+fail:
+  rc = osiris_step_fail(s, rc, "cannot copy the selected columns (%s)", osiris_rc_name(rc));
+done:
+  osiris_frame_free(f);
+  free(idx);
+  return rc;
+}
+
+static osiris_rc drv_pq_extractor_run(osiris_step *s) {
+  const osiris_json *cfg = osiris_step_config(s);
+  const char *path;
+  char *abs = NULL, err[DRV_ERR_CAP];
+  const char **cols = NULL;
+  size_t ncols = 0;
+  int64_t limit = -1;
+  osiris_frame *f = NULL, *projected = NULL;
+  osiris_rc rc;
+  if ((rc = drv_cfg_str(s, cfg, "path", NULL, &path)) != OSIRIS_OK) goto done;
+  if (!path || !path[0]) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.path is required (the Parquet file to read)");
+    goto done;
+  }
+  if ((rc = drv_cfg_strlist(s, cfg, "columns", 0, &cols)) != OSIRIS_OK) goto done;
+  while (cols && cols[ncols]) ncols++;
+  if (drv_cfg_get(cfg, "limit") && (rc = drv_cfg_int(s, cfg, "limit", -1, 0, &limit)) != OSIRIS_OK)
+    goto done;
+  drv_warn_unknown_keys(s, cfg, drv_pq_extractor_keys);
+  if ((rc = drv_resolve_path(s, path, &abs)) != OSIRIS_OK) goto done;
+  err[0] = 0;
+  rc = osiris_parquet_read(abs, &f, err, sizeof err);
+  if (rc) {
+    rc = osiris_step_fail(s, rc, "%s: %s", abs, err[0] ? err : "cannot read the Parquet file");
+    goto done;
+  }
+  if (ncols || limit >= 0) {
+    if ((rc = drv_pq_project(s, f, cols, ncols, limit, &projected)) != OSIRIS_OK) goto done;
+    osiris_frame_free(f);
+    f = projected;
+  }
+  osiris_step_metric(s, "rows_read", (double)osiris_frame_rows(f), "rows");
+  osiris_step_set_output(s, f);
+  f = NULL;
+done:
+  free(cols);
+  osiris_frame_free(f);
+  osiris_free(abs);
+  return rc;
+}
+
+static osiris_rc drv_pq_writer_run(osiris_step *s) {
+  const osiris_json *cfg = osiris_step_config(s);
+  const osiris_frame *input = NULL;
+  const char *path;
+  char *abs = NULL, err[DRV_ERR_CAP];
+  int64_t group = 1048576;
+  osiris_parquet_opts o;
+  osiris_rc rc;
+  if ((rc = drv_cfg_str(s, cfg, "path", NULL, &path)) != OSIRIS_OK) goto done;
+  if (!path || !path[0]) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.path is required (the Parquet file to write)");
+    goto done;
+  }
+  if ((rc = drv_cfg_int(s, cfg, "row_group_size", 1048576, 1, &group)) != OSIRIS_OK) goto done;
+  drv_warn_unknown_keys(s, cfg, drv_pq_writer_keys);
+  if ((rc = drv_single_input(s, "parquet_writer", &input)) != OSIRIS_OK) goto done;
+  if ((rc = drv_resolve_path(s, path, &abs)) != OSIRIS_OK) goto done;
+  memset(&o, 0, sizeof o);
+  o.row_group_rows = (size_t)group;
+  err[0] = 0;
+  rc = osiris_parquet_write(abs, input, &o, err, sizeof err);
+  if (rc) {
+    rc = osiris_step_fail(s, rc, "%s", err[0] ? err : "Parquet write failed");
+    goto done;
+  }
+  osiris_step_metric(s, "rows_written", (double)osiris_frame_rows(input), "rows");
+  osiris_step_file_written(s, abs, "parquet");
+done:
+  osiris_free(abs);
+  return rc;
+}
+
+static const osiris_driver drv_pq_extractor = {
+    "filesystem.parquet_extractor", "filesystem", "extract discover",
+    "Read a Parquet file into a frame", drv_pq_extractor_keys, drv_pq_extractor_run, NULL};
+
+static const osiris_driver drv_pq_writer = {
+    "filesystem.parquet_writer", "filesystem", "write discover",
+    "Write the upstream frame to a Parquet file", drv_pq_writer_keys, drv_pq_writer_run, NULL};
 
 /* ======================================================================
  * 3. SQL processor: duckdb.processor (alias sql.processor)
@@ -2024,6 +2187,8 @@ osiris_rc osiris_register_builtin_drivers(osiris_ctx *ctx) {
   osiris_rc rc;
   if ((rc = osiris_register_driver(ctx, &drv_csv_extractor, NULL)) != OSIRIS_OK) return rc;
   if ((rc = osiris_register_driver(ctx, &drv_csv_writer, NULL)) != OSIRIS_OK) return rc;
+  if ((rc = osiris_register_driver(ctx, &drv_pq_extractor, NULL)) != OSIRIS_OK) return rc;
+  if ((rc = osiris_register_driver(ctx, &drv_pq_writer, NULL)) != OSIRIS_OK) return rc;
   if ((rc = osiris_register_driver(ctx, &drv_sql_processor, "sql.processor")) != OSIRIS_OK)
     return rc;
   return drv_db_register(ctx);

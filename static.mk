@@ -46,7 +46,8 @@ $(VENDOR_STAMP): vendor.sh
 	@touch $@
 
 # Unstripped copy (symbols only, no -g) kept in build/ for backtraces.
-osiris-worker: $(ENGINE) drivers.c worker_main.c static_stubs.c static.mk $(VENDOR_STAMP)
+osiris-worker: $(ENGINE) drivers.c $(wildcard db_drivers.inc) worker_main.c static_stubs.c static.mk \
+               $(VENDOR_STAMP)
 	@mkdir -p build
 	$(CC) $(WARN) $(WORKER_OPT) -static $(WORKER_INC) -o build/osiris-worker.unstripped \
 	  $(WORKER_SRC) $(WORKER_LIBS)

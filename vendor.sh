@@ -106,10 +106,8 @@ upstream() { local v=${1#*:}; echo "${v%-*}"; }   # 1:10.11.18-0+deb12u1 -> 10.1
 noepoch() { echo "${1#*:}"; }
 
 # ---- 3. libcurl: minimal static build from Debian's curl source ----------
-if [ ! -f "$P/.curl" ]; then
-  t0=$SECONDS
-  apt_src_setup
-  ver=$(fetch_source curl)
+build_curl() {
+  local ver=$1 src t0=$SECONDS
   src=$V/build/curl-$(upstream "$ver")
   rm -rf "$src"
   # dpkg-source applies Debian's patches (the CVE fixes).  configure.ac
@@ -136,23 +134,25 @@ if [ ! -f "$P/.curl" ]; then
   rm -f "$P/lib/libcurl.la"
   echo "$ver" > "$P/.curl"
   say "libcurl done in $((SECONDS - t0)) s"
-fi
+}
 
 # ---- 4. MariaDB Connector/C with the auth plugins built in ----------------
-if [ ! -f "$P/.mariadb" ]; then
-  t0=$SECONDS
-  apt_src_setup
-  ver=$(fetch_source mariadb)
+build_mariadb() {
+  local ver=$1 up src orig f dsc debtar b i plug t0=$SECONDS
   up=$(upstream "$ver")
   src=$V/build/mariadb-$up
-  orig=$(ls "$V/src/mariadb_$up.orig.tar."* | grep -v '\.asc$' | head -n1)
+  orig=
+  for f in "$V/src/mariadb_$up.orig.tar."*; do
+    case $f in *.asc) ;; *) orig=$f ;; esac
+  done
+  [ -f "$orig" ] || die "no orig tarball for mariadb $up in vendor/src"
   dsc=$V/src/mariadb_$(noepoch "$ver").dsc
   rm -rf "$src" "$V/build/mariadb-cc"
   # Only libmariadb/ (Connector/C) is needed; unpacking it alone from the
   # orig tarball saves unpacking and patching the whole server tree.  That
   # equals Debian's source only while no Debian patch touches libmariadb/,
   # so check and otherwise unpack the full package.
-  debtar=$(ls "$V/src/mariadb_$(noepoch "$ver").debian.tar."* | head -n1)
+  debtar=$(find "$V/src" -maxdepth 1 -name "mariadb_$(noepoch "$ver").debian.tar.*" | head -n1)
   if tar -xOf "$debtar" debian/patches 2>/dev/null | grep -q '^+++ [^ ]*libmariadb/'; then
     say "Debian patches touch libmariadb/: unpacking the full mariadb source"
     dpkg-source -q -x "$dsc" "$src" >/dev/null 2>&1 || die "dpkg-source -x mariadb failed"
@@ -198,7 +198,20 @@ if [ ! -f "$P/.mariadb" ]; then
   done
   echo "$ver" > "$P/.mariadb"
   say "Connector/C done in $((SECONDS - t0)) s"
-fi
+}
+
+# Sources are fetched one after the other (one apt cache), the two builds
+# then run side by side: curl's configure is a long serial chain of tiny
+# compiles that leaves the other core idle.
+curl_ver=
+maria_ver=
+if [ ! -f "$P/.curl" ] || [ ! -f "$P/.mariadb" ]; then apt_src_setup; fi
+[ -f "$P/.curl" ] || curl_ver=$(fetch_source curl)
+[ -f "$P/.mariadb" ] || maria_ver=$(fetch_source mariadb)
+pids=()
+if [ -n "$curl_ver" ]; then build_curl "$curl_ver" & pids+=($!); fi
+if [ -n "$maria_ver" ]; then build_mariadb "$maria_ver" & pids+=($!); fi
+
 
 # ---- 5. libpgcommon.a / libpgport.a from postgresql-server-dev-15 ---------
 # The package itself is not installed (it depends on clang/llvm): its .deb is
@@ -225,4 +238,7 @@ if [ ! -f "$P/.pg" ]; then
   echo "$got" > "$P/.pg"
   say "libpgcommon/libpgport $got unpacked"
 fi
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+[ "$failed" = 0 ] || die "a build failed (see the messages above)"
 say "vendor/prefix complete: $(cat "$P/.curl") curl, $(cat "$P/.mariadb") mariadb, $(cat "$P/.pg") pg"

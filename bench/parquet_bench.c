@@ -1,7 +1,8 @@
 /*
  * parquet_bench -- write and read 1M rows as Parquet and as CSV.
  *
- *   cc -O2 -I. -o bench/out/parquet_bench bench/parquet_bench.c osiris.c -lsqlite3 -lm
+ *   cc -O2 -I. -o bench/out/parquet_bench bench/parquet_bench.c osiris.c -lsqlite3 -lcurl -lm
+ *   (link with whatever the Makefile LIBS lists for osiris.c)
  *   bench/out/parquet_bench [rows] [dir]        (defaults: 1000000, /tmp)
  *
  * Columns: id int64, x double, name string (~30 chars, 10% NULL),

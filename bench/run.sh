@@ -155,3 +155,12 @@ awk -v rows="$ROWS" -v ow="$O_WALL" -v orss="$O_RSS" -v pw="$P_WALL" -v prss="$P
   printf "%-46s %8.2f s %12.0f %7.1f MB\n", "python3 csv read+write (baseline)", pw, (pw > 0 ? rows / pw : 0), prss
   if (pw > 0) printf "%-46s %9.2fx\n", "osiris / python3 wall ratio", ow / pw
 }'
+
+# ------------------------------------------------------------------------
+# (c) databases: bench/db_bench.sh (MySQL -> CSV, CSV -> PostgreSQL and
+# MySQL -> PostgreSQL against the native clients, on throwaway servers).
+# BENCH_SKIP_DB=1 skips it.  Its own table follows; JSON: bench/out/db_bench.json.
+if [ "${BENCH_SKIP_DB:-0}" != 1 ]; then
+  echo
+  OSIRIS=$OSIRIS BENCH_ROWS=$ROWS BENCH_REPS=$REPS bash bench/db_bench.sh || exit $?
+fi

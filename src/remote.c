@@ -282,29 +282,6 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
   size_t idx = sid && run->mf ? rn_step_index(run->mf, sid) : (size_t)-1;
   rn_state *st = idx == (size_t)-1 ? NULL : &run->st[idx];
   if (!name) return;
-  if (os_streq(name, "artifact_created") && st && js_gets(ev, "path") &&
-      !os_startswith(js_gets(ev, "path"), "artifacts/")) {
-    /* The worker's base directory is its session directory, so a file a
-     * writer put at a relative path looks like an artifact there; a local
-     * run reports it as output_written. */
-    const char *type = js_gets(ev, "artifact_type");
-    char *wpath = os_path_join(rs->wdir, js_gets(ev, "path"));
-    char *typ = os_strdup(type ? type : "file");
-    struct stat sb;
-    if (wpath && typ) {
-      js_set_str(ev, "event", "output_written");
-      osiris_json_remove(ev, "artifact_type");
-      osiris_json_remove(ev, "path");
-      js_set_str(ev, "path", wpath);
-      js_set_str(ev, "type", typ);
-      js_set_int(ev, "rows", st->rows_written ? st->rows_written : st->rows_in);
-      if (rs->local && stat(wpath, &sb) == 0)
-        js_set_int(ev, "size_bytes", (int64_t)sb.st_size);
-      name = "output_written";
-    }
-    os_free(wpath);
-    os_free(typ);
-  }
   if (os_streq(name, "output_written")) {
     const char *wpath = js_gets(ev, "path");
     char *hpath = wpath ? rm_host_path(rs, wpath) : NULL;
@@ -365,25 +342,57 @@ static void rm_write_obj(rm_state *rs, int fd, const osiris_json *v) {
   ob_free(&b);
 }
 
-/* One complete stdout line of the worker. */
+/* One complete stdout line of the worker.  An event or metric line is
+ * {"type":"event",<the local line's members>}; the prefix is cut off
+ * textually, so an event's own "type" field (output_written) survives. */
 static void rm_line(rm_state *rs, const char *line, size_t n) {
+  static const char ev_pre[] = "{\"type\":\"event\",", me_pre[] = "{\"type\":\"metric\",";
   osiris_run *run = rs->run;
   osiris_json *v = NULL;
   os_err err = {0};
+  os_buf own = {0};
   const char *type;
+  int stripped = 0;
   while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ')) n--;
   if (n == 0) return;
+  if ((n > sizeof ev_pre && memcmp(line, ev_pre, sizeof ev_pre - 1) == 0) ||
+      (n > sizeof me_pre && memcmp(line, me_pre, sizeof me_pre - 1) == 0)) {
+    size_t cut = line[9] == 'e' ? sizeof ev_pre - 1 : sizeof me_pre - 1;
+    stripped = line[9] == 'e' ? 1 : 2;
+    if (ob_putc(&own, '{') || ob_put(&own, line + cut, n - cut)) goto done;
+    line = own.p;
+    n = own.len;
+  }
   if (js_parse(line, n, "worker stdout", &v, &err) || osiris_json_kind_of(v) != OSIRIS_JSON_OBJECT) {
     ss_log(&run->ss, 2, "worker: unreadable output line (%zu bytes)", n);
     goto done;
   }
-  type = js_gets(v, "type");
-  if (os_streq(type, "event")) {
+  type = stripped == 1 ? "event" : stripped == 2 ? "metric" : js_gets(v, "type");
+  if (!stripped && js_gets(v, "event") && js_gets(v, "ts") &&
+      !os_streq(type, "event") && !os_streq(type, "log") && !os_streq(type, "response")) {
+    /* an older worker: the event's own "type" overwrote "event"; keep it,
+     * after the fields it follows in a local line */
+    char *own_type = os_strdup(type);
     osiris_json_remove(v, "type");
+    if (own_type) js_set_str(v, "type", own_type);
+    os_free(own_type);
+    stripped = 1;
+    type = "event";
+    if (os_streq(js_gets(v, "event"), "output_written")) { /* step_id, path, type, rows, size_bytes */
+      osiris_json *rows = osiris_json_copy(osiris_json_get(v, "rows"));
+      osiris_json *size = osiris_json_copy(osiris_json_get(v, "size_bytes"));
+      osiris_json_remove(v, "rows");
+      osiris_json_remove(v, "size_bytes");
+      if (rows) osiris_json_set(v, "rows", rows);
+      if (size) osiris_json_set(v, "size_bytes", size);
+    }
+  }
+  if (os_streq(type, "event")) {
+    if (!stripped) osiris_json_remove(v, "type");
     rm_on_event(rs, v);
     rm_write_obj(rs, run->ss.events_fd, v);
   } else if (os_streq(type, "metric")) {
-    osiris_json_remove(v, "type");
+    if (!stripped) osiris_json_remove(v, "type");
     rm_on_metric(rs, v);
     rm_write_obj(rs, run->ss.metrics_fd, v);
   } else if (os_streq(type, "log")) {
@@ -404,6 +413,7 @@ static void rm_line(rm_state *rs, const char *line, size_t n) {
     ss_log(&run->ss, 2, "worker: line of unknown type '%s'", type ? type : "");
   }
 done:
+  ob_free(&own);
   osiris_json_free(v);
 }
 
@@ -827,6 +837,8 @@ static osiris_rc sp_open(rm_state *rs, os_err *err) {
     return rc;
   }
   rs->scratch = tmpl;
+  os_free(rs->run->sandbox_id);
+  rs->run->sandbox_id = os_strdup(os_path_basename(tmpl)); /* status.json */
   rs->wdir = os_path_join(tmpl, "session");
   rs->wbin = os_path_join(tmpl, "osiris-worker");
   rs->pkg_dir = rs->wdir ? os_strdup(rs->wdir) : NULL;

@@ -37,6 +37,7 @@ typedef struct rn_state {
   char *error;            /* owned, scrubbed */
   osiris_rc error_rc;
   osiris_json *artifacts; /* array of run-relative paths */
+  char *spill_path;       /* absolute artifacts/<id>/output.parquet once spilled */
 } rn_state;
 
 struct osiris_step {
@@ -48,6 +49,8 @@ struct osiris_step {
   const osiris_frame *inputs[64];
   const char *input_names[64];
   size_t n_inputs;
+  osiris_frame *loaded[64]; /* inputs read back from spill files, owned */
+  size_t n_loaded;
   osiris_frame *output;
   char *artifacts_dir;
   char error[OS_ERR_CAP];
@@ -239,7 +242,7 @@ void osiris_step_file_written(osiris_step *s, const char *path, const char *type
   } else {
     rn_state *st = &s->run->st[s->index];
     js_set_str(f, "path", path);
-    js_set_str(f, "type", type ? type : "file");
+    js_set_str(f, "format", type ? type : "file"); /* "type" names worker lines */
     js_set_int(f, "rows", st->rows_written ? st->rows_written : st->rows_in);
     if (stat(path, &stt) == 0) js_set_int(f, "size_bytes", (int64_t)stt.st_size);
     osiris_step_event(s, "output_written", f);
@@ -443,6 +446,8 @@ static osiris_rc rn_load(osiris_run *run, os_err *err) {
 }
 
 static void rn_step_release(osiris_step *s) {
+  size_t i;
+  for (i = 0; i < s->n_loaded; i++) osiris_frame_free(s->loaded[i]);
   osiris_json_free(s->config);
   osiris_json_free(s->connection);
   os_free(s->artifacts_dir);
@@ -502,15 +507,42 @@ static osiris_rc rn_resolve_inputs(osiris_step *s, os_err *err) {
     rn_state *ust;
     osiris_json *f;
     if (up == (size_t)-1) continue;
+    const osiris_frame *frame;
+    int from_spill = 0;
     ust = &run->st[up];
     if (!ust->had_frame) continue; /* writers produce no frame */
-    if (!ust->frame) {
+    if (s->n_inputs + 3 > sizeof s->inputs / sizeof s->inputs[0])
+      return os_fail(err, OSIRIS_ELIMIT, "step %s: too many inputs", osiris_step_id(s));
+    /* Memory first; then the spill file; otherwise a clear error. */
+    frame = ust->frame;
+    if (!frame && ust->spill_path) {
+      char why[OS_ERR_CAP] = "";
+      osiris_frame *loaded = NULL;
+      if (osiris_parquet_read(ust->spill_path, &loaded, why, sizeof why) == OSIRIS_OK) {
+        s->loaded[s->n_loaded++] = loaded;
+        frame = loaded;
+        from_spill = 1;
+      } else {
+        f = rn_fields();
+        if (f) {
+          js_set_str(f, "step_id", osiris_step_id(s));
+          js_set_str(f, "from_step", ms->needs[k]);
+          js_set_str(f, "key", ust->input_key);
+          js_set_str(f, "error", why);
+        }
+        ss_event(&run->ss, "input_resolution_failed", f);
+        return os_fail(err, OSIRIS_EPARSE,
+                       "step %s: input '%s' from step %s: cannot read its spill file: %.1500s",
+                       osiris_step_id(s), ust->input_key, ms->needs[k], why);
+      }
+    }
+    if (!frame) {
       f = rn_fields();
       if (f) {
         js_set_str(f, "step_id", osiris_step_id(s));
         js_set_str(f, "from_step", ms->needs[k]);
         js_set_str(f, "key", ust->input_key);
-        js_set_str(f, "error", "the upstream frame is no longer available");
+        js_set_str(f, "error", "the upstream frame is neither in memory nor spilled");
       }
       ss_event(&run->ss, "input_resolution_failed", f);
       return os_fail(err, OSIRIS_ENOTFOUND,
@@ -518,19 +550,18 @@ static osiris_rc rn_resolve_inputs(osiris_step *s, os_err *err) {
                      "nor spilled)",
                      osiris_step_id(s), ust->input_key, ms->needs[k]);
     }
-    if (s->n_inputs + 3 > sizeof s->inputs / sizeof s->inputs[0])
-      return os_fail(err, OSIRIS_ELIMIT, "step %s: too many inputs", osiris_step_id(s));
-    s->inputs[s->n_inputs] = ust->frame;
+    s->inputs[s->n_inputs] = frame;
     s->input_names[s->n_inputs++] = ust->input_key;
-    run->st[s->index].rows_in += (int64_t)osiris_frame_rows(ust->frame);
+    run->st[s->index].rows_in += (int64_t)osiris_frame_rows(frame);
     f = rn_fields();
     if (f) {
       js_set_str(f, "step_id", osiris_step_id(s));
       js_set_str(f, "from_step", ms->needs[k]);
       js_set_str(f, "key", ust->input_key);
-      js_set_int(f, "rows", (int64_t)osiris_frame_rows(ust->frame));
-      js_set_str(f, "source", "memory");
-      js_set_bool(f, "from_memory", 1);
+      js_set_int(f, "rows", (int64_t)osiris_frame_rows(frame));
+      js_set_str(f, "source", from_spill ? "spill" : "memory");
+      js_set_bool(f, "from_memory", !from_spill);
+      js_set_bool(f, "from_spill", from_spill);
     }
     ss_event(&run->ss, "inputs_resolved", f);
   }
@@ -666,6 +697,92 @@ static void rn_release_upstream(osiris_run *run, size_t idx) {
   }
 }
 
+/* Spill (seed "DataFrame lifecycle"): a frame goes to
+ * artifacts/<step>/output.parquet + schema.json and leaves memory when
+ * OSIRIS_FORCE_SPILL (or E2B_FORCE_SPILL) is 1/true/yes, or when it has
+ * more rows than OSIRIS_SPILL_THRESHOLD (or E2B_SPILL_THRESHOLD, default
+ * 100000).  Read through the context, so .env files count too. */
+static int rn_truthy(const char *v) {
+  return v && (mk_ieq(v, "1") || mk_ieq(v, "true") || mk_ieq(v, "yes"));
+}
+
+static int rn_should_spill(osiris_run *run, const osiris_frame *f) {
+  const char *force = osiris_ctx_getenv(run->ctx, "OSIRIS_FORCE_SPILL");
+  const char *limit = osiris_ctx_getenv(run->ctx, "OSIRIS_SPILL_THRESHOLD");
+  char *end = NULL;
+  long long threshold = 100000;
+  if (!force) force = osiris_ctx_getenv(run->ctx, "E2B_FORCE_SPILL");
+  if (!limit) limit = osiris_ctx_getenv(run->ctx, "E2B_SPILL_THRESHOLD");
+  if (rn_truthy(force)) return 1;
+  if (limit && *limit) {
+    long long v = strtoll(limit, &end, 10);
+    if (end && !*end && v >= 0) threshold = v;
+  }
+  return (long long)osiris_frame_rows(f) > threshold;
+}
+
+static osiris_rc rn_spill(osiris_run *run, size_t idx, os_err *err) {
+  rn_state *st = &run->st[idx];
+  const char *id = run->mf->steps[idx].id;
+  char *rel_pq = os_asprintf("artifacts/%s/output.parquet", id);
+  char *rel_schema = os_asprintf("artifacts/%s/schema.json", id);
+  char *abs_pq = rel_pq ? os_path_join(run->ss.dir, rel_pq) : NULL;
+  char why[OS_ERR_CAP] = "";
+  osiris_json *schema = rn_fields(), *cols = js_alloc(OSIRIS_JSON_ARRAY), *f;
+  osiris_rc rc = OSIRIS_OK;
+  size_t c;
+  if (!rel_pq || !rel_schema || !abs_pq || !schema || !cols) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = osiris_parquet_write(abs_pq, st->frame, NULL, why, sizeof why);
+  if (rc) {
+    rc = os_fail(err, rc, "step %s: cannot spill its frame: %.1800s", id, why);
+    goto done;
+  }
+  for (c = 0; c < osiris_frame_cols(st->frame); c++) {
+    osiris_json *col = rn_fields();
+    osiris_type t = osiris_frame_col_type(st->frame, c);
+    if (!col) continue;
+    js_set_str(col, "name", osiris_frame_col_name(st->frame, c));
+    js_set_str(col, "type", osiris_type_name(t));
+    if (t == OSIRIS_TYPE_DECIMAL) js_set_int(col, "scale", osiris_frame_col_scale(st->frame, c));
+    osiris_json_push(cols, col);
+  }
+  js_set_str(schema, "step_id", id);
+  js_set_int(schema, "rows", (int64_t)osiris_frame_rows(st->frame));
+  osiris_json_set(schema, "columns", cols);
+  cols = NULL;
+  rc = ss_write_json(&run->ss, rel_schema, schema, err);
+  if (rc) goto done;
+  {
+    const char *rels[2] = {rel_pq, rel_schema};
+    const char *types[2] = {"parquet", "schema"};
+    int k;
+    for (k = 0; k < 2; k++) {
+      osiris_json_push(st->artifacts, osiris_json_new_str(rels[k], strlen(rels[k])));
+      f = rn_fields();
+      if (f) {
+        js_set_str(f, "step_id", id);
+        js_set_str(f, "artifact_type", types[k]);
+        js_set_str(f, "path", rels[k]);
+      }
+      ss_event(&run->ss, "artifact_created", f);
+    }
+  }
+  st->spill_path = abs_pq;
+  abs_pq = NULL;
+  osiris_frame_free(st->frame);
+  st->frame = NULL;
+done:
+  os_free(rel_pq);
+  os_free(rel_schema);
+  os_free(abs_pq);
+  osiris_json_free(schema);
+  osiris_json_free(cols);
+  return rc;
+}
+
 /* Run one step: the unit that both the local adapter and the worker use. */
 static osiris_rc rn_exec_step(osiris_run *run, size_t idx) {
   const mf_step *ms = &run->mf->steps[idx];
@@ -746,7 +863,11 @@ static osiris_rc rn_exec_step(osiris_run *run, size_t idx) {
       js_set_int(f, "rows", st->rows_out);
     }
     ss_event(&run->ss, "rows_out", f);
-    if (st->consumers_left == 0) { /* nobody downstream: free it now */
+    if (rn_should_spill(run, st->frame)) {
+      rc = rn_spill(run, idx, &err);
+      if (rc) goto done;
+    }
+    if (st->consumers_left == 0 && st->frame) { /* nobody downstream: free it now */
       osiris_frame_free(st->frame);
       st->frame = NULL;
     }
@@ -922,9 +1043,17 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
     js_set_int(sj, "rows_in", st->rows_in);
     js_set_int(sj, "rows_out", st->rows_out);
     js_set_int(sj, "duration_ms", (int64_t)st->duration_ms);
-    js_set_bool(sj, "has_df_in_memory", st->had_frame);
-    js_set_bool(sj, "spill_used", 0);
-    osiris_json_set(sj, "spill_paths", js_alloc(OSIRIS_JSON_NULL));
+    js_set_bool(sj, "has_df_in_memory", st->had_frame && !st->spill_path);
+    js_set_bool(sj, "spill_used", st->spill_path != NULL);
+    if (st->spill_path) {
+      osiris_json *paths = js_alloc(OSIRIS_JSON_ARRAY);
+      char *rel = rn_rel(run, st->spill_path);
+      if (paths && rel) js_push_str(paths, rel);
+      os_free(rel);
+      osiris_json_set(sj, "spill_paths", paths);
+    } else {
+      osiris_json_set(sj, "spill_paths", js_alloc(OSIRIS_JSON_NULL));
+    }
     osiris_json_set(sj, "artifacts", osiris_json_copy(st->artifacts));
     if (st->error) js_set_str(sj, "error", st->error);
     rows_in += st->rows_in;
@@ -1241,6 +1370,7 @@ static void rn_free(osiris_run *run) {
       osiris_frame_free(run->st[i].frame);
       os_free(run->st[i].input_key);
       os_free(run->st[i].error);
+      os_free(run->st[i].spill_path);
       osiris_json_free(run->st[i].artifacts);
     }
   os_free(run->st);

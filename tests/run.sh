@@ -37,6 +37,10 @@ run_one check_symbols bash tests/check_symbols.sh
 echo "end-to-end tests"
 for t in tests/e2e/*.sh; do [ "$(basename "$t")" = lib.sh ] && continue; run_one "e2e/$(basename "$t")" bash "$t"; done
 
+echo "static worker"
+run_one remote/static bash tests/remote/static.sh
+echo "Parquet, read by independent readers (hyparquet, DuckDB)"
+run_one parquet bash tests/parquet/run.sh
 echo "database tests (throwaway MariaDB and PostgreSQL on loopback)"
 run_one db bash tests/db/run.sh
 

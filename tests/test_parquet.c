@@ -8,6 +8,8 @@
  *   test_parquet --export DIR       write ours_*.parquet + ours_*.json
  *   test_parquet --verify-dir DIR   read the "file" of every DIR/NAME.json with
  *                                   our reader and compare every value
+ *   test_parquet --fuzz N FILE...   N damaged copies of each file: an
+ *                                   error or a frame, never a crash
  */
 #include "../osiris.c"
 
@@ -883,6 +885,7 @@ static void verify_one(const char *jpath) {
   osiris_frame *f = NULL;
   char err[512];
   const char *file, *expect_err;
+  char *fpath = NULL;
   const osiris_json *cols, *rows;
   size_t c, r, bad = 0;
   osiris_rc rc;
@@ -893,6 +896,17 @@ static void verify_one(const char *jpath) {
   }
   file = js_gets(doc, "file");
   expect_err = js_gets(doc, "expect_error");
+  if (!file) {
+    fprintf(stderr, "FAIL %s: no \"file\"\n", jpath);
+    th_failed++;
+    goto done;
+  }
+  if (file[0] != '/') { /* relative to the JSON (committed fixtures) */
+    char *jdir = os_path_dirname(jpath);
+    fpath = os_path_join(jdir, file);
+    os_free(jdir);
+    file = fpath;
+  }
   rc = osiris_parquet_read(file, &f, err, sizeof err);
   if (expect_err) {
     int ok = rc != OSIRIS_OK && strstr(err, expect_err) != NULL;
@@ -942,18 +956,20 @@ static void verify_one(const char *jpath) {
   }
   printf("  verified %s: %zu rows x %zu columns\n", os_path_basename(file), osiris_frame_rows(f), osiris_frame_cols(f));
 done:
+  os_free(fpath);
   osiris_frame_free(f);
   osiris_json_free(doc);
 }
 
-static int do_verify_dir(const char *dir) {
+static void verify_dir(const char *dir) {
   DIR *d = opendir(dir);
   struct dirent *de;
   char **names = NULL;
   size_t n = 0, i;
   if (!d) {
-    fprintf(stderr, "cannot open %s\n", dir);
-    return 2;
+    fprintf(stderr, "FAIL cannot open %s\n", dir);
+    th_failed++;
+    return;
   }
   while ((de = readdir(d)) != NULL) {
     size_t l = strlen(de->d_name);
@@ -972,8 +988,64 @@ static int do_verify_dir(const char *dir) {
     fprintf(stderr, "FAIL no expectations in %s\n", dir);
     th_failed++;
   }
+}
+
+static int do_verify_dir(const char *dir) {
+  verify_dir(dir);
   return th_report();
 }
+
+/* Files written by DuckDB and @dsnp/parquetjs, committed under
+ * tests/parquet/fixtures (regenerate: tests/parquet/make_fixtures.sh). */
+static void test_fixtures(void) {
+  const char *dir = "tests/parquet/fixtures";
+  if (!os_is_dir(dir)) dir = "../tests/parquet/fixtures";
+  if (!os_is_dir(dir)) {
+    printf("  fixtures: tests/parquet/fixtures not found (run from the repo root); skipped\n");
+    return;
+  }
+  verify_dir(dir);
+}
+
+/* Byte flips and truncations of other tools' files (dictionary, delta,
+ * byte-stream-split, v2 pages): an error or a frame, never a crash. */
+static int do_fuzz(int n, char **files, int nfiles) {
+  uint64_t x = 88172645463325252ull;
+  int f, i;
+  g_fuzz_ok = g_fuzz_err = 0;
+  for (f = 0; f < nfiles; f++) {
+    os_err e = {0};
+    unsigned char *data = NULL, *buf;
+    size_t len = 0;
+    if (pq_slurp(files[f], &data, &len, &e) || len < 12) {
+      fprintf(stderr, "FAIL %s: %s\n", files[f], e.msg);
+      th_failed++;
+      os_free(data);
+      continue;
+    }
+    buf = os_malloc(len);
+    for (i = 0; i < n; i++) {
+      int h, hits = 1 + i % 3;
+      size_t use = len;
+      memcpy(buf, data, len);
+      for (h = 0; h < hits; h++) {
+        size_t at;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        at = i % 3 == 0 ? len - 9 - (size_t)(x % pq_rd32(data + len - 8)) : (size_t)(x % len);
+        buf[at] ^= (unsigned char)(1u << (x >> 60 & 7));
+      }
+      if (i % 50 == 0) use = len - (size_t)(x % len);
+      fuzz_one(files[f], buf, use);
+    }
+    os_free(buf);
+    os_free(data);
+  }
+  printf("  fuzz: %d reads ok, %d rejected\n", g_fuzz_ok, g_fuzz_err);
+  th_passed += g_fuzz_ok + g_fuzz_err;
+  return th_report();
+}
+
+static int parse_count(const char *s) { return (int)strtol(s, NULL, 10); }
 
 static void cleanup_tmp(void) {
   char cmd[300];
@@ -986,6 +1058,7 @@ int main(int argc, char **argv) {
   int rc;
   if (argc == 3 && strcmp(argv[1], "--export") == 0) return do_export(argv[2]);
   if (argc == 3 && strcmp(argv[1], "--verify-dir") == 0) return do_verify_dir(argv[2]);
+  if (argc >= 4 && strcmp(argv[1], "--fuzz") == 0) return do_fuzz(parse_count(argv[2]), argv + 3, argc - 3);
   RUN(test_decimal_helpers);
   RUN(test_roundtrip_types);
   RUN(test_schema_and_groups);
@@ -996,6 +1069,7 @@ int main(int argc, char **argv) {
   RUN(test_decimal_columns);
   RUN(test_errors);
   RUN(test_handmade);
+  RUN(test_fixtures);
   RUN(test_corruption);
   cleanup_tmp();
   rc = th_report();

@@ -69,6 +69,30 @@ static void test_line_split_anywhere(void) {
   }
 }
 
+/* An event's own "type" field: the prefixed form (two "type" keys) and the
+ * older clobbered form both give the local line. */
+static void test_event_with_own_type_field(void) {
+  const char *want = "{\"ts\":\"T\",\"session\":\"sid\",\"event\":\"output_written\",\"step_id\":\"w\","
+                     "\"path\":\"/elsewhere/o.csv\",\"type\":\"csv\",\"rows\":8,\"size_bytes\":117}\n";
+  const char *lines[2] = {
+      "{\"type\":\"event\",\"ts\":\"T\",\"session\":\"sid\",\"event\":\"output_written\",\"step_id\":\"w\","
+      "\"path\":\"/elsewhere/o.csv\",\"type\":\"csv\",\"rows\":8,\"size_bytes\":117}\n",
+      "{\"type\":\"csv\",\"ts\":\"T\",\"session\":\"sid\",\"event\":\"output_written\",\"step_id\":\"w\","
+      "\"path\":\"/elsewhere/o.csv\",\"rows\":8,\"size_bytes\":117}\n"};
+  int k;
+  for (k = 0; k < 2; k++) {
+    osiris_run *run;
+    rm_state *rs = tr_state(&run);
+    char *ev;
+    rm_feed(rs, 0, lines[k], strlen(lines[k]));
+    ev = tr_file(run, "events.jsonl");
+    CHECK_STR(ev, want);
+    CHECK(osiris_json_size(rs->outputs) == 1);
+    os_free(ev);
+    tr_free(rs, run);
+  }
+}
+
 static void test_secret_scrubbed_from_worker_lines(void) {
   osiris_run *run;
   rm_state *rs = tr_state(&run);
@@ -246,6 +270,7 @@ int main(void) {
   tr_ctx = osiris_ctx_new(tr_dir);
   if (!osiris_adapter_find(tr_ctx, "sandbox")) rm_register_adapters(tr_ctx);
   RUN(test_line_split_anywhere);
+  RUN(test_event_with_own_type_field);
   RUN(test_secret_scrubbed_from_worker_lines);
   RUN(test_base64);
   RUN(test_envelopes_split_anywhere);

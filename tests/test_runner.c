@@ -79,11 +79,21 @@ static osiris_rc fake_fail(osiris_step *s) {
   return osiris_step_fail(s, OSIRIS_ECONN, "cannot log in with password %s", pw ? pw : "(none)");
 }
 
+/* Overwrites the spill file of step "a" with garbage. */
+static osiris_rc fake_corrupt(osiris_step *s) {
+  char *path = os_asprintf("%s/../a/output.parquet", osiris_step_artifacts_dir(s));
+  os_err err = {0};
+  osiris_rc rc = os_write_file(path, "PAR1garbagePAR1", 15, &err);
+  os_free(path);
+  return rc ? osiris_step_fail(s, rc, "%s", err.msg) : OSIRIS_OK;
+}
+
 static const osiris_config_key fake_keys[] = {{"rows", "3", 0, "rows"},
                                               {"path", NULL, 0, "path"},
                                               {NULL, NULL, 0, NULL}};
 static const osiris_driver drv_source = {"test.source", "filesystem", "extract", "s", fake_keys, fake_source, NULL};
 static const osiris_driver drv_sink = {"test.sink", "filesystem", "write", "w", fake_keys, fake_sink, NULL};
+static const osiris_driver drv_corrupt = {"test.corrupt", "filesystem", "write", "c", NULL, fake_corrupt, NULL};
 static const osiris_driver drv_fail = {"test.fail", "testdb", "extract", "f", fake_keys, fake_fail, NULL};
 
 static osiris_ctx *new_ctx(const char *dir) {
@@ -91,6 +101,7 @@ static osiris_ctx *new_ctx(const char *dir) {
   osiris_register_driver(ctx, &drv_source, NULL);
   osiris_register_driver(ctx, &drv_sink, NULL);
   osiris_register_driver(ctx, &drv_fail, NULL);
+  osiris_register_driver(ctx, &drv_corrupt, NULL);
   return ctx;
 }
 
@@ -355,6 +366,45 @@ static void test_worker_protocol(void) {
   osiris_ctx_free(ctx);
 }
 
+/* A spilled frame is read back for its consumers; a corrupted spill
+ * file fails the consuming step cleanly, naming the step and input. */
+static void test_spill_and_corruption(void) {
+  char dir[300];
+  static const char *const cfgs[] = {
+      "a", "{\"component\":\"test.source\",\"rows\":6}",
+      "w1", "{\"component\":\"test.sink\",\"path\":\"w1.txt\"}",
+      "c", "{\"component\":\"test.corrupt\"}",
+      "w2", "{\"component\":\"test.sink\",\"path\":\"w2.txt\"}",
+      NULL};
+  osiris_ctx *ctx;
+  osiris_run *run = NULL;
+  char *text;
+  snprintf(dir, sizeof dir, "%s/spill", tmp_root);
+  write_pipeline(dir,
+                 "- id: a\n  driver: test.source\n  cfg_path: cfg/a.json\n  needs: []\n"
+                 "- id: w1\n  driver: test.sink\n  cfg_path: cfg/w1.json\n  needs: [a]\n"
+                 "- id: c\n  driver: test.corrupt\n  cfg_path: cfg/c.json\n  needs: [w1]\n"
+                 "- id: w2\n  driver: test.sink\n  cfg_path: cfg/w2.json\n  needs: [a, c]\n",
+                 cfgs);
+  setenv("OSIRIS_FORCE_SPILL", "true", 1);
+  ctx = new_ctx(dir);
+  CHECK_RC(osiris_run_pipeline(ctx, "compiled/manifest.yaml", NULL, &run), OSIRIS_EPARSE);
+  unsetenv("OSIRIS_FORCE_SPILL");
+  text = slurp(dir, "w1.txt");
+  CHECK_STR(text, "df_a=6\ndf=6\ninput_df=6\n"); /* read back from the spill */
+  os_free(text);
+  CHECK_STR(run ? osiris_run_failed_step(run) : NULL, "w2");
+  CHECK(run && strstr(osiris_run_error(run), "input 'df_a' from step a: cannot read its spill file"));
+  if (run) {
+    text = slurp(osiris_run_dir(run), "events.jsonl");
+    CHECK(text && strstr(text, "\"event\":\"inputs_resolved\",\"step_id\":\"w1\",\"from_step\":\"a\",\"key\":\"df_a\",\"rows\":6,\"source\":\"spill\""));
+    CHECK(text && strstr(text, "\"event\":\"input_resolution_failed\",\"step_id\":\"w2\""));
+    os_free(text);
+  }
+  osiris_run_free(run);
+  osiris_ctx_free(ctx);
+}
+
 static void test_registry(void) {
   osiris_ctx *ctx = osiris_ctx_new(NULL);
   const char *name = NULL;
@@ -365,7 +415,9 @@ static void test_registry(void) {
   CHECK(osiris_driver_at(ctx, 1, &name) == &drv_source);
   CHECK_STR(name, "test.alias");
   CHECK(osiris_adapter_find(ctx, "local") != NULL);
-  CHECK(osiris_adapter_find(ctx, "e2b") == NULL);
+  CHECK(osiris_adapter_find(ctx, "sandbox") != NULL);
+  CHECK(osiris_adapter_find(ctx, "e2b") != NULL);
+  CHECK(osiris_adapter_find(ctx, "docker") == NULL);
   osiris_ctx_free(ctx);
 }
 
@@ -378,6 +430,7 @@ int main(void) {
   RUN(test_failure_skips_and_scrubs);
   RUN(test_missing_cfg_is_preflight);
   RUN(test_worker_protocol);
+  RUN(test_spill_and_corruption);
   {
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);

@@ -250,6 +250,11 @@ const DUCK_COLS = [
   ['dec38', 'decimal', 10, 'CAST(dec38 AS VARCHAR)'],
 ]
 
+// OSIRIS_PQ_ROWS: rows of the generated files; OSIRIS_PQ_RELATIVE=1 writes
+// "file" relative to the JSON (for the committed fixtures).
+const ROWS = Number(process.env.OSIRIS_PQ_ROWS || 5000)
+const RELATIVE = process.env.OSIRIS_PQ_RELATIVE === '1'
+const fileRef = file => RELATIVE ? path.basename(file) : file
 const SRC_SQL = `
 CREATE OR REPLACE TABLE src AS SELECT
   i::BIGINT AS i,
@@ -273,7 +278,7 @@ CREATE OR REPLACE TABLE src AS SELECT
   ((i * 123457 - 300000000) / 1000000.0)::DECIMAL(18,6) AS dec18,
   CASE WHEN i % 23 = 0 THEN NULL ELSE
     (CASE WHEN i % 2 = 0 THEN '-' ELSE '' END || '1234567890123456789012345678.' || lpad((i * 7)::VARCHAR, 10, '0'))::DECIMAL(38,10) END AS dec38
-FROM range(5000) t(i)`
+FROM range(${ROWS}) t(i)`
 
 async function writeMode(dir, oursDir) {
   fs.mkdirSync(dir, { recursive: true })
@@ -291,7 +296,8 @@ async function writeMode(dir, oursDir) {
   const emit = (name, opts, extra = {}, query = 'SELECT * FROM src ORDER BY i', exp = { columns: cols, rows }) => {
     const file = path.join(dir, name + '.parquet')
     return con.run(`COPY (${query}) TO ${sq(file)} (FORMAT parquet${opts ? ', ' + opts : ''})`).then(() => {
-      fs.writeFileSync(path.join(dir, name + '.json'), JSON.stringify({ file, ...exp, ...extra }))
+      const body = extra.expect_error ? { columns: exp.columns, rows: [] } : exp
+      fs.writeFileSync(path.join(dir, name + '.json'), JSON.stringify({ file: fileRef(file), ...body, ...extra }))
       console.log(`  wrote ${name}.parquet (${opts || 'defaults'})`)
     })
   }
@@ -303,7 +309,7 @@ async function writeMode(dir, oursDir) {
   await emit('duck_empty', "COMPRESSION 'uncompressed'", {}, 'SELECT * FROM src WHERE false', { columns: cols, rows: [] })
   // NOT NULL columns of a table
   await con.run(`CREATE OR REPLACE TABLE req (a BIGINT NOT NULL, s VARCHAR NOT NULL, d DOUBLE NOT NULL)`)
-  await con.run(`INSERT INTO req SELECT i, 'r' || (i % 3), i * 0.5 FROM range(3000) t(i)`)
+  await con.run(`INSERT INTO req SELECT i, 'r' || (i % 3), i * 0.5 FROM range(${Math.min(ROWS, 3000)}) t(i)`)
   const reqRows = (await con.runAndReadAll(`SELECT CAST(a AS VARCHAR), s, d FROM req`)).getRows().map(r => [r[0], r[1], String(r[2])])
   await emit('duck_required', "COMPRESSION 'uncompressed'", {}, 'SELECT * FROM req',
     { columns: [{ name: 'a', type: 'int64', scale: 0 }, { name: 's', type: 'string', scale: 0 }, { name: 'd', type: 'double', scale: 0 }], rows: reqRows })
@@ -354,7 +360,7 @@ async function parquetjsWrite(dir) {
   const columns = [['n', 'int64', 0], ['i32', 'int64', 0], ['s', 'string', 0], ['d', 'double', 0],
     ['fl', 'double', 0], ['b', 'bool', 0], ['dt', 'date', 0], ['ts', 'timestamp', 0], ['tsm', 'timestamp', 0],
     ['dec', 'decimal', 2], ['dec4', 'decimal', 1]].map(([name, type, scale]) => ({ name, type, scale }))
-  const N = 3000
+  const N = Math.min(ROWS, 3000)
   const input = []
   const rows = []
   for (let i = 0; i < N; i++) {
@@ -383,10 +389,10 @@ async function parquetjsWrite(dir) {
   for (const [name, v2] of [['pj_v2', true], ['pj_v1', false]]) {
     const file = path.join(dir, name + '.parquet')
     const w = await parquetjs.ParquetWriter.openFile(schema, file, { useDataPageV2: v2, compression: 'UNCOMPRESSED' })
-    w.setRowGroupSize(1000)
+    w.setRowGroupSize(Math.max(100, Math.floor(N / 3)))
     for (const r of input) await w.appendRow(r)
     await w.close()
-    fs.writeFileSync(path.join(dir, name + '.json'), JSON.stringify({ file, columns, rows }))
+    fs.writeFileSync(path.join(dir, name + '.json'), JSON.stringify({ file: fileRef(file), columns, rows }))
     console.log(`  wrote ${name}.parquet (parquetjs, data page ${v2 ? 'v2' : 'v1'})`)
   }
 }

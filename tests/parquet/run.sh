@@ -6,7 +6,11 @@
 #      into the scan must count what a full scan counts);
 #   2. DuckDB (PLAIN/dictionary v1, V2 encodings, SNAPPY/ZSTD rejection,
 #      REQUIRED columns, a rewrite of our files) and @dsnp/parquetjs (data
-#      page v2 and v1) write files that our reader must read identically.
+#      page v2 and v1) write files that our reader must read identically;
+#   3. damaged copies of those files: an error or a frame, never a crash
+#      (ASan build when it compiles).
+# Small copies of the files in 2. are committed in fixtures/ (make_fixtures.sh)
+# and read by tests/test_parquet.c without node.
 # Prints "N passed, N failed" as its last line; exits 1 on any failure.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,6 +59,13 @@ node check.mjs write "$work/theirs" "$work/ours" >"$work/write.log" 2>&1
 tally "DuckDB/parquetjs write" "$work/write.log"
 "$bin" --verify-dir "$work/theirs" >"$work/verify.log" 2>&1
 tally "osiris reads DuckDB/parquetjs files" "$work/verify.log"
+
+echo "3. damaged copies of the DuckDB/parquetjs files (dictionary, delta, v2 pages)"
+fuzz_bin="$bin"
+if make -s -C "$root" tests/bin/asan/test_parquet 2>/dev/null; then fuzz_bin="$root/tests/bin/asan/test_parquet"; fi
+"$fuzz_bin" --fuzz 300 "$work"/theirs/duck_v1.parquet "$work"/theirs/duck_v2.parquet \
+  "$work"/theirs/pj_v2.parquet "$work"/theirs/pj_v1.parquet >"$work/fuzz.log" 2>&1
+tally "error or frame, never a crash ($(basename "$(dirname "$fuzz_bin")"))" "$work/fuzz.log"
 
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
