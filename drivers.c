@@ -28,7 +28,7 @@
  * (osiris_step_path) are released with osiris_free().
  *
  * Build: cc -I/usr/include/mariadb -I/usr/include/postgresql -c drivers.c
- * (links with -lsqlite3 -lmariadb -lpq).
+ * (links with -lsqlite3 -lmariadb -lpq -lcurl).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1

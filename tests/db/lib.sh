@@ -86,14 +86,16 @@ connections:
       password: ${OSIRIS_TEST_BAD_PASSWORD}
     baddsn:
       dsn: ${OSIRIS_TEST_BAD_DSN}
+  # The supabase urls point at a closed loopback port: the REST channel
+  # must never reach beyond this machine in tests.
   supabase:
     test:
       default: true
-      url: https://example.supabase.co
+      url: http://127.0.0.1:1
       service_role_key: ${OSIRIS_TEST_FAKE_KEY}
       pg_dsn: ${OSIRIS_TEST_PG_DSN}
     restonly:
-      url: https://example.supabase.co
+      url: http://127.0.0.1:1
       service_role_key: ${OSIRIS_TEST_FAKE_KEY}
 YAML
 }

@@ -43,16 +43,16 @@ run_one() { # name command...
 
 DBFLAGS="$(mariadb_config --cflags) -I$(pg_config --includedir)"
 WARN="-std=c11 -Wall -Wextra -Wshadow -Wundef -Wmissing-prototypes -Werror -Wno-unused-function"
-mkdir -p tests/bin/asan
+mkdir -p tests/bin/db/asan
 echo "database unit tests"
 # shellcheck disable=SC2086
-if ${CC:-cc} $WARN -O1 -g $DBFLAGS -I. -o tests/bin/test_db_unit tests/db/test_db_unit.c osiris.c \
-     -lsqlite3 -lm -lmariadb -lpq &&
+if ${CC:-cc} $WARN -O1 -g $DBFLAGS -I. -o tests/bin/db/test_db_unit tests/db/test_db_unit.c osiris.c \
+     -lsqlite3 -lm -lmariadb -lpq -lcurl &&
    ${CC:-cc} $WARN -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
-     -fno-sanitize-recover=all $DBFLAGS -I. -o tests/bin/asan/test_db_unit tests/db/test_db_unit.c \
-     osiris.c -lsqlite3 -lm -lmariadb -lpq; then
-  run_one test_db_unit tests/bin/test_db_unit
-  run_one asan/test_db_unit tests/bin/asan/test_db_unit
+     -fno-sanitize-recover=all $DBFLAGS -I. -o tests/bin/db/asan/test_db_unit tests/db/test_db_unit.c \
+     osiris.c -lsqlite3 -lm -lmariadb -lpq -lcurl; then
+  run_one test_db_unit tests/bin/db/test_db_unit
+  run_one asan/test_db_unit tests/bin/db/asan/test_db_unit
 else
   broken+=(test_db_unit); total_fail=$((total_fail + 1))
 fi

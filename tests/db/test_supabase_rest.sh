@@ -244,6 +244,35 @@ run_osiris run p3.yaml
 assert_exit 1 "replace with a composite key over REST is refused"
 assert_contains "$ERR" "single-column primary key"
 
+# ---------------------------------------------------------------- many rows
+new_case big
+rest_connections
+pg_sql "DROP TABLE IF EXISTS rest_big; CREATE TABLE rest_big (id bigint PRIMARY KEY, v text);
+INSERT INTO rest_big SELECT g, 'stale' FROM generate_series(1, 25000) g;" >/dev/null
+fake reset
+pipeline p.yaml "SELECT g AS id, 'new ' || g AS v FROM generate_series(24000, 36000) g" 'connection: "@supabase.rest"
+table: rest_big
+write_mode: replace
+primary_key: id'
+run_osiris run p.yaml
+assert_exit 0 "replace of 25000 rows by 12001 over REST"
+RUN=$(newest_run_dir)
+assert_eq "12001|24000|36000|0" "$(pg_sql "SELECT count(*), min(id), max(id), count(*) FILTER (WHERE v = 'stale') FROM rest_big")" \
+  "the table equals the input"
+assert_matches "$RUN/events.jsonl" '"event":"write.complete".*"rows_written":12001.*"batches":25,"rows_deleted":23999'
+py_check '
+import json, sys
+reqs = json.load(open(sys.argv[1]))["requests"]
+posts = [r for r in reqs if r["method"] == "POST"]
+gets = [r for r in reqs if r["method"] == "GET" and "select=id" in r["path"]]
+dels = [r for r in reqs if r["method"] == "DELETE"]
+print(("ok " if len(posts) == 25 else "not ok ") + "25 POST batches of at most 500 rows: %d" % len(posts))
+print(("ok " if len(gets) == 4 else "not ok ") + "keys read in pages of 10000: %d" % len(gets))
+print(("ok " if len(dels) > 1 and all(len(r["path"]) < 8000 for r in dels) else "not ok ") + "DELETE in bounded chunks: %d" % len(dels))
+print(("ok " if all(r["status"] in (200, 201, 204) for r in reqs) else "not ok ") + "every request succeeded")
+' <(fake_log)
+pg_sql "DROP TABLE rest_big" >/dev/null
+
 # ---------------------------------------------------------------- retries
 # status:retry_after:nth:method -- a dropped connection (0) is injected on a
 # fresh connection (the table check), since libcurl itself re-sends a request

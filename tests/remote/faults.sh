@@ -106,6 +106,16 @@ check "retries logged" grep -q "retrying" "$(last_run)/osiris.log"
 expect_deleted
 fake_post /_fake/config '{"fail_create":null}' >/dev/null
 
+RT_CASE=e2b-ttl-extended
+fake_post /_fake/reset >/dev/null
+OSIRIS_E2B_TIMEOUT=2 remote_run e2b slow.yaml --timeout 2
+check "a run longer than its 2 s TTL succeeds ($RT_OUT)" [ "$RT_RC" = 0 ]
+check "TTL extended with POST /sandboxes/<id>/timeout" [ "$(fake_get /_fake/state | "$PY" -c '
+import json,sys
+s=json.load(sys.stdin)
+print(1 if any(r["method"]=="POST" and r["path"].endswith("/timeout") and r["status"]==204 for r in s["requests"]) else 0)')" = 1 ]
+expect_deleted
+
 RT_CASE=e2b-502-while-streaming
 fake_post /_fake/config '{"fail_stream_after_bytes":3000,"fail_stream_mode":"502","fail_stream_times":1}' >/dev/null
 run_bg e2b slow.yaml

@@ -105,7 +105,28 @@ cp -r "$RT_FIX/data" "$RT_FIX/failing.yaml" "$RT_WORK/failing/"
 )
 read -r RT_PASS RT_FAIL <"$RT_WORK/counts"
 
-# 4. transport details: scratch dir removed, sandbox deleted, E2B calls as specified
+# 4. osiris runs diff: one compiled manifest, three transports, no difference
+RT_CASE=runs-diff
+(
+  cd "$RT_WORK/movies" || exit 1
+  if "$OSIRIS" runs --help 2>&1 | grep -q diff; then
+    "$OSIRIS" compile examples/movies/pipeline.yaml >/dev/null 2>&1
+    manifest=$(ls -td logs/compile_*/compiled/manifest.yaml | head -1)
+    remote_run local "$manifest"
+    a=$(last_run)
+    for mode in sandbox e2b; do
+      remote_run "$mode" "$manifest"
+      b=$(last_run)
+      "$OSIRIS" runs diff "$a" "$b" >"$RT_WORK/diff.txt" 2>&1
+      drc=$?
+      check "$mode: osiris runs diff finds no difference ($(grep -v '^  ' "$RT_WORK/diff.txt" | head -3))" [ "$drc" = 0 ]
+    done
+  fi
+  echo "$RT_PASS $RT_FAIL" >"$RT_WORK/counts"
+)
+read -r RT_PASS RT_FAIL <"$RT_WORK/counts"
+
+# 5. transport details: scratch dir removed, sandbox deleted, E2B calls as specified
 RT_CASE=transport
 (
   cd "$RT_WORK/movies" || exit 1
