@@ -7,7 +7,7 @@ OPT     ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wundef -Wmissing-prototypes -Werror
 DBINC   := -I/usr/include/mariadb -I/usr/include/postgresql
 LIBS    := -lsqlite3 -lmariadb -lpq -lcurl -lm
-ENGINE  := osiris.c osiris.h $(wildcard src/*.c)
+ENGINE  := osiris.c osiris.h
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 UNIT_SRC := $(wildcard tests/test_*.c)

@@ -1,20 +1,14864 @@
 /*
- * osiris.c -- the osiris engine in one translation unit.
- * (Development layout: the sections live in src/ and are included here in
- * order; they are folded into this file before the first release.)
+ * osiris.c -- the osiris engine: a data-pipeline runtime in one C file.
+ *
+ * osiris compiles pipelines written in YAML (OML) into a manifest and one
+ * JSON config per step, and runs them in-process, in a local sandbox
+ * process or in a remote E2B sandbox, with the same events, metrics,
+ * artifacts and outputs everywhere.  This file is the whole engine: its
+ * own JSON, YAML and Parquet code, frames, CSV, the compiler, the runner,
+ * the worker protocol, the transports and (with OSIRIS_CLI_MAIN) the CLI.
+ * The drivers are in drivers.c; the public API and its manual in osiris.h.
+ *
+ * Embedding
+ *   cc -I/usr/include/mariadb -I/usr/include/postgresql -c osiris.c drivers.c
+ *   link: -lsqlite3 -lmariadb -lpq -lcurl -lm
+ *   Only the osiris_* functions of osiris.h are exported (tests/check_symbols.sh).
+ *   The CLI: cc -DOSIRIS_CLI_MAIN ... osiris.c drivers.c -> ./osiris
+ *   The sandbox worker: worker_main.c + osiris.c + drivers.c, static (static.mk).
+ *
+ * Compile-time options
+ *   OSIRIS_CLI_MAIN          build the command-line program (section 19)
+ *   OSIRIS_FAULT_INJECTION   tests only: fail the Nth allocation (section 3)
+ *
+ * Contents
+ *    1. Config and platform               limits on every parser and buffer
+ *    2. Types and contracts               shared structs, cross-section prototypes
+ *    3. Memory, strings, files, hashing   os_*, ob_* (buffers), SHA-256, time
+ *    4. Errors                            osiris_rc names, exit codes
+ *    5. JSON                              js_*: RFC 8259 parser, canonical writer
+ *    6. YAML                              ym_*: the subset pipelines use, emitter
+ *    7. Frames                            fr_*: typed columns, validity bitmaps
+ *    8. CSV                               cs_*: RFC 4180 reader/writer, inference
+ *    9. Parquet                           pq_*: writer and bounded reader
+ *   10. Telemetry, session and masking    ss_*, mk_*: run files, secret scrubbing
+ *   11. Connections                       cn_*: osiris_connections.yaml, .env
+ *   12. OML and the compiler              cp_*: validation, params, fingerprints
+ *   13. Manifest                          mf_*: load, topological order
+ *   14. Driver registry and runner        rn_*: steps, inputs, spill, results
+ *   15. Worker protocol                   wk_*: commands in, JSON lines out
+ *   16. Transports: subprocess and E2B    rm_*, e2_*: the remote adapters
+ *   17. Run comparison                    df_*: osiris runs diff
+ *   18. Public API                        contexts, adapters, runs, doctor
+ *   19. CLI                               cli_* (OSIRIS_CLI_MAIN only)
+ *
+ * Licence: MIT.  Copyright (c) 2026 the osiris authors.
  */
-#include "src/base.c"    /* 1 config/platform, 2 types, 3 memory..., 4 errors */
-#include "src/json.c"    /* 5 JSON */
-#include "src/yaml.c"    /* 6 YAML */
-#include "src/frame.c"   /* 7 frames */
-#include "src/csv.c"     /* 8 CSV */
-#include "src/parquet.c" /* 9 Parquet */
-#include "src/session.c" /* 10 telemetry, session, masking */
-#include "src/conn.c"    /* 11 connections */
-#include "src/compile.c" /* 12 OML and compiler, 13 manifest */
-#include "src/runner.c"  /* 14 registry and runner, 15 worker protocol, 17 public API */
-#include "src/remote.c"  /* 16 transports: subprocess and E2B */
-#include "src/diff.c"    /* 16b run comparison */
-#ifdef OSIRIS_CLI_MAIN
-#include "src/cli.c"     /* 18 CLI */
+/* ======================================================================
+ * 1. Config and platform
+ *
+ * POSIX.1-2008 on Linux; no platform #ifdefs inside function bodies.  The
+ * limits below bound every parser and buffer: untrusted input can make
+ * osiris fail with OSIRIS_ELIMIT, never grow without bound.
+ * ====================================================================== */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
 #endif
+#include "osiris.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#define OS_MAX_DEPTH 256                    /* JSON/YAML nesting */
+#define OS_MAX_DOC ((size_t)1 << 30)        /* one JSON/YAML document */
+#define OS_MAX_BUF ((size_t)1 << 34)        /* any growable buffer */
+#define OS_MAX_DRIVERS 128
+#define OS_MAX_ADAPTERS 8
+#define OS_ERR_CAP 2048
+
+#if defined(__GNUC__)
+#define OS_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define OS_UNUSED __attribute__((unused))
+#else
+#define OS_PRINTF(a, b)
+#define OS_UNUSED
+#endif
+
+/* ======================================================================
+ * 2. Types and the contracts between sections
+ *
+ * Every struct shared by more than one section is defined here, and every
+ * static function one section offers another is declared here, so a
+ * section can be read knowing only this list.
+ * ====================================================================== */
+
+/* A growable byte buffer; p is always NUL-terminated when len > 0. */
+typedef struct os_buf {
+  char *p;
+  size_t len, cap;
+} os_buf;
+
+/* An error with its place already formatted into msg. */
+typedef struct os_err {
+  osiris_rc rc;
+  char msg[OS_ERR_CAP];
+} os_err;
+
+struct osiris_json {
+  osiris_json_kind kind;
+  uint32_t line, col; /* where the value was read (1-based), 0 when built */
+  union {
+    int b;
+    int64_t i;
+    double d;
+    struct {
+      char *ptr; /* NUL-terminated; may also hold embedded NULs */
+      size_t len;
+    } s;
+    struct {
+      osiris_json **items;
+      char **keys; /* NULL for arrays */
+      size_t n, cap;
+    } c;
+  } u;
+};
+
+struct osiris_ctx {
+  char *base_dir;                                /* absolute, no trailing / */
+  char err[OS_ERR_CAP];                          /* last context-level error */
+  const osiris_driver *drivers[OS_MAX_DRIVERS];  /* borrowed */
+  const char *driver_names[OS_MAX_DRIVERS];      /* borrowed: name or alias */
+  size_t n_drivers;
+  const osiris_adapter *adapters[OS_MAX_ADAPTERS];
+  size_t n_adapters;
+  osiris_json *dotenv;                           /* object; NULL until loaded */
+  osiris_log_fn log_fn;
+  void *log_user;
+  osiris_progress_fn progress_fn;
+  void *progress_user;
+  volatile sig_atomic_t cancelled;
+};
+
+/* A compiled manifest as the runner sees it (section 13). */
+typedef struct mf_step {
+  char *id;
+  char *driver;
+  char *component;
+  char *cfg_path;  /* as written in the manifest, relative to its directory */
+  char **needs;
+  size_t n_needs;
+} mf_step;
+
+typedef struct mf_manifest {
+  osiris_json *doc;   /* the whole manifest */
+  char *path;         /* absolute path of manifest.yaml */
+  char *dir;          /* its directory: cfg_path is relative to it */
+  char *pipeline_id;
+  char *profile;      /* "" when none */
+  mf_step *steps;
+  size_t n_steps;
+} mf_manifest;
+
+/* Section 3: memory, strings, buffers, files, hashing, time. */
+static OS_UNUSED void *os_malloc(size_t n);
+static OS_UNUSED void *os_calloc(size_t n, size_t size);
+static OS_UNUSED void *os_realloc(void *p, size_t n);
+static OS_UNUSED void os_free(void *p);
+static OS_UNUSED char *os_strdup(const char *s);
+static OS_UNUSED char *os_strndup(const char *s, size_t n);
+static OS_UNUSED char *os_asprintf(const char *fmt, ...) OS_PRINTF(1, 2);
+static OS_UNUSED int os_streq(const char *a, const char *b);
+static OS_UNUSED int os_startswith(const char *s, const char *prefix);
+static OS_UNUSED osiris_rc ob_put(os_buf *b, const void *data, size_t n);
+static OS_UNUSED osiris_rc ob_puts(os_buf *b, const char *s);
+static OS_UNUSED osiris_rc ob_putc(os_buf *b, char c);
+static OS_UNUSED osiris_rc ob_printf(os_buf *b, const char *fmt, ...) OS_PRINTF(2, 3);
+static OS_UNUSED char *ob_take(os_buf *b); /* owned NUL-terminated string; b emptied */
+static OS_UNUSED void ob_free(os_buf *b);
+static OS_UNUSED int os_utf8_valid(const char *s, size_t n, size_t *bad_at);
+static OS_UNUSED char *os_path_join(const char *dir, const char *name);
+static OS_UNUSED char *os_path_dirname(const char *path);
+static OS_UNUSED const char *os_path_basename(const char *path);
+static OS_UNUSED char *os_path_abs(const char *base, const char *path);
+static OS_UNUSED int os_is_file(const char *path);
+static OS_UNUSED int os_is_dir(const char *path);
+static OS_UNUSED osiris_rc os_mkdir_p(const char *path, os_err *err);
+static OS_UNUSED osiris_rc os_read_file(const char *path, char **data, size_t *len, os_err *err);
+static OS_UNUSED osiris_rc os_write_file(const char *path, const void *data, size_t len, os_err *err);
+static OS_UNUSED osiris_rc os_copy_file(const char *src, const char *dst, os_err *err);
+static OS_UNUSED void os_sha256(const void *data, size_t n, unsigned char out[32]);
+static OS_UNUSED void os_sha256_hex(const void *data, size_t n, char out[65]);
+static OS_UNUSED int os_sha256_file_hex(const char *path, char out[65]);
+static OS_UNUSED double os_now_ms(void);       /* monotonic milliseconds */
+static OS_UNUSED int64_t os_wall_us(void);     /* wall clock, microseconds since epoch */
+static OS_UNUSED void os_iso8601(int64_t us, char out[64]); /* 2026-11-29T13:13:32.123456+00:00 */
+static OS_UNUSED void os_random_hex(char *out, size_t nhex);
+static OS_UNUSED double os_peak_rss_mb(void);
+static OS_UNUSED osiris_rc os_fail(os_err *e, osiris_rc rc, const char *fmt, ...) OS_PRINTF(3, 4);
+
+/* Section 5: JSON. */
+static OS_UNUSED osiris_json *js_alloc(osiris_json_kind kind);
+static OS_UNUSED osiris_rc js_parse(const char *text, size_t len, const char *fname,
+                          osiris_json **out, os_err *err);
+static OS_UNUSED osiris_rc js_read_file(const char *path, osiris_json **out, os_err *err);
+static OS_UNUSED osiris_rc js_dump(os_buf *b, const osiris_json *v, unsigned flags);
+static OS_UNUSED size_t js_fmt_double(char *out, size_t cap, double d); /* Python repr style */
+static OS_UNUSED const char *js_gets(const osiris_json *obj, const char *key);
+static OS_UNUSED osiris_rc js_set_str(osiris_json *obj, const char *key, const char *s);
+static OS_UNUSED osiris_rc js_set_int(osiris_json *obj, const char *key, int64_t v);
+static OS_UNUSED osiris_rc js_set_double(osiris_json *obj, const char *key, double v);
+static OS_UNUSED osiris_rc js_set_bool(osiris_json *obj, const char *key, int v);
+static OS_UNUSED osiris_rc js_push_str(osiris_json *arr, const char *s);
+static OS_UNUSED int js_equal(const osiris_json *a, const osiris_json *b);
+
+/* Section 6: YAML (the subset pipelines, manifests and connection files use). */
+#define YM_SORTED 1u  /* emit keys sorted */
+#define YM_MARKERS 2u /* emit "---" first and "..." last */
+static OS_UNUSED osiris_rc ym_parse(const char *text, size_t len, const char *fname,
+                          osiris_json **out, os_err *err);
+static OS_UNUSED osiris_rc ym_read_file(const char *path, osiris_json **out, os_err *err);
+static OS_UNUSED osiris_rc ym_emit(os_buf *b, const osiris_json *v, unsigned flags);
+
+/* Section 10: masking (used by the compiler too). */
+static OS_UNUSED int mk_is_secret_key(const char *key);       /* compile-time secret keys */
+static OS_UNUSED int mk_is_masked_key(const char *key);       /* keys masked in output */
+static OS_UNUSED osiris_json *mk_mask_copy(const osiris_json *v); /* deep copy, secret keys -> ***MASKED*** */
+
+/* Section 11: connections. */
+static OS_UNUSED int cn_parse_ref(const char *ref, char *family, size_t fcap, char *alias, size_t acap);
+static OS_UNUSED osiris_rc cn_resolve(osiris_ctx *ctx, const char *ref, const char *family,
+                            osiris_json **resolved, char **alias_out, os_err *err);
+static OS_UNUSED osiris_rc cn_list(osiris_ctx *ctx, osiris_json **out, os_err *err);
+static OS_UNUSED osiris_rc cn_load_dotenv(osiris_ctx *ctx);
+
+/* Section 12-13: compiler and manifest. */
+static OS_UNUSED osiris_rc mf_load(const char *path, mf_manifest **out, os_err *err);
+static OS_UNUSED void mf_free(mf_manifest *m);
+static OS_UNUSED int mf_is_manifest(const osiris_json *doc);
+static OS_UNUSED osiris_rc mf_order(const mf_manifest *m, size_t *order, os_err *err);
+static OS_UNUSED osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_compile_opts *opts,
+                            osiris_json **result, os_err *err);
+
+/* ======================================================================
+ * 3. Memory, strings, buffers, files, hashing, time
+ *
+ * All allocation goes through os_malloc/os_realloc/os_free, so a test
+ * build (OSIRIS_FAULT_INJECTION) can fail the Nth allocation.  Buffers
+ * refuse to grow past OS_MAX_BUF; size arithmetic is overflow-checked.
+ * ====================================================================== */
+
+#ifdef OSIRIS_FAULT_INJECTION
+/* Test-only: fail the allocation when this countdown reaches zero. */
+static long os_fault_countdown = -1;
+static int os_fault_hit(void) {
+  if (os_fault_countdown < 0) return 0;
+  if (os_fault_countdown-- == 0) return 1;
+  return 0;
+}
+#else
+static int os_fault_hit(void) { return 0; }
+#endif
+
+static void *os_malloc(size_t n) {
+  if (os_fault_hit()) return NULL;
+  return malloc(n ? n : 1);
+}
+
+static void *os_calloc(size_t n, size_t size) {
+  if (os_fault_hit()) return NULL;
+  return calloc(n ? n : 1, size ? size : 1);
+}
+
+static void *os_realloc(void *p, size_t n) {
+  if (os_fault_hit()) return NULL;
+  return realloc(p, n ? n : 1);
+}
+
+static void os_free(void *p) { free(p); }
+
+void osiris_free(void *p) { os_free(p); }
+
+static char *os_strndup(const char *s, size_t n) {
+  char *d;
+  if (!s) return NULL;
+  if (n == SIZE_MAX) return NULL;
+  d = os_malloc(n + 1);
+  if (!d) return NULL;
+  memcpy(d, s, n);
+  d[n] = 0;
+  return d;
+}
+
+static char *os_strdup(const char *s) { return s ? os_strndup(s, strlen(s)) : NULL; }
+
+static char *os_vasprintf(const char *fmt, va_list ap) {
+  va_list cp;
+  int n;
+  char *s;
+  va_copy(cp, ap);
+  n = vsnprintf(NULL, 0, fmt, cp);
+  va_end(cp);
+  if (n < 0) return NULL;
+  s = os_malloc((size_t)n + 1);
+  if (!s) return NULL;
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  return s;
+}
+
+static char *os_asprintf(const char *fmt, ...) {
+  va_list ap;
+  char *s;
+  va_start(ap, fmt);
+  s = os_vasprintf(fmt, ap);
+  va_end(ap);
+  return s;
+}
+
+static int os_streq(const char *a, const char *b) {
+  return a && b && strcmp(a, b) == 0;
+}
+
+static int os_startswith(const char *s, const char *prefix) {
+  return s && prefix && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static osiris_rc ob_reserve(os_buf *b, size_t extra) {
+  size_t need, cap;
+  char *p;
+  if (extra > OS_MAX_BUF || b->len > OS_MAX_BUF - extra - 1) return OSIRIS_ELIMIT;
+  need = b->len + extra + 1;
+  if (need <= b->cap) return OSIRIS_OK;
+  cap = b->cap ? b->cap : 64;
+  while (cap < need) cap = cap > OS_MAX_BUF / 2 ? need : cap * 2;
+  p = os_realloc(b->p, cap);
+  if (!p) return OSIRIS_ENOMEM;
+  b->p = p;
+  b->cap = cap;
+  return OSIRIS_OK;
+}
+
+static osiris_rc ob_put(os_buf *b, const void *data, size_t n) {
+  osiris_rc rc = ob_reserve(b, n);
+  if (rc) return rc;
+  if (n) memcpy(b->p + b->len, data, n);
+  b->len += n;
+  b->p[b->len] = 0;
+  return OSIRIS_OK;
+}
+
+static osiris_rc ob_puts(os_buf *b, const char *s) { return ob_put(b, s, strlen(s)); }
+
+static osiris_rc ob_putc(os_buf *b, char c) {
+  osiris_rc rc;
+  if (b->len + 1 < b->cap) {
+    b->p[b->len++] = c;
+    b->p[b->len] = 0;
+    return OSIRIS_OK;
+  }
+  rc = ob_reserve(b, 1);
+  if (rc) return rc;
+  b->p[b->len++] = c;
+  b->p[b->len] = 0;
+  return OSIRIS_OK;
+}
+
+static osiris_rc ob_printf(os_buf *b, const char *fmt, ...) {
+  va_list ap, cp;
+  int n;
+  osiris_rc rc;
+  va_start(ap, fmt);
+  va_copy(cp, ap);
+  n = vsnprintf(NULL, 0, fmt, cp);
+  va_end(cp);
+  if (n < 0) {
+    va_end(ap);
+    return OSIRIS_EINVAL;
+  }
+  rc = ob_reserve(b, (size_t)n);
+  if (!rc) {
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+  }
+  va_end(ap);
+  return rc;
+}
+
+static char *ob_take(os_buf *b) {
+  char *p = b->p;
+  if (!p) p = os_strdup("");
+  b->p = NULL;
+  b->len = b->cap = 0;
+  return p;
+}
+
+static void ob_free(os_buf *b) {
+  os_free(b->p);
+  b->p = NULL;
+  b->len = b->cap = 0;
+}
+
+/* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */
+static int os_utf8_valid(const char *str, size_t n, size_t *bad_at) {
+  const unsigned char *s = (const unsigned char *)str;
+  size_t i = 0;
+  while (i < n) {
+    unsigned c;
+    size_t k;
+    uint32_t cp;
+    /* ASCII runs dominate real data: skip them eight bytes at a time. */
+    while (i + 8 <= n) {
+      uint64_t w;
+      memcpy(&w, s + i, 8);
+      if (w & UINT64_C(0x8080808080808080)) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    c = s[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      k = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      k = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      k = 3;
+      cp = c & 0x07;
+    } else {
+      goto bad;
+    }
+    {
+      size_t j;
+      for (j = 1; j <= k; j++) {
+        if (i + j >= n || (s[i + j] & 0xC0) != 0x80) goto bad;
+        cp = (cp << 6) | (s[i + j] & 0x3F);
+      }
+    }
+    if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      goto bad;
+    i += k + 1;
+  }
+  return 1;
+bad:
+  if (bad_at) *bad_at = i;
+  return 0;
+}
+
+static char *os_path_join(const char *dir, const char *name) {
+  size_t dl;
+  if (!dir || !*dir) return os_strdup(name);
+  if (name[0] == '/') return os_strdup(name);
+  dl = strlen(dir);
+  if (dl && dir[dl - 1] == '/') return os_asprintf("%s%s", dir, name);
+  return os_asprintf("%s/%s", dir, name);
+}
+
+static char *os_path_dirname(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) return os_strdup(".");
+  if (slash == path) return os_strdup("/");
+  return os_strndup(path, (size_t)(slash - path));
+}
+
+static const char *os_path_basename(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* Absolute form of path against base (base NULL: the CWD).  Lexical: "."
+ * and ".." segments are folded, symlinks are not resolved. */
+static char *os_path_abs(const char *base, const char *path) {
+  char cwd[PATH_MAX];
+  char *joined, *out, *p, *seg;
+  size_t outlen = 0;
+  if (!path) return NULL;
+  if (path[0] == '/') {
+    joined = os_strdup(path);
+  } else {
+    if (!base) {
+      if (!getcwd(cwd, sizeof cwd)) return NULL;
+      base = cwd;
+    }
+    joined = os_path_join(base, path);
+  }
+  if (!joined) return NULL;
+  out = os_malloc(strlen(joined) + 2);
+  if (!out) {
+    os_free(joined);
+    return NULL;
+  }
+  p = joined;
+  while (*p) {
+    size_t n;
+    while (*p == '/') p++;
+    seg = p;
+    while (*p && *p != '/') p++;
+    n = (size_t)(p - seg);
+    if (n == 0 || (n == 1 && seg[0] == '.')) continue;
+    if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+      while (outlen > 0 && out[outlen - 1] != '/') outlen--;
+      if (outlen > 0) outlen--;
+      continue;
+    }
+    out[outlen++] = '/';
+    memcpy(out + outlen, seg, n);
+    outlen += n;
+  }
+  if (outlen == 0) out[outlen++] = '/';
+  out[outlen] = 0;
+  os_free(joined);
+  return out;
+}
+
+static int os_is_file(const char *path) {
+  struct stat st;
+  return path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int os_is_dir(const char *path) {
+  struct stat st;
+  return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static osiris_rc os_fail(os_err *e, osiris_rc rc, const char *fmt, ...) {
+  va_list ap;
+  if (!e) return rc;
+  e->rc = rc;
+  va_start(ap, fmt);
+  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+static osiris_rc os_mkdir_p(const char *path, os_err *err) {
+  char *tmp;
+  size_t i, n;
+  osiris_rc rc = OSIRIS_OK;
+  if (!path || !*path) return OSIRIS_OK;
+  tmp = os_strdup(path);
+  if (!tmp) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  n = strlen(tmp);
+  for (i = 1; i <= n; i++) {
+    if (tmp[i] == '/' || tmp[i] == 0) {
+      char saved = tmp[i];
+      tmp[i] = 0;
+      if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
+        rc = os_fail(err, OSIRIS_EIO, "cannot create directory %s: %s", tmp, strerror(errno));
+        break;
+      }
+      tmp[i] = saved;
+    }
+  }
+  if (!rc && !os_is_dir(path))
+    rc = os_fail(err, OSIRIS_EIO, "cannot create directory %s: not a directory", path);
+  os_free(tmp);
+  return rc;
+}
+
+static osiris_rc os_read_file(const char *path, char **data, size_t *len, os_err *err) {
+  int fd;
+  os_buf b = {0};
+  char chunk[65536];
+  *data = NULL;
+  if (len) *len = 0;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return os_fail(err, errno == ENOENT ? OSIRIS_ENOTFOUND : OSIRIS_EIO, "%s: %s", path,
+                   strerror(errno));
+  for (;;) {
+    ssize_t r = read(fd, chunk, sizeof chunk);
+    osiris_rc rc;
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      close(fd);
+      ob_free(&b);
+      return os_fail(err, OSIRIS_EIO, "%s: read failed: %s", path, strerror(errno));
+    }
+    if (r == 0) break;
+    rc = ob_put(&b, chunk, (size_t)r);
+    if (rc) {
+      close(fd);
+      ob_free(&b);
+      return os_fail(err, rc, "%s: file too large", path);
+    }
+  }
+  close(fd);
+  if (len) *len = b.len;
+  *data = ob_take(&b);
+  return *data ? OSIRIS_OK : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+}
+
+/* Write through a temporary file in the same directory and rename, so a
+ * reader never sees a half-written file under the final name. */
+static osiris_rc os_write_file(const char *path, const void *data, size_t len, os_err *err) {
+  char *tmp = os_asprintf("%s.tmp.%ld", path, (long)getpid());
+  const char *p = data;
+  int fd;
+  if (!tmp) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    osiris_rc rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+    os_free(tmp);
+    return rc;
+  }
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      os_fail(err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+      close(fd);
+      unlink(tmp);
+      os_free(tmp);
+      return OSIRIS_EIO;
+    }
+    p += w;
+    len -= (size_t)w;
+  }
+  if (close(fd) != 0 || rename(tmp, path) != 0) {
+    os_fail(err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+    unlink(tmp);
+    os_free(tmp);
+    return OSIRIS_EIO;
+  }
+  os_free(tmp);
+  return OSIRIS_OK;
+}
+
+static osiris_rc os_copy_file(const char *src, const char *dst, os_err *err) {
+  char *data;
+  size_t len;
+  osiris_rc rc = os_read_file(src, &data, &len, err);
+  if (rc) return rc;
+  rc = os_write_file(dst, data, len, err);
+  os_free(data);
+  return rc;
+}
+
+/* SHA-256 (FIPS 180-4). */
+typedef struct os_sha256_ctx {
+  uint32_t h[8];
+  uint64_t bits;
+  unsigned char block[64];
+  size_t used;
+} os_sha256_ctx;
+
+static const uint32_t os_sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2};
+
+#define OS_ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void os_sha256_block(os_sha256_ctx *c, const unsigned char *p) {
+  uint32_t w[64], a, b, cc, d, e, f, g, h;
+  int i;
+  for (i = 0; i < 16; i++)
+    w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+           (uint32_t)p[4 * i + 3];
+  for (i = 16; i < 64; i++) {
+    uint32_t s0 = OS_ROR(w[i - 15], 7) ^ OS_ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+    uint32_t s1 = OS_ROR(w[i - 2], 17) ^ OS_ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+  }
+  a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3];
+  e = c->h[4], f = c->h[5], g = c->h[6], h = c->h[7];
+  for (i = 0; i < 64; i++) {
+    uint32_t S1 = OS_ROR(e, 6) ^ OS_ROR(e, 11) ^ OS_ROR(e, 25);
+    uint32_t ch = (e & f) ^ (~e & g);
+    uint32_t t1 = h + S1 + ch + os_sha256_k[i] + w[i];
+    uint32_t S0 = OS_ROR(a, 2) ^ OS_ROR(a, 13) ^ OS_ROR(a, 22);
+    uint32_t mj = (a & b) ^ (a & cc) ^ (b & cc);
+    uint32_t t2 = S0 + mj;
+    h = g, g = f, f = e, e = d + t1, d = cc, cc = b, b = a, a = t1 + t2;
+  }
+  c->h[0] += a, c->h[1] += b, c->h[2] += cc, c->h[3] += d;
+  c->h[4] += e, c->h[5] += f, c->h[6] += g, c->h[7] += h;
+}
+
+static void os_sha256_init(os_sha256_ctx *c) {
+  static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  memcpy(c->h, iv, sizeof iv);
+  c->bits = 0;
+  c->used = 0;
+}
+
+static void os_sha256_update(os_sha256_ctx *c, const void *data, size_t n) {
+  const unsigned char *p = data;
+  c->bits += (uint64_t)n * 8;
+  while (n > 0) {
+    size_t take = 64 - c->used;
+    if (take > n) take = n;
+    memcpy(c->block + c->used, p, take);
+    c->used += take;
+    p += take;
+    n -= take;
+    if (c->used == 64) {
+      os_sha256_block(c, c->block);
+      c->used = 0;
+    }
+  }
+}
+
+static void os_sha256_final(os_sha256_ctx *c, unsigned char out[32]) {
+  uint64_t bits = c->bits;
+  unsigned char pad = 0x80, zero = 0, len[8];
+  int i;
+  os_sha256_update(c, &pad, 1);
+  while (c->used != 56) os_sha256_update(c, &zero, 1);
+  for (i = 0; i < 8; i++) len[i] = (unsigned char)(bits >> (56 - 8 * i));
+  os_sha256_update(c, len, 8);
+  for (i = 0; i < 8; i++) {
+    out[4 * i] = (unsigned char)(c->h[i] >> 24);
+    out[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
+    out[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
+    out[4 * i + 3] = (unsigned char)c->h[i];
+  }
+}
+
+static void os_hex(const unsigned char *in, size_t n, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  size_t i;
+  for (i = 0; i < n; i++) {
+    out[2 * i] = digits[in[i] >> 4];
+    out[2 * i + 1] = digits[in[i] & 15];
+  }
+  out[2 * n] = 0;
+}
+
+static void os_sha256(const void *data, size_t n, unsigned char out[32]) {
+  os_sha256_ctx c;
+  os_sha256_init(&c);
+  os_sha256_update(&c, data, n);
+  os_sha256_final(&c, out);
+}
+
+static void os_sha256_hex(const void *data, size_t n, char out[65]) {
+  unsigned char d[32];
+  os_sha256(data, n, d);
+  os_hex(d, 32, out);
+}
+
+static int os_sha256_file_hex(const char *path, char out[65]) {
+  os_sha256_ctx c;
+  unsigned char d[32], chunk[65536];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  os_sha256_init(&c);
+  for (;;) {
+    ssize_t r = read(fd, chunk, sizeof chunk);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      close(fd);
+      return -1;
+    }
+    if (r == 0) break;
+    os_sha256_update(&c, chunk, (size_t)r);
+  }
+  close(fd);
+  os_sha256_final(&c, d);
+  os_hex(d, 32, out);
+  return 0;
+}
+
+static double os_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static int64_t os_wall_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void os_iso8601(int64_t us, char out[64]) {
+  time_t secs = (time_t)(us / 1000000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00", tm.tm_year + 1900,
+           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+}
+
+static void os_random_hex(char *out, size_t nhex) {
+  unsigned char bytes[32];
+  size_t nbytes = (nhex + 1) / 2, i;
+  int fd;
+  if (nbytes > sizeof bytes) nbytes = sizeof bytes;
+  fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || read(fd, bytes, nbytes) != (ssize_t)nbytes) {
+    /* No /dev/urandom (an empty chroot): time and pid still differ per run. */
+    uint64_t x = (uint64_t)os_wall_us() ^ ((uint64_t)getpid() << 32);
+    for (i = 0; i < nbytes; i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      bytes[i] = (unsigned char)x;
+    }
+  }
+  if (fd >= 0) close(fd);
+  {
+    char hex[65];
+    os_hex(bytes, nbytes, hex);
+    memcpy(out, hex, nhex);
+    out[nhex] = 0;
+  }
+}
+
+static double os_peak_rss_mb(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  return (double)ru.ru_maxrss / 1024.0; /* Linux reports KiB */
+}
+
+/* ======================================================================
+ * 4. Errors
+ *
+ * One append-only enum (osiris.h).  Messages are formatted where the
+ * failure is understood and carried up in an os_err; handles copy them.
+ * ====================================================================== */
+
+const char *osiris_rc_name(osiris_rc rc) {
+  switch (rc) {
+  case OSIRIS_OK: return "OSIRIS_OK";
+  case OSIRIS_ENOMEM: return "OSIRIS_ENOMEM";
+  case OSIRIS_EIO: return "OSIRIS_EIO";
+  case OSIRIS_EPARSE: return "OSIRIS_EPARSE";
+  case OSIRIS_EINVAL: return "OSIRIS_EINVAL";
+  case OSIRIS_EVALIDATE: return "OSIRIS_EVALIDATE";
+  case OSIRIS_ESECRET: return "OSIRIS_ESECRET";
+  case OSIRIS_ENOTFOUND: return "OSIRIS_ENOTFOUND";
+  case OSIRIS_ECONN: return "OSIRIS_ECONN";
+  case OSIRIS_EDRIVER: return "OSIRIS_EDRIVER";
+  case OSIRIS_ELIMIT: return "OSIRIS_ELIMIT";
+  case OSIRIS_ECANCEL: return "OSIRIS_ECANCEL";
+  case OSIRIS_ESQL: return "OSIRIS_ESQL";
+  case OSIRIS_EUSAGE: return "OSIRIS_EUSAGE";
+  }
+  return "OSIRIS_E?";
+}
+
+/* The exit status a CLI gives for rc: 2 usage/validation/compile, 1 run. */
+static OS_UNUSED int os_exit_code(osiris_rc rc) {
+  switch (rc) {
+  case OSIRIS_OK: return 0;
+  case OSIRIS_EUSAGE:
+  case OSIRIS_EVALIDATE:
+  case OSIRIS_ESECRET:
+  case OSIRIS_EPARSE: return 2;
+  default: return 1;
+  }
+}
+
+/* ======================================================================
+ * 5. JSON
+ *
+ * RFC 8259, strict: the parser accepts exactly the grammar (no comments,
+ * trailing commas, leading zeros, NaN/Infinity), validates UTF-8 first,
+ * rejects lone surrogates and duplicate keys, and bounds nesting to
+ * OS_MAX_DEPTH and input to OS_MAX_DOC.  Every parsed value carries its
+ * 1-based line and column (columns count characters, not bytes).  Errors
+ * read "fname:line:col: message" (or "line:col: message" without a name).
+ * The writer is byte-compatible with Python's json.dumps: compact
+ * separators "," and ":", indent=2 with ": " when PRETTY, sort_keys when
+ * SORTED, ensure_ascii when ASCII, floats in repr() form.  Object keys keep
+ * insertion order; lookups are linear scans because objects are small.
+ * ====================================================================== */
+
+static osiris_json *js_alloc(osiris_json_kind kind) {
+  osiris_json *v = os_calloc(1, sizeof *v);
+  if (v) v->kind = kind;
+  return v;
+}
+
+void osiris_json_free(osiris_json *v) {
+  size_t i;
+  if (!v) return;
+  if (v->kind == OSIRIS_JSON_STRING) {
+    os_free(v->u.s.ptr);
+  } else if (v->kind == OSIRIS_JSON_ARRAY || v->kind == OSIRIS_JSON_OBJECT) {
+    for (i = 0; i < v->u.c.n; i++) {
+      osiris_json_free(v->u.c.items[i]);
+      if (v->u.c.keys) os_free(v->u.c.keys[i]);
+    }
+    os_free(v->u.c.items);
+    os_free(v->u.c.keys);
+  }
+  os_free(v);
+}
+
+/* Append (key, val) to a container, taking ownership of both; key is NULL
+ * for arrays.  On failure both are freed so callers need no cleanup. */
+static osiris_rc js_append(osiris_json *c, char *key, osiris_json *val) {
+  if (c->u.c.n == c->u.c.cap) {
+    size_t cap = c->u.c.cap ? c->u.c.cap * 2 : 4;
+    osiris_json **items;
+    if (cap > SIZE_MAX / sizeof(void *) / 2) goto oom;
+    items = os_realloc(c->u.c.items, cap * sizeof *items);
+    if (!items) goto oom;
+    c->u.c.items = items;
+    if (c->kind == OSIRIS_JSON_OBJECT) {
+      char **keys = os_realloc(c->u.c.keys, cap * sizeof *keys);
+      if (!keys) goto oom;
+      c->u.c.keys = keys;
+    }
+    c->u.c.cap = cap;
+  }
+  c->u.c.items[c->u.c.n] = val;
+  if (c->kind == OSIRIS_JSON_OBJECT) c->u.c.keys[c->u.c.n] = key;
+  c->u.c.n++;
+  return OSIRIS_OK;
+oom:
+  os_free(key);
+  osiris_json_free(val);
+  return OSIRIS_ENOMEM;
+}
+
+/* ---------------------------------------------------------------- parser */
+
+typedef struct js_parser {
+  const char *s;
+  size_t n, i;
+  const char *fname;
+  os_err *err;
+  uint32_t line;
+  size_t line_start;
+  size_t col_pos; /* cache: col_num is the column of byte col_pos */
+  uint32_t col_num;
+} js_parser;
+
+/* Column of byte pos on the current line.  Positions asked for only grow,
+ * so the cache keeps the whole parse linear even for one-line documents. */
+static uint32_t js_col(js_parser *p, size_t pos) {
+  if (p->col_pos < p->line_start || p->col_pos > pos) {
+    p->col_pos = p->line_start;
+    p->col_num = 1;
+  }
+  while (p->col_pos < pos && p->col_pos < p->n) {
+    if (((unsigned char)p->s[p->col_pos] & 0xC0) != 0x80) p->col_num++;
+    p->col_pos++;
+  }
+  if (p->col_pos < pos) p->col_num += (uint32_t)(pos - p->col_pos), p->col_pos = pos;
+  return p->col_num;
+}
+
+/* Format "fname:line:col: message" (or "line:col: message") into err. */
+static osiris_rc js_vfail(os_err *err, osiris_rc rc, const char *fname, uint32_t line,
+                          uint32_t col, const char *fmt, va_list ap) {
+  char msg[OS_ERR_CAP];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  if (fname)
+    return os_fail(err, rc, "%s:%u:%u: %s", fname, (unsigned)line, (unsigned)col, msg);
+  return os_fail(err, rc, "%u:%u: %s", (unsigned)line, (unsigned)col, msg);
+}
+
+static osiris_rc js_fail_at(js_parser *p, osiris_rc rc, size_t pos, const char *fmt, ...)
+    OS_PRINTF(4, 5);
+static osiris_rc js_fail_at(js_parser *p, osiris_rc rc, size_t pos, const char *fmt, ...) {
+  va_list ap;
+  osiris_rc r;
+  uint32_t col = js_col(p, pos);
+  va_start(ap, fmt);
+  r = js_vfail(p->err, rc, p->fname, p->line, col, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+static void js_skip_ws(js_parser *p) {
+  while (p->i < p->n) {
+    char c = p->s[p->i];
+    if (c == '\n') {
+      p->line++;
+      p->line_start = ++p->i;
+    } else if (c == ' ' || c == '\t' || c == '\r') {
+      p->i++;
+    } else {
+      break;
+    }
+  }
+}
+
+/* Describe the byte at pos for an error message. */
+static void js_describe(const js_parser *p, size_t pos, char *out, size_t cap) {
+  unsigned char c;
+  if (pos >= p->n) {
+    snprintf(out, cap, "end of input");
+    return;
+  }
+  c = (unsigned char)p->s[pos];
+  if (c >= 0x21 && c < 0x7F)
+    snprintf(out, cap, "character '%c'", c);
+  else
+    snprintf(out, cap, "character 0x%02X", c);
+}
+
+static osiris_rc js_unexpected(js_parser *p, const char *expected) {
+  char what[32];
+  js_describe(p, p->i, what, sizeof what);
+  if (p->i >= p->n)
+    return js_fail_at(p, OSIRIS_EPARSE, p->i, "unexpected end of input, expected %s", expected);
+  return js_fail_at(p, OSIRIS_EPARSE, p->i, "unexpected %s, expected %s", what, expected);
+}
+
+static int js_hex4(const char *s, uint32_t *out) {
+  uint32_t v = 0;
+  int k;
+  for (k = 0; k < 4; k++) {
+    char c = s[k];
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
+    else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
+    else return 0;
+  }
+  *out = v;
+  return 1;
+}
+
+static osiris_rc js_put_utf8(os_buf *b, uint32_t cp) {
+  char u[4];
+  size_t k;
+  if (cp < 0x80) {
+    u[0] = (char)cp;
+    k = 1;
+  } else if (cp < 0x800) {
+    u[0] = (char)(0xC0 | (cp >> 6));
+    u[1] = (char)(0x80 | (cp & 0x3F));
+    k = 2;
+  } else if (cp < 0x10000) {
+    u[0] = (char)(0xE0 | (cp >> 12));
+    u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    u[2] = (char)(0x80 | (cp & 0x3F));
+    k = 3;
+  } else {
+    u[0] = (char)(0xF0 | (cp >> 18));
+    u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    u[3] = (char)(0x80 | (cp & 0x3F));
+    k = 4;
+  }
+  return ob_put(b, u, k);
+}
+
+/* Parse the string whose opening quote is at p->i.  The result is
+ * NUL-terminated and its length (which may include NULs) is *len. */
+static osiris_rc js_parse_string(js_parser *p, char **out, size_t *len) {
+  size_t start = ++p->i, run;
+  os_buf b = {0};
+  osiris_rc rc = OSIRIS_OK;
+  *out = NULL;
+  /* Fast path: no escapes, the common case for keys and most values. */
+  while (p->i < p->n) {
+    unsigned char c = (unsigned char)p->s[p->i];
+    if (c == '"' || c == '\\' || c < 0x20) break;
+    p->i++;
+  }
+  if (p->i < p->n && p->s[p->i] == '"') {
+    *out = os_strndup(p->s + start, p->i - start);
+    *len = p->i - start;
+    p->i++;
+    return *out ? OSIRIS_OK : os_fail(p->err, OSIRIS_ENOMEM, "out of memory");
+  }
+  run = start;
+  for (;;) {
+    unsigned char c;
+    if (p->i >= p->n) {
+      rc = js_fail_at(p, OSIRIS_EPARSE, start - 1, "unterminated string");
+      goto done;
+    }
+    c = (unsigned char)p->s[p->i];
+    if (c == '"') {
+      if ((rc = ob_put(&b, p->s + run, p->i - run))) goto oom;
+      p->i++;
+      break;
+    }
+    if (c < 0x20) {
+      rc = js_fail_at(p, OSIRIS_EPARSE, p->i, "control character 0x%02X in string", c);
+      goto done;
+    }
+    if (c != '\\') {
+      p->i++;
+      continue;
+    }
+    if ((rc = ob_put(&b, p->s + run, p->i - run))) goto oom;
+    if (p->i + 1 >= p->n) {
+      rc = js_fail_at(p, OSIRIS_EPARSE, start - 1, "unterminated string");
+      goto done;
+    }
+    c = (unsigned char)p->s[p->i + 1];
+    {
+      char simple = 0;
+      switch (c) {
+      case '"': simple = '"'; break;
+      case '\\': simple = '\\'; break;
+      case '/': simple = '/'; break;
+      case 'b': simple = '\b'; break;
+      case 'f': simple = '\f'; break;
+      case 'n': simple = '\n'; break;
+      case 'r': simple = '\r'; break;
+      case 't': simple = '\t'; break;
+      default: break;
+      }
+      if (simple) {
+        if ((rc = ob_putc(&b, simple))) goto oom;
+        p->i += 2;
+        run = p->i;
+        continue;
+      }
+    }
+    if (c != 'u') {
+      rc = js_fail_at(p, OSIRIS_EPARSE, p->i, "invalid escape '\\%c'",
+                      c >= 0x21 && c < 0x7F ? (char)c : '?');
+      goto done;
+    }
+    {
+      uint32_t cp, lo;
+      size_t esc = p->i;
+      if (p->i + 6 > p->n || !js_hex4(p->s + p->i + 2, &cp)) {
+        rc = js_fail_at(p, OSIRIS_EPARSE, esc, "invalid \\u escape");
+        goto done;
+      }
+      p->i += 6;
+      if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        rc = js_fail_at(p, OSIRIS_EPARSE, esc, "lone low surrogate \\u%04x", (unsigned)cp);
+        goto done;
+      }
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (p->i + 6 > p->n || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u' ||
+            !js_hex4(p->s + p->i + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF) {
+          rc = js_fail_at(p, OSIRIS_EPARSE, esc, "lone high surrogate \\u%04x", (unsigned)cp);
+          goto done;
+        }
+        p->i += 6;
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+      }
+      if ((rc = js_put_utf8(&b, cp))) goto oom;
+      run = p->i;
+    }
+  }
+  *len = b.len;
+  *out = ob_take(&b);
+  if (!*out) rc = os_fail(p->err, OSIRIS_ENOMEM, "out of memory");
+  goto done;
+oom:
+  rc = os_fail(p->err, rc, "out of memory");
+done:
+  ob_free(&b);
+  return rc;
+}
+
+static osiris_rc js_parse_number(js_parser *p, osiris_json **out) {
+  size_t start = p->i, i = p->i;
+  int is_int = 1;
+  const char *s = p->s;
+  osiris_json *v;
+  if (i < p->n && s[i] == '-') i++;
+  if (i >= p->n || s[i] < '0' || s[i] > '9') {
+    p->i = i;
+    return js_unexpected(p, "digit");
+  }
+  if (s[i] == '0') {
+    i++;
+    if (i < p->n && s[i] >= '0' && s[i] <= '9')
+      return js_fail_at(p, OSIRIS_EPARSE, start, "leading zeros are not allowed");
+  } else {
+    while (i < p->n && s[i] >= '0' && s[i] <= '9') i++;
+  }
+  if (i < p->n && s[i] == '.') {
+    is_int = 0;
+    i++;
+    if (i >= p->n || s[i] < '0' || s[i] > '9') {
+      p->i = i;
+      return js_unexpected(p, "digit after '.'");
+    }
+    while (i < p->n && s[i] >= '0' && s[i] <= '9') i++;
+  }
+  if (i < p->n && (s[i] == 'e' || s[i] == 'E')) {
+    is_int = 0;
+    i++;
+    if (i < p->n && (s[i] == '+' || s[i] == '-')) i++;
+    if (i >= p->n || s[i] < '0' || s[i] > '9') {
+      p->i = i;
+      return js_unexpected(p, "digit in exponent");
+    }
+    while (i < p->n && s[i] >= '0' && s[i] <= '9') i++;
+  }
+  if (is_int) {
+    /* Accumulate negatively so INT64_MIN fits. */
+    int64_t acc = 0;
+    size_t k = start + (s[start] == '-');
+    int overflow = 0;
+    for (; k < i; k++) {
+      int d = s[k] - '0';
+      if (acc < (INT64_MIN + d) / 10) {
+        overflow = 1;
+        break;
+      }
+      acc = acc * 10 - d;
+    }
+    if (!overflow && s[start] != '-' && acc == INT64_MIN) overflow = 1;
+    if (!overflow) {
+      v = js_alloc(OSIRIS_JSON_INT);
+      if (!v) return os_fail(p->err, OSIRIS_ENOMEM, "out of memory");
+      v->u.i = s[start] == '-' ? acc : -acc;
+      p->i = i;
+      *out = v;
+      return OSIRIS_OK;
+    }
+  }
+  {
+    /* strtod needs a NUL-terminated copy.  It is locale-dependent, but
+     * osiris never calls setlocale, so the "C" locale (decimal point '.')
+     * holds; the grammar above already admits only [-0-9.eE+]. */
+    char small[64], *copy = small, *end = NULL;
+    size_t n = i - start;
+    double d;
+    if (n >= sizeof small) {
+      copy = os_malloc(n + 1);
+      if (!copy) return os_fail(p->err, OSIRIS_ENOMEM, "out of memory");
+    }
+    memcpy(copy, s + start, n);
+    copy[n] = 0;
+    d = strtod(copy, &end);
+    if (copy != small) os_free(copy);
+    if (isinf(d)) return js_fail_at(p, OSIRIS_EPARSE, start, "number out of range");
+    v = js_alloc(OSIRIS_JSON_DOUBLE);
+    if (!v) return os_fail(p->err, OSIRIS_ENOMEM, "out of memory");
+    v->u.d = d;
+  }
+  p->i = i;
+  *out = v;
+  return OSIRIS_OK;
+}
+
+/* Objects with many keys check duplicates through a transient hash set of
+ * item indexes, so a hostile document cannot make parsing quadratic. */
+typedef struct js_keyset {
+  size_t *slots; /* index + 1, 0 = empty */
+  size_t cap;
+} js_keyset;
+
+static uint64_t js_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+  return h;
+}
+
+/* Returns 1 if key is already in obj, 0 if not, -1 when out of memory. */
+static int js_key_seen(js_keyset *ks, const osiris_json *obj, const char *key) {
+  size_t i, n = obj->u.c.n;
+  if (n < 16 && !ks->slots) {
+    for (i = 0; i < n; i++)
+      if (strcmp(obj->u.c.keys[i], key) == 0) return 1;
+    return 0;
+  }
+  if (!ks->slots || n * 2 >= ks->cap) {
+    size_t cap = ks->cap ? ks->cap * 2 : 64, j;
+    size_t *slots;
+    if (cap > SIZE_MAX / sizeof(size_t)) return -1;
+    slots = os_calloc(cap, sizeof *slots);
+    if (!slots) return -1;
+    for (j = 0; j < n; j++) {
+      size_t h = (size_t)js_hash(obj->u.c.keys[j]) & (cap - 1);
+      while (slots[h]) h = (h + 1) & (cap - 1);
+      slots[h] = j + 1;
+    }
+    os_free(ks->slots);
+    ks->slots = slots;
+    ks->cap = cap;
+  }
+  i = (size_t)js_hash(key) & (ks->cap - 1);
+  while (ks->slots[i]) {
+    if (strcmp(obj->u.c.keys[ks->slots[i] - 1], key) == 0) return 1;
+    i = (i + 1) & (ks->cap - 1);
+  }
+  /* Reserve the slot for the key the caller is about to append. */
+  ks->slots[i] = n + 1;
+  return 0;
+}
+
+static osiris_rc js_parse_value(js_parser *p, osiris_json **out, int depth);
+
+static osiris_rc js_parse_array(js_parser *p, osiris_json *arr, int depth) {
+  osiris_rc rc;
+  p->i++;
+  js_skip_ws(p);
+  if (p->i < p->n && p->s[p->i] == ']') {
+    p->i++;
+    return OSIRIS_OK;
+  }
+  for (;;) {
+    osiris_json *item = NULL;
+    js_skip_ws(p);
+    if (p->i < p->n && p->s[p->i] == ']')
+      return js_fail_at(p, OSIRIS_EPARSE, p->i, "trailing comma before ']'");
+    if ((rc = js_parse_value(p, &item, depth + 1))) return rc;
+    if ((rc = js_append(arr, NULL, item))) return os_fail(p->err, rc, "out of memory");
+    js_skip_ws(p);
+    if (p->i < p->n && p->s[p->i] == ',') {
+      p->i++;
+      continue;
+    }
+    if (p->i < p->n && p->s[p->i] == ']') {
+      p->i++;
+      return OSIRIS_OK;
+    }
+    return js_unexpected(p, "',' or ']'");
+  }
+}
+
+static osiris_rc js_parse_object(js_parser *p, osiris_json *obj, int depth) {
+  osiris_rc rc = OSIRIS_OK;
+  js_keyset ks = {NULL, 0};
+  p->i++;
+  js_skip_ws(p);
+  if (p->i < p->n && p->s[p->i] == '}') {
+    p->i++;
+    return OSIRIS_OK;
+  }
+  for (;;) {
+    osiris_json *item = NULL;
+    char *key = NULL;
+    size_t klen, kpos;
+    int seen;
+    js_skip_ws(p);
+    if (p->i < p->n && p->s[p->i] == '}' && obj->u.c.n > 0) {
+      rc = js_fail_at(p, OSIRIS_EPARSE, p->i, "trailing comma before '}'");
+      goto done;
+    }
+    if (p->i >= p->n || p->s[p->i] != '"') {
+      rc = js_unexpected(p, "string key");
+      goto done;
+    }
+    kpos = p->i;
+    if ((rc = js_parse_string(p, &key, &klen))) goto done;
+    if (strlen(key) != klen) {
+      os_free(key);
+      rc = js_fail_at(p, OSIRIS_EPARSE, kpos, "object key contains U+0000");
+      goto done;
+    }
+    seen = js_key_seen(&ks, obj, key);
+    if (seen) {
+      if (seen < 0)
+        rc = os_fail(p->err, OSIRIS_ENOMEM, "out of memory");
+      else
+        rc = js_fail_at(p, OSIRIS_EPARSE, kpos, "duplicate key \"%s\"", key);
+      os_free(key);
+      goto done;
+    }
+    js_skip_ws(p);
+    if (p->i >= p->n || p->s[p->i] != ':') {
+      os_free(key);
+      rc = js_unexpected(p, "':'");
+      goto done;
+    }
+    p->i++;
+    js_skip_ws(p);
+    if ((rc = js_parse_value(p, &item, depth + 1))) {
+      os_free(key);
+      goto done;
+    }
+    if ((rc = js_append(obj, key, item))) {
+      rc = os_fail(p->err, rc, "out of memory");
+      goto done;
+    }
+    js_skip_ws(p);
+    if (p->i < p->n && p->s[p->i] == ',') {
+      p->i++;
+      continue;
+    }
+    if (p->i < p->n && p->s[p->i] == '}') {
+      p->i++;
+      goto done;
+    }
+    rc = js_unexpected(p, "',' or '}'");
+    goto done;
+  }
+done:
+  os_free(ks.slots);
+  return rc;
+}
+
+static int js_match_word(const js_parser *p, const char *w) {
+  size_t k = strlen(w);
+  return p->n - p->i >= k && memcmp(p->s + p->i, w, k) == 0;
+}
+
+static osiris_rc js_parse_value(js_parser *p, osiris_json **out, int depth) {
+  osiris_json *v = NULL;
+  osiris_rc rc = OSIRIS_OK;
+  uint32_t line, col;
+  char c;
+  *out = NULL;
+  js_skip_ws(p);
+  if (p->i >= p->n) return js_unexpected(p, "a value");
+  line = p->line;
+  col = js_col(p, p->i);
+  c = p->s[p->i];
+  switch (c) {
+  case '{':
+  case '[':
+    if (depth >= OS_MAX_DEPTH)
+      return js_fail_at(p, OSIRIS_ELIMIT, p->i, "nesting deeper than %d", OS_MAX_DEPTH);
+    v = js_alloc(c == '{' ? OSIRIS_JSON_OBJECT : OSIRIS_JSON_ARRAY);
+    if (!v) return os_fail(p->err, OSIRIS_ENOMEM, "out of memory");
+    v->line = line;
+    v->col = col;
+    rc = c == '{' ? js_parse_object(p, v, depth) : js_parse_array(p, v, depth);
+    break;
+  case '"':
+    v = js_alloc(OSIRIS_JSON_STRING);
+    if (!v) return os_fail(p->err, OSIRIS_ENOMEM, "out of memory");
+    rc = js_parse_string(p, &v->u.s.ptr, &v->u.s.len);
+    break;
+  case 't':
+  case 'f':
+  case 'n':
+    if (js_match_word(p, "true") || js_match_word(p, "false")) {
+      v = js_alloc(OSIRIS_JSON_BOOL);
+      if (!v) return os_fail(p->err, OSIRIS_ENOMEM, "out of memory");
+      v->u.b = c == 't';
+      p->i += c == 't' ? 4 : 5;
+    } else if (js_match_word(p, "null")) {
+      v = js_alloc(OSIRIS_JSON_NULL);
+      if (!v) return os_fail(p->err, OSIRIS_ENOMEM, "out of memory");
+      p->i += 4;
+    } else {
+      return js_fail_at(p, OSIRIS_EPARSE, p->i, "invalid literal");
+    }
+    break;
+  default:
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      rc = js_parse_number(p, &v);
+      break;
+    }
+    if (c == 'N' || c == 'I')
+      return js_fail_at(p, OSIRIS_EPARSE, p->i, "NaN and Infinity are not JSON");
+    return js_unexpected(p, "a value");
+  }
+  if (rc) {
+    osiris_json_free(v);
+    return rc;
+  }
+  v->line = line;
+  v->col = col;
+  *out = v;
+  return OSIRIS_OK;
+}
+
+static osiris_rc js_parse(const char *text, size_t len, const char *fname, osiris_json **out,
+                          os_err *err) {
+  js_parser p;
+  size_t bad;
+  osiris_rc rc;
+  osiris_json *v = NULL;
+  *out = NULL;
+  memset(&p, 0, sizeof p);
+  p.s = text;
+  p.n = len;
+  p.fname = fname;
+  p.err = err;
+  p.line = 1;
+  p.col_num = 1;
+  if (len > OS_MAX_DOC)
+    return js_fail_at(&p, OSIRIS_ELIMIT, 0, "document larger than %zu bytes", OS_MAX_DOC);
+  if (!text && len) return js_fail_at(&p, OSIRIS_EINVAL, 0, "no input");
+  if (!os_utf8_valid(text, len, &bad)) {
+    size_t k;
+    for (k = 0; k < bad; k++)
+      if (text[k] == '\n') p.line++, p.line_start = k + 1;
+    return js_fail_at(&p, OSIRIS_EPARSE, bad, "invalid UTF-8");
+  }
+  if ((rc = js_parse_value(&p, &v, 0))) return rc;
+  js_skip_ws(&p);
+  if (p.i < p.n) {
+    osiris_json_free(v);
+    return js_fail_at(&p, OSIRIS_EPARSE, p.i, "extra data after the value");
+  }
+  *out = v;
+  return OSIRIS_OK;
+}
+
+static osiris_rc js_read_file(const char *path, osiris_json **out, os_err *err) {
+  char *data = NULL;
+  size_t len = 0;
+  osiris_rc rc;
+  *out = NULL;
+  if ((rc = os_read_file(path, &data, &len, err))) return rc;
+  rc = js_parse(data, len, path, out, err);
+  os_free(data);
+  return rc;
+}
+
+osiris_rc osiris_json_parse(const char *text, size_t len, osiris_json **out, char *errbuf,
+                            size_t errcap) {
+  os_err err;
+  osiris_rc rc;
+  err.rc = OSIRIS_OK;
+  err.msg[0] = 0;
+  if (!out) return OSIRIS_EINVAL;
+  rc = js_parse(text, len, NULL, out, &err);
+  if (errbuf && errcap) snprintf(errbuf, errcap, "%s", rc ? err.msg : "");
+  return rc;
+}
+
+/* ---------------------------------------------------------------- writer */
+
+/* Python repr(float): the shortest of %.{0..16}e that reads back exactly,
+ * then positional notation when -4 < decimal-point position <= 16. */
+static size_t js_fmt_double(char *out, size_t cap, double d) {
+  char tmp[40], sci[40], digits[24];
+  size_t nd = 0, k = 0, n;
+  int prec, exp10 = 0, decpt, neg = signbit(d) ? 1 : 0;
+  const char *e;
+  if (isnan(d)) {
+    snprintf(tmp, sizeof tmp, "nan");
+    goto out;
+  }
+  if (isinf(d)) {
+    snprintf(tmp, sizeof tmp, "%sinf", neg ? "-" : "");
+    goto out;
+  }
+  /* Start at 15 significant digits: a value whose shortest form is
+   * shorter reads back from its 15-digit rounding too (that rounding is
+   * the short form padded with zeros, stripped below), and the search is
+   * about 6 times faster than from 1 digit.  Subnormals carry fewer
+   * digits, so their search starts at one. */
+  for (prec = fabs(d) < DBL_MIN ? 0 : 14; prec < 17; prec++) {
+    snprintf(sci, sizeof sci, "%.*e", prec, fabs(d));
+    if (strtod(sci, NULL) == fabs(d)) break;
+  }
+  /* sci is "D[.DDD]e[+-]XX" in the C locale. */
+  for (e = sci; *e && *e != 'e'; e++)
+    if (*e >= '0' && *e <= '9' && nd < sizeof digits - 1) digits[nd++] = *e;
+  if (*e == 'e') exp10 = (int)strtol(e + 1, NULL, 10);
+  while (nd > 1 && digits[nd - 1] == '0') nd--;
+  digits[nd] = 0;
+  decpt = exp10 + 1;
+  if (neg) tmp[k++] = '-';
+  if (decpt > -4 && decpt <= 16) {
+    if (decpt <= 0) {
+      int z;
+      tmp[k++] = '0';
+      tmp[k++] = '.';
+      for (z = 0; z < -decpt; z++) tmp[k++] = '0';
+      memcpy(tmp + k, digits, nd);
+      k += nd;
+    } else if ((size_t)decpt < nd) {
+      memcpy(tmp + k, digits, (size_t)decpt);
+      k += (size_t)decpt;
+      tmp[k++] = '.';
+      memcpy(tmp + k, digits + decpt, nd - (size_t)decpt);
+      k += nd - (size_t)decpt;
+    } else {
+      size_t z;
+      memcpy(tmp + k, digits, nd);
+      k += nd;
+      for (z = nd; z < (size_t)decpt; z++) tmp[k++] = '0';
+      tmp[k++] = '.';
+      tmp[k++] = '0';
+    }
+    tmp[k] = 0;
+  } else {
+    tmp[k++] = digits[0];
+    if (nd > 1) {
+      tmp[k++] = '.';
+      memcpy(tmp + k, digits + 1, nd - 1);
+      k += nd - 1;
+    }
+    snprintf(tmp + k, sizeof tmp - k, "e%c%02d", exp10 < 0 ? '-' : '+',
+             exp10 < 0 ? -exp10 : exp10);
+  }
+out:
+  n = strlen(tmp);
+  if (cap) {
+    size_t c = n < cap - 1 ? n : cap - 1;
+    memcpy(out, tmp, c);
+    out[c] = 0;
+  }
+  return n;
+}
+
+static osiris_rc js_dump_string(os_buf *b, const char *s, size_t len, int ascii) {
+  static const char hex[] = "0123456789abcdef";
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0, run = 0;
+  osiris_rc rc;
+  if ((rc = ob_putc(b, '"'))) return rc;
+  while (i < len) {
+    unsigned char c = u[i];
+    char esc[16];
+    size_t elen = 0, adv = 1;
+    if (c == '"' || c == '\\') {
+      esc[0] = '\\';
+      esc[1] = (char)c;
+      elen = 2;
+    } else if (c < 0x20) {
+      esc[0] = '\\';
+      elen = 2;
+      switch (c) {
+      case '\n': esc[1] = 'n'; break;
+      case '\r': esc[1] = 'r'; break;
+      case '\t': esc[1] = 't'; break;
+      case '\b': esc[1] = 'b'; break;
+      case '\f': esc[1] = 'f'; break;
+      default:
+        memcpy(esc, "\\u00", 4);
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        elen = 6;
+      }
+    } else if (ascii && c >= 0x7F) {
+      /* ensure_ascii: Python escapes DEL too ([^ -~]). */
+      uint32_t cp = 0xFFFD;
+      if (c == 0x7F) {
+        cp = c;
+      } else {
+        size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+        if (k && i + k < len && os_utf8_valid(s + i, k + 1, NULL)) {
+          size_t j;
+          cp = c & (0x3F >> k);
+          for (j = 1; j <= k; j++) cp = (cp << 6) | (u[i + j] & 0x3F);
+          adv = k + 1;
+        }
+      }
+      if (cp >= 0x10000) {
+        uint32_t v = cp - 0x10000, hi = 0xD800 + (v >> 10), lo = 0xDC00 + (v & 0x3FF);
+        snprintf(esc, sizeof esc, "\\u%04x\\u%04x", (unsigned)hi, (unsigned)lo);
+        elen = 12;
+      } else {
+        snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
+        elen = 6;
+      }
+    }
+    if (elen) {
+      if ((rc = ob_put(b, s + run, i - run))) return rc;
+      if ((rc = ob_put(b, esc, elen))) return rc;
+      i += adv;
+      run = i;
+    } else {
+      i++;
+    }
+  }
+  if ((rc = ob_put(b, s + run, i - run))) return rc;
+  return ob_putc(b, '"');
+}
+
+/* strcmp compares as unsigned char, and UTF-8 byte order is code point
+ * order, so this matches Python's sort_keys. */
+typedef struct js_keyidx {
+  const char *key;
+  size_t idx;
+} js_keyidx;
+
+static int js_cmp_keys(const void *a, const void *b) {
+  return strcmp(((const js_keyidx *)a)->key, ((const js_keyidx *)b)->key);
+}
+
+static osiris_rc js_newline(os_buf *b, int level) {
+  osiris_rc rc = ob_putc(b, '\n');
+  int k;
+  for (k = 0; !rc && k < level; k++) rc = ob_put(b, "  ", 2);
+  return rc;
+}
+
+static osiris_rc js_dump_rec(os_buf *b, const osiris_json *v, unsigned flags, int level) {
+  char num[40];
+  osiris_rc rc = OSIRIS_OK;
+  int pretty = (flags & OSIRIS_JSON_PRETTY) != 0;
+  size_t i, n;
+  if (!v) return ob_puts(b, "null");
+  if (level > OS_MAX_DEPTH * 4) return OSIRIS_ELIMIT;
+  switch (v->kind) {
+  case OSIRIS_JSON_NULL: return ob_puts(b, "null");
+  case OSIRIS_JSON_BOOL: return ob_puts(b, v->u.b ? "true" : "false");
+  case OSIRIS_JSON_INT: return ob_printf(b, "%" PRId64, v->u.i);
+  case OSIRIS_JSON_DOUBLE:
+    if (isnan(v->u.d) || isinf(v->u.d)) return ob_puts(b, "null");
+    n = js_fmt_double(num, sizeof num, v->u.d);
+    return ob_put(b, num, n);
+  case OSIRIS_JSON_STRING:
+    return js_dump_string(b, v->u.s.ptr ? v->u.s.ptr : "", v->u.s.len,
+                          (flags & OSIRIS_JSON_ASCII) != 0);
+  case OSIRIS_JSON_ARRAY:
+    n = v->u.c.n;
+    if (n == 0) return ob_puts(b, "[]");
+    if ((rc = ob_putc(b, '['))) return rc;
+    for (i = 0; i < n; i++) {
+      if (i && (rc = ob_putc(b, ','))) return rc;
+      if (pretty && (rc = js_newline(b, level + 1))) return rc;
+      if ((rc = js_dump_rec(b, v->u.c.items[i], flags, level + 1))) return rc;
+    }
+    if (pretty && (rc = js_newline(b, level))) return rc;
+    return ob_putc(b, ']');
+  case OSIRIS_JSON_OBJECT: {
+    js_keyidx *order = NULL;
+    n = v->u.c.n;
+    if (n == 0) return ob_puts(b, "{}");
+    if (flags & OSIRIS_JSON_SORTED) {
+      if (n > SIZE_MAX / sizeof *order) return OSIRIS_ENOMEM;
+      order = os_malloc(n * sizeof *order);
+      if (!order) return OSIRIS_ENOMEM;
+      for (i = 0; i < n; i++) order[i].key = v->u.c.keys[i], order[i].idx = i;
+      qsort(order, n, sizeof *order, js_cmp_keys);
+    }
+    if ((rc = ob_putc(b, '{'))) goto obj_done;
+    for (i = 0; i < n; i++) {
+      size_t idx = order ? order[i].idx : i;
+      if (i && (rc = ob_putc(b, ','))) goto obj_done;
+      if (pretty && (rc = js_newline(b, level + 1))) goto obj_done;
+      if ((rc = js_dump_string(b, v->u.c.keys[idx], strlen(v->u.c.keys[idx]),
+                               (flags & OSIRIS_JSON_ASCII) != 0)))
+        goto obj_done;
+      if ((rc = pretty ? ob_put(b, ": ", 2) : ob_putc(b, ':'))) goto obj_done;
+      if ((rc = js_dump_rec(b, v->u.c.items[idx], flags, level + 1))) goto obj_done;
+    }
+    if (pretty && (rc = js_newline(b, level))) goto obj_done;
+    rc = ob_putc(b, '}');
+  obj_done:
+    os_free(order);
+    return rc;
+  }
+  }
+  return OSIRIS_EINVAL;
+}
+
+static osiris_rc js_dump(os_buf *b, const osiris_json *v, unsigned flags) {
+  return js_dump_rec(b, v, flags, 0);
+}
+
+char *osiris_json_dump(const osiris_json *v, unsigned flags, size_t *len) {
+  os_buf b = {0};
+  char *s;
+  if (len) *len = 0;
+  if (js_dump(&b, v, flags)) {
+    ob_free(&b);
+    return NULL;
+  }
+  if (len) *len = b.len;
+  s = ob_take(&b);
+  return s;
+}
+
+/* ------------------------------------------------------------- accessors */
+
+osiris_json_kind osiris_json_kind_of(const osiris_json *v) {
+  return v ? v->kind : OSIRIS_JSON_NULL;
+}
+
+size_t osiris_json_size(const osiris_json *v) {
+  if (!v || (v->kind != OSIRIS_JSON_ARRAY && v->kind != OSIRIS_JSON_OBJECT)) return 0;
+  return v->u.c.n;
+}
+
+const osiris_json *osiris_json_at(const osiris_json *v, size_t i) {
+  if (i >= osiris_json_size(v)) return NULL;
+  return v->u.c.items[i];
+}
+
+const char *osiris_json_key_at(const osiris_json *obj, size_t i) {
+  if (!obj || obj->kind != OSIRIS_JSON_OBJECT || i >= obj->u.c.n) return NULL;
+  return obj->u.c.keys[i];
+}
+
+static size_t js_find(const osiris_json *obj, const char *key) {
+  size_t i;
+  if (!obj || obj->kind != OSIRIS_JSON_OBJECT || !key) return SIZE_MAX;
+  for (i = 0; i < obj->u.c.n; i++)
+    if (strcmp(obj->u.c.keys[i], key) == 0) return i;
+  return SIZE_MAX;
+}
+
+const osiris_json *osiris_json_get(const osiris_json *obj, const char *key) {
+  size_t i = js_find(obj, key);
+  return i == SIZE_MAX ? NULL : obj->u.c.items[i];
+}
+
+const char *osiris_json_str(const osiris_json *v) {
+  return v && v->kind == OSIRIS_JSON_STRING ? (v->u.s.ptr ? v->u.s.ptr : "") : NULL;
+}
+
+size_t osiris_json_strlen(const osiris_json *v) {
+  return v && v->kind == OSIRIS_JSON_STRING ? v->u.s.len : 0;
+}
+
+int64_t osiris_json_int(const osiris_json *v, int64_t dflt) {
+  if (!v) return dflt;
+  if (v->kind == OSIRIS_JSON_INT) return v->u.i;
+  /* 2^63 is exact as a double; anything at or above it does not fit. */
+  if (v->kind == OSIRIS_JSON_DOUBLE && v->u.d == floor(v->u.d) && v->u.d >= -9223372036854775808.0 &&
+      v->u.d < 9223372036854775808.0)
+    return (int64_t)v->u.d;
+  return dflt;
+}
+
+double osiris_json_num(const osiris_json *v, double dflt) {
+  if (!v) return dflt;
+  if (v->kind == OSIRIS_JSON_INT) return (double)v->u.i;
+  if (v->kind == OSIRIS_JSON_DOUBLE) return v->u.d;
+  return dflt;
+}
+
+int osiris_json_bool(const osiris_json *v, int dflt) {
+  return v && v->kind == OSIRIS_JSON_BOOL ? v->u.b : dflt;
+}
+
+static const char *js_gets(const osiris_json *obj, const char *key) {
+  return osiris_json_str(osiris_json_get(obj, key));
+}
+
+/* -------------------------------------------------------------- builders */
+
+osiris_json *osiris_json_new(osiris_json_kind kind) {
+  osiris_json *v;
+  if ((int)kind < (int)OSIRIS_JSON_NULL || kind > OSIRIS_JSON_OBJECT) return NULL;
+  v = js_alloc(kind);
+  if (v && kind == OSIRIS_JSON_STRING) {
+    v->u.s.ptr = os_strdup("");
+    if (!v->u.s.ptr) {
+      os_free(v);
+      return NULL;
+    }
+  }
+  return v;
+}
+
+osiris_json *osiris_json_new_str(const char *s, size_t len) {
+  osiris_json *v = js_alloc(OSIRIS_JSON_STRING);
+  if (!v) return NULL;
+  v->u.s.ptr = os_strndup(s ? s : "", s ? len : 0);
+  v->u.s.len = s ? len : 0;
+  if (!v->u.s.ptr) {
+    os_free(v);
+    return NULL;
+  }
+  return v;
+}
+
+osiris_json *osiris_json_new_int(int64_t i) {
+  osiris_json *v = js_alloc(OSIRIS_JSON_INT);
+  if (v) v->u.i = i;
+  return v;
+}
+
+osiris_json *osiris_json_new_double(double d) {
+  osiris_json *v = js_alloc(OSIRIS_JSON_DOUBLE);
+  if (v) v->u.d = d;
+  return v;
+}
+
+osiris_json *osiris_json_new_bool(int b) {
+  osiris_json *v = js_alloc(OSIRIS_JSON_BOOL);
+  if (v) v->u.b = b ? 1 : 0;
+  return v;
+}
+
+static osiris_json *js_copy_rec(const osiris_json *v, int depth) {
+  osiris_json *c;
+  size_t i;
+  if (!v || depth > OS_MAX_DEPTH * 4) return NULL;
+  if (v->kind == OSIRIS_JSON_STRING) {
+    c = osiris_json_new_str(v->u.s.ptr, v->u.s.len);
+  } else {
+    c = js_alloc(v->kind);
+    if (c && (v->kind == OSIRIS_JSON_ARRAY || v->kind == OSIRIS_JSON_OBJECT)) {
+      for (i = 0; i < v->u.c.n; i++) {
+        osiris_json *item = js_copy_rec(v->u.c.items[i], depth + 1);
+        char *key = NULL;
+        if (!item) goto fail;
+        if (v->kind == OSIRIS_JSON_OBJECT) {
+          key = os_strdup(v->u.c.keys[i]);
+          if (!key) {
+            osiris_json_free(item);
+            goto fail;
+          }
+        }
+        if (js_append(c, key, item)) goto fail;
+      }
+    } else if (c) {
+      c->u = v->u;
+    }
+  }
+  if (c) {
+    c->line = v->line;
+    c->col = v->col;
+  }
+  return c;
+fail:
+  osiris_json_free(c);
+  return NULL;
+}
+
+osiris_json *osiris_json_copy(const osiris_json *v) { return js_copy_rec(v, 0); }
+
+osiris_rc osiris_json_set(osiris_json *obj, const char *key, osiris_json *val) {
+  size_t i;
+  char *k;
+  if (!obj || obj->kind != OSIRIS_JSON_OBJECT || !key || !val) {
+    osiris_json_free(val);
+    return val ? OSIRIS_EINVAL : OSIRIS_ENOMEM;
+  }
+  i = js_find(obj, key);
+  if (i != SIZE_MAX) {
+    osiris_json_free(obj->u.c.items[i]);
+    obj->u.c.items[i] = val;
+    return OSIRIS_OK;
+  }
+  k = os_strdup(key);
+  if (!k) {
+    osiris_json_free(val);
+    return OSIRIS_ENOMEM;
+  }
+  return js_append(obj, k, val);
+}
+
+int osiris_json_remove(osiris_json *obj, const char *key) {
+  size_t i = js_find(obj, key), rest;
+  if (i == SIZE_MAX) return 0;
+  osiris_json_free(obj->u.c.items[i]);
+  os_free(obj->u.c.keys[i]);
+  rest = obj->u.c.n - i - 1;
+  memmove(obj->u.c.items + i, obj->u.c.items + i + 1, rest * sizeof *obj->u.c.items);
+  memmove(obj->u.c.keys + i, obj->u.c.keys + i + 1, rest * sizeof *obj->u.c.keys);
+  obj->u.c.n--;
+  return 1;
+}
+
+osiris_rc osiris_json_push(osiris_json *arr, osiris_json *val) {
+  if (!arr || arr->kind != OSIRIS_JSON_ARRAY || !val) {
+    osiris_json_free(val);
+    return val ? OSIRIS_EINVAL : OSIRIS_ENOMEM;
+  }
+  return js_append(arr, NULL, val);
+}
+
+static osiris_rc js_set_str(osiris_json *obj, const char *key, const char *s) {
+  return osiris_json_set(obj, key, s ? osiris_json_new_str(s, strlen(s)) : js_alloc(OSIRIS_JSON_NULL));
+}
+
+static osiris_rc js_set_int(osiris_json *obj, const char *key, int64_t v) {
+  return osiris_json_set(obj, key, osiris_json_new_int(v));
+}
+
+static osiris_rc js_set_double(osiris_json *obj, const char *key, double v) {
+  return osiris_json_set(obj, key, osiris_json_new_double(v));
+}
+
+static osiris_rc js_set_bool(osiris_json *obj, const char *key, int v) {
+  return osiris_json_set(obj, key, osiris_json_new_bool(v));
+}
+
+static osiris_rc js_push_str(osiris_json *arr, const char *s) {
+  return osiris_json_push(arr, s ? osiris_json_new_str(s, strlen(s)) : js_alloc(OSIRIS_JSON_NULL));
+}
+
+/* Deep equality.  Kinds must match: INT 1 and DOUBLE 1.0 are different
+ * values (they print differently and round trips must keep the kind).
+ * Doubles compare with ==, except that NaN equals NaN.  Objects are equal
+ * when they hold the same keys with equal values, in any order. */
+static int js_equal(const osiris_json *a, const osiris_json *b) {
+  size_t i;
+  if (a == b) return 1;
+  if (!a || !b || a->kind != b->kind) return 0;
+  switch (a->kind) {
+  case OSIRIS_JSON_NULL: return 1;
+  case OSIRIS_JSON_BOOL: return a->u.b == b->u.b;
+  case OSIRIS_JSON_INT: return a->u.i == b->u.i;
+  case OSIRIS_JSON_DOUBLE: return a->u.d == b->u.d || (isnan(a->u.d) && isnan(b->u.d));
+  case OSIRIS_JSON_STRING:
+    return a->u.s.len == b->u.s.len &&
+           (a->u.s.len == 0 || memcmp(a->u.s.ptr, b->u.s.ptr, a->u.s.len) == 0);
+  case OSIRIS_JSON_ARRAY:
+    if (a->u.c.n != b->u.c.n) return 0;
+    for (i = 0; i < a->u.c.n; i++)
+      if (!js_equal(a->u.c.items[i], b->u.c.items[i])) return 0;
+    return 1;
+  case OSIRIS_JSON_OBJECT:
+    if (a->u.c.n != b->u.c.n) return 0;
+    for (i = 0; i < a->u.c.n; i++) {
+      const osiris_json *other;
+      if (strcmp(a->u.c.keys[i], b->u.c.keys[i]) == 0)
+        other = b->u.c.items[i];
+      else
+        other = osiris_json_get(b, a->u.c.keys[i]);
+      if (!other || !js_equal(a->u.c.items[i], other)) return 0;
+    }
+    return 1;
+  }
+  return 0;
+}
+
+/* ======================================================================
+ * 6. YAML
+ *
+ * One document of the YAML subset that pipelines, manifests and
+ * connection files use, read straight into osiris_json trees: block
+ * mappings and sequences (also the PyYAML style where a sequence under a
+ * key sits at the key's indentation), flow collections, plain, quoted and
+ * block scalars, comments.  Anchors, aliases, tags, merge keys, complex
+ * keys, directives and second documents are errors, never silently
+ * ignored.  Plain scalars resolve with the YAML 1.2 core schema; quoted
+ * ones are always strings.  Every node records its 1-based line:col, and
+ * errors read "fname:line:col: message".  The block parser keeps one
+ * invariant: between nodes the position is at the first character of the
+ * next content line, whose indentation is in ym_parser.ind (YM_EOF at the
+ * end, YM_MARK on a "---"/"..." line).  Nesting is bounded by
+ * OS_MAX_DEPTH, input by OS_MAX_DOC.  The emitter writes PyYAML
+ * safe_dump-like block style whose output ym_parse reads back equal.
+ * ====================================================================== */
+
+#define YM_EOF (-1)
+#define YM_MARK (-2)
+
+enum { YM_LINE, YM_VALUE, YM_ITEM }; /* where a block node starts */
+
+typedef struct ym_parser {
+  js_parser b; /* text, position, line and column tracking shared with JSON */
+  int ind;     /* indentation of the current content line, YM_EOF, YM_MARK */
+} ym_parser;
+
+typedef struct ym_mark {
+  uint32_t line, col;
+} ym_mark;
+
+static ym_mark ym_here(ym_parser *p) {
+  ym_mark m;
+  m.line = p->b.line;
+  m.col = js_col(&p->b, p->b.i);
+  return m;
+}
+
+static osiris_rc ym_fail(ym_parser *p, osiris_rc rc, ym_mark m, const char *fmt, ...)
+    OS_PRINTF(4, 5);
+static osiris_rc ym_fail(ym_parser *p, osiris_rc rc, ym_mark m, const char *fmt, ...) {
+  va_list ap;
+  osiris_rc r;
+  va_start(ap, fmt);
+  r = js_vfail(p->b.err, rc, p->b.fname, m.line, m.col, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+static osiris_rc ym_oom(ym_parser *p) { return os_fail(p->b.err, OSIRIS_ENOMEM, "out of memory"); }
+
+/* Character at i+k, or -1 past the end. */
+static int ym_ch(const ym_parser *p, size_t k) {
+  size_t j = p->b.i + k;
+  return j < p->b.n ? (unsigned char)p->b.s[j] : -1;
+}
+
+static int ym_break_at(const ym_parser *p, size_t j) {
+  return j < p->b.n && (p->b.s[j] == '\n' || (p->b.s[j] == '\r' && j + 1 < p->b.n && p->b.s[j + 1] == '\n'));
+}
+
+static int ym_eol_at(const ym_parser *p, size_t j) { return j >= p->b.n || ym_break_at(p, j); }
+
+/* "Followed by blank": space, tab, line break or end of input. */
+static int ym_blank_at(const ym_parser *p, size_t j) {
+  return j >= p->b.n || p->b.s[j] == ' ' || p->b.s[j] == '\t' || ym_break_at(p, j);
+}
+
+static int ym_flow_ind(int c) { return c == ',' || c == '[' || c == ']' || c == '{' || c == '}'; }
+
+/* Consume the line break at the position. */
+static void ym_newline(ym_parser *p) {
+  if (p->b.i < p->b.n && p->b.s[p->b.i] == '\r') p->b.i++;
+  if (p->b.i < p->b.n && p->b.s[p->b.i] == '\n') p->b.i++;
+  p->b.line++;
+  p->b.line_start = p->b.i;
+}
+
+static void ym_skip_inline_ws(ym_parser *p) {
+  while (p->b.i < p->b.n && (p->b.s[p->b.i] == ' ' || p->b.s[p->b.i] == '\t')) p->b.i++;
+}
+
+static void ym_skip_to_eol(ym_parser *p) {
+  while (!ym_eol_at(p, p->b.i)) p->b.i++;
+}
+
+static int ym_marker_at(const ym_parser *p, size_t j) {
+  const char *s = p->b.s;
+  if (j + 3 > p->b.n) return 0;
+  if (!((s[j] == '-' && s[j + 1] == '-' && s[j + 2] == '-') ||
+        (s[j] == '.' && s[j + 1] == '.' && s[j + 2] == '.')))
+    return 0;
+  return ym_blank_at(p, j + 3);
+}
+
+/* Move to the first character of the next content line, skipping blank
+ * and comment lines, and set p->ind.  The rest of the current line must
+ * already be known to be blank. */
+static osiris_rc ym_next_content(ym_parser *p) {
+  js_parser *b = &p->b;
+  if (b->i != b->line_start) {
+    ym_skip_to_eol(p);
+    if (b->i >= b->n) {
+      p->ind = YM_EOF;
+      return OSIRIS_OK;
+    }
+    ym_newline(p);
+  }
+  for (;;) {
+    size_t k = b->i;
+    while (k < b->n && b->s[k] == ' ') k++;
+    if (k >= b->n) {
+      b->i = k;
+      p->ind = YM_EOF;
+      return OSIRIS_OK;
+    }
+    if (b->s[k] == '\t') {
+      size_t t = k;
+      while (t < b->n && (b->s[t] == ' ' || b->s[t] == '\t')) t++;
+      if (!ym_eol_at(p, t) && b->s[t] != '#') {
+        b->i = k;
+        return ym_fail(p, OSIRIS_EPARSE, ym_here(p), "tab character used for indentation");
+      }
+      k = t;
+    }
+    if (ym_eol_at(p, k) || b->s[k] == '#') {
+      b->i = k;
+      ym_skip_to_eol(p);
+      if (b->i >= b->n) {
+        p->ind = YM_EOF;
+        return OSIRIS_OK;
+      }
+      ym_newline(p);
+      continue;
+    }
+    b->i = k;
+    if (k == b->line_start && ym_marker_at(p, k)) {
+      p->ind = YM_MARK;
+      return OSIRIS_OK;
+    }
+    p->ind = (int)(k - b->line_start);
+    return OSIRIS_OK;
+  }
+}
+
+/* A comment starts with '#' at the start of a line or after whitespace. */
+static int ym_comment_at(const ym_parser *p, size_t j) {
+  const js_parser *b = &p->b;
+  return j < b->n && b->s[j] == '#' &&
+         (j == b->line_start || b->s[j - 1] == ' ' || b->s[j - 1] == '\t');
+}
+
+/* After a value: only spaces and a comment may follow on its line. */
+static osiris_rc ym_finish_line(ym_parser *p) {
+  ym_skip_inline_ws(p);
+  if (ym_comment_at(p, p->b.i)) ym_skip_to_eol(p);
+  if (!ym_eol_at(p, p->b.i)) {
+    if (p->b.s[p->b.i] == ':' && ym_blank_at(p, p->b.i + 1))
+      return ym_fail(p, OSIRIS_EPARSE, ym_here(p), "mapping values are not allowed here");
+    return ym_fail(p, OSIRIS_EPARSE, ym_here(p), "unexpected text after a value");
+  }
+  return ym_next_content(p);
+}
+
+/* Errors for characters that start constructs outside the subset. */
+static osiris_rc ym_check_indicator(ym_parser *p, int flow) {
+  int c = ym_ch(p, 0);
+  ym_mark m = ym_here(p);
+  switch (c) {
+  case '&': return ym_fail(p, OSIRIS_EPARSE, m, "anchors (&) are not supported");
+  case '*': return ym_fail(p, OSIRIS_EPARSE, m, "aliases (*) are not supported");
+  case '!': return ym_fail(p, OSIRIS_EPARSE, m, "tags (!) are not supported");
+  case '%':
+  case '@':
+  case '`': return ym_fail(p, OSIRIS_EPARSE, m, "'%c' cannot start a plain scalar; quote the value", c);
+  case '?':
+    if (ym_blank_at(p, p->b.i + 1))
+      return ym_fail(p, OSIRIS_EPARSE, m, "complex keys (?) are not supported");
+    break;
+  case '|':
+  case '>':
+    if (flow) return ym_fail(p, OSIRIS_EPARSE, m, "block scalars are not allowed in flow collections");
+    break;
+  case '-':
+    if (flow && ym_blank_at(p, p->b.i + 1))
+      return ym_fail(p, OSIRIS_EPARSE, m, "block sequences are not allowed in flow collections");
+    break;
+  case ',':
+  case ']':
+  case '}':
+    return ym_fail(p, OSIRIS_EPARSE, m, "unexpected '%c'", c);
+  default: break;
+  }
+  return OSIRIS_OK;
+}
+
+/* ------------------------------------------------------------- scalars */
+
+static int ym_eq(const char *s, size_t n, const char *w) {
+  return strlen(w) == n && memcmp(s, w, n) == 0;
+}
+
+static int ym_digits(const char *s, size_t n, int base) {
+  size_t i;
+  if (n == 0) return 0;
+  for (i = 0; i < n; i++) {
+    int c = (unsigned char)s[i];
+    int ok = base == 16 ? isxdigit(c) : base == 8 ? (c >= '0' && c <= '7') : (c >= '0' && c <= '9');
+    if (!ok) return 0;
+  }
+  return 1;
+}
+
+/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+static int ym_is_float(const char *s, size_t n) {
+  size_t i = 0, d1 = 0, d2 = 0;
+  if (i < n && (s[i] == '-' || s[i] == '+')) i++;
+  while (i < n && s[i] >= '0' && s[i] <= '9') i++, d1++;
+  if (i < n && s[i] == '.') {
+    i++;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++, d2++;
+    if (d1 == 0 && d2 == 0) return 0;
+  } else if (d1 == 0) {
+    return 0;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    size_t de = 0;
+    i++;
+    if (i < n && (s[i] == '-' || s[i] == '+')) i++;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++, de++;
+    if (de == 0) return 0;
+  }
+  return i == n;
+}
+
+/* A new node for a plain scalar under the YAML 1.2 core schema. */
+static osiris_json *ym_resolve(const char *s, size_t n) {
+  osiris_json *v;
+  size_t k = 0;
+  int neg = 0, big = 0;
+  if (n == 0 || ym_eq(s, n, "~") || ym_eq(s, n, "null") || ym_eq(s, n, "Null") || ym_eq(s, n, "NULL"))
+    return js_alloc(OSIRIS_JSON_NULL);
+  if (ym_eq(s, n, "true") || ym_eq(s, n, "True") || ym_eq(s, n, "TRUE")) return osiris_json_new_bool(1);
+  if (ym_eq(s, n, "false") || ym_eq(s, n, "False") || ym_eq(s, n, "FALSE"))
+    return osiris_json_new_bool(0);
+  if (s[0] == '-' || s[0] == '+') neg = s[0] == '-', k = 1;
+  if (ym_digits(s + k, n - k, 10) ||
+      (n > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x') &&
+       ym_digits(s + 2, n - 2, s[1] == 'o' ? 8 : 16))) {
+    int base = 10;
+    uint64_t acc = 0, limit;
+    double dacc = 0;
+    int overflow = 0;
+    if (n > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x')) base = s[1] == 'o' ? 8 : 16, k = 2;
+    limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; k < n; k++) {
+      int c = (unsigned char)s[k];
+      unsigned d = (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+      dacc = dacc * base + d;
+      if (acc > (limit - d) / (unsigned)base) overflow = 1;
+      else acc = acc * (unsigned)base + d;
+    }
+    if (!overflow) {
+      if (neg) return osiris_json_new_int(acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc);
+      return osiris_json_new_int((int64_t)acc);
+    }
+    if (base == 8) return osiris_json_new_double(neg ? -dacc : dacc);
+    /* Too big for int64: decimal and hex go through strtod (which reads
+     * "0x..." too) for a correctly rounded double. */
+    big = 1;
+  }
+  if (big || ym_is_float(s, n)) {
+    /* strtod in the "C" locale (osiris never calls setlocale); the text
+     * was checked against the grammar above, so nothing else is read. */
+    char small[64], *copy = small;
+    double d;
+    if (n >= sizeof small) {
+      copy = os_malloc(n + 1);
+      if (!copy) return NULL;
+    }
+    memcpy(copy, s, n);
+    copy[n] = 0;
+    d = strtod(copy, NULL);
+    if (copy != small) os_free(copy);
+    return osiris_json_new_double(d);
+  }
+  k = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (ym_eq(s + k, n - k, ".inf") || ym_eq(s + k, n - k, ".Inf") || ym_eq(s + k, n - k, ".INF"))
+    return osiris_json_new_double(s[0] == '-' ? -INFINITY : INFINITY);
+  if (ym_eq(s, n, ".nan") || ym_eq(s, n, ".NaN") || ym_eq(s, n, ".NAN"))
+    return osiris_json_new_double(NAN);
+  v = osiris_json_new_str(s, n);
+  return v;
+}
+
+/* Plain scalar in block context, folding continuation lines indented
+ * more than parent.  Stops before a comment or at the end of its last
+ * line. */
+static osiris_rc ym_plain_block(ym_parser *p, int parent, os_buf *out) {
+  js_parser *b = &p->b;
+  osiris_rc rc;
+  for (;;) {
+    size_t start = b->i, end;
+    int comment = 0;
+    while (!ym_eol_at(p, b->i)) {
+      char c = b->s[b->i];
+      if (c == ':' && ym_blank_at(p, b->i + 1))
+        return ym_fail(p, OSIRIS_EPARSE, ym_here(p), "mapping values are not allowed here");
+      if (c == '#' && b->i > start && (b->s[b->i - 1] == ' ' || b->s[b->i - 1] == '\t')) {
+        comment = 1;
+        break;
+      }
+      b->i++;
+    }
+    end = b->i;
+    while (end > start && (b->s[end - 1] == ' ' || b->s[end - 1] == '\t')) end--;
+    if ((rc = ob_put(out, b->s + start, end - start))) return ym_oom(p);
+    if (comment) {
+      b->i = end; /* the caller sees the whitespace before '#' */
+      return OSIRIS_OK;
+    }
+    {
+      /* Look ahead for a continuation line; restore if there is none. */
+      size_t save_i = b->i, save_ls = b->line_start, nbreaks = 0;
+      uint32_t save_line = b->line;
+      int cont = 0;
+      while (b->i < b->n) {
+        size_t k, sp;
+        ym_newline(p);
+        nbreaks++;
+        k = b->i;
+        while (k < b->n && b->s[k] == ' ') k++;
+        sp = k - b->line_start;
+        while (k < b->n && (b->s[k] == ' ' || b->s[k] == '\t')) k++;
+        if (k >= b->n) break;
+        if (ym_break_at(p, k)) {
+          b->i = k;
+          continue;
+        }
+        if (b->s[k] == '#' || (int)sp <= parent || (sp == 0 && ym_marker_at(p, k))) break;
+        b->i = k;
+        cont = 1;
+        break;
+      }
+      if (!cont) {
+        b->i = save_i;
+        b->line_start = save_ls;
+        b->line = save_line;
+        return OSIRIS_OK;
+      }
+      if (nbreaks == 1) rc = ob_putc(out, ' ');
+      else
+        while (!rc && --nbreaks > 0) rc = ob_putc(out, '\n');
+      if (rc) return ym_oom(p);
+    }
+  }
+}
+
+/* Plain scalar in flow context: ends at , [ ] { } ": " " #". */
+static osiris_rc ym_plain_flow(ym_parser *p, os_buf *out) {
+  js_parser *b = &p->b;
+  for (;;) {
+    size_t start = b->i, end;
+    while (!ym_eol_at(p, b->i)) {
+      char c = b->s[b->i];
+      if (ym_flow_ind(c)) break;
+      if (c == ':' && (ym_blank_at(p, b->i + 1) || (b->i + 1 < b->n && ym_flow_ind(b->s[b->i + 1]))))
+        break;
+      if (c == '#' && b->i > start && (b->s[b->i - 1] == ' ' || b->s[b->i - 1] == '\t')) break;
+      b->i++;
+    }
+    end = b->i;
+    while (end > start && (b->s[end - 1] == ' ' || b->s[end - 1] == '\t')) end--;
+    if (ob_put(out, b->s + start, end - start)) return ym_oom(p);
+    if (!ym_eol_at(p, b->i) || b->i >= b->n) {
+      b->i = end;
+      return OSIRIS_OK;
+    }
+    {
+      size_t save_i = b->i, save_ls = b->line_start, nbreaks = 0, k;
+      uint32_t save_line = b->line;
+      int c;
+      while (ym_break_at(p, b->i)) {
+        ym_newline(p);
+        nbreaks++;
+        ym_skip_inline_ws(p);
+      }
+      k = b->i;
+      c = k < b->n ? (unsigned char)b->s[k] : -1;
+      if (c < 0 || ym_flow_ind(c) || c == '#' || (c == ':' && (ym_blank_at(p, k + 1) || ym_flow_ind(ym_ch(p, 1)))) ||
+          (k == b->line_start && ym_marker_at(p, k))) {
+        b->i = save_i;
+        b->line_start = save_ls;
+        b->line = save_line;
+        return OSIRIS_OK;
+      }
+      if (nbreaks == 1) {
+        if (ob_putc(out, ' ')) return ym_oom(p);
+      } else {
+        while (--nbreaks > 0)
+          if (ob_putc(out, '\n')) return ym_oom(p);
+      }
+    }
+  }
+}
+
+static int ym_hexval(const char *s, size_t n, uint32_t *out) {
+  uint32_t v = 0;
+  size_t k;
+  for (k = 0; k < n; k++) {
+    int c = (unsigned char)s[k];
+    if (!isxdigit(c)) return 0;
+    v = v * 16 + (uint32_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+  }
+  *out = v;
+  return 1;
+}
+
+/* Single- or double-quoted scalar starting at the quote.  Line breaks
+ * fold to a space, blank lines to "\n"; *lines is the number of line
+ * breaks crossed (0 when the scalar sits on one line). */
+static osiris_rc ym_quoted(ym_parser *p, os_buf *out, int *lines) {
+  js_parser *b = &p->b;
+  ym_mark open = ym_here(p);
+  char q = b->s[b->i];
+  int dbl = q == '"';
+  *lines = 0;
+  b->i++;
+  for (;;) {
+    char c;
+    if (b->i >= b->n)
+      return ym_fail(p, OSIRIS_EPARSE, open, "unterminated %s-quoted string", dbl ? "double" : "single");
+    c = b->s[b->i];
+    if (c == q) {
+      if (!dbl && ym_ch(p, 1) == '\'') {
+        if (ob_putc(out, '\'')) return ym_oom(p);
+        b->i += 2;
+        continue;
+      }
+      b->i++;
+      return OSIRIS_OK;
+    }
+    if (c == ' ' || c == '\t') {
+      size_t start = b->i;
+      ym_skip_inline_ws(p);
+      if (!ym_eol_at(p, b->i) && ob_put(out, b->s + start, b->i - start)) return ym_oom(p);
+      continue;
+    }
+    if (ym_break_at(p, b->i) || (dbl && c == '\\' && ym_break_at(p, b->i + 1))) {
+      int escaped = c == '\\', nbreaks = 0;
+      if (escaped) b->i++;
+      ym_newline(p);
+      (*lines)++;
+      for (;;) {
+        ym_skip_inline_ws(p);
+        if (b->i == b->line_start && ym_marker_at(p, b->i))
+          return ym_fail(p, OSIRIS_EPARSE, open, "unterminated %s-quoted string",
+                         dbl ? "double" : "single");
+        if (!ym_break_at(p, b->i)) break;
+        ym_newline(p);
+        (*lines)++;
+        nbreaks++;
+      }
+      if (nbreaks == 0 && !escaped) {
+        if (ob_putc(out, ' ')) return ym_oom(p);
+      }
+      while (nbreaks-- > 0)
+        if (ob_putc(out, '\n')) return ym_oom(p);
+      continue;
+    }
+    if (dbl && c == '\\') {
+      ym_mark em = ym_here(p);
+      int e = ym_ch(p, 1);
+      const char *simple = NULL;
+      size_t hexlen = 0;
+      switch (e) {
+      case '0': simple = "\0"; break;
+      case 'a': simple = "\a"; break;
+      case 'b': simple = "\b"; break;
+      case 't':
+      case '\t': simple = "\t"; break;
+      case 'n': simple = "\n"; break;
+      case 'v': simple = "\v"; break;
+      case 'f': simple = "\f"; break;
+      case 'r': simple = "\r"; break;
+      case 'e': simple = "\x1b"; break;
+      case ' ': simple = " "; break;
+      case '"': simple = "\""; break;
+      case '/': simple = "/"; break;
+      case '\\': simple = "\\"; break;
+      case 'N': simple = "\xc2\x85"; break;
+      case '_': simple = "\xc2\xa0"; break;
+      case 'L': simple = "\xe2\x80\xa8"; break;
+      case 'P': simple = "\xe2\x80\xa9"; break;
+      case 'x': hexlen = 2; break;
+      case 'u': hexlen = 4; break;
+      case 'U': hexlen = 8; break;
+      default:
+        return ym_fail(p, OSIRIS_EPARSE, em, "invalid escape '\\%c'", e > 0x20 && e < 0x7F ? e : '?');
+      }
+      if (simple) {
+        if (ob_put(out, simple, e == '0' ? 1 : strlen(simple))) return ym_oom(p);
+        b->i += 2;
+        continue;
+      }
+      {
+        uint32_t cp, lo;
+        if (b->i + 2 + hexlen > b->n || !ym_hexval(b->s + b->i + 2, hexlen, &cp))
+          return ym_fail(p, OSIRIS_EPARSE, em, "invalid escape '\\%c'", e);
+        b->i += 2 + hexlen;
+        if (hexlen == 4 && cp >= 0xD800 && cp <= 0xDBFF && ym_ch(p, 0) == '\\' && ym_ch(p, 1) == 'u' &&
+            b->i + 6 <= b->n && ym_hexval(b->s + b->i + 2, 4, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          b->i += 6;
+        }
+        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+          return ym_fail(p, OSIRIS_EPARSE, em, "escape is not a valid code point");
+        if (js_put_utf8(out, cp)) return ym_oom(p);
+      }
+      continue;
+    }
+    {
+      size_t start = b->i;
+      while (b->i < b->n && b->s[b->i] != q && b->s[b->i] != ' ' && b->s[b->i] != '\t' &&
+             !ym_break_at(p, b->i) && !(dbl && b->s[b->i] == '\\'))
+        b->i++;
+      if (ob_put(out, b->s + start, b->i - start)) return ym_oom(p);
+    }
+  }
+}
+
+/* Skip the blank lines of a block scalar, returning how many there were;
+ * stops at the first content character or at column indent. */
+static size_t ym_block_breaks(ym_parser *p, size_t indent) {
+  js_parser *b = &p->b;
+  size_t nb = 0;
+  for (;;) {
+    while (b->i < b->n && b->s[b->i] == ' ' && b->i - b->line_start < indent) b->i++;
+    if (!ym_break_at(p, b->i)) return nb;
+    ym_newline(p);
+    nb++;
+  }
+}
+
+/* Literal (|) or folded (>) block scalar, as PyYAML scans it. */
+static osiris_rc ym_block_scalar(ym_parser *p, int parent, osiris_json **out) {
+  js_parser *b = &p->b;
+  ym_mark m = ym_here(p);
+  int folded = b->s[b->i] == '>', chomp = 0, incr = 0, k, have_lb = 0;
+  size_t indent, min_indent, nb = 0, col;
+  os_buf buf = {0};
+  osiris_rc rc = OSIRIS_OK;
+  b->i++;
+  for (k = 0; k < 2; k++) {
+    int c = ym_ch(p, 0);
+    if ((c == '+' || c == '-') && !chomp) {
+      chomp = c == '+' ? 1 : -1;
+      b->i++;
+    } else if (c >= '0' && c <= '9' && !incr) {
+      if (c == '0')
+        return ym_fail(p, OSIRIS_EPARSE, ym_here(p), "block scalar indentation indicator cannot be 0");
+      incr = c - '0';
+      b->i++;
+    }
+  }
+  {
+    size_t start = b->i;
+    ym_skip_inline_ws(p);
+    if (b->i < b->n && b->s[b->i] == '#' && b->i > start) ym_skip_to_eol(p);
+    if (!ym_eol_at(p, b->i))
+      return ym_fail(p, OSIRIS_EPARSE, ym_here(p), "unexpected text after a block scalar indicator");
+  }
+  if (b->i < b->n) ym_newline(p);
+  min_indent = parent + 1 < 1 ? 1 : (size_t)(parent + 1);
+  if (incr) {
+    indent = min_indent + (size_t)incr - 1;
+    nb = ym_block_breaks(p, indent);
+  } else {
+    /* Auto-detect: the widest of the leading blank lines and the first
+     * content line, but at least min_indent. */
+    size_t max_indent = 0;
+    for (;;) {
+      while (b->i < b->n && b->s[b->i] == ' ') b->i++;
+      col = b->i - b->line_start;
+      if (col > max_indent) max_indent = col;
+      if (!ym_break_at(p, b->i)) break;
+      ym_newline(p);
+      nb++;
+    }
+    indent = max_indent > min_indent ? max_indent : min_indent;
+  }
+  while (b->i - b->line_start == indent && b->i < b->n) {
+    int leading_non_space = b->s[b->i] != ' ' && b->s[b->i] != '\t';
+    size_t start = b->i;
+    while (nb > 0) {
+      if ((rc = ob_putc(&buf, '\n'))) goto oom;
+      nb--;
+    }
+    ym_skip_to_eol(p);
+    if ((rc = ob_put(&buf, b->s + start, b->i - start))) goto oom;
+    have_lb = b->i < b->n;
+    if (have_lb) ym_newline(p);
+    nb += ym_block_breaks(p, indent);
+    if (b->i - b->line_start != indent || b->i >= b->n) break;
+    /* Folding joins two plain lines with a space (or with the blank
+     * lines between them); breaks around more-indented lines stay. */
+    if (folded && have_lb && leading_non_space && b->s[b->i] != ' ' && b->s[b->i] != '\t') {
+      if (nb == 0 && (rc = ob_putc(&buf, ' '))) goto oom;
+    } else if (have_lb && (rc = ob_putc(&buf, '\n'))) {
+      goto oom;
+    }
+  }
+  if (chomp != -1 && have_lb && (rc = ob_putc(&buf, '\n'))) goto oom;
+  if (chomp == 1)
+    while (nb-- > 0)
+      if ((rc = ob_putc(&buf, '\n'))) goto oom;
+  {
+    size_t len = buf.len;
+    *out = osiris_json_new_str(buf.p ? buf.p : "", len);
+    if (!*out) goto oom;
+    (*out)->line = m.line;
+    (*out)->col = m.col;
+  }
+  ob_free(&buf);
+  if (b->i >= b->n) {
+    p->ind = YM_EOF;
+    return OSIRIS_OK;
+  }
+  b->i = b->line_start; /* the scalar ended inside this line's indentation */
+  rc = ym_next_content(p);
+  if (rc) {
+    osiris_json_free(*out);
+    *out = NULL;
+  }
+  return rc;
+oom:
+  ob_free(&buf);
+  return ym_oom(p);
+}
+
+/* --------------------------------------------------------- collections */
+
+static osiris_rc ym_node(ym_parser *p, int parent, int ctx, int depth, osiris_json **out);
+static osiris_rc ym_flow(ym_parser *p, int depth, osiris_json **out);
+static osiris_rc ym_seq(ym_parser *p, int indent, int indentless, int depth, osiris_json **out);
+
+static osiris_rc ym_depth_check(ym_parser *p, int depth) {
+  if (depth >= OS_MAX_DEPTH)
+    return ym_fail(p, OSIRIS_ELIMIT, ym_here(p), "nesting deeper than %d", OS_MAX_DEPTH);
+  return OSIRIS_OK;
+}
+
+static osiris_json *ym_null_at(ym_mark m) {
+  osiris_json *v = js_alloc(OSIRIS_JSON_NULL);
+  if (v) v->line = m.line, v->col = m.col;
+  return v;
+}
+
+/* Add key (owned) -> val (owned) to obj, rejecting duplicates and keys
+ * holding NUL.  Frees both on failure. */
+static osiris_rc ym_add_key(ym_parser *p, js_keyset *ks, osiris_json *obj, char *key, size_t klen,
+                            ym_mark km, osiris_json *val) {
+  int seen;
+  osiris_rc rc;
+  if (strlen(key) != klen) {
+    rc = ym_fail(p, OSIRIS_EPARSE, km, "mapping key contains U+0000");
+    goto fail;
+  }
+  seen = js_key_seen(ks, obj, key);
+  if (seen) {
+    rc = seen < 0 ? ym_oom(p) : ym_fail(p, OSIRIS_EPARSE, km, "duplicate key \"%s\"", key);
+    goto fail;
+  }
+  if (js_append(obj, key, val)) return ym_oom(p);
+  return OSIRIS_OK;
+fail:
+  os_free(key);
+  osiris_json_free(val);
+  return rc;
+}
+
+/* Does a plain implicit key ("key:" + blank) start at the position?  The
+ * colon's offset goes to *colon. */
+static int ym_plain_key(const ym_parser *p, size_t *colon) {
+  const js_parser *b = &p->b;
+  size_t j;
+  for (j = b->i; !ym_eol_at(p, j); j++) {
+    char c = b->s[j];
+    if (c == '#' && j > b->i && (b->s[j - 1] == ' ' || b->s[j - 1] == '\t')) return 0;
+    if (c == ':' && ym_blank_at(p, j + 1)) {
+      *colon = j;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Block mapping whose first key starts at the position, at indent. */
+static osiris_rc ym_map(ym_parser *p, int indent, int depth, osiris_json **out) {
+  js_parser *b = &p->b;
+  js_keyset ks = {NULL, 0};
+  osiris_json *obj;
+  osiris_rc rc;
+  ym_mark m = ym_here(p);
+  *out = NULL;
+  if ((rc = ym_depth_check(p, depth))) return rc;
+  obj = js_alloc(OSIRIS_JSON_OBJECT);
+  if (!obj) return ym_oom(p);
+  obj->line = m.line;
+  obj->col = m.col;
+  for (;;) {
+    ym_mark km = ym_here(p);
+    os_buf key = {0};
+    osiris_json *val = NULL;
+    size_t klen;
+    int c = ym_ch(p, 0);
+    if (c == '"' || c == '\'') {
+      int lines;
+      if ((rc = ym_quoted(p, &key, &lines))) goto key_fail;
+      ym_skip_inline_ws(p);
+      if (lines || ym_ch(p, 0) != ':' || !ym_blank_at(p, b->i + 1)) {
+        rc = ym_fail(p, OSIRIS_EPARSE, lines ? km : ym_here(p),
+                     lines ? "a mapping key must fit on one line" : "expected ':' after a mapping key");
+        goto key_fail;
+      }
+    } else {
+      size_t colon, end;
+      if (c == '-' && ym_blank_at(p, b->i + 1)) {
+        rc = ym_fail(p, OSIRIS_EPARSE, km, "expected a mapping key, found a sequence item");
+        goto key_fail;
+      }
+      if (c == '[' || c == '{') {
+        rc = ym_fail(p, OSIRIS_EPARSE, km, "complex keys are not supported");
+        goto key_fail;
+      }
+      if ((rc = ym_check_indicator(p, 0))) goto key_fail;
+      if (c == '|' || c == '>' || !ym_plain_key(p, &colon)) {
+        rc = ym_fail(p, OSIRIS_EPARSE, km, "expected 'key: value'");
+        goto key_fail;
+      }
+      end = colon;
+      while (end > b->i && (b->s[end - 1] == ' ' || b->s[end - 1] == '\t')) end--;
+      if (end == b->i) {
+        rc = ym_fail(p, OSIRIS_EPARSE, km, "empty mapping key");
+        goto key_fail;
+      }
+      if (end - b->i == 2 && b->s[b->i] == '<' && b->s[b->i + 1] == '<') {
+        rc = ym_fail(p, OSIRIS_EPARSE, km, "merge keys (<<) are not supported");
+        goto key_fail;
+      }
+      if (ob_put(&key, b->s + b->i, end - b->i)) {
+        rc = ym_oom(p);
+        goto key_fail;
+      }
+      b->i = colon;
+    }
+    b->i++; /* the ':' */
+    klen = key.len;
+    {
+      char *k = ob_take(&key);
+      if (!k) {
+        rc = ym_oom(p);
+        goto done;
+      }
+      ym_skip_inline_ws(p);
+      if (ym_eol_at(p, b->i) || b->s[b->i] == '#') {
+        if ((rc = ym_finish_line(p))) {
+          os_free(k);
+          goto done;
+        }
+        if (p->ind > indent)
+          rc = ym_node(p, indent, YM_LINE, depth + 1, &val);
+        else if (p->ind == indent && ym_ch(p, 0) == '-' && ym_blank_at(p, b->i + 1))
+          rc = ym_seq(p, indent, 1, depth + 1, &val);
+        else if (!(val = ym_null_at(km)))
+          rc = ym_oom(p);
+      } else {
+        rc = ym_node(p, indent, YM_VALUE, depth + 1, &val);
+      }
+      if (rc) {
+        os_free(k);
+        goto done;
+      }
+      if ((rc = ym_add_key(p, &ks, obj, k, klen, km, val))) goto done;
+    }
+    if (p->ind < indent) break;
+    if (p->ind > indent) {
+      rc = ym_fail(p, OSIRIS_EPARSE, ym_here(p), "bad indentation of a mapping entry");
+      goto done;
+    }
+    continue;
+  key_fail:
+    ob_free(&key);
+    goto done;
+  }
+done:
+  os_free(ks.slots);
+  if (rc) {
+    osiris_json_free(obj);
+    return rc;
+  }
+  *out = obj;
+  return OSIRIS_OK;
+}
+
+/* Block sequence whose first "- " is at the position, at indent.  An
+ * indentless sequence (PyYAML style, under a key at the same column) ends
+ * at the first line of that column that is not an item. */
+static osiris_rc ym_seq(ym_parser *p, int indent, int indentless, int depth, osiris_json **out) {
+  js_parser *b = &p->b;
+  osiris_json *arr;
+  osiris_rc rc;
+  ym_mark m = ym_here(p);
+  *out = NULL;
+  if ((rc = ym_depth_check(p, depth))) return rc;
+  arr = js_alloc(OSIRIS_JSON_ARRAY);
+  if (!arr) return ym_oom(p);
+  arr->line = m.line;
+  arr->col = m.col;
+  for (;;) {
+    osiris_json *item = NULL;
+    ym_mark im = ym_here(p);
+    if (!(ym_ch(p, 0) == '-' && ym_blank_at(p, b->i + 1))) {
+      if (indentless) break;
+      rc = ym_fail(p, OSIRIS_EPARSE, im, "expected a sequence item ('- ')");
+      goto done;
+    }
+    b->i++;
+    ym_skip_inline_ws(p);
+    if (ym_eol_at(p, b->i) || b->s[b->i] == '#') {
+      if ((rc = ym_finish_line(p))) goto done;
+      if (p->ind > indent)
+        rc = ym_node(p, indent, YM_LINE, depth + 1, &item);
+      else if (!(item = ym_null_at(im)))
+        rc = ym_oom(p);
+    } else {
+      rc = ym_node(p, indent, YM_ITEM, depth + 1, &item);
+    }
+    if (rc) goto done;
+    if ((rc = js_append(arr, NULL, item))) {
+      rc = ym_oom(p);
+      goto done;
+    }
+    if (p->ind < indent) break;
+    if (p->ind > indent) {
+      rc = ym_fail(p, OSIRIS_EPARSE, ym_here(p), "bad indentation of a sequence item");
+      goto done;
+    }
+  }
+done:
+  if (rc) {
+    osiris_json_free(arr);
+    return rc;
+  }
+  *out = arr;
+  return OSIRIS_OK;
+}
+
+/* Skip whitespace, line breaks and comments inside a flow collection. */
+static osiris_rc ym_flow_ws(ym_parser *p, ym_mark open, int is_map) {
+  js_parser *b = &p->b;
+  for (;;) {
+    ym_skip_inline_ws(p);
+    if (ym_comment_at(p, b->i)) ym_skip_to_eol(p);
+    if (b->i >= b->n || (b->i == b->line_start && ym_marker_at(p, b->i)))
+      return ym_fail(p, OSIRIS_EPARSE, open, "unterminated flow %s", is_map ? "mapping" : "sequence");
+    if (!ym_break_at(p, b->i)) return OSIRIS_OK;
+    ym_newline(p);
+  }
+}
+
+/* A node inside a flow collection.  For a scalar, *text receives its
+ * text (so that it can become a key) and *is_scalar is set. */
+static osiris_rc ym_flow_node(ym_parser *p, int depth, osiris_json **out, int *is_scalar,
+                              os_buf *text) {
+  ym_mark m = ym_here(p);
+  int c = ym_ch(p, 0);
+  os_buf buf = {0};
+  osiris_rc rc;
+  *out = NULL;
+  *is_scalar = 0;
+  if (c == '[' || c == '{') return ym_flow(p, depth, out);
+  if ((rc = ym_check_indicator(p, 1))) return rc;
+  if (c == ':' && (ym_blank_at(p, p->b.i + 1) || ym_flow_ind(ym_ch(p, 1))))
+    return ym_fail(p, OSIRIS_EPARSE, m, "empty mapping key");
+  *is_scalar = 1;
+  if (c == '"' || c == '\'') {
+    int lines;
+    if ((rc = ym_quoted(p, &buf, &lines))) goto done;
+    *out = osiris_json_new_str(buf.p ? buf.p : "", buf.len);
+  } else {
+    if ((rc = ym_plain_flow(p, &buf))) goto done;
+    *out = ym_resolve(buf.p ? buf.p : "", buf.len);
+  }
+  if (!*out) {
+    rc = ym_oom(p);
+    goto done;
+  }
+  (*out)->line = m.line;
+  (*out)->col = m.col;
+  ob_free(text);
+  *text = buf;
+  return OSIRIS_OK;
+done:
+  ob_free(&buf);
+  return rc;
+}
+
+static osiris_rc ym_flow(ym_parser *p, int depth, osiris_json **out) {
+  js_parser *b = &p->b;
+  ym_mark open = ym_here(p);
+  int is_map = b->s[b->i] == '{';
+  char close = is_map ? '}' : ']';
+  js_keyset ks = {NULL, 0};
+  osiris_json *c;
+  osiris_rc rc;
+  *out = NULL;
+  if ((rc = ym_depth_check(p, depth))) return rc;
+  c = js_alloc(is_map ? OSIRIS_JSON_OBJECT : OSIRIS_JSON_ARRAY);
+  if (!c) return ym_oom(p);
+  c->line = open.line;
+  c->col = open.col;
+  b->i++;
+  if ((rc = ym_flow_ws(p, open, is_map))) goto done;
+  while (b->s[b->i] != close) {
+    osiris_json *item = NULL, *val = NULL;
+    ym_mark im = ym_here(p);
+    size_t klen;
+    int scalar;
+    os_buf text = {0};
+    if ((rc = ym_flow_node(p, depth + 1, &item, &scalar, &text))) goto done;
+    if ((rc = ym_flow_ws(p, open, is_map))) goto item_fail;
+    if (b->s[b->i] == ':' || is_map) {
+      char *key;
+      if (!scalar) {
+        rc = ym_fail(p, OSIRIS_EPARSE, im, "complex keys are not supported");
+        goto item_fail;
+      }
+      if (b->s[b->i] == ':') {
+        b->i++;
+        if ((rc = ym_flow_ws(p, open, is_map))) goto item_fail;
+        if (b->s[b->i] == ',' || b->s[b->i] == close) {
+          val = ym_null_at(im);
+          if (!val) {
+            rc = ym_oom(p);
+            goto item_fail;
+          }
+        } else {
+          int vs;
+          os_buf vtext = {0};
+          rc = ym_flow_node(p, depth + 1, &val, &vs, &vtext);
+          ob_free(&vtext);
+          if (rc) goto item_fail;
+          if ((rc = ym_flow_ws(p, open, is_map))) {
+            osiris_json_free(val);
+            goto item_fail;
+          }
+        }
+      } else if (!(val = ym_null_at(im))) {
+        rc = ym_oom(p);
+        goto item_fail;
+      }
+      klen = text.len;
+      key = ob_take(&text);
+      osiris_json_free(item);
+      item = NULL;
+      if (!key) {
+        osiris_json_free(val);
+        rc = ym_oom(p);
+        goto done;
+      }
+      if (!is_map) {
+        /* [k: v] is a sequence holding the single-pair mapping {k: v}. */
+        js_keyset one = {NULL, 0};
+        osiris_json *pair = js_alloc(OSIRIS_JSON_OBJECT);
+        if (!pair) {
+          os_free(key);
+          osiris_json_free(val);
+          rc = ym_oom(p);
+          goto done;
+        }
+        pair->line = im.line;
+        pair->col = im.col;
+        if ((rc = ym_add_key(p, &one, pair, key, klen, im, val))) {
+          osiris_json_free(pair);
+          goto done;
+        }
+        item = pair;
+      } else if ((rc = ym_add_key(p, &ks, c, key, klen, im, val))) {
+        goto done;
+      }
+    }
+    ob_free(&text);
+    if (item && js_append(c, NULL, item)) {
+      rc = ym_oom(p);
+      goto done;
+    }
+    if (b->s[b->i] == ',') {
+      b->i++;
+      if ((rc = ym_flow_ws(p, open, is_map))) goto done;
+      continue;
+    }
+    if (b->s[b->i] != close) {
+      rc = ym_fail(p, OSIRIS_EPARSE, ym_here(p), "expected ',' or '%c' in flow %s", close,
+                   is_map ? "mapping" : "sequence");
+      goto done;
+    }
+    continue;
+  item_fail:
+    ob_free(&text);
+    osiris_json_free(item);
+    goto done;
+  }
+  b->i++;
+done:
+  os_free(ks.slots);
+  if (rc) {
+    osiris_json_free(c);
+    return rc;
+  }
+  *out = c;
+  return OSIRIS_OK;
+}
+
+/* A block node at the position (its first character).  parent is the
+ * indentation of the enclosing block collection (-1 at the top); ctx says
+ * whether the node follows "key: " or "- " on the same line. */
+static osiris_rc ym_node(ym_parser *p, int parent, int ctx, int depth, osiris_json **out) {
+  js_parser *b = &p->b;
+  ym_mark m = ym_here(p);
+  int c = ym_ch(p, 0);
+  int col = (int)(b->i - b->line_start);
+  os_buf buf = {0};
+  osiris_rc rc;
+  size_t colon;
+  *out = NULL;
+  if (c == '-' && ym_blank_at(p, b->i + 1)) {
+    if (ctx == YM_VALUE)
+      return ym_fail(p, OSIRIS_EPARSE, m, "a block sequence cannot start on the line of its key");
+    return ym_seq(p, col, 0, depth, out);
+  }
+  if (c == '[' || c == '{') {
+    if ((rc = ym_flow(p, depth, out))) return rc;
+    if ((rc = ym_finish_line(p))) {
+      osiris_json_free(*out);
+      *out = NULL;
+    }
+    return rc;
+  }
+  if (c == '|' || c == '>') return ym_block_scalar(p, parent, out);
+  if ((rc = ym_check_indicator(p, 0))) return rc;
+  if (c == '"' || c == '\'') {
+    size_t save_i = b->i, save_ls = b->line_start;
+    uint32_t save_line = b->line;
+    int lines;
+    if ((rc = ym_quoted(p, &buf, &lines))) goto done;
+    if (!lines) {
+      size_t k = b->i;
+      while (k < b->n && (b->s[k] == ' ' || b->s[k] == '\t')) k++;
+      if (k < b->n && b->s[k] == ':' && ym_blank_at(p, k + 1)) {
+        if (ctx == YM_VALUE) {
+          b->i = k;
+          rc = ym_fail(p, OSIRIS_EPARSE, ym_here(p), "mapping values are not allowed here");
+          goto done;
+        }
+        b->i = save_i;
+        b->line_start = save_ls;
+        b->line = save_line;
+        ob_free(&buf);
+        return ym_map(p, col, depth, out);
+      }
+    }
+    *out = osiris_json_new_str(buf.p ? buf.p : "", buf.len);
+  } else {
+    if (ym_plain_key(p, &colon)) {
+      if (ctx == YM_VALUE) {
+        b->i = colon;
+        return ym_fail(p, OSIRIS_EPARSE, ym_here(p), "mapping values are not allowed here");
+      }
+      return ym_map(p, col, depth, out);
+    }
+    if ((rc = ym_plain_block(p, parent, &buf))) goto done;
+    *out = ym_resolve(buf.p ? buf.p : "", buf.len);
+  }
+  if (!*out) {
+    rc = ym_oom(p);
+    goto done;
+  }
+  (*out)->line = m.line;
+  (*out)->col = m.col;
+  if ((rc = ym_finish_line(p))) {
+    osiris_json_free(*out);
+    *out = NULL;
+  }
+done:
+  ob_free(&buf);
+  return rc;
+}
+
+/* Check the whole input once: UTF-8, and no control characters other than
+ * tab and line breaks (a lone CR is not a line break here). */
+static osiris_rc ym_check_text(ym_parser *p) {
+  js_parser *b = &p->b;
+  size_t bad = b->n, k;
+  const char *what = NULL;
+  if (!os_utf8_valid(b->s, b->n, &bad)) what = "invalid UTF-8";
+  for (k = 0; k < bad; k++) {
+    unsigned char c = (unsigned char)b->s[k];
+    if ((c < 0x20 && c != '\t' && c != '\n' && !(c == '\r' && k + 1 < b->n && b->s[k + 1] == '\n')) ||
+        c == 0x7F) {
+      bad = k;
+      what = "control character";
+      break;
+    }
+  }
+  if (!what) return OSIRIS_OK;
+  for (k = 0; k < bad; k++)
+    if (b->s[k] == '\n') b->line++, b->line_start = k + 1;
+  b->i = bad;
+  if (what[0] == 'c')
+    return ym_fail(p, OSIRIS_EPARSE, ym_here(p), "control character 0x%02X",
+                   (unsigned char)b->s[bad]);
+  return ym_fail(p, OSIRIS_EPARSE, ym_here(p), "%s", what);
+}
+
+static osiris_rc ym_parse(const char *text, size_t len, const char *fname, osiris_json **out,
+                          os_err *err) {
+  ym_parser p;
+  js_parser *b = &p.b;
+  osiris_json *root = NULL;
+  osiris_rc rc;
+  *out = NULL;
+  memset(&p, 0, sizeof p);
+  b->s = text ? text : "";
+  b->n = text ? len : 0;
+  b->fname = fname;
+  b->err = err;
+  b->line = 1;
+  b->col_num = 1;
+  if (len > OS_MAX_DOC)
+    return ym_fail(&p, OSIRIS_ELIMIT, ym_here(&p), "document larger than %zu bytes", OS_MAX_DOC);
+  if ((rc = ym_check_text(&p))) return rc;
+  if (b->n >= 3 && memcmp(b->s, "\xef\xbb\xbf", 3) == 0) b->i = b->line_start = 3;
+  if ((rc = ym_next_content(&p))) return rc;
+  if (p.ind == 0 && b->s[b->i] == '%')
+    return ym_fail(&p, OSIRIS_EPARSE, ym_here(&p), "directives (%%YAML, %%TAG) are not supported");
+  if (p.ind == YM_MARK && b->s[b->i] == '-') {
+    b->i += 3;
+    ym_skip_inline_ws(&p);
+    if (ym_eol_at(&p, b->i) || b->s[b->i] == '#') {
+      if ((rc = ym_finish_line(&p))) return rc;
+    } else {
+      /* "--- value": only a scalar, flow or block scalar fits here. */
+      if ((rc = ym_node(&p, -1, YM_VALUE, 0, &root))) return rc;
+    }
+  }
+  if (!root && p.ind >= 0 && (rc = ym_node(&p, -1, YM_LINE, 0, &root))) return rc;
+  if (p.ind >= 0) {
+    rc = ym_fail(&p, OSIRIS_EPARSE, ym_here(&p), p.ind > 0 ? "bad indentation" : "unexpected text after a value");
+    goto fail;
+  }
+  if (p.ind == YM_MARK) {
+    if (b->s[b->i] == '.') {
+      b->i += 3;
+      if ((rc = ym_finish_line(&p))) goto fail;
+    }
+    if (p.ind != YM_EOF) {
+      rc = ym_fail(&p, OSIRIS_EPARSE, ym_here(&p), "a second document is not supported");
+      goto fail;
+    }
+  }
+  if (!root && !(root = ym_null_at(ym_here(&p)))) return ym_oom(&p);
+  if (!root->line) root->line = root->col = 1;
+  *out = root;
+  return OSIRIS_OK;
+fail:
+  osiris_json_free(root);
+  return rc;
+}
+
+static osiris_rc ym_read_file(const char *path, osiris_json **out, os_err *err) {
+  char *data = NULL;
+  size_t len = 0;
+  osiris_rc rc;
+  *out = NULL;
+  if ((rc = os_read_file(path, &data, &len, err))) return rc;
+  rc = ym_parse(data, len, path, out, err);
+  os_free(data);
+  return rc;
+}
+
+/* --------------------------------------------------------------- emitter */
+
+/* Strings a YAML 1.1 reader (PyYAML) would resolve to something else:
+ * yes/no/on/off, 1_000, 0b1, 12:30, 2024-01-31, "<<", "=" (PyYAML's
+ * resolver list).  Quoting them too keeps the output unambiguous for
+ * Python readers. */
+static int ym_ambiguous_11(const char *s, size_t n) {
+  static const char *const words[] = {"yes", "Yes", "YES", "no", "No", "NO", "on", "On",
+                                      "ON", "off", "Off", "OFF", "<<", "="};
+  size_t i, k = 0;
+  int digit_start;
+  for (i = 0; i < sizeof words / sizeof *words; i++)
+    if (ym_eq(s, n, words[i])) return 1;
+  if (k < n && (s[k] == '-' || s[k] == '+')) k++;
+  digit_start = k < n && ((s[k] >= '0' && s[k] <= '9') || s[k] == '.');
+  if (!digit_start) return 0;
+  if (n - k > 1 && s[k] == '0' && (s[k + 1] == 'b' || s[k + 1] == 'x' || s[k + 1] == 'o')) return 1;
+  for (i = k; i < n; i++)
+    if (s[i] == '_' || s[i] == ':') return 1;
+  if (n >= 5 && isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
+      isdigit((unsigned char)s[2]) && isdigit((unsigned char)s[3]) && s[4] == '-')
+    return 1;
+  return 0;
+}
+
+/* Characters that force double quotes: C0 controls, DEL, NEL, LS, PS, BOM. */
+static int ym_needs_double(const char *s, size_t n) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    if (u[i] < 0x20 || u[i] == 0x7F) return 1;
+    if (u[i] == 0xC2 && i + 1 < n && u[i + 1] == 0x85) return 1;
+    if (u[i] == 0xE2 && i + 2 < n && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9))
+      return 1;
+    if (u[i] == 0xEF && i + 2 < n && u[i + 1] == 0xBB && u[i + 2] == 0xBF) return 1;
+  }
+  return 0;
+}
+
+static int ym_plain_ok(const char *s, size_t n) {
+  size_t i;
+  osiris_json *r;
+  int is_str;
+  if (n == 0 || strchr(",[]{}#&*!|>'\"%@`", s[0])) return 0;
+  if ((s[0] == '-' || s[0] == '?' || s[0] == ':') && (n == 1 || s[1] == ' ')) return 0;
+  if (n >= 3 && (memcmp(s, "---", 3) == 0 || memcmp(s, "...", 3) == 0)) return 0;
+  if (s[0] == ' ' || s[n - 1] == ' ' || s[n - 1] == ':') return 0;
+  for (i = 0; i + 1 < n; i++)
+    if ((s[i] == ':' && s[i + 1] == ' ') || (s[i] == ' ' && s[i + 1] == '#')) return 0;
+  if (ym_ambiguous_11(s, n)) return 0;
+  /* Quick filter before allocating: only these can resolve to non-strings. */
+  if (!strchr("~nNtTfF0123456789+-.", s[0])) return 1;
+  r = ym_resolve(s, n);
+  if (!r) return 0;
+  is_str = r->kind == OSIRIS_JSON_STRING;
+  osiris_json_free(r);
+  return is_str;
+}
+
+static osiris_rc ym_emit_str(os_buf *b, const char *s, size_t n) {
+  size_t i;
+  osiris_rc rc;
+  if (!os_utf8_valid(s, n, NULL)) return OSIRIS_EINVAL;
+  if (ym_needs_double(s, n)) {
+    const unsigned char *u = (const unsigned char *)s;
+    if ((rc = ob_putc(b, '"'))) return rc;
+    for (i = 0; i < n; i++) {
+      const char *e = NULL;
+      char hex[8];
+      size_t skip = 0;
+      switch (u[i]) {
+      case 0: e = "\\0"; break;
+      case '\a': e = "\\a"; break;
+      case '\b': e = "\\b"; break;
+      case '\t': e = "\\t"; break;
+      case '\n': e = "\\n"; break;
+      case '\v': e = "\\v"; break;
+      case '\f': e = "\\f"; break;
+      case '\r': e = "\\r"; break;
+      case 0x1B: e = "\\e"; break;
+      case '"': e = "\\\""; break;
+      case '\\': e = "\\\\"; break;
+      default:
+        if (u[i] < 0x20 || u[i] == 0x7F) {
+          snprintf(hex, sizeof hex, "\\x%02X", u[i]);
+          e = hex;
+        } else if (u[i] == 0xC2 && i + 1 < n && u[i + 1] == 0x85) {
+          e = "\\N", skip = 1;
+        } else if (u[i] == 0xE2 && i + 2 < n && u[i + 1] == 0x80 && u[i + 2] == 0xA8) {
+          e = "\\L", skip = 2;
+        } else if (u[i] == 0xE2 && i + 2 < n && u[i + 1] == 0x80 && u[i + 2] == 0xA9) {
+          e = "\\P", skip = 2;
+        } else if (u[i] == 0xEF && i + 2 < n && u[i + 1] == 0xBB && u[i + 2] == 0xBF) {
+          e = "\\uFEFF", skip = 2;
+        }
+      }
+      rc = e ? ob_puts(b, e) : ob_putc(b, (char)u[i]);
+      if (rc) return rc;
+      i += skip;
+    }
+    return ob_putc(b, '"');
+  }
+  if (ym_plain_ok(s, n)) return ob_put(b, s, n);
+  if ((rc = ob_putc(b, '\''))) return rc;
+  for (i = 0; i < n; i++) {
+    if (s[i] == '\'' && (rc = ob_putc(b, '\''))) return rc;
+    if ((rc = ob_putc(b, s[i]))) return rc;
+  }
+  return ob_putc(b, '\'');
+}
+
+static osiris_rc ym_emit_scalar(os_buf *b, const osiris_json *v) {
+  char num[40];
+  size_t n;
+  osiris_rc rc;
+  if (!v) return ob_puts(b, "null");
+  switch (v->kind) {
+  case OSIRIS_JSON_NULL: return ob_puts(b, "null");
+  case OSIRIS_JSON_BOOL: return ob_puts(b, v->u.b ? "true" : "false");
+  case OSIRIS_JSON_INT: return ob_printf(b, "%" PRId64, v->u.i);
+  case OSIRIS_JSON_DOUBLE:
+    if (isnan(v->u.d)) return ob_puts(b, ".nan");
+    if (isinf(v->u.d)) return ob_puts(b, v->u.d < 0 ? "-.inf" : ".inf");
+    n = js_fmt_double(num, sizeof num, v->u.d);
+    if (!strchr(num, '.') && strchr(num, 'e')) {
+      /* PyYAML writes 1e+16 as 1.0e+16: YAML 1.1 floats need a dot, so a
+       * Python reader would take the bare form for a string. */
+      char *e = strchr(num, 'e');
+      if ((rc = ob_put(b, num, (size_t)(e - num)))) return rc;
+      if ((rc = ob_puts(b, ".0"))) return rc;
+      return ob_puts(b, e);
+    }
+    return ob_put(b, num, n);
+  case OSIRIS_JSON_STRING: return ym_emit_str(b, v->u.s.ptr ? v->u.s.ptr : "", v->u.s.len);
+  case OSIRIS_JSON_ARRAY: return ob_puts(b, "[]");
+  case OSIRIS_JSON_OBJECT: return ob_puts(b, "{}");
+  }
+  return OSIRIS_EINVAL;
+}
+
+static int ym_is_block(const osiris_json *v) {
+  return v && (v->kind == OSIRIS_JSON_ARRAY || v->kind == OSIRIS_JSON_OBJECT) && v->u.c.n > 0;
+}
+
+static osiris_rc ym_indent(os_buf *b, int n) {
+  osiris_rc rc = OSIRIS_OK;
+  while (!rc && n-- > 0) rc = ob_putc(b, ' ');
+  return rc;
+}
+
+static osiris_rc ym_emit_block(os_buf *b, const osiris_json *v, int indent, int inl, unsigned flags,
+                               int depth);
+
+static osiris_rc ym_emit_map(os_buf *b, const osiris_json *v, int indent, int inl, unsigned flags,
+                             int depth) {
+  js_keyidx *order = NULL;
+  size_t i, n = v->u.c.n;
+  osiris_rc rc = OSIRIS_OK;
+  if (flags & YM_SORTED) {
+    if (n > SIZE_MAX / sizeof *order) return OSIRIS_ENOMEM;
+    order = os_malloc(n * sizeof *order);
+    if (!order) return OSIRIS_ENOMEM;
+    for (i = 0; i < n; i++) order[i].key = v->u.c.keys[i], order[i].idx = i;
+    qsort(order, n, sizeof *order, js_cmp_keys);
+  }
+  for (i = 0; i < n; i++) {
+    size_t idx = order ? order[i].idx : i;
+    const osiris_json *val = v->u.c.items[idx];
+    if ((i > 0 || !inl) && (rc = ym_indent(b, indent))) break;
+    if ((rc = ym_emit_str(b, v->u.c.keys[idx], strlen(v->u.c.keys[idx])))) break;
+    if ((rc = ob_putc(b, ':'))) break;
+    if (ym_is_block(val)) {
+      if ((rc = ob_putc(b, '\n'))) break;
+      rc = ym_emit_block(b, val, val->kind == OSIRIS_JSON_OBJECT ? indent + 2 : indent, 0, flags,
+                         depth + 1);
+    } else {
+      if (!(rc = ob_putc(b, ' ')) && !(rc = ym_emit_scalar(b, val))) rc = ob_putc(b, '\n');
+    }
+    if (rc) break;
+  }
+  os_free(order);
+  return rc;
+}
+
+static osiris_rc ym_emit_seq(os_buf *b, const osiris_json *v, int indent, int inl, unsigned flags,
+                             int depth) {
+  size_t i;
+  osiris_rc rc = OSIRIS_OK;
+  for (i = 0; i < v->u.c.n && !rc; i++) {
+    const osiris_json *item = v->u.c.items[i];
+    if ((i > 0 || !inl) && (rc = ym_indent(b, indent))) break;
+    if ((rc = ob_put(b, "- ", 2))) break;
+    if (ym_is_block(item))
+      rc = ym_emit_block(b, item, indent + 2, 1, flags, depth + 1);
+    else if (!(rc = ym_emit_scalar(b, item)))
+      rc = ob_putc(b, '\n');
+  }
+  return rc;
+}
+
+static osiris_rc ym_emit_block(os_buf *b, const osiris_json *v, int indent, int inl, unsigned flags,
+                               int depth) {
+  if (depth > OS_MAX_DEPTH * 4) return OSIRIS_ELIMIT;
+  if (v->kind == OSIRIS_JSON_OBJECT) return ym_emit_map(b, v, indent, inl, flags, depth);
+  return ym_emit_seq(b, v, indent, inl, flags, depth);
+}
+
+static osiris_rc ym_emit(os_buf *b, const osiris_json *v, unsigned flags) {
+  osiris_rc rc;
+  if ((flags & YM_MARKERS) && (rc = ob_puts(b, "---\n"))) return rc;
+  if (ym_is_block(v))
+    rc = ym_emit_block(b, v, 0, 0, flags, 0);
+  else if (!(rc = ym_emit_scalar(b, v)))
+    rc = ob_putc(b, '\n');
+  if (!rc && (flags & YM_MARKERS)) rc = ob_puts(b, "...\n");
+  return rc;
+}
+
+/* ======================================================================
+ * 7. Frames
+ *
+ * A frame is a set of equally long columns.  Each column keeps its values
+ * in one growable array of its physical type (int8 bool, int64, double,
+ * int32 date, int64 timestamp) or, for STRING and DECIMAL, one byte arena
+ * plus uint64 end offsets; a validity bitmap appears with the first NULL
+ * (no bitmap means every value is valid).  NULL cells still take a slot
+ * (zero, or an empty text span) so row i is always slot i.  Rows are built
+ * by appending exactly one value per column and then ending the row;
+ * f->rows counts completed rows only, so readers never see a half row, and
+ * a failed end_row discards the partial row.  Every array is capped at
+ * OS_MAX_BUF bytes and grows by doubling with checked arithmetic.
+ * ====================================================================== */
+
+#define FR_US_PER_DAY INT64_C(86400000000)
+
+typedef struct fr_col {
+  char *name;
+  osiris_type type;
+  int scale;            /* DECIMAL digits after the point */
+  size_t n;             /* values held: rows, or rows + 1 while a row is built */
+  size_t cap;           /* slots allocated in data (and bits in valid) */
+  unsigned char *data;  /* cap slots of fr_width(type) bytes; text: uint64 ends */
+  char *text;           /* STRING/DECIMAL bytes, back to back */
+  size_t text_len, text_cap;
+  unsigned char *valid; /* NULL until the first NULL; bit set = value present */
+} fr_col;
+
+struct osiris_frame {
+  fr_col *cols;
+  size_t ncols, cols_cap;
+  size_t rows; /* completed rows */
+};
+
+static size_t fr_width(osiris_type t) {
+  switch (t) {
+  case OSIRIS_TYPE_BOOL: return 1;
+  case OSIRIS_TYPE_DATE: return 4;
+  default: return 8;
+  }
+}
+
+static int fr_is_text(osiris_type t) {
+  return t == OSIRIS_TYPE_STRING || t == OSIRIS_TYPE_DECIMAL;
+}
+
+const char *osiris_type_name(osiris_type t) {
+  switch (t) {
+  case OSIRIS_TYPE_BOOL: return "bool";
+  case OSIRIS_TYPE_INT64: return "int64";
+  case OSIRIS_TYPE_DOUBLE: return "double";
+  case OSIRIS_TYPE_DECIMAL: return "decimal";
+  case OSIRIS_TYPE_STRING: return "string";
+  case OSIRIS_TYPE_DATE: return "date";
+  case OSIRIS_TYPE_TIMESTAMP: return "timestamp";
+  }
+  return "unknown";
+}
+
+osiris_frame *osiris_frame_new(void) { return os_calloc(1, sizeof(osiris_frame)); }
+
+void osiris_frame_free(osiris_frame *f) {
+  size_t i;
+  if (!f) return;
+  for (i = 0; i < f->ncols; i++) {
+    os_free(f->cols[i].name);
+    os_free(f->cols[i].data);
+    os_free(f->cols[i].text);
+    os_free(f->cols[i].valid);
+  }
+  os_free(f->cols);
+  os_free(f);
+}
+
+/* Make room for at least need slots; the bitmap, if any, follows. */
+static osiris_rc fr_col_reserve(fr_col *c, size_t need) {
+  size_t w = fr_width(c->type), cap;
+  unsigned char *p;
+  if (need <= c->cap) return OSIRIS_OK;
+  if (need > OS_MAX_BUF / w) return OSIRIS_ELIMIT;
+  cap = c->cap ? c->cap : 64;
+  while (cap < need) cap = cap > OS_MAX_BUF / w / 2 ? need : cap * 2;
+  p = os_realloc(c->data, cap * w);
+  if (!p) return OSIRIS_ENOMEM;
+  c->data = p;
+  if (c->valid) {
+    p = os_realloc(c->valid, (cap + 7) / 8);
+    if (!p) return OSIRIS_ENOMEM;
+    c->valid = p;
+  }
+  c->cap = cap;
+  return OSIRIS_OK;
+}
+
+static osiris_rc fr_col_reserve_text(fr_col *c, size_t extra) {
+  size_t need, cap;
+  char *p;
+  if (extra > OS_MAX_BUF || c->text_len > OS_MAX_BUF - extra) return OSIRIS_ELIMIT;
+  need = c->text_len + extra;
+  if (need <= c->text_cap) return OSIRIS_OK;
+  cap = c->text_cap ? c->text_cap : 256;
+  while (cap < need) cap = cap > OS_MAX_BUF / 2 ? need : cap * 2;
+  p = os_realloc(c->text, cap);
+  if (!p) return OSIRIS_ENOMEM;
+  c->text = p;
+  c->text_cap = cap;
+  return OSIRIS_OK;
+}
+
+/* The slot for the next value, growing the arrays when needed. */
+static osiris_rc fr_col_next(fr_col *c) {
+  if (c->n < c->cap) return OSIRIS_OK;
+  if (c->n == SIZE_MAX) return OSIRIS_ELIMIT;
+  return fr_col_reserve(c, c->n + 1);
+}
+
+static void fr_col_mark_valid(fr_col *c) {
+  if (c->valid) c->valid[c->n >> 3] |= (unsigned char)(1u << (c->n & 7));
+}
+
+static osiris_rc fr_col_push_i64(fr_col *c, int64_t v) {
+  osiris_rc rc = fr_col_next(c);
+  if (rc) return rc;
+  memcpy(c->data + c->n * 8, &v, 8);
+  fr_col_mark_valid(c);
+  c->n++;
+  return OSIRIS_OK;
+}
+
+static osiris_rc fr_col_push_f64(fr_col *c, double v) {
+  osiris_rc rc = fr_col_next(c);
+  if (rc) return rc;
+  memcpy(c->data + c->n * 8, &v, 8);
+  fr_col_mark_valid(c);
+  c->n++;
+  return OSIRIS_OK;
+}
+
+static osiris_rc fr_col_push_i32(fr_col *c, int32_t v) {
+  osiris_rc rc = fr_col_next(c);
+  if (rc) return rc;
+  memcpy(c->data + c->n * 4, &v, 4);
+  fr_col_mark_valid(c);
+  c->n++;
+  return OSIRIS_OK;
+}
+
+static osiris_rc fr_col_push_i8(fr_col *c, int v) {
+  osiris_rc rc = fr_col_next(c);
+  if (rc) return rc;
+  c->data[c->n] = (unsigned char)(v ? 1 : 0);
+  fr_col_mark_valid(c);
+  c->n++;
+  return OSIRIS_OK;
+}
+
+/* Text already checked by the caller (UTF-8, decimal syntax). */
+static osiris_rc fr_col_push_text(fr_col *c, const char *s, size_t len) {
+  uint64_t end;
+  osiris_rc rc = fr_col_next(c);
+  if (rc) return rc;
+  rc = fr_col_reserve_text(c, len);
+  if (rc) return rc;
+  if (len) memcpy(c->text + c->text_len, s, len);
+  c->text_len += len;
+  end = (uint64_t)c->text_len;
+  memcpy(c->data + c->n * 8, &end, 8);
+  fr_col_mark_valid(c);
+  c->n++;
+  return OSIRIS_OK;
+}
+
+static osiris_rc fr_col_push_null(fr_col *c) {
+  osiris_rc rc = fr_col_next(c);
+  size_t w = fr_width(c->type);
+  if (rc) return rc;
+  if (!c->valid) {
+    /* First NULL: every earlier slot was valid. */
+    size_t nbytes = (c->cap + 7) / 8;
+    c->valid = os_malloc(nbytes);
+    if (!c->valid) return OSIRIS_ENOMEM;
+    memset(c->valid, 0xFF, nbytes);
+  }
+  if (fr_is_text(c->type)) {
+    uint64_t end = (uint64_t)c->text_len;
+    memcpy(c->data + c->n * 8, &end, 8);
+  } else {
+    memset(c->data + c->n * w, 0, w);
+  }
+  c->valid[c->n >> 3] &= (unsigned char)~(1u << (c->n & 7));
+  c->n++;
+  return OSIRIS_OK;
+}
+
+/* Drop values past row count n (used to discard a partial row). */
+static void fr_col_truncate(fr_col *c, size_t n) {
+  if (c->n <= n) return;
+  if (fr_is_text(c->type)) {
+    uint64_t end = 0;
+    if (n > 0) memcpy(&end, c->data + (n - 1) * 8, 8);
+    c->text_len = (size_t)end;
+  }
+  c->n = n;
+}
+
+osiris_rc osiris_frame_add_column(osiris_frame *f, const char *name, osiris_type type,
+                                  int scale) {
+  fr_col *c;
+  if (!f || !name) return OSIRIS_EINVAL;
+  if (type < OSIRIS_TYPE_BOOL || type > OSIRIS_TYPE_TIMESTAMP) return OSIRIS_EINVAL;
+  if (type == OSIRIS_TYPE_DECIMAL && (scale < 0 || scale > 38)) return OSIRIS_EINVAL;
+  if (f->rows > 0 || (f->ncols > 0 && f->cols[0].n > 0)) return OSIRIS_EINVAL;
+  if (!os_utf8_valid(name, strlen(name), NULL)) return OSIRIS_EINVAL;
+  if (f->ncols == f->cols_cap) {
+    size_t cap = f->cols_cap ? f->cols_cap * 2 : 8;
+    fr_col *p;
+    if (cap > OS_MAX_BUF / sizeof(fr_col)) return OSIRIS_ELIMIT;
+    p = os_realloc(f->cols, cap * sizeof(fr_col));
+    if (!p) return OSIRIS_ENOMEM;
+    f->cols = p;
+    f->cols_cap = cap;
+  }
+  c = &f->cols[f->ncols];
+  memset(c, 0, sizeof *c);
+  c->name = os_strdup(name);
+  if (!c->name) return OSIRIS_ENOMEM;
+  c->type = type;
+  c->scale = type == OSIRIS_TYPE_DECIMAL ? scale : 0;
+  f->ncols++;
+  return OSIRIS_OK;
+}
+
+/* The column that may take the next value of the row being built. */
+static fr_col *fr_append_col(osiris_frame *f, size_t col) {
+  fr_col *c;
+  if (!f || col >= f->ncols) return NULL;
+  c = &f->cols[col];
+  return c->n == f->rows ? c : NULL;
+}
+
+static fr_col *fr_append_typed(osiris_frame *f, size_t col, osiris_type t) {
+  fr_col *c = fr_append_col(f, col);
+  return c && c->type == t ? c : NULL;
+}
+
+osiris_rc osiris_frame_append_null(osiris_frame *f, size_t col) {
+  fr_col *c = fr_append_col(f, col);
+  return c ? fr_col_push_null(c) : OSIRIS_EINVAL;
+}
+
+osiris_rc osiris_frame_append_bool(osiris_frame *f, size_t col, int v) {
+  fr_col *c = fr_append_typed(f, col, OSIRIS_TYPE_BOOL);
+  return c ? fr_col_push_i8(c, v) : OSIRIS_EINVAL;
+}
+
+osiris_rc osiris_frame_append_int64(osiris_frame *f, size_t col, int64_t v) {
+  fr_col *c = fr_append_typed(f, col, OSIRIS_TYPE_INT64);
+  return c ? fr_col_push_i64(c, v) : OSIRIS_EINVAL;
+}
+
+osiris_rc osiris_frame_append_double(osiris_frame *f, size_t col, double v) {
+  fr_col *c = fr_append_typed(f, col, OSIRIS_TYPE_DOUBLE);
+  return c ? fr_col_push_f64(c, v) : OSIRIS_EINVAL;
+}
+
+osiris_rc osiris_frame_append_date(osiris_frame *f, size_t col, int32_t days) {
+  fr_col *c = fr_append_typed(f, col, OSIRIS_TYPE_DATE);
+  return c ? fr_col_push_i32(c, days) : OSIRIS_EINVAL;
+}
+
+osiris_rc osiris_frame_append_timestamp(osiris_frame *f, size_t col, int64_t micros) {
+  fr_col *c = fr_append_typed(f, col, OSIRIS_TYPE_TIMESTAMP);
+  return c ? fr_col_push_i64(c, micros) : OSIRIS_EINVAL;
+}
+
+/* [-+]?digits[.digits]: the only decimal text a frame accepts. */
+static int fr_decimal_valid(const char *s, size_t len) {
+  size_t i = 0, d;
+  if (i < len && (s[i] == '-' || s[i] == '+')) i++;
+  for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++) {}
+  if (i == d) return 0;
+  if (i < len && s[i] == '.') {
+    i++;
+    for (d = i; i < len && s[i] >= '0' && s[i] <= '9'; i++) {}
+    if (i == d) return 0;
+  }
+  return i == len;
+}
+
+osiris_rc osiris_frame_append_text(osiris_frame *f, size_t col, const char *s, size_t len) {
+  fr_col *c = fr_append_col(f, col);
+  if (!c || (!s && len)) return OSIRIS_EINVAL;
+  if (!s) s = "";
+  if (c->type == OSIRIS_TYPE_STRING) {
+    if (!os_utf8_valid(s, len, NULL)) return OSIRIS_EINVAL;
+    return fr_col_push_text(c, s, len);
+  }
+  if (c->type == OSIRIS_TYPE_DECIMAL) {
+    if (!fr_decimal_valid(s, len)) return OSIRIS_EINVAL;
+    if (s[0] == '+') s++, len--; /* canonical form has no '+' */
+    return fr_col_push_text(c, s, len);
+  }
+  return OSIRIS_EINVAL;
+}
+
+osiris_rc osiris_frame_end_row(osiris_frame *f) {
+  size_t i;
+  if (!f) return OSIRIS_EINVAL;
+  for (i = 0; i < f->ncols; i++) {
+    if (f->cols[i].n != f->rows + 1) {
+      /* Discard the partial row so the frame stays rectangular. */
+      size_t j;
+      for (j = 0; j < f->ncols; j++) fr_col_truncate(&f->cols[j], f->rows);
+      return OSIRIS_EINVAL;
+    }
+  }
+  if (f->rows == SIZE_MAX) return OSIRIS_ELIMIT;
+  f->rows++;
+  return OSIRIS_OK;
+}
+
+/* Bulk building (CSV, SQL results): columns filled one after another with
+ * fr_col_push_*, then fr_commit_rows checks they all hold n values. */
+static OS_UNUSED osiris_rc fr_commit_rows(osiris_frame *f, size_t n) {
+  size_t i;
+  for (i = 0; i < f->ncols; i++)
+    if (f->cols[i].n != n) return OSIRIS_EINVAL;
+  f->rows = n;
+  return OSIRIS_OK;
+}
+
+size_t osiris_frame_rows(const osiris_frame *f) { return f ? f->rows : 0; }
+size_t osiris_frame_cols(const osiris_frame *f) { return f ? f->ncols : 0; }
+
+const char *osiris_frame_col_name(const osiris_frame *f, size_t col) {
+  return f && col < f->ncols ? f->cols[col].name : NULL;
+}
+
+osiris_type osiris_frame_col_type(const osiris_frame *f, size_t col) {
+  return f && col < f->ncols ? f->cols[col].type : (osiris_type)0;
+}
+
+int osiris_frame_col_scale(const osiris_frame *f, size_t col) {
+  return f && col < f->ncols ? f->cols[col].scale : 0;
+}
+
+static OS_UNUSED size_t fr_col_name_index(const osiris_frame *f, const char *name) {
+  size_t i;
+  if (!f || !name) return (size_t)-1;
+  for (i = 0; i < f->ncols; i++)
+    if (strcmp(f->cols[i].name, name) == 0) return i;
+  return (size_t)-1;
+}
+
+/* The completed cell (col,row) of type t, or NULL. */
+static const fr_col *fr_cell(const osiris_frame *f, size_t col, size_t row, osiris_type t) {
+  if (!f || col >= f->ncols || row >= f->rows) return NULL;
+  if (f->cols[col].type != t) return NULL;
+  return &f->cols[col];
+}
+
+static int fr_col_is_null(const fr_col *c, size_t row) {
+  return c->valid && !(c->valid[row >> 3] & (1u << (row & 7)));
+}
+
+int osiris_frame_is_null(const osiris_frame *f, size_t col, size_t row) {
+  if (!f || col >= f->ncols || row >= f->rows) return 1;
+  return fr_col_is_null(&f->cols[col], row);
+}
+
+int osiris_frame_get_bool(const osiris_frame *f, size_t col, size_t row) {
+  const fr_col *c = fr_cell(f, col, row, OSIRIS_TYPE_BOOL);
+  return c ? c->data[row] != 0 : 0;
+}
+
+int64_t osiris_frame_get_int64(const osiris_frame *f, size_t col, size_t row) {
+  const fr_col *c = fr_cell(f, col, row, OSIRIS_TYPE_INT64);
+  int64_t v = 0;
+  if (c) memcpy(&v, c->data + row * 8, 8);
+  return v;
+}
+
+double osiris_frame_get_double(const osiris_frame *f, size_t col, size_t row) {
+  const fr_col *c = fr_cell(f, col, row, OSIRIS_TYPE_DOUBLE);
+  double v = 0;
+  if (c) memcpy(&v, c->data + row * 8, 8);
+  return v;
+}
+
+int32_t osiris_frame_get_date(const osiris_frame *f, size_t col, size_t row) {
+  const fr_col *c = fr_cell(f, col, row, OSIRIS_TYPE_DATE);
+  int32_t v = 0;
+  if (c) memcpy(&v, c->data + row * 4, 4);
+  return v;
+}
+
+int64_t osiris_frame_get_timestamp(const osiris_frame *f, size_t col, size_t row) {
+  const fr_col *c = fr_cell(f, col, row, OSIRIS_TYPE_TIMESTAMP);
+  int64_t v = 0;
+  if (c) memcpy(&v, c->data + row * 8, 8);
+  return v;
+}
+
+static const char *fr_col_text(const fr_col *c, size_t row, size_t *len) {
+  uint64_t start = 0, end;
+  if (row > 0) memcpy(&start, c->data + (row - 1) * 8, 8);
+  memcpy(&end, c->data + row * 8, 8);
+  *len = (size_t)(end - start);
+  return c->text ? c->text + start : "";
+}
+
+const char *osiris_frame_get_text(const osiris_frame *f, size_t col, size_t row, size_t *len) {
+  const fr_col *c;
+  size_t dummy;
+  if (!len) len = &dummy;
+  *len = 0;
+  if (!f || col >= f->ncols || row >= f->rows || !fr_is_text(f->cols[col].type)) return NULL;
+  c = &f->cols[col];
+  return fr_col_text(c, row, len);
+}
+
+size_t osiris_frame_bytes(const osiris_frame *f) {
+  size_t total, i;
+  if (!f) return 0;
+  total = sizeof *f + f->cols_cap * sizeof(fr_col);
+  for (i = 0; i < f->ncols; i++) {
+    const fr_col *c = &f->cols[i];
+    total += strlen(c->name) + 1 + c->cap * fr_width(c->type) + c->text_cap;
+    if (c->valid) total += (c->cap + 7) / 8;
+  }
+  return total;
+}
+
+/* ------------------------------------------------------ dates and times
+ * Proleptic Gregorian calendar (H. Hinnant's days_from_civil), valid for
+ * any year an int64 day count can express. */
+
+static int64_t fr_days_from_civil(int64_t y, int m, int d) {
+  int64_t era, yoe, doy, doe;
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = y - era * 400;
+  doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+static void fr_civil_from_days(int64_t days, int64_t *y, int *m, int *d) {
+  int64_t z = days + 719468, era, doe, yoe, doy, mp;
+  era = (z >= 0 ? z : z - 146096) / 146097;
+  doe = z - era * 146097;
+  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int fr_days_in_month(int64_t y, int m) {
+  static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+  return dim[m - 1];
+}
+
+/* n ASCII digits at s, or -1. */
+static int fr_digits(const char *s, int n) {
+  int v = 0, i;
+  for (i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+/* "YYYY-MM-DD" exactly; rejects impossible months and days. */
+static int fr_parse_date(const char *s, size_t len, int32_t *days) {
+  int y, m, d;
+  if (len != 10 || s[4] != '-' || s[7] != '-') return 0;
+  y = fr_digits(s, 4);
+  m = fr_digits(s + 5, 2);
+  d = fr_digits(s + 8, 2);
+  if (y < 0 || m < 1 || m > 12 || d < 1 || d > fr_days_in_month(y, m)) return 0;
+  *days = (int32_t)fr_days_from_civil(y, m, d);
+  return 1;
+}
+
+/* "YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}][Z|+00:00]" as UTC microseconds. */
+static int fr_parse_timestamp(const char *s, size_t len, int64_t *micros) {
+  int32_t days;
+  int hh, mi, ss;
+  int64_t frac = 0;
+  size_t i;
+  if (len < 19 || !fr_parse_date(s, 10, &days)) return 0;
+  if ((s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':') return 0;
+  hh = fr_digits(s + 11, 2);
+  mi = fr_digits(s + 14, 2);
+  ss = fr_digits(s + 17, 2);
+  if (hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 59) return 0;
+  i = 19;
+  if (i < len && s[i] == '.') {
+    int nd = 0;
+    i++;
+    while (i < len && s[i] >= '0' && s[i] <= '9' && nd < 6) {
+      frac = frac * 10 + (s[i] - '0');
+      i++, nd++;
+    }
+    if (nd == 0 || (i < len && s[i] >= '0' && s[i] <= '9')) return 0;
+    while (nd++ < 6) frac *= 10;
+  }
+  if (i < len) {
+    if (len - i == 1 && s[i] == 'Z') i++;
+    else if (len - i == 6 && memcmp(s + i, "+00:00", 6) == 0) i += 6;
+    else return 0;
+  }
+  *micros = (int64_t)days * FR_US_PER_DAY +
+            ((int64_t)hh * 3600 + mi * 60 + ss) * INT64_C(1000000) + frac;
+  return 1;
+}
+
+static char *fr_put2(char *p, int v) {
+  p[0] = (char)('0' + v / 10);
+  p[1] = (char)('0' + v % 10);
+  return p + 2;
+}
+
+/* "YYYY-MM-DD" into out (>= 40 bytes); returns the length. */
+static size_t fr_fmt_date(char *out, int64_t days) {
+  int64_t y;
+  int m, d;
+  char *p = out;
+  fr_civil_from_days(days, &y, &m, &d);
+  if (y >= 0 && y <= 9999) {
+    p = fr_put2(p, (int)(y / 100));
+    p = fr_put2(p, (int)(y % 100));
+  } else {
+    /* Outside four digits: signed year, as ISO 8601 expanded form. */
+    int n = snprintf(p, 24, "%s%04" PRId64, y < 0 ? "-" : "+", y < 0 ? -y : y);
+    p += n;
+  }
+  *p++ = '-';
+  p = fr_put2(p, m);
+  *p++ = '-';
+  p = fr_put2(p, d);
+  *p = 0;
+  return (size_t)(p - out);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.ffffff]" into out (>= 40 bytes). */
+static size_t fr_fmt_timestamp(char *out, int64_t micros) {
+  int64_t days = micros / FR_US_PER_DAY, rem = micros % FR_US_PER_DAY;
+  int64_t secs;
+  size_t n;
+  char *p;
+  if (rem < 0) {
+    rem += FR_US_PER_DAY;
+    days--;
+  }
+  n = fr_fmt_date(out, days);
+  p = out + n;
+  secs = rem / 1000000;
+  *p++ = 'T';
+  p = fr_put2(p, (int)(secs / 3600));
+  *p++ = ':';
+  p = fr_put2(p, (int)(secs / 60 % 60));
+  *p++ = ':';
+  p = fr_put2(p, (int)(secs % 60));
+  if (rem % 1000000) {
+    int us = (int)(rem % 1000000), k;
+    *p++ = '.';
+    for (k = 5; k >= 0; k--) {
+      p[k] = (char)('0' + us % 10);
+      us /= 10;
+    }
+    p += 6;
+  }
+  *p = 0;
+  return (size_t)(p - out);
+}
+
+static size_t fr_fmt_i64(char *out, int64_t v) {
+  char tmp[24];
+  size_t n = 0, k = 0;
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) out[k++] = '-';
+  while (n) out[k++] = tmp[--n];
+  out[k] = 0;
+  return k;
+}
+
+/* Doubles as the shortest text that reads back the same, laid out like
+ * Python's repr (js_fmt_double).  js_fmt_double searches precisions with
+ * snprintf+strtod (~10 us a value), too slow for a million-row CSV, so the
+ * common case is done here: when some decimal of at most 15 significant
+ * digits reads back as d, it is the only 15-digit one that does (15-digit
+ * decimals are spaced wider than an ulp), so scale to 15 digits, round,
+ * and check the read-back exactly (M < 2^53 and 10^k exact: one correctly
+ * rounded operation, as in Clinger's fast path).  Otherwise try 16 digits,
+ * then take 17.  Exponents out of the fast range go to js_fmt_double; NaN
+ * and the infinities get words JSON lacks. */
+static size_t fr_fmt_f64(char *out, size_t cap, double d) {
+  static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  char tmp[48], digits[20];
+  double a = d < 0 ? -d : d, m;
+  uint64_t mant;
+  int e10, k, nd, decpt, i;
+  size_t n = 0;
+  if (isnan(d)) return (size_t)snprintf(out, cap, "nan");
+  if (isinf(d)) return (size_t)snprintf(out, cap, "%s", d < 0 ? "-inf" : "inf");
+  if (a == 0) return (size_t)snprintf(out, cap, "%s", signbit(d) ? "-0.0" : "0.0");
+  {
+    /* floor(log10(a)) from the binary exponent, low by at most one (fixed
+     * below); avoids libm. */
+    uint64_t bits;
+    int e2;
+    memcpy(&bits, &a, 8);
+    e2 = (int)((bits >> 52) & 0x7FF) - 1023;
+    e10 = e2 >= 0 ? e2 * 30103 / 100000 : -((-e2 * 30103 + 99999) / 100000);
+  }
+  k = 14 - e10;
+  if (k < -20 || k > 20) return js_fmt_double(out, cap, d); /* keeps k within p10[] below */
+  m = k >= 0 ? a * p10[k] : a / p10[-k];
+  if (m < 1e14 || m >= 1e15) { /* the estimate was one low */
+    e10 += m < 1e14 ? -1 : 1;
+    k = 14 - e10;
+    m = k >= 0 ? a * p10[k] : a / p10[-k];
+  }
+  mant = m >= 1e14 && m < 1e15 ? (uint64_t)(m + 0.5) : 0;
+  if (mant == UINT64_C(1000000000000000)) { /* rounded up into the next decade */
+    mant /= 10;
+    e10++;
+    k--;
+  }
+  if (mant >= UINT64_C(100000000000000) && mant < UINT64_C(1000000000000000) &&
+      (k >= 0 ? (double)mant / p10[k] : (double)mant * p10[-k]) == a) {
+    for (i = 14; i >= 0; i--) {
+      digits[i] = (char)('0' + mant % 10);
+      mant /= 10;
+    }
+    nd = 15;
+  } else {
+    /* No 15-digit form: the shortest has 16 or 17 digits, and 17 always
+     * reads back. */
+    char sci[40];
+    const char *e;
+    int prec;
+    for (prec = 15; prec <= 16; prec++) {
+      snprintf(sci, sizeof sci, "%.*e", prec, a);
+      if (prec == 16 || strtod(sci, NULL) == a) break;
+    }
+    for (nd = 0, e = sci; *e && *e != 'e'; e++)
+      if (*e >= '0' && *e <= '9' && nd < (int)sizeof digits) digits[nd++] = *e;
+    e10 = *e == 'e' ? (int)strtol(e + 1, NULL, 10) : e10;
+  }
+  while (nd > 1 && digits[nd - 1] == '0') nd--;
+  decpt = e10 + 1;
+  if (d < 0) tmp[n++] = '-';
+  if (decpt > -4 && decpt <= 16) {
+    if (decpt <= 0) {
+      tmp[n++] = '0';
+      tmp[n++] = '.';
+      for (i = 0; i < -decpt; i++) tmp[n++] = '0';
+      memcpy(tmp + n, digits, (size_t)nd);
+      n += (size_t)nd;
+    } else if (decpt < nd) {
+      memcpy(tmp + n, digits, (size_t)decpt);
+      n += (size_t)decpt;
+      tmp[n++] = '.';
+      memcpy(tmp + n, digits + decpt, (size_t)(nd - decpt));
+      n += (size_t)(nd - decpt);
+    } else {
+      memcpy(tmp + n, digits, (size_t)nd);
+      n += (size_t)nd;
+      for (i = nd; i < decpt; i++) tmp[n++] = '0';
+      tmp[n++] = '.';
+      tmp[n++] = '0';
+    }
+  } else {
+    int ex = decpt - 1;
+    tmp[n++] = digits[0];
+    if (nd > 1) {
+      tmp[n++] = '.';
+      memcpy(tmp + n, digits + 1, (size_t)(nd - 1));
+      n += (size_t)(nd - 1);
+    }
+    tmp[n++] = 'e';
+    tmp[n++] = ex < 0 ? '-' : '+';
+    if (ex < 0) ex = -ex;
+    if (ex >= 100) tmp[n++] = (char)('0' + ex / 100);
+    tmp[n++] = (char)('0' + ex / 10 % 10);
+    tmp[n++] = (char)('0' + ex % 10);
+  }
+  tmp[n] = 0;
+  if (cap) {
+    size_t c = n < cap - 1 ? n : cap - 1;
+    memcpy(out, tmp, c);
+    out[c] = 0;
+  }
+  return n;
+}
+
+/* Non-text cell into out (>= 64 bytes); returns the length. */
+static size_t fr_fmt_cell(const fr_col *c, size_t row, char *out) {
+  int64_t i64;
+  int32_t i32;
+  double f64;
+  switch (c->type) {
+  case OSIRIS_TYPE_BOOL:
+    memcpy(out, c->data[row] ? "true" : "false", c->data[row] ? 5 : 6);
+    return c->data[row] ? 4 : 5;
+  case OSIRIS_TYPE_INT64:
+    memcpy(&i64, c->data + row * 8, 8);
+    return fr_fmt_i64(out, i64);
+  case OSIRIS_TYPE_DOUBLE:
+    memcpy(&f64, c->data + row * 8, 8);
+    return fr_fmt_f64(out, 64, f64);
+  case OSIRIS_TYPE_DATE:
+    memcpy(&i32, c->data + row * 4, 4);
+    return fr_fmt_date(out, i32);
+  case OSIRIS_TYPE_TIMESTAMP:
+    memcpy(&i64, c->data + row * 8, 8);
+    return fr_fmt_timestamp(out, i64);
+  default: break;
+  }
+  out[0] = 0;
+  return 0;
+}
+
+const char *osiris_frame_format(const osiris_frame *f, size_t col, size_t row, char *buf,
+                                size_t cap, size_t *len, int *is_null) {
+  const fr_col *c;
+  char tmp[64];
+  size_t n, dummy_len;
+  int dummy_null;
+  if (!len) len = &dummy_len;
+  if (!is_null) is_null = &dummy_null;
+  *len = 0;
+  *is_null = 1;
+  if (buf && cap) buf[0] = 0;
+  if (!f || col >= f->ncols || row >= f->rows) return buf && cap ? buf : "";
+  c = &f->cols[col];
+  if (fr_col_is_null(c, row)) return buf && cap ? buf : "";
+  *is_null = 0;
+  if (fr_is_text(c->type)) return fr_col_text(c, row, len);
+  n = fr_fmt_cell(c, row, tmp);
+  if (!buf || !cap) return "";
+  if (n >= cap) n = cap - 1; /* truncated: the caller's buffer is too small */
+  memcpy(buf, tmp, n);
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
+/* ======================================================================
+ * 8. CSV
+ *
+ * RFC 4180 in both directions.  The reader loads the whole file into one
+ * buffer and decodes every field in place (unquoting only ever shrinks
+ * text), packing the decoded fields back to back so a cell is just the
+ * uint64 end offset of its text: memory is the file plus 8 bytes a cell
+ * while parsing, then the frame.  Empty fields are NULL, so "" and an
+ * absent value read back the same; blank lines hold no record and are
+ * skipped (the writer quotes a lone empty field so it never writes one).
+ * Types are inferred per column over all non-NULL cells once the whole
+ * file is parsed.  Line numbers in messages are the 1-based physical line
+ * where a record (or an open quote) starts.  The writer streams through a
+ * 1 MiB buffer into path.tmp.<pid> and renames, so a failure never leaves
+ * a partial file under the final name.
+ * ====================================================================== */
+
+#define CS_WRITE_BUF ((size_t)1 << 20)
+
+typedef struct cs_reader {
+  const char *path; /* as given, for messages */
+  char *p;          /* the file, decoded in place; p[n] is a '\n' sentinel */
+  size_t n, i, w;   /* length, read position, write position (w <= i) */
+  size_t line;      /* physical line at p[i], 1-based */
+  size_t rec_line;  /* line where the last record started */
+  char delim;
+  unsigned char stop[256]; /* 1 for the bytes that end unquoted text */
+  uint64_t *ends;   /* end offset in p of each kept cell, row-major */
+  size_t nends, ends_cap;
+  os_err *err;
+} cs_reader;
+
+static osiris_rc cs_push_end(cs_reader *r, size_t end) {
+  if (r->nends == r->ends_cap) {
+    size_t cap = r->ends_cap ? r->ends_cap * 2 : 4096;
+    uint64_t *p;
+    if (cap > OS_MAX_BUF / sizeof(uint64_t))
+      return os_fail(r->err, OSIRIS_ELIMIT, "%s: too many fields", r->path);
+    p = os_realloc(r->ends, cap * sizeof(uint64_t));
+    if (!p) return os_fail(r->err, OSIRIS_ENOMEM, "out of memory");
+    r->ends = p;
+    r->ends_cap = cap;
+  }
+  r->ends[r->nends++] = (uint64_t)end;
+  return OSIRIS_OK;
+}
+
+/* Parse the next record, appending one end offset per field.  Blank lines
+ * are skipped (they hold no record).  *got = 0 at end of input. */
+static osiris_rc cs_record(cs_reader *r, int *got) {
+  char *p = r->p;
+  size_t n = r->n, i = r->i, w = r->w;
+  const char delim = r->delim;
+  osiris_rc rc = OSIRIS_OK;
+  *got = 0;
+  while (i < n && (p[i] == '\n' || p[i] == '\r')) {
+    if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') i++;
+    i++;
+    r->line++;
+  }
+  if (i >= n) goto done;
+  *got = 1;
+  r->rec_line = r->line;
+  for (;;) {
+    size_t start;
+    if (p[i] == '"') {
+      size_t qline = r->line;
+      i++;
+      for (;;) {
+        char *q = i < n ? memchr(p + i, '"', n - i) : NULL;
+        size_t seg, k;
+        if (!q) {
+          rc = os_fail(r->err, OSIRIS_EPARSE, "%s:%zu: unterminated quoted field", r->path,
+                       qline);
+          goto done;
+        }
+        seg = (size_t)(q - (p + i));
+        for (k = 0; k < seg; k++) {
+          char ch = p[i + k];
+          if (ch == '\n' || (ch == '\r' && p[i + k + 1] != '\n')) r->line++;
+        }
+        memmove(p + w, p + i, seg);
+        w += seg;
+        i += seg + 1;
+        if (i < n && p[i] == '"') {
+          p[w++] = '"';
+          i++;
+          continue;
+        }
+        break;
+      }
+    }
+    /* Unquoted text, or text after a closing quote (kept, as pandas does). */
+    start = i;
+    while (!r->stop[(unsigned char)p[i]]) i++;
+    if (i > start) {
+      memmove(p + w, p + start, i - start);
+      w += i - start;
+    }
+    rc = cs_push_end(r, w);
+    if (rc) goto done;
+    if (i < n && p[i] == delim) {
+      i++;
+      continue;
+    }
+    if (i < n) {
+      if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') i++;
+      i++;
+      r->line++;
+    }
+    break;
+  }
+done:
+  r->i = i;
+  r->w = w;
+  return rc;
+}
+
+/* Load path whole, with one spare byte for the sentinel. */
+static osiris_rc cs_load(const char *path, char **out, size_t *outlen, os_err *err) {
+  int fd;
+  struct stat st;
+  char *buf = NULL;
+  size_t cap, len = 0;
+  osiris_rc rc = OSIRIS_OK;
+  *out = NULL;
+  *outlen = 0;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      char *abs = os_path_abs(NULL, path);
+      rc = os_fail(err, OSIRIS_ENOTFOUND, "CSV file not found: %s", abs ? abs : path);
+      os_free(abs);
+      return rc;
+    }
+    return os_fail(err, OSIRIS_EIO, "%s: cannot open: %s", path, strerror(errno));
+  }
+  if (fstat(fd, &st) != 0) {
+    rc = os_fail(err, OSIRIS_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    goto done;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    rc = os_fail(err, OSIRIS_EIO, "%s: is a directory", path);
+    goto done;
+  }
+  if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= (uint64_t)OS_MAX_BUF) {
+    rc = os_fail(err, OSIRIS_ELIMIT, "%s: file too large", path);
+    goto done;
+  }
+  cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : (size_t)1 << 16;
+  buf = os_malloc(cap);
+  if (!buf) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (;;) {
+    ssize_t got;
+    if (cap - len < 2) {
+      char *nb;
+      if (cap > OS_MAX_BUF / 2) {
+        rc = os_fail(err, OSIRIS_ELIMIT, "%s: file too large", path);
+        goto done;
+      }
+      nb = os_realloc(buf, cap * 2);
+      if (!nb) {
+        rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+        goto done;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    got = read(fd, buf + len, cap - 1 - len);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      rc = os_fail(err, OSIRIS_EIO, "%s: read failed: %s", path, strerror(errno));
+      goto done;
+    }
+    if (got == 0) break;
+    len += (size_t)got;
+  }
+  buf[len] = '\n';
+  *out = buf;
+  *outlen = len;
+  buf = NULL;
+done:
+  os_free(buf);
+  close(fd);
+  return rc;
+}
+
+/* ISO-8859-1 maps byte for byte onto U+0000..U+00FF. */
+static osiris_rc cs_latin1_to_utf8(char **data, size_t *len, os_err *err) {
+  const unsigned char *s = (const unsigned char *)*data;
+  size_t n = *len, high = 0, i, k = 0;
+  char *out;
+  for (i = 0; i < n; i++) high += s[i] >> 7;
+  if (!high) return OSIRIS_OK;
+  if (n > OS_MAX_BUF - high - 2) return os_fail(err, OSIRIS_ELIMIT, "file too large");
+  out = os_malloc(n + high + 2);
+  if (!out) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  for (i = 0; i < n; i++) {
+    if (s[i] < 0x80) {
+      out[k++] = (char)s[i];
+    } else {
+      out[k++] = (char)(0xC0 | (s[i] >> 6));
+      out[k++] = (char)(0x80 | (s[i] & 0x3F));
+    }
+  }
+  out[k] = '\n';
+  os_free(*data);
+  *data = out;
+  *len = k;
+  return OSIRIS_OK;
+}
+
+/* ------------------------------------------------------ type inference */
+
+#define CS_T_INT 1u
+#define CS_T_DBL 2u
+#define CS_T_BOOL 4u
+#define CS_T_DATE 8u
+#define CS_T_TS 16u
+
+/* [+-]?(0|[1-9][0-9]*) within int64.  "007" is not an integer, so codes
+ * with leading zeros stay text. */
+static int cs_parse_i64(const char *s, size_t len, int64_t *out) {
+  size_t i = 0;
+  int neg = 0;
+  uint64_t v = 0, lim;
+  if (i < len && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+  if (i == len) return 0;
+  if (s[i] == '0' && len - i > 1) return 0;
+  lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+  for (; i < len; i++) {
+    unsigned dg = (unsigned char)s[i] - '0';
+    if (dg > 9) return 0;
+    if (v > (lim - dg) / 10) return 0;
+    v = v * 10 + dg;
+  }
+  if (out) *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+  return 1;
+}
+
+/* [+-]?(0|[1-9]d*)?(.d*)?([eE][+-]?d+)? with at least one digit before
+ * the exponent; no leading zeros, no inf/nan. */
+static int cs_num_syntax(const char *s, size_t len) {
+  size_t i = 0, digits = 0;
+  if (i < len && (s[i] == '-' || s[i] == '+')) i++;
+  if (i < len && s[i] == '0') {
+    i++, digits++;
+    if (i < len && s[i] >= '0' && s[i] <= '9') return 0;
+  } else {
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++, digits++;
+  }
+  if (i < len && s[i] == '.') {
+    i++;
+    while (i < len && s[i] >= '0' && s[i] <= '9') i++, digits++;
+  }
+  if (!digits) return 0;
+  if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+    size_t e;
+    i++;
+    if (i < len && (s[i] == '-' || s[i] == '+')) i++;
+    for (e = i; i < len && s[i] >= '0' && s[i] <= '9'; i++) {}
+    if (i == e) return 0;
+  }
+  return i == len;
+}
+
+/* Text already accepted by cs_num_syntax.  Exact fast path when the
+ * mantissa fits 2^53 and the power of ten is exact (Clinger); otherwise
+ * strtod_l in the C locale, whatever the process locale is. */
+static double cs_parse_f64(const char *s, size_t len, locale_t c_locale) {
+  static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  size_t i = 0;
+  int neg = 0, big = 0;
+  uint64_t m = 0;
+  long e10 = 0, ex = 0;
+  char small[128], *copy;
+  double d;
+  if (s[i] == '-' || s[i] == '+') neg = s[i++] == '-';
+  for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+    if (m > (UINT64_MAX - 9) / 10) big = 1;
+    else m = m * 10 + (uint64_t)(s[i] - '0');
+    if (big) e10++;
+  }
+  if (i < len && s[i] == '.') {
+    for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+      if (m > (UINT64_MAX - 9) / 10) big = 1;
+      if (!big) {
+        m = m * 10 + (uint64_t)(s[i] - '0');
+        e10--;
+      }
+    }
+  }
+  if (i < len) { /* exponent */
+    int eneg = 0;
+    i++;
+    if (s[i] == '-' || s[i] == '+') eneg = s[i++] == '-';
+    for (; i < len; i++) {
+      if (ex < 100000) ex = ex * 10 + (s[i] - '0');
+    }
+    e10 += eneg ? -ex : ex;
+  }
+  if (!big && m <= ((uint64_t)1 << 53) && e10 >= -22 && e10 <= 22) {
+    d = (double)m;
+    d = e10 < 0 ? d / p10[-e10] : d * p10[e10];
+    return neg ? -d : d;
+  }
+  copy = len < sizeof small ? small : os_malloc(len + 1);
+  if (!copy) return neg ? -0.0 : 0.0; /* unreachable in practice: validated short text */
+  memcpy(copy, s, len);
+  copy[len] = 0;
+  d = strtod_l(copy, NULL, c_locale);
+  if (copy != small) os_free(copy);
+  return d;
+}
+
+static int cs_is_bool(const char *s, size_t len, int *v) {
+  if (len == 4 && strncasecmp(s, "true", 4) == 0) return *v = 1, 1;
+  if (len == 5 && strncasecmp(s, "false", 5) == 0) return *v = 0, 1;
+  return 0;
+}
+
+typedef struct cs_table {
+  const char *p;         /* decoded text */
+  const uint64_t *ends;  /* cell end offsets */
+  uint64_t base;         /* start of the first data cell */
+  size_t rows, ncols;
+  const char *const *na; /* extra NULL markers, or NULL */
+  size_t *na_len;
+} cs_table;
+
+static const char *cs_cell(const cs_table *t, size_t row, size_t col, size_t *len) {
+  size_t idx = row * t->ncols + col;
+  uint64_t start = idx ? t->ends[idx - 1] : t->base;
+  *len = (size_t)(t->ends[idx] - start);
+  return t->p + start;
+}
+
+static int cs_is_na(const cs_table *t, const char *s, size_t len) {
+  size_t k;
+  if (len == 0) return 1;
+  if (!t->na) return 0;
+  for (k = 0; t->na[k]; k++)
+    if (t->na_len[k] == len && memcmp(t->na[k], s, len) == 0) return 1;
+  return 0;
+}
+
+static osiris_type cs_infer(const cs_table *t, size_t col) {
+  unsigned alive = CS_T_INT | CS_T_DBL | CS_T_BOOL | CS_T_DATE | CS_T_TS;
+  size_t r, len;
+  int any = 0, bv;
+  int32_t dv;
+  int64_t tv;
+  for (r = 0; r < t->rows && alive; r++) {
+    const char *s = cs_cell(t, r, col, &len);
+    if (cs_is_na(t, s, len)) continue;
+    any = 1;
+    if ((alive & CS_T_INT) && !cs_parse_i64(s, len, NULL)) alive &= ~CS_T_INT;
+    if ((alive & CS_T_DBL) && !cs_num_syntax(s, len)) alive &= ~CS_T_DBL;
+    if ((alive & CS_T_BOOL) && !cs_is_bool(s, len, &bv)) alive &= ~CS_T_BOOL;
+    if ((alive & CS_T_DATE) && !fr_parse_date(s, len, &dv)) alive &= ~CS_T_DATE;
+    if ((alive & CS_T_TS) && !fr_parse_timestamp(s, len, &tv)) alive &= ~CS_T_TS;
+  }
+  if (!any || !alive) return OSIRIS_TYPE_STRING;
+  if (alive & CS_T_INT) return OSIRIS_TYPE_INT64;
+  if (alive & CS_T_DBL) return OSIRIS_TYPE_DOUBLE;
+  if (alive & CS_T_BOOL) return OSIRIS_TYPE_BOOL;
+  if (alive & CS_T_DATE) return OSIRIS_TYPE_DATE;
+  return OSIRIS_TYPE_TIMESTAMP;
+}
+
+/* Fill frame column fc from source column col, already typed. */
+static osiris_rc cs_fill(const cs_table *t, size_t col, fr_col *c, locale_t c_locale) {
+  size_t r, len, total = 0;
+  osiris_rc rc;
+  rc = fr_col_reserve(c, t->rows);
+  if (rc) return rc;
+  if (c->type == OSIRIS_TYPE_STRING) {
+    for (r = 0; r < t->rows; r++) {
+      const char *s = cs_cell(t, r, col, &len);
+      if (!cs_is_na(t, s, len)) total += len;
+    }
+    rc = fr_col_reserve_text(c, total);
+    if (rc) return rc;
+  }
+  for (r = 0; r < t->rows && !rc; r++) {
+    const char *s = cs_cell(t, r, col, &len);
+    int64_t i64 = 0;
+    int32_t i32 = 0;
+    int bv = 0;
+    if (cs_is_na(t, s, len)) {
+      rc = fr_col_push_null(c);
+      continue;
+    }
+    switch (c->type) {
+    case OSIRIS_TYPE_INT64:
+      cs_parse_i64(s, len, &i64);
+      rc = fr_col_push_i64(c, i64);
+      break;
+    case OSIRIS_TYPE_DOUBLE: rc = fr_col_push_f64(c, cs_parse_f64(s, len, c_locale)); break;
+    case OSIRIS_TYPE_BOOL:
+      cs_is_bool(s, len, &bv);
+      rc = fr_col_push_i8(c, bv);
+      break;
+    case OSIRIS_TYPE_DATE:
+      fr_parse_date(s, len, &i32);
+      rc = fr_col_push_i32(c, i32);
+      break;
+    case OSIRIS_TYPE_TIMESTAMP:
+      fr_parse_timestamp(s, len, &i64);
+      rc = fr_col_push_i64(c, i64);
+      break;
+    default: rc = fr_col_push_text(c, s, len); break;
+    }
+  }
+  return rc;
+}
+
+/* Header names: empty ones become "Unnamed: i" and repeats "name.1",
+ * "name.2", as pandas names them, so every column can be selected. */
+static osiris_rc cs_unique_name(char **names, size_t i, const char *s, size_t len) {
+  size_t k, suffix = 0;
+  char *base = len ? os_strndup(s, len) : os_asprintf("Unnamed: %zu", i);
+  char *name;
+  if (!base) return OSIRIS_ENOMEM;
+  name = base;
+  for (;;) {
+    int clash = 0;
+    for (k = 0; k < i && !clash; k++) clash = strcmp(names[k], name) == 0;
+    if (!clash) break;
+    if (name != base) os_free(name);
+    name = os_asprintf("%s.%zu", base, ++suffix);
+    if (!name) {
+      os_free(base);
+      return OSIRIS_ENOMEM;
+    }
+  }
+  if (name != base) os_free(base);
+  names[i] = name;
+  return OSIRIS_OK;
+}
+
+static void cs_copy_err(const os_err *err, char *errbuf, size_t errcap) {
+  if (errbuf && errcap) snprintf(errbuf, errcap, "%s", err->msg);
+}
+
+osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_frame **out,
+                          char *errbuf, size_t errcap) {
+  osiris_csv_opts dflt;
+  os_err err;
+  cs_reader r;
+  cs_table t;
+  char **names = NULL;
+  size_t *sel = NULL, *na_len = NULL;
+  size_t ncols = 0, nsel = 0, nrows = 0, skipped = 0, k;
+  uint64_t base = 0;
+  int have_cols = 0;
+  osiris_frame *f = NULL;
+  locale_t c_locale = (locale_t)0;
+  osiris_rc rc = OSIRIS_OK;
+
+  memset(&dflt, 0, sizeof dflt);
+  dflt.header = 1;
+  dflt.limit = -1;
+  dflt.infer_types = 1;
+  if (!o) o = &dflt;
+  memset(&err, 0, sizeof err);
+  memset(&r, 0, sizeof r);
+  if (out) *out = NULL;
+  if (errbuf && errcap) errbuf[0] = 0;
+  if (!path || !out) {
+    rc = os_fail(&err, OSIRIS_EINVAL, "osiris_csv_read: path and out are required");
+    goto done;
+  }
+  r.path = path;
+  r.err = &err;
+  r.line = 1;
+  r.delim = o->delimiter ? o->delimiter : ',';
+  if (r.delim == '"' || r.delim == '\n' || r.delim == '\r') {
+    rc = os_fail(&err, OSIRIS_EINVAL, "%s: invalid CSV delimiter", path);
+    goto done;
+  }
+  r.stop[(unsigned char)r.delim] = r.stop['\n'] = r.stop['\r'] = 1;
+  rc = cs_load(path, &r.p, &r.n, &err);
+  if (rc) goto done;
+  if (o->latin1) {
+    rc = cs_latin1_to_utf8(&r.p, &r.n, &err);
+    if (rc) goto done;
+  } else {
+    size_t bad;
+    if (r.n >= 3 && memcmp(r.p, "\xEF\xBB\xBF", 3) == 0) r.i = r.w = 3;
+    if (!os_utf8_valid(r.p + r.i, r.n - r.i, &bad)) {
+      size_t line = 1, j;
+      bad += r.i;
+      for (j = 0; j < bad; j++) line += r.p[j] == '\n';
+      rc = os_fail(&err, OSIRIS_EPARSE, "%s:%zu: invalid UTF-8 at byte %zu", path, line, bad);
+      goto done;
+    }
+  }
+
+  for (;;) {
+    size_t mark = r.nends, wmark = r.w, nf;
+    int got;
+    rc = cs_record(&r, &got);
+    if (rc) goto done;
+    if (!got) break;
+    nf = r.nends - mark;
+    if (skipped < o->skip_rows) {
+      skipped++;
+      r.nends = mark;
+      r.w = wmark;
+      continue;
+    }
+    if (!have_cols) {
+      have_cols = 1;
+      ncols = nf;
+      names = os_calloc(ncols, sizeof(char *));
+      if (!names) {
+        rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+        goto done;
+      }
+      for (k = 0; k < ncols; k++) {
+        if (o->header) {
+          uint64_t s = k ? r.ends[mark + k - 1] : wmark;
+          rc = cs_unique_name(names, k, r.p + s, (size_t)(r.ends[mark + k] - s));
+        } else {
+          names[k] = os_asprintf("%zu", k);
+          rc = names[k] ? OSIRIS_OK : OSIRIS_ENOMEM;
+        }
+        if (rc) {
+          rc = os_fail(&err, rc, "out of memory");
+          goto done;
+        }
+      }
+      if (o->header) {
+        r.nends = mark;
+        r.w = wmark;
+        continue;
+      }
+    }
+    if (o->limit >= 0 && nrows >= (uint64_t)o->limit) {
+      r.nends = mark;
+      break;
+    }
+    if (nf != ncols) {
+      rc = os_fail(&err, OSIRIS_EPARSE, "%s:%zu: expected %zu fields, got %zu", path,
+                   r.rec_line, ncols, nf);
+      goto done;
+    }
+    if (nrows == 0) base = wmark;
+    nrows++;
+  }
+
+  /* The selected columns, in the order asked for. */
+  if (o->columns) {
+    for (nsel = 0; o->columns[nsel]; nsel++) {}
+    sel = os_calloc(nsel, sizeof(size_t));
+    if (!sel) {
+      rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (k = 0; k < nsel; k++) {
+      size_t j;
+      for (j = 0; j < ncols && strcmp(names[j], o->columns[k]) != 0; j++) {}
+      if (j == ncols) {
+        os_buf msg = {0};
+        ob_printf(&msg, "%s: column '%s' not found; available: ", path, o->columns[k]);
+        for (j = 0; j < ncols; j++) ob_printf(&msg, "%s%s", j ? ", " : "", names[j]);
+        if (!ncols) ob_puts(&msg, "(none)");
+        rc = os_fail(&err, OSIRIS_EINVAL, "%s", msg.p ? msg.p : "column not found");
+        ob_free(&msg);
+        goto done;
+      }
+      sel[k] = j;
+    }
+  } else {
+    nsel = ncols;
+    sel = os_calloc(nsel, sizeof(size_t));
+    if (!sel) {
+      rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (k = 0; k < nsel; k++) sel[k] = k;
+  }
+
+  memset(&t, 0, sizeof t);
+  t.p = r.p;
+  t.ends = r.ends;
+  t.base = base;
+  t.rows = nrows;
+  t.ncols = ncols;
+  if (o->na_values && o->na_values[0]) {
+    size_t nna;
+    for (nna = 0; o->na_values[nna]; nna++) {}
+    na_len = os_calloc(nna, sizeof(size_t));
+    if (!na_len) {
+      rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (k = 0; k < nna; k++) na_len[k] = strlen(o->na_values[k]);
+    t.na = o->na_values;
+    t.na_len = na_len;
+  }
+  c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+  if (!c_locale) {
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  f = osiris_frame_new();
+  if (!f) {
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  /* Every column first: the frame takes no new column once one holds data. */
+  for (k = 0; k < nsel && !rc; k++)
+    rc = osiris_frame_add_column(f, names[sel[k]],
+                                 o->infer_types ? cs_infer(&t, sel[k]) : OSIRIS_TYPE_STRING, 0);
+  for (k = 0; k < nsel && !rc; k++) rc = cs_fill(&t, sel[k], &f->cols[k], c_locale);
+  if (rc) {
+    rc = os_fail(&err, rc, "%s: %s", path,
+                 rc == OSIRIS_ENOMEM   ? "out of memory"
+                 : rc == OSIRIS_ELIMIT ? "too much data for a frame"
+                                       : "cannot build the frame");
+    goto done;
+  }
+  rc = fr_commit_rows(f, nrows);
+  if (rc) {
+    rc = os_fail(&err, rc, "%s: internal error building the frame", path);
+    goto done;
+  }
+  *out = f;
+  f = NULL;
+done:
+  if (rc) cs_copy_err(&err, errbuf, errcap);
+  if (c_locale) freelocale(c_locale);
+  osiris_frame_free(f);
+  if (names)
+    for (k = 0; k < ncols; k++) os_free(names[k]);
+  os_free(names);
+  os_free(sel);
+  os_free(na_len);
+  os_free(r.p);
+  os_free(r.ends);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- writer */
+
+typedef struct cs_writer {
+  int fd;
+  char *buf;
+  size_t len;
+  int err; /* errno of the first failed write, 0 while fine */
+} cs_writer;
+
+static void cs_write_all(cs_writer *w, const char *p, size_t n) {
+  while (n > 0 && !w->err) {
+    ssize_t k = write(w->fd, p, n);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      w->err = errno;
+      return;
+    }
+    p += k;
+    n -= (size_t)k;
+  }
+}
+
+static void cs_flush(cs_writer *w) {
+  cs_write_all(w, w->buf, w->len);
+  w->len = 0;
+}
+
+static void cs_put(cs_writer *w, const char *s, size_t n) {
+  if (n > CS_WRITE_BUF - w->len) {
+    cs_flush(w);
+    if (n >= CS_WRITE_BUF) {
+      cs_write_all(w, s, n);
+      return;
+    }
+  }
+  memcpy(w->buf + w->len, s, n);
+  w->len += n;
+}
+
+/* One field, quoted when it holds the delimiter, a quote, CR or LF, or
+ * starts or ends with a space (readers may trim those). */
+static void cs_put_field(cs_writer *w, const char *s, size_t n, char delim, int quote_empty) {
+  size_t i;
+  int quote = n == 0 ? quote_empty
+                     : (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t');
+  for (i = 0; i < n && !quote; i++) {
+    char c = s[i];
+    quote = c == delim || c == '"' || c == '\n' || c == '\r';
+  }
+  if (!quote) {
+    cs_put(w, s, n);
+    return;
+  }
+  cs_put(w, "\"", 1);
+  while (n > 0) {
+    const char *q = memchr(s, '"', n);
+    size_t seg = q ? (size_t)(q - s) + 1 : n;
+    cs_put(w, s, seg);
+    if (q) cs_put(w, "\"", 1);
+    s += seg;
+    n -= seg;
+  }
+  cs_put(w, "\"", 1);
+}
+
+osiris_rc osiris_csv_write(const char *path, const osiris_frame *f, const osiris_csv_opts *o,
+                           char *errbuf, size_t errcap) {
+  os_err err;
+  cs_writer w;
+  char *tmp = NULL, *dir = NULL;
+  char cell[64];
+  const char *eol;
+  size_t eol_len, ncols, nrows, r, c;
+  char delim;
+  int header, created = 0;
+  osiris_rc rc = OSIRIS_OK;
+
+  memset(&err, 0, sizeof err);
+  memset(&w, 0, sizeof w);
+  w.fd = -1;
+  if (errbuf && errcap) errbuf[0] = 0;
+  if (!path || !*path || !f) {
+    rc = os_fail(&err, OSIRIS_EINVAL, "osiris_csv_write: path and frame are required");
+    goto done;
+  }
+  delim = o && o->delimiter ? o->delimiter : ',';
+  header = o ? o->header : 1;
+  eol = o && o->crlf ? "\r\n" : "\n";
+  eol_len = strlen(eol);
+  if (delim == '"' || delim == '\n' || delim == '\r') {
+    rc = os_fail(&err, OSIRIS_EINVAL, "%s: invalid CSV delimiter", path);
+    goto done;
+  }
+  dir = os_path_dirname(path);
+  if (!dir) {
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = os_mkdir_p(dir, &err);
+  if (rc) goto done;
+  tmp = os_asprintf("%s.tmp.%ld", path, (long)getpid());
+  w.buf = os_malloc(CS_WRITE_BUF);
+  if (!tmp || !w.buf) {
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (w.fd < 0) {
+    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+    goto done;
+  }
+  created = 1;
+  ncols = f->ncols;
+  nrows = ncols ? f->rows : 0;
+  if (header && ncols) {
+    for (c = 0; c < ncols; c++) {
+      const char *name = f->cols[c].name;
+      if (c) cs_put(&w, &delim, 1);
+      cs_put_field(&w, name, strlen(name), delim, ncols == 1);
+    }
+    cs_put(&w, eol, eol_len);
+  }
+  for (r = 0; r < nrows && !w.err; r++) {
+    for (c = 0; c < ncols; c++) {
+      const fr_col *col = &f->cols[c];
+      const char *s = "";
+      size_t n = 0;
+      if (c) cs_put(&w, &delim, 1);
+      if (!fr_col_is_null(col, r)) {
+        if (fr_is_text(col->type)) {
+          s = fr_col_text(col, r, &n);
+        } else if (col->type == OSIRIS_TYPE_DOUBLE && isnan(osiris_frame_get_double(f, c, r))) {
+          n = 0; /* NaN is a missing value in CSV, as pandas writes it */
+        } else {
+          n = fr_fmt_cell(col, r, cell);
+          s = cell;
+        }
+      }
+      /* A lone empty field would read back as a blank line, so quote it. */
+      cs_put_field(&w, s, n, delim, ncols == 1);
+    }
+    cs_put(&w, eol, eol_len);
+  }
+  cs_flush(&w);
+  if (w.err) {
+    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(w.err));
+    goto done;
+  }
+  if (close(w.fd) != 0) {
+    w.fd = -1;
+    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+    goto done;
+  }
+  w.fd = -1;
+  if (rename(tmp, path) != 0) {
+    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+    goto done;
+  }
+done:
+  if (w.fd >= 0) close(w.fd);
+  if (rc && created) unlink(tmp);
+  if (rc) cs_copy_err(&err, errbuf, errcap);
+  os_free(w.buf);
+  os_free(tmp);
+  os_free(dir);
+  return rc;
+}
+
+/* ======================================================================
+ * 9. Parquet
+ *
+ * A writer and a reader of the Apache Parquet format for flat schemas.
+ * The writer streams "PAR1", then per row group and column one chunk of
+ * version-1 data pages (PLAIN values, OPTIONAL columns whose definition
+ * levels are an RLE/bit-packed hybrid of width 1 behind a 4-byte length),
+ * then the Thrift-compact FileMetaData, its 4-byte length and "PAR1"; it
+ * writes through path.tmp.<pid> and renames, so a failure never leaves a
+ * partial file under the final name.  The reader loads the whole file and
+ * trusts nothing in it: every Thrift value comes from a reader bounded by
+ * the footer and a depth limit, every offset and length is checked against
+ * the bytes that exist before it is used, and counts are checked against
+ * one another (page values against the chunk, chunks against the row
+ * group, row groups against the file) before anything is allocated from
+ * them, so a malformed file is OSIRIS_EPARSE with a reason, never a read
+ * out of bounds.  DECIMAL values are kept as scaled 128-bit integers
+ * between the frame's canonical text and the file's big-endian bytes.
+ * ====================================================================== */
+
+#define PQ_PAGE_TARGET ((size_t)1 << 20) /* value bytes per data page */
+#define PQ_DEFAULT_RG_ROWS ((size_t)1048576)
+#define PQ_TDEPTH 32                     /* Thrift struct nesting */
+#define PQ_MAX_COLS 100000
+#define PQ_STAT_MAX 4096                 /* longer string min/max are omitted */
+#define PQ_OUT_CAP ((size_t)1 << 20)
+
+/* Parquet physical types, converted types, encodings, codecs, pages. */
+enum { PQ_BOOLEAN, PQ_INT32, PQ_INT64, PQ_INT96, PQ_FLOAT, PQ_DOUBLE, PQ_BYTE_ARRAY, PQ_FLBA };
+enum {
+  PQ_CT_UTF8 = 0, PQ_CT_ENUM = 4, PQ_CT_DECIMAL = 5, PQ_CT_DATE = 6, PQ_CT_TIME_MILLIS = 7,
+  PQ_CT_TIME_MICROS = 8, PQ_CT_TS_MILLIS = 9, PQ_CT_TS_MICROS = 10, PQ_CT_UINT_8 = 11,
+  PQ_CT_UINT_16 = 12, PQ_CT_UINT_32 = 13, PQ_CT_UINT_64 = 14, PQ_CT_JSON = 19
+};
+enum {
+  PQ_ENC_PLAIN = 0, PQ_ENC_PLAIN_DICT = 2, PQ_ENC_RLE = 3, PQ_ENC_BIT_PACKED = 4,
+  PQ_ENC_DELTA_BP = 5, PQ_ENC_DELTA_LBA = 6, PQ_ENC_DELTA_BA = 7, PQ_ENC_RLE_DICT = 8,
+  PQ_ENC_BSS = 9
+};
+enum { PQ_PAGE_DATA = 0, PQ_PAGE_INDEX = 1, PQ_PAGE_DICT = 2, PQ_PAGE_DATA_V2 = 3 };
+/* LogicalType union members. */
+enum { PQ_LT_STRING = 1, PQ_LT_ENUM = 4, PQ_LT_DECIMAL = 5, PQ_LT_DATE = 6, PQ_LT_TIME = 7,
+       PQ_LT_TIMESTAMP = 8, PQ_LT_INTEGER = 10, PQ_LT_JSON = 12 };
+/* Thrift compact protocol type ids. */
+enum {
+  PQ_T_STOP = 0, PQ_T_TRUE = 1, PQ_T_FALSE = 2, PQ_T_BYTE = 3, PQ_T_I16 = 4, PQ_T_I32 = 5,
+  PQ_T_I64 = 6, PQ_T_DOUBLE = 7, PQ_T_BINARY = 8, PQ_T_LIST = 9, PQ_T_SET = 10, PQ_T_MAP = 11,
+  PQ_T_STRUCT = 12
+};
+
+/* 128-bit integers for DECIMAL(<=38); both compilers we build with have them. */
+__extension__ typedef __int128 pq_i128;
+__extension__ typedef unsigned __int128 pq_u128;
+
+static const char *pq_codec_name(int64_t c) {
+  static const char *const names[] = {"UNCOMPRESSED", "SNAPPY", "GZIP", "LZO",
+                                      "BROTLI",       "LZ4",    "ZSTD", "LZ4_RAW"};
+  return c >= 0 && c < 8 ? names[c] : "unknown";
+}
+
+/* ------------------------------------------------------------ byte order */
+
+static void pq_le32(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8);
+  p[2] = (unsigned char)(v >> 16), p[3] = (unsigned char)(v >> 24);
+}
+static void pq_le64(unsigned char *p, uint64_t v) {
+  pq_le32(p, (uint32_t)v);
+  pq_le32(p + 4, (uint32_t)(v >> 32));
+}
+static uint32_t pq_rd32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t pq_rd64(const unsigned char *p) {
+  return (uint64_t)pq_rd32(p) | (uint64_t)pq_rd32(p + 4) << 32;
+}
+static uint64_t pq_zigzag(int64_t v) {
+  return v < 0 ? ~((uint64_t)v << 1) : (uint64_t)v << 1;
+}
+static int64_t pq_unzigzag(uint64_t u) {
+  return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+/* Unsigned LEB128 from [*p, end); 0 when truncated or longer than 64 bits. */
+static int pq_uvarint(const unsigned char **p, const unsigned char *end, uint64_t *out) {
+  uint64_t v = 0;
+  int shift = 0;
+  const unsigned char *q = *p;
+  while (q < end) {
+    unsigned b = *q++;
+    if (shift == 63 && b > 1) return 0;
+    v |= (uint64_t)(b & 0x7F) << shift;
+    if (!(b & 0x80)) {
+      *p = q;
+      *out = v;
+      return 1;
+    }
+    shift += 7;
+    if (shift > 63) return 0;
+  }
+  return 0;
+}
+
+/* -------------------------------------------------------------- decimals */
+
+static pq_u128 pq_pow10(int k) {
+  pq_u128 v = 1;
+  while (k-- > 0) v *= 10;
+  return v;
+}
+
+/* Frame decimal text ("-12.5") as an integer scaled by 10^scale.  Extra
+ * fraction digits are accepted only when they are zeros (no rounding:
+ * the value must stay exact).  Returns 0, or a static reason. */
+static const char *pq_dec_parse(const char *s, size_t n, int scale, pq_i128 *out) {
+  pq_u128 mag = 0, lim = pq_pow10(38);
+  size_t i = 0;
+  int neg = 0, frac = 0, seen_point = 0, digits = 0;
+  if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+  for (; i < n; i++) {
+    char ch = s[i];
+    if (ch == '.' && !seen_point) {
+      seen_point = 1;
+      continue;
+    }
+    if (ch < '0' || ch > '9') return "not a decimal number";
+    digits++;
+    if (seen_point && frac >= scale) {
+      if (ch != '0') return "more fraction digits than the column scale";
+      continue;
+    }
+    if (seen_point) frac++;
+    mag = mag * 10 + (pq_u128)(ch - '0');
+    if (mag >= lim) return "more than 38 digits";
+  }
+  if (!digits) return "not a decimal number";
+  for (; frac < scale; frac++) {
+    mag *= 10;
+    if (mag >= lim) return "more than 38 digits";
+  }
+  *out = neg ? -(pq_i128)mag : (pq_i128)mag;
+  return NULL;
+}
+
+/* Canonical text of v / 10^scale into out (>= 44 bytes): exactly scale
+ * fraction digits, a leading "0", "-" only for nonzero values. */
+static size_t pq_dec_format(pq_i128 v, int scale, char *out) {
+  char tmp[48];
+  size_t nd = 0, n = 0, i;
+  pq_u128 mag = v < 0 ? (pq_u128)0 - (pq_u128)v : (pq_u128)v;
+  if (mag >> 64 == 0) {
+    uint64_t m = (uint64_t)mag;
+    do {
+      tmp[nd++] = (char)('0' + m % 10);
+      m /= 10;
+    } while (m);
+  } else {
+    do {
+      tmp[nd++] = (char)('0' + (int)(mag % 10));
+      mag /= 10;
+    } while (mag);
+  }
+  while (nd <= (size_t)scale) tmp[nd++] = '0';
+  if (v < 0) out[n++] = '-';
+  for (i = nd; i > (size_t)scale; i--) out[n++] = tmp[i - 1];
+  if (scale > 0) {
+    out[n++] = '.';
+    for (i = (size_t)scale; i > 0; i--) out[n++] = tmp[i - 1];
+  }
+  out[n] = 0;
+  return n;
+}
+
+/* Bytes of the smallest two's complement field holding 10^p - 1. */
+static int pq_dec_bytes(int precision) {
+  pq_u128 max = pq_pow10(precision) - 1;
+  int n;
+  for (n = 1; n < 16; n++)
+    if (max < ((pq_u128)1 << (8 * n - 1))) return n;
+  return 16;
+}
+
+static int pq_dec_digits(pq_i128 v) {
+  pq_u128 mag = v < 0 ? (pq_u128)0 - (pq_u128)v : (pq_u128)v;
+  int d = 0;
+  while (mag) {
+    mag /= 10;
+    d++;
+  }
+  return d;
+}
+
+static void pq_dec_store(pq_i128 v, int nbytes, unsigned char *out) {
+  pq_u128 u = (pq_u128)v;
+  int i;
+  for (i = nbytes - 1; i >= 0; i--) {
+    out[i] = (unsigned char)u;
+    u >>= 8;
+  }
+}
+
+/* Big-endian two's complement of any length; 0 when it needs > 128 bits. */
+static int pq_dec_load(const unsigned char *p, size_t n, pq_i128 *out) {
+  pq_u128 u;
+  size_t i;
+  if (n == 0) {
+    *out = 0;
+    return 1;
+  }
+  if (n > 16) {
+    /* Wider fields are fine when the extra bytes only extend the sign. */
+    unsigned char ext = (p[n - 16] & 0x80) ? 0xFF : 0x00;
+    for (i = 0; i < n - 16; i++)
+      if (p[i] != ext) return 0;
+    p += n - 16;
+    n = 16;
+  }
+  u = (p[0] & 0x80) ? ~(pq_u128)0 : 0;
+  for (i = 0; i < n; i++) u = (u << 8) | p[i];
+  *out = (pq_i128)u;
+  return 1;
+}
+
+/* ================================================================ writer */
+
+/* Thrift compact writer over an os_buf; the first failure sticks. */
+typedef struct pq_tw {
+  os_buf *b;
+  osiris_rc rc;
+  int depth;
+  int last[PQ_TDEPTH];
+} pq_tw;
+
+static void pq_tw_raw(pq_tw *w, const void *p, size_t n) {
+  if (!w->rc) w->rc = ob_put(w->b, p, n);
+}
+
+static void pq_tw_byte(pq_tw *w, unsigned v) {
+  unsigned char c = (unsigned char)v;
+  pq_tw_raw(w, &c, 1);
+}
+
+static void pq_tw_varint(pq_tw *w, uint64_t v) {
+  unsigned char t[10];
+  size_t n = 0;
+  while (v >= 0x80) {
+    t[n++] = (unsigned char)(v | 0x80);
+    v >>= 7;
+  }
+  t[n++] = (unsigned char)v;
+  pq_tw_raw(w, t, n);
+}
+
+static void pq_tw_field(pq_tw *w, int id, int type) {
+  int last = w->last[w->depth];
+  if (id > last && id - last <= 15) {
+    pq_tw_byte(w, (unsigned)((id - last) << 4 | type));
+  } else {
+    pq_tw_byte(w, (unsigned)type);
+    pq_tw_varint(w, pq_zigzag(id));
+  }
+  w->last[w->depth] = id;
+}
+
+static void pq_tw_i32(pq_tw *w, int id, int64_t v) {
+  pq_tw_field(w, id, PQ_T_I32);
+  pq_tw_varint(w, pq_zigzag(v));
+}
+
+static void pq_tw_i64(pq_tw *w, int id, int64_t v) {
+  pq_tw_field(w, id, PQ_T_I64);
+  pq_tw_varint(w, pq_zigzag(v));
+}
+
+static void pq_tw_bin(pq_tw *w, int id, const void *p, size_t n) {
+  pq_tw_field(w, id, PQ_T_BINARY);
+  pq_tw_varint(w, n);
+  pq_tw_raw(w, p, n);
+}
+
+static void pq_tw_bool(pq_tw *w, int id, int v) { pq_tw_field(w, id, v ? PQ_T_TRUE : PQ_T_FALSE); }
+
+/* A struct value: as field id (id > 0) or as a list element (id 0). */
+static void pq_tw_begin(pq_tw *w, int id) {
+  if (id > 0) pq_tw_field(w, id, PQ_T_STRUCT);
+  if (w->depth + 1 >= PQ_TDEPTH) {
+    if (!w->rc) w->rc = OSIRIS_ELIMIT;
+    return;
+  }
+  w->last[++w->depth] = 0;
+}
+
+static void pq_tw_end(pq_tw *w) {
+  pq_tw_byte(w, PQ_T_STOP);
+  if (w->depth > 0) w->depth--;
+}
+
+static void pq_tw_list(pq_tw *w, int id, int etype, size_t n) {
+  pq_tw_field(w, id, PQ_T_LIST);
+  if (n < 15) {
+    pq_tw_byte(w, (unsigned)(n << 4 | (size_t)etype));
+  } else {
+    pq_tw_byte(w, (unsigned)(0xF0 | etype));
+    pq_tw_varint(w, n);
+  }
+}
+
+/* Buffered output to the temporary file; the first failure sticks. */
+typedef struct pq_out {
+  int fd;
+  unsigned char *buf;
+  size_t len;
+  uint64_t pos; /* bytes written so far, buffered included */
+  int err;      /* errno of the first failure, -1 for ENOMEM */
+} pq_out;
+
+static void pq_out_flush(pq_out *o) {
+  size_t off = 0;
+  while (!o->err && off < o->len) {
+    ssize_t w = write(o->fd, o->buf + off, o->len - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      o->err = errno ? errno : EIO;
+      break;
+    }
+    off += (size_t)w;
+  }
+  o->len = 0;
+}
+
+static void pq_out_put(pq_out *o, const void *p, size_t n) {
+  const unsigned char *s = p;
+  o->pos += n;
+  while (n > 0 && !o->err) {
+    size_t take = PQ_OUT_CAP - o->len;
+    if (take > n) take = n;
+    memcpy(o->buf + o->len, s, take);
+    o->len += take;
+    s += take;
+    n -= take;
+    if (o->len == PQ_OUT_CAP) pq_out_flush(o);
+  }
+}
+
+/* A growable byte array for page bodies (reused across pages). */
+typedef struct pq_bytes {
+  unsigned char *p;
+  size_t len, cap;
+} pq_bytes;
+
+static osiris_rc pq_bytes_reserve(pq_bytes *b, size_t extra) {
+  size_t need, cap;
+  unsigned char *p;
+  if (extra > OS_MAX_BUF || b->len > OS_MAX_BUF - extra) return OSIRIS_ELIMIT;
+  need = b->len + extra;
+  if (need <= b->cap) return OSIRIS_OK;
+  cap = b->cap ? b->cap : 4096;
+  while (cap < need) cap = cap > OS_MAX_BUF / 2 ? need : cap * 2;
+  p = os_realloc(b->p, cap);
+  if (!p) return OSIRIS_ENOMEM;
+  b->p = p;
+  b->cap = cap;
+  return OSIRIS_OK;
+}
+
+/* Per column chunk facts the footer needs. */
+typedef struct pq_chunk {
+  uint64_t off, size, nulls;
+  int has_mm;
+  const unsigned char *minp, *maxp; /* strings: into the frame; else NULL */
+  size_t minlen, maxlen;
+  unsigned char minb[16], maxb[16];
+} pq_chunk;
+
+/* Per column facts fixed for the whole file. */
+typedef struct pq_wcol {
+  const fr_col *c;
+  int ptype;
+  int flba;      /* DECIMAL byte width */
+  int precision; /* DECIMAL precision */
+} pq_wcol;
+
+typedef struct pq_writer {
+  const osiris_frame *f;
+  pq_wcol *cols;
+  pq_out out;
+  pq_bytes vals;
+  os_err *err;
+} pq_writer;
+
+/* The hybrid encoding of one page's definition levels (width 1): a single
+ * RLE run when all values agree, else one bit-packed run over the bitmap
+ * the page loop built (padded to a multiple of 8 with zeros). */
+static osiris_rc pq_levels_encode(pq_bytes *dst, const unsigned char *bits, size_t n, size_t nulls) {
+  unsigned char t[12];
+  size_t k = 0, groups = (n + 7) / 8;
+  uint64_t h = nulls == 0 || nulls == n ? (uint64_t)n << 1 : (uint64_t)groups << 1 | 1;
+  osiris_rc rc;
+  dst->len = 0;
+  while (h >= 0x80) {
+    t[k++] = (unsigned char)(h | 0x80);
+    h >>= 7;
+  }
+  t[k++] = (unsigned char)h;
+  if (nulls == 0 || nulls == n) t[k++] = nulls == 0 ? 1 : 0;
+  rc = pq_bytes_reserve(dst, k + groups + 4);
+  if (rc) return rc;
+  pq_le32(dst->p, 0); /* length, filled below */
+  memcpy(dst->p + 4, t, k);
+  dst->len = 4 + k;
+  if (nulls != 0 && nulls != n) {
+    memcpy(dst->p + dst->len, bits, groups);
+    dst->len += groups;
+  }
+  pq_le32(dst->p, (uint32_t)(dst->len - 4));
+  return OSIRIS_OK;
+}
+
+static osiris_rc pq_write_page(pq_writer *W, const pq_bytes *levels, size_t nvals, size_t vbytes) {
+  os_buf hb = {0};
+  pq_tw w;
+  size_t body = levels->len + vbytes;
+  osiris_rc rc;
+  if (body > INT32_MAX) return os_fail(W->err, OSIRIS_ELIMIT, "a Parquet page exceeds 2 GiB");
+  memset(&w, 0, sizeof w);
+  w.b = &hb;
+  pq_tw_i32(&w, 1, PQ_PAGE_DATA);
+  pq_tw_i32(&w, 2, (int64_t)body);
+  pq_tw_i32(&w, 3, (int64_t)body);
+  pq_tw_begin(&w, 5);
+  pq_tw_i32(&w, 1, (int64_t)nvals);
+  pq_tw_i32(&w, 2, PQ_ENC_PLAIN);
+  pq_tw_i32(&w, 3, PQ_ENC_RLE);
+  pq_tw_i32(&w, 4, PQ_ENC_RLE);
+  pq_tw_end(&w);
+  pq_tw_byte(&w, PQ_T_STOP);
+  rc = w.rc;
+  if (!rc) {
+    pq_out_put(&W->out, hb.p, hb.len);
+    pq_out_put(&W->out, levels->p, levels->len);
+    pq_out_put(&W->out, W->vals.p, vbytes);
+  }
+  ob_free(&hb);
+  return rc ? os_fail(W->err, rc, "out of memory") : OSIRIS_OK;
+}
+
+/* Stats helpers: compare encoded little-endian / big-endian values. */
+static void pq_mm_i64(pq_chunk *ck, int64_t v, int first) {
+  int64_t mn, mx;
+  memcpy(&mn, ck->minb, 8);
+  memcpy(&mx, ck->maxb, 8);
+  if (first || v < mn) memcpy(ck->minb, &v, 8);
+  if (first || v > mx) memcpy(ck->maxb, &v, 8);
+}
+
+/* Write rows [r0, r1) of column ci as one column chunk. */
+static osiris_rc pq_write_chunk(pq_writer *W, const pq_wcol *wc, size_t r0, size_t r1, pq_chunk *ck) {
+  const fr_col *c = wc->c;
+  pq_bytes *vals = &W->vals;
+  pq_bytes levels = {0};
+  unsigned char *bits = NULL;
+  size_t r = r0, bits_cap = 0;
+  int seen = 0;                  /* a non-null value updated min/max */
+  double dmin = 0, dmax = 0;     /* DOUBLE stats (NaN skipped) */
+  pq_i128 qmin = 0, qmax = 0;    /* DECIMAL stats */
+  int8_t bmin = 1, bmax = 0;
+  int32_t imin = 0, imax = 0;
+  osiris_rc rc = OSIRIS_OK;
+  memset(ck, 0, sizeof *ck);
+  ck->off = W->out.pos;
+  while (r < r1) {
+    size_t start = r, n, nulls = 0, nbits = 0;
+    vals->len = 0;
+    for (; r < r1 && vals->len < PQ_PAGE_TARGET; r++) {
+      size_t i = r - start;
+      int isnull = fr_col_is_null(c, r);
+      if ((i >> 3) >= bits_cap) {
+        size_t cap = bits_cap ? bits_cap * 2 : 4096;
+        unsigned char *p = os_realloc(bits, cap);
+        if (!p) {
+          rc = os_fail(W->err, OSIRIS_ENOMEM, "out of memory");
+          goto done;
+        }
+        memset(p + bits_cap, 0, cap - bits_cap);
+        bits = p;
+        bits_cap = cap;
+      }
+      if (isnull) {
+        nulls++;
+        continue;
+      }
+      bits[i >> 3] |= (unsigned char)(1u << (i & 7));
+      if ((rc = pq_bytes_reserve(vals, 24)) != OSIRIS_OK) {
+        os_fail(W->err, rc, "out of memory");
+        goto done;
+      }
+      switch (c->type) {
+      case OSIRIS_TYPE_BOOL: {
+        int v = c->data[r] != 0;
+        if ((nbits & 7) == 0) vals->p[vals->len++] = 0;
+        if (v) vals->p[vals->len - 1] |= (unsigned char)(1u << (nbits & 7));
+        nbits++;
+        if (v < bmin) bmin = (int8_t)v;
+        if (v > bmax) bmax = (int8_t)v;
+        seen = 1;
+        break;
+      }
+      case OSIRIS_TYPE_INT64:
+      case OSIRIS_TYPE_TIMESTAMP: {
+        int64_t v;
+        memcpy(&v, c->data + r * 8, 8);
+        pq_le64(vals->p + vals->len, (uint64_t)v);
+        vals->len += 8;
+        pq_mm_i64(ck, v, !seen);
+        seen = 1;
+        break;
+      }
+      case OSIRIS_TYPE_DOUBLE: {
+        double v;
+        uint64_t u;
+        memcpy(&v, c->data + r * 8, 8);
+        memcpy(&u, &v, 8);
+        pq_le64(vals->p + vals->len, u);
+        vals->len += 8;
+        if (!isnan(v)) {
+          if (!seen || v < dmin) dmin = v;
+          if (!seen || v > dmax) dmax = v;
+          seen = 1;
+        }
+        break;
+      }
+      case OSIRIS_TYPE_DATE: {
+        int32_t v;
+        memcpy(&v, c->data + r * 4, 4);
+        pq_le32(vals->p + vals->len, (uint32_t)v);
+        vals->len += 4;
+        if (!seen || v < imin) imin = v;
+        if (!seen || v > imax) imax = v;
+        seen = 1;
+        break;
+      }
+      case OSIRIS_TYPE_STRING: {
+        size_t len;
+        const char *s = fr_col_text(c, r, &len);
+        if (len > UINT32_MAX) {
+          rc = os_fail(W->err, OSIRIS_ELIMIT, "column %s: a string exceeds 4 GiB", c->name);
+          goto done;
+        }
+        if ((rc = pq_bytes_reserve(vals, len + 4)) != OSIRIS_OK) {
+          os_fail(W->err, rc, "out of memory");
+          goto done;
+        }
+        pq_le32(vals->p + vals->len, (uint32_t)len);
+        if (len) memcpy(vals->p + vals->len + 4, s, len);
+        vals->len += 4 + len;
+        if (!seen) {
+          ck->minp = ck->maxp = (const unsigned char *)s;
+          ck->minlen = ck->maxlen = len;
+        } else {
+          size_t m = len < ck->minlen ? len : ck->minlen;
+          int cmp = m ? memcmp(s, ck->minp, m) : 0;
+          if (cmp < 0 || (cmp == 0 && len < ck->minlen)) {
+            ck->minp = (const unsigned char *)s;
+            ck->minlen = len;
+          }
+          m = len < ck->maxlen ? len : ck->maxlen;
+          cmp = m ? memcmp(s, ck->maxp, m) : 0;
+          if (cmp > 0 || (cmp == 0 && len > ck->maxlen)) {
+            ck->maxp = (const unsigned char *)s;
+            ck->maxlen = len;
+          }
+        }
+        seen = 1;
+        break;
+      }
+      case OSIRIS_TYPE_DECIMAL: {
+        size_t len;
+        const char *s = fr_col_text(c, r, &len);
+        pq_i128 v;
+        const char *why = pq_dec_parse(s, len, c->scale, &v);
+        if (why) {
+          rc = os_fail(W->err, OSIRIS_EINVAL, "column %s row %zu: decimal %.*s: %s", c->name, r,
+                       (int)(len > 60 ? 60 : len), s, why);
+          goto done;
+        }
+        pq_dec_store(v, wc->flba, vals->p + vals->len);
+        vals->len += (size_t)wc->flba;
+        if (!seen || v < qmin) qmin = v;
+        if (!seen || v > qmax) qmax = v;
+        seen = 1;
+        break;
+      }
+      }
+    }
+    n = r - start;
+    ck->nulls += nulls;
+    if ((rc = pq_levels_encode(&levels, bits, n, nulls)) != OSIRIS_OK) {
+      os_fail(W->err, rc, "out of memory");
+      goto done;
+    }
+    memset(bits, 0, (n + 7) / 8);
+    if ((rc = pq_write_page(W, &levels, n, vals->len)) != OSIRIS_OK) goto done;
+  }
+  ck->size = W->out.pos - ck->off;
+  ck->has_mm = seen;
+  switch (c->type) {
+  case OSIRIS_TYPE_BOOL:
+    ck->minb[0] = (unsigned char)bmin, ck->maxb[0] = (unsigned char)bmax;
+    ck->minlen = ck->maxlen = 1;
+    break;
+  case OSIRIS_TYPE_INT64:
+  case OSIRIS_TYPE_TIMESTAMP: {
+    int64_t a, b;
+    memcpy(&a, ck->minb, 8), memcpy(&b, ck->maxb, 8);
+    pq_le64(ck->minb, (uint64_t)a), pq_le64(ck->maxb, (uint64_t)b);
+    ck->minlen = ck->maxlen = 8;
+    break;
+  }
+  case OSIRIS_TYPE_DOUBLE: {
+    uint64_t a, b;
+    /* Spec: a zero minimum is written as -0.0, a zero maximum as +0.0. */
+    if (dmin == 0) dmin = -0.0;
+    if (dmax == 0) dmax = 0.0;
+    memcpy(&a, &dmin, 8), memcpy(&b, &dmax, 8);
+    pq_le64(ck->minb, a), pq_le64(ck->maxb, b);
+    ck->minlen = ck->maxlen = 8;
+    break;
+  }
+  case OSIRIS_TYPE_DATE:
+    pq_le32(ck->minb, (uint32_t)imin), pq_le32(ck->maxb, (uint32_t)imax);
+    ck->minlen = ck->maxlen = 4;
+    break;
+  case OSIRIS_TYPE_DECIMAL:
+    pq_dec_store(qmin, wc->flba, ck->minb), pq_dec_store(qmax, wc->flba, ck->maxb);
+    ck->minlen = ck->maxlen = (size_t)wc->flba;
+    break;
+  case OSIRIS_TYPE_STRING:
+    if (ck->minlen > PQ_STAT_MAX || ck->maxlen > PQ_STAT_MAX) ck->has_mm = 0;
+    break;
+  }
+done:
+  os_free(bits);
+  os_free(levels.p);
+  return rc;
+}
+
+static void pq_write_schema_leaf(pq_tw *w, const pq_wcol *wc) {
+  const fr_col *c = wc->c;
+  pq_tw_begin(w, 0);
+  pq_tw_i32(w, 1, wc->ptype);
+  if (wc->ptype == PQ_FLBA) pq_tw_i32(w, 2, wc->flba);
+  pq_tw_i32(w, 3, 1); /* OPTIONAL */
+  pq_tw_bin(w, 4, c->name, strlen(c->name));
+  switch (c->type) {
+  case OSIRIS_TYPE_STRING:
+    pq_tw_i32(w, 6, PQ_CT_UTF8);
+    pq_tw_begin(w, 10);
+    pq_tw_begin(w, PQ_LT_STRING);
+    pq_tw_end(w);
+    pq_tw_end(w);
+    break;
+  case OSIRIS_TYPE_DATE:
+    pq_tw_i32(w, 6, PQ_CT_DATE);
+    pq_tw_begin(w, 10);
+    pq_tw_begin(w, PQ_LT_DATE);
+    pq_tw_end(w);
+    pq_tw_end(w);
+    break;
+  case OSIRIS_TYPE_TIMESTAMP:
+    pq_tw_i32(w, 6, PQ_CT_TS_MICROS);
+    pq_tw_begin(w, 10);
+    pq_tw_begin(w, PQ_LT_TIMESTAMP);
+    pq_tw_bool(w, 1, 1); /* isAdjustedToUTC */
+    pq_tw_begin(w, 2);   /* unit */
+    pq_tw_begin(w, 2);   /* MICROS */
+    pq_tw_end(w);
+    pq_tw_end(w);
+    pq_tw_end(w);
+    pq_tw_end(w);
+    break;
+  case OSIRIS_TYPE_DECIMAL:
+    pq_tw_i32(w, 6, PQ_CT_DECIMAL);
+    pq_tw_i32(w, 7, c->scale);
+    pq_tw_i32(w, 8, wc->precision);
+    pq_tw_begin(w, 10);
+    pq_tw_begin(w, PQ_LT_DECIMAL);
+    pq_tw_i32(w, 1, c->scale);
+    pq_tw_i32(w, 2, wc->precision);
+    pq_tw_end(w);
+    pq_tw_end(w);
+    break;
+  default: break;
+  }
+  pq_tw_end(w);
+}
+
+static osiris_rc pq_write_footer(pq_writer *W, const pq_chunk *chunks, size_t nrg, size_t rg_rows) {
+  const osiris_frame *f = W->f;
+  os_buf b = {0};
+  pq_tw w;
+  size_t g, i;
+  unsigned char tail[8];
+  osiris_rc rc;
+  memset(&w, 0, sizeof w);
+  w.b = &b;
+  pq_tw_i32(&w, 1, 1);
+  pq_tw_list(&w, 2, PQ_T_STRUCT, f->ncols + 1);
+  pq_tw_begin(&w, 0);
+  pq_tw_bin(&w, 4, "schema", 6);
+  pq_tw_i32(&w, 5, (int64_t)f->ncols);
+  pq_tw_end(&w);
+  for (i = 0; i < f->ncols; i++) pq_write_schema_leaf(&w, &W->cols[i]);
+  pq_tw_i64(&w, 3, (int64_t)f->rows);
+  pq_tw_list(&w, 4, PQ_T_STRUCT, nrg);
+  for (g = 0; g < nrg; g++) {
+    size_t rows = g + 1 < nrg ? rg_rows : f->rows - g * rg_rows;
+    uint64_t total = 0;
+    for (i = 0; i < f->ncols; i++) total += chunks[g * f->ncols + i].size;
+    pq_tw_begin(&w, 0);
+    pq_tw_list(&w, 1, PQ_T_STRUCT, f->ncols);
+    for (i = 0; i < f->ncols; i++) {
+      const pq_chunk *ck = &chunks[g * f->ncols + i];
+      const pq_wcol *wc = &W->cols[i];
+      pq_tw_begin(&w, 0);
+      pq_tw_i64(&w, 2, 0); /* file_offset: deprecated, 0 = no outside metadata */
+      pq_tw_begin(&w, 3);
+      pq_tw_i32(&w, 1, wc->ptype);
+      pq_tw_list(&w, 2, PQ_T_I32, 2);
+      pq_tw_varint(&w, pq_zigzag(PQ_ENC_PLAIN));
+      pq_tw_varint(&w, pq_zigzag(PQ_ENC_RLE));
+      pq_tw_list(&w, 3, PQ_T_BINARY, 1);
+      pq_tw_varint(&w, strlen(wc->c->name));
+      pq_tw_raw(&w, wc->c->name, strlen(wc->c->name));
+      pq_tw_i32(&w, 4, 0); /* UNCOMPRESSED */
+      pq_tw_i64(&w, 5, (int64_t)rows);
+      pq_tw_i64(&w, 6, (int64_t)ck->size);
+      pq_tw_i64(&w, 7, (int64_t)ck->size);
+      pq_tw_i64(&w, 9, (int64_t)ck->off);
+      pq_tw_begin(&w, 12);
+      pq_tw_i64(&w, 3, (int64_t)ck->nulls);
+      if (ck->has_mm) {
+        pq_tw_bin(&w, 5, ck->maxp ? ck->maxp : ck->maxb, ck->maxlen);
+        pq_tw_bin(&w, 6, ck->minp ? ck->minp : ck->minb, ck->minlen);
+      }
+      pq_tw_end(&w);
+      pq_tw_end(&w);
+      pq_tw_end(&w);
+    }
+    pq_tw_i64(&w, 2, (int64_t)total);
+    pq_tw_i64(&w, 3, (int64_t)rows);
+    pq_tw_i64(&w, 5, (int64_t)chunks[g * f->ncols].off);
+    pq_tw_i64(&w, 6, (int64_t)total);
+    if (g <= INT16_MAX) {
+      pq_tw_field(&w, 7, PQ_T_I16);
+      pq_tw_varint(&w, pq_zigzag((int64_t)g));
+    }
+    pq_tw_end(&w);
+  }
+  pq_tw_bin(&w, 6, "osiris " OSIRIS_VERSION, strlen("osiris " OSIRIS_VERSION));
+  pq_tw_list(&w, 7, PQ_T_STRUCT, f->ncols);
+  for (i = 0; i < f->ncols; i++) {
+    pq_tw_begin(&w, 0);
+    pq_tw_begin(&w, 1); /* TYPE_ORDER */
+    pq_tw_end(&w);
+    pq_tw_end(&w);
+  }
+  pq_tw_byte(&w, PQ_T_STOP);
+  rc = w.rc;
+  if (!rc && b.len > UINT32_MAX) rc = OSIRIS_ELIMIT;
+  if (!rc) {
+    pq_out_put(&W->out, b.p, b.len);
+    pq_le32(tail, (uint32_t)b.len);
+    memcpy(tail + 4, "PAR1", 4);
+    pq_out_put(&W->out, tail, 8);
+  }
+  ob_free(&b);
+  return rc ? os_fail(W->err, rc, "Parquet footer: %s", rc == OSIRIS_ENOMEM ? "out of memory" : "too large") : OSIRIS_OK;
+}
+
+/* Fix each column's physical type; DECIMAL precision is the most digits
+ * any value has (at least the scale, at least 1), so the byte width is the
+ * smallest that holds every value of that precision. */
+static osiris_rc pq_plan_columns(pq_writer *W) {
+  const osiris_frame *f = W->f;
+  size_t i, r;
+  for (i = 0; i < f->ncols; i++) {
+    pq_wcol *wc = &W->cols[i];
+    const fr_col *c = &f->cols[i];
+    wc->c = c;
+    switch (c->type) {
+    case OSIRIS_TYPE_BOOL: wc->ptype = PQ_BOOLEAN; break;
+    case OSIRIS_TYPE_INT64:
+    case OSIRIS_TYPE_TIMESTAMP: wc->ptype = PQ_INT64; break;
+    case OSIRIS_TYPE_DOUBLE: wc->ptype = PQ_DOUBLE; break;
+    case OSIRIS_TYPE_DATE: wc->ptype = PQ_INT32; break;
+    case OSIRIS_TYPE_STRING: wc->ptype = PQ_BYTE_ARRAY; break;
+    case OSIRIS_TYPE_DECIMAL: {
+      int prec = c->scale > 1 ? c->scale : 1;
+      wc->ptype = PQ_FLBA;
+      for (r = 0; r < f->rows; r++) {
+        size_t len;
+        const char *s;
+        pq_i128 v;
+        const char *why;
+        int d;
+        if (fr_col_is_null(c, r)) continue;
+        s = fr_col_text(c, r, &len);
+        why = pq_dec_parse(s, len, c->scale, &v);
+        if (why)
+          return os_fail(W->err, OSIRIS_EINVAL, "column %s row %zu: decimal %.*s: %s", c->name, r,
+                         (int)(len > 60 ? 60 : len), s, why);
+        d = pq_dec_digits(v);
+        if (d > prec) prec = d;
+      }
+      wc->precision = prec;
+      wc->flba = pq_dec_bytes(prec);
+      break;
+    }
+    default: return os_fail(W->err, OSIRIS_EINVAL, "column %s: unknown type", c->name);
+    }
+  }
+  return OSIRIS_OK;
+}
+
+static void pq_errcopy(const os_err *e, char *errbuf, size_t errcap) {
+  if (errbuf && errcap) snprintf(errbuf, errcap, "%s", e->msg);
+}
+
+osiris_rc osiris_parquet_write(const char *path, const osiris_frame *f,
+                               const osiris_parquet_opts *opts, char *errbuf, size_t errcap) {
+  os_err err = {0};
+  pq_writer W;
+  pq_chunk *chunks = NULL;
+  char *tmp = NULL, *dir = NULL;
+  size_t rg_rows = opts && opts->row_group_rows ? opts->row_group_rows : PQ_DEFAULT_RG_ROWS;
+  size_t nrg, g, i;
+  osiris_rc rc = OSIRIS_OK;
+  memset(&W, 0, sizeof W);
+  W.out.fd = -1;
+  W.err = &err;
+  W.f = f;
+  if (!path || !*path || !f) {
+    rc = os_fail(&err, OSIRIS_EINVAL, "osiris_parquet_write: path and frame are required");
+    goto done;
+  }
+  nrg = f->rows / rg_rows + (f->rows % rg_rows != 0);
+  if (f->ncols && nrg > SIZE_MAX / f->ncols / sizeof(pq_chunk)) {
+    rc = os_fail(&err, OSIRIS_ELIMIT, "%s: too many row groups", path);
+    goto done;
+  }
+  W.cols = os_calloc(f->ncols ? f->ncols : 1, sizeof(pq_wcol));
+  chunks = os_calloc(nrg * f->ncols + 1, sizeof(pq_chunk));
+  W.out.buf = os_malloc(PQ_OUT_CAP);
+  dir = os_path_dirname(path);
+  tmp = os_asprintf("%s.tmp.%ld", path, (long)getpid());
+  if (!W.cols || !chunks || !W.out.buf || !dir || !tmp) {
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  if ((rc = pq_plan_columns(&W)) != OSIRIS_OK) goto done;
+  if ((rc = os_mkdir_p(dir, &err)) != OSIRIS_OK) goto done;
+  W.out.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (W.out.fd < 0) {
+    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+    goto done;
+  }
+  pq_out_put(&W.out, "PAR1", 4);
+  for (g = 0; g < nrg && !W.out.err; g++) {
+    size_t r0 = g * rg_rows, r1 = r0 + rg_rows < f->rows ? r0 + rg_rows : f->rows;
+    for (i = 0; i < f->ncols; i++)
+      if ((rc = pq_write_chunk(&W, &W.cols[i], r0, r1, &chunks[g * f->ncols + i])) != OSIRIS_OK)
+        goto done;
+  }
+  if ((rc = pq_write_footer(&W, chunks, nrg, rg_rows)) != OSIRIS_OK) goto done;
+  pq_out_flush(&W.out);
+  if (W.out.err) {
+    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(W.out.err));
+    goto done;
+  }
+  if (close(W.out.fd) != 0) {
+    W.out.fd = -1;
+    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+    goto done;
+  }
+  W.out.fd = -1;
+  if (rename(tmp, path) != 0) rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+done:
+  if (W.out.fd >= 0) close(W.out.fd);
+  if (rc && tmp) unlink(tmp);
+  if (rc) pq_errcopy(&err, errbuf, errcap);
+  else if (errbuf && errcap) errbuf[0] = 0;
+  os_free(W.out.buf);
+  os_free(W.vals.p);
+  os_free(W.cols);
+  os_free(chunks);
+  os_free(tmp);
+  os_free(dir);
+  return rc;
+}
+
+/* ================================================================ reader */
+
+/* Bounded Thrift compact reader; the first failure sticks in why. */
+typedef struct pq_tr {
+  const unsigned char *p, *end;
+  int depth;
+  const char *why;
+} pq_tr;
+
+static int pq_tr_fail(pq_tr *t, const char *why) {
+  if (!t->why) t->why = why;
+  t->p = t->end;
+  return 0;
+}
+
+static uint64_t pq_tr_uvarint(pq_tr *t) {
+  uint64_t v = 0;
+  if (t->why) return 0;
+  if (!pq_uvarint(&t->p, t->end, &v)) pq_tr_fail(t, "bad varint in metadata");
+  return v;
+}
+
+static unsigned pq_tr_u8(pq_tr *t) {
+  if (t->why) return 0;
+  if (t->p >= t->end) return (unsigned)pq_tr_fail(t, "metadata truncated");
+  return *t->p++;
+}
+
+/* Next field header of the current struct: 0 at STOP or on failure. */
+static int pq_tr_field(pq_tr *t, int *last, int *type, int *id) {
+  unsigned b = pq_tr_u8(t);
+  if (t->why || b == 0) return 0;
+  *type = (int)(b & 15);
+  if (b >> 4) {
+    if (*last > INT16_MAX) return pq_tr_fail(t, "bad field id in metadata");
+    *id = *last + (int)(b >> 4);
+  } else {
+    int64_t v = pq_unzigzag(pq_tr_uvarint(t));
+    if (v < INT16_MIN || v > INT16_MAX) return pq_tr_fail(t, "bad field id in metadata");
+    *id = (int)v;
+  }
+  *last = *id;
+  return !t->why;
+}
+
+static int64_t pq_tr_int(pq_tr *t, int type) {
+  if (type == PQ_T_BYTE) return (int8_t)pq_tr_u8(t);
+  if (type == PQ_T_I16 || type == PQ_T_I32 || type == PQ_T_I64) return pq_unzigzag(pq_tr_uvarint(t));
+  pq_tr_fail(t, "metadata field has the wrong type");
+  return 0;
+}
+
+static int32_t pq_tr_i32(pq_tr *t, int type) {
+  int64_t v = pq_tr_int(t, type);
+  if (v < INT32_MIN || v > INT32_MAX) {
+    pq_tr_fail(t, "metadata i32 out of range");
+    return 0;
+  }
+  return (int32_t)v;
+}
+
+static int pq_tr_bool(pq_tr *t, int type) {
+  if (type != PQ_T_TRUE && type != PQ_T_FALSE) return pq_tr_fail(t, "metadata field has the wrong type");
+  return type == PQ_T_TRUE;
+}
+
+static const unsigned char *pq_tr_bin(pq_tr *t, int type, size_t *len) {
+  uint64_t n;
+  const unsigned char *p;
+  *len = 0;
+  if (type != PQ_T_BINARY) {
+    pq_tr_fail(t, "metadata field has the wrong type");
+    return NULL;
+  }
+  n = pq_tr_uvarint(t);
+  if (t->why) return NULL;
+  if (n > (uint64_t)(t->end - t->p)) {
+    pq_tr_fail(t, "metadata string runs past the end");
+    return NULL;
+  }
+  p = t->p;
+  t->p += n;
+  *len = (size_t)n;
+  return p;
+}
+
+/* A list header; the count is checked against the bytes left (every
+ * element takes at least one byte). */
+static size_t pq_tr_list(pq_tr *t, int type, int *etype) {
+  unsigned b;
+  uint64_t n;
+  if (type != PQ_T_LIST && type != PQ_T_SET) return (size_t)pq_tr_fail(t, "metadata field has the wrong type");
+  b = pq_tr_u8(t);
+  n = b >> 4;
+  *etype = (int)(b & 15);
+  if (n == 15) n = pq_tr_uvarint(t);
+  if (t->why) return 0;
+  if (n > (uint64_t)(t->end - t->p)) return (size_t)pq_tr_fail(t, "metadata list longer than the file");
+  return (size_t)n;
+}
+
+static int pq_tr_enter(pq_tr *t) {
+  if (t->why) return 0;
+  if (++t->depth > PQ_TDEPTH) return pq_tr_fail(t, "metadata nested too deeply");
+  return 1;
+}
+
+static void pq_tr_skip(pq_tr *t, int type) {
+  switch (type) {
+  case PQ_T_TRUE:
+  case PQ_T_FALSE: return;
+  case PQ_T_BYTE: pq_tr_u8(t); return;
+  case PQ_T_I16:
+  case PQ_T_I32:
+  case PQ_T_I64: pq_tr_uvarint(t); return;
+  case PQ_T_DOUBLE:
+    if (t->end - t->p < 8) pq_tr_fail(t, "metadata truncated");
+    else t->p += 8;
+    return;
+  case PQ_T_BINARY: {
+    size_t n;
+    pq_tr_bin(t, type, &n);
+    return;
+  }
+  case PQ_T_LIST:
+  case PQ_T_SET: {
+    int et;
+    size_t n = pq_tr_list(t, type, &et), i;
+    if (!pq_tr_enter(t)) return;
+    for (i = 0; i < n && !t->why; i++) {
+      if (et == PQ_T_TRUE || et == PQ_T_FALSE) pq_tr_u8(t); /* bools in lists are bytes */
+      else pq_tr_skip(t, et);
+    }
+    t->depth--;
+    return;
+  }
+  case PQ_T_MAP: {
+    uint64_t n = pq_tr_uvarint(t), i;
+    unsigned kv;
+    if (t->why || n == 0) return;
+    if (n > (uint64_t)(t->end - t->p)) {
+      pq_tr_fail(t, "metadata map longer than the file");
+      return;
+    }
+    kv = pq_tr_u8(t);
+    if (!pq_tr_enter(t)) return;
+    for (i = 0; i < n && !t->why; i++) {
+      int kt = (int)(kv >> 4), vt = (int)(kv & 15);
+      if (kt == PQ_T_TRUE || kt == PQ_T_FALSE) pq_tr_u8(t);
+      else pq_tr_skip(t, kt);
+      if (vt == PQ_T_TRUE || vt == PQ_T_FALSE) pq_tr_u8(t);
+      else pq_tr_skip(t, vt);
+    }
+    t->depth--;
+    return;
+  }
+  case PQ_T_STRUCT: {
+    int last = 0, ft, id;
+    if (!pq_tr_enter(t)) return;
+    while (pq_tr_field(t, &last, &ft, &id)) pq_tr_skip(t, ft);
+    t->depth--;
+    return;
+  }
+  default: pq_tr_fail(t, "bad Thrift type in metadata");
+  }
+}
+
+/* Walk a struct: each field calls cb, which consumes it or skips it. */
+#define PQ_STRUCT_BEGIN(t)                              \
+  do {                                                  \
+    int pq_last_ = 0, type, id;                         \
+    if (!pq_tr_enter(t)) break;                         \
+    while (pq_tr_field(t, &pq_last_, &type, &id)) {     \
+      switch (id) {
+#define PQ_STRUCT_END(t)                                \
+      default: pq_tr_skip(t, type);                     \
+      }                                                 \
+    }                                                   \
+    (t)->depth--;                                       \
+  } while (0)
+
+typedef struct pq_se { /* SchemaElement */
+  int has_type, type, type_len, rep, nchild, ctype, scale, precision;
+  const unsigned char *name;
+  size_t name_len;
+  int lt, lt_scale, lt_prec, lt_unit, lt_bits, lt_signed; /* LogicalType */
+} pq_se;
+
+typedef struct pq_cm { /* ColumnChunk + ColumnMetaData */
+  int has_meta, type, codec;
+  int64_t num_values, comp_size, data_off, dict_off;
+  int has_dict_off;
+} pq_cm;
+
+typedef struct pq_rg {
+  int64_t num_rows;
+  pq_cm *cols;
+  size_t ncols;
+} pq_rg;
+
+typedef struct pq_meta {
+  int64_t num_rows;
+  pq_se *schema;
+  size_t nschema;
+  pq_rg *rgs;
+  size_t nrg;
+} pq_meta;
+
+static void pq_rd_unit(pq_tr *t, pq_se *se) {
+  PQ_STRUCT_BEGIN(t)
+  case 1: case 2: case 3: se->lt_unit = id; pq_tr_skip(t, type); break;
+  PQ_STRUCT_END(t);
+}
+
+static void pq_rd_decimal(pq_tr *t, pq_se *se) {
+  PQ_STRUCT_BEGIN(t)
+  case 1: se->lt_scale = pq_tr_i32(t, type); break;
+  case 2: se->lt_prec = pq_tr_i32(t, type); break;
+  PQ_STRUCT_END(t);
+}
+
+static void pq_rd_time(pq_tr *t, pq_se *se) {
+  PQ_STRUCT_BEGIN(t)
+  case 1: pq_tr_bool(t, type); break;
+  case 2: if (type != PQ_T_STRUCT) pq_tr_fail(t, "bad time unit"); else pq_rd_unit(t, se); break;
+  PQ_STRUCT_END(t);
+}
+
+static void pq_rd_inttype(pq_tr *t, pq_se *se) {
+  PQ_STRUCT_BEGIN(t)
+  case 1: se->lt_bits = (int)pq_tr_int(t, type); break;
+  case 2: se->lt_signed = pq_tr_bool(t, type); break;
+  PQ_STRUCT_END(t);
+}
+
+static void pq_rd_logical(pq_tr *t, pq_se *se) {
+  PQ_STRUCT_BEGIN(t)
+  case PQ_LT_DECIMAL:
+  case PQ_LT_TIMESTAMP:
+  case PQ_LT_TIME:
+  case PQ_LT_INTEGER:
+    se->lt = id;
+    if (type != PQ_T_STRUCT) pq_tr_fail(t, "bad logical type");
+    else if (id == PQ_LT_DECIMAL) pq_rd_decimal(t, se);
+    else if (id == PQ_LT_INTEGER) pq_rd_inttype(t, se);
+    else pq_rd_time(t, se);
+    break;
+  case 1: case 2: case 3: case 4: case 6: case 9: case 11: case 12: case 13: case 14:
+  case 15: case 16: case 17: case 18: case 19:
+    se->lt = id;
+    pq_tr_skip(t, type);
+    break;
+  PQ_STRUCT_END(t);
+}
+
+static void pq_rd_schema(pq_tr *t, pq_se *se) {
+  se->ctype = -1;
+  se->rep = -1;
+  PQ_STRUCT_BEGIN(t)
+  case 1: se->has_type = 1, se->type = pq_tr_i32(t, type); break;
+  case 2: se->type_len = pq_tr_i32(t, type); break;
+  case 3: se->rep = pq_tr_i32(t, type); break;
+  case 4: se->name = pq_tr_bin(t, type, &se->name_len); break;
+  case 5: se->nchild = pq_tr_i32(t, type); break;
+  case 6: se->ctype = pq_tr_i32(t, type); break;
+  case 7: se->scale = pq_tr_i32(t, type); break;
+  case 8: se->precision = pq_tr_i32(t, type); break;
+  case 10: if (type != PQ_T_STRUCT) pq_tr_fail(t, "bad logical type"); else pq_rd_logical(t, se); break;
+  PQ_STRUCT_END(t);
+}
+
+static void pq_rd_colmeta(pq_tr *t, pq_cm *cm) {
+  cm->has_meta = 1;
+  PQ_STRUCT_BEGIN(t)
+  case 1: cm->type = pq_tr_i32(t, type); break;
+  case 4: cm->codec = pq_tr_i32(t, type); break;
+  case 5: cm->num_values = pq_tr_int(t, type); break;
+  case 7: cm->comp_size = pq_tr_int(t, type); break;
+  case 9: cm->data_off = pq_tr_int(t, type); break;
+  case 11: cm->dict_off = pq_tr_int(t, type), cm->has_dict_off = 1; break;
+  PQ_STRUCT_END(t);
+}
+
+static void pq_rd_chunk(pq_tr *t, pq_cm *cm) {
+  PQ_STRUCT_BEGIN(t)
+  case 1: pq_tr_fail(t, "column chunks in other files are not supported"); break;
+  case 3: if (type != PQ_T_STRUCT) pq_tr_fail(t, "bad column metadata"); else pq_rd_colmeta(t, cm); break;
+  PQ_STRUCT_END(t);
+}
+
+/* Allocate n (bounded by the bytes left) zeroed elements of size sz. */
+static void *pq_tr_array(pq_tr *t, size_t n, size_t sz) {
+  void *p;
+  if (t->why) return NULL;
+  p = os_calloc(n ? n : 1, sz);
+  if (!p) pq_tr_fail(t, "out of memory");
+  return p;
+}
+
+static void pq_rd_rowgroup(pq_tr *t, pq_rg *rg) {
+  rg->num_rows = -1;
+  PQ_STRUCT_BEGIN(t)
+  case 1: {
+    int et;
+    size_t n = pq_tr_list(t, type, &et), i;
+    if (t->why) break;
+    if (rg->cols || et != PQ_T_STRUCT) {
+      pq_tr_fail(t, "bad column chunk list");
+      break;
+    }
+    rg->cols = pq_tr_array(t, n, sizeof(pq_cm));
+    if (!rg->cols) break;
+    rg->ncols = n;
+    for (i = 0; i < n && !t->why; i++) pq_rd_chunk(t, &rg->cols[i]);
+    break;
+  }
+  case 3: rg->num_rows = pq_tr_int(t, type); break;
+  PQ_STRUCT_END(t);
+}
+
+static void pq_meta_free(pq_meta *m) {
+  size_t i;
+  for (i = 0; i < m->nrg; i++) os_free(m->rgs[i].cols);
+  os_free(m->rgs);
+  os_free(m->schema);
+  memset(m, 0, sizeof *m);
+}
+
+static void pq_rd_filemeta(pq_tr *t, pq_meta *m) {
+  m->num_rows = -1;
+  PQ_STRUCT_BEGIN(t)
+  case 2: {
+    int et;
+    size_t n = pq_tr_list(t, type, &et), i;
+    if (t->why) break;
+    if (m->schema || et != PQ_T_STRUCT) {
+      pq_tr_fail(t, "bad schema list");
+      break;
+    }
+    m->schema = pq_tr_array(t, n, sizeof(pq_se));
+    if (!m->schema) break;
+    m->nschema = n;
+    for (i = 0; i < n && !t->why; i++) pq_rd_schema(t, &m->schema[i]);
+    break;
+  }
+  case 3: m->num_rows = pq_tr_int(t, type); break;
+  case 4: {
+    int et;
+    size_t n = pq_tr_list(t, type, &et), i;
+    if (t->why) break;
+    if (m->rgs || et != PQ_T_STRUCT) {
+      pq_tr_fail(t, "bad row group list");
+      break;
+    }
+    m->rgs = pq_tr_array(t, n, sizeof(pq_rg));
+    if (!m->rgs) break;
+    m->nrg = n;
+    for (i = 0; i < n && !t->why; i++) pq_rd_rowgroup(t, &m->rgs[i]);
+    break;
+  }
+  case 8: pq_tr_fail(t, "encrypted files are not supported"); break;
+  PQ_STRUCT_END(t);
+}
+
+typedef struct pq_ph { /* PageHeader and its page-type part */
+  int type, enc, def_enc, v2_compressed;
+  int64_t usize, csize, num_values, num_nulls, def_len, rep_len;
+  int has_sub;
+} pq_ph;
+
+/* DataPageHeader (5) and DictionaryPageHeader (7) share fields 1-3. */
+static void pq_rd_dph(pq_tr *t, pq_ph *h) {
+  PQ_STRUCT_BEGIN(t)
+  case 1: h->num_values = pq_tr_i32(t, type); break;
+  case 2: h->enc = pq_tr_i32(t, type); break;
+  case 3: h->def_enc = pq_tr_i32(t, type); break;
+  PQ_STRUCT_END(t);
+}
+
+static void pq_rd_dph2(pq_tr *t, pq_ph *h) {
+  PQ_STRUCT_BEGIN(t)
+  case 1: h->num_values = pq_tr_i32(t, type); break;
+  case 2: h->num_nulls = pq_tr_i32(t, type); break;
+  case 4: h->enc = pq_tr_i32(t, type); break;
+  case 5: h->def_len = pq_tr_i32(t, type); break;
+  case 6: h->rep_len = pq_tr_i32(t, type); break;
+  case 7: h->v2_compressed = pq_tr_bool(t, type); break;
+  PQ_STRUCT_END(t);
+}
+
+static void pq_rd_pageheader(pq_tr *t, pq_ph *h) {
+  h->type = -1;
+  h->usize = h->csize = -1;
+  h->v2_compressed = 1;
+  PQ_STRUCT_BEGIN(t)
+  case 1: h->type = pq_tr_i32(t, type); break;
+  case 2: h->usize = pq_tr_i32(t, type); break;
+  case 3: h->csize = pq_tr_i32(t, type); break;
+  case 5:
+  case 7:
+  case 8:
+    if (type != PQ_T_STRUCT) {
+      pq_tr_fail(t, "bad page header");
+      break;
+    }
+    h->has_sub = id;
+    if (id == 8) pq_rd_dph2(t, h);
+    else pq_rd_dph(t, h);
+    break;
+  PQ_STRUCT_END(t);
+}
+
+/* How a file column becomes a frame column. */
+enum {
+  PQ_CV_BOOL, PQ_CV_I64, PQ_CV_U32, PQ_CV_U64, PQ_CV_F64, PQ_CV_DATE, PQ_CV_TS_MS, PQ_CV_TS_US,
+  PQ_CV_TS_NS, PQ_CV_STR, PQ_CV_DEC_INT, PQ_CV_DEC_BYTES
+};
+
+/* One decoded physical value: integers (INT96 already as micros) in i,
+ * FLOAT/DOUBLE in d, byte arrays as a span of the file or of scratch. */
+typedef struct pq_val {
+  union {
+    int64_t i;
+    double d;
+  } u;
+  const unsigned char *p;
+  size_t len;
+} pq_val;
+
+typedef struct pq_rcol {
+  const pq_se *se;
+  fr_col *fc;
+  int cv, scale, optional;
+  pq_val *dict;
+  size_t dict_n;
+  unsigned char *dict_scratch;
+} pq_rcol;
+
+typedef struct pq_reader {
+  const unsigned char *file;
+  size_t len, data_end; /* data_end: where the footer starts */
+  os_err *err;
+  const char *path;
+  uint32_t *lv, *idx;   /* per-page scratch: levels, dictionary indices */
+  size_t lv_cap, idx_cap;
+  pq_val *vals;
+  size_t vals_cap;
+  unsigned char *scratch; /* DELTA_BYTE_ARRAY strings of the current page */
+} pq_reader;
+
+static osiris_rc pq_bad(pq_reader *R, const pq_rcol *rc, const char *why) {
+  if (rc)
+    return os_fail(R->err, OSIRIS_EPARSE, "%s: column %s: %s", R->path, rc->fc->name, why);
+  return os_fail(R->err, OSIRIS_EPARSE, "%s: %s", R->path, why);
+}
+
+static int pq_grow(void **p, size_t *cap, size_t need, size_t sz) {
+  void *q;
+  if (need <= *cap) return 1;
+  if (need > OS_MAX_BUF / sz) return 0;
+  q = os_realloc(*p, need * sz);
+  if (!q) return 0;
+  *p = q;
+  *cap = need;
+  return 1;
+}
+
+/* RLE/bit-packed hybrid, bit width bw (0..32), n values from [*pp, end).
+ * A final bit-packed run may be cut short after the last needed value. */
+static const char *pq_hybrid(const unsigned char **pp, const unsigned char *end, int bw,
+                             uint32_t *out, size_t n) {
+  const unsigned char *p = *pp;
+  size_t got = 0, vbytes = ((size_t)bw + 7) / 8;
+  uint32_t mask = bw >= 32 ? 0xFFFFFFFFu : ((uint32_t)1 << bw) - 1;
+  if (bw < 0 || bw > 32) return "bad bit width";
+  while (got < n) {
+    uint64_t h, cnt;
+    size_t take, i;
+    if (!pq_uvarint(&p, end, &h)) return "bad run header in RLE data";
+    if (h & 1) {
+      uint64_t groups = h >> 1, need, full;
+      uint64_t acc = 0;
+      int bits = 0;
+      const unsigned char *q = p;
+      cnt = groups > UINT64_MAX / 8 ? UINT64_MAX : groups * 8;
+      take = cnt < n - got ? (size_t)cnt : n - got;
+      need = ((uint64_t)take * (uint64_t)bw + 7) / 8;
+      if (need > (uint64_t)(end - p)) return "RLE data truncated";
+      for (i = 0; i < take; i++) {
+        while (bits < bw) {
+          acc |= (uint64_t)*q++ << bits;
+          bits += 8;
+        }
+        out[got + i] = (uint32_t)acc & mask;
+        acc >>= bw;
+        bits -= bw;
+      }
+      full = groups > UINT64_MAX / 8 ? UINT64_MAX : groups * (uint64_t)bw;
+      p = full > (uint64_t)(end - p) ? end : p + full;
+    } else {
+      uint32_t v = 0;
+      cnt = h >> 1;
+      if (vbytes > (size_t)(end - p)) return "RLE data truncated";
+      for (i = 0; i < vbytes; i++) v |= (uint32_t)p[i] << (8 * i);
+      p += vbytes;
+      if (v & ~mask) return "RLE value wider than its bit width";
+      take = cnt < n - got ? (size_t)cnt : n - got;
+      for (i = 0; i < take; i++) out[got + i] = v;
+    }
+    got += take;
+  }
+  *pp = p;
+  return NULL;
+}
+
+/* bw bits (<= 64) at bit offset pos of p. */
+static uint64_t pq_bits(const unsigned char *p, uint64_t pos, int bw) {
+  uint64_t v = 0;
+  size_t byte = (size_t)(pos >> 3);
+  int off = (int)(pos & 7), got = 0;
+  while (got < bw) {
+    v |= ((uint64_t)p[byte++] >> off) << got;
+    got += 8 - off;
+    off = 0;
+  }
+  return bw >= 64 ? v : v & (((uint64_t)1 << bw) - 1);
+}
+
+/* DELTA_BINARY_PACKED: exactly n values into out[] (grown), advancing *pp
+ * past the encoded data; *nout receives the count. */
+static const char *pq_delta_bp(pq_reader *R, const unsigned char **pp, const unsigned char *end,
+                               size_t n, int64_t **out, size_t *out_cap, size_t *nout) {
+  const unsigned char *p = *pp;
+  uint64_t block, nmb, total, first, vpm, got = 1;
+  int64_t *o;
+  (void)R;
+  if (!pq_uvarint(&p, end, &block) || !pq_uvarint(&p, end, &nmb) ||
+      !pq_uvarint(&p, end, &total) || !pq_uvarint(&p, end, &first))
+    return "bad DELTA_BINARY_PACKED header";
+  if (block == 0 || block > 65536 || nmb == 0 || block % nmb || (vpm = block / nmb) % 8)
+    return "bad DELTA_BINARY_PACKED block size";
+  /* The count must be the page's own: a larger one would let a few bytes
+   * of zero-width miniblocks spin through billions of values. */
+  if (total != n) return "DELTA_BINARY_PACKED value count differs from the page";
+  if (!pq_grow((void **)out, out_cap, n ? n : 1, sizeof(int64_t))) return "out of memory";
+  o = *out;
+  if (n > 0) o[0] = pq_unzigzag(first);
+  if (total == 0) {
+    *pp = p;
+    *nout = 0;
+    return NULL;
+  }
+  {
+    uint64_t prev = (uint64_t)pq_unzigzag(first);
+    while (got < total) {
+      uint64_t mdz, m;
+      int64_t mind;
+      const unsigned char *widths;
+      if (!pq_uvarint(&p, end, &mdz)) return "bad DELTA_BINARY_PACKED block";
+      mind = pq_unzigzag(mdz);
+      if (nmb > (uint64_t)(end - p)) return "DELTA_BINARY_PACKED truncated";
+      widths = p;
+      p += nmb;
+      for (m = 0; m < nmb && got < total; m++) {
+        int bw = widths[m];
+        uint64_t k, take = total - got < vpm ? total - got : vpm, bytes = vpm * (uint64_t)bw / 8;
+        if (bw > 64) return "bad DELTA_BINARY_PACKED bit width";
+        if ((take * (uint64_t)bw + 7) / 8 > (uint64_t)(end - p)) return "DELTA_BINARY_PACKED truncated";
+        for (k = 0; k < take; k++) {
+          prev += (uint64_t)mind + pq_bits(p, k * (uint64_t)bw, bw);
+          if (got < n) o[got] = (int64_t)prev;
+          got++;
+        }
+        p = bytes > (uint64_t)(end - p) ? end : p + bytes;
+      }
+    }
+  }
+  *pp = p;
+  *nout = (size_t)(n < total ? n : total);
+  return NULL;
+}
+
+/* The value width of a fixed-size physical type, 0 for BYTE_ARRAY. */
+static size_t pq_width(const pq_se *se) {
+  switch (se->type) {
+  case PQ_INT32:
+  case PQ_FLOAT: return 4;
+  case PQ_INT64:
+  case PQ_DOUBLE: return 8;
+  case PQ_INT96: return 12;
+  case PQ_FLBA: return (size_t)se->type_len;
+  default: return 0;
+  }
+}
+
+/* One fixed-width little-endian value (BYTE_STREAM_SPLIT gathers it
+ * first) into v. */
+static void pq_fixed(const pq_se *se, const unsigned char *p, pq_val *v) {
+  switch (se->type) {
+  case PQ_INT32: v->u.i = (int32_t)pq_rd32(p); break;
+  case PQ_INT64: v->u.i = (int64_t)pq_rd64(p); break;
+  case PQ_FLOAT: {
+    uint32_t u = pq_rd32(p);
+    float fv;
+    memcpy(&fv, &u, 4);
+    v->u.d = fv;
+    break;
+  }
+  case PQ_DOUBLE: {
+    uint64_t u = pq_rd64(p);
+    memcpy(&v->u.d, &u, 8);
+    break;
+  }
+  case PQ_INT96: {
+    /* nanoseconds of the day, then the Julian day number */
+    int64_t nanos = (int64_t)pq_rd64(p), jd = (int32_t)pq_rd32(p + 8);
+    /* Unsigned arithmetic: absurd days wrap instead of overflowing. */
+    uint64_t us = (uint64_t)(jd - 2440588) * (uint64_t)FR_US_PER_DAY + (uint64_t)(nanos / 1000);
+    v->u.i = (int64_t)us;
+    break;
+  }
+  default:
+    v->p = p;
+    v->len = (size_t)se->type_len;
+  }
+}
+
+/* Decode n values of encoding enc from [p, end) into out[]. */
+static const char *pq_decode(pq_reader *R, pq_rcol *col, int enc, const unsigned char *p,
+                             const unsigned char *end, size_t n, pq_val *out) {
+  const pq_se *se = col->se;
+  size_t i, w = pq_width(se);
+  const char *why;
+  switch (enc) {
+  case PQ_ENC_PLAIN:
+    if (se->type == PQ_BOOLEAN) {
+      if ((n + 7) / 8 > (size_t)(end - p)) return "boolean values truncated";
+      for (i = 0; i < n; i++) out[i].u.i = (p[i >> 3] >> (i & 7)) & 1;
+      return NULL;
+    }
+    if (se->type == PQ_BYTE_ARRAY) {
+      for (i = 0; i < n; i++) {
+        uint32_t len;
+        if (end - p < 4) return "byte array values truncated";
+        len = pq_rd32(p);
+        p += 4;
+        if (len > (size_t)(end - p)) return "byte array value runs past the page";
+        out[i].p = p;
+        out[i].len = len;
+        p += len;
+      }
+      return NULL;
+    }
+    if (w == 0 || n > (size_t)(end - p) / w) return "values truncated";
+    for (i = 0; i < n; i++, p += w) pq_fixed(se, p, &out[i]);
+    return NULL;
+  case PQ_ENC_PLAIN_DICT:
+  case PQ_ENC_RLE_DICT: {
+    int bw;
+    if (!col->dict) return "dictionary-encoded page without a dictionary";
+    if (n == 0) return NULL;
+    if (p >= end) return "dictionary indices missing";
+    bw = *p++;
+    if (!pq_grow((void **)&R->idx, &R->idx_cap, n, sizeof(uint32_t))) return "out of memory";
+    if ((why = pq_hybrid(&p, end, bw, R->idx, n)) != NULL) return why;
+    for (i = 0; i < n; i++) {
+      if (R->idx[i] >= col->dict_n) return "dictionary index out of range";
+      out[i] = col->dict[R->idx[i]];
+    }
+    return NULL;
+  }
+  case PQ_ENC_RLE: {
+    uint32_t len;
+    if (se->type != PQ_BOOLEAN) return "RLE encoding is only supported for booleans";
+    if (end - p < 4) return "boolean RLE data truncated";
+    len = pq_rd32(p);
+    p += 4;
+    if (len > (size_t)(end - p)) return "boolean RLE length past the page";
+    if (!pq_grow((void **)&R->idx, &R->idx_cap, n ? n : 1, sizeof(uint32_t))) return "out of memory";
+    if ((why = pq_hybrid(&p, p + len, 1, R->idx, n)) != NULL) return why;
+    for (i = 0; i < n; i++) out[i].u.i = R->idx[i];
+    return NULL;
+  }
+  case PQ_ENC_BSS:
+    if (w == 0 || se->type == PQ_INT96) return "BYTE_STREAM_SPLIT on an unsupported type";
+    if (n > (size_t)(end - p) / w) return "values truncated";
+    {
+      unsigned char tmp[64];
+      if (se->type == PQ_FLBA) {
+        /* FLBA values need contiguous bytes: gather into scratch. */
+        os_free(R->scratch);
+        R->scratch = os_malloc(n * w + 1);
+        if (!R->scratch) return "out of memory";
+        for (i = 0; i < n; i++) {
+          size_t k;
+          for (k = 0; k < w; k++) R->scratch[i * w + k] = p[k * n + i];
+          out[i].p = R->scratch + i * w;
+          out[i].len = w;
+        }
+        return NULL;
+      }
+      for (i = 0; i < n; i++) {
+        size_t k;
+        for (k = 0; k < w; k++) tmp[k] = p[k * n + i];
+        pq_fixed(se, tmp, &out[i]);
+      }
+    }
+    return NULL;
+  case PQ_ENC_DELTA_BP: {
+    int64_t *tmp = NULL;
+    size_t cap = 0, got;
+    if (se->type != PQ_INT32 && se->type != PQ_INT64) return "DELTA_BINARY_PACKED on a non-integer column";
+    why = pq_delta_bp(R, &p, end, n, &tmp, &cap, &got);
+    if (!why && got < n) why = "DELTA_BINARY_PACKED holds too few values";
+    for (i = 0; !why && i < n; i++) out[i].u.i = se->type == PQ_INT32 ? (int32_t)tmp[i] : tmp[i];
+    os_free(tmp);
+    return why;
+  }
+  case PQ_ENC_DELTA_LBA:
+  case PQ_ENC_DELTA_BA: {
+    int64_t *pre = NULL, *suf = NULL;
+    size_t cp = 0, cs = 0, np = 0, ns = 0;
+    if (se->type != PQ_BYTE_ARRAY && se->type != PQ_FLBA) return "delta byte-array encoding on a non-binary column";
+    why = NULL;
+    if (enc == PQ_ENC_DELTA_BA) why = pq_delta_bp(R, &p, end, n, &pre, &cp, &np);
+    if (!why) why = pq_delta_bp(R, &p, end, n, &suf, &cs, &ns);
+    if (!why && (ns < n || (enc == PQ_ENC_DELTA_BA && np < n))) why = "delta lengths hold too few values";
+    if (!why && enc == PQ_ENC_DELTA_LBA) {
+      for (i = 0; i < n && !why; i++) {
+        if (suf[i] < 0 || (uint64_t)suf[i] > (uint64_t)(end - p)) why = "byte array value runs past the page";
+        else out[i].p = p, out[i].len = (size_t)suf[i], p += suf[i];
+      }
+    } else if (!why) {
+      /* Each value is a prefix of the previous one plus a suffix: build
+       * them in one scratch block sized up front. */
+      uint64_t total = 0, prev_len = 0, sfx = 0;
+      for (i = 0; i < n && !why; i++) {
+        if (pre[i] < 0 || suf[i] < 0 || (uint64_t)pre[i] > prev_len) why = "bad DELTA_BYTE_ARRAY prefix";
+        else if ((uint64_t)suf[i] > (uint64_t)(end - p) - sfx) why = "byte array value runs past the page";
+        else {
+          sfx += (uint64_t)suf[i];
+          prev_len = (uint64_t)pre[i] + (uint64_t)suf[i];
+          total += prev_len;
+          if (total > OS_MAX_BUF) why = "DELTA_BYTE_ARRAY values too large";
+        }
+      }
+      if (!why) {
+        unsigned char *s;
+        os_free(R->scratch);
+        R->scratch = os_malloc(total ? (size_t)total : 1);
+        if (!R->scratch) why = "out of memory";
+        s = R->scratch;
+        for (i = 0; i < n && !why; i++) {
+          if (pre[i]) memcpy(s, out[i - 1].p, (size_t)pre[i]);
+          if (suf[i]) memcpy(s + pre[i], p, (size_t)suf[i]);
+          p += suf[i];
+          out[i].p = s;
+          out[i].len = (size_t)(pre[i] + suf[i]);
+          s += out[i].len;
+        }
+      }
+    }
+    if (!why && se->type == PQ_FLBA)
+      for (i = 0; i < n && !why; i++)
+        if (out[i].len != (size_t)se->type_len) why = "fixed-length value of the wrong length";
+    os_free(pre);
+    os_free(suf);
+    return why;
+  }
+  default: return "unsupported encoding";
+  }
+}
+
+static osiris_rc pq_push(pq_reader *R, pq_rcol *col, const pq_val *v) {
+  fr_col *fc = col->fc;
+  char buf[48];
+  pq_i128 q;
+  int64_t x;
+  switch (col->cv) {
+  case PQ_CV_BOOL: return fr_col_push_i8(fc, v->u.i != 0);
+  case PQ_CV_I64: return fr_col_push_i64(fc, v->u.i);
+  case PQ_CV_U32: return fr_col_push_i64(fc, (int64_t)(uint32_t)v->u.i);
+  case PQ_CV_U64:
+    if (v->u.i < 0) return pq_bad(R, col, "unsigned value above the int64 range");
+    return fr_col_push_i64(fc, v->u.i);
+  case PQ_CV_F64: return fr_col_push_f64(fc, v->u.d);
+  case PQ_CV_DATE: return fr_col_push_i32(fc, (int32_t)v->u.i);
+  case PQ_CV_TS_MS:
+    if (v->u.i > INT64_MAX / 1000 || v->u.i < INT64_MIN / 1000) return pq_bad(R, col, "timestamp out of range");
+    return fr_col_push_i64(fc, v->u.i * 1000);
+  case PQ_CV_TS_US: return fr_col_push_i64(fc, v->u.i);
+  case PQ_CV_TS_NS:
+    x = v->u.i / 1000;
+    if (v->u.i % 1000 < 0) x--; /* floor */
+    return fr_col_push_i64(fc, x);
+  case PQ_CV_STR:
+    if (!os_utf8_valid((const char *)v->p, v->len, NULL))
+      return pq_bad(R, col, "string value is not valid UTF-8");
+    return fr_col_push_text(fc, (const char *)v->p, v->len);
+  case PQ_CV_DEC_INT:
+    return fr_col_push_text(fc, buf, pq_dec_format((pq_i128)v->u.i, col->scale, buf));
+  case PQ_CV_DEC_BYTES:
+    if (!pq_dec_load(v->p, v->len, &q)) return pq_bad(R, col, "decimal wider than 128 bits");
+    if ((q < 0 ? (pq_u128)0 - (pq_u128)q : (pq_u128)q) >= pq_pow10(38))
+      return pq_bad(R, col, "decimal with more than 38 digits");
+    return fr_col_push_text(fc, buf, pq_dec_format(q, col->scale, buf));
+  }
+  return OSIRIS_EINVAL;
+}
+
+/* Dictionary page: PLAIN values kept for the data pages that follow. */
+static osiris_rc pq_read_dict(pq_reader *R, pq_rcol *col, const pq_ph *h, const unsigned char *p,
+                              const unsigned char *end) {
+  const char *why;
+  size_t i;
+  if (col->dict) return pq_bad(R, col, "two dictionary pages in one chunk");
+  {
+    /* Bound the count by the bytes present before allocating for it. */
+    size_t w = col->se->type == PQ_BYTE_ARRAY ? 4 : pq_width(col->se);
+    uint64_t room = w ? (uint64_t)(end - p) / w : (uint64_t)(end - p) * 8;
+    if (h->num_values < 0 || (uint64_t)h->num_values > room) return pq_bad(R, col, "bad dictionary size");
+  }
+  if (h->enc != PQ_ENC_PLAIN && h->enc != PQ_ENC_PLAIN_DICT)
+    return pq_bad(R, col, "unsupported dictionary encoding");
+  col->dict_n = (size_t)h->num_values;
+  col->dict = os_calloc(col->dict_n ? col->dict_n : 1, sizeof(pq_val));
+  if (!col->dict) return os_fail(R->err, OSIRIS_ENOMEM, "out of memory");
+  why = pq_decode(R, col, PQ_ENC_PLAIN, p, end, col->dict_n, col->dict);
+  if (why) return pq_bad(R, col, why);
+  /* Validate strings once here, not at every use. */
+  if (col->cv == PQ_CV_STR)
+    for (i = 0; i < col->dict_n; i++)
+      if (!os_utf8_valid((const char *)col->dict[i].p, col->dict[i].len, NULL))
+        return pq_bad(R, col, "string value is not valid UTF-8");
+  return OSIRIS_OK;
+}
+
+/* A data page (v1 or v2) of at most `left` values: levels, then values. */
+static osiris_rc pq_read_data(pq_reader *R, pq_rcol *col, const pq_ph *h, const unsigned char *p,
+                              const unsigned char *end, int64_t left, size_t *taken) {
+  size_t n, nnz = 0, i, k;
+  const char *why;
+  osiris_rc rc;
+  if (h->num_values < 0 || h->num_values > left) return pq_bad(R, col, "page holds more values than its chunk");
+  n = (size_t)h->num_values;
+  if (col->optional) {
+    const unsigned char *lp = p, *lend = end;
+    if (!pq_grow((void **)&R->lv, &R->lv_cap, n ? n : 1, sizeof(uint32_t)))
+      return os_fail(R->err, OSIRIS_ENOMEM, "out of memory");
+    if (h->type == PQ_PAGE_DATA) {
+      uint32_t len;
+      if (h->def_enc != PQ_ENC_RLE) return pq_bad(R, col, "unsupported definition level encoding");
+      if (end - p < 4) return pq_bad(R, col, "definition levels truncated");
+      len = pq_rd32(p);
+      if (len > (size_t)(end - p) - 4) return pq_bad(R, col, "definition levels past the page");
+      lp = p + 4;
+      lend = lp + len;
+      p = lend;
+    } else {
+      lend = p + h->def_len;
+      p = lend;
+    }
+    if ((why = pq_hybrid(&lp, lend, 1, R->lv, n)) != NULL) return pq_bad(R, col, why);
+    for (i = 0; i < n; i++) nnz += R->lv[i];
+  } else {
+    if (h->type == PQ_PAGE_DATA_V2) p += h->def_len;
+    nnz = n;
+  }
+  if (col->fc->n + n > col->fc->cap && (rc = fr_col_reserve(col->fc, col->fc->n + n)) != OSIRIS_OK)
+    return os_fail(R->err, rc, "out of memory");
+  if (h->enc == PQ_ENC_PLAIN && (col->se->type == PQ_INT64 || col->se->type == PQ_DOUBLE) &&
+      (col->cv == PQ_CV_I64 || col->cv == PQ_CV_TS_US || col->cv == PQ_CV_F64)) {
+    /* The common case (our own files): 8-byte values straight into the
+     * frame, no intermediate array. */
+    if (nnz > (size_t)(end - p) / 8) return pq_bad(R, col, "values truncated");
+    for (i = 0; i < n; i++) {
+      if (col->optional && !R->lv[i]) rc = fr_col_push_null(col->fc);
+      else {
+        uint64_t u = pq_rd64(p);
+        int64_t v;
+        memcpy(&v, &u, 8);
+        rc = fr_col_push_i64(col->fc, v); /* same 8 bytes for a double */
+        p += 8;
+      }
+      if (rc) return os_fail(R->err, rc, "out of memory");
+    }
+    *taken = n;
+    return OSIRIS_OK;
+  }
+  if (!pq_grow((void **)&R->vals, &R->vals_cap, nnz ? nnz : 1, sizeof(pq_val)))
+    return os_fail(R->err, OSIRIS_ENOMEM, "out of memory");
+  if ((why = pq_decode(R, col, h->enc, p, end, nnz, R->vals)) != NULL) return pq_bad(R, col, why);
+  for (i = 0, k = 0; i < n; i++) {
+    if (col->optional && !R->lv[i]) rc = fr_col_push_null(col->fc);
+    else rc = pq_push(R, col, &R->vals[k++]);
+    if (rc) return R->err->rc ? rc : os_fail(R->err, rc, "out of memory");
+  }
+  *taken = n;
+  return OSIRIS_OK;
+}
+
+/* Every page of one column chunk. */
+static osiris_rc pq_read_chunk(pq_reader *R, pq_rcol *col, const pq_cm *cm, int64_t rows) {
+  int64_t start, done = 0;
+  const unsigned char *p, *end = R->file + R->data_end;
+  osiris_rc rc = OSIRIS_OK;
+  if (!cm->has_meta) return pq_bad(R, col, "column chunk without metadata");
+  if (cm->type != col->se->type) return pq_bad(R, col, "chunk type differs from the schema");
+  if (cm->num_values != rows) return pq_bad(R, col, "chunk value count differs from its row group");
+  start = cm->data_off;
+  if (cm->has_dict_off && cm->dict_off > 0 && cm->dict_off < start) start = cm->dict_off;
+  if (start < 4 || (uint64_t)start >= R->data_end) return pq_bad(R, col, "column chunk offset out of range");
+  p = R->file + start;
+  /* Room for the whole chunk up front (rows were bounded by the file size;
+   * string bytes by the chunk size, a hint that dictionaries may exceed). */
+  if ((rc = fr_col_reserve(col->fc, col->fc->n + (size_t)rows)) != OSIRIS_OK)
+    return os_fail(R->err, rc, "out of memory");
+  if (col->cv == PQ_CV_STR && cm->comp_size > 0 && (uint64_t)cm->comp_size <= R->data_end &&
+      (rc = fr_col_reserve_text(col->fc, (size_t)cm->comp_size)) != OSIRIS_OK)
+    return os_fail(R->err, rc, "out of memory");
+  os_free(col->dict);
+  col->dict = NULL;
+  col->dict_n = 0;
+  while (done < rows) {
+    pq_tr t = {p, end, 0, NULL};
+    pq_ph h;
+    const unsigned char *body, *bend;
+    memset(&h, 0, sizeof h);
+    pq_rd_pageheader(&t, &h);
+    if (t.why) return pq_bad(R, col, t.why);
+    body = t.p;
+    if (h.csize < 0 || h.usize < 0 || h.csize > end - body) return pq_bad(R, col, "page size out of range");
+    bend = body + h.csize;
+    if (h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2 || h.type == PQ_PAGE_DICT) {
+      size_t taken = 0;
+      int compressed = cm->codec != 0 && !(h.type == PQ_PAGE_DATA_V2 && !h.v2_compressed);
+      if (compressed) {
+        return os_fail(R->err, OSIRIS_EPARSE, "%s: column %s: compression %s not supported", R->path,
+                       col->fc->name, pq_codec_name(cm->codec));
+      }
+      if (h.usize != h.csize) return pq_bad(R, col, "page sizes disagree");
+      if (h.type == PQ_PAGE_DICT) {
+        if (h.has_sub != 7) return pq_bad(R, col, "dictionary page without its header");
+        rc = pq_read_dict(R, col, &h, body, bend);
+      } else {
+        if (h.has_sub != (h.type == PQ_PAGE_DATA ? 5 : 8)) return pq_bad(R, col, "data page without its header");
+        if (h.type == PQ_PAGE_DATA_V2 &&
+            (h.def_len < 0 || h.rep_len != 0 || h.def_len > bend - body || h.num_nulls < 0))
+          return pq_bad(R, col, "bad level lengths in a v2 page");
+        rc = pq_read_data(R, col, &h, body, bend, rows - done, &taken);
+        done += (int64_t)taken;
+      }
+      if (rc) return rc;
+    }
+    p = bend;
+  }
+  return OSIRIS_OK;
+}
+
+/* Choose the frame type and conversion of a leaf. */
+static osiris_rc pq_map_column(pq_reader *R, const pq_se *se, const char *name, osiris_type *ft,
+                               int *cv, int *scale) {
+  int lt = se->lt, ct = se->ctype;
+  int is_dec = lt == PQ_LT_DECIMAL || ct == PQ_CT_DECIMAL;
+  *scale = 0;
+  if (is_dec) {
+    int sc = lt == PQ_LT_DECIMAL ? se->lt_scale : se->scale;
+    if (sc < 0 || sc > 38) return os_fail(R->err, OSIRIS_EPARSE, "%s: column %s: decimal scale %d not supported", R->path, name, sc);
+    *scale = sc;
+  }
+  if (lt == PQ_LT_TIME || ct == PQ_CT_TIME_MILLIS || ct == PQ_CT_TIME_MICROS)
+    return os_fail(R->err, OSIRIS_EPARSE, "%s: column %s: TIME columns are not supported", R->path, name);
+  switch (se->type) {
+  case PQ_BOOLEAN: *ft = OSIRIS_TYPE_BOOL, *cv = PQ_CV_BOOL; return OSIRIS_OK;
+  case PQ_INT32:
+    if (is_dec) *ft = OSIRIS_TYPE_DECIMAL, *cv = PQ_CV_DEC_INT;
+    else if (lt == PQ_LT_DATE || ct == PQ_CT_DATE) *ft = OSIRIS_TYPE_DATE, *cv = PQ_CV_DATE;
+    else if ((lt == PQ_LT_INTEGER && !se->lt_signed) || (ct >= PQ_CT_UINT_8 && ct <= PQ_CT_UINT_32))
+      *ft = OSIRIS_TYPE_INT64, *cv = PQ_CV_U32;
+    else *ft = OSIRIS_TYPE_INT64, *cv = PQ_CV_I64;
+    return OSIRIS_OK;
+  case PQ_INT64:
+    if (is_dec) *ft = OSIRIS_TYPE_DECIMAL, *cv = PQ_CV_DEC_INT;
+    else if (lt == PQ_LT_TIMESTAMP) {
+      *ft = OSIRIS_TYPE_TIMESTAMP;
+      *cv = se->lt_unit == 1 ? PQ_CV_TS_MS : se->lt_unit == 3 ? PQ_CV_TS_NS : PQ_CV_TS_US;
+    } else if (ct == PQ_CT_TS_MILLIS) *ft = OSIRIS_TYPE_TIMESTAMP, *cv = PQ_CV_TS_MS;
+    else if (ct == PQ_CT_TS_MICROS) *ft = OSIRIS_TYPE_TIMESTAMP, *cv = PQ_CV_TS_US;
+    else if ((lt == PQ_LT_INTEGER && !se->lt_signed) || ct == PQ_CT_UINT_64)
+      *ft = OSIRIS_TYPE_INT64, *cv = PQ_CV_U64;
+    else *ft = OSIRIS_TYPE_INT64, *cv = PQ_CV_I64;
+    return OSIRIS_OK;
+  case PQ_INT96: *ft = OSIRIS_TYPE_TIMESTAMP, *cv = PQ_CV_TS_US; return OSIRIS_OK;
+  case PQ_FLOAT:
+  case PQ_DOUBLE: *ft = OSIRIS_TYPE_DOUBLE, *cv = PQ_CV_F64; return OSIRIS_OK;
+  case PQ_BYTE_ARRAY:
+    if (is_dec) *ft = OSIRIS_TYPE_DECIMAL, *cv = PQ_CV_DEC_BYTES;
+    else *ft = OSIRIS_TYPE_STRING, *cv = PQ_CV_STR;
+    return OSIRIS_OK;
+  case PQ_FLBA:
+    if (se->type_len <= 0) return os_fail(R->err, OSIRIS_EPARSE, "%s: column %s: bad fixed length", R->path, name);
+    if (is_dec) {
+      *ft = OSIRIS_TYPE_DECIMAL, *cv = PQ_CV_DEC_BYTES;
+      return OSIRIS_OK;
+    }
+    return os_fail(R->err, OSIRIS_EPARSE, "%s: column %s: FIXED_LEN_BYTE_ARRAY other than DECIMAL is not supported", R->path, name);
+  }
+  return os_fail(R->err, OSIRIS_EPARSE, "%s: column %s: unknown physical type %d", R->path, name, se->type);
+}
+
+/* Read the file into memory with one allocation of its size. */
+static osiris_rc pq_slurp(const char *path, unsigned char **data, size_t *len, os_err *err) {
+  struct stat st;
+  size_t off = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  *data = NULL;
+  if (fd < 0)
+    return os_fail(err, errno == ENOENT ? OSIRIS_ENOTFOUND : OSIRIS_EIO, "%s: %s", path, strerror(errno));
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return os_fail(err, OSIRIS_EIO, "%s: not a regular file", path);
+  }
+  if ((uint64_t)st.st_size > OS_MAX_BUF) {
+    close(fd);
+    return os_fail(err, OSIRIS_ELIMIT, "%s: file too large", path);
+  }
+  *len = (size_t)st.st_size;
+  *data = os_malloc(*len ? *len : 1);
+  if (!*data) {
+    close(fd);
+    return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  }
+  while (off < *len) {
+    ssize_t r = read(fd, *data + off, *len - off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      close(fd);
+      os_free(*data);
+      *data = NULL;
+      return os_fail(err, OSIRIS_EIO, "%s: read failed: %s", path, r < 0 ? strerror(errno) : "file shrank");
+    }
+    off += (size_t)r;
+  }
+  close(fd);
+  return OSIRIS_OK;
+}
+
+/* Parse a whole file image (borrowed) into a new frame; path only names
+ * the file in messages. */
+static osiris_rc pq_read_buf(const unsigned char *file, size_t len, const char *path,
+                             osiris_frame **out, os_err *errp) {
+  os_err err = {0};
+  pq_reader R;
+  pq_meta m;
+  pq_rcol *cols = NULL;
+  osiris_frame *f = NULL;
+  size_t ncols = 0, i, g;
+  uint32_t flen;
+  int64_t total = 0;
+  osiris_rc rc = OSIRIS_OK;
+  memset(&R, 0, sizeof R);
+  memset(&m, 0, sizeof m);
+  R.err = &err;
+  R.path = path;
+  *out = NULL;
+  R.file = file;
+  R.len = len;
+  if (len < 12 || memcmp(file, "PAR1", 4) != 0 || memcmp(file + len - 4, "PAR1", 4) != 0) {
+    rc = pq_bad(&R, NULL, len < 12 ? "too short for a Parquet file" : "not a Parquet file (bad magic)");
+    goto done;
+  }
+  flen = pq_rd32(file + len - 8);
+  if (flen == 0 || flen > len - 12) {
+    rc = pq_bad(&R, NULL, "bad footer length");
+    goto done;
+  }
+  R.data_end = len - 8 - flen;
+  {
+    pq_tr t = {file + R.data_end, file + len - 8, 0, NULL};
+    pq_rd_filemeta(&t, &m);
+    if (t.why) {
+      rc = strcmp(t.why, "out of memory") == 0 ? os_fail(&err, OSIRIS_ENOMEM, "out of memory")
+                                               : pq_bad(&R, NULL, t.why);
+      goto done;
+    }
+  }
+  if (!m.schema || m.nschema == 0 || m.num_rows < 0) {
+    rc = pq_bad(&R, NULL, "metadata lacks the schema or the row count");
+    goto done;
+  }
+  if ((size_t)m.schema[0].nchild != m.nschema - 1 || m.schema[0].nchild < 0) {
+    rc = pq_bad(&R, NULL, "nested or malformed schema (only flat columns are supported)");
+    goto done;
+  }
+  ncols = m.nschema - 1;
+  if (ncols > PQ_MAX_COLS) {
+    rc = os_fail(&err, OSIRIS_ELIMIT, "%s: too many columns", path);
+    goto done;
+  }
+  /* Rows beyond what the bytes could plausibly encode are a bomb, not data. */
+  if ((uint64_t)m.num_rows > (uint64_t)len * 4096 + ((uint64_t)1 << 20)) {
+    rc = os_fail(&err, OSIRIS_ELIMIT, "%s: row count %" PRId64 " implausible for the file size", path, m.num_rows);
+    goto done;
+  }
+  for (g = 0; g < m.nrg; g++) {
+    if (m.rgs[g].num_rows < 0 || m.rgs[g].ncols != ncols) {
+      rc = pq_bad(&R, NULL, "row group does not match the schema");
+      goto done;
+    }
+    total += m.rgs[g].num_rows;
+    if (total > m.num_rows) break;
+  }
+  if (total != m.num_rows) {
+    rc = pq_bad(&R, NULL, "row groups do not add up to the row count");
+    goto done;
+  }
+  f = osiris_frame_new();
+  cols = os_calloc(ncols ? ncols : 1, sizeof(pq_rcol));
+  if (!f || !cols) {
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (i = 0; i < ncols; i++) {
+    const pq_se *se = &m.schema[i + 1];
+    osiris_type ft = OSIRIS_TYPE_INT64;
+    int cv = 0, scale = 0;
+    char *name;
+    if (!se->name || memchr(se->name, 0, se->name_len) || !os_utf8_valid((const char *)se->name, se->name_len, NULL)) {
+      rc = pq_bad(&R, NULL, "column name missing or not UTF-8");
+      goto done;
+    }
+    name = os_strndup((const char *)se->name, se->name_len);
+    if (!name) {
+      rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    if (!se->has_type || se->nchild > 0 || se->rep == 2) {
+      rc = os_fail(&err, OSIRIS_EPARSE, "%s: column %s: nested or repeated columns are not supported", path, name);
+      os_free(name);
+      goto done;
+    }
+    rc = pq_map_column(&R, se, name, &ft, &cv, &scale);
+    if (!rc) rc = osiris_frame_add_column(f, name, ft, scale);
+    if (rc && !err.rc) os_fail(&err, rc, "%s: column %s: cannot add to the frame", path, name);
+    os_free(name);
+    if (rc) goto done;
+    cols[i].se = se;
+    cols[i].fc = &f->cols[i];
+    cols[i].cv = cv;
+    cols[i].scale = scale;
+    cols[i].optional = se->rep != 0;
+  }
+  for (g = 0; g < m.nrg; g++) {
+    for (i = 0; i < ncols; i++) {
+      cols[i].fc = &f->cols[i];
+      if ((rc = pq_read_chunk(&R, &cols[i], &m.rgs[g].cols[i], m.rgs[g].num_rows)) != OSIRIS_OK) goto done;
+    }
+  }
+  if (ncols == 0) f->rows = (size_t)m.num_rows;
+  else if ((rc = fr_commit_rows(f, (size_t)m.num_rows)) != OSIRIS_OK) {
+    rc = pq_bad(&R, NULL, "columns of different lengths");
+    goto done;
+  }
+  *out = f;
+  f = NULL;
+done:
+  if (rc && errp) *errp = err;
+  for (i = 0; cols && i < ncols; i++) os_free(cols[i].dict);
+  os_free(cols);
+  os_free(R.lv);
+  os_free(R.idx);
+  os_free(R.vals);
+  os_free(R.scratch);
+  pq_meta_free(&m);
+  osiris_frame_free(f);
+  return rc;
+}
+
+osiris_rc osiris_parquet_read(const char *path, osiris_frame **out, char *errbuf, size_t errcap) {
+  os_err err = {0};
+  unsigned char *file = NULL;
+  size_t len = 0;
+  osiris_rc rc;
+  if (out) *out = NULL;
+  if (!path || !out) rc = os_fail(&err, OSIRIS_EINVAL, "osiris_parquet_read: path and out are required");
+  else if ((rc = pq_slurp(path, &file, &len, &err)) == OSIRIS_OK) rc = pq_read_buf(file, len, path, out, &err);
+  if (rc) pq_errcopy(&err, errbuf, errcap);
+  else if (errbuf && errcap) errbuf[0] = 0;
+  os_free(file);
+  return rc;
+}
+
+/* ======================================================================
+ * 10. Telemetry, session and masking
+ *
+ * A session is one run directory and its streams.  Every line a session
+ * writes -- events, metrics, logs, the files the runner materializes --
+ * passes through ss_scrub, which replaces each known secret value with
+ * ***MASKED***; secret keys are masked before serialization (mk_*).  So a
+ * value that reached the session as a secret never reaches the disk, even
+ * inside an error message.  Event and metric lines are written with one
+ * write(2) each on O_APPEND descriptors, so a line is never torn.  In
+ * worker mode the same lines go to one descriptor as JSON objects with a
+ * "type" field (section 15).
+ * ====================================================================== */
+
+#define MK_MASK "***MASKED***"
+
+static int mk_ieq(const char *a, const char *b) {
+  for (; *a && *b; a++, b++)
+    if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+  return *a == *b;
+}
+
+static int mk_in_list(const char *key, const char *const *list) {
+  size_t i;
+  for (i = 0; list[i]; i++)
+    if (mk_ieq(key, list[i])) return 1;
+  return 0;
+}
+
+/* Keys whose values compile refuses inline and drops from cfg (reference
+ * section 3); primary_key and url are never secrets. */
+static int mk_is_secret_key(const char *key) {
+  static const char *const secret[] = {
+      "password", "passwd", "pwd", "token", "secret", "secret_key", "service_key",
+      "service_role_key", "api_key", "access_token", "refresh_token", "auth_token",
+      "bearer_token", "client_secret", "client_key", "key", "dsn", "connection_string",
+      "anon_key", "pg_dsn", "sql_dsn", "pg_password", NULL};
+  if (!key || mk_ieq(key, "primary_key") || mk_ieq(key, "url")) return 0;
+  return mk_in_list(key, secret);
+}
+
+/* Keys masked wherever osiris shows or writes a value: the exact name, or
+ * any "_"-separated part of it, from the list below (reference section 9). */
+static int mk_is_masked_key(const char *key) {
+  static const char *const parts[] = {
+      "password", "passwd", "pass", "pwd", "secret", "key", "token", "auth", "credential",
+      "credentials", "apikey", "dsn", "authorization", NULL};
+  static const char *const whole[] = {
+      "api_key", "access_token", "refresh_token", "private_key", "client_secret",
+      "service_role_key", "anon_key", "access_key_id", "secret_access_key",
+      "connection_string", "pg_dsn", "sql_dsn", NULL};
+  static const char *const never[] = {"primary_key", "foreign_key", "sort_key", "partition_key",
+                                      "unique_key", "key_columns", "tokens", NULL};
+  char part[128];
+  const char *p;
+  if (!key || !*key || mk_in_list(key, never)) return 0;
+  if (mk_in_list(key, whole)) return 1;
+  p = key;
+  while (*p) {
+    size_t n = strcspn(p, "_-.");
+    if (n > 0 && n < sizeof part) {
+      memcpy(part, p, n);
+      part[n] = 0;
+      if (mk_in_list(part, parts)) return 1;
+    }
+    p += n;
+    if (*p) p++;
+  }
+  return 0;
+}
+
+/* Deep copy with every value under a masked key replaced.  A string that is
+ * an environment reference ("${VAR}") is shown as written: it names a
+ * variable, it is not the secret. */
+/* "${NAME}" exactly: a reference to a variable, shown as written.  With an
+ * inline default ("${NAME:-x}") the default is a literal and is masked. */
+static int mk_is_env_ref(const char *s) {
+  size_t i = 2;
+  if (!os_startswith(s, "${") || !(isalpha((unsigned char)s[2]) || s[2] == '_')) return 0;
+  while (isalnum((unsigned char)s[i]) || s[i] == '_') i++;
+  return s[i] == '}' && s[i + 1] == 0;
+}
+
+static osiris_json *mk_mask_copy(const osiris_json *v) {
+  osiris_json *out;
+  size_t i;
+  if (!v) return NULL;
+  if (v->kind != OSIRIS_JSON_OBJECT && v->kind != OSIRIS_JSON_ARRAY) return osiris_json_copy(v);
+  out = js_alloc(v->kind);
+  if (!out) return NULL;
+  for (i = 0; i < v->u.c.n; i++) {
+    const osiris_json *item = v->u.c.items[i];
+    osiris_json *copy;
+    osiris_rc rc;
+    if (v->kind == OSIRIS_JSON_OBJECT && mk_is_masked_key(v->u.c.keys[i]) &&
+        item->kind != OSIRIS_JSON_NULL &&
+        !(item->kind == OSIRIS_JSON_STRING && mk_is_env_ref(item->u.s.ptr)) &&
+        item->kind != OSIRIS_JSON_OBJECT)
+      copy = osiris_json_new_str(MK_MASK, strlen(MK_MASK));
+    else
+      copy = mk_mask_copy(item);
+    if (!copy) goto fail;
+    rc = v->kind == OSIRIS_JSON_OBJECT ? osiris_json_set(out, v->u.c.keys[i], copy)
+                                       : osiris_json_push(out, copy);
+    if (rc) goto fail;
+  }
+  return out;
+fail:
+  osiris_json_free(out);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- session */
+
+typedef struct ss_session {
+  osiris_ctx *ctx;
+  char *id;            /* YYYYMMDD_HHMMSS_<8 hex>, UTC */
+  char *dir;           /* absolute run directory */
+  int events_fd;       /* -1 in worker mode */
+  int metrics_fd;
+  int log_fd;          /* osiris.log */
+  int debug_fd;        /* debug.log (verbose only), else -1 */
+  int worker_fd;       /* >= 0: lines go here as {"type":...} objects */
+  int verbose;
+  char **secrets;      /* values scrubbed from every line */
+  size_t n_secrets, cap_secrets;
+  int64_t start_us;
+  double start_ms;
+} ss_session;
+
+static void ss_session_init(ss_session *ss) {
+  memset(ss, 0, sizeof *ss);
+  ss->events_fd = ss->metrics_fd = ss->log_fd = ss->debug_fd = ss->worker_fd = -1;
+}
+
+static void ss_new_id(char *out, size_t cap) {
+  time_t now = time(NULL);
+  struct tm tm;
+  char hex[9];
+  gmtime_r(&now, &tm);
+  os_random_hex(hex, 8);
+  snprintf(out, cap, "%04d%02d%02d_%02d%02d%02d_%s", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, hex);
+}
+
+static osiris_rc ss_push_secret(ss_session *ss, const char *value) {
+  size_t i;
+  for (i = 0; i < ss->n_secrets; i++)
+    if (strcmp(ss->secrets[i], value) == 0) return OSIRIS_OK;
+  if (ss->n_secrets == ss->cap_secrets) {
+    size_t cap = ss->cap_secrets ? ss->cap_secrets * 2 : 8;
+    char **p = os_realloc(ss->secrets, cap * sizeof *p);
+    if (!p) return OSIRIS_ENOMEM;
+    ss->secrets = p;
+    ss->cap_secrets = cap;
+  }
+  ss->secrets[ss->n_secrets] = os_strdup(value);
+  if (!ss->secrets[ss->n_secrets]) return OSIRIS_ENOMEM;
+  ss->n_secrets++;
+  return OSIRIS_OK;
+}
+
+/* Remember a secret value so that it is scrubbed from every later line.
+ * Values shorter than 4 bytes are not scrubbed: they would mangle
+ * ordinary text and are no secret worth the name (compile rejects inline
+ * secrets by the same rule).  Lines are scrubbed after JSON serialization,
+ * where a secret with a quote, a backslash or a control character appears
+ * in escaped form, so that spelling is remembered too. */
+static osiris_rc ss_add_secret(ss_session *ss, const char *value) {
+  osiris_json *sv;
+  os_buf b = {0};
+  osiris_rc rc;
+  if (!value || strlen(value) < 4) return OSIRIS_OK;
+  rc = ss_push_secret(ss, value);
+  if (rc) return rc;
+  sv = osiris_json_new_str(value, strlen(value));
+  if (!sv || js_dump(&b, sv, 0)) {
+    rc = OSIRIS_ENOMEM;
+  } else if (b.len >= 2 && (b.len - 2 != strlen(value) || memcmp(b.p + 1, value, b.len - 2))) {
+    b.p[b.len - 1] = 0;
+    rc = ss_push_secret(ss, b.p + 1);
+  }
+  osiris_json_free(sv);
+  ob_free(&b);
+  return rc;
+}
+
+/* The password inside "scheme://user:password@host" is a secret of its own:
+ * it can reach a message without the rest of the URL. */
+static osiris_rc ss_add_url_password(ss_session *ss, const char *s) {
+  const char *scheme = strstr(s, "://"), *at, *colon;
+  char *pw;
+  osiris_rc rc;
+  if (!scheme) return OSIRIS_OK;
+  scheme += 3;
+  at = strchr(scheme, '@');
+  if (!at) return OSIRIS_OK;
+  colon = memchr(scheme, ':', (size_t)(at - scheme));
+  if (!colon) return OSIRIS_OK;
+  pw = os_strndup(colon + 1, (size_t)(at - colon - 1));
+  if (!pw) return OSIRIS_ENOMEM;
+  rc = ss_add_secret(ss, pw);
+  os_free(pw);
+  return rc;
+}
+
+/* Register every secret value of a resolved connection (or any object). */
+static osiris_rc ss_add_secrets_of(ss_session *ss, const osiris_json *v) {
+  size_t i;
+  osiris_rc rc;
+  if (!v || v->kind != OSIRIS_JSON_OBJECT) return OSIRIS_OK;
+  for (i = 0; i < v->u.c.n; i++) {
+    const osiris_json *item = v->u.c.items[i];
+    if (item->kind == OSIRIS_JSON_OBJECT) {
+      rc = ss_add_secrets_of(ss, item);
+      if (rc) return rc;
+    } else if (item->kind == OSIRIS_JSON_STRING) {
+      if (mk_is_masked_key(v->u.c.keys[i])) {
+        rc = ss_add_secret(ss, item->u.s.ptr);
+        if (rc) return rc;
+      }
+      rc = ss_add_url_password(ss, item->u.s.ptr);
+      if (rc) return rc;
+    }
+  }
+  return OSIRIS_OK;
+}
+
+/* Replace every known secret in s[0..n) by MK_MASK; returns an owned copy
+ * or NULL when there was nothing to replace (the caller keeps s). */
+static char *ss_scrub(const ss_session *ss, const char *s, size_t n, size_t *out_len) {
+  os_buf b = {0};
+  size_t i = 0, k;
+  int changed = 0;
+  if (!ss || ss->n_secrets == 0) return NULL;
+  while (i < n) {
+    size_t best = 0;
+    for (k = 0; k < ss->n_secrets; k++) {
+      size_t sl = strlen(ss->secrets[k]);
+      if (sl > best && sl <= n - i && memcmp(s + i, ss->secrets[k], sl) == 0) best = sl;
+    }
+    if (best) {
+      if (ob_puts(&b, MK_MASK)) goto oom;
+      i += best;
+      changed = 1;
+    } else {
+      if (ob_putc(&b, s[i])) goto oom;
+      i++;
+    }
+  }
+  if (!changed) {
+    ob_free(&b);
+    return NULL;
+  }
+  if (out_len) *out_len = b.len;
+  return ob_take(&b);
+oom:
+  ob_free(&b);
+  return NULL;
+}
+
+static void ss_write_line(const ss_session *ss, int fd, const char *line, size_t n) {
+  char *clean;
+  size_t clean_len = n;
+  if (fd < 0) return;
+  clean = ss_scrub(ss, line, n, &clean_len);
+  if (clean) line = clean;
+  {
+    const char *p = line;
+    size_t left = clean ? clean_len : n;
+    while (left > 0) {
+      ssize_t w = write(fd, p, left);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      p += w;
+      left -= (size_t)w;
+    }
+  }
+  os_free(clean);
+}
+
+/* Build {"ts","session",<kind_key>:name, fields...} and write it.  fields
+ * is taken over.  In worker mode the object starts with "type". */
+static void ss_emit(ss_session *ss, int fd, const char *type, const char *kind_key,
+                    const char *name, osiris_json *fields) {
+  osiris_json *line = js_alloc(OSIRIS_JSON_OBJECT);
+  os_buf b = {0};
+  char ts[64];
+  size_t i;
+  if (!line) goto done;
+  os_iso8601(os_wall_us(), ts);
+  if (ss->worker_fd >= 0 && js_set_str(line, "type", type)) goto done;
+  if (js_set_str(line, "ts", ts) || js_set_str(line, "session", ss->id ? ss->id : "") ||
+      js_set_str(line, kind_key, name))
+    goto done;
+  if (fields && fields->kind == OSIRIS_JSON_OBJECT) {
+    for (i = 0; i < fields->u.c.n; i++) {
+      osiris_json *masked = NULL;
+      const char *k = fields->u.c.keys[i];
+      const osiris_json *fv = fields->u.c.items[i];
+      if (os_streq(k, "ts") || os_streq(k, "session") || os_streq(k, kind_key)) continue;
+      /* "key" alone names an input or a setting in events, not a secret. */
+      masked = (fv->kind == OSIRIS_JSON_STRING && mk_is_masked_key(k) && !os_streq(k, "key"))
+                   ? osiris_json_new_str(MK_MASK, strlen(MK_MASK))
+                   : osiris_json_copy(fv);
+      if (!masked || osiris_json_set(line, k, masked)) goto done;
+    }
+  }
+  if (js_dump(&b, line, 0) || ob_putc(&b, '\n')) goto done;
+  ss_write_line(ss, ss->worker_fd >= 0 ? ss->worker_fd : fd, b.p, b.len);
+done:
+  ob_free(&b);
+  osiris_json_free(line);
+  osiris_json_free(fields);
+}
+
+static void ss_event(ss_session *ss, const char *name, osiris_json *fields) {
+  ss_emit(ss, ss->events_fd, "event", "event", name, fields);
+}
+
+static void ss_metric(ss_session *ss, const char *name, double value, const char *unit,
+                      const char *step_id) {
+  osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
+  osiris_json *val;
+  if (!f) return;
+  /* Counts print as integers; measurements keep their fraction. */
+  if (value == floor(value) && fabs(value) < 9007199254740992.0)
+    val = osiris_json_new_int((int64_t)value);
+  else
+    val = osiris_json_new_double(value);
+  if (!val || osiris_json_set(f, "value", val)) goto fail;
+  if (unit && js_set_str(f, "unit", unit)) goto fail;
+  if (step_id) {
+    osiris_json *tags = js_alloc(OSIRIS_JSON_OBJECT);
+    if (!tags || js_set_str(tags, "step_id", step_id) || osiris_json_set(f, "tags", tags))
+      goto fail;
+  }
+  ss_emit(ss, ss->metrics_fd, "metric", "metric", name, f);
+  return;
+fail:
+  osiris_json_free(f);
+}
+
+static const char *ss_level_name(int level) {
+  static const char *const names[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
+  return names[level < 0 ? 0 : level > 3 ? 3 : level];
+}
+
+static void ss_vlog(ss_session *ss, int level, const char *fmt, va_list ap) {
+  char msg[4096], line[4400], stamp[32];
+  time_t now = time(NULL);
+  struct tm tm;
+  char *clean;
+  size_t n;
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  clean = ss_scrub(ss, msg, strlen(msg), NULL);
+  if (clean) {
+    snprintf(msg, sizeof msg, "%s", clean);
+    os_free(clean);
+  }
+  if (ss->worker_fd >= 0) {
+    osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
+    if (f && !js_set_str(f, "level", ss_level_name(level)) && !js_set_str(f, "message", msg))
+      ss_emit(ss, -1, "log", "log", "osiris", f);
+    else
+      osiris_json_free(f);
+    return;
+  }
+  gmtime_r(&now, &tm);
+  strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+  n = (size_t)snprintf(line, sizeof line, "%s - osiris - [%s] - %s - %s\n", stamp,
+                       ss->id ? ss->id : "-", ss_level_name(level), msg);
+  if (n >= sizeof line) n = sizeof line - 1;
+  if (level >= 1) ss_write_line(ss, ss->log_fd, line, n);
+  if (ss->verbose) ss_write_line(ss, ss->debug_fd, line, n);
+  if (ss->ctx && ss->ctx->log_fn && (level >= 1 || ss->verbose)) {
+    line[n > 0 ? n - 1 : 0] = 0;
+    ss->ctx->log_fn(ss->ctx->log_user, level, line);
+  }
+}
+
+static OS_PRINTF(3, 4) void ss_log(ss_session *ss, int level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  ss_vlog(ss, level, fmt, ap);
+  va_end(ap);
+}
+
+static int ss_open(const char *dir, const char *name) {
+  char *path = os_path_join(dir, name);
+  int fd;
+  if (!path) return -1;
+  fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  os_free(path);
+  return fd;
+}
+
+/* Create logs_dir/run_<id>/ and open its streams.  worker_fd >= 0 selects
+ * worker mode: the directory is dir itself and lines go to worker_fd. */
+static osiris_rc ss_open_session(ss_session *ss, osiris_ctx *ctx, const char *logs_dir,
+                                 const char *fixed_dir, const char *fixed_id, int verbose,
+                                 int worker_fd, os_err *err) {
+  char id[64];
+  osiris_rc rc;
+  ss->ctx = ctx;
+  ss->verbose = verbose;
+  ss->worker_fd = worker_fd;
+  ss->start_us = os_wall_us();
+  ss->start_ms = os_now_ms();
+  if (fixed_id)
+    snprintf(id, sizeof id, "%s", fixed_id);
+  else
+    ss_new_id(id, sizeof id);
+  ss->id = os_strdup(id);
+  if (fixed_dir) {
+    ss->dir = os_path_abs(ctx->base_dir, fixed_dir);
+  } else {
+    char *logs = os_path_abs(ctx->base_dir, logs_dir ? logs_dir : "logs");
+    char *name = os_asprintf("run_%s", id);
+    ss->dir = logs && name ? os_path_join(logs, name) : NULL;
+    os_free(logs);
+    os_free(name);
+  }
+  if (!ss->id || !ss->dir) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  rc = os_mkdir_p(ss->dir, err);
+  if (rc) return rc;
+  if (worker_fd < 0) {
+    ss->events_fd = ss_open(ss->dir, "events.jsonl");
+    ss->metrics_fd = ss_open(ss->dir, "metrics.jsonl");
+    ss->log_fd = ss_open(ss->dir, "osiris.log");
+    if (verbose) ss->debug_fd = ss_open(ss->dir, "debug.log");
+    if (ss->events_fd < 0 || ss->metrics_fd < 0 || ss->log_fd < 0 || (verbose && ss->debug_fd < 0))
+      return os_fail(err, OSIRIS_EIO, "cannot open the run files in %s: %s", ss->dir,
+                     strerror(errno));
+  }
+  return OSIRIS_OK;
+}
+
+static void ss_close(ss_session *ss) {
+  size_t i;
+  if (ss->events_fd >= 0) close(ss->events_fd);
+  if (ss->metrics_fd >= 0) close(ss->metrics_fd);
+  if (ss->log_fd >= 0) close(ss->log_fd);
+  if (ss->debug_fd >= 0) close(ss->debug_fd);
+  ss->events_fd = ss->metrics_fd = ss->log_fd = ss->debug_fd = -1;
+  for (i = 0; i < ss->n_secrets; i++) {
+    /* Wipe before free: the process may dump core or be inspected. */
+    memset(ss->secrets[i], 0, strlen(ss->secrets[i]));
+    os_free(ss->secrets[i]);
+  }
+  os_free(ss->secrets);
+  ss->secrets = NULL;
+  ss->n_secrets = ss->cap_secrets = 0;
+  os_free(ss->id);
+  os_free(ss->dir);
+  ss->id = ss->dir = NULL;
+}
+
+/* Write a JSON document into the run directory (scrubbed, pretty, with a
+ * final newline); rel is relative to the run directory. */
+static osiris_rc ss_write_json(ss_session *ss, const char *rel, const osiris_json *doc,
+                               os_err *err) {
+  os_buf b = {0};
+  char *path = NULL, *clean;
+  size_t clean_len = 0;
+  osiris_rc rc;
+  rc = js_dump(&b, doc, OSIRIS_JSON_PRETTY);
+  if (!rc) rc = ob_putc(&b, '\n');
+  if (rc) {
+    ob_free(&b);
+    return os_fail(err, rc, "cannot serialize %s", rel);
+  }
+  path = os_path_join(ss->dir, rel);
+  if (!path) {
+    ob_free(&b);
+    return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  }
+  clean = ss_scrub(ss, b.p, b.len, &clean_len);
+  rc = clean ? os_write_file(path, clean, clean_len, err) : os_write_file(path, b.p, b.len, err);
+  os_free(clean);
+  os_free(path);
+  ob_free(&b);
+  return rc;
+}
+
+/* ======================================================================
+ * 11. Connections
+ *
+ * osiris_connections.yaml maps family -> alias -> fields.  Values may
+ * refer to the environment as ${VAR}, ${VAR:-default} (default when VAR is
+ * unset or empty) and ${VAR-default} (default only when VAR is unset); the
+ * environment is the process environment first, then the .env files
+ * ($OSIRIS_HOME/.env, then <base_dir>/.env; the first definition wins and
+ * the process environment is never overridden).  A resolved connection
+ * holds secret values in memory only: nothing in this section writes one
+ * to a file or puts one into an error message.  Messages name variables,
+ * fields, families and aliases, never values.
+ * ====================================================================== */
+
+#define CN_FILE_NAME "osiris_connections.yaml"
+#define CN_MASK "***MASKED***"
+#define CN_MAX_NAME 128 /* family or alias */
+
+static int cn_is_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '_' || c == '-';
+}
+
+static int cn_is_env_start(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static int cn_is_env_char(char c) {
+  return cn_is_env_start(c) || (c >= '0' && c <= '9');
+}
+
+/* ---------------------------------------------------------------- .env */
+
+static int cn_is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+/* Parse one .env text and add every KEY not yet defined to obj.  The
+ * syntax is the python-dotenv subset people write: KEY=VALUE, `export `,
+ * `#` comments, 'single' quotes verbatim, "double" quotes with \n \t \r \\
+ * \" escapes (both may span lines), unquoted values trimmed with ` #`
+ * starting a comment.  No shell expansion.  Malformed lines are skipped,
+ * as python-dotenv does. */
+static osiris_rc cn_parse_dotenv(const char *text, size_t len, osiris_json *obj) {
+  size_t i = 0;
+  os_buf val = {0};
+  osiris_rc rc = OSIRIS_OK;
+  while (i < len) {
+    size_t ks, ke;
+    char *key = NULL;
+    ob_free(&val);
+    while (i < len && (cn_is_blank(text[i]) || text[i] == '\n')) i++;
+    if (i >= len) break;
+    if (text[i] == '#') goto skip_line;
+    if (len - i > 7 && memcmp(text + i, "export", 6) == 0 && (text[i + 6] == ' ' || text[i + 6] == '\t')) {
+      i += 6;
+      while (i < len && cn_is_blank(text[i])) i++;
+    }
+    ks = i;
+    while (i < len && (cn_is_env_char(text[i]) || text[i] == '.' || text[i] == '-')) i++;
+    ke = i;
+    if (ke == ks || !cn_is_env_start(text[ks])) goto skip_line;
+    while (i < len && cn_is_blank(text[i])) i++;
+    if (i >= len || text[i] != '=') goto skip_line;
+    i++;
+    while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
+    if (i < len && text[i] == '\'') {
+      size_t vs = ++i;
+      while (i < len && text[i] != '\'') i++;
+      if (i >= len) goto skip_line; /* unterminated: skip like dotenv */
+      rc = ob_put(&val, text + vs, i - vs);
+      if (rc) goto done;
+      i++;
+    } else if (i < len && text[i] == '"') {
+      int closed = 0;
+      i++;
+      while (i < len) {
+        char c = text[i++];
+        if (c == '"') {
+          closed = 1;
+          break;
+        }
+        if (c == '\\' && i < len) {
+          char e = text[i++];
+          switch (e) {
+          case 'n': c = '\n'; break;
+          case 't': c = '\t'; break;
+          case 'r': c = '\r'; break;
+          case '\\': c = '\\'; break;
+          case '"': c = '"'; break;
+          case '\'': c = '\''; break;
+          default:
+            rc = ob_putc(&val, '\\');
+            if (rc) goto done;
+            c = e;
+          }
+        }
+        rc = ob_putc(&val, c);
+        if (rc) goto done;
+      }
+      if (!closed) goto skip_line;
+    } else {
+      size_t vs = i, ve;
+      while (i < len && text[i] != '\n') {
+        if (text[i] == '#' && i > vs && (text[i - 1] == ' ' || text[i - 1] == '\t')) break;
+        i++;
+      }
+      ve = i;
+      while (ve > vs && (cn_is_blank(text[ve - 1]))) ve--;
+      rc = ob_put(&val, text + vs, ve - vs);
+      if (rc) goto done;
+    }
+    key = os_strndup(text + ks, ke - ks);
+    if (!key) {
+      rc = OSIRIS_ENOMEM;
+      goto done;
+    }
+    if (!osiris_json_get(obj, key)) {
+      osiris_json *s = osiris_json_new_str(val.p ? val.p : "", val.len);
+      rc = s ? osiris_json_set(obj, key, s) : OSIRIS_ENOMEM;
+    }
+    os_free(key);
+    if (rc) goto done;
+  skip_line:
+    while (i < len && text[i] != '\n') i++;
+  }
+done:
+  ob_free(&val);
+  return rc;
+}
+
+static osiris_rc cn_load_dotenv_file(const char *path, osiris_json *obj) {
+  char *text = NULL;
+  size_t len = 0;
+  osiris_rc rc;
+  if (!os_is_file(path)) return OSIRIS_OK;
+  rc = os_read_file(path, &text, &len, NULL);
+  if (rc) return rc == OSIRIS_ENOMEM ? rc : OSIRIS_OK; /* unreadable .env: as if absent */
+  rc = cn_parse_dotenv(text, len, obj);
+  os_free(text);
+  return rc;
+}
+
+/* Load the .env files once per context.  Only OSIRIS_HOME itself comes
+ * from the real environment: a .env cannot move where .env is read. */
+static osiris_rc cn_load_dotenv(osiris_ctx *ctx) {
+  osiris_json *obj;
+  const char *home = getenv("OSIRIS_HOME");
+  char *path = NULL;
+  osiris_rc rc = OSIRIS_OK;
+  if (!ctx) return OSIRIS_EINVAL;
+  if (ctx->dotenv) return OSIRIS_OK;
+  obj = osiris_json_new(OSIRIS_JSON_OBJECT);
+  if (!obj) return OSIRIS_ENOMEM;
+  if (home && *home) {
+    path = os_path_join(home, ".env");
+    if (!path) {
+      rc = OSIRIS_ENOMEM;
+      goto done;
+    }
+    rc = cn_load_dotenv_file(path, obj);
+    os_free(path);
+    path = NULL;
+    if (rc) goto done;
+  }
+  path = os_path_abs(ctx->base_dir, ".env");
+  if (!path) {
+    rc = OSIRIS_ENOMEM;
+    goto done;
+  }
+  rc = cn_load_dotenv_file(path, obj);
+done:
+  os_free(path);
+  if (rc) {
+    osiris_json_free(obj);
+    return rc;
+  }
+  ctx->dotenv = obj;
+  return OSIRIS_OK;
+}
+
+const char *osiris_ctx_getenv(osiris_ctx *ctx, const char *name) {
+  const char *v;
+  if (!name) return NULL;
+  v = getenv(name);
+  if (v) return v;
+  if (!ctx) return NULL;
+  if (!ctx->dotenv && cn_load_dotenv(ctx) != OSIRIS_OK) return NULL;
+  return osiris_json_str(osiris_json_get(ctx->dotenv, name));
+}
+
+/* ------------------------------------------------------------ references */
+
+/* "@family.alias" -> 1 with both filled; "@family" -> 1 with alias "" (the
+ * family's default); anything else -> 0.  Names are [A-Za-z0-9_-]+. */
+static int cn_parse_ref(const char *ref, char *family, size_t fcap, char *alias, size_t acap) {
+  const char *p, *fs, *as = NULL;
+  size_t fl, al = 0;
+  if (!ref || ref[0] != '@' || !family || !alias || fcap == 0 || acap == 0) return 0;
+  p = fs = ref + 1;
+  while (cn_is_name_char(*p)) p++;
+  fl = (size_t)(p - fs);
+  if (fl == 0) return 0;
+  if (*p == '.') {
+    as = ++p;
+    while (cn_is_name_char(*p)) p++;
+    al = (size_t)(p - as);
+    if (al == 0) return 0;
+  }
+  if (*p != 0 || fl >= fcap || al >= acap) return 0;
+  memcpy(family, fs, fl);
+  family[fl] = 0;
+  if (as) memcpy(alias, as, al);
+  alias[al] = 0;
+  return 1;
+}
+
+/* -------------------------------------------------------------- the file */
+
+/* The first existing connections file: $OSIRIS_HOME, base_dir, base_dir/..
+ * ENOTFOUND names every place looked at. */
+static osiris_rc cn_find_file(osiris_ctx *ctx, char **path_out, os_err *err) {
+  const char *home = getenv("OSIRIS_HOME");
+  char *cands[3] = {NULL, NULL, NULL};
+  size_t n = 0, i;
+  os_buf looked = {0};
+  osiris_rc rc = OSIRIS_OK;
+  *path_out = NULL;
+  if (home && *home) {
+    cands[n] = os_path_join(home, CN_FILE_NAME);
+    if (!cands[n++]) goto oom;
+  }
+  cands[n] = os_path_abs(ctx->base_dir, CN_FILE_NAME);
+  if (!cands[n++]) goto oom;
+  cands[n] = os_path_abs(ctx->base_dir, "../" CN_FILE_NAME);
+  if (!cands[n++]) goto oom;
+  for (i = 0; i < n; i++) {
+    if (os_is_file(cands[i])) {
+      *path_out = cands[i];
+      cands[i] = NULL;
+      goto done;
+    }
+  }
+  for (i = 0; i < n; i++) {
+    if (ob_printf(&looked, "%s%s", i ? ", " : "", cands[i])) goto oom;
+  }
+  rc = os_fail(err, OSIRIS_ENOTFOUND, "no %s found (looked in: %s)", CN_FILE_NAME,
+               looked.p ? looked.p : "");
+  goto done;
+oom:
+  rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+done:
+  for (i = 0; i < 3; i++) os_free(cands[i]);
+  ob_free(&looked);
+  return rc;
+}
+
+/* Load the file; *conns is its `connections` mapping (an empty object
+ * when the key is absent, as 0.5.7 does), owned by *doc. */
+static osiris_rc cn_load_file(osiris_ctx *ctx, char **path_out, osiris_json **doc,
+                              const osiris_json **conns, os_err *err) {
+  osiris_rc rc;
+  const osiris_json *c;
+  *doc = NULL;
+  *conns = NULL;
+  rc = cn_find_file(ctx, path_out, err);
+  if (rc) return rc;
+  rc = ym_read_file(*path_out, doc, err);
+  if (rc) goto fail;
+  if (osiris_json_kind_of(*doc) == OSIRIS_JSON_NULL) {
+    osiris_json_free(*doc);
+    *doc = osiris_json_new(OSIRIS_JSON_OBJECT);
+    if (!*doc) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto fail;
+    }
+  }
+  if (osiris_json_kind_of(*doc) != OSIRIS_JSON_OBJECT) {
+    rc = os_fail(err, OSIRIS_EPARSE, "%s: the top level must be a mapping", *path_out);
+    goto fail;
+  }
+  c = osiris_json_get(*doc, "connections");
+  if (!c || osiris_json_kind_of(c) == OSIRIS_JSON_NULL) {
+    osiris_json *empty = osiris_json_new(OSIRIS_JSON_OBJECT);
+    if (!empty || osiris_json_set(*doc, "connections", empty)) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto fail;
+    }
+    c = osiris_json_get(*doc, "connections");
+  }
+  if (osiris_json_kind_of(c) != OSIRIS_JSON_OBJECT) {
+    rc = os_fail(err, OSIRIS_EPARSE, "%s:%u:%u: 'connections' must be a mapping", *path_out,
+                 (unsigned)c->line, (unsigned)c->col);
+    goto fail;
+  }
+  *conns = c;
+  return OSIRIS_OK;
+fail:
+  osiris_json_free(*doc);
+  *doc = NULL;
+  os_free(*path_out);
+  *path_out = NULL;
+  return rc;
+}
+
+/* "a, b, c" of an object's keys, "(none)" when empty; NULL on ENOMEM. */
+static char *cn_key_list(const osiris_json *obj) {
+  os_buf b = {0};
+  size_t i, n = osiris_json_size(obj);
+  if (n == 0) return os_strdup("(none)");
+  for (i = 0; i < n; i++) {
+    if (ob_printf(&b, "%s%s", i ? ", " : "", osiris_json_key_at(obj, i))) {
+      ob_free(&b);
+      return NULL;
+    }
+  }
+  return ob_take(&b);
+}
+
+/* ---------------------------------------------------------- substitution */
+
+/* Expand ${VAR}, ${VAR:-d} and ${VAR-d} in s into out.  Text that is not a
+ * well-formed reference stays as written.  On an unset variable without a
+ * default, *missing receives its name (owned) and ECONN is returned. */
+static osiris_rc cn_subst_str(osiris_ctx *ctx, const char *s, size_t len, os_buf *out,
+                              char **missing) {
+  size_t i = 0;
+  osiris_rc rc;
+  while (i < len) {
+    const char *close;
+    size_t ns, ne, j;
+    char *name;
+    const char *val;
+    int has_default = 0, colon = 0;
+    size_t ds = 0, de = 0;
+    if (s[i] != '$' || i + 1 >= len || s[i + 1] != '{') {
+      rc = ob_putc(out, s[i++]);
+      if (rc) return rc;
+      continue;
+    }
+    close = memchr(s + i + 2, '}', len - i - 2);
+    ns = i + 2;
+    j = ns;
+    if (close && j < len && cn_is_env_start(s[j])) {
+      while (j < len && cn_is_env_char(s[j])) j++;
+    }
+    ne = j;
+    if (!close || ne == ns) goto literal;
+    if (s + j == close) {
+      /* ${VAR} */
+    } else if (s[j] == ':' && j + 1 < len && s[j + 1] == '-') {
+      has_default = colon = 1;
+      ds = j + 2;
+      de = (size_t)(close - s);
+    } else if (s[j] == '-') {
+      has_default = 1;
+      ds = j + 1;
+      de = (size_t)(close - s);
+    } else {
+      goto literal;
+    }
+    name = os_strndup(s + ns, ne - ns);
+    if (!name) return OSIRIS_ENOMEM;
+    val = osiris_ctx_getenv(ctx, name);
+    if (val && (!colon || *val)) {
+      os_free(name);
+      rc = ob_puts(out, val);
+    } else if (has_default) {
+      os_free(name);
+      rc = ob_put(out, s + ds, de - ds);
+    } else {
+      *missing = name;
+      return OSIRIS_ECONN;
+    }
+    if (rc) return rc;
+    i = (size_t)(close - s) + 1;
+    continue;
+  literal:
+    rc = ob_put(out, "${", 2);
+    if (rc) return rc;
+    i += 2;
+  }
+  return OSIRIS_OK;
+}
+
+/* A deep copy of v in which fn may replace any string node (*repl set) or
+ * keep it (*repl left NULL).  path carries the dotted location of the node
+ * ("steps[0].config.query"); line/col are kept on every copied node.  The
+ * compiler reuses this for ${params.x}.  NULL on failure with *rc set. */
+typedef osiris_rc (*cn_str_fn)(void *user, const osiris_json *s, const char *path,
+                               osiris_json **repl);
+
+static osiris_json *cn_map_strings(const osiris_json *v, cn_str_fn fn, void *user, os_buf *path,
+                                   int depth, osiris_rc *rc) {
+  osiris_json *out = NULL;
+  size_t i;
+  if (depth > OS_MAX_DEPTH) {
+    *rc = OSIRIS_ELIMIT;
+    return NULL;
+  }
+  if (v->kind == OSIRIS_JSON_STRING) {
+    osiris_json *repl = NULL;
+    *rc = fn(user, v, path->p ? path->p : "", &repl);
+    if (*rc) return NULL;
+    out = repl ? repl : osiris_json_copy(v);
+  } else if (v->kind == OSIRIS_JSON_ARRAY || v->kind == OSIRIS_JSON_OBJECT) {
+    out = osiris_json_new(v->kind);
+    if (!out) goto oom;
+    for (i = 0; i < v->u.c.n; i++) {
+      size_t mark = path->len;
+      osiris_json *item;
+      osiris_rc prc = v->kind == OSIRIS_JSON_OBJECT
+                          ? ob_printf(path, "%s%s", mark ? "." : "", v->u.c.keys[i])
+                          : ob_printf(path, "[%zu]", i);
+      if (prc) {
+        osiris_json_free(out);
+        *rc = prc;
+        return NULL;
+      }
+      item = cn_map_strings(v->u.c.items[i], fn, user, path, depth + 1, rc);
+      path->len = mark;
+      path->p[mark] = 0;
+      if (!item) {
+        osiris_json_free(out);
+        return NULL;
+      }
+      *rc = v->kind == OSIRIS_JSON_OBJECT ? osiris_json_set(out, v->u.c.keys[i], item)
+                                          : osiris_json_push(out, item);
+      if (*rc) {
+        osiris_json_free(out);
+        return NULL;
+      }
+    }
+  } else {
+    out = osiris_json_copy(v);
+  }
+  if (!out) goto oom;
+  out->line = v->line;
+  out->col = v->col;
+  return out;
+oom:
+  *rc = OSIRIS_ENOMEM;
+  return NULL;
+}
+
+typedef struct cn_subst_ctx {
+  osiris_ctx *ctx;
+  const char *ref; /* "@family.alias", for messages */
+  os_err *err;
+} cn_subst_ctx;
+
+static osiris_rc cn_subst_cb(void *user, const osiris_json *s, const char *path,
+                             osiris_json **repl) {
+  cn_subst_ctx *sc = user;
+  os_buf out = {0};
+  char *missing = NULL;
+  osiris_rc rc;
+  if (!memchr(s->u.s.ptr, '$', s->u.s.len)) return OSIRIS_OK;
+  rc = cn_subst_str(sc->ctx, s->u.s.ptr, s->u.s.len, &out, &missing);
+  if (rc == OSIRIS_ECONN) {
+    rc = os_fail(sc->err, OSIRIS_ECONN,
+                 "environment variable %s is not set (needed by %s of connection %s)", missing,
+                 *path ? path : "a field", sc->ref);
+    os_free(missing);
+  } else if (!rc) {
+    *repl = osiris_json_new_str(out.p ? out.p : "", out.len);
+    if (!*repl) rc = OSIRIS_ENOMEM;
+  }
+  ob_free(&out);
+  return rc;
+}
+
+/* -------------------------------------------------------------- resolve */
+
+static osiris_rc cn_resolve(osiris_ctx *ctx, const char *ref, const char *family,
+                            osiris_json **resolved, char **alias_out, os_err *err) {
+  char fam[CN_MAX_NAME], alias[CN_MAX_NAME], refname[2 * CN_MAX_NAME + 4];
+  char *path = NULL, *list = NULL;
+  osiris_json *doc = NULL, *copy = NULL;
+  const osiris_json *conns, *famobj, *entry = NULL;
+  os_buf field = {0};
+  osiris_rc rc;
+  size_t i;
+  *resolved = NULL;
+  if (alias_out) *alias_out = NULL;
+  if (ref) {
+    if (!cn_parse_ref(ref, fam, sizeof fam, alias, sizeof alias))
+      return os_fail(err, OSIRIS_ECONN,
+                     "invalid connection reference '%s' (expected @family.alias)", ref);
+    if (family && !os_streq(fam, family))
+      return os_fail(err, OSIRIS_ECONN, "connection %s has family %s, but component needs %s",
+                     ref, fam, family);
+  } else {
+    if (!family || !*family || strlen(family) >= sizeof fam)
+      return os_fail(err, OSIRIS_ECONN, "no connection family given");
+    memcpy(fam, family, strlen(family) + 1);
+    alias[0] = 0;
+  }
+  rc = cn_load_file(ctx, &path, &doc, &conns, err);
+  if (rc) return rc;
+  famobj = osiris_json_get(conns, fam);
+  if (!famobj || osiris_json_kind_of(famobj) != OSIRIS_JSON_OBJECT) {
+    if (!(list = cn_key_list(conns))) goto oom;
+    rc = os_fail(err, OSIRIS_ECONN, "connection family '%s' not found in %s; available: %s", fam,
+                 path, list);
+    goto done;
+  }
+  if (alias[0]) {
+    entry = osiris_json_get(famobj, alias);
+    if (!entry) {
+      if (!(list = cn_key_list(famobj))) goto oom;
+      rc = os_fail(err, OSIRIS_ECONN,
+                   "connection alias '%s' not found in family '%s' in %s; available: %s", alias,
+                   fam, path, list);
+      goto done;
+    }
+  } else {
+    for (i = 0; i < osiris_json_size(famobj) && !entry; i++) {
+      const osiris_json *e = osiris_json_at(famobj, i);
+      if (osiris_json_bool(osiris_json_get(e, "default"), 0)) {
+        entry = e;
+        snprintf(alias, sizeof alias, "%s", osiris_json_key_at(famobj, i));
+      }
+    }
+    if (!entry && (entry = osiris_json_get(famobj, "default")) != NULL)
+      snprintf(alias, sizeof alias, "default");
+    if (!entry) {
+      if (!(list = cn_key_list(famobj))) goto oom;
+      rc = os_fail(err, OSIRIS_ECONN, "no default connection for family '%s'; available aliases: %s",
+                   fam, list);
+      goto done;
+    }
+  }
+  snprintf(refname, sizeof refname, "@%s.%s", fam, alias);
+  if (osiris_json_kind_of(entry) != OSIRIS_JSON_OBJECT) {
+    rc = os_fail(err, OSIRIS_ECONN, "connection %s in %s must be a mapping of fields", refname, path);
+    goto done;
+  }
+  {
+    cn_subst_ctx sc;
+    sc.ctx = ctx;
+    sc.ref = refname;
+    sc.err = err;
+    copy = cn_map_strings(entry, cn_subst_cb, &sc, &field, 0, &rc);
+    if (!copy) {
+      if (rc == OSIRIS_ECONN) goto done;
+      if (rc == OSIRIS_ELIMIT) {
+        rc = os_fail(err, rc, "connection %s nests too deeply", refname);
+        goto done;
+      }
+      goto oom;
+    }
+  }
+  osiris_json_remove(copy, "default");
+  if (alias_out && !(*alias_out = os_strdup(alias))) goto oom;
+  *resolved = copy;
+  copy = NULL;
+  goto done;
+oom:
+  rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+done:
+  osiris_json_free(copy);
+  osiris_json_free(doc);
+  ob_free(&field);
+  os_free(path);
+  os_free(list);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ list */
+
+/* A display copy of one connection: secret fields masked, except a value
+ * that is purely an environment reference, which is shown as written (it
+ * names a variable, it is not a secret); a reference with an inline
+ * default shows the default masked, since the default is a literal. */
+static osiris_json *cn_mask_fields(const osiris_json *v, int depth) {
+  osiris_json *out;
+  size_t i;
+  if (osiris_json_kind_of(v) != OSIRIS_JSON_OBJECT || depth > OS_MAX_DEPTH)
+    return osiris_json_copy(v);
+  out = osiris_json_new(OSIRIS_JSON_OBJECT);
+  if (!out) return NULL;
+  for (i = 0; i < osiris_json_size(v); i++) {
+    const char *k = osiris_json_key_at(v, i);
+    const osiris_json *item = osiris_json_at(v, i);
+    osiris_json *m = NULL;
+    if (osiris_json_kind_of(item) == OSIRIS_JSON_OBJECT) {
+      m = cn_mask_fields(item, depth + 1);
+    } else if (mk_is_masked_key(k) && osiris_json_kind_of(item) != OSIRIS_JSON_NULL) {
+      const char *s = osiris_json_str(item);
+      size_t n = 0;
+      if (s && s[0] == '$' && s[1] == '{' && cn_is_env_start(s[2])) {
+        n = 3;
+        while (cn_is_env_char(s[n])) n++;
+      }
+      if (n && s[n] == '}' && s[n + 1] == 0) {
+        m = osiris_json_copy(item);
+      } else if (n && (s[n] == '-' || (s[n] == ':' && s[n + 1] == '-')) &&
+                 s[strlen(s) - 1] == '}') {
+        char *shown = os_asprintf("%.*s%s}", (int)(n + (s[n] == ':' ? 2 : 1)), s, CN_MASK);
+        m = shown ? osiris_json_new_str(shown, strlen(shown)) : NULL;
+        os_free(shown);
+      } else {
+        m = osiris_json_new_str(CN_MASK, strlen(CN_MASK));
+      }
+    } else {
+      m = osiris_json_copy(item);
+    }
+    if (!m || osiris_json_set(out, k, m)) {
+      osiris_json_free(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+/* {"file": path or null, "connections": {family: {alias: {masked}}}}.  A
+ * missing connections file is not an error for a listing: file is null. */
+static osiris_rc cn_list(osiris_ctx *ctx, osiris_json **out, os_err *err) {
+  char *path = NULL;
+  osiris_json *doc = NULL, *res = NULL, *fams = NULL;
+  const osiris_json *conns;
+  osiris_rc rc;
+  size_t i, j;
+  *out = NULL;
+  res = osiris_json_new(OSIRIS_JSON_OBJECT);
+  fams = osiris_json_new(OSIRIS_JSON_OBJECT);
+  if (!res || !fams) goto oom;
+  rc = cn_load_file(ctx, &path, &doc, &conns, err);
+  if (rc == OSIRIS_ENOTFOUND) {
+    rc = OSIRIS_OK;
+    osiris_json *null_file = osiris_json_new(OSIRIS_JSON_NULL);
+    if (!null_file || osiris_json_set(res, "file", null_file)) goto oom;
+  } else if (rc) {
+    goto done;
+  } else {
+    if (js_set_str(res, "file", path)) goto oom;
+    for (i = 0; i < osiris_json_size(conns); i++) {
+      const osiris_json *famobj = osiris_json_at(conns, i);
+      osiris_json *f = osiris_json_new(OSIRIS_JSON_OBJECT);
+      if (!f || osiris_json_set(fams, osiris_json_key_at(conns, i), f)) goto oom;
+      for (j = 0; j < osiris_json_size(famobj); j++) {
+        osiris_json *m = cn_mask_fields(osiris_json_at(famobj, j), 0);
+        if (!m || osiris_json_set(f, osiris_json_key_at(famobj, j), m)) goto oom;
+      }
+    }
+  }
+  if (osiris_json_set(res, "connections", fams)) {
+    fams = NULL;
+    goto oom;
+  }
+  fams = NULL;
+  *out = res;
+  res = NULL;
+  rc = OSIRIS_OK;
+  goto done;
+oom:
+  rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+done:
+  osiris_json_free(res);
+  osiris_json_free(fams);
+  osiris_json_free(doc);
+  os_free(path);
+  return rc;
+}
+
+/* ======================================================================
+ * 12. OML and the compiler
+ *
+ * A pipeline (OML YAML) is checked as a whole: every problem is reported
+ * at once as {type, message, location, line, col}, where location is the
+ * dotted path ("steps[1].config.query") and line:col come from the YAML
+ * node.  The inline-secret scan runs on the document as written, before
+ * ${params.x} is expanded, and no message ever contains the value of a
+ * secret key.  Compilation is deterministic: the same OML, params and
+ * profile give byte-identical manifest.yaml and cfg/<id>.json except the
+ * meta.generated_at line, and no hash covers generated_at.  Fingerprints
+ * and manifest_hash follow the reference (section 3) so that they equal
+ * those of Python Osiris 0.5.7 for the same input.
+ *
+ * Choices where the reference is silent or buggy:
+ *  - A string that is exactly "${params.x}" takes the parameter's JSON
+ *    value and type (port: ${params.port} stays an integer); 0.5.7 always
+ *    makes a string.  Inside a longer string a value is inserted the way
+ *    Python's str() prints it (True/False/None, 7.0).
+ *  - OSIRIS_PARAM_<NAME> is looked up (osiris_ctx_getenv, so .env counts)
+ *    for every declared and every referenced parameter, not for every
+ *    variable of the environment, so params_fp does not depend on
+ *    unrelated variables.
+ *  - An unknown profile is an error (0.5.7 ignores it); "default" means
+ *    no profile.
+ *  - Defaults of OSIRIS_KEY_CONN keys are not copied into cfg when the
+ *    step names a connection, so they cannot shadow connection fields.
+ * ====================================================================== */
+
+#define CP_COMPILER "osiris-compiler/0.1"
+#define CP_REGISTRY "osiris-registry/0.1"
+#define CP_REGISTRY_FP_TEXT "registry-v0.1"
+#define CP_LOC_CAP 1024
+
+typedef struct cp_state {
+  osiris_ctx *ctx;
+  osiris_json *errors;   /* array of issues */
+  osiris_json *warnings; /* array of issues */
+  int secret;            /* an inline secret was found: OSIRIS_ESECRET */
+  int nomem;             /* an issue could not be recorded */
+} cp_state;
+
+static void cp_issue(cp_state *st, osiris_json *list, const char *type, const osiris_json *at,
+                     const char *location, const char *fmt, ...) OS_PRINTF(6, 7);
+
+static void cp_issue(cp_state *st, osiris_json *list, const char *type, const osiris_json *at,
+                     const char *location, const char *fmt, ...) {
+  va_list ap;
+  char *msg;
+  osiris_json *e;
+  va_start(ap, fmt);
+  msg = os_vasprintf(fmt, ap);
+  va_end(ap);
+  e = osiris_json_new(OSIRIS_JSON_OBJECT);
+  if (!msg || !e || js_set_str(e, "type", type) || js_set_str(e, "message", msg) ||
+      js_set_str(e, "location", location ? location : "") ||
+      js_set_int(e, "line", at ? (int64_t)at->line : 0) ||
+      js_set_int(e, "col", at ? (int64_t)at->col : 0)) {
+    st->nomem = 1;
+    osiris_json_free(e);
+  } else if (osiris_json_push(list, e)) {
+    st->nomem = 1;
+  }
+  os_free(msg);
+}
+
+#define CP_ERR(st, type, at, loc, ...) cp_issue((st), (st)->errors, (type), (at), (loc), __VA_ARGS__)
+#define CP_WARN(st, type, at, loc, ...) \
+  cp_issue((st), (st)->warnings, (type), (at), (loc), __VA_ARGS__)
+
+static const char *cp_kind_name(const osiris_json *v) {
+  switch (osiris_json_kind_of(v)) {
+  case OSIRIS_JSON_NULL: return "null";
+  case OSIRIS_JSON_BOOL: return "bool";
+  case OSIRIS_JSON_INT: return "int";
+  case OSIRIS_JSON_DOUBLE: return "float";
+  case OSIRIS_JSON_STRING: return "string";
+  case OSIRIS_JSON_ARRAY: return "list";
+  case OSIRIS_JSON_OBJECT: return "mapping";
+  }
+  return "?";
+}
+
+/* ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ : ids become file names (cfg/<id>.json). */
+static int cp_valid_step_id(const char *id) {
+  const char *p;
+  if (!id || !(isalnum((unsigned char)id[0]) || id[0] == '_')) return 0;
+  for (p = id; *p; p++)
+    if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-')) return 0;
+  return p - id < 256;
+}
+
+static const char *cp_map_mode(const char *mode) {
+  return os_streq(mode, "read") ? "extract" : mode;
+}
+
+/* Is word one of the space-separated words of list? */
+static int cp_has_word(const char *list, const char *word) {
+  size_t n = strlen(word);
+  const char *p = list;
+  if (!list || !n) return 0;
+  while (*p) {
+    size_t k;
+    while (*p == ' ') p++;
+    k = strcspn(p, " ");
+    if (k == n && memcmp(p, word, n) == 0) return 1;
+    p += k;
+  }
+  return 0;
+}
+
+static const osiris_config_key *cp_key_find(const osiris_driver *d, const char *name, int nocase) {
+  const osiris_config_key *k;
+  if (!d || !d->keys) return NULL;
+  for (k = d->keys; k->name; k++) {
+    if (nocase ? strcasecmp(k->name, name) == 0 : strcmp(k->name, name) == 0) return k;
+  }
+  return NULL;
+}
+
+/* Compile-time secret: the common names (mk_is_secret_key) or a key the
+ * component flags OSIRIS_KEY_SECRET (case-insensitive, like 0.5.7). */
+static int cp_is_secret(const osiris_driver *d, const char *key) {
+  const osiris_config_key *k;
+  if (mk_is_secret_key(key)) return 1;
+  k = cp_key_find(d, key, 1);
+  return k && (k->flags & OSIRIS_KEY_SECRET);
+}
+
+/* The step's component name: `component`, else the legacy `uses`. */
+static const osiris_json *cp_step_component(const osiris_json *step) {
+  const osiris_json *c = osiris_json_get(step, "component");
+  return c ? c : osiris_json_get(step, "uses");
+}
+
+/* The step's config: `config`, else the legacy `with`. */
+static const osiris_json *cp_step_config(const osiris_json *step) {
+  const osiris_json *c = osiris_json_get(step, "config");
+  return c ? c : osiris_json_get(step, "with");
+}
+
+/* ---------------------------------------------------------- inline secrets */
+
+static void cp_secret_check(cp_state *st, const osiris_json *v, const char *key,
+                            const char *loc) {
+  const char *s = osiris_json_str(v);
+  if (s && strlen(s) > 4 && !os_startswith(s, "${")) {
+    st->secret = 1;
+    CP_ERR(st, "inline_secret", v, loc,
+           "Inline secret at %s: use a connection or ${ENV_VAR} instead of a literal value for '%s'",
+           loc, key);
+  }
+}
+
+/* Walk the document as written; any secret-named key holding a literal. */
+static void cp_scan_secrets(cp_state *st, const osiris_json *v, os_buf *path, int depth) {
+  size_t i;
+  if (depth > OS_MAX_DEPTH) return;
+  if (v->kind != OSIRIS_JSON_OBJECT && v->kind != OSIRIS_JSON_ARRAY) return;
+  for (i = 0; i < v->u.c.n; i++) {
+    size_t mark = path->len;
+    osiris_rc rc = v->kind == OSIRIS_JSON_OBJECT
+                       ? ob_printf(path, "%s%s", mark ? "." : "", v->u.c.keys[i])
+                       : ob_printf(path, "[%zu]", i);
+    if (rc) {
+      st->nomem = 1;
+      return;
+    }
+    if (v->kind == OSIRIS_JSON_OBJECT && mk_is_secret_key(v->u.c.keys[i]))
+      cp_secret_check(st, v->u.c.items[i], v->u.c.keys[i], path->p);
+    cp_scan_secrets(st, v->u.c.items[i], path, depth + 1);
+    path->len = mark;
+    path->p[mark] = 0;
+  }
+}
+
+/* Keys a component flags secret that the common list does not know. */
+static void cp_scan_component_secrets(cp_state *st, const osiris_json *doc) {
+  const osiris_json *steps = osiris_json_get(doc, "steps");
+  size_t i, j;
+  char loc[CP_LOC_CAP];
+  for (i = 0; i < osiris_json_size(steps); i++) {
+    const osiris_json *step = osiris_json_at(steps, i);
+    const osiris_json *cfg = cp_step_config(step);
+    const osiris_driver *d = osiris_driver_find(st->ctx, osiris_json_str(cp_step_component(step)));
+    const char *cfgname = osiris_json_get(step, "config") ? "config" : "with";
+    if (!d || osiris_json_kind_of(cfg) != OSIRIS_JSON_OBJECT) continue;
+    for (j = 0; j < osiris_json_size(cfg); j++) {
+      const char *k = osiris_json_key_at(cfg, j);
+      const osiris_config_key *kd = cp_key_find(d, k, 1);
+      if (mk_is_secret_key(k) || !kd || !(kd->flags & OSIRIS_KEY_SECRET)) continue;
+      snprintf(loc, sizeof loc, "steps[%zu].%s.%s", i, cfgname, k);
+      cp_secret_check(st, osiris_json_at(cfg, j), k, loc);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- params */
+
+/* Call fn for every ${params.NAME} in s (NAME: one or more chars, no '}'),
+ * as the 0.5.7 pattern \$\{params\.([^}]+)\} does. */
+static int cp_next_param(const char *s, size_t len, size_t from, size_t *start, size_t *ns,
+                         size_t *ne) {
+  size_t i;
+  for (i = from; i + 9 < len; i++) {
+    const char *close;
+    if (memcmp(s + i, "${params.", 9) != 0) continue;
+    close = memchr(s + i + 9, '}', len - i - 9);
+    if (!close) return 0;
+    if ((size_t)(close - s) == i + 9) continue; /* empty name */
+    *start = i;
+    *ns = i + 9;
+    *ne = (size_t)(close - s);
+    return 1;
+  }
+  return 0;
+}
+
+/* Collect every referenced parameter name into names (an object used as a
+ * set, value null). */
+static osiris_rc cp_collect_refs(const osiris_json *v, osiris_json *names, int depth) {
+  size_t i;
+  osiris_rc rc = OSIRIS_OK;
+  if (depth > OS_MAX_DEPTH) return OSIRIS_ELIMIT;
+  if (v->kind == OSIRIS_JSON_STRING) {
+    size_t pos = 0, st, ns, ne;
+    while (cp_next_param(v->u.s.ptr, v->u.s.len, pos, &st, &ns, &ne)) {
+      char *name = os_strndup(v->u.s.ptr + ns, ne - ns);
+      osiris_json *nul;
+      if (!name) return OSIRIS_ENOMEM;
+      if (!osiris_json_get(names, name)) {
+        nul = osiris_json_new(OSIRIS_JSON_NULL);
+        rc = nul ? osiris_json_set(names, name, nul) : OSIRIS_ENOMEM;
+      }
+      os_free(name);
+      if (rc) return rc;
+      pos = ne + 1;
+    }
+    return OSIRIS_OK;
+  }
+  if (v->kind != OSIRIS_JSON_OBJECT && v->kind != OSIRIS_JSON_ARRAY) return OSIRIS_OK;
+  for (i = 0; i < v->u.c.n && !rc; i++) rc = cp_collect_refs(v->u.c.items[i], names, depth + 1);
+  return rc;
+}
+
+static osiris_rc cp_set_copy(osiris_json *obj, const char *key, const osiris_json *v) {
+  osiris_json *c = osiris_json_copy(v);
+  return c ? osiris_json_set(obj, key, c) : OSIRIS_ENOMEM;
+}
+
+/* Effective parameters: OML defaults < OSIRIS_PARAM_<NAME> < profile
+ * params < --param k=v.  Problems become issues; rc is for ENOMEM only. */
+static osiris_rc cp_params(cp_state *st, const osiris_json *doc, const char *profile,
+                           const char *const *cli, osiris_json **out) {
+  osiris_json *params = osiris_json_new(OSIRIS_JSON_OBJECT);
+  osiris_json *names = osiris_json_new(OSIRIS_JSON_OBJECT);
+  const osiris_json *decl = osiris_json_get(doc, "params");
+  const osiris_json *profiles = osiris_json_get(doc, "profiles");
+  osiris_rc rc = OSIRIS_OK;
+  size_t i;
+  *out = NULL;
+  if (!params || !names) goto oom;
+  if (decl && decl->kind != OSIRIS_JSON_OBJECT && decl->kind != OSIRIS_JSON_NULL) {
+    CP_ERR(st, "invalid_params_type", decl, "params", "params must be a mapping, got %s",
+           cp_kind_name(decl));
+    decl = NULL;
+  }
+  for (i = 0; i < osiris_json_size(decl); i++) {
+    const char *name = osiris_json_key_at(decl, i);
+    const osiris_json *spec = osiris_json_at(decl, i);
+    osiris_json *nul = osiris_json_new(OSIRIS_JSON_NULL);
+    if (!nul || osiris_json_set(names, name, nul)) goto oom;
+    if (spec->kind == OSIRIS_JSON_OBJECT) {
+      const osiris_json *dflt = osiris_json_get(spec, "default");
+      if (dflt && cp_set_copy(params, name, dflt)) goto oom;
+    } else if (cp_set_copy(params, name, spec)) {
+      goto oom;
+    }
+  }
+  rc = cp_collect_refs(doc, names, 0);
+  if (rc) goto done;
+  for (i = 0; i < osiris_json_size(names); i++) {
+    const char *name = osiris_json_key_at(names, i);
+    char *var = os_asprintf("OSIRIS_PARAM_%s", name);
+    const char *val;
+    char *p;
+    if (!var) goto oom;
+    for (p = var; *p; p++) *p = (char)toupper((unsigned char)*p);
+    val = osiris_ctx_getenv(st->ctx, var);
+    os_free(var);
+    if (val && js_set_str(params, name, val)) goto oom;
+  }
+  if (profile && *profile && !os_streq(profile, "default")) {
+    const osiris_json *prof = osiris_json_get(profiles, profile);
+    if (!prof) {
+      char *avail = cn_key_list(osiris_json_kind_of(profiles) == OSIRIS_JSON_OBJECT ? profiles : NULL);
+      if (!avail) goto oom;
+      CP_ERR(st, "unknown_profile", profiles, "profiles", "Unknown profile '%s'; available: %s",
+             profile, avail);
+      os_free(avail);
+    } else {
+      const osiris_json *pp = osiris_json_get(prof, "params");
+      if (pp && pp->kind != OSIRIS_JSON_OBJECT) {
+        char loc[CP_LOC_CAP];
+        snprintf(loc, sizeof loc, "profiles.%s.params", profile);
+        CP_ERR(st, "invalid_profile", pp, loc, "profile params must be a mapping, got %s",
+               cp_kind_name(pp));
+      } else {
+        for (i = 0; i < osiris_json_size(pp); i++)
+          if (cp_set_copy(params, osiris_json_key_at(pp, i), osiris_json_at(pp, i))) goto oom;
+      }
+    }
+  }
+  for (i = 0; cli && cli[i]; i++) {
+    const char *eq = strchr(cli[i], '=');
+    char *name;
+    osiris_json *val;
+    if (!eq || eq == cli[i]) {
+      CP_ERR(st, "invalid_param", NULL, "params", "Invalid parameter '%s' (expected name=value)",
+             cli[i]);
+      continue;
+    }
+    name = os_strndup(cli[i], (size_t)(eq - cli[i]));
+    val = osiris_json_new_str(eq + 1, strlen(eq + 1));
+    if (!name || !val) {
+      os_free(name);
+      osiris_json_free(val);
+      goto oom;
+    }
+    rc = osiris_json_set(params, name, val);
+    os_free(name);
+    if (rc) goto done;
+  }
+  *out = params;
+  params = NULL;
+  goto done;
+oom:
+  rc = OSIRIS_ENOMEM;
+done:
+  osiris_json_free(params);
+  osiris_json_free(names);
+  return rc;
+}
+
+/* Python's str() of a JSON value, for a parameter inside a longer string. */
+static osiris_rc cp_str_value(os_buf *b, const osiris_json *v) {
+  char num[64];
+  switch (v->kind) {
+  case OSIRIS_JSON_STRING: return ob_put(b, v->u.s.ptr, v->u.s.len);
+  case OSIRIS_JSON_NULL: return ob_puts(b, "None");
+  case OSIRIS_JSON_BOOL: return ob_puts(b, v->u.b ? "True" : "False");
+  case OSIRIS_JSON_INT: return ob_printf(b, "%" PRId64, v->u.i);
+  case OSIRIS_JSON_DOUBLE:
+    js_fmt_double(num, sizeof num, v->u.d);
+    return ob_puts(b, num);
+  default: return js_dump(b, v, 0);
+  }
+}
+
+typedef struct cp_resolve_ctx {
+  const osiris_json *params;
+  osiris_json *unresolved; /* array of {name, location, line, col} */
+} cp_resolve_ctx;
+
+static osiris_rc cp_note_unresolved(cp_resolve_ctx *rc_, const osiris_json *s, const char *path,
+                                    const char *name, size_t n) {
+  osiris_json *u = osiris_json_new(OSIRIS_JSON_OBJECT);
+  osiris_json *nm = osiris_json_new_str(name, n);
+  if (!u || !nm || osiris_json_set(u, "name", nm) || js_set_str(u, "location", path) ||
+      js_set_int(u, "line", s->line) || js_set_int(u, "col", s->col)) {
+    if (!u) osiris_json_free(nm);
+    osiris_json_free(u);
+    return OSIRIS_ENOMEM;
+  }
+  return osiris_json_push(rc_->unresolved, u);
+}
+
+static osiris_rc cp_resolve_cb(void *user, const osiris_json *s, const char *path,
+                               osiris_json **repl) {
+  cp_resolve_ctx *rx = user;
+  size_t pos = 0, start, ns, ne;
+  os_buf b = {0};
+  osiris_rc rc = OSIRIS_OK;
+  char name[512];
+  if (!cp_next_param(s->u.s.ptr, s->u.s.len, 0, &start, &ns, &ne)) return OSIRIS_OK;
+  if (start == 0 && ne + 1 == s->u.s.len) {
+    const osiris_json *val;
+    snprintf(name, sizeof name, "%.*s", (int)(ne - ns), s->u.s.ptr + ns);
+    val = osiris_json_get(rx->params, name);
+    if (val) {
+      *repl = osiris_json_copy(val);
+      return *repl ? OSIRIS_OK : OSIRIS_ENOMEM;
+    }
+  }
+  while (cp_next_param(s->u.s.ptr, s->u.s.len, pos, &start, &ns, &ne)) {
+    const osiris_json *val;
+    snprintf(name, sizeof name, "%.*s", (int)(ne - ns), s->u.s.ptr + ns);
+    rc = ob_put(&b, s->u.s.ptr + pos, start - pos);
+    if (rc) goto done;
+    val = osiris_json_get(rx->params, name);
+    if (val) {
+      rc = cp_str_value(&b, val);
+    } else {
+      rc = cp_note_unresolved(rx, s, path, s->u.s.ptr + ns, ne - ns);
+      if (!rc) rc = ob_put(&b, s->u.s.ptr + start, ne + 1 - start);
+    }
+    if (rc) goto done;
+    pos = ne + 1;
+  }
+  rc = ob_put(&b, s->u.s.ptr + pos, s->u.s.len - pos);
+  if (rc) goto done;
+  *repl = osiris_json_new_str(b.p ? b.p : "", b.len);
+  if (!*repl) rc = OSIRIS_ENOMEM;
+done:
+  ob_free(&b);
+  return rc;
+}
+
+/* Expand ${params.x} everywhere; unresolved names become one issue that
+ * lists them all with their places (an error for compile, a warning for
+ * validate, which has no --param). */
+static osiris_rc cp_resolve(cp_state *st, const osiris_json *doc, const osiris_json *params,
+                            int as_warning, osiris_json **out) {
+  cp_resolve_ctx rx;
+  os_buf path = {0}, msg = {0}, where = {0};
+  osiris_rc rc = OSIRIS_OK;
+  size_t i, j, n;
+  *out = NULL;
+  rx.params = params;
+  rx.unresolved = osiris_json_new(OSIRIS_JSON_ARRAY);
+  if (!rx.unresolved) return OSIRIS_ENOMEM;
+  *out = cn_map_strings(doc, cp_resolve_cb, &rx, &path, 0, &rc);
+  if (!*out) goto done;
+  n = osiris_json_size(rx.unresolved);
+  if (n) {
+    const osiris_json *first = osiris_json_at(rx.unresolved, 0);
+    osiris_json *names = osiris_json_new(OSIRIS_JSON_ARRAY);
+    osiris_json loc_at;
+    if (!names) goto oom;
+    /* sorted unique names, as 0.5.7 prints them: ['a', 'b'] */
+    for (i = 0; i < n; i++) {
+      const char *nm = js_gets(osiris_json_at(rx.unresolved, i), "name");
+      size_t k, at = osiris_json_size(names);
+      int dup = 0;
+      for (k = 0; k < osiris_json_size(names); k++) {
+        int c = strcmp(nm, osiris_json_str(osiris_json_at(names, k)));
+        if (c == 0) dup = 1;
+        if (c <= 0) {
+          at = k;
+          break;
+        }
+      }
+      if (dup) continue;
+      if (js_push_str(names, nm)) {
+        osiris_json_free(names);
+        goto oom;
+      }
+      /* move the new last item into place */
+      for (k = osiris_json_size(names) - 1; k > at; k--) {
+        osiris_json *t = names->u.c.items[k];
+        names->u.c.items[k] = names->u.c.items[k - 1];
+        names->u.c.items[k - 1] = t;
+      }
+    }
+    rc = ob_puts(&msg, "Unresolved parameters: [");
+    for (j = 0; !rc && j < osiris_json_size(names); j++)
+      rc = ob_printf(&msg, "%s'%s'", j ? ", " : "", osiris_json_str(osiris_json_at(names, j)));
+    osiris_json_free(names);
+    for (i = 0; !rc && i < n; i++) {
+      const osiris_json *u = osiris_json_at(rx.unresolved, i);
+      rc = ob_printf(&where, "%s%s at %s (%" PRId64 ":%" PRId64 ")", i ? "; " : "",
+                     js_gets(u, "name"), js_gets(u, "location"),
+                     osiris_json_int(osiris_json_get(u, "line"), 0),
+                     osiris_json_int(osiris_json_get(u, "col"), 0));
+    }
+    if (rc) goto done;
+    memset(&loc_at, 0, sizeof loc_at);
+    loc_at.line = (uint32_t)osiris_json_int(osiris_json_get(first, "line"), 0);
+    loc_at.col = (uint32_t)osiris_json_int(osiris_json_get(first, "col"), 0);
+    cp_issue(st, as_warning ? st->warnings : st->errors, "unresolved_param", &loc_at,
+             js_gets(first, "location"), "%s] (%s)", msg.p, where.p);
+  }
+  goto done;
+oom:
+  rc = OSIRIS_ENOMEM;
+done:
+  if (rc) {
+    osiris_json_free(*out);
+    *out = NULL;
+  }
+  osiris_json_free(rx.unresolved);
+  ob_free(&path);
+  ob_free(&msg);
+  ob_free(&where);
+  return rc;
+}
+
+/* ------------------------------------------------------------ topo order */
+
+/* Kahn's algorithm with a stable pick: among ready steps the lowest index
+ * goes first.  deps[i][0..ndeps[i]) are indices step i needs.  Returns the
+ * number of steps ordered; the rest are on or behind a cycle. */
+static size_t cp_toposort(size_t n, size_t *const *deps, const size_t *ndeps, size_t *order,
+                          unsigned char *done) {
+  size_t count = 0, i, k;
+  memset(done, 0, n);
+  while (count < n) {
+    size_t pick = n;
+    for (i = 0; i < n && pick == n; i++) {
+      int ready = !done[i];
+      for (k = 0; ready && k < ndeps[i]; k++)
+        if (!done[deps[i][k]]) ready = 0;
+      if (ready) pick = i;
+    }
+    if (pick == n) break;
+    done[pick] = 1;
+    order[count++] = pick;
+  }
+  return count;
+}
+
+/* Starting at an unordered step, follow unordered needs until a step
+ * repeats: that loop is a cycle, written "a -> b -> a" (a needs b).
+ * seen[] marks walked steps so each cycle is named once; returns NULL when
+ * the walk ran into an already named cycle, or on ENOMEM (*nomem). */
+static char *cp_cycle_text(size_t n, size_t *const *deps, const size_t *ndeps,
+                           const unsigned char *done, unsigned char *seen, size_t start,
+                           const char *const *ids, int *nomem) {
+  size_t *walk = os_calloc(n + 1, sizeof *walk);
+  size_t *pos = os_calloc(n, sizeof *pos); /* 1 + index in walk, 0 unseen */
+  size_t len = 0, cur = start, i;
+  os_buf b = {0};
+  char *text = NULL;
+  if (!walk || !pos) goto oom;
+  for (;;) {
+    size_t next = n, k;
+    if (pos[cur]) break;
+    if (seen[cur]) goto out;
+    pos[cur] = ++len;
+    walk[len - 1] = cur;
+    for (k = 0; k < ndeps[cur] && next == n; k++)
+      if (!done[deps[cur][k]]) next = deps[cur][k];
+    if (next == n) goto out; /* cannot happen for an unordered step */
+    cur = next;
+  }
+  if (ob_puts(&b, "dependency cycle: ")) goto oom;
+  for (i = pos[cur] - 1; i < len; i++)
+    if (ob_printf(&b, "%s -> ", ids[walk[i]])) goto oom;
+  if (ob_puts(&b, ids[cur])) goto oom;
+  text = ob_take(&b);
+  if (!text) goto oom;
+  goto out;
+oom:
+  *nomem = 1;
+out:
+  for (i = 0; i < len; i++) seen[walk[i]] = 1;
+  ob_free(&b);
+  os_free(walk);
+  os_free(pos);
+  return text;
+}
+
+/* ----------------------------------------------------------- validation */
+
+static void cp_check_top(cp_state *st, const osiris_json *doc) {
+  static const char *const required[] = {"oml_version", "name", "steps", NULL};
+  static const char *const forbidden[] = {"version", "connectors", "tasks", "outputs", NULL};
+  static const char *const known[] = {"oml_version", "name",     "description", "params",
+                                      "profiles",    "metadata", "schedule",    "steps", NULL};
+  const osiris_json *v;
+  size_t i, k;
+  for (k = 0; required[k]; k++)
+    if (!osiris_json_get(doc, required[k]))
+      CP_ERR(st, "missing_required_key", doc, required[k], "Missing required top-level key: '%s'",
+             required[k]);
+  for (i = 0; i < osiris_json_size(doc); i++) {
+    const char *key = osiris_json_key_at(doc, i);
+    int is_known = 0, is_forbidden = 0;
+    for (k = 0; forbidden[k]; k++)
+      if (strcmp(key, forbidden[k]) == 0) is_forbidden = 1;
+    for (k = 0; known[k]; k++)
+      if (strcmp(key, known[k]) == 0) is_known = 1;
+    if (is_forbidden)
+      CP_ERR(st, "forbidden_key", osiris_json_at(doc, i), key,
+             "Forbidden top-level key: '%s'%s", key,
+             strcmp(key, "version") == 0 ? " (use 'oml_version')" : "");
+    else if (!is_known)
+      CP_WARN(st, "unknown_key", osiris_json_at(doc, i), key, "Unknown top-level key: '%s'", key);
+  }
+  v = osiris_json_get(doc, "oml_version");
+  if (v) {
+    if (v->kind != OSIRIS_JSON_STRING)
+      CP_ERR(st, "invalid_version_type", v, "oml_version",
+             "oml_version must be a string such as \"0.1.0\", got %s", cp_kind_name(v));
+    else if (!os_startswith(v->u.s.ptr, "0."))
+      CP_ERR(st, "unsupported_version", v, "oml_version", "Unsupported OML version: %s",
+             v->u.s.ptr);
+  }
+  v = osiris_json_get(doc, "name");
+  if (v) {
+    if (v->kind != OSIRIS_JSON_STRING)
+      CP_ERR(st, "invalid_name_type", v, "name", "name must be a string, got %s", cp_kind_name(v));
+    else if (!v->u.s.len)
+      CP_ERR(st, "empty_name", v, "name", "name cannot be empty");
+  }
+  v = osiris_json_get(doc, "metadata");
+  if (v && v->kind != OSIRIS_JSON_OBJECT && v->kind != OSIRIS_JSON_NULL)
+    CP_ERR(st, "invalid_metadata_type", v, "metadata", "metadata must be a mapping, got %s",
+           cp_kind_name(v));
+}
+
+/* Index of the first step with id, n when none. */
+static size_t cp_find_id(const char *const *ids, size_t n, const char *id) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (ids[i] && strcmp(ids[i], id) == 0) return i;
+  return n;
+}
+
+static void cp_check_config(cp_state *st, const osiris_json *step, size_t i, const char *sid,
+                            const char *comp, const osiris_driver *d) {
+  const osiris_json *cfg = cp_step_config(step);
+  const char *cfgname = osiris_json_get(step, "config") ? "config" : "with";
+  const osiris_json *conn, *wm;
+  const osiris_config_key *k;
+  char loc[CP_LOC_CAP];
+  size_t j;
+  if (!cfg || cfg->kind == OSIRIS_JSON_NULL) {
+    cfg = NULL;
+  } else if (cfg->kind != OSIRIS_JSON_OBJECT) {
+    snprintf(loc, sizeof loc, "steps[%zu].%s", i, cfgname);
+    CP_ERR(st, "invalid_config_type", cfg, loc, "config must be a mapping, got %s",
+           cp_kind_name(cfg));
+    return;
+  }
+  conn = osiris_json_get(cfg, "connection");
+  if (conn) {
+    char fam[CN_MAX_NAME], alias[CN_MAX_NAME];
+    snprintf(loc, sizeof loc, "steps[%zu].%s.connection", i, cfgname);
+    if (conn->kind != OSIRIS_JSON_STRING)
+      CP_ERR(st, "invalid_connection_ref", conn, loc,
+             "Invalid connection reference (expected a string '@family.alias', got %s)",
+             cp_kind_name(conn));
+    else if (!cn_parse_ref(conn->u.s.ptr, fam, sizeof fam, alias, sizeof alias))
+      CP_ERR(st, "invalid_connection_ref", conn, loc,
+             "Invalid connection reference: '%s' (expected format: '@family.alias')",
+             conn->u.s.ptr);
+  }
+  if (!d) return;
+  for (j = 0; j < osiris_json_size(cfg); j++) {
+    const char *key = osiris_json_key_at(cfg, j);
+    if (strcmp(key, "connection") == 0 || strcmp(key, "mode") == 0 || cp_key_find(d, key, 0))
+      continue;
+    snprintf(loc, sizeof loc, "steps[%zu].%s.%s", i, cfgname, key);
+    CP_ERR(st, "unknown_config_key", osiris_json_at(cfg, j), loc,
+           "Unknown configuration key '%s' for component '%s'", key, comp);
+  }
+  for (k = d->keys; k && k->name; k++) {
+    if (!(k->flags & OSIRIS_KEY_REQUIRED) || osiris_json_get(cfg, k->name)) continue;
+    if ((k->flags & OSIRIS_KEY_CONN) && conn) continue;
+    snprintf(loc, sizeof loc, "steps[%zu].%s.%s", i, cfgname, k->name);
+    CP_ERR(st, "missing_config_key", cfg ? cfg : step, loc,
+           "Step '%s': missing required config key '%s' for component '%s'", sid, k->name, comp);
+  }
+  wm = osiris_json_get(cfg, "write_mode");
+  if (!wm) wm = osiris_json_get(cfg, "mode");
+  if (cp_has_word(d->modes, "write") &&
+      (os_streq(osiris_json_str(wm), "replace") || os_streq(osiris_json_str(wm), "upsert")) &&
+      !osiris_json_get(cfg, "primary_key")) {
+    snprintf(loc, sizeof loc, "steps[%zu].%s.primary_key", i, cfgname);
+    CP_ERR(st, "missing_required_field", wm, loc,
+           "Step '%s' requires 'primary_key' when write_mode is '%s'", sid, osiris_json_str(wm));
+  }
+}
+
+static void cp_check_steps(cp_state *st, const osiris_json *doc) {
+  const osiris_json *steps = osiris_json_get(doc, "steps");
+  const char **ids = NULL;
+  size_t **deps = NULL, *ndeps = NULL, *order = NULL;
+  unsigned char *done = NULL, *seen = NULL;
+  size_t n, i, j;
+  char loc[CP_LOC_CAP];
+  if (!steps) return;
+  if (steps->kind != OSIRIS_JSON_ARRAY) {
+    CP_ERR(st, "invalid_steps_type", steps, "steps", "steps must be a list, got %s",
+           cp_kind_name(steps));
+    return;
+  }
+  n = steps->u.c.n;
+  if (n == 0) {
+    CP_ERR(st, "empty_steps", steps, "steps", "Pipeline must have at least one step");
+    return;
+  }
+  ids = os_calloc(n, sizeof *ids);
+  deps = os_calloc(n, sizeof *deps);
+  ndeps = os_calloc(n, sizeof *ndeps);
+  order = os_calloc(n, sizeof *order);
+  done = os_calloc(n, 1);
+  seen = os_calloc(n, 1);
+  if (!ids || !deps || !ndeps || !order || !done || !seen) goto oom;
+
+  /* pass 1: ids, so that needs may name later steps */
+  for (i = 0; i < n; i++) {
+    const osiris_json *step = steps->u.c.items[i];
+    const osiris_json *id = osiris_json_get(step, "id");
+    snprintf(loc, sizeof loc, "steps[%zu].id", i);
+    if (step->kind != OSIRIS_JSON_OBJECT) {
+      snprintf(loc, sizeof loc, "steps[%zu]", i);
+      CP_ERR(st, "invalid_step_type", step, loc, "Step must be a mapping, got %s",
+             cp_kind_name(step));
+      continue;
+    }
+    if (!id) {
+      CP_ERR(st, "missing_step_field", step, loc, "Step missing required field: 'id'");
+    } else if (id->kind != OSIRIS_JSON_STRING) {
+      CP_ERR(st, "invalid_id_type", id, loc, "Step ID must be a string, got %s", cp_kind_name(id));
+    } else if (!cp_valid_step_id(id->u.s.ptr)) {
+      CP_ERR(st, "invalid_id", id, loc,
+             "Step ID '%s' must match ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ (at most 255 characters)",
+             id->u.s.ptr);
+    } else if (cp_find_id(ids, i, id->u.s.ptr) < i) {
+      CP_ERR(st, "duplicate_id", id, loc, "Duplicate step ID: '%s'", id->u.s.ptr);
+    } else {
+      ids[i] = id->u.s.ptr;
+    }
+  }
+
+  /* pass 2: component, mode, needs, config */
+  for (i = 0; i < n; i++) {
+    const osiris_json *step = steps->u.c.items[i];
+    const osiris_json *comp = cp_step_component(step), *mode, *needs;
+    const osiris_driver *d = NULL;
+    const char *sid = ids[i] ? ids[i] : js_gets(step, "id");
+    const char *compname = NULL;
+    if (step->kind != OSIRIS_JSON_OBJECT) continue;
+    if (!sid) sid = "?";
+    snprintf(loc, sizeof loc, "steps[%zu].component", i);
+    if (!comp) {
+      CP_ERR(st, "missing_step_field", step, loc, "Step missing required field: 'component'");
+    } else if (comp->kind != OSIRIS_JSON_STRING) {
+      CP_ERR(st, "invalid_component_type", comp, loc, "Component must be a string, got %s",
+             cp_kind_name(comp));
+    } else {
+      compname = comp->u.s.ptr;
+      d = osiris_driver_find(st->ctx, compname);
+      if (!d) {
+        os_buf avail = {0};
+        size_t k;
+        for (k = 0; k < osiris_driver_count(st->ctx); k++) {
+          const char *nm = NULL;
+          osiris_driver_at(st->ctx, k, &nm);
+          if (ob_printf(&avail, "%s%s", k ? ", " : "", nm ? nm : "?")) st->nomem = 1;
+        }
+        CP_ERR(st, "unknown_component", comp, loc,
+               "Unknown component '%s' in step '%s'. Available: %s", compname, sid,
+               avail.p ? avail.p : "(none)");
+        ob_free(&avail);
+      }
+    }
+    mode = osiris_json_get(step, "mode");
+    snprintf(loc, sizeof loc, "steps[%zu].mode", i);
+    if (!mode) {
+      CP_ERR(st, "missing_step_field", step, loc, "Step missing required field: 'mode'");
+    } else if (mode->kind != OSIRIS_JSON_STRING) {
+      CP_ERR(st, "invalid_mode_type", mode, loc, "Mode must be a string, got %s",
+             cp_kind_name(mode));
+    } else if (!os_streq(mode->u.s.ptr, "read") && !os_streq(mode->u.s.ptr, "write") &&
+               !os_streq(mode->u.s.ptr, "transform")) {
+      CP_ERR(st, "invalid_mode", mode, loc,
+             "Invalid mode: '%s' (must be one of: read, write, transform)", mode->u.s.ptr);
+    } else if (d && !cp_has_word(d->modes, cp_map_mode(mode->u.s.ptr))) {
+      static const char *const canon[] = {"read", "write", "transform", NULL};
+      char allowed[64] = "";
+      size_t k, used = 0;
+      for (k = 0; canon[k]; k++)
+        if (cp_has_word(d->modes, cp_map_mode(canon[k])))
+          used += (size_t)snprintf(allowed + used, sizeof allowed - used, "%s%s",
+                                   used ? ", " : "", canon[k]);
+      CP_ERR(st, "incompatible_mode", mode, loc,
+             "Step '%s': mode '%s' not supported by component '%s'. Allowed: %s", sid,
+             mode->u.s.ptr, compname, used ? allowed : "(none)");
+    }
+    needs = osiris_json_get(step, "needs");
+    snprintf(loc, sizeof loc, "steps[%zu].needs", i);
+    if (needs && needs->kind != OSIRIS_JSON_ARRAY && needs->kind != OSIRIS_JSON_NULL) {
+      CP_ERR(st, "invalid_needs_type", needs, loc, "needs must be a list of step ids, got %s",
+             cp_kind_name(needs));
+    } else if (osiris_json_size(needs)) {
+      deps[i] = os_calloc(needs->u.c.n, sizeof **deps);
+      if (!deps[i]) goto oom;
+      for (j = 0; j < needs->u.c.n; j++) {
+        const osiris_json *dep = needs->u.c.items[j];
+        size_t at;
+        char dloc[CP_LOC_CAP];
+        snprintf(dloc, sizeof dloc, "steps[%zu].needs[%zu]", i, j);
+        if (dep->kind != OSIRIS_JSON_STRING) {
+          CP_ERR(st, "invalid_dependency_type", dep, dloc, "Dependency must be a string, got %s",
+                 cp_kind_name(dep));
+        } else if (ids[i] && strcmp(dep->u.s.ptr, ids[i]) == 0) {
+          CP_ERR(st, "self_dependency", dep, dloc, "Step '%s' needs itself", sid);
+        } else if ((at = cp_find_id(ids, n, dep->u.s.ptr)) == n) {
+          CP_ERR(st, "unknown_dependency", dep, dloc, "Step '%s': unknown dependency '%s'", sid,
+                 dep->u.s.ptr);
+        } else {
+          deps[i][ndeps[i]++] = at;
+        }
+      }
+    }
+    cp_check_config(st, step, i, sid, compname ? compname : "?", d);
+  }
+
+  /* cycles: only among steps with valid ids */
+  if (cp_toposort(n, deps, ndeps, order, done) < n) {
+    for (i = 0; i < n; i++) {
+      char *text;
+      int nomem = 0;
+      if (done[i] || seen[i] || !ids[i]) continue;
+      text = cp_cycle_text(n, deps, ndeps, done, seen, i, ids, &nomem);
+      if (nomem) goto oom;
+      if (text) {
+        snprintf(loc, sizeof loc, "steps[%zu].needs", i);
+        CP_ERR(st, "dependency_cycle", osiris_json_get(steps->u.c.items[i], "needs"), loc, "%s",
+               text);
+        os_free(text);
+      }
+    }
+  }
+  goto done;
+oom:
+  st->nomem = 1;
+done:
+  if (deps)
+    for (i = 0; i < n; i++) os_free(deps[i]);
+  os_free(deps);
+  os_free(ids);
+  os_free(ndeps);
+  os_free(order);
+  os_free(done);
+  os_free(seen);
+}
+
+/* Parse, scan, resolve and validate.  On OSIRIS_OK *doc_out is the
+ * resolved OML and *params_out the effective params.  Other results:
+ * EVALIDATE / ESECRET (issues in st), EPARSE/EIO/ENOTFOUND (err, and one
+ * issue), ENOMEM. */
+static osiris_rc cp_prepare(cp_state *st, const char *abs, const char *profile,
+                            const char *const *cli, int validate_only, osiris_json **doc_out,
+                            osiris_json **params_out, os_err *err) {
+  osiris_json *raw = NULL, *doc = NULL, *params = NULL;
+  os_buf path = {0};
+  osiris_rc rc;
+  *doc_out = *params_out = NULL;
+  rc = ym_read_file(abs, &raw, err);
+  if (rc) {
+    osiris_json at;
+    if (rc == OSIRIS_ENOMEM) return rc;
+    /* the parser says "<file>:line:col: message"; keep line:col apart too */
+    memset(&at, 0, sizeof at);
+    if (os_startswith(err->msg, abs) && err->msg[strlen(abs)] == ':') {
+      char *end;
+      unsigned long ln = strtoul(err->msg + strlen(abs) + 1, &end, 10);
+      if (*end == ':') {
+        unsigned long cl = strtoul(end + 1, &end, 10);
+        if (*end == ':' && ln < UINT32_MAX && cl < UINT32_MAX) {
+          at.line = (uint32_t)ln;
+          at.col = (uint32_t)cl;
+        }
+      }
+    }
+    CP_ERR(st, rc == OSIRIS_EPARSE ? "parse_error" : "file_error", &at, "", "%s", err->msg);
+    return rc;
+  }
+  if (raw->kind != OSIRIS_JSON_OBJECT) {
+    CP_ERR(st, "invalid_type", raw, "", "OML must be a mapping, got %s", cp_kind_name(raw));
+    rc = OSIRIS_EVALIDATE;
+    goto done;
+  }
+  cp_scan_secrets(st, raw, &path, 0);
+  cp_scan_component_secrets(st, raw);
+  rc = cp_params(st, raw, profile, cli, &params);
+  if (rc) goto done;
+  rc = cp_resolve(st, raw, params, validate_only, &doc);
+  if (rc) goto done;
+  cp_check_top(st, doc);
+  cp_check_steps(st, doc);
+  if (st->nomem) {
+    rc = OSIRIS_ENOMEM;
+    goto done;
+  }
+  if (osiris_json_size(st->errors)) {
+    rc = st->secret ? OSIRIS_ESECRET : OSIRIS_EVALIDATE;
+    goto done;
+  }
+  *doc_out = doc;
+  *params_out = params;
+  doc = params = NULL;
+done:
+  if (rc == OSIRIS_ELIMIT) CP_ERR(st, "limit", NULL, "", "pipeline nests too deeply");
+  osiris_json_free(raw);
+  osiris_json_free(doc);
+  osiris_json_free(params);
+  ob_free(&path);
+  return rc;
+}
+
+/* {"valid","file","errors","warnings"}; takes the issue lists from st. */
+static osiris_json *cp_report(cp_state *st, const char *file, int valid) {
+  osiris_json *r = osiris_json_new(OSIRIS_JSON_OBJECT);
+  if (!r || js_set_bool(r, "valid", valid) || js_set_str(r, "file", file)) goto fail;
+  if (osiris_json_set(r, "errors", st->errors)) {
+    st->errors = NULL;
+    goto fail;
+  }
+  st->errors = NULL;
+  if (osiris_json_set(r, "warnings", st->warnings)) {
+    st->warnings = NULL;
+    goto fail;
+  }
+  st->warnings = NULL;
+  return r;
+fail:
+  osiris_json_free(r);
+  return NULL;
+}
+
+/* "<file>: N validation errors; first: <message> (<location>, line:col)". */
+static void cp_summary(os_err *err, osiris_rc rc, const char *file, const osiris_json *errors) {
+  const osiris_json *e = osiris_json_at(errors, 0);
+  size_t n = osiris_json_size(errors);
+  const char *loc = js_gets(e, "location");
+  char where[CP_LOC_CAP + 64] = "";
+  if (loc && *loc)
+    snprintf(where, sizeof where, " (%s, %" PRId64 ":%" PRId64 ")", loc,
+             osiris_json_int(osiris_json_get(e, "line"), 0),
+             osiris_json_int(osiris_json_get(e, "col"), 0));
+  if (!e) {
+    os_fail(err, rc, "%s: validation failed", file);
+  } else if (n == 1) {
+    os_fail(err, rc, "%s: %s%s", file, js_gets(e, "message"), where);
+  } else {
+    os_fail(err, rc, "%s: %zu validation errors; first: %s%s", file, n, js_gets(e, "message"),
+            where);
+  }
+}
+
+static int cp_state_init(cp_state *st, osiris_ctx *ctx) {
+  memset(st, 0, sizeof *st);
+  st->ctx = ctx;
+  st->errors = osiris_json_new(OSIRIS_JSON_ARRAY);
+  st->warnings = osiris_json_new(OSIRIS_JSON_ARRAY);
+  return st->errors && st->warnings;
+}
+
+static void cp_state_free(cp_state *st) {
+  osiris_json_free(st->errors);
+  osiris_json_free(st->warnings);
+}
+
+osiris_rc osiris_validate(osiris_ctx *ctx, const char *pipeline_path, osiris_json **report) {
+  cp_state st;
+  os_err err;
+  osiris_json *doc = NULL, *params = NULL;
+  char *abs = NULL;
+  osiris_rc rc;
+  if (report) *report = NULL;
+  if (!ctx || !pipeline_path) return OSIRIS_EUSAGE;
+  memset(&err, 0, sizeof err);
+  if (!cp_state_init(&st, ctx) || !(abs = os_path_abs(ctx->base_dir, pipeline_path))) {
+    rc = OSIRIS_ENOMEM;
+    goto done;
+  }
+  rc = cp_prepare(&st, abs, NULL, NULL, 1, &doc, &params, &err);
+  if (rc == OSIRIS_ENOMEM) goto done;
+  if (rc) {
+    if ((rc == OSIRIS_EVALIDATE || rc == OSIRIS_ESECRET) && osiris_json_size(st.errors))
+      cp_summary(&err, rc, pipeline_path, st.errors);
+    snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
+  }
+  if (report) {
+    *report = cp_report(&st, pipeline_path, rc == OSIRIS_OK);
+    if (!*report) rc = OSIRIS_ENOMEM;
+  }
+done:
+  if (rc == OSIRIS_ENOMEM) snprintf(ctx->err, sizeof ctx->err, "out of memory");
+  cp_state_free(&st);
+  osiris_json_free(doc);
+  osiris_json_free(params);
+  os_free(abs);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* "sha256:<hex>" of the canonical JSON of v (keys sorted, compact). */
+static osiris_rc cp_fp_json(const osiris_json *v, unsigned flags, char out[72]) {
+  os_buf b = {0};
+  char hex[65];
+  osiris_rc rc = js_dump(&b, v, OSIRIS_JSON_SORTED | flags);
+  if (rc) {
+    ob_free(&b);
+    return rc;
+  }
+  os_sha256_hex(b.p ? b.p : "", b.len, hex);
+  snprintf(out, 72, "sha256:%s", hex);
+  ob_free(&b);
+  return OSIRIS_OK;
+}
+
+static void cp_fp_text(const char *text, char out[72]) {
+  char hex[65];
+  os_sha256_hex(text, strlen(text), hex);
+  snprintf(out, 72, "sha256:%s", hex);
+}
+
+/* Reference slugify: lowercase; space and '_' -> '-'; drop other chars
+ * outside [a-z0-9-]; collapse runs; trim separators. */
+static char *cp_slugify(const char *s) {
+  size_t n = strlen(s), o = 0, i;
+  char *out = os_malloc(n + 9);
+  if (!out) return NULL;
+  for (i = 0; i < n; i++) {
+    char c = (char)tolower((unsigned char)s[i]);
+    if (c == ' ' || c == '_') c = '-';
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) continue;
+    if (c == '-' && (o == 0 || out[o - 1] == '-')) continue;
+    out[o++] = c;
+  }
+  while (o > 0 && out[o - 1] == '-') o--;
+  if (o == 0) {
+    memcpy(out, "pipeline", 8);
+    o = 8;
+  }
+  out[o] = 0;
+  return out;
+}
+
+/* pipeline.id: name lowercased, spaces -> '_' (ASCII only). */
+static char *cp_pipeline_id(const char *name) {
+  char *id = os_strdup(name);
+  char *p;
+  if (!id) return NULL;
+  for (p = id; *p; p++) *p = *p == ' ' ? '_' : (char)tolower((unsigned char)*p);
+  return id;
+}
+
+/* cfg/<id>.json for one step: component, mapped mode (config.mode wins),
+ * config minus secret keys, component defaults for absent keys. */
+static osiris_json *cp_step_cfg(const osiris_json *step, const osiris_driver *d, os_err *err) {
+  osiris_json *cfg = osiris_json_new(OSIRIS_JSON_OBJECT);
+  const osiris_json *conf = cp_step_config(step);
+  const char *mode = js_gets(step, "mode");
+  const osiris_config_key *k;
+  int has_conn;
+  size_t j;
+  if (!cfg || js_set_str(cfg, "component", osiris_json_str(cp_step_component(step))) ||
+      js_set_str(cfg, "mode", mode ? cp_map_mode(mode) : ""))
+    goto oom;
+  for (j = 0; j < osiris_json_size(conf); j++) {
+    const char *key = osiris_json_key_at(conf, j);
+    if (cp_is_secret(d, key)) continue;
+    if (cp_set_copy(cfg, key, osiris_json_at(conf, j))) goto oom;
+  }
+  has_conn = osiris_json_get(conf, "connection") != NULL;
+  for (k = d ? d->keys : NULL; k && k->name; k++) {
+    osiris_json *dv = NULL;
+    os_err perr;
+    if (!k->default_json || osiris_json_get(cfg, k->name) || cp_is_secret(d, k->name)) continue;
+    if ((k->flags & OSIRIS_KEY_CONN) && has_conn) continue;
+    if (js_parse(k->default_json, strlen(k->default_json), k->name, &dv, &perr)) {
+      osiris_json_free(cfg);
+      os_fail(err, OSIRIS_EINVAL, "component %s: bad default for key '%s': %s", d->name, k->name,
+              perr.msg);
+      return NULL;
+    }
+    if (osiris_json_set(cfg, k->name, dv)) goto oom;
+  }
+  return cfg;
+oom:
+  osiris_json_free(cfg);
+  os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  return NULL;
+}
+
+/* UTC "YYYYMMDD_HHMMSS_" + 8 random hex digits. */
+static void cp_compile_id(char out[80]) {
+  time_t secs = (time_t)(os_wall_us() / 1000000);
+  struct tm tm;
+  char hex[9];
+  gmtime_r(&secs, &tm);
+  os_random_hex(hex, 8);
+  snprintf(out, 80, "%04d%02d%02d_%02d%02d%02d_%s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+           tm.tm_hour, tm.tm_min, tm.tm_sec, hex);
+}
+
+static char *cp_logs_dir(osiris_ctx *ctx, const char *logs_dir) {
+  return os_path_abs(ctx->base_dir, logs_dir ? logs_dir : "logs");
+}
+
+static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_compile_opts *opts,
+                            osiris_json **result, os_err *err) {
+  cp_state st;
+  osiris_compile_opts none;
+  osiris_json *doc = NULL, *params = NULL, *manifest = NULL, *res = NULL, *fps = NULL;
+  osiris_json *msteps = NULL, *pipeline = NULL, *meta = NULL, *hashdoc = NULL;
+  osiris_json **cfgs = NULL;
+  char *abs = NULL, *logs = NULL, *out_dir = NULL, *compile_dir = NULL, *cfg_dir = NULL;
+  char *mpath = NULL, *slug = NULL, *pid = NULL, *tmp = NULL;
+  const char *profile, *name;
+  const osiris_json *steps;
+  char oml_fp[72], params_fp[72], registry_fp[72], compiler_fp[72], manifest_fp[72];
+  char hash[65], shortk[8], gen[40];
+  os_buf b = {0};
+  size_t i, n = 0;
+  osiris_rc rc;
+  if (result) *result = NULL;
+  if (!opts) {
+    memset(&none, 0, sizeof none);
+    opts = &none;
+  }
+  if (!cp_state_init(&st, ctx) || !(abs = os_path_abs(ctx->base_dir, path))) {
+    cp_state_free(&st);
+    return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  }
+  profile = opts->profile && *opts->profile ? opts->profile : NULL;
+  rc = cp_prepare(&st, abs, profile, opts->params, 0, &doc, &params, err);
+  if (rc == OSIRIS_ENOMEM) {
+    os_fail(err, rc, "out of memory");
+    goto done;
+  }
+  if (rc) {
+    /* parse and file errors keep their own message, which names the file */
+    if ((rc == OSIRIS_EVALIDATE || rc == OSIRIS_ESECRET) && osiris_json_size(st.errors))
+      cp_summary(err, rc, path, st.errors);
+    if (result) {
+      res = cp_report(&st, path, 0);
+      if (!res || js_set_str(res, "status", "error") || js_set_str(res, "message", err->msg)) {
+        rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+        goto done;
+      }
+    }
+    goto done;
+  }
+
+  /* fingerprints, as 0.5.7 computes them */
+  rc = cp_fp_json(doc, 0, oml_fp);
+  if (!rc) rc = cp_fp_json(params, 0, params_fp);
+  if (rc) goto oom_or_rc;
+  cp_fp_text(CP_REGISTRY_FP_TEXT, registry_fp);
+  cp_fp_text(CP_COMPILER, compiler_fp);
+  name = js_gets(doc, "name");
+  steps = osiris_json_get(doc, "steps");
+  n = osiris_json_size(steps);
+
+  fps = osiris_json_new(OSIRIS_JSON_OBJECT);
+  pipeline = osiris_json_new(OSIRIS_JSON_OBJECT);
+  msteps = osiris_json_new(OSIRIS_JSON_ARRAY);
+  meta = osiris_json_new(OSIRIS_JSON_OBJECT);
+  manifest = osiris_json_new(OSIRIS_JSON_OBJECT);
+  cfgs = os_calloc(n ? n : 1, sizeof *cfgs);
+  pid = cp_pipeline_id(name);
+  slug = cp_slugify(name);
+  if (!fps || !pipeline || !msteps || !meta || !manifest || !cfgs || !pid || !slug) goto oom;
+  if (js_set_str(fps, "oml_fp", oml_fp) || js_set_str(fps, "registry_fp", registry_fp) ||
+      js_set_str(fps, "compiler_fp", compiler_fp) || js_set_str(fps, "params_fp", params_fp) ||
+      js_set_str(fps, "profile", profile ? profile : "default"))
+    goto oom;
+  /* name lives at the top level, as in 0.5.7: a pipeline.name would change
+   * manifest_hash against 0.5.7 for the same input. */
+  if (js_set_str(pipeline, "id", pid) || js_set_str(pipeline, "version", "0.1.0"))
+    goto oom;
+  for (i = 0; i < n; i++) {
+    const osiris_json *step = osiris_json_at(steps, i);
+    const char *comp = osiris_json_str(cp_step_component(step));
+    const osiris_json *needs = osiris_json_get(step, "needs");
+    osiris_json *ms = osiris_json_new(OSIRIS_JSON_OBJECT), *nd;
+    char *cp;
+    if (!ms || osiris_json_push(msteps, ms)) goto oom;
+    cp = os_asprintf("cfg/%s.json", js_gets(step, "id"));
+    if (!cp || js_set_str(ms, "id", js_gets(step, "id")) || js_set_str(ms, "component", comp) ||
+        js_set_str(ms, "driver", comp) || js_set_str(ms, "cfg_path", cp)) {
+      os_free(cp);
+      goto oom;
+    }
+    os_free(cp);
+    if (needs && needs->kind == OSIRIS_JSON_ARRAY) {
+      nd = osiris_json_copy(needs);
+    } else {
+      nd = osiris_json_new(OSIRIS_JSON_ARRAY);
+      if (nd && i > 0 && js_push_str(nd, js_gets(osiris_json_at(steps, i - 1), "id"))) {
+        osiris_json_free(nd);
+        nd = NULL;
+      }
+    }
+    if (!nd || osiris_json_set(ms, "needs", nd)) goto oom;
+    cfgs[i] = cp_step_cfg(step, osiris_driver_find(ctx, comp), err);
+    if (!cfgs[i]) {
+      rc = err->rc ? err->rc : OSIRIS_ENOMEM;
+      goto done;
+    }
+  }
+  if (js_set_str(meta, "oml_version", js_gets(doc, "oml_version")) ||
+      js_set_str(meta, "profile", profile ? profile : "default") ||
+      js_set_str(meta, "run_id", "${run_id}"))
+    goto oom;
+  {
+    osiris_json *tc = osiris_json_new(OSIRIS_JSON_OBJECT);
+    if (!tc || js_set_str(tc, "compiler", CP_COMPILER) || js_set_str(tc, "registry", CP_REGISTRY)) {
+      osiris_json_free(tc);
+      goto oom;
+    }
+    if (osiris_json_set(meta, "toolchain", tc)) goto oom; /* tc is taken also on failure */
+  }
+  /* each set takes its value also on failure: run them all, then check */
+  rc = osiris_json_set(pipeline, "fingerprints", fps);
+  fps = NULL;
+  if (osiris_json_set(manifest, "pipeline", pipeline)) rc = OSIRIS_ENOMEM;
+  pipeline = NULL;
+  if (osiris_json_set(manifest, "steps", msteps)) rc = OSIRIS_ENOMEM;
+  msteps = NULL;
+  if (osiris_json_set(manifest, "meta", meta)) rc = OSIRIS_ENOMEM;
+  meta = NULL;
+  if (!rc && name) rc = js_set_str(manifest, "name", name);
+  if (!rc && osiris_json_get(doc, "metadata"))
+    rc = cp_set_copy(manifest, "metadata", osiris_json_get(doc, "metadata"));
+  if (rc) goto oom_or_rc;
+
+  /* Without generated_at and the hash fields the manifest is what both
+   * manifest_fp (UTF-8) and manifest_hash (ASCII, with the profile) cover. */
+  rc = cp_fp_json(manifest, 0, manifest_fp);
+  if (rc) goto oom_or_rc;
+  hashdoc = osiris_json_new(OSIRIS_JSON_OBJECT);
+  if (!hashdoc) goto oom;
+  {
+    osiris_json *mcopy = osiris_json_copy(manifest);
+    if (!mcopy || osiris_json_set(hashdoc, "manifest", mcopy) ||
+        js_set_str(hashdoc, "profile", profile ? profile : ""))
+      goto oom;
+  }
+  rc = js_dump(&b, hashdoc, OSIRIS_JSON_SORTED | OSIRIS_JSON_ASCII);
+  if (rc) goto oom_or_rc;
+  os_sha256_hex(b.p, b.len, hash);
+  ob_free(&b);
+  memcpy(shortk, hash, 7);
+  shortk[7] = 0;
+  {
+    osiris_json *mp = (osiris_json *)osiris_json_get(manifest, "pipeline");
+    osiris_json *mfps = (osiris_json *)osiris_json_get(mp, "fingerprints");
+    osiris_json *mm = (osiris_json *)osiris_json_get(manifest, "meta");
+    char iso[64];
+    os_iso8601(os_wall_us(), iso);
+    snprintf(gen, sizeof gen, "%.26sZ", iso); /* Python utcnow().isoformat() + "Z" */
+    if (js_set_str(mfps, "manifest_fp", manifest_fp) || js_set_str(mm, "generated_at", gen) ||
+        js_set_str(mm, "manifest_hash", hash) || js_set_str(mm, "manifest_short", shortk))
+      goto oom;
+  }
+
+  /* write: cfg files first, the manifest last, then .last_compile */
+  logs = cp_logs_dir(ctx, opts->logs_dir);
+  if (!logs) goto oom;
+  if (opts->out_dir) {
+    out_dir = os_path_abs(ctx->base_dir, opts->out_dir);
+    compile_dir = out_dir ? os_strdup(out_dir) : NULL;
+  } else {
+    char id[80];
+    cp_compile_id(id);
+    compile_dir = os_asprintf("%s/compile_%s", logs, id);
+    out_dir = compile_dir ? os_path_join(compile_dir, "compiled") : NULL;
+  }
+  if (!out_dir || !compile_dir || !(cfg_dir = os_path_join(out_dir, "cfg"))) goto oom;
+  rc = os_mkdir_p(cfg_dir, err);
+  if (rc) goto done;
+  for (i = 0; i < n; i++) {
+    os_free(tmp);
+    tmp = os_asprintf("%s/%s.json", cfg_dir, js_gets(osiris_json_at(steps, i), "id"));
+    if (!tmp) goto oom;
+    rc = js_dump(&b, cfgs[i], OSIRIS_JSON_SORTED);
+    if (rc) goto oom_or_rc;
+    rc = os_write_file(tmp, b.p ? b.p : "", b.len, err);
+    ob_free(&b);
+    if (rc) goto done;
+  }
+  mpath = os_path_join(out_dir, "manifest.yaml");
+  if (!mpath) goto oom;
+  rc = ym_emit(&b, manifest, YM_SORTED | YM_MARKERS);
+  if (rc) goto oom_or_rc;
+  rc = os_write_file(mpath, b.p ? b.p : "", b.len, err);
+  ob_free(&b);
+  if (rc) goto done;
+  rc = os_mkdir_p(logs, err);
+  if (rc) goto done;
+  os_free(tmp);
+  tmp = os_path_join(logs, ".last_compile");
+  if (!tmp || ob_printf(&b, "%s\n", mpath)) goto oom;
+  rc = os_write_file(tmp, b.p, b.len, err);
+  ob_free(&b);
+  if (rc) goto done;
+
+  if (result) {
+    osiris_json *fcopy = osiris_json_copy(osiris_json_get(
+        osiris_json_get(manifest, "pipeline"), "fingerprints"));
+    char *msg = os_asprintf("Compilation successful: %s", shortk);
+    res = osiris_json_new(OSIRIS_JSON_OBJECT);
+    if (!fcopy || !msg || !res || js_set_str(res, "status", "success") ||
+        js_set_str(res, "message", msg) || js_set_str(res, "manifest_path", mpath) ||
+        js_set_str(res, "manifest_hash", hash) || js_set_str(res, "manifest_short", shortk) ||
+        js_set_str(res, "pipeline_id", pid) || js_set_str(res, "pipeline_slug", slug) ||
+        js_set_str(res, "profile", profile ? profile : "default") ||
+        js_set_str(res, "compile_dir", compile_dir)) {
+      osiris_json_free(fcopy);
+      os_free(msg);
+      goto oom;
+    }
+    os_free(msg);
+    if (osiris_json_set(res, "fingerprints", fcopy)) goto oom;
+  }
+  rc = OSIRIS_OK;
+  goto done;
+oom_or_rc:
+  if (rc != OSIRIS_ENOMEM) {
+    os_fail(err, rc, "%s: cannot serialize the compiled output (%s)", path, osiris_rc_name(rc));
+    goto done;
+  }
+oom:
+  rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+done:
+  if (result && res && (rc == OSIRIS_OK || osiris_json_get(res, "errors"))) {
+    *result = res;
+    res = NULL;
+  }
+  if (cfgs)
+    for (i = 0; i < n; i++) osiris_json_free(cfgs[i]);
+  os_free(cfgs);
+  osiris_json_free(res);
+  osiris_json_free(doc);
+  osiris_json_free(params);
+  osiris_json_free(manifest);
+  osiris_json_free(fps);
+  osiris_json_free(pipeline);
+  osiris_json_free(msteps);
+  osiris_json_free(meta);
+  osiris_json_free(hashdoc);
+  cp_state_free(&st);
+  ob_free(&b);
+  os_free(abs);
+  os_free(logs);
+  os_free(out_dir);
+  os_free(compile_dir);
+  os_free(cfg_dir);
+  os_free(mpath);
+  os_free(slug);
+  os_free(pid);
+  os_free(tmp);
+  return rc;
+}
+
+osiris_rc osiris_compile(osiris_ctx *ctx, const char *pipeline_path,
+                         const osiris_compile_opts *opts, osiris_json **result) {
+  os_err err;
+  osiris_rc rc;
+  if (result) *result = NULL;
+  if (!ctx || !pipeline_path) return OSIRIS_EUSAGE;
+  memset(&err, 0, sizeof err);
+  rc = cp_compile(ctx, pipeline_path, opts, result, &err);
+  if (rc) snprintf(ctx->err, sizeof ctx->err, "%s", err.msg[0] ? err.msg : osiris_rc_name(rc));
+  return rc;
+}
+
+/* The newest compile: <logs_dir>/.last_compile, else the greatest
+ * compile_<id>/compiled/manifest.yaml by name (ids sort by time). */
+char *osiris_last_compile(osiris_ctx *ctx, const char *logs_dir) {
+  char *logs, *marker = NULL, *text = NULL, *best = NULL, *found = NULL;
+  size_t len = 0;
+  DIR *dir;
+  struct dirent *de;
+  if (!ctx) return NULL;
+  logs = cp_logs_dir(ctx, logs_dir);
+  if (!logs) return NULL;
+  marker = os_path_join(logs, ".last_compile");
+  if (marker && os_read_file(marker, &text, &len, NULL) == OSIRIS_OK) {
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r')) text[--len] = 0;
+    if (len > 0 && os_is_file(text)) {
+      found = text;
+      text = NULL;
+      goto done;
+    }
+  }
+  dir = opendir(logs);
+  if (dir) {
+    while ((de = readdir(dir)) != NULL) {
+      char *cand;
+      if (strncmp(de->d_name, "compile_", 8) != 0) continue;
+      if (best && strcmp(de->d_name, best) <= 0) continue;
+      cand = os_asprintf("%s/%s/compiled/manifest.yaml", logs, de->d_name);
+      if (cand && os_is_file(cand)) {
+        char *nb = os_strdup(de->d_name);
+        if (nb) {
+          os_free(best);
+          best = nb;
+          os_free(found);
+          found = cand;
+          cand = NULL;
+        }
+      }
+      os_free(cand);
+    }
+    closedir(dir);
+  }
+done:
+  if (!found) snprintf(ctx->err, sizeof ctx->err, "No recent compile found in %s", logs);
+  os_free(logs);
+  os_free(marker);
+  os_free(text);
+  os_free(best);
+  return found;
+}
+
+/* ======================================================================
+ * 13. Manifest
+ *
+ * A compiled manifest, ours or one written by Python Osiris 0.5.7: steps
+ * with id, driver (or component), cfg_path relative to the manifest's
+ * directory, and needs.  Loading checks the shape (unique, file-safe ids;
+ * needs naming known steps; cfg_path staying inside the manifest
+ * directory); mf_order gives the run order: needs first, manifest order
+ * among ready steps, and a named cycle as an error.
+ * ====================================================================== */
+
+static int mf_is_manifest(const osiris_json *doc) {
+  return osiris_json_kind_of(doc) == OSIRIS_JSON_OBJECT && osiris_json_get(doc, "pipeline") &&
+         osiris_json_get(doc, "steps") && osiris_json_get(doc, "meta");
+}
+
+static void mf_free(mf_manifest *m) {
+  size_t i, k;
+  if (!m) return;
+  for (i = 0; i < m->n_steps; i++) {
+    mf_step *s = &m->steps[i];
+    os_free(s->id);
+    os_free(s->driver);
+    os_free(s->component);
+    os_free(s->cfg_path);
+    for (k = 0; k < s->n_needs; k++) os_free(s->needs[k]);
+    os_free(s->needs);
+  }
+  os_free(m->steps);
+  osiris_json_free(m->doc);
+  os_free(m->path);
+  os_free(m->dir);
+  os_free(m->pipeline_id);
+  os_free(m->profile);
+  os_free(m);
+}
+
+/* Relative, and no ".." segment: cfg files stay under the manifest dir. */
+static int mf_safe_rel_path(const char *p) {
+  const char *s = p;
+  if (!p || !*p || p[0] == '/') return 0;
+  while (*s) {
+    size_t n = strcspn(s, "/");
+    if (n == 2 && s[0] == '.' && s[1] == '.') return 0;
+    s += n;
+    if (*s) s++;
+  }
+  return 1;
+}
+
+static osiris_rc mf_load(const char *path, mf_manifest **out, os_err *err) {
+  mf_manifest *m = NULL;
+  const osiris_json *steps, *v;
+  osiris_rc rc;
+  size_t i, k, n;
+  *out = NULL;
+  m = os_calloc(1, sizeof *m);
+  if (!m) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  m->path = os_path_abs(NULL, path);
+  m->dir = m->path ? os_path_dirname(m->path) : NULL;
+  if (!m->path || !m->dir) goto oom;
+  rc = ym_read_file(m->path, &m->doc, err);
+  if (rc) goto fail;
+  if (!mf_is_manifest(m->doc)) {
+    rc = os_fail(err, OSIRIS_EPARSE,
+                 "%s: not a compiled manifest (needs 'pipeline', 'steps' and 'meta')", m->path);
+    goto fail;
+  }
+  steps = osiris_json_get(m->doc, "steps");
+  if (steps->kind != OSIRIS_JSON_ARRAY || steps->u.c.n == 0) {
+    rc = os_fail(err, OSIRIS_EPARSE, "%s:%u:%u: steps must be a non-empty list", m->path,
+                 (unsigned)steps->line, (unsigned)steps->col);
+    goto fail;
+  }
+  n = steps->u.c.n;
+  m->steps = os_calloc(n, sizeof *m->steps);
+  if (!m->steps) goto oom;
+  m->n_steps = n;
+  v = osiris_json_get(osiris_json_get(m->doc, "pipeline"), "id");
+  m->pipeline_id = os_strdup(osiris_json_str(v) ? osiris_json_str(v) : "");
+  v = osiris_json_get(osiris_json_get(m->doc, "meta"), "profile");
+  m->profile = os_strdup(osiris_json_str(v) ? osiris_json_str(v) : "");
+  if (!m->pipeline_id || !m->profile) goto oom;
+  for (i = 0; i < n; i++) {
+    const osiris_json *st = steps->u.c.items[i];
+    const char *id = js_gets(st, "id"), *drv = js_gets(st, "driver");
+    const char *comp = js_gets(st, "component"), *cfgp = js_gets(st, "cfg_path");
+    const osiris_json *needs = osiris_json_get(st, "needs");
+    mf_step *s = &m->steps[i];
+    if (osiris_json_kind_of(st) != OSIRIS_JSON_OBJECT) {
+      rc = os_fail(err, OSIRIS_EPARSE, "%s:%u:%u: steps[%zu] must be a mapping", m->path,
+                   (unsigned)st->line, (unsigned)st->col, i);
+      goto fail;
+    }
+    if (!cp_valid_step_id(id)) {
+      rc = os_fail(err, OSIRIS_EPARSE,
+                   "%s:%u:%u: steps[%zu].id must be a string matching ^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+                   m->path, (unsigned)st->line, (unsigned)st->col, i);
+      goto fail;
+    }
+    for (k = 0; k < i; k++)
+      if (strcmp(m->steps[k].id, id) == 0) {
+        rc = os_fail(err, OSIRIS_EPARSE, "%s:%u:%u: duplicate step id '%s'", m->path,
+                     (unsigned)st->line, (unsigned)st->col, id);
+        goto fail;
+      }
+    if (!drv) drv = comp;
+    if (!comp) comp = drv;
+    if (!drv || !*drv) {
+      rc = os_fail(err, OSIRIS_EPARSE, "%s:%u:%u: step '%s' has no driver", m->path,
+                   (unsigned)st->line, (unsigned)st->col, id);
+      goto fail;
+    }
+    if (!mf_safe_rel_path(cfgp)) {
+      rc = os_fail(err, OSIRIS_EPARSE,
+                   "%s:%u:%u: step '%s': cfg_path must be a relative path inside the manifest "
+                   "directory",
+                   m->path, (unsigned)st->line, (unsigned)st->col, id);
+      goto fail;
+    }
+    s->id = os_strdup(id);
+    s->driver = os_strdup(drv);
+    s->component = os_strdup(comp);
+    s->cfg_path = os_strdup(cfgp);
+    if (!s->id || !s->driver || !s->component || !s->cfg_path) goto oom;
+    if (needs && needs->kind != OSIRIS_JSON_ARRAY && needs->kind != OSIRIS_JSON_NULL) {
+      rc = os_fail(err, OSIRIS_EPARSE, "%s:%u:%u: step '%s': needs must be a list", m->path,
+                   (unsigned)needs->line, (unsigned)needs->col, id);
+      goto fail;
+    }
+    if (osiris_json_size(needs)) {
+      s->needs = os_calloc(needs->u.c.n, sizeof *s->needs);
+      if (!s->needs) goto oom;
+      for (k = 0; k < needs->u.c.n; k++) {
+        const char *dep = osiris_json_str(needs->u.c.items[k]);
+        if (!dep) {
+          rc = os_fail(err, OSIRIS_EPARSE, "%s:%u:%u: step '%s': needs must list step ids",
+                       m->path, (unsigned)needs->line, (unsigned)needs->col, id);
+          goto fail;
+        }
+        if (!(s->needs[s->n_needs++] = os_strdup(dep))) goto oom;
+      }
+    }
+  }
+  for (i = 0; i < n; i++)
+    for (k = 0; k < m->steps[i].n_needs; k++) {
+      size_t j;
+      for (j = 0; j < n; j++)
+        if (strcmp(m->steps[j].id, m->steps[i].needs[k]) == 0) break;
+      if (j == n) {
+        rc = os_fail(err, OSIRIS_EPARSE, "%s: step '%s' needs unknown step '%s'", m->path,
+                     m->steps[i].id, m->steps[i].needs[k]);
+        goto fail;
+      }
+    }
+  *out = m;
+  return OSIRIS_OK;
+oom:
+  rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+fail:
+  mf_free(m);
+  return rc;
+}
+
+static osiris_rc mf_order(const mf_manifest *m, size_t *order, os_err *err) {
+  size_t n = m->n_steps, i, k;
+  size_t **deps = os_calloc(n ? n : 1, sizeof *deps);
+  size_t *ndeps = os_calloc(n ? n : 1, sizeof *ndeps);
+  unsigned char *done = os_calloc(n ? n : 1, 1), *seen = os_calloc(n ? n : 1, 1);
+  const char **ids = os_calloc(n ? n : 1, sizeof *ids);
+  osiris_rc rc = OSIRIS_OK;
+  if (!deps || !ndeps || !done || !seen || !ids) goto oom;
+  for (i = 0; i < n; i++) {
+    ids[i] = m->steps[i].id;
+    deps[i] = os_calloc(m->steps[i].n_needs ? m->steps[i].n_needs : 1, sizeof **deps);
+    if (!deps[i]) goto oom;
+    for (k = 0; k < m->steps[i].n_needs; k++) {
+      size_t j;
+      for (j = 0; j < n; j++)
+        if (strcmp(m->steps[j].id, m->steps[i].needs[k]) == 0) break;
+      if (j == n) {
+        rc = os_fail(err, OSIRIS_EPARSE, "step '%s' needs unknown step '%s'", m->steps[i].id,
+                     m->steps[i].needs[k]);
+        goto done;
+      }
+      deps[i][ndeps[i]++] = j;
+    }
+  }
+  if (cp_toposort(n, deps, ndeps, order, done) < n) {
+    for (i = 0; i < n; i++) {
+      char *text;
+      int nomem = 0;
+      if (done[i]) continue;
+      text = cp_cycle_text(n, deps, ndeps, done, seen, i, ids, &nomem);
+      if (nomem) goto oom;
+      rc = os_fail(err, OSIRIS_EVALIDATE, "%s: %s", m->path ? m->path : "manifest",
+                   text ? text : "dependency cycle");
+      os_free(text);
+      goto done;
+    }
+  }
+  goto done;
+oom:
+  rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+done:
+  if (deps)
+    for (i = 0; i < n; i++) os_free(deps[i]);
+  os_free(deps);
+  os_free(ndeps);
+  os_free(done);
+  os_free(seen);
+  os_free(ids);
+  return rc;
+}
+
+/* ======================================================================
+ * 14. Driver registry and runner
+ *
+ * One runner for every place a pipeline runs: the host's local adapter
+ * and the sandbox worker call the same rn_exec_step.  Steps run in the
+ * topological order of needs (manifest order among ready steps).  A step
+ * sees the frames of its upstream steps as df_<sanitized id>, plus df and
+ * input_df when there is exactly one.  The first failure stops the run:
+ * step_failed, every step not yet run gets step_skipped, status.json says
+ * why.  A frame is freed as soon as its last consumer has finished.
+ * status.json and run_card.json are written on every path once the
+ * session exists (rn_collect), failures included.
+ * ====================================================================== */
+
+typedef enum rn_status {
+  RN_PENDING = 0,
+  RN_RUNNING,
+  RN_SUCCESS,
+  RN_FAILED,
+  RN_SKIPPED
+} rn_status;
+
+static const char *rn_status_name(rn_status s) {
+  static const char *const names[] = {"pending", "running", "success", "failed", "skipped"};
+  return names[s];
+}
+
+/* What the run keeps of each step between and after executions. */
+typedef struct rn_state {
+  rn_status status;
+  osiris_frame *frame;    /* output, kept while a consumer still needs it */
+  int had_frame;          /* the step produced a frame */
+  size_t consumers_left;  /* downstream steps that have not finished */
+  int64_t rows_in, rows_out, rows_read, rows_written;
+  double duration_ms;
+  char *input_key;        /* df_<sanitized id> */
+  char *error;            /* owned, scrubbed */
+  osiris_rc error_rc;
+  osiris_json *artifacts; /* array of run-relative paths */
+  char *spill_path;       /* absolute artifacts/<id>/output.parquet once spilled */
+} rn_state;
+
+struct osiris_step {
+  osiris_run *run;
+  size_t index;             /* into run->mf->steps */
+  const osiris_driver *driver;
+  osiris_json *config;      /* cfg minus meta keys */
+  osiris_json *connection;  /* resolved, secrets in memory only */
+  const osiris_frame *inputs[64];
+  const char *input_names[64];
+  size_t n_inputs;
+  osiris_frame *loaded[64]; /* inputs read back from spill files, owned */
+  size_t n_loaded;
+  osiris_frame *output;
+  char *artifacts_dir;
+  char error[OS_ERR_CAP];
+  osiris_rc error_rc;
+  double t0_ms;             /* when the driver was called */
+  double progress_ms;       /* when progress was last forwarded */
+};
+
+struct osiris_run {
+  osiris_ctx *ctx;
+  const osiris_adapter *adapter;
+  ss_session ss;
+  char *logs_dir;           /* absolute */
+  char *source_manifest;    /* the manifest the run was started from */
+  char *profile;
+  char *pipeline_id;        /* known before the manifest is loaded */
+  mf_manifest *mf;
+  size_t *order;            /* topological order of steps */
+  rn_state *st;
+  size_t steps_completed;
+  int prepared;
+  int ok;
+  osiris_rc rc;
+  char error[OS_ERR_CAP];
+  char *failed_step;
+  char *reason;             /* status.json reason */
+  osiris_json *status;      /* status.json as written */
+  double duration_ms;
+  void *adapter_state;      /* for adapters other than local */
+  char *e2b_template;       /* remote adapters: NULL for "base" */
+  int timeout_s;            /* remote adapters: sandbox TTL, 0 for 900 */
+  int install_deps;
+  char *sandbox_id;         /* set by a remote adapter once it has one */
+};
+
+/* ---------------------------------------------------------- registry */
+
+osiris_rc osiris_register_driver(osiris_ctx *ctx, const osiris_driver *d, const char *alias) {
+  const char *names[2];
+  size_t i, k;
+  if (!ctx || !d || !d->name || !d->run) return OSIRIS_EINVAL;
+  names[0] = d->name;
+  names[1] = alias;
+  for (k = 0; k < 2; k++) {
+    if (!names[k]) continue;
+    for (i = 0; i < ctx->n_drivers; i++)
+      if (strcmp(ctx->driver_names[i], names[k]) == 0) {
+        snprintf(ctx->err, sizeof ctx->err, "driver %s is already registered", names[k]);
+        return OSIRIS_EINVAL;
+      }
+    if (ctx->n_drivers == OS_MAX_DRIVERS) {
+      snprintf(ctx->err, sizeof ctx->err, "too many drivers (max %d)", OS_MAX_DRIVERS);
+      return OSIRIS_ELIMIT;
+    }
+    ctx->drivers[ctx->n_drivers] = d;
+    ctx->driver_names[ctx->n_drivers] = names[k];
+    ctx->n_drivers++;
+  }
+  return OSIRIS_OK;
+}
+
+const osiris_driver *osiris_driver_find(const osiris_ctx *ctx, const char *name) {
+  size_t i;
+  if (!ctx || !name) return NULL;
+  for (i = 0; i < ctx->n_drivers; i++)
+    if (strcmp(ctx->driver_names[i], name) == 0) return ctx->drivers[i];
+  return NULL;
+}
+
+size_t osiris_driver_count(const osiris_ctx *ctx) { return ctx ? ctx->n_drivers : 0; }
+
+const osiris_driver *osiris_driver_at(const osiris_ctx *ctx, size_t i, const char **name) {
+  if (!ctx || i >= ctx->n_drivers) return NULL;
+  if (name) *name = ctx->driver_names[i];
+  return ctx->drivers[i];
+}
+
+/* ---------------------------------------------------------- step API */
+
+const char *osiris_step_id(const osiris_step *s) { return s->run->mf->steps[s->index].id; }
+const osiris_json *osiris_step_config(const osiris_step *s) { return s->config; }
+const osiris_json *osiris_step_connection(const osiris_step *s) { return s->connection; }
+size_t osiris_step_input_count(const osiris_step *s) { return s->n_inputs; }
+
+const osiris_frame *osiris_step_input(const osiris_step *s, size_t i, const char **name) {
+  if (i >= s->n_inputs) return NULL;
+  if (name) *name = s->input_names[i];
+  return s->inputs[i];
+}
+
+void osiris_step_set_output(osiris_step *s, osiris_frame *f) {
+  if (s->output && s->output != f) osiris_frame_free(s->output);
+  s->output = f;
+}
+
+osiris_rc osiris_step_fail(osiris_step *s, osiris_rc rc, const char *fmt, ...) {
+  va_list ap;
+  char *clean;
+  va_start(ap, fmt);
+  vsnprintf(s->error, sizeof s->error, fmt, ap);
+  va_end(ap);
+  clean = ss_scrub(&s->run->ss, s->error, strlen(s->error), NULL);
+  if (clean) {
+    snprintf(s->error, sizeof s->error, "%s", clean);
+    os_free(clean);
+  }
+  s->error_rc = rc ? rc : OSIRIS_EDRIVER;
+  return s->error_rc;
+}
+
+void osiris_step_metric(osiris_step *s, const char *name, double value, const char *unit) {
+  rn_state *st = &s->run->st[s->index];
+  const char *modes = s->driver && s->driver->modes ? s->driver->modes : "";
+  /* Totals count what crossed the pipeline's edges: rows extractors read
+   * and rows writers wrote; a processor's own counts are only metrics. */
+  if (os_streq(name, "rows_read") && strstr(modes, "extract")) st->rows_read += (int64_t)value;
+  if (os_streq(name, "rows_written") && strstr(modes, "write")) st->rows_written += (int64_t)value;
+  ss_metric(&s->run->ss, name, value, unit, osiris_step_id(s));
+}
+
+void osiris_step_progress(osiris_step *s, int64_t rows) {
+  osiris_ctx *ctx = s->run->ctx;
+  double now;
+  if (!ctx->progress_fn) return;
+  now = os_now_ms();
+  if (now - s->progress_ms < 200) return;
+  s->progress_ms = now;
+  ctx->progress_fn(ctx->progress_user, osiris_step_id(s), rows, now - s->t0_ms);
+}
+
+void osiris_step_event(osiris_step *s, const char *event, osiris_json *fields) {
+  osiris_json *f = fields ? fields : js_alloc(OSIRIS_JSON_OBJECT);
+  /* Writers report progress as events; the progress line shows them too. */
+  if (f && os_streq(event, "write.progress"))
+    osiris_step_progress(s, osiris_json_int(osiris_json_get(f, "rows_written"), 0));
+  osiris_json *line = js_alloc(OSIRIS_JSON_OBJECT);
+  size_t i;
+  /* step_id first, then the driver's own fields. */
+  if (!f || !line || js_set_str(line, "step_id", osiris_step_id(s))) goto done;
+  if (f->kind == OSIRIS_JSON_OBJECT)
+    for (i = 0; i < f->u.c.n; i++) {
+      osiris_json *c = osiris_json_copy(f->u.c.items[i]);
+      if (!c || osiris_json_set(line, f->u.c.keys[i], c)) goto done;
+    }
+  ss_event(&s->run->ss, event, line);
+  line = NULL;
+done:
+  osiris_json_free(line);
+  osiris_json_free(f);
+}
+
+void osiris_step_log(osiris_step *s, int level, const char *fmt, ...) {
+  va_list ap;
+  char msg[3600];
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  ss_log(&s->run->ss, level, "[%s] %s", osiris_step_id(s), msg);
+}
+
+const char *osiris_step_artifacts_dir(const osiris_step *s) { return s->artifacts_dir; }
+const char *osiris_step_base_dir(const osiris_step *s) { return s->run->ctx->base_dir; }
+
+char *osiris_step_path(const osiris_step *s, const char *path) {
+  return os_path_abs(s->run->ctx->base_dir, path);
+}
+
+/* A file under <run>/artifacts/ is an artifact (its run-relative path);
+ * anything else a step writes is an output.  (In a worker the session
+ * directory is also the base directory, so outputs can sit in it too.) */
+static char *rn_rel(const osiris_run *run, const char *path) {
+  size_t n = strlen(run->ss.dir);
+  if (strncmp(path, run->ss.dir, n) == 0 && path[n] == '/' &&
+      strncmp(path + n + 1, "artifacts/", 10) == 0)
+    return os_strdup(path + n + 1);
+  return NULL;
+}
+
+void osiris_step_file_written(osiris_step *s, const char *path, const char *type) {
+  char *rel = rn_rel(s->run, path);
+  osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
+  struct stat stt;
+  if (!f) goto done;
+  if (rel) {
+    js_set_str(f, "artifact_type", type ? type : "file");
+    js_set_str(f, "path", rel);
+    osiris_json_push(s->run->st[s->index].artifacts, osiris_json_new_str(rel, strlen(rel)));
+    osiris_step_event(s, "artifact_created", f);
+  } else {
+    rn_state *st = &s->run->st[s->index];
+    js_set_str(f, "path", path);
+    js_set_str(f, "format", type ? type : "file"); /* "type" names worker lines */
+    js_set_int(f, "rows", st->rows_written ? st->rows_written : st->rows_in);
+    if (stat(path, &stt) == 0) js_set_int(f, "size_bytes", (int64_t)stt.st_size);
+    osiris_step_event(s, "output_written", f);
+  }
+  f = NULL;
+done:
+  osiris_json_free(f);
+  os_free(rel);
+}
+
+int osiris_step_cancelled(const osiris_step *s) { return s->run->ctx->cancelled != 0; }
+
+/* ---------------------------------------------------------- runner */
+
+static osiris_json *rn_fields(void) { return js_alloc(OSIRIS_JSON_OBJECT); }
+
+/* df_<id> with every character outside [0-9A-Za-z_] as '_', '_' first when
+ * the id starts with a digit; ids that collide get _<sha256(id)[:8]>. */
+static char *rn_sanitize(const char *id) {
+  size_t n = strlen(id), i, o = 0;
+  char *out = os_malloc(n + 5);
+  if (!out) return NULL;
+  memcpy(out, "df_", 3);
+  o = 3;
+  if (isdigit((unsigned char)id[0])) out[o++] = '_';
+  for (i = 0; i < n; i++) out[o++] = isalnum((unsigned char)id[i]) || id[i] == '_' ? id[i] : '_';
+  out[o] = 0;
+  return out;
+}
+
+static osiris_rc rn_assign_input_keys(osiris_run *run) {
+  size_t i, j, n = run->mf->n_steps;
+  for (i = 0; i < n; i++) {
+    run->st[i].input_key = rn_sanitize(run->mf->steps[i].id);
+    if (!run->st[i].input_key) return OSIRIS_ENOMEM;
+  }
+  for (i = 0; i < n; i++) {
+    int clash = 0;
+    for (j = 0; j < n; j++)
+      if (i != j && strcmp(run->st[i].input_key, run->st[j].input_key) == 0) clash = 1;
+    if (clash) {
+      char hex[65], *k;
+      os_sha256_hex(run->mf->steps[i].id, strlen(run->mf->steps[i].id), hex);
+      hex[8] = 0;
+      k = os_asprintf("%s_%s", run->st[i].input_key, hex);
+      if (!k) return OSIRIS_ENOMEM;
+      os_free(run->st[i].input_key);
+      run->st[i].input_key = k;
+    }
+  }
+  return OSIRIS_OK;
+}
+
+static size_t rn_step_index(const mf_manifest *m, const char *id) {
+  size_t i;
+  for (i = 0; i < m->n_steps; i++)
+    if (strcmp(m->steps[i].id, id) == 0) return i;
+  return (size_t)-1;
+}
+
+static void rn_set_error(osiris_run *run, osiris_rc rc, const char *step_id, const char *reason,
+                         const char *msg) {
+  char *clean = ss_scrub(&run->ss, msg, strlen(msg), NULL);
+  if (run->rc) return; /* the first failure is the one reported */
+  run->rc = rc ? rc : OSIRIS_EDRIVER;
+  run->ok = 0;
+  snprintf(run->error, sizeof run->error, "%s", clean ? clean : msg);
+  os_free(clean);
+  os_free(run->failed_step);
+  run->failed_step = step_id ? os_strdup(step_id) : NULL;
+  os_free(run->reason);
+  run->reason = os_strdup(reason);
+}
+
+/* Materialize the manifest and cfg files into the run directory (the
+ * "prepare" half every adapter shares). */
+static osiris_rc rn_materialize(osiris_run *run, os_err *err) {
+  osiris_rc rc;
+  char *dst = NULL, *cfg_dir = NULL;
+  char hex[65];
+  size_t i;
+  struct stat stt;
+  osiris_json *f;
+  dst = os_path_join(run->ss.dir, "manifest.yaml");
+  if (!dst) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  rc = os_copy_file(run->mf->path, dst, err);
+  if (rc) goto done;
+  f = rn_fields();
+  if (f && os_sha256_file_hex(dst, hex) == 0 && stat(dst, &stt) == 0) {
+    js_set_str(f, "path", "manifest.yaml");
+    js_set_int(f, "size", (int64_t)stt.st_size);
+    js_set_str(f, "sha256", hex);
+  }
+  ss_event(&run->ss, "manifest_materialized", f);
+  cfg_dir = os_path_join(run->ss.dir, "cfg");
+  if (!cfg_dir) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = os_mkdir_p(cfg_dir, err);
+  if (rc) goto done;
+  for (i = 0; i < run->mf->n_steps; i++) {
+    const mf_step *ms = &run->mf->steps[i];
+    char *src = os_path_join(run->mf->dir, ms->cfg_path);
+    char *name = os_asprintf("%s.json", ms->id);
+    char *to = name ? os_path_join(cfg_dir, name) : NULL;
+    char *rel = name ? os_asprintf("cfg/%s", name) : NULL;
+    if (!src || !to || !rel) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    } else if (!os_is_file(src)) {
+      rc = os_fail(err, OSIRIS_ENOTFOUND, "step %s: cfg file not found: %s", ms->id, src);
+    } else {
+      rc = os_copy_file(src, to, err);
+    }
+    if (!rc) {
+      f = rn_fields();
+      if (f && os_sha256_file_hex(to, hex) == 0 && stat(to, &stt) == 0) {
+        js_set_str(f, "step_id", ms->id);
+        js_set_str(f, "path", rel);
+        js_set_int(f, "size_bytes", (int64_t)stt.st_size);
+        js_set_str(f, "sha256", hex);
+      }
+      ss_event(&run->ss, "cfg_materialized", f);
+    }
+    os_free(src);
+    os_free(name);
+    os_free(to);
+    os_free(rel);
+    if (rc) goto done;
+  }
+done:
+  os_free(dst);
+  os_free(cfg_dir);
+  return rc;
+}
+
+/* Check every step has a driver; emit driver_registered per driver used. */
+static osiris_rc rn_check_drivers(osiris_run *run, os_err *err) {
+  osiris_json *names = js_alloc(OSIRIS_JSON_ARRAY);
+  osiris_json *f;
+  size_t i, j;
+  if (!names) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  for (i = 0; i < run->mf->n_steps; i++) {
+    const mf_step *ms = &run->mf->steps[i];
+    int seen = 0;
+    if (!osiris_driver_find(run->ctx, ms->driver)) {
+      osiris_json_free(names);
+      return os_fail(err, OSIRIS_ENOTFOUND, "step %s: driver '%s' is not registered", ms->id,
+                     ms->driver);
+    }
+    for (j = 0; j < names->u.c.n; j++)
+      if (strcmp(names->u.c.items[j]->u.s.ptr, ms->driver) == 0) seen = 1;
+    if (seen) continue;
+    js_push_str(names, ms->driver);
+    f = rn_fields();
+    if (f) {
+      js_set_str(f, "driver", ms->driver);
+      js_set_str(f, "implementation", "builtin");
+      js_set_str(f, "status", "ok");
+    }
+    ss_event(&run->ss, "driver_registered", f);
+  }
+  for (i = 1; i < names->u.c.n; i++) /* sorted, so that runs compare */
+    for (j = i; j > 0 && strcmp(names->u.c.items[j - 1]->u.s.ptr, names->u.c.items[j]->u.s.ptr) > 0; j--) {
+      osiris_json *t = names->u.c.items[j];
+      names->u.c.items[j] = names->u.c.items[j - 1];
+      names->u.c.items[j - 1] = t;
+    }
+  f = rn_fields();
+  if (f) {
+    js_set_int(f, "count", (int64_t)names->u.c.n);
+    if (osiris_json_set(f, "drivers", names)) names = NULL;
+    names = NULL;
+  }
+  osiris_json_free(names);
+  ss_event(&run->ss, "drivers_registered", f);
+  return OSIRIS_OK;
+}
+
+/* Load the manifest, order the steps, allocate the per-step state. */
+static osiris_rc rn_load(osiris_run *run, os_err *err) {
+  osiris_rc rc;
+  size_t i, k;
+  rc = mf_load(run->source_manifest, &run->mf, err);
+  if (rc) return rc;
+  run->order = os_calloc(run->mf->n_steps, sizeof *run->order);
+  run->st = os_calloc(run->mf->n_steps, sizeof *run->st);
+  if (!run->order || !run->st) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  rc = mf_order(run->mf, run->order, err);
+  if (rc) return rc;
+  for (i = 0; i < run->mf->n_steps; i++) {
+    run->st[i].artifacts = js_alloc(OSIRIS_JSON_ARRAY);
+    if (!run->st[i].artifacts) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    for (k = 0; k < run->mf->steps[i].n_needs; k++) {
+      size_t up = rn_step_index(run->mf, run->mf->steps[i].needs[k]);
+      if (up != (size_t)-1) run->st[up].consumers_left++;
+    }
+  }
+  if (rn_assign_input_keys(run)) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  return OSIRIS_OK;
+}
+
+static void rn_step_release(osiris_step *s) {
+  size_t i;
+  for (i = 0; i < s->n_loaded; i++) osiris_frame_free(s->loaded[i]);
+  osiris_json_free(s->config);
+  osiris_json_free(s->connection);
+  os_free(s->artifacts_dir);
+  if (s->output) osiris_frame_free(s->output);
+  memset(s, 0, sizeof *s);
+}
+
+/* Resolve the step's connection: an explicit @family.alias, or the
+ * family's default for families that always need one. */
+static osiris_rc rn_resolve_connection(osiris_step *s, const char *ref, os_err *err) {
+  osiris_run *run = s->run;
+  const char *family = s->driver->family ? s->driver->family : "";
+  char fam[128] = "", alias[128] = "";
+  char *alias_out = NULL;
+  osiris_json *f;
+  osiris_rc rc;
+  int needs_conn = ref != NULL || !(os_streq(family, "filesystem") || os_streq(family, "duckdb") ||
+                                    !*family);
+  if (!needs_conn) return OSIRIS_OK;
+  if (ref && !cn_parse_ref(ref, fam, sizeof fam, alias, sizeof alias))
+    return os_fail(err, OSIRIS_EINVAL, "step %s: invalid connection reference '%s' (want @family.alias)",
+                   osiris_step_id(s), ref);
+  f = rn_fields();
+  if (f) {
+    js_set_str(f, "step_id", osiris_step_id(s));
+    js_set_str(f, "family", ref ? fam : family);
+    js_set_str(f, "alias", ref && *alias ? alias : "(default)");
+  }
+  ss_event(&run->ss, "connection_resolve_start", f);
+  rc = cn_resolve(run->ctx, ref, family, &s->connection, &alias_out, err);
+  f = rn_fields();
+  if (f) {
+    js_set_str(f, "step_id", osiris_step_id(s));
+    js_set_str(f, "family", ref ? fam : family);
+    js_set_str(f, "alias", alias_out ? alias_out : (*alias ? alias : "(default)"));
+    js_set_bool(f, "ok", rc == OSIRIS_OK);
+    if (rc) js_set_str(f, "error", err->msg);
+  }
+  ss_event(&run->ss, "connection_resolve_complete", f);
+  os_free(alias_out);
+  if (rc) {
+    char msg[OS_ERR_CAP];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    return os_fail(err, rc, "step %.200s: %.1800s", osiris_step_id(s), msg);
+  }
+  return ss_add_secrets_of(&run->ss, s->connection) ? os_fail(err, OSIRIS_ENOMEM, "out of memory")
+                                                    : OSIRIS_OK;
+}
+
+/* Gather the frames of the step's upstream steps. */
+static osiris_rc rn_resolve_inputs(osiris_step *s, os_err *err) {
+  osiris_run *run = s->run;
+  const mf_step *ms = &run->mf->steps[s->index];
+  size_t k;
+  for (k = 0; k < ms->n_needs; k++) {
+    size_t up = rn_step_index(run->mf, ms->needs[k]);
+    rn_state *ust;
+    osiris_json *f;
+    if (up == (size_t)-1) continue;
+    const osiris_frame *frame;
+    int from_spill = 0;
+    ust = &run->st[up];
+    if (!ust->had_frame) continue; /* writers produce no frame */
+    if (s->n_inputs + 3 > sizeof s->inputs / sizeof s->inputs[0])
+      return os_fail(err, OSIRIS_ELIMIT, "step %s: too many inputs", osiris_step_id(s));
+    /* Memory first; then the spill file; otherwise a clear error. */
+    frame = ust->frame;
+    if (!frame && ust->spill_path) {
+      char why[OS_ERR_CAP] = "";
+      osiris_frame *loaded = NULL;
+      if (osiris_parquet_read(ust->spill_path, &loaded, why, sizeof why) == OSIRIS_OK) {
+        s->loaded[s->n_loaded++] = loaded;
+        frame = loaded;
+        from_spill = 1;
+      } else {
+        f = rn_fields();
+        if (f) {
+          js_set_str(f, "step_id", osiris_step_id(s));
+          js_set_str(f, "from_step", ms->needs[k]);
+          js_set_str(f, "key", ust->input_key);
+          js_set_str(f, "error", why);
+        }
+        ss_event(&run->ss, "input_resolution_failed", f);
+        return os_fail(err, OSIRIS_EPARSE,
+                       "step %s: input '%s' from step %s: cannot read its spill file: %.1500s",
+                       osiris_step_id(s), ust->input_key, ms->needs[k], why);
+      }
+    }
+    if (!frame) {
+      f = rn_fields();
+      if (f) {
+        js_set_str(f, "step_id", osiris_step_id(s));
+        js_set_str(f, "from_step", ms->needs[k]);
+        js_set_str(f, "key", ust->input_key);
+        js_set_str(f, "error", "the upstream frame is neither in memory nor spilled");
+      }
+      ss_event(&run->ss, "input_resolution_failed", f);
+      return os_fail(err, OSIRIS_ENOTFOUND,
+                     "step %s: input '%s' from step %s is not available (neither in memory "
+                     "nor spilled)",
+                     osiris_step_id(s), ust->input_key, ms->needs[k]);
+    }
+    s->inputs[s->n_inputs] = frame;
+    s->input_names[s->n_inputs++] = ust->input_key;
+    run->st[s->index].rows_in += (int64_t)osiris_frame_rows(frame);
+    f = rn_fields();
+    if (f) {
+      js_set_str(f, "step_id", osiris_step_id(s));
+      js_set_str(f, "from_step", ms->needs[k]);
+      js_set_str(f, "key", ust->input_key);
+      js_set_int(f, "rows", (int64_t)osiris_frame_rows(frame));
+      js_set_str(f, "source", from_spill ? "spill" : "memory");
+      js_set_bool(f, "from_memory", !from_spill);
+      js_set_bool(f, "from_spill", from_spill);
+    }
+    ss_event(&run->ss, "inputs_resolved", f);
+  }
+  if (s->n_inputs == 1) {
+    s->inputs[1] = s->inputs[2] = s->inputs[0];
+    s->input_names[1] = "df";
+    s->input_names[2] = "input_df";
+    s->n_inputs = 3;
+  }
+  return OSIRIS_OK;
+}
+
+/* Load cfg/<id>.json from the run directory and strip the meta keys. */
+static osiris_rc rn_load_config(osiris_step *s, char **conn_ref, os_err *err) {
+  osiris_run *run = s->run;
+  const char *id = osiris_step_id(s);
+  char *rel = os_asprintf("cfg/%s.json", id), *path = NULL;
+  char hex[65];
+  osiris_json *f, *removed = NULL;
+  osiris_rc rc = OSIRIS_OK;
+  size_t i;
+  if (!rel || !(path = os_path_join(run->ss.dir, rel))) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = js_read_file(path, &s->config, err);
+  if (rc) goto done;
+  if (s->config->kind != OSIRIS_JSON_OBJECT) {
+    rc = os_fail(err, OSIRIS_EPARSE, "%s: a step config must be a JSON object", rel);
+    goto done;
+  }
+  f = rn_fields();
+  if (f) {
+    osiris_json *keys = js_alloc(OSIRIS_JSON_ARRAY);
+    js_set_str(f, "step_id", id);
+    js_set_str(f, "path", rel);
+    if (os_sha256_file_hex(path, hex) == 0) js_set_str(f, "sha256", hex);
+    if (keys) {
+      char **sorted = os_calloc(s->config->u.c.n, sizeof *sorted);
+      size_t a, b;
+      if (sorted) {
+        for (a = 0; a < s->config->u.c.n; a++) sorted[a] = s->config->u.c.keys[a];
+        for (a = 1; a < s->config->u.c.n; a++)
+          for (b = a; b > 0 && strcmp(sorted[b - 1], sorted[b]) > 0; b--) {
+            char *t = sorted[b];
+            sorted[b] = sorted[b - 1];
+            sorted[b - 1] = t;
+          }
+        for (a = 0; a < s->config->u.c.n; a++) js_push_str(keys, sorted[a]);
+        os_free(sorted);
+      }
+      osiris_json_set(f, "keys", keys);
+    }
+  }
+  ss_event(&run->ss, "cfg_opened", f);
+  {
+    const char *c = js_gets(s->config, "connection");
+    if (c) *conn_ref = os_strdup(c);
+  }
+  removed = js_alloc(OSIRIS_JSON_ARRAY);
+  if (!removed) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  {
+    static const char *const meta[] = {"component", "connection", "driver", NULL};
+    for (i = 0; meta[i]; i++)
+      if (osiris_json_remove(s->config, meta[i])) js_push_str(removed, meta[i]);
+  }
+  f = rn_fields();
+  if (f) {
+    js_set_str(f, "step_id", id);
+    osiris_json_set(f, "keys_removed", removed);
+    removed = NULL;
+    js_set_bool(f, "config_meta_stripped", 1);
+  }
+  ss_event(&run->ss, "config_meta_stripped", f);
+done:
+  osiris_json_free(removed);
+  os_free(rel);
+  os_free(path);
+  return rc;
+}
+
+static osiris_rc rn_write_cleaned_config(osiris_step *s, os_err *err) {
+  osiris_json *doc = osiris_json_copy(s->config), *masked = NULL, *f;
+  char *rel = os_asprintf("artifacts/%s/cleaned_config.json", osiris_step_id(s));
+  osiris_rc rc = OSIRIS_OK;
+  if (!doc || !rel) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (s->connection) {
+    osiris_json *c = osiris_json_copy(s->connection);
+    if (!c || osiris_json_set(doc, "resolved_connection", c)) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+  }
+  masked = mk_mask_copy(doc);
+  if (!masked) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = ss_write_json(&s->run->ss, rel, masked, err);
+  if (rc) goto done;
+  osiris_json_push(s->run->st[s->index].artifacts, osiris_json_new_str(rel, strlen(rel)));
+  f = rn_fields();
+  if (f) {
+    js_set_str(f, "step_id", osiris_step_id(s));
+    js_set_str(f, "artifact_type", "cleaned_config");
+    js_set_str(f, "path", rel);
+  }
+  ss_event(&s->run->ss, "artifact_created", f);
+done:
+  osiris_json_free(doc);
+  osiris_json_free(masked);
+  os_free(rel);
+  return rc;
+}
+
+/* Release upstream frames nobody needs any more. */
+static void rn_release_upstream(osiris_run *run, size_t idx) {
+  const mf_step *ms = &run->mf->steps[idx];
+  size_t k;
+  for (k = 0; k < ms->n_needs; k++) {
+    size_t up = rn_step_index(run->mf, ms->needs[k]);
+    if (up == (size_t)-1) continue;
+    if (run->st[up].consumers_left > 0 && --run->st[up].consumers_left == 0 && run->st[up].frame) {
+      osiris_frame_free(run->st[up].frame);
+      run->st[up].frame = NULL;
+    }
+  }
+}
+
+/* Spill (seed "DataFrame lifecycle"): a frame goes to
+ * artifacts/<step>/output.parquet + schema.json and leaves memory when
+ * OSIRIS_FORCE_SPILL (or E2B_FORCE_SPILL) is 1/true/yes, or when it has
+ * more rows than OSIRIS_SPILL_THRESHOLD (or E2B_SPILL_THRESHOLD, default
+ * 100000).  Read through the context, so .env files count too. */
+static int rn_truthy(const char *v) {
+  return v && (mk_ieq(v, "1") || mk_ieq(v, "true") || mk_ieq(v, "yes"));
+}
+
+static int rn_should_spill(osiris_run *run, const osiris_frame *f) {
+  const char *force = osiris_ctx_getenv(run->ctx, "OSIRIS_FORCE_SPILL");
+  const char *limit = osiris_ctx_getenv(run->ctx, "OSIRIS_SPILL_THRESHOLD");
+  char *end = NULL;
+  long long threshold = 100000;
+  if (!force) force = osiris_ctx_getenv(run->ctx, "E2B_FORCE_SPILL");
+  if (!limit) limit = osiris_ctx_getenv(run->ctx, "E2B_SPILL_THRESHOLD");
+  if (rn_truthy(force)) return 1;
+  if (limit && *limit) {
+    long long v = strtoll(limit, &end, 10);
+    if (end && !*end && v >= 0) threshold = v;
+  }
+  return (long long)osiris_frame_rows(f) > threshold;
+}
+
+static osiris_rc rn_spill(osiris_run *run, size_t idx, os_err *err) {
+  rn_state *st = &run->st[idx];
+  const char *id = run->mf->steps[idx].id;
+  char *rel_pq = os_asprintf("artifacts/%s/output.parquet", id);
+  char *rel_schema = os_asprintf("artifacts/%s/schema.json", id);
+  char *abs_pq = rel_pq ? os_path_join(run->ss.dir, rel_pq) : NULL;
+  char why[OS_ERR_CAP] = "";
+  osiris_json *schema = rn_fields(), *cols = js_alloc(OSIRIS_JSON_ARRAY), *f;
+  osiris_rc rc = OSIRIS_OK;
+  size_t c;
+  if (!rel_pq || !rel_schema || !abs_pq || !schema || !cols) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = osiris_parquet_write(abs_pq, st->frame, NULL, why, sizeof why);
+  if (rc) {
+    rc = os_fail(err, rc, "step %s: cannot spill its frame: %.1800s", id, why);
+    goto done;
+  }
+  for (c = 0; c < osiris_frame_cols(st->frame); c++) {
+    osiris_json *col = rn_fields();
+    osiris_type t = osiris_frame_col_type(st->frame, c);
+    if (!col) continue;
+    js_set_str(col, "name", osiris_frame_col_name(st->frame, c));
+    js_set_str(col, "type", osiris_type_name(t));
+    if (t == OSIRIS_TYPE_DECIMAL) js_set_int(col, "scale", osiris_frame_col_scale(st->frame, c));
+    osiris_json_push(cols, col);
+  }
+  js_set_str(schema, "step_id", id);
+  js_set_int(schema, "rows", (int64_t)osiris_frame_rows(st->frame));
+  osiris_json_set(schema, "columns", cols);
+  cols = NULL;
+  rc = ss_write_json(&run->ss, rel_schema, schema, err);
+  if (rc) goto done;
+  {
+    const char *rels[2] = {rel_pq, rel_schema};
+    const char *types[2] = {"parquet", "schema"};
+    int k;
+    for (k = 0; k < 2; k++) {
+      osiris_json_push(st->artifacts, osiris_json_new_str(rels[k], strlen(rels[k])));
+      f = rn_fields();
+      if (f) {
+        js_set_str(f, "step_id", id);
+        js_set_str(f, "artifact_type", types[k]);
+        js_set_str(f, "path", rels[k]);
+      }
+      ss_event(&run->ss, "artifact_created", f);
+    }
+  }
+  st->spill_path = abs_pq;
+  abs_pq = NULL;
+  osiris_frame_free(st->frame);
+  st->frame = NULL;
+done:
+  os_free(rel_pq);
+  os_free(rel_schema);
+  os_free(abs_pq);
+  osiris_json_free(schema);
+  osiris_json_free(cols);
+  return rc;
+}
+
+/* Run one step: the unit that both the local adapter and the worker use. */
+static osiris_rc rn_exec_step(osiris_run *run, size_t idx) {
+  const mf_step *ms = &run->mf->steps[idx];
+  rn_state *st = &run->st[idx];
+  osiris_step s;
+  os_err err = {0};
+  char *conn_ref = NULL;
+  double t0 = os_now_ms();
+  osiris_json *f;
+  osiris_rc rc;
+
+  memset(&s, 0, sizeof s);
+  s.run = run;
+  s.index = idx;
+  st->status = RN_RUNNING;
+  f = rn_fields();
+  if (f) {
+    js_set_str(f, "step_id", ms->id);
+    js_set_str(f, "driver", ms->driver);
+  }
+  ss_event(&run->ss, "step_start", f);
+  ss_log(&run->ss, 1, "step %s started (driver %s)", ms->id, ms->driver);
+
+  s.driver = osiris_driver_find(run->ctx, ms->driver);
+  if (!s.driver) {
+    rc = os_fail(&err, OSIRIS_ENOTFOUND, "step %s: driver '%s' is not registered", ms->id,
+                 ms->driver);
+    goto done;
+  }
+  s.artifacts_dir = os_asprintf("%s/artifacts/%s", run->ss.dir, ms->id);
+  if (!s.artifacts_dir) {
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = os_mkdir_p(s.artifacts_dir, &err);
+  if (rc) goto done;
+  f = rn_fields();
+  if (f) {
+    char *rel = os_asprintf("artifacts/%s", ms->id);
+    js_set_str(f, "step_id", ms->id);
+    if (rel) js_set_str(f, "relative_path", rel);
+    os_free(rel);
+  }
+  ss_event(&run->ss, "artifacts_dir_created", f);
+
+  rc = rn_load_config(&s, &conn_ref, &err);
+  if (rc) goto done;
+  rc = rn_resolve_connection(&s, conn_ref, &err);
+  if (rc) goto done;
+  rc = rn_write_cleaned_config(&s, &err);
+  if (rc) goto done;
+  rc = rn_resolve_inputs(&s, &err);
+  if (rc) goto done;
+  if (run->ctx->cancelled) {
+    rc = os_fail(&err, OSIRIS_ECANCEL, "step %s: interrupted", ms->id);
+    goto done;
+  }
+
+  s.t0_ms = os_now_ms();
+  rc = s.driver->run(&s);
+  if (rc == OSIRIS_OK && run->ctx->cancelled) {
+    rc = OSIRIS_ECANCEL;
+    osiris_step_fail(&s, rc, "interrupted");
+  }
+  if (rc) {
+    if (!s.error[0]) osiris_step_fail(&s, rc, "driver %s failed (%s)", ms->driver, osiris_rc_name(rc));
+    os_fail(&err, rc, "step %s: %s", ms->id, s.error);
+    goto done;
+  }
+  if (s.output) {
+    st->frame = s.output;
+    st->had_frame = 1;
+    st->rows_out = (int64_t)osiris_frame_rows(s.output);
+    s.output = NULL;
+    f = rn_fields();
+    if (f) {
+      js_set_str(f, "step_id", ms->id);
+      js_set_int(f, "rows", st->rows_out);
+    }
+    ss_event(&run->ss, "rows_out", f);
+    if (rn_should_spill(run, st->frame)) {
+      rc = rn_spill(run, idx, &err);
+      if (rc) goto done;
+    }
+    if (st->consumers_left == 0 && st->frame) { /* nobody downstream: free it now */
+      osiris_frame_free(st->frame);
+      st->frame = NULL;
+    }
+  }
+
+done:
+  st->duration_ms = os_now_ms() - t0;
+  rn_release_upstream(run, idx);
+  if (rc) {
+    char *clean = ss_scrub(&run->ss, err.msg, strlen(err.msg), NULL);
+    st->status = RN_FAILED;
+    st->error = os_strdup(clean ? clean : err.msg);
+    st->error_rc = rc;
+    os_free(clean);
+    f = rn_fields();
+    if (f) {
+      js_set_str(f, "step_id", ms->id);
+      js_set_str(f, "driver", ms->driver);
+      js_set_str(f, "error", st->error ? st->error : "");
+      js_set_str(f, "error_type", osiris_rc_name(rc));
+      js_set_int(f, "duration_ms", (int64_t)st->duration_ms);
+    }
+    ss_event(&run->ss, "step_failed", f);
+    ss_log(&run->ss, 3, "%s", st->error ? st->error : "step failed");
+    ss_metric(&run->ss, "step_duration_ms", st->duration_ms, "ms", ms->id);
+    rn_set_error(run, rc, ms->id, rc == OSIRIS_ECONN ? "connection_failed" : "execution_failed",
+                 st->error ? st->error : "step failed");
+  } else {
+    int64_t processed =
+        st->had_frame ? st->rows_out : (st->rows_written ? st->rows_written : st->rows_in);
+    st->status = RN_SUCCESS;
+    run->steps_completed++;
+    ss_metric(&run->ss, "rows_processed", (double)processed, "rows", ms->id);
+    ss_metric(&run->ss, "step_duration_ms", st->duration_ms, "ms", ms->id);
+    ss_metric(&run->ss, "memory_usage_mb", os_peak_rss_mb(), "MB", ms->id);
+    f = rn_fields();
+    if (f) {
+      js_set_str(f, "step_id", ms->id);
+      js_set_str(f, "driver", ms->driver);
+      js_set_int(f, "rows_processed", processed);
+      js_set_int(f, "duration_ms", (int64_t)st->duration_ms);
+    }
+    ss_event(&run->ss, "step_complete", f);
+    ss_log(&run->ss, 1, "step %s completed: %" PRId64 " rows in %.1f ms", ms->id, processed,
+           st->duration_ms);
+  }
+  os_free(conn_ref);
+  rn_step_release(&s);
+  return rc;
+}
+
+static void rn_skip_rest(osiris_run *run, const char *failed_id) {
+  size_t i;
+  for (i = 0; i < run->mf->n_steps; i++) {
+    size_t idx = run->order[i];
+    osiris_json *f;
+    char *reason;
+    if (run->st[idx].status != RN_PENDING) continue;
+    run->st[idx].status = RN_SKIPPED;
+    reason = os_asprintf("step %s failed", failed_id);
+    f = rn_fields();
+    if (f) {
+      js_set_str(f, "step_id", run->mf->steps[idx].id);
+      js_set_str(f, "reason", reason ? reason : "an earlier step failed");
+    }
+    os_free(reason);
+    ss_event(&run->ss, "step_skipped", f);
+  }
+}
+
+/* The local execution: every step in order, stop at the first failure. */
+osiris_rc osiris_run_execute_local(osiris_run *run) {
+  size_t i;
+  for (i = 0; i < run->mf->n_steps; i++) {
+    size_t idx = run->order[i];
+    osiris_rc rc;
+    if (run->ctx->cancelled) {
+      rn_set_error(run, OSIRIS_ECANCEL, NULL, "interrupted", "the run was interrupted");
+      rn_skip_rest(run, "(interrupted)");
+      return OSIRIS_ECANCEL;
+    }
+    rc = rn_exec_step(run, idx);
+    if (rc) {
+      rn_skip_rest(run, run->mf->steps[idx].id);
+      return rc;
+    }
+  }
+  return OSIRIS_OK;
+}
+
+/* Rows that crossed the pipeline's edges: what writers wrote, or what
+ * extractors read when nothing was written. */
+static int64_t rn_total_rows(const osiris_run *run) {
+  size_t i, n = run->mf ? run->mf->n_steps : 0;
+  int64_t written = 0, read = 0;
+  int has_writer = 0;
+  for (i = 0; i < n; i++) {
+    if (run->st[i].rows_written) has_writer = 1;
+    written += run->st[i].rows_written;
+    read += run->st[i].rows_read;
+  }
+  return has_writer ? written : read;
+}
+
+/* The closing events and metrics, emitted where the steps ran (in-process
+ * for a local run, in the worker for a remote one). */
+static void rn_finish(osiris_run *run) {
+  osiris_json *f;
+  run->duration_ms = os_now_ms() - run->ss.start_ms;
+  ss_event(&run->ss, "cleanup_start", rn_fields());
+  f = rn_fields();
+  if (f) {
+    js_set_int(f, "steps_executed", (int64_t)run->steps_completed);
+    js_set_int(f, "total_rows", rn_total_rows(run));
+  }
+  ss_event(&run->ss, "cleanup_complete", f);
+  ss_metric(&run->ss, "steps_completed", (double)run->steps_completed, "steps", NULL);
+  ss_metric(&run->ss, "execution_duration", run->duration_ms / 1000.0, "seconds", NULL);
+}
+
+/* status.json and run_card.json from the run's step states; with announce,
+ * also run_complete and session_duration_seconds (the host's last words;
+ * a worker writes its files silently so that nothing is said twice). */
+static osiris_rc rn_write_results(osiris_run *run, int announce) {
+  osiris_json *status = NULL, *card = NULL, *steps = NULL, *f;
+  os_err err = {0};
+  size_t i, n = run->mf ? run->mf->n_steps : 0;
+  int64_t total_rows = rn_total_rows(run), rows_in = 0, rows_out = 0;
+  osiris_rc rc = OSIRIS_OK;
+
+  run->duration_ms = os_now_ms() - run->ss.start_ms;
+  status = rn_fields();
+  card = rn_fields();
+  steps = js_alloc(OSIRIS_JSON_ARRAY);
+  if (!status || !card || !steps) {
+    rc = OSIRIS_ENOMEM;
+    goto done;
+  }
+  js_set_bool(status, "ok", run->ok);
+  js_set_int(status, "exit_code", run->ok ? 0 : 1);
+  js_set_int(status, "steps_completed", (int64_t)run->steps_completed);
+  js_set_int(status, "steps_total", (int64_t)n);
+  js_set_str(status, "session_id", run->ss.id);
+  js_set_str(status, "adapter", run->adapter ? run->adapter->name : "local");
+  js_set_str(status, "sandbox_id",
+             run->sandbox_id ? run->sandbox_id : run->adapter ? run->adapter->name : "local");
+  js_set_str(status, "reason", run->ok ? "" : (run->reason ? run->reason : "execution_failed"));
+  if (run->ok) {
+    osiris_json_set(status, "error", js_alloc(OSIRIS_JSON_NULL));
+  } else {
+    osiris_json *e = rn_fields();
+    if (e) {
+      if (run->failed_step)
+        js_set_str(e, "step_id", run->failed_step);
+      else
+        osiris_json_set(e, "step_id", js_alloc(OSIRIS_JSON_NULL));
+      js_set_str(e, "message", run->error);
+      js_set_str(e, "code", osiris_rc_name(run->rc));
+    }
+    osiris_json_set(status, "error", e);
+  }
+  js_set_int(status, "duration_ms", (int64_t)run->duration_ms);
+  js_set_int(status, "total_rows", total_rows);
+  js_set_bool(status, "events_jsonl_exists", 1);
+
+  for (i = 0; i < n; i++) {
+    rn_state *st = &run->st[i];
+    osiris_json *sj = rn_fields();
+    if (!sj) continue;
+    js_set_str(sj, "step_id", run->mf->steps[i].id);
+    js_set_str(sj, "driver", run->mf->steps[i].driver);
+    js_set_str(sj, "status", rn_status_name(st->status));
+    js_set_int(sj, "rows_in", st->rows_in);
+    js_set_int(sj, "rows_out", st->rows_out);
+    js_set_int(sj, "duration_ms", (int64_t)st->duration_ms);
+    js_set_bool(sj, "has_df_in_memory", st->had_frame && !st->spill_path);
+    js_set_bool(sj, "spill_used", st->spill_path != NULL);
+    if (st->spill_path) {
+      osiris_json *paths = js_alloc(OSIRIS_JSON_ARRAY);
+      char *rel = rn_rel(run, st->spill_path);
+      if (paths && rel) js_push_str(paths, rel);
+      os_free(rel);
+      osiris_json_set(sj, "spill_paths", paths);
+    } else {
+      osiris_json_set(sj, "spill_paths", js_alloc(OSIRIS_JSON_NULL));
+    }
+    osiris_json_set(sj, "artifacts", osiris_json_copy(st->artifacts));
+    if (st->error) js_set_str(sj, "error", st->error);
+    rows_in += st->rows_in;
+    rows_out += st->rows_out;
+    osiris_json_push(steps, sj);
+  }
+  js_set_str(card, "session_id", run->ss.id);
+  js_set_str(card, "pipeline_id", run->mf && run->mf->pipeline_id ? run->mf->pipeline_id : "");
+  js_set_str(card, "adapter", run->adapter ? run->adapter->name : "local");
+  js_set_str(card, "status", run->ok ? "success" : "failed");
+  js_set_int(card, "duration_ms", (int64_t)run->duration_ms);
+  js_set_int(card, "rows_in", rows_in);
+  js_set_int(card, "rows_out", rows_out);
+  osiris_json_set(card, "steps", steps);
+  steps = NULL;
+
+  rc = ss_write_json(&run->ss, "run_card.json", card, &err);
+  if (!rc) rc = ss_write_json(&run->ss, "status.json", status, &err);
+  osiris_json_free(run->status);
+  run->status = status;
+  status = NULL;
+  if (rc) ss_log(&run->ss, 3, "%s", err.msg);
+  if (!announce) goto done;
+  f = rn_fields();
+  if (f) {
+    js_set_str(f, "pipeline_id", run->mf && run->mf->pipeline_id ? run->mf->pipeline_id : "");
+    js_set_str(f, "status", run->ok ? "success" : "failed");
+    js_set_int(f, "steps_completed", (int64_t)run->steps_completed);
+    js_set_int(f, "steps_total", (int64_t)n);
+    js_set_int(f, "duration_ms", (int64_t)run->duration_ms);
+  }
+  ss_event(&run->ss, "run_complete", f);
+  ss_metric(&run->ss, "session_duration_seconds", (os_now_ms() - run->ss.start_ms) / 1000.0,
+            "seconds", NULL);
+done:
+  osiris_json_free(status);
+  osiris_json_free(card);
+  osiris_json_free(steps);
+  return rc;
+}
+
+/* ---------------------------------------------------------- local adapter */
+
+/* The host half of prepare, shared by every adapter: load the manifest
+ * and materialize manifest.yaml and cfg/ into the run directory. */
+static osiris_rc rn_prepare_host(osiris_run *run, os_err *err) {
+  osiris_rc rc = rn_load(run, err);
+  if (!rc) rc = rn_materialize(run, err);
+  return rc;
+}
+
+/* The half of prepare that runs where the steps run: the drivers. */
+static osiris_rc rn_prepare_exec(osiris_run *run, os_err *err) {
+  osiris_rc rc = rn_check_drivers(run, err);
+  if (!rc) ss_metric(&run->ss, "steps_total", (double)run->mf->n_steps, "steps", NULL);
+  return rc;
+}
+
+static osiris_rc rn_local_prepare(osiris_run *run) {
+  os_err err = {0};
+  osiris_rc rc = rn_prepare_host(run, &err);
+  if (!rc) rc = rn_prepare_exec(run, &err);
+  if (rc) {
+    rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
+    ss_log(&run->ss, 3, "%s", run->error);
+  }
+  run->prepared = rc == OSIRIS_OK;
+  return rc;
+}
+
+static osiris_rc rn_local_collect(osiris_run *run) {
+  if (run->prepared) rn_finish(run);
+  return rn_write_results(run, 1);
+}
+
+static const osiris_adapter rn_local_adapter = {"local", rn_local_prepare,
+                                                osiris_run_execute_local, rn_local_collect};
+
+/* ======================================================================
+ * 15. Worker protocol
+ *
+ * The worker reads one JSON command a line (ping, prepare, exec_step,
+ * cleanup) and answers each with {"type":"response","cmd":<name>,"ok":..}
+ * on out_fd, interleaved with the events, metrics and logs of the same
+ * runner as {"type":"event"|"metric"|"log",...} lines.  A failed step
+ * answers ok:false with its error; the commands after it still get
+ * answers, so the host never waits for a line that will not come.
+ * ====================================================================== */
+
+static void wk_respond(int fd, const char *cmd, int ok, osiris_json *extra, const char *error) {
+  osiris_json *r = js_alloc(OSIRIS_JSON_OBJECT);
+  os_buf b = {0};
+  size_t i;
+  if (!r) goto done;
+  js_set_str(r, "type", "response");
+  js_set_str(r, "cmd", cmd ? cmd : "");
+  js_set_bool(r, "ok", ok);
+  if (error) js_set_str(r, "error", error);
+  if (extra)
+    for (i = 0; i < extra->u.c.n; i++)
+      osiris_json_set(r, extra->u.c.keys[i], osiris_json_copy(extra->u.c.items[i]));
+  if (!js_dump(&b, r, 0) && !ob_putc(&b, '\n')) {
+    const char *p = b.p;
+    size_t left = b.len;
+    while (left > 0) {
+      ssize_t w = write(fd, p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) break;
+      p += w;
+      left -= (size_t)w;
+    }
+  }
+done:
+  ob_free(&b);
+  osiris_json_free(r);
+  osiris_json_free(extra);
+}
+
+static void rn_free(osiris_run *run);
+static osiris_run *rn_new(osiris_ctx *ctx);
+
+osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const char *session_dir,
+                            int out_fd) {
+  char *text = NULL, *line, *next;
+  size_t len = 0;
+  os_err err = {0};
+  osiris_run *run = NULL;
+  osiris_rc rc, result = OSIRIS_OK;
+  int cleaned = 0;
+  if (!ctx || !commands_path || !session_dir) return OSIRIS_EUSAGE;
+  rc = os_read_file(commands_path, &text, &len, &err);
+  if (rc) {
+    snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
+    return rc;
+  }
+  for (line = text; line && *line; line = next) {
+    osiris_json *cmd = NULL, *extra;
+    const char *name;
+    next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    if (!*line) continue;
+    rc = js_parse(line, strlen(line), "commands.jsonl", &cmd, &err);
+    if (rc) {
+      wk_respond(out_fd, "", 0, NULL, err.msg);
+      result = rc;
+      continue;
+    }
+    name = js_gets(cmd, "cmd");
+    if (os_streq(name, "ping")) {
+      extra = rn_fields();
+      if (extra) osiris_json_set(extra, "echo", osiris_json_copy(osiris_json_get(cmd, "data")));
+      wk_respond(out_fd, "ping", 1, extra, NULL);
+    } else if (os_streq(name, "prepare")) {
+      const char *manifest = js_gets(cmd, "manifest");
+      const char *sid = js_gets(cmd, "session_id");
+      if (run) {
+        wk_respond(out_fd, "prepare", 0, NULL, "prepare was already done");
+        result = OSIRIS_EUSAGE;
+      } else if (!manifest) {
+        wk_respond(out_fd, "prepare", 0, NULL, "prepare needs a manifest path");
+        result = OSIRIS_EUSAGE;
+      } else if (!(run = rn_new(ctx))) {
+        wk_respond(out_fd, "prepare", 0, NULL, "out of memory");
+        result = OSIRIS_ENOMEM;
+      } else {
+        rc = ss_open_session(&run->ss, ctx, NULL, session_dir, sid, 0, out_fd, &err);
+        if (!rc) {
+          run->source_manifest = os_path_abs(run->ss.dir, manifest);
+          rc = run->source_manifest ? rn_load(run, &err) : OSIRIS_ENOMEM;
+        }
+        if (!rc) rc = rn_prepare_exec(run, &err);
+        if (rc) {
+          rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
+          wk_respond(out_fd, "prepare", 0, NULL, err.msg);
+          result = rc;
+        } else {
+          run->prepared = 1;
+          extra = rn_fields();
+          if (extra) {
+            js_set_str(extra, "session_id", run->ss.id);
+            js_set_int(extra, "steps", (int64_t)run->mf->n_steps);
+          }
+          wk_respond(out_fd, "prepare", 1, extra, NULL);
+        }
+      }
+    } else if (os_streq(name, "exec_step")) {
+      const char *sid = js_gets(cmd, "step_id");
+      size_t idx = run && run->prepared && sid ? rn_step_index(run->mf, sid) : (size_t)-1;
+      extra = rn_fields();
+      if (extra && sid) js_set_str(extra, "step_id", sid);
+      if (idx == (size_t)-1) {
+        wk_respond(out_fd, "exec_step", 0, extra, run && run->prepared ? "unknown step" : "not prepared");
+        result = result ? result : OSIRIS_EUSAGE;
+      } else if (run->rc) {
+        run->st[idx].status = RN_SKIPPED;
+        wk_respond(out_fd, "exec_step", 0, extra, "skipped: an earlier step failed");
+      } else {
+        rc = rn_exec_step(run, idx);
+        if (extra) {
+          js_set_int(extra, "rows_processed", run->st[idx].had_frame ? run->st[idx].rows_out
+                                                                     : run->st[idx].rows_written);
+          js_set_int(extra, "duration_ms", (int64_t)run->st[idx].duration_ms);
+        }
+        wk_respond(out_fd, "exec_step", rc == OSIRIS_OK, extra, rc ? run->st[idx].error : NULL);
+        if (rc) {
+          rn_skip_rest(run, sid);
+          result = rc;
+        }
+      }
+    } else if (os_streq(name, "cleanup")) {
+      if (run && run->prepared) {
+        if (!run->rc) run->ok = 1;
+        rn_finish(run);
+        rn_write_results(run, 0);
+        cleaned = 1;
+      }
+      extra = rn_fields();
+      if (extra && run) js_set_int(extra, "steps_completed", (int64_t)run->steps_completed);
+      wk_respond(out_fd, "cleanup", run != NULL, extra, run ? NULL : "not prepared");
+    } else {
+      wk_respond(out_fd, name ? name : "", 0, NULL, "unknown command");
+      result = result ? result : OSIRIS_EUSAGE;
+    }
+    osiris_json_free(cmd);
+  }
+  if (run && run->prepared && !cleaned) {
+    if (!run->rc) run->ok = 1;
+    rn_finish(run);
+    rn_write_results(run, 0);
+  }
+  if (run && run->rc && !result) result = run->rc;
+  rn_free(run);
+  os_free(text);
+  return result;
+}
+
+/* ======================================================================
+ * 16. Transports: subprocess and E2B
+ *
+ * The remote adapter runs the pipeline in osiris-worker somewhere else and
+ * makes the host run directory look exactly like a local run's.  prepare
+ * materializes the run on the host, then builds a package (manifest.yaml,
+ * cfg/, commands.jsonl, osiris_connections.yaml whose secret values are
+ * ${OSIRIS_SECRET_<n>} references, and the input files); execute ships it
+ * through a transport and turns the worker's stdout JSON lines back into
+ * the host session's events, metrics and log, updating the step states
+ * from the events; collect downloads artifacts/ and the files writers
+ * produced, then writes status.json and run_card.json like a local run.
+ * Secret values exist only in host memory and in the worker process's
+ * environment: never in the package, on the sandbox disk, or in a request
+ * that is logged.  Every path out of execute, Ctrl-C included, ends with
+ * the scratch directory removed or the sandbox deleted.
+ * ====================================================================== */
+
+
+#define RM_MAX_LINE ((size_t)64 << 20)     /* one worker line */
+#define RM_MAX_ENVELOPE ((size_t)64 << 20) /* one Connect envelope */
+#define RM_KILL_GRACE_MS 3000.0            /* SIGTERM -> SIGKILL */
+
+typedef struct rm_map {
+  char *wpath; /* as the worker sees it */
+  char *hpath; /* on the host */
+} rm_map;
+
+typedef struct rm_state rm_state;
+
+/* What differs between running the worker next door and in E2B.  Every
+ * function reports a transport failure through err; pump returns once
+ * the worker has ended (or the stream broke, or the run was cancelled). */
+typedef struct rm_transport {
+  const char *name;
+  osiris_rc (*open)(rm_state *rs, os_err *err);  /* wdir, pkg_dir; no side effects remote */
+  osiris_rc (*start)(rm_state *rs, os_err *err); /* ship package + worker, start the worker */
+  osiris_rc (*pump)(rm_state *rs, os_err *err);  /* feed output until the worker ends */
+  osiris_rc (*fetch)(rm_state *rs, const char *wpath, const char *hpath, int64_t *bytes,
+                     os_err *err);
+  osiris_rc (*list)(rm_state *rs, const char *wdir, osiris_json *paths, os_err *err);
+  void (*close)(rm_state *rs); /* stop the worker, delete sandbox / scratch */
+} rm_transport;
+
+typedef struct e2_state {
+  char *api_url, *envd_url, *api_key, *domain, *template_id;
+  char *sandbox_id, *token;
+  int timeout_s;
+  int64_t pid;
+  int have_pid;
+  /* the stream being read */
+  os_buf env_buf, err_body;
+  long status;
+  int feed, got_start, got_end, got_eos, eos_error, bad, aborted;
+  int end_exit_code;
+  char end_status[128];
+  char eos_msg[512];
+  int no_cancel; /* calls that must run even after Ctrl-C (DELETE) */
+} e2_state;
+
+struct rm_state {
+  osiris_run *run;
+  const rm_transport *tp;
+  char *pkg_dir;        /* host directory holding the package */
+  char *wdir;           /* the worker's session directory, as it sees it */
+  char *wbin;           /* the worker binary, as the worker sees it */
+  char *wsrc;           /* the worker binary on the host */
+  osiris_json *files;   /* package-relative paths to ship */
+  osiris_json *envs;    /* NAME -> secret value, the worker's environment */
+  rm_map *maps;         /* rewritten file paths */
+  size_t n_maps, cap_maps;
+  osiris_json *outputs; /* worker paths reported by output_written */
+  os_buf out_line, err_line;
+  int err_fd;
+  int started, exited, exit_code, term_signal, got_cleanup;
+  int failed;                 /* the transport failed: error says how */
+  char error[OS_ERR_CAP];
+  int cancel_seen;
+  int local;                  /* the worker's files are on this file system */
+  double t_open, t_started, t_ended;
+  /* subprocess */
+  char *scratch;
+  pid_t pid;
+  int fd_out, fd_err;
+  double term_sent_ms;
+  /* e2b */
+  e2_state e2;
+};
+
+/* ---------------------------------------------------------- helpers */
+
+static osiris_json *rm_obj(void) { return js_alloc(OSIRIS_JSON_OBJECT); }
+
+static int rm_env_flag(const char *name) {
+  const char *v = getenv(name);
+  return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Remove a directory tree (no symlinks followed). */
+static void rm_rmtree(const char *path) {
+  DIR *d;
+  struct dirent *e;
+  struct stat st;
+  if (lstat(path, &st) != 0) return;
+  if (!S_ISDIR(st.st_mode)) {
+    unlink(path);
+    return;
+  }
+  d = opendir(path);
+  if (d) {
+    while ((e = readdir(d)) != NULL) {
+      char *child;
+      if (os_streq(e->d_name, ".") || os_streq(e->d_name, "..")) continue;
+      child = os_path_join(path, e->d_name);
+      if (child) rm_rmtree(child);
+      os_free(child);
+    }
+    closedir(d);
+  }
+  rmdir(path);
+}
+
+/* Copy src to dst through a descriptor stream (inputs and worker binaries
+ * may be large), creating dst's directory, with the given mode. */
+static osiris_rc rm_copy(const char *src, const char *dst, mode_t mode, int64_t *bytes,
+                         os_err *err) {
+  char buf[65536];
+  char *dir = os_path_dirname(dst), *tmp = os_asprintf("%s.part", dst);
+  int in = -1, out = -1;
+  int64_t total = 0;
+  osiris_rc rc = OSIRIS_OK;
+  if (!dir || !tmp) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = os_mkdir_p(dir, err);
+  if (rc) goto done;
+  in = open(src, O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    rc = os_fail(err, errno == ENOENT ? OSIRIS_ENOTFOUND : OSIRIS_EIO, "cannot read %s: %s", src,
+                 strerror(errno));
+    goto done;
+  }
+  out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (out < 0) {
+    rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    goto done;
+  }
+  for (;;) {
+    ssize_t r = read(in, buf, sizeof buf), off = 0;
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      rc = os_fail(err, OSIRIS_EIO, "cannot read %s: %s", src, strerror(errno));
+      goto done;
+    }
+    if (r == 0) break;
+    while (off < r) {
+      ssize_t w = write(out, buf + off, (size_t)(r - off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", dst, strerror(errno));
+        goto done;
+      }
+      off += w;
+    }
+    total += r;
+  }
+  if (fchmod(out, mode) != 0 || close(out) != 0) {
+    out = -1;
+    rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", dst, strerror(errno));
+    goto done;
+  }
+  out = -1;
+  if (rename(tmp, dst) != 0) {
+    rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", dst, strerror(errno));
+    goto done;
+  }
+  if (bytes) *bytes = total;
+done:
+  if (in >= 0) close(in);
+  if (out >= 0) close(out);
+  if (rc && tmp) unlink(tmp);
+  os_free(dir);
+  os_free(tmp);
+  return rc;
+}
+
+/* Every regular file under dir (recursively), as full paths. */
+static osiris_rc rm_walk(const char *dir, osiris_json *paths, int depth, os_err *err) {
+  DIR *d;
+  struct dirent *e;
+  osiris_rc rc = OSIRIS_OK;
+  if (depth > 32) return OSIRIS_OK;
+  d = opendir(dir);
+  if (!d) return OSIRIS_OK; /* nothing there: no artifacts */
+  while (!rc && (e = readdir(d)) != NULL) {
+    struct stat st;
+    char *child;
+    if (os_streq(e->d_name, ".") || os_streq(e->d_name, "..")) continue;
+    child = os_path_join(dir, e->d_name);
+    if (!child) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      break;
+    }
+    if (lstat(child, &st) == 0) {
+      if (S_ISDIR(st.st_mode))
+        rc = rm_walk(child, paths, depth + 1, err);
+      else if (S_ISREG(st.st_mode) && js_push_str(paths, child))
+        rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    }
+    os_free(child);
+  }
+  closedir(d);
+  return rc;
+}
+
+/* path minus "dir/" when path is below dir, else NULL (borrowed). */
+static const char *rm_below(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  if (strncmp(path, dir, n) == 0 && path[n] == '/' && path[n + 1]) return path + n + 1;
+  return NULL;
+}
+
+static osiris_rc rm_add_map(rm_state *rs, const char *wpath, const char *hpath) {
+  if (rs->n_maps == rs->cap_maps) {
+    size_t cap = rs->cap_maps ? rs->cap_maps * 2 : 8;
+    rm_map *m = os_realloc(rs->maps, cap * sizeof *m);
+    if (!m) return OSIRIS_ENOMEM;
+    rs->maps = m;
+    rs->cap_maps = cap;
+  }
+  rs->maps[rs->n_maps].wpath = os_strdup(wpath);
+  rs->maps[rs->n_maps].hpath = os_strdup(hpath);
+  if (!rs->maps[rs->n_maps].wpath || !rs->maps[rs->n_maps].hpath) {
+    os_free(rs->maps[rs->n_maps].wpath);
+    os_free(rs->maps[rs->n_maps].hpath);
+    return OSIRIS_ENOMEM;
+  }
+  rs->n_maps++;
+  return OSIRIS_OK;
+}
+
+/* Where a file the worker wrote belongs on the host (owned), or NULL. */
+static char *rm_host_path(rm_state *rs, const char *wpath) {
+  size_t i;
+  const char *rel;
+  for (i = 0; i < rs->n_maps; i++)
+    if (os_streq(rs->maps[i].wpath, wpath)) return os_strdup(rs->maps[i].hpath);
+  rel = rm_below(wpath, rs->wdir);
+  return rel ? os_path_join(rs->run->ctx->base_dir, rel) : NULL;
+}
+
+static osiris_rc rm_rc_from_name(const char *name) {
+  int i;
+  for (i = 1; i <= OSIRIS_EUSAGE; i++)
+    if (os_streq(name, osiris_rc_name((osiris_rc)i))) return (osiris_rc)i;
+  return OSIRIS_EDRIVER;
+}
+
+static int rm_level(const char *name) {
+  if (os_streq(name, "DEBUG")) return 0;
+  if (os_streq(name, "WARNING")) return 2;
+  if (os_streq(name, "ERROR")) return 3;
+  return 1;
+}
+
+/* A transport event (not part of a local run). */
+static void rm_event(rm_state *rs, const char *name, osiris_json *f) {
+  if (!f) f = rm_obj();
+  if (f && !osiris_json_get(f, "transport")) js_set_str(f, "transport", rs->tp->name);
+  ss_event(&rs->run->ss, name, f);
+}
+
+/* ---------------------------------------------------------- worker lines */
+
+static void rm_on_event(rm_state *rs, osiris_json *ev) {
+  osiris_run *run = rs->run;
+  const char *name = js_gets(ev, "event"), *sid = js_gets(ev, "step_id");
+  size_t idx = sid && run->mf ? rn_step_index(run->mf, sid) : (size_t)-1;
+  rn_state *st = idx == (size_t)-1 ? NULL : &run->st[idx];
+  if (!name) return;
+  if (os_streq(name, "output_written")) {
+    const char *wpath = js_gets(ev, "path");
+    char *hpath = wpath ? rm_host_path(rs, wpath) : NULL;
+    if (wpath) js_push_str(rs->outputs, wpath);
+    if (hpath) js_set_str(ev, "path", hpath); /* what a local run reports */
+    os_free(hpath);
+  }
+  if (!st) return;
+  if (os_streq(name, "step_start")) {
+    st->status = RN_RUNNING;
+  } else if (os_streq(name, "step_complete")) {
+    st->status = RN_SUCCESS;
+    st->duration_ms = (double)osiris_json_int(osiris_json_get(ev, "duration_ms"), 0);
+    run->steps_completed++;
+  } else if (os_streq(name, "step_failed")) {
+    const char *msg = js_gets(ev, "error");
+    osiris_rc rc = rm_rc_from_name(js_gets(ev, "error_type"));
+    st->status = RN_FAILED;
+    st->duration_ms = (double)osiris_json_int(osiris_json_get(ev, "duration_ms"), 0);
+    os_free(st->error);
+    st->error = os_strdup(msg ? msg : "step failed");
+    st->error_rc = rc;
+    rn_set_error(run, rc, sid, rc == OSIRIS_ECONN ? "connection_failed" : "execution_failed",
+                 msg ? msg : "step failed");
+  } else if (os_streq(name, "step_skipped")) {
+    st->status = RN_SKIPPED;
+  } else if (os_streq(name, "rows_out")) {
+    st->rows_out = osiris_json_int(osiris_json_get(ev, "rows"), 0);
+    st->had_frame = 1;
+  } else if (os_streq(name, "inputs_resolved")) {
+    st->rows_in += osiris_json_int(osiris_json_get(ev, "rows"), 0);
+  } else if (os_streq(name, "artifact_created")) {
+    const char *p = js_gets(ev, "path");
+    if (p) js_push_str(st->artifacts, p);
+  }
+}
+
+static void rm_on_metric(rm_state *rs, const osiris_json *m) {
+  osiris_run *run = rs->run;
+  const char *name = js_gets(m, "metric");
+  const char *sid = js_gets(osiris_json_get(m, "tags"), "step_id");
+  size_t idx = sid && run->mf ? rn_step_index(run->mf, sid) : (size_t)-1;
+  const osiris_driver *d;
+  const char *modes;
+  int64_t v;
+  if (idx == (size_t)-1 || !name) return;
+  d = osiris_driver_find(run->ctx, run->mf->steps[idx].driver);
+  modes = d && d->modes ? d->modes : "extract write";
+  v = (int64_t)osiris_json_num(osiris_json_get(m, "value"), 0);
+  /* the same edge rule as osiris_step_metric */
+  if (os_streq(name, "rows_read") && strstr(modes, "extract")) run->st[idx].rows_read += v;
+  if (os_streq(name, "rows_written") && strstr(modes, "write")) run->st[idx].rows_written += v;
+}
+
+static void rm_write_obj(rm_state *rs, int fd, const osiris_json *v) {
+  os_buf b = {0};
+  if (!js_dump(&b, v, 0) && !ob_putc(&b, '\n')) ss_write_line(&rs->run->ss, fd, b.p, b.len);
+  ob_free(&b);
+}
+
+/* One complete stdout line of the worker.  An event or metric line is
+ * {"type":"event",<the local line's members>}; the prefix is cut off
+ * textually, so an event's own "type" field (output_written) survives. */
+static void rm_line(rm_state *rs, const char *line, size_t n) {
+  static const char ev_pre[] = "{\"type\":\"event\",", me_pre[] = "{\"type\":\"metric\",";
+  osiris_run *run = rs->run;
+  osiris_json *v = NULL;
+  os_err err = {0};
+  os_buf own = {0};
+  const char *type;
+  int stripped = 0;
+  while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ')) n--;
+  if (n == 0) return;
+  if ((n > sizeof ev_pre && memcmp(line, ev_pre, sizeof ev_pre - 1) == 0) ||
+      (n > sizeof me_pre && memcmp(line, me_pre, sizeof me_pre - 1) == 0)) {
+    size_t cut = line[9] == 'e' ? sizeof ev_pre - 1 : sizeof me_pre - 1;
+    stripped = line[9] == 'e' ? 1 : 2;
+    if (ob_putc(&own, '{') || ob_put(&own, line + cut, n - cut)) goto done;
+    line = own.p;
+    n = own.len;
+  }
+  if (js_parse(line, n, "worker stdout", &v, &err) || osiris_json_kind_of(v) != OSIRIS_JSON_OBJECT) {
+    ss_log(&run->ss, 2, "worker: unreadable output line (%zu bytes)", n);
+    goto done;
+  }
+  type = stripped == 1 ? "event" : stripped == 2 ? "metric" : js_gets(v, "type");
+  if (!stripped && js_gets(v, "event") && js_gets(v, "ts") &&
+      !os_streq(type, "event") && !os_streq(type, "log") && !os_streq(type, "response")) {
+    /* an older worker: the event's own "type" overwrote "event"; keep it,
+     * after the fields it follows in a local line */
+    char *own_type = os_strdup(type);
+    osiris_json_remove(v, "type");
+    if (own_type) js_set_str(v, "type", own_type);
+    os_free(own_type);
+    stripped = 1;
+    type = "event";
+    if (os_streq(js_gets(v, "event"), "output_written")) { /* step_id, path, type, rows, size_bytes */
+      osiris_json *rows = osiris_json_copy(osiris_json_get(v, "rows"));
+      osiris_json *size = osiris_json_copy(osiris_json_get(v, "size_bytes"));
+      osiris_json_remove(v, "rows");
+      osiris_json_remove(v, "size_bytes");
+      if (rows) osiris_json_set(v, "rows", rows);
+      if (size) osiris_json_set(v, "size_bytes", size);
+    }
+  }
+  if (os_streq(type, "event")) {
+    if (!stripped) osiris_json_remove(v, "type");
+    rm_on_event(rs, v);
+    rm_write_obj(rs, run->ss.events_fd, v);
+  } else if (os_streq(type, "metric")) {
+    if (!stripped) osiris_json_remove(v, "type");
+    rm_on_metric(rs, v);
+    rm_write_obj(rs, run->ss.metrics_fd, v);
+  } else if (os_streq(type, "log")) {
+    const char *msg = js_gets(v, "message");
+    ss_log(&run->ss, rm_level(js_gets(v, "level")), "%s", msg ? msg : "");
+  } else if (os_streq(type, "response")) {
+    const char *cmd = js_gets(v, "cmd");
+    int ok = osiris_json_bool(osiris_json_get(v, "ok"), 0);
+    const char *e = js_gets(v, "error");
+    if (os_streq(cmd, "cleanup")) rs->got_cleanup = 1;
+    if (!ok && (os_streq(cmd, "prepare") || os_streq(cmd, "") || !cmd)) {
+      rn_set_error(run, OSIRIS_EINVAL, NULL, "preflight_failed", e ? e : "the worker refused prepare");
+    } else if (!ok && os_streq(cmd, "exec_step") && e &&
+               (os_streq(e, "not prepared") || os_streq(e, "unknown step"))) {
+      rn_set_error(run, OSIRIS_EUSAGE, js_gets(v, "step_id"), "worker_failed", e);
+    }
+  } else {
+    ss_log(&run->ss, 2, "worker: line of unknown type '%s'", type ? type : "");
+  }
+done:
+  ob_free(&own);
+  osiris_json_free(v);
+}
+
+static void rm_stderr_line(rm_state *rs, const char *line, size_t n) {
+  ss_session *ss = &rs->run->ss;
+  int fd = ss->debug_fd;
+  if (fd < 0) {
+    if (rs->err_fd < 0) rs->err_fd = ss_open(ss->dir, "debug.log");
+    fd = rs->err_fd;
+  }
+  if (fd >= 0) {
+    char *l = os_asprintf("worker stderr: %.*s\n", (int)n, line);
+    if (l) ss_write_line(ss, fd, l, strlen(l));
+    os_free(l);
+  }
+}
+
+/* Bytes of the worker's stdout (stream 0) or stderr (1), split anywhere. */
+static osiris_rc rm_feed(rm_state *rs, int stream, const char *p, size_t n) {
+  os_buf *b = stream ? &rs->err_line : &rs->out_line;
+  size_t i, start = 0;
+  for (i = 0; i < n; i++) {
+    if (p[i] != '\n') continue;
+    if (b->len) {
+      if (ob_put(b, p + start, i - start)) return OSIRIS_ENOMEM;
+      if (stream)
+        rm_stderr_line(rs, b->p, b->len);
+      else
+        rm_line(rs, b->p, b->len);
+      b->len = 0;
+    } else if (stream) {
+      rm_stderr_line(rs, p + start, i - start);
+    } else {
+      rm_line(rs, p + start, i - start);
+    }
+    start = i + 1;
+  }
+  if (start < n) {
+    if (b->len + (n - start) > RM_MAX_LINE) return OSIRIS_ELIMIT;
+    if (ob_put(b, p + start, n - start)) return OSIRIS_ENOMEM;
+  }
+  return OSIRIS_OK;
+}
+
+/* A last line without its newline still counts. */
+static void rm_flush(rm_state *rs) {
+  if (rs->out_line.len) rm_line(rs, rs->out_line.p, rs->out_line.len);
+  if (rs->err_line.len) rm_stderr_line(rs, rs->err_line.p, rs->err_line.len);
+  rs->out_line.len = rs->err_line.len = 0;
+}
+
+/* ---------------------------------------------------------- package */
+
+static osiris_rc rm_add_secret_env(rm_state *rs, const char *value, osiris_json **ref) {
+  char name[64], refs[80];
+  size_t n = osiris_json_size(rs->envs);
+  snprintf(name, sizeof name, "OSIRIS_SECRET_%zu", n);
+  snprintf(refs, sizeof refs, "${%s}", name);
+  if (js_set_str(rs->envs, name, value)) return OSIRIS_ENOMEM;
+  *ref = osiris_json_new_str(refs, strlen(refs));
+  return *ref ? OSIRIS_OK : OSIRIS_ENOMEM;
+}
+
+/* A copy of one connection entry for the worker: every string resolved on
+ * the host; secret values (and anything still holding "${") replaced by a
+ * reference to an environment variable only the worker process gets.  A
+ * field whose variable is unset stays a reference to that variable, so the
+ * worker fails with the same message a local run gives. */
+static osiris_json *rm_conn_copy(rm_state *rs, const osiris_json *v, const char *key, int depth,
+                                 osiris_rc *rc) {
+  osiris_json *out = NULL;
+  size_t i;
+  if (depth > 32) {
+    *rc = OSIRIS_ELIMIT;
+    return NULL;
+  }
+  if (v->kind == OSIRIS_JSON_OBJECT || v->kind == OSIRIS_JSON_ARRAY) {
+    out = js_alloc(v->kind);
+    if (!out) goto oom;
+    for (i = 0; i < v->u.c.n; i++) {
+      const char *k = v->kind == OSIRIS_JSON_OBJECT ? v->u.c.keys[i] : key;
+      osiris_json *c = rm_conn_copy(rs, v->u.c.items[i], k, depth + 1, rc);
+      if (!c) {
+        osiris_json_free(out);
+        return NULL;
+      }
+      *rc = v->kind == OSIRIS_JSON_OBJECT ? osiris_json_set(out, k, c) : osiris_json_push(out, c);
+      if (*rc) {
+        osiris_json_free(out);
+        return NULL;
+      }
+    }
+    return out;
+  }
+  if (v->kind != OSIRIS_JSON_STRING) {
+    out = osiris_json_copy(v);
+    if (!out) goto oom;
+    return out;
+  }
+  {
+    os_buf val = {0};
+    char *missing = NULL;
+    osiris_rc s = cn_subst_str(rs->run->ctx, v->u.s.ptr, v->u.s.len, &val, &missing);
+    const char *text = val.p ? val.p : "";
+    if (s == OSIRIS_ECONN) {
+      char *r = os_asprintf("${%s}", missing);
+      out = r ? osiris_json_new_str(r, strlen(r)) : NULL;
+      os_free(r);
+      os_free(missing);
+    } else if (s) {
+      ob_free(&val);
+      *rc = s;
+      return NULL;
+    } else if ((key && mk_is_masked_key(key)) || strstr(text, "://") || strstr(text, "${") ||
+               strchr(text, '\n')) {
+      /* URLs may carry a password; "${" would be expanded twice. */
+      *rc = ss_add_secret(&rs->run->ss, text);
+      if (!*rc) *rc = ss_add_url_password(&rs->run->ss, text);
+      if (!*rc) *rc = rm_add_secret_env(rs, text, &out);
+      if (*rc) {
+        ob_free(&val);
+        return NULL;
+      }
+    } else {
+      out = osiris_json_new_str(text, strlen(text));
+    }
+    if (val.p) memset(val.p, 0, val.len);
+    ob_free(&val);
+    if (!out) goto oom;
+    return out;
+  }
+oom:
+  *rc = OSIRIS_ENOMEM;
+  return NULL;
+}
+
+static osiris_rc rm_write_connections(rm_state *rs, os_err *err) {
+  char *path = NULL, *dst = NULL;
+  osiris_json *doc = NULL, *copy = NULL, *top = NULL;
+  const osiris_json *conns;
+  os_buf b = {0};
+  os_err ferr = {0};
+  osiris_rc rc;
+  if (cn_load_file(rs->run->ctx, &path, &doc, &conns, &ferr)) {
+    /* No file (or a broken one): the worker finds none either and says so
+     * when a step needs a connection. */
+    ss_log(&rs->run->ss, 0, "remote: no connections shipped (%s)", ferr.msg);
+    return OSIRIS_OK;
+  }
+  rc = OSIRIS_OK;
+  copy = rm_conn_copy(rs, conns, NULL, 0, &rc);
+  top = rm_obj();
+  if (!copy || !top) {
+    if (!rc) rc = OSIRIS_ENOMEM;
+    rc = os_fail(err, rc, "cannot prepare the connections for the worker (%s)", osiris_rc_name(rc));
+    goto done;
+  }
+  if (osiris_json_set(top, "connections", copy)) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  copy = NULL;
+  rc = ym_emit(&b, top, 0);
+  if (rc) {
+    rc = os_fail(err, rc, "cannot write the worker's connections file");
+    goto done;
+  }
+  dst = os_path_join(rs->pkg_dir, CN_FILE_NAME);
+  if (!dst) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = os_write_file(dst, b.p ? b.p : "", b.len, err);
+  if (!rc && js_push_str(rs->files, CN_FILE_NAME)) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+done:
+  os_free(path);
+  os_free(dst);
+  osiris_json_free(doc);
+  osiris_json_free(copy);
+  osiris_json_free(top);
+  ob_free(&b);
+  return rc;
+}
+
+/* A step's cfg for the package.  For the filesystem CSV steps the file the
+ * step reads or writes is mapped into the worker's session directory: a
+ * relative path that stays inside the host's base directory (also under a
+ * relative connection base_dir) keeps its relative path; anything else
+ * (absolute, outside, under an absolute base_dir) becomes an absolute
+ * path under <wdir>/_files/<n>/ in the package copy of the cfg only.
+ * Inputs are copied into the package. */
+static osiris_rc rm_package_cfg(rm_state *rs, size_t i, os_err *err) {
+  osiris_run *run = rs->run;
+  const mf_step *ms = &run->mf->steps[i];
+  int reader = os_streq(ms->driver, "filesystem.csv_extractor");
+  int writer = os_streq(ms->driver, "filesystem.csv_writer");
+  char *name = os_asprintf("cfg/%s.json", ms->id);
+  char *src = name ? os_path_join(run->ss.dir, name) : NULL;
+  char *dst = name ? os_path_join(rs->pkg_dir, name) : NULL;
+  char *host = NULL, *base = NULL, *wpath = NULL, *rel = NULL, *pkg = NULL;
+  osiris_json *cfg = NULL, *conn = NULL;
+  const char *path, *ref, *cbase;
+  os_buf b = {0};
+  osiris_rc rc = OSIRIS_OK;
+  if (!name || !src || !dst) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (!reader && !writer) goto copy;
+  if (js_read_file(src, &cfg, err) || !(path = js_gets(cfg, "path")) || !*path) goto copy;
+  ref = js_gets(cfg, "connection");
+  if (ref) {
+    os_err cerr = {0};
+    if (cn_resolve(run->ctx, ref, "filesystem", &conn, NULL, &cerr)) goto copy; /* worker reports it */
+  }
+  cbase = js_gets(conn, "base_dir");
+  if (path[0] != '/' && cbase && *cbase) {
+    base = os_path_abs(run->ctx->base_dir, cbase);
+    host = base ? os_path_abs(base, path) : NULL;
+  } else {
+    host = os_path_abs(run->ctx->base_dir, path);
+  }
+  if (!host) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  /* Unchanged, the worker resolves a relative path (and a relative
+   * base_dir) against its session directory: same relative place. */
+  if (path[0] != '/' && !(cbase && cbase[0] == '/') && rm_below(host, run->ctx->base_dir)) {
+    rel = os_strdup(rm_below(host, run->ctx->base_dir));
+  } else {
+    rel = os_asprintf("_files/%zu/%s", i, os_path_basename(host));
+  }
+  wpath = rel ? os_path_join(rs->wdir, rel) : NULL;
+  pkg = rel ? os_path_join(rs->pkg_dir, rel) : NULL;
+  if (!rel || !wpath || !pkg) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (reader && os_is_file(host)) {
+    rc = rm_copy(host, pkg, 0644, NULL, err);
+    if (rc) goto done;
+    if (js_push_str(rs->files, rel)) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+  }
+  if (writer && rm_add_map(rs, wpath, host)) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (strncmp(rel, "_files/", 7) != 0) goto copy; /* same relative path: cfg unchanged */
+  if (js_set_str(cfg, "path", wpath) || js_dump(&b, cfg, OSIRIS_JSON_PRETTY) || ob_putc(&b, '\n')) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = os_write_file(dst, b.p, b.len, err);
+  if (!rc && js_push_str(rs->files, name)) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  goto done;
+copy:
+  err->msg[0] = 0;
+  rc = os_copy_file(src, dst, err);
+  if (!rc && js_push_str(rs->files, name)) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+done:
+  os_free(name);
+  os_free(src);
+  os_free(dst);
+  os_free(host);
+  os_free(base);
+  os_free(wpath);
+  os_free(rel);
+  os_free(pkg);
+  osiris_json_free(cfg);
+  osiris_json_free(conn);
+  ob_free(&b);
+  return rc;
+}
+
+/* commands.jsonl: ping, prepare, exec_step per step in run order, cleanup. */
+static osiris_rc rm_commands(rm_state *rs, os_buf *out) {
+  osiris_run *run = rs->run;
+  osiris_json *c;
+  size_t i, k;
+  osiris_rc rc = OSIRIS_OK;
+  for (i = 0; i < run->mf->n_steps + 3 && !rc; i++) {
+    c = rm_obj();
+    if (!c) return OSIRIS_ENOMEM;
+    if (i == 0) {
+      rc = js_set_str(c, "cmd", "ping");
+    } else if (i == 1) {
+      rc = js_set_str(c, "cmd", "prepare");
+      if (!rc) rc = js_set_str(c, "session_id", run->ss.id);
+      if (!rc) rc = js_set_str(c, "manifest", "manifest.yaml");
+    } else if (i == run->mf->n_steps + 2) {
+      rc = js_set_str(c, "cmd", "cleanup");
+    } else {
+      size_t idx = run->order[i - 2];
+      const mf_step *ms = &run->mf->steps[idx];
+      osiris_json *inputs = rm_obj();
+      char *cfgp = os_asprintf("cfg/%s.json", ms->id);
+      rc = !inputs || !cfgp ? OSIRIS_ENOMEM : OSIRIS_OK;
+      for (k = 0; !rc && k < ms->n_needs; k++) {
+        size_t up = rn_step_index(run->mf, ms->needs[k]);
+        osiris_json *in = rm_obj();
+        if (!in || up == (size_t)-1) {
+          osiris_json_free(in);
+          continue;
+        }
+        rc = js_set_str(in, "from_step", ms->needs[k]);
+        if (!rc) rc = js_set_str(in, "key", run->st[up].input_key);
+        if (!rc) rc = osiris_json_set(inputs, run->st[up].input_key, in);
+        else osiris_json_free(in);
+      }
+      if (!rc) rc = js_set_str(c, "cmd", "exec_step");
+      if (!rc) rc = js_set_str(c, "step_id", ms->id);
+      if (!rc) rc = js_set_str(c, "driver", ms->driver);
+      if (!rc) rc = js_set_str(c, "cfg_path", cfgp);
+      if (!rc) {
+        rc = osiris_json_set(c, "inputs", inputs);
+        inputs = NULL;
+      }
+      osiris_json_free(inputs);
+      os_free(cfgp);
+    }
+    if (!rc) rc = js_dump(out, c, 0);
+    if (!rc) rc = ob_putc(out, '\n');
+    osiris_json_free(c);
+  }
+  return rc;
+}
+
+static osiris_rc rm_build_package(rm_state *rs, os_err *err) {
+  osiris_run *run = rs->run;
+  char *p = NULL;
+  os_buf cmds = {0};
+  size_t i;
+  osiris_rc rc;
+  p = os_path_join(rs->pkg_dir, "cfg");
+  rc = p ? os_mkdir_p(p, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  os_free(p);
+  p = NULL;
+  if (rc) goto done;
+  {
+    char *src = os_path_join(run->ss.dir, "manifest.yaml");
+    p = os_path_join(rs->pkg_dir, "manifest.yaml");
+    rc = src && p ? os_copy_file(src, p, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    os_free(src);
+    os_free(p);
+    p = NULL;
+    if (!rc && js_push_str(rs->files, "manifest.yaml")) rc = OSIRIS_ENOMEM;
+    if (rc) goto done;
+  }
+  for (i = 0; i < run->mf->n_steps; i++) {
+    rc = rm_package_cfg(rs, i, err);
+    if (rc) goto done;
+  }
+  rc = rm_write_connections(rs, err);
+  if (rc) goto done;
+  rc = rm_commands(rs, &cmds);
+  if (rc) {
+    rc = os_fail(err, rc, "cannot write commands.jsonl");
+    goto done;
+  }
+  p = os_path_join(rs->pkg_dir, "commands.jsonl");
+  rc = p ? os_write_file(p, cmds.p, cmds.len, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  os_free(p);
+  p = NULL;
+  if (!rc && js_push_str(rs->files, "commands.jsonl")) rc = OSIRIS_ENOMEM;
+  if (rc) goto done;
+  /* The seed keeps the batch in the run directory too. */
+  p = os_path_join(run->ss.dir, "commands.jsonl");
+  rc = p ? os_write_file(p, cmds.p, cmds.len, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+done:
+  os_free(p);
+  ob_free(&cmds);
+  return rc;
+}
+
+/* ---------------------------------------------------------- subprocess */
+
+/* The worker binary: $OSIRIS_WORKER, else osiris-worker next to us. */
+static char *rm_worker_binary(os_err *err) {
+  const char *env = getenv("OSIRIS_WORKER");
+  char self[PATH_MAX];
+  ssize_t n;
+  char *dir, *path;
+  if (env && *env) {
+    if (!os_is_file(env)) {
+      os_fail(err, OSIRIS_ENOTFOUND, "OSIRIS_WORKER=%s: no such file", env);
+      return NULL;
+    }
+    return os_path_abs(NULL, env);
+  }
+  n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    os_fail(err, OSIRIS_ENOTFOUND, "cannot find osiris-worker (set OSIRIS_WORKER)");
+    return NULL;
+  }
+  self[n] = 0;
+  dir = os_path_dirname(self);
+  path = dir ? os_path_join(dir, "osiris-worker") : NULL;
+  os_free(dir);
+  if (path && !os_is_file(path)) {
+    os_fail(err, OSIRIS_ENOTFOUND, "the worker binary %s is missing (build it with 'make osiris-worker' "
+            "or set OSIRIS_WORKER)", path);
+    os_free(path);
+    return NULL;
+  }
+  if (!path) os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  return path;
+}
+
+static osiris_rc sp_open(rm_state *rs, os_err *err) {
+  const char *tmp = getenv("TMPDIR");
+  char *tmpl = os_asprintf("%s/osiris-sandbox-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!tmpl) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  if (!mkdtemp(tmpl)) {
+    osiris_rc rc = os_fail(err, OSIRIS_EIO, "cannot create a scratch directory %s: %s", tmpl,
+                           strerror(errno));
+    os_free(tmpl);
+    return rc;
+  }
+  rs->scratch = tmpl;
+  os_free(rs->run->sandbox_id);
+  rs->run->sandbox_id = os_strdup(os_path_basename(tmpl)); /* status.json */
+  rs->wdir = os_path_join(tmpl, "session");
+  rs->wbin = os_path_join(tmpl, "osiris-worker");
+  rs->pkg_dir = rs->wdir ? os_strdup(rs->wdir) : NULL;
+  if (!rs->wdir || !rs->wbin || !rs->pkg_dir) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  return os_mkdir_p(rs->wdir, err);
+}
+
+static osiris_rc sp_start(rm_state *rs, os_err *err) {
+  char *cmds = NULL;
+  char **envp = NULL;
+  char *argv[4];
+  const char *path_env = getenv("PATH");
+  int out[2] = {-1, -1}, errp[2] = {-1, -1};
+  size_t i, n = osiris_json_size(rs->envs);
+  osiris_rc rc = OSIRIS_OK;
+  osiris_json *f;
+  rc = rm_copy(rs->wsrc, rs->wbin, 0755, NULL, err);
+  if (rc) goto done;
+  cmds = os_path_join(rs->wdir, "commands.jsonl");
+  envp = os_calloc(n + 3, sizeof *envp);
+  if (!cmds || !envp) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  /* A clean environment: PATH, HOME and the secrets the steps need. */
+  envp[0] = os_asprintf("PATH=%s", path_env && *path_env ? path_env : "/usr/local/bin:/usr/bin:/bin");
+  envp[1] = os_asprintf("HOME=%s", rs->scratch);
+  for (i = 0; i < n; i++)
+    envp[2 + i] = os_asprintf("%s=%s", osiris_json_key_at(rs->envs, i),
+                              osiris_json_str(osiris_json_at(rs->envs, i)));
+  for (i = 0; i < n + 2; i++)
+    if (!envp[i]) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+  argv[0] = rs->wbin;
+  argv[1] = cmds;
+  argv[2] = rs->wdir;
+  argv[3] = NULL;
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
+    rc = os_fail(err, OSIRIS_EIO, "cannot create pipes: %s", strerror(errno));
+    goto done;
+  }
+  rs->pid = fork();
+  if (rs->pid < 0) {
+    rc = os_fail(err, OSIRIS_EIO, "cannot start the worker: %s", strerror(errno));
+    rs->pid = 0;
+    goto done;
+  }
+  if (rs->pid == 0) {
+    /* child: only async-signal-safe calls from here on */
+    int devnull = open("/dev/null", O_RDONLY);
+    setpgid(0, 0); /* a terminal's Ctrl-C reaches the host only; the host decides */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    if (devnull >= 0) dup2(devnull, 0);
+    dup2(out[1], 1);
+    dup2(errp[1], 2);
+    if (chdir(argv[2]) != 0) _exit(126);
+    execve(argv[0], argv, envp);
+    _exit(127);
+  }
+  setpgid(rs->pid, rs->pid);
+  close(out[1]);
+  close(errp[1]);
+  out[1] = errp[1] = -1;
+  rs->fd_out = out[0];
+  rs->fd_err = errp[0];
+  out[0] = errp[0] = -1;
+  rs->started = 1;
+  f = rm_obj();
+  if (f) js_set_int(f, "pid", (int64_t)rs->pid);
+  rm_event(rs, "worker_started", f);
+done:
+  for (i = 0; i < 2; i++) {
+    if (out[i] >= 0) close(out[i]);
+    if (errp[i] >= 0) close(errp[i]);
+  }
+  if (envp) {
+    for (i = 0; i < n + 2; i++)
+      if (envp[i]) {
+        memset(envp[i], 0, strlen(envp[i]));
+        os_free(envp[i]);
+      }
+    os_free(envp);
+  }
+  os_free(cmds);
+  return rc;
+}
+
+static osiris_rc sp_pump(rm_state *rs, os_err *err) {
+  char buf[65536];
+  int status = 0;
+  osiris_rc rc = OSIRIS_OK;
+  while (rs->fd_out >= 0 || rs->fd_err >= 0) {
+    struct pollfd p[2];
+    int np = 0, k;
+    if (rs->run->ctx->cancelled && !rs->cancel_seen) {
+      rs->cancel_seen = 1;
+      rs->term_sent_ms = os_now_ms();
+      kill(-rs->pid, SIGTERM); /* the worker stops at the next step boundary */
+    }
+    if (rs->cancel_seen && rs->term_sent_ms > 0 && os_now_ms() - rs->term_sent_ms > RM_KILL_GRACE_MS) {
+      kill(-rs->pid, SIGKILL);
+      rs->term_sent_ms = 0;
+    }
+    if (rs->fd_out >= 0) {
+      p[np].fd = rs->fd_out;
+      p[np++].events = POLLIN;
+    }
+    if (rs->fd_err >= 0) {
+      p[np].fd = rs->fd_err;
+      p[np++].events = POLLIN;
+    }
+    k = poll(p, (nfds_t)np, 200);
+    if (k < 0 && errno != EINTR) {
+      rc = os_fail(err, OSIRIS_EIO, "poll failed: %s", strerror(errno));
+      break;
+    }
+    for (k = 0; k < np; k++) {
+      int is_err = p[k].fd == rs->fd_err;
+      ssize_t r;
+      if (!(p[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      r = read(p[k].fd, buf, sizeof buf);
+      if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (r <= 0) {
+        close(p[k].fd);
+        if (is_err)
+          rs->fd_err = -1;
+        else
+          rs->fd_out = -1;
+        continue;
+      }
+      if (rm_feed(rs, is_err, buf, (size_t)r) && !rc)
+        rc = os_fail(err, OSIRIS_ELIMIT, "the worker wrote a line longer than %zu bytes", RM_MAX_LINE);
+    }
+    if (rc) break;
+  }
+  rm_flush(rs);
+  if (rc) kill(-rs->pid, SIGKILL);
+  while (waitpid(rs->pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  rs->exited = 1;
+  if (WIFSIGNALED(status)) {
+    rs->term_signal = WTERMSIG(status);
+    rs->exit_code = -1;
+  } else {
+    rs->exit_code = WEXITSTATUS(status);
+  }
+  rs->pid = 0;
+  return rc;
+}
+
+static osiris_rc sp_fetch(rm_state *rs, const char *wpath, const char *hpath, int64_t *bytes,
+                          os_err *err) {
+  (void)rs;
+  return rm_copy(wpath, hpath, 0644, bytes, err);
+}
+
+static osiris_rc sp_list(rm_state *rs, const char *dir, osiris_json *paths, os_err *err) {
+  (void)rs;
+  return rm_walk(dir, paths, 0, err);
+}
+
+static void sp_close(rm_state *rs) {
+  osiris_json *f;
+  if (rs->pid > 0) {
+    int status;
+    kill(-rs->pid, SIGKILL);
+    while (waitpid(rs->pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    rs->pid = 0;
+  }
+  if (rs->fd_out >= 0) close(rs->fd_out);
+  if (rs->fd_err >= 0) close(rs->fd_err);
+  rs->fd_out = rs->fd_err = -1;
+  if (!rs->scratch) return;
+  f = rm_obj();
+  if (rm_env_flag("OSIRIS_KEEP_SANDBOX")) {
+    if (f) js_set_str(f, "kept", rs->scratch);
+    ss_log(&rs->run->ss, 1, "sandbox kept: %s (OSIRIS_KEEP_SANDBOX)", rs->scratch);
+  } else {
+    rm_rmtree(rs->scratch);
+  }
+  rm_event(rs, "sandbox_deleted", f);
+}
+
+static const rm_transport rm_subprocess = {"subprocess", sp_open, sp_start, sp_pump,
+                                           sp_fetch,     sp_list, sp_close};
+
+/* ---------------------------------------------------------- E2B: HTTP */
+
+typedef struct e2_req {
+  const char *method;        /* GET, POST, DELETE */
+  const char *url;
+  int envd;                  /* add the sandbox routing and token headers */
+  const char *ctype;
+  const char *body;
+  size_t body_len;
+  const char *upload_path;   /* stream this file as the body */
+  const char *download_path; /* write a 200 body here */
+  int attempts;              /* 1: no retry */
+  long timeout_s;
+} e2_req;
+
+static size_t e2_buf_cb(char *p, size_t sz, size_t n, void *user) {
+  os_buf *b = user;
+  if (b->len + sz * n > ((size_t)16 << 20)) return 0; /* error bodies are small */
+  return ob_put(b, p, sz * n) ? 0 : sz * n;
+}
+
+static int e2_progress_cb(void *user, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d) {
+  rm_state *rs = user;
+  (void)a;
+  (void)b;
+  (void)c;
+  (void)d;
+  return rs->run->ctx->cancelled && !rs->e2.no_cancel ? 1 : 0;
+}
+
+static struct curl_slist *e2_headers(rm_state *rs, int envd, const char *ctype) {
+  struct curl_slist *h = NULL, *t;
+  char line[512];
+  h = curl_slist_append(h, "User-Agent: osiris/" OSIRIS_VERSION);
+  if (h) h = (t = curl_slist_append(h, "Expect:")) ? t : h;
+  if (ctype) {
+    snprintf(line, sizeof line, "Content-Type: %s", ctype);
+    if ((t = curl_slist_append(h, line))) h = t;
+  }
+  if (envd) {
+    snprintf(line, sizeof line, "E2b-Sandbox-Id: %s", rs->e2.sandbox_id ? rs->e2.sandbox_id : "");
+    if ((t = curl_slist_append(h, line))) h = t;
+    if ((t = curl_slist_append(h, "E2b-Sandbox-Port: 49983"))) h = t;
+    if (rs->e2.token) {
+      snprintf(line, sizeof line, "X-Access-Token: %s", rs->e2.token);
+      if ((t = curl_slist_append(h, line))) h = t;
+    }
+  } else {
+    snprintf(line, sizeof line, "X-API-Key: %s", rs->e2.api_key);
+    if ((t = curl_slist_append(h, line))) h = t;
+  }
+  return h;
+}
+
+static void e2_sleep_ms(rm_state *rs, double ms) {
+  double end = os_now_ms() + ms;
+  while (os_now_ms() < end) {
+    struct timespec ts = {0, 50 * 1000000L};
+    if (rs->run->ctx->cancelled && !rs->e2.no_cancel) return;
+    nanosleep(&ts, NULL);
+  }
+}
+
+static int e2_retryable_curl(CURLcode c) {
+  return c == CURLE_COULDNT_CONNECT || c == CURLE_COULDNT_RESOLVE_HOST ||
+         c == CURLE_OPERATION_TIMEDOUT || c == CURLE_SEND_ERROR || c == CURLE_RECV_ERROR ||
+         c == CURLE_GOT_NOTHING || c == CURLE_PARTIAL_FILE || c == CURLE_SSL_CONNECT_ERROR;
+}
+
+/* The message of an E2B error body ({"code","message"}), else the body. */
+static void e2_describe(const os_buf *body, char *out, size_t cap) {
+  osiris_json *v = NULL;
+  const char *m = NULL;
+  if (body->len && !js_parse(body->p, body->len, "e2b", &v, NULL)) m = js_gets(v, "message");
+  if (m)
+    snprintf(out, cap, "%s", m);
+  else
+    snprintf(out, cap, "%.*s", (int)(body->len > 300 ? 300 : body->len), body->len ? body->p : "");
+  osiris_json_free(v);
+}
+
+/* One HTTP call with retries: exponential backoff with jitter (0.5 s, x2,
+ * at most 8 s) on 429, 5xx (except the envd proxy's 502: the sandbox is
+ * gone) and connection errors.  *status is the final HTTP status; a
+ * transport error returns EIO with err set. */
+static osiris_rc e2_call(rm_state *rs, const e2_req *q, long *status, os_buf *resp, os_err *err) {
+  int attempt, max = q->attempts > 0 ? q->attempts : 1;
+  double delay = 500;
+  osiris_rc rc = OSIRIS_OK;
+  *status = 0;
+  for (attempt = 0;; attempt++) {
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    FILE *up = NULL, *down = NULL;
+    char *tmp = NULL;
+    char cerr[CURL_ERROR_SIZE] = "";
+    CURLcode c;
+    int retry;
+    if (resp) resp->len = 0;
+    if (!h) return os_fail(err, OSIRIS_ENOMEM, "cannot initialize libcurl");
+    hdrs = e2_headers(rs, q->envd, q->ctype);
+    curl_easy_setopt(h, CURLOPT_URL, q->url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, q->timeout_s > 0 ? q->timeout_s : 60L);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, e2_progress_cb);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, rs);
+    if (os_streq(q->method, "DELETE")) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+    if (os_streq(q->method, "POST")) {
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      if (q->upload_path) {
+        struct stat st;
+        up = fopen(q->upload_path, "rbe");
+        if (!up || fstat(fileno(up), &st) != 0) {
+          if (up) fclose(up);
+          curl_slist_free_all(hdrs);
+          curl_easy_cleanup(h);
+          return os_fail(err, OSIRIS_EIO, "cannot read %s: %s", q->upload_path, strerror(errno));
+        }
+        curl_easy_setopt(h, CURLOPT_READDATA, up);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)st.st_size);
+      } else {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->body ? q->body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(q->body ? q->body_len : 0));
+      }
+    }
+    if (q->download_path) {
+      tmp = os_asprintf("%s.part", q->download_path);
+      down = tmp ? fopen(tmp, "wbe") : NULL;
+      if (!down) {
+        if (up) fclose(up);
+        os_free(tmp);
+        curl_slist_free_all(hdrs);
+        curl_easy_cleanup(h);
+        return os_fail(err, OSIRIS_EIO, "cannot write %s: %s", q->download_path, strerror(errno));
+      }
+      curl_easy_setopt(h, CURLOPT_WRITEDATA, down);
+      curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    } else {
+      curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, e2_buf_cb);
+      curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+    }
+    c = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    if (up) fclose(up);
+    if (down) {
+      int bad = fclose(down) != 0;
+      if (c == CURLE_OK && *status == 200 && !bad && rename(tmp, q->download_path) == 0) {
+        /* kept */
+      } else {
+        if (c == CURLE_OK && *status == 200) c = CURLE_WRITE_ERROR;
+        if (resp && *status != 200) { /* the error body went to the file */
+          char *eb = NULL;
+          size_t el = 0;
+          if (!os_read_file(tmp, &eb, &el, NULL)) ob_put(resp, eb, el > 4096 ? 4096 : el);
+          os_free(eb);
+        }
+        unlink(tmp);
+      }
+    }
+    os_free(tmp);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    if (c == CURLE_ABORTED_BY_CALLBACK)
+      return os_fail(err, OSIRIS_ECANCEL, "interrupted");
+    retry = (c != CURLE_OK && e2_retryable_curl(c)) ||
+            (c == CURLE_OK && (*status == 429 || (*status >= 500 && !(q->envd && *status == 502))));
+    if (!retry || attempt + 1 >= max || (rs->run->ctx->cancelled && !rs->e2.no_cancel)) {
+      if (c != CURLE_OK)
+        rc = os_fail(err, OSIRIS_EIO, "%s %s: %s", q->method, q->url,
+                     cerr[0] ? cerr : curl_easy_strerror(c));
+      break;
+    }
+    {
+      char r[5];
+      double jit;
+      os_random_hex(r, 4);
+      jit = (double)strtol(r, NULL, 16) / 65535.0; /* 0..1 */
+      ss_log(&rs->run->ss, 2, "e2b: %s %s: %s; retrying in %.0f ms (attempt %d of %d)", q->method,
+             q->url, c != CURLE_OK ? curl_easy_strerror(c) : "server busy", delay * (0.5 + jit / 2),
+             attempt + 2, max);
+      e2_sleep_ms(rs, delay * (0.5 + jit / 2));
+      delay = delay * 2 > 8000 ? 8000 : delay * 2;
+    }
+  }
+  return rc;
+}
+
+static char *e2_escape(const char *s) {
+  char *e = curl_easy_escape(NULL, s, 0);
+  char *out = e ? os_strdup(e) : NULL;
+  curl_free(e);
+  return out;
+}
+
+/* ---------------------------------------------------------- E2B: streams */
+
+static int e2_b64(int c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+' || c == '-') return 62;
+  if (c == '/' || c == '_') return 63;
+  return -1;
+}
+
+/* Decode base64 (padding optional) into out (capacity >= n). */
+static size_t e2_b64_decode(const char *s, size_t n, char *out) {
+  size_t i, o = 0;
+  unsigned acc = 0;
+  int bits = 0;
+  for (i = 0; i < n; i++) {
+    int v = e2_b64((unsigned char)s[i]);
+    if (v < 0) continue;
+    acc = (acc << 6) | (unsigned)v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (char)((acc >> bits) & 0xFF);
+    }
+  }
+  return o;
+}
+
+static void e2_on_data(rm_state *rs, int stream, const osiris_json *v) {
+  const char *s = osiris_json_str(v);
+  size_t n = v ? v->u.s.len : 0;
+  char *raw;
+  if (!s || !n || !rs->e2.feed) return;
+  raw = os_malloc(n);
+  if (!raw) {
+    rs->e2.bad = 1;
+    return;
+  }
+  n = e2_b64_decode(s, n, raw);
+  if (rm_feed(rs, stream, raw, n)) {
+    rs->e2.bad = 1;
+    snprintf(rs->error, sizeof rs->error, "the worker wrote a line longer than %zu bytes", RM_MAX_LINE);
+  }
+  os_free(raw);
+}
+
+/* One complete envelope of the Start stream. */
+static void e2_envelope(rm_state *rs, unsigned flags, const char *p, size_t n) {
+  e2_state *e = &rs->e2;
+  osiris_json *v = NULL;
+  const osiris_json *ev;
+  if (js_parse(p, n, "e2b stream", &v, NULL)) {
+    e->bad = 1;
+    snprintf(rs->error, sizeof rs->error, "E2B: unreadable message in the process stream");
+    return;
+  }
+  if (flags & 0x02) {
+    const osiris_json *er = osiris_json_get(v, "error");
+    e->got_eos = 1;
+    if (er) {
+      e->eos_error = 1;
+      snprintf(e->eos_msg, sizeof e->eos_msg, "%s: %s", js_gets(er, "code") ? js_gets(er, "code") : "unknown",
+               js_gets(er, "message") ? js_gets(er, "message") : "");
+    }
+  } else if ((ev = osiris_json_get(v, "event")) != NULL) {
+    const osiris_json *x;
+    if ((x = osiris_json_get(ev, "start")) != NULL) {
+      e->got_start = 1;
+      e->pid = osiris_json_int(osiris_json_get(x, "pid"), 0);
+      e->have_pid = 1;
+    } else if ((x = osiris_json_get(ev, "data")) != NULL) {
+      e2_on_data(rs, 0, osiris_json_get(x, "stdout"));
+      e2_on_data(rs, 1, osiris_json_get(x, "stderr"));
+      e2_on_data(rs, 0, osiris_json_get(x, "pty"));
+    } else if ((x = osiris_json_get(ev, "end")) != NULL) {
+      const char *st = js_gets(x, "status");
+      e->got_end = 1;
+      e->end_exit_code = (int)osiris_json_int(osiris_json_get(x, "exitCode"), 0); /* absent: 0 */
+      snprintf(e->end_status, sizeof e->end_status, "%s", st ? st : "");
+    } /* keepalive and unknown events: nothing to do */
+  }
+  osiris_json_free(v);
+}
+
+static size_t e2_stream_cb(char *p, size_t sz, size_t nm, void *user) {
+  rm_state *rs = user;
+  e2_state *e = &rs->e2;
+  size_t n = sz * nm, off = 0;
+  if (rs->run->ctx->cancelled) {
+    e->aborted = 1;
+    return 0; /* ends the transfer; the process is stopped with SendSignal */
+  }
+  if (e->status != 200) { /* an error body in front of Connect */
+    if (e->err_body.len < 65536) ob_put(&e->err_body, p, n);
+    return n;
+  }
+  if (ob_put(&e->env_buf, p, n)) return 0;
+  while (e->env_buf.len - off >= 5) {
+    const unsigned char *h = (const unsigned char *)e->env_buf.p + off;
+    size_t len = ((size_t)h[1] << 24) | ((size_t)h[2] << 16) | ((size_t)h[3] << 8) | h[4];
+    if (len > RM_MAX_ENVELOPE) {
+      e->bad = 1;
+      snprintf(rs->error, sizeof rs->error, "E2B: a stream message of %zu bytes is too large", len);
+      return 0;
+    }
+    if (e->env_buf.len - off - 5 < len) break;
+    e2_envelope(rs, h[0], e->env_buf.p + off + 5, len);
+    off += 5 + len;
+    if (e->bad) return 0;
+  }
+  if (off) {
+    memmove(e->env_buf.p, e->env_buf.p + off, e->env_buf.len - off);
+    e->env_buf.len -= off;
+  }
+  return n;
+}
+
+static size_t e2_header_cb(char *p, size_t sz, size_t nm, void *user) {
+  rm_state *rs = user;
+  size_t n = sz * nm;
+  /* "HTTP/1.1 200 OK": the status before the body arrives */
+  if (n > 12 && strncmp(p, "HTTP/", 5) == 0) {
+    const char *sp = memchr(p, ' ', n);
+    if (sp && (size_t)(sp - p) + 4 <= n)
+      rs->e2.status = (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+  }
+  return n;
+}
+
+static void e2_extend(rm_state *rs) {
+  e2_state *e = &rs->e2;
+  char *url = os_asprintf("%s/sandboxes/%s/timeout", e->api_url, e->sandbox_id);
+  char *body = os_asprintf("{\"timeout\":%d}", e->timeout_s);
+  os_buf resp = {0};
+  os_err err = {0};
+  long status;
+  e2_req q;
+  memset(&q, 0, sizeof q);
+  q.method = "POST";
+  q.url = url;
+  q.ctype = "application/json";
+  q.body = body;
+  q.body_len = body ? strlen(body) : 0;
+  q.attempts = 2;
+  q.timeout_s = 20;
+  if (url && body && !e2_call(rs, &q, &status, &resp, &err))
+    ss_log(&rs->run->ss, status == 204 || status == 200 ? 0 : 2,
+           "e2b: sandbox TTL extended by %d s (HTTP %ld)", e->timeout_s, status);
+  ob_free(&resp);
+  os_free(url);
+  os_free(body);
+}
+
+/* Run one process with Process/Start and read its stream to the end.
+ * With feed, stdout/stderr go to the worker line parser.  Returns OK when
+ * the stream ended properly (end event + end-stream envelope); *exit_code
+ * is then the process's exit code (-1 for a signal). */
+static osiris_rc e2_run_process(rm_state *rs, osiris_json *req, int feed, int *exit_code,
+                                os_err *err) {
+  e2_state *e = &rs->e2;
+  os_buf body = {0}, msg = {0};
+  CURLM *m = NULL;
+  CURL *h = NULL;
+  struct curl_slist *hdrs = NULL, *t;
+  char cerr[CURL_ERROR_SIZE] = "";
+  char *url = os_asprintf("%s/process.Process/Start", e->envd_url);
+  CURLcode result = CURLE_OK;
+  double last_extend = os_now_ms();
+  double extend_every = (e->timeout_s >= 3 ? e->timeout_s / 3.0 : 1.0) * 1000.0; /* TTL/3 */
+  osiris_rc rc = OSIRIS_OK;
+  int running = 1;
+  *exit_code = -1;
+  ob_free(&e->env_buf);
+  ob_free(&e->err_body);
+  e->status = 0;
+  e->feed = feed;
+  e->got_start = e->got_end = e->got_eos = e->eos_error = e->bad = e->aborted = 0;
+  e->have_pid = 0;
+  e->eos_msg[0] = e->end_status[0] = 0;
+  e->end_exit_code = 0;
+  if (!url || js_dump(&msg, req, 0)) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  {
+    unsigned char hdr[5];
+    hdr[0] = 0;
+    hdr[1] = (unsigned char)(msg.len >> 24);
+    hdr[2] = (unsigned char)(msg.len >> 16);
+    hdr[3] = (unsigned char)(msg.len >> 8);
+    hdr[4] = (unsigned char)msg.len;
+    if (ob_put(&body, hdr, 5) || ob_put(&body, msg.p, msg.len)) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+  }
+  h = curl_easy_init();
+  m = curl_multi_init();
+  hdrs = e2_headers(rs, 1, "application/connect+json");
+  if (hdrs && (t = curl_slist_append(hdrs, "Connect-Protocol-Version: 1"))) hdrs = t;
+  /* No Connect-Timeout-Ms: envd would kill the worker at that deadline. */
+  if (hdrs && (t = curl_slist_append(hdrs, "Keepalive-Ping-Interval: 50"))) hdrs = t;
+  if (!h || !m || !hdrs) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "cannot initialize libcurl");
+    goto done;
+  }
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+  curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.p);
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, e2_stream_cb);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, rs);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, e2_header_cb);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, rs);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);   /* keepalives every 50 s keep it above */
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 150L);
+  curl_multi_add_handle(m, h);
+  while (running) {
+    CURLMcode mc = curl_multi_perform(m, &running);
+    CURLMsg *cm;
+    int left;
+    if (mc != CURLM_OK) {
+      rc = os_fail(err, OSIRIS_EIO, "E2B: %s", curl_multi_strerror(mc));
+      break;
+    }
+    while ((cm = curl_multi_info_read(m, &left)) != NULL)
+      if (cm->msg == CURLMSG_DONE) result = cm->data.result;
+    if (!running) break;
+    if (rs->run->ctx->cancelled) {
+      e->aborted = 1;
+      break;
+    }
+    if (feed && e->sandbox_id && os_now_ms() - last_extend > extend_every) {
+      e2_extend(rs);
+      last_extend = os_now_ms();
+    }
+    curl_multi_poll(m, NULL, 0, 200, NULL);
+  }
+  if (rc) goto done;
+  rm_flush(rs);
+  if (e->aborted || rs->run->ctx->cancelled) {
+    rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
+  } else if (e->status == 502) {
+    char d[400];
+    e2_describe(&e->err_body, d, sizeof d);
+    rc = os_fail(err, OSIRIS_EIO, "E2B: the sandbox %s is not reachable (HTTP 502: %s); it may have "
+                 "expired or been deleted", e->sandbox_id, d);
+  } else if (e->status != 200) {
+    char d[400];
+    e2_describe(&e->err_body, d, sizeof d);
+    rc = os_fail(err, OSIRIS_EIO, "E2B: process start failed: HTTP %ld%s%s%s", e->status,
+                 e->status ? ": " : "", d, e->status ? "" : cerr);
+  } else if (e->bad) {
+    rc = os_fail(err, OSIRIS_EIO, "%s", rs->error[0] ? rs->error : "E2B: malformed process stream");
+  } else if (!e->got_eos) {
+    rc = os_fail(err, OSIRIS_EIO, "E2B: the sandbox stream ended without its end-stream envelope "
+                 "(sandbox gone?)%s%s", result != CURLE_OK ? ": " : "",
+                 result != CURLE_OK ? (cerr[0] ? cerr : curl_easy_strerror(result)) : "");
+  } else if (e->eos_error) {
+    rc = os_fail(err, OSIRIS_EIO, "E2B: the process stream ended with an error (%s)", e->eos_msg);
+  } else if (!e->got_end) {
+    rc = os_fail(err, OSIRIS_EIO, "E2B: the process stream closed without the process's end event");
+  } else {
+    *exit_code = e->end_exit_code;
+  }
+done:
+  if (m && h) curl_multi_remove_handle(m, h);
+  if (h) curl_easy_cleanup(h);
+  if (m) curl_multi_cleanup(m);
+  curl_slist_free_all(hdrs);
+  if (msg.p) memset(msg.p, 0, msg.len); /* the request holds the secrets */
+  if (body.p) memset(body.p, 0, body.len);
+  ob_free(&msg);
+  ob_free(&body);
+  os_free(url);
+  return rc;
+}
+
+/* Is the sandbox still there?  (GET /health: 502 when it is gone.) */
+static long e2_health(rm_state *rs) {
+  char *url = os_asprintf("%s/health", rs->e2.envd_url);
+  os_buf resp = {0};
+  os_err err = {0};
+  long status = 0;
+  e2_req q;
+  memset(&q, 0, sizeof q);
+  q.method = "GET";
+  q.url = url;
+  q.envd = 1;
+  q.attempts = 1;
+  q.timeout_s = 5;
+  if (url) e2_call(rs, &q, &status, &resp, &err);
+  ob_free(&resp);
+  os_free(url);
+  return status;
+}
+
+/* ---------------------------------------------------------- E2B transport */
+
+static osiris_rc e2_open(rm_state *rs, os_err *err) {
+  e2_state *e = &rs->e2;
+  const char *key = getenv("E2B_API_KEY"), *v;
+  const char *tmp = getenv("TMPDIR");
+  char *tmpl;
+  static int curl_ready;
+  if (!key || !*key)
+    return os_fail(err, OSIRIS_EUSAGE, "--e2b needs E2B_API_KEY in the environment (an E2B API key, "
+                   "e2b_...; see https://e2b.dev/dashboard)");
+  if (!curl_ready) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      return os_fail(err, OSIRIS_EIO, "cannot initialize libcurl");
+    curl_ready = 1;
+  }
+  e->api_key = os_strdup(key);
+  v = getenv("E2B_DOMAIN");
+  e->domain = os_strdup(v && *v ? v : "e2b.app");
+  v = getenv("E2B_API_URL");
+  e->api_url = v && *v ? os_strdup(v) : os_asprintf("https://api.%s", e->domain ? e->domain : "");
+  /* --e2b-template / --timeout; the environment serves embedders */
+  v = rs->run->e2b_template ? rs->run->e2b_template : getenv("OSIRIS_E2B_TEMPLATE");
+  e->template_id = os_strdup(v && *v ? v : "base");
+  v = getenv("OSIRIS_E2B_TIMEOUT");
+  e->timeout_s = rs->run->timeout_s > 0 ? rs->run->timeout_s : v && *v ? (int)strtol(v, NULL, 10) : 900;
+  if (e->timeout_s <= 0) e->timeout_s = 900;
+  if (!e->api_key || !e->domain || !e->api_url || !e->template_id)
+    return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  while (strlen(e->api_url) > 1 && e->api_url[strlen(e->api_url) - 1] == '/')
+    e->api_url[strlen(e->api_url) - 1] = 0;
+  rs->wdir = os_asprintf("/home/user/session/%s", rs->run->ss.id);
+  rs->wbin = os_asprintf("/home/user/.osiris/osiris-worker-%s", rs->run->ss.id);
+  tmpl = os_asprintf("%s/osiris-e2b-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!rs->wdir || !rs->wbin || !tmpl) {
+    os_free(tmpl);
+    return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  }
+  if (!mkdtemp(tmpl)) {
+    osiris_rc rc = os_fail(err, OSIRIS_EIO, "cannot create %s: %s", tmpl, strerror(errno));
+    os_free(tmpl);
+    return rc;
+  }
+  rs->scratch = tmpl; /* the package is built here, then uploaded */
+  rs->pkg_dir = os_strdup(tmpl);
+  return rs->pkg_dir ? OSIRIS_OK : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+}
+
+static osiris_rc e2_create(rm_state *rs, os_err *err) {
+  e2_state *e = &rs->e2;
+  osiris_json *req = rm_obj(), *meta = rm_obj(), *resp = NULL;
+  char *url = os_asprintf("%s/sandboxes", e->api_url);
+  os_buf body = {0}, out = {0};
+  long status = 0;
+  osiris_rc rc;
+  e2_req q;
+  if (!req || !meta || !url) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  js_set_str(req, "templateID", e->template_id);
+  js_set_int(req, "timeout", e->timeout_s);
+  js_set_bool(req, "secure", 1);
+  js_set_bool(req, "allow_internet_access", 1);
+  js_set_str(meta, "session", rs->run->ss.id);
+  js_set_str(meta, "client", "osiris");
+  osiris_json_set(req, "metadata", meta);
+  meta = NULL;
+  if (js_dump(&body, req, 0)) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  memset(&q, 0, sizeof q);
+  q.method = "POST";
+  q.url = url;
+  q.ctype = "application/json";
+  q.body = body.p;
+  q.body_len = body.len;
+  q.attempts = 5;
+  q.timeout_s = 120;
+  e->no_cancel = 1; /* a create cut short could leave a sandbox nobody deletes */
+  rc = e2_call(rs, &q, &status, &out, err);
+  e->no_cancel = 0;
+  if (rc) {
+    char m[OS_ERR_CAP];
+    snprintf(m, sizeof m, "%s", err->msg);
+    rc = os_fail(err, rc, "E2B: cannot create a sandbox: %s", m);
+    goto done;
+  }
+  if (status != 201 && status != 200) {
+    char d[400];
+    e2_describe(&out, d, sizeof d);
+    rc = os_fail(err, OSIRIS_EIO, "E2B: cannot create a sandbox (template '%s'): HTTP %ld: %s%s",
+                 e->template_id, status, d,
+                 status == 401 ? " (check E2B_API_KEY)" : status == 429 ? " (rate or concurrency limit)" : "");
+    goto done;
+  }
+  if (js_parse(out.p ? out.p : "", out.len, "E2B create response", &resp, err) ||
+      !js_gets(resp, "sandboxID")) {
+    rc = os_fail(err, OSIRIS_EIO, "E2B: the create response has no sandboxID");
+    goto done;
+  }
+  e->sandbox_id = os_strdup(js_gets(resp, "sandboxID"));
+  os_free(rs->run->sandbox_id);
+  rs->run->sandbox_id = os_strdup(js_gets(resp, "sandboxID")); /* status.json */
+  if (js_gets(resp, "envdAccessToken")) e->token = os_strdup(js_gets(resp, "envdAccessToken"));
+  {
+    const char *v = getenv("E2B_SANDBOX_URL");
+    const char *dom = js_gets(resp, "domain");
+    if (v && *v)
+      e->envd_url = os_strdup(v);
+    else
+      e->envd_url = os_asprintf("https://49983-%s.%s", e->sandbox_id, dom && *dom ? dom : e->domain);
+  }
+  if (!e->sandbox_id || !e->envd_url) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  while (strlen(e->envd_url) > 1 && e->envd_url[strlen(e->envd_url) - 1] == '/')
+    e->envd_url[strlen(e->envd_url) - 1] = 0;
+  if (rs->run->ctx->cancelled) rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
+done:
+  osiris_json_free(req);
+  osiris_json_free(meta);
+  osiris_json_free(resp);
+  ob_free(&body);
+  ob_free(&out);
+  os_free(url);
+  return rc;
+}
+
+static osiris_rc e2_upload(rm_state *rs, const char *local, const char *remote, os_err *err) {
+  char *enc = e2_escape(remote);
+  char *url = enc ? os_asprintf("%s/files?path=%s", rs->e2.envd_url, enc) : NULL;
+  os_buf out = {0};
+  long status = 0;
+  osiris_rc rc;
+  e2_req q;
+  memset(&q, 0, sizeof q);
+  q.method = "POST";
+  q.url = url;
+  q.envd = 1;
+  q.ctype = "application/octet-stream";
+  q.upload_path = local;
+  q.attempts = 5;
+  q.timeout_s = 600;
+  rc = url ? e2_call(rs, &q, &status, &out, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  if (!rc && status != 200) {
+    char d[400];
+    e2_describe(&out, d, sizeof d);
+    rc = os_fail(err, OSIRIS_EIO, "E2B: upload of %s failed: HTTP %ld: %s", remote, status, d);
+  }
+  ob_free(&out);
+  os_free(enc);
+  os_free(url);
+  return rc;
+}
+
+static osiris_rc e2_start(rm_state *rs, os_err *err) {
+  e2_state *e = &rs->e2;
+  osiris_json *req = NULL, *proc, *args, *f;
+  osiris_rc rc;
+  size_t i;
+  int code = 0;
+  double t0 = os_now_ms();
+  rc = e2_create(rs, err);
+  if (rc) goto done;
+  f = rm_obj();
+  if (f) {
+    js_set_str(f, "sandbox_id", e->sandbox_id);
+    js_set_str(f, "template", e->template_id);
+    js_set_int(f, "timeout_s", e->timeout_s);
+    js_set_int(f, "create_ms", (int64_t)(os_now_ms() - t0));
+  }
+  rm_event(rs, "sandbox_created", f);
+  ss_log(&rs->run->ss, 1, "e2b: sandbox %s created (template %s, TTL %d s)", e->sandbox_id,
+         e->template_id, e->timeout_s);
+  rc = e2_upload(rs, rs->wsrc, rs->wbin, err);
+  for (i = 0; !rc && i < osiris_json_size(rs->files); i++) {
+    const char *rel = osiris_json_str(osiris_json_at(rs->files, i));
+    char *local = os_path_join(rs->pkg_dir, rel), *remote = os_path_join(rs->wdir, rel);
+    rc = local && remote ? e2_upload(rs, local, remote, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    os_free(local);
+    os_free(remote);
+  }
+  if (rc) goto done;
+  ss_log(&rs->run->ss, 1, "e2b: uploaded the worker and %zu package files",
+         osiris_json_size(rs->files));
+  /* chmod: an uploaded file is 0644 */
+  req = rm_obj();
+  proc = rm_obj();
+  args = js_alloc(OSIRIS_JSON_ARRAY);
+  if (!req || !proc || !args) {
+    osiris_json_free(proc);
+    osiris_json_free(args);
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  js_set_str(proc, "cmd", "/bin/chmod");
+  js_push_str(args, "755");
+  js_push_str(args, rs->wbin);
+  osiris_json_set(proc, "args", args);
+  osiris_json_set(req, "process", proc);
+  js_set_bool(req, "stdin", 0);
+  rc = e2_run_process(rs, req, 0, &code, err);
+  if (!rc && code != 0)
+    rc = os_fail(err, OSIRIS_EIO, "E2B: chmod of the worker failed (exit %d)", code);
+  if (rc) goto done;
+  rs->started = 1;
+done:
+  osiris_json_free(req);
+  return rc;
+}
+
+static osiris_rc e2_pump(rm_state *rs, os_err *err) {
+  e2_state *e = &rs->e2;
+  osiris_json *req = rm_obj(), *proc = rm_obj(), *args = js_alloc(OSIRIS_JSON_ARRAY);
+  osiris_json *envs = osiris_json_copy(rs->envs), *f;
+  char *cmds = os_path_join(rs->wdir, "commands.jsonl");
+  osiris_rc rc;
+  int code = -1;
+  if (!req || !proc || !args || !envs || !cmds) {
+    osiris_json_free(proc);
+    osiris_json_free(args);
+    osiris_json_free(envs);
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  js_set_str(proc, "cmd", rs->wbin);
+  js_push_str(args, cmds);
+  js_push_str(args, rs->wdir);
+  osiris_json_set(proc, "args", args);
+  /* The secrets travel here only: the worker process's environment. */
+  osiris_json_set(proc, "envs", envs);
+  js_set_str(proc, "cwd", rs->wdir);
+  osiris_json_set(req, "process", proc);
+  js_set_bool(req, "stdin", 0);
+  js_set_str(req, "tag", rs->run->ss.id);
+  f = rm_obj();
+  if (f) js_set_str(f, "sandbox_id", e->sandbox_id);
+  rm_event(rs, "worker_started", f);
+  rc = e2_run_process(rs, req, 1, &code, err);
+  rs->exited = rc == OSIRIS_OK;
+  rs->exit_code = code;
+  if (!rc && code == -1) rs->term_signal = 9;
+  if (rc && rc != OSIRIS_ECANCEL && !e->got_eos && e2_health(rs) == 502) {
+    size_t l = strlen(err->msg);
+    snprintf(err->msg + l, sizeof err->msg - l, "; the sandbox no longer answers (HTTP 502 on /health)");
+  }
+done:
+  osiris_json_free(req);
+  os_free(cmds);
+  return rc;
+}
+
+static osiris_rc e2_fetch(rm_state *rs, const char *wpath, const char *hpath, int64_t *bytes,
+                          os_err *err) {
+  char *enc = e2_escape(wpath);
+  char *url = enc ? os_asprintf("%s/files?path=%s", rs->e2.envd_url, enc) : NULL;
+  char *dir = os_path_dirname(hpath);
+  os_buf out = {0};
+  long status = 0;
+  osiris_rc rc;
+  e2_req q;
+  struct stat st;
+  memset(&q, 0, sizeof q);
+  q.method = "GET";
+  q.url = url;
+  q.envd = 1;
+  q.download_path = hpath;
+  q.attempts = 5;
+  q.timeout_s = 600;
+  if (!url || !dir) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = os_mkdir_p(dir, err);
+  if (!rc) rc = e2_call(rs, &q, &status, &out, err);
+  if (!rc && status != 200) {
+    char d[400];
+    e2_describe(&out, d, sizeof d);
+    rc = os_fail(err, OSIRIS_EIO, "E2B: download of %s failed: HTTP %ld: %s", wpath, status, d);
+  }
+  if (!rc && bytes) *bytes = stat(hpath, &st) == 0 ? (int64_t)st.st_size : 0;
+done:
+  ob_free(&out);
+  os_free(enc);
+  os_free(url);
+  os_free(dir);
+  return rc;
+}
+
+static osiris_rc e2_list(rm_state *rs, const char *dir, osiris_json *paths, os_err *err) {
+  char *url = os_asprintf("%s/filesystem.Filesystem/ListDir", rs->e2.envd_url);
+  osiris_json *req = rm_obj(), *resp = NULL;
+  const osiris_json *entries;
+  os_buf body = {0}, out = {0};
+  long status = 0;
+  osiris_rc rc;
+  size_t i;
+  e2_req q;
+  if (!url || !req || js_set_str(req, "path", dir) || js_set_int(req, "depth", 16) ||
+      js_dump(&body, req, 0)) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  memset(&q, 0, sizeof q);
+  q.method = "POST";
+  q.url = url;
+  q.envd = 1;
+  q.ctype = "application/json";
+  q.body = body.p;
+  q.body_len = body.len;
+  q.attempts = 5;
+  q.timeout_s = 60;
+  rc = e2_call(rs, &q, &status, &out, err);
+  if (rc) goto done;
+  if (status == 404) goto done; /* no artifacts directory */
+  if (status != 200 || js_parse(out.p ? out.p : "", out.len, "ListDir", &resp, NULL)) {
+    char d[400];
+    e2_describe(&out, d, sizeof d);
+    rc = os_fail(err, OSIRIS_EIO, "E2B: listing %s failed: HTTP %ld: %s", dir, status, d);
+    goto done;
+  }
+  entries = osiris_json_get(resp, "entries");
+  for (i = 0; i < osiris_json_size(entries); i++) {
+    const osiris_json *en = osiris_json_at(entries, i);
+    if (os_streq(js_gets(en, "type"), "FILE_TYPE_FILE") && js_gets(en, "path") &&
+        js_push_str(paths, js_gets(en, "path"))) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      break;
+    }
+  }
+done:
+  osiris_json_free(req);
+  osiris_json_free(resp);
+  ob_free(&body);
+  ob_free(&out);
+  os_free(url);
+  return rc;
+}
+
+static void e2_close(rm_state *rs) {
+  e2_state *e = &rs->e2;
+  e->no_cancel = 1;
+  if (e->sandbox_id) {
+    char *url;
+    os_buf out = {0};
+    os_err err = {0};
+    long status = 0;
+    e2_req q;
+    osiris_json *f;
+    if (e->have_pid && !rs->exited) { /* stop the worker first: aborting the stream does not */
+      char *u = os_asprintf("%s/process.Process/SendSignal", e->envd_url);
+      char *b = os_asprintf("{\"process\":{\"pid\":%" PRId64 "},\"signal\":\"SIGNAL_SIGKILL\"}", e->pid);
+      memset(&q, 0, sizeof q);
+      q.method = "POST";
+      q.url = u;
+      q.envd = 1;
+      q.ctype = "application/json";
+      q.body = b;
+      q.body_len = b ? strlen(b) : 0;
+      q.attempts = 1;
+      q.timeout_s = 10;
+      if (u && b) e2_call(rs, &q, &status, &out, &err);
+      os_free(u);
+      os_free(b);
+    }
+    url = os_asprintf("%s/sandboxes/%s", e->api_url, e->sandbox_id);
+    memset(&q, 0, sizeof q);
+    q.method = "DELETE";
+    q.url = url;
+    q.attempts = 5;
+    q.timeout_s = 30;
+    status = 0;
+    err.msg[0] = 0;
+    if (url) e2_call(rs, &q, &status, &out, &err);
+    f = rm_obj();
+    if (f) {
+      js_set_str(f, "sandbox_id", e->sandbox_id);
+      js_set_int(f, "http_status", status);
+    }
+    if (status == 204 || status == 200 || status == 404) {
+      ss_log(&rs->run->ss, 1, "e2b: sandbox %s deleted%s", e->sandbox_id,
+             status == 404 ? " (it was already gone)" : "");
+    } else {
+      ss_log(&rs->run->ss, 3, "e2b: could not delete sandbox %s (HTTP %ld%s%s); it ends at its TTL",
+             e->sandbox_id, status, err.msg[0] ? ": " : "", err.msg);
+      if (f) js_set_bool(f, "failed", 1);
+    }
+    if (f && rs->scratch && rm_env_flag("OSIRIS_KEEP_SANDBOX")) js_set_str(f, "kept", rs->scratch);
+    rm_event(rs, "sandbox_deleted", f);
+    ob_free(&out);
+    os_free(url);
+  }
+  if (rs->scratch && !rm_env_flag("OSIRIS_KEEP_SANDBOX")) rm_rmtree(rs->scratch);
+  e->no_cancel = 0;
+}
+
+static const rm_transport rm_e2b = {"e2b", e2_open, e2_start, e2_pump, e2_fetch, e2_list, e2_close};
+
+/* ---------------------------------------------------------- the adapter */
+
+static void rm_state_free(rm_state *rs) {
+  size_t i;
+  e2_state *e;
+  if (!rs) return;
+  e = &rs->e2;
+  for (i = 0; i < osiris_json_size(rs->envs); i++) {
+    osiris_json *v = rs->envs->u.c.items[i];
+    if (v->kind == OSIRIS_JSON_STRING && v->u.s.ptr) memset(v->u.s.ptr, 0, v->u.s.len);
+  }
+  osiris_json_free(rs->envs);
+  osiris_json_free(rs->files);
+  osiris_json_free(rs->outputs);
+  for (i = 0; i < rs->n_maps; i++) {
+    os_free(rs->maps[i].wpath);
+    os_free(rs->maps[i].hpath);
+  }
+  os_free(rs->maps);
+  ob_free(&rs->out_line);
+  ob_free(&rs->err_line);
+  if (rs->err_fd >= 0) close(rs->err_fd);
+  os_free(rs->pkg_dir);
+  os_free(rs->wdir);
+  os_free(rs->wbin);
+  os_free(rs->wsrc);
+  os_free(rs->scratch);
+  os_free(e->api_url);
+  os_free(e->envd_url);
+  if (e->api_key) memset(e->api_key, 0, strlen(e->api_key));
+  os_free(e->api_key);
+  os_free(e->domain);
+  os_free(e->template_id);
+  os_free(e->sandbox_id);
+  if (e->token) memset(e->token, 0, strlen(e->token));
+  os_free(e->token);
+  ob_free(&e->env_buf);
+  ob_free(&e->err_body);
+  os_free(rs);
+}
+
+static rm_state *rm_state_new(osiris_run *run) {
+  rm_state *rs = os_calloc(1, sizeof *rs);
+  if (!rs) return NULL;
+  rs->run = run;
+  rs->tp = os_streq(run->adapter->name, "e2b") ? &rm_e2b : &rm_subprocess;
+  rs->local = rs->tp == &rm_subprocess;
+  rs->files = js_alloc(OSIRIS_JSON_ARRAY);
+  rs->outputs = js_alloc(OSIRIS_JSON_ARRAY);
+  rs->envs = rm_obj();
+  rs->err_fd = rs->fd_out = rs->fd_err = -1;
+  if (!rs->files || !rs->outputs || !rs->envs) {
+    rm_state_free(rs);
+    return NULL;
+  }
+  return rs;
+}
+
+static osiris_rc rm_prepare(osiris_run *run) {
+  os_err err = {0};
+  rm_state *rs = NULL;
+  osiris_rc rc = rn_prepare_host(run, &err);
+  if (rc) goto done;
+  rs = rm_state_new(run);
+  if (!rs) {
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  run->adapter_state = rs;
+  rs->t_open = os_now_ms();
+  rs->wsrc = rm_worker_binary(&err);
+  rc = rs->wsrc ? rs->tp->open(rs, &err) : (err.rc ? err.rc : OSIRIS_ENOTFOUND);
+  if (!rc) rc = rm_build_package(rs, &err);
+  if (!rc && (run->install_deps || rm_env_flag("OSIRIS_E2B_INSTALL_DEPS"))) {
+    osiris_json *f = rm_obj();
+    if (f) {
+      osiris_json_set(f, "missing", js_alloc(OSIRIS_JSON_ARRAY));
+      js_set_str(f, "note", "the static worker needs no packages");
+    }
+    rm_event(rs, "dependency_check", f);
+    ss_log(&run->ss, 1, "--e2b-install-deps: nothing to install (the worker is one static binary)");
+  }
+done:
+  if (rc) {
+    rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
+    ss_log(&run->ss, 3, "%s", run->error);
+  }
+  run->prepared = rc == OSIRIS_OK;
+  return rc;
+}
+
+/* The worker ended (or its transport broke): decide what the run says. */
+static void rm_conclude(rm_state *rs, osiris_rc prc, const char *perr) {
+  osiris_run *run = rs->run;
+  char msg[OS_ERR_CAP];
+  const char *reason = NULL;
+  size_t i, running = (size_t)-1;
+  osiris_json *f;
+  for (i = 0; run->mf && i < run->mf->n_steps; i++)
+    if (run->st[i].status == RN_RUNNING) running = i;
+  msg[0] = 0;
+  if (prc == OSIRIS_ECANCEL || run->ctx->cancelled) {
+    reason = "interrupted";
+    snprintf(msg, sizeof msg, "the run was interrupted");
+    prc = OSIRIS_ECANCEL;
+  } else if (prc) {
+    reason = rs->tp == &rm_e2b ? "sandbox_failed" : "worker_failed";
+    snprintf(msg, sizeof msg, "%s", perr);
+    prc = OSIRIS_EIO;
+  } else if (!rs->got_cleanup) {
+    reason = "worker_failed";
+    if (rs->term_signal)
+      snprintf(msg, sizeof msg, "the worker was killed by signal %d before it finished",
+               rs->term_signal);
+    else
+      snprintf(msg, sizeof msg, "the worker exited with status %d before it finished", rs->exit_code);
+    if (rs->e2.end_status[0]) {
+      size_t l = strlen(msg);
+      snprintf(msg + l, sizeof msg - l, " (%s)", rs->e2.end_status);
+    }
+    prc = OSIRIS_EIO;
+  } else if (rs->exit_code != 0 && !run->rc) {
+    reason = "worker_failed";
+    snprintf(msg, sizeof msg, "the worker exited with status %d", rs->exit_code);
+    prc = OSIRIS_EIO;
+  }
+  if (!reason) return;
+  if (run->rc && prc != OSIRIS_ECANCEL) {
+    /* a step failure was reported first; keep it, log the rest */
+    ss_log(&run->ss, 3, "%s", msg);
+    return;
+  }
+  if (prc == OSIRIS_ECANCEL) {
+    /* the first failure is the one reported, but Ctrl-C explains it best */
+    run->rc = 0;
+  }
+  rn_set_error(run, prc, running != (size_t)-1 ? run->mf->steps[running].id : NULL, reason, msg);
+  ss_log(&run->ss, 3, "%s", run->error);
+  if (running != (size_t)-1) {
+    rn_state *st = &run->st[running];
+    st->status = RN_FAILED;
+    os_free(st->error);
+    st->error = os_strdup(run->error);
+    st->error_rc = prc;
+    f = rm_obj();
+    if (f) {
+      js_set_str(f, "step_id", run->mf->steps[running].id);
+      js_set_str(f, "driver", run->mf->steps[running].driver);
+      js_set_str(f, "error", run->error);
+      js_set_str(f, "error_type", osiris_rc_name(prc));
+      js_set_int(f, "duration_ms", 0);
+    }
+    ss_event(&run->ss, "step_failed", f);
+  }
+  if (run->mf) rn_skip_rest(run, running != (size_t)-1 ? run->mf->steps[running].id : "(worker)");
+}
+
+static osiris_rc rm_execute(osiris_run *run) {
+  rm_state *rs = run->adapter_state;
+  os_err err = {0};
+  osiris_rc rc;
+  if (!rs) return run->rc ? run->rc : OSIRIS_EINVAL;
+  rc = rs->tp->start(rs, &err);
+  rs->t_started = os_now_ms();
+  if (!rc) rc = rs->tp->pump(rs, &err);
+  rs->t_ended = os_now_ms();
+  if (rs->exited) {
+    osiris_json *f = rm_obj();
+    if (f) {
+      js_set_int(f, "exit_code", rs->exit_code);
+      if (rs->term_signal) js_set_int(f, "signal", rs->term_signal);
+    }
+    rm_event(rs, "worker_exited", f);
+  }
+  if (rc) {
+    rs->failed = 1;
+    snprintf(rs->error, sizeof rs->error, "%s", err.msg);
+  }
+  rm_conclude(rs, rc, err.msg);
+  return run->rc;
+}
+
+/* Bring back the files writers produced and artifacts/ of the worker. */
+static osiris_rc rm_collect_files(rm_state *rs, int64_t *files, int64_t *bytes, os_err *err) {
+  osiris_run *run = rs->run;
+  osiris_json *paths = js_alloc(OSIRIS_JSON_ARRAY);
+  char *adir = os_path_join(rs->wdir, "artifacts");
+  osiris_rc rc = OSIRIS_OK;
+  size_t i;
+  if (!paths || !adir) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (i = 0; !rc && i < osiris_json_size(rs->outputs); i++) {
+    const char *w = osiris_json_str(osiris_json_at(rs->outputs, i));
+    char *h = rm_host_path(rs, w);
+    int64_t n = 0;
+    if (!h) {
+      ss_log(&run->ss, 2, "remote: %s is outside the worker's session directory; not copied", w);
+      continue;
+    }
+    rc = rs->tp->fetch(rs, w, h, &n, err);
+    if (!rc) {
+      (*files)++;
+      *bytes += n;
+    }
+    os_free(h);
+  }
+  if (!rc) rc = rs->tp->list(rs, adir, paths, err);
+  for (i = 0; !rc && i < osiris_json_size(paths); i++) {
+    const char *w = osiris_json_str(osiris_json_at(paths, i));
+    const char *rel = rm_below(w, rs->wdir);
+    char *h = rel ? os_path_join(run->ss.dir, rel) : NULL;
+    int64_t n = 0;
+    if (!h) continue;
+    rc = rs->tp->fetch(rs, w, h, &n, err);
+    if (!rc) {
+      (*files)++;
+      *bytes += n;
+    }
+    os_free(h);
+  }
+done:
+  osiris_json_free(paths);
+  os_free(adir);
+  return rc;
+}
+
+static osiris_rc rm_collect(osiris_run *run) {
+  rm_state *rs = run->adapter_state;
+  osiris_rc rc;
+  if (rs) {
+    int64_t files = 0, bytes = 0;
+    double t0 = os_now_ms(), copy_ms = 0;
+    /* A dead sandbox has nothing to give; a dead local worker left files. */
+    if (rs->started && !(rs->failed && rs->tp == &rm_e2b) && !run->ctx->cancelled) {
+      os_err err = {0};
+      osiris_rc crc = rm_collect_files(rs, &files, &bytes, &err);
+      if (crc) {
+        if (!run->rc) {
+          rn_set_error(run, crc, NULL, "collect_failed", err.msg);
+          run->ok = 0;
+        }
+        ss_log(&run->ss, 3, "remote: collecting files failed: %s", err.msg);
+      }
+      copy_ms = os_now_ms() - t0;
+      {
+        osiris_json *f = rm_obj();
+        if (f) {
+          js_set_int(f, "files", files);
+          js_set_int(f, "bytes", bytes);
+        }
+        rm_event(rs, "artifacts_downloaded", f);
+      }
+    }
+    rs->tp->close(rs);
+    {
+      double total = os_now_ms() - rs->t_open;
+      double worker = rs->t_ended > rs->t_started ? rs->t_ended - rs->t_started : 0;
+      double overhead = total - worker - copy_ms;
+      ss_metric(&run->ss, "e2b_overhead_ms", overhead > 0 ? floor(overhead) : 0, "ms", NULL);
+      ss_metric(&run->ss, "artifacts_copy_ms", floor(copy_ms), "ms", NULL);
+      ss_metric(&run->ss, "artifacts_bytes_total", (double)bytes, "bytes", NULL);
+      ss_metric(&run->ss, "artifacts_files_total", (double)files, "files", NULL);
+    }
+  }
+  if (run->rc) run->ok = 0;
+  rc = rn_write_results(run, 1);
+  rm_state_free(rs);
+  run->adapter_state = NULL;
+  return run->rc ? run->rc : rc;
+}
+
+static const osiris_adapter rm_sandbox_adapter = {"sandbox", rm_prepare, rm_execute, rm_collect};
+static const osiris_adapter rm_e2b_adapter = {"e2b", rm_prepare, rm_execute, rm_collect};
+
+static void rm_register_adapters(osiris_ctx *ctx) {
+  osiris_adapter_register(ctx, &rm_sandbox_adapter);
+  osiris_adapter_register(ctx, &rm_e2b_adapter);
+}
+
+/* ======================================================================
+ * 17. Run comparison (osiris runs diff)
+ *
+ * Two run directories are equivalent when they tell the same story: the
+ * same events per step in the same order with the same fields, the same
+ * metrics with the same tags and row counts, the same artifacts (path and
+ * sha256), the same status.json and run_card.json and the same output
+ * files.  What naturally differs between two runs is left out: times,
+ * durations, session ids, absolute run paths, the adapter's name, memory
+ * figures.  Events and metrics that only a transport emits (sandbox
+ * creation, artifact download) are listed apart, never as differences.
+ * ====================================================================== */
+
+/* Fields that differ between any two runs of the same pipeline. */
+static int df_ignored_field(const char *k) {
+  static const char *const ignored[] = {"ts", "session", "session_id", "session_dir",
+                                        "duration_ms", "duration", "manifest_path", "adapter",
+                                        "sandbox_id", "value_ms", NULL};
+  size_t i;
+  for (i = 0; ignored[i]; i++)
+    if (strcmp(k, ignored[i]) == 0) return 1;
+  return 0;
+}
+
+static int df_transport_name(const char *name) {
+  static const char *const prefixes[] = {"e2b_", "sandbox_", "transport_", "worker_",
+                                         "artifacts_copy", "artifacts_bytes", "artifacts_files",
+                                         "artifacts_downloaded", "dependency_", "package_", NULL};
+  size_t i;
+  for (i = 0; prefixes[i]; i++)
+    if (os_startswith(name, prefixes[i])) return 1;
+  return 0;
+}
+
+/* A canonical one-line form of an event or metric without its ignored
+ * fields, used as the unit of comparison. */
+static char *df_normalize(const osiris_json *line, const char *kind_key, int metric) {
+  osiris_json *copy = js_alloc(OSIRIS_JSON_OBJECT);
+  os_buf b = {0};
+  size_t i;
+  const char *name = js_gets(line, kind_key);
+  if (!copy) return NULL;
+  for (i = 0; i < line->u.c.n; i++) {
+    const char *k = line->u.c.keys[i];
+    if (df_ignored_field(k)) continue;
+    /* Metric values: row counts must match; measurements may not. */
+    if (metric && strcmp(k, "value") == 0 && !os_startswith(name, "rows_") &&
+        !os_streq(name, "steps_total") && !os_streq(name, "steps_completed"))
+      continue;
+    osiris_json_set(copy, k, osiris_json_copy(line->u.c.items[i]));
+  }
+  js_dump(&b, copy, OSIRIS_JSON_SORTED);
+  osiris_json_free(copy);
+  return ob_take(&b);
+}
+
+typedef struct df_lines {
+  char **items;   /* normalized lines */
+  char **groups;  /* step id or "" for run-level */
+  char **names;
+  size_t n, cap;
+} df_lines;
+
+static void df_lines_free(df_lines *l) {
+  size_t i;
+  for (i = 0; i < l->n; i++) {
+    os_free(l->items[i]);
+    os_free(l->groups[i]);
+    os_free(l->names[i]);
+  }
+  os_free(l->items);
+  os_free(l->groups);
+  os_free(l->names);
+  memset(l, 0, sizeof *l);
+}
+
+static osiris_rc df_read_lines(const char *dir, const char *file, const char *kind_key, int metric,
+                               df_lines *out, os_err *err) {
+  char *path = os_path_join(dir, file), *text = NULL, *p, *next;
+  osiris_rc rc;
+  if (!path) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  rc = os_read_file(path, &text, NULL, err);
+  os_free(path);
+  if (rc) return rc;
+  for (p = text; p && *p; p = next) {
+    osiris_json *line = NULL;
+    const char *group;
+    next = strchr(p, '\n');
+    if (next) *next++ = 0;
+    if (!*p) continue;
+    if (js_parse(p, strlen(p), file, &line, err)) continue;
+    if (out->n == out->cap) {
+      size_t cap = out->cap ? out->cap * 2 : 64;
+      char **a = os_realloc(out->items, cap * sizeof *a), **g, **nm;
+      if (a) out->items = a;
+      g = os_realloc(out->groups, cap * sizeof *g);
+      if (g) out->groups = g;
+      nm = os_realloc(out->names, cap * sizeof *nm);
+      if (nm) out->names = nm;
+      if (!a || !g || !nm) {
+        osiris_json_free(line);
+        os_free(text);
+        return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      }
+      out->cap = cap;
+    }
+    group = js_gets(line, "step_id");
+    if (!group) group = js_gets(osiris_json_get(line, "tags"), "step_id");
+    out->items[out->n] = df_normalize(line, kind_key, metric);
+    out->groups[out->n] = os_strdup(group ? group : "");
+    out->names[out->n] = os_strdup(js_gets(line, kind_key) ? js_gets(line, kind_key) : "");
+    out->n++;
+    osiris_json_free(line);
+  }
+  os_free(text);
+  return OSIRIS_OK;
+}
+
+static void df_add(osiris_json *list, const char *fmt, ...) OS_PRINTF(2, 3);
+static void df_add(osiris_json *list, const char *fmt, ...) {
+  va_list ap;
+  char *s;
+  va_start(ap, fmt);
+  s = os_vasprintf(fmt, ap);
+  va_end(ap);
+  if (s) osiris_json_push(list, osiris_json_new_str(s, strlen(s)));
+  os_free(s);
+}
+
+/* Compare two line sets group by group (per step, in order). */
+static void df_compare_lines(const char *what, df_lines *a, df_lines *b, osiris_json *diffs,
+                             osiris_json *transport) {
+  size_t i;
+  /* Groups in order of first appearance in a, then those only in b. */
+  for (i = 0; i < a->n + b->n; i++) {
+    const char *g = i < a->n ? a->groups[i] : b->groups[i - a->n];
+    size_t ia = 0, ib = 0, k;
+    int seen = 0;
+    for (k = 0; k < i && !seen; k++)
+      if (strcmp(k < a->n ? a->groups[k] : b->groups[k - a->n], g) == 0) seen = 1;
+    if (seen) continue;
+    for (;;) {
+      while (ia < a->n && (strcmp(a->groups[ia], g) || df_transport_name(a->names[ia]))) {
+        if (!strcmp(a->groups[ia], g) && df_transport_name(a->names[ia]))
+          df_add(transport, "A %s %s", what, a->names[ia]);
+        ia++;
+      }
+      while (ib < b->n && (strcmp(b->groups[ib], g) || df_transport_name(b->names[ib]))) {
+        if (!strcmp(b->groups[ib], g) && df_transport_name(b->names[ib]))
+          df_add(transport, "B %s %s", what, b->names[ib]);
+        ib++;
+      }
+      if (ia >= a->n && ib >= b->n) break;
+      if (ia >= a->n) {
+        df_add(diffs, "%s%s%s: only in B: %s", what, *g ? " of step " : " (run)", g, b->items[ib]);
+        ib++;
+        continue;
+      }
+      if (ib >= b->n) {
+        df_add(diffs, "%s%s%s: only in A: %s", what, *g ? " of step " : " (run)", g, a->items[ia]);
+        ia++;
+        continue;
+      }
+      if (strcmp(a->items[ia], b->items[ib]) != 0) {
+        /* Same name: a field differs; different names: order or presence. */
+        if (strcmp(a->names[ia], b->names[ib]) == 0)
+          df_add(diffs, "%s%s%s: %s differs:\n    A: %s\n    B: %s", what,
+                 *g ? " of step " : " (run)", g, a->names[ia], a->items[ia], b->items[ib]);
+        else
+          df_add(diffs, "%s%s%s: A has %s where B has %s", what, *g ? " of step " : " (run)", g,
+                 a->names[ia], b->names[ib]);
+      }
+      ia++;
+      ib++;
+    }
+  }
+}
+
+/* Every file under dir/artifacts with its sha256, as "path sha". */
+static void df_list_artifacts(const char *root, const char *rel, osiris_json *out) {
+  char *dirpath = *rel ? os_path_join(root, rel) : os_strdup(root);
+  DIR *d = dirpath ? opendir(dirpath) : NULL;
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL) {
+    char *sub, *full;
+    if (e->d_name[0] == '.') continue;
+    sub = *rel ? os_asprintf("%s/%s", rel, e->d_name) : os_strdup(e->d_name);
+    full = sub ? os_path_join(root, sub) : NULL;
+    if (full && os_is_dir(full)) {
+      df_list_artifacts(root, sub, out);
+    } else if (full) {
+      char hex[65];
+      if (os_sha256_file_hex(full, hex) == 0) js_set_str(out, sub, hex);
+    }
+    os_free(sub);
+    os_free(full);
+  }
+  if (d) closedir(d);
+  os_free(dirpath);
+}
+
+static void df_compare_objects(const char *what, const osiris_json *a, const osiris_json *b,
+                               osiris_json *diffs) {
+  size_t i;
+  if (!a || !b) {
+    if (a || b) df_add(diffs, "%s: only in %s", what, a ? "A" : "B");
+    return;
+  }
+  for (i = 0; i < a->u.c.n; i++) {
+    const char *k = a->u.c.keys[i];
+    const osiris_json *bv = osiris_json_get(b, k);
+    char *sa, *sb;
+    if (df_ignored_field(k)) continue;
+    sa = osiris_json_dump(a->u.c.items[i], OSIRIS_JSON_SORTED, NULL);
+    sb = bv ? osiris_json_dump(bv, OSIRIS_JSON_SORTED, NULL) : NULL;
+    if (!sb) df_add(diffs, "%s: %s only in A", what, k);
+    else if (sa && strcmp(sa, sb)) df_add(diffs, "%s: %s differs: A %s, B %s", what, k, sa, sb);
+    osiris_free(sa);
+    osiris_free(sb);
+  }
+  for (i = 0; i < b->u.c.n; i++)
+    if (!df_ignored_field(b->u.c.keys[i]) && !osiris_json_get(a, b->u.c.keys[i]))
+      df_add(diffs, "%s: %s only in B", what, b->u.c.keys[i]);
+}
+
+/* run_card.json without what differs by nature. */
+static osiris_json *df_card(const char *dir) {
+  char *path = os_path_join(dir, "run_card.json");
+  osiris_json *card = NULL;
+  os_err err = {0};
+  const osiris_json *steps;
+  size_t i;
+  if (path) js_read_file(path, &card, &err);
+  os_free(path);
+  steps = osiris_json_get(card, "steps");
+  for (i = 0; i < osiris_json_size(steps); i++)
+    osiris_json_remove((osiris_json *)osiris_json_at(steps, i), "duration_ms");
+  return card;
+}
+
+/* Output files named by output_written events, with their sizes now. */
+static void df_outputs(const char *dir, osiris_json *out) {
+  char *path = os_path_join(dir, "events.jsonl"), *text = NULL, *p, *next;
+  os_err err = {0};
+  if (!path || os_read_file(path, &text, NULL, &err)) {
+    os_free(path);
+    return;
+  }
+  os_free(path);
+  for (p = text; p && *p; p = next) {
+    osiris_json *line = NULL;
+    next = strchr(p, '\n');
+    if (next) *next++ = 0;
+    if (js_parse(p, strlen(p), NULL, &line, &err) == OSIRIS_OK &&
+        os_streq(js_gets(line, "event"), "output_written") && js_gets(line, "path")) {
+      char hex[65];
+      if (os_sha256_file_hex(js_gets(line, "path"), hex) == 0)
+        js_set_str(out, js_gets(line, "path"), hex);
+      else
+        js_set_str(out, js_gets(line, "path"), "(missing)");
+    }
+    osiris_json_free(line);
+  }
+  os_free(text);
+}
+
+static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, osiris_json **report) {
+  char *a = os_path_abs(ctx->base_dir, a_in), *b = os_path_abs(ctx->base_dir, b_in);
+  df_lines ea = {0}, eb = {0}, ma = {0}, mb = {0};
+  osiris_json *rep = js_alloc(OSIRIS_JSON_OBJECT), *diffs = js_alloc(OSIRIS_JSON_ARRAY);
+  osiris_json *transport = js_alloc(OSIRIS_JSON_ARRAY);
+  osiris_json *arta = js_alloc(OSIRIS_JSON_OBJECT), *artb = js_alloc(OSIRIS_JSON_OBJECT);
+  osiris_json *outa = js_alloc(OSIRIS_JSON_OBJECT), *outb = js_alloc(OSIRIS_JSON_OBJECT);
+  osiris_json *sa = NULL, *sb = NULL, *ca = NULL, *cb = NULL;
+  os_err err = {0};
+  osiris_rc rc = OSIRIS_OK;
+  *report = NULL;
+  if (!a || !b || !rep || !diffs || !transport || !arta || !artb || !outa || !outb) {
+    rc = OSIRIS_ENOMEM;
+    goto done;
+  }
+  if (!os_is_dir(a) || !os_is_dir(b)) {
+    snprintf(ctx->err, sizeof ctx->err, "not a run directory: %s", os_is_dir(a) ? b : a);
+    rc = OSIRIS_ENOTFOUND;
+    goto done;
+  }
+  if (df_read_lines(a, "events.jsonl", "event", 0, &ea, &err) ||
+      df_read_lines(b, "events.jsonl", "event", 0, &eb, &err) ||
+      df_read_lines(a, "metrics.jsonl", "metric", 1, &ma, &err) ||
+      df_read_lines(b, "metrics.jsonl", "metric", 1, &mb, &err)) {
+    snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
+    rc = err.rc ? err.rc : OSIRIS_EIO;
+    goto done;
+  }
+  df_compare_lines("event", &ea, &eb, diffs, transport);
+  df_compare_lines("metric", &ma, &mb, diffs, transport);
+  {
+    char *pa = os_path_join(a, "artifacts"), *pb = os_path_join(b, "artifacts");
+    if (pa) df_list_artifacts(pa, "", arta);
+    if (pb) df_list_artifacts(pb, "", artb);
+    os_free(pa);
+    os_free(pb);
+    df_compare_objects("artifact", arta, artb, diffs);
+  }
+  {
+    char *pa = os_path_join(a, "status.json"), *pb = os_path_join(b, "status.json");
+    if (pa) js_read_file(pa, &sa, &err);
+    if (pb) js_read_file(pb, &sb, &err);
+    os_free(pa);
+    os_free(pb);
+    df_compare_objects("status.json", sa, sb, diffs);
+  }
+  ca = df_card(a);
+  cb = df_card(b);
+  df_compare_objects("run_card.json", ca, cb, diffs);
+  df_outputs(a, outa);
+  df_outputs(b, outb);
+  df_compare_objects("output file", outa, outb, diffs);
+  js_set_str(rep, "a", a);
+  js_set_str(rep, "b", b);
+  js_set_bool(rep, "equivalent", osiris_json_size(diffs) == 0);
+  osiris_json_set(rep, "differences", diffs);
+  diffs = NULL;
+  osiris_json_set(rep, "transport_only", transport);
+  transport = NULL;
+  *report = rep;
+  rep = NULL;
+done:
+  df_lines_free(&ea);
+  df_lines_free(&eb);
+  df_lines_free(&ma);
+  df_lines_free(&mb);
+  osiris_json_free(rep);
+  osiris_json_free(diffs);
+  osiris_json_free(transport);
+  osiris_json_free(arta);
+  osiris_json_free(artb);
+  osiris_json_free(outa);
+  osiris_json_free(outb);
+  osiris_json_free(sa);
+  osiris_json_free(sb);
+  osiris_json_free(ca);
+  osiris_json_free(cb);
+  os_free(a);
+  os_free(b);
+  return rc;
+}
+
+osiris_rc osiris_runs_diff(osiris_ctx *ctx, const char *run_a, const char *run_b,
+                           osiris_json **report) {
+  if (!ctx || !run_a || !run_b || !report) return OSIRIS_EUSAGE;
+  return df_runs(ctx, run_a, run_b, report);
+}
+
+/* ======================================================================
+ * 18. Public API
+ *
+ * Contexts, adapters and runs.  osiris_run_pipeline is the one entry point
+ * every adapter shares: compile when given OML, open the session, then
+ * prepare -> execute -> collect, collect on every path.
+ * ====================================================================== */
+
+static void rm_register_adapters(osiris_ctx *ctx); /* section 16 */
+
+osiris_ctx *osiris_ctx_new(const char *base_dir) {
+  osiris_ctx *ctx = os_calloc(1, sizeof *ctx);
+  if (!ctx) return NULL;
+  ctx->base_dir = os_path_abs(NULL, base_dir ? base_dir : ".");
+  if (!ctx->base_dir) {
+    os_free(ctx);
+    return NULL;
+  }
+  ctx->adapters[ctx->n_adapters++] = &rn_local_adapter;
+  rm_register_adapters(ctx);
+  return ctx;
+}
+
+void osiris_ctx_free(osiris_ctx *ctx) {
+  if (!ctx) return;
+  osiris_json_free(ctx->dotenv);
+  os_free(ctx->base_dir);
+  os_free(ctx);
+}
+
+const char *osiris_ctx_error(const osiris_ctx *ctx) { return ctx ? ctx->err : "no context"; }
+void osiris_ctx_cancel(osiris_ctx *ctx) {
+  if (ctx) ctx->cancelled = 1;
+}
+void osiris_ctx_set_log(osiris_ctx *ctx, osiris_log_fn fn, void *user) {
+  ctx->log_fn = fn;
+  ctx->log_user = user;
+}
+void osiris_ctx_set_progress(osiris_ctx *ctx, osiris_progress_fn fn, void *user) {
+  ctx->progress_fn = fn;
+  ctx->progress_user = user;
+}
+
+osiris_rc osiris_adapter_register(osiris_ctx *ctx, const osiris_adapter *a) {
+  size_t i;
+  if (!ctx || !a || !a->name || !a->prepare || !a->execute || !a->collect) return OSIRIS_EINVAL;
+  for (i = 0; i < ctx->n_adapters; i++)
+    if (strcmp(ctx->adapters[i]->name, a->name) == 0) {
+      ctx->adapters[i] = a;
+      return OSIRIS_OK;
+    }
+  if (ctx->n_adapters == OS_MAX_ADAPTERS) return OSIRIS_ELIMIT;
+  ctx->adapters[ctx->n_adapters++] = a;
+  return OSIRIS_OK;
+}
+
+const osiris_adapter *osiris_adapter_find(const osiris_ctx *ctx, const char *name) {
+  size_t i;
+  if (!ctx || !name) return NULL;
+  for (i = 0; i < ctx->n_adapters; i++)
+    if (strcmp(ctx->adapters[i]->name, name) == 0) return ctx->adapters[i];
+  return NULL;
+}
+
+static osiris_run *rn_new(osiris_ctx *ctx) {
+  osiris_run *run = os_calloc(1, sizeof *run);
+  if (!run) return NULL;
+  run->ctx = ctx;
+  ss_session_init(&run->ss);
+  return run;
+}
+
+static void rn_free(osiris_run *run) {
+  size_t i;
+  if (!run) return;
+  if (run->mf && run->st)
+    for (i = 0; i < run->mf->n_steps; i++) {
+      osiris_frame_free(run->st[i].frame);
+      os_free(run->st[i].input_key);
+      os_free(run->st[i].error);
+      os_free(run->st[i].spill_path);
+      osiris_json_free(run->st[i].artifacts);
+    }
+  os_free(run->st);
+  os_free(run->order);
+  mf_free(run->mf);
+  ss_close(&run->ss);
+  os_free(run->logs_dir);
+  os_free(run->source_manifest);
+  os_free(run->profile);
+  os_free(run->pipeline_id);
+  os_free(run->e2b_template);
+  os_free(run->sandbox_id);
+  os_free(run->failed_step);
+  os_free(run->reason);
+  osiris_json_free(run->status);
+  os_free(run);
+}
+
+void osiris_run_free(osiris_run *run) { rn_free(run); }
+
+/* Decide whether path is a compiled manifest or OML; compile OML into a
+ * fresh compile directory.  *manifest is owned. */
+static osiris_rc rn_manifest_for(osiris_ctx *ctx, const char *path, const osiris_run_opts *o,
+                                 char **manifest, char **pipeline_id, char **profile) {
+  osiris_json *doc = NULL, *result = NULL;
+  os_err err = {0};
+  osiris_rc rc;
+  char *abs = os_path_abs(ctx->base_dir, path);
+  *manifest = NULL;
+  if (!abs) return OSIRIS_ENOMEM;
+  rc = ym_read_file(abs, &doc, &err);
+  if (rc) {
+    snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
+    goto done;
+  }
+  if (mf_is_manifest(doc)) {
+    *pipeline_id = os_strdup(js_gets(osiris_json_get(doc, "pipeline"), "id"));
+    *profile = os_strdup(js_gets(osiris_json_get(doc, "meta"), "profile"));
+    *manifest = abs;
+    abs = NULL;
+    goto done;
+  }
+  {
+    osiris_compile_opts co;
+    memset(&co, 0, sizeof co);
+    co.profile = o->profile;
+    co.params = o->params;
+    co.logs_dir = o->logs_dir;
+    rc = cp_compile(ctx, abs, &co, &result, &err);
+  }
+  if (rc) {
+    if (err.msg[0]) snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
+    goto done;
+  }
+  *manifest = os_strdup(js_gets(result, "manifest_path"));
+  *pipeline_id = os_strdup(js_gets(result, "pipeline_id"));
+  *profile = os_strdup(js_gets(result, "profile"));
+  if (!*manifest) rc = OSIRIS_ENOMEM;
+done:
+  osiris_json_free(doc);
+  osiris_json_free(result);
+  os_free(abs);
+  return rc;
+}
+
+osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_run_opts *opts,
+                              osiris_run **out) {
+  osiris_run_opts defaults;
+  const osiris_run_opts *o = opts;
+  osiris_run *run = NULL;
+  char *manifest = NULL, *pipeline_id = NULL, *profile = NULL;
+  os_err err = {0};
+  osiris_json *f;
+  osiris_rc rc;
+  if (out) *out = NULL;
+  if (!ctx || !path || !out) return OSIRIS_EUSAGE;
+  if (!o) {
+    memset(&defaults, 0, sizeof defaults);
+    o = &defaults;
+  }
+  ctx->err[0] = 0;
+  {
+    const osiris_adapter *a = osiris_adapter_find(ctx, o->adapter ? o->adapter : "local");
+    if (!a) {
+      snprintf(ctx->err, sizeof ctx->err, "unknown adapter '%s'", o->adapter);
+      return OSIRIS_EUSAGE;
+    }
+    rc = rn_manifest_for(ctx, path, o, &manifest, &pipeline_id, &profile);
+    if (rc || !(run = rn_new(ctx))) {
+      os_free(manifest);
+      os_free(pipeline_id);
+      os_free(profile);
+      return rc ? rc : OSIRIS_ENOMEM;
+    }
+    run->pipeline_id = pipeline_id;
+    run->profile = profile;
+    run->e2b_template = o->e2b_template ? os_strdup(o->e2b_template) : NULL;
+    run->timeout_s = o->timeout_s;
+    run->install_deps = o->install_deps;
+    run->adapter = a;
+  }
+  run->source_manifest = manifest;
+  rc = ss_open_session(&run->ss, ctx, o->logs_dir, NULL, NULL, o->verbose, -1, &err);
+  if (rc) {
+    snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
+    rn_free(run);
+    return rc;
+  }
+  *out = run;
+  f = rn_fields();
+  if (f) {
+    js_set_str(f, "session_id", run->ss.id);
+    js_set_str(f, "session_dir", run->ss.dir);
+    js_set_str(f, "pipeline_id", run->pipeline_id ? run->pipeline_id : "");
+    js_set_str(f, "manifest_path", run->source_manifest);
+    js_set_str(f, "profile", run->profile ? run->profile : "");
+    js_set_str(f, "adapter", run->adapter->name);
+  }
+  ss_event(&run->ss, "run_start", f);
+  ss_log(&run->ss, 1, "run %s started: %s (adapter %s)", run->ss.id, run->source_manifest,
+         run->adapter->name);
+
+  rc = run->adapter->prepare(run);
+  if (!rc) rc = run->adapter->execute(run);
+  if (!rc && !run->rc) run->ok = 1;
+  if (rc && !run->rc) rn_set_error(run, rc, NULL, "execution_failed", osiris_rc_name(rc));
+  {
+    osiris_rc crc = run->adapter->collect(run);
+    if (!rc && crc) {
+      rc = crc;
+      run->ok = 0;
+    }
+  }
+  if (run->ok)
+    ss_log(&run->ss, 1, "run %s succeeded (%zu/%zu steps)", run->ss.id, run->steps_completed,
+           run->mf ? run->mf->n_steps : (size_t)0);
+  else
+    snprintf(ctx->err, sizeof ctx->err, "%s", run->error);
+  return run->ok ? OSIRIS_OK : (run->rc ? run->rc : rc);
+}
+
+/* One connection: resolve, find a driver of its family that can check,
+ * time the check, scrub the connection's secrets from the message. */
+static osiris_json *rn_doctor_one(osiris_ctx *ctx, const char *family, const char *alias) {
+  osiris_json *r = rn_fields(), *conn = NULL;
+  char *ref = os_asprintf("@%s.%s", family, alias), *alias_out = NULL;
+  const osiris_driver *checker = NULL;
+  char msg[OS_ERR_CAP] = "";
+  os_err err = {0};
+  ss_session scrub;
+  size_t i;
+  int ok = 0;
+  double t0;
+  ss_session_init(&scrub);
+  if (!r || !ref) goto done;
+  js_set_str(r, "ref", ref);
+  js_set_str(r, "family", family);
+  js_set_str(r, "alias", alias);
+  for (i = 0; i < ctx->n_drivers && !checker; i++)
+    if (ctx->drivers[i]->check && os_streq(ctx->drivers[i]->family, family)) checker = ctx->drivers[i];
+  t0 = os_now_ms();
+  if (cn_resolve(ctx, ref, family, &conn, &alias_out, &err)) {
+    snprintf(msg, sizeof msg, "%s", err.msg);
+  } else if (!checker) {
+    snprintf(msg, sizeof msg, "no driver can check connections of family '%s'", family);
+    ok = -1; /* nothing to check (filesystem, ...): not a failure */
+  } else {
+    ss_add_secrets_of(&scrub, conn);
+    ok = checker->check(conn, msg, sizeof msg) == OSIRIS_OK;
+  }
+  js_set_int(r, "latency_ms", (int64_t)(os_now_ms() - t0));
+  if (ok == -1) {
+    js_set_bool(r, "ok", 1);
+    js_set_bool(r, "skipped", 1);
+    js_set_str(r, "note", msg);
+  } else {
+    js_set_bool(r, "ok", ok);
+    if (!ok) {
+      char *clean = ss_scrub(&scrub, msg, strlen(msg), NULL);
+      js_set_str(r, "error", clean ? clean : msg);
+      os_free(clean);
+    }
+  }
+done:
+  ss_close(&scrub);
+  osiris_json_free(conn);
+  os_free(alias_out);
+  os_free(ref);
+  return r;
+}
+
+osiris_rc osiris_connections_doctor(osiris_ctx *ctx, const char *ref, osiris_json **report) {
+  osiris_json *list = NULL, *out = NULL, *arr = NULL;
+  const osiris_json *conns;
+  char fam[128] = "", alias[128] = "";
+  os_err err = {0};
+  size_t i, j;
+  int all_ok = 1;
+  if (!ctx || !report) return OSIRIS_EUSAGE;
+  *report = NULL;
+  if (ref && !cn_parse_ref(ref, fam, sizeof fam, alias, sizeof alias)) {
+    snprintf(ctx->err, sizeof ctx->err, "invalid connection reference '%s' (want @family.alias)", ref);
+    return OSIRIS_EUSAGE;
+  }
+  if (cn_list(ctx, &list, &err)) {
+    snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
+    return err.rc ? err.rc : OSIRIS_EIO;
+  }
+  out = rn_fields();
+  arr = js_alloc(OSIRIS_JSON_ARRAY);
+  if (!out || !arr) goto oom;
+  osiris_json_set(out, "file", osiris_json_copy(osiris_json_get(list, "file")));
+  conns = osiris_json_get(list, "connections");
+  for (i = 0; i < osiris_json_size(conns); i++) {
+    const char *f = osiris_json_key_at(conns, i);
+    const osiris_json *aliases = osiris_json_at(conns, i);
+    if (ref && strcmp(f, fam) != 0) continue;
+    for (j = 0; j < osiris_json_size(aliases); j++) {
+      const char *a = osiris_json_key_at(aliases, j);
+      osiris_json *one;
+      if (ref && *alias && strcmp(a, alias) != 0) continue;
+      if (ref && !*alias && !osiris_json_bool(osiris_json_get(osiris_json_at(aliases, j), "default"), 0) &&
+          strcmp(a, "default") != 0)
+        continue;
+      one = rn_doctor_one(ctx, f, a);
+      if (!one) goto oom;
+      if (!osiris_json_bool(osiris_json_get(one, "ok"), 0)) all_ok = 0;
+      osiris_json_push(arr, one);
+    }
+  }
+  if (ref && osiris_json_size(arr) == 0) {
+    snprintf(ctx->err, sizeof ctx->err, "connection %s not found", ref);
+    osiris_json_free(list);
+    osiris_json_free(out);
+    osiris_json_free(arr);
+    return OSIRIS_ENOTFOUND;
+  }
+  osiris_json_set(out, "connections", arr);
+  osiris_json_free(list);
+  *report = out;
+  return all_ok ? OSIRIS_OK : OSIRIS_ECONN;
+oom:
+  osiris_json_free(list);
+  osiris_json_free(out);
+  osiris_json_free(arr);
+  return OSIRIS_ENOMEM;
+}
+
+const char *osiris_run_session_id(const osiris_run *run) { return run->ss.id; }
+const char *osiris_run_dir(const osiris_run *run) { return run->ss.dir; }
+int osiris_run_ok(const osiris_run *run) { return run && run->ok; }
+const char *osiris_run_error(const osiris_run *run) { return run->ok ? "" : run->error; }
+const char *osiris_run_failed_step(const osiris_run *run) { return run->failed_step; }
+const osiris_json *osiris_run_status(const osiris_run *run) { return run->status; }
+osiris_ctx *osiris_run_ctx(osiris_run *run) { return run->ctx; }
+
+#ifdef OSIRIS_CLI_MAIN
+/* ======================================================================
+ * 19. CLI (compiled with -DOSIRIS_CLI_MAIN)
+ *
+ * The only place that prints and chooses exit codes: 0 success, 1 the run
+ * failed, 2 usage, validation or compile error.  Results go to stdout,
+ * diagnostics to stderr; --json puts one JSON document on stdout.  The
+ * CLI uses the public API only, except for listing run directories.
+ * ====================================================================== */
+
+static osiris_ctx *cli_ctx; /* for the SIGINT handler only */
+
+static void cli_on_sigint(int sig) {
+  (void)sig;
+  if (cli_ctx) osiris_ctx_cancel(cli_ctx);
+}
+
+static void cli_print_json(const osiris_json *v) {
+  char *s = osiris_json_dump(v, OSIRIS_JSON_PRETTY, NULL);
+  if (s) printf("%s\n", s);
+  osiris_free(s);
+}
+
+static int cli_progress_shown; /* a progress line is on the terminal */
+
+static void cli_verbose_log(void *user, int level, const char *line) {
+  (void)user;
+  (void)level;
+  if (cli_progress_shown) fputs("\r\033[K", stderr);
+  cli_progress_shown = 0;
+  fprintf(stderr, "%s\n", line);
+}
+
+/* --verbose on a terminal: one line that rewrites itself. */
+static void cli_progress(void *user, const char *step_id, int64_t rows, double elapsed_ms) {
+  (void)user;
+  fprintf(stderr, "\r\033[K  %s: %" PRId64 " rows, %.0f rows/s", step_id, rows,
+          elapsed_ms > 0 ? (double)rows * 1000.0 / elapsed_ms : 0.0);
+  cli_progress_shown = 1;
+}
+
+typedef struct cli_args {
+  const char *positional[4];
+  size_t n_positional;
+  const char *params[64];
+  size_t n_params;
+  const char *profile, *out, *logs_dir, *sandbox, *e2b_template;
+  int json, verbose, last_compile, last, help, e2b, install_deps, timeout_s;
+} cli_args;
+
+/* Parse the flags every command shares; unknown flags are usage errors. */
+static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
+  int i;
+  memset(a, 0, sizeof *a);
+  for (i = 0; i < argc; i++) {
+    const char *s = argv[i];
+    const char *val = NULL;
+    char flag[64];
+    const char *eq = strchr(s, '=');
+    if (s[0] != '-' || s[1] == 0) {
+      if (a->n_positional == 4) {
+        fprintf(stderr, "osiris: too many arguments\n");
+        return 2;
+      }
+      a->positional[a->n_positional++] = s;
+      continue;
+    }
+    if (os_streq(s, "-h") || os_streq(s, "--help")) {
+      a->help = 1;
+      continue;
+    }
+    if (os_startswith(s, "--") && eq) {
+      snprintf(flag, sizeof flag, "%.*s", (int)(eq - s), s);
+      val = eq + 1;
+    } else {
+      snprintf(flag, sizeof flag, "%s", s);
+    }
+    {
+      char probe[80];
+      snprintf(probe, sizeof probe, " %s ", flag);
+      if (!strstr(allowed, probe)) {
+        fprintf(stderr, "osiris: unknown option %s (see --help)\n", flag);
+        return 2;
+      }
+    }
+    if (os_streq(flag, "--json")) a->json = 1;
+    else if (os_streq(flag, "--verbose") || os_streq(flag, "-v")) a->verbose = 1;
+    else if (os_streq(flag, "--last-compile")) a->last_compile = 1;
+    else if (os_streq(flag, "--last")) a->last = 1;
+    else if (os_streq(flag, "--e2b")) a->e2b = 1;
+    else if (os_streq(flag, "--e2b-install-deps")) a->install_deps = 1;
+    else {
+      if (!val) {
+        if (i + 1 >= argc) {
+          fprintf(stderr, "osiris: %s needs a value\n", flag);
+          return 2;
+        }
+        val = argv[++i];
+      }
+      if (os_streq(flag, "--param") || os_streq(flag, "-p")) {
+        if (!strchr(val, '=')) {
+          fprintf(stderr, "osiris: --param wants key=value, got '%s'\n", val);
+          return 2;
+        }
+        if (a->n_params == 63) {
+          fprintf(stderr, "osiris: too many --param options\n");
+          return 2;
+        }
+        a->params[a->n_params++] = val;
+      } else if (os_streq(flag, "--profile")) a->profile = val;
+      else if (os_streq(flag, "--out")) a->out = val;
+      else if (os_streq(flag, "--logs-dir")) a->logs_dir = val;
+      else if (os_streq(flag, "--sandbox")) a->sandbox = val;
+      else if (os_streq(flag, "--e2b-template")) a->e2b_template = val;
+      else if (os_streq(flag, "--timeout")) {
+        char *end;
+        long t = strtol(val, &end, 10);
+        if (*end || t <= 0 || t > 86400) {
+          fprintf(stderr, "osiris: --timeout wants seconds (1..86400), got '%s'\n", val);
+          return 2;
+        }
+        a->timeout_s = (int)t;
+      }
+    }
+  }
+  return 0;
+}
+
+static const char cli_usage[] =
+    "osiris " OSIRIS_VERSION " -- compile and run data pipelines\n"
+    "\n"
+    "Usage: osiris <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  compile PIPELINE.yaml      compile OML into manifest.yaml + cfg/*.json\n"
+    "  validate PIPELINE.yaml     check a pipeline and list every error\n"
+    "  run PIPELINE|MANIFEST      run a pipeline (OML is compiled first)\n"
+    "  run --last-compile         run the newest compiled manifest\n"
+    "  components list|show NAME  the built-in components and their config keys\n"
+    "  connections list           connections from osiris_connections.yaml (masked)\n"
+    "  connections doctor [@f.a]  connect and run a trivial query per connection\n"
+    "  logs list                  the runs under the logs directory\n"
+    "  logs show [--last|ID]      a summary of one run\n"
+    "  runs diff RUN_A RUN_B      compare two run directories (parity check)\n"
+    "  version                    print the version\n"
+    "\n"
+    "Run 'osiris <command> --help' for the options of a command.\n"
+    "Exit codes: 0 success, 1 the run failed, 2 usage, validation or compile error.\n";
+
+static int cli_help(const char *cmd) {
+  if (os_streq(cmd, "compile"))
+    printf("Usage: osiris compile PIPELINE.yaml [options]\n\n"
+           "Validate PIPELINE.yaml and write manifest.yaml and cfg/<step>.json to\n"
+           "<logs-dir>/compile_<id>/compiled/ (or --out DIR).  Secrets never reach\n"
+           "the compiled files; an inline secret is an error.\n\n"
+           "Options:\n"
+           "  --param KEY=VALUE   set a pipeline parameter (repeatable; highest precedence)\n"
+           "  --profile NAME      use the parameters of profiles.NAME\n"
+           "  --out DIR           write the compiled files to DIR\n"
+           "  --logs-dir DIR      where compile_<id>/ goes (default: logs)\n"
+           "  --json              print the result as JSON\n\n"
+           "Parameter precedence: defaults < OSIRIS_PARAM_<NAME> env < profile < --param.\n");
+  else if (os_streq(cmd, "validate"))
+    printf("Usage: osiris validate PIPELINE.yaml [--json]\n\n"
+           "Check the pipeline and list every error at once with its location\n"
+           "(steps[1].config.query) and file:line:col.  Exit 0 when valid, 2 otherwise.\n\n"
+           "Options:\n"
+           "  --json              print {valid, errors, warnings} as JSON\n");
+  else if (os_streq(cmd, "run"))
+    printf("Usage: osiris run PIPELINE.yaml|MANIFEST.yaml [options]\n"
+           "       osiris run --last-compile [options]\n\n"
+           "Run a pipeline (in-process by default).  OML is compiled first; a compiled\n"
+           "manifest runs as is.  The run writes logs/run_<session_id>/ with events.jsonl,\n"
+           "metrics.jsonl, osiris.log, status.json, run_card.json, manifest.yaml, cfg/ and\n"
+           "artifacts/.\n\n"
+           "Options:\n"
+           "  --last-compile      run the newest manifest compiled under the logs dir\n"
+           "  --param KEY=VALUE   set a pipeline parameter (OML input; repeatable)\n"
+           "  --profile NAME      use the parameters of profiles.NAME (OML input)\n"
+           "  --verbose, -v       write debug.log and show log lines on stderr\n"
+           "  --logs-dir DIR      where run_<id>/ goes (default: logs)\n"
+           "  --json              print the outcome as JSON\n\n"
+           "Remote execution (same events, metrics, artifacts and outputs as a local run):\n"
+           "  --sandbox local     run in osiris-worker in a fresh scratch directory with a\n"
+           "                      clean environment (subprocess transport)\n"
+           "  --e2b               run in an E2B sandbox (needs E2B_API_KEY; E2B_API_URL,\n"
+           "                      E2B_SANDBOX_URL and E2B_DOMAIN override the endpoints)\n"
+           "  --e2b-template T    sandbox template (default: base)\n"
+           "  --timeout S         sandbox time to live in seconds (default: 900; extended\n"
+           "                      while the run lasts)\n"
+           "  --e2b-install-deps  accepted; the static worker needs nothing installed\n\n"
+           "Exit codes: 0 success, 1 a step failed, 2 the pipeline did not compile.\n");
+  else if (os_streq(cmd, "components"))
+    printf("Usage: osiris components list [--json]\n"
+           "       osiris components show NAME [--json]\n\n"
+           "List the built-in components (drivers), or show one with its config keys,\n"
+           "defaults and which keys are required or secret.\n");
+  else if (os_streq(cmd, "connections"))
+    printf("Usage: osiris connections list [--json]\n"
+           "       osiris connections doctor [@family.alias] [--json]\n\n"
+           "list: the connections of osiris_connections.yaml (looked up in $OSIRIS_HOME,\n"
+           "the current directory, then its parent) with secret values masked.\n"
+           "doctor: connect to each connection (or the one named) and run a trivial\n"
+           "query; reports ok, latency and the error with secrets masked.  Exit 0 when\n"
+           "every check passed, 1 otherwise.\n");
+  else if (os_streq(cmd, "runs"))
+    printf("Usage: osiris runs diff RUN_A RUN_B [--json]\n\n"
+           "Compare two run directories: events per step and in order, metrics with\n"
+           "their tags and row counts, artifacts (sha256), status.json, run_card.json\n"
+           "and output files.  Times, durations, session ids and the adapter are\n"
+           "ignored; events only a transport emits are listed apart.\n"
+           "Exit 0 when equivalent, 1 with the list of differences otherwise.\n");
+  else if (os_streq(cmd, "logs"))
+    printf("Usage: osiris logs list [--logs-dir DIR] [--json]\n"
+           "       osiris logs show [--last | SESSION_ID] [--logs-dir DIR] [--json]\n\n"
+           "List the runs under the logs directory, or summarize one run: its steps,\n"
+           "rows, durations, status and error.\n");
+  else
+    fputs(cli_usage, stdout);
+  return 0;
+}
+
+static void cli_print_report_errors(const osiris_json *report, const char *file) {
+  const osiris_json *errs = osiris_json_get(report, "errors");
+  size_t i;
+  for (i = 0; i < osiris_json_size(errs); i++) {
+    const osiris_json *e = osiris_json_at(errs, i);
+    const char *loc = osiris_json_str(osiris_json_get(e, "location"));
+    int64_t line = osiris_json_int(osiris_json_get(e, "line"), 0);
+    int64_t col = osiris_json_int(osiris_json_get(e, "col"), 0);
+    const char *msg = osiris_json_str(osiris_json_get(e, "message"));
+    if (line > 0)
+      fprintf(stderr, "%s:%" PRId64 ":%" PRId64 ": ", file, line, col);
+    else
+      fprintf(stderr, "%s: ", file);
+    if (loc && *loc) fprintf(stderr, "%s: ", loc);
+    fprintf(stderr, "%s\n", msg ? msg : "error");
+  }
+}
+
+static int cli_validate(osiris_ctx *ctx, cli_args *a) {
+  osiris_json *report = NULL;
+  osiris_rc rc;
+  if (a->n_positional != 1) {
+    fprintf(stderr, "osiris validate: expected one PIPELINE.yaml (see --help)\n");
+    return 2;
+  }
+  rc = osiris_validate(ctx, a->positional[0], &report);
+  if (a->json && report) {
+    cli_print_json(report);
+  } else if (rc == OSIRIS_OK) {
+    printf("%s is valid\n", a->positional[0]);
+  } else if (report && osiris_json_size(osiris_json_get(report, "errors")) > 0) {
+    cli_print_report_errors(report, a->positional[0]);
+  } else {
+    fprintf(stderr, "%s\n", osiris_ctx_error(ctx));
+  }
+  osiris_json_free(report);
+  return rc == OSIRIS_OK ? 0 : 2;
+}
+
+static int cli_compile(osiris_ctx *ctx, cli_args *a) {
+  osiris_compile_opts o;
+  osiris_json *result = NULL;
+  osiris_rc rc;
+  if (a->n_positional != 1) {
+    fprintf(stderr, "osiris compile: expected one PIPELINE.yaml (see --help)\n");
+    return 2;
+  }
+  memset(&o, 0, sizeof o);
+  a->params[a->n_params] = NULL;
+  o.profile = a->profile;
+  o.params = a->params;
+  o.out_dir = a->out;
+  o.logs_dir = a->logs_dir;
+  rc = osiris_compile(ctx, a->positional[0], &o, &result);
+  if (a->json) {
+    if (result) {
+      cli_print_json(result);
+    } else {
+      osiris_json *e = osiris_json_new(OSIRIS_JSON_OBJECT);
+      js_set_str(e, "status", "error");
+      js_set_str(e, "message", osiris_ctx_error(ctx));
+      cli_print_json(e);
+      osiris_json_free(e);
+    }
+  } else if (rc == OSIRIS_OK) {
+    printf("compiled %s -> %s (manifest %s)\n", a->positional[0],
+           osiris_json_str(osiris_json_get(result, "manifest_path")),
+           osiris_json_str(osiris_json_get(result, "manifest_short")));
+  } else if (result && osiris_json_size(osiris_json_get(result, "errors")) > 0) {
+    cli_print_report_errors(result, a->positional[0]);
+  } else {
+    fprintf(stderr, "%s\n", osiris_ctx_error(ctx));
+  }
+  osiris_json_free(result);
+  if (rc == OSIRIS_OK) return 0;
+  return rc == OSIRIS_ENOMEM || rc == OSIRIS_EIO ? 1 : 2;
+}
+
+/* A path under the base directory is shown relative to it. */
+static const char *cli_display_path(const osiris_ctx *ctx, const char *path) {
+  size_t n = strlen(ctx->base_dir);
+  if (strncmp(path, ctx->base_dir, n) == 0 && path[n] == '/') return path + n + 1;
+  return path;
+}
+
+static int cli_run(osiris_ctx *ctx, cli_args *a) {
+  osiris_run_opts o;
+  osiris_run *run = NULL;
+  osiris_rc rc;
+  char *last = NULL;
+  const char *path;
+  const osiris_json *status;
+  int code;
+  if (a->last_compile == (a->n_positional == 1) || a->n_positional > 1) {
+    fprintf(stderr, "osiris run: give one PIPELINE.yaml or MANIFEST.yaml, or --last-compile\n");
+    return 2;
+  }
+  if (a->last_compile) {
+    last = osiris_last_compile(ctx, a->logs_dir);
+    if (!last) {
+      fprintf(stderr, "osiris run: no compiled manifest found under %s; run 'osiris compile' first\n",
+              a->logs_dir ? a->logs_dir : "logs");
+      return 2;
+    }
+    path = last;
+  } else {
+    path = a->positional[0];
+  }
+  memset(&o, 0, sizeof o);
+  a->params[a->n_params] = NULL;
+  o.profile = a->profile;
+  o.params = a->params;
+  o.logs_dir = a->logs_dir;
+  o.verbose = a->verbose;
+  if (a->sandbox && !os_streq(a->sandbox, "local")) {
+    fprintf(stderr, "osiris run: --sandbox supports 'local' (use --e2b for E2B), got '%s'\n", a->sandbox);
+    os_free(last);
+    return 2;
+  }
+  if (a->sandbox && a->e2b) {
+    fprintf(stderr, "osiris run: choose one of --sandbox local and --e2b\n");
+    os_free(last);
+    return 2;
+  }
+  o.adapter = a->e2b ? "e2b" : a->sandbox ? "sandbox" : NULL;
+  o.e2b_template = a->e2b_template;
+  o.timeout_s = a->timeout_s;
+  {
+    const char *env_deps = getenv("OSIRIS_E2B_INSTALL_DEPS");
+    o.install_deps = a->install_deps || (env_deps && os_streq(env_deps, "1"));
+  }
+  if (a->verbose) osiris_ctx_set_log(ctx, cli_verbose_log, NULL);
+  if (a->verbose && isatty(STDERR_FILENO)) osiris_ctx_set_progress(ctx, cli_progress, NULL);
+  rc = osiris_run_pipeline(ctx, path, &o, &run);
+  if (cli_progress_shown) fputs("\r\033[K", stderr);
+  os_free(last);
+  if (!run) {
+    /* Nothing ran: the pipeline did not load or compile. */
+    if (a->json) {
+      osiris_json *e = osiris_json_new(OSIRIS_JSON_OBJECT);
+      js_set_str(e, "status", "error");
+      js_set_str(e, "phase", "compile");
+      js_set_str(e, "message", osiris_ctx_error(ctx));
+      js_set_int(e, "exit_code", 2);
+      cli_print_json(e);
+      osiris_json_free(e);
+    } else {
+      fprintf(stderr, "osiris run: %s\n", osiris_ctx_error(ctx));
+    }
+    return rc == OSIRIS_ENOMEM ? 1 : 2;
+  }
+  status = osiris_run_status(run);
+  code = rc == OSIRIS_OK ? 0 : 1;
+  if (a->json) {
+    osiris_json *j = osiris_json_new(OSIRIS_JSON_OBJECT);
+    js_set_str(j, "status", rc == OSIRIS_OK ? "success" : "error");
+    js_set_str(j, "session_id", osiris_run_session_id(run));
+    js_set_str(j, "session_dir", osiris_run_dir(run));
+    osiris_json_set(j, "steps_completed", osiris_json_copy(osiris_json_get(status, "steps_completed")));
+    osiris_json_set(j, "steps_total", osiris_json_copy(osiris_json_get(status, "steps_total")));
+    osiris_json_set(j, "duration_ms", osiris_json_copy(osiris_json_get(status, "duration_ms")));
+    if (rc == OSIRIS_OK) {
+      osiris_json_set(j, "error", osiris_json_new(OSIRIS_JSON_NULL));
+      osiris_json_set(j, "failed_step", osiris_json_new(OSIRIS_JSON_NULL));
+    } else {
+      js_set_str(j, "error", osiris_run_error(run));
+      if (osiris_run_failed_step(run))
+        js_set_str(j, "failed_step", osiris_run_failed_step(run));
+      else
+        osiris_json_set(j, "failed_step", osiris_json_new(OSIRIS_JSON_NULL));
+    }
+    js_set_int(j, "exit_code", code);
+    cli_print_json(j);
+    osiris_json_free(j);
+  } else if (rc == OSIRIS_OK) {
+    printf("\xe2\x9c\x93 run %s succeeded: %" PRId64 "/%" PRId64 " steps, %" PRId64
+           " rows written, %" PRId64 " ms\n",
+           osiris_run_session_id(run),
+           osiris_json_int(osiris_json_get(status, "steps_completed"), 0),
+           osiris_json_int(osiris_json_get(status, "steps_total"), 0),
+           osiris_json_int(osiris_json_get(status, "total_rows"), 0),
+           osiris_json_int(osiris_json_get(status, "duration_ms"), 0));
+    printf("  logs: %s/\n", cli_display_path(ctx, osiris_run_dir(run)));
+  } else {
+    const char *step = osiris_run_failed_step(run), *msg = osiris_run_error(run);
+    char prefix[300];
+    /* The message names its step already for status.json; say it once. */
+    snprintf(prefix, sizeof prefix, "step %s: ", step ? step : "");
+    if (step && os_startswith(msg, prefix)) msg += strlen(prefix);
+    if (step)
+      fprintf(stderr, "\xe2\x9c\x97 run %s failed at step %s: %s\n", osiris_run_session_id(run), step, msg);
+    else
+      fprintf(stderr, "\xe2\x9c\x97 run %s failed: %s\n", osiris_run_session_id(run), msg);
+    fprintf(stderr, "  logs: %s/\n", cli_display_path(ctx, osiris_run_dir(run)));
+  }
+  osiris_run_free(run);
+  return code;
+}
+
+static int cli_runs(osiris_ctx *ctx, cli_args *a) {
+  osiris_json *report = NULL;
+  const osiris_json *diffs, *transport;
+  size_t i;
+  osiris_rc rc;
+  if (a->n_positional != 3 || !os_streq(a->positional[0], "diff")) {
+    fprintf(stderr, "osiris runs: expected 'diff RUN_A RUN_B' (see --help)\n");
+    return 2;
+  }
+  rc = osiris_runs_diff(ctx, a->positional[1], a->positional[2], &report);
+  if (rc) {
+    fprintf(stderr, "osiris runs diff: %s\n", osiris_ctx_error(ctx));
+    return 2;
+  }
+  diffs = osiris_json_get(report, "differences");
+  transport = osiris_json_get(report, "transport_only");
+  if (a->json) {
+    cli_print_json(report);
+  } else {
+    for (i = 0; i < osiris_json_size(diffs); i++) printf("- %s\n", osiris_json_str(osiris_json_at(diffs, i)));
+    if (osiris_json_size(transport)) {
+      printf("transport-only (not differences):\n");
+      for (i = 0; i < osiris_json_size(transport); i++)
+        printf("  %s\n", osiris_json_str(osiris_json_at(transport, i)));
+    }
+    printf(osiris_json_size(diffs) ? "%zu difference(s)\n" : "equivalent\n", osiris_json_size(diffs));
+  }
+  rc = osiris_json_size(diffs) ? OSIRIS_EDRIVER : OSIRIS_OK;
+  osiris_json_free(report);
+  return rc ? 1 : 0;
+}
+
+static int cli_components(osiris_ctx *ctx, cli_args *a) {
+  const char *sub = a->n_positional ? a->positional[0] : "list";
+  size_t i;
+  if (os_streq(sub, "list")) {
+    osiris_json *arr = osiris_json_new(OSIRIS_JSON_ARRAY);
+    for (i = 0; i < osiris_driver_count(ctx); i++) {
+      const char *name;
+      const osiris_driver *d = osiris_driver_at(ctx, i, &name);
+      if (a->json) {
+        osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT);
+        js_set_str(o, "name", name);
+        js_set_str(o, "driver", d->name);
+        js_set_str(o, "family", d->family ? d->family : "");
+        js_set_str(o, "modes", d->modes ? d->modes : "");
+        js_set_str(o, "summary", d->summary ? d->summary : "");
+        osiris_json_push(arr, o);
+      } else {
+        if (strcmp(name, d->name))
+          printf("%-28s %-18s alias of %s\n", name, d->modes ? d->modes : "", d->name);
+        else
+          printf("%-28s %-18s %s\n", name, d->modes ? d->modes : "", d->summary ? d->summary : "");
+      }
+    }
+    if (a->json) cli_print_json(arr);
+    osiris_json_free(arr);
+    return 0;
+  }
+  if (os_streq(sub, "show") && a->n_positional == 2) {
+    const osiris_driver *d = osiris_driver_find(ctx, a->positional[1]);
+    const osiris_config_key *k;
+    if (!d) {
+      fprintf(stderr, "osiris components show: unknown component '%s' (see 'osiris components list')\n",
+              a->positional[1]);
+      return 2;
+    }
+    if (a->json) {
+      osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT), *keys = osiris_json_new(OSIRIS_JSON_ARRAY);
+      js_set_str(o, "name", d->name);
+      js_set_str(o, "family", d->family ? d->family : "");
+      js_set_str(o, "modes", d->modes ? d->modes : "");
+      js_set_str(o, "summary", d->summary ? d->summary : "");
+      for (k = d->keys; k && k->name; k++) {
+        osiris_json *kj = osiris_json_new(OSIRIS_JSON_OBJECT);
+        js_set_str(kj, "name", k->name);
+        js_set_bool(kj, "required", (k->flags & OSIRIS_KEY_REQUIRED) != 0);
+        js_set_bool(kj, "secret", (k->flags & OSIRIS_KEY_SECRET) != 0);
+        if (k->default_json) {
+          osiris_json *dv = NULL;
+          if (osiris_json_parse(k->default_json, strlen(k->default_json), &dv, NULL, 0) == OSIRIS_OK)
+            osiris_json_set(kj, "default", dv);
+        }
+        js_set_str(kj, "doc", k->doc ? k->doc : "");
+        osiris_json_push(keys, kj);
+      }
+      osiris_json_set(o, "config", keys);
+      cli_print_json(o);
+      osiris_json_free(o);
+      return 0;
+    }
+    printf("%s: %s\n  family: %s\n  modes:  %s\n  config:\n", d->name, d->summary ? d->summary : "",
+           d->family ? d->family : "", d->modes ? d->modes : "");
+    for (k = d->keys; k && k->name; k++)
+      printf("    %-18s %-9s %-16s %s\n", k->name,
+             (k->flags & OSIRIS_KEY_REQUIRED) ? "required" : (k->flags & OSIRIS_KEY_SECRET) ? "secret" : "",
+             k->default_json ? k->default_json : "", k->doc ? k->doc : "");
+    return 0;
+  }
+  fprintf(stderr, "osiris components: expected 'list' or 'show NAME' (see --help)\n");
+  return 2;
+}
+
+static int cli_connections(osiris_ctx *ctx, cli_args *a) {
+  osiris_json *list = NULL;
+  os_err err = {0};
+  const osiris_json *conns;
+  size_t i, j, k;
+  if (a->n_positional >= 1 && os_streq(a->positional[0], "doctor") && a->n_positional <= 2) {
+    osiris_json *report = NULL;
+    const osiris_json *items;
+    osiris_rc rc = osiris_connections_doctor(ctx, a->n_positional == 2 ? a->positional[1] : NULL, &report);
+    if (!report) {
+      fprintf(stderr, "osiris connections doctor: %s\n", osiris_ctx_error(ctx));
+      return rc == OSIRIS_EUSAGE || rc == OSIRIS_ENOTFOUND ? 2 : 1;
+    }
+    if (a->json) {
+      cli_print_json(report);
+    } else {
+      items = osiris_json_get(report, "connections");
+      for (i = 0; i < osiris_json_size(items); i++) {
+        const osiris_json *c = osiris_json_at(items, i);
+        int ok = osiris_json_bool(osiris_json_get(c, "ok"), 0);
+        int skipped = osiris_json_bool(osiris_json_get(c, "skipped"), 0);
+        printf("%s %-32s %s", skipped ? "-" : ok ? "\xe2\x9c\x93" : "\xe2\x9c\x97", js_gets(c, "ref"),
+               skipped ? "nothing to check" : ok ? "ok" : "failed");
+        if (!skipped) printf(" (%" PRId64 " ms)", osiris_json_int(osiris_json_get(c, "latency_ms"), 0));
+        if (!ok && js_gets(c, "error")) printf(": %s", js_gets(c, "error"));
+        printf("\n");
+      }
+      if (osiris_json_size(items) == 0) printf("no connections in osiris_connections.yaml\n");
+    }
+    osiris_json_free(report);
+    return rc == OSIRIS_OK ? 0 : 1;
+  }
+  if (a->n_positional != 1 || !os_streq(a->positional[0], "list")) {
+    fprintf(stderr, "osiris connections: expected 'list' or 'doctor [@family.alias]' (see --help)\n");
+    return 2;
+  }
+  if (cn_list(ctx, &list, &err)) {
+    fprintf(stderr, "osiris connections list: %s\n", err.msg);
+    return 1;
+  }
+  if (a->json) {
+    cli_print_json(list);
+    osiris_json_free(list);
+    return 0;
+  }
+  printf("connections from %s\n", osiris_json_str(osiris_json_get(list, "file")));
+  conns = osiris_json_get(list, "connections");
+  for (i = 0; i < osiris_json_size(conns); i++) {
+    const osiris_json *fam = osiris_json_at(conns, i);
+    for (j = 0; j < osiris_json_size(fam); j++) {
+      const osiris_json *al = osiris_json_at(fam, j);
+      printf("  @%s.%s%s\n", osiris_json_key_at(conns, i), osiris_json_key_at(fam, j),
+             osiris_json_bool(osiris_json_get(al, "default"), 0) ? " (default)" : "");
+      for (k = 0; k < osiris_json_size(al); k++) {
+        char *v;
+        if (os_streq(osiris_json_key_at(al, k), "default")) continue;
+        v = osiris_json_dump(osiris_json_at(al, k), 0, NULL);
+        printf("      %s: %s\n", osiris_json_key_at(al, k), v ? v : "");
+        osiris_free(v);
+      }
+    }
+  }
+  osiris_json_free(list);
+  return 0;
+}
+
+/* Run directories under logs_dir, newest first (names sort by time). */
+static size_t cli_list_runs(const char *logs_dir, char ***out) {
+  DIR *d = opendir(logs_dir);
+  struct dirent *e;
+  char **names = NULL;
+  size_t n = 0, cap = 0, i, j;
+  *out = NULL;
+  if (!d) return 0;
+  while ((e = readdir(d)) != NULL) {
+    if (!os_startswith(e->d_name, "run_")) continue;
+    if (n == cap) {
+      char **p = os_realloc(names, (cap = cap ? cap * 2 : 16) * sizeof *p);
+      if (!p) break;
+      names = p;
+    }
+    names[n] = os_strdup(e->d_name);
+    if (names[n]) n++;
+  }
+  closedir(d);
+  for (i = 1; i < n; i++)
+    for (j = i; j > 0 && strcmp(names[j - 1], names[j]) < 0; j--) {
+      char *t = names[j];
+      names[j] = names[j - 1];
+      names[j - 1] = t;
+    }
+  *out = names;
+  return n;
+}
+
+static osiris_json *cli_read_json(const char *dir, const char *name) {
+  char *path = os_path_join(dir, name);
+  osiris_json *v = NULL;
+  os_err err = {0};
+  if (path) js_read_file(path, &v, &err);
+  os_free(path);
+  return v;
+}
+
+static int cli_logs(osiris_ctx *ctx, cli_args *a) {
+  const char *sub = a->n_positional ? a->positional[0] : "list";
+  char *logs = os_path_abs(ctx->base_dir, a->logs_dir ? a->logs_dir : "logs");
+  char **runs = NULL;
+  size_t n, i;
+  int code = 0;
+  if (!logs) return 1;
+  n = cli_list_runs(logs, &runs);
+  if (os_streq(sub, "list") && a->n_positional <= 1) {
+    osiris_json *arr = osiris_json_new(OSIRIS_JSON_ARRAY);
+    if (!a->json) printf("%-36s %-8s %-7s %10s  %s\n", "SESSION", "STATUS", "STEPS", "MS", "PIPELINE");
+    for (i = 0; i < n; i++) {
+      char *dir = os_path_join(logs, runs[i]);
+      osiris_json *st = cli_read_json(dir, "status.json"), *card = cli_read_json(dir, "run_card.json");
+      const char *status = !st ? "running?" : osiris_json_bool(osiris_json_get(st, "ok"), 0) ? "success" : "failed";
+      if (a->json) {
+        osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT);
+        js_set_str(o, "session_id", runs[i] + 4);
+        js_set_str(o, "session_dir", dir);
+        js_set_str(o, "status", status);
+        osiris_json_set(o, "steps_completed", osiris_json_copy(osiris_json_get(st, "steps_completed")));
+        osiris_json_set(o, "steps_total", osiris_json_copy(osiris_json_get(st, "steps_total")));
+        osiris_json_set(o, "duration_ms", osiris_json_copy(osiris_json_get(st, "duration_ms")));
+        js_set_str(o, "pipeline_id", card ? js_gets(card, "pipeline_id") ? js_gets(card, "pipeline_id") : "" : "");
+        osiris_json_push(arr, o);
+      } else {
+        printf("%-36s %-8s %3" PRId64 "/%-3" PRId64 " %10" PRId64 "  %s\n", runs[i] + 4, status,
+               osiris_json_int(osiris_json_get(st, "steps_completed"), 0),
+               osiris_json_int(osiris_json_get(st, "steps_total"), 0),
+               osiris_json_int(osiris_json_get(st, "duration_ms"), 0),
+               card && js_gets(card, "pipeline_id") ? js_gets(card, "pipeline_id") : "");
+      }
+      osiris_json_free(st);
+      osiris_json_free(card);
+      os_free(dir);
+    }
+    if (a->json) cli_print_json(arr);
+    osiris_json_free(arr);
+  } else if (os_streq(sub, "show")) {
+    const char *want = a->n_positional == 2 ? a->positional[1] : NULL;
+    char *dir = NULL;
+    osiris_json *st, *card;
+    if (!want && !a->last) {
+      fprintf(stderr, "osiris logs show: give a SESSION_ID or --last\n");
+      code = 2;
+      goto done;
+    }
+    if (!want) {
+      if (n == 0) {
+        fprintf(stderr, "osiris logs show: no runs under %s\n", logs);
+        code = 2;
+        goto done;
+      }
+      dir = os_path_join(logs, runs[0]);
+    } else {
+      char *name = os_startswith(want, "run_") ? os_strdup(want) : os_asprintf("run_%s", want);
+      dir = name ? os_path_join(logs, name) : NULL;
+      os_free(name);
+      if (!os_is_dir(dir)) {
+        fprintf(stderr, "osiris logs show: no run '%s' under %s\n", want, logs);
+        os_free(dir);
+        code = 2;
+        goto done;
+      }
+    }
+    st = cli_read_json(dir, "status.json");
+    card = cli_read_json(dir, "run_card.json");
+    if (a->json) {
+      osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT);
+      js_set_str(o, "session_dir", dir);
+      osiris_json_set(o, "status", st ? osiris_json_copy(st) : osiris_json_new(OSIRIS_JSON_NULL));
+      osiris_json_set(o, "run_card", card ? osiris_json_copy(card) : osiris_json_new(OSIRIS_JSON_NULL));
+      cli_print_json(o);
+      osiris_json_free(o);
+    } else {
+      const osiris_json *steps = osiris_json_get(card, "steps");
+      const osiris_json *err = osiris_json_get(st, "error");
+      printf("run %s\n  pipeline: %s\n  status:   %s\n  steps:    %" PRId64 "/%" PRId64 "\n  duration: %" PRId64 " ms\n  dir:      %s\n",
+             js_gets(st, "session_id") ? js_gets(st, "session_id") : "?",
+             card && js_gets(card, "pipeline_id") ? js_gets(card, "pipeline_id") : "?",
+             !st ? "unknown (no status.json)" : osiris_json_bool(osiris_json_get(st, "ok"), 0) ? "success" : "failed",
+             osiris_json_int(osiris_json_get(st, "steps_completed"), 0),
+             osiris_json_int(osiris_json_get(st, "steps_total"), 0),
+             osiris_json_int(osiris_json_get(st, "duration_ms"), 0), dir);
+      if (osiris_json_size(steps)) printf("\n  %-28s %-26s %-8s %9s %9s %8s\n", "STEP", "DRIVER", "STATUS", "ROWS_IN", "ROWS_OUT", "MS");
+      for (i = 0; i < osiris_json_size(steps); i++) {
+        const osiris_json *s = osiris_json_at(steps, i);
+        printf("  %-28s %-26s %-8s %9" PRId64 " %9" PRId64 " %8" PRId64 "\n", js_gets(s, "step_id"),
+               js_gets(s, "driver"), js_gets(s, "status"), osiris_json_int(osiris_json_get(s, "rows_in"), 0),
+               osiris_json_int(osiris_json_get(s, "rows_out"), 0),
+               osiris_json_int(osiris_json_get(s, "duration_ms"), 0));
+      }
+      if (err && osiris_json_kind_of(err) == OSIRIS_JSON_OBJECT)
+        printf("\n  error (step %s): %s\n", js_gets(err, "step_id") ? js_gets(err, "step_id") : "-",
+               js_gets(err, "message") ? js_gets(err, "message") : "");
+    }
+    osiris_json_free(st);
+    osiris_json_free(card);
+    os_free(dir);
+  } else {
+    fprintf(stderr, "osiris logs: expected 'list' or 'show' (see --help)\n");
+    code = 2;
+  }
+done:
+  for (i = 0; i < n; i++) os_free(runs[i]);
+  os_free(runs);
+  os_free(logs);
+  return code;
+}
+
+int main(int argc, char **argv) {
+  const char *cmd;
+  cli_args a;
+  osiris_ctx *ctx;
+  int code;
+  static const char *const allowed[][2] = {
+      {"compile", " --param -p --profile --out --logs-dir --json "},
+      {"validate", " --json "},
+      {"run", " --param -p --profile --verbose -v --logs-dir --json --last-compile --sandbox --e2b"
+              " --e2b-template --timeout --e2b-install-deps "},
+      {"components", " --json "},
+      {"connections", " --json "},
+      {"logs", " --json --logs-dir --last "},
+      {"runs", " --json "},
+      {"version", " "},
+      {"help", " "}};
+  size_t i;
+  if (argc < 2) {
+    fputs(cli_usage, stderr);
+    return 2;
+  }
+  cmd = argv[1];
+  if (os_streq(cmd, "--help") || os_streq(cmd, "-h") || os_streq(cmd, "help"))
+    return cli_help(argc > 2 ? argv[2] : NULL);
+  if (os_streq(cmd, "--version") || os_streq(cmd, "version")) {
+    printf("osiris %s\n", OSIRIS_VERSION);
+    return 0;
+  }
+  for (i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+    if (os_streq(cmd, allowed[i][0])) break;
+  if (i == sizeof allowed / sizeof allowed[0]) {
+    fprintf(stderr, "osiris: unknown command '%s'\n\n%s", cmd, cli_usage);
+    return 2;
+  }
+  code = cli_parse(argc - 2, argv + 2, &a, allowed[i][1]);
+  if (code) return code;
+  if (a.help) return cli_help(cmd);
+  ctx = osiris_ctx_new(NULL);
+  if (!ctx || osiris_register_builtin_drivers(ctx) != OSIRIS_OK) {
+    fprintf(stderr, "osiris: cannot initialize: %s\n", ctx ? osiris_ctx_error(ctx) : "out of memory");
+    osiris_ctx_free(ctx);
+    return 1;
+  }
+  cli_ctx = ctx;
+  signal(SIGINT, cli_on_sigint);
+  signal(SIGTERM, cli_on_sigint);
+  if (os_streq(cmd, "compile")) code = cli_compile(ctx, &a);
+  else if (os_streq(cmd, "validate")) code = cli_validate(ctx, &a);
+  else if (os_streq(cmd, "run")) code = cli_run(ctx, &a);
+  else if (os_streq(cmd, "components")) code = cli_components(ctx, &a);
+  else if (os_streq(cmd, "connections")) code = cli_connections(ctx, &a);
+  else if (os_streq(cmd, "runs")) code = cli_runs(ctx, &a);
+  else code = cli_logs(ctx, &a);
+  cli_ctx = NULL;
+  osiris_ctx_free(ctx);
+  return code;
+}
+#endif /* OSIRIS_CLI_MAIN */

@@ -1,14 +1,6 @@
 /* Unit tests for section 5 (JSON).  Reaches the static js_* functions by
- * including the sources; define OSIRIS_TEST_ONE_TU to use ../osiris.c. */
-#ifdef OSIRIS_TEST_ONE_TU
+ * including the engine (one translation unit). */
 #include "../osiris.c"
-#else
-/* Only some sections are included: the static prototypes of the others in
- * base.c section 2 would otherwise stop -Werror. */
-#pragma GCC diagnostic ignored "-Wunused-function"
-#include "../src/base.c"
-#include "../src/json.c"
-#endif
 #include "harness.h"
 
 /* Parse text; return the error message ("" on success) in a static buf. */

@@ -2,9 +2,6 @@
  * state, Connect envelope parsing (split anywhere), base64, the connection
  * copy that turns secrets into environment references, path mapping. */
 #include "../osiris.c"
-#ifndef RM_MAX_LINE /* until osiris.c includes section 16 itself */
-#include "../src/remote.c"
-#endif
 #include "harness.h"
 
 static char tr_dir[256];

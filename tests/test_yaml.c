@@ -1,15 +1,6 @@
 /* Unit tests for section 6 (YAML).  Reaches the static ym_* functions by
- * including the sources; define OSIRIS_TEST_ONE_TU to use ../osiris.c. */
-#ifdef OSIRIS_TEST_ONE_TU
+ * including the engine (one translation unit). */
 #include "../osiris.c"
-#else
-/* Only some sections are included: the static prototypes of the others in
- * base.c section 2 would otherwise stop -Werror. */
-#pragma GCC diagnostic ignored "-Wunused-function"
-#include "../src/base.c"
-#include "../src/json.c"
-#include "../src/yaml.c"
-#endif
 #include "harness.h"
 
 static char t_msg[OS_ERR_CAP];
