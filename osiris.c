@@ -3541,32 +3541,19 @@ static void fr_col_mark_valid(fr_col *c) {
   if (c->valid) c->valid[c->n >> 3] |= (unsigned char)(1u << (c->n & 7));
 }
 
-static osiris_rc fr_col_push_i64(fr_col *c, int64_t v) {
+/* Append one fixed-width value of `width` bytes (the column's own width). */
+static osiris_rc fr_col_push_fixed(fr_col *c, const void *v, size_t width) {
   osiris_rc rc = fr_col_next(c);
   if (rc) return rc;
-  memcpy(c->data + c->n * 8, &v, 8);
+  memcpy(c->data + c->n * width, v, width);
   fr_col_mark_valid(c);
   c->n++;
   return OSIRIS_OK;
 }
 
-static osiris_rc fr_col_push_f64(fr_col *c, double v) {
-  osiris_rc rc = fr_col_next(c);
-  if (rc) return rc;
-  memcpy(c->data + c->n * 8, &v, 8);
-  fr_col_mark_valid(c);
-  c->n++;
-  return OSIRIS_OK;
-}
-
-static osiris_rc fr_col_push_i32(fr_col *c, int32_t v) {
-  osiris_rc rc = fr_col_next(c);
-  if (rc) return rc;
-  memcpy(c->data + c->n * 4, &v, 4);
-  fr_col_mark_valid(c);
-  c->n++;
-  return OSIRIS_OK;
-}
+static osiris_rc fr_col_push_i64(fr_col *c, int64_t v) { return fr_col_push_fixed(c, &v, 8); }
+static osiris_rc fr_col_push_f64(fr_col *c, double v) { return fr_col_push_fixed(c, &v, 8); }
+static osiris_rc fr_col_push_i32(fr_col *c, int32_t v) { return fr_col_push_fixed(c, &v, 4); }
 
 static osiris_rc fr_col_push_i8(fr_col *c, int v) {
   osiris_rc rc = fr_col_next(c);

@@ -164,3 +164,19 @@ if [ "${BENCH_SKIP_DB:-0}" != 1 ]; then
   echo
   OSIRIS=$OSIRIS BENCH_ROWS=$ROWS BENCH_REPS=$REPS bash bench/db_bench.sh || exit $?
 fi
+
+# (d)-(f) remote adapter overhead and worker size; (g) spill and memory;
+# (h) Parquet write/read beside CSV.  BENCH_SKIP_REMOTE=1 / BENCH_SKIP_SPILL=1
+# / BENCH_SKIP_PARQUET=1 skip them.
+if [ "${BENCH_SKIP_REMOTE:-0}" != 1 ]; then
+  echo; make -s worker >/dev/null && OSIRIS=$OSIRIS BENCH_ROWS=$ROWS bash bench/remote_bench.sh || exit $?
+fi
+if [ "${BENCH_SKIP_SPILL:-0}" != 1 ]; then
+  echo; OSIRIS=$OSIRIS BENCH_ROWS=$ROWS bash bench/spill_bench.sh || exit $?
+fi
+if [ "${BENCH_SKIP_PARQUET:-0}" != 1 ]; then
+  echo; echo "== (h) Parquet and CSV, write and read of $ROWS rows"
+  ${CC:-cc} -O2 -I. -I/usr/include/mariadb -I/usr/include/postgresql -o bench/out/parquet_bench \
+    bench/parquet_bench.c osiris.c -lsqlite3 -lmariadb -lpq -lcurl -lm &&
+    bench/out/parquet_bench "$ROWS" bench/out || exit $?
+fi
