@@ -11466,6 +11466,9 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
   } else if (os_streq(name, "artifact_created")) {
     const char *p = js_gets(ev, "path");
     if (p) js_push_str(st->artifacts, p);
+    /* A spilled frame: run_card.json reports it as a local run does. */
+    if (p && os_streq(js_gets(ev, "artifact_type"), "parquet") && !st->spill_path)
+      st->spill_path = os_path_join(run->ss.dir, p);
   }
 }
 
@@ -11700,10 +11703,35 @@ oom:
   return NULL;
 }
 
+/* 1 when some step of the run may resolve a connection of `family`: its
+ * driver's family, or the family of an explicit "@family.alias" in its
+ * cfg.  Only those families travel to the worker (least privilege). */
+static int rm_family_used(const osiris_run *run, const char *family) {
+  size_t i;
+  for (i = 0; i < run->mf->n_steps; i++) {
+    const mf_step *ms = &run->mf->steps[i];
+    const osiris_driver *d = osiris_driver_find(run->ctx, ms->driver);
+    char *rel = os_asprintf("cfg/%s.json", ms->id), *cfg_path = rel ? os_path_join(run->ss.dir, rel) : NULL;
+    osiris_json *cfg = NULL;
+    os_err err = {0};
+    char fam[128] = "", alias[128] = "";
+    int used = d && os_streq(d->family, family);
+    if (!used && cfg_path && js_read_file(cfg_path, &cfg, &err) == OSIRIS_OK && js_gets(cfg, "connection") &&
+        cn_parse_ref(js_gets(cfg, "connection"), fam, sizeof fam, alias, sizeof alias))
+      used = os_streq(fam, family);
+    osiris_json_free(cfg);
+    os_free(rel);
+    os_free(cfg_path);
+    if (used) return 1;
+  }
+  return 0;
+}
+
 static osiris_rc rm_write_connections(rm_state *rs, os_err *err) {
   char *path = NULL, *dst = NULL;
-  osiris_json *doc = NULL, *copy = NULL, *top = NULL;
+  osiris_json *doc = NULL, *copy = NULL, *top = NULL, *used = NULL;
   const osiris_json *conns;
+  size_t i;
   os_buf b = {0};
   os_err ferr = {0};
   osiris_rc rc;
@@ -11714,7 +11742,12 @@ static osiris_rc rm_write_connections(rm_state *rs, os_err *err) {
     return OSIRIS_OK;
   }
   rc = OSIRIS_OK;
-  copy = rm_conn_copy(rs, conns, NULL, 0, &rc);
+  used = rm_obj();
+  for (i = 0; used && i < osiris_json_size(conns); i++)
+    if (rm_family_used(rs->run, osiris_json_key_at(conns, i)) &&
+        osiris_json_set(used, osiris_json_key_at(conns, i), osiris_json_copy(osiris_json_at(conns, i))))
+      rc = OSIRIS_ENOMEM;
+  copy = used && !rc ? rm_conn_copy(rs, used, NULL, 0, &rc) : NULL;
   top = rm_obj();
   if (!copy || !top) {
     if (!rc) rc = OSIRIS_ENOMEM;
@@ -11744,6 +11777,7 @@ done:
   osiris_json_free(doc);
   osiris_json_free(copy);
   osiris_json_free(top);
+  osiris_json_free(used);
   ob_free(&b);
   return rc;
 }
