@@ -12732,27 +12732,30 @@ static long e2_health(rm_state *rs) {
 
 static osiris_rc e2_open(rm_state *rs, os_err *err) {
   e2_state *e = &rs->e2;
-  const char *key = getenv("E2B_API_KEY"), *v;
+  osiris_ctx *ctx = rs->run->ctx;
+  const char *key = osiris_ctx_getenv(ctx, "E2B_API_KEY"), *v;
   const char *tmp = getenv("TMPDIR");
   char *tmpl;
   static int curl_ready;
   if (!key || !*key)
-    return os_fail(err, OSIRIS_EUSAGE, "--e2b needs E2B_API_KEY in the environment (an E2B API key, "
-                   "e2b_...; see https://e2b.dev/dashboard)");
+    return os_fail(err, OSIRIS_EUSAGE, "--e2b needs E2B_API_KEY (an E2B API key, e2b_...) in the "
+                   "environment or a .env file");
   if (!curl_ready) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
       return os_fail(err, OSIRIS_EIO, "cannot initialize libcurl");
     curl_ready = 1;
   }
   e->api_key = os_strdup(key);
-  v = getenv("E2B_DOMAIN");
+  /* The key never goes to the sandbox; nor may it reach a run file. */
+  if (ss_add_secret(&rs->run->ss, key)) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  v = osiris_ctx_getenv(ctx, "E2B_DOMAIN");
   e->domain = os_strdup(v && *v ? v : "e2b.app");
-  v = getenv("E2B_API_URL");
+  v = osiris_ctx_getenv(ctx, "E2B_API_URL");
   e->api_url = v && *v ? os_strdup(v) : os_asprintf("https://api.%s", e->domain ? e->domain : "");
   /* --e2b-template / --timeout; the environment serves embedders */
-  v = rs->run->e2b_template ? rs->run->e2b_template : getenv("OSIRIS_E2B_TEMPLATE");
+  v = rs->run->e2b_template ? rs->run->e2b_template : osiris_ctx_getenv(ctx, "OSIRIS_E2B_TEMPLATE");
   e->template_id = os_strdup(v && *v ? v : "base");
-  v = getenv("OSIRIS_E2B_TIMEOUT");
+  v = osiris_ctx_getenv(ctx, "OSIRIS_E2B_TIMEOUT");
   e->timeout_s = rs->run->timeout_s > 0 ? rs->run->timeout_s : v && *v ? (int)strtol(v, NULL, 10) : 900;
   if (e->timeout_s <= 0) e->timeout_s = 900;
   if (!e->api_key || !e->domain || !e->api_url || !e->template_id)
@@ -12833,9 +12836,15 @@ static osiris_rc e2_create(rm_state *rs, os_err *err) {
   e->sandbox_id = os_strdup(js_gets(resp, "sandboxID"));
   os_free(rs->run->sandbox_id);
   rs->run->sandbox_id = os_strdup(js_gets(resp, "sandboxID")); /* status.json */
-  if (js_gets(resp, "envdAccessToken")) e->token = os_strdup(js_gets(resp, "envdAccessToken"));
+  if (js_gets(resp, "envdAccessToken")) {
+    e->token = os_strdup(js_gets(resp, "envdAccessToken"));
+    if (e->token && ss_add_secret(&rs->run->ss, e->token)) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+  }
   {
-    const char *v = getenv("E2B_SANDBOX_URL");
+    const char *v = osiris_ctx_getenv(rs->run->ctx, "E2B_SANDBOX_URL");
     const char *dom = js_gets(resp, "domain");
     if (v && *v)
       e->envd_url = os_strdup(v);
