@@ -96,28 +96,10 @@ for l in open(sys.argv[1] + "/events.jsonl"):
 }
 
 # events of two runs equal except timestamps, durations, paths, hashes and
-# transport events (the normalisation of tests/remote/common.sh events_equal)
+# transport events (the same comparison as tests/remote/common.sh)
+EVENTS_EQUAL=$(cd "$(dirname "$0")/../remote" && pwd)/events_equal.py
 events_equal() {
-  py - "$1" "$2" <<'EOF'
-import json, sys, difflib
-T = {"worker_started", "worker_exited", "artifacts_downloaded", "sandbox_created",
-     "sandbox_deleted", "dependency_check"}
-DROP = {"ts", "session", "session_id", "session_dir", "duration_ms", "path", "manifest_path",
-        "adapter", "sha256", "size", "size_bytes"}
-def load(d):
-    out = []
-    for line in open(d + "/events.jsonl"):
-        e = json.loads(line)
-        if e["event"] in T:
-            continue
-        out.append(json.dumps({k: v for k, v in e.items() if k not in DROP}, sort_keys=True))
-    return out
-a, b = load(sys.argv[1]), load(sys.argv[2])
-if a != b:
-    for x in difflib.unified_diff(a, b, lineterm="", n=1):
-        print(x)
-    sys.exit(1)
-EOF
+  py "$EVENTS_EQUAL" "$1" "$2" 2>&1
 }
 
 # compile_once PIPELINE: sets MANIFEST (absolute)
