@@ -6,7 +6,7 @@ CC      ?= cc
 OPT     ?= -O2 -g
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wundef -Wmissing-prototypes -Werror
 DBINC   := -I/usr/include/mariadb -I/usr/include/postgresql
-LIBS    := -lsqlite3 -lmariadb -lpq -lcurl -lm
+LIBS    := -lsqlite3 -lmariadb -lpq -lcurl -lm -pthread
 ENGINE  := osiris.c osiris.h
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -697,12 +697,12 @@ done:
 
 static const osiris_driver drv_csv_extractor = {
     "filesystem.csv_extractor", "filesystem", "extract discover",
-    "Read a CSV file into a frame", drv_csv_extractor_keys, drv_csv_extractor_run, NULL};
+    "Read a CSV file into a frame", drv_csv_extractor_keys, drv_csv_extractor_run, NULL, 0};
 
 static const osiris_driver drv_csv_writer = {
     "filesystem.csv_writer", "filesystem", "write discover",
     "Write the upstream frame to a CSV file (columns in frame order)", drv_csv_writer_keys,
-    drv_csv_writer_run, NULL};
+    drv_csv_writer_run, NULL, OSIRIS_DRIVER_STREAMS_IN};
 
 /* ----------------------------------------------------------- Parquet files
  * filesystem.parquet_extractor and filesystem.parquet_writer over the
@@ -857,11 +857,11 @@ done:
 
 static const osiris_driver drv_pq_extractor = {
     "filesystem.parquet_extractor", "filesystem", "extract discover",
-    "Read a Parquet file into a frame", drv_pq_extractor_keys, drv_pq_extractor_run, NULL};
+    "Read a Parquet file into a frame", drv_pq_extractor_keys, drv_pq_extractor_run, NULL, 0};
 
 static const osiris_driver drv_pq_writer = {
     "filesystem.parquet_writer", "filesystem", "write discover",
-    "Write the upstream frame to a Parquet file", drv_pq_writer_keys, drv_pq_writer_run, NULL};
+    "Write the upstream frame to a Parquet file", drv_pq_writer_keys, drv_pq_writer_run, NULL, 0};
 
 /* ======================================================================
  * 3. SQL processor: duckdb.processor (alias sql.processor)
@@ -2170,7 +2170,7 @@ done:
 
 static const osiris_driver drv_sql_processor = {
     "duckdb.processor", "duckdb", "transform",
-    "Transform upstream frames with one SQL query (SQLite dialect)", drv_sql_keys, drv_sql_run, NULL};
+    "Transform upstream frames with one SQL query (SQLite dialect)", drv_sql_keys, drv_sql_run, NULL, 0};
 
 /* The database drivers (MySQL/MariaDB, PostgreSQL/Supabase) live in their
  * own file while they grow; it is part of this translation unit. */

@@ -65,6 +65,7 @@
 #include <locale.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -3739,6 +3740,90 @@ static OS_UNUSED osiris_rc fr_commit_rows(osiris_frame *f, size_t n) {
   return OSIRIS_OK;
 }
 
+/* Streaming (section 14): move f's completed rows into a new frame with
+ * the same columns, leaving f with its columns and no rows.  NULL when out
+ * of memory or while a row is half built; f is then unchanged. */
+static osiris_frame *fr_take_rows(osiris_frame *f) {
+  osiris_frame *b;
+  size_t i;
+  for (i = 0; i < f->ncols; i++)
+    if (f->cols[i].n != f->rows) return NULL;
+  b = osiris_frame_new();
+  if (!b) return NULL;
+  b->cols = os_calloc(f->ncols ? f->ncols : 1, sizeof(fr_col));
+  if (!b->cols) goto fail;
+  b->cols_cap = f->ncols ? f->ncols : 1;
+  for (i = 0; i < f->ncols; i++) {
+    b->cols[i].name = os_strdup(f->cols[i].name);
+    if (!b->cols[i].name) goto fail;
+    b->ncols++;
+  }
+  for (i = 0; i < f->ncols; i++) {
+    fr_col *from = &f->cols[i], *to = &b->cols[i];
+    char *name = to->name;
+    *to = *from;
+    to->name = name;
+    from->data = NULL;
+    from->text = NULL;
+    from->valid = NULL;
+    from->n = from->cap = from->text_len = from->text_cap = 0;
+  }
+  b->rows = f->rows;
+  f->rows = 0;
+  return b;
+fail:
+  osiris_frame_free(b);
+  return NULL;
+}
+
+/* Append the rows of src (same columns and types) to dst. */
+static osiris_rc fr_concat(osiris_frame *dst, const osiris_frame *src) {
+  size_t i, r;
+  osiris_rc rc;
+  if (dst->ncols != src->ncols) return OSIRIS_EINVAL;
+  for (i = 0; i < dst->ncols; i++)
+    if (dst->cols[i].type != src->cols[i].type || dst->cols[i].n != dst->rows)
+      return OSIRIS_EINVAL;
+  for (i = 0; i < dst->ncols; i++) {
+    fr_col *d = &dst->cols[i];
+    const fr_col *sc = &src->cols[i];
+    size_t w = fr_width(d->type), n0 = d->n;
+    rc = fr_col_reserve(d, n0 + src->rows);
+    if (rc) return rc;
+    if (fr_is_text(d->type)) {
+      rc = fr_col_reserve_text(d, sc->text_len);
+      if (rc) return rc;
+      if (sc->text_len) memcpy(d->text + d->text_len, sc->text, sc->text_len);
+      for (r = 0; r < src->rows; r++) {
+        uint64_t end;
+        memcpy(&end, sc->data + r * 8, 8);
+        end += (uint64_t)d->text_len;
+        memcpy(d->data + (n0 + r) * 8, &end, 8);
+      }
+      d->text_len += sc->text_len;
+    } else if (src->rows) {
+      memcpy(d->data + n0 * w, sc->data, src->rows * w);
+    }
+    if (sc->valid && !d->valid) {
+      size_t nbytes = (d->cap + 7) / 8;
+      d->valid = os_malloc(nbytes);
+      if (!d->valid) return OSIRIS_ENOMEM;
+      memset(d->valid, 0xFF, nbytes);
+    }
+    if (d->valid)
+      for (r = 0; r < src->rows; r++) {
+        size_t k = n0 + r;
+        if (!sc->valid || (sc->valid[r >> 3] >> (r & 7)) & 1)
+          d->valid[k >> 3] |= (unsigned char)(1u << (k & 7));
+        else
+          d->valid[k >> 3] &= (unsigned char)~(1u << (k & 7));
+      }
+    d->n = n0 + src->rows;
+  }
+  dst->rows += src->rows;
+  return OSIRIS_OK;
+}
+
 size_t osiris_frame_rows(const osiris_frame *f) { return f ? f->rows : 0; }
 size_t osiris_frame_cols(const osiris_frame *f) { return f ? f->ncols : 0; }
 
@@ -4185,6 +4270,7 @@ const char *osiris_frame_format(const osiris_frame *f, size_t col, size_t row, c
  * ====================================================================== */
 
 #define CS_WRITE_BUF ((size_t)1 << 20)
+#define CS_BATCH_ROWS ((size_t)4096) /* rows between on_rows calls */
 
 typedef struct cs_reader {
   const char *path; /* as given, for messages */
@@ -4543,20 +4629,22 @@ static osiris_type cs_infer(const cs_table *t, size_t col) {
 }
 
 /* Fill frame column fc from source column col, already typed. */
-static osiris_rc cs_fill(const cs_table *t, size_t col, fr_col *c, locale_t c_locale) {
+/* Rows [r0, r1) of one column, appended to the frame column c. */
+static osiris_rc cs_fill(const cs_table *t, size_t col, fr_col *c, size_t r0, size_t r1,
+                         locale_t c_locale) {
   size_t r, len, total = 0;
   osiris_rc rc;
-  rc = fr_col_reserve(c, t->rows);
+  rc = fr_col_reserve(c, c->n + (r1 - r0));
   if (rc) return rc;
   if (c->type == OSIRIS_TYPE_STRING) {
-    for (r = 0; r < t->rows; r++) {
+    for (r = r0; r < r1; r++) {
       const char *s = cs_cell(t, r, col, &len);
       if (!cs_is_na(t, s, len)) total += len;
     }
     rc = fr_col_reserve_text(c, total);
     if (rc) return rc;
   }
-  for (r = 0; r < t->rows && !rc; r++) {
+  for (r = r0; r < r1 && !rc; r++) {
     const char *s = cs_cell(t, r, col, &len);
     int64_t i64 = 0;
     int32_t i32 = 0;
@@ -4625,7 +4713,7 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
   cs_table t;
   char **names = NULL;
   size_t *sel = NULL, *na_len = NULL;
-  size_t ncols = 0, nsel = 0, nrows = 0, skipped = 0, k;
+  size_t ncols = 0, nsel = 0, nrows = 0, skipped = 0, k, r0, r1;
   uint64_t base = 0;
   int have_cols = 0;
   osiris_frame *f = NULL;
@@ -4788,18 +4876,30 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
   for (k = 0; k < nsel && !rc; k++)
     rc = osiris_frame_add_column(f, names[sel[k]],
                                  o->infer_types ? cs_infer(&t, sel[k]) : OSIRIS_TYPE_STRING, 0);
-  for (k = 0; k < nsel && !rc; k++) rc = cs_fill(&t, sel[k], &f->cols[k], c_locale);
-  if (rc) {
-    rc = os_fail(&err, rc, "%s: %s", path,
-                 rc == OSIRIS_ENOMEM   ? "out of memory"
-                 : rc == OSIRIS_ELIMIT ? "too much data for a frame"
-                                       : "cannot build the frame");
-    goto done;
-  }
-  rc = fr_commit_rows(f, nrows);
-  if (rc) {
-    rc = os_fail(&err, rc, "%s: internal error building the frame", path);
-    goto done;
+  /* Whole at once, or in batches handed to on_rows (which may take them). */
+  for (r0 = 0; !rc && (r0 < nrows || r0 == 0); r0 = r1) {
+    r1 = o->on_rows && nrows - r0 > CS_BATCH_ROWS ? r0 + CS_BATCH_ROWS : nrows;
+    for (k = 0; k < nsel && !rc; k++) rc = cs_fill(&t, sel[k], &f->cols[k], r0, r1, c_locale);
+    if (rc) {
+      rc = os_fail(&err, rc, "%s: %s", path,
+                   rc == OSIRIS_ENOMEM   ? "out of memory"
+                   : rc == OSIRIS_ELIMIT ? "too much data for a frame"
+                                         : "cannot build the frame");
+      goto done;
+    }
+    rc = fr_commit_rows(f, f->rows + (r1 - r0));
+    if (rc) {
+      rc = os_fail(&err, rc, "%s: internal error building the frame", path);
+      goto done;
+    }
+    if (o->on_rows && r1 < nrows) {
+      rc = o->on_rows(o->on_rows_user, f);
+      if (rc) {
+        rc = os_fail(&err, rc, "%s: stopped after %zu rows (%s)", path, r1, osiris_rc_name(rc));
+        goto done;
+      }
+    }
+    if (nrows == 0) break;
   }
   *out = f;
   f = NULL;
@@ -4882,31 +4982,42 @@ static void cs_put_field(cs_writer *w, const char *s, size_t n, char delim, int 
   cs_put(w, "\"", 1);
 }
 
-osiris_rc osiris_csv_write(const char *path, const osiris_frame *f, const osiris_csv_opts *o,
-                           char *errbuf, size_t errcap) {
-  os_err err;
+struct osiris_csv_writer {
   cs_writer w;
-  char *tmp = NULL, *dir = NULL;
-  char cell[64];
+  char *path, *tmp;
   const char *eol;
-  size_t eol_len, ncols, nrows, r, c;
+  size_t eol_len;
   char delim;
-  int header, created = 0;
-  osiris_rc rc = OSIRIS_OK;
+  int header;
+  int started; /* the first frame (and the header) went out */
+  size_t ncols;
+  osiris_rc rc; /* the first failure; the file is then only removed */
+};
 
+osiris_rc osiris_csv_writer_open(const char *path, const osiris_csv_opts *o,
+                                 osiris_csv_writer **out, char *errbuf, size_t errcap) {
+  os_err err;
+  osiris_csv_writer *cw = NULL;
+  char *dir = NULL;
+  osiris_rc rc = OSIRIS_OK;
   memset(&err, 0, sizeof err);
-  memset(&w, 0, sizeof w);
-  w.fd = -1;
   if (errbuf && errcap) errbuf[0] = 0;
-  if (!path || !*path || !f) {
-    rc = os_fail(&err, OSIRIS_EINVAL, "osiris_csv_write: path and frame are required");
+  if (out) *out = NULL;
+  if (!path || !*path || !out) {
+    rc = os_fail(&err, OSIRIS_EINVAL, "osiris_csv_write: a path is required");
     goto done;
   }
-  delim = o && o->delimiter ? o->delimiter : ',';
-  header = o ? o->header : 1;
-  eol = o && o->crlf ? "\r\n" : "\n";
-  eol_len = strlen(eol);
-  if (delim == '"' || delim == '\n' || delim == '\r') {
+  cw = os_calloc(1, sizeof *cw);
+  if (!cw) {
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  cw->w.fd = -1;
+  cw->delim = o && o->delimiter ? o->delimiter : ',';
+  cw->header = o ? o->header : 1;
+  cw->eol = o && o->crlf ? "\r\n" : "\n";
+  cw->eol_len = strlen(cw->eol);
+  if (cw->delim == '"' || cw->delim == '\n' || cw->delim == '\r') {
     rc = os_fail(&err, OSIRIS_EINVAL, "%s: invalid CSV delimiter", path);
     goto done;
   }
@@ -4917,34 +5028,70 @@ osiris_rc osiris_csv_write(const char *path, const osiris_frame *f, const osiris
   }
   rc = os_mkdir_p(dir, &err);
   if (rc) goto done;
-  tmp = os_asprintf("%s.tmp.%ld", path, (long)getpid());
-  w.buf = os_malloc(CS_WRITE_BUF);
-  if (!tmp || !w.buf) {
+  cw->path = os_strdup(path);
+  cw->tmp = os_asprintf("%s.tmp.%ld", path, (long)getpid());
+  cw->w.buf = os_malloc(CS_WRITE_BUF);
+  if (!cw->path || !cw->tmp || !cw->w.buf) {
     rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
-  w.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (w.fd < 0) {
+  cw->w.fd = open(cw->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (cw->w.fd < 0) {
     rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
     goto done;
   }
-  created = 1;
-  ncols = f->ncols;
-  nrows = ncols ? f->rows : 0;
-  if (header && ncols) {
-    for (c = 0; c < ncols; c++) {
-      const char *name = f->cols[c].name;
-      if (c) cs_put(&w, &delim, 1);
-      cs_put_field(&w, name, strlen(name), delim, ncols == 1);
-    }
-    cs_put(&w, eol, eol_len);
+  *out = cw;
+  cw = NULL;
+done:
+  if (rc) cs_copy_err(&err, errbuf, errcap);
+  if (cw) {
+    os_free(cw->w.buf);
+    os_free(cw->path);
+    os_free(cw->tmp);
+    os_free(cw);
   }
-  for (r = 0; r < nrows && !w.err; r++) {
+  os_free(dir);
+  return rc;
+}
+
+osiris_rc osiris_csv_writer_write(osiris_csv_writer *cw, const osiris_frame *f, char *errbuf,
+                                  size_t errcap) {
+  os_err err;
+  cs_writer *w;
+  char cell[64];
+  size_t nrows, r, c, ncols;
+  char delim;
+  memset(&err, 0, sizeof err);
+  if (errbuf && errcap) errbuf[0] = 0;
+  if (!cw || !f) return OSIRIS_EINVAL;
+  if (cw->rc) return cw->rc;
+  w = &cw->w;
+  delim = cw->delim;
+  ncols = f->ncols;
+  if (!cw->started) {
+    cw->started = 1;
+    cw->ncols = ncols;
+    if (cw->header && ncols) {
+      for (c = 0; c < ncols; c++) {
+        const char *name = f->cols[c].name;
+        if (c) cs_put(w, &delim, 1);
+        cs_put_field(w, name, strlen(name), delim, ncols == 1);
+      }
+      cs_put(w, cw->eol, cw->eol_len);
+    }
+  } else if (ncols != cw->ncols) {
+    cw->rc = os_fail(&err, OSIRIS_EINVAL, "%s: a later frame has %zu columns, the first had %zu",
+                     cw->path, ncols, cw->ncols);
+    cs_copy_err(&err, errbuf, errcap);
+    return cw->rc;
+  }
+  nrows = ncols ? f->rows : 0;
+  for (r = 0; r < nrows && !w->err; r++) {
     for (c = 0; c < ncols; c++) {
       const fr_col *col = &f->cols[c];
       const char *s = "";
       size_t n = 0;
-      if (c) cs_put(&w, &delim, 1);
+      if (c) cs_put(w, &delim, 1);
       if (!fr_col_is_null(col, r)) {
         if (fr_is_text(col->type)) {
           s = fr_col_text(col, r, &n);
@@ -4956,33 +5103,58 @@ osiris_rc osiris_csv_write(const char *path, const osiris_frame *f, const osiris
         }
       }
       /* A lone empty field would read back as a blank line, so quote it. */
-      cs_put_field(&w, s, n, delim, ncols == 1);
+      cs_put_field(w, s, n, delim, ncols == 1);
     }
-    cs_put(&w, eol, eol_len);
+    cs_put(w, cw->eol, cw->eol_len);
   }
-  cs_flush(&w);
-  if (w.err) {
-    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(w.err));
-    goto done;
+  if (w->err) {
+    cw->rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", cw->path, strerror(w->err));
+    cs_copy_err(&err, errbuf, errcap);
   }
-  if (close(w.fd) != 0) {
-    w.fd = -1;
-    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
-    goto done;
+  return cw->rc;
+}
+
+osiris_rc osiris_csv_writer_close(osiris_csv_writer *cw, int commit, char *errbuf, size_t errcap) {
+  os_err err;
+  osiris_rc rc;
+  memset(&err, 0, sizeof err);
+  if (errbuf && errcap) errbuf[0] = 0;
+  if (!cw) return OSIRIS_OK;
+  rc = cw->rc;
+  if (commit && !rc) {
+    cs_flush(&cw->w);
+    if (cw->w.err) rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", cw->path, strerror(cw->w.err));
   }
-  w.fd = -1;
-  if (rename(tmp, path) != 0) {
-    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
-    goto done;
-  }
-done:
-  if (w.fd >= 0) close(w.fd);
-  if (rc && created) unlink(tmp);
-  if (rc) cs_copy_err(&err, errbuf, errcap);
-  os_free(w.buf);
-  os_free(tmp);
-  os_free(dir);
+  if (cw->w.fd >= 0 && close(cw->w.fd) != 0 && commit && !rc)
+    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", cw->path, strerror(errno));
+  cw->w.fd = -1;
+  if (commit && !rc && rename(cw->tmp, cw->path) != 0)
+    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", cw->path, strerror(errno));
+  if (!commit || rc) unlink(cw->tmp);
+  if (rc && err.msg[0]) cs_copy_err(&err, errbuf, errcap);
+  os_free(cw->w.buf);
+  os_free(cw->path);
+  os_free(cw->tmp);
+  os_free(cw);
   return rc;
+}
+
+osiris_rc osiris_csv_write(const char *path, const osiris_frame *f, const osiris_csv_opts *o,
+                           char *errbuf, size_t errcap) {
+  osiris_csv_writer *cw = NULL;
+  osiris_rc rc;
+  if (!f) {
+    if (errbuf && errcap) snprintf(errbuf, errcap, "osiris_csv_write: path and frame are required");
+    return OSIRIS_EINVAL;
+  }
+  rc = osiris_csv_writer_open(path, o, &cw, errbuf, errcap);
+  if (rc) return rc;
+  rc = osiris_csv_writer_write(cw, f, errbuf, errcap);
+  if (rc) {
+    osiris_csv_writer_close(cw, 0, NULL, 0);
+    return rc;
+  }
+  return osiris_csv_writer_close(cw, 1, errbuf, errcap);
 }
 
 /* ======================================================================
@@ -7088,7 +7260,9 @@ osiris_rc osiris_parquet_read(const char *path, osiris_frame **out, char *errbuf
  * inside an error message.  Event and metric lines are written with one
  * write(2) each on O_APPEND descriptors, so a line is never torn.  In
  * worker mode the same lines go to one descriptor as JSON objects with a
- * "type" field (section 15).
+ * "type" field (section 15).  Two steps of a streamed pair (section 14)
+ * emit at once, so the secret list, the scrub and every write of a line
+ * happen under the session's mutex.
  * ====================================================================== */
 
 #define MK_MASK "***MASKED***"
@@ -7205,11 +7379,23 @@ typedef struct ss_session {
   size_t n_secrets, cap_secrets;
   int64_t start_us;
   double start_ms;
+  pthread_mutex_t mu;  /* secrets, scrub and writes (see the banner) */
+  int mu_ready;
 } ss_session;
 
 static void ss_session_init(ss_session *ss) {
   memset(ss, 0, sizeof *ss);
   ss->events_fd = ss->metrics_fd = ss->log_fd = ss->debug_fd = ss->worker_fd = -1;
+  ss->mu_ready = pthread_mutex_init(&ss->mu, NULL) == 0;
+}
+
+/* The mutex is taken through a const session too: scrubbing reads state. */
+static void ss_lock(const ss_session *ss) {
+  if (ss->mu_ready) pthread_mutex_lock((pthread_mutex_t *)&ss->mu);
+}
+
+static void ss_unlock(const ss_session *ss) {
+  if (ss->mu_ready) pthread_mutex_unlock((pthread_mutex_t *)&ss->mu);
 }
 
 static void ss_new_id(char *out, size_t cap) {
@@ -7250,14 +7436,18 @@ static osiris_rc ss_add_secret(ss_session *ss, const char *value) {
   os_buf b = {0};
   osiris_rc rc;
   if (!value || strlen(value) < 4) return OSIRIS_OK;
+  ss_lock(ss);
   rc = ss_push_secret(ss, value);
+  ss_unlock(ss);
   if (rc) return rc;
   sv = osiris_json_new_str(value, strlen(value));
   if (!sv || js_dump(&b, sv, 0)) {
     rc = OSIRIS_ENOMEM;
   } else if (b.len >= 2 && (b.len - 2 != strlen(value) || memcmp(b.p + 1, value, b.len - 2))) {
     b.p[b.len - 1] = 0;
+    ss_lock(ss);
     rc = ss_push_secret(ss, b.p + 1);
+    ss_unlock(ss);
   }
   osiris_json_free(sv);
   ob_free(&b);
@@ -7306,8 +7496,9 @@ static osiris_rc ss_add_secrets_of(ss_session *ss, const osiris_json *v) {
 }
 
 /* Replace every known secret in s[0..n) by MK_MASK; returns an owned copy
- * or NULL when there was nothing to replace (the caller keeps s). */
-static char *ss_scrub(const ss_session *ss, const char *s, size_t n, size_t *out_len) {
+ * or NULL when there was nothing to replace (the caller keeps s).  The
+ * caller holds the session's mutex. */
+static char *ss_scrub_locked(const ss_session *ss, const char *s, size_t n, size_t *out_len) {
   os_buf b = {0};
   size_t i = 0, k;
   int changed = 0;
@@ -7338,11 +7529,21 @@ oom:
   return NULL;
 }
 
+static char *ss_scrub(const ss_session *ss, const char *s, size_t n, size_t *out_len) {
+  char *out;
+  if (!ss) return NULL;
+  ss_lock(ss);
+  out = ss_scrub_locked(ss, s, n, out_len);
+  ss_unlock(ss);
+  return out;
+}
+
 static void ss_write_line(const ss_session *ss, int fd, const char *line, size_t n) {
   char *clean;
   size_t clean_len = n;
   if (fd < 0) return;
-  clean = ss_scrub(ss, line, n, &clean_len);
+  ss_lock(ss);
+  clean = ss_scrub_locked(ss, line, n, &clean_len);
   if (clean) line = clean;
   {
     const char *p = line;
@@ -7357,6 +7558,7 @@ static void ss_write_line(const ss_session *ss, int fd, const char *line, size_t
       left -= (size_t)w;
     }
   }
+  ss_unlock(ss);
   os_free(clean);
 }
 
@@ -7456,7 +7658,9 @@ static void ss_vlog(ss_session *ss, int level, const char *fmt, va_list ap) {
   if (ss->verbose) ss_write_line(ss, ss->debug_fd, line, n);
   if (ss->ctx && ss->ctx->log_fn && (level >= 1 || ss->verbose)) {
     line[n > 0 ? n - 1 : 0] = 0;
+    ss_lock(ss);
     ss->ctx->log_fn(ss->ctx->log_user, level, line);
+    ss_unlock(ss);
   }
 }
 
@@ -7535,6 +7739,8 @@ static void ss_close(ss_session *ss) {
   os_free(ss->id);
   os_free(ss->dir);
   ss->id = ss->dir = NULL;
+  if (ss->mu_ready) pthread_mutex_destroy(&ss->mu);
+  ss->mu_ready = 0;
 }
 
 /* Write a JSON document into the run directory (scrubbed, pretty, with a
@@ -9871,6 +10077,18 @@ done:
  * why.  A frame is freed as soon as its last consumer has finished.
  * status.json and run_card.json are written on every path once the
  * session exists (rn_collect), failures included.
+ *
+ * Streamed pairs: when a step's one consumer reads batches
+ * (OSIRIS_DRIVER_STREAMS_IN) and needs nothing else, the producer runs in
+ * a thread and hands batches through an rn_pipe of RN_PIPE_DEPTH slots;
+ * the consumer begins only when the first batch is there, so a producer
+ * that finishes (or fails) before handing one over gives exactly the
+ * sequential run.  Each step's events keep their order; the two steps'
+ * driver events interleave; step_complete/step_failed come producer first.
+ * The step that failed first is the run's failure; the other one is
+ * reported as stopped because of it.  Streamed frames are never whole, so
+ * they are never spilled; OSIRIS_FORCE_SPILL or OSIRIS_STREAM=0 turns
+ * streaming off.
  * ====================================================================== */
 
 typedef enum rn_status {
@@ -9918,6 +10136,11 @@ struct osiris_step {
   osiris_rc error_rc;
   double t0_ms;             /* when the driver was called */
   double progress_ms;       /* when progress was last forwarded */
+  struct rn_pipe *out_pipe; /* producer of a streamed pair, else NULL */
+  struct rn_pipe *in_pipe;  /* consumer of a streamed pair, else NULL */
+  osiris_frame *cur;        /* consumer: the batch last returned, owned */
+  osiris_frame *gathered;   /* consumer: osiris_step_gather's frame, owned */
+  int in_state;             /* consumer: 0 unread, 1 reading, 2 at the end */
 };
 
 struct osiris_run {
@@ -9997,8 +10220,11 @@ const osiris_json *osiris_step_connection(const osiris_step *s) { return s->conn
 size_t osiris_step_input_count(const osiris_step *s) { return s->n_inputs; }
 
 const osiris_frame *osiris_step_input(const osiris_step *s, size_t i, const char **name) {
+  const osiris_frame *all = NULL;
   if (i >= s->n_inputs) return NULL;
   if (name) *name = s->input_names[i];
+  /* A streamed input asked for whole: gather it (a step owns its handle). */
+  if (s->in_pipe) return osiris_step_gather((osiris_step *)s, &all) ? NULL : all;
   return s->inputs[i];
 }
 
@@ -10039,7 +10265,9 @@ void osiris_step_progress(osiris_step *s, int64_t rows) {
   now = os_now_ms();
   if (now - s->progress_ms < 200) return;
   s->progress_ms = now;
+  ss_lock(&s->run->ss); /* the two steps of a streamed pair report at once */
   ctx->progress_fn(ctx->progress_user, osiris_step_id(s), rows, now - s->t0_ms);
+  ss_unlock(&s->run->ss);
 }
 
 void osiris_step_event(osiris_step *s, const char *event, osiris_json *fields) {
@@ -10078,6 +10306,149 @@ const char *osiris_step_base_dir(const osiris_step *s) { return s->run->ctx->bas
 char *osiris_step_path(const osiris_step *s, const char *path) {
   return os_path_abs(s->run->ctx->base_dir, path);
 }
+
+/* ---------------------------------------------------------- streaming */
+
+#define RN_PIPE_DEPTH 4                     /* batches in flight */
+#define RN_BATCH_ROWS ((size_t)65536)       /* a batch holds at most this many rows */
+#define RN_BATCH_BYTES ((size_t)16 << 20)   /* ... or about this many bytes */
+
+typedef struct rn_pipe {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  osiris_frame *q[RN_PIPE_DEPTH]; /* owned batches, q[head] first */
+  size_t head, count;
+  int streaming;        /* a batch went downstream: the consumer runs */
+  int producer_done;    /* the producer's driver returned producer_rc */
+  osiris_rc producer_rc;
+  int consumer_done;    /* the consumer stopped; flush then fails */
+  int cut;              /* the producer was stopped by consumer_done */
+  int final_taken;      /* the producer's last frame went downstream */
+  int64_t rows;         /* rows handed downstream */
+  osiris_step *producer;
+  os_err producer_err;
+} rn_pipe;
+
+/* Wait on the pipe for at most 100 ms (the run's cancel flag is polled). */
+static void rn_pipe_wait(rn_pipe *p) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_nsec += 100 * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+}
+
+osiris_rc osiris_step_flush(osiris_step *s, osiris_frame *f) {
+  rn_pipe *p = s ? s->out_pipe : NULL;
+  osiris_frame *batch;
+  if (!p || !f) return OSIRIS_OK;
+  if (f->rows < RN_BATCH_ROWS &&
+      (f->rows == 0 || (f->rows & 63) != 0 || osiris_frame_bytes(f) < RN_BATCH_BYTES))
+    return OSIRIS_OK;
+  batch = fr_take_rows(f);
+  if (!batch) return OSIRIS_ENOMEM;
+  pthread_mutex_lock(&p->mu);
+  while (p->count == RN_PIPE_DEPTH && !p->consumer_done && !s->run->ctx->cancelled)
+    rn_pipe_wait(p);
+  if (p->consumer_done || s->run->ctx->cancelled) {
+    if (p->consumer_done) p->cut = 1;
+    pthread_mutex_unlock(&p->mu);
+    osiris_frame_free(batch);
+    return OSIRIS_ECANCEL;
+  }
+  p->q[(p->head + p->count) % RN_PIPE_DEPTH] = batch;
+  p->count++;
+  p->rows += (int64_t)batch->rows;
+  p->streaming = 1;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  return OSIRIS_OK;
+}
+
+/* The next batch of a streamed input (owned by the caller), NULL at the
+ * end; OSIRIS_ECANCEL when the producer failed or the run was stopped. */
+static osiris_rc rn_pipe_pop(osiris_step *s, osiris_frame **out) {
+  rn_pipe *p = s->in_pipe;
+  osiris_rc rc = OSIRIS_OK;
+  *out = NULL;
+  pthread_mutex_lock(&p->mu);
+  while (p->count == 0 && !p->producer_done && !s->run->ctx->cancelled) rn_pipe_wait(p);
+  if (p->count > 0) {
+    *out = p->q[p->head];
+    p->head = (p->head + 1) % RN_PIPE_DEPTH;
+    p->count--;
+    pthread_cond_broadcast(&p->cv);
+  } else if (!p->producer_done || p->producer_rc) {
+    rc = OSIRIS_ECANCEL;
+  } else if (!p->final_taken) {
+    /* The producer has returned: its thread no longer touches its step. */
+    p->final_taken = 1;
+    *out = p->producer->output;
+    p->producer->output = NULL;
+    if (*out) p->rows += (int64_t)(*out)->rows;
+  }
+  pthread_mutex_unlock(&p->mu);
+  if (*out) s->run->st[s->index].rows_in += (int64_t)(*out)->rows;
+  return rc;
+}
+
+osiris_rc osiris_step_next(osiris_step *s, const osiris_frame **batch) {
+  osiris_rc rc;
+  if (!s || !batch) return OSIRIS_EINVAL;
+  *batch = NULL;
+  if (!s->in_pipe) {
+    /* One frame: the first input, once. */
+    if (s->in_state == 0 && s->n_inputs > 0) *batch = s->inputs[0];
+    s->in_state = 2;
+    return OSIRIS_OK;
+  }
+  osiris_frame_free(s->cur);
+  s->cur = NULL;
+  if (s->in_state == 2) return OSIRIS_OK;
+  rc = rn_pipe_pop(s, &s->cur);
+  s->in_state = rc || !s->cur ? 2 : 1;
+  *batch = s->cur;
+  return rc;
+}
+
+osiris_rc osiris_step_gather(osiris_step *s, const osiris_frame **all) {
+  osiris_frame *acc, *b = NULL;
+  osiris_rc rc = OSIRIS_OK;
+  if (!s || !all) return OSIRIS_EINVAL;
+  *all = NULL;
+  if (!s->in_pipe) {
+    *all = s->n_inputs > 0 ? s->inputs[0] : NULL;
+    s->in_state = 2;
+    return OSIRIS_OK;
+  }
+  if (s->gathered) {
+    *all = s->gathered;
+    return OSIRIS_OK;
+  }
+  acc = s->cur;
+  s->cur = NULL;
+  if (!acc && s->in_state == 0) rc = rn_pipe_pop(s, &acc);
+  s->in_state = 2;
+  while (!rc && acc) {
+    rc = rn_pipe_pop(s, &b);
+    if (rc || !b) break;
+    rc = fr_concat(acc, b);
+    osiris_frame_free(b);
+    b = NULL;
+  }
+  if (rc) {
+    osiris_frame_free(acc);
+    return rc;
+  }
+  s->gathered = acc;
+  *all = acc;
+  return OSIRIS_OK;
+}
+
+int osiris_step_streamed(const osiris_step *s) { return s && s->in_pipe != NULL; }
 
 /* A file under <run>/artifacts/ is an artifact (its run-relative path);
  * anything else a step writes is an output.  (In a worker the session
@@ -10166,8 +10537,9 @@ static size_t rn_step_index(const mf_manifest *m, const char *id) {
 
 static void rn_set_error(osiris_run *run, osiris_rc rc, const char *step_id, const char *reason,
                          const char *msg) {
-  char *clean = ss_scrub(&run->ss, msg, strlen(msg), NULL);
+  char *clean;
   if (run->rc) return; /* the first failure is the one reported */
+  clean = ss_scrub(&run->ss, msg, strlen(msg), NULL);
   run->rc = rc ? rc : OSIRIS_EDRIVER;
   run->ok = 0;
   snprintf(run->error, sizeof run->error, "%s", clean ? clean : msg);
@@ -10309,6 +10681,8 @@ static osiris_rc rn_load(osiris_run *run, os_err *err) {
 static void rn_step_release(osiris_step *s) {
   size_t i;
   for (i = 0; i < s->n_loaded; i++) osiris_frame_free(s->loaded[i]);
+  osiris_frame_free(s->cur);
+  osiris_frame_free(s->gathered);
   osiris_json_free(s->config);
   osiris_json_free(s->connection);
   os_free(s->artifacts_dir);
@@ -10371,6 +10745,22 @@ static osiris_rc rn_resolve_inputs(osiris_step *s, os_err *err) {
     const osiris_frame *frame;
     int from_spill = 0;
     ust = &run->st[up];
+    if (s->in_pipe && s->in_pipe->producer->index == up) {
+      /* Streamed: the frame arrives batch by batch (osiris_step_next). */
+      s->inputs[s->n_inputs] = NULL;
+      s->input_names[s->n_inputs++] = ust->input_key;
+      f = rn_fields();
+      if (f) {
+        js_set_str(f, "step_id", osiris_step_id(s));
+        js_set_str(f, "from_step", ms->needs[k]);
+        js_set_str(f, "key", ust->input_key);
+        js_set_str(f, "source", "stream");
+        js_set_bool(f, "from_memory", 1);
+        js_set_bool(f, "from_spill", 0);
+      }
+      ss_event(&run->ss, "inputs_resolved", f);
+      continue;
+    }
     if (!ust->had_frame) continue; /* writers produce no frame */
     if (s->n_inputs + 3 > sizeof s->inputs / sizeof s->inputs[0])
       return os_fail(err, OSIRIS_ELIMIT, "step %s: too many inputs", osiris_step_id(s));
@@ -10644,21 +11034,21 @@ done:
   return rc;
 }
 
-/* Run one step: the unit that both the local adapter and the worker use. */
-static osiris_rc rn_exec_step(osiris_run *run, size_t idx) {
+/* The first half of a step: step_start, artifacts directory, config,
+ * connection, cleaned config, inputs.  in is the pipe of a streamed input
+ * or NULL.  s is set up even on failure, for rn_step_end. */
+static osiris_rc rn_step_begin(osiris_run *run, size_t idx, osiris_step *s, rn_pipe *in,
+                               os_err *err) {
   const mf_step *ms = &run->mf->steps[idx];
-  rn_state *st = &run->st[idx];
-  osiris_step s;
-  os_err err = {0};
   char *conn_ref = NULL;
-  double t0 = os_now_ms();
   osiris_json *f;
   osiris_rc rc;
 
-  memset(&s, 0, sizeof s);
-  s.run = run;
-  s.index = idx;
-  st->status = RN_RUNNING;
+  memset(s, 0, sizeof *s);
+  s->run = run;
+  s->index = idx;
+  s->in_pipe = in;
+  run->st[idx].status = RN_RUNNING;
   f = rn_fields();
   if (f) {
     js_set_str(f, "step_id", ms->id);
@@ -10667,18 +11057,18 @@ static osiris_rc rn_exec_step(osiris_run *run, size_t idx) {
   ss_event(&run->ss, "step_start", f);
   ss_log(&run->ss, 1, "step %s started (driver %s)", ms->id, ms->driver);
 
-  s.driver = osiris_driver_find(run->ctx, ms->driver);
-  if (!s.driver) {
-    rc = os_fail(&err, OSIRIS_ENOTFOUND, "step %s: driver '%s' is not registered", ms->id,
+  s->driver = osiris_driver_find(run->ctx, ms->driver);
+  if (!s->driver) {
+    rc = os_fail(err, OSIRIS_ENOTFOUND, "step %s: driver '%s' is not registered", ms->id,
                  ms->driver);
     goto done;
   }
-  s.artifacts_dir = os_asprintf("%s/artifacts/%s", run->ss.dir, ms->id);
-  if (!s.artifacts_dir) {
-    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+  s->artifacts_dir = os_asprintf("%s/artifacts/%s", run->ss.dir, ms->id);
+  if (!s->artifacts_dir) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
-  rc = os_mkdir_p(s.artifacts_dir, &err);
+  rc = os_mkdir_p(s->artifacts_dir, err);
   if (rc) goto done;
   f = rn_fields();
   if (f) {
@@ -10689,58 +11079,75 @@ static osiris_rc rn_exec_step(osiris_run *run, size_t idx) {
   }
   ss_event(&run->ss, "artifacts_dir_created", f);
 
-  rc = rn_load_config(&s, &conn_ref, &err);
+  rc = rn_load_config(s, &conn_ref, err);
   if (rc) goto done;
-  rc = rn_resolve_connection(&s, conn_ref, &err);
+  rc = rn_resolve_connection(s, conn_ref, err);
   if (rc) goto done;
-  rc = rn_write_cleaned_config(&s, &err);
+  rc = rn_write_cleaned_config(s, err);
   if (rc) goto done;
-  rc = rn_resolve_inputs(&s, &err);
+  rc = rn_resolve_inputs(s, err);
   if (rc) goto done;
-  if (run->ctx->cancelled) {
-    rc = os_fail(&err, OSIRIS_ECANCEL, "step %s: interrupted", ms->id);
-    goto done;
-  }
+  if (run->ctx->cancelled) rc = os_fail(err, OSIRIS_ECANCEL, "step %s: interrupted", ms->id);
+done:
+  os_free(conn_ref);
+  return rc;
+}
 
-  s.t0_ms = os_now_ms();
-  rc = s.driver->run(&s);
-  if (rc == OSIRIS_OK && run->ctx->cancelled) {
+/* The driver call, with its error message put into err. */
+static osiris_rc rn_step_call(osiris_step *s, os_err *err) {
+  const mf_step *ms = &s->run->mf->steps[s->index];
+  osiris_rc rc;
+  s->t0_ms = os_now_ms();
+  rc = s->driver->run(s);
+  if (rc == OSIRIS_OK && s->run->ctx->cancelled) {
     rc = OSIRIS_ECANCEL;
-    osiris_step_fail(&s, rc, "interrupted");
+    osiris_step_fail(s, rc, "interrupted");
   }
   if (rc) {
-    if (!s.error[0]) osiris_step_fail(&s, rc, "driver %s failed (%s)", ms->driver, osiris_rc_name(rc));
-    os_fail(&err, rc, "step %s: %s", ms->id, s.error);
-    goto done;
+    if (!s->error[0]) osiris_step_fail(s, rc, "driver %s failed (%s)", ms->driver, osiris_rc_name(rc));
+    os_fail(err, rc, "step %s: %s", ms->id, s->error);
   }
-  if (s.output) {
-    st->frame = s.output;
+  return rc;
+}
+
+static const char *rn_reason(osiris_rc rc) {
+  return rc == OSIRIS_ECONN ? "connection_failed" : "execution_failed";
+}
+
+/* The second half: keep (or spill) the output, release what upstream
+ * frames nobody needs, step_complete or step_failed.  Releases s. */
+static osiris_rc rn_step_end(osiris_run *run, size_t idx, osiris_step *s, osiris_rc rc,
+                             os_err *err, double t0) {
+  const mf_step *ms = &run->mf->steps[idx];
+  rn_state *st = &run->st[idx];
+  osiris_json *f;
+  int streamed = s->out_pipe && s->out_pipe->streaming;
+
+  if (!rc && (s->output || streamed)) {
     st->had_frame = 1;
-    st->rows_out = (int64_t)osiris_frame_rows(s.output);
-    s.output = NULL;
+    st->rows_out = streamed ? s->out_pipe->rows : (int64_t)osiris_frame_rows(s->output);
+    if (!streamed) st->frame = s->output;
+    s->output = NULL;
     f = rn_fields();
     if (f) {
       js_set_str(f, "step_id", ms->id);
       js_set_int(f, "rows", st->rows_out);
+      if (streamed) js_set_bool(f, "streamed", 1);
     }
     ss_event(&run->ss, "rows_out", f);
-    if (rn_should_spill(run, st->frame)) {
-      rc = rn_spill(run, idx, &err);
-      if (rc) goto done;
-    }
-    if (st->consumers_left == 0 && st->frame) { /* nobody downstream: free it now */
+    if (st->frame && rn_should_spill(run, st->frame)) rc = rn_spill(run, idx, err);
+    if (!rc && st->consumers_left == 0 && st->frame) { /* nobody downstream: free it now */
       osiris_frame_free(st->frame);
       st->frame = NULL;
     }
   }
 
-done:
   st->duration_ms = os_now_ms() - t0;
   rn_release_upstream(run, idx);
   if (rc) {
-    char *clean = ss_scrub(&run->ss, err.msg, strlen(err.msg), NULL);
+    char *clean = ss_scrub(&run->ss, err->msg, strlen(err->msg), NULL);
     st->status = RN_FAILED;
-    st->error = os_strdup(clean ? clean : err.msg);
+    st->error = os_strdup(clean ? clean : err->msg);
     st->error_rc = rc;
     os_free(clean);
     f = rn_fields();
@@ -10754,8 +11161,7 @@ done:
     ss_event(&run->ss, "step_failed", f);
     ss_log(&run->ss, 3, "%s", st->error ? st->error : "step failed");
     ss_metric(&run->ss, "step_duration_ms", st->duration_ms, "ms", ms->id);
-    rn_set_error(run, rc, ms->id, rc == OSIRIS_ECONN ? "connection_failed" : "execution_failed",
-                 st->error ? st->error : "step failed");
+    rn_set_error(run, rc, ms->id, rn_reason(rc), st->error ? st->error : "step failed");
   } else {
     int64_t processed =
         st->had_frame ? st->rows_out : (st->rows_written ? st->rows_written : st->rows_in);
@@ -10775,9 +11181,135 @@ done:
     ss_log(&run->ss, 1, "step %s completed: %" PRId64 " rows in %.1f ms", ms->id, processed,
            st->duration_ms);
   }
-  os_free(conn_ref);
-  rn_step_release(&s);
+  rn_step_release(s);
   return rc;
+}
+
+/* Run one step: the unit that both the local adapter and the worker use. */
+static osiris_rc rn_exec_step(osiris_run *run, size_t idx) {
+  osiris_step s;
+  os_err err = {0};
+  double t0 = os_now_ms();
+  osiris_rc rc = rn_step_begin(run, idx, &s, NULL, &err);
+  if (!rc) rc = rn_step_call(&s, &err);
+  return rn_step_end(run, idx, &s, rc, &err, t0);
+}
+
+/* The consumer a step can stream into, or (size_t)-1: its only consumer,
+ * which reads batches and needs nothing else, when streaming is on. */
+static size_t rn_stream_target(osiris_run *run, size_t a) {
+  const char *env = osiris_ctx_getenv(run->ctx, "OSIRIS_STREAM");
+  const char *force = osiris_ctx_getenv(run->ctx, "OSIRIS_FORCE_SPILL");
+  const osiris_driver *d;
+  size_t i, b = (size_t)-1;
+  if (!force) force = osiris_ctx_getenv(run->ctx, "E2B_FORCE_SPILL");
+  if (rn_truthy(force) || (env && (os_streq(env, "0") || mk_ieq(env, "false") || mk_ieq(env, "no"))))
+    return (size_t)-1;
+  if (run->st[a].consumers_left != 1 || !osiris_driver_find(run->ctx, run->mf->steps[a].driver))
+    return (size_t)-1;
+  for (i = 0; i < run->mf->n_steps && b == (size_t)-1; i++) {
+    size_t k;
+    for (k = 0; k < run->mf->steps[i].n_needs; k++)
+      if (rn_step_index(run->mf, run->mf->steps[i].needs[k]) == a) b = i;
+  }
+  if (b == (size_t)-1 || run->mf->steps[b].n_needs != 1 || run->st[b].status != RN_PENDING)
+    return (size_t)-1;
+  d = osiris_driver_find(run->ctx, run->mf->steps[b].driver);
+  return d && (d->flags & OSIRIS_DRIVER_STREAMS_IN) ? b : (size_t)-1;
+}
+
+static void *rn_producer_main(void *arg) {
+  osiris_step *s = arg;
+  rn_pipe *p = s->out_pipe;
+  osiris_rc rc = rn_step_call(s, &p->producer_err);
+  pthread_mutex_lock(&p->mu);
+  p->producer_done = 1;
+  p->producer_rc = rc;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+/* Run producer a and its consumer b as a streamed pair (see the banner).
+ * Returns the code of the step that failed first, OSIRIS_OK when both
+ * succeeded.  When a finishes before handing over a batch, b is left
+ * pending for its turn, exactly as without streaming. */
+static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
+  rn_pipe p;
+  osiris_step sa, sb;
+  os_err eb = {0};
+  double ta = os_now_ms(), tb = ta;
+  osiris_rc ra, rb = OSIRIS_OK;
+  pthread_t th;
+  const char *ida = run->mf->steps[a].id, *idb = run->mf->steps[b].id;
+  size_t i;
+
+  memset(&p, 0, sizeof p);
+  ra = rn_step_begin(run, a, &sa, NULL, &p.producer_err);
+  if (ra) return rn_step_end(run, a, &sa, ra, &p.producer_err, ta);
+  if (pthread_mutex_init(&p.mu, NULL) != 0) goto inline_run;
+  if (pthread_cond_init(&p.cv, NULL) != 0) {
+    pthread_mutex_destroy(&p.mu);
+    goto inline_run;
+  }
+  sa.out_pipe = &p;
+  p.producer = &sa;
+  if (pthread_create(&th, NULL, rn_producer_main, &sa) != 0) {
+    sa.out_pipe = NULL;
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
+    goto inline_run;
+  }
+  pthread_mutex_lock(&p.mu);
+  while (!p.streaming && !p.producer_done) rn_pipe_wait(&p);
+  pthread_mutex_unlock(&p.mu);
+
+  if (p.streaming) {
+    tb = os_now_ms();
+    rb = rn_step_begin(run, b, &sb, &p, &eb);
+    if (!rb) rb = rn_step_call(&sb, &eb);
+    if (!rb) { /* a consumer that stopped reading early: let the producer finish */
+      const osiris_frame *rest;
+      while (osiris_step_next(&sb, &rest) == OSIRIS_OK && rest) {}
+    }
+    pthread_mutex_lock(&p.mu);
+    p.consumer_done = 1;
+    pthread_cond_broadcast(&p.cv);
+    pthread_mutex_unlock(&p.mu);
+  }
+  pthread_join(th, NULL);
+  ra = p.producer_rc;
+  if (p.streaming) {
+    /* Name the failure that came first; the other step stopped for it. */
+    if (rb && (p.cut || !ra)) {
+      rn_set_error(run, rb, idb, rn_reason(rb), eb.msg);
+      if (ra) os_fail(&p.producer_err, OSIRIS_ECANCEL, "step %s: stopped because step %s failed",
+                      ida, idb);
+    } else if (ra && rb) {
+      os_fail(&eb, OSIRIS_ECANCEL, "step %s: stopped because step %s failed", idb, ida);
+      rb = OSIRIS_ECANCEL;
+    }
+    ra = rn_step_end(run, a, &sa, ra, &p.producer_err, ta);
+    rb = rn_step_end(run, b, &sb, rb, &eb, tb);
+  } else {
+    ra = rn_step_end(run, a, &sa, ra, &p.producer_err, ta);
+    rb = OSIRIS_OK;
+  }
+  for (i = 0; i < p.count; i++) osiris_frame_free(p.q[(p.head + i) % RN_PIPE_DEPTH]);
+  pthread_cond_destroy(&p.cv);
+  pthread_mutex_destroy(&p.mu);
+  return run->rc ? run->rc : ra ? ra : rb;
+
+inline_run:
+  ra = rn_step_call(&sa, &p.producer_err);
+  return rn_step_end(run, a, &sa, ra, &p.producer_err, ta);
+}
+
+/* The next step to run at order position i: a streamed pair when a
+ * consumer can take it, else the step alone. */
+static osiris_rc rn_exec_at(osiris_run *run, size_t idx) {
+  size_t b = rn_stream_target(run, idx);
+  return b == (size_t)-1 ? rn_exec_step(run, idx) : rn_exec_pair(run, idx, b);
 }
 
 static void rn_skip_rest(osiris_run *run, const char *failed_id) {
@@ -10799,20 +11331,22 @@ static void rn_skip_rest(osiris_run *run, const char *failed_id) {
   }
 }
 
-/* The local execution: every step in order, stop at the first failure. */
+/* The local execution: every step in order (a streamed consumer runs with
+ * its producer), stop at the first failure. */
 osiris_rc osiris_run_execute_local(osiris_run *run) {
   size_t i;
   for (i = 0; i < run->mf->n_steps; i++) {
     size_t idx = run->order[i];
     osiris_rc rc;
+    if (run->st[idx].status != RN_PENDING) continue;
     if (run->ctx->cancelled) {
       rn_set_error(run, OSIRIS_ECANCEL, NULL, "interrupted", "the run was interrupted");
       rn_skip_rest(run, "(interrupted)");
       return OSIRIS_ECANCEL;
     }
-    rc = rn_exec_step(run, idx);
+    rc = rn_exec_at(run, idx);
     if (rc) {
-      rn_skip_rest(run, run->mf->steps[idx].id);
+      rn_skip_rest(run, run->failed_step ? run->failed_step : run->mf->steps[idx].id);
       return rc;
     }
   }
@@ -11105,24 +11639,30 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
       size_t idx = run && run->prepared && sid ? rn_step_index(run->mf, sid) : (size_t)-1;
       extra = rn_fields();
       if (extra && sid) js_set_str(extra, "step_id", sid);
-      if (idx == (size_t)-1) {
+      rn_state *st = idx == (size_t)-1 ? NULL : &run->st[idx];
+      if (!st) {
         wk_respond(out_fd, "exec_step", 0, extra, run && run->prepared ? "unknown step" : "not prepared");
         result = result ? result : OSIRIS_EUSAGE;
-      } else if (run->rc) {
-        run->st[idx].status = RN_SKIPPED;
+      } else if (st->status == RN_PENDING && run->rc) {
+        st->status = RN_SKIPPED;
         wk_respond(out_fd, "exec_step", 0, extra, "skipped: an earlier step failed");
       } else {
-        rc = rn_exec_step(run, idx);
-        if (extra) {
-          js_set_int(extra, "rows_processed", run->st[idx].had_frame ? run->st[idx].rows_out
-                                                                     : run->st[idx].rows_written);
-          js_set_int(extra, "duration_ms", (int64_t)run->st[idx].duration_ms);
+        /* A streamed consumer ran with its producer: answer from its state. */
+        if (st->status == RN_PENDING) {
+          rc = rn_exec_at(run, idx);
+          if (rc) {
+            rn_skip_rest(run, run->failed_step ? run->failed_step : sid);
+            result = rc;
+          }
         }
-        wk_respond(out_fd, "exec_step", rc == OSIRIS_OK, extra, rc ? run->st[idx].error : NULL);
-        if (rc) {
-          rn_skip_rest(run, sid);
-          result = rc;
+        if (extra && st->status != RN_SKIPPED) {
+          js_set_int(extra, "rows_processed", st->had_frame ? st->rows_out : st->rows_written);
+          js_set_int(extra, "duration_ms", (int64_t)st->duration_ms);
         }
+        wk_respond(out_fd, "exec_step", st->status == RN_SUCCESS, extra,
+                   st->status == RN_SUCCESS ? NULL
+                   : st->status == RN_SKIPPED ? "skipped: an earlier step failed"
+                   : st->error ? st->error : "step failed");
       }
     } else if (os_streq(name, "cleanup")) {
       if (run && run->prepared) {

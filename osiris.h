@@ -205,6 +205,11 @@ typedef struct osiris_csv_opts {
   const char *const *na_values; /* NULL-terminated extra NULL markers, or NULL */
   int infer_types;         /* 1: int64/double/bool/date/timestamp, else strings */
   int crlf;                /* writer: "\r\n" line ends */
+  /* reader: when set, called between rows (every few thousand) with the
+   * frame built so far; it may take the rows out (osiris_step_flush).  A
+   * code other than OSIRIS_OK stops the read with that code. */
+  osiris_rc (*on_rows)(void *user, osiris_frame *f);
+  void *on_rows_user;
 } osiris_csv_opts;
 
 /* Read a whole CSV file into a new frame (owned by the caller).  Errors
@@ -216,6 +221,16 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o,
  * partial file under the final name.  Parent directories are created. */
 osiris_rc osiris_csv_write(const char *path, const osiris_frame *f,
                            const osiris_csv_opts *o, char *errbuf, size_t errcap);
+
+/* The same writer fed frame by frame (the header comes from the first
+ * frame; later frames must have the same columns).  close with commit 1
+ * renames the file into place, with 0 (or after any error) removes it. */
+typedef struct osiris_csv_writer osiris_csv_writer;
+osiris_rc osiris_csv_writer_open(const char *path, const osiris_csv_opts *o,
+                                 osiris_csv_writer **out, char *errbuf, size_t errcap);
+osiris_rc osiris_csv_writer_write(osiris_csv_writer *w, const osiris_frame *f, char *errbuf,
+                                  size_t errcap);
+osiris_rc osiris_csv_writer_close(osiris_csv_writer *w, int commit, char *errbuf, size_t errcap);
 
 /* --------------------------------------------------------------- Parquet
  * A Parquet writer and reader (PLAIN encoding, definition levels for NULLs,
@@ -268,7 +283,12 @@ typedef struct osiris_driver {
    * family and run a trivial query, for `osiris connections doctor`.  On
    * failure write a message that holds no secret value into err. */
   osiris_rc (*check)(const osiris_json *connection, char *err, size_t errcap);
+  unsigned flags; /* OSIRIS_DRIVER_* */
 } osiris_driver;
+
+/* The driver reads its input with osiris_step_next (or osiris_step_gather),
+ * so the runner may stream its one upstream step into it batch by batch. */
+#define OSIRIS_DRIVER_STREAMS_IN 1u
 
 /* Register d (borrowed: it must outlive ctx) under its name, and under
  * alias too when alias is not NULL.  OSIRIS_EINVAL for a duplicate name. */
@@ -321,6 +341,36 @@ char *osiris_step_path(const osiris_step *s, const char *path);
 /* Tell the run that a file was produced: emits artifact_created for files
  * under the run directory, output_written for others. */
 void osiris_step_file_written(osiris_step *s, const char *path, const char *type);
+/* Streaming between steps.  When a step's only consumer reads its input
+ * in batches (OSIRIS_DRIVER_STREAMS_IN) and needs nothing else, the runner
+ * runs the two steps together: the producer in a thread of its own, the
+ * consumer as soon as the first batch is there, with a few batches in
+ * memory at a time instead of the whole frame.
+ *
+ * Producer: build the output frame row by row as usual and call
+ * osiris_step_flush(s, f) between rows (it is cheap enough for every row).
+ * When the step is streamed and f holds enough rows, they move downstream
+ * as one batch and f is left with its columns and no rows; otherwise
+ * nothing happens.  The frame given to osiris_step_set_output at the end is
+ * the last batch.  OSIRIS_ECANCEL means the consumer has stopped (it
+ * failed) or the run was interrupted: stop and return that code. */
+osiris_rc osiris_step_flush(osiris_step *s, osiris_frame *f);
+/* Consumer: the first input batch by batch.  The first call yields a frame
+ * with the columns (possibly no rows), later calls further batches with the
+ * same columns, then *batch = NULL with OSIRIS_OK.  A batch is borrowed
+ * until the next call.  An input that is not streamed comes as one batch.
+ * OSIRIS_ECANCEL: the upstream step failed or the run was interrupted;
+ * undo what was written and return that code. */
+osiris_rc osiris_step_next(osiris_step *s, const osiris_frame **batch);
+/* The batch last returned by osiris_step_next (if any) joined with every
+ * later one: the whole input as one frame, borrowed until the step ends;
+ * osiris_step_next then yields NULL.  For a consumer that must see every
+ * value before writing (e.g. to size a column it creates). */
+osiris_rc osiris_step_gather(osiris_step *s, const osiris_frame **all);
+/* 1 when the step's input arrives as a stream (its row count is known only
+ * at the end), 0 when it is one frame. */
+int osiris_step_streamed(const osiris_step *s);
+
 /* 1 once the run was asked to stop (SIGINT); long drivers poll it. */
 int osiris_step_cancelled(const osiris_step *s);
 /* Report how many rows a long step has handled so far.  Cheap enough to

@@ -75,13 +75,13 @@ static const osiris_config_key sql_wr_keys[] = {
     {NULL, NULL, 0, NULL}};
 
 static const osiris_driver drv_csv_ext = {"filesystem.csv_extractor", "filesystem",
-                                          "extract discover", "", csv_ext_keys, fake_run, NULL};
+                                          "extract discover", "", csv_ext_keys, fake_run, NULL, 0};
 static const osiris_driver drv_csv_wr = {"filesystem.csv_writer", "filesystem", "write discover",
-                                         "", csv_wr_keys, fake_run, NULL};
+                                         "", csv_wr_keys, fake_run, NULL, 0};
 static const osiris_driver drv_sql_ext = {"test.sql_extractor", "mysql", "extract discover", "",
-                                          sql_ext_keys, fake_run, NULL};
+                                          sql_ext_keys, fake_run, NULL, 0};
 static const osiris_driver drv_sql_wr = {"test.sql_writer", "supabase", "write discover", "",
-                                         sql_wr_keys, fake_run, NULL};
+                                         sql_wr_keys, fake_run, NULL, 0};
 
 static osiris_ctx *new_ctx(const char *sub) {
   char *dir = os_path_join(tmp_root, sub);
