@@ -13,6 +13,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 UNIT_SRC := $(wildcard tests/test_*.c)
 UNIT_BIN := $(patsubst tests/%.c,tests/bin/%,$(UNIT_SRC))
 ASAN_BIN := $(patsubst tests/%.c,tests/bin/asan/%,$(UNIT_SRC))
+TSAN_BIN := tests/bin/tsan/test_stream
 
 .PHONY: all worker test unit asan check bench deps clean embed
 
@@ -33,6 +34,11 @@ tests/bin/asan/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
 	@mkdir -p tests/bin/asan
 	$(CC) $(WARN) -O1 -g $(SAN) -I. $(DBINC) -o $@ $< $(LIBS)
 
+# The streamed pair runs two threads: its test also runs under ThreadSanitizer.
+tests/bin/tsan/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
+	@mkdir -p tests/bin/tsan
+	$(CC) $(WARN) -O1 -g -fsanitize=thread -I. $(DBINC) -o $@ $< $(LIBS)
+
 tests/bin/embed: examples/embed/embed.c osiris.h $(ENGINE) drivers.c db_drivers.inc
 	@mkdir -p tests/bin
 	$(CC) $(WARN) -O1 -g -I. $(DBINC) -o $@ examples/embed/embed.c osiris.c drivers.c $(LIBS)
@@ -48,7 +54,7 @@ asan: $(ASAN_BIN)
 # The test programs build in parallel; tests/run.sh then runs everything,
 # starting (and stopping) its own MariaDB and PostgreSQL for tests/db.
 test: deps
-	@$(MAKE) -s -j$$(nproc) osiris osiris-worker $(UNIT_BIN) $(ASAN_BIN) tests/bin/embed
+	@$(MAKE) -s -j$$(nproc) osiris osiris-worker $(UNIT_BIN) $(ASAN_BIN) $(TSAN_BIN) tests/bin/embed
 	@bash tests/run.sh
 
 # Both compilers with -Werror, the exported-symbol rule, the banned calls.

@@ -506,8 +506,23 @@ static int drv_csv_is_latin1(const char *enc) {
          drv_ieq(enc, "iso-8859-1") || drv_ieq(enc, "iso8859-1") || drv_ieq(enc, "iso_8859_1");
 }
 
+/* Rows the reader has built so far may go downstream (a streamed step). */
+typedef struct drv_csv_batches {
+  osiris_step *step;
+  size_t handed; /* rows that went downstream */
+} drv_csv_batches;
+
+static osiris_rc drv_csv_on_rows(void *user, osiris_frame *f) {
+  drv_csv_batches *b = user;
+  size_t before = osiris_frame_rows(f);
+  osiris_rc rc = osiris_step_flush(b->step, f);
+  if (rc == OSIRIS_OK) b->handed += before - osiris_frame_rows(f);
+  return rc;
+}
+
 static osiris_rc drv_csv_extractor_run(osiris_step *s) {
   const osiris_json *cfg = osiris_step_config(s);
+  drv_csv_batches batches = {NULL, 0};
   const osiris_json *hv;
   const char *path, *enc, *compression;
   const char **columns = NULL, **na_values = NULL;
@@ -594,12 +609,15 @@ static osiris_rc drv_csv_extractor_run(osiris_step *s) {
 
   if ((rc = drv_resolve_path(s, path, &abs)) != OSIRIS_OK) goto done;
   err[0] = 0;
+  batches.step = s;
+  o.on_rows = drv_csv_on_rows;
+  o.on_rows_user = &batches;
   rc = osiris_csv_read(abs, &o, &f, err, sizeof err);
   if (rc) {
     rc = osiris_step_fail(s, rc, "%s", err[0] ? err : "CSV read failed");
     goto done;
   }
-  osiris_step_metric(s, "rows_read", (double)osiris_frame_rows(f), "rows");
+  osiris_step_metric(s, "rows_read", (double)(batches.handed + osiris_frame_rows(f)), "rows");
   osiris_step_set_output(s, f);
   f = NULL;
 
@@ -645,6 +663,48 @@ static osiris_rc drv_single_input(osiris_step *s, const char *who, const osiris_
   return OSIRIS_OK;
 }
 
+/* A streamed input: batch after batch into one file, renamed into place
+ * only when every batch is written (a failure upstream leaves no file). */
+static osiris_rc drv_csv_write_stream(osiris_step *s, const char *path, const osiris_csv_opts *o) {
+  osiris_csv_writer *w = NULL;
+  const osiris_frame *b = NULL;
+  char *abs = NULL;
+  char err[DRV_ERR_CAP] = "";
+  double rows = 0;
+  osiris_rc rc;
+  if ((rc = drv_resolve_path(s, path, &abs)) != OSIRIS_OK) goto done;
+  rc = osiris_csv_writer_open(abs, o, &w, err, sizeof err);
+  if (rc) {
+    rc = osiris_step_fail(s, rc, "%s", err[0] ? err : "CSV write failed");
+    goto done;
+  }
+  while ((rc = osiris_step_next(s, &b)) == OSIRIS_OK && b) {
+    rc = osiris_csv_writer_write(w, b, err, sizeof err);
+    if (rc) break;
+    rows += (double)osiris_frame_rows(b);
+    osiris_step_progress(s, (int64_t)rows);
+  }
+  if (rc) {
+    osiris_csv_writer_close(w, 0, NULL, 0);
+    w = NULL;
+    rc = rc == OSIRIS_ECANCEL
+             ? osiris_step_fail(s, rc, "stopped after %.0f rows: the upstream step failed", rows)
+             : osiris_step_fail(s, rc, "%s", err[0] ? err : "CSV write failed");
+    goto done;
+  }
+  rc = osiris_csv_writer_close(w, 1, err, sizeof err);
+  w = NULL;
+  if (rc) {
+    rc = osiris_step_fail(s, rc, "%s", err[0] ? err : "CSV write failed");
+    goto done;
+  }
+  osiris_step_metric(s, "rows_written", rows, "rows");
+  osiris_step_file_written(s, abs, "csv");
+done:
+  free(abs);
+  return rc;
+}
+
 static osiris_rc drv_csv_writer_run(osiris_step *s) {
   const osiris_json *cfg = osiris_step_config(s);
   const osiris_frame *input = NULL;
@@ -679,6 +739,10 @@ static osiris_rc drv_csv_writer_run(osiris_step *s) {
   }
   drv_warn_unknown_keys(s, cfg, drv_csv_writer_keys);
 
+  if (osiris_step_streamed(s)) {
+    rc = drv_csv_write_stream(s, path, &o);
+    goto done;
+  }
   if ((rc = drv_single_input(s, "csv_writer", &input)) != OSIRIS_OK) goto done;
   if ((rc = drv_resolve_path(s, path, &abs)) != OSIRIS_OK) goto done;
   err[0] = 0;
