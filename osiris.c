@@ -10084,9 +10084,10 @@ done:
  * the consumer begins only when the first batch is there, so a producer
  * that finishes (or fails) before handing one over gives exactly the
  * sequential run.  Each step's events keep their order; the two steps'
- * driver events interleave; step_complete/step_failed come producer first.
- * The step that failed first is the run's failure; the other one is
- * reported as stopped because of it.  Streamed frames are never whole, so
+ * driver events interleave; the consumer's stream_complete reports what
+ * came through.  The step that failed first is the run's failure and ends
+ * first; the other one is reported as stopped because of it.  Otherwise
+ * the producer ends first.  Streamed frames are never whole, so
  * they are never spilled; OSIRIS_FORCE_SPILL or OSIRIS_STREAM=0 turns
  * streaming off.
  * ====================================================================== */
@@ -10325,6 +10326,7 @@ typedef struct rn_pipe {
   int cut;              /* the producer was stopped by consumer_done */
   int final_taken;      /* the producer's last frame went downstream */
   int64_t rows;         /* rows handed downstream */
+  int64_t batches;      /* batches the consumer received */
   osiris_step *producer;
   os_err producer_err;
 } rn_pipe;
@@ -10390,6 +10392,7 @@ static osiris_rc rn_pipe_pop(osiris_step *s, osiris_frame **out) {
     p->producer->output = NULL;
     if (*out) p->rows += (int64_t)(*out)->rows;
   }
+  if (*out) p->batches++;
   pthread_mutex_unlock(&p->mu);
   if (*out) s->run->st[s->index].rows_in += (int64_t)(*out)->rows;
   return rc;
@@ -11142,6 +11145,18 @@ static osiris_rc rn_step_end(osiris_run *run, size_t idx, osiris_step *s, osiris
     }
   }
 
+  if (s->in_pipe) { /* what came through the stream, for run cards here and on a host */
+    rn_state *up = &run->st[s->in_pipe->producer->index];
+    f = rn_fields();
+    if (f) {
+      js_set_str(f, "step_id", ms->id);
+      js_set_str(f, "from_step", run->mf->steps[s->in_pipe->producer->index].id);
+      js_set_str(f, "key", up->input_key);
+      js_set_int(f, "rows", st->rows_in);
+      js_set_int(f, "batches", s->in_pipe->batches);
+    }
+    ss_event(&run->ss, "stream_complete", f);
+  }
   st->duration_ms = os_now_ms() - t0;
   rn_release_upstream(run, idx);
   if (rc) {
@@ -11280,17 +11295,22 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
   pthread_join(th, NULL);
   ra = p.producer_rc;
   if (p.streaming) {
-    /* Name the failure that came first; the other step stopped for it. */
+    /* The failure that came first ends first (a host mirroring the events
+     * takes the first step_failed as the run's); the other step is
+     * reported as stopped because of it. */
     if (rb && (p.cut || !ra)) {
-      rn_set_error(run, rb, idb, rn_reason(rb), eb.msg);
       if (ra) os_fail(&p.producer_err, OSIRIS_ECANCEL, "step %s: stopped because step %s failed",
                       ida, idb);
-    } else if (ra && rb) {
-      os_fail(&eb, OSIRIS_ECANCEL, "step %s: stopped because step %s failed", idb, ida);
-      rb = OSIRIS_ECANCEL;
+      rb = rn_step_end(run, b, &sb, rb, &eb, tb);
+      ra = rn_step_end(run, a, &sa, ra ? OSIRIS_ECANCEL : OSIRIS_OK, &p.producer_err, ta);
+    } else {
+      if (ra && rb) {
+        os_fail(&eb, OSIRIS_ECANCEL, "step %s: stopped because step %s failed", idb, ida);
+        rb = OSIRIS_ECANCEL;
+      }
+      ra = rn_step_end(run, a, &sa, ra, &p.producer_err, ta);
+      rb = rn_step_end(run, b, &sb, rb, &eb, tb);
     }
-    ra = rn_step_end(run, a, &sa, ra, &p.producer_err, ta);
-    rb = rn_step_end(run, b, &sb, rb, &eb, tb);
   } else {
     ra = rn_step_end(run, a, &sa, ra, &p.producer_err, ta);
     rb = OSIRIS_OK;
@@ -12015,7 +12035,7 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
   } else if (os_streq(name, "rows_out")) {
     st->rows_out = osiris_json_int(osiris_json_get(ev, "rows"), 0);
     st->had_frame = 1;
-  } else if (os_streq(name, "inputs_resolved")) {
+  } else if (os_streq(name, "inputs_resolved") || os_streq(name, "stream_complete")) {
     st->rows_in += osiris_json_int(osiris_json_get(ev, "rows"), 0);
   } else if (os_streq(name, "artifact_created")) {
     const char *p = js_gets(ev, "path");

@@ -230,6 +230,8 @@ static void test_streamed_pair(void) {
     CHECK(done_sum > done_gen);
     CHECK(!strstr(r.events, "\"artifact_type\":\"parquet\"")); /* a stream is never spilled */
   }
+  CHECK(r.events && strstr(r.events, "\"event\":\"stream_complete\",\"step_id\":\"sum\","
+                                     "\"from_step\":\"gen\",\"key\":\"df_gen\",\"rows\":200000,"));
   CHECK(r.status && strstr(r.status, "\"ok\": true"));
   pair_free(&r);
 }
@@ -286,6 +288,9 @@ static void test_consumer_fails(void) {
   CHECK_STR(r.sum, "");
   CHECK(r.events && find_event(r.events, "step_failed", "sum") >= 0);
   CHECK(r.events && strstr(r.events, "stopped because step sum failed"));
+  /* the cause ends first: a host mirroring events takes the first failure */
+  CHECK(r.events && find_event(r.events, "step_failed", "sum") <
+                        find_event(r.events, "step_failed", "gen"));
   CHECK(r.events && !strstr(r.events, "step_skipped"));
   CHECK(r.status && strstr(r.status, "\"step_id\": \"sum\""));
   pair_free(&r);
