@@ -13753,11 +13753,13 @@ static rm_state *rm_state_new(osiris_run *run) {
     rm_state_free(rs);
     return NULL;
   }
-  /* The spill settings decide what the runner does with frames: the worker
-   * must see the host's (environment or .env) for the runs to match. */
+  /* The spill and stream settings decide what the runner does with
+   * frames: the worker must see the host's (environment or .env) for the
+   * runs to match. */
   {
     static const char *const spill_vars[] = {"OSIRIS_FORCE_SPILL", "E2B_FORCE_SPILL",
-                                             "OSIRIS_SPILL_THRESHOLD", "E2B_SPILL_THRESHOLD", NULL};
+                                             "OSIRIS_SPILL_THRESHOLD", "E2B_SPILL_THRESHOLD",
+                                             "OSIRIS_STREAM", NULL};
     size_t i;
     for (i = 0; spill_vars[i]; i++) {
       const char *v = osiris_ctx_getenv(run->ctx, spill_vars[i]);

@@ -121,6 +121,21 @@ sys.exit(0 if len(s) == 1 and s[0]["rows"] == int(sys.argv[2]) and s[0]["batches
   check "osiris runs diff local $mode: no difference ($(grep -v '^  ' "$RT_WORK/diff.txt" | head -1 | cut -c1-160))" [ $? = 0 ]
 done
 
+# The switch reaches the worker too: streaming off in every adapter alike.
+declare -A O=()
+for mode in local e2b; do
+  RT_CASE="off/$mode"
+  run_mode "$mode" OSIRIS_STREAM=0
+  O[$mode]=$RUN_DIR
+  check "exit 0 ($RT_RC: $RT_OUT)" [ "$RT_RC" = 0 ]
+  [ -n "$RUN_DIR" ] || continue
+  check "no stream" bash -c "! grep -q '\"source\":\"stream\"' '$RUN_DIR/events.jsonl'"
+  check "output byte-identical to the unstreamed run" cmp -s "$RT_WORK/ref.csv" out/out.csv
+done
+RT_CASE=off/e2b
+[ -n "${O[local]:-}" ] && [ -n "${O[e2b]:-}" ] &&
+  check "events equal local (events_equal)" events_equal "${O[local]}" "${O[e2b]}"
+
 RT_CASE=fake
 check "every fake sandbox deleted" "$PY" -c '
 import json, sys
