@@ -14877,6 +14877,12 @@ static int cli_help(const char *cmd) {
            "  --timeout S         sandbox time to live in seconds (default: 900; extended\n"
            "                      while the run lasts)\n"
            "  --e2b-install-deps  accepted; the static worker needs nothing installed\n\n"
+           "Frames between steps (environment or .env; remote runs get the host's):\n"
+           "  An extractor whose only consumer is a writer streams into it in batches.\n"
+           "  OSIRIS_STREAM=0            turn streaming off\n"
+           "  OSIRIS_FORCE_SPILL=1       write every frame to artifacts/<step>/output.parquet\n"
+           "  OSIRIS_SPILL_THRESHOLD=N   spill frames held whole with more than N rows\n"
+           "                             (default 100000)\n\n"
            "Exit codes: 0 success, 1 a step failed, 2 the pipeline did not compile.\n");
   else if (os_streq(cmd, "components"))
     printf("Usage: osiris components list [--json]\n"
