@@ -701,6 +701,29 @@ static void test_alloc_failures(void) {
 }
 #endif
 
+/* The word-at-a-time scan agrees with a byte loop for every special byte at
+ * every position, and UTF-8 bytes never look special. */
+static void test_quote_scan(void) {
+  static const char specials[] = {',', '"', '\n', '\r', ';'};
+  char buf[40];
+  size_t n, pos, k, bad = 0;
+  for (n = 0; n <= 33; n++) {
+    memset(buf, 'a', sizeof buf);
+    for (pos = 0; pos < n; pos++) buf[pos] = pos % 2 ? (char)0xA9 : (char)0xC3; /* "é"... */
+    if (cs_needs_quote(buf, n, ',') || cs_needs_quote(buf, n, ';')) bad++;
+    for (pos = 0; pos < n; pos++)
+      for (k = 0; k < sizeof specials; k++) {
+        char save = buf[pos], c = specials[k];
+        buf[pos] = c;
+        if (cs_needs_quote(buf, n, ',') != (c != ';')) bad++;
+        if (cs_needs_quote(buf, n, ';') != (c != ',')) bad++;
+        buf[pos] = save;
+      }
+  }
+  CHECK(bad == 0);
+  CHECK(!cs_needs_quote("abcdefgh,", 8, ',')); /* the ninth byte is not the field's */
+}
+
 int main(void) {
   int rc;
   char cmd[600];
@@ -722,6 +745,7 @@ int main(void) {
   RUN(test_writer_options);
   RUN(test_writer_atomic);
   RUN(test_big_round_trip);
+  RUN(test_quote_scan);
 #ifdef OSIRIS_FAULT_INJECTION
   RUN(test_alloc_failures);
 #endif
