@@ -11149,8 +11149,12 @@ static osiris_rc rn_step_end(osiris_run *run, size_t idx, osiris_step *s, osiris
 
   if (!rc && (s->output || streamed)) {
     st->had_frame = 1;
-    st->rows_out = streamed ? s->out_pipe->rows : (int64_t)osiris_frame_rows(s->output);
-    if (!streamed) st->frame = s->output;
+    /* a streamed last frame the consumer never took still counts */
+    st->rows_out = (streamed ? s->out_pipe->rows : 0) + (int64_t)osiris_frame_rows(s->output);
+    if (streamed)
+      osiris_frame_free(s->output);
+    else
+      st->frame = s->output;
     s->output = NULL;
     f = rn_fields();
     if (f) {

@@ -296,6 +296,18 @@ static void test_consumer_fails(void) {
   pair_free(&r);
 }
 
+/* The consumer fails while the producer may already be done (its last
+ * frame never taken): whichever, nothing leaks and the cause is the sink. */
+static void test_consumer_fails_late(void) {
+  pair_result r;
+  run_pair("sinklate", "\"rows\":200000", "\"fail_batch\":2", &r);
+  CHECK_RC(r.rc, OSIRIS_ESQL);
+  CHECK_STR(r.failed, "sum");
+  CHECK(r.events && (find_event(r.events, "step_complete", "gen") >= 0 ||
+                     strstr(r.events, "stopped because step sum failed")));
+  pair_free(&r);
+}
+
 static void test_producer_fails(void) {
   pair_result r;
   run_pair("srcfail", "\"rows\":400000,\"fail_at\":150000", "", &r);
@@ -427,6 +439,7 @@ int main(void) {
   RUN(test_switches_turn_it_off);
   RUN(test_gather);
   RUN(test_consumer_fails);
+  RUN(test_consumer_fails_late);
   RUN(test_producer_fails);
   RUN(test_worker_streams);
   {
