@@ -10333,7 +10333,7 @@ char *osiris_step_path(const osiris_step *s, const char *path) {
 
 #define RN_PIPE_DEPTH 4                     /* batches in flight */
 #define RN_BATCH_ROWS ((size_t)65536)       /* a batch holds at most this many rows */
-#define RN_BATCH_BYTES ((size_t)16 << 20)   /* ... or about this many bytes */
+#define RN_BATCH_BYTES ((size_t)4 << 20)    /* ... or about this many bytes */
 
 typedef struct rn_pipe {
   pthread_mutex_t mu;
