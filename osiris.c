@@ -13315,21 +13315,23 @@ static long e2_health(rm_state *rs) {
 
 /* ---------------------------------------------------------- E2B transport */
 
+/* curl_global_init once per process, whoever opens E2B first (it is not
+ * safe to race, and embedding programs may run several contexts). */
+static pthread_once_t e2_curl_once = PTHREAD_ONCE_INIT;
+static int e2_curl_ok;
+static void e2_curl_init(void) { e2_curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
+
 static osiris_rc e2_open(rm_state *rs, os_err *err) {
   e2_state *e = &rs->e2;
   osiris_ctx *ctx = rs->run->ctx;
   const char *key = osiris_ctx_getenv(ctx, "E2B_API_KEY"), *v;
   const char *tmp = getenv("TMPDIR");
   char *tmpl;
-  static int curl_ready;
   if (!key || !*key)
     return os_fail(err, OSIRIS_EUSAGE, "--e2b needs E2B_API_KEY (an E2B API key, e2b_...) in the "
                    "environment or a .env file");
-  if (!curl_ready) {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      return os_fail(err, OSIRIS_EIO, "cannot initialize libcurl");
-    curl_ready = 1;
-  }
+  pthread_once(&e2_curl_once, e2_curl_init);
+  if (!e2_curl_ok) return os_fail(err, OSIRIS_EIO, "cannot initialize libcurl");
   e->api_key = os_strdup(key);
   /* The key never goes to the sandbox; nor may it reach a run file. */
   if (ss_add_secret(&rs->run->ss, key)) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
