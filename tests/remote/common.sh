@@ -98,6 +98,26 @@ remote_run() {
 # The newest run directory under ./logs
 last_run() { ls -td logs/run_* 2>/dev/null | head -1; }
 
+# run_mode MODE [VAR=VALUE...]: run $MANIFEST (local | sandbox | e2b) with
+# those variables, bounded by $RUN_TIMEOUT, after removing $RUN_OUTPUT;
+# sets RT_RC, RT_OUT (the output's tail) and RUN_DIR (empty: no new run).
+run_mode() {
+  local mode=$1 prev
+  shift
+  local args=("$OSIRIS" run "$MANIFEST")
+  case $mode in
+    sandbox) args+=(--sandbox local) ;;
+    e2b) args+=(--e2b) ;;
+  esac
+  prev=$(last_run)
+  rm -f "$RUN_OUTPUT"
+  env "$@" timeout -k 5 "${RUN_TIMEOUT:-60}" "${args[@]}" >"$RT_WORK/out.txt" 2>&1 </dev/null
+  RT_RC=$?
+  RT_OUT=$(tail -c 400 "$RT_WORK/out.txt")
+  RUN_DIR=$(last_run)
+  [ "$RUN_DIR" != "$prev" ] || RUN_DIR=
+}
+
 status_field() { # status_field RUN_DIR KEY
   "$PY" -c 'import json,sys; v=json.load(open(sys.argv[1]+"/status.json")).get(sys.argv[2]); print(json.dumps(v) if not isinstance(v,str) else v)' "$1" "$2" 2>/dev/null
 }

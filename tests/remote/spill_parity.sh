@@ -23,24 +23,8 @@ fake_start
 
 RUN_TIMEOUT=${RUN_TIMEOUT:-60}
 OUTPUT=examples/output/movies_by_decade.csv
+RUN_OUTPUT=$OUTPUT
 
-# run_mode MODE [VAR=VALUE...]: run $MANIFEST; sets RT_RC, RT_OUT, RUN_DIR.
-run_mode() {
-  local mode=$1 prev
-  shift
-  local args=("$OSIRIS" run "$MANIFEST")
-  case $mode in
-    sandbox) args+=(--sandbox local) ;;
-    e2b) args+=(--e2b) ;;
-  esac
-  prev=$(last_run)
-  rm -f "$OUTPUT"
-  env "$@" timeout -k 5 "$RUN_TIMEOUT" "${args[@]}" >"$RT_WORK/out.txt" 2>&1 </dev/null
-  RT_RC=$?
-  RT_OUT=$(tail -c 400 "$RT_WORK/out.txt")
-  RUN_DIR=$(last_run)
-  [ "$RUN_DIR" != "$prev" ] || RUN_DIR=
-}
 
 # events minus what spill legitimately changes (the input source and the
 # spill artifacts) and minus transport events / run-specific fields

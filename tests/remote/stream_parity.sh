@@ -20,6 +20,7 @@ fake_start
 
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 ROWS=150000
+RUN_OUTPUT=out/out.csv
 mkdir -p "$RT_WORK/p/data"
 cd "$RT_WORK/p" || exit 1
 
@@ -58,23 +59,6 @@ check "compile ($(tail -1 "$RT_WORK/compile.txt"))" [ $? = 0 ]
 MANIFEST=$(ls -td "$PWD"/logs/compile_*/compiled/manifest.yaml 2>/dev/null | head -1)
 [ -n "$MANIFEST" ] || { fail "no compiled manifest"; finish; exit 1; }
 
-# run_mode MODE [VAR=VALUE...]: run $MANIFEST; sets RT_RC, RT_OUT, RUN_DIR.
-run_mode() {
-  local mode=$1 prev
-  shift
-  local args=("$OSIRIS" run "$MANIFEST")
-  case $mode in
-    sandbox) args+=(--sandbox local) ;;
-    e2b) args+=(--e2b) ;;
-  esac
-  prev=$(last_run)
-  rm -f out/out.csv
-  env "$@" timeout -k 5 "$RUN_TIMEOUT" "${args[@]}" >"$RT_WORK/out.txt" 2>&1 </dev/null
-  RT_RC=$?
-  RT_OUT=$(tail -c 300 "$RT_WORK/out.txt")
-  RUN_DIR=$(last_run)
-  [ "$RUN_DIR" != "$prev" ] || RUN_DIR=
-}
 
 card_steps() { # the run card's step fields that must not depend on the adapter
   "$PY" -c '
