@@ -517,6 +517,7 @@ static osiris_rc drv_csv_on_rows(void *user, osiris_frame *f) {
   size_t before = osiris_frame_rows(f);
   osiris_rc rc = osiris_step_flush(b->step, f);
   if (rc == OSIRIS_OK) b->handed += before - osiris_frame_rows(f);
+  osiris_step_progress(b->step, (int64_t)(b->handed + osiris_frame_rows(f)));
   return rc;
 }
 

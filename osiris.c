@@ -14746,11 +14746,34 @@ static void cli_verbose_log(void *user, int level, const char *line) {
   fprintf(stderr, "%s\n", line);
 }
 
-/* --verbose on a terminal: one line that rewrites itself. */
+/* --verbose on a terminal: one line that rewrites itself, with every step
+ * that reported in the last second (both ends of a streamed pair). */
+static struct {
+  char step[64];
+  int64_t rows;
+  double rate, at_ms;
+} cli_prog[4];
+
 static void cli_progress(void *user, const char *step_id, int64_t rows, double elapsed_ms) {
+  double now = os_now_ms();
+  size_t i, slot = 0;
   (void)user;
-  fprintf(stderr, "\r\033[K  %s: %" PRId64 " rows, %.0f rows/s", step_id, rows,
-          elapsed_ms > 0 ? (double)rows * 1000.0 / elapsed_ms : 0.0);
+  for (i = 0; i < 4; i++) {
+    if (os_streq(cli_prog[i].step, step_id)) {
+      slot = i;
+      break;
+    }
+    if (cli_prog[i].at_ms < cli_prog[slot].at_ms) slot = i;
+  }
+  snprintf(cli_prog[slot].step, sizeof cli_prog[slot].step, "%s", step_id);
+  cli_prog[slot].rows = rows;
+  cli_prog[slot].rate = elapsed_ms > 0 ? (double)rows * 1000.0 / elapsed_ms : 0.0;
+  cli_prog[slot].at_ms = now;
+  fputs("\r\033[K", stderr);
+  for (i = 0; i < 4; i++)
+    if (cli_prog[i].step[0] && now - cli_prog[i].at_ms < 1000)
+      fprintf(stderr, "  %s: %" PRId64 " rows, %.0f rows/s", cli_prog[i].step, cli_prog[i].rows,
+              cli_prog[i].rate);
   cli_progress_shown = 1;
 }
 
