@@ -614,6 +614,12 @@ static osiris_rc drv_csv_extractor_run(osiris_step *s) {
   o.on_rows = drv_csv_on_rows;
   o.on_rows_user = &batches;
   rc = osiris_csv_read(abs, &o, &f, err, sizeof err);
+  if (rc == OSIRIS_ECANCEL) { /* from osiris_step_flush: say why */
+    rc = osiris_step_fail(s, rc, "%s: %s after %zu rows", path,
+                          osiris_step_cancelled(s) ? "interrupted" : "stopped (the downstream step failed)",
+                          batches.handed);
+    goto done;
+  }
   if (rc) {
     rc = osiris_step_fail(s, rc, "%s", err[0] ? err : "CSV read failed");
     goto done;
