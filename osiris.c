@@ -7395,6 +7395,7 @@ typedef struct ss_session {
   int log_fd;          /* osiris.log */
   int debug_fd;        /* debug.log (verbose only), else -1 */
   int worker_fd;       /* >= 0: lines go here as {"type":...} objects */
+  int tee_fd;          /* worker mode: a copy of every worker_fd line (borrowed) */
   int verbose;
   char **secrets;      /* values scrubbed from every line */
   size_t n_secrets, cap_secrets;
@@ -7406,7 +7407,7 @@ typedef struct ss_session {
 
 static void ss_session_init(ss_session *ss) {
   memset(ss, 0, sizeof *ss);
-  ss->events_fd = ss->metrics_fd = ss->log_fd = ss->debug_fd = ss->worker_fd = -1;
+  ss->events_fd = ss->metrics_fd = ss->log_fd = ss->debug_fd = ss->worker_fd = ss->tee_fd = -1;
   ss->mu_ready = pthread_mutex_init(&ss->mu, NULL) == 0;
 }
 
@@ -7559,26 +7560,30 @@ static char *ss_scrub(const ss_session *ss, const char *s, size_t n, size_t *out
   return out;
 }
 
+/* write(2) until done; a failed descriptor loses the rest of the line. */
+static void ss_write_all(int fd, const char *p, size_t left) {
+  while (left > 0) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    p += w;
+    left -= (size_t)w;
+  }
+}
+
 static void ss_write_line(const ss_session *ss, int fd, const char *line, size_t n) {
   char *clean;
   size_t clean_len = n;
   if (fd < 0) return;
   ss_lock(ss);
   clean = ss_scrub_locked(ss, line, n, &clean_len);
-  if (clean) line = clean;
-  {
-    const char *p = line;
-    size_t left = clean ? clean_len : n;
-    while (left > 0) {
-      ssize_t w = write(fd, p, left);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        break;
-      }
-      p += w;
-      left -= (size_t)w;
-    }
+  if (clean) {
+    line = clean;
+    n = clean_len;
   }
+  ss_write_all(fd, line, n);
+  /* Under the same lock: the copy has the same lines in the same order. */
+  if (fd == ss->worker_fd && ss->tee_fd >= 0) ss_write_all(ss->tee_fd, line, n);
   ss_unlock(ss);
   os_free(clean);
 }
@@ -11581,9 +11586,18 @@ static const osiris_adapter rn_local_adapter = {"local", rn_local_prepare,
  * runner as {"type":"event"|"metric"|"log",...} lines.  A failed step
  * answers ok:false with its error; the commands after it still get
  * answers, so the host never waits for a line that will not come.
+ * Every byte written to out_fd is also appended, in the same order, to
+ * <session_dir>/worker.out: a host whose stream of out_fd broke reads the
+ * rest of the output there (section 16).  The copy is written right after
+ * the line, by the same thread and under the same lock, so the file is
+ * always a prefix of what out_fd received, and all of it once the worker
+ * has exited.
  * ====================================================================== */
 
-static void wk_respond(int fd, const char *cmd, int ok, osiris_json *extra, const char *error) {
+#define WK_OUT_FILE "worker.out" /* in the session directory */
+
+static void wk_respond(int fd, int tee_fd, const char *cmd, int ok, osiris_json *extra,
+                       const char *error) {
   osiris_json *r = js_alloc(OSIRIS_JSON_OBJECT);
   os_buf b = {0};
   size_t i;
@@ -11596,15 +11610,8 @@ static void wk_respond(int fd, const char *cmd, int ok, osiris_json *extra, cons
     for (i = 0; i < extra->u.c.n; i++)
       osiris_json_set(r, extra->u.c.keys[i], osiris_json_copy(extra->u.c.items[i]));
   if (!js_dump(&b, r, 0) && !ob_putc(&b, '\n')) {
-    const char *p = b.p;
-    size_t left = b.len;
-    while (left > 0) {
-      ssize_t w = write(fd, p, left);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) break;
-      p += w;
-      left -= (size_t)w;
-    }
+    ss_write_all(fd, b.p, b.len);
+    if (tee_fd >= 0) ss_write_all(tee_fd, b.p, b.len);
   }
 done:
   ob_free(&b);
@@ -11622,11 +11629,22 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
   os_err err = {0};
   osiris_run *run = NULL;
   osiris_rc rc, result = OSIRIS_OK;
-  int cleaned = 0;
+  int cleaned = 0, tee = -1;
+  char *tee_path = NULL;
   if (!ctx || !commands_path || !session_dir) return OSIRIS_EUSAGE;
   rc = os_read_file(commands_path, &text, &len, &err);
+  if (!rc) rc = os_mkdir_p(session_dir, &err);
+  if (!rc) {
+    tee_path = os_path_join(session_dir, WK_OUT_FILE);
+    tee = tee_path ? open(tee_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644) : -1;
+    if (tee < 0)
+      rc = tee_path ? os_fail(&err, OSIRIS_EIO, "cannot create %s: %s", tee_path, strerror(errno))
+                    : os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    os_free(tee_path);
+  }
   if (rc) {
     snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
+    os_free(text);
     return rc;
   }
   for (line = text; line && *line; line = next) {
@@ -11637,7 +11655,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
     if (!*line) continue;
     rc = js_parse(line, strlen(line), "commands.jsonl", &cmd, &err);
     if (rc) {
-      wk_respond(out_fd, "", 0, NULL, err.msg);
+      wk_respond(out_fd, tee, "", 0, NULL, err.msg);
       result = rc;
       continue;
     }
@@ -11645,21 +11663,22 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
     if (os_streq(name, "ping")) {
       extra = rn_fields();
       if (extra) osiris_json_set(extra, "echo", osiris_json_copy(osiris_json_get(cmd, "data")));
-      wk_respond(out_fd, "ping", 1, extra, NULL);
+      wk_respond(out_fd, tee, "ping", 1, extra, NULL);
     } else if (os_streq(name, "prepare")) {
       const char *manifest = js_gets(cmd, "manifest");
       const char *sid = js_gets(cmd, "session_id");
       if (run) {
-        wk_respond(out_fd, "prepare", 0, NULL, "prepare was already done");
+        wk_respond(out_fd, tee, "prepare", 0, NULL, "prepare was already done");
         result = OSIRIS_EUSAGE;
       } else if (!manifest) {
-        wk_respond(out_fd, "prepare", 0, NULL, "prepare needs a manifest path");
+        wk_respond(out_fd, tee, "prepare", 0, NULL, "prepare needs a manifest path");
         result = OSIRIS_EUSAGE;
       } else if (!(run = rn_new(ctx))) {
-        wk_respond(out_fd, "prepare", 0, NULL, "out of memory");
+        wk_respond(out_fd, tee, "prepare", 0, NULL, "out of memory");
         result = OSIRIS_ENOMEM;
       } else {
         rc = ss_open_session(&run->ss, ctx, NULL, session_dir, sid, 0, out_fd, &err);
+        run->ss.tee_fd = tee;
         if (!rc) {
           run->source_manifest = os_path_abs(run->ss.dir, manifest);
           rc = run->source_manifest ? rn_load(run, &err) : OSIRIS_ENOMEM;
@@ -11667,7 +11686,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
         if (!rc) rc = rn_prepare_exec(run, &err);
         if (rc) {
           rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
-          wk_respond(out_fd, "prepare", 0, NULL, err.msg);
+          wk_respond(out_fd, tee, "prepare", 0, NULL, err.msg);
           result = rc;
         } else {
           run->prepared = 1;
@@ -11676,7 +11695,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
             js_set_str(extra, "session_id", run->ss.id);
             js_set_int(extra, "steps", (int64_t)run->mf->n_steps);
           }
-          wk_respond(out_fd, "prepare", 1, extra, NULL);
+          wk_respond(out_fd, tee, "prepare", 1, extra, NULL);
         }
       }
     } else if (os_streq(name, "exec_step")) {
@@ -11686,11 +11705,11 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
       if (extra && sid) js_set_str(extra, "step_id", sid);
       rn_state *st = idx == (size_t)-1 ? NULL : &run->st[idx];
       if (!st) {
-        wk_respond(out_fd, "exec_step", 0, extra, run && run->prepared ? "unknown step" : "not prepared");
+        wk_respond(out_fd, tee, "exec_step", 0, extra, run && run->prepared ? "unknown step" : "not prepared");
         result = result ? result : OSIRIS_EUSAGE;
       } else if (st->status == RN_PENDING && run->rc) {
         st->status = RN_SKIPPED;
-        wk_respond(out_fd, "exec_step", 0, extra, "skipped: an earlier step failed");
+        wk_respond(out_fd, tee, "exec_step", 0, extra, "skipped: an earlier step failed");
       } else {
         /* A streamed consumer ran with its producer: answer from its state. */
         if (st->status == RN_PENDING) {
@@ -11704,7 +11723,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
           js_set_int(extra, "rows_processed", st->had_frame ? st->rows_out : st->rows_written);
           js_set_int(extra, "duration_ms", (int64_t)st->duration_ms);
         }
-        wk_respond(out_fd, "exec_step", st->status == RN_SUCCESS, extra,
+        wk_respond(out_fd, tee, "exec_step", st->status == RN_SUCCESS, extra,
                    st->status == RN_SUCCESS ? NULL
                    : st->status == RN_SKIPPED ? "skipped: an earlier step failed"
                    : st->error ? st->error : "step failed");
@@ -11718,9 +11737,9 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
       }
       extra = rn_fields();
       if (extra && run) js_set_int(extra, "steps_completed", (int64_t)run->steps_completed);
-      wk_respond(out_fd, "cleanup", run != NULL, extra, run ? NULL : "not prepared");
+      wk_respond(out_fd, tee, "cleanup", run != NULL, extra, run ? NULL : "not prepared");
     } else {
-      wk_respond(out_fd, name ? name : "", 0, NULL, "unknown command");
+      wk_respond(out_fd, tee, name ? name : "", 0, NULL, "unknown command");
       result = result ? result : OSIRIS_EUSAGE;
     }
     osiris_json_free(cmd);
@@ -11732,6 +11751,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
   }
   if (run && run->rc && !result) result = run->rc;
   rn_free(run);
+  close(tee);
   os_free(text);
   return result;
 }
@@ -11751,7 +11771,11 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
  * Secret values exist only in host memory and in the worker process's
  * environment: never in the package, on the sandbox disk, or in a request
  * that is logged.  Every path out of execute, Ctrl-C included, ends with
- * the scratch directory removed or the sandbox deleted.
+ * the scratch directory removed or the sandbox deleted.  Every stdout line
+ * of the worker reaches rm_line exactly once and in order: when the E2B
+ * stream breaks, the host reattaches (Connect) until the worker has ended,
+ * then feeds the bytes of <session>/worker.out past the count it already
+ * fed (section 15 writes that file), never the live output Connect shows.
  * ====================================================================== */
 
 
@@ -11786,12 +11810,16 @@ typedef struct e2_state {
   int timeout_s;
   int64_t pid;
   int have_pid;
+  int64_t out_fed;       /* bytes of the worker's stdout given to rm_feed */
+  int exit_unknown;      /* reattached too late to learn the exit code */
+  double last_extend_ms; /* the last TTL extension (or the worker's start) */
   /* the stream being read */
   os_buf env_buf, err_body;
   long status;
   int feed, got_start, got_end, got_eos, eos_error, bad, aborted;
   int end_exit_code;
   char end_status[128];
+  char eos_code[32];
   char eos_msg[512];
   int no_cancel; /* calls that must run even after Ctrl-C (DELETE) */
 } e2_state;
@@ -13054,6 +13082,8 @@ static void e2_on_data(rm_state *rs, int stream, const osiris_json *v) {
   if (rm_feed(rs, stream, raw, n)) {
     rs->e2.bad = 1;
     snprintf(rs->error, sizeof rs->error, "the worker wrote a line longer than %zu bytes", RM_MAX_LINE);
+  } else if (stream == 0) {
+    rs->e2.out_fed += (int64_t)n;
   }
   os_free(raw);
 }
@@ -13073,6 +13103,7 @@ static void e2_envelope(rm_state *rs, unsigned flags, const char *p, size_t n) {
     e->got_eos = 1;
     if (er) {
       e->eos_error = 1;
+      snprintf(e->eos_code, sizeof e->eos_code, "%s", js_gets(er, "code") ? js_gets(er, "code") : "");
       snprintf(e->eos_msg, sizeof e->eos_msg, "%s: %s", js_gets(er, "code") ? js_gets(er, "code") : "unknown",
                js_gets(er, "message") ? js_gets(er, "message") : "");
     }
@@ -13165,32 +13196,45 @@ static void e2_extend(rm_state *rs) {
   os_free(body);
 }
 
-/* Run one process with Process/Start and read its stream to the end.
- * With feed, stdout/stderr go to the worker line parser.  Returns OK when
- * the stream ended properly (end event + end-stream envelope); *exit_code
- * is then the process's exit code (-1 for a signal). */
-static osiris_rc e2_run_process(rm_state *rs, osiris_json *req, int feed, int *exit_code,
-                                os_err *err) {
+/* While the worker runs (attached or not), extend the sandbox's TTL each
+ * time a third of it has passed. */
+static void e2_keep_ttl(rm_state *rs) {
+  e2_state *e = &rs->e2;
+  double every = (e->timeout_s >= 3 ? e->timeout_s / 3.0 : 1.0) * 1000.0;
+  if (e->sandbox_id && os_now_ms() - e->last_extend_ms > every) {
+    e2_extend(rs);
+    e->last_extend_ms = os_now_ms();
+  }
+}
+
+#define E2_FEED 1     /* stdout/stderr go to the worker line parser */
+#define E2_KEEP_TTL 2 /* extend the TTL while the stream lasts */
+
+/* Run one process with Process/Start, or attach to one with
+ * Process/Connect (method), and read the stream to its end.  Returns OK
+ * when the stream ended properly (end event + end-stream envelope);
+ * *exit_code is then the process's exit code (-1 for a signal).  The
+ * flags and e2_state say how it ended otherwise. */
+static osiris_rc e2_run_process(rm_state *rs, const char *method, osiris_json *req, int flags,
+                                int *exit_code, os_err *err) {
   e2_state *e = &rs->e2;
   os_buf body = {0}, msg = {0};
   CURLM *m = NULL;
   CURL *h = NULL;
   struct curl_slist *hdrs = NULL, *t;
   char cerr[CURL_ERROR_SIZE] = "";
-  char *url = os_asprintf("%s/process.Process/Start", e->envd_url);
+  char *url = os_asprintf("%s/process.Process/%s", e->envd_url, method);
   CURLcode result = CURLE_OK;
-  double last_extend = os_now_ms();
-  double extend_every = (e->timeout_s >= 3 ? e->timeout_s / 3.0 : 1.0) * 1000.0; /* TTL/3 */
   osiris_rc rc = OSIRIS_OK;
   int running = 1;
   *exit_code = -1;
   ob_free(&e->env_buf);
   ob_free(&e->err_body);
   e->status = 0;
-  e->feed = feed;
+  e->feed = (flags & E2_FEED) != 0;
   e->got_start = e->got_end = e->got_eos = e->eos_error = e->bad = e->aborted = 0;
-  e->have_pid = 0;
-  e->eos_msg[0] = e->end_status[0] = 0;
+  if (os_streq(method, "Start")) e->have_pid = 0; /* Connect keeps the pid it attaches to */
+  e->eos_code[0] = e->eos_msg[0] = e->end_status[0] = 0;
   e->end_exit_code = 0;
   if (!url || js_dump(&msg, req, 0)) {
     rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
@@ -13248,14 +13292,10 @@ static osiris_rc e2_run_process(rm_state *rs, osiris_json *req, int feed, int *e
       e->aborted = 1;
       break;
     }
-    if (feed && e->sandbox_id && os_now_ms() - last_extend > extend_every) {
-      e2_extend(rs);
-      last_extend = os_now_ms();
-    }
+    if (flags & E2_KEEP_TTL) e2_keep_ttl(rs);
     curl_multi_poll(m, NULL, 0, 200, NULL);
   }
   if (rc) goto done;
-  rm_flush(rs);
   if (e->aborted || rs->run->ctx->cancelled) {
     rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
   } else if (e->status == 502) {
@@ -13266,8 +13306,9 @@ static osiris_rc e2_run_process(rm_state *rs, osiris_json *req, int feed, int *e
   } else if (e->status != 200) {
     char d[400];
     e2_describe(&e->err_body, d, sizeof d);
-    rc = os_fail(err, OSIRIS_EIO, "E2B: process start failed: HTTP %ld%s%s%s", e->status,
-                 e->status ? ": " : "", d, e->status ? "" : cerr);
+    rc = os_fail(err, OSIRIS_EIO, "E2B: process %s failed: HTTP %ld%s%s%s",
+                 os_streq(method, "Start") ? "start" : "connect", e->status, e->status ? ": " : "", d,
+                 e->status ? "" : cerr);
   } else if (e->bad) {
     rc = os_fail(err, OSIRIS_EIO, "%s", rs->error[0] ? rs->error : "E2B: malformed process stream");
   } else if (!e->got_eos) {
@@ -13311,6 +13352,261 @@ static long e2_health(rm_state *rs) {
   ob_free(&resp);
   os_free(url);
   return status;
+}
+
+/* ---------------------------------------------------------- E2B: reattaching */
+
+#define E2_REATTACH_TRIES 5      /* failed attaches in a row before giving up */
+#define E2_REATTACH_MS 30000.0   /* ... or this long without an attach */
+#define E2_REATTACH_MAX 100      /* attaches in all (each one then dropped again) */
+
+static osiris_rc e2_fetch(rm_state *rs, const char *wpath, const char *hpath, int64_t *bytes,
+                          os_err *err);
+
+/* Did the worker's stream break while the worker may still run?  Only
+ * then is reattaching worth it: not after Ctrl-C, a malformed stream, an
+ * error the server reported in the stream, or a stream without a start
+ * event (no pid: the worker may never have started). */
+static int e2_dropped(rm_state *rs, osiris_rc rc) {
+  const e2_state *e = &rs->e2;
+  return rc != OSIRIS_ECANCEL && !rs->run->ctx->cancelled && !e->aborted && !e->bad &&
+         e->have_pid && !e->eos_error;
+}
+
+/* The control plane's word: 1 when the sandbox no longer exists (404). */
+static int e2_sandbox_gone(rm_state *rs) {
+  char *url = os_asprintf("%s/sandboxes/%s", rs->e2.api_url, rs->e2.sandbox_id);
+  os_buf resp = {0};
+  os_err err = {0};
+  long status = 0;
+  e2_req q;
+  memset(&q, 0, sizeof q);
+  q.method = "GET";
+  q.url = url;
+  q.attempts = 1;
+  q.timeout_s = 10;
+  if (url) e2_call(rs, &q, &status, &resp, &err);
+  ob_free(&resp);
+  os_free(url);
+  return status == 404;
+}
+
+/* Process/List: 1 when pid still runs, 0 when it is not listed (it has
+ * ended), -1 when envd did not answer. */
+static int e2_proc_listed(rm_state *rs, int64_t pid) {
+  char *url = os_asprintf("%s/process.Process/List", rs->e2.envd_url);
+  osiris_json *v = NULL;
+  const osiris_json *procs;
+  os_buf resp = {0};
+  os_err err = {0};
+  long status = 0;
+  int listed = -1;
+  size_t i;
+  e2_req q;
+  memset(&q, 0, sizeof q);
+  q.method = "POST";
+  q.url = url;
+  q.envd = 1;
+  q.ctype = "application/json";
+  q.body = "{}";
+  q.body_len = 2;
+  q.attempts = 1;
+  q.timeout_s = 20;
+  if (url && !e2_call(rs, &q, &status, &resp, &err) && status == 200 &&
+      !js_parse(resp.p ? resp.p : "", resp.len, "List", &v, NULL)) {
+    procs = osiris_json_get(v, "processes");
+    listed = 0;
+    for (i = 0; i < osiris_json_size(procs); i++)
+      if (osiris_json_int(osiris_json_get(osiris_json_at(procs, i), "pid"), -1) == pid) listed = 1;
+  }
+  osiris_json_free(v);
+  ob_free(&resp);
+  os_free(url);
+  return listed;
+}
+
+/* Sleep ms (less after Ctrl-C), keeping the sandbox alive meanwhile. */
+static void e2_wait(rm_state *rs, double ms) {
+  double end = os_now_ms() + ms;
+  while (!rs->run->ctx->cancelled && os_now_ms() < end) {
+    double left = end - os_now_ms();
+    e2_keep_ttl(rs);
+    e2_sleep_ms(rs, left > 500 ? 500 : left);
+  }
+}
+
+/* Feed the bytes of hpath (a copy of worker.out) past the e->out_fed the
+ * stream delivered; *rest is how many that was. */
+static osiris_rc e2_feed_file(rm_state *rs, const char *hpath, int64_t *rest, os_err *err) {
+  e2_state *e = &rs->e2;
+  char buf[65536];
+  int64_t fed = e->out_fed;
+  struct stat st;
+  osiris_rc rc = OSIRIS_OK;
+  int fd = open(hpath, O_RDONLY | O_CLOEXEC);
+  *rest = 0;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    rc = os_fail(err, OSIRIS_EIO, "cannot read %s: %s", hpath, strerror(errno));
+    goto done;
+  }
+  if ((int64_t)st.st_size < fed) { /* not the file the stream came from */
+    rc = os_fail(err, OSIRIS_EIO, "E2B: %s has %" PRId64 " bytes, fewer than the %" PRId64
+                 " the stream delivered", WK_OUT_FILE, (int64_t)st.st_size, fed);
+    goto done;
+  }
+  if (lseek(fd, (off_t)fed, SEEK_SET) != (off_t)fed) {
+    rc = os_fail(err, OSIRIS_EIO, "cannot read %s: %s", hpath, strerror(errno));
+    goto done;
+  }
+  for (;;) {
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      rc = os_fail(err, OSIRIS_EIO, "cannot read %s: %s", hpath, strerror(errno));
+      goto done;
+    }
+    if (r == 0) break;
+    if (rm_feed(rs, 0, buf, (size_t)r)) {
+      rc = os_fail(err, OSIRIS_ELIMIT, "the worker wrote a line longer than %zu bytes", RM_MAX_LINE);
+      goto done;
+    }
+    e->out_fed += r;
+    *rest += r;
+  }
+done:
+  if (fd >= 0) close(fd);
+  return rc;
+}
+
+/* The worker has ended: download <session>/worker.out and feed what lies
+ * past the bytes the stream already delivered. */
+static osiris_rc e2_feed_rest(rm_state *rs, os_err *err) {
+  char *wpath = os_path_join(rs->wdir, WK_OUT_FILE);
+  char *hpath = rs->scratch ? os_path_join(rs->scratch, WK_OUT_FILE) : NULL;
+  int64_t before = rs->e2.out_fed, rest = 0;
+  osiris_rc rc;
+  if (!wpath || !hpath) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = e2_fetch(rs, wpath, hpath, NULL, err);
+  if (!rc) rc = e2_feed_file(rs, hpath, &rest, err);
+  if (!rc)
+    ss_log(&rs->run->ss, 1, "e2b: fetched %" PRId64 " bytes from %s (the output past the %" PRId64
+           " bytes the stream delivered)", rest, wpath, before);
+done:
+  if (hpath) unlink(hpath);
+  os_free(wpath);
+  os_free(hpath);
+  return rc;
+}
+
+/* The worker's stream broke (err says how) after e->out_fed bytes of its
+ * stdout.  Connect does not replay output, so the live lines it shows are
+ * ignored: wait through Connect (or, while Connect fails, Process/List)
+ * until the worker has ended, then read the rest from worker.out.  Failed
+ * attaches are retried with backoff (1 s, x2, at most 8 s), at most
+ * E2_REATTACH_TRIES in a row and within E2_REATTACH_MS; an attach that
+ * then drops again starts a new round.  *exit_code as e2_run_process's. */
+static osiris_rc e2_reattach(rm_state *rs, int *exit_code, os_err *err) {
+  e2_state *e = &rs->e2;
+  char first[OS_ERR_CAP], last[OS_ERR_CAP];
+  osiris_json *req = rm_obj(), *proc = rm_obj();
+  int ended = e->got_end, known = e->got_end, code = e->end_exit_code;
+  int failures = 0, attaches = 0;
+  double delay = 1000, round_t0 = os_now_ms();
+  osiris_rc rc = OSIRIS_OK;
+  snprintf(first, sizeof first, "%s", err->msg);
+  last[0] = 0;
+  ss_log(&rs->run->ss, 2, "e2b: the worker's output stream dropped after %" PRId64 " bytes (%s); %s %" PRId64,
+         e->out_fed, first, ended ? "it had sent the end of process" : "reattaching to process", e->pid);
+  if (!req || !proc || js_set_int(proc, "pid", e->pid) || osiris_json_set(req, "process", proc)) {
+    osiris_json_free(proc);
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  while (!ended) {
+    os_err cerr = {0};
+    int c = -1, listed;
+    osiris_rc crc;
+    if (rs->run->ctx->cancelled) {
+      rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
+      goto done;
+    }
+    crc = e2_run_process(rs, "Connect", req, E2_KEEP_TTL, &c, &cerr);
+    if (crc == OSIRIS_ECANCEL) {
+      rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
+      goto done;
+    }
+    if (!crc || e->got_end) { /* an end event is the end, even on a stream that broke after it */
+      ended = known = 1;
+      code = crc ? e->end_exit_code : c;
+      ss_log(&rs->run->ss, 1, "e2b: reattached to process %" PRId64 "; it ended (%s)", e->pid,
+             e->end_status[0] ? e->end_status : "no status");
+      break;
+    }
+    if (e->eos_error && os_streq(e->eos_code, "not_found")) {
+      ended = 1;
+      ss_log(&rs->run->ss, 1, "e2b: process %" PRId64 " had already ended (Connect: %s)", e->pid,
+             e->eos_msg);
+      break;
+    }
+    snprintf(last, sizeof last, "%s", cerr.msg);
+    if (e->got_start) { /* attached, then dropped again: that was progress */
+      if (++attaches >= E2_REATTACH_MAX) {
+        rc = os_fail(err, OSIRIS_EIO, "%s; the stream to process %" PRId64 " then dropped %d more "
+                     "times (last: %s)", first, e->pid, attaches, last);
+        goto done;
+      }
+      ss_log(&rs->run->ss, 2, "e2b: reattached to process %" PRId64 ", and the stream dropped again (%s)",
+             e->pid, last);
+      failures = 0;
+      delay = 1000;
+      round_t0 = os_now_ms();
+      continue;
+    }
+    if (e2_sandbox_gone(rs)) {
+      rc = os_fail(err, OSIRIS_EIO, "%s; reattaching failed: the sandbox %s no longer exists (HTTP 404 "
+                   "from the API; last: %s)", first, e->sandbox_id, last);
+      goto done;
+    }
+    listed = e2_proc_listed(rs, e->pid);
+    if (listed == 0) {
+      ended = 1;
+      ss_log(&rs->run->ss, 1, "e2b: process %" PRId64 " is no longer listed: it has ended", e->pid);
+      break;
+    }
+    if (listed == 1) { /* Connect fails but envd answers and the worker runs: keep waiting */
+      failures = 0;
+      round_t0 = os_now_ms();
+    } else if (++failures >= E2_REATTACH_TRIES || os_now_ms() - round_t0 + delay > E2_REATTACH_MS) {
+      rc = os_fail(err, OSIRIS_EIO, "%s; reattaching to process %" PRId64 " failed %d times over %.0f s "
+                   "(last: %s)", first, e->pid, failures, (os_now_ms() - round_t0) / 1000.0, last);
+      goto done;
+    }
+    ss_log(&rs->run->ss, 2, "e2b: reattaching to process %" PRId64 " failed (%s)%s; retrying in %.0f ms",
+           e->pid, last, listed == 1 ? ", but it still runs" : "", delay);
+    e2_wait(rs, delay);
+    delay = delay * 2 > 8000 ? 8000 : delay * 2;
+  }
+  rc = e2_feed_rest(rs, err);
+  if (rc) {
+    snprintf(last, sizeof last, "%s", err->msg);
+    rc = os_fail(err, rc, "%s; after reattaching, the rest of the output could not be read: %s", first,
+                 last);
+    goto done;
+  }
+  if (!known) {
+    /* The output decides what the run says; the exit code only confirms it. */
+    e->exit_unknown = 1;
+    code = rs->got_cleanup && !rs->run->rc ? 0 : 1;
+    ss_log(&rs->run->ss, 1, "e2b: the exit status of process %" PRId64 " is unknown; taken as %d from "
+           "its output", e->pid, code);
+  }
+  *exit_code = code;
+done:
+  osiris_json_free(req);
+  return rc;
 }
 
 /* ---------------------------------------------------------- E2B transport */
@@ -13528,7 +13824,7 @@ static osiris_rc e2_start(rm_state *rs, os_err *err) {
   osiris_json_set(proc, "args", args);
   osiris_json_set(req, "process", proc);
   js_set_bool(req, "stdin", 0);
-  rc = e2_run_process(rs, req, 0, &code, err);
+  rc = e2_run_process(rs, "Start", req, 0, &code, err);
   if (!rc && code != 0)
     rc = os_fail(err, OSIRIS_EIO, "E2B: chmod of the worker failed (exit %d)", code);
   if (rc) goto done;
@@ -13565,7 +13861,14 @@ static osiris_rc e2_pump(rm_state *rs, os_err *err) {
   f = rm_obj();
   if (f) js_set_str(f, "sandbox_id", e->sandbox_id);
   rm_event(rs, "worker_started", f);
-  rc = e2_run_process(rs, req, 1, &code, err);
+  e->out_fed = 0;
+  e->last_extend_ms = os_now_ms();
+  rc = e2_run_process(rs, "Start", req, E2_FEED | E2_KEEP_TTL, &code, err);
+  if (rc && e2_dropped(rs, rc)) {
+    rc = e2_reattach(rs, &code, err);
+    if (rc) rs->out_line.len = 0; /* half a line of a broken stream is no line */
+  }
+  rm_flush(rs);
   rs->exited = rc == OSIRIS_OK;
   rs->exit_code = code;
   if (!rc && code == -1) rs->term_signal = 9;
@@ -13855,6 +14158,9 @@ static void rm_conclude(rm_state *rs, osiris_rc prc, const char *perr) {
     if (rs->term_signal)
       snprintf(msg, sizeof msg, "the worker was killed by signal %d before it finished",
                rs->term_signal);
+    else if (rs->e2.exit_unknown)
+      snprintf(msg, sizeof msg, "the worker ended before it finished (its exit status is unknown: "
+               "the stream had dropped and E2B no longer knew the process)");
     else
       snprintf(msg, sizeof msg, "the worker exited with status %d before it finished", rs->exit_code);
     if (rs->e2.end_status[0]) {

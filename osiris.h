@@ -501,7 +501,10 @@ osiris_rc osiris_runs_diff(osiris_ctx *ctx, const char *run_a, const char *run_b
 /* --------------------------------------------------------------- worker
  * Run a commands file (one JSON command a line: ping, prepare, exec_step,
  * cleanup) in session_dir with the same runner, writing one JSON object a
- * line to out_fd.  Returns OSIRIS_OK when every command succeeded. */
+ * line to out_fd, and the same bytes to session_dir/worker.out (created or
+ * truncated; a host that lost out_fd's stream reads the rest there).
+ * Returns OSIRIS_OK when every command succeeded; OSIRIS_EIO when
+ * worker.out cannot be created. */
 osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path,
                             const char *session_dir, int out_fd);
 

@@ -8,7 +8,8 @@
  * steps with the same runner as a local run, and writes one JSON object a
  * line to stdout: events, metrics, logs and a response per command.  The
  * session directory (default: the current directory) receives cfg/,
- * artifacts/, status.json and run_card.json.  Secret values come only from
+ * artifacts/, status.json, run_card.json and worker.out, a copy of
+ * everything written to stdout.  Secret values come only from
  * the environment.  Exit status: 0 when every command succeeded, 1 when a
  * step failed, 2 for usage errors.
  */

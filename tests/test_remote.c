@@ -1,6 +1,7 @@
 /* tests/test_remote.c -- section 16: worker line splitting, event -> step
  * state, Connect envelope parsing (split anywhere), base64, the connection
- * copy that turns secrets into environment references, path mapping. */
+ * copy that turns secrets into environment references, path mapping, and
+ * the exactly-once feed of a broken stream plus worker.out. */
 #include "../osiris.c"
 #include "harness.h"
 
@@ -161,6 +162,93 @@ static void test_envelopes_split_anywhere(void) {
   ob_free(&s);
 }
 
+static void tr_b64(os_buf *b, const char *p, size_t n) {
+  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i;
+  for (i = 0; i < n; i += 3) {
+    unsigned v = (unsigned char)p[i] << 16;
+    if (i + 1 < n) v |= (unsigned char)p[i + 1] << 8;
+    if (i + 2 < n) v |= (unsigned char)p[i + 2];
+    ob_putc(b, tab[(v >> 18) & 63]);
+    ob_putc(b, tab[(v >> 12) & 63]);
+    ob_putc(b, i + 1 < n ? tab[(v >> 6) & 63] : '=');
+    ob_putc(b, i + 2 < n ? tab[v & 63] : '=');
+  }
+}
+
+/* A stream that breaks after K bytes of stdout, then worker.out: every
+ * line once, in order, wherever K falls (mid-line, on a newline, 0, all). */
+static void test_reattach_feeds_each_line_once(void) {
+  const char *text = "{\"type\":\"event\",\"ts\":\"T\",\"session\":\"sid\",\"event\":\"one\"}\n"
+                     "{\"type\":\"event\",\"ts\":\"T\",\"session\":\"sid\",\"event\":\"two\"}\n"
+                     "{\"type\":\"event\",\"ts\":\"T\",\"session\":\"sid\",\"event\":\"three\"}\n"
+                     "{\"type\":\"response\",\"cmd\":\"cleanup\",\"ok\":true}\n";
+  const char *want = "{\"ts\":\"T\",\"session\":\"sid\",\"event\":\"one\"}\n"
+                     "{\"ts\":\"T\",\"session\":\"sid\",\"event\":\"two\"}\n"
+                     "{\"ts\":\"T\",\"session\":\"sid\",\"event\":\"three\"}\n";
+  size_t n = strlen(text), k;
+  char *copy = os_path_join(tr_dir, "worker.out.copy");
+  os_err err = {0};
+  CHECK_RC(os_write_file(copy, text, n, &err), OSIRIS_OK);
+  for (k = 0; k <= n; k += (k < 70 ? 1 : 9)) {
+    osiris_run *run;
+    rm_state *rs = tr_state(&run);
+    os_buf s = {0}, j = {0};
+    size_t half = k / 2, part;
+    int64_t rest = -1;
+    char *ev;
+    rs->e2.status = 200;
+    rs->e2.feed = 1;
+    tr_envelope(&s, 0, "{\"event\":{\"start\":{\"pid\":7}}}");
+    for (part = 0; part < 2; part++) { /* two data events, split mid-line */
+      const char *from = text + (part ? half : 0);
+      size_t len = part ? k - half : half;
+      if (!len) continue;
+      j.len = 0;
+      ob_puts(&j, "{\"event\":{\"data\":{\"stdout\":\"");
+      tr_b64(&j, from, len);
+      ob_puts(&j, "\"}}}");
+      ob_putc(&j, 0);
+      tr_envelope(&s, 0, j.p);
+    }
+    /* half an envelope, then the connection breaks */
+    CHECK(e2_stream_cb(s.p, 1, s.len, rs) == s.len);
+    CHECK(e2_stream_cb("\0\0\0\0\x40{\"ev", 1, 9, rs) == 9);
+    CHECK(rs->e2.out_fed == (int64_t)k);
+    CHECK(e2_dropped(rs, OSIRIS_EIO));
+    CHECK_RC(e2_feed_file(rs, copy, &rest, &err), OSIRIS_OK);
+    CHECK(rest == (int64_t)(n - k) && rs->e2.out_fed == (int64_t)n);
+    rm_flush(rs);
+    ev = tr_file(run, "events.jsonl");
+    CHECK_STR(ev, want);
+    CHECK(rs->got_cleanup == 1);
+    os_free(ev);
+    ob_free(&s);
+    ob_free(&j);
+    tr_free(rs, run);
+  }
+  { /* a file shorter than what the stream delivered is not that stream's */
+    osiris_run *run;
+    rm_state *rs = tr_state(&run);
+    int64_t rest;
+    rs->e2.out_fed = (int64_t)n + 1;
+    CHECK(e2_feed_file(rs, copy, &rest, &err) == OSIRIS_EIO && strstr(err.msg, "fewer than"));
+    tr_free(rs, run);
+  }
+  { /* no reattaching without a pid, after Ctrl-C or a server-reported error */
+    osiris_run *run;
+    rm_state *rs = tr_state(&run);
+    CHECK(!e2_dropped(rs, OSIRIS_EIO));
+    rs->e2.have_pid = 1;
+    CHECK(e2_dropped(rs, OSIRIS_EIO) && !e2_dropped(rs, OSIRIS_ECANCEL));
+    rs->e2.eos_error = 1;
+    CHECK(!e2_dropped(rs, OSIRIS_EIO));
+    tr_free(rs, run);
+  }
+  unlink(copy);
+  os_free(copy);
+}
+
 static void test_end_stream_error_and_exit_code(void) {
   os_buf s = {0};
   osiris_run *run;
@@ -271,6 +359,7 @@ int main(void) {
   RUN(test_secret_scrubbed_from_worker_lines);
   RUN(test_base64);
   RUN(test_envelopes_split_anywhere);
+  RUN(test_reattach_feeds_each_line_once);
   RUN(test_end_stream_error_and_exit_code);
   RUN(test_error_body_not_parsed);
   RUN(test_connection_copy);

@@ -354,6 +354,12 @@ static void test_worker_protocol(void) {
   CHECK(out && strstr(out, "\"cmd\":\"exec_step\",\"ok\":true,\"step_id\":\"w\""));
   CHECK(out && strstr(out, "\"cmd\":\"bogus\",\"ok\":false,\"error\":\"unknown command\""));
   CHECK(out && strstr(out, "\"cmd\":\"cleanup\",\"ok\":true"));
+  {
+    /* worker.out: every byte of out_fd, responses included (section 15) */
+    char *copy = slurp(dir, "worker.out");
+    CHECK(out && copy && strcmp(out, copy) == 0);
+    os_free(copy);
+  }
   os_free(out);
   out = slurp(dir, "w.txt");
   CHECK_STR(out, "df_a=4\ndf=4\ninput_df=4\n");

@@ -358,6 +358,12 @@ static void test_worker_streams(void) {
   CHECK(out && strstr(out, "\"cmd\":\"exec_step\",\"ok\":true,\"step_id\":\"gen\",\"rows_processed\":200000"));
   CHECK(out && strstr(out, "\"cmd\":\"exec_step\",\"ok\":true,\"step_id\":\"sum\",\"rows_processed\":200000"));
   CHECK(out && strstr(out, "\"source\":\"stream\""));
+  {
+    /* both threads' lines, in the order out_fd got them */
+    char *copy = slurp(dir, "worker.out");
+    CHECK(out && copy && strcmp(out, copy) == 0);
+    os_free(copy);
+  }
   os_free(out);
   out = slurp(dir, "sum.txt");
   CHECK(out && strstr(out, "rows=200000 sum=19999900000 streamed=1 bad=0"));

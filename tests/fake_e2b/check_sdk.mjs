@@ -325,6 +325,62 @@ try {
     eq((await sbx.commands.run('echo fine')).stdout, 'fine\n', 'next command works');
   });
 
+  await check('Start stream cut (fail_stream_rpc Start): process keeps running, commands.connect(pid) re-attaches', async () => {
+    await fakePost('/_fake/config', { fail_stream_after_bytes: 40, fail_stream_mode: 'reset', fail_stream_times: 1, fail_stream_rpc: 'Start' });
+    try {
+      const cmd = 'for i in $(seq 1 30); do echo "line $i" | tee -a /home/user/cut.log; sleep 0.05; done; echo done';
+      const h = await sbx.commands.run(cmd, { background: true, timeoutMs: 0 });
+      const e = await rejects(h.wait(), null, 'cut Start stream');
+      assert(!(e instanceof CommandExitError), 'a cut is not an exit: ' + e);
+      const h2 = await sbx.commands.connect(h.pid, { timeoutMs: 0 });
+      eq(h2.pid, h.pid, 'same pid from the start event of Connect');
+      const r = await h2.wait();
+      eq(r.exitCode, 0, 'exit code through Connect');
+      assert(r.stdout.endsWith('line 30\ndone\n'), 'live output after re-attach: ' + JSON.stringify(r.stdout.slice(-40)));
+      const full = Array.from({ length: 30 }, (_, i) => `line ${i + 1}\n`).join('');
+      eq(await sbx.files.read('/home/user/cut.log'), full, 'the process ran to its end while detached');
+      const st = await fakeGet('/_fake/state');
+      eq(st.counters.stream_failures, 2, 'the Start stream was cut (one more injected failure)');
+    } finally { await fakePost('/_fake/config', { fail_stream_after_bytes: null, fail_stream_rpc: null }); }
+  });
+
+  await check('Connect to an ended process: end replayed while retained, then not_found (NotFoundError)', async () => {
+    const h = await sbx.commands.run('echo bye; exit 4', { background: true });
+    const e = await rejects(h.wait(), CommandExitError, 'exit 4');
+    eq(e.exitCode, 4, 'exit code');
+    const h2 = await sbx.commands.connect(h.pid);
+    const e2 = await rejects(h2.wait(), CommandExitError, 'replayed end');
+    eq(e2.exitCode, 4, 'replayed exit code');
+    eq(e2.stdout, '', 'Connect replays no output');
+    await fakePost('/_fake/config', { retain_ended_ms: 0 });
+    try {
+      const h3 = await sbx.commands.run('true', { background: true });
+      await h3.wait();
+      await sleep(20);
+      await rejects(sbx.commands.connect(h3.pid), NotFoundError, 'forgotten process');
+      await rejects(sbx.commands.connect(999999), NotFoundError, 'unknown pid');
+    } finally { await fakePost('/_fake/config', { retain_ended_ms: 60000 }); }
+  });
+
+  await check('injected RPC and download failures (fail_rpc, fail_download_times)', async () => {
+    const h = await sbx.commands.run('sleep 0.5; echo ok', { background: true, timeoutMs: 0 });
+    await fakePost('/_fake/config', { fail_rpc: { Connect: 1, List: 1 }, fail_download_times: 1 });
+    try {
+      const ce = await rejects(sbx.commands.connect(h.pid), null, 'Connect answered 503');
+      assert(/probably not running/.test(ce.message), 'the SDK reads a 503 as unavailable: ' + ce.message);
+      const r = await (await sbx.commands.connect(h.pid)).wait();
+      eq(r.stdout, 'ok\n', 'the next Connect works');
+      await rejects(sbx.commands.list(), null, 'List answered 503');
+      assert(Array.isArray(await sbx.commands.list()), 'the next List works');
+      await rejects(sbx.files.read('/home/user/cut.log'), null, 'download answered 503');
+      assert((await sbx.files.read('/home/user/cut.log')).startsWith('line 1\n'), 'the next download works');
+      const st = await fakeGet('/_fake/state');
+      eq(st.counters.rpc_failures, 2, 'one Connect and one List failure counted');
+      eq(st.counters.download_failures, 1, 'one download failure counted');
+      eq(JSON.stringify(st.config.fail_rpc), '{"Connect":0,"List":0}', 'RPC failures disarmed');
+    } finally { await fakePost('/_fake/config', { fail_rpc: {}, fail_download_times: 0 }); }
+  });
+
   await check('fake control: SIGKILL every process of a sandbox (worker killed mid-run)', async () => {
     const h = await sbx.commands.run('echo started; sleep 60', { background: true, timeoutMs: 0 });
     await sleep(200);

@@ -64,6 +64,18 @@
  *                    later envd request of that sandbox gets the proxy's 502; the process keeps
  *                    running until DELETE/TTL)
  *   fail_stream_times FAKE_E2B_FAIL_STREAM_TIMES (default 1; -1 = every stream) then disarms
+ *   fail_stream_rpc  FAKE_E2B_FAIL_STREAM_RPC: null (default) = Start and Connect streams can
+ *                    break; "Start" or "Connect" = only that method's streams (the cut never
+ *                    stops the process: it keeps running, its output discarded while detached)
+ *   fail_rpc         FAKE_E2B_FAIL_RPC='{"Connect":2,"List":-1}' (default {}): the next N calls
+ *                    (-1 = every call) of that process.Process/filesystem.Filesystem method
+ *                    answer fail_rpc_status (FAKE_E2B_FAIL_RPC_STATUS, default 503,
+ *                    {"code":N,"message":..}) before any RPC handling, as a proxy would
+ *   fail_download_times FAKE_E2B_FAIL_DOWNLOAD_TIMES (default 0; -1 = every call): the next N
+ *                    GET /files answer fail_download_status (default 503)
+ *   retain_ended_ms  FAKE_E2B_RETAIN_ENDED_MS (default 60000): how long Connect still finds an
+ *                    ended process (start + end events replayed); after that, or with 0 at
+ *                    once, Connect answers not_found as envd does once it forgot the process
  *   templates        null = every templateID exists; or an array of the existing ones (404)
  *   envd_version     FAKE_E2B_ENVD_VERSION ("0.6.13"); domain FAKE_E2B_DOMAIN (null)
  *
@@ -164,6 +176,12 @@ const cfg = {
   fail_stream_after_bytes: process.env.FAKE_E2B_FAIL_STREAM_AFTER_BYTES ? envNum('FAKE_E2B_FAIL_STREAM_AFTER_BYTES', null) : null,
   fail_stream_mode: process.env.FAKE_E2B_FAIL_STREAM_MODE || 'reset',
   fail_stream_times: envNum('FAKE_E2B_FAIL_STREAM_TIMES', 1),
+  fail_stream_rpc: process.env.FAKE_E2B_FAIL_STREAM_RPC || null,
+  fail_rpc: process.env.FAKE_E2B_FAIL_RPC ? JSON.parse(process.env.FAKE_E2B_FAIL_RPC) : {},
+  fail_rpc_status: envNum('FAKE_E2B_FAIL_RPC_STATUS', 503),
+  fail_download_times: envNum('FAKE_E2B_FAIL_DOWNLOAD_TIMES', 0),
+  fail_download_status: envNum('FAKE_E2B_FAIL_DOWNLOAD_STATUS', 503),
+  retain_ended_ms: envNum('FAKE_E2B_RETAIN_ENDED_MS', 60000),
   templates: null,
   envd_version: process.env.FAKE_E2B_ENVD_VERSION || '0.6.13',
   domain: process.env.FAKE_E2B_DOMAIN || null,
@@ -175,6 +193,7 @@ function applyConfig(patch) {
     if (!(k in cfg)) throw new Error(`unknown knob '${k}'`);
     if (k === 'fail_create') cfg.fail_create = parseFailCreate(v);
     else if (k === 'api_keys') cfg.api_keys = Array.isArray(v) ? v.map(String) : String(v).split(',');
+    else if (k === 'fail_rpc') cfg.fail_rpc = v && typeof v === 'object' ? { ...v } : {};
     else cfg[k] = v;
   }
 }
@@ -192,7 +211,7 @@ const sandboxes = new Map();   // id -> sandbox (live and dead)
 let uploads = [];
 let procLog = [];
 let requestLog = [];
-let counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0 };
+let counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0, rpc_failures: 0, download_failures: 0 };
 let createSeq = 0;
 let useNamespace = false;
 
@@ -576,6 +595,12 @@ async function envd(req, res, url, route) {
       apiError(res, 401, `error looking up user '${username}': user: unknown user ${username}`); return;
     }
     const user = username || 'user';
+    if (req.method === 'GET' && cfg.fail_download_times !== 0) {
+      if (cfg.fail_download_times > 0) cfg.fail_download_times--;
+      counters.download_failures++;
+      apiError(res, cfg.fail_download_status, 'fake_e2b: injected download failure');
+      return;
+    }
     if (req.method === 'GET') await filesGet(req, res, url, s, user);
     else await filesPost(req, res, url, s, user);
     return;
@@ -837,14 +862,15 @@ class RpcStream {
   data(key, chunk) {
     if (this.closed) return;
     const K = cfg.fail_stream_after_bytes;
-    if (K != null && K >= 0 && cfg.fail_stream_times !== 0 && this.outBytes + chunk.length > K) {
+    const armed = cfg.fail_stream_rpc == null || cfg.fail_stream_rpc === this.kind;
+    if (K != null && K >= 0 && armed && cfg.fail_stream_times !== 0 && this.outBytes + chunk.length > K) {
       const head = Math.max(0, K - this.outBytes);
       if (head > 0) this.event({ data: { [key]: chunk.subarray(0, head).toString('base64') } });
       this.outBytes += head;
       if (cfg.fail_stream_times > 0) cfg.fail_stream_times--;
       counters.stream_failures++;
       const mode = cfg.fail_stream_mode;
-      log('injected stream failure', mode, 'after', this.outBytes, 'bytes');
+      log('injected stream failure', mode, this.kind, 'after', this.outBytes, 'bytes');
       if (mode === '502') this.sbx.envdBroken = true;
       // let the partial data reach the socket before breaking it
       const res = this.res;
@@ -896,6 +922,14 @@ async function rpc(req, res, s, service, method) {
     res.writeHead(415, { 'Content-Type': 'text/plain' });
     res.end(`fake_e2b: ${key} needs Content-Type ${want}, got '${ct}'`);
     req.resume();
+    return;
+  }
+  const left = Number(cfg.fail_rpc[method] || 0);
+  if (left !== 0) {
+    if (left > 0) cfg.fail_rpc[method] = left - 1;
+    counters.rpc_failures++;
+    req.resume();
+    apiError(res, cfg.fail_rpc_status, `fake_e2b: injected ${method} failure`);
     return;
   }
   const auth = basicUser(req);
@@ -1002,7 +1036,8 @@ class Proc {
     for (const st of [...this.streams]) { st.event({ end }); st.finish(); }
     this.streams.clear();
     // keep the end event around for Connect replays, then forget the process
-    setTimeout(() => { this.reaped = true; if (this.sbx.procs.get(this.pid) === this) this.sbx.procs.delete(this.pid); }, 60000).unref();
+    setTimeout(() => { this.reaped = true; if (this.sbx.procs.get(this.pid) === this) this.sbx.procs.delete(this.pid); },
+      Math.max(0, Number(cfg.retain_ended_ms) || 0)).unref();
     log('process', this.pid, 'ended', JSON.stringify(end));
   }
 }
@@ -1230,7 +1265,7 @@ async function fakeControl(req, res, url, server) {
     }
     if (p === '/_fake/reset' && req.method === 'POST') {
       uploads = []; procLog = []; requestLog = [];
-      counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0 };
+      counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0, rpc_failures: 0, download_failures: 0 };
       createSeq = 0;
       sendJson(res, 200, {}); return;
     }
