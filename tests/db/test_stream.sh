@@ -157,12 +157,15 @@ RUN=$(newest_run_dir)
 assert_streamed "$RUN"
 assert_eq "$BEFORE" "$(my_sum st_late)" "late failure leaves the MySQL table unchanged"
 assert_eq wr "$(json_get "$RUN/status.json" 'd["error"]["step_id"]')" "status.json names the writer"
-assert_contains "$RUN/status.json" "batch ending at row 180000" "row numbers count across batches"
+# load_data names the server's row, insert the statement's last row: both count across batches.
+assert_contains "$RUN/status.json" "at row 180000" "row numbers count across batches"
 assert_eq 0 "$(count_events "$RUN" step_skipped)" "the extractor ran (not skipped)"
 
-# The writer fails on its first INSERT, long before the extractor has read
-# its last batch: the extractor is stopped and reported as failed.
-new_case writer-stops-extractor
+# A duplicate key in the first batch: through LOAD DATA LOCAL INFILE the
+# server can only report it after the whole input was sent (it cannot stop
+# the client mid-file), so the extractor completes and the writer fails
+# and rolls back.
+new_case writer-fails-after-load
 write_connections
 pipeline p.yaml mysql.extractor 'connection: "@mysql.test"
 query: "SELECT IF(s.id = 3, 199995, s.id) AS id, name, amount, day, at, score, flag FROM st_src s ORDER BY s.id"' \
@@ -174,6 +177,28 @@ RUN=$(newest_run_dir)
 assert_streamed "$RUN"
 assert_eq "$BEFORE" "$(my_sum st_late)" "the MySQL table is unchanged"
 assert_eq wr "$(json_get "$RUN/status.json" 'd["error"]["step_id"]')" "status.json names the writer"
+assert_contains "$RUN/status.json" "at row 3" "the server's row number of the duplicate"
+assert_eq 1 "$(events "$RUN" write.start wr | grep -c '"channel":"load_data"')" "written through LOAD DATA"
+assert_eq 0 "$(count_events "$RUN" step_skipped)" "nothing skipped"
+
+# The writer fails on a value it cannot send (NaN, from PostgreSQL) in its
+# first batch, long before the extractor has read its last batch: the
+# extractor is stopped and reported as failed.
+new_case writer-stops-extractor
+my_sql "DROP TABLE IF EXISTS st_nan; CREATE TABLE st_nan (id BIGINT PRIMARY KEY, score DOUBLE) ENGINE=InnoDB;
+INSERT INTO st_nan VALUES (-1, 0)"
+write_connections
+pipeline p.yaml postgres.extractor 'connection: "@postgres.test"
+query: "SELECT id, CASE WHEN id = 3 THEN '"'NaN'"'::float8 ELSE score END AS score FROM st_pg2 ORDER BY id"' \
+  mysql.writer 'connection: "@mysql.test"
+table: st_nan'
+run_osiris run p.yaml
+assert_exit 1 "MySQL append with NaN in the first batch"
+RUN=$(newest_run_dir)
+assert_streamed "$RUN"
+assert_eq "1" "$(my_sql "SELECT COUNT(*) FROM st_nan")" "the MySQL table is unchanged"
+assert_eq wr "$(json_get "$RUN/status.json" 'd["error"]["step_id"]')" "status.json names the writer"
+assert_contains "$RUN/status.json" "row 3, column score: MySQL cannot store NaN or Infinity" "the row of the value"
 assert_eq 1 "$(events "$RUN" step_failed ex | grep -c 'stopped because step wr failed')" \
   "the extractor is reported as stopped (step_failed)"
 assert_eq 0 "$(count_events "$RUN" step_skipped)" "nothing skipped"
@@ -198,6 +223,6 @@ assert_eq 1 "$(events "$RUN" write.error wr | grep -c 'the upstream step failed'
 assert_eq 1 "$(events "$RUN" step_failed wr | grep -c 'stopped because step ex failed')" \
   "the writer is reported as stopped"
 
-my_sql "DROP TABLE IF EXISTS st_src, st_my, st_late, st_mid"
+my_sql "DROP TABLE IF EXISTS st_src, st_my, st_late, st_mid, st_nan"
 pg_sql "DROP TABLE IF EXISTS st_pg, st_pg2, st_late"
 finish
