@@ -4255,32 +4255,91 @@ const char *osiris_frame_format(const osiris_frame *f, size_t col, size_t row, c
 /* ======================================================================
  * 8. CSV
  *
- * RFC 4180 in both directions.  The reader loads the whole file into one
- * buffer and decodes every field in place (unquoting only ever shrinks
- * text), packing the decoded fields back to back so a cell is just the
- * uint64 end offset of its text: memory is the file plus 8 bytes a cell
- * while parsing, then the frame.  Empty fields are NULL, so "" and an
+ * RFC 4180 in both directions.  The reader reads a regular file twice, in
+ * chunks of CS_CHUNK bytes (more when one record is longer): pass 1 parses
+ * every record for the header, the number of rows and each column's type
+ * (narrowed record by record: a type survives only if every non-NULL cell
+ * parses as it); pass 2 parses again and builds the frame CS_BATCH_ROWS
+ * rows at a time, handing each batch to on_rows, so a streamed read holds
+ * one chunk and one batch whatever the size of the file.  A pipe cannot be
+ * read twice: it is loaded whole and both passes run over that one
+ * chunk.  The parser never writes its input; it decodes fields into a
+ * buffer of their own, so a record cut by the end of a chunk is parsed
+ * again from its start once the next chunk is read after it.  UTF-8 is
+ * checked as chunks arrive (a character cut by a chunk with the next one),
+ * and pass 1 checks the whole file even past an error or the limit, so
+ * every error is the one a single reading of the whole file gives, at the
+ * same line.  Pass 2 reads the same open file: what pass 1 did not see
+ * there (other rows, field counts, a value no longer of its column's type,
+ * invalid UTF-8, and when it reads to the end, another size or mtime) fails
+ * the read with OSIRIS_EIO "changed while being read" instead of building a
+ * frame from two versions of the file.  Empty fields are NULL, so "" and an
  * absent value read back the same; blank lines hold no record and are
- * skipped (the writer quotes a lone empty field so it never writes one).
- * Types are inferred per column over all non-NULL cells once the whole
- * file is parsed.  Line numbers in messages are the 1-based physical line
- * where a record (or an open quote) starts.  The writer streams through a
- * 1 MiB buffer into path.tmp.<pid> and renames, so a failure never leaves
- * a partial file under the final name.
+ * skipped (the writer quotes a lone empty field so it never writes
+ * one).  Line numbers in messages are the 1-based physical line where a
+ * record (or an open quote) starts.  The writer streams through a 1 MiB
+ * buffer into path.tmp.<pid> and renames, so a failure never leaves a
+ * partial file under the final name.
  * ====================================================================== */
 
 #define CS_WRITE_BUF ((size_t)1 << 20)
 #define CS_BATCH_ROWS ((size_t)4096) /* rows between on_rows calls */
+#define CS_CHUNK ((size_t)8 << 20)   /* bytes read at a time from a regular file */
+#define CS_MORE (-1)                 /* cs_record: the record may go on past the chunk */
+#define CS_PAD ((size_t)8)           /* bytes allocated past the sentinel, see cs_scan_text */
+
+/* Bytes read at a time from a regular file.  Tests shrink it so records
+ * straddle chunks everywhere; 0 loads the whole file as one chunk, as is
+ * always done for a pipe (which cannot be read twice). */
+static size_t cs_chunk_size = CS_CHUNK;
+
+/* Nonzero when one of the 8 bytes of x equals the byte b repeated in rep. */
+#define CS_ONES UINT64_C(0x0101010101010101)
+#define CS_HIGHS UINT64_C(0x8080808080808080)
+static uint64_t cs_has_byte(uint64_t x, uint64_t rep) {
+  uint64_t v = x ^ rep;
+  return (v - CS_ONES) & ~v & CS_HIGHS;
+}
+
+/* The 8 bytes at s, s[0] lowest (one load where the machine is little
+ * endian), so the lowest bit of a cs_has_byte mask is the first match. */
+static uint64_t cs_load_le(const char *s) {
+  const unsigned char *u = (const unsigned char *)s;
+  return (uint64_t)u[0] | (uint64_t)u[1] << 8 | (uint64_t)u[2] << 16 | (uint64_t)u[3] << 24 |
+         (uint64_t)u[4] << 32 | (uint64_t)u[5] << 40 | (uint64_t)u[6] << 48 | (uint64_t)u[7] << 56;
+}
+
+/* Index (0..7) of the lowest byte whose high bit is set in m != 0. */
+#if defined(__GNUC__)
+#define CS_FIRST_BYTE(m) ((size_t)__builtin_ctzll(m) / 8)
+#else
+static size_t cs_first_byte(uint64_t m) {
+  size_t k = 0;
+  while (!(m & 0x80)) m >>= 8, k++;
+  return k;
+}
+#define CS_FIRST_BYTE(m) cs_first_byte(m)
+#endif
 
 typedef struct cs_reader {
   const char *path; /* as given, for messages */
-  char *p;          /* the file, decoded in place; p[n] is a '\n' sentinel */
-  size_t n, i, w;   /* length, read position, write position (w <= i) */
+  int fd;
+  int whole;        /* p is the whole input, loaded once; else chunks read with pread */
+  int latin1;       /* chunks are converted to UTF-8 as they are read */
+  char *p;          /* input from file offset base on; p[n] is a '\n' sentinel */
+  size_t n, cap, i; /* bytes held, room (> n; CS_PAD more allocated), read position */
+  size_t checked;   /* p[0..checked) is valid UTF-8; after it at most a split character */
+  uint64_t base;    /* file offset of p[0] (not kept for latin-1) */
+  uint64_t fpos;    /* file offset of the next read */
+  int eof;          /* nothing follows p[n - 1]: a record may end at the sentinel */
   size_t line;      /* physical line at p[i], 1-based */
   size_t rec_line;  /* line where the last record started */
   char delim;
   unsigned char stop[256]; /* 1 for the bytes that end unquoted text */
-  uint64_t *ends;   /* end offset in p of each kept cell, row-major */
+  uint64_t rep_delim;      /* the delimiter in every byte, for cs_has_byte */
+  char *txt;        /* decoded fields of the records kept, back to back */
+  size_t ntxt, txt_cap;
+  uint64_t *ends;   /* end offset in txt of each kept field, row-major */
   size_t nends, ends_cap;
   os_err *err;
 } cs_reader;
@@ -4300,172 +4359,355 @@ static osiris_rc cs_push_end(cs_reader *r, size_t end) {
   return OSIRIS_OK;
 }
 
-/* Parse the next record, appending one end offset per field.  Blank lines
- * are skipped (they hold no record).  *got = 0 at end of input. */
+/* Room in txt for len more decoded bytes after txt[w]. */
+static osiris_rc cs_grow_txt(cs_reader *r, size_t w, size_t len) {
+  size_t cap = r->txt_cap ? r->txt_cap : 4096;
+  char *p;
+  if (len > OS_MAX_BUF - w) return os_fail(r->err, OSIRIS_ELIMIT, "%s: record too large", r->path);
+  while (cap - w < len) cap *= 2;
+  p = os_realloc(r->txt, cap);
+  if (!p) return os_fail(r->err, OSIRIS_ENOMEM, "out of memory");
+  r->txt = p;
+  r->txt_cap = cap;
+  return OSIRIS_OK;
+}
+
+/* Append len decoded bytes at txt[*w]. */
+static osiris_rc cs_put_txt(cs_reader *r, size_t *w, const char *s, size_t len) {
+  if (len > r->txt_cap - *w) {
+    osiris_rc rc = cs_grow_txt(r, *w, len);
+    if (rc) return rc;
+  }
+  if (len) memcpy(r->txt + *w, s, len);
+  *w += len;
+  return OSIRIS_OK;
+}
+
+/* The first byte at or after p + i that ends unquoted text: eight bytes a
+ * step (most of the parse is this scan), which the sentinel and the
+ * CS_PAD bytes allocated after it make safe to read. */
+static size_t cs_scan_text(const cs_reader *r, const char *p, size_t i) {
+  const uint64_t rn = CS_ONES * '\n', rr = CS_ONES * '\r', rd = r->rep_delim;
+  for (;; i += 8) {
+    uint64_t x = cs_load_le(p + i);
+    uint64_t m = cs_has_byte(x, rd) | cs_has_byte(x, rn) | cs_has_byte(x, rr);
+    if (m) return i + CS_FIRST_BYTE(m);
+  }
+}
+
+/* Lines the n bytes at s end: LF, CRLF, or a lone CR (s[n] is readable). */
+static size_t cs_count_lines(const char *s, size_t n) {
+  const uint64_t rn = CS_ONES * '\n', rr = CS_ONES * '\r';
+  size_t k = 0, lines = 0;
+  for (; k + 8 <= n; k += 8) {
+    uint64_t x;
+    memcpy(&x, s + k, 8);
+    if (cs_has_byte(x, rn) | cs_has_byte(x, rr)) break;
+  }
+  for (; k < n; k++)
+    if (s[k] == '\n' || (s[k] == '\r' && s[k + 1] != '\n')) lines++;
+  return lines;
+}
+
+/* Parse the next record from p[i..n), appending its decoded fields to txt
+ * and one end offset per field to ends (the input is never written, so a
+ * record can be parsed again).  Blank lines are skipped (they hold no
+ * record).  *got is 1 for a record, 0 at the end of the input, CS_MORE when
+ * the record may go on past p[n - 1] and the input has not ended: the reader
+ * is then unchanged and the caller reads more. */
 static osiris_rc cs_record(cs_reader *r, int *got) {
-  char *p = r->p;
-  size_t n = r->n, i = r->i, w = r->w;
+  const char *p = r->p;
+  const size_t n = r->n, mark = r->nends;
+  const int eof = r->eof;
   const char delim = r->delim;
+  size_t i = r->i, w = r->ntxt, line = r->line;
   osiris_rc rc = OSIRIS_OK;
   *got = 0;
   while (i < n && (p[i] == '\n' || p[i] == '\r')) {
+    if (p[i] == '\r' && i + 1 == n && !eof) goto more; /* CR, and LF may follow */
     if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') i++;
     i++;
-    r->line++;
+    line++;
   }
-  if (i >= n) goto done;
-  *got = 1;
-  r->rec_line = r->line;
+  if (i >= n) {
+    if (!eof) goto more;
+    r->i = i;
+    r->line = line;
+    return OSIRIS_OK;
+  }
+  r->rec_line = line;
   for (;;) {
     size_t start;
     if (p[i] == '"') {
-      size_t qline = r->line;
+      size_t qline = line;
       i++;
       for (;;) {
-        char *q = i < n ? memchr(p + i, '"', n - i) : NULL;
-        size_t seg, k;
+        const char *q = i < n ? memchr(p + i, '"', n - i) : NULL;
+        size_t seg;
         if (!q) {
+          if (!eof) goto more;
           rc = os_fail(r->err, OSIRIS_EPARSE, "%s:%zu: unterminated quoted field", r->path,
                        qline);
-          goto done;
+          goto fail;
         }
         seg = (size_t)(q - (p + i));
-        for (k = 0; k < seg; k++) {
-          char ch = p[i + k];
-          if (ch == '\n' || (ch == '\r' && p[i + k + 1] != '\n')) r->line++;
-        }
-        memmove(p + w, p + i, seg);
-        w += seg;
+        line += cs_count_lines(p + i, seg);
+        rc = cs_put_txt(r, &w, p + i, seg);
+        if (rc) goto fail;
         i += seg + 1;
         if (i < n && p[i] == '"') {
-          p[w++] = '"';
+          rc = cs_put_txt(r, &w, "\"", 1);
+          if (rc) goto fail;
           i++;
           continue;
         }
+        if (i == n && !eof) goto more; /* a quote may follow: "" */
         break;
       }
     }
     /* Unquoted text, or text after a closing quote (kept, as pandas does). */
     start = i;
-    while (!r->stop[(unsigned char)p[i]]) i++;
-    if (i > start) {
-      memmove(p + w, p + start, i - start);
-      w += i - start;
-    }
+    i = cs_scan_text(r, p, i);
+    if (i == n && !eof) goto more;
+    rc = cs_put_txt(r, &w, p + start, i - start);
+    if (rc) goto fail;
     rc = cs_push_end(r, w);
-    if (rc) goto done;
+    if (rc) goto fail;
     if (i < n && p[i] == delim) {
       i++;
       continue;
     }
     if (i < n) {
+      if (p[i] == '\r' && i + 1 == n && !eof) goto more;
       if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') i++;
       i++;
-      r->line++;
+      line++;
     }
     break;
   }
-done:
+  *got = 1;
   r->i = i;
-  r->w = w;
+  r->ntxt = w;
+  r->line = line;
+  return OSIRIS_OK;
+more:
+  *got = CS_MORE;
+fail:
+  r->nends = mark;
   return rc;
 }
 
-/* Load path whole, with one spare byte for the sentinel. */
-static osiris_rc cs_load(const char *path, char **out, size_t *outlen, os_err *err) {
-  int fd;
-  struct stat st;
-  char *buf = NULL;
+/* ISO-8859-1 maps byte for byte onto U+0000..U+00FF: the len bytes at s
+ * become UTF-8 in place, the buffer having room for twice as many.
+ * Returns the new length. */
+static size_t cs_latin1_expand(char *s, size_t len) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t high = 0, j, dst;
+  for (j = 0; j < len; j++) high += u[j] >> 7;
+  dst = len + high;
+  for (j = len; j > 0 && dst > j;) { /* back to front; [0, dst) left is all ASCII */
+    unsigned char c = u[--j];
+    if (c < 0x80) {
+      s[--dst] = (char)c;
+    } else {
+      s[--dst] = (char)(0x80 | (c & 0x3F));
+      s[--dst] = (char)(0xC0 | (c >> 6));
+    }
+  }
+  return len + high;
+}
+
+/* Where a UTF-8 character cut off by the end of s[0..n) starts, or n. */
+static size_t cs_utf8_cut(const char *s, size_t n) {
+  size_t k;
+  for (k = 1; k <= 3 && k <= n; k++) {
+    unsigned char c = (unsigned char)s[n - k];
+    if ((c & 0xC0) == 0x80) continue;
+    if (c >= 0xC0 && k < (size_t)(c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2)) return n - k;
+    return n;
+  }
+  return n;
+}
+
+/* The error for an invalid byte at file offset bad, with its line: the
+ * newlines before it, read again when the input is not held whole. */
+static osiris_rc cs_bad_utf8(cs_reader *r, uint64_t bad) {
+  size_t line = 1, j;
+  if (r->whole) {
+    for (j = 0; j < bad; j++) line += r->p[j] == '\n';
+  } else {
+    char buf[8192];
+    uint64_t off = 0;
+    while (off < bad) {
+      size_t want = bad - off < sizeof buf ? (size_t)(bad - off) : sizeof buf;
+      ssize_t got = pread(r->fd, buf, want, (off_t)off);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;
+      for (j = 0; j < (size_t)got; j++) line += buf[j] == '\n';
+      off += (uint64_t)got;
+    }
+  }
+  return os_fail(r->err, OSIRIS_EPARSE, "%s:%zu: invalid UTF-8 at byte %zu", r->path, line,
+                 (size_t)bad);
+}
+
+/* Check the bytes read since the last check, but a character the chunk
+ * cut (checked then with the next chunk, from its first byte, so the
+ * offset of an error is the one a check of the whole file gives). */
+static osiris_rc cs_check_utf8(cs_reader *r) {
+  size_t cut = r->eof ? r->n : r->checked + cs_utf8_cut(r->p + r->checked, r->n - r->checked);
+  size_t bad;
+  if (r->latin1) return OSIRIS_OK;
+  if (!os_utf8_valid(r->p + r->checked, cut - r->checked, &bad))
+    return cs_bad_utf8(r, r->base + r->checked + bad);
+  r->checked = cut;
+  return OSIRIS_OK;
+}
+
+/* Open path; for a pipe or other stream, or when cs_chunk_size is 0, also
+ * load it whole with one spare byte for the sentinel. */
+static osiris_rc cs_open(cs_reader *r, struct stat *st) {
+  const char *path = r->path;
   size_t cap, len = 0;
   osiris_rc rc = OSIRIS_OK;
-  *out = NULL;
-  *outlen = 0;
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  r->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (r->fd < 0) {
     if (errno == ENOENT) {
       char *abs = os_path_abs(NULL, path);
-      rc = os_fail(err, OSIRIS_ENOTFOUND, "CSV file not found: %s", abs ? abs : path);
+      rc = os_fail(r->err, OSIRIS_ENOTFOUND, "CSV file not found: %s", abs ? abs : path);
       os_free(abs);
       return rc;
     }
-    return os_fail(err, OSIRIS_EIO, "%s: cannot open: %s", path, strerror(errno));
+    return os_fail(r->err, OSIRIS_EIO, "%s: cannot open: %s", path, strerror(errno));
   }
-  if (fstat(fd, &st) != 0) {
-    rc = os_fail(err, OSIRIS_EIO, "%s: cannot stat: %s", path, strerror(errno));
-    goto done;
-  }
-  if (S_ISDIR(st.st_mode)) {
-    rc = os_fail(err, OSIRIS_EIO, "%s: is a directory", path);
-    goto done;
-  }
-  if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= (uint64_t)OS_MAX_BUF) {
-    rc = os_fail(err, OSIRIS_ELIMIT, "%s: file too large", path);
-    goto done;
-  }
-  cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : (size_t)1 << 16;
-  buf = os_malloc(cap);
-  if (!buf) {
-    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
-    goto done;
-  }
+  if (fstat(r->fd, st) != 0)
+    return os_fail(r->err, OSIRIS_EIO, "%s: cannot stat: %s", path, strerror(errno));
+  if (S_ISDIR(st->st_mode)) return os_fail(r->err, OSIRIS_EIO, "%s: is a directory", path);
+  r->whole = !S_ISREG(st->st_mode) || cs_chunk_size == 0;
+  if (!r->whole) return OSIRIS_OK;
+  if (S_ISREG(st->st_mode) && (uint64_t)st->st_size >= (uint64_t)OS_MAX_BUF)
+    return os_fail(r->err, OSIRIS_ELIMIT, "%s: file too large", path);
+  cap = S_ISREG(st->st_mode) ? (size_t)st->st_size + 2 : (size_t)1 << 16;
+  r->p = os_malloc(cap + CS_PAD);
+  if (!r->p) return os_fail(r->err, OSIRIS_ENOMEM, "out of memory");
   for (;;) {
     ssize_t got;
     if (cap - len < 2) {
       char *nb;
-      if (cap > OS_MAX_BUF / 2) {
-        rc = os_fail(err, OSIRIS_ELIMIT, "%s: file too large", path);
-        goto done;
-      }
-      nb = os_realloc(buf, cap * 2);
-      if (!nb) {
-        rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
-        goto done;
-      }
-      buf = nb;
+      if (cap > OS_MAX_BUF / 2) return os_fail(r->err, OSIRIS_ELIMIT, "%s: file too large", path);
+      nb = os_realloc(r->p, cap * 2 + CS_PAD);
+      if (!nb) return os_fail(r->err, OSIRIS_ENOMEM, "out of memory");
+      r->p = nb;
       cap *= 2;
     }
-    got = read(fd, buf + len, cap - 1 - len);
+    got = read(r->fd, r->p + len, cap - 1 - len);
     if (got < 0) {
       if (errno == EINTR) continue;
-      rc = os_fail(err, OSIRIS_EIO, "%s: read failed: %s", path, strerror(errno));
-      goto done;
+      return os_fail(r->err, OSIRIS_EIO, "%s: read failed: %s", path, strerror(errno));
     }
     if (got == 0) break;
     len += (size_t)got;
   }
-  buf[len] = '\n';
-  *out = buf;
-  *outlen = len;
-  buf = NULL;
-done:
-  os_free(buf);
-  close(fd);
-  return rc;
+  if (r->latin1) {
+    size_t high = 0, j;
+    char *nb;
+    for (j = 0; j < len; j++) high += (unsigned char)r->p[j] >> 7;
+    if (high > OS_MAX_BUF - len - 1) return os_fail(r->err, OSIRIS_ELIMIT, "%s: file too large", path);
+    if (len + high + 1 > cap) {
+      nb = os_realloc(r->p, len + high + 1 + CS_PAD);
+      if (!nb) return os_fail(r->err, OSIRIS_ENOMEM, "out of memory");
+      r->p = nb;
+      cap = len + high + 1;
+    }
+    len = cs_latin1_expand(r->p, len);
+  }
+  memset(r->p + len, '\n', 1 + CS_PAD);
+  r->n = len;
+  r->cap = cap;
+  r->eof = 1;
+  return cs_check_utf8(r);
 }
 
-/* ISO-8859-1 maps byte for byte onto U+0000..U+00FF. */
-static osiris_rc cs_latin1_to_utf8(char **data, size_t *len, os_err *err) {
-  const unsigned char *s = (const unsigned char *)*data;
-  size_t n = *len, high = 0, i, k = 0;
-  char *out;
-  for (i = 0; i < n; i++) high += s[i] >> 7;
-  if (!high) return OSIRIS_OK;
-  if (n > OS_MAX_BUF - high - 2) return os_fail(err, OSIRIS_ELIMIT, "file too large");
-  out = os_malloc(n + high + 2);
-  if (!out) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
-  for (i = 0; i < n; i++) {
-    if (s[i] < 0x80) {
-      out[k++] = (char)s[i];
-    } else {
-      out[k++] = (char)(0xC0 | (s[i] >> 6));
-      out[k++] = (char)(0x80 | (s[i] & 0x3F));
-    }
+/* Keep p[i..n), the start of a record not yet complete (and a character
+ * not yet checked: i <= checked, as no record ends in one), and read the
+ * next chunk after it: at least as much as is kept, so that a record
+ * longer than a chunk costs linear time. */
+static osiris_rc cs_refill(cs_reader *r) {
+  size_t keep = r->n - r->i, want = cs_chunk_size > keep ? cs_chunk_size : keep, got = 0;
+  size_t grow = r->latin1 ? 2 : 1;
+  if (want == 0) want = 1;
+  if (r->i) {
+    memmove(r->p, r->p + r->i, keep);
+    r->base += r->i;
+    r->checked = r->latin1 ? 0 : r->checked - r->i;
+    r->n = keep;
+    r->i = 0;
   }
-  out[k] = '\n';
-  os_free(*data);
-  *data = out;
-  *len = k;
+  if (want > (OS_MAX_BUF - keep - 1) / grow)
+    return os_fail(r->err, OSIRIS_ELIMIT, "%s: record too large", r->path);
+  if (keep + want * grow + 1 > r->cap) {
+    size_t cap = keep + want * grow + 1;
+    char *p = os_realloc(r->p, cap + CS_PAD);
+    if (!p) return os_fail(r->err, OSIRIS_ENOMEM, "out of memory");
+    r->p = p;
+    r->cap = cap;
+  }
+  while (got < want) {
+    ssize_t k = pread(r->fd, r->p + keep + got, want - got, (off_t)r->fpos);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      return os_fail(r->err, OSIRIS_EIO, "%s: read failed: %s", r->path, strerror(errno));
+    }
+    if (k == 0) {
+      r->eof = 1;
+      break;
+    }
+    got += (size_t)k;
+    r->fpos += (uint64_t)k;
+  }
+  if (r->latin1) got = cs_latin1_expand(r->p + keep, got);
+  r->n = keep + got;
+  memset(r->p + r->n, '\n', 1 + CS_PAD);
+  return cs_check_utf8(r);
+}
+
+/* The next record (see cs_record), reading chunks as needed. */
+static osiris_rc cs_next(cs_reader *r, int *got) {
+  for (;;) {
+    osiris_rc rc = cs_record(r, got);
+    if (rc || *got != CS_MORE) return rc;
+    rc = cs_refill(r);
+    if (rc) return rc;
+  }
+}
+
+/* Start a pass at the first byte, past a UTF-8 byte order mark. */
+static osiris_rc cs_rewind(cs_reader *r) {
+  osiris_rc rc = OSIRIS_OK;
+  r->i = 0;
+  r->line = 1;
+  if (!r->whole) {
+    r->n = r->checked = 0;
+    r->base = r->fpos = 0;
+    r->eof = 0;
+    while (!rc && r->n < 3 && !r->eof) rc = cs_refill(r);
+    if (rc) return rc;
+  }
+  if (!r->latin1 && r->n >= 3 && memcmp(r->p, "\xEF\xBB\xBF", 3) == 0) r->i = 3;
   return OSIRIS_OK;
+}
+
+/* Pass 1 stopped before the end (limit, or a record in error): the rest is
+ * still checked, as the whole-file reader checked UTF-8 before parsing, so
+ * an invalid byte anywhere is the error, whatever else is wrong. */
+static osiris_rc cs_drain(cs_reader *r) {
+  osiris_rc rc = OSIRIS_OK;
+  if (r->latin1) return OSIRIS_OK;
+  while (!rc && !r->eof) {
+    r->i = r->checked;
+    rc = cs_refill(r);
+  }
+  return rc;
 }
 
 /* ------------------------------------------------------ type inference */
@@ -4582,7 +4824,6 @@ static int cs_is_bool(const char *s, size_t len, int *v) {
 typedef struct cs_table {
   const char *p;         /* decoded text */
   const uint64_t *ends;  /* cell end offsets */
-  uint64_t base;         /* start of the first data cell */
   size_t rows, ncols;
   const char *const *na; /* extra NULL markers, or NULL */
   size_t *na_len;
@@ -4590,7 +4831,7 @@ typedef struct cs_table {
 
 static const char *cs_cell(const cs_table *t, size_t row, size_t col, size_t *len) {
   size_t idx = row * t->ncols + col;
-  uint64_t start = idx ? t->ends[idx - 1] : t->base;
+  uint64_t start = idx ? t->ends[idx - 1] : 0;
   *len = (size_t)(t->ends[idx] - start);
   return t->p + start;
 }
@@ -4604,23 +4845,35 @@ static int cs_is_na(const cs_table *t, const char *s, size_t len) {
   return 0;
 }
 
-static osiris_type cs_infer(const cs_table *t, size_t col) {
-  unsigned alive = CS_T_INT | CS_T_DBL | CS_T_BOOL | CS_T_DATE | CS_T_TS;
-  size_t r, len;
-  int any = 0, bv;
+#define CS_T_ALL (CS_T_INT | CS_T_DBL | CS_T_BOOL | CS_T_DATE | CS_T_TS)
+#define CS_T_SEEN 32u /* a non-NULL value was seen */
+
+/* Narrow each column's set of possible types (CS_T_*) by the one record
+ * of t; a column left with none is text whatever follows. */
+static void cs_infer_row(const cs_table *t, unsigned *alive) {
+  size_t col, len;
+  int bv;
   int32_t dv;
   int64_t tv;
-  for (r = 0; r < t->rows && alive; r++) {
-    const char *s = cs_cell(t, r, col, &len);
+  for (col = 0; col < t->ncols; col++) {
+    unsigned a = alive[col];
+    const char *s;
+    if (!(a & CS_T_ALL)) continue;
+    s = cs_cell(t, 0, col, &len);
     if (cs_is_na(t, s, len)) continue;
-    any = 1;
-    if ((alive & CS_T_INT) && !cs_parse_i64(s, len, NULL)) alive &= ~CS_T_INT;
-    if ((alive & CS_T_DBL) && !cs_num_syntax(s, len)) alive &= ~CS_T_DBL;
-    if ((alive & CS_T_BOOL) && !cs_is_bool(s, len, &bv)) alive &= ~CS_T_BOOL;
-    if ((alive & CS_T_DATE) && !fr_parse_date(s, len, &dv)) alive &= ~CS_T_DATE;
-    if ((alive & CS_T_TS) && !fr_parse_timestamp(s, len, &tv)) alive &= ~CS_T_TS;
+    a |= CS_T_SEEN;
+    if ((a & CS_T_INT) && !cs_parse_i64(s, len, NULL)) a &= ~CS_T_INT;
+    if ((a & CS_T_DBL) && !cs_num_syntax(s, len)) a &= ~CS_T_DBL;
+    if ((a & CS_T_BOOL) && !cs_is_bool(s, len, &bv)) a &= ~CS_T_BOOL;
+    if ((a & CS_T_DATE) && !fr_parse_date(s, len, &dv)) a &= ~CS_T_DATE;
+    if ((a & CS_T_TS) && !fr_parse_timestamp(s, len, &tv)) a &= ~CS_T_TS;
+    alive[col] = a;
   }
-  if (!any || !alive) return OSIRIS_TYPE_STRING;
+}
+
+/* The narrowest type every value of the column parses as. */
+static osiris_type cs_type_of(unsigned alive) {
+  if (!(alive & CS_T_SEEN) || !(alive & CS_T_ALL)) return OSIRIS_TYPE_STRING;
   if (alive & CS_T_INT) return OSIRIS_TYPE_INT64;
   if (alive & CS_T_DBL) return OSIRIS_TYPE_DOUBLE;
   if (alive & CS_T_BOOL) return OSIRIS_TYPE_BOOL;
@@ -4628,23 +4881,22 @@ static osiris_type cs_infer(const cs_table *t, size_t col) {
   return OSIRIS_TYPE_TIMESTAMP;
 }
 
-/* Fill frame column fc from source column col, already typed. */
-/* Rows [r0, r1) of one column, appended to the frame column c. */
-static osiris_rc cs_fill(const cs_table *t, size_t col, fr_col *c, size_t r0, size_t r1,
-                         locale_t c_locale) {
+/* The rows of t, column col, appended to the frame column c (typed by
+ * pass 1).  OSIRIS_EIO when a value no longer parses as that type. */
+static osiris_rc cs_fill(const cs_table *t, size_t col, fr_col *c, locale_t c_locale) {
   size_t r, len, total = 0;
   osiris_rc rc;
-  rc = fr_col_reserve(c, c->n + (r1 - r0));
+  rc = fr_col_reserve(c, c->n + t->rows);
   if (rc) return rc;
   if (c->type == OSIRIS_TYPE_STRING) {
-    for (r = r0; r < r1; r++) {
+    for (r = 0; r < t->rows; r++) {
       const char *s = cs_cell(t, r, col, &len);
       if (!cs_is_na(t, s, len)) total += len;
     }
     rc = fr_col_reserve_text(c, total);
     if (rc) return rc;
   }
-  for (r = r0; r < r1 && !rc; r++) {
+  for (r = 0; r < t->rows && !rc; r++) {
     const char *s = cs_cell(t, r, col, &len);
     int64_t i64 = 0;
     int32_t i32 = 0;
@@ -4655,21 +4907,17 @@ static osiris_rc cs_fill(const cs_table *t, size_t col, fr_col *c, size_t r0, si
     }
     switch (c->type) {
     case OSIRIS_TYPE_INT64:
-      cs_parse_i64(s, len, &i64);
-      rc = fr_col_push_i64(c, i64);
+      rc = cs_parse_i64(s, len, &i64) ? fr_col_push_i64(c, i64) : OSIRIS_EIO;
       break;
-    case OSIRIS_TYPE_DOUBLE: rc = fr_col_push_f64(c, cs_parse_f64(s, len, c_locale)); break;
-    case OSIRIS_TYPE_BOOL:
-      cs_is_bool(s, len, &bv);
-      rc = fr_col_push_i8(c, bv);
+    case OSIRIS_TYPE_DOUBLE:
+      rc = cs_num_syntax(s, len) ? fr_col_push_f64(c, cs_parse_f64(s, len, c_locale)) : OSIRIS_EIO;
       break;
+    case OSIRIS_TYPE_BOOL: rc = cs_is_bool(s, len, &bv) ? fr_col_push_i8(c, bv) : OSIRIS_EIO; break;
     case OSIRIS_TYPE_DATE:
-      fr_parse_date(s, len, &i32);
-      rc = fr_col_push_i32(c, i32);
+      rc = fr_parse_date(s, len, &i32) ? fr_col_push_i32(c, i32) : OSIRIS_EIO;
       break;
     case OSIRIS_TYPE_TIMESTAMP:
-      fr_parse_timestamp(s, len, &i64);
-      rc = fr_col_push_i64(c, i64);
+      rc = fr_parse_timestamp(s, len, &i64) ? fr_col_push_i64(c, i64) : OSIRIS_EIO;
       break;
     default: rc = fr_col_push_text(c, s, len); break;
     }
@@ -4705,16 +4953,84 @@ static void cs_copy_err(const os_err *err, char *errbuf, size_t errcap) {
   if (errbuf && errcap) snprintf(errbuf, errcap, "%s", err->msg);
 }
 
+/* Pass 2 read what pass 1 did not: the file was written in between. */
+static osiris_rc cs_changed(cs_reader *r, const char *fmt, ...) OS_PRINTF(2, 3);
+static osiris_rc cs_changed(cs_reader *r, const char *fmt, ...) {
+  char what[OS_ERR_CAP];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return os_fail(r->err, OSIRIS_EIO, "%s changed while being read (%s)", r->path, what);
+}
+
+/* The records of pass 1 kept as the frame: skip_rows and the header are
+ * read past again, then the nrows data rows go into f a batch at a time,
+ * handed to on_rows between batches. */
+static osiris_rc cs_build(cs_reader *r, const osiris_csv_opts *o, cs_table *t,
+                          const size_t *sel, osiris_frame *f, size_t nrows, locale_t c_locale) {
+  size_t skipped = 0, built = 0, pending = 0, k;
+  int header = o->header, got;
+  osiris_rc rc = cs_rewind(r);
+  if (rc == OSIRIS_EPARSE) rc = cs_changed(r, "%s", r->err->msg);
+  r->ntxt = r->nends = 0;
+  while (!rc && built < nrows) {
+    size_t mark = r->nends, wmark = r->ntxt, nf;
+    rc = cs_next(r, &got);
+    if (rc == OSIRIS_EPARSE) rc = cs_changed(r, "%s", r->err->msg);
+    if (rc) break;
+    if (!got) return cs_changed(r, "%zu data rows, then %zu", nrows, built + pending);
+    nf = r->nends - mark;
+    if (skipped < o->skip_rows || (header && nf == t->ncols)) {
+      if (skipped < o->skip_rows) skipped++;
+      else header = 0;
+      r->nends = mark;
+      r->ntxt = wmark;
+      continue;
+    }
+    if (nf != t->ncols)
+      return cs_changed(r, "line %zu: expected %zu fields, got %zu", r->rec_line, t->ncols, nf);
+    if (++pending < CS_BATCH_ROWS && built + pending < nrows) continue;
+    t->p = r->txt;
+    t->ends = r->ends;
+    t->rows = pending;
+    for (k = 0; k < f->ncols && !rc; k++) {
+      rc = cs_fill(t, sel[k], &f->cols[k], c_locale);
+      if (rc == OSIRIS_EIO)
+        return cs_changed(r, "a value of column '%s' is no longer %s", f->cols[k].name,
+                          osiris_type_name(f->cols[k].type));
+    }
+    if (rc)
+      return os_fail(r->err, rc, "%s: %s", r->path,
+                     rc == OSIRIS_ENOMEM   ? "out of memory"
+                     : rc == OSIRIS_ELIMIT ? "too much data for a frame"
+                                           : "cannot build the frame");
+    rc = fr_commit_rows(f, f->rows + pending);
+    if (rc) return os_fail(r->err, rc, "%s: internal error building the frame", r->path);
+    built += pending;
+    pending = 0;
+    r->ntxt = r->nends = 0;
+    if (o->on_rows && built < nrows) {
+      rc = o->on_rows(o->on_rows_user, f);
+      if (rc)
+        return os_fail(r->err, rc, "%s: stopped after %zu rows (%s)", r->path, built,
+                       osiris_rc_name(rc));
+    }
+  }
+  return rc;
+}
+
 osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_frame **out,
                           char *errbuf, size_t errcap) {
   osiris_csv_opts dflt;
   os_err err;
   cs_reader r;
   cs_table t;
+  struct stat st, st2;
   char **names = NULL;
   size_t *sel = NULL, *na_len = NULL;
-  size_t ncols = 0, nsel = 0, nrows = 0, skipped = 0, k, r0, r1;
-  uint64_t base = 0;
+  unsigned *alive = NULL;
+  size_t ncols = 0, nsel = 0, nrows = 0, skipped = 0, k;
   int have_cols = 0;
   osiris_frame *f = NULL;
   locale_t c_locale = (locale_t)0;
@@ -4727,6 +5043,8 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
   if (!o) o = &dflt;
   memset(&err, 0, sizeof err);
   memset(&r, 0, sizeof r);
+  memset(&t, 0, sizeof t);
+  r.fd = -1;
   if (out) *out = NULL;
   if (errbuf && errcap) errbuf[0] = 0;
   if (!path || !out) {
@@ -4735,55 +5053,56 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
   }
   r.path = path;
   r.err = &err;
-  r.line = 1;
+  r.latin1 = o->latin1 != 0;
   r.delim = o->delimiter ? o->delimiter : ',';
   if (r.delim == '"' || r.delim == '\n' || r.delim == '\r') {
     rc = os_fail(&err, OSIRIS_EINVAL, "%s: invalid CSV delimiter", path);
     goto done;
   }
   r.stop[(unsigned char)r.delim] = r.stop['\n'] = r.stop['\r'] = 1;
-  rc = cs_load(path, &r.p, &r.n, &err);
-  if (rc) goto done;
-  if (o->latin1) {
-    rc = cs_latin1_to_utf8(&r.p, &r.n, &err);
-    if (rc) goto done;
-  } else {
-    size_t bad;
-    if (r.n >= 3 && memcmp(r.p, "\xEF\xBB\xBF", 3) == 0) r.i = r.w = 3;
-    if (!os_utf8_valid(r.p + r.i, r.n - r.i, &bad)) {
-      size_t line = 1, j;
-      bad += r.i;
-      for (j = 0; j < bad; j++) line += r.p[j] == '\n';
-      rc = os_fail(&err, OSIRIS_EPARSE, "%s:%zu: invalid UTF-8 at byte %zu", path, line, bad);
+  r.rep_delim = CS_ONES * (unsigned char)r.delim;
+  if (o->na_values && o->na_values[0]) {
+    size_t nna;
+    for (nna = 0; o->na_values[nna]; nna++) {}
+    na_len = os_calloc(nna, sizeof(size_t));
+    if (!na_len) {
+      rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
       goto done;
     }
+    for (k = 0; k < nna; k++) na_len[k] = strlen(o->na_values[k]);
+    t.na = o->na_values;
+    t.na_len = na_len;
   }
+  rc = cs_open(&r, &st);
+  if (rc) goto done;
+  rc = cs_rewind(&r);
+  if (rc) goto done;
 
+  /* Pass 1: the header, the number of rows and each column's type. */
   for (;;) {
-    size_t mark = r.nends, wmark = r.w, nf;
     int got;
-    rc = cs_record(&r, &got);
+    r.ntxt = r.nends = 0;
+    rc = cs_next(&r, &got);
     if (rc) goto done;
     if (!got) break;
-    nf = r.nends - mark;
     if (skipped < o->skip_rows) {
       skipped++;
-      r.nends = mark;
-      r.w = wmark;
       continue;
     }
     if (!have_cols) {
       have_cols = 1;
-      ncols = nf;
+      ncols = r.nends;
       names = os_calloc(ncols, sizeof(char *));
-      if (!names) {
+      alive = os_calloc(ncols, sizeof(unsigned));
+      if (!names || !alive) {
         rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
         goto done;
       }
       for (k = 0; k < ncols; k++) {
+        alive[k] = CS_T_ALL;
         if (o->header) {
-          uint64_t s = k ? r.ends[mark + k - 1] : wmark;
-          rc = cs_unique_name(names, k, r.p + s, (size_t)(r.ends[mark + k] - s));
+          uint64_t s = k ? r.ends[k - 1] : 0;
+          rc = cs_unique_name(names, k, r.txt + s, (size_t)(r.ends[k] - s));
         } else {
           names[k] = os_asprintf("%zu", k);
           rc = names[k] ? OSIRIS_OK : OSIRIS_ENOMEM;
@@ -4793,22 +5112,25 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
           goto done;
         }
       }
-      if (o->header) {
-        r.nends = mark;
-        r.w = wmark;
-        continue;
-      }
+      t.ncols = ncols;
+      if (o->header) continue;
     }
     if (o->limit >= 0 && nrows >= (uint64_t)o->limit) {
-      r.nends = mark;
+      rc = cs_drain(&r);
+      if (rc) goto done;
       break;
     }
-    if (nf != ncols) {
+    if (r.nends != ncols) {
       rc = os_fail(&err, OSIRIS_EPARSE, "%s:%zu: expected %zu fields, got %zu", path,
-                   r.rec_line, ncols, nf);
+                   r.rec_line, ncols, r.nends);
+      if (cs_drain(&r)) rc = err.rc; /* an invalid byte is the error, as it always was */
       goto done;
     }
-    if (nrows == 0) base = wmark;
+    if (o->infer_types) {
+      t.p = r.txt;
+      t.ends = r.ends;
+      cs_infer_row(&t, alive);
+    }
     nrows++;
   }
 
@@ -4844,24 +5166,6 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
     for (k = 0; k < nsel; k++) sel[k] = k;
   }
 
-  memset(&t, 0, sizeof t);
-  t.p = r.p;
-  t.ends = r.ends;
-  t.base = base;
-  t.rows = nrows;
-  t.ncols = ncols;
-  if (o->na_values && o->na_values[0]) {
-    size_t nna;
-    for (nna = 0; o->na_values[nna]; nna++) {}
-    na_len = os_calloc(nna, sizeof(size_t));
-    if (!na_len) {
-      rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
-      goto done;
-    }
-    for (k = 0; k < nna; k++) na_len[k] = strlen(o->na_values[k]);
-    t.na = o->na_values;
-    t.na_len = na_len;
-  }
   c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
   if (!c_locale) {
     rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
@@ -4875,31 +5179,33 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
   /* Every column first: the frame takes no new column once one holds data. */
   for (k = 0; k < nsel && !rc; k++)
     rc = osiris_frame_add_column(f, names[sel[k]],
-                                 o->infer_types ? cs_infer(&t, sel[k]) : OSIRIS_TYPE_STRING, 0);
-  /* Whole at once, or in batches handed to on_rows (which may take them). */
-  for (r0 = 0; !rc && (r0 < nrows || r0 == 0); r0 = r1) {
-    r1 = o->on_rows && nrows - r0 > CS_BATCH_ROWS ? r0 + CS_BATCH_ROWS : nrows;
-    for (k = 0; k < nsel && !rc; k++) rc = cs_fill(&t, sel[k], &f->cols[k], r0, r1, c_locale);
-    if (rc) {
-      rc = os_fail(&err, rc, "%s: %s", path,
-                   rc == OSIRIS_ENOMEM   ? "out of memory"
-                   : rc == OSIRIS_ELIMIT ? "too much data for a frame"
-                                         : "cannot build the frame");
+                                 o->infer_types ? cs_type_of(alive[sel[k]]) : OSIRIS_TYPE_STRING, 0);
+  /* Held whole, the frame is sized once. */
+  for (k = 0; k < nsel && !rc && !o->on_rows; k++) rc = fr_col_reserve(&f->cols[k], nrows);
+  if (rc) {
+    rc = os_fail(&err, rc, "%s: %s", path, rc == OSIRIS_ENOMEM ? "out of memory" : "too much data for a frame");
+    goto done;
+  }
+
+  /* Pass 2: the rows, whole at once or in batches handed to on_rows. */
+  if (nrows) {
+    rc = cs_build(&r, o, &t, sel, f, nrows, c_locale);
+    if (rc) goto done;
+  }
+  if (!r.whole && nrows && (o->limit < 0 || nrows < (uint64_t)o->limit)) {
+    /* Read to the end: no more rows, and the file was not written.  (Cut
+     * by the limit, the rows read are checked, and a file still growing
+     * after them can be read.) */
+    int got;
+    r.ntxt = r.nends = 0;
+    rc = cs_next(&r, &got);
+    if (rc == OSIRIS_EPARSE || (!rc && got)) rc = cs_changed(&r, "%zu data rows, then more", nrows);
+    if (rc) goto done;
+    if (fstat(r.fd, &st2) != 0 || st2.st_size != st.st_size ||
+        st2.st_mtim.tv_sec != st.st_mtim.tv_sec || st2.st_mtim.tv_nsec != st.st_mtim.tv_nsec) {
+      rc = cs_changed(&r, "its size or modification time is not the same");
       goto done;
     }
-    rc = fr_commit_rows(f, f->rows + (r1 - r0));
-    if (rc) {
-      rc = os_fail(&err, rc, "%s: internal error building the frame", path);
-      goto done;
-    }
-    if (o->on_rows && r1 < nrows) {
-      rc = o->on_rows(o->on_rows_user, f);
-      if (rc) {
-        rc = os_fail(&err, rc, "%s: stopped after %zu rows (%s)", path, r1, osiris_rc_name(rc));
-        goto done;
-      }
-    }
-    if (nrows == 0) break;
   }
   *out = f;
   f = NULL;
@@ -4910,9 +5216,12 @@ done:
   if (names)
     for (k = 0; k < ncols; k++) os_free(names[k]);
   os_free(names);
+  os_free(alive);
   os_free(sel);
   os_free(na_len);
+  if (r.fd >= 0) close(r.fd);
   os_free(r.p);
+  os_free(r.txt);
   os_free(r.ends);
   return rc;
 }
@@ -4954,14 +5263,6 @@ static void cs_put(cs_writer *w, const char *s, size_t n) {
   }
   memcpy(w->buf + w->len, s, n);
   w->len += n;
-}
-
-/* Nonzero when one of the 8 bytes of x equals the byte b repeated in rep. */
-#define CS_ONES UINT64_C(0x0101010101010101)
-#define CS_HIGHS UINT64_C(0x8080808080808080)
-static uint64_t cs_has_byte(uint64_t x, uint64_t rep) {
-  uint64_t v = x ^ rep;
-  return (v - CS_ONES) & ~v & CS_HIGHS;
 }
 
 /* 1 when s[0..n) holds the delimiter, a quote, CR or LF: eight bytes a

@@ -212,9 +212,12 @@ typedef struct osiris_csv_opts {
   void *on_rows_user;
 } osiris_csv_opts;
 
-/* Read a whole CSV file into a new frame (owned by the caller).  Errors
- * name the file and line in errbuf: OSIRIS_ENOTFOUND, OSIRIS_EIO,
- * OSIRIS_EPARSE (unterminated quote, field count, bad UTF-8). */
+/* Read a CSV file into a new frame (owned by the caller).  The file is
+ * read twice in chunks (types are inferred over every value first), so
+ * with on_rows taking the rows out memory stays a few MiB whatever the
+ * file's size; a pipe is read whole.  Errors name the file and line in
+ * errbuf: OSIRIS_ENOTFOUND, OSIRIS_EIO (also: the file changed between the
+ * two passes), OSIRIS_EPARSE (unterminated quote, field count, bad UTF-8). */
 osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o,
                           osiris_frame **out, char *errbuf, size_t errcap);
 /* Write f to path through path.tmp.<pid> + rename: a failure never leaves a

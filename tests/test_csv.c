@@ -3,6 +3,8 @@
 
 #include "harness.h"
 
+#include <malloc.h> /* mallinfo2: the heap a streamed read holds */
+
 static char tdir[256];
 static char errbuf[1024];
 
@@ -679,11 +681,11 @@ static void test_big_round_trip(void) {
 #ifdef OSIRIS_FAULT_INJECTION
 /* Fail each allocation in turn: every call either succeeds or reports
  * ENOMEM cleanly (ASan checks for leaks and bad frees). */
-static void test_alloc_failures(void) {
+static int torture_read(size_t chunk) {
   osiris_csv_opts o = dopts();
   long n;
   int ok = 1, finished = 0;
-  PUT("torture.csv", "a,b,c,d\n1,x,2.5,2024-01-01\n,\"y\"\"\",3,\n7,z,,2024-01-03\n");
+  cs_chunk_size = chunk;
   for (n = 0; n < 500 && ok && !finished; n++) {
     osiris_frame *f = NULL;
     osiris_rc rc;
@@ -697,7 +699,15 @@ static void test_alloc_failures(void) {
     ok = rc == OSIRIS_OK || rc == OSIRIS_ENOMEM;
     osiris_frame_free(f);
   }
-  CHECK(ok && finished);
+  cs_chunk_size = CS_CHUNK;
+  return ok && finished;
+}
+
+static void test_alloc_failures(void) {
+  PUT("torture.csv", "a,b,c,d\n1,x,2.5,2024-01-01\n,\"y\"\"\",3,\n7,z,,2024-01-03\n");
+  CHECK(torture_read(CS_CHUNK));
+  CHECK(torture_read(5)); /* records across chunks */
+  CHECK(torture_read(0)); /* the whole file at once */
 }
 #endif
 
@@ -724,6 +734,1077 @@ static void test_quote_scan(void) {
   CHECK(!cs_needs_quote("abcdefgh,", 8, ',')); /* the ninth byte is not the field's */
 }
 
+/* ------------------------------------------------ the whole-file reader
+ * osiris_csv_read as it was before it read in chunks (git 94a146f), its
+ * functions renamed ref_*: the oracle the chunked reader is held to. */
+
+typedef struct ref_reader {
+  const char *path; /* as given, for messages */
+  char *p;          /* the file, decoded in place; p[n] is a '\n' sentinel */
+  size_t n, i, w;   /* length, read position, write position (w <= i) */
+  size_t line;      /* physical line at p[i], 1-based */
+  size_t rec_line;  /* line where the last record started */
+  char delim;
+  unsigned char stop[256]; /* 1 for the bytes that end unquoted text */
+  uint64_t *ends;   /* end offset in p of each kept cell, row-major */
+  size_t nends, ends_cap;
+  os_err *err;
+} ref_reader;
+
+static osiris_rc ref_push_end(ref_reader *r, size_t end) {
+  if (r->nends == r->ends_cap) {
+    size_t cap = r->ends_cap ? r->ends_cap * 2 : 4096;
+    uint64_t *p;
+    if (cap > OS_MAX_BUF / sizeof(uint64_t))
+      return os_fail(r->err, OSIRIS_ELIMIT, "%s: too many fields", r->path);
+    p = os_realloc(r->ends, cap * sizeof(uint64_t));
+    if (!p) return os_fail(r->err, OSIRIS_ENOMEM, "out of memory");
+    r->ends = p;
+    r->ends_cap = cap;
+  }
+  r->ends[r->nends++] = (uint64_t)end;
+  return OSIRIS_OK;
+}
+
+/* Parse the next record, appending one end offset per field.  Blank lines
+ * are skipped (they hold no record).  *got = 0 at end of input. */
+static osiris_rc ref_record(ref_reader *r, int *got) {
+  char *p = r->p;
+  size_t n = r->n, i = r->i, w = r->w;
+  const char delim = r->delim;
+  osiris_rc rc = OSIRIS_OK;
+  *got = 0;
+  while (i < n && (p[i] == '\n' || p[i] == '\r')) {
+    if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') i++;
+    i++;
+    r->line++;
+  }
+  if (i >= n) goto done;
+  *got = 1;
+  r->rec_line = r->line;
+  for (;;) {
+    size_t start;
+    if (p[i] == '"') {
+      size_t qline = r->line;
+      i++;
+      for (;;) {
+        char *q = i < n ? memchr(p + i, '"', n - i) : NULL;
+        size_t seg, k;
+        if (!q) {
+          rc = os_fail(r->err, OSIRIS_EPARSE, "%s:%zu: unterminated quoted field", r->path,
+                       qline);
+          goto done;
+        }
+        seg = (size_t)(q - (p + i));
+        for (k = 0; k < seg; k++) {
+          char ch = p[i + k];
+          if (ch == '\n' || (ch == '\r' && p[i + k + 1] != '\n')) r->line++;
+        }
+        memmove(p + w, p + i, seg);
+        w += seg;
+        i += seg + 1;
+        if (i < n && p[i] == '"') {
+          p[w++] = '"';
+          i++;
+          continue;
+        }
+        break;
+      }
+    }
+    /* Unquoted text, or text after a closing quote (kept, as pandas does). */
+    start = i;
+    while (!r->stop[(unsigned char)p[i]]) i++;
+    if (i > start) {
+      memmove(p + w, p + start, i - start);
+      w += i - start;
+    }
+    rc = ref_push_end(r, w);
+    if (rc) goto done;
+    if (i < n && p[i] == delim) {
+      i++;
+      continue;
+    }
+    if (i < n) {
+      if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') i++;
+      i++;
+      r->line++;
+    }
+    break;
+  }
+done:
+  r->i = i;
+  r->w = w;
+  return rc;
+}
+
+/* Load path whole, with one spare byte for the sentinel. */
+static osiris_rc ref_load(const char *path, char **out, size_t *outlen, os_err *err) {
+  int fd;
+  struct stat st;
+  char *buf = NULL;
+  size_t cap, len = 0;
+  osiris_rc rc = OSIRIS_OK;
+  *out = NULL;
+  *outlen = 0;
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      char *abs = os_path_abs(NULL, path);
+      rc = os_fail(err, OSIRIS_ENOTFOUND, "CSV file not found: %s", abs ? abs : path);
+      os_free(abs);
+      return rc;
+    }
+    return os_fail(err, OSIRIS_EIO, "%s: cannot open: %s", path, strerror(errno));
+  }
+  if (fstat(fd, &st) != 0) {
+    rc = os_fail(err, OSIRIS_EIO, "%s: cannot stat: %s", path, strerror(errno));
+    goto done;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    rc = os_fail(err, OSIRIS_EIO, "%s: is a directory", path);
+    goto done;
+  }
+  if (S_ISREG(st.st_mode) && (uint64_t)st.st_size >= (uint64_t)OS_MAX_BUF) {
+    rc = os_fail(err, OSIRIS_ELIMIT, "%s: file too large", path);
+    goto done;
+  }
+  cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : (size_t)1 << 16;
+  buf = os_malloc(cap);
+  if (!buf) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (;;) {
+    ssize_t got;
+    if (cap - len < 2) {
+      char *nb;
+      if (cap > OS_MAX_BUF / 2) {
+        rc = os_fail(err, OSIRIS_ELIMIT, "%s: file too large", path);
+        goto done;
+      }
+      nb = os_realloc(buf, cap * 2);
+      if (!nb) {
+        rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+        goto done;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    got = read(fd, buf + len, cap - 1 - len);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      rc = os_fail(err, OSIRIS_EIO, "%s: read failed: %s", path, strerror(errno));
+      goto done;
+    }
+    if (got == 0) break;
+    len += (size_t)got;
+  }
+  buf[len] = '\n';
+  *out = buf;
+  *outlen = len;
+  buf = NULL;
+done:
+  os_free(buf);
+  close(fd);
+  return rc;
+}
+
+/* ISO-8859-1 maps byte for byte onto U+0000..U+00FF. */
+static osiris_rc ref_latin1_to_utf8(char **data, size_t *len, os_err *err) {
+  const unsigned char *s = (const unsigned char *)*data;
+  size_t n = *len, high = 0, i, k = 0;
+  char *out;
+  for (i = 0; i < n; i++) high += s[i] >> 7;
+  if (!high) return OSIRIS_OK;
+  if (n > OS_MAX_BUF - high - 2) return os_fail(err, OSIRIS_ELIMIT, "file too large");
+  out = os_malloc(n + high + 2);
+  if (!out) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  for (i = 0; i < n; i++) {
+    if (s[i] < 0x80) {
+      out[k++] = (char)s[i];
+    } else {
+      out[k++] = (char)(0xC0 | (s[i] >> 6));
+      out[k++] = (char)(0x80 | (s[i] & 0x3F));
+    }
+  }
+  out[k] = '\n';
+  os_free(*data);
+  *data = out;
+  *len = k;
+  return OSIRIS_OK;
+}
+
+typedef struct ref_table {
+  const char *p;         /* decoded text */
+  const uint64_t *ends;  /* cell end offsets */
+  uint64_t base;         /* start of the first data cell */
+  size_t rows, ncols;
+  const char *const *na; /* extra NULL markers, or NULL */
+  size_t *na_len;
+} ref_table;
+
+static const char *ref_cell(const ref_table *t, size_t row, size_t col, size_t *len) {
+  size_t idx = row * t->ncols + col;
+  uint64_t start = idx ? t->ends[idx - 1] : t->base;
+  *len = (size_t)(t->ends[idx] - start);
+  return t->p + start;
+}
+
+static int ref_is_na(const ref_table *t, const char *s, size_t len) {
+  size_t k;
+  if (len == 0) return 1;
+  if (!t->na) return 0;
+  for (k = 0; t->na[k]; k++)
+    if (t->na_len[k] == len && memcmp(t->na[k], s, len) == 0) return 1;
+  return 0;
+}
+
+static osiris_type ref_infer(const ref_table *t, size_t col) {
+  unsigned alive = CS_T_INT | CS_T_DBL | CS_T_BOOL | CS_T_DATE | CS_T_TS;
+  size_t r, len;
+  int any = 0, bv;
+  int32_t dv;
+  int64_t tv;
+  for (r = 0; r < t->rows && alive; r++) {
+    const char *s = ref_cell(t, r, col, &len);
+    if (ref_is_na(t, s, len)) continue;
+    any = 1;
+    if ((alive & CS_T_INT) && !cs_parse_i64(s, len, NULL)) alive &= ~CS_T_INT;
+    if ((alive & CS_T_DBL) && !cs_num_syntax(s, len)) alive &= ~CS_T_DBL;
+    if ((alive & CS_T_BOOL) && !cs_is_bool(s, len, &bv)) alive &= ~CS_T_BOOL;
+    if ((alive & CS_T_DATE) && !fr_parse_date(s, len, &dv)) alive &= ~CS_T_DATE;
+    if ((alive & CS_T_TS) && !fr_parse_timestamp(s, len, &tv)) alive &= ~CS_T_TS;
+  }
+  if (!any || !alive) return OSIRIS_TYPE_STRING;
+  if (alive & CS_T_INT) return OSIRIS_TYPE_INT64;
+  if (alive & CS_T_DBL) return OSIRIS_TYPE_DOUBLE;
+  if (alive & CS_T_BOOL) return OSIRIS_TYPE_BOOL;
+  if (alive & CS_T_DATE) return OSIRIS_TYPE_DATE;
+  return OSIRIS_TYPE_TIMESTAMP;
+}
+
+/* Fill frame column fc from source column col, already typed. */
+/* Rows [r0, r1) of one column, appended to the frame column c. */
+static osiris_rc ref_fill(const ref_table *t, size_t col, fr_col *c, size_t r0, size_t r1,
+                         locale_t c_locale) {
+  size_t r, len, total = 0;
+  osiris_rc rc;
+  rc = fr_col_reserve(c, c->n + (r1 - r0));
+  if (rc) return rc;
+  if (c->type == OSIRIS_TYPE_STRING) {
+    for (r = r0; r < r1; r++) {
+      const char *s = ref_cell(t, r, col, &len);
+      if (!ref_is_na(t, s, len)) total += len;
+    }
+    rc = fr_col_reserve_text(c, total);
+    if (rc) return rc;
+  }
+  for (r = r0; r < r1 && !rc; r++) {
+    const char *s = ref_cell(t, r, col, &len);
+    int64_t i64 = 0;
+    int32_t i32 = 0;
+    int bv = 0;
+    if (ref_is_na(t, s, len)) {
+      rc = fr_col_push_null(c);
+      continue;
+    }
+    switch (c->type) {
+    case OSIRIS_TYPE_INT64:
+      cs_parse_i64(s, len, &i64);
+      rc = fr_col_push_i64(c, i64);
+      break;
+    case OSIRIS_TYPE_DOUBLE: rc = fr_col_push_f64(c, cs_parse_f64(s, len, c_locale)); break;
+    case OSIRIS_TYPE_BOOL:
+      cs_is_bool(s, len, &bv);
+      rc = fr_col_push_i8(c, bv);
+      break;
+    case OSIRIS_TYPE_DATE:
+      fr_parse_date(s, len, &i32);
+      rc = fr_col_push_i32(c, i32);
+      break;
+    case OSIRIS_TYPE_TIMESTAMP:
+      fr_parse_timestamp(s, len, &i64);
+      rc = fr_col_push_i64(c, i64);
+      break;
+    default: rc = fr_col_push_text(c, s, len); break;
+    }
+  }
+  return rc;
+}
+
+static osiris_rc ref_csv_read(const char *path, const osiris_csv_opts *o, osiris_frame **out,
+                             char *ebuf, size_t ecap) {
+  osiris_csv_opts dflt;
+  os_err err;
+  ref_reader r;
+  ref_table t;
+  char **names = NULL;
+  size_t *sel = NULL, *na_len = NULL;
+  size_t ncols = 0, nsel = 0, nrows = 0, skipped = 0, k, r0, r1;
+  uint64_t base = 0;
+  int have_cols = 0;
+  osiris_frame *f = NULL;
+  locale_t c_locale = (locale_t)0;
+  osiris_rc rc = OSIRIS_OK;
+
+  memset(&dflt, 0, sizeof dflt);
+  dflt.header = 1;
+  dflt.limit = -1;
+  dflt.infer_types = 1;
+  if (!o) o = &dflt;
+  memset(&err, 0, sizeof err);
+  memset(&r, 0, sizeof r);
+  if (out) *out = NULL;
+  if (ebuf && ecap) ebuf[0] = 0;
+  if (!path || !out) {
+    rc = os_fail(&err, OSIRIS_EINVAL, "osiris_csv_read: path and out are required");
+    goto done;
+  }
+  r.path = path;
+  r.err = &err;
+  r.line = 1;
+  r.delim = o->delimiter ? o->delimiter : ',';
+  if (r.delim == '"' || r.delim == '\n' || r.delim == '\r') {
+    rc = os_fail(&err, OSIRIS_EINVAL, "%s: invalid CSV delimiter", path);
+    goto done;
+  }
+  r.stop[(unsigned char)r.delim] = r.stop['\n'] = r.stop['\r'] = 1;
+  rc = ref_load(path, &r.p, &r.n, &err);
+  if (rc) goto done;
+  if (o->latin1) {
+    rc = ref_latin1_to_utf8(&r.p, &r.n, &err);
+    if (rc) goto done;
+  } else {
+    size_t bad;
+    if (r.n >= 3 && memcmp(r.p, "\xEF\xBB\xBF", 3) == 0) r.i = r.w = 3;
+    if (!os_utf8_valid(r.p + r.i, r.n - r.i, &bad)) {
+      size_t line = 1, j;
+      bad += r.i;
+      for (j = 0; j < bad; j++) line += r.p[j] == '\n';
+      rc = os_fail(&err, OSIRIS_EPARSE, "%s:%zu: invalid UTF-8 at byte %zu", path, line, bad);
+      goto done;
+    }
+  }
+
+  for (;;) {
+    size_t mark = r.nends, wmark = r.w, nf;
+    int got;
+    rc = ref_record(&r, &got);
+    if (rc) goto done;
+    if (!got) break;
+    nf = r.nends - mark;
+    if (skipped < o->skip_rows) {
+      skipped++;
+      r.nends = mark;
+      r.w = wmark;
+      continue;
+    }
+    if (!have_cols) {
+      have_cols = 1;
+      ncols = nf;
+      names = os_calloc(ncols, sizeof(char *));
+      if (!names) {
+        rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+        goto done;
+      }
+      for (k = 0; k < ncols; k++) {
+        if (o->header) {
+          uint64_t s = k ? r.ends[mark + k - 1] : wmark;
+          rc = cs_unique_name(names, k, r.p + s, (size_t)(r.ends[mark + k] - s));
+        } else {
+          names[k] = os_asprintf("%zu", k);
+          rc = names[k] ? OSIRIS_OK : OSIRIS_ENOMEM;
+        }
+        if (rc) {
+          rc = os_fail(&err, rc, "out of memory");
+          goto done;
+        }
+      }
+      if (o->header) {
+        r.nends = mark;
+        r.w = wmark;
+        continue;
+      }
+    }
+    if (o->limit >= 0 && nrows >= (uint64_t)o->limit) {
+      r.nends = mark;
+      break;
+    }
+    if (nf != ncols) {
+      rc = os_fail(&err, OSIRIS_EPARSE, "%s:%zu: expected %zu fields, got %zu", path,
+                   r.rec_line, ncols, nf);
+      goto done;
+    }
+    if (nrows == 0) base = wmark;
+    nrows++;
+  }
+
+  /* The selected columns, in the order asked for. */
+  if (o->columns) {
+    for (nsel = 0; o->columns[nsel]; nsel++) {}
+    sel = os_calloc(nsel, sizeof(size_t));
+    if (!sel) {
+      rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (k = 0; k < nsel; k++) {
+      size_t j;
+      for (j = 0; j < ncols && strcmp(names[j], o->columns[k]) != 0; j++) {}
+      if (j == ncols) {
+        os_buf msg = {0};
+        ob_printf(&msg, "%s: column '%s' not found; available: ", path, o->columns[k]);
+        for (j = 0; j < ncols; j++) ob_printf(&msg, "%s%s", j ? ", " : "", names[j]);
+        if (!ncols) ob_puts(&msg, "(none)");
+        rc = os_fail(&err, OSIRIS_EINVAL, "%s", msg.p ? msg.p : "column not found");
+        ob_free(&msg);
+        goto done;
+      }
+      sel[k] = j;
+    }
+  } else {
+    nsel = ncols;
+    sel = os_calloc(nsel, sizeof(size_t));
+    if (!sel) {
+      rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (k = 0; k < nsel; k++) sel[k] = k;
+  }
+
+  memset(&t, 0, sizeof t);
+  t.p = r.p;
+  t.ends = r.ends;
+  t.base = base;
+  t.rows = nrows;
+  t.ncols = ncols;
+  if (o->na_values && o->na_values[0]) {
+    size_t nna;
+    for (nna = 0; o->na_values[nna]; nna++) {}
+    na_len = os_calloc(nna, sizeof(size_t));
+    if (!na_len) {
+      rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (k = 0; k < nna; k++) na_len[k] = strlen(o->na_values[k]);
+    t.na = o->na_values;
+    t.na_len = na_len;
+  }
+  c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+  if (!c_locale) {
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  f = osiris_frame_new();
+  if (!f) {
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  /* Every column first: the frame takes no new column once one holds data. */
+  for (k = 0; k < nsel && !rc; k++)
+    rc = osiris_frame_add_column(f, names[sel[k]],
+                                 o->infer_types ? ref_infer(&t, sel[k]) : OSIRIS_TYPE_STRING, 0);
+  /* Whole at once, or in batches handed to on_rows (which may take them). */
+  for (r0 = 0; !rc && (r0 < nrows || r0 == 0); r0 = r1) {
+    r1 = o->on_rows && nrows - r0 > CS_BATCH_ROWS ? r0 + CS_BATCH_ROWS : nrows;
+    for (k = 0; k < nsel && !rc; k++) rc = ref_fill(&t, sel[k], &f->cols[k], r0, r1, c_locale);
+    if (rc) {
+      rc = os_fail(&err, rc, "%s: %s", path,
+                   rc == OSIRIS_ENOMEM   ? "out of memory"
+                   : rc == OSIRIS_ELIMIT ? "too much data for a frame"
+                                         : "cannot build the frame");
+      goto done;
+    }
+    rc = fr_commit_rows(f, f->rows + (r1 - r0));
+    if (rc) {
+      rc = os_fail(&err, rc, "%s: internal error building the frame", path);
+      goto done;
+    }
+    if (o->on_rows && r1 < nrows) {
+      rc = o->on_rows(o->on_rows_user, f);
+      if (rc) {
+        rc = os_fail(&err, rc, "%s: stopped after %zu rows (%s)", path, r1, osiris_rc_name(rc));
+        goto done;
+      }
+    }
+    if (nrows == 0) break;
+  }
+  *out = f;
+  f = NULL;
+done:
+  if (rc) cs_copy_err(&err, ebuf, ecap);
+  if (c_locale) freelocale(c_locale);
+  osiris_frame_free(f);
+  if (names)
+    for (k = 0; k < ncols; k++) os_free(names[k]);
+  os_free(names);
+  os_free(sel);
+  os_free(na_len);
+  os_free(r.p);
+  os_free(r.ends);
+  return rc;
+}
+
+
+/* ------------------------------------------------- chunked reading
+ * The reader reads a regular file in two passes over chunks.  Each input
+ * below goes through every path -- the whole file as one chunk, chunks of
+ * 1..64 bytes and more (so records, quoted newlines, CRLF, UTF-8
+ * characters, the BOM and the header straddle chunks everywhere), with
+ * on_rows unset, taking the rows out, or leaving them -- and must give
+ * exactly what the whole-file reader gave (ref_csv_read above): the same
+ * frame value by value, or the same error message. */
+
+/* Frames equal in names, types, rows and every cell (text and NULL). */
+static int same_frame(const osiris_frame *a, const osiris_frame *b, char *why, size_t cap) {
+  size_t c, r, na, nb;
+  int nulla, nullb;
+  char ba[256], bb[256];
+  if (osiris_frame_cols(a) != osiris_frame_cols(b) || osiris_frame_rows(a) != osiris_frame_rows(b)) {
+    snprintf(why, cap, "shape %zux%zu vs %zux%zu", osiris_frame_rows(a), osiris_frame_cols(a),
+             osiris_frame_rows(b), osiris_frame_cols(b));
+    return 0;
+  }
+  for (c = 0; c < osiris_frame_cols(a); c++) {
+    if (strcmp(osiris_frame_col_name(a, c), osiris_frame_col_name(b, c)) != 0 ||
+        osiris_frame_col_type(a, c) != osiris_frame_col_type(b, c)) {
+      snprintf(why, cap, "column %zu: %s %s vs %s %s", c, osiris_frame_col_name(a, c),
+               osiris_type_name(osiris_frame_col_type(a, c)), osiris_frame_col_name(b, c),
+               osiris_type_name(osiris_frame_col_type(b, c)));
+      return 0;
+    }
+    for (r = 0; r < osiris_frame_rows(a); r++) {
+      const char *sa = osiris_frame_format(a, c, r, ba, sizeof ba, &na, &nulla);
+      const char *sb = osiris_frame_format(b, c, r, bb, sizeof bb, &nb, &nullb);
+      if (nulla != nullb || na != nb || (na && memcmp(sa, sb, na) != 0)) {
+        snprintf(why, cap, "row %zu column %zu: '%.*s'%s vs '%.*s'%s", r, c, (int)na, sa,
+                 nulla ? " (NULL)" : "", (int)nb, sb, nullb ? " (NULL)" : "");
+        return 0;
+      }
+    }
+  }
+  return 1;
+}
+
+/* on_rows for the tests: take the rows out (a streamed step) into one
+ * accumulated frame, or leave them (streaming off); count the calls. */
+typedef struct acc_rows {
+  int take;
+  osiris_frame *all; /* rows taken so far */
+  size_t calls, odd; /* odd: calls not at a multiple of CS_BATCH_ROWS */
+  void (*hook)(struct acc_rows *a); /* run at the first call, or NULL */
+  const char *path;
+  int action;
+} acc_rows;
+
+static osiris_rc acc_on_rows(void *user, osiris_frame *f) {
+  acc_rows *a = user;
+  osiris_frame *b;
+  osiris_rc rc = OSIRIS_OK;
+  a->calls++;
+  if ((f->rows + (a->all ? a->all->rows : 0)) % CS_BATCH_ROWS) a->odd++;
+  if (a->hook && a->calls == 1) a->hook(a);
+  if (!a->take) return OSIRIS_OK;
+  b = fr_take_rows(f);
+  if (!b) return OSIRIS_ENOMEM;
+  if (!a->all) return a->all = b, OSIRIS_OK;
+  rc = fr_concat(a->all, b);
+  osiris_frame_free(b);
+  return rc;
+}
+
+/* Read path with the reader under test: chunk bytes at a time (0: the
+ * whole file at once), mode 0 without on_rows, 1 taking the rows out, 2
+ * leaving them.  *out is every row read, in order. */
+static osiris_rc rd_mode(const char *path, const osiris_csv_opts *base, size_t chunk, int mode,
+                         acc_rows *a, osiris_frame **out, char *err, size_t cap) {
+  osiris_csv_opts o = *base;
+  osiris_frame *f = NULL;
+  osiris_rc rc;
+  size_t saved = cs_chunk_size;
+  a->take = mode == 1;
+  o.on_rows = mode ? acc_on_rows : NULL;
+  o.on_rows_user = a;
+  cs_chunk_size = chunk;
+  rc = osiris_csv_read(path, &o, &f, err, cap);
+  cs_chunk_size = saved;
+  *out = NULL;
+  if (rc) {
+    osiris_frame_free(a->all);
+  } else if (a->all) {
+    if (fr_concat(a->all, f) != OSIRIS_OK) rc = OSIRIS_EINVAL;
+    osiris_frame_free(f);
+    *out = a->all;
+  } else {
+    *out = f;
+  }
+  a->all = NULL;
+  return rc;
+}
+
+static const size_t every_chunk[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                                     16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+                                     32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+                                     48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+                                     64, 100, 1000, 4096, 65536, CS_CHUNK};
+static const size_t few_chunks[] = {0, 1, 7, 64, 4099, CS_CHUNK};
+
+/* The file as the whole-file reader read it, against every path above;
+ * 1 when all agree (the first difference is printed). */
+static int agree_chunks(const char *name, const osiris_csv_opts *o, const size_t *chunks,
+                        size_t nchunks) {
+  char eref[2048], enew[2048], why[600];
+  osiris_frame *ref = NULL, *got;
+  osiris_csv_opts ro = *o;
+  acc_rows a;
+  osiris_rc rref, rc;
+  size_t k, ref_calls = 0;
+  int mode, ok = 1;
+  memset(&a, 0, sizeof a);
+  ro.on_rows = NULL;
+  rref = ref_csv_read(tpath(name), &ro, &ref, eref, sizeof eref);
+  if (!rref) { /* the calls on_rows gets, as it got them */
+    osiris_frame *g = NULL;
+    ro.on_rows = acc_on_rows;
+    ro.on_rows_user = &a;
+    if (ref_csv_read(tpath(name), &ro, &g, eref, sizeof eref) == OSIRIS_OK) ref_calls = a.calls;
+    osiris_frame_free(g);
+  }
+  for (k = 0; k < nchunks && ok; k++) {
+    for (mode = 0; mode < 3 && ok; mode++) {
+      memset(&a, 0, sizeof a);
+      rc = rd_mode(tpath(name), o, chunks[k], mode, &a, &got, enew, sizeof enew);
+      if (rc != rref || (rc && strcmp(eref, enew) != 0)) {
+        fprintf(stderr, "  %s chunk %zu mode %d: rc %d \"%s\", whole-file reader rc %d \"%s\"\n",
+                name, chunks[k], mode, (int)rc, rc ? enew : "", (int)rref, rref ? eref : "");
+        ok = 0;
+      } else if (!rc && !same_frame(ref, got, why, sizeof why)) {
+        fprintf(stderr, "  %s chunk %zu mode %d: %s\n", name, chunks[k], mode, why);
+        ok = 0;
+      } else if (!rc && mode && (a.calls != ref_calls || a.odd)) {
+        fprintf(stderr, "  %s chunk %zu mode %d: %zu on_rows calls (%zu odd), want %zu\n", name,
+                chunks[k], mode, a.calls, a.odd, ref_calls);
+        ok = 0;
+      }
+      osiris_frame_free(got);
+    }
+  }
+  osiris_frame_free(ref);
+  return ok;
+}
+
+static int agree(const char *name, const osiris_csv_opts *o) {
+  return agree_chunks(name, o, every_chunk, sizeof every_chunk / sizeof every_chunk[0]);
+}
+
+#define AGREE(name, lit, o) (put_file(name, lit, sizeof(lit) - 1), agree(name, o))
+
+static void test_chunks_inputs(void) {
+  osiris_csv_opts o = dopts();
+  /* the inputs of the tests above */
+  CHECK(AGREE("c_basic.csv", "id,name,score\n1,Alice,7.5\n2,\"Bob, Jr.\",8\n3,\"say \"\"hi\"\"\",\n", &o));
+  CHECK(AGREE("c_crlf.csv", "a,b\r\n1,\"x\r\ny\"\r\n\r\n2,\"p\nq\"\r\n3,last", &o));
+  CHECK(AGREE("c_tail.csv", "a,b\n\"ab\"c,\n", &o));
+  CHECK(AGREE("c_tail2.csv", "a,b\n1,", &o));
+  CHECK(AGREE("c_midq.csv", "a\n5\"6\n", &o));
+  CHECK(AGREE("c_empty.csv", "", &o));
+  CHECK(AGREE("c_hdr.csv", "x,y\n", &o));
+  CHECK(AGREE("c_hdr2.csv", "x,y", &o));
+  CHECK(AGREE("c_utf8.csv", "name\ncaf\xc3\xa9\n\xe6\x97\xa5\xe6\x9c\xac\n\xf0\x9f\x98\x80\n", &o));
+  CHECK(AGREE("c_bom.csv", "\xef\xbb\xbf" "a,b\n1,2\n", &o));
+  CHECK(AGREE("c_bom_only.csv", "\xef\xbb\xbf", &o));
+  CHECK(AGREE("c_bom_short.csv", "\xef\xbb", &o));
+  CHECK(AGREE("c_count.csv", "a,b\n\"x\ny\",1\n1,2,3\n", &o));
+  CHECK(AGREE("c_count2.csv", "a,b,c\r\n1,2,3\r\n\r\n4,5\r\n", &o));
+  CHECK(AGREE("c_unterm.csv", "a,b\n1,2\n3,\"abc\n4,5\n6,7\n", &o));
+  CHECK(AGREE("c_unterm2.csv", "\"", &o));
+  CHECK(AGREE("c_unterm3.csv", "a\n\"x\"\"", &o));
+  CHECK(AGREE("c_bad8.csv", "a\nok\nb\xff\n", &o));
+  CHECK(AGREE("c_vals.csv", "i,d,b,dt,ts\n-42,0.1,TRUE,2024-02-29,2024-01-31 12:00:00.25\n"
+                            "7,123456789012345678901234,false,1900-03-01,1969-12-31T23:59:59Z\n"
+                            "0,1e-300,true,0001-01-01,1970-01-01 00:00:00+00:00\n", &o));
+  CHECK(AGREE("c_dup.csv", "a,a,,\"a.1\",a\n1,2,3,4,5\n", &o));
+  /* line ends and blank lines split anywhere */
+  CHECK(AGREE("c_cr.csv", "a,b\r1,2\r\r3,\"x\ry\"\r", &o));
+  CHECK(AGREE("c_cr_eof.csv", "a,b\r\n1,2\r", &o));
+  CHECK(AGREE("c_blank.csv", "\n\r\n\ra,b\n\n\n1,2\r\n\r\n\r\n3,4\n\n\n", &o));
+  CHECK(AGREE("c_blank_err.csv", "\n\r\n\ra,b\n\n\n1,2\r\n\r\n\r\n3,4,5\n\n\n", &o));
+  CHECK(AGREE("c_quotes.csv", "a,b\n\"\"\"\",\"\"\n\"x\"\"y\"\"\",\"a\r\nb\"\"\r\nc\"\n\"\",\"\"\"\"\"\"\n", &o));
+  CHECK(AGREE("c_after.csv", "a,b\n\"ab\"cd,\"\"x\n\"q\"\r\n", &o));
+  CHECK(AGREE("c_one.csv", "v\n1\n\"\"\n3\n", &o));
+  CHECK(AGREE("c_trail.csv", "a,b,c\n1,,\n,,\n", &o));
+  CHECK(AGREE("c_hdr_nl.csv", "\"first\nname\",\"caf\xc3\xa9\"\n1,2\n", &o));
+  /* every inferred type, with NULLs between */
+  CHECK(AGREE("c_types.csv", "i,d,b,dt,ts,s,n\n1,1.5,true,2024-01-31,2024-01-31 12:00:00,x,\n"
+                             ",,,,,,\n-7,1e5,FALSE,1969-12-31,2024-01-31T12:00:00.5,007,\n"
+                             "+3,.5,True,2000-02-29,2024-01-31T12:00:00.123456Z,\"a,b\",\n", &o));
+  CHECK(AGREE("c_types2.csv", "i,d,b\n9223372036854775807,inf,true\n-9223372036854775808,1,1\n", &o));
+  /* UTF-8 errors: split characters, truncated at the end, after other errors */
+  CHECK(AGREE("c_bad_split.csv", "a\n\xe6\x97\n\xf0\x9f\x98\x80\n", &o));
+  CHECK(AGREE("c_bad_end.csv", "a\nok\n\xf0\x9f\x98", &o));
+  CHECK(AGREE("c_bad_end2.csv", "a\nok\n\xc3", &o));
+  CHECK(AGREE("c_bad_surr.csv", "a\n\xed\xa0\x80\n", &o));
+  CHECK(AGREE("c_bad_over.csv", "a\n\xe0\x80\xaf\n", &o));
+  CHECK(AGREE("c_bad_cont.csv", "a\nx\x80\x80\x80\x80y\n", &o));
+  CHECK(AGREE("c_bad_after_count.csv", "a,b\n1,2\n3\n4,5\n6,\xff\n", &o));
+  CHECK(AGREE("c_bad_after_unterm.csv", "a,b\n1,\"2\n3\n\xff\n", &o));
+  CHECK(AGREE("c_bad_in_quote.csv", "a,b\n1,\"x\n\xc3\xa9\xc3\n\"\n", &o));
+  /* delimiters */
+  o.delimiter = ';';
+  CHECK(AGREE("c_semi.csv", "a;b\n1,5;\"x;y\"\n2;z\n", &o));
+  o.delimiter = '\t';
+  CHECK(AGREE("c_tab.csv", "a\tb\n1\t\"x\ty\"\n\t\n", &o));
+  o = dopts();
+  /* na_values */
+  o.na_values = (const char *const[]){"NA", "-", NULL};
+  CHECK(AGREE("c_na.csv", "a,b,c\nNA,1,x\n-,NA,y\nok,3,NULL\n\"NA\",\"-\",\"\"\n", &o));
+  o = dopts();
+  /* latin-1, the same bytes as UTF-8, a BOM read as latin-1 */
+  o.latin1 = 1;
+  CHECK(AGREE("c_latin1.csv", "nom,ville\nJos\xe9,Z\xfcrich\n\xbfqu\xe9?,\"\xe9\n\xff\"\n", &o));
+  CHECK(AGREE("c_latin1_bom.csv", "\xef\xbb\xbf" "a,b\n1,2\n", &o));
+  CHECK(AGREE("c_latin1_err.csv", "a,b\n\xe9,1\n\xe9\n", &o));
+  o.latin1 = 0;
+  CHECK(AGREE("c_latin1.csv", "nom,ville\nJos\xe9,Z\xfcrich\n\xbfqu\xe9?,x\n", &o));
+  /* header, skip_rows, limit */
+  PUT("c_rows.csv", "# generated\n# by hand, \"with\nquotes\"\na,b\n1,x\n2,y\n3,z\n4,w\n5,v\n");
+  {
+    static const int64_t limits[] = {-1, 0, 1, 2, 5, 6, 100};
+    size_t li, skip;
+    int header;
+    for (header = 0; header < 2; header++)
+      for (skip = 0; skip < 5; skip++)
+        for (li = 0; li < sizeof limits / sizeof limits[0]; li++) {
+          o = dopts();
+          o.header = header;
+          o.skip_rows = skip;
+          o.limit = limits[li];
+          CHECK(agree("c_rows.csv", &o));
+        }
+  }
+  /* errors after the limit: an unterminated quote in the record after the
+   * last row still counts (that record was parsed); a field count does not;
+   * invalid UTF-8 anywhere does */
+  o = dopts();
+  o.limit = 1;
+  CHECK(AGREE("c_lim_q.csv", "a\n1\n\"x\n", &o));
+  CHECK(AGREE("c_lim_q2.csv", "a\n1\n2\n\"x\n", &o));
+  CHECK(AGREE("c_lim_n.csv", "a\n1\n2,3\n", &o));
+  CHECK(AGREE("c_lim_u.csv", "a\n1\n2\n3\n\xff\n", &o));
+  o.limit = 0;
+  CHECK(AGREE("c_lim_u.csv", "a\n1\n2\n3\n\xff\n", &o));
+  /* columns: subset, order, by position name, not found (after a parse
+   * error, which comes first) */
+  o = dopts();
+  o.columns = (const char *const[]){"c", "a", NULL};
+  CHECK(AGREE("c_cols.csv", "a,b,c\n1,x,2.5\n2,y,3\n", &o));
+  o.columns = (const char *const[]){"a", "zz", NULL};
+  CHECK(agree("c_cols.csv", &o));
+  CHECK(AGREE("c_cols_err.csv", "a,b,c\n1,x,2.5\n2,y\n", &o));
+  CHECK(AGREE("c_cols_empty.csv", "", &o));
+  o.header = 0;
+  o.columns = (const char *const[]){"2", "0", NULL};
+  CHECK(AGREE("c_cols.csv", "a,b,c\n1,x,2.5\n2,y,3\n", &o));
+  /* infer_types off */
+  o = dopts();
+  o.infer_types = 0;
+  CHECK(agree("c_types.csv", &o));
+  /* a directory, a missing file */
+  o = dopts();
+  CHECK(agree("", &o));
+  CHECK(agree("c_missing.csv", &o));
+}
+
+/* More rows than a batch: on_rows calls, rows taken out between them. */
+static void test_chunks_batches(void) {
+  osiris_csv_opts o = dopts();
+  os_buf b = {0};
+  size_t i, nb = sizeof few_chunks / sizeof few_chunks[0];
+  ob_puts(&b, "\xef\xbb\xbfid,name,score,day,flag\r\n");
+  for (i = 0; i < 3 * CS_BATCH_ROWS + 17; i++) {
+    if (i % 1000 == 7) ob_puts(&b, "\r\n\r\n"); /* blank lines */
+    ob_printf(&b, "%zu,", i);
+    if (i % 97 == 0) ob_printf(&b, "\"multi\nline, \"\"%zu\"\"\",", i);
+    else if (i % 13 == 0) ob_puts(&b, ",");
+    else ob_printf(&b, "n\xc3\xa9%zu,", i % 50);
+    ob_printf(&b, i % 11 ? "%zu.%zu," : ",", i / 3, i % 10);
+    ob_printf(&b, "20%02zu-0%zu-1%zu,%s\r\n", i % 100, 1 + i % 9, i % 10, i % 3 ? "true" : "False");
+  }
+  put_file("c_big.csv", b.p, b.len);
+  CHECK(agree_chunks("c_big.csv", &o, few_chunks, nb));
+  o.limit = (int64_t)(2 * CS_BATCH_ROWS); /* exactly two batches: one call */
+  CHECK(agree_chunks("c_big.csv", &o, few_chunks, nb));
+  o.limit = (int64_t)(2 * CS_BATCH_ROWS + 1);
+  CHECK(agree_chunks("c_big.csv", &o, few_chunks, nb));
+  o = dopts();
+  o.skip_rows = 3;
+  o.header = 0;
+  o.columns = (const char *const[]){"3", "1", NULL};
+  CHECK(agree_chunks("c_big.csv", &o, few_chunks, nb));
+  /* a field count error far in */
+  ob_puts(&b, "1,2\r\n");
+  put_file("c_big_err.csv", b.p, b.len);
+  o = dopts();
+  CHECK(agree_chunks("c_big_err.csv", &o, few_chunks, nb));
+  ob_free(&b);
+}
+
+/* Random inputs from the pieces CSV is made of, with random options: the
+ * chunked reader at a random chunk size against the whole-file reader. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15u;
+static size_t rng(size_t n) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (size_t)(rng_state % n);
+}
+
+static void test_chunks_random(void) {
+  static const char *const cells[] = {"a", "1", "-2", "3.5", "1e3", "007", "true", "FALSE",
+                                      "2024-01-31", "2024-01-31 12:00:00", "NA", "", "",
+                                      "caf\xc3\xa9", "\xe6\x97\xa5", "\xf0\x9f\x98\x80", " x"};
+  static const char *const quoted[] = {"\"\"", "\"a,b\"", "\"x\ny\"", "\"q\"\"q\"", "\"\r\n\"",
+                                       "\"\"\"\"", "\"1\"", "\"NA\"", "\"c\"x"};
+  static const char *const eols[] = {"\n", "\r\n", "\r"};
+  static const char *const oddities[] = {"\xff", "\xc3", "\"", "\n", "\r", "\xef\xbb\xbf", ","};
+  static const char *const na[] = {"NA", "1", NULL}, *const cols[] = {"c1", "c0", NULL};
+  int iter, bad = 0;
+  for (iter = 0; iter < 3000 && bad < 5; iter++) {
+    os_buf b = {0};
+    osiris_csv_opts o = dopts();
+    size_t ncols = 1 + rng(4), nrows = rng(9), r, c, k;
+    char delim = rng(6) ? ',' : ';';
+    const char *eol = eols[rng(3)];
+    char eref[2048], enew[2048], why[600];
+    osiris_frame *ref = NULL, *got = NULL;
+    osiris_rc rref, rc;
+    acc_rows a;
+    size_t chunk = rng(5) ? 1 + rng(40) : 0;
+    int mode = (int)rng(3);
+    if (!rng(8)) ob_puts(&b, "\xef\xbb\xbf");
+    for (r = 0; r < nrows + 1; r++) {
+      size_t n = rng(10) ? ncols : 1 + rng(4);
+      if (!rng(8)) ob_puts(&b, eol); /* a blank line */
+      for (c = 0; c < n; c++) {
+        if (c) ob_putc(&b, delim);
+        k = rng(10);
+        if (k < 6) ob_puts(&b, cells[rng(sizeof cells / sizeof cells[0])]);
+        else if (k < 9) ob_puts(&b, quoted[rng(sizeof quoted / sizeof quoted[0])]);
+        else if (r) ob_puts(&b, cells[1 + rng(3)]);
+        else ob_printf(&b, "c%zu", c);
+        if (!rng(60)) ob_puts(&b, oddities[rng(sizeof oddities / sizeof oddities[0])]);
+      }
+      if (r < nrows || rng(2)) ob_puts(&b, eol);
+    }
+    o.delimiter = delim;
+    o.header = rng(5) != 0;
+    o.skip_rows = rng(4) ? 0 : rng(3);
+    o.limit = rng(4) ? -1 : (int64_t)rng(4);
+    o.latin1 = rng(10) == 0;
+    o.infer_types = rng(10) != 0;
+    if (!rng(5)) o.na_values = na;
+    if (!rng(8)) o.columns = cols;
+    put_file("c_rand.csv", b.p ? b.p : "", b.len);
+    rref = ref_csv_read(tpath("c_rand.csv"), &o, &ref, eref, sizeof eref);
+    memset(&a, 0, sizeof a);
+    rc = rd_mode(tpath("c_rand.csv"), &o, chunk, mode, &a, &got, enew, sizeof enew);
+    if (rc != rref || (rc && strcmp(eref, enew) != 0) ||
+        (!rc && !same_frame(ref, got, why, sizeof why))) {
+      bad++;
+      fprintf(stderr, "  random input %d (chunk %zu, mode %d): rc %d \"%s\" vs %d \"%s\" %s\n",
+              iter, chunk, mode, (int)rc, rc ? enew : "", (int)rref, rref ? eref : "",
+              rc || rref ? "" : why);
+      fprintf(stderr, "  input: \"");
+      for (k = 0; k < b.len; k++) {
+        unsigned char ch = (unsigned char)b.p[k];
+        if (ch >= 32 && ch < 127 && ch != '\\') fputc(ch, stderr);
+        else fprintf(stderr, "\\x%02x", ch);
+      }
+      fprintf(stderr, "\"\n");
+    }
+    osiris_frame_free(ref);
+    osiris_frame_free(got);
+    ob_free(&b);
+  }
+  CHECK(bad == 0);
+}
+
+/* The file written between the passes: never wrong data, an error. */
+static void rewrite_file(acc_rows *a) {
+  os_buf b = {0};
+  size_t i, rows = 2 * CS_BATCH_ROWS + 10;
+  int fd;
+  ob_puts(&b, "i,s\n");
+  for (i = 0; i < rows; i++) {
+    if (a->action == 1 && i == rows - 5) break;                  /* fewer rows */
+    if (a->action == 2 && i == rows - 5) ob_puts(&b, "x,y\n");   /* not an int */
+    else if (a->action == 5 && i == rows - 5) ob_puts(&b, "1,2,3\n"); /* a field more */
+    else if (a->action == 6 && i == rows - 5) ob_puts(&b, "1,\xff\n"); /* not UTF-8 */
+    else ob_printf(&b, "%zu,v%zu\n", i, i % 10);
+  }
+  if (a->action == 3) ob_puts(&b, "1,more\n");
+  fd = open(a->path, O_WRONLY | O_CREAT | O_TRUNC, 0644); /* in place: the same inode */
+  if (fd >= 0) {
+    CHECK(write(fd, b.p, b.len) == (ssize_t)b.len);
+    close(fd);
+  }
+  if (a->action == 4) { /* the same bytes, another modification time */
+    struct timespec ts[2] = {{1000000, 0}, {1000000, 0}};
+    CHECK(utimensat(AT_FDCWD, a->path, ts, 0) == 0);
+  }
+  ob_free(&b);
+}
+
+static void test_chunks_changed(void) {
+  static const char *const want[] = {
+      NULL,
+      "changed while being read (8202 data rows, then 8197)",
+      "changed while being read (a value of column 'i' is no longer int64)",
+      "changed while being read (8202 data rows, then more)",
+      "changed while being read (its size or modification time is not the same)",
+      "changed while being read (line 8199: expected 2 fields, got 3)",
+      "changed while being read (", /* the UTF-8 message follows */
+  };
+  int action, mode;
+  for (action = 0; action <= 6; action++) {
+    for (mode = 1; mode <= 2; mode++) {
+      osiris_csv_opts o = dopts();
+      acc_rows a;
+      osiris_frame *f = NULL;
+      osiris_rc rc;
+      char err[2048];
+      memset(&a, 0, sizeof a);
+      a.path = tpath("c_changed.csv");
+      a.action = 0;
+      rewrite_file(&a); /* the file as pass 1 reads it */
+      a.action = action;
+      a.hook = action ? rewrite_file : NULL;
+      rc = rd_mode(a.path, &o, 64, mode, &a, &f, err, sizeof err);
+      if (action == 0) {
+        CHECK_RC(rc, OSIRIS_OK);
+        CHECK(f && osiris_frame_rows(f) == 2 * CS_BATCH_ROWS + 10);
+      } else {
+        CHECK_RC(rc, OSIRIS_EIO);
+        CHECK(f == NULL);
+        CHECK(os_startswith(err, a.path) && contains(err, want[action]));
+        if (!contains(err, want[action])) fprintf(stderr, "  action %d: %s\n", action, err);
+      }
+      if (action == 6) CHECK(contains(err, "c_changed.csv:8199: invalid UTF-8 at byte"));
+      osiris_frame_free(f);
+      /* cut by a limit the rows before it stand (a log file may grow) */
+      if (action == 3 || action == 4) {
+        memset(&a, 0, sizeof a);
+        a.path = tpath("c_changed.csv");
+        rewrite_file(&a);
+        a.action = action;
+        a.hook = rewrite_file;
+        o.limit = (int64_t)(2 * CS_BATCH_ROWS + 5);
+        CHECK_RC(rd_mode(a.path, &o, 64, mode, &a, &f, err, sizeof err), OSIRIS_OK);
+        CHECK(f && osiris_frame_rows(f) == 2 * CS_BATCH_ROWS + 5);
+        osiris_frame_free(f);
+        o.limit = -1;
+      }
+      /* read whole, the file is read once: what it held then */
+      memset(&a, 0, sizeof a);
+      a.path = tpath("c_changed.csv");
+      rewrite_file(&a);
+      a.action = action;
+      a.hook = rewrite_file;
+      rc = rd_mode(a.path, &o, 0, mode, &a, &f, err, sizeof err);
+      CHECK_RC(rc, OSIRIS_OK);
+      CHECK(f && osiris_frame_rows(f) == 2 * CS_BATCH_ROWS + 10);
+      osiris_frame_free(f);
+    }
+  }
+}
+
+/* A pipe is read once, whole: both passes run over it in memory. */
+static void test_chunks_fifo(void) {
+  static const char data[] = "\xef\xbb\xbf" "a,b\r\n1,\"x\ny\"\r\n2,z\n";
+  osiris_csv_opts o = dopts();
+  acc_rows a;
+  osiris_frame *f = NULL;
+  char err[512];
+  int mode;
+  for (mode = 0; mode < 3; mode++) {
+    pid_t pid;
+    int status = 0;
+    remove(tpath("c_fifo"));
+    if (mkfifo(tpath("c_fifo"), 0600) != 0) return;
+    pid = fork();
+    if (pid == 0) {
+      int fd = open(tpath("c_fifo"), O_WRONLY);
+      if (fd >= 0 && write(fd, data, sizeof data - 1) == (ssize_t)(sizeof data - 1)) _exit(0);
+      _exit(1);
+    }
+    memset(&a, 0, sizeof a);
+    CHECK_RC(rd_mode(tpath("c_fifo"), &o, CS_CHUNK, mode, &a, &f, err, sizeof err), OSIRIS_OK);
+    CHECK(f && osiris_frame_rows(f) == 2 && osiris_frame_cols(f) == 2);
+    if (f) {
+      CHECK_STR(osiris_frame_col_name(f, 0), "a");
+      CHECK(osiris_frame_col_type(f, 0) == OSIRIS_TYPE_INT64);
+      CHECK_STR(cell(f, 1, 0), "x\ny");
+      CHECK_STR(cell(f, 1, 1), "z");
+    }
+    osiris_frame_free(f);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  remove(tpath("c_fifo"));
+}
+
+/* Streamed, memory is a chunk and a batch, whatever the size of the file
+ * (glibc's heap counters; they read 0 under a sanitizer: skipped). */
+static size_t heap_in_use(void) {
+#if defined(__GLIBC__)
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+#else
+  return 0;
+#endif
+}
+
+typedef struct heap_watch {
+  size_t before, peak, calls;
+} heap_watch;
+
+static osiris_rc heap_on_rows(void *user, osiris_frame *f) {
+  heap_watch *h = user;
+  size_t now = heap_in_use();
+  osiris_frame_free(fr_take_rows(f));
+  if (now > h->peak) h->peak = now;
+  h->calls++;
+  return OSIRIS_OK;
+}
+
+static void test_chunks_memory(void) {
+  osiris_csv_opts o = dopts();
+  heap_watch h = {0, 0, 0};
+  osiris_frame *f = NULL;
+  FILE *fp = fopen(tpath("c_mem.csv"), "wb");
+  size_t i, saved = cs_chunk_size;
+  if (!fp) return;
+  fputs("id,text,x\n", fp);
+  for (i = 0; i < 200000; i++) /* 24 MB */
+    fprintf(fp, "%zu,\"some text, %zu, that goes on and on and on and on and on\",%zu.5\n", i,
+            i % 1000, i % 77);
+  fclose(fp);
+  cs_chunk_size = (size_t)1 << 20;
+  o.on_rows = heap_on_rows;
+  o.on_rows_user = &h;
+  h.before = heap_in_use();
+  CHECK_RC(osiris_csv_read(tpath("c_mem.csv"), &o, &f, errbuf, sizeof errbuf), OSIRIS_OK);
+  cs_chunk_size = saved;
+  CHECK(h.calls == 200000 / CS_BATCH_ROWS);
+  CHECK(f && osiris_frame_rows(f) == 200000 % CS_BATCH_ROWS);
+  {
+    /* a 1 MiB chunk, a batch of 4096 rows (~0.3 MB parsed, ~0.5 MB framed) */
+    size_t grew = h.peak > h.before ? h.peak - h.before : 0;
+    CHECK(grew < ((size_t)4 << 20));
+    if (grew >= ((size_t)4 << 20)) fprintf(stderr, "  heap grew by %zu bytes\n", grew);
+  }
+  osiris_frame_free(f);
+  remove(tpath("c_mem.csv"));
+}
+
 int main(void) {
   int rc;
   char cmd[600];
@@ -746,6 +1827,12 @@ int main(void) {
   RUN(test_writer_atomic);
   RUN(test_big_round_trip);
   RUN(test_quote_scan);
+  RUN(test_chunks_inputs);
+  RUN(test_chunks_batches);
+  RUN(test_chunks_random);
+  RUN(test_chunks_changed);
+  RUN(test_chunks_fifo);
+  RUN(test_chunks_memory);
 #ifdef OSIRIS_FAULT_INJECTION
   RUN(test_alloc_failures);
 #endif
