@@ -11656,8 +11656,8 @@ inline_run:
   return rn_step_end(run, a, &sa, ra, &p.producer_err, ta);
 }
 
-/* The next step to run at order position i: a streamed pair when a
- * consumer can take it, else the step alone. */
+/* Run step idx: with its consumer as a streamed pair when one can take
+ * its batches, else alone. */
 static osiris_rc rn_exec_at(osiris_run *run, size_t idx) {
   size_t b = rn_stream_target(run, idx);
   return b == (size_t)-1 ? rn_exec_step(run, idx) : rn_exec_pair(run, idx, b);
