@@ -28,11 +28,11 @@ include static.mk
 
 tests/bin/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
 	@mkdir -p tests/bin
-	$(CC) $(WARN) -O1 -g -I. $(DBINC) -o $@ $< $(LIBS)
+	$(CC) $(WARN) -O0 -g -I. $(DBINC) -o $@ $< $(LIBS)
 
 tests/bin/asan/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
 	@mkdir -p tests/bin/asan
-	$(CC) $(WARN) -O1 -g $(SAN) -I. $(DBINC) -o $@ $< $(LIBS)
+	$(CC) $(WARN) -O0 -g $(SAN) -I. $(DBINC) -o $@ $< $(LIBS)
 
 # The streamed pair runs two threads: its test also runs under ThreadSanitizer.
 tests/bin/tsan/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h

@@ -26,6 +26,13 @@ run_one() { # name, command...
   printf '  %-34s %s\n' "$name" "$last"
 }
 
+# The database suite mostly waits on its servers: it runs in the background
+# from the start, and its result is reported (and counted) at the end.
+db_log=$(mktemp "${TMPDIR:-/tmp}/osiris-db-tests.XXXXXX")
+(bash tests/db/run.sh >"$db_log" 2>&1; echo $? >"$db_log.rc") &
+db_pid=$!
+trap 'kill "$db_pid" 2>/dev/null; wait "$db_pid" 2>/dev/null; rm -f "$db_log" "$db_log.rc"' EXIT
+
 echo "unit tests"
 for t in tests/bin/test_*; do [ -x "$t" ] && run_one "$(basename "$t")" "$t"; done
 echo "unit tests under ASan+UBSan"
@@ -46,8 +53,9 @@ run_one fake_e2b/sdk bash tests/fake_e2b/run.sh
 for t in parity secrets faults reattach spill_parity stream_parity; do run_one "remote/$t" bash "tests/remote/$t.sh"; done
 echo "Parquet, read by independent readers (hyparquet, DuckDB)"
 run_one parquet bash tests/parquet/run.sh
-echo "database tests (throwaway MariaDB and PostgreSQL on loopback)"
-run_one db bash tests/db/run.sh
+echo "database tests (throwaway MariaDB and PostgreSQL on loopback; started first)"
+wait "$db_pid"
+run_one db bash -c 'cat "$1"; exit "$(cat "$1.rc" 2>/dev/null || echo 1)"' _ "$db_log"
 
 if [ "${#broken[@]}" -gt 0 ]; then echo "failing: ${broken[*]}"; fi
 echo "$total_pass passed, $total_fail failed"
