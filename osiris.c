@@ -13636,9 +13636,8 @@ done:
   return rc;
 }
 
-/* Is the sandbox still there?  (GET /health: 502 when it is gone.) */
-static long e2_health(rm_state *rs) {
-  char *url = os_asprintf("%s/health", rs->e2.envd_url);
+/* One GET whose status is all we need (0: no answer); url is taken over. */
+static long e2_get_status(rm_state *rs, char *url, int envd, int timeout_s) {
   os_buf resp = {0};
   os_err err = {0};
   long status = 0;
@@ -13646,13 +13645,18 @@ static long e2_health(rm_state *rs) {
   memset(&q, 0, sizeof q);
   q.method = "GET";
   q.url = url;
-  q.envd = 1;
+  q.envd = envd;
   q.attempts = 1;
-  q.timeout_s = 5;
+  q.timeout_s = timeout_s;
   if (url) e2_call(rs, &q, &status, &resp, &err);
   ob_free(&resp);
   os_free(url);
   return status;
+}
+
+/* Is the sandbox still there?  (GET /health: 502 when it is gone.) */
+static long e2_health(rm_state *rs) {
+  return e2_get_status(rs, os_asprintf("%s/health", rs->e2.envd_url), 1, 5);
 }
 
 /* ---------------------------------------------------------- E2B: reattaching */
@@ -13677,19 +13681,7 @@ static int e2_dropped(rm_state *rs, osiris_rc rc) {
 /* The control plane's word: 1 when the sandbox no longer exists (404). */
 static int e2_sandbox_gone(rm_state *rs) {
   char *url = os_asprintf("%s/sandboxes/%s", rs->e2.api_url, rs->e2.sandbox_id);
-  os_buf resp = {0};
-  os_err err = {0};
-  long status = 0;
-  e2_req q;
-  memset(&q, 0, sizeof q);
-  q.method = "GET";
-  q.url = url;
-  q.attempts = 1;
-  q.timeout_s = 10;
-  if (url) e2_call(rs, &q, &status, &resp, &err);
-  ob_free(&resp);
-  os_free(url);
-  return status == 404;
+  return e2_get_status(rs, url, 0, 10) == 404;
 }
 
 /* Process/List: 1 when pid still runs, 0 when it is not listed (it has
