@@ -6678,21 +6678,35 @@ static void *pq_tr_array(pq_tr *t, size_t n, size_t sz) {
   return p;
 }
 
+/* A list<struct> field into a new array of *n zeroed elements of size sz;
+ * NULL (t->why says why) when the field came before (seen), holds
+ * something else than structs, or memory runs out. */
+static void *pq_tr_struct_list(pq_tr *t, int type, int seen, size_t sz, const char *bad,
+                               size_t *n) {
+  int et;
+  size_t k = pq_tr_list(t, type, &et);
+  void *p;
+  *n = 0;
+  if (t->why) return NULL;
+  if (seen || et != PQ_T_STRUCT) {
+    pq_tr_fail(t, bad);
+    return NULL;
+  }
+  p = pq_tr_array(t, k, sz);
+  if (p) *n = k;
+  return p;
+}
+
 static void pq_rd_rowgroup(pq_tr *t, pq_rg *rg) {
   rg->num_rows = -1;
   PQ_STRUCT_BEGIN(t)
   case 1: {
-    int et;
-    size_t n = pq_tr_list(t, type, &et), i;
-    if (t->why) break;
-    if (rg->cols || et != PQ_T_STRUCT) {
-      pq_tr_fail(t, "bad column chunk list");
-      break;
-    }
-    rg->cols = pq_tr_array(t, n, sizeof(pq_cm));
-    if (!rg->cols) break;
+    size_t n, i;
+    pq_cm *a = pq_tr_struct_list(t, type, rg->cols != NULL, sizeof *a, "bad column chunk list", &n);
+    if (!a) break;
+    rg->cols = a;
     rg->ncols = n;
-    for (i = 0; i < n && !t->why; i++) pq_rd_chunk(t, &rg->cols[i]);
+    for (i = 0; i < n && !t->why; i++) pq_rd_chunk(t, &a[i]);
     break;
   }
   case 3: rg->num_rows = pq_tr_int(t, type); break;
@@ -6711,32 +6725,22 @@ static void pq_rd_filemeta(pq_tr *t, pq_meta *m) {
   m->num_rows = -1;
   PQ_STRUCT_BEGIN(t)
   case 2: {
-    int et;
-    size_t n = pq_tr_list(t, type, &et), i;
-    if (t->why) break;
-    if (m->schema || et != PQ_T_STRUCT) {
-      pq_tr_fail(t, "bad schema list");
-      break;
-    }
-    m->schema = pq_tr_array(t, n, sizeof(pq_se));
-    if (!m->schema) break;
+    size_t n, i;
+    pq_se *a = pq_tr_struct_list(t, type, m->schema != NULL, sizeof *a, "bad schema list", &n);
+    if (!a) break;
+    m->schema = a;
     m->nschema = n;
-    for (i = 0; i < n && !t->why; i++) pq_rd_schema(t, &m->schema[i]);
+    for (i = 0; i < n && !t->why; i++) pq_rd_schema(t, &a[i]);
     break;
   }
   case 3: m->num_rows = pq_tr_int(t, type); break;
   case 4: {
-    int et;
-    size_t n = pq_tr_list(t, type, &et), i;
-    if (t->why) break;
-    if (m->rgs || et != PQ_T_STRUCT) {
-      pq_tr_fail(t, "bad row group list");
-      break;
-    }
-    m->rgs = pq_tr_array(t, n, sizeof(pq_rg));
-    if (!m->rgs) break;
+    size_t n, i;
+    pq_rg *a = pq_tr_struct_list(t, type, m->rgs != NULL, sizeof *a, "bad row group list", &n);
+    if (!a) break;
+    m->rgs = a;
     m->nrg = n;
-    for (i = 0; i < n && !t->why; i++) pq_rd_rowgroup(t, &m->rgs[i]);
+    for (i = 0; i < n && !t->why; i++) pq_rd_rowgroup(t, &a[i]);
     break;
   }
   case 8: pq_tr_fail(t, "encrypted files are not supported"); break;
