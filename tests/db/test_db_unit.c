@@ -65,8 +65,16 @@ static void test_mask(void) {
 
 static void test_copy_and_ident(void) {
   drv_db_buf b = {0};
-  drv_pg_copy_text(&b, "a\tb\nc\\d\re", 10);
+  drv_db_put_escaped(&b, "a\tb\nc\\d\re", 10, drv_pg_copy_esc);
   CHECK_STR(drv_db_str0(&b), "a\\tb\\nc\\\\d\\re");
+  b.n = 0;
+  /* past the eight-byte skip; other control bytes and UTF-8 go as they are */
+  drv_db_put_escaped(&b, "\xc3\xa9t\xc3\xa9 long text\x01\x1a then\ttab", 26, drv_pg_copy_esc);
+  CHECK_STR(drv_db_str0(&b), "\xc3\xa9t\xc3\xa9 long text\x01\x1a then\\ttab");
+  b.n = 0;
+  /* LOAD DATA also escapes NUL and Ctrl-Z */
+  drv_db_put_escaped(&b, "0123456789\0x\x1a\\N", 15, drv_mysql_load_esc);
+  CHECK(b.n == 18 && memcmp(b.p, "0123456789\\0x\\Z\\\\N", 18) == 0);
   b.n = 0;
   drv_db_ident(&b, "we\"ird", '"', 0);
   CHECK_STR(drv_db_str0(&b), "\"we\"\"ird\"");
