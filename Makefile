@@ -1,6 +1,8 @@
 # osiris -- plain Makefile.  `make` builds the host CLI, `make test` runs
-# every test (installing missing Debian packages first), `make bench` runs
-# the benchmarks.  build.sh is a thin wrapper that also installs packages.
+# every test (installing missing Debian and npm packages first, once, through
+# `make deps`), `make test-quick` the fast subset for the edit-test loop,
+# `make check` both compilers, `make bench` the benchmarks.  build.sh is a
+# thin wrapper and the one place that installs packages.
 
 CC      ?= cc
 OPT     ?= -O2 -g
@@ -15,7 +17,7 @@ UNIT_BIN := $(patsubst tests/%.c,tests/bin/%,$(UNIT_SRC))
 ASAN_BIN := $(patsubst tests/%.c,tests/bin/asan/%,$(UNIT_SRC))
 TSAN_BIN := tests/bin/tsan/test_stream
 
-.PHONY: all worker test unit asan check bench deps clean embed
+.PHONY: all worker test test-quick unit asan check bench deps clean embed
 
 all: osiris
 
@@ -45,28 +47,46 @@ tests/bin/embed: examples/embed/embed.c osiris.h $(ENGINE) drivers.c db_drivers.
 
 embed: tests/bin/embed
 
+# Everything make test needs, installed once and in order before anything
+# runs in parallel (Debian packages in one apt-get call, then npm ci).
 deps:
-	@./build.sh --deps-only
+	@./build.sh --test-deps
 
 unit: $(UNIT_BIN)
 asan: $(ASAN_BIN)
 
-# The test programs build in parallel; tests/run.sh then runs everything,
-# starting (and stopping) its own MariaDB and PostgreSQL for tests/db.
+# The test programs build in parallel (after deps, and after the static
+# worker's vendor/ so its long build does not share the cores with a
+# suite); tests/run.sh then runs everything, starting (and stopping) its own
+# MariaDB and PostgreSQL for tests/db.
 test: deps
+	@$(MAKE) -s vendor
 	@$(MAKE) -s -j$$(nproc) osiris osiris-worker $(UNIT_BIN) $(ASAN_BIN) $(TSAN_BIN) tests/bin/embed
 	@bash tests/run.sh
 
-# Both compilers with -Werror, the exported-symbol rule, the banned calls.
-check: deps
-	$(MAKE) -s clean
-	$(MAKE) -s CC=gcc osiris osiris-worker
-	$(MAKE) -s clean
-	$(MAKE) -s CC=clang osiris osiris-worker
+# The edit-test loop: unit tests (plain, ASan+UBSan, TSan), the embedding
+# example and the end-to-end tests; no servers, no static worker, no npm.
+test-quick:
+	@./build.sh --deps-only
+	@$(MAKE) -s -j$$(nproc) osiris $(UNIT_BIN) $(ASAN_BIN) $(TSAN_BIN) tests/bin/embed
+	@bash tests/run.sh --quick
+
+# Both compilers with -Werror (host CLI and static worker), the
+# exported-symbol rule, the banned calls.  Builds into build/check/, so the
+# binaries the tests use are left as they are.
+check: deps vendor
+	@mkdir -p build/check
+	@for c in gcc clang; do \
+	  echo "check: $$c osiris"; \
+	  $$c $(WARN) $(OPT) -DOSIRIS_CLI_MAIN -I. $(DBINC) -o build/check/osiris-$$c osiris.c drivers.c $(LIBS) || exit 1; \
+	  echo "check: $$c osiris-worker"; \
+	  $$c $(WARN) $(WORKER_OPT) -static $(WORKER_INC) -o build/check/osiris-worker-$$c $(WORKER_SRC) \
+	    $(WORKER_LIBS) 2>build/check/worker-$$c.log || { cat build/check/worker-$$c.log; exit 1; }; \
+	done
 	@bash tests/check_symbols.sh
 
 bench: deps osiris
 	@bash bench/run.sh
 
 clean:
-	rm -rf osiris osiris-worker tests/bin *.o build/osiris-worker.unstripped
+	rm -rf osiris osiris-worker tests/bin *.o build/osiris-worker.unstripped build/check

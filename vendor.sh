@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vendor.sh -- fetch and build the static dependencies of osiris-worker.
 #
-#   ./vendor.sh            install missing -dev packages (as root), then fetch
+#   ./vendor.sh            check the packages (build.sh --worker-deps installs them), then fetch
 #                          and build whatever vendor/prefix still lacks
 #   ./vendor.sh --check    exit 0 when vendor/prefix is complete, 1 otherwise
 #
@@ -21,11 +21,6 @@ DEBIAN_SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-se
 SUITE=${DEBIAN_SUITE:-bookworm}
 PG_MAJOR=15
 
-# Static archives and headers taken as they are from Debian's -dev packages,
-# plus the tools the source builds need.
-PACKAGES=(gcc make libc6-dev binutils file dpkg-dev xz-utils cmake
-          libsqlite3-dev libssl-dev zlib1g-dev libpq-dev)
-
 say() { printf 'vendor.sh: %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
@@ -38,20 +33,9 @@ if [ "${1:-}" = "--check" ]; then
 fi
 
 # ---- 1. Debian packages --------------------------------------------------
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null || true
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    die "missing packages: ${missing[*]} (sudo apt-get install -y ${missing[*]})"
-  fi
-fi
+# build.sh is the one place that installs (once, before anything runs in
+# parallel); this only makes sure the worker's packages are there.
+./build.sh --worker-deps || die "the packages the worker build needs are missing (see above)"
 complete && { say "vendor/prefix is complete; nothing to do"; exit 0; }
 
 mkdir -p "$V/apt/state/lists/partial" "$V/apt/cache/archives/partial" "$V/src" "$V/build" \

@@ -4,7 +4,7 @@
 # both run from private data directories under one state directory, on
 # free non-default ports, and are stopped by their own pid files.
 #
-#   tests/db/servers.sh start   install missing packages (as root), start both
+#   tests/db/servers.sh start   start both (packages from `make deps`)
 #   tests/db/servers.sh env     print export lines (OSIRIS_TEST_MYSQL_*, OSIRIS_TEST_PG_*)
 #   tests/db/servers.sh stop    stop both and remove the state directory
 #   tests/db/servers.sh status  exit 0 when both answer
@@ -23,24 +23,16 @@ DBUSER=osiris
 log() { echo "servers.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-install_missing() {
+# The packages come from `make deps` (build.sh --test-deps), which installs
+# everything once before any suite runs: this script runs beside other
+# suites and must not take the dpkg lock.
+check_installed() {
   local missing=() p
   for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
-  [ "${#missing[@]}" -eq 0 ] && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # policy-rc.d keeps the package scripts from starting the system-wide servers.
-    local prc=/usr/sbin/policy-rc.d created=0
-    if [ ! -e "$prc" ]; then printf '#!/bin/sh\nexit 101\n' >"$prc"; chmod 755 "$prc"; created=1; fi
-    apt-get update -qq >/dev/null || true
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    [ "$created" = 1 ] && rm -f "$prc"
-  else
-    die "missing packages: ${missing[*]} (sudo apt-get install -y ${missing[*]})"
-  fi
+  [ "${#missing[@]}" -eq 0 ] ||
+    die "missing packages: ${missing[*]} (run \`make deps\` or ./build.sh --test-deps first)"
 }
 
 free_port() {
@@ -144,7 +136,7 @@ stop_all() {
 
 case "${1:-}" in
   start)
-    install_missing
+    check_installed
     mkdir -p "$STATE"; chmod 755 "$STATE"
     [ -s "$STATE/password" ] ||
       python3 -c 'import secrets; print("Osr-" + secrets.token_hex(12))' >"$STATE/password"
