@@ -470,7 +470,7 @@ static size_t drv_fmt_double(double d, char *buf, size_t cap) {
  * ====================================================================== */
 
 static const osiris_config_key drv_csv_extractor_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED, "CSV file to read; relative to the connection base_dir or the working directory"},
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_INPUT_FILE, "CSV file to read; relative to the connection base_dir or the working directory"},
     {"delimiter", "\",\"", 0, "field separator, one character"},
     {"header", "true", 0, "first row holds the column names (an integer N: row N does)"},
     {"encoding", "\"utf-8\"", 0, "utf-8 or latin-1 (iso-8859-1)"},
@@ -486,7 +486,7 @@ static const osiris_config_key drv_csv_extractor_keys[] = {
     {NULL, NULL, 0, NULL}};
 
 static const osiris_config_key drv_csv_writer_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED, "CSV file to write; parent directories are created"},
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_OUTPUT_FILE, "CSV file to write; parent directories are created"},
     {"delimiter", "\",\"", 0, "field separator, one character"},
     {"header", "true", 0, "write a header row"},
     {"encoding", "\"utf-8\"", 0, "utf-8 only"},
@@ -782,13 +782,13 @@ static const osiris_driver drv_csv_writer = {
  * back as a pipeline input. */
 
 static const osiris_config_key drv_pq_extractor_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED, "Parquet file to read (uncompressed; PLAIN or dictionary pages)"},
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_INPUT_FILE, "Parquet file to read (uncompressed; PLAIN or dictionary pages)"},
     {"columns", NULL, 0, "list of columns to keep, in this order"},
     {"limit", NULL, 0, "read at most this many rows"},
     {NULL, NULL, 0, NULL}};
 
 static const osiris_config_key drv_pq_writer_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED, "Parquet file to write; parent directories are created"},
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_OUTPUT_FILE, "Parquet file to write; parent directories are created"},
     {"row_group_size", "1048576", 0, "rows per row group"},
     {NULL, NULL, 0, NULL}};
 

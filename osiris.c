@@ -205,6 +205,7 @@ static OS_UNUSED double os_now_ms(void);       /* monotonic milliseconds */
 static OS_UNUSED int64_t os_wall_us(void);     /* wall clock, microseconds since epoch */
 static OS_UNUSED void os_iso8601(int64_t us, char out[64]); /* 2026-11-29T13:13:32.123456+00:00 */
 static OS_UNUSED void os_random_hex(char *out, size_t nhex);
+static OS_UNUSED int os_open_temp(const char *path, char **tmp_out);
 static OS_UNUSED double os_peak_rss_mb(void);
 static OS_UNUSED osiris_rc os_fail(os_err *e, osiris_rc rc, const char *fmt, ...) OS_PRINTF(3, 4);
 
@@ -606,15 +607,41 @@ static osiris_rc os_read_file(const char *path, char **data, size_t *len, os_err
 
 /* Write through a temporary file in the same directory and rename, so a
  * reader never sees a half-written file under the final name. */
+/* A new file beside path that nobody else can have opened: an
+ * unpredictable name "<path>.<16 hex>.tmp", created exclusively (O_EXCL,
+ * no symlink followed), mode 0666 less the umask.  Returns the descriptor
+ * and the name in *tmp_out (owned), or -1 with errno set and *tmp_out
+ * NULL.  Writers rename it over path when complete, or unlink it. */
+static int os_open_temp(const char *path, char **tmp_out) {
+  int attempt, fd = -1;
+  *tmp_out = NULL;
+  for (attempt = 0; attempt < 16 && fd < 0; attempt++) {
+    char hex[17];
+    os_random_hex(hex, 16);
+    *tmp_out = os_asprintf("%s.%s.tmp", path, hex);
+    if (!*tmp_out) {
+      errno = ENOMEM;
+      return -1;
+    }
+    fd = open(*tmp_out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd < 0) {
+      int e = errno;
+      os_free(*tmp_out);
+      *tmp_out = NULL;
+      errno = e;
+      if (e != EEXIST) return -1;
+    }
+  }
+  return fd;
+}
+
 static osiris_rc os_write_file(const char *path, const void *data, size_t len, os_err *err) {
-  char *tmp = os_asprintf("%s.tmp.%ld", path, (long)getpid());
+  char *tmp = NULL;
   const char *p = data;
-  int fd;
-  if (!tmp) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  int fd = os_open_temp(path, &tmp);
   if (fd < 0) {
-    osiris_rc rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
-    os_free(tmp);
+    osiris_rc rc = errno == ENOMEM ? os_fail(err, OSIRIS_ENOMEM, "out of memory")
+                                   : os_fail(err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
     return rc;
   }
   while (len > 0) {
@@ -4278,7 +4305,7 @@ const char *osiris_frame_format(const osiris_frame *f, size_t col, size_t row, c
  * skipped (the writer quotes a lone empty field so it never writes
  * one).  Line numbers in messages are the 1-based physical line where a
  * record (or an open quote) starts.  The writer streams through a 1 MiB
- * buffer into path.tmp.<pid> and renames, so a failure never leaves a
+ * buffer into a fresh temporary file beside path (os_open_temp) and renames, so a failure never leaves a
  * partial file under the final name.
  * ====================================================================== */
 
@@ -5351,13 +5378,12 @@ osiris_rc osiris_csv_writer_open(const char *path, const osiris_csv_opts *o,
   rc = os_mkdir_p(dir, &err);
   if (rc) goto done;
   cw->path = os_strdup(path);
-  cw->tmp = os_asprintf("%s.tmp.%ld", path, (long)getpid());
   cw->w.buf = os_malloc(CS_WRITE_BUF);
-  if (!cw->path || !cw->tmp || !cw->w.buf) {
+  if (!cw->path || !cw->w.buf) {
     rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
-  cw->w.fd = open(cw->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  cw->w.fd = os_open_temp(path, &cw->tmp);
   if (cw->w.fd < 0) {
     rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
     goto done;
@@ -5487,7 +5513,7 @@ osiris_rc osiris_csv_write(const char *path, const osiris_frame *f, const osiris
  * version-1 data pages (PLAIN values, OPTIONAL columns whose definition
  * levels are an RLE/bit-packed hybrid of width 1 behind a 4-byte length),
  * then the Thrift-compact FileMetaData, its 4-byte length and "PAR1"; it
- * writes through path.tmp.<pid> and renames, so a failure never leaves a
+ * writes through a fresh temporary file beside path and renames, so a failure never leaves a
  * partial file under the final name.  The reader loads the whole file and
  * trusts nothing in it: every Thrift value comes from a reader bounded by
  * the footer and a depth limit, every offset and length is checked against
@@ -6333,14 +6359,13 @@ osiris_rc osiris_parquet_write(const char *path, const osiris_frame *f,
   chunks = os_calloc(nrg * f->ncols + 1, sizeof(pq_chunk));
   W.out.buf = os_malloc(PQ_OUT_CAP);
   dir = os_path_dirname(path);
-  tmp = os_asprintf("%s.tmp.%ld", path, (long)getpid());
-  if (!W.cols || !chunks || !W.out.buf || !dir || !tmp) {
+  if (!W.cols || !chunks || !W.out.buf || !dir) {
     rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
   if ((rc = pq_plan_columns(&W)) != OSIRIS_OK) goto done;
   if ((rc = os_mkdir_p(dir, &err)) != OSIRIS_OK) goto done;
-  W.out.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  W.out.fd = os_open_temp(path, &tmp);
   if (W.out.fd < 0) {
     rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
     goto done;
@@ -12084,8 +12109,17 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
  * ====================================================================== */
 
 
-#define RM_MAX_LINE ((size_t)64 << 20)     /* one worker line */
 #define RM_MAX_ENVELOPE ((size_t)64 << 20) /* one Connect envelope */
+
+/* What a sandbox may send back, at most (generous defaults; the host's
+ * environment may lower or raise each).  Exceeding one fails the run. */
+typedef struct rm_caps {
+  int64_t line_bytes;  /* OSIRIS_REMOTE_MAX_LINE_BYTES: one stdout line */
+  int64_t lines;       /* OSIRIS_REMOTE_MAX_EVENTS: event, metric and log lines */
+  int64_t file_bytes;  /* OSIRIS_REMOTE_MAX_FILE_BYTES: one file brought back */
+  int64_t total_bytes; /* OSIRIS_REMOTE_MAX_TOTAL_BYTES: all files brought back */
+  int64_t files;       /* OSIRIS_REMOTE_MAX_FILES: files brought back */
+} rm_caps;
 #define RM_KILL_GRACE_MS 3000.0            /* SIGTERM -> SIGKILL */
 
 typedef struct rm_map {
@@ -12103,14 +12137,18 @@ typedef struct rm_transport {
   osiris_rc (*open)(rm_state *rs, os_err *err);  /* wdir, pkg_dir; no side effects remote */
   osiris_rc (*start)(rm_state *rs, os_err *err); /* ship package + worker, start the worker */
   osiris_rc (*pump)(rm_state *rs, os_err *err);  /* feed output until the worker ends */
-  osiris_rc (*fetch)(rm_state *rs, const char *wpath, const char *hpath, int64_t *bytes,
-                     os_err *err);
+  /* Bring back the regular file wpath (below wdir) to hpath, atomically,
+   * at most limit bytes (cap names the setting); anything but a regular
+   * file is refused. */
+  osiris_rc (*fetch)(rm_state *rs, const char *wpath, const char *hpath, int64_t limit,
+                     const char *cap, int64_t *bytes, os_err *err);
   osiris_rc (*list)(rm_state *rs, const char *wdir, osiris_json *paths, os_err *err);
   void (*close)(rm_state *rs); /* stop the worker, delete sandbox / scratch */
 } rm_transport;
 
 typedef struct e2_state {
   char *api_url, *envd_url, *api_key, *domain, *template_id;
+  char *envd_override; /* E2B_SANDBOX_URL, checked in e2_open */
   char *sandbox_id, *token;
   int timeout_s;
   int64_t pid;
@@ -12141,6 +12179,9 @@ struct rm_state {
   rm_map *maps;         /* rewritten file paths */
   size_t n_maps, cap_maps;
   osiris_json *outputs; /* worker paths reported by output_written */
+  rm_caps caps;
+  int64_t n_lines;      /* stdout lines of the worker so far */
+  int refused;          /* the worker broke the protocol or a cap: error says how */
   os_buf out_line, err_line;
   int err_fd;
   int started, exited, exit_code, term_signal, got_cleanup;
@@ -12167,6 +12208,71 @@ static int rm_env_flag(const char *name) {
   return v && *v && strcmp(v, "0") != 0;
 }
 
+/* A cap from the host's process environment (never from a project's .env,
+ * which travels with someone else's project), else dflt. */
+static int64_t rm_env_cap(const char *name, int64_t dflt) {
+  const char *v = getenv(name);
+  char *end;
+  long long n;
+  if (!v || !*v) return dflt;
+  errno = 0;
+  n = strtoll(v, &end, 10);
+  return errno || *end || n < 0 ? dflt : (int64_t)n;
+}
+
+static void rm_caps_load(rm_caps *c) {
+  c->line_bytes = rm_env_cap("OSIRIS_REMOTE_MAX_LINE_BYTES", (int64_t)64 << 20);
+  c->lines = rm_env_cap("OSIRIS_REMOTE_MAX_EVENTS", 10000000);
+  c->file_bytes = rm_env_cap("OSIRIS_REMOTE_MAX_FILE_BYTES", (int64_t)64 << 30);
+  c->total_bytes = rm_env_cap("OSIRIS_REMOTE_MAX_TOTAL_BYTES", (int64_t)256 << 30);
+  c->files = rm_env_cap("OSIRIS_REMOTE_MAX_FILES", 100000);
+}
+
+/* The worker broke the protocol or a cap.  The first reason is the run's
+ * (rm_conclude); the pumps stop reading and the worker is stopped. */
+static void rm_refuse(rm_state *rs, const char *fmt, ...) OS_PRINTF(2, 3);
+static void rm_refuse(rm_state *rs, const char *fmt, ...) {
+  va_list ap;
+  if (rs->refused) return;
+  rs->refused = 1;
+  va_start(ap, fmt);
+  vsnprintf(rs->error, sizeof rs->error, fmt, ap);
+  va_end(ap);
+  ss_log(&rs->run->ss, 3, "remote: %s", rs->error);
+}
+
+/* A relative path the host may write below one of its own directories:
+ * not empty, not absolute, no empty, "." or ".." component. */
+static int rm_rel_ok(const char *rel) {
+  const char *p = rel, *seg;
+  if (!rel || !*rel || *rel == '/' || strlen(rel) > 4000) return 0;
+  while (*p) {
+    size_t n;
+    seg = p;
+    while (*p && *p != '/') p++;
+    n = (size_t)(p - seg);
+    if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.')) return 0;
+    if (*p == '/' && !*++p) return 0; /* a trailing slash */
+  }
+  return 1;
+}
+
+/* "artifacts/<a step of the manifest>/<file...>": the only places under
+ * the run directory that a worker's files and artifact events may name. */
+static int rm_artifact_rel_ok(const rm_state *rs, const char *rel) {
+  const char *step, *slash;
+  size_t i;
+  if (!rm_rel_ok(rel) || strncmp(rel, "artifacts/", 10) != 0) return 0;
+  step = rel + 10;
+  slash = strchr(step, '/');
+  if (!slash || !rs->run->mf) return 0;
+  for (i = 0; i < rs->run->mf->n_steps; i++) {
+    const char *id = rs->run->mf->steps[i].id;
+    if (strlen(id) == (size_t)(slash - step) && strncmp(id, step, (size_t)(slash - step)) == 0) return 1;
+  }
+  return 0;
+}
+
 /* Remove a directory tree (no symlinks followed). */
 static void rm_rmtree(const char *path) {
   DIR *d;
@@ -12191,44 +12297,25 @@ static void rm_rmtree(const char *path) {
   rmdir(path);
 }
 
-/* Copy src to dst through a descriptor stream (inputs and worker binaries
- * may be large), creating dst's directory, with the given mode. */
-static osiris_rc rm_copy(const char *src, const char *dst, mode_t mode, int64_t *bytes,
-                         os_err *err) {
+/* Copy what is readable from in (named src in messages) to dst: a new
+ * file created exclusively beside dst (os_open_temp: the umask applies),
+ * renamed over dst when complete, so dst is never a partial file and never
+ * shares an inode with src.  mode, when not 0, is then set on the copy
+ * (read-only inputs, the worker binary).  More than limit bytes fails
+ * naming cap (the setting that sets the limit); limit < 0: none. */
+static osiris_rc rm_copy_fd(int in, const char *src, const char *dst, mode_t mode, int64_t limit,
+                            const char *cap, int64_t *bytes, os_err *err) {
   char buf[65536];
-  char *dir = os_path_dirname(dst), *tmp = os_asprintf("%s.part", dst);
-  int in = -1, out = -1;
+  char *dir = os_path_dirname(dst), *tmp = NULL;
+  int out = -1;
   int64_t total = 0;
   osiris_rc rc = OSIRIS_OK;
-  if (!dir || !tmp) {
-    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
-    goto done;
-  }
+  if (!dir) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
   rc = os_mkdir_p(dir, err);
   if (rc) goto done;
-  /* On one file system a hard link does it in O(1): inputs into the
-   * package, outputs back from a local scratch directory.  Every writer
-   * replaces files by rename, so a link never lets one side change the
-   * other's bytes.  Across file systems (EXDEV), copy. */
-  unlink(tmp);
-  if (link(src, tmp) == 0) {
-    struct stat st;
-    if (rename(tmp, dst) != 0) {
-      rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", dst, strerror(errno));
-      goto done;
-    }
-    if (bytes) *bytes = stat(dst, &st) == 0 ? (int64_t)st.st_size : 0;
-    goto done;
-  }
-  in = open(src, O_RDONLY | O_CLOEXEC);
-  if (in < 0) {
-    rc = os_fail(err, errno == ENOENT ? OSIRIS_ENOTFOUND : OSIRIS_EIO, "cannot read %s: %s", src,
-                 strerror(errno));
-    goto done;
-  }
-  out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  out = os_open_temp(dst, &tmp);
   if (out < 0) {
-    rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", dst, strerror(errno));
     goto done;
   }
   for (;;) {
@@ -12239,6 +12326,10 @@ static osiris_rc rm_copy(const char *src, const char *dst, mode_t mode, int64_t 
       goto done;
     }
     if (r == 0) break;
+    if (limit >= 0 && total + r > limit) {
+      rc = os_fail(err, OSIRIS_ELIMIT, "%s is larger than %lld bytes (%s)", src, (long long)limit, cap);
+      goto done;
+    }
     while (off < r) {
       ssize_t w = write(out, buf + off, (size_t)(r - off));
       if (w < 0 && errno == EINTR) continue;
@@ -12250,7 +12341,7 @@ static osiris_rc rm_copy(const char *src, const char *dst, mode_t mode, int64_t 
     }
     total += r;
   }
-  if (fchmod(out, mode) != 0 || close(out) != 0) {
+  if ((mode && fchmod(out, mode) != 0) || close(out) != 0) {
     out = -1;
     rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", dst, strerror(errno));
     goto done;
@@ -12262,7 +12353,6 @@ static osiris_rc rm_copy(const char *src, const char *dst, mode_t mode, int64_t 
   }
   if (bytes) *bytes = total;
 done:
-  if (in >= 0) close(in);
   if (out >= 0) close(out);
   if (rc && tmp) unlink(tmp);
   os_free(dir);
@@ -12270,12 +12360,80 @@ done:
   return rc;
 }
 
-/* Every regular file under dir (recursively), as full paths. */
+/* Copy a host file (an input, the worker binary) for a sandbox: always a
+ * copy, never a link, so nothing the worker does reaches the original. */
+static osiris_rc rm_copy(const char *src, const char *dst, mode_t mode, os_err *err) {
+  osiris_rc rc;
+  int in = open(src, O_RDONLY | O_CLOEXEC);
+  if (in < 0)
+    return os_fail(err, errno == ENOENT ? OSIRIS_ENOTFOUND : OSIRIS_EIO, "cannot read %s: %s", src,
+                   strerror(errno));
+  rc = rm_copy_fd(in, src, dst, mode, -1, NULL, NULL, err);
+  close(in);
+  return rc;
+}
+
+/* Open rel below the directory root for reading, refusing anything but a
+ * regular file: no component may be a symbolic link (O_NOFOLLOW at every
+ * level), and the file itself must not be a FIFO, device or socket.  The
+ * size is checked against limit before a byte is read. */
+static int rm_open_below(const char *root, const char *rel, int64_t limit, const char *cap, os_err *err) {
+  char *copy = os_strdup(rel), *p, *slash;
+  int dir = -1, fd = -1;
+  struct stat st;
+  if (!copy) {
+    os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    return -1;
+  }
+  dir = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  for (p = copy; dir >= 0 && (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+    int next;
+    *slash = 0;
+    next = openat(dir, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(dir);
+    dir = next;
+  }
+  if (dir < 0) {
+    os_fail(err, OSIRIS_EIO, "refused the sandbox file %s/%s: %s", root, rel,
+            errno == ENOTDIR || errno == ELOOP ? "a directory on its path is not a regular directory"
+                                                : strerror(errno));
+    goto done;
+  }
+  fd = openat(dir, p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    os_fail(err, errno == ENOENT ? OSIRIS_ENOTFOUND : OSIRIS_EIO, "refused the sandbox file %s/%s: %s",
+            root, rel, errno == ELOOP ? "not a regular file (a symbolic link)" : strerror(errno));
+    goto done;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    os_fail(err, OSIRIS_EIO, "refused the sandbox file %s/%s: not a regular file", root, rel);
+    close(fd);
+    fd = -1;
+    goto done;
+  }
+  if (limit >= 0 && (int64_t)st.st_size > limit) {
+    os_fail(err, OSIRIS_ELIMIT, "the sandbox file %s/%s is larger than %lld bytes (%s)", root, rel,
+            (long long)limit, cap);
+    close(fd);
+    fd = -1;
+  }
+done:
+  if (dir >= 0) close(dir);
+  os_free(copy);
+  return fd;
+}
+
+/* Every entry under dir that is not a directory (recursively), as full
+ * paths: regular files, and also links, FIFOs and devices, which the
+ * fetch then refuses by name instead of passing over them. */
 static osiris_rc rm_walk(const char *dir, osiris_json *paths, int depth, os_err *err) {
   DIR *d;
   struct dirent *e;
   osiris_rc rc = OSIRIS_OK;
-  if (depth > 32) return OSIRIS_OK;
+  struct stat top;
+  if (depth > 32) return os_fail(err, OSIRIS_ELIMIT, "refused %s: directories nested too deep", dir);
+  if (depth == 0 && lstat(dir, &top) == 0 && !S_ISDIR(top.st_mode))
+    return os_fail(err, OSIRIS_EIO, "refused the sandbox file %s: not a regular directory", dir);
   d = opendir(dir);
   if (!d) return OSIRIS_OK; /* nothing there: no artifacts */
   while (!rc && (e = readdir(d)) != NULL) {
@@ -12290,7 +12448,7 @@ static osiris_rc rm_walk(const char *dir, osiris_json *paths, int depth, os_err 
     if (lstat(child, &st) == 0) {
       if (S_ISDIR(st.st_mode))
         rc = rm_walk(child, paths, depth + 1, err);
-      else if (S_ISREG(st.st_mode) && js_push_str(paths, child))
+      else if (js_push_str(paths, child))
         rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
     }
     os_free(child);
@@ -12325,14 +12483,27 @@ static osiris_rc rm_add_map(rm_state *rs, const char *wpath, const char *hpath) 
   return OSIRIS_OK;
 }
 
-/* Where a file the worker wrote belongs on the host (owned), or NULL. */
+/* Where a file the worker wrote belongs on the host (owned), or NULL when
+ * no step declared that path as an output (OSIRIS_KEY_OUTPUT_FILE): the
+ * host computes every place it writes from its own manifest, never from a
+ * path the worker names. */
 static char *rm_host_path(rm_state *rs, const char *wpath) {
   size_t i;
-  const char *rel;
   for (i = 0; i < rs->n_maps; i++)
     if (os_streq(rs->maps[i].wpath, wpath)) return os_strdup(rs->maps[i].hpath);
-  rel = rm_below(wpath, rs->wdir);
-  return rel ? os_path_join(rs->run->ctx->base_dir, rel) : NULL;
+  return NULL;
+}
+
+/* A count the worker reports: never negative, never beyond 2^62, so sums
+ * of them cannot overflow. */
+static int64_t rm_count(const osiris_json *v) {
+  double d = osiris_json_num(v, 0);
+  if (!(d > 0)) return 0; /* negative, zero, NaN */
+  return d >= 4611686018427387904.0 ? INT64_C(4611686018427387904) : (int64_t)d;
+}
+
+static int64_t rm_sat_add(int64_t a, int64_t b) {
+  return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
 static osiris_rc rm_rc_from_name(const char *name) {
@@ -12367,22 +12538,45 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
   if (os_streq(name, "output_written")) {
     const char *wpath = js_gets(ev, "path");
     char *hpath = wpath ? rm_host_path(rs, wpath) : NULL;
-    if (wpath) js_push_str(rs->outputs, wpath);
-    if (hpath) js_set_str(ev, "path", hpath); /* what a local run reports */
+    size_t i;
+    if (!hpath) {
+      rm_refuse(rs, "refused the output '%s' that the worker reported: no step declares that file",
+                wpath ? wpath : "(no path)");
+      return;
+    }
+    for (i = 0; i < osiris_json_size(rs->outputs); i++)
+      if (os_streq(osiris_json_str(osiris_json_at(rs->outputs, i)), wpath)) break;
+    if (i == osiris_json_size(rs->outputs)) js_push_str(rs->outputs, wpath);
+    js_set_str(ev, "path", hpath); /* what a local run reports */
     os_free(hpath);
   }
+  if (os_streq(name, "artifact_created")) {
+    const char *p = js_gets(ev, "path");
+    if (!rm_artifact_rel_ok(rs, p)) {
+      rm_refuse(rs, "refused the artifact '%s' that the worker reported: not below artifacts/<step>/ "
+                "of this run", p ? p : "(no path)");
+      return;
+    }
+  }
   if (!st) return;
+  /* A step ends once: a second outcome is not believed. */
+  if ((os_streq(name, "step_complete") || os_streq(name, "step_failed") ||
+       os_streq(name, "step_skipped") || os_streq(name, "step_start")) &&
+      (st->status == RN_SUCCESS || st->status == RN_FAILED || st->status == RN_SKIPPED)) {
+    rm_refuse(rs, "refused the event %s for step %s: the step had already ended", name, sid);
+    return;
+  }
   if (os_streq(name, "step_start")) {
     st->status = RN_RUNNING;
   } else if (os_streq(name, "step_complete")) {
     st->status = RN_SUCCESS;
-    st->duration_ms = (double)osiris_json_int(osiris_json_get(ev, "duration_ms"), 0);
+    st->duration_ms = (double)rm_count(osiris_json_get(ev, "duration_ms"));
     run->steps_completed++;
   } else if (os_streq(name, "step_failed")) {
     const char *msg = js_gets(ev, "error");
     osiris_rc rc = rm_rc_from_name(js_gets(ev, "error_type"));
     st->status = RN_FAILED;
-    st->duration_ms = (double)osiris_json_int(osiris_json_get(ev, "duration_ms"), 0);
+    st->duration_ms = (double)rm_count(osiris_json_get(ev, "duration_ms"));
     os_free(st->error);
     st->error = os_strdup(msg ? msg : "step failed");
     st->error_rc = rc;
@@ -12391,10 +12585,10 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
   } else if (os_streq(name, "step_skipped")) {
     st->status = RN_SKIPPED;
   } else if (os_streq(name, "rows_out")) {
-    st->rows_out = osiris_json_int(osiris_json_get(ev, "rows"), 0);
+    st->rows_out = rm_count(osiris_json_get(ev, "rows"));
     st->had_frame = 1;
   } else if (os_streq(name, "inputs_resolved") || os_streq(name, "stream_complete")) {
-    st->rows_in += osiris_json_int(osiris_json_get(ev, "rows"), 0);
+    st->rows_in = rm_sat_add(st->rows_in, rm_count(osiris_json_get(ev, "rows")));
   } else if (os_streq(name, "artifact_created")) {
     const char *p = js_gets(ev, "path");
     if (p) js_push_str(st->artifacts, p);
@@ -12415,10 +12609,12 @@ static void rm_on_metric(rm_state *rs, const osiris_json *m) {
   if (idx == (size_t)-1 || !name) return;
   d = osiris_driver_find(run->ctx, run->mf->steps[idx].driver);
   modes = d && d->modes ? d->modes : "extract write";
-  v = (int64_t)osiris_json_num(osiris_json_get(m, "value"), 0);
+  v = rm_count(osiris_json_get(m, "value"));
   /* the same edge rule as osiris_step_metric */
-  if (os_streq(name, "rows_read") && strstr(modes, "extract")) run->st[idx].rows_read += v;
-  if (os_streq(name, "rows_written") && strstr(modes, "write")) run->st[idx].rows_written += v;
+  if (os_streq(name, "rows_read") && strstr(modes, "extract"))
+    run->st[idx].rows_read = rm_sat_add(run->st[idx].rows_read, v);
+  if (os_streq(name, "rows_written") && strstr(modes, "write"))
+    run->st[idx].rows_written = rm_sat_add(run->st[idx].rows_written, v);
 }
 
 static void rm_write_obj(rm_state *rs, int fd, const osiris_json *v) {
@@ -12439,7 +12635,12 @@ static void rm_line(rm_state *rs, const char *line, size_t n) {
   const char *type;
   int stripped = 0;
   while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ')) n--;
-  if (n == 0) return;
+  if (n == 0 || rs->refused) return;
+  if (++rs->n_lines > rs->caps.lines) {
+    rm_refuse(rs, "the worker printed more than %lld lines (OSIRIS_REMOTE_MAX_EVENTS)",
+              (long long)rs->caps.lines);
+    return;
+  }
   if ((n > sizeof ev_pre && memcmp(line, ev_pre, sizeof ev_pre - 1) == 0) ||
       (n > sizeof me_pre && memcmp(line, me_pre, sizeof me_pre - 1) == 0)) {
     size_t cut = line[9] == 'e' ? sizeof ev_pre - 1 : sizeof me_pre - 1;
@@ -12475,7 +12676,7 @@ static void rm_line(rm_state *rs, const char *line, size_t n) {
   if (os_streq(type, "event")) {
     if (!stripped) osiris_json_remove(v, "type");
     rm_on_event(rs, v);
-    rm_write_obj(rs, run->ss.events_fd, v);
+    if (!rs->refused) rm_write_obj(rs, run->ss.events_fd, v);
   } else if (os_streq(type, "metric")) {
     if (!stripped) osiris_json_remove(v, "type");
     rm_on_metric(rs, v);
@@ -12516,12 +12717,19 @@ static void rm_stderr_line(rm_state *rs, const char *line, size_t n) {
   }
 }
 
-/* Bytes of the worker's stdout (stream 0) or stderr (1), split anywhere. */
+/* Bytes of the worker's stdout (stream 0) or stderr (1), split anywhere.
+ * Not OSIRIS_OK once the worker broke the protocol or a cap (rs->error
+ * says how): the caller stops reading. */
 static osiris_rc rm_feed(rm_state *rs, int stream, const char *p, size_t n) {
   os_buf *b = stream ? &rs->err_line : &rs->out_line;
   size_t i, start = 0;
-  for (i = 0; i < n; i++) {
+  for (i = 0; i < n && !rs->refused; i++) {
     if (p[i] != '\n') continue;
+    if ((int64_t)(b->len + (i - start)) > rs->caps.line_bytes) {
+      rm_refuse(rs, "the worker wrote a line longer than %lld bytes (OSIRIS_REMOTE_MAX_LINE_BYTES)",
+                (long long)rs->caps.line_bytes);
+      break;
+    }
     if (b->len) {
       if (ob_put(b, p + start, i - start)) return OSIRIS_ENOMEM;
       if (stream)
@@ -12536,15 +12744,19 @@ static osiris_rc rm_feed(rm_state *rs, int stream, const char *p, size_t n) {
     }
     start = i + 1;
   }
-  if (start < n) {
-    if (b->len + (n - start) > RM_MAX_LINE) return OSIRIS_ELIMIT;
-    if (ob_put(b, p + start, n - start)) return OSIRIS_ENOMEM;
+  if (!rs->refused && start < n) {
+    if ((int64_t)(b->len + (n - start)) > rs->caps.line_bytes)
+      rm_refuse(rs, "the worker wrote a line longer than %lld bytes (OSIRIS_REMOTE_MAX_LINE_BYTES)",
+                (long long)rs->caps.line_bytes);
+    else if (ob_put(b, p + start, n - start))
+      rm_refuse(rs, "out of memory reading the worker's output");
   }
-  return OSIRIS_OK;
+  return rs->refused ? OSIRIS_ELIMIT : OSIRIS_OK;
 }
 
 /* A last line without its newline still counts. */
 static void rm_flush(rm_state *rs) {
+  if (rs->refused) rs->out_line.len = rs->err_line.len = 0;
   if (rs->out_line.len) rm_line(rs, rs->out_line.p, rs->out_line.len);
   if (rs->err_line.len) rm_stderr_line(rs, rs->err_line.p, rs->err_line.len);
   rs->out_line.len = rs->err_line.len = 0;
@@ -12714,38 +12926,18 @@ done:
   return rc;
 }
 
-/* A step's cfg for the package.  For the filesystem CSV steps the file the
- * step reads or writes is mapped into the worker's session directory: a
- * relative path that stays inside the host's base directory (also under a
- * relative connection base_dir) keeps its relative path; anything else
- * (absolute, outside, under an absolute base_dir) becomes an absolute
- * path under <wdir>/_files/<n>/ in the package copy of the cfg only.
- * Inputs are copied into the package. */
-static osiris_rc rm_package_cfg(rm_state *rs, size_t i, os_err *err) {
+/* One file a step's config names (key k, value path): where the worker
+ * finds it.  A clean relative path inside the host's base directory (also
+ * under a relative connection base_dir) keeps its relative place, so the
+ * cfg is unchanged; anything else (absolute, outside, "..", under an
+ * absolute base_dir) becomes <wdir>/_files/<step>/<key>/<name>, set in the
+ * package copy of the cfg only (*changed).  An input is copied into the
+ * package, read-only; an output is recorded as a path the host accepts. */
+static osiris_rc rm_package_file(rm_state *rs, size_t i, const osiris_config_key *k, osiris_json *cfg,
+                                 const char *path, const char *cbase, int *changed, os_err *err) {
   osiris_run *run = rs->run;
-  const mf_step *ms = &run->mf->steps[i];
-  int reader = os_streq(ms->driver, "filesystem.csv_extractor");
-  int writer = os_streq(ms->driver, "filesystem.csv_writer");
-  char *name = os_asprintf("cfg/%s.json", ms->id);
-  char *src = name ? os_path_join(run->ss.dir, name) : NULL;
-  char *dst = name ? os_path_join(rs->pkg_dir, name) : NULL;
   char *host = NULL, *base = NULL, *wpath = NULL, *rel = NULL, *pkg = NULL;
-  osiris_json *cfg = NULL, *conn = NULL;
-  const char *path, *ref, *cbase;
-  os_buf b = {0};
   osiris_rc rc = OSIRIS_OK;
-  if (!name || !src || !dst) {
-    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
-    goto done;
-  }
-  if (!reader && !writer) goto copy;
-  if (js_read_file(src, &cfg, err) || !(path = js_gets(cfg, "path")) || !*path) goto copy;
-  ref = js_gets(cfg, "connection");
-  if (ref) {
-    os_err cerr = {0};
-    if (cn_resolve(run->ctx, ref, "filesystem", &conn, NULL, &cerr)) goto copy; /* worker reports it */
-  }
-  cbase = js_gets(conn, "base_dir");
   if (path[0] != '/' && cbase && *cbase) {
     base = os_path_abs(run->ctx->base_dir, cbase);
     host = base ? os_path_abs(base, path) : NULL;
@@ -12757,32 +12949,79 @@ static osiris_rc rm_package_cfg(rm_state *rs, size_t i, os_err *err) {
     goto done;
   }
   /* Unchanged, the worker resolves a relative path (and a relative
-   * base_dir) against its session directory: same relative place. */
-  if (path[0] != '/' && !(cbase && cbase[0] == '/') && rm_below(host, run->ctx->base_dir)) {
+   * base_dir) against its session directory: the same relative place. */
+  if (path[0] != '/' && rm_rel_ok(path) && !(cbase && cbase[0] == '/') &&
+      rm_below(host, run->ctx->base_dir))
     rel = os_strdup(rm_below(host, run->ctx->base_dir));
-  } else {
-    rel = os_asprintf("_files/%zu/%s", i, os_path_basename(host));
-  }
+  else
+    rel = os_asprintf("_files/%zu/%s/%s", i, k->name, os_path_basename(host));
   wpath = rel ? os_path_join(rs->wdir, rel) : NULL;
   pkg = rel ? os_path_join(rs->pkg_dir, rel) : NULL;
   if (!rel || !wpath || !pkg) {
     rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
-  if (reader && os_is_file(host)) {
-    rc = rm_copy(host, pkg, 0644, NULL, err);
+  if ((k->flags & OSIRIS_KEY_INPUT_FILE) && os_is_file(host)) {
+    rc = rm_copy(host, pkg, 0444, err);
     if (rc) goto done;
     if (js_push_str(rs->files, rel)) {
       rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
       goto done;
     }
   }
-  if (writer && rm_add_map(rs, wpath, host)) {
+  if ((k->flags & OSIRIS_KEY_OUTPUT_FILE) && rm_add_map(rs, wpath, host)) {
     rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
-  if (strncmp(rel, "_files/", 7) != 0) goto copy; /* same relative path: cfg unchanged */
-  if (js_set_str(cfg, "path", wpath) || js_dump(&b, cfg, OSIRIS_JSON_PRETTY) || ob_putc(&b, '\n')) {
+  if (strncmp(rel, "_files/", 7) == 0) {
+    if (js_set_str(cfg, k->name, wpath)) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    *changed = 1;
+  }
+done:
+  os_free(host);
+  os_free(base);
+  os_free(wpath);
+  os_free(rel);
+  os_free(pkg);
+  return rc;
+}
+
+/* A step's cfg for the package: the files its driver declares
+ * (OSIRIS_KEY_INPUT_FILE, OSIRIS_KEY_OUTPUT_FILE) through rm_package_file;
+ * the engine knows no driver by name. */
+static osiris_rc rm_package_cfg(rm_state *rs, size_t i, os_err *err) {
+  osiris_run *run = rs->run;
+  const mf_step *ms = &run->mf->steps[i];
+  const osiris_driver *d = osiris_driver_find(run->ctx, ms->driver);
+  const osiris_config_key *k;
+  char *name = os_asprintf("cfg/%s.json", ms->id);
+  char *src = name ? os_path_join(run->ss.dir, name) : NULL;
+  char *dst = name ? os_path_join(rs->pkg_dir, name) : NULL;
+  osiris_json *cfg = NULL, *conn = NULL;
+  const char *path, *ref;
+  int files = 0, changed = 0;
+  os_buf b = {0};
+  osiris_rc rc = OSIRIS_OK;
+  if (!name || !src || !dst) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (k = d ? d->keys : NULL; k && k->name; k++)
+    if (k->flags & (OSIRIS_KEY_INPUT_FILE | OSIRIS_KEY_OUTPUT_FILE)) files = 1;
+  if (!files || js_read_file(src, &cfg, err)) goto copy;
+  ref = js_gets(cfg, "connection");
+  if (ref) {
+    os_err cerr = {0};
+    if (cn_resolve(run->ctx, ref, d->family, &conn, NULL, &cerr)) goto copy; /* worker reports it */
+  }
+  for (k = d->keys; k->name; k++) {
+    if (!(k->flags & (OSIRIS_KEY_INPUT_FILE | OSIRIS_KEY_OUTPUT_FILE))) continue;
+    if (!(path = js_gets(cfg, k->name)) || !*path) continue;
+    rc = rm_package_file(rs, i, k, cfg, path, js_gets(conn, "base_dir"), &changed, err);
+    if (rc) goto done;
+  }
+  if (!changed) goto copy;
+  if (js_dump(&b, cfg, OSIRIS_JSON_PRETTY) || ob_putc(&b, '\n')) {
     rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
@@ -12797,11 +13036,6 @@ done:
   os_free(name);
   os_free(src);
   os_free(dst);
-  os_free(host);
-  os_free(base);
-  os_free(wpath);
-  os_free(rel);
-  os_free(pkg);
   osiris_json_free(cfg);
   osiris_json_free(conn);
   ob_free(&b);
@@ -12971,7 +13205,7 @@ static osiris_rc sp_start(rm_state *rs, os_err *err) {
   size_t i, n = osiris_json_size(rs->envs);
   osiris_rc rc = OSIRIS_OK;
   osiris_json *f;
-  rc = rm_copy(rs->wsrc, rs->wbin, 0755, NULL, err);
+  rc = rm_copy(rs->wsrc, rs->wbin, 0555, err);
   if (rc) goto done;
   cmds = os_path_join(rs->wdir, "commands.jsonl");
   envp = os_calloc(n + 3, sizeof *envp);
@@ -13089,8 +13323,7 @@ static osiris_rc sp_pump(rm_state *rs, os_err *err) {
           rs->fd_out = -1;
         continue;
       }
-      if (rm_feed(rs, is_err, buf, (size_t)r) && !rc)
-        rc = os_fail(err, OSIRIS_ELIMIT, "the worker wrote a line longer than %zu bytes", RM_MAX_LINE);
+      if (rm_feed(rs, is_err, buf, (size_t)r) && !rc) rc = os_fail(err, OSIRIS_ELIMIT, "%s", rs->error);
     }
     if (rc) break;
   }
@@ -13109,10 +13342,19 @@ static osiris_rc sp_pump(rm_state *rs, os_err *err) {
   return rc;
 }
 
-static osiris_rc sp_fetch(rm_state *rs, const char *wpath, const char *hpath, int64_t *bytes,
-                          os_err *err) {
-  (void)rs;
-  return rm_copy(wpath, hpath, 0644, bytes, err);
+static osiris_rc sp_fetch(rm_state *rs, const char *wpath, const char *hpath, int64_t limit,
+                          const char *cap, int64_t *bytes, os_err *err) {
+  const char *rel = rm_below(wpath, rs->wdir);
+  osiris_rc rc;
+  int fd;
+  if (!rel || !rm_rel_ok(rel))
+    return os_fail(err, OSIRIS_EIO, "refused the sandbox file %s: outside the worker's session directory",
+                   wpath);
+  fd = rm_open_below(rs->wdir, rel, limit, cap, err);
+  if (fd < 0) return err->rc ? err->rc : OSIRIS_EIO;
+  rc = rm_copy_fd(fd, wpath, hpath, 0, limit, cap, bytes, err);
+  close(fd);
+  return rc;
 }
 
 static osiris_rc sp_list(rm_state *rs, const char *dir, osiris_json *paths, os_err *err) {
@@ -13156,10 +13398,29 @@ typedef struct e2_req {
   const char *body;
   size_t body_len;
   const char *upload_path;   /* stream this file as the body */
-  const char *download_path; /* write a 200 body here */
+  const char *download_path; /* write a 200 body here (atomically) */
+  int64_t max_bytes;         /* with download_path: a longer body is OSIRIS_ELIMIT; < 0: none */
   int attempts;              /* 1: no retry */
   long timeout_s;
 } e2_req;
+
+/* A download: into a file, counting, at most max bytes (max < 0: none). */
+typedef struct e2_sink {
+  FILE *f;
+  int64_t n, max;
+  int over;
+} e2_sink;
+
+static size_t e2_file_cb(char *p, size_t sz, size_t n, void *user) {
+  e2_sink *k = user;
+  size_t len = sz * n;
+  if (k->max >= 0 && k->n + (int64_t)len > k->max) {
+    k->over = 1;
+    return 0;
+  }
+  k->n += (int64_t)len;
+  return fwrite(p, 1, len, k->f);
+}
 
 static size_t e2_buf_cb(char *p, size_t sz, size_t n, void *user) {
   os_buf *b = user;
@@ -13240,6 +13501,7 @@ static osiris_rc e2_call(rm_state *rs, const e2_req *q, long *status, os_buf *re
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = NULL;
     FILE *up = NULL, *down = NULL;
+    e2_sink sink;
     char *tmp = NULL;
     char cerr[CURL_ERROR_SIZE] = "";
     CURLcode c;
@@ -13276,16 +13538,25 @@ static osiris_rc e2_call(rm_state *rs, const e2_req *q, long *status, os_buf *re
       }
     }
     if (q->download_path) {
-      tmp = os_asprintf("%s.part", q->download_path);
-      down = tmp ? fopen(tmp, "wbe") : NULL;
+      int fd = os_open_temp(q->download_path, &tmp);
+      down = fd >= 0 ? fdopen(fd, "wb") : NULL;
       if (!down) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        if (tmp) unlink(tmp);
         if (up) fclose(up);
         os_free(tmp);
         curl_slist_free_all(hdrs);
         curl_easy_cleanup(h);
-        return os_fail(err, OSIRIS_EIO, "cannot write %s: %s", q->download_path, strerror(errno));
+        return os_fail(err, OSIRIS_EIO, "cannot write %s: %s", q->download_path, strerror(e));
       }
-      curl_easy_setopt(h, CURLOPT_WRITEDATA, down);
+      sink.f = down;
+      sink.n = 0;
+      sink.max = q->max_bytes;
+      sink.over = 0;
+      curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, e2_file_cb);
+      curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+      /* A decoded body counts: a small compressed body cannot fill the disk. */
       curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     } else {
       curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, e2_buf_cb);
@@ -13314,6 +13585,9 @@ static osiris_rc e2_call(rm_state *rs, const e2_req *q, long *status, os_buf *re
     curl_easy_cleanup(h);
     if (c == CURLE_ABORTED_BY_CALLBACK)
       return os_fail(err, OSIRIS_ECANCEL, "interrupted");
+    if (down && sink.over)
+      return os_fail(err, OSIRIS_ELIMIT, "%s: the body is larger than %lld bytes", q->url,
+                     (long long)q->max_bytes);
     retry = (c != CURLE_OK && e2_retryable_curl(c)) ||
             (c == CURLE_OK && (*status == 429 || (*status >= 500 && !(q->envd && *status == 502))));
     if (!retry || attempt + 1 >= max || (rs->run->ctx->cancelled && !rs->e2.no_cancel)) {
@@ -13385,8 +13659,7 @@ static void e2_on_data(rm_state *rs, int stream, const osiris_json *v) {
   }
   n = e2_b64_decode(s, n, raw);
   if (rm_feed(rs, stream, raw, n)) {
-    rs->e2.bad = 1;
-    snprintf(rs->error, sizeof rs->error, "the worker wrote a line longer than %zu bytes", RM_MAX_LINE);
+    rs->e2.bad = 1; /* rs->error says why */
   } else if (stream == 0) {
     rs->e2.out_fed += (int64_t)n;
   }
@@ -13669,8 +13942,8 @@ static long e2_health(rm_state *rs) {
 #define E2_REATTACH_MS 30000.0   /* ... or this long without an attach */
 #define E2_REATTACH_MAX 100      /* attaches in all (each one then dropped again) */
 
-static osiris_rc e2_fetch(rm_state *rs, const char *wpath, const char *hpath, int64_t *bytes,
-                          os_err *err);
+static osiris_rc e2_fetch(rm_state *rs, const char *wpath, const char *hpath, int64_t limit,
+                          const char *cap, int64_t *bytes, os_err *err);
 
 /* Did the worker's stream break while the worker may still run?  Only
  * then is reattaching worth it: not after Ctrl-C, a malformed stream, an
@@ -13764,7 +14037,7 @@ static osiris_rc e2_feed_file(rm_state *rs, const char *hpath, int64_t *rest, os
     }
     if (r == 0) break;
     if (rm_feed(rs, 0, buf, (size_t)r)) {
-      rc = os_fail(err, OSIRIS_ELIMIT, "the worker wrote a line longer than %zu bytes", RM_MAX_LINE);
+      rc = os_fail(err, OSIRIS_ELIMIT, "%s", rs->error);
       goto done;
     }
     e->out_fed += r;
@@ -13786,7 +14059,7 @@ static osiris_rc e2_feed_rest(rm_state *rs, os_err *err) {
     rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
-  rc = e2_fetch(rs, wpath, hpath, NULL, err);
+  rc = e2_fetch(rs, wpath, hpath, rs->caps.file_bytes, "OSIRIS_REMOTE_MAX_FILE_BYTES", NULL, err);
   if (!rc) rc = e2_feed_file(rs, hpath, &rest, err);
   if (!rc)
     ss_log(&rs->run->ss, 1, "e2b: fetched %" PRId64 " bytes from %s (the output past the %" PRId64
@@ -13914,23 +14187,94 @@ static pthread_once_t e2_curl_once = PTHREAD_ONCE_INIT;
 static int e2_curl_ok;
 static void e2_curl_init(void) { e2_curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
 
+/* An E2B setting (key or endpoint) from the process environment.  A
+ * project's .env is not believed for these unless the user opts in with
+ * OSIRIS_TRUST_DOTENV=1: a .env travels with someone else's project and
+ * could send the user's real key to any server.  Borrowed, or NULL with
+ * err set (EUSAGE) when only the .env has it and no opt-in was given. */
+static const char *e2_setting(rm_state *rs, const char *name, os_err *err) {
+  const char *v = getenv(name), *dot;
+  osiris_json *f;
+  if (v) return v;
+  dot = osiris_ctx_getenv(rs->run->ctx, name);
+  if (!dot) return NULL;
+  if (!rm_env_flag("OSIRIS_TRUST_DOTENV")) {
+    os_fail(err, OSIRIS_EUSAGE, "%s is set only in the project's .env, which osiris does not read for "
+            "E2B keys and endpoints unless OSIRIS_TRUST_DOTENV=1 is in the environment: export it "
+            "instead, or opt in", name);
+    return NULL;
+  }
+  f = rm_obj();
+  if (f) {
+    js_set_str(f, "setting", name);
+    js_set_str(f, "message", "taken from the project's .env (OSIRIS_TRUST_DOTENV=1)");
+  }
+  rm_event(rs, "security_warning", f);
+  ss_log(&rs->run->ss, 2, "e2b: %s taken from the project's .env (OSIRIS_TRUST_DOTENV=1)", name);
+  return dot;
+}
+
+/* 1 when url is https://, or http:// to a loopback host (localhost,
+ * 127.0.0.0/8, [::1]); 0 otherwise. */
+static int rm_url_secure(const char *url) {
+  const char *h, *end;
+  size_t n, i;
+  if (!url) return 0;
+  if (strncmp(url, "https://", 8) == 0) return 1;
+  if (strncmp(url, "http://", 7) != 0) return 0;
+  h = url + 7;
+  if (strncmp(h, "[::1]", 5) == 0) return h[5] == 0 || h[5] == ':' || h[5] == '/';
+  for (end = h; *end && *end != ':' && *end != '/' && *end != '?' && *end != '@'; end++) {
+  }
+  if (*end == '@') return 0; /* user info: judge no further */
+  n = (size_t)(end - h);
+  if (n == 9 && strncmp(h, "localhost", 9) == 0) return 1;
+  if (n < 4 || strncmp(h, "127.", 4) != 0) return 0;
+  for (i = 4; i < n; i++)
+    if (!(isdigit((unsigned char)h[i]) || h[i] == '.')) return 0;
+  return 1;
+}
+
+/* An endpoint the API key or envd token travels to: https, or plain http
+ * to loopback, or plain http anywhere with OSIRIS_ALLOW_INSECURE_HTTP=1
+ * (a security_warning event says so). */
+static osiris_rc e2_check_endpoint(rm_state *rs, const char *name, const char *url, os_err *err) {
+  osiris_json *f;
+  if (rm_url_secure(url)) return OSIRIS_OK;
+  if (!url || strncmp(url, "http://", 7) != 0 || !rm_env_flag("OSIRIS_ALLOW_INSECURE_HTTP"))
+    return os_fail(err, OSIRIS_EUSAGE, "%s=%s: https is required (plain http only to a loopback host, or "
+                   "with OSIRIS_ALLOW_INSECURE_HTTP=1)", name, url ? url : "");
+  f = rm_obj();
+  if (f) {
+    js_set_str(f, "setting", name);
+    js_set_str(f, "message", "plain http to a non-loopback host (OSIRIS_ALLOW_INSECURE_HTTP=1)");
+  }
+  rm_event(rs, "security_warning", f);
+  ss_log(&rs->run->ss, 2, "e2b: %s is plain http (OSIRIS_ALLOW_INSECURE_HTTP=1): the API key travels "
+         "unencrypted", name);
+  return OSIRIS_OK;
+}
+
 static osiris_rc e2_open(rm_state *rs, os_err *err) {
   e2_state *e = &rs->e2;
   osiris_ctx *ctx = rs->run->ctx;
-  const char *key = osiris_ctx_getenv(ctx, "E2B_API_KEY"), *v;
+  const char *key = e2_setting(rs, "E2B_API_KEY", err), *v;
   const char *tmp = getenv("TMPDIR");
   char *tmpl;
+  if (err->rc) return err->rc;
   if (!key || !*key)
     return os_fail(err, OSIRIS_EUSAGE, "--e2b needs E2B_API_KEY (an E2B API key, e2b_...) in the "
-                   "environment or a .env file");
+                   "environment");
   pthread_once(&e2_curl_once, e2_curl_init);
   if (!e2_curl_ok) return os_fail(err, OSIRIS_EIO, "cannot initialize libcurl");
   e->api_key = os_strdup(key);
   /* The key never goes to the sandbox; nor may it reach a run file. */
   if (ss_add_secret(&rs->run->ss, key)) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
-  v = osiris_ctx_getenv(ctx, "E2B_DOMAIN");
+  v = e2_setting(rs, "E2B_DOMAIN", err);
+  if (err->rc) return err->rc;
   e->domain = os_strdup(v && *v ? v : "e2b.app");
-  v = osiris_ctx_getenv(ctx, "E2B_API_URL");
+  v = e2_setting(rs, "E2B_API_URL", err);
+  if (err->rc) return err->rc;
   e->api_url = v && *v ? os_strdup(v) : os_asprintf("https://api.%s", e->domain ? e->domain : "");
   /* --e2b-template / --timeout; the environment serves embedders */
   v = rs->run->e2b_template ? rs->run->e2b_template : osiris_ctx_getenv(ctx, "OSIRIS_E2B_TEMPLATE");
@@ -13942,6 +14286,12 @@ static osiris_rc e2_open(rm_state *rs, os_err *err) {
     return os_fail(err, OSIRIS_ENOMEM, "out of memory");
   while (strlen(e->api_url) > 1 && e->api_url[strlen(e->api_url) - 1] == '/')
     e->api_url[strlen(e->api_url) - 1] = 0;
+  if (e2_check_endpoint(rs, "E2B_API_URL", e->api_url, err)) return err->rc;
+  /* E2B_SANDBOX_URL is read at create time; refuse it before anything is sent. */
+  v = e2_setting(rs, "E2B_SANDBOX_URL", err);
+  if (err->rc) return err->rc;
+  if (v && *v && e2_check_endpoint(rs, "E2B_SANDBOX_URL", v, err)) return err->rc;
+  if (v && *v && !(e->envd_override = os_strdup(v))) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
   rs->wdir = os_asprintf("/home/user/session/%s", rs->run->ss.id);
   rs->wbin = os_asprintf("/home/user/.osiris/osiris-worker-%s", rs->run->ss.id);
   tmpl = os_asprintf("%s/osiris-e2b-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -14024,7 +14374,7 @@ static osiris_rc e2_create(rm_state *rs, os_err *err) {
     }
   }
   {
-    const char *v = osiris_ctx_getenv(rs->run->ctx, "E2B_SANDBOX_URL");
+    const char *v = e->envd_override;
     const char *dom = js_gets(resp, "domain");
     if (v && *v)
       e->envd_url = os_strdup(v);
@@ -14179,54 +14529,16 @@ done:
   return rc;
 }
 
-static osiris_rc e2_fetch(rm_state *rs, const char *wpath, const char *hpath, int64_t *bytes,
-                          os_err *err) {
-  char *enc = e2_escape(wpath);
-  char *url = enc ? os_asprintf("%s/files?path=%s", rs->e2.envd_url, enc) : NULL;
-  char *dir = os_path_dirname(hpath);
-  os_buf out = {0};
-  long status = 0;
-  osiris_rc rc;
-  e2_req q;
-  struct stat st;
-  memset(&q, 0, sizeof q);
-  q.method = "GET";
-  q.url = url;
-  q.envd = 1;
-  q.download_path = hpath;
-  q.attempts = 5;
-  q.timeout_s = 600;
-  if (!url || !dir) {
-    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
-    goto done;
-  }
-  rc = os_mkdir_p(dir, err);
-  if (!rc) rc = e2_call(rs, &q, &status, &out, err);
-  if (!rc && status != 200) {
-    char d[400];
-    e2_describe(&out, d, sizeof d);
-    rc = os_fail(err, OSIRIS_EIO, "E2B: download of %s failed: HTTP %ld: %s", wpath, status, d);
-  }
-  if (!rc && bytes) *bytes = stat(hpath, &st) == 0 ? (int64_t)st.st_size : 0;
-done:
-  ob_free(&out);
-  os_free(enc);
-  os_free(url);
-  os_free(dir);
-  return rc;
-}
-
-static osiris_rc e2_list(rm_state *rs, const char *dir, osiris_json *paths, os_err *err) {
-  char *url = os_asprintf("%s/filesystem.Filesystem/ListDir", rs->e2.envd_url);
-  osiris_json *req = rm_obj(), *resp = NULL;
-  const osiris_json *entries;
+/* One unary Connect call of envd's Filesystem service: *resp owned on
+ * OSIRIS_OK; *status the HTTP status (404/not_found: the path is not there). */
+static osiris_rc e2_fs_call(rm_state *rs, const char *method, osiris_json *req, long *status,
+                            osiris_json **resp, os_err *err) {
+  char *url = os_asprintf("%s/filesystem.Filesystem/%s", rs->e2.envd_url, method);
   os_buf body = {0}, out = {0};
-  long status = 0;
   osiris_rc rc;
-  size_t i;
   e2_req q;
-  if (!url || !req || js_set_str(req, "path", dir) || js_set_int(req, "depth", 16) ||
-      js_dump(&body, req, 0)) {
+  *resp = NULL;
+  if (!url || !req || js_dump(&body, req, 0)) {
     rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
@@ -14239,30 +14551,109 @@ static osiris_rc e2_list(rm_state *rs, const char *dir, osiris_json *paths, os_e
   q.body_len = body.len;
   q.attempts = 5;
   q.timeout_s = 60;
-  rc = e2_call(rs, &q, &status, &out, err);
-  if (rc) goto done;
-  if (status == 404) goto done; /* no artifacts directory */
-  if (status != 200 || js_parse(out.p ? out.p : "", out.len, "ListDir", &resp, NULL)) {
+  rc = e2_call(rs, &q, status, &out, err);
+  if (rc || *status == 404) goto done;
+  if (*status != 200 || js_parse(out.p ? out.p : "", out.len, method, resp, NULL)) {
     char d[400];
     e2_describe(&out, d, sizeof d);
-    rc = os_fail(err, OSIRIS_EIO, "E2B: listing %s failed: HTTP %ld: %s", dir, status, d);
+    rc = os_fail(err, OSIRIS_EIO, "E2B: %s failed: HTTP %ld: %s", method, *status, d);
+  }
+done:
+  ob_free(&body);
+  ob_free(&out);
+  os_free(url);
+  return rc;
+}
+
+/* A sandbox file the host may download: FILE_TYPE_FILE (envd reports a
+ * symbolic link as FILE_TYPE_SYMLINK and does not follow it). */
+static osiris_rc e2_entry_ok(const osiris_json *en, const char *path, os_err *err) {
+  const char *type = js_gets(en, "type");
+  if (os_streq(type, "FILE_TYPE_FILE")) return OSIRIS_OK;
+  return os_fail(err, OSIRIS_EIO, "refused the sandbox file %s: not a regular file (%s)", path,
+                 type ? type : "no type");
+}
+
+static osiris_rc e2_fetch(rm_state *rs, const char *wpath, const char *hpath, int64_t limit,
+                          const char *cap, int64_t *bytes, os_err *err) {
+  char *enc = e2_escape(wpath);
+  char *url = enc ? os_asprintf("%s/files?path=%s", rs->e2.envd_url, enc) : NULL;
+  char *dir = os_path_dirname(hpath);
+  osiris_json *req = rm_obj(), *resp = NULL;
+  const osiris_json *en;
+  os_buf out = {0};
+  long status = 0;
+  osiris_rc rc;
+  e2_req q;
+  struct stat st;
+  memset(&q, 0, sizeof q);
+  q.method = "GET";
+  q.url = url;
+  q.envd = 1;
+  q.download_path = hpath;
+  q.max_bytes = limit;
+  q.attempts = 5;
+  q.timeout_s = 600;
+  if (!url || !dir || !req || js_set_str(req, "path", wpath)) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
+  /* What is there first: a regular file within the limit, or nothing. */
+  rc = e2_fs_call(rs, "Stat", req, &status, &resp, err);
+  if (!rc && status == 404) rc = os_fail(err, OSIRIS_ENOTFOUND, "E2B: %s is not in the sandbox", wpath);
+  en = osiris_json_get(resp, "entry");
+  if (!rc) rc = e2_entry_ok(en, wpath, err);
+  if (!rc && limit >= 0) {
+    const char *sz = js_gets(en, "size");
+    if (sz && strtoll(sz, NULL, 10) > limit)
+      rc = os_fail(err, OSIRIS_ELIMIT, "the sandbox file %s is larger than %lld bytes (%s)", wpath,
+                   (long long)limit, cap);
+  }
+  if (!rc) rc = os_mkdir_p(dir, err);
+  if (!rc) rc = e2_call(rs, &q, &status, &out, err);
+  if (rc == OSIRIS_ELIMIT) /* the body outgrew what Stat said */
+    rc = os_fail(err, OSIRIS_ELIMIT, "the sandbox file %s is larger than %lld bytes (%s)", wpath,
+                 (long long)limit, cap);
+  if (!rc && status != 200) {
+    char d[400];
+    e2_describe(&out, d, sizeof d);
+    rc = os_fail(err, OSIRIS_EIO, "E2B: download of %s failed: HTTP %ld: %s", wpath, status, d);
+  }
+  if (!rc && bytes) *bytes = stat(hpath, &st) == 0 ? (int64_t)st.st_size : 0;
+done:
+  ob_free(&out);
+  osiris_json_free(req);
+  osiris_json_free(resp);
+  os_free(enc);
+  os_free(url);
+  os_free(dir);
+  return rc;
+}
+
+static osiris_rc e2_list(rm_state *rs, const char *dir, osiris_json *paths, os_err *err) {
+  osiris_json *req = rm_obj(), *resp = NULL;
+  const osiris_json *entries;
+  long status = 0;
+  osiris_rc rc;
+  size_t i;
+  if (!req || js_set_str(req, "path", dir) || js_set_int(req, "depth", 16)) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = e2_fs_call(rs, "ListDir", req, &status, &resp, err);
+  if (rc || status == 404) goto done; /* 404: no artifacts directory */
   entries = osiris_json_get(resp, "entries");
-  for (i = 0; i < osiris_json_size(entries); i++) {
+  for (i = 0; !rc && i < osiris_json_size(entries); i++) {
     const osiris_json *en = osiris_json_at(entries, i);
-    if (os_streq(js_gets(en, "type"), "FILE_TYPE_FILE") && js_gets(en, "path") &&
-        js_push_str(paths, js_gets(en, "path"))) {
-      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
-      break;
-    }
+    const char *p = js_gets(en, "path");
+    if (os_streq(js_gets(en, "type"), "FILE_TYPE_DIRECTORY")) continue;
+    if (!p) rc = os_fail(err, OSIRIS_EIO, "E2B: ListDir of %s gave an entry without a path", dir);
+    if (!rc) rc = e2_entry_ok(en, p, err);
+    if (!rc && js_push_str(paths, p)) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
   }
 done:
   osiris_json_free(req);
   osiris_json_free(resp);
-  ob_free(&body);
-  ob_free(&out);
-  os_free(url);
   return rc;
 }
 
@@ -14354,6 +14745,7 @@ static void rm_state_free(rm_state *rs) {
   os_free(rs->scratch);
   os_free(e->api_url);
   os_free(e->envd_url);
+  os_free(e->envd_override);
   if (e->api_key) memset(e->api_key, 0, strlen(e->api_key));
   os_free(e->api_key);
   os_free(e->domain);
@@ -14376,6 +14768,7 @@ static rm_state *rm_state_new(osiris_run *run) {
   rs->outputs = js_alloc(OSIRIS_JSON_ARRAY);
   rs->envs = rm_obj();
   rs->err_fd = rs->fd_out = rs->fd_err = -1;
+  rm_caps_load(&rs->caps);
   if (!rs->files || !rs->outputs || !rs->envs) {
     rm_state_free(rs);
     return NULL;
@@ -14446,6 +14839,13 @@ static void rm_conclude(rm_state *rs, osiris_rc prc, const char *perr) {
     reason = "interrupted";
     snprintf(msg, sizeof msg, "the run was interrupted");
     prc = OSIRIS_ECANCEL;
+  } else if (rs->refused) {
+    /* The host believes nothing more from this worker: a step failure it
+     * reported before gives way to the reason it is not believed. */
+    reason = "worker_failed";
+    snprintf(msg, sizeof msg, "%s", rs->error);
+    prc = OSIRIS_EIO;
+    run->rc = 0;
   } else if (prc) {
     reason = rs->tp == &rm_e2b ? "sandbox_failed" : "worker_failed";
     snprintf(msg, sizeof msg, "%s", perr);
@@ -14469,6 +14869,18 @@ static void rm_conclude(rm_state *rs, osiris_rc prc, const char *perr) {
     reason = "worker_failed";
     snprintf(msg, sizeof msg, "the worker exited with status %d", rs->exit_code);
     prc = OSIRIS_EIO;
+  } else if (!run->rc) {
+    /* The host decides success: every step of its manifest must have an
+     * outcome the worker reported (complete, failed or skipped). */
+    for (i = 0; run->mf && i < run->mf->n_steps && !reason; i++) {
+      rn_status s = run->st[i].status;
+      if (s == RN_SUCCESS || s == RN_FAILED || s == RN_SKIPPED) continue;
+      reason = "worker_failed";
+      snprintf(msg, sizeof msg, "the worker exited without an outcome for step %s "
+               "(no outcome for step %s: complete, failed or skipped)", run->mf->steps[i].id,
+               run->mf->steps[i].id);
+      prc = OSIRIS_EIO;
+    }
   }
   if (!reason) return;
   if (run->rc && prc != OSIRIS_ECANCEL) {
@@ -14526,7 +14938,32 @@ static osiris_rc rm_execute(osiris_run *run) {
   return run->rc;
 }
 
-/* Bring back the files writers produced and artifacts/ of the worker. */
+/* One file back from the sandbox, within the caps on files and bytes. */
+static osiris_rc rm_bring_back(rm_state *rs, const char *wpath, const char *hpath, int64_t *files,
+                               int64_t *bytes, os_err *err) {
+  int64_t left = rs->caps.total_bytes - *bytes, n = 0, limit;
+  const char *cap = "OSIRIS_REMOTE_MAX_FILE_BYTES";
+  osiris_rc rc;
+  if (*files >= rs->caps.files)
+    return os_fail(err, OSIRIS_ELIMIT, "the sandbox has more than %lld files to bring back "
+                   "(OSIRIS_REMOTE_MAX_FILES)", (long long)rs->caps.files);
+  limit = rs->caps.file_bytes;
+  if (left < limit) {
+    limit = left < 0 ? 0 : left;
+    cap = "OSIRIS_REMOTE_MAX_TOTAL_BYTES";
+  }
+  rc = rs->tp->fetch(rs, wpath, hpath, limit, cap, &n, err);
+  if (!rc) {
+    (*files)++;
+    *bytes += n;
+  }
+  return rc;
+}
+
+/* Bring back the files writers produced and artifacts/ of the worker.
+ * Every host path comes from the host's own manifest: a declared output
+ * (rm_host_path), or artifacts/<step>/... of a step of the manifest under
+ * the run directory; any other file the sandbox offers fails the run. */
 static osiris_rc rm_collect_files(rm_state *rs, int64_t *files, int64_t *bytes, os_err *err) {
   osiris_run *run = rs->run;
   osiris_json *paths = js_alloc(OSIRIS_JSON_ARRAY);
@@ -14539,31 +14976,25 @@ static osiris_rc rm_collect_files(rm_state *rs, int64_t *files, int64_t *bytes, 
   }
   for (i = 0; !rc && i < osiris_json_size(rs->outputs); i++) {
     const char *w = osiris_json_str(osiris_json_at(rs->outputs, i));
-    char *h = rm_host_path(rs, w);
-    int64_t n = 0;
-    if (!h) {
-      ss_log(&run->ss, 2, "remote: %s is outside the worker's session directory; not copied", w);
-      continue;
-    }
-    rc = rs->tp->fetch(rs, w, h, &n, err);
-    if (!rc) {
-      (*files)++;
-      *bytes += n;
-    }
+    char *h = rm_host_path(rs, w); /* declared: rm_on_event refused anything else */
+    rc = h ? rm_bring_back(rs, w, h, files, bytes, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
     os_free(h);
   }
   if (!rc) rc = rs->tp->list(rs, adir, paths, err);
+  if (!rc && (int64_t)osiris_json_size(paths) > rs->caps.files - *files)
+    rc = os_fail(err, OSIRIS_ELIMIT, "the sandbox has more than %lld files to bring back "
+                 "(OSIRIS_REMOTE_MAX_FILES)", (long long)rs->caps.files);
   for (i = 0; !rc && i < osiris_json_size(paths); i++) {
     const char *w = osiris_json_str(osiris_json_at(paths, i));
     const char *rel = rm_below(w, rs->wdir);
-    char *h = rel ? os_path_join(run->ss.dir, rel) : NULL;
-    int64_t n = 0;
-    if (!h) continue;
-    rc = rs->tp->fetch(rs, w, h, &n, err);
-    if (!rc) {
-      (*files)++;
-      *bytes += n;
+    char *h;
+    if (!rel || !rm_artifact_rel_ok(rs, rel)) {
+      rc = os_fail(err, OSIRIS_EIO, "refused the sandbox file '%s': not below artifacts/<step>/ of "
+                   "this run", w);
+      break;
     }
+    h = os_path_join(run->ss.dir, rel);
+    rc = h ? rm_bring_back(rs, w, h, files, bytes, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
     os_free(h);
   }
 done:
@@ -14579,7 +15010,7 @@ static osiris_rc rm_collect(osiris_run *run) {
     int64_t files = 0, bytes = 0;
     double t0 = os_now_ms(), copy_ms = 0;
     /* A dead sandbox has nothing to give; a dead local worker left files. */
-    if (rs->started && !(rs->failed && rs->tp == &rm_e2b) && !run->ctx->cancelled) {
+    if (rs->started && !(rs->failed && rs->tp == &rm_e2b) && !rs->refused && !run->ctx->cancelled) {
       os_err err = {0};
       osiris_rc crc = rm_collect_files(rs, &files, &bytes, &err);
       if (crc) {

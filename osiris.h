@@ -220,7 +220,7 @@ typedef struct osiris_csv_opts {
  * two passes), OSIRIS_EPARSE (unterminated quote, field count, bad UTF-8). */
 osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o,
                           osiris_frame **out, char *errbuf, size_t errcap);
-/* Write f to path through path.tmp.<pid> + rename: a failure never leaves a
+/* Write f to path through a temporary file created exclusively beside it, then rename: a failure never leaves a
  * partial file under the final name.  Parent directories are created. */
 osiris_rc osiris_csv_write(const char *path, const osiris_frame *f,
                            const osiris_csv_opts *o, char *errbuf, size_t errcap);
@@ -246,7 +246,7 @@ typedef struct osiris_parquet_opts {
   size_t row_group_rows; /* rows per row group; 0: 1048576 */
 } osiris_parquet_opts;
 
-/* Write f to path (through path.tmp.<pid> + rename; parents created).
+/* Write f to path (through a temporary file created exclusively beside it, then rename; parents created).
  * opts may be NULL.  Errors in errbuf. */
 osiris_rc osiris_parquet_write(const char *path, const osiris_frame *f,
                                const osiris_parquet_opts *opts, char *errbuf, size_t errcap);
@@ -265,6 +265,14 @@ typedef struct osiris_step osiris_step;
 #define OSIRIS_KEY_REQUIRED 1u /* must be present (after connection fields) */
 #define OSIRIS_KEY_SECRET 2u   /* never in compiled files; masked in output */
 #define OSIRIS_KEY_CONN 4u     /* may come from the connection instead */
+/* The key's value is a path (relative to the connection's base_dir, else
+ * to the project directory) of a file the step reads: a remote run ships
+ * it to the sandbox. */
+#define OSIRIS_KEY_INPUT_FILE 8u
+/* The key's value is a path of a file the step writes: a remote run brings
+ * it back, and the host accepts a file from a sandbox only at a path that
+ * such a key declared (section 16 of osiris.c). */
+#define OSIRIS_KEY_OUTPUT_FILE 16u
 
 typedef struct osiris_config_key {
   const char *name;

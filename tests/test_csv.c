@@ -582,7 +582,7 @@ static int has_temp_files(void) {
   int found = 0;
   if (!d) return 0;
   while ((e = readdir(d)))
-    if (strstr(e->d_name, ".tmp.")) found = 1;
+    if (strlen(e->d_name) > 4 && strcmp(e->d_name + strlen(e->d_name) - 4, ".tmp") == 0) found = 1;
   closedir(d);
   return found;
 }

@@ -71,7 +71,7 @@ static void test_line_split_anywhere(void) {
  * older clobbered form both give the local line. */
 static void test_event_with_own_type_field(void) {
   const char *want = "{\"ts\":\"T\",\"session\":\"sid\",\"event\":\"output_written\",\"step_id\":\"w\","
-                     "\"path\":\"/elsewhere/o.csv\",\"type\":\"csv\",\"rows\":8,\"size_bytes\":117}\n";
+                     "\"path\":\"/host/o.csv\",\"type\":\"csv\",\"rows\":8,\"size_bytes\":117}\n";
   const char *lines[2] = {
       "{\"type\":\"event\",\"ts\":\"T\",\"session\":\"sid\",\"event\":\"output_written\",\"step_id\":\"w\","
       "\"path\":\"/elsewhere/o.csv\",\"type\":\"csv\",\"rows\":8,\"size_bytes\":117}\n",
@@ -82,6 +82,7 @@ static void test_event_with_own_type_field(void) {
     osiris_run *run;
     rm_state *rs = tr_state(&run);
     char *ev;
+    rm_add_map(rs, "/elsewhere/o.csv", "/host/o.csv"); /* a declared output */
     rm_feed(rs, 0, lines[k], strlen(lines[k]));
     ev = tr_file(run, "events.jsonl");
     CHECK_STR(ev, want);
@@ -323,9 +324,9 @@ static void test_paths_and_names(void) {
   h = rm_host_path(rs, "/w/session/_files/2/out.csv");
   CHECK_STR(h, "/abs/out.csv");
   os_free(h);
-  h = rm_host_path(rs, "/w/session/output/x.csv");
-  CHECK(h && os_startswith(h, tr_ctx->base_dir) && strstr(h, "/output/x.csv"));
-  os_free(h);
+  /* Only declared outputs map, even inside the worker's directory. */
+  CHECK(rm_host_path(rs, "/w/session/output/x.csv") == NULL);
+  CHECK(rm_host_path(rs, "/w/session/_files/2/../../../victim") == NULL);
   CHECK(rm_host_path(rs, "/elsewhere/x.csv") == NULL);
   CHECK(rm_below("/a/b/c", "/a/b") != NULL && rm_below("/a/bc", "/a/b") == NULL);
   CHECK(rm_rc_from_name("OSIRIS_ECONN") == OSIRIS_ECONN);
@@ -348,6 +349,102 @@ static void test_e2b_needs_key(void) {
   tr_free(rs, run);
 }
 
+/* What a worker says is checked before it is believed. */
+static void test_untrusted_worker_lines(void) {
+  static const char *const bad_outputs[] = {"/w/session/../victim/t.txt", "/w/session/other.csv",
+                                            "/etc/passwd"};
+  static const char *const bad_artifacts[] = {"/etc/shadow", "../x", "artifacts/../../x",
+                                              "artifacts/nostep/f", "artifacts//f", ""};
+  size_t k;
+  for (k = 0; k < sizeof bad_outputs / sizeof *bad_outputs; k++) {
+    osiris_run *run;
+    rm_state *rs = tr_state(&run);
+    char line[512], *ev;
+    snprintf(line, sizeof line, "{\"type\":\"event\",\"event\":\"output_written\",\"path\":\"%s\"}\n",
+             bad_outputs[k]);
+    CHECK(rm_feed(rs, 0, line, strlen(line)) != OSIRIS_OK);
+    CHECK(rs->refused && strstr(rs->error, "refused") && strstr(rs->error, bad_outputs[k]));
+    CHECK(osiris_json_size(rs->outputs) == 0);
+    ev = tr_file(run, "events.jsonl");
+    CHECK(!ev || !strstr(ev, "output_written")); /* not written as if believed */
+    os_free(ev);
+    tr_free(rs, run);
+  }
+  for (k = 0; k < sizeof bad_artifacts / sizeof *bad_artifacts; k++) {
+    osiris_run *run;
+    rm_state *rs = tr_state(&run);
+    char line[512];
+    snprintf(line, sizeof line, "{\"type\":\"event\",\"event\":\"artifact_created\",\"path\":\"%s\"}\n",
+             bad_artifacts[k]);
+    rm_feed(rs, 0, line, strlen(line));
+    CHECK(rs->refused && strstr(rs->error, "refused"));
+    tr_free(rs, run);
+  }
+  { /* caps on lines and line length */
+    osiris_run *run;
+    rm_state *rs = tr_state(&run);
+    const char *l = "{\"type\":\"log\",\"level\":\"INFO\",\"message\":\"x\"}\n";
+    rs->caps.lines = 2;
+    CHECK_RC(rm_feed(rs, 0, l, strlen(l)), OSIRIS_OK);
+    CHECK_RC(rm_feed(rs, 0, l, strlen(l)), OSIRIS_OK);
+    CHECK(rm_feed(rs, 0, l, strlen(l)) != OSIRIS_OK && strstr(rs->error, "OSIRIS_REMOTE_MAX_EVENTS"));
+    tr_free(rs, run);
+    rs = tr_state(&run);
+    rs->caps.line_bytes = 10;
+    CHECK(rm_feed(rs, 0, "0123456789", 10) == OSIRIS_OK); /* not yet longer */
+    CHECK(rm_feed(rs, 0, "A", 1) != OSIRIS_OK && strstr(rs->error, "OSIRIS_REMOTE_MAX_LINE_BYTES"));
+    tr_free(rs, run);
+  }
+  { /* counts from a worker saturate instead of overflowing */
+    osiris_json *big = osiris_json_new_double(1e300), *neg = osiris_json_new_double(-5);
+    CHECK(rm_count(big) == INT64_C(4611686018427387904));
+    CHECK(rm_count(neg) == 0);
+    CHECK(rm_sat_add(INT64_MAX - 1, 5) == INT64_MAX);
+    osiris_json_free(big);
+    osiris_json_free(neg);
+  }
+}
+
+static void test_paths_and_urls(void) {
+  CHECK(rm_rel_ok("artifacts/s/f.json") && rm_rel_ok("a"));
+  CHECK(!rm_rel_ok("") && !rm_rel_ok("/a") && !rm_rel_ok("a//b") && !rm_rel_ok("a/./b") &&
+        !rm_rel_ok("a/../b") && !rm_rel_ok("..") && !rm_rel_ok("a/"));
+  CHECK(rm_url_secure("https://api.e2b.app") && rm_url_secure("http://127.0.0.1:4000/x") &&
+        rm_url_secure("http://localhost") && rm_url_secure("http://[::1]:80"));
+  CHECK(!rm_url_secure("http://api.e2b.app") && !rm_url_secure("http://127.0.0.1.evil.com/") &&
+        !rm_url_secure("http://localhost.evil.com") && !rm_url_secure("http://127.0.0.1@evil.com/") &&
+        !rm_url_secure("ftp://x") && !rm_url_secure(NULL) && !rm_url_secure("http://[::1].x"));
+}
+
+/* Plain http to a non-loopback endpoint: refused before any request,
+ * allowed only with the opt-in (and then a security_warning event). */
+static void test_e2b_endpoint_policy(void) {
+  osiris_run *run;
+  rm_state *rs = tr_state(&run);
+  os_err err = {0};
+  char *ev;
+  setenv("E2B_API_KEY", "e2b_test_key", 1);
+  setenv("E2B_API_URL", "http://api.example.com", 1);
+  unsetenv("OSIRIS_ALLOW_INSECURE_HTTP");
+  rs->tp = &rm_e2b;
+  CHECK(e2_open(rs, &err) == OSIRIS_EUSAGE && strstr(err.msg, "https is required") &&
+        strstr(err.msg, "OSIRIS_ALLOW_INSECURE_HTTP"));
+  tr_free(rs, run);
+  rs = tr_state(&run);
+  rs->tp = &rm_e2b;
+  memset(&err, 0, sizeof err);
+  setenv("OSIRIS_ALLOW_INSECURE_HTTP", "1", 1);
+  CHECK_RC(e2_open(rs, &err), OSIRIS_OK);
+  ev = tr_file(run, "events.jsonl");
+  CHECK(ev && strstr(ev, "security_warning") && strstr(ev, "E2B_API_URL"));
+  os_free(ev);
+  if (rs->scratch) rm_rmtree(rs->scratch);
+  tr_free(rs, run);
+  unsetenv("OSIRIS_ALLOW_INSECURE_HTTP");
+  unsetenv("E2B_API_URL");
+  unsetenv("E2B_API_KEY");
+}
+
 int main(void) {
   const char *tmp = getenv("TMPDIR");
   snprintf(tr_dir, sizeof tr_dir, "%s/osiris-test-remote-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -365,6 +462,9 @@ int main(void) {
   RUN(test_connection_copy);
   RUN(test_paths_and_names);
   RUN(test_e2b_needs_key);
+  RUN(test_untrusted_worker_lines);
+  RUN(test_paths_and_urls);
+  RUN(test_e2b_endpoint_policy);
   osiris_ctx_free(tr_ctx);
   rm_rmtree(tr_dir);
   return th_report();
