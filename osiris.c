@@ -7778,16 +7778,16 @@ static osiris_rc ss_push_secret(ss_session *ss, const char *value) {
 }
 
 /* Remember a secret value so that it is scrubbed from every later line.
- * Values shorter than 4 bytes are not scrubbed: they would mangle
- * ordinary text and are no secret worth the name (compile rejects inline
- * secrets by the same rule).  Lines are scrubbed after JSON serialization,
+ * A value shorter than 4 bytes is scrubbed only where it stands as a whole
+ * value (ss_short_match): everywhere, it would mangle ordinary text.
+ * Lines are scrubbed after JSON serialization,
  * where a secret with a quote, a backslash or a control character appears
  * in escaped form, so that spelling is remembered too. */
 static osiris_rc ss_add_secret(ss_session *ss, const char *value) {
   osiris_json *sv;
   os_buf b = {0};
   osiris_rc rc;
-  if (!value || strlen(value) < 4) return OSIRIS_OK;
+  if (!value || !*value) return OSIRIS_OK;
   ss_lock(ss);
   rc = ss_push_secret(ss, value);
   ss_unlock(ss);
@@ -7821,6 +7821,20 @@ static osiris_rc ss_add_url_password(ss_session *ss, const char *s) {
   pw = os_strndup(colon + 1, (size_t)(at - colon - 1));
   if (!pw) return OSIRIS_ENOMEM;
   rc = ss_add_secret(ss, pw);
+  if (!rc && strchr(pw, '%')) { /* the spelling a driver sends: percent-decoded */
+    char *dec = pw, *w = pw;
+    for (; *dec; dec++, w++) {
+      if (dec[0] == '%' && isxdigit((unsigned char)dec[1]) && isxdigit((unsigned char)dec[2])) {
+        char hex[3] = {dec[1], dec[2], 0};
+        *w = (char)strtol(hex, NULL, 16);
+        dec += 2;
+      } else {
+        *w = *dec;
+      }
+    }
+    *w = 0;
+    rc = ss_add_secret(ss, pw);
+  }
   os_free(pw);
   return rc;
 }
@@ -7847,6 +7861,17 @@ static osiris_rc ss_add_secrets_of(ss_session *ss, const osiris_json *v) {
   return OSIRIS_OK;
 }
 
+/* A short secret (1-3 bytes) at s[i..i+sl) counts only as a whole value:
+ * after ':' or '=' (or ':"', '="'), before the end, a quote, '@', '&',
+ * ';', ',', '/', '}' or white space: a DSN's password, a key=value pair, a
+ * JSON string value. */
+static int ss_short_match(const char *s, size_t n, size_t i, size_t sl) {
+  char after = i + sl < n ? s[i + sl] : 0;
+  int before = i > 0 && (s[i - 1] == ':' || s[i - 1] == '=');
+  if (i > 1 && s[i - 1] == '"' && (s[i - 2] == ':' || s[i - 2] == '=')) before = 1;
+  return before && (!after || strchr("\"'@&;,/} \t\r\n", after) != NULL);
+}
+
 /* Replace every known secret in s[0..n) by MK_MASK; returns an owned copy
  * or NULL when there was nothing to replace (the caller keeps s).  The
  * caller holds the session's mutex. */
@@ -7859,7 +7884,9 @@ static char *ss_scrub_locked(const ss_session *ss, const char *s, size_t n, size
     size_t best = 0;
     for (k = 0; k < ss->n_secrets; k++) {
       size_t sl = strlen(ss->secrets[k]);
-      if (sl > best && sl <= n - i && memcmp(s + i, ss->secrets[k], sl) == 0) best = sl;
+      if (sl > best && sl <= n - i && memcmp(s + i, ss->secrets[k], sl) == 0 &&
+          (sl >= 4 || ss_short_match(s, n, i, sl)))
+        best = sl;
     }
     if (best) {
       if (ob_puts(&b, MK_MASK)) goto oom;
@@ -12273,6 +12300,28 @@ static int rm_artifact_rel_ok(const rm_state *rs, const char *rel) {
   return 0;
 }
 
+/* osiris.h: https://, or http:// to a loopback host (localhost,
+ * 127.0.0.0/8, [::1]).  Anything after the host (port, path) is not
+ * looked at; user info ("http://127.0.0.1@evil/") is never loopback. */
+int osiris_url_is_secure(const char *url) {
+  const char *h, *end;
+  size_t n, i;
+  if (!url) return 0;
+  if (strncmp(url, "https://", 8) == 0) return 1;
+  if (strncmp(url, "http://", 7) != 0) return 0;
+  h = url + 7;
+  if (strncmp(h, "[::1]", 5) == 0) return h[5] == 0 || h[5] == ':' || h[5] == '/';
+  for (end = h; *end && *end != ':' && *end != '/' && *end != '?' && *end != '@'; end++) {
+  }
+  if (*end == '@') return 0; /* user info: judge no further */
+  n = (size_t)(end - h);
+  if (n == 9 && strncmp(h, "localhost", 9) == 0) return 1;
+  if (n < 4 || strncmp(h, "127.", 4) != 0) return 0;
+  for (i = 4; i < n; i++)
+    if (!(isdigit((unsigned char)h[i]) || h[i] == '.')) return 0;
+  return 1;
+}
+
 /* Remove a directory tree (no symlinks followed). */
 static void rm_rmtree(const char *path) {
   DIR *d;
@@ -14214,33 +14263,12 @@ static const char *e2_setting(rm_state *rs, const char *name, os_err *err) {
   return dot;
 }
 
-/* 1 when url is https://, or http:// to a loopback host (localhost,
- * 127.0.0.0/8, [::1]); 0 otherwise. */
-static int rm_url_secure(const char *url) {
-  const char *h, *end;
-  size_t n, i;
-  if (!url) return 0;
-  if (strncmp(url, "https://", 8) == 0) return 1;
-  if (strncmp(url, "http://", 7) != 0) return 0;
-  h = url + 7;
-  if (strncmp(h, "[::1]", 5) == 0) return h[5] == 0 || h[5] == ':' || h[5] == '/';
-  for (end = h; *end && *end != ':' && *end != '/' && *end != '?' && *end != '@'; end++) {
-  }
-  if (*end == '@') return 0; /* user info: judge no further */
-  n = (size_t)(end - h);
-  if (n == 9 && strncmp(h, "localhost", 9) == 0) return 1;
-  if (n < 4 || strncmp(h, "127.", 4) != 0) return 0;
-  for (i = 4; i < n; i++)
-    if (!(isdigit((unsigned char)h[i]) || h[i] == '.')) return 0;
-  return 1;
-}
-
 /* An endpoint the API key or envd token travels to: https, or plain http
  * to loopback, or plain http anywhere with OSIRIS_ALLOW_INSECURE_HTTP=1
  * (a security_warning event says so). */
 static osiris_rc e2_check_endpoint(rm_state *rs, const char *name, const char *url, os_err *err) {
   osiris_json *f;
-  if (rm_url_secure(url)) return OSIRIS_OK;
+  if (osiris_url_is_secure(url)) return OSIRIS_OK;
   if (!url || strncmp(url, "http://", 7) != 0 || !rm_env_flag("OSIRIS_ALLOW_INSECURE_HTTP"))
     return os_fail(err, OSIRIS_EUSAGE, "%s=%s: https is required (plain http only to a loopback host, or "
                    "with OSIRIS_ALLOW_INSECURE_HTTP=1)", name, url ? url : "");

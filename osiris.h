@@ -301,6 +301,13 @@ typedef struct osiris_driver {
  * so the runner may stream its one upstream step into it batch by batch. */
 #define OSIRIS_DRIVER_STREAMS_IN 1u
 
+/* 1 when url may carry a credential (an API key, a token): https://, or
+ * plain http:// to a loopback host (localhost, 127.0.0.0/8, [::1]); 0 for
+ * plain http elsewhere and any other scheme.  Callers that would send a
+ * credential to a url this calls insecure refuse, unless the user set
+ * OSIRIS_ALLOW_INSECURE_HTTP=1, and then warn.  Thread-safe. */
+int osiris_url_is_secure(const char *url);
+
 /* Register d (borrowed: it must outlive ctx) under its name, and under
  * alias too when alias is not NULL.  OSIRIS_EINVAL for a duplicate name. */
 osiris_rc osiris_register_driver(osiris_ctx *ctx, const osiris_driver *d, const char *alias);

@@ -409,11 +409,11 @@ static void test_paths_and_urls(void) {
   CHECK(rm_rel_ok("artifacts/s/f.json") && rm_rel_ok("a"));
   CHECK(!rm_rel_ok("") && !rm_rel_ok("/a") && !rm_rel_ok("a//b") && !rm_rel_ok("a/./b") &&
         !rm_rel_ok("a/../b") && !rm_rel_ok("..") && !rm_rel_ok("a/"));
-  CHECK(rm_url_secure("https://api.e2b.app") && rm_url_secure("http://127.0.0.1:4000/x") &&
-        rm_url_secure("http://localhost") && rm_url_secure("http://[::1]:80"));
-  CHECK(!rm_url_secure("http://api.e2b.app") && !rm_url_secure("http://127.0.0.1.evil.com/") &&
-        !rm_url_secure("http://localhost.evil.com") && !rm_url_secure("http://127.0.0.1@evil.com/") &&
-        !rm_url_secure("ftp://x") && !rm_url_secure(NULL) && !rm_url_secure("http://[::1].x"));
+  CHECK(osiris_url_is_secure("https://api.e2b.app") && osiris_url_is_secure("http://127.0.0.1:4000/x") &&
+        osiris_url_is_secure("http://localhost") && osiris_url_is_secure("http://[::1]:80"));
+  CHECK(!osiris_url_is_secure("http://api.e2b.app") && !osiris_url_is_secure("http://127.0.0.1.evil.com/") &&
+        !osiris_url_is_secure("http://localhost.evil.com") && !osiris_url_is_secure("http://127.0.0.1@evil.com/") &&
+        !osiris_url_is_secure("ftp://x") && !osiris_url_is_secure(NULL) && !osiris_url_is_secure("http://[::1].x"));
 }
 
 /* Plain http to a non-loopback endpoint: refused before any request,
