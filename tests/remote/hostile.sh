@@ -91,7 +91,7 @@ new_case() {
   OUT=$RT_WORK/outs/$1-$2 # the run's output (.txt) and the fake's state (.json)
   rm -f "$REPORT"
   WRAPPER=$RT_WORK/wrappers/$1-$2.sh
-  HOST_ENV=()
+  HOST_ENV=() # env(1) arguments before the run's own: -u NAME, NAME=VALUE
 }
 
 # make_wrapper MODE [HOSTILE_VAR=VALUE...]: $WRAPPER starts the hostile
@@ -145,16 +145,28 @@ print("\n".join(sorted(out)))
 EOF
 }
 
+# Delete every sandbox the fake still runs (a case that hung and was killed).
+fake_delete_live() {
+  local id
+  for id in $(fake_get /_fake/state | "$PY" -c '
+import json,sys
+for x in json.load(sys.stdin).get("live",[]): print(x if isinstance(x,str) else x["sandboxID"])'); do
+    curl -s -o /dev/null -X DELETE -H "X-API-Key: $E2B_API_KEY" "$FAKE_URL/sandboxes/$id"
+  done
+}
+
 # hrun [VAR=VALUE...]: run hostile.yaml in $PROJ through $TRANSPORT with
 # $WRAPPER as OSIRIS_WORKER, the VARs (and $HOST_ENV) in the host's
 # environment; sets RT_RC, RUN_DIR, SNAP_BEFORE/AFTER, E2B_SID.
 hrun() {
   local flag=(--sandbox local)
   [ "$TRANSPORT" = e2b ] && flag=(--e2b)
+  # what an earlier case left behind must not count against this one
   rm -rf "$RT_TMP"/osiris-*
+  fake_delete_live
   fake_post /_fake/reset >/dev/null
   SNAP_BEFORE=$(snapshot)
-  (cd "$PROJ" && env TMPDIR="$RT_TMP" OSIRIS_WORKER="$WRAPPER" "${HOST_ENV[@]}" "$@" \
+  (cd "$PROJ" && env "${HOST_ENV[@]}" TMPDIR="$RT_TMP" OSIRIS_WORKER="$WRAPPER" "$@" \
     timeout -k 5 "$RUN_TIMEOUT" "$OSIRIS" run hostile.yaml "${flag[@]}" >"$OUT.txt" 2>&1 </dev/null)
   RT_RC=$?
   RUN_DIR=$(ls -td "$PROJ"/logs/run_* 2>/dev/null | head -1)
@@ -280,7 +292,7 @@ for T in "${TRANSPORTS[@]}"; do
     hrun
     attacked 'output_written .*/\.\./victim/target.txt'
     expect_failure worker_failed refused victim/target.txt
-    v=$(find "$RT_WORK/cases" -name target.txt 2>/dev/null | tr '\n' ' ')
+    v=$(find "$CASE" "$RT_TMP" -name target.txt 2>/dev/null | tr '\n' ' ')
     check "victim file created nowhere ($v)" [ -z "$v" ]
   fi
 
@@ -503,7 +515,7 @@ sys.exit(0 if s["counters"]["creates"]==0 and not any(r["method"]=="POST" and "s
     hrun
     expect_exit 0
     check "declared output written" cmp -s "$DECLARED" "$EXPECTED"
-    check "events.jsonl holds a security_warning event" grep -q '"event":"security_warning"' "$RUN_DIR/events.jsonl"
+    check "events.jsonl holds a security_warning event" grep -qs '"event":"security_warning"' "$RUN_DIR/events.jsonl"
     expect_clean
   fi
 fi

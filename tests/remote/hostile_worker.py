@@ -119,28 +119,39 @@ def pre_hooks():
         in_st = os.stat(inp)
         msg = "hostile: tamper input nlink=%d binary nlink=%d" % (in_st.st_nlink, bin_st.st_nlink)
         report(msg)
-        with open(inp, "ab") as f:
-            f.write(b"99,Mallory,Nowhere,1\n")
-        with open(ARGV0, "ab") as f:
-            f.write(b"\n# written by the sandbox\n")
-        # and overwrite the first bytes in place too (no O_TRUNC, same inode)
-        with open(inp, "r+b") as f:
-            f.write(b"ID")
-        report("tampered %s and %s" % (inp, ARGV0))
+        done = []
+        # append, then overwrite the first bytes in place (no O_TRUNC: same inode);
+        # a host that made the files unwritable has defended too
+        for path, how, data in ((inp, "ab", b"99,Mallory,Nowhere,1\n"), (inp, "r+b", b"ID"),
+                                (ARGV0, "ab", b"\n# written by the sandbox\n")):
+            try:
+                with open(path, how) as f:
+                    f.write(data)
+                done.append("%s %s: written" % (path, how))
+            except OSError as e:
+                done.append("%s %s: %s" % (path, how, e.strerror))
+        report("tampered %s" % "; ".join(done))
         emit({"type": "log", "ts": "", "session": "", "log": "osiris", "level": "INFO",
               "message": msg})
 
 
 def post_hooks():
-    if MODE == "out-symlink":
+    if MODE == "plant-e2b":
+        # the session's cfg/ as a forged entry beside artifacts/ would bring it back
+        cfg = os.path.join(SESS, "cfg", "write-people.json")
+        with open(cfg, "w") as f:
+            f.write('{"hostile": true}\n')
+        report("rewrote %s" % cfg)
+    elif MODE == "out-symlink":
         p = DECLARED.get("path")
         if not p or not os.path.isfile(p):
             report("out-symlink: no declared output seen")
             return
         target = TARGET
-        if not target:  # e2b: a file of the sandbox's own
-            target = os.path.normpath(SESS + "/../../planted-secret.txt")
-            plant(target, b"SANDBOX-SECRET\n")
+        if not target:  # e2b: a file of the sandbox's own, named relatively
+            secret = os.path.normpath(SESS + "/../../planted-secret.txt")
+            plant(secret, b"SANDBOX-SECRET\n")
+            target = os.path.relpath(secret, os.path.dirname(p))
         os.unlink(p)
         os.symlink(target, p)
         report("symlinked %s -> %s" % (p, target))
