@@ -15,8 +15,18 @@
 # sandbox was deleted / the scratch directory removed.  Every case also
 # checks that the attack really happened (the worker's report), so that
 # none passes vacuously.
+# Cases (name/transport in FAIL lines), by the issue's numbering:
+#   controls  pass, pass-small-caps (the wrapper works; the caps fit a normal run)
+#   1 out-dotdot  2 out-abs  3 out-undeclared  4 out-symlink  5 art-symlink,
+#   art-fifo  6 art-ghost, list-dotdot, list-sibling, list-outside (e2b)
+#   7 art-event-abs, art-event-dotdot  8 tamper  9 nothing  10 no-cleanup
+#   11 cap-file-bytes, cap-total-bytes, cap-files, cap-events, cap-line-bytes,
+#   cap-file-bytes-body (e2b: a body longer than the listed size)
+#   12 dotenv-untrusted, dotenv-trusted (e2b)
 #   bash tests/remote/hostile.sh      (from the repo root, after make)
 #   HOSTILE_ONLY=regex  run only the cases whose name matches
+#   REMOTE_KEEP=1       keep the work directory: cases/, outs/ (each run's
+#                       output and the fake's state), reports/, wrappers/
 . "$(dirname "$0")/common.sh"
 
 need_binaries
