@@ -77,6 +77,14 @@
  *                    ended process (start + end events replayed); after that, or with 0 at
  *                    once, Connect answers not_found as envd does once it forgot the process
  *   templates        null = every templateID exists; or an array of the existing ones (404)
+ *   list_inject      (default null) hostile-sandbox tests: an array of EntryInfo-like objects
+ *                    appended to ListDir answers, as a compromised envd could; in `path`,
+ *                    {dir} is the listed directory and {parent} its parent; missing fields get
+ *                    a regular file's (type FILE_TYPE_FILE, size "0", mode 0644)
+ *   list_inject_match (default null = every ListDir) only listings whose path ends with this
+ *   file_body_pad_bytes (default 0) hostile-sandbox tests: GET /files of a regular file sends
+ *                    this many extra bytes ("x") after the file, more than its size says
+ *   file_body_pad_match (default null = every path) only paths containing this substring
  *   envd_version     FAKE_E2B_ENVD_VERSION ("0.6.13"); domain FAKE_E2B_DOMAIN (null)
  *
  * Control endpoints (no auth):
@@ -183,6 +191,10 @@ const cfg = {
   fail_download_status: envNum('FAKE_E2B_FAIL_DOWNLOAD_STATUS', 503),
   retain_ended_ms: envNum('FAKE_E2B_RETAIN_ENDED_MS', 60000),
   templates: null,
+  list_inject: null,
+  list_inject_match: null,
+  file_body_pad_bytes: 0,
+  file_body_pad_match: null,
   envd_version: process.env.FAKE_E2B_ENVD_VERSION || '0.6.13',
   domain: process.env.FAKE_E2B_DOMAIN || null,
   log: envBool('FAKE_E2B_LOG', false),
@@ -643,9 +655,13 @@ async function filesGet(req, res, url, s, user) {
   if (encs.length && !gzip && !encs.includes('identity') && !encs.includes('*')) {
     apiError(res, 406, 'no supported content encoding'); return;
   }
+  // file_body_pad_bytes: a body longer than the file (hostile-sandbox tests; never with Range)
+  const padN = Math.max(0, Number(cfg.file_body_pad_bytes) || 0);
+  const pad = padN > 0 && !req.headers.range && (!cfg.file_body_pad_match || r.vpath.includes(cfg.file_body_pad_match)) ? padN : 0;
+  const source = (opts) => (pad ? async function* () { yield* fs.createReadStream(r.host, opts); yield Buffer.alloc(pad, 'x'); } : fs.createReadStream(r.host, opts));
   if (gzip) {
     res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip', Vary: 'Accept-Encoding' });
-    try { await pipeline(fs.createReadStream(r.host), zlib.createGzip(), res); } catch { res.destroy(); }
+    try { await pipeline(source(), zlib.createGzip(), res); } catch { res.destroy(); }
     return;
   }
   let start = 0, end = st.size - 1, status = 200;
@@ -659,10 +675,11 @@ async function filesGet(req, res, url, s, user) {
     status = 206;
     headers['Content-Range'] = `bytes ${start}-${end}/${st.size}`;
   }
-  headers['Content-Length'] = st.size === 0 ? 0 : end - start + 1;
+  headers['Content-Length'] = (st.size === 0 ? 0 : end - start + 1) + pad;
   res.writeHead(status, headers);
-  if (st.size === 0) { res.end(); return; }
-  try { await pipeline(fs.createReadStream(r.host, { start, end }), res); } catch { res.destroy(); }
+  if (st.size === 0 && !pad) { res.end(); return; }
+  if (st.size === 0) { res.end(Buffer.alloc(pad, 'x')); return; }
+  try { await pipeline(source({ start, end }), res); } catch { res.destroy(); }
 }
 
 function openForWrite(s, r) {
@@ -1159,6 +1176,20 @@ function listDir(s, hostDir, depth, level, out) {
   }
 }
 
+// list_inject: entries no real file backs, as a compromised envd could answer
+function injectEntries(vdir, entries) {
+  if (!Array.isArray(cfg.list_inject)) return;
+  if (cfg.list_inject_match && !vdir.endsWith(cfg.list_inject_match)) return;
+  for (const inj of cfg.list_inject) {
+    const p = String(inj.path ?? '').split('{dir}').join(vdir).split('{parent}').join(path.posix.dirname(vdir));
+    entries.push({
+      name: path.posix.basename(p), type: 'FILE_TYPE_FILE', size: '0', mode: 0o644,
+      permissions: '-rw-r--r--', owner: 'user', group: 'user', modifiedTime: nowIso(),
+      ...inj, path: p,
+    });
+  }
+}
+
 const UNARY = {
   'process.Process/List': (s) => ({
     processes: [...s.procs.values()].filter((p) => !p.done).map((p) => {
@@ -1202,6 +1233,7 @@ const UNARY = {
     if (!insideSandbox(s, r.host)) throw new RpcError('invalid_argument', `path resolves outside the sandbox: ${r.vpath}`);
     const entries = [];
     listDir(s, r.host, depth, 1, entries);
+    injectEntries(r.vpath, entries);
     return { entries };
   },
   'filesystem.Filesystem/MakeDir': (s, msg, user) => {
