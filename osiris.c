@@ -15009,9 +15009,6 @@ static osiris_rc rm_collect_files(rm_state *rs, int64_t *files, int64_t *bytes, 
     os_free(h);
   }
   if (!rc) rc = rs->tp->list(rs, adir, paths, err);
-  if (!rc && (int64_t)osiris_json_size(paths) > rs->caps.files - *files)
-    rc = os_fail(err, OSIRIS_ELIMIT, "the sandbox has more than %lld files to bring back "
-                 "(OSIRIS_REMOTE_MAX_FILES)", (long long)rs->caps.files);
   for (i = 0; !rc && i < osiris_json_size(paths); i++) {
     const char *w = osiris_json_str(osiris_json_at(paths, i));
     const char *rel = rm_below(w, rs->wdir);

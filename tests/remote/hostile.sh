@@ -495,7 +495,7 @@ import json,sys
 s=json.load(open(sys.argv[1]))
 sys.exit(0 if any(r["method"]=="GET" and r["path"]=="/files" for r in s["requests"]) else 1)' "$OUT.json"
     expect_failure collect_failed OSIRIS_REMOTE_MAX_FILE_BYTES
-    check "no artifact over the cap in the run dir" [ -z "$(find "$PROJ" -type f -size +4096c)" ]
+    check "no artifact over the cap in the run dir" [ -z "$(find "$PROJ" -path '*/artifacts/*' -type f -size +4096c)" ]
   fi
 
   # ------------------------------------------------------------ 12. endpoints from a project .env
@@ -508,7 +508,10 @@ sys.exit(0 if any(r["method"]=="GET" and r["path"]=="/files" for r in s["request
     WRAPPER=$REAL_WORKER
     HOST_ENV=(-u E2B_API_KEY -u E2B_API_URL -u E2B_SANDBOX_URL -u E2B_DOMAIN -u OSIRIS_TRUST_DOTENV)
     hrun
-    expect_exit 2
+    # A setting the run cannot use: the run fails before anything is sent
+    # (exit 1 and status.json, like a missing E2B_API_KEY).
+    expect_exit 1
+    check "status.json reason preflight_failed" [ "$(status_field "$RUN_DIR" reason)" = preflight_failed ]
     msg="$(cat "$OUT.txt") $( [ -n "$RUN_DIR" ] && err_message "$RUN_DIR")"
     check "message names OSIRIS_TRUST_DOTENV ($(out_tail))" grep -qF OSIRIS_TRUST_DOTENV <<<"$msg"
     check "no POST /sandboxes reached the fake" "$PY" -c '
