@@ -470,31 +470,31 @@ static size_t drv_fmt_double(double d, char *buf, size_t cap) {
  * ====================================================================== */
 
 static const osiris_config_key drv_csv_extractor_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_INPUT_FILE, "CSV file to read; relative to the connection base_dir or the working directory"},
-    {"delimiter", "\",\"", 0, "field separator, one character"},
-    {"header", "true", 0, "first row holds the column names (an integer N: row N does)"},
-    {"encoding", "\"utf-8\"", 0, "utf-8 or latin-1 (iso-8859-1)"},
-    {"skip_rows", "0", 0, "records skipped before the header"},
-    {"limit", NULL, 0, "read at most this many data rows"},
-    {"columns", NULL, 0, "list of columns to keep, in this order"},
-    {"na_values", NULL, 0, "extra strings read as NULL"},
-    {"infer_types", NULL, 0, "infer int/double/bool/date/timestamp columns (default true)"},
-    {"parse_dates", "false", 0, "accepted for compatibility; ignored (infer_types covers dates)"},
-    {"skip_blank_lines", "true", 0, "accepted for compatibility; ignored"},
-    {"compression", "\"infer\"", 0, "accepted for compatibility; compressed files are refused"},
-    {"chunk_size", "10000", 0, "accepted for compatibility; ignored"},
-    {NULL, NULL, 0, NULL}};
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_INPUT_FILE, "CSV file to read; relative to the connection base_dir or the working directory", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"delimiter", "\",\"", 0, "field separator, one character", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"header", "true", 0, "first row holds the column names (an integer N: row N does)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"encoding", "\"utf-8\"", 0, "utf-8 or latin-1 (iso-8859-1)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"skip_rows", "0", 0, "records skipped before the header", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"limit", NULL, 0, "read at most this many data rows", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"columns", NULL, 0, "list of columns to keep, in this order", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"na_values", NULL, 0, "extra strings read as NULL", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"infer_types", NULL, 0, "infer int/double/bool/date/timestamp columns (default true)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"parse_dates", "false", 0, "accepted for compatibility; ignored (infer_types covers dates)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"skip_blank_lines", "true", 0, "accepted for compatibility; ignored", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"compression", "\"infer\"", 0, "accepted for compatibility; compressed files are refused", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"chunk_size", "10000", 0, "accepted for compatibility; ignored", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 static const osiris_config_key drv_csv_writer_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_OUTPUT_FILE, "CSV file to write; parent directories are created"},
-    {"delimiter", "\",\"", 0, "field separator, one character"},
-    {"header", "true", 0, "write a header row"},
-    {"encoding", "\"utf-8\"", 0, "utf-8 only"},
-    {"newline", "\"lf\"", 0, "line ending: lf or crlf"},
-    {"quoting", NULL, 0, "accepted for compatibility; ignored (minimal quoting)"},
-    {"chunk_size", NULL, 0, "accepted for compatibility; ignored"},
-    {"create_dirs", NULL, 0, "accepted for compatibility; ignored (always created)"},
-    {NULL, NULL, 0, NULL}};
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_OUTPUT_FILE, "CSV file to write; parent directories are created", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"delimiter", "\",\"", 0, "field separator, one character", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"header", "true", 0, "write a header row", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"encoding", "\"utf-8\"", 0, "utf-8 only", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"newline", "\"lf\"", 0, "line ending: lf or crlf", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"quoting", NULL, 0, "accepted for compatibility; ignored (minimal quoting)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"chunk_size", NULL, 0, "accepted for compatibility; ignored", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"create_dirs", NULL, 0, "accepted for compatibility; ignored (always created)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 static int drv_csv_is_utf8(const char *enc) {
   return drv_ieq(enc, "utf-8") || drv_ieq(enc, "utf8") || drv_ieq(enc, "utf_8") ||
@@ -768,12 +768,13 @@ done:
 
 static const osiris_driver drv_csv_extractor = {
     "filesystem.csv_extractor", "filesystem", "extract discover",
-    "Read a CSV file into a frame", drv_csv_extractor_keys, drv_csv_extractor_run, NULL, 0};
+    "Read a CSV file into a frame", drv_csv_extractor_keys, drv_csv_extractor_run, NULL,
+    OSIRIS_DRIVER_CONN_OPTIONAL};
 
 static const osiris_driver drv_csv_writer = {
     "filesystem.csv_writer", "filesystem", "write discover",
     "Write the upstream frame to a CSV file (columns in frame order)", drv_csv_writer_keys,
-    drv_csv_writer_run, NULL, OSIRIS_DRIVER_STREAMS_IN};
+    drv_csv_writer_run, NULL, OSIRIS_DRIVER_STREAMS_IN | OSIRIS_DRIVER_CONN_OPTIONAL};
 
 /* ----------------------------------------------------------- Parquet files
  * filesystem.parquet_extractor and filesystem.parquet_writer over the
@@ -782,15 +783,15 @@ static const osiris_driver drv_csv_writer = {
  * back as a pipeline input. */
 
 static const osiris_config_key drv_pq_extractor_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_INPUT_FILE, "Parquet file to read (uncompressed; PLAIN or dictionary pages)"},
-    {"columns", NULL, 0, "list of columns to keep, in this order"},
-    {"limit", NULL, 0, "read at most this many rows"},
-    {NULL, NULL, 0, NULL}};
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_INPUT_FILE, "Parquet file to read (uncompressed; PLAIN or dictionary pages)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"columns", NULL, 0, "list of columns to keep, in this order", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"limit", NULL, 0, "read at most this many rows", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 static const osiris_config_key drv_pq_writer_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_OUTPUT_FILE, "Parquet file to write; parent directories are created"},
-    {"row_group_size", "1048576", 0, "rows per row group"},
-    {NULL, NULL, 0, NULL}};
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_OUTPUT_FILE, "Parquet file to write; parent directories are created", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"row_group_size", "1048576", 0, "rows per row group", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 /* A copy of rows [0, limit) of the listed columns of src, in list order. */
 static osiris_rc drv_pq_project(osiris_step *s, const osiris_frame *src, const char **cols, size_t ncols,
@@ -928,11 +929,13 @@ done:
 
 static const osiris_driver drv_pq_extractor = {
     "filesystem.parquet_extractor", "filesystem", "extract discover",
-    "Read a Parquet file into a frame", drv_pq_extractor_keys, drv_pq_extractor_run, NULL, 0};
+    "Read a Parquet file into a frame", drv_pq_extractor_keys, drv_pq_extractor_run, NULL,
+    OSIRIS_DRIVER_CONN_OPTIONAL};
 
 static const osiris_driver drv_pq_writer = {
     "filesystem.parquet_writer", "filesystem", "write discover",
-    "Write the upstream frame to a Parquet file", drv_pq_writer_keys, drv_pq_writer_run, NULL, 0};
+    "Write the upstream frame to a Parquet file", drv_pq_writer_keys, drv_pq_writer_run, NULL,
+    OSIRIS_DRIVER_CONN_OPTIONAL};
 
 /* ======================================================================
  * 3. SQL processor: duckdb.processor (alias sql.processor)
@@ -2185,8 +2188,8 @@ static int drv_sql_step_cancelled(void *arg) { return osiris_step_cancelled(arg)
 
 static const osiris_config_key drv_sql_keys[] = {
     {"query", NULL, OSIRIS_KEY_REQUIRED,
-     "one SQL SELECT (SQLite dialect) over the upstream tables df_<step id>, df, input_df"},
-    {NULL, NULL, 0, NULL}};
+     "one SQL SELECT (SQLite dialect) over the upstream tables df_<step id>, df, input_df", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 static osiris_rc drv_sql_run(osiris_step *s) {
   const osiris_json *cfg = osiris_step_config(s);
@@ -2241,7 +2244,8 @@ done:
 
 static const osiris_driver drv_sql_processor = {
     "duckdb.processor", "duckdb", "transform",
-    "Transform upstream frames with one SQL query (SQLite dialect)", drv_sql_keys, drv_sql_run, NULL, 0};
+    "Transform upstream frames with one SQL query (SQLite dialect)", drv_sql_keys, drv_sql_run, NULL,
+    OSIRIS_DRIVER_CONN_OPTIONAL};
 
 /* The database drivers (MySQL/MariaDB, PostgreSQL/Supabase) live in their
  * own file while they grow; it is part of this translation unit. */

@@ -11085,8 +11085,7 @@ static osiris_rc rn_resolve_connection(osiris_step *s, const char *ref, os_err *
   char *alias_out = NULL;
   osiris_json *f;
   osiris_rc rc;
-  int needs_conn = ref != NULL || !(os_streq(family, "filesystem") || os_streq(family, "duckdb") ||
-                                    !*family);
+  int needs_conn = ref != NULL || !((s->driver->flags & OSIRIS_DRIVER_CONN_OPTIONAL) || !*family);
   if (!needs_conn) return OSIRIS_OK;
   if (ref && !cn_parse_ref(ref, fam, sizeof fam, alias, sizeof alias))
     return os_fail(err, OSIRIS_EINVAL, "step %s: invalid connection reference '%s' (want @family.alias)",

@@ -273,12 +273,38 @@ typedef struct osiris_step osiris_step;
  * it back, and the host accepts a file from a sandbox only at a path that
  * such a key declared (section 16 of osiris.c). */
 #define OSIRIS_KEY_OUTPUT_FILE 16u
+#define OSIRIS_KEY_RANGE 32u  /* min..max of the key apply */
+/* Accepted for compatibility with Osiris 0.5.7 and without effect here:
+ * validate accepts it, the run notes it once (never silently ignored
+ * when it would change results: such keys are implemented or refused). */
+#define OSIRIS_KEY_NO_EFFECT 64u
 
+/* The type a config value must have (validate and compile check it). */
+typedef enum osiris_key_type {
+  OSIRIS_KT_ANY = 0, /* not checked (the zero of older tables) */
+  OSIRIS_KT_STRING,
+  OSIRIS_KT_INT,     /* a JSON integer (an integral number) */
+  OSIRIS_KT_NUMBER,  /* integer or floating point */
+  OSIRIS_KT_BOOL,
+  OSIRIS_KT_CHAR,    /* a string of exactly one character */
+  OSIRIS_KT_STRINGS, /* a list of strings */
+  OSIRIS_KT_STRING_OR_STRINGS, /* one string or a list of strings */
+  OSIRIS_KT_OBJECT,
+  OSIRIS_KT_INT_OR_BOOL /* e.g. csv header: true/false or a row number */
+} osiris_key_type;
+
+/* A config key of a driver: the spec that `osiris validate`, compile,
+ * `components show` (and its JSON Schema), the remote packager and the
+ * docs read.  Fields after doc may stay zero in a table. */
 typedef struct osiris_config_key {
   const char *name;
   const char *default_json; /* JSON text copied into cfg when absent, or NULL */
   unsigned flags;           /* OSIRIS_KEY_* */
   const char *doc;          /* one line for `components show` */
+  osiris_key_type type;     /* OSIRIS_KT_ANY: not checked */
+  const char *allowed;      /* "a|b|c": the only values of a string (case-insensitive), or NULL */
+  double min, max;          /* range of an INT/NUMBER when flags has OSIRIS_KEY_RANGE */
+  const char *alias_of;     /* this name means the key alias_of (one meaning; both is an error) */
 } osiris_config_key;
 
 typedef osiris_rc (*osiris_driver_fn)(osiris_step *step);
@@ -300,6 +326,10 @@ typedef struct osiris_driver {
 /* The driver reads its input with osiris_step_next (or osiris_step_gather),
  * so the runner may stream its one upstream step into it batch by batch. */
 #define OSIRIS_DRIVER_STREAMS_IN 1u
+/* The step runs without a connection unless its config names one (files,
+ * embedded engines); otherwise the family's default connection is
+ * resolved before run(). */
+#define OSIRIS_DRIVER_CONN_OPTIONAL 2u
 
 /* 1 when url may carry a credential (an API key, a token): https://, or
  * plain http:// to a loopback host (localhost, 127.0.0.0/8, [::1]); 0 for

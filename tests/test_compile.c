@@ -43,36 +43,36 @@ static osiris_rc fake_run(osiris_step *s) {
 }
 
 static const osiris_config_key csv_ext_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED, ""}, {"delimiter", "\",\"", 0, ""},
-    {"encoding", "\"utf-8\"", 0, ""},       {"header", "true", 0, ""},
-    {"columns", NULL, 0, ""},               {"skip_rows", "0", 0, ""},
-    {"limit", NULL, 0, ""},                 {"parse_dates", "false", 0, ""},
-    {"dtype", NULL, 0, ""},                 {"na_values", NULL, 0, ""},
-    {"comment", NULL, 0, ""},               {"skip_blank_lines", "true", 0, ""},
-    {"compression", "\"infer\"", 0, ""},    {"chunk_size", "10000", 0, ""},
-    {NULL, NULL, 0, NULL}};
+    {"path", NULL, OSIRIS_KEY_REQUIRED, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL}, {"delimiter", "\",\"", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"encoding", "\"utf-8\"", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},       {"header", "true", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"columns", NULL, 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},               {"skip_rows", "0", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"limit", NULL, 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},                 {"parse_dates", "false", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"dtype", NULL, 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},                 {"na_values", NULL, 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"comment", NULL, 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},               {"skip_blank_lines", "true", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"compression", "\"infer\"", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},    {"chunk_size", "10000", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 static const osiris_config_key csv_wr_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED, ""}, {"delimiter", "\",\"", 0, ""},
-    {"header", "true", 0, ""},              {"encoding", "\"utf-8\"", 0, ""},
-    {"newline", "\"lf\"", 0, ""},           {NULL, NULL, 0, NULL}};
+    {"path", NULL, OSIRIS_KEY_REQUIRED, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL}, {"delimiter", "\",\"", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"header", "true", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},              {"encoding", "\"utf-8\"", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"newline", "\"lf\"", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},           {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 static const osiris_config_key sql_ext_keys[] = {
-    {"query", NULL, OSIRIS_KEY_REQUIRED, ""},
-    {"host", "\"localhost\"", OSIRIS_KEY_REQUIRED | OSIRIS_KEY_CONN, ""},
-    {"port", "3306", OSIRIS_KEY_CONN, ""},
-    {"database", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_CONN, ""},
-    {"user", NULL, OSIRIS_KEY_CONN, ""},
-    {"password", NULL, OSIRIS_KEY_CONN | OSIRIS_KEY_SECRET, ""},
-    {"api_token", NULL, OSIRIS_KEY_SECRET, ""},
-    {"key", NULL, 0, ""},
-    {"batch_size", "1000", 0, ""},
-    {NULL, NULL, 0, NULL}};
+    {"query", NULL, OSIRIS_KEY_REQUIRED, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"host", "\"localhost\"", OSIRIS_KEY_REQUIRED | OSIRIS_KEY_CONN, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"port", "3306", OSIRIS_KEY_CONN, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"database", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_CONN, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"user", NULL, OSIRIS_KEY_CONN, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"password", NULL, OSIRIS_KEY_CONN | OSIRIS_KEY_SECRET, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"api_token", NULL, OSIRIS_KEY_SECRET, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"key", NULL, 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"batch_size", "1000", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 static const osiris_config_key sql_wr_keys[] = {
-    {"table", NULL, OSIRIS_KEY_REQUIRED, ""},
-    {"primary_key", NULL, 0, ""},
-    {"write_mode", "\"append\"", 0, ""},
-    {"schema", "\"public\"", 0, ""},
-    {"service_role_key", NULL, OSIRIS_KEY_CONN | OSIRIS_KEY_SECRET, ""},
-    {NULL, NULL, 0, NULL}};
+    {"table", NULL, OSIRIS_KEY_REQUIRED, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"primary_key", NULL, 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"write_mode", "\"append\"", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"schema", "\"public\"", 0, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"service_role_key", NULL, OSIRIS_KEY_CONN | OSIRIS_KEY_SECRET, "", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 static const osiris_driver drv_csv_ext = {"filesystem.csv_extractor", "filesystem",
                                           "extract discover", "", csv_ext_keys, fake_run, NULL, 0};

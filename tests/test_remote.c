@@ -434,6 +434,8 @@ static void test_e2b_endpoint_policy(void) {
   rs->tp = &rm_e2b;
   memset(&err, 0, sizeof err);
   setenv("OSIRIS_ALLOW_INSECURE_HTTP", "1", 1);
+  os_free(rs->wdir); /* e2_open sets the sandbox's own */
+  rs->wdir = NULL;
   CHECK_RC(e2_open(rs, &err), OSIRIS_OK);
   ev = tr_file(run, "events.jsonl");
   CHECK(ev && strstr(ev, "security_warning") && strstr(ev, "E2B_API_URL"));

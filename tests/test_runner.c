@@ -88,12 +88,12 @@ static osiris_rc fake_corrupt(osiris_step *s) {
   return rc ? osiris_step_fail(s, rc, "%s", err.msg) : OSIRIS_OK;
 }
 
-static const osiris_config_key fake_keys[] = {{"rows", "3", 0, "rows"},
-                                              {"path", NULL, 0, "path"},
-                                              {NULL, NULL, 0, NULL}};
-static const osiris_driver drv_source = {"test.source", "filesystem", "extract", "s", fake_keys, fake_source, NULL, 0};
-static const osiris_driver drv_sink = {"test.sink", "filesystem", "write", "w", fake_keys, fake_sink, NULL, 0};
-static const osiris_driver drv_corrupt = {"test.corrupt", "filesystem", "write", "c", NULL, fake_corrupt, NULL, 0};
+static const osiris_config_key fake_keys[] = {{"rows", "3", 0, "rows", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+                                              {"path", NULL, 0, "path", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+                                              {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
+static const osiris_driver drv_source = {"test.source", "filesystem", "extract", "s", fake_keys, fake_source, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
+static const osiris_driver drv_sink = {"test.sink", "filesystem", "write", "w", fake_keys, fake_sink, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
+static const osiris_driver drv_corrupt = {"test.corrupt", "filesystem", "write", "c", NULL, fake_corrupt, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
 static const osiris_driver drv_fail = {"test.fail", "testdb", "extract", "f", fake_keys, fake_fail, NULL, 0};
 
 static osiris_ctx *new_ctx(const char *dir) {

@@ -112,17 +112,17 @@ static osiris_rc sum_run(osiris_step *s) {
   return OSIRIS_OK;
 }
 
-static const osiris_config_key gen_keys[] = {{"rows", NULL, 0, "rows"},
-                                             {"fail_at", NULL, 0, "fail"},
-                                             {NULL, NULL, 0, NULL}};
-static const osiris_config_key sum_keys[] = {{"path", NULL, 0, "path"},
-                                             {"fail_batch", NULL, 0, "fail"},
-                                             {"gather", NULL, 0, "gather"},
-                                             {NULL, NULL, 0, NULL}};
+static const osiris_config_key gen_keys[] = {{"rows", NULL, 0, "rows", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+                                             {"fail_at", NULL, 0, "fail", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+                                             {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
+static const osiris_config_key sum_keys[] = {{"path", NULL, 0, "path", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+                                             {"fail_batch", NULL, 0, "fail", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+                                             {"gather", NULL, 0, "gather", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+                                             {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 static const osiris_driver drv_gen = {"test.gen", "filesystem", "extract", "g", gen_keys, gen_run,
-                                      NULL, 0};
+                                      NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
 static const osiris_driver drv_sum = {"test.sum", "filesystem", "write", "s", sum_keys, sum_run,
-                                      NULL, OSIRIS_DRIVER_STREAMS_IN};
+                                      NULL, OSIRIS_DRIVER_STREAMS_IN | OSIRIS_DRIVER_CONN_OPTIONAL};
 
 static osiris_ctx *new_ctx(const char *dir) {
   osiris_ctx *ctx = osiris_ctx_new(dir);
