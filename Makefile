@@ -66,8 +66,7 @@ test: deps
 
 # The edit-test loop: unit tests (plain, ASan+UBSan, TSan), the embedding
 # example and the end-to-end tests; no servers, no static worker, no npm.
-test-quick:
-	@./build.sh --deps-only
+test-quick: deps
 	@$(MAKE) -s -j$$(nproc) osiris $(UNIT_BIN) $(ASAN_BIN) $(TSAN_BIN) tests/bin/embed
 	@bash tests/run.sh --quick
 

@@ -206,6 +206,8 @@ static OS_UNUSED int64_t os_wall_us(void);     /* wall clock, microseconds since
 static OS_UNUSED void os_iso8601(int64_t us, char out[64]); /* 2026-11-29T13:13:32.123456+00:00 */
 static OS_UNUSED void os_random_hex(char *out, size_t nhex);
 static OS_UNUSED int os_open_temp(const char *path, char **tmp_out);
+static OS_UNUSED double os_strtod(const char *s, char **end); /* C locale */
+static OS_UNUSED int os_fmt_sci(char *out, size_t cap, int prec, double d); /* "%.*e", C locale */
 static OS_UNUSED double os_peak_rss_mb(void);
 static OS_UNUSED osiris_rc os_fail(os_err *e, osiris_rc rc, const char *fmt, ...) OS_PRINTF(3, 4);
 
@@ -831,6 +833,35 @@ static void os_iso8601(int64_t us, char out[64]) {
            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
 }
 
+/* Numbers are read and written in the "C" locale whatever setlocale() an
+ * embedding program called: '.' is the decimal point of JSON, YAML, CSV,
+ * Parquet statistics and every event.  The locale object is made once;
+ * when newlocale fails (out of memory) the process locale is used. */
+static locale_t os_c_loc;
+static pthread_once_t os_c_loc_once = PTHREAD_ONCE_INIT;
+static void os_c_loc_init(void) { os_c_loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
+static locale_t os_c_locale(void) {
+  pthread_once(&os_c_loc_once, os_c_loc_init);
+  return os_c_loc;
+}
+
+static double os_strtod(const char *s, char **end) {
+  locale_t c = os_c_locale();
+  return c ? strtod_l(s, end, c) : strtod(s, end);
+}
+
+/* snprintf(out, cap, "%.*e", prec, d) with '.' as the decimal point:
+ * uselocale changes this thread's locale only, and only for the call. */
+static int os_fmt_sci(char *out, size_t cap, int prec, double d) {
+  locale_t c = os_c_locale(), old = c ? uselocale(c) : (locale_t)0;
+  int n = snprintf(out, cap, "%.*e", prec, d);
+  if (c) uselocale(old);
+  return n;
+}
+
+double osiris_strtod(const char *s, char **end) { return os_strtod(s, end); }
+
 static void os_random_hex(char *out, size_t nhex) {
   unsigned char bytes[32];
   size_t nbytes = (nhex + 1) / 2, i;
@@ -1256,9 +1287,8 @@ static osiris_rc js_parse_number(js_parser *p, osiris_json **out) {
     }
   }
   {
-    /* strtod needs a NUL-terminated copy.  It is locale-dependent, but
-     * osiris never calls setlocale, so the "C" locale (decimal point '.')
-     * holds; the grammar above already admits only [-0-9.eE+]. */
+    /* strtod needs a NUL-terminated copy, read in the C locale; the
+     * grammar above already admits only [-0-9.eE+]. */
     char small[64], *copy = small, *end = NULL;
     size_t n = i - start;
     double d;
@@ -1268,7 +1298,7 @@ static osiris_rc js_parse_number(js_parser *p, osiris_json **out) {
     }
     memcpy(copy, s + start, n);
     copy[n] = 0;
-    d = strtod(copy, &end);
+    d = os_strtod(copy, &end);
     if (copy != small) os_free(copy);
     if (isinf(d)) return js_fail_at(p, OSIRIS_EPARSE, start, "number out of range");
     v = js_alloc(OSIRIS_JSON_DOUBLE);
@@ -1574,8 +1604,8 @@ static size_t js_fmt_double(char *out, size_t cap, double d) {
    * about 6 times faster than from 1 digit.  Subnormals carry fewer
    * digits, so their search starts at one. */
   for (prec = fabs(d) < DBL_MIN ? 0 : 14; prec < 17; prec++) {
-    snprintf(sci, sizeof sci, "%.*e", prec, fabs(d));
-    if (strtod(sci, NULL) == fabs(d)) break;
+    os_fmt_sci(sci, sizeof sci, prec, fabs(d));
+    if (os_strtod(sci, NULL) == fabs(d)) break;
   }
   /* sci is "D[.DDD]e[+-]XX" in the C locale. */
   for (e = sci; *e && *e != 'e'; e++)
@@ -1626,6 +1656,10 @@ out:
     out[c] = 0;
   }
   return n;
+}
+
+size_t osiris_format_double(char *out, size_t cap, double d) {
+  return out && cap ? js_fmt_double(out, cap, d) : 0;
 }
 
 static osiris_rc js_dump_string(os_buf *b, const char *s, size_t len, int ascii) {
@@ -2311,8 +2345,8 @@ static osiris_json *ym_resolve(const char *s, size_t n) {
     big = 1;
   }
   if (big || ym_is_float(s, n)) {
-    /* strtod in the "C" locale (osiris never calls setlocale); the text
-     * was checked against the grammar above, so nothing else is read. */
+    /* strtod in the "C" locale; the text was checked against the grammar
+     * above, so nothing else is read. */
     char small[64], *copy = small;
     double d;
     if (n >= sizeof small) {
@@ -2321,7 +2355,7 @@ static osiris_json *ym_resolve(const char *s, size_t n) {
     }
     memcpy(copy, s, n);
     copy[n] = 0;
-    d = strtod(copy, NULL);
+    d = os_strtod(copy, NULL);
     if (copy != small) os_free(copy);
     return osiris_json_new_double(d);
   }
@@ -4173,8 +4207,8 @@ static size_t fr_fmt_f64(char *out, size_t cap, double d) {
     const char *e;
     int prec;
     for (prec = 15; prec <= 16; prec++) {
-      snprintf(sci, sizeof sci, "%.*e", prec, a);
-      if (prec == 16 || strtod(sci, NULL) == a) break;
+      os_fmt_sci(sci, sizeof sci, prec, a);
+      if (prec == 16 || os_strtod(sci, NULL) == a) break;
     }
     for (nd = 0, e = sci; *e && *e != 'e'; e++)
       if (*e >= '0' && *e <= '9' && nd < (int)sizeof digits) digits[nd++] = *e;

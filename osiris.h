@@ -62,6 +62,14 @@ const char *osiris_rc_name(osiris_rc rc);
 /* Release memory that an osiris_* function returned as "owned". NULL ok. */
 void osiris_free(void *p);
 
+/* Numbers as text, whatever setlocale() the program called: '.' is always
+ * the decimal point.  osiris_strtod is strtod(3) in the "C" locale.
+ * osiris_format_double writes the shortest text that reads back as d
+ * (Python repr style: "1.0", "0.1", "1e+16", "nan", "inf"), NUL-terminated,
+ * and returns its length (cut to cap - 1).  Both thread-safe. */
+double osiris_strtod(const char *s, char **end);
+size_t osiris_format_double(char *out, size_t cap, double d);
+
 /* ------------------------------------------------------------------ JSON
  * A JSON value tree.  Integers and doubles are distinct kinds: "1" is INT,
  * "1.0" and "1e3" are DOUBLE.  Object keys keep insertion order; duplicate
