@@ -118,6 +118,9 @@ typedef struct os_err {
 
 struct osiris_json {
   osiris_json_kind kind;
+  /* A set or push into this container failed for want of memory, so it
+   * lacks a member: whoever writes it out (ss_emit) must not believe it. */
+  int incomplete;
   uint32_t line, col; /* where the value was read (1-based), 0 when built */
   union {
     int b;
@@ -205,7 +208,7 @@ static OS_UNUSED double os_now_ms(void);       /* monotonic milliseconds */
 static OS_UNUSED int64_t os_wall_us(void);     /* wall clock, microseconds since epoch */
 static OS_UNUSED void os_iso8601(int64_t us, char out[64]); /* 2026-11-29T13:13:32.123456+00:00 */
 static OS_UNUSED void os_random_hex(char *out, size_t nhex);
-static OS_UNUSED int os_open_temp(const char *path, char **tmp_out);
+static OS_UNUSED int os_open_temp(const char *path, char **tmp_out, os_err *err);
 static OS_UNUSED double os_strtod(const char *s, char **end); /* C locale */
 static OS_UNUSED int os_fmt_sci(char *out, size_t cap, int prec, double d); /* "%.*e", C locale */
 static OS_UNUSED double os_peak_rss_mb(void);
@@ -265,9 +268,10 @@ static OS_UNUSED osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const o
 #ifdef OSIRIS_FAULT_INJECTION
 /* Test-only: fail the allocation when this countdown reaches zero. */
 static long os_fault_countdown = -1;
+void __sanitizer_print_stack_trace(void);
 static int os_fault_hit(void) {
   if (os_fault_countdown < 0) return 0;
-  if (os_fault_countdown-- == 0) return 1;
+  if (os_fault_countdown-- == 0) { if (getenv("TRACE_FAULT")) __sanitizer_print_stack_trace(); return 1; }
   return 0;
 }
 #else
@@ -612,40 +616,37 @@ static osiris_rc os_read_file(const char *path, char **data, size_t *len, os_err
 /* A new file beside path that nobody else can have opened: an
  * unpredictable name "<path>.<16 hex>.tmp", created exclusively (O_EXCL,
  * no symlink followed), mode 0666 less the umask.  Returns the descriptor
- * and the name in *tmp_out (owned), or -1 with errno set and *tmp_out
- * NULL.  Writers rename it over path when complete, or unlink it. */
-static int os_open_temp(const char *path, char **tmp_out) {
-  int attempt, fd = -1;
+ * and the name in *tmp_out (owned), or -1 with *tmp_out NULL and err set
+ * (ENOMEM, or EIO naming path).  Writers rename it over path when
+ * complete, or unlink it. */
+static int os_open_temp(const char *path, char **tmp_out, os_err *err) {
+  int attempt, fd = -1, e = EEXIST;
   *tmp_out = NULL;
-  for (attempt = 0; attempt < 16 && fd < 0; attempt++) {
+  for (attempt = 0; attempt < 16 && fd < 0 && e == EEXIST; attempt++) {
     char hex[17];
     os_random_hex(hex, 16);
     *tmp_out = os_asprintf("%s.%s.tmp", path, hex);
     if (!*tmp_out) {
-      errno = ENOMEM;
+      os_fail(err, OSIRIS_ENOMEM, "out of memory");
       return -1;
     }
     fd = open(*tmp_out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) {
-      int e = errno;
+      e = errno;
       os_free(*tmp_out);
       *tmp_out = NULL;
-      errno = e;
-      if (e != EEXIST) return -1;
     }
   }
+  if (fd < 0) os_fail(err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(e));
   return fd;
 }
 
 static osiris_rc os_write_file(const char *path, const void *data, size_t len, os_err *err) {
   char *tmp = NULL;
   const char *p = data;
-  int fd = os_open_temp(path, &tmp);
-  if (fd < 0) {
-    osiris_rc rc = errno == ENOMEM ? os_fail(err, OSIRIS_ENOMEM, "out of memory")
-                                   : os_fail(err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
-    return rc;
-  }
+  os_err terr = {0};
+  int fd = os_open_temp(path, &tmp, &terr);
+  if (fd < 0) return os_fail(err, terr.rc, "%s", terr.msg);
   while (len > 0) {
     ssize_t w = write(fd, p, len);
     if (w < 0) {
@@ -1977,6 +1978,7 @@ osiris_json *osiris_json_copy(const osiris_json *v) { return js_copy_rec(v, 0); 
 osiris_rc osiris_json_set(osiris_json *obj, const char *key, osiris_json *val) {
   size_t i;
   char *k;
+  osiris_rc rc;
   if (!obj || obj->kind != OSIRIS_JSON_OBJECT || !key || !val) {
     osiris_json_free(val);
     return val ? OSIRIS_EINVAL : OSIRIS_ENOMEM;
@@ -1990,9 +1992,12 @@ osiris_rc osiris_json_set(osiris_json *obj, const char *key, osiris_json *val) {
   k = os_strdup(key);
   if (!k) {
     osiris_json_free(val);
+    obj->incomplete = 1;
     return OSIRIS_ENOMEM;
   }
-  return js_append(obj, k, val);
+  rc = js_append(obj, k, val);
+  if (rc == OSIRIS_ENOMEM) obj->incomplete = 1;
+  return rc;
 }
 
 int osiris_json_remove(osiris_json *obj, const char *key) {
@@ -2008,31 +2013,41 @@ int osiris_json_remove(osiris_json *obj, const char *key) {
 }
 
 osiris_rc osiris_json_push(osiris_json *arr, osiris_json *val) {
+  osiris_rc rc;
   if (!arr || arr->kind != OSIRIS_JSON_ARRAY || !val) {
     osiris_json_free(val);
     return val ? OSIRIS_EINVAL : OSIRIS_ENOMEM;
   }
-  return js_append(arr, NULL, val);
+  rc = js_append(arr, NULL, val);
+  if (rc == OSIRIS_ENOMEM) arr->incomplete = 1;
+  return rc;
+}
+
+/* Set a value just built: NULL (out of memory) marks obj incomplete. */
+static osiris_rc js_set_built(osiris_json *obj, const char *key, osiris_json *val) {
+  if (!val && obj && (obj->kind == OSIRIS_JSON_OBJECT || obj->kind == OSIRIS_JSON_ARRAY))
+    obj->incomplete = 1;
+  return key ? osiris_json_set(obj, key, val) : osiris_json_push(obj, val);
 }
 
 static osiris_rc js_set_str(osiris_json *obj, const char *key, const char *s) {
-  return osiris_json_set(obj, key, s ? osiris_json_new_str(s, strlen(s)) : js_alloc(OSIRIS_JSON_NULL));
+  return js_set_built(obj, key, s ? osiris_json_new_str(s, strlen(s)) : js_alloc(OSIRIS_JSON_NULL));
 }
 
 static osiris_rc js_set_int(osiris_json *obj, const char *key, int64_t v) {
-  return osiris_json_set(obj, key, osiris_json_new_int(v));
+  return js_set_built(obj, key, osiris_json_new_int(v));
 }
 
 static osiris_rc js_set_double(osiris_json *obj, const char *key, double v) {
-  return osiris_json_set(obj, key, osiris_json_new_double(v));
+  return js_set_built(obj, key, osiris_json_new_double(v));
 }
 
 static osiris_rc js_set_bool(osiris_json *obj, const char *key, int v) {
-  return osiris_json_set(obj, key, osiris_json_new_bool(v));
+  return js_set_built(obj, key, osiris_json_new_bool(v));
 }
 
 static osiris_rc js_push_str(osiris_json *arr, const char *s) {
-  return osiris_json_push(arr, s ? osiris_json_new_str(s, strlen(s)) : js_alloc(OSIRIS_JSON_NULL));
+  return js_set_built(arr, NULL, s ? osiris_json_new_str(s, strlen(s)) : js_alloc(OSIRIS_JSON_NULL));
 }
 
 /* Deep equality.  Kinds must match: INT 1 and DOUBLE 1.0 are different
@@ -3303,6 +3318,7 @@ static int ym_needs_double(const char *s, size_t n) {
   return 0;
 }
 
+/* 1: s can be written plain; 0: it must be quoted; -1: out of memory. */
 static int ym_plain_ok(const char *s, size_t n) {
   size_t i;
   osiris_json *r;
@@ -3317,7 +3333,7 @@ static int ym_plain_ok(const char *s, size_t n) {
   /* Quick filter before allocating: only these can resolve to non-strings. */
   if (!strchr("~nNtTfF0123456789+-.", s[0])) return 1;
   r = ym_resolve(s, n);
-  if (!r) return 0;
+  if (!r) return -1; /* out of memory */
   is_str = r->kind == OSIRIS_JSON_STRING;
   osiris_json_free(r);
   return is_str;
@@ -3366,7 +3382,11 @@ static osiris_rc ym_emit_str(os_buf *b, const char *s, size_t n) {
     }
     return ob_putc(b, '"');
   }
-  if (ym_plain_ok(s, n)) return ob_put(b, s, n);
+  switch (ym_plain_ok(s, n)) {
+  case -1: return OSIRIS_ENOMEM;
+  case 1: return ob_put(b, s, n);
+  default: break;
+  }
   if ((rc = ob_putc(b, '\''))) return rc;
   for (i = 0; i < n; i++) {
     if (s[i] == '\'' && (rc = ob_putc(b, '\''))) return rc;
@@ -5417,9 +5437,9 @@ osiris_rc osiris_csv_writer_open(const char *path, const osiris_csv_opts *o,
     rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
-  cw->w.fd = os_open_temp(path, &cw->tmp);
+  cw->w.fd = os_open_temp(path, &cw->tmp, &err);
   if (cw->w.fd < 0) {
-    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+    rc = err.rc;
     goto done;
   }
   *out = cw;
@@ -6399,9 +6419,9 @@ osiris_rc osiris_parquet_write(const char *path, const osiris_frame *f,
   }
   if ((rc = pq_plan_columns(&W)) != OSIRIS_OK) goto done;
   if ((rc = os_mkdir_p(dir, &err)) != OSIRIS_OK) goto done;
-  W.out.fd = os_open_temp(path, &tmp);
+  W.out.fd = os_open_temp(path, &tmp, &err);
   if (W.out.fd < 0) {
-    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+    rc = err.rc;
     goto done;
   }
   pq_out_put(&W.out, "PAR1", 4);
@@ -7767,6 +7787,7 @@ typedef struct ss_session {
   double start_ms;
   pthread_mutex_t mu;  /* secrets, scrub and writes (see the banner) */
   int mu_ready;
+  int lost;            /* lines not written for want of memory (under mu) */
 } ss_session;
 
 static void ss_session_init(ss_session *ss) {
@@ -7907,12 +7928,14 @@ static int ss_short_match(const char *s, size_t n, size_t i, size_t sl) {
 }
 
 /* Replace every known secret in s[0..n) by MK_MASK; returns an owned copy
- * or NULL when there was nothing to replace (the caller keeps s).  The
- * caller holds the session's mutex. */
-static char *ss_scrub_locked(const ss_session *ss, const char *s, size_t n, size_t *out_len) {
+ * or NULL when there was nothing to replace (the caller keeps s).  NULL
+ * with *oom set when the copy could not be made: then s may hold a secret
+ * and must not be written.  The caller holds the session's mutex. */
+static char *ss_scrub_locked(const ss_session *ss, const char *s, size_t n, size_t *out_len, int *oom) {
   os_buf b = {0};
   size_t i = 0, k;
   int changed = 0;
+  *oom = 0;
   if (!ss || ss->n_secrets == 0) return NULL;
   while (i < n) {
     size_t best = 0;
@@ -7939,16 +7962,38 @@ static char *ss_scrub_locked(const ss_session *ss, const char *s, size_t n, size
   return ob_take(&b);
 oom:
   ob_free(&b);
+  *oom = 1;
   return NULL;
 }
 
-static char *ss_scrub(const ss_session *ss, const char *s, size_t n, size_t *out_len) {
+/* What a message says when it could not be scrubbed for want of memory. */
+#define SS_WITHHELD "(message withheld: out of memory while masking secrets)"
+
+static char *ss_scrub(const ss_session *ss, const char *s, size_t n, size_t *out_len, int *oom) {
   char *out;
+  *oom = 0;
   if (!ss) return NULL;
   ss_lock(ss);
-  out = ss_scrub_locked(ss, s, n, out_len);
+  out = ss_scrub_locked(ss, s, n, out_len, oom);
   ss_unlock(ss);
   return out;
+}
+
+/* s (a message in a fixed buffer of cap bytes) scrubbed in place; when
+ * that needs memory that is not there, s becomes SS_WITHHELD. */
+static void ss_scrub_buf(const ss_session *ss, char *s, size_t cap) {
+  int oom;
+  char *clean = ss_scrub(ss, s, strlen(s), NULL, &oom);
+  if (clean) snprintf(s, cap, "%s", clean);
+  else if (oom) snprintf(s, cap, "%s", SS_WITHHELD);
+  os_free(clean);
+}
+
+/* Count a line that was not written for want of memory: the run fails. */
+static void ss_lost_line(const ss_session *ss) {
+  ss_lock(ss);
+  ((ss_session *)ss)->lost++;
+  ss_unlock(ss);
 }
 
 /* write(2) until done; a failed descriptor loses the rest of the line. */
@@ -7965,9 +8010,15 @@ static void ss_write_all(int fd, const char *p, size_t left) {
 static void ss_write_line(const ss_session *ss, int fd, const char *line, size_t n) {
   char *clean;
   size_t clean_len = n;
+  int oom;
   if (fd < 0) return;
   ss_lock(ss);
-  clean = ss_scrub_locked(ss, line, n, &clean_len);
+  clean = ss_scrub_locked(ss, line, n, &clean_len, &oom);
+  if (oom) { /* the line may hold a secret: not written */
+    ((ss_session *)ss)->lost++;
+    ss_unlock(ss);
+    return;
+  }
   if (clean) {
     line = clean;
     n = clean_len;
@@ -7987,7 +8038,9 @@ static void ss_emit(ss_session *ss, int fd, const char *type, const char *kind_k
   os_buf b = {0};
   char ts[64];
   size_t i;
-  if (!line) goto done;
+  /* rn_fields() and friends give NULL or an incomplete object only when
+   * memory ran out: such a line is lost, not written wrong. */
+  if (!line || !fields || fields->incomplete) goto done;
   os_iso8601(os_wall_us(), ts);
   if (ss->worker_fd >= 0 && js_set_str(line, "type", type)) goto done;
   if (js_set_str(line, "ts", ts) || js_set_str(line, "session", ss->id ? ss->id : "") ||
@@ -8008,7 +8061,12 @@ static void ss_emit(ss_session *ss, int fd, const char *type, const char *kind_k
   }
   if (js_dump(&b, line, 0) || ob_putc(&b, '\n')) goto done;
   ss_write_line(ss, ss->worker_fd >= 0 ? ss->worker_fd : fd, b.p, b.len);
+  ob_free(&b);
+  osiris_json_free(line);
+  osiris_json_free(fields);
+  return;
 done:
+  if (ss->worker_fd >= 0 || fd >= 0) ss_lost_line(ss);
   ob_free(&b);
   osiris_json_free(line);
   osiris_json_free(fields);
@@ -8022,7 +8080,10 @@ static void ss_metric(ss_session *ss, const char *name, double value, const char
                       const char *step_id) {
   osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
   osiris_json *val;
-  if (!f) return;
+  if (!f) {
+    ss_lost_line(ss);
+    return;
+  }
   /* Counts print as integers; measurements keep their fraction. */
   if (value == floor(value) && fabs(value) < 9007199254740992.0)
     val = osiris_json_new_int((int64_t)value);
@@ -8032,12 +8093,16 @@ static void ss_metric(ss_session *ss, const char *name, double value, const char
   if (unit && js_set_str(f, "unit", unit)) goto fail;
   if (step_id) {
     osiris_json *tags = js_alloc(OSIRIS_JSON_OBJECT);
-    if (!tags || js_set_str(tags, "step_id", step_id) || osiris_json_set(f, "tags", tags))
+    if (tags && js_set_str(tags, "step_id", step_id)) {
+      osiris_json_free(tags);
       goto fail;
+    }
+    if (osiris_json_set(f, "tags", tags)) goto fail;
   }
   ss_emit(ss, ss->metrics_fd, "metric", "metric", name, f);
   return;
 fail:
+  ss_lost_line(ss);
   osiris_json_free(f);
 }
 
@@ -8050,20 +8115,14 @@ static void ss_vlog(ss_session *ss, int level, const char *fmt, va_list ap) {
   char msg[4096], line[4400], stamp[32];
   time_t now = time(NULL);
   struct tm tm;
-  char *clean;
   size_t n;
   vsnprintf(msg, sizeof msg, fmt, ap);
-  clean = ss_scrub(ss, msg, strlen(msg), NULL);
-  if (clean) {
-    snprintf(msg, sizeof msg, "%s", clean);
-    os_free(clean);
-  }
+  ss_scrub_buf(ss, msg, sizeof msg);
   if (ss->worker_fd >= 0) {
     osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
-    if (f && !js_set_str(f, "level", ss_level_name(level)) && !js_set_str(f, "message", msg))
-      ss_emit(ss, -1, "log", "log", "osiris", f);
-    else
-      osiris_json_free(f);
+    if (f) js_set_str(f, "level", ss_level_name(level));
+    if (f) js_set_str(f, "message", msg);
+    ss_emit(ss, -1, "log", "log", "osiris", f); /* NULL or incomplete: counted as lost */
     return;
   }
   gmtime_r(&now, &tm);
@@ -8088,10 +8147,14 @@ static OS_PRINTF(3, 4) void ss_log(ss_session *ss, int level, const char *fmt, .
   va_end(ap);
 }
 
+/* -1 with errno set (ENOMEM when the path could not be built). */
 static int ss_open(const char *dir, const char *name) {
   char *path = os_path_join(dir, name);
   int fd;
-  if (!path) return -1;
+  if (!path) {
+    errno = ENOMEM;
+    return -1;
+  }
   fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
   os_free(path);
   return fd;
@@ -8132,8 +8195,9 @@ static osiris_rc ss_open_session(ss_session *ss, osiris_ctx *ctx, const char *lo
     ss->log_fd = ss_open(ss->dir, "osiris.log");
     if (verbose) ss->debug_fd = ss_open(ss->dir, "debug.log");
     if (ss->events_fd < 0 || ss->metrics_fd < 0 || ss->log_fd < 0 || (verbose && ss->debug_fd < 0))
-      return os_fail(err, OSIRIS_EIO, "cannot open the run files in %s: %s", ss->dir,
-                     strerror(errno));
+      return errno == ENOMEM ? os_fail(err, OSIRIS_ENOMEM, "out of memory")
+                             : os_fail(err, OSIRIS_EIO, "cannot open the run files in %s: %s", ss->dir,
+                                       strerror(errno));
   }
   return OSIRIS_OK;
 }
@@ -8167,6 +8231,7 @@ static osiris_rc ss_write_json(ss_session *ss, const char *rel, const osiris_jso
   os_buf b = {0};
   char *path = NULL, *clean;
   size_t clean_len = 0;
+  int oom = 0;
   osiris_rc rc;
   rc = js_dump(&b, doc, OSIRIS_JSON_PRETTY);
   if (!rc) rc = ob_putc(&b, '\n');
@@ -8179,8 +8244,10 @@ static osiris_rc ss_write_json(ss_session *ss, const char *rel, const osiris_jso
     ob_free(&b);
     return os_fail(err, OSIRIS_ENOMEM, "out of memory");
   }
-  clean = ss_scrub(ss, b.p, b.len, &clean_len);
-  rc = clean ? os_write_file(path, clean, clean_len, err) : os_write_file(path, b.p, b.len, err);
+  clean = ss_scrub(ss, b.p, b.len, &clean_len, &oom);
+  rc = oom     ? os_fail(err, OSIRIS_ENOMEM, "out of memory")
+       : clean ? os_write_file(path, clean, clean_len, err)
+               : os_write_file(path, b.p, b.len, err);
   os_free(clean);
   os_free(path);
   ob_free(&b);
@@ -9703,6 +9770,9 @@ static osiris_rc cp_prepare(cp_state *st, const char *abs, const char *profile,
   os_buf path = {0};
   osiris_rc rc;
   *doc_out = *params_out = NULL;
+  /* .env is read on first use by osiris_ctx_getenv, which cannot say
+   * "out of memory": load it here, where that can be reported. */
+  if (cn_load_dotenv(st->ctx) == OSIRIS_ENOMEM) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
   rc = ym_read_file(abs, &raw, err);
   if (rc) {
     osiris_json at;
@@ -9917,9 +9987,12 @@ static osiris_json *cp_step_cfg(const osiris_json *step, const osiris_driver *d,
   for (k = d ? d->keys : NULL; k && k->name; k++) {
     osiris_json *dv = NULL;
     os_err perr;
+    osiris_rc prc;
     if (!k->default_json || osiris_json_get(cfg, k->name) || cp_is_secret(d, k->name)) continue;
     if ((k->flags & OSIRIS_KEY_CONN) && has_conn) continue;
-    if (js_parse(k->default_json, strlen(k->default_json), k->name, &dv, &perr)) {
+    prc = js_parse(k->default_json, strlen(k->default_json), k->name, &dv, &perr);
+    if (prc == OSIRIS_ENOMEM) goto oom;
+    if (prc) {
       osiris_json_free(cfg);
       os_fail(err, OSIRIS_EINVAL, "component %s: bad default for key '%s': %s", d->name, k->name,
               perr.msg);
@@ -10653,15 +10726,10 @@ void osiris_step_set_output(osiris_step *s, osiris_frame *f) {
 
 osiris_rc osiris_step_fail(osiris_step *s, osiris_rc rc, const char *fmt, ...) {
   va_list ap;
-  char *clean;
   va_start(ap, fmt);
   vsnprintf(s->error, sizeof s->error, fmt, ap);
   va_end(ap);
-  clean = ss_scrub(&s->run->ss, s->error, strlen(s->error), NULL);
-  if (clean) {
-    snprintf(s->error, sizeof s->error, "%s", clean);
-    os_free(clean);
-  }
+  ss_scrub_buf(&s->run->ss, s->error, sizeof s->error);
   s->error_rc = rc ? rc : OSIRIS_EDRIVER;
   return s->error_rc;
 }
@@ -10957,13 +11025,11 @@ static size_t rn_step_index(const mf_manifest *m, const char *id) {
 
 static void rn_set_error(osiris_run *run, osiris_rc rc, const char *step_id, const char *reason,
                          const char *msg) {
-  char *clean;
   if (run->rc) return; /* the first failure is the one reported */
-  clean = ss_scrub(&run->ss, msg, strlen(msg), NULL);
   run->rc = rc ? rc : OSIRIS_EDRIVER;
   run->ok = 0;
-  snprintf(run->error, sizeof run->error, "%s", clean ? clean : msg);
-  os_free(clean);
+  snprintf(run->error, sizeof run->error, "%s", msg);
+  ss_scrub_buf(&run->ss, run->error, sizeof run->error);
   os_free(run->failed_step);
   run->failed_step = step_id ? os_strdup(step_id) : NULL;
   os_free(run->reason);
@@ -11049,7 +11115,10 @@ static osiris_rc rn_check_drivers(osiris_run *run, os_err *err) {
     for (j = 0; j < names->u.c.n; j++)
       if (strcmp(names->u.c.items[j]->u.s.ptr, ms->driver) == 0) seen = 1;
     if (seen) continue;
-    js_push_str(names, ms->driver);
+    if (js_push_str(names, ms->driver)) {
+      osiris_json_free(names);
+      return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    }
     f = rn_fields();
     if (f) {
       js_set_str(f, "driver", ms->driver);
@@ -11075,7 +11144,10 @@ static osiris_rc rn_check_drivers(osiris_run *run, os_err *err) {
   return OSIRIS_OK;
 }
 
-/* Load the manifest, order the steps, allocate the per-step state. */
+/* Load the manifest, order the steps, allocate the per-step state.  All
+ * or nothing: on failure run->mf, run->st and run->order stay NULL, so
+ * everything after (status.json, run_card.json) sees a run without steps
+ * rather than half a state. */
 static osiris_rc rn_load(osiris_run *run, os_err *err) {
   osiris_rc rc;
   size_t i, k;
@@ -11083,19 +11155,40 @@ static osiris_rc rn_load(osiris_run *run, os_err *err) {
   if (rc) return rc;
   run->order = os_calloc(run->mf->n_steps, sizeof *run->order);
   run->st = os_calloc(run->mf->n_steps, sizeof *run->st);
-  if (!run->order || !run->st) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  if (!run->order || !run->st) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto fail;
+  }
   rc = mf_order(run->mf, run->order, err);
-  if (rc) return rc;
+  if (rc) goto fail;
   for (i = 0; i < run->mf->n_steps; i++) {
     run->st[i].artifacts = js_alloc(OSIRIS_JSON_ARRAY);
-    if (!run->st[i].artifacts) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    if (!run->st[i].artifacts) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto fail;
+    }
     for (k = 0; k < run->mf->steps[i].n_needs; k++) {
       size_t up = rn_step_index(run->mf, run->mf->steps[i].needs[k]);
       if (up != (size_t)-1) run->st[up].consumers_left++;
     }
   }
-  if (rn_assign_input_keys(run)) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  if (rn_assign_input_keys(run)) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto fail;
+  }
   return OSIRIS_OK;
+fail:
+  for (i = 0; run->st && i < run->mf->n_steps; i++) {
+    osiris_json_free(run->st[i].artifacts);
+    os_free(run->st[i].input_key);
+  }
+  os_free(run->st);
+  os_free(run->order);
+  mf_free(run->mf);
+  run->st = NULL;
+  run->order = NULL;
+  run->mf = NULL;
+  return rc;
 }
 
 static void rn_step_release(osiris_step *s) {
@@ -11580,11 +11673,12 @@ static osiris_rc rn_step_end(osiris_run *run, size_t idx, osiris_step *s, osiris
   st->duration_ms = os_now_ms() - t0;
   rn_release_upstream(run, idx);
   if (rc) {
-    char *clean = ss_scrub(&run->ss, err->msg, strlen(err->msg), NULL);
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    ss_scrub_buf(&run->ss, msg, sizeof msg);
     st->status = RN_FAILED;
-    st->error = os_strdup(clean ? clean : err->msg);
+    st->error = os_strdup(msg);
     st->error_rc = rc;
-    os_free(clean);
     f = rn_fields();
     if (f) {
       js_set_str(f, "step_id", ms->id);
@@ -11796,7 +11890,7 @@ osiris_rc osiris_run_execute_local(osiris_run *run) {
 /* Rows that crossed the pipeline's edges: what writers wrote, or what
  * extractors read when nothing was written. */
 static int64_t rn_total_rows(const osiris_run *run) {
-  size_t i, n = run->mf ? run->mf->n_steps : 0;
+  size_t i, n = run->mf && run->st ? run->mf->n_steps : 0;
   int64_t written = 0, read = 0;
   int has_writer = 0;
   for (i = 0; i < n; i++) {
@@ -11833,6 +11927,15 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   int64_t total_rows = rn_total_rows(run), rows_in = 0, rows_out = 0;
   osiris_rc rc = OSIRIS_OK;
 
+  /* A run whose own record lost lines is not a success, whatever its
+   * steps did: "nothing lost" is part of succeeding. */
+  if (run->ss.lost) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "out of memory: %d event, metric or log lines could not be written",
+             run->ss.lost);
+    rn_set_error(run, OSIRIS_ENOMEM, NULL, "out_of_memory", msg);
+    run->ok = 0;
+  }
   run->duration_ms = os_now_ms() - run->ss.start_ms;
   status = rn_fields();
   card = rn_fields();
@@ -11986,27 +12089,32 @@ static const osiris_adapter rn_local_adapter = {"local", rn_local_prepare,
 
 #define WK_OUT_FILE "worker.out" /* in the session directory */
 
-static void wk_respond(int fd, int tee_fd, const char *cmd, int ok, osiris_json *extra,
-                       const char *error) {
+/* Write one response line; 1 when it could not be written whole (out of
+ * memory: extra is NULL or incomplete, or the line could not be built). */
+static int wk_respond(int fd, int tee_fd, const char *cmd, int ok, osiris_json *extra,
+                      const char *error) {
   osiris_json *r = js_alloc(OSIRIS_JSON_OBJECT);
   os_buf b = {0};
   size_t i;
-  if (!r) goto done;
+  int lost = 1;
+  if (!r || !extra || extra->incomplete) goto done;
   js_set_str(r, "type", "response");
   js_set_str(r, "cmd", cmd ? cmd : "");
   js_set_bool(r, "ok", ok);
   if (error) js_set_str(r, "error", error);
   if (extra)
     for (i = 0; i < extra->u.c.n; i++)
-      osiris_json_set(r, extra->u.c.keys[i], osiris_json_copy(extra->u.c.items[i]));
-  if (!js_dump(&b, r, 0) && !ob_putc(&b, '\n')) {
+      js_set_built(r, extra->u.c.keys[i], osiris_json_copy(extra->u.c.items[i]));
+  if (!r->incomplete && !js_dump(&b, r, 0) && !ob_putc(&b, '\n')) {
     ss_write_all(fd, b.p, b.len);
     if (tee_fd >= 0) ss_write_all(tee_fd, b.p, b.len);
+    lost = 0;
   }
 done:
   ob_free(&b);
   osiris_json_free(r);
   osiris_json_free(extra);
+  return lost;
 }
 
 static void rn_free(osiris_run *run);
@@ -12019,7 +12127,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
   os_err err = {0};
   osiris_run *run = NULL;
   osiris_rc rc, result = OSIRIS_OK;
-  int cleaned = 0, tee = -1;
+  int cleaned = 0, tee = -1, lost = 0; /* lost: lines that could not be written */
   char *tee_path = NULL;
   if (!ctx || !commands_path || !session_dir) return OSIRIS_EUSAGE;
   rc = os_read_file(commands_path, &text, &len, &err);
@@ -12045,26 +12153,27 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
     if (!*line) continue;
     rc = js_parse(line, strlen(line), "commands.jsonl", &cmd, &err);
     if (rc) {
-      wk_respond(out_fd, tee, "", 0, NULL, err.msg);
+      lost += wk_respond(out_fd, tee, "", 0, rn_fields(), err.msg);
       result = rc;
       continue;
     }
     name = js_gets(cmd, "cmd");
     if (os_streq(name, "ping")) {
       extra = rn_fields();
-      if (extra) osiris_json_set(extra, "echo", osiris_json_copy(osiris_json_get(cmd, "data")));
-      wk_respond(out_fd, tee, "ping", 1, extra, NULL);
+      if (extra && osiris_json_get(cmd, "data"))
+        js_set_built(extra, "echo", osiris_json_copy(osiris_json_get(cmd, "data")));
+      lost += wk_respond(out_fd, tee, "ping", 1, extra, NULL);
     } else if (os_streq(name, "prepare")) {
       const char *manifest = js_gets(cmd, "manifest");
       const char *sid = js_gets(cmd, "session_id");
       if (run) {
-        wk_respond(out_fd, tee, "prepare", 0, NULL, "prepare was already done");
+        lost += wk_respond(out_fd, tee, "prepare", 0, rn_fields(), "prepare was already done");
         result = OSIRIS_EUSAGE;
       } else if (!manifest) {
-        wk_respond(out_fd, tee, "prepare", 0, NULL, "prepare needs a manifest path");
+        lost += wk_respond(out_fd, tee, "prepare", 0, rn_fields(), "prepare needs a manifest path");
         result = OSIRIS_EUSAGE;
       } else if (!(run = rn_new(ctx))) {
-        wk_respond(out_fd, tee, "prepare", 0, NULL, "out of memory");
+        lost += wk_respond(out_fd, tee, "prepare", 0, rn_fields(), "out of memory");
         result = OSIRIS_ENOMEM;
       } else {
         rc = ss_open_session(&run->ss, ctx, NULL, session_dir, sid, 0, out_fd, &err);
@@ -12076,7 +12185,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
         if (!rc) rc = rn_prepare_exec(run, &err);
         if (rc) {
           rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
-          wk_respond(out_fd, tee, "prepare", 0, NULL, err.msg);
+          lost += wk_respond(out_fd, tee, "prepare", 0, rn_fields(), err.msg);
           result = rc;
         } else {
           run->prepared = 1;
@@ -12085,7 +12194,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
             js_set_str(extra, "session_id", run->ss.id);
             js_set_int(extra, "steps", (int64_t)run->mf->n_steps);
           }
-          wk_respond(out_fd, tee, "prepare", 1, extra, NULL);
+          lost += wk_respond(out_fd, tee, "prepare", 1, extra, NULL);
         }
       }
     } else if (os_streq(name, "exec_step")) {
@@ -12095,11 +12204,11 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
       if (extra && sid) js_set_str(extra, "step_id", sid);
       rn_state *st = idx == (size_t)-1 ? NULL : &run->st[idx];
       if (!st) {
-        wk_respond(out_fd, tee, "exec_step", 0, extra, run && run->prepared ? "unknown step" : "not prepared");
+        lost += wk_respond(out_fd, tee, "exec_step", 0, extra, run && run->prepared ? "unknown step" : "not prepared");
         result = result ? result : OSIRIS_EUSAGE;
       } else if (st->status == RN_PENDING && run->rc) {
         st->status = RN_SKIPPED;
-        wk_respond(out_fd, tee, "exec_step", 0, extra, "skipped: an earlier step failed");
+        lost += wk_respond(out_fd, tee, "exec_step", 0, extra, "skipped: an earlier step failed");
       } else {
         /* A streamed consumer ran with its producer: answer from its state. */
         if (st->status == RN_PENDING) {
@@ -12113,7 +12222,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
           js_set_int(extra, "rows_processed", st->had_frame ? st->rows_out : st->rows_written);
           js_set_int(extra, "duration_ms", (int64_t)st->duration_ms);
         }
-        wk_respond(out_fd, tee, "exec_step", st->status == RN_SUCCESS, extra,
+        lost += wk_respond(out_fd, tee, "exec_step", st->status == RN_SUCCESS, extra,
                    st->status == RN_SUCCESS ? NULL
                    : st->status == RN_SKIPPED ? "skipped: an earlier step failed"
                    : st->error ? st->error : "step failed");
@@ -12127,9 +12236,9 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
       }
       extra = rn_fields();
       if (extra && run) js_set_int(extra, "steps_completed", (int64_t)run->steps_completed);
-      wk_respond(out_fd, tee, "cleanup", run != NULL, extra, run ? NULL : "not prepared");
+      lost += wk_respond(out_fd, tee, "cleanup", run != NULL, extra, run ? NULL : "not prepared");
     } else {
-      wk_respond(out_fd, tee, name ? name : "", 0, NULL, "unknown command");
+      lost += wk_respond(out_fd, tee, name ? name : "", 0, rn_fields(), "unknown command");
       result = result ? result : OSIRIS_EUSAGE;
     }
     osiris_json_free(cmd);
@@ -12140,6 +12249,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
     rn_write_results(run, 0);
   }
   if (run && run->rc && !result) result = run->rc;
+  if (!result && (lost || (run && run->ss.lost))) result = OSIRIS_ENOMEM;
   rn_free(run);
   close(tee);
   os_free(text);
@@ -12395,9 +12505,9 @@ static osiris_rc rm_copy_fd(int in, const char *src, const char *dst, mode_t mod
   if (!dir) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
   rc = os_mkdir_p(dir, err);
   if (rc) goto done;
-  out = os_open_temp(dst, &tmp);
+  out = os_open_temp(dst, &tmp, err);
   if (out < 0) {
-    rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", dst, strerror(errno));
+    rc = err->rc;
     goto done;
   }
   for (;;) {
@@ -13620,17 +13730,19 @@ static osiris_rc e2_call(rm_state *rs, const e2_req *q, long *status, os_buf *re
       }
     }
     if (q->download_path) {
-      int fd = os_open_temp(q->download_path, &tmp);
+      int fd = os_open_temp(q->download_path, &tmp, err);
       down = fd >= 0 ? fdopen(fd, "wb") : NULL;
       if (!down) {
-        int e = errno;
+        osiris_rc frc = fd >= 0 ? os_fail(err, OSIRIS_EIO, "cannot write %s: %s", q->download_path,
+                                          strerror(errno))
+                                : err->rc;
         if (fd >= 0) close(fd);
         if (tmp) unlink(tmp);
         if (up) fclose(up);
         os_free(tmp);
         curl_slist_free_all(hdrs);
         curl_easy_cleanup(h);
-        return os_fail(err, OSIRIS_EIO, "cannot write %s: %s", q->download_path, strerror(e));
+        return frc;
       }
       sink.f = down;
       sink.n = 0;
@@ -15606,7 +15718,9 @@ static osiris_rc rn_manifest_for(osiris_ctx *ctx, const char *path, const osiris
   *manifest = os_strdup(js_gets(result, "manifest_path"));
   *pipeline_id = os_strdup(js_gets(result, "pipeline_id"));
   *profile = os_strdup(js_gets(result, "profile"));
-  if (!*manifest) rc = OSIRIS_ENOMEM;
+  if (!*manifest || (js_gets(result, "pipeline_id") && !*pipeline_id) ||
+      (js_gets(result, "profile") && !*profile))
+    rc = OSIRIS_ENOMEM;
 done:
   osiris_json_free(doc);
   osiris_json_free(result);
@@ -15630,6 +15744,10 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
     o = &defaults;
   }
   ctx->err[0] = 0;
+  if (cn_load_dotenv(ctx) == OSIRIS_ENOMEM) { /* as in cp_prepare */
+    snprintf(ctx->err, sizeof ctx->err, "out of memory");
+    return OSIRIS_ENOMEM;
+  }
   {
     const osiris_adapter *a = osiris_adapter_find(ctx, o->adapter ? o->adapter : "local");
     if (!a) {
@@ -15727,9 +15845,10 @@ static osiris_json *rn_doctor_one(osiris_ctx *ctx, const char *family, const cha
   } else {
     js_set_bool(r, "ok", ok);
     if (!ok) {
-      char *clean = ss_scrub(&scrub, msg, strlen(msg), NULL);
-      js_set_str(r, "error", clean ? clean : msg);
-      os_free(clean);
+      char clean[OS_ERR_CAP];
+      snprintf(clean, sizeof clean, "%s", msg);
+      ss_scrub_buf(&scrub, clean, sizeof clean);
+      js_set_str(r, "error", clean);
     }
   }
 done:
