@@ -57,7 +57,7 @@ fi
 node "$E2E_ROOT/tests/fake_e2b/server.mjs" --port 0 --parent-pid $$ \
   >"$E2E_WORK/fake.out" 2>"$E2E_WORK/fake.err" &
 FAKE_PID=$!
-for _ in $(seq 1 100); do [ -s "$E2E_WORK/fake.out" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -s "$E2E_WORK/fake.out" ] && break; kill -0 "$FAKE_PID" 2>/dev/null || break; sleep 0.1; done
 fake_info() { head -1 "$E2E_WORK/fake.out" | py -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 if ! E2B_API_KEY=$(fake_info api_key); then
   fail "fake E2B did not start: $(head -c 400 "$E2E_WORK/fake.err")"

@@ -131,8 +131,9 @@ fake_start() {
   fi
   node "$RT_ROOT/tests/fake_e2b/server.mjs" --port 0 --parent-pid $$ >"$RT_WORK/fake.out" 2>"$RT_WORK/fake.err" &
   FAKE_PID=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 600); do # 60 s at most
     [ -s "$RT_WORK/fake.out" ] && break
+    kill -0 "$FAKE_PID" 2>/dev/null || break
     sleep 0.1
   done
   info=$(head -1 "$RT_WORK/fake.out")
@@ -147,10 +148,12 @@ fake_start() {
 fake_get() { curl -s "$FAKE_URL$1"; }
 fake_post() { curl -s -X POST -H 'Content-Type: application/json' -d "${2:-{\}}" "$FAKE_URL$1"; }
 
-# Wait until a sandbox's worker process runs; prints the sandbox id.
+# Wait (60 s at most) until a sandbox's worker process runs; prints the
+# sandbox id.  It may have ended already: to act on a running worker, hold
+# it (hold_worker_make).
 fake_wait_worker() {
   local id
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 600); do
     id=$(fake_get /_fake/state | "$PY" -c '
 import json,sys
 s=json.load(sys.stdin)
@@ -159,7 +162,7 @@ for p in s.get("processes",[]):
     if "osiris-worker" in p.get("cmd","") and not p.get("ended_at") and p.get("sandboxID") in live:
         print(p["sandboxID"]); break')
     if [ -n "$id" ]; then echo "$id"; return 0; fi
-    sleep 0.05
+    sleep 0.1
   done
   return 1
 }
