@@ -268,10 +268,9 @@ static OS_UNUSED osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const o
 #ifdef OSIRIS_FAULT_INJECTION
 /* Test-only: fail the allocation when this countdown reaches zero. */
 static long os_fault_countdown = -1;
-void __sanitizer_print_stack_trace(void);
 static int os_fault_hit(void) {
   if (os_fault_countdown < 0) return 0;
-  if (os_fault_countdown-- == 0) { if (getenv("TRACE_FAULT")) __sanitizer_print_stack_trace(); return 1; }
+  if (os_fault_countdown-- == 0) return 1;
   return 0;
 }
 #else
@@ -1966,6 +1965,7 @@ static osiris_json *js_copy_rec(const osiris_json *v, int depth) {
   if (c) {
     c->line = v->line;
     c->col = v->col;
+    c->incomplete = v->incomplete;
   }
   return c;
 fail:
@@ -1983,6 +1983,7 @@ osiris_rc osiris_json_set(osiris_json *obj, const char *key, osiris_json *val) {
     osiris_json_free(val);
     return val ? OSIRIS_EINVAL : OSIRIS_ENOMEM;
   }
+  if (val->incomplete) obj->incomplete = 1; /* a part of it is missing */
   i = js_find(obj, key);
   if (i != SIZE_MAX) {
     osiris_json_free(obj->u.c.items[i]);
@@ -2018,6 +2019,7 @@ osiris_rc osiris_json_push(osiris_json *arr, osiris_json *val) {
     osiris_json_free(val);
     return val ? OSIRIS_EINVAL : OSIRIS_ENOMEM;
   }
+  if (val->incomplete) arr->incomplete = 1;
   rc = js_append(arr, NULL, val);
   if (rc == OSIRIS_ENOMEM) arr->incomplete = 1;
   return rc;
@@ -10764,15 +10766,17 @@ void osiris_step_event(osiris_step *s, const char *event, osiris_json *fields) {
   osiris_json *line = js_alloc(OSIRIS_JSON_OBJECT);
   size_t i;
   /* step_id first, then the driver's own fields. */
-  if (!f || !line || js_set_str(line, "step_id", osiris_step_id(s))) goto done;
+  if (!f || f->incomplete || !line || js_set_str(line, "step_id", osiris_step_id(s))) goto done;
   if (f->kind == OSIRIS_JSON_OBJECT)
     for (i = 0; i < f->u.c.n; i++) {
       osiris_json *c = osiris_json_copy(f->u.c.items[i]);
       if (!c || osiris_json_set(line, f->u.c.keys[i], c)) goto done;
     }
   ss_event(&s->run->ss, event, line);
-  line = NULL;
+  osiris_json_free(f);
+  return;
 done:
+  ss_lost_line(&s->run->ss); /* not emitted */
   osiris_json_free(line);
   osiris_json_free(f);
 }
@@ -10953,11 +10957,14 @@ void osiris_step_file_written(osiris_step *s, const char *path, const char *type
   char *rel = rn_rel(s->run, path);
   osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
   struct stat stt;
-  if (!f) goto done;
+  if (!f) {
+    ss_lost_line(&s->run->ss);
+    goto done;
+  }
   if (rel) {
     js_set_str(f, "artifact_type", type ? type : "file");
     js_set_str(f, "path", rel);
-    osiris_json_push(s->run->st[s->index].artifacts, osiris_json_new_str(rel, strlen(rel)));
+    js_set_built(s->run->st[s->index].artifacts, NULL, osiris_json_new_str(rel, strlen(rel)));
     osiris_step_event(s, "artifact_created", f);
   } else {
     rn_state *st = &s->run->st[s->index];
@@ -11375,14 +11382,19 @@ static osiris_rc rn_load_config(osiris_step *s, char **conn_ref, os_err *err) {
           }
         for (a = 0; a < s->config->u.c.n; a++) js_push_str(keys, sorted[a]);
         os_free(sorted);
+      } else {
+        keys->incomplete = 1;
       }
-      osiris_json_set(f, "keys", keys);
     }
+    js_set_built(f, "keys", keys);
   }
   ss_event(&run->ss, "cfg_opened", f);
   {
     const char *c = js_gets(s->config, "connection");
-    if (c) *conn_ref = os_strdup(c);
+    if (c && !(*conn_ref = os_strdup(c))) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
   }
   removed = js_alloc(OSIRIS_JSON_ARRAY);
   if (!removed) {
@@ -11431,7 +11443,7 @@ static osiris_rc rn_write_cleaned_config(osiris_step *s, os_err *err) {
   }
   rc = ss_write_json(&s->run->ss, rel, masked, err);
   if (rc) goto done;
-  osiris_json_push(s->run->st[s->index].artifacts, osiris_json_new_str(rel, strlen(rel)));
+  js_set_built(s->run->st[s->index].artifacts, NULL, osiris_json_new_str(rel, strlen(rel)));
   f = rn_fields();
   if (f) {
     js_set_str(f, "step_id", osiris_step_id(s));
@@ -11523,7 +11535,7 @@ static osiris_rc rn_spill(osiris_run *run, size_t idx, os_err *err) {
     const char *types[2] = {"parquet", "schema"};
     int k;
     for (k = 0; k < 2; k++) {
-      osiris_json_push(st->artifacts, osiris_json_new_str(rels[k], strlen(rels[k])));
+      js_set_built(st->artifacts, NULL, osiris_json_new_str(rels[k], strlen(rels[k])));
       f = rn_fields();
       if (f) {
         js_set_str(f, "step_id", id);
@@ -11586,7 +11598,7 @@ static osiris_rc rn_step_begin(osiris_run *run, size_t idx, osiris_step *s, rn_p
   if (f) {
     char *rel = os_asprintf("artifacts/%s", ms->id);
     js_set_str(f, "step_id", ms->id);
-    if (rel) js_set_str(f, "relative_path", rel);
+    js_set_built(f, "relative_path", rel ? osiris_json_new_str(rel, strlen(rel)) : NULL);
     os_free(rel);
   }
   ss_event(&run->ss, "artifacts_dir_created", f);
@@ -11954,18 +11966,18 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
              run->sandbox_id ? run->sandbox_id : run->adapter ? run->adapter->name : "local");
   js_set_str(status, "reason", run->ok ? "" : (run->reason ? run->reason : "execution_failed"));
   if (run->ok) {
-    osiris_json_set(status, "error", js_alloc(OSIRIS_JSON_NULL));
+    js_set_built(status, "error", js_alloc(OSIRIS_JSON_NULL));
   } else {
     osiris_json *e = rn_fields();
     if (e) {
       if (run->failed_step)
         js_set_str(e, "step_id", run->failed_step);
       else
-        osiris_json_set(e, "step_id", js_alloc(OSIRIS_JSON_NULL));
+        js_set_built(e, "step_id", js_alloc(OSIRIS_JSON_NULL));
       js_set_str(e, "message", run->error);
       js_set_str(e, "code", osiris_rc_name(run->rc));
     }
-    osiris_json_set(status, "error", e);
+    js_set_built(status, "error", e);
   }
   js_set_int(status, "duration_ms", (int64_t)run->duration_ms);
   js_set_int(status, "total_rows", total_rows);
@@ -11974,7 +11986,10 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   for (i = 0; i < n; i++) {
     rn_state *st = &run->st[i];
     osiris_json *sj = rn_fields();
-    if (!sj) continue;
+    if (!sj) {
+      steps->incomplete = 1; /* status.json is then not written (below) */
+      continue;
+    }
     js_set_str(sj, "step_id", run->mf->steps[i].id);
     js_set_str(sj, "driver", run->mf->steps[i].driver);
     js_set_str(sj, "status", rn_status_name(st->status));
@@ -11988,15 +12003,15 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
       char *rel = rn_rel(run, st->spill_path);
       if (paths && rel) js_push_str(paths, rel);
       os_free(rel);
-      osiris_json_set(sj, "spill_paths", paths);
+      js_set_built(sj, "spill_paths", paths);
     } else {
-      osiris_json_set(sj, "spill_paths", js_alloc(OSIRIS_JSON_NULL));
+      js_set_built(sj, "spill_paths", js_alloc(OSIRIS_JSON_NULL));
     }
-    osiris_json_set(sj, "artifacts", osiris_json_copy(st->artifacts));
+    js_set_built(sj, "artifacts", osiris_json_copy(st->artifacts));
     if (st->error) js_set_str(sj, "error", st->error);
     rows_in += st->rows_in;
     rows_out += st->rows_out;
-    osiris_json_push(steps, sj);
+    js_set_built(steps, NULL, sj);
   }
   js_set_str(card, "session_id", run->ss.id);
   js_set_str(card, "pipeline_id", run->mf && run->mf->pipeline_id ? run->mf->pipeline_id : "");
@@ -12005,10 +12020,12 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   js_set_int(card, "duration_ms", (int64_t)run->duration_ms);
   js_set_int(card, "rows_in", rows_in);
   js_set_int(card, "rows_out", rows_out);
-  osiris_json_set(card, "steps", steps);
+  js_set_built(card, "steps", steps);
   steps = NULL;
 
-  rc = ss_write_json(&run->ss, "run_card.json", card, &err);
+  if (status->incomplete || card->incomplete) /* never a status.json that lacks a member */
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory writing status.json");
+  if (!rc) rc = ss_write_json(&run->ss, "run_card.json", card, &err);
   if (!rc) rc = ss_write_json(&run->ss, "status.json", status, &err);
   osiris_json_free(run->status);
   run->status = status;
@@ -12027,6 +12044,7 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   ss_metric(&run->ss, "session_duration_seconds", (os_now_ms() - run->ss.start_ms) / 1000.0,
             "seconds", NULL);
 done:
+  if (!rc && run->ss.lost) rc = OSIRIS_ENOMEM; /* a last line could not be written */
   osiris_json_free(status);
   osiris_json_free(card);
   osiris_json_free(steps);
@@ -12130,7 +12148,9 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
   int cleaned = 0, tee = -1, lost = 0; /* lost: lines that could not be written */
   char *tee_path = NULL;
   if (!ctx || !commands_path || !session_dir) return OSIRIS_EUSAGE;
-  rc = os_read_file(commands_path, &text, &len, &err);
+  /* As in osiris_run_pipeline: .env loaded where ENOMEM can be said. */
+  rc = cn_load_dotenv(ctx) == OSIRIS_ENOMEM ? os_fail(&err, OSIRIS_ENOMEM, "out of memory") : OSIRIS_OK;
+  if (!rc) rc = os_read_file(commands_path, &text, &len, &err);
   if (!rc) rc = os_mkdir_p(session_dir, &err);
   if (!rc) {
     tee_path = os_path_join(session_dir, WK_OUT_FILE);
@@ -12231,7 +12251,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
       if (run && run->prepared) {
         if (!run->rc) run->ok = 1;
         rn_finish(run);
-        rn_write_results(run, 0);
+        if (rn_write_results(run, 0)) lost++;
         cleaned = 1;
       }
       extra = rn_fields();
@@ -12246,7 +12266,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
   if (run && run->prepared && !cleaned) {
     if (!run->rc) run->ok = 1;
     rn_finish(run);
-    rn_write_results(run, 0);
+    if (rn_write_results(run, 0)) lost++;
   }
   if (run && run->rc && !result) result = run->rc;
   if (!result && (lost || (run && run->ss.lost))) result = OSIRIS_ENOMEM;

@@ -66,10 +66,10 @@ static void ta_every_n(const char *what, ta_op op) {
     os_fault_countdown = n;
     rc = op(n, &clean);
     if (rc == OSIRIS_OK && os_fault_countdown >= 0) break; /* got through */
-    if (rc != OSIRIS_OK && rc != OSIRIS_ENOMEM && !clean && bad++ < 5)
+    if (rc != OSIRIS_OK && rc != OSIRIS_ENOMEM && !clean && bad++ < 10)
       fprintf(stderr, "%s: allocation %ld failed -> %s, not ENOMEM nor a clean failure\n", what, n,
               osiris_rc_name(rc));
-    if (rc == OSIRIS_OK && os_fault_countdown < 0 && bad++ < 5)
+    if (rc == OSIRIS_OK && os_fault_countdown < 0 && bad++ < 10)
       fprintf(stderr, "%s: allocation %ld failed but the operation reported success\n", what, n);
   }
   os_fault_countdown = -1;
