@@ -4303,7 +4303,10 @@ const char *osiris_frame_format(const osiris_frame *f, size_t col, size_t row, c
  * frame from two versions of the file.  Empty fields are NULL, so "" and an
  * absent value read back the same; blank lines hold no record and are
  * skipped (the writer quotes a lone empty field so it never writes
- * one).  Line numbers in messages are the 1-based physical line where a
+ * one).  A quoted field ends at its closing quote: a character other than
+ * the delimiter or a line end after it is an error unless lenient_quotes
+ * (then it is kept, as pandas does); an unterminated quote always is.
+ * Line numbers in messages are the 1-based physical line where a
  * record (or an open quote) starts.  The writer streams through a 1 MiB
  * buffer into a fresh temporary file beside path (os_open_temp) and renames, so a failure never leaves a
  * partial file under the final name.
@@ -4362,6 +4365,7 @@ typedef struct cs_reader {
   size_t line;      /* physical line at p[i], 1-based */
   size_t rec_line;  /* line where the last record started */
   char delim;
+  int lenient_quotes; /* text after a closing quote is kept, not an error */
   unsigned char stop[256]; /* 1 for the bytes that end unquoted text */
   uint64_t rep_delim;      /* the delimiter in every byte, for cs_has_byte */
   char *txt;        /* decoded fields of the records kept, back to back */
@@ -4491,8 +4495,16 @@ static osiris_rc cs_record(cs_reader *r, int *got) {
         if (i == n && !eof) goto more; /* a quote may follow: "" */
         break;
       }
+      if (!r->lenient_quotes && i < n && !r->stop[(unsigned char)p[i]]) {
+        rc = os_fail(r->err, OSIRIS_EPARSE,
+                     "%s:%zu: text after a closing quote (quote the whole field, double the "
+                     "quotes inside it, or set strict: false)",
+                     r->path, line);
+        goto fail;
+      }
     }
-    /* Unquoted text, or text after a closing quote (kept, as pandas does). */
+    /* Unquoted text, or with lenient_quotes text after a closing quote
+     * (kept, as pandas does). */
     start = i;
     i = cs_scan_text(r, p, i);
     if (i == n && !eof) goto more;
@@ -5081,6 +5093,7 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
   r.path = path;
   r.err = &err;
   r.latin1 = o->latin1 != 0;
+  r.lenient_quotes = o->lenient_quotes != 0;
   r.delim = o->delimiter ? o->delimiter : ',';
   if (r.delim == '"' || r.delim == '\n' || r.delim == '\r') {
     rc = os_fail(&err, OSIRIS_EINVAL, "%s: invalid CSV delimiter", path);
@@ -5110,6 +5123,7 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
     int got;
     r.ntxt = r.nends = 0;
     rc = cs_next(&r, &got);
+    if (rc == OSIRIS_EPARSE && cs_drain(&r)) rc = err.rc; /* an invalid byte wins, as above */
     if (rc) goto done;
     if (!got) break;
     if (skipped < o->skip_rows) {
