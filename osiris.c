@@ -8837,7 +8837,9 @@ done:
  * A pipeline (OML YAML) is checked as a whole: every problem is reported
  * at once as {type, message, location, line, col}, where location is the
  * dotted path ("steps[1].config.query") and line:col come from the YAML
- * node.  The inline-secret scan runs on the document as written, before
+ * node.  Every config value is checked against its driver's key table
+ * (type, allowed values, range, alias, one-of group): see "config values:
+ * specs" below.  The inline-secret scan runs on the document as written, before
  * ${params.x} is expanded, and no message ever contains the value of a
  * secret key.  Compilation is deterministic: the same OML, params and
  * profile give byte-identical manifest.yaml and cfg/<id>.json except the
@@ -9973,33 +9975,40 @@ static osiris_rc cp_schema_bound(osiris_json *o, const char *name, const osiris_
   return k->type == OSIRIS_KT_NUMBER ? js_set_double(o, name, v) : js_set_int(o, name, (int64_t)v);
 }
 
+/* What a key's flags say, in words (`components show`) and as a JSON
+ * Schema keyword. */
+static const struct cp_flag_word {
+  unsigned flag;
+  const char *text, *schema;
+} cp_flag_words[] = {
+    {OSIRIS_KEY_SECRET, "secret", "x-osiris-secret"},
+    {OSIRIS_KEY_CONN, "connection field", "x-osiris-connection-field"},
+    {OSIRIS_KEY_INPUT_FILE, "input file (shipped to a sandbox)", "x-osiris-input-file"},
+    {OSIRIS_KEY_OUTPUT_FILE, "output file (brought back from a sandbox)", "x-osiris-output-file"},
+    {OSIRIS_KEY_ONE_OF, "one of a group: give exactly one", "x-osiris-one-of"},
+    {OSIRIS_KEY_NO_EFFECT, "accepted, no effect here", "x-osiris-no-effect"},
+    {0, NULL, NULL}};
+
 /* The schema of one key (owned by the caller), or NULL on ENOMEM. */
 static osiris_json *cp_key_schema(const osiris_config_key *k) {
-  static const struct {
-    unsigned flag;
-    const char *word;
-  } marks[] = {{OSIRIS_KEY_SECRET, "x-osiris-secret"},
-               {OSIRIS_KEY_CONN, "x-osiris-connection-field"},
-               {OSIRIS_KEY_INPUT_FILE, "x-osiris-input-file"},
-               {OSIRIS_KEY_OUTPUT_FILE, "x-osiris-output-file"},
-               {OSIRIS_KEY_NO_EFFECT, "x-osiris-no-effect"}};
+  const struct cp_flag_word *fw;
   osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT), *items, *dv = NULL;
-  osiris_rc rc = o ? OSIRIS_OK : OSIRIS_ENOMEM;
-  size_t i;
+  osiris_rc rc = OSIRIS_OK;
+  if (!o) return NULL;
   switch (k->type) {
-  case OSIRIS_KT_STRING: rc = rc ? rc : cp_schema_type(o, "string", NULL); break;
+  case OSIRIS_KT_STRING: rc = cp_schema_type(o, "string", NULL); break;
   case OSIRIS_KT_CHAR:
-    rc = rc ? rc : cp_schema_type(o, "string", NULL);
+    rc = cp_schema_type(o, "string", NULL);
     if (!rc) rc = js_set_int(o, "minLength", 1);
     if (!rc) rc = js_set_int(o, "maxLength", 1);
     break;
-  case OSIRIS_KT_INT: rc = rc ? rc : cp_schema_type(o, "integer", NULL); break;
-  case OSIRIS_KT_NUMBER: rc = rc ? rc : cp_schema_type(o, "number", NULL); break;
-  case OSIRIS_KT_BOOL: rc = rc ? rc : cp_schema_type(o, "boolean", NULL); break;
-  case OSIRIS_KT_STRINGS: rc = rc ? rc : cp_schema_type(o, "array", NULL); break;
-  case OSIRIS_KT_STRING_OR_STRINGS: rc = rc ? rc : cp_schema_type(o, "string", "array"); break;
-  case OSIRIS_KT_OBJECT: rc = rc ? rc : cp_schema_type(o, "object", NULL); break;
-  case OSIRIS_KT_INT_OR_BOOL: rc = rc ? rc : cp_schema_type(o, "integer", "boolean"); break;
+  case OSIRIS_KT_INT: rc = cp_schema_type(o, "integer", NULL); break;
+  case OSIRIS_KT_NUMBER: rc = cp_schema_type(o, "number", NULL); break;
+  case OSIRIS_KT_BOOL: rc = cp_schema_type(o, "boolean", NULL); break;
+  case OSIRIS_KT_STRINGS: rc = cp_schema_type(o, "array", NULL); break;
+  case OSIRIS_KT_STRING_OR_STRINGS: rc = cp_schema_type(o, "string", "array"); break;
+  case OSIRIS_KT_OBJECT: rc = cp_schema_type(o, "object", NULL); break;
+  case OSIRIS_KT_INT_OR_BOOL: rc = cp_schema_type(o, "integer", "boolean"); break;
   default: break;
   }
   if (!rc && (k->type == OSIRIS_KT_STRINGS || k->type == OSIRIS_KT_STRING_OR_STRINGS)) {
@@ -10017,8 +10026,8 @@ static osiris_json *cp_key_schema(const osiris_config_key *k) {
   if (!rc && k->default_json &&
       osiris_json_parse(k->default_json, strlen(k->default_json), &dv, NULL, 0) == OSIRIS_OK)
     rc = osiris_json_set(o, "default", dv);
-  for (i = 0; !rc && i < sizeof marks / sizeof marks[0]; i++)
-    if (k->flags & marks[i].flag) rc = js_set_bool(o, marks[i].word, 1);
+  for (fw = cp_flag_words; !rc && fw->flag; fw++)
+    if (k->flags & fw->flag) rc = js_set_bool(o, fw->schema, 1);
   if (!rc && (k->flags & OSIRIS_KEY_REQUIRED) && (k->flags & OSIRIS_KEY_CONN))
     rc = js_set_bool(o, "x-osiris-required-unless-connection", 1);
   if (!rc && k->alias_of) rc = js_set_str(o, "x-osiris-alias-of", k->alias_of);
@@ -16652,8 +16661,9 @@ static int cli_help(const char *cmd) {
   else if (os_streq(cmd, "components"))
     printf("Usage: osiris components list [--json]\n"
            "       osiris components show NAME [--json]\n\n"
-           "List the built-in components (drivers), or show one with its config keys,\n"
-           "defaults and which keys are required or secret.\n");
+           "List the built-in components (drivers), or show one with its config keys:\n"
+           "type, allowed values or range, default, required, secret, files, aliases\n"
+           "(what validate checks).  show --json prints it as a JSON Schema (2020-12).\n");
   else if (os_streq(cmd, "connections"))
     printf("Usage: osiris connections list [--json]\n"
            "       osiris connections doctor [@family.alias] [--json]\n\n"
@@ -16912,17 +16922,8 @@ static int cli_runs(osiris_ctx *ctx, cli_args *a) {
 
 /* One key of `components show`: name, what it takes, its facts, its doc. */
 static void cli_print_key(const osiris_config_key *k) {
-  static const struct {
-    unsigned flag;
-    const char *word;
-  } facts[] = {{OSIRIS_KEY_SECRET, "secret"},
-               {OSIRIS_KEY_CONN, "connection field"},
-               {OSIRIS_KEY_INPUT_FILE, "input file (shipped to a sandbox)"},
-               {OSIRIS_KEY_OUTPUT_FILE, "output file (brought back from a sandbox)"},
-               {OSIRIS_KEY_ONE_OF, "one of a group: give exactly one"},
-               {OSIRIS_KEY_NO_EFFECT, "accepted, no effect here"}};
+  const struct cp_flag_word *fw;
   os_buf b = {0};
-  size_t i;
   ob_printf(&b, "    %s%s  ", k->name, (k->flags & OSIRIS_KEY_REQUIRED) ? "*" : "");
   if (k->alias_of) {
     ob_printf(&b, "alias of %s", k->alias_of);
@@ -16930,8 +16931,8 @@ static void cli_print_key(const osiris_config_key *k) {
     cp_expect_text(&b, k);
     if (k->default_json) ob_printf(&b, "; default %s", k->default_json);
   }
-  for (i = 0; i < sizeof facts / sizeof facts[0]; i++)
-    if (k->flags & facts[i].flag) ob_printf(&b, "; %s", facts[i].word);
+  for (fw = cp_flag_words; fw->flag; fw++)
+    if (k->flags & fw->flag) ob_printf(&b, "; %s", fw->text);
   if ((k->flags & OSIRIS_KEY_REQUIRED) && (k->flags & OSIRIS_KEY_CONN))
     ob_puts(&b, " (required unless the connection gives it)");
   printf("%s\n", b.p ? b.p : k->name);
