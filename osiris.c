@@ -4359,7 +4359,10 @@ const char *osiris_frame_format(const osiris_frame *f, size_t col, size_t row, c
  * frame from two versions of the file.  Empty fields are NULL, so "" and an
  * absent value read back the same; blank lines hold no record and are
  * skipped (the writer quotes a lone empty field so it never writes
- * one).  Line numbers in messages are the 1-based physical line where a
+ * one).  A quoted field ends at its closing quote: a character other than
+ * the delimiter or a line end after it is an error unless lenient_quotes
+ * (then it is kept, as pandas does); an unterminated quote always is.
+ * Line numbers in messages are the 1-based physical line where a
  * record (or an open quote) starts.  The writer streams through a 1 MiB
  * buffer into a fresh temporary file beside path (os_open_temp) and renames, so a failure never leaves a
  * partial file under the final name.
@@ -4418,6 +4421,7 @@ typedef struct cs_reader {
   size_t line;      /* physical line at p[i], 1-based */
   size_t rec_line;  /* line where the last record started */
   char delim;
+  int lenient_quotes; /* text after a closing quote is kept, not an error */
   unsigned char stop[256]; /* 1 for the bytes that end unquoted text */
   uint64_t rep_delim;      /* the delimiter in every byte, for cs_has_byte */
   char *txt;        /* decoded fields of the records kept, back to back */
@@ -4547,8 +4551,16 @@ static osiris_rc cs_record(cs_reader *r, int *got) {
         if (i == n && !eof) goto more; /* a quote may follow: "" */
         break;
       }
+      if (!r->lenient_quotes && i < n && !r->stop[(unsigned char)p[i]]) {
+        rc = os_fail(r->err, OSIRIS_EPARSE,
+                     "%s:%zu: text after a closing quote (quote the whole field, double the "
+                     "quotes inside it, or set strict: false)",
+                     r->path, line);
+        goto fail;
+      }
     }
-    /* Unquoted text, or text after a closing quote (kept, as pandas does). */
+    /* Unquoted text, or with lenient_quotes text after a closing quote
+     * (kept, as pandas does). */
     start = i;
     i = cs_scan_text(r, p, i);
     if (i == n && !eof) goto more;
@@ -5137,6 +5149,7 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
   r.path = path;
   r.err = &err;
   r.latin1 = o->latin1 != 0;
+  r.lenient_quotes = o->lenient_quotes != 0;
   r.delim = o->delimiter ? o->delimiter : ',';
   if (r.delim == '"' || r.delim == '\n' || r.delim == '\r') {
     rc = os_fail(&err, OSIRIS_EINVAL, "%s: invalid CSV delimiter", path);
@@ -5166,6 +5179,7 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
     int got;
     r.ntxt = r.nends = 0;
     rc = cs_next(&r, &got);
+    if (rc == OSIRIS_EPARSE && cs_drain(&r)) rc = err.rc; /* an invalid byte wins, as above */
     if (rc) goto done;
     if (!got) break;
     if (skipped < o->skip_rows) {
@@ -8926,7 +8940,9 @@ done:
  * A pipeline (OML YAML) is checked as a whole: every problem is reported
  * at once as {type, message, location, line, col}, where location is the
  * dotted path ("steps[1].config.query") and line:col come from the YAML
- * node.  The inline-secret scan runs on the document as written, before
+ * node.  Every config value is checked against its driver's key table
+ * (type, allowed values, range, alias, one-of group): see "config values:
+ * specs" below.  The inline-secret scan runs on the document as written, before
  * ${params.x} is expanded, and no message ever contains the value of a
  * secret key.  Compilation is deterministic: the same OML, params and
  * profile give byte-identical manifest.yaml and cfg/<id>.json except the
@@ -8960,6 +8976,17 @@ typedef struct cp_state {
   osiris_json *warnings; /* array of issues */
   int secret;            /* an inline secret was found: OSIRIS_ESECRET */
   int nomem;             /* an issue could not be recorded */
+  /* validate only: connection references are looked up in
+   * osiris_connections.yaml, loaded when a step first names one.  Compile
+   * does not read that file (its output never depends on it), so a
+   * pipeline compiles where the connections are not; the run reports a
+   * missing one. */
+  int check_connections;
+  int conn_tried;
+  osiris_json *conn_doc;
+  const osiris_json *conns; /* its connections mapping, NULL when it failed to load */
+  char *conn_path;
+  char conn_err[OS_ERR_CAP]; /* why it failed */
 } cp_state;
 
 static void cp_issue(cp_state *st, osiris_json *list, const char *type, const osiris_json *at,
@@ -9539,26 +9566,669 @@ static size_t cp_find_id(const char *const *ids, size_t n, const char *id) {
   return n;
 }
 
+/* ---------------------------------------------------- config values: specs
+ *
+ * Every config value is checked against its key in the driver's table
+ * (osiris_config_key): type, allowed values, range, alias and the one-of
+ * group.  Nothing here names a driver or one of its keys: the tables say
+ * it all, so a driver that an embedding program registers is checked the
+ * same way, and `components show` prints the same facts (as text or as
+ * JSON Schema).  A value is never echoed for a secret key.  A string that
+ * still holds ${params.x} after resolution is not type-checked (validate
+ * has no --param; the unresolved-parameter issue says so), and null counts
+ * as absent, as the drivers read it. */
+
+#define CP_NEAR_MAX 3   /* the largest edit distance "did you mean" offers */
+#define CP_NAME_CAP 128 /* longer names are not compared */
+
+/* Config keys every component accepts besides its table: the connection
+ * reference, and mode (compile sets it to the step's mode). */
+static const char *const cp_common_keys[] = {"connection", "mode", NULL};
+
+static int cp_is_common_key(const char *key) {
+  size_t i;
+  for (i = 0; cp_common_keys[i]; i++)
+    if (strcmp(cp_common_keys[i], key) == 0) return 1;
+  return 0;
+}
+
+/* Edit distance of a[0..la) and b[0..lb) (insert, delete, substitute, or
+ * swap two neighbours: "mian" is one edit from "main"), ASCII case
+ * ignored; anything above CP_NEAR_MAX is CP_NEAR_MAX + 1. */
+static size_t cp_distance(const char *a, size_t la, const char *b, size_t lb) {
+  size_t rows[3][CP_NAME_CAP + 1], i, j;
+  if (la > CP_NAME_CAP || lb > CP_NAME_CAP || (la > lb ? la - lb : lb - la) > CP_NEAR_MAX)
+    return CP_NEAR_MAX + 1;
+  for (j = 0; j <= lb; j++) rows[0][j] = j;
+  for (i = 1; i <= la; i++) {
+    size_t *row = rows[i % 3], *prev = rows[(i - 1) % 3], *prev2 = rows[(i + 1) % 3];
+    int ai = tolower((unsigned char)a[i - 1]);
+    row[0] = i;
+    for (j = 1; j <= lb; j++) {
+      int bj = tolower((unsigned char)b[j - 1]);
+      size_t best = prev[j - 1] + (ai != bj);
+      if (prev[j] + 1 < best) best = prev[j] + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      if (i > 1 && j > 1 && ai == tolower((unsigned char)b[j - 2]) &&
+          tolower((unsigned char)a[i - 2]) == bj && prev2[j - 2] + 1 < best)
+        best = prev2[j - 2] + 1;
+      row[j] = best;
+    }
+  }
+  return rows[la % 3][lb] > CP_NEAR_MAX ? CP_NEAR_MAX + 1 : rows[la % 3][lb];
+}
+
+/* The closest name offered so far to want, when close enough to be a
+ * likely typo: at most a third of want's length away (one edit for short
+ * names), never more than CP_NEAR_MAX. */
+typedef struct cp_near {
+  const char *want;
+  char best[CP_NAME_CAP + 1]; /* "" while none is close */
+  size_t dist;
+} cp_near;
+
+static void cp_near_init(cp_near *nr, const char *want) {
+  nr->want = want;
+  nr->best[0] = 0;
+  nr->dist = CP_NEAR_MAX + 1;
+}
+
+static void cp_near_offer(cp_near *nr, const char *name, size_t len) {
+  size_t wl = strlen(nr->want), limit = wl / 3, d;
+  if (limit < 1) limit = 1;
+  if (limit > CP_NEAR_MAX) limit = CP_NEAR_MAX;
+  if (len > CP_NAME_CAP || (len == wl && memcmp(name, nr->want, len) == 0)) return;
+  d = cp_distance(nr->want, wl, name, len);
+  if (d <= limit && d < nr->dist) {
+    memcpy(nr->best, name, len);
+    nr->best[len] = 0;
+    nr->dist = d;
+  }
+}
+
+/* " (did you mean 'x'?)" into buf, or "" when nothing was close. */
+static const char *cp_near_text(const cp_near *nr, char *buf, size_t cap) {
+  if (!nr->best[0]) return "";
+  snprintf(buf, cap, " (did you mean '%s'?)", nr->best);
+  return buf;
+}
+
+/* Is s[0..n) one of the '|'-separated values of allowed (ASCII case
+ * ignored)?  An empty value between bars allows the empty string. */
+static int cp_allowed_has(const char *allowed, const char *s, size_t n) {
+  const char *p = allowed;
+  for (;;) {
+    size_t k = strcspn(p, "|");
+    if (k == n && strncasecmp(p, s, n) == 0) return 1;
+    if (!p[k]) return 0;
+    p += k + 1;
+  }
+}
+
+/* Offer every allowed value to nr. */
+static void cp_allowed_offer(const char *allowed, cp_near *nr) {
+  const char *p = allowed;
+  for (;;) {
+    size_t k = strcspn(p, "|");
+    cp_near_offer(nr, p, k);
+    if (!p[k]) return;
+    p += k + 1;
+  }
+}
+
+/* The allowed values as JSON strings: "a", "b", "c". */
+static osiris_rc cp_allowed_text(os_buf *b, const char *allowed) {
+  const char *p = allowed;
+  osiris_rc rc = OSIRIS_OK;
+  for (; !rc;) {
+    size_t k = strcspn(p, "|");
+    if (p != allowed) rc = ob_puts(b, ", ");
+    if (!rc) rc = js_dump_string(b, p, k, 0);
+    if (!p[k]) break;
+    p += k + 1;
+  }
+  return rc;
+}
+
+static int cp_has_range(const osiris_config_key *k) {
+  return (k->flags & OSIRIS_KEY_RANGE) &&
+         (k->type == OSIRIS_KT_INT || k->type == OSIRIS_KT_NUMBER ||
+          k->type == OSIRIS_KT_INT_OR_BOOL);
+}
+
+/* What key k takes, as the end of "must be ...": "an integer >= 0",
+ * "one of \"lf\", \"crlf\"", "a list of strings". */
+static osiris_rc cp_expect_text(os_buf *b, const osiris_config_key *k) {
+  static const char *const phrase[] = {
+      "any value",     "a string",          "an integer",
+      "a number",      "true or false",     "one character",
+      "a list of strings", "a string or a list of strings", "a mapping",
+      "true, false or an integer"};
+  char lo[40], hi[40];
+  osiris_rc rc;
+  if ((unsigned)k->type >= sizeof phrase / sizeof phrase[0]) return ob_puts(b, "any value");
+  if (k->allowed && k->type == OSIRIS_KT_STRING) {
+    rc = ob_puts(b, "one of ");
+    return rc ? rc : cp_allowed_text(b, k->allowed);
+  }
+  rc = ob_puts(b, phrase[k->type]);
+  if (!rc && cp_has_range(k)) {
+    js_fmt_double(lo, sizeof lo, k->min);
+    js_fmt_double(hi, sizeof hi, k->max);
+    if (k->type != OSIRIS_KT_NUMBER) { /* integers without ".0" */
+      snprintf(lo, sizeof lo, "%.0f", k->min);
+      snprintf(hi, sizeof hi, "%.0f", k->max);
+    }
+    if (!isinf(k->min) && !isinf(k->max))
+      rc = ob_printf(b, " between %s and %s", lo, hi);
+    else if (!isinf(k->min))
+      rc = ob_printf(b, " >= %s", lo);
+    else if (!isinf(k->max))
+      rc = ob_printf(b, " <= %s", hi);
+  }
+  if (!rc && k->allowed) {
+    rc = ob_puts(b, " (each one of ");
+    if (!rc) rc = cp_allowed_text(b, k->allowed);
+    if (!rc) rc = ob_putc(b, ')');
+  }
+  return rc;
+}
+
+/* "got ..." for a message: the value, or only its kind for a secret key. */
+static osiris_rc cp_got_text(os_buf *b, const osiris_json *v, int secret) {
+  char num[40];
+  switch (v->kind) {
+  case OSIRIS_JSON_STRING:
+    if (secret) return ob_puts(b, "a string");
+    if (v->u.s.len > 60) {
+      osiris_rc rc = js_dump_string(b, v->u.s.ptr, 60, 0);
+      return rc ? rc : ob_puts(b, "...");
+    }
+    return js_dump_string(b, v->u.s.ptr, v->u.s.len, 0);
+  case OSIRIS_JSON_INT:
+  case OSIRIS_JSON_DOUBLE:
+    if (secret) return ob_puts(b, "a number");
+    if (v->kind == OSIRIS_JSON_INT) return ob_printf(b, "%" PRId64, v->u.i);
+    if (isinf(v->u.d)) return ob_puts(b, "a number too large to represent");
+    js_fmt_double(num, sizeof num, v->u.d);
+    return ob_puts(b, num);
+  case OSIRIS_JSON_BOOL: return ob_puts(b, v->u.b ? "true" : "false");
+  case OSIRIS_JSON_ARRAY: return ob_puts(b, "a list");
+  case OSIRIS_JSON_OBJECT: return ob_puts(b, "a mapping");
+  default: return ob_puts(b, cp_kind_name(v));
+  }
+}
+
+/* Does the string v still hold a ${params.x} that nothing resolved? */
+static int cp_has_param_ref(const osiris_json *v) {
+  size_t start, ns, ne;
+  return v->kind == OSIRIS_JSON_STRING && cp_next_param(v->u.s.ptr, v->u.s.len, 0, &start, &ns, &ne);
+}
+
+/* A number that is an integer: an INT, or an integral double within int64
+ * (2.0 counts as 2, as the drivers read it; 1e400 and 1e20 do not). */
+static int cp_is_integer(const osiris_json *v, double *out) {
+  if (v->kind == OSIRIS_JSON_INT) return *out = (double)v->u.i, 1;
+  if (v->kind != OSIRIS_JSON_DOUBLE || !isfinite(v->u.d) || v->u.d != floor(v->u.d) ||
+      fabs(v->u.d) >= 9223372036854775808.0)
+    return 0;
+  *out = v->u.d;
+  return 1;
+}
+
+/* One character: a single UTF-8 code point, not a control character
+ * other than tab. */
+static int cp_is_char(const osiris_json *v) {
+  const unsigned char *s = (const unsigned char *)v->u.s.ptr;
+  size_t n = v->u.s.len;
+  if (n == 0 || n > 4 || (s[0] < 0x20 && s[0] != '\t') || s[0] == 0x7f) return 0;
+  return n == (s[0] < 0x80 ? 1u : s[0] < 0xE0 ? 2u : s[0] < 0xF0 ? 3u : 4u);
+}
+
+/* Does v have the shape of type t (allowed values and range aside)? */
+static int cp_type_ok(osiris_key_type t, const osiris_json *v) {
+  double d;
+  size_t i;
+  switch (t) {
+  case OSIRIS_KT_STRING: return v->kind == OSIRIS_JSON_STRING;
+  case OSIRIS_KT_INT: return cp_is_integer(v, &d);
+  case OSIRIS_KT_NUMBER:
+    return v->kind == OSIRIS_JSON_INT || (v->kind == OSIRIS_JSON_DOUBLE && isfinite(v->u.d));
+  case OSIRIS_KT_BOOL: return v->kind == OSIRIS_JSON_BOOL;
+  case OSIRIS_KT_CHAR: return v->kind == OSIRIS_JSON_STRING && cp_is_char(v);
+  case OSIRIS_KT_STRING_OR_STRINGS:
+    if (v->kind == OSIRIS_JSON_STRING) return 1;
+    /* fall through */
+  case OSIRIS_KT_STRINGS:
+    if (v->kind != OSIRIS_JSON_ARRAY) return 0;
+    for (i = 0; i < v->u.c.n; i++)
+      if (v->u.c.items[i]->kind != OSIRIS_JSON_STRING) return 0;
+    return 1;
+  case OSIRIS_KT_OBJECT: return v->kind == OSIRIS_JSON_OBJECT;
+  case OSIRIS_KT_INT_OR_BOOL: return v->kind == OSIRIS_JSON_BOOL || cp_is_integer(v, &d);
+  default: return 1;
+  }
+}
+
+/* Report "<loc> must be <expect>, got <v><hint>" as an issue of type. */
+static void cp_bad_value(cp_state *st, const char *type, const osiris_json *v, const char *loc,
+                         const char *key, const osiris_config_key *k, const char *hint) {
+  os_buf expect = {0}, got = {0};
+  if (cp_expect_text(&expect, k) || cp_got_text(&got, v, (k->flags & OSIRIS_KEY_SECRET) != 0))
+    st->nomem = 1;
+  CP_ERR(st, type, v, loc, "'%s' must be %s, got %s%s", key, expect.p ? expect.p : "?",
+         got.p ? got.p : "?", hint);
+  ob_free(&expect);
+  ob_free(&got);
+}
+
+/* A string of an allowed-values key: one of them, or a "did you mean". */
+static void cp_check_allowed(cp_state *st, const osiris_json *s, const char *loc, const char *key,
+                             const osiris_config_key *k) {
+  cp_near nr;
+  char hint[CP_NAME_CAP + 32];
+  if (!k->allowed || cp_allowed_has(k->allowed, s->u.s.ptr, s->u.s.len)) return;
+  cp_near_init(&nr, s->u.s.ptr);
+  cp_allowed_offer(k->allowed, &nr);
+  cp_bad_value(st, "invalid_config_value", s, loc, key, k, cp_near_text(&nr, hint, sizeof hint));
+}
+
+/* Check value v of config key `key` against spec k (the key itself, or
+ * the key it is an alias of). */
+static void cp_check_value(cp_state *st, const osiris_json *v, const char *loc, const char *key,
+                           const osiris_config_key *k) {
+  size_t i;
+  int list = v->kind == OSIRIS_JSON_ARRAY &&
+             (k->type == OSIRIS_KT_STRINGS || k->type == OSIRIS_KT_STRING_OR_STRINGS);
+  if (v->kind == OSIRIS_JSON_NULL || k->type == OSIRIS_KT_ANY || cp_has_param_ref(v)) return;
+  if (list) {
+    for (i = 0; i < v->u.c.n; i++) { /* the list is right: name the item that is not */
+      const osiris_json *item = v->u.c.items[i];
+      char iloc[CP_LOC_CAP + 24];
+      os_buf got = {0};
+      if (item->kind == OSIRIS_JSON_STRING) continue;
+      snprintf(iloc, sizeof iloc, "%s[%zu]", loc, i);
+      if (cp_got_text(&got, item, (k->flags & OSIRIS_KEY_SECRET) != 0)) st->nomem = 1;
+      CP_ERR(st, "invalid_config_type", item, iloc, "'%s' items must be strings, got %s", key,
+             got.p ? got.p : "?");
+      ob_free(&got);
+    }
+  }
+  if (!cp_type_ok(k->type, v)) {
+    const char *hint = "";
+    if (list) return; /* its items were reported */
+    if (k->type == OSIRIS_KT_BOOL && v->kind == OSIRIS_JSON_STRING)
+      hint = " (write true or false without quotes)";
+    cp_bad_value(st, "invalid_config_type", v, loc, key, k, hint);
+    return;
+  }
+  if (v->kind == OSIRIS_JSON_STRING) {
+    cp_check_allowed(st, v, loc, key, k);
+  } else if (v->kind == OSIRIS_JSON_ARRAY) {
+    for (i = 0; i < v->u.c.n && k->allowed; i++) {
+      char iloc[CP_LOC_CAP + 24];
+      snprintf(iloc, sizeof iloc, "%s[%zu]", loc, i);
+      cp_check_allowed(st, v->u.c.items[i], iloc, key, k);
+    }
+  } else if (cp_has_range(k) && v->kind != OSIRIS_JSON_BOOL) {
+    double d = v->kind == OSIRIS_JSON_INT ? (double)v->u.i : v->u.d;
+    if (d < k->min || d > k->max) cp_bad_value(st, "config_value_out_of_range", v, loc, key, k, "");
+  }
+}
+
+/* A key of d's table by exact name, following alias_of once: the spec
+ * that value checks use. */
+static const osiris_config_key *cp_key_spec(const osiris_driver *d, const osiris_config_key *k) {
+  const osiris_config_key *target = k->alias_of ? cp_key_find(d, k->alias_of, 0) : NULL;
+  return target ? target : k;
+}
+
+/* Is key present in cfg with a value (null counts as absent)? */
+static int cp_cfg_has(const osiris_json *cfg, const char *key) {
+  const osiris_json *v = osiris_json_get(cfg, key);
+  return v && v->kind != OSIRIS_JSON_NULL;
+}
+
+/* Is spec key k given in cfg, under its name or through an alias? */
+static int cp_key_given(const osiris_driver *d, const osiris_json *cfg, const osiris_config_key *k) {
+  const osiris_config_key *a;
+  if (cp_cfg_has(cfg, k->name)) return 1;
+  for (a = d->keys; a->name; a++)
+    if (a->alias_of && strcmp(a->alias_of, k->name) == 0 && cp_cfg_has(cfg, a->name)) return 1;
+  return 0;
+}
+
+/* Unknown keys (with a "did you mean"), aliases given with their key,
+ * and every value against its spec. */
+static void cp_check_values(cp_state *st, const osiris_json *cfg, const char *at,
+                            const osiris_driver *d, const char *comp) {
+  char loc[CP_LOC_CAP], hint[CP_NAME_CAP + 32];
+  size_t j;
+  for (j = 0; j < osiris_json_size(cfg); j++) {
+    const char *key = osiris_json_key_at(cfg, j);
+    const osiris_json *v = osiris_json_at(cfg, j);
+    const osiris_config_key *k = cp_key_find(d, key, 0), *kk;
+    snprintf(loc, sizeof loc, "%s.%s", at, key);
+    if (!k) {
+      cp_near nr;
+      size_t i;
+      if (cp_is_common_key(key)) continue;
+      cp_near_init(&nr, key);
+      for (kk = d->keys; kk && kk->name; kk++) cp_near_offer(&nr, kk->name, strlen(kk->name));
+      for (i = 0; cp_common_keys[i]; i++) cp_near_offer(&nr, cp_common_keys[i], strlen(cp_common_keys[i]));
+      CP_ERR(st, "unknown_config_key", v, loc, "Unknown configuration key '%s' for component '%s'%s",
+             key, comp, cp_near_text(&nr, hint, sizeof hint));
+      continue;
+    }
+    if (k->alias_of && cp_cfg_has(cfg, k->alias_of) && v->kind != OSIRIS_JSON_NULL)
+      CP_ERR(st, "duplicate_config_key", v, loc,
+             "'%s' and '%s' are both given: '%s' is another name for '%s'; keep one", key,
+             k->alias_of, key, k->alias_of);
+    if (k->flags & OSIRIS_KEY_NO_EFFECT)
+      CP_WARN(st, "no_effect_config_key", v, loc,
+              "'%s' is accepted for compatibility and has no effect here", key);
+    cp_check_value(st, v, loc, key, cp_key_spec(d, k));
+  }
+}
+
+/* Required keys, and exactly one of the OSIRIS_KEY_ONE_OF group. */
+static void cp_check_presence(cp_state *st, const osiris_json *step, const osiris_json *cfg,
+                              const char *at, const char *sid, const osiris_driver *d,
+                              const char *comp, int has_conn) {
+  const osiris_config_key *k, *second = NULL;
+  os_buf group = {0};
+  char loc[CP_LOC_CAP];
+  size_t given = 0;
+  for (k = d->keys; k && k->name; k++) {
+    if (k->flags & OSIRIS_KEY_ONE_OF) {
+      if (ob_printf(&group, "%s'%s'", group.len ? ", " : "", k->name)) st->nomem = 1;
+      if (cp_key_given(d, cfg, k) && given++ == 1) second = k;
+    }
+    if (!(k->flags & OSIRIS_KEY_REQUIRED) || cp_key_given(d, cfg, k)) continue;
+    if ((k->flags & OSIRIS_KEY_CONN) && has_conn) continue;
+    snprintf(loc, sizeof loc, "%s.%s", at, k->name);
+    CP_ERR(st, "missing_config_key", cfg ? cfg : step, loc,
+           "Step '%s': missing required config key '%s' for component '%s'", sid, k->name, comp);
+  }
+  if (group.len && given == 0)
+    CP_ERR(st, "missing_config_key", cfg ? cfg : step, at,
+           "Step '%s': component '%s' needs one of %s", sid, comp, group.p);
+  if (second) {
+    snprintf(loc, sizeof loc, "%s.%s", at, second->name);
+    const osiris_json *at2 = osiris_json_get(cfg, second->name);
+    CP_ERR(st, "conflicting_config_keys", at2 ? at2 : cfg, loc,
+           "Step '%s': give only one of %s", sid, group.p);
+  }
+  ob_free(&group);
+}
+
+/* ------------------------------------------------- connection references
+ * "@family.alias" must name an entry of osiris_connections.yaml, and
+ * "@family" a family with a default; the family must be the component's.
+ * Only names are looked at: no ${VAR} is expanded, so validate needs no
+ * secret and an unset variable fails the run, not validate. */
+
+/* The family has a default entry: one with default: true, or one named
+ * "default" (the rule cn_resolve applies). */
+static int cp_family_has_default(const osiris_json *fam) {
+  size_t i;
+  for (i = 0; i < osiris_json_size(fam); i++)
+    if (osiris_json_bool(osiris_json_get(osiris_json_at(fam, i), "default"), 0)) return 1;
+  return osiris_json_get(fam, "default") != NULL;
+}
+
+/* " (did you mean 'x'?)" among the keys of obj. */
+static const char *cp_near_key(const osiris_json *obj, const char *want, char *buf, size_t cap) {
+  cp_near nr;
+  size_t i;
+  cp_near_init(&nr, want);
+  for (i = 0; i < osiris_json_size(obj); i++)
+    cp_near_offer(&nr, osiris_json_key_at(obj, i), strlen(osiris_json_key_at(obj, i)));
+  return cp_near_text(&nr, buf, cap);
+}
+
+static void cp_check_connection(cp_state *st, const osiris_json *ref, const char *loc,
+                                const char *fam, const char *alias, const osiris_driver *d,
+                                const char *comp) {
+  const osiris_json *famobj;
+  char hint[CP_NAME_CAP + 32];
+  char *list = NULL;
+  if (d && d->family && *d->family && strcmp(fam, d->family) != 0) {
+    CP_ERR(st, "connection_family_mismatch", ref, loc,
+           "Connection '%s' is of family '%s', but component '%s' takes '%s'", ref->u.s.ptr, fam,
+           comp, d->family);
+    return;
+  }
+  if (!st->conn_tried) {
+    os_err err;
+    memset(&err, 0, sizeof err);
+    st->conn_tried = 1;
+    if (cn_load_file(st->ctx, &st->conn_path, &st->conn_doc, &st->conns, &err)) {
+      if (err.rc == OSIRIS_ENOMEM) st->nomem = 1;
+      snprintf(st->conn_err, sizeof st->conn_err, "%s", err.msg);
+    }
+  }
+  if (!st->conns) {
+    CP_ERR(st, "unknown_connection", ref, loc, "Connection '%s': %s", ref->u.s.ptr, st->conn_err);
+    return;
+  }
+  famobj = osiris_json_get(st->conns, fam);
+  if (osiris_json_kind_of(famobj) != OSIRIS_JSON_OBJECT) {
+    if (!(list = cn_key_list(st->conns))) st->nomem = 1;
+    CP_ERR(st, "unknown_connection", ref, loc,
+           "Connection '%s': no family '%s' in %s%s; families: %s", ref->u.s.ptr, fam,
+           st->conn_path, cp_near_key(st->conns, fam, hint, sizeof hint), list ? list : "?");
+  } else if (*alias && !osiris_json_get(famobj, alias)) {
+    if (!(list = cn_key_list(famobj))) st->nomem = 1;
+    CP_ERR(st, "unknown_connection", ref, loc,
+           "Connection '%s': no alias '%s' in family '%s' of %s%s; aliases: %s", ref->u.s.ptr,
+           alias, fam, st->conn_path, cp_near_key(famobj, alias, hint, sizeof hint),
+           list ? list : "?");
+  } else if (!*alias && !cp_family_has_default(famobj)) {
+    if (!(list = cn_key_list(famobj))) st->nomem = 1;
+    CP_ERR(st, "unknown_connection", ref, loc,
+           "Connection '%s': family '%s' of %s has no default (default: true); name an alias: %s",
+           ref->u.s.ptr, fam, st->conn_path, list ? list : "?");
+  }
+  os_free(list);
+}
+
+/* ------------------------------------------------- specs as JSON Schema
+ * `components show --json`: a component's config as a JSON Schema (draft
+ * 2020-12).  Allowed values are an enum (matched without regard to ASCII
+ * case: x-osiris-case-insensitive); facts that JSON Schema has no word for
+ * are x-osiris-* keywords. */
+
+#define CP_SCHEMA_DRAFT "https://json-schema.org/draft/2020-12/schema"
+
+/* "type": one JSON type, or two (second not NULL). */
+static osiris_rc cp_schema_type(osiris_json *o, const char *type, const char *second) {
+  osiris_json *t;
+  if (!second) return js_set_str(o, "type", type);
+  t = osiris_json_new(OSIRIS_JSON_ARRAY);
+  if (!t || js_push_str(t, type) || js_push_str(t, second)) {
+    osiris_json_free(t);
+    return OSIRIS_ENOMEM;
+  }
+  return osiris_json_set(o, "type", t);
+}
+
+static osiris_rc cp_schema_enum(osiris_json *o, const char *allowed) {
+  osiris_json *e = osiris_json_new(OSIRIS_JSON_ARRAY);
+  const char *p = allowed;
+  osiris_rc rc = e ? OSIRIS_OK : OSIRIS_ENOMEM;
+  while (!rc) {
+    size_t k = strcspn(p, "|");
+    rc = osiris_json_push(e, osiris_json_new_str(p, k));
+    if (!p[k]) break;
+    p += k + 1;
+  }
+  if (rc) {
+    osiris_json_free(e);
+    return rc;
+  }
+  rc = osiris_json_set(o, "enum", e);
+  return rc ? rc : js_set_bool(o, "x-osiris-case-insensitive", 1);
+}
+
+/* A bound: an integer for integer keys. */
+static osiris_rc cp_schema_bound(osiris_json *o, const char *name, const osiris_config_key *k,
+                                 double v) {
+  if (isinf(v)) return OSIRIS_OK;
+  return k->type == OSIRIS_KT_NUMBER ? js_set_double(o, name, v) : js_set_int(o, name, (int64_t)v);
+}
+
+/* What a key's flags say, in words (`components show`) and as a JSON
+ * Schema keyword. */
+static const struct cp_flag_word {
+  unsigned flag;
+  const char *text, *schema;
+} cp_flag_words[] = {
+    {OSIRIS_KEY_SECRET, "secret", "x-osiris-secret"},
+    {OSIRIS_KEY_CONN, "connection field", "x-osiris-connection-field"},
+    {OSIRIS_KEY_INPUT_FILE, "input file (shipped to a sandbox)", "x-osiris-input-file"},
+    {OSIRIS_KEY_OUTPUT_FILE, "output file (brought back from a sandbox)", "x-osiris-output-file"},
+    {OSIRIS_KEY_ONE_OF, "one of a group: give exactly one", "x-osiris-one-of"},
+    {OSIRIS_KEY_NO_EFFECT, "accepted, no effect here", "x-osiris-no-effect"},
+    {0, NULL, NULL}};
+
+/* The schema of one key (owned by the caller), or NULL on ENOMEM. */
+static osiris_json *cp_key_schema(const osiris_config_key *k) {
+  const struct cp_flag_word *fw;
+  osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT), *items, *dv = NULL;
+  osiris_rc rc = OSIRIS_OK;
+  if (!o) return NULL;
+  switch (k->type) {
+  case OSIRIS_KT_STRING: rc = cp_schema_type(o, "string", NULL); break;
+  case OSIRIS_KT_CHAR:
+    rc = cp_schema_type(o, "string", NULL);
+    if (!rc) rc = js_set_int(o, "minLength", 1);
+    if (!rc) rc = js_set_int(o, "maxLength", 1);
+    break;
+  case OSIRIS_KT_INT: rc = cp_schema_type(o, "integer", NULL); break;
+  case OSIRIS_KT_NUMBER: rc = cp_schema_type(o, "number", NULL); break;
+  case OSIRIS_KT_BOOL: rc = cp_schema_type(o, "boolean", NULL); break;
+  case OSIRIS_KT_STRINGS: rc = cp_schema_type(o, "array", NULL); break;
+  case OSIRIS_KT_STRING_OR_STRINGS: rc = cp_schema_type(o, "string", "array"); break;
+  case OSIRIS_KT_OBJECT: rc = cp_schema_type(o, "object", NULL); break;
+  case OSIRIS_KT_INT_OR_BOOL: rc = cp_schema_type(o, "integer", "boolean"); break;
+  default: break;
+  }
+  if (!rc && (k->type == OSIRIS_KT_STRINGS || k->type == OSIRIS_KT_STRING_OR_STRINGS)) {
+    items = osiris_json_new(OSIRIS_JSON_OBJECT);
+    rc = items ? js_set_str(items, "type", "string") : OSIRIS_ENOMEM;
+    if (!rc && k->allowed) rc = cp_schema_enum(items, k->allowed);
+    if (!rc) rc = osiris_json_set(o, "items", items);
+    else osiris_json_free(items);
+  } else if (!rc && k->allowed) {
+    rc = cp_schema_enum(o, k->allowed);
+  }
+  if (!rc && cp_has_range(k)) rc = cp_schema_bound(o, "minimum", k, k->min);
+  if (!rc && cp_has_range(k)) rc = cp_schema_bound(o, "maximum", k, k->max);
+  if (!rc && k->doc) rc = js_set_str(o, "description", k->doc);
+  if (!rc && k->default_json &&
+      osiris_json_parse(k->default_json, strlen(k->default_json), &dv, NULL, 0) == OSIRIS_OK)
+    rc = osiris_json_set(o, "default", dv);
+  for (fw = cp_flag_words; !rc && fw->flag; fw++)
+    if (k->flags & fw->flag) rc = js_set_bool(o, fw->schema, 1);
+  if (!rc && (k->flags & OSIRIS_KEY_REQUIRED) && (k->flags & OSIRIS_KEY_CONN))
+    rc = js_set_bool(o, "x-osiris-required-unless-connection", 1);
+  if (!rc && k->alias_of) rc = js_set_str(o, "x-osiris-alias-of", k->alias_of);
+  if (!rc) return o;
+  osiris_json_free(o);
+  return NULL;
+}
+
+/* {"required": [name]}, or with negate {"not": {"required": [name]}}. */
+static osiris_json *cp_schema_requires(const char *name, int negate) {
+  osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT), *r = osiris_json_new(OSIRIS_JSON_ARRAY);
+  osiris_json *outer = NULL;
+  if (!o || !r || js_push_str(r, name)) {
+    osiris_json_free(r);
+    r = NULL;
+  }
+  if (!r || osiris_json_set(o, "required", r)) goto fail;
+  if (!negate) return o;
+  outer = osiris_json_new(OSIRIS_JSON_OBJECT);
+  if (!outer) goto fail;
+  if (osiris_json_set(outer, "not", o)) {
+    osiris_json_free(outer);
+    return NULL;
+  }
+  return outer;
+fail:
+  osiris_json_free(o);
+  return NULL;
+}
+
+/* The config of d as a JSON Schema (owned by the caller), NULL on ENOMEM.
+ * Used by the CLI only (unused in a library build). */
+static OS_UNUSED osiris_json *cp_driver_schema(const osiris_driver *d);
+static osiris_json *cp_driver_schema(const osiris_driver *d) {
+  osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT);
+  osiris_json *props = osiris_json_new(OSIRIS_JSON_OBJECT), *req = osiris_json_new(OSIRIS_JSON_ARRAY);
+  osiris_json *one = osiris_json_new(OSIRIS_JSON_ARRAY), *dep = osiris_json_new(OSIRIS_JSON_OBJECT);
+  const osiris_config_key *k;
+  size_t i;
+  osiris_rc rc = o && props && req && one && dep ? OSIRIS_OK : OSIRIS_ENOMEM;
+  if (!rc) rc = js_set_str(o, "$schema", CP_SCHEMA_DRAFT);
+  if (!rc) rc = js_set_str(o, "title", d->name);
+  if (!rc) rc = js_set_str(o, "description", d->summary ? d->summary : "");
+  if (!rc) rc = js_set_str(o, "type", "object");
+  for (k = d->keys; !rc && k && k->name; k++) {
+    rc = osiris_json_set(props, k->name, cp_key_schema(k));
+    if (!rc && (k->flags & OSIRIS_KEY_REQUIRED) && !(k->flags & OSIRIS_KEY_CONN))
+      rc = js_push_str(req, k->name);
+    if (!rc && (k->flags & OSIRIS_KEY_ONE_OF))
+      rc = osiris_json_push(one, cp_schema_requires(k->name, 0));
+    if (!rc && k->alias_of) /* an alias excludes its key */
+      rc = osiris_json_set(dep, k->name, cp_schema_requires(k->alias_of, 1));
+  }
+  for (i = 0; !rc && cp_common_keys[i]; i++) {
+    osiris_json *c;
+    if (osiris_json_get(props, cp_common_keys[i])) continue;
+    c = osiris_json_new(OSIRIS_JSON_OBJECT);
+    rc = c ? js_set_str(c, "type", "string") : OSIRIS_ENOMEM;
+    if (!rc)
+      rc = js_set_str(c, "description",
+                      i == 0 ? "@family.alias of the connection to use" : "set by compile to the step's mode");
+    if (!rc) rc = osiris_json_set(props, cp_common_keys[i], c);
+    else osiris_json_free(c);
+  }
+  if (!rc) rc = osiris_json_set(o, "properties", props);
+  else osiris_json_free(props);
+  if (!rc) rc = osiris_json_set(o, "required", req);
+  else osiris_json_free(req);
+  if (!rc) rc = js_set_bool(o, "additionalProperties", 0);
+  if (!rc && osiris_json_size(one)) rc = osiris_json_set(o, "oneOf", one);
+  else osiris_json_free(one);
+  if (!rc && osiris_json_size(dep)) rc = osiris_json_set(o, "dependentSchemas", dep);
+  else osiris_json_free(dep);
+  if (!rc) rc = js_set_str(o, "x-osiris-family", d->family ? d->family : "");
+  if (!rc) rc = js_set_str(o, "x-osiris-modes", d->modes ? d->modes : "");
+  if (!rc) return o;
+  osiris_json_free(o);
+  return NULL;
+}
+
 static void cp_check_config(cp_state *st, const osiris_json *step, size_t i, const char *sid,
                             const char *comp, const osiris_driver *d) {
   const osiris_json *cfg = cp_step_config(step);
   const char *cfgname = osiris_json_get(step, "config") ? "config" : "with";
   const osiris_json *conn, *wm;
-  const osiris_config_key *k;
-  char loc[CP_LOC_CAP];
-  size_t j;
+  char loc[CP_LOC_CAP], at[64]; /* at: "steps[N].config" */
+  snprintf(at, sizeof at, "steps[%zu].%s", i, cfgname);
   if (!cfg || cfg->kind == OSIRIS_JSON_NULL) {
     cfg = NULL;
   } else if (cfg->kind != OSIRIS_JSON_OBJECT) {
-    snprintf(loc, sizeof loc, "steps[%zu].%s", i, cfgname);
-    CP_ERR(st, "invalid_config_type", cfg, loc, "config must be a mapping, got %s",
+    CP_ERR(st, "invalid_config_type", cfg, at, "config must be a mapping, got %s",
            cp_kind_name(cfg));
     return;
   }
   conn = osiris_json_get(cfg, "connection");
   if (conn) {
     char fam[CN_MAX_NAME], alias[CN_MAX_NAME];
-    snprintf(loc, sizeof loc, "steps[%zu].%s.connection", i, cfgname);
+    snprintf(loc, sizeof loc, "%s.connection", at);
     if (conn->kind != OSIRIS_JSON_STRING)
       CP_ERR(st, "invalid_connection_ref", conn, loc,
              "Invalid connection reference (expected a string '@family.alias', got %s)",
@@ -9567,29 +10237,18 @@ static void cp_check_config(cp_state *st, const osiris_json *step, size_t i, con
       CP_ERR(st, "invalid_connection_ref", conn, loc,
              "Invalid connection reference: '%s' (expected format: '@family.alias')",
              conn->u.s.ptr);
+    else if (st->check_connections && !cp_has_param_ref(conn))
+      cp_check_connection(st, conn, loc, fam, alias, d, comp);
   }
   if (!d) return;
-  for (j = 0; j < osiris_json_size(cfg); j++) {
-    const char *key = osiris_json_key_at(cfg, j);
-    if (strcmp(key, "connection") == 0 || strcmp(key, "mode") == 0 || cp_key_find(d, key, 0))
-      continue;
-    snprintf(loc, sizeof loc, "steps[%zu].%s.%s", i, cfgname, key);
-    CP_ERR(st, "unknown_config_key", osiris_json_at(cfg, j), loc,
-           "Unknown configuration key '%s' for component '%s'", key, comp);
-  }
-  for (k = d->keys; k && k->name; k++) {
-    if (!(k->flags & OSIRIS_KEY_REQUIRED) || osiris_json_get(cfg, k->name)) continue;
-    if ((k->flags & OSIRIS_KEY_CONN) && conn) continue;
-    snprintf(loc, sizeof loc, "steps[%zu].%s.%s", i, cfgname, k->name);
-    CP_ERR(st, "missing_config_key", cfg ? cfg : step, loc,
-           "Step '%s': missing required config key '%s' for component '%s'", sid, k->name, comp);
-  }
+  cp_check_values(st, cfg, at, d, comp);
+  cp_check_presence(st, step, cfg, at, sid, d, comp, conn != NULL);
   wm = osiris_json_get(cfg, "write_mode");
   if (!wm) wm = osiris_json_get(cfg, "mode");
   if (cp_has_word(d->modes, "write") &&
       (os_streq(osiris_json_str(wm), "replace") || os_streq(osiris_json_str(wm), "upsert")) &&
       !osiris_json_get(cfg, "primary_key")) {
-    snprintf(loc, sizeof loc, "steps[%zu].%s.primary_key", i, cfgname);
+    snprintf(loc, sizeof loc, "%s.primary_key", at);
     CP_ERR(st, "missing_required_field", wm, loc,
            "Step '%s' requires 'primary_key' when write_mode is '%s'", sid, osiris_json_str(wm));
   }
@@ -9667,15 +10326,19 @@ static void cp_check_steps(cp_state *st, const osiris_json *doc) {
       d = osiris_driver_find(st->ctx, compname);
       if (!d) {
         os_buf avail = {0};
+        cp_near nr;
+        char hint[CP_NAME_CAP + 32];
         size_t k;
+        cp_near_init(&nr, compname);
         for (k = 0; k < osiris_driver_count(st->ctx); k++) {
           const char *nm = NULL;
           osiris_driver_at(st->ctx, k, &nm);
+          if (nm) cp_near_offer(&nr, nm, strlen(nm));
           if (ob_printf(&avail, "%s%s", k ? ", " : "", nm ? nm : "?")) st->nomem = 1;
         }
         CP_ERR(st, "unknown_component", comp, loc,
-               "Unknown component '%s' in step '%s'. Available: %s", compname, sid,
-               avail.p ? avail.p : "(none)");
+               "Unknown component '%s' in step '%s'%s. Available: %s", compname, sid,
+               cp_near_text(&nr, hint, sizeof hint), avail.p ? avail.p : "(none)");
         ob_free(&avail);
       }
     }
@@ -9807,6 +10470,7 @@ static osiris_rc cp_prepare(cp_state *st, const char *abs, const char *profile,
   rc = cp_resolve(st, raw, params, validate_only, &doc);
   if (rc) goto done;
   cp_check_top(st, doc);
+  st->check_connections = validate_only;
   cp_check_steps(st, doc);
   if (st->nomem) {
     rc = OSIRIS_ENOMEM;
@@ -9879,6 +10543,8 @@ static int cp_state_init(cp_state *st, osiris_ctx *ctx) {
 static void cp_state_free(cp_state *st) {
   osiris_json_free(st->errors);
   osiris_json_free(st->warnings);
+  osiris_json_free(st->conn_doc);
+  os_free(st->conn_path);
 }
 
 osiris_rc osiris_validate(osiris_ctx *ctx, const char *pipeline_path, osiris_json **report) {
@@ -16168,8 +16834,9 @@ static int cli_help(const char *cmd) {
   else if (os_streq(cmd, "components"))
     printf("Usage: osiris components list [--json]\n"
            "       osiris components show NAME [--json]\n\n"
-           "List the built-in components (drivers), or show one with its config keys,\n"
-           "defaults and which keys are required or secret.\n");
+           "List the built-in components (drivers), or show one with its config keys:\n"
+           "type, allowed values or range, default, required, secret, files, aliases\n"
+           "(what validate checks).  show --json prints it as a JSON Schema (2020-12).\n");
   else if (os_streq(cmd, "connections"))
     printf("Usage: osiris connections list [--json]\n"
            "       osiris connections doctor [@family.alias] [--json]\n\n"
@@ -16426,6 +17093,26 @@ static int cli_runs(osiris_ctx *ctx, cli_args *a) {
   return rc ? 1 : 0;
 }
 
+/* One key of `components show`: name, what it takes, its facts, its doc. */
+static void cli_print_key(const osiris_config_key *k) {
+  const struct cp_flag_word *fw;
+  os_buf b = {0};
+  ob_printf(&b, "    %s%s  ", k->name, (k->flags & OSIRIS_KEY_REQUIRED) ? "*" : "");
+  if (k->alias_of) {
+    ob_printf(&b, "alias of %s", k->alias_of);
+  } else {
+    cp_expect_text(&b, k);
+    if (k->default_json) ob_printf(&b, "; default %s", k->default_json);
+  }
+  for (fw = cp_flag_words; fw->flag; fw++)
+    if (k->flags & fw->flag) ob_printf(&b, "; %s", fw->text);
+  if ((k->flags & OSIRIS_KEY_REQUIRED) && (k->flags & OSIRIS_KEY_CONN))
+    ob_puts(&b, " (required unless the connection gives it)");
+  printf("%s\n", b.p ? b.p : k->name);
+  if (k->doc && *k->doc) printf("        %s\n", k->doc);
+  ob_free(&b);
+}
+
 static int cli_components(osiris_ctx *ctx, cli_args *a) {
   const char *sub = a->n_positional ? a->positional[0] : "list";
   size_t i;
@@ -16462,35 +17149,18 @@ static int cli_components(osiris_ctx *ctx, cli_args *a) {
       return 2;
     }
     if (a->json) {
-      osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT), *keys = osiris_json_new(OSIRIS_JSON_ARRAY);
-      js_set_str(o, "name", d->name);
-      js_set_str(o, "family", d->family ? d->family : "");
-      js_set_str(o, "modes", d->modes ? d->modes : "");
-      js_set_str(o, "summary", d->summary ? d->summary : "");
-      for (k = d->keys; k && k->name; k++) {
-        osiris_json *kj = osiris_json_new(OSIRIS_JSON_OBJECT);
-        js_set_str(kj, "name", k->name);
-        js_set_bool(kj, "required", (k->flags & OSIRIS_KEY_REQUIRED) != 0);
-        js_set_bool(kj, "secret", (k->flags & OSIRIS_KEY_SECRET) != 0);
-        if (k->default_json) {
-          osiris_json *dv = NULL;
-          if (osiris_json_parse(k->default_json, strlen(k->default_json), &dv, NULL, 0) == OSIRIS_OK)
-            osiris_json_set(kj, "default", dv);
-        }
-        js_set_str(kj, "doc", k->doc ? k->doc : "");
-        osiris_json_push(keys, kj);
+      osiris_json *schema = cp_driver_schema(d);
+      if (!schema) {
+        fprintf(stderr, "osiris components show: out of memory\n");
+        return 1;
       }
-      osiris_json_set(o, "config", keys);
-      cli_print_json(o);
-      osiris_json_free(o);
+      cli_print_json(schema);
+      osiris_json_free(schema);
       return 0;
     }
-    printf("%s: %s\n  family: %s\n  modes:  %s\n  config:\n", d->name, d->summary ? d->summary : "",
-           d->family ? d->family : "", d->modes ? d->modes : "");
-    for (k = d->keys; k && k->name; k++)
-      printf("    %-18s %-9s %-16s %s\n", k->name,
-             (k->flags & OSIRIS_KEY_REQUIRED) ? "required" : (k->flags & OSIRIS_KEY_SECRET) ? "secret" : "",
-             k->default_json ? k->default_json : "", k->doc ? k->doc : "");
+    printf("%s: %s\n  family: %s\n  modes:  %s\n  config (* required):\n", d->name,
+           d->summary ? d->summary : "", d->family ? d->family : "", d->modes ? d->modes : "");
+    for (k = d->keys; k && k->name; k++) cli_print_key(k);
     return 0;
   }
   fprintf(stderr, "osiris components: expected 'list' or 'show NAME' (see --help)\n");
