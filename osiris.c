@@ -15091,6 +15091,13 @@ static void rm_register_adapters(osiris_ctx *ctx) {
  * durations, session ids, absolute run paths, the adapter's name, memory
  * figures.  Events and metrics that only a transport emits (sandbox
  * creation, artifact download) are listed apart, never as differences.
+ * Two runs compare what ran, not when or where it was compiled: each run
+ * of an OML file compiles again, so manifest.yaml is compared by content
+ * without meta.generated_at (the one field that depends on the clock; the
+ * fingerprints and manifest_hash leave it out already), never by its
+ * sha256; and a path under a run's base directory (the directory the
+ * pipeline's relative paths start from) is compared as the pipeline wrote
+ * it, so two checkouts of one project compare too.
  * ====================================================================== */
 
 /* Fields that differ between any two runs of the same pipeline. */
@@ -15114,23 +15121,70 @@ static int df_transport_name(const char *name) {
   return 0;
 }
 
+/* s with every "<base>/" removed (owned), or NULL when base is absent. */
+static char *df_strip_base(const char *s, const char *base) {
+  size_t bl = base ? strlen(base) : 0;
+  os_buf b = {0};
+  const char *p = s, *hit;
+  if (!bl || !strstr(s, base)) return NULL;
+  while ((hit = strstr(p, base)) != NULL) {
+    ob_put(&b, p, (size_t)(hit - p));
+    if (hit[bl] == '/') {
+      p = hit + bl + 1;
+    } else {
+      ob_put(&b, hit, bl);
+      p = hit + bl;
+    }
+  }
+  ob_puts(&b, p);
+  return ob_take(&b);
+}
+
+/* Every string inside v with the base directory taken out (depth-bounded:
+ * event lines are at most a few levels deep). */
+static void df_relativize(osiris_json *v, const char *base, int depth) {
+  size_t i;
+  if (!v || !base || depth > 16) return;
+  if (v->kind == OSIRIS_JSON_OBJECT || v->kind == OSIRIS_JSON_ARRAY) {
+    for (i = 0; i < v->u.c.n; i++) {
+      osiris_json *item = v->u.c.items[i], *nv;
+      char *rel;
+      if (item->kind != OSIRIS_JSON_STRING) {
+        df_relativize(item, base, depth + 1);
+        continue;
+      }
+      rel = df_strip_base(item->u.s.ptr, base);
+      nv = rel ? osiris_json_new_str(rel, strlen(rel)) : NULL;
+      if (nv) {
+        osiris_json_free(item);
+        v->u.c.items[i] = nv;
+      }
+      os_free(rel);
+    }
+  }
+}
+
 /* A canonical one-line form of an event or metric without its ignored
- * fields, used as the unit of comparison. */
-static char *df_normalize(const osiris_json *line, const char *kind_key, int metric) {
+ * fields, used as the unit of comparison.  manifest_materialized keeps its
+ * path only: the manifest is compared by content (df_manifest). */
+static char *df_normalize(const osiris_json *line, const char *kind_key, int metric, const char *base) {
   osiris_json *copy = js_alloc(OSIRIS_JSON_OBJECT);
   os_buf b = {0};
   size_t i;
   const char *name = js_gets(line, kind_key);
+  int manifest = !metric && os_streq(name, "manifest_materialized");
   if (!copy) return NULL;
   for (i = 0; i < line->u.c.n; i++) {
     const char *k = line->u.c.keys[i];
     if (df_ignored_field(k)) continue;
+    if (manifest && (os_streq(k, "sha256") || os_streq(k, "size") || os_streq(k, "size_bytes"))) continue;
     /* Metric values: row counts must match; measurements may not. */
     if (metric && strcmp(k, "value") == 0 && !os_startswith(name, "rows_") &&
         !os_streq(name, "steps_total") && !os_streq(name, "steps_completed"))
       continue;
     osiris_json_set(copy, k, osiris_json_copy(line->u.c.items[i]));
   }
+  df_relativize(copy, base, 0);
   js_dump(&b, copy, OSIRIS_JSON_SORTED);
   osiris_json_free(copy);
   return ob_take(&b);
@@ -15157,7 +15211,7 @@ static void df_lines_free(df_lines *l) {
 }
 
 static osiris_rc df_read_lines(const char *dir, const char *file, const char *kind_key, int metric,
-                               df_lines *out, os_err *err) {
+                               const char *base, df_lines *out, os_err *err) {
   char *path = os_path_join(dir, file), *text = NULL, *p, *next;
   osiris_rc rc;
   if (!path) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
@@ -15188,7 +15242,7 @@ static osiris_rc df_read_lines(const char *dir, const char *file, const char *ki
     }
     group = js_gets(line, "step_id");
     if (!group) group = js_gets(osiris_json_get(line, "tags"), "step_id");
-    out->items[out->n] = df_normalize(line, kind_key, metric);
+    out->items[out->n] = df_normalize(line, kind_key, metric, base);
     out->groups[out->n] = os_strdup(group ? group : "");
     out->names[out->n] = os_strdup(js_gets(line, kind_key) ? js_gets(line, kind_key) : "");
     out->n++;
@@ -15320,8 +15374,9 @@ static osiris_json *df_card(const char *dir) {
   return card;
 }
 
-/* Output files named by output_written events, with their sizes now. */
-static void df_outputs(const char *dir, osiris_json *out) {
+/* Output files named by output_written events, with their sha256 now,
+ * keyed by the path as the pipeline wrote it. */
+static void df_outputs(const char *dir, const char *base, osiris_json *out) {
   char *path = os_path_join(dir, "events.jsonl"), *text = NULL, *p, *next;
   os_err err = {0};
   if (!path || os_read_file(path, &text, NULL, &err)) {
@@ -15336,14 +15391,110 @@ static void df_outputs(const char *dir, osiris_json *out) {
     if (js_parse(p, strlen(p), NULL, &line, &err) == OSIRIS_OK &&
         os_streq(js_gets(line, "event"), "output_written") && js_gets(line, "path")) {
       char hex[65];
-      if (os_sha256_file_hex(js_gets(line, "path"), hex) == 0)
-        js_set_str(out, js_gets(line, "path"), hex);
-      else
-        js_set_str(out, js_gets(line, "path"), "(missing)");
+      const char *written = js_gets(line, "path");
+      char *rel = df_strip_base(written, base);
+      js_set_str(out, rel ? rel : written, os_sha256_file_hex(written, hex) == 0 ? hex : "(missing)");
+      os_free(rel);
     }
     osiris_json_free(line);
   }
   os_free(text);
+}
+
+/* The run's base directory: the directory its relative paths start from.
+ * Found where an event of a step reports an absolute path that ends with a
+ * relative path of that step's cfg/<step>.json (as the pipeline wrote it);
+ * else the directory that holds the run's logs directory.  Owned; NULL
+ * when neither is known. */
+static char *df_base(const char *dir) {
+  char *path = os_path_join(dir, "events.jsonl"), *text = NULL, *p, *next, *base = NULL;
+  os_err err = {0};
+  if (!path || os_read_file(path, &text, NULL, &err)) {
+    os_free(path);
+    return NULL;
+  }
+  os_free(path);
+  for (p = text; p && *p && !base; p = next) {
+    osiris_json *line = NULL, *cfg = NULL;
+    const char *step, *abs;
+    char *rel, *cfg_path;
+    size_t i;
+    next = strchr(p, '\n');
+    if (next) *next++ = 0;
+    if (js_parse(p, strlen(p), NULL, &line, &err)) continue;
+    step = js_gets(line, "step_id");
+    abs = js_gets(line, "path");
+    rel = step && abs && abs[0] == '/' ? os_asprintf("cfg/%s.json", step) : NULL;
+    cfg_path = rel ? os_path_join(dir, rel) : NULL;
+    if (cfg_path && js_read_file(cfg_path, &cfg, &err) == OSIRIS_OK && cfg && cfg->kind == OSIRIS_JSON_OBJECT)
+      for (i = 0; i < cfg->u.c.n && !base; i++) {
+        const osiris_json *v = cfg->u.c.items[i];
+        const char *w;
+        size_t al = strlen(abs), wl;
+        if (v->kind != OSIRIS_JSON_STRING || !v->u.s.len || v->u.s.ptr[0] == '/') continue;
+        w = v->u.s.ptr;
+        while (os_startswith(w, "./")) w += 2;
+        wl = strlen(w);
+        if (wl && al > wl + 1 && abs[al - wl - 1] == '/' && strcmp(abs + al - wl, w) == 0)
+          base = os_strndup(abs, al - wl - 1);
+      }
+    osiris_json_free(cfg);
+    os_free(cfg_path);
+    os_free(rel);
+    osiris_json_free(line);
+  }
+  os_free(text);
+  if (!base) {
+    char *logs = os_path_dirname(dir);
+    base = logs ? os_path_dirname(logs) : NULL;
+    os_free(logs);
+  }
+  return base;
+}
+
+/* Two JSON values compared leaf by leaf; each difference names its place
+ * (manifest.yaml: steps[1].needs). */
+static void df_compare_tree(const char *what, const char *place, const osiris_json *a, const osiris_json *b,
+                            osiris_json *diffs, int depth) {
+  size_t i;
+  if (a && b && a->kind == b->kind && depth < 32 &&
+      (a->kind == OSIRIS_JSON_OBJECT || (a->kind == OSIRIS_JSON_ARRAY && a->u.c.n == b->u.c.n))) {
+    for (i = 0; i < a->u.c.n; i++) {
+      char *sub = a->kind == OSIRIS_JSON_OBJECT ? os_asprintf("%s%s%s", place, *place ? "." : "", a->u.c.keys[i])
+                                                : os_asprintf("%s[%zu]", place, i);
+      if (sub)
+        df_compare_tree(what, sub, a->u.c.items[i],
+                        a->kind == OSIRIS_JSON_OBJECT ? osiris_json_get(b, a->u.c.keys[i]) : b->u.c.items[i],
+                        diffs, depth + 1);
+      os_free(sub);
+    }
+    if (a->kind == OSIRIS_JSON_OBJECT)
+      for (i = 0; i < b->u.c.n; i++)
+        if (!osiris_json_get(a, b->u.c.keys[i]))
+          df_add(diffs, "%s: %s%s%s only in B", what, place, *place ? "." : "", b->u.c.keys[i]);
+    return;
+  }
+  if (!a || !b) {
+    if (a || b) df_add(diffs, "%s: %s only in %s", what, place, a ? "A" : "B");
+    return;
+  }
+  {
+    char *sa = osiris_json_dump(a, OSIRIS_JSON_SORTED, NULL), *sb = osiris_json_dump(b, OSIRIS_JSON_SORTED, NULL);
+    if (sa && sb && strcmp(sa, sb)) df_add(diffs, "%s: %s differs: A %s, B %s", what, place, sa, sb);
+    osiris_free(sa);
+    osiris_free(sb);
+  }
+}
+
+/* The run's manifest.yaml as data, without meta.generated_at. */
+static osiris_json *df_manifest(const char *dir) {
+  char *path = os_path_join(dir, "manifest.yaml");
+  osiris_json *doc = NULL;
+  os_err err = {0};
+  if (path && ym_read_file(path, &doc, &err) == OSIRIS_OK)
+    osiris_json_remove((osiris_json *)osiris_json_get(doc, "meta"), "generated_at");
+  os_free(path);
+  return doc;
 }
 
 static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, osiris_json **report) {
@@ -15353,7 +15504,8 @@ static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, os
   osiris_json *transport = js_alloc(OSIRIS_JSON_ARRAY);
   osiris_json *arta = js_alloc(OSIRIS_JSON_OBJECT), *artb = js_alloc(OSIRIS_JSON_OBJECT);
   osiris_json *outa = js_alloc(OSIRIS_JSON_OBJECT), *outb = js_alloc(OSIRIS_JSON_OBJECT);
-  osiris_json *sa = NULL, *sb = NULL, *ca = NULL, *cb = NULL;
+  osiris_json *sa = NULL, *sb = NULL, *ca = NULL, *cb = NULL, *mfa = NULL, *mfb = NULL;
+  char *base_a = NULL, *base_b = NULL;
   os_err err = {0};
   osiris_rc rc = OSIRIS_OK;
   *report = NULL;
@@ -15366,16 +15518,21 @@ static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, os
     rc = OSIRIS_ENOTFOUND;
     goto done;
   }
-  if (df_read_lines(a, "events.jsonl", "event", 0, &ea, &err) ||
-      df_read_lines(b, "events.jsonl", "event", 0, &eb, &err) ||
-      df_read_lines(a, "metrics.jsonl", "metric", 1, &ma, &err) ||
-      df_read_lines(b, "metrics.jsonl", "metric", 1, &mb, &err)) {
+  base_a = df_base(a);
+  base_b = df_base(b);
+  if (df_read_lines(a, "events.jsonl", "event", 0, base_a, &ea, &err) ||
+      df_read_lines(b, "events.jsonl", "event", 0, base_b, &eb, &err) ||
+      df_read_lines(a, "metrics.jsonl", "metric", 1, base_a, &ma, &err) ||
+      df_read_lines(b, "metrics.jsonl", "metric", 1, base_b, &mb, &err)) {
     snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
     rc = err.rc ? err.rc : OSIRIS_EIO;
     goto done;
   }
   df_compare_lines("event", &ea, &eb, diffs, transport);
   df_compare_lines("metric", &ma, &mb, diffs, transport);
+  mfa = df_manifest(a);
+  mfb = df_manifest(b);
+  df_compare_tree("manifest.yaml", "", mfa, mfb, diffs, 0);
   {
     char *pa = os_path_join(a, "artifacts"), *pb = os_path_join(b, "artifacts");
     if (pa) df_list_artifacts(pa, "", arta);
@@ -15395,8 +15552,8 @@ static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, os
   ca = df_card(a);
   cb = df_card(b);
   df_compare_objects("run_card.json", ca, cb, diffs);
-  df_outputs(a, outa);
-  df_outputs(b, outb);
+  df_outputs(a, base_a, outa);
+  df_outputs(b, base_b, outb);
   df_compare_objects("output file", outa, outb, diffs);
   js_set_str(rep, "a", a);
   js_set_str(rep, "b", b);
@@ -15423,6 +15580,10 @@ done:
   osiris_json_free(sb);
   osiris_json_free(ca);
   osiris_json_free(cb);
+  osiris_json_free(mfa);
+  osiris_json_free(mfb);
+  os_free(base_a);
+  os_free(base_b);
   os_free(a);
   os_free(b);
   return rc;
