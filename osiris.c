@@ -14785,6 +14785,70 @@ static void rm_state_free(rm_state *rs) {
   os_free(rs);
 }
 
+/* A name the worker's environment may take from OSIRIS_WORKER_ENV_<NAME>:
+ * [A-Za-z_][A-Za-z0-9_]*, and none the transport sets itself (PATH, HOME,
+ * the OSIRIS_SECRET_<n> references) or must keep out of the sandbox
+ * (E2B_API_KEY). */
+static int rm_worker_env_name_ok(const char *name, size_t n) {
+  size_t i;
+  if (n == 0 || n > 128 || isdigit((unsigned char)name[0])) return 0;
+  for (i = 0; i < n; i++)
+    if (!isalnum((unsigned char)name[i]) && name[i] != '_') return 0;
+  if ((n == 4 && (!memcmp(name, "PATH", 4) || !memcmp(name, "HOME", 4))) ||
+      (n == 11 && !memcmp(name, "E2B_API_KEY", 11)) || (n >= 14 && !memcmp(name, "OSIRIS_SECRET_", 14)))
+    return 0;
+  return 1;
+}
+
+/* Extra variables for the worker (osiris run --e2b-env, --e2b-env-from,
+ * --e2b-pass-env; an embedder sets the same variables): every
+ * OSIRIS_WORKER_ENV_<NAME>=<value> of the host's process environment (never
+ * a project's .env) becomes <NAME>=<value> in the worker process's
+ * environment and nowhere else.  Each value is a secret of the session
+ * from here on, so no file the host writes holds it; the event worker_env
+ * lists the names only.  A name the worker may not get is left out with a
+ * warning. */
+static osiris_rc rm_worker_env(rm_state *rs) {
+  static const char prefix[] = "OSIRIS_WORKER_ENV_";
+  const size_t pl = sizeof prefix - 1;
+  osiris_json *names = js_alloc(OSIRIS_JSON_ARRAY), *f;
+  char **e;
+  if (!names) return OSIRIS_ENOMEM;
+  for (e = environ; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    char name[129];
+    size_t n;
+    if (strncmp(*e, prefix, pl) != 0 || !eq) continue;
+    n = (size_t)(eq - *e) - pl;
+    if (!rm_worker_env_name_ok(*e + pl, n)) {
+      ss_log(&rs->run->ss, 2, "remote: %.*s is not passed to the worker: the worker may not get the name %.*s",
+             (int)(eq - *e), *e, (int)n, *e + pl);
+      continue;
+    }
+    memcpy(name, *e + pl, n);
+    name[n] = 0;
+    if (ss_add_secret(&rs->run->ss, eq + 1) || js_set_str(rs->envs, name, eq + 1) || js_push_str(names, name)) {
+      osiris_json_free(names);
+      return OSIRIS_ENOMEM;
+    }
+  }
+  if (osiris_json_size(names) == 0) {
+    osiris_json_free(names);
+    return OSIRIS_OK;
+  }
+  f = rm_obj();
+  if (!f) {
+    osiris_json_free(names);
+    return OSIRIS_ENOMEM;
+  }
+  if (osiris_json_set(f, "names", names)) { /* names freed by the call */
+    osiris_json_free(f);
+    return OSIRIS_ENOMEM;
+  }
+  rm_event(rs, "worker_env", f);
+  return OSIRIS_OK;
+}
+
 static rm_state *rm_state_new(osiris_run *run) {
   rm_state *rs = os_calloc(1, sizeof *rs);
   if (!rs) return NULL;
@@ -14815,6 +14879,10 @@ static rm_state *rm_state_new(osiris_run *run) {
         return NULL;
       }
     }
+  }
+  if (rm_worker_env(rs)) {
+    rm_state_free(rs);
+    return NULL;
   }
   return rs;
 }
