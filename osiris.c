@@ -15617,6 +15617,70 @@ static void rm_state_free(rm_state *rs) {
   os_free(rs);
 }
 
+/* A name the worker's environment may take from OSIRIS_WORKER_ENV_<NAME>:
+ * [A-Za-z_][A-Za-z0-9_]*, and none the transport sets itself (PATH, HOME,
+ * the OSIRIS_SECRET_<n> references) or must keep out of the sandbox
+ * (E2B_API_KEY). */
+static int rm_worker_env_name_ok(const char *name, size_t n) {
+  size_t i;
+  if (n == 0 || n > 128 || isdigit((unsigned char)name[0])) return 0;
+  for (i = 0; i < n; i++)
+    if (!isalnum((unsigned char)name[i]) && name[i] != '_') return 0;
+  if ((n == 4 && (!memcmp(name, "PATH", 4) || !memcmp(name, "HOME", 4))) ||
+      (n == 11 && !memcmp(name, "E2B_API_KEY", 11)) || (n >= 14 && !memcmp(name, "OSIRIS_SECRET_", 14)))
+    return 0;
+  return 1;
+}
+
+/* Extra variables for the worker (osiris run --e2b-env, --e2b-env-from,
+ * --e2b-pass-env; an embedder sets the same variables): every
+ * OSIRIS_WORKER_ENV_<NAME>=<value> of the host's process environment (never
+ * a project's .env) becomes <NAME>=<value> in the worker process's
+ * environment and nowhere else.  Each value is a secret of the session
+ * from here on, so no file the host writes holds it; the event worker_env
+ * lists the names only.  A name the worker may not get is left out with a
+ * warning. */
+static osiris_rc rm_worker_env(rm_state *rs) {
+  static const char prefix[] = "OSIRIS_WORKER_ENV_";
+  const size_t pl = sizeof prefix - 1;
+  osiris_json *names = js_alloc(OSIRIS_JSON_ARRAY), *f;
+  char **e;
+  if (!names) return OSIRIS_ENOMEM;
+  for (e = environ; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    char name[129];
+    size_t n;
+    if (strncmp(*e, prefix, pl) != 0 || !eq) continue;
+    n = (size_t)(eq - *e) - pl;
+    if (!rm_worker_env_name_ok(*e + pl, n)) {
+      ss_log(&rs->run->ss, 2, "remote: %.*s is not passed to the worker: the worker may not get the name %.*s",
+             (int)(eq - *e), *e, (int)n, *e + pl);
+      continue;
+    }
+    memcpy(name, *e + pl, n);
+    name[n] = 0;
+    if (ss_add_secret(&rs->run->ss, eq + 1) || js_set_str(rs->envs, name, eq + 1) || js_push_str(names, name)) {
+      osiris_json_free(names);
+      return OSIRIS_ENOMEM;
+    }
+  }
+  if (osiris_json_size(names) == 0) {
+    osiris_json_free(names);
+    return OSIRIS_OK;
+  }
+  f = rm_obj();
+  if (!f) {
+    osiris_json_free(names);
+    return OSIRIS_ENOMEM;
+  }
+  if (osiris_json_set(f, "names", names)) { /* names freed by the call */
+    osiris_json_free(f);
+    return OSIRIS_ENOMEM;
+  }
+  rm_event(rs, "worker_env", f);
+  return OSIRIS_OK;
+}
+
 static rm_state *rm_state_new(osiris_run *run) {
   rm_state *rs = os_calloc(1, sizeof *rs);
   if (!rs) return NULL;
@@ -15647,6 +15711,10 @@ static rm_state *rm_state_new(osiris_run *run) {
         return NULL;
       }
     }
+  }
+  if (rm_worker_env(rs)) {
+    rm_state_free(rs);
+    return NULL;
   }
   return rs;
 }
@@ -15923,6 +15991,13 @@ static void rm_register_adapters(osiris_ctx *ctx) {
  * durations, session ids, absolute run paths, the adapter's name, memory
  * figures.  Events and metrics that only a transport emits (sandbox
  * creation, artifact download) are listed apart, never as differences.
+ * Two runs compare what ran, not when or where it was compiled: each run
+ * of an OML file compiles again, so manifest.yaml is compared by content
+ * without meta.generated_at (the one field that depends on the clock; the
+ * fingerprints and manifest_hash leave it out already), never by its
+ * sha256; and a path under a run's base directory (the directory the
+ * pipeline's relative paths start from) is compared as the pipeline wrote
+ * it, so two checkouts of one project compare too.
  * ====================================================================== */
 
 /* Fields that differ between any two runs of the same pipeline. */
@@ -15946,23 +16021,70 @@ static int df_transport_name(const char *name) {
   return 0;
 }
 
+/* s with every "<base>/" removed (owned), or NULL when base is absent. */
+static char *df_strip_base(const char *s, const char *base) {
+  size_t bl = base ? strlen(base) : 0;
+  os_buf b = {0};
+  const char *p = s, *hit;
+  if (!bl || !strstr(s, base)) return NULL;
+  while ((hit = strstr(p, base)) != NULL) {
+    ob_put(&b, p, (size_t)(hit - p));
+    if (hit[bl] == '/') {
+      p = hit + bl + 1;
+    } else {
+      ob_put(&b, hit, bl);
+      p = hit + bl;
+    }
+  }
+  ob_puts(&b, p);
+  return ob_take(&b);
+}
+
+/* Every string inside v with the base directory taken out (depth-bounded:
+ * event lines are at most a few levels deep). */
+static void df_relativize(osiris_json *v, const char *base, int depth) {
+  size_t i;
+  if (!v || !base || depth > 16) return;
+  if (v->kind == OSIRIS_JSON_OBJECT || v->kind == OSIRIS_JSON_ARRAY) {
+    for (i = 0; i < v->u.c.n; i++) {
+      osiris_json *item = v->u.c.items[i], *nv;
+      char *rel;
+      if (item->kind != OSIRIS_JSON_STRING) {
+        df_relativize(item, base, depth + 1);
+        continue;
+      }
+      rel = df_strip_base(item->u.s.ptr, base);
+      nv = rel ? osiris_json_new_str(rel, strlen(rel)) : NULL;
+      if (nv) {
+        osiris_json_free(item);
+        v->u.c.items[i] = nv;
+      }
+      os_free(rel);
+    }
+  }
+}
+
 /* A canonical one-line form of an event or metric without its ignored
- * fields, used as the unit of comparison. */
-static char *df_normalize(const osiris_json *line, const char *kind_key, int metric) {
+ * fields, used as the unit of comparison.  manifest_materialized keeps its
+ * path only: the manifest is compared by content (df_manifest). */
+static char *df_normalize(const osiris_json *line, const char *kind_key, int metric, const char *base) {
   osiris_json *copy = js_alloc(OSIRIS_JSON_OBJECT);
   os_buf b = {0};
   size_t i;
   const char *name = js_gets(line, kind_key);
+  int manifest = !metric && os_streq(name, "manifest_materialized");
   if (!copy) return NULL;
   for (i = 0; i < line->u.c.n; i++) {
     const char *k = line->u.c.keys[i];
     if (df_ignored_field(k)) continue;
+    if (manifest && (os_streq(k, "sha256") || os_streq(k, "size") || os_streq(k, "size_bytes"))) continue;
     /* Metric values: row counts must match; measurements may not. */
     if (metric && strcmp(k, "value") == 0 && !os_startswith(name, "rows_") &&
         !os_streq(name, "steps_total") && !os_streq(name, "steps_completed"))
       continue;
     osiris_json_set(copy, k, osiris_json_copy(line->u.c.items[i]));
   }
+  df_relativize(copy, base, 0);
   js_dump(&b, copy, OSIRIS_JSON_SORTED);
   osiris_json_free(copy);
   return ob_take(&b);
@@ -15989,7 +16111,7 @@ static void df_lines_free(df_lines *l) {
 }
 
 static osiris_rc df_read_lines(const char *dir, const char *file, const char *kind_key, int metric,
-                               df_lines *out, os_err *err) {
+                               const char *base, df_lines *out, os_err *err) {
   char *path = os_path_join(dir, file), *text = NULL, *p, *next;
   osiris_rc rc;
   if (!path) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
@@ -16020,7 +16142,7 @@ static osiris_rc df_read_lines(const char *dir, const char *file, const char *ki
     }
     group = js_gets(line, "step_id");
     if (!group) group = js_gets(osiris_json_get(line, "tags"), "step_id");
-    out->items[out->n] = df_normalize(line, kind_key, metric);
+    out->items[out->n] = df_normalize(line, kind_key, metric, base);
     out->groups[out->n] = os_strdup(group ? group : "");
     out->names[out->n] = os_strdup(js_gets(line, kind_key) ? js_gets(line, kind_key) : "");
     out->n++;
@@ -16152,8 +16274,9 @@ static osiris_json *df_card(const char *dir) {
   return card;
 }
 
-/* Output files named by output_written events, with their sizes now. */
-static void df_outputs(const char *dir, osiris_json *out) {
+/* Output files named by output_written events, with their sha256 now,
+ * keyed by the path as the pipeline wrote it. */
+static void df_outputs(const char *dir, const char *base, osiris_json *out) {
   char *path = os_path_join(dir, "events.jsonl"), *text = NULL, *p, *next;
   os_err err = {0};
   if (!path || os_read_file(path, &text, NULL, &err)) {
@@ -16168,14 +16291,110 @@ static void df_outputs(const char *dir, osiris_json *out) {
     if (js_parse(p, strlen(p), NULL, &line, &err) == OSIRIS_OK &&
         os_streq(js_gets(line, "event"), "output_written") && js_gets(line, "path")) {
       char hex[65];
-      if (os_sha256_file_hex(js_gets(line, "path"), hex) == 0)
-        js_set_str(out, js_gets(line, "path"), hex);
-      else
-        js_set_str(out, js_gets(line, "path"), "(missing)");
+      const char *written = js_gets(line, "path");
+      char *rel = df_strip_base(written, base);
+      js_set_str(out, rel ? rel : written, os_sha256_file_hex(written, hex) == 0 ? hex : "(missing)");
+      os_free(rel);
     }
     osiris_json_free(line);
   }
   os_free(text);
+}
+
+/* The run's base directory: the directory its relative paths start from.
+ * Found where an event of a step reports an absolute path that ends with a
+ * relative path of that step's cfg/<step>.json (as the pipeline wrote it);
+ * else the directory that holds the run's logs directory.  Owned; NULL
+ * when neither is known. */
+static char *df_base(const char *dir) {
+  char *path = os_path_join(dir, "events.jsonl"), *text = NULL, *p, *next, *base = NULL;
+  os_err err = {0};
+  if (!path || os_read_file(path, &text, NULL, &err)) {
+    os_free(path);
+    return NULL;
+  }
+  os_free(path);
+  for (p = text; p && *p && !base; p = next) {
+    osiris_json *line = NULL, *cfg = NULL;
+    const char *step, *abs;
+    char *rel, *cfg_path;
+    size_t i;
+    next = strchr(p, '\n');
+    if (next) *next++ = 0;
+    if (js_parse(p, strlen(p), NULL, &line, &err)) continue;
+    step = js_gets(line, "step_id");
+    abs = js_gets(line, "path");
+    rel = step && abs && abs[0] == '/' ? os_asprintf("cfg/%s.json", step) : NULL;
+    cfg_path = rel ? os_path_join(dir, rel) : NULL;
+    if (cfg_path && js_read_file(cfg_path, &cfg, &err) == OSIRIS_OK && cfg && cfg->kind == OSIRIS_JSON_OBJECT)
+      for (i = 0; i < cfg->u.c.n && !base; i++) {
+        const osiris_json *v = cfg->u.c.items[i];
+        const char *w;
+        size_t al = strlen(abs), wl;
+        if (v->kind != OSIRIS_JSON_STRING || !v->u.s.len || v->u.s.ptr[0] == '/') continue;
+        w = v->u.s.ptr;
+        while (os_startswith(w, "./")) w += 2;
+        wl = strlen(w);
+        if (wl && al > wl + 1 && abs[al - wl - 1] == '/' && strcmp(abs + al - wl, w) == 0)
+          base = os_strndup(abs, al - wl - 1);
+      }
+    osiris_json_free(cfg);
+    os_free(cfg_path);
+    os_free(rel);
+    osiris_json_free(line);
+  }
+  os_free(text);
+  if (!base) {
+    char *logs = os_path_dirname(dir);
+    base = logs ? os_path_dirname(logs) : NULL;
+    os_free(logs);
+  }
+  return base;
+}
+
+/* Two JSON values compared leaf by leaf; each difference names its place
+ * (manifest.yaml: steps[1].needs). */
+static void df_compare_tree(const char *what, const char *place, const osiris_json *a, const osiris_json *b,
+                            osiris_json *diffs, int depth) {
+  size_t i;
+  if (a && b && a->kind == b->kind && depth < 32 &&
+      (a->kind == OSIRIS_JSON_OBJECT || (a->kind == OSIRIS_JSON_ARRAY && a->u.c.n == b->u.c.n))) {
+    for (i = 0; i < a->u.c.n; i++) {
+      char *sub = a->kind == OSIRIS_JSON_OBJECT ? os_asprintf("%s%s%s", place, *place ? "." : "", a->u.c.keys[i])
+                                                : os_asprintf("%s[%zu]", place, i);
+      if (sub)
+        df_compare_tree(what, sub, a->u.c.items[i],
+                        a->kind == OSIRIS_JSON_OBJECT ? osiris_json_get(b, a->u.c.keys[i]) : b->u.c.items[i],
+                        diffs, depth + 1);
+      os_free(sub);
+    }
+    if (a->kind == OSIRIS_JSON_OBJECT)
+      for (i = 0; i < b->u.c.n; i++)
+        if (!osiris_json_get(a, b->u.c.keys[i]))
+          df_add(diffs, "%s: %s%s%s only in B", what, place, *place ? "." : "", b->u.c.keys[i]);
+    return;
+  }
+  if (!a || !b) {
+    if (a || b) df_add(diffs, "%s: %s only in %s", what, place, a ? "A" : "B");
+    return;
+  }
+  {
+    char *sa = osiris_json_dump(a, OSIRIS_JSON_SORTED, NULL), *sb = osiris_json_dump(b, OSIRIS_JSON_SORTED, NULL);
+    if (sa && sb && strcmp(sa, sb)) df_add(diffs, "%s: %s differs: A %s, B %s", what, place, sa, sb);
+    osiris_free(sa);
+    osiris_free(sb);
+  }
+}
+
+/* The run's manifest.yaml as data, without meta.generated_at. */
+static osiris_json *df_manifest(const char *dir) {
+  char *path = os_path_join(dir, "manifest.yaml");
+  osiris_json *doc = NULL;
+  os_err err = {0};
+  if (path && ym_read_file(path, &doc, &err) == OSIRIS_OK)
+    osiris_json_remove((osiris_json *)osiris_json_get(doc, "meta"), "generated_at");
+  os_free(path);
+  return doc;
 }
 
 static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, osiris_json **report) {
@@ -16185,7 +16404,8 @@ static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, os
   osiris_json *transport = js_alloc(OSIRIS_JSON_ARRAY);
   osiris_json *arta = js_alloc(OSIRIS_JSON_OBJECT), *artb = js_alloc(OSIRIS_JSON_OBJECT);
   osiris_json *outa = js_alloc(OSIRIS_JSON_OBJECT), *outb = js_alloc(OSIRIS_JSON_OBJECT);
-  osiris_json *sa = NULL, *sb = NULL, *ca = NULL, *cb = NULL;
+  osiris_json *sa = NULL, *sb = NULL, *ca = NULL, *cb = NULL, *mfa = NULL, *mfb = NULL;
+  char *base_a = NULL, *base_b = NULL;
   os_err err = {0};
   osiris_rc rc = OSIRIS_OK;
   *report = NULL;
@@ -16198,16 +16418,21 @@ static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, os
     rc = OSIRIS_ENOTFOUND;
     goto done;
   }
-  if (df_read_lines(a, "events.jsonl", "event", 0, &ea, &err) ||
-      df_read_lines(b, "events.jsonl", "event", 0, &eb, &err) ||
-      df_read_lines(a, "metrics.jsonl", "metric", 1, &ma, &err) ||
-      df_read_lines(b, "metrics.jsonl", "metric", 1, &mb, &err)) {
+  base_a = df_base(a);
+  base_b = df_base(b);
+  if (df_read_lines(a, "events.jsonl", "event", 0, base_a, &ea, &err) ||
+      df_read_lines(b, "events.jsonl", "event", 0, base_b, &eb, &err) ||
+      df_read_lines(a, "metrics.jsonl", "metric", 1, base_a, &ma, &err) ||
+      df_read_lines(b, "metrics.jsonl", "metric", 1, base_b, &mb, &err)) {
     snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
     rc = err.rc ? err.rc : OSIRIS_EIO;
     goto done;
   }
   df_compare_lines("event", &ea, &eb, diffs, transport);
   df_compare_lines("metric", &ma, &mb, diffs, transport);
+  mfa = df_manifest(a);
+  mfb = df_manifest(b);
+  df_compare_tree("manifest.yaml", "", mfa, mfb, diffs, 0);
   {
     char *pa = os_path_join(a, "artifacts"), *pb = os_path_join(b, "artifacts");
     if (pa) df_list_artifacts(pa, "", arta);
@@ -16227,8 +16452,8 @@ static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, os
   ca = df_card(a);
   cb = df_card(b);
   df_compare_objects("run_card.json", ca, cb, diffs);
-  df_outputs(a, outa);
-  df_outputs(b, outb);
+  df_outputs(a, base_a, outa);
+  df_outputs(b, base_b, outb);
   df_compare_objects("output file", outa, outb, diffs);
   js_set_str(rep, "a", a);
   js_set_str(rep, "b", b);
@@ -16255,6 +16480,10 @@ done:
   osiris_json_free(sb);
   osiris_json_free(ca);
   osiris_json_free(cb);
+  osiris_json_free(mfa);
+  osiris_json_free(mfb);
+  os_free(base_a);
+  os_free(base_b);
   os_free(a);
   os_free(b);
   return rc;
@@ -16617,7 +16846,14 @@ osiris_ctx *osiris_run_ctx(osiris_run *run) { return run->ctx; }
  * The only place that prints and chooses exit codes: 0 success, 1 the run
  * failed, 2 usage, validation or compile error.  Results go to stdout,
  * diagnostics to stderr; --json puts one JSON document on stdout.  The
- * CLI uses the public API only, except for listing run directories.
+ * command line is Osiris 0.5.7's where the two meet: -p is --profile,
+ * --json and --verbose go before or after the command, `runs list` lists
+ * runs, and the --e2b-env flags give the sandbox worker environment
+ * variables (OSIRIS_WORKER_ENV_<NAME> in our own environment, which the
+ * transport turns into <NAME> for the worker only, section 16).  The CLI
+ * uses the public API, except for listing run directories and for
+ * --dry-run, which reads the manifest and the driver specs directly to
+ * show the plan without creating a session.
  * ====================================================================== */
 
 static osiris_ctx *cli_ctx; /* for the SIGINT handler only */
@@ -16679,14 +16915,19 @@ typedef struct cli_args {
   size_t n_positional;
   const char *params[64];
   size_t n_params;
-  const char *profile, *out, *logs_dir, *sandbox, *e2b_template;
-  int json, verbose, last_compile, last, help, e2b, install_deps, timeout_s;
+  struct {
+    char kind;       /* 'e' --e2b-env K=V, 'f' --e2b-env-from FILE, 'p' --e2b-pass-env NAME */
+    const char *val;
+  } env[64];         /* in command-line order: a later one wins */
+  size_t n_env;
+  const char *profile, *out, *logs_dir, *sandbox, *e2b_template, *target;
+  int json, verbose, last_compile, last, help, e2b, install_deps, timeout_s, dry_run;
 } cli_args;
 
-/* Parse the flags every command shares; unknown flags are usage errors. */
+/* Parse the flags every command shares; unknown flags are usage errors.
+ * a keeps what the flags before the command set (--json, --verbose). */
 static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
   int i;
-  memset(a, 0, sizeof *a);
   for (i = 0; i < argc; i++) {
     const char *s = argv[i];
     const char *val = NULL;
@@ -16724,6 +16965,7 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
     else if (os_streq(flag, "--last")) a->last = 1;
     else if (os_streq(flag, "--e2b")) a->e2b = 1;
     else if (os_streq(flag, "--e2b-install-deps")) a->install_deps = 1;
+    else if (os_streq(flag, "--dry-run")) a->dry_run = 1;
     else {
       if (!val) {
         if (i + 1 >= argc) {
@@ -16732,7 +16974,7 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
         }
         val = argv[++i];
       }
-      if (os_streq(flag, "--param") || os_streq(flag, "-p")) {
+      if (os_streq(flag, "--param")) {
         if (!strchr(val, '=')) {
           fprintf(stderr, "osiris: --param wants key=value, got '%s'\n", val);
           return 2;
@@ -16742,7 +16984,25 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
           return 2;
         }
         a->params[a->n_params++] = val;
-      } else if (os_streq(flag, "--profile")) a->profile = val;
+      } else if (os_streq(flag, "--e2b-env") || os_streq(flag, "--e2b-env-from") ||
+                 os_streq(flag, "--e2b-pass-env")) {
+        if (os_streq(flag, "--e2b-env") && !strchr(val, '=')) {
+          fprintf(stderr, "osiris: --e2b-env wants NAME=VALUE, got '%s'\n", val);
+          return 2;
+        }
+        if (a->n_env == 64) {
+          fprintf(stderr, "osiris: too many --e2b-env options\n");
+          return 2;
+        }
+        a->env[a->n_env].kind = os_streq(flag, "--e2b-env") ? 'e' : os_streq(flag, "--e2b-env-from") ? 'f' : 'p';
+        a->env[a->n_env++].val = val;
+      } else if (os_streq(flag, "--profile") || os_streq(flag, "-p")) {
+        if (os_streq(flag, "-p") && strchr(val, '=')) {
+          fprintf(stderr, "osiris: -p is --profile (as in Osiris 0.5.7); set a parameter with --param %s\n", val);
+          return 2;
+        }
+        a->profile = val;
+      } else if (os_streq(flag, "--target")) a->target = val;
       else if (os_streq(flag, "--out")) a->out = val;
       else if (os_streq(flag, "--logs-dir")) a->logs_dir = val;
       else if (os_streq(flag, "--sandbox")) a->sandbox = val;
@@ -16764,20 +17024,28 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
 static const char cli_usage[] =
     "osiris " OSIRIS_VERSION " -- compile and run data pipelines\n"
     "\n"
-    "Usage: osiris <command> [options]\n"
+    "Usage: osiris [--json] [--verbose] <command> [options]\n"
     "\n"
     "Commands:\n"
     "  compile PIPELINE.yaml      compile OML into manifest.yaml + cfg/*.json\n"
     "  validate PIPELINE.yaml     check a pipeline and list every error\n"
     "  run PIPELINE|MANIFEST      run a pipeline (OML is compiled first)\n"
     "  run --last-compile         run the newest compiled manifest\n"
+    "  run ... --dry-run          show the plan; create nothing, run nothing\n"
     "  components list|show NAME  the built-in components and their config keys\n"
     "  connections list           connections from osiris_connections.yaml (masked)\n"
     "  connections doctor [@f.a]  connect and run a trivial query per connection\n"
     "  logs list                  the runs under the logs directory\n"
     "  logs show [--last|ID]      a summary of one run\n"
+    "  runs list                  the same as logs list (Osiris 0.5.7's name)\n"
     "  runs diff RUN_A RUN_B      compare two run directories (parity check)\n"
     "  version                    print the version\n"
+    "\n"
+    "Options of every command, before or after it:\n"
+    "  --json                     print the result as one JSON document\n"
+    "  --verbose, -v              run: debug.log and log lines on stderr;\n"
+    "                             accepted by the other commands, which print no more\n"
+    "  --help, -h                 the options of a command\n"
     "\n"
     "Run 'osiris <command> --help' for the options of a command.\n"
     "Exit codes: 0 success, 1 the run failed, 2 usage, validation or compile error.\n";
@@ -16790,17 +17058,20 @@ static int cli_help(const char *cmd) {
            "the compiled files; an inline secret is an error.\n\n"
            "Options:\n"
            "  --param KEY=VALUE   set a pipeline parameter (repeatable; highest precedence)\n"
-           "  --profile NAME      use the parameters of profiles.NAME\n"
+           "  --profile NAME, -p NAME\n"
+           "                      use the parameters of profiles.NAME\n"
            "  --out DIR           write the compiled files to DIR\n"
            "  --logs-dir DIR      where compile_<id>/ goes (default: logs)\n"
-           "  --json              print the result as JSON\n\n"
+           "  --json              print the result as JSON\n"
+           "  --verbose, -v       accepted; compile prints nothing more\n\n"
            "Parameter precedence: defaults < OSIRIS_PARAM_<NAME> env < profile < --param.\n");
   else if (os_streq(cmd, "validate"))
     printf("Usage: osiris validate PIPELINE.yaml [--json]\n\n"
            "Check the pipeline and list every error at once with its location\n"
            "(steps[1].config.query) and file:line:col.  Exit 0 when valid, 2 otherwise.\n\n"
            "Options:\n"
-           "  --json              print {valid, errors, warnings} as JSON\n");
+           "  --json              print {valid, errors, warnings} as JSON\n"
+           "  --verbose, -v       accepted; validate prints nothing more\n");
   else if (os_streq(cmd, "run"))
     printf("Usage: osiris run PIPELINE.yaml|MANIFEST.yaml [options]\n"
            "       osiris run --last-compile [options]\n\n"
@@ -16811,26 +17082,43 @@ static int cli_help(const char *cmd) {
            "Options:\n"
            "  --last-compile      run the newest manifest compiled under the logs dir\n"
            "  --param KEY=VALUE   set a pipeline parameter (OML input; repeatable)\n"
-           "  --profile NAME      use the parameters of profiles.NAME (OML input)\n"
+           "  --profile NAME, -p NAME\n"
+           "                      use the parameters of profiles.NAME (OML input)\n"
+           "  --dry-run           print the plan: steps in run order, the adapter, what\n"
+           "                      would be uploaded (with sizes) and brought back, and the\n"
+           "                      worker's environment variable names (never values).\n"
+           "                      Creates nothing (no run or compile directory, no\n"
+           "                      sandbox) and runs nothing; OML is compiled into a\n"
+           "                      temporary directory that is removed\n"
            "  --verbose, -v       write debug.log and show log lines on stderr\n"
            "  --logs-dir DIR      where run_<id>/ goes (default: logs)\n"
-           "  --json              print the outcome as JSON\n\n"
+           "  --json              print the outcome (or the --dry-run plan) as JSON\n\n"
            "Remote execution (same events, metrics, artifacts and outputs as a local run):\n"
            "  --sandbox local     run in osiris-worker in a fresh scratch directory with a\n"
            "                      clean environment (subprocess transport)\n"
-           "  --e2b               run in an E2B sandbox (needs E2B_API_KEY; E2B_API_URL,\n"
+           "  --e2b, --target e2b run in an E2B sandbox (needs E2B_API_KEY; E2B_API_URL,\n"
            "                      E2B_SANDBOX_URL and E2B_DOMAIN override the endpoints)\n"
            "  --e2b-template T    sandbox template (default: base)\n"
            "  --timeout S         sandbox time to live in seconds (default: 900; extended\n"
            "                      while the run lasts)\n"
            "  --e2b-install-deps  accepted; the static worker needs nothing installed\n\n"
+           "Environment of the worker (--sandbox local or --e2b; repeatable, a later one\n"
+           "wins).  The values reach the worker only as its process environment: never\n"
+           "the package, the sandbox disk or a request that is logged; they are masked\n"
+           "like secrets in every file of the run, and the event worker_env lists the\n"
+           "names only.  A local (in-process) run refuses them.\n"
+           "  --e2b-env NAME=VALUE   set NAME\n"
+           "  --e2b-env-from FILE    NAME=VALUE lines (.env syntax: # comments, quotes)\n"
+           "  --e2b-pass-env NAME    pass NAME with its value from this environment\n"
+           "  PATH, HOME, E2B_API_KEY and OSIRIS_SECRET_* cannot be set.  Embedders: set\n"
+           "  OSIRIS_WORKER_ENV_<NAME>=VALUE in the host's environment instead.\n\n"
            "Frames between steps (environment or .env; remote runs get the host's):\n"
            "  An extractor whose only consumer is a writer streams into it in batches.\n"
            "  OSIRIS_STREAM=0            turn streaming off\n"
            "  OSIRIS_FORCE_SPILL=1       write every frame to artifacts/<step>/output.parquet\n"
            "  OSIRIS_SPILL_THRESHOLD=N   spill frames held whole with more than N rows\n"
            "                             (default 100000)\n\n"
-           "Exit codes: 0 success, 1 a step failed, 2 the pipeline did not compile.\n");
+           "Exit codes: 0 success, 1 a step failed, 2 usage or the pipeline did not compile.\n");
   else if (os_streq(cmd, "components"))
     printf("Usage: osiris components list [--json]\n"
            "       osiris components show NAME [--json]\n\n"
@@ -16846,17 +17134,28 @@ static int cli_help(const char *cmd) {
            "query; reports ok, latency and the error with secrets masked.  Exit 0 when\n"
            "every check passed, 1 otherwise.\n");
   else if (os_streq(cmd, "runs"))
-    printf("Usage: osiris runs diff RUN_A RUN_B [--json]\n\n"
-           "Compare two run directories: events per step and in order, metrics with\n"
-           "their tags and row counts, artifacts (sha256), status.json, run_card.json\n"
-           "and output files.  Times, durations, session ids and the adapter are\n"
-           "ignored; events only a transport emits are listed apart.\n"
-           "Exit 0 when equivalent, 1 with the list of differences otherwise.\n");
+    printf("Usage: osiris runs list [--logs-dir DIR] [--json]\n"
+           "       osiris runs diff RUN_A RUN_B [--json]\n\n"
+           "list: the runs under the logs directory, newest first (as 'logs list').\n\n"
+           "diff: compare two run directories: events per step and in order, metrics\n"
+           "with their tags and row counts, manifest.yaml by content, artifacts\n"
+           "(sha256), status.json, run_card.json and output files.  Times, durations,\n"
+           "session ids, the adapter and the manifest's generation time are ignored, so\n"
+           "'osiris run p.yaml', 'osiris run p.yaml --sandbox local' and 'osiris run\n"
+           "p.yaml --e2b' compare equivalent although each compiled again.  Paths under\n"
+           "a run's base directory are compared as the pipeline wrote them, so runs of\n"
+           "two checkouts compare too.  Events only a transport emits are listed apart.\n"
+           "An output file is compared as it is now on disk.\n"
+           "Exit 0 when equivalent, 1 with the list of differences, 2 when a directory\n"
+           "is missing.\n");
   else if (os_streq(cmd, "logs"))
     printf("Usage: osiris logs list [--logs-dir DIR] [--json]\n"
            "       osiris logs show [--last | SESSION_ID] [--logs-dir DIR] [--json]\n\n"
            "List the runs under the logs directory, or summarize one run: its steps,\n"
-           "rows, durations, status and error.\n");
+           "rows, durations, status and error.  'osiris runs list' is the same list.\n");
+  else if (os_streq(cmd, "version"))
+    printf("Usage: osiris version [--json]\n       osiris --version\n\n"
+           "Print the version (--json: {\"version\": ...}).\n");
   else
     fputs(cli_usage, stdout);
   return 0;
@@ -16947,8 +17246,387 @@ static const char *cli_display_path(const osiris_ctx *ctx, const char *path) {
   return path;
 }
 
+/* The worker's extra environment from --e2b-env, --e2b-env-from and
+ * --e2b-pass-env, in command-line order (a later one wins): *out is an
+ * object NAME -> value (owned).  Usage errors print and return 2. */
+static int cli_worker_env(const cli_args *a, osiris_json **out) {
+  osiris_json *env = js_alloc(OSIRIS_JSON_OBJECT);
+  size_t i, k;
+  int code = 0;
+  *out = NULL;
+  if (!env) return 1;
+  for (i = 0; i < a->n_env && !code; i++) {
+    const char *v = a->env[i].val;
+    if (a->env[i].kind == 'e') {
+      const char *eq = strchr(v, '=');
+      char *name = os_strndup(v, (size_t)(eq - v));
+      if (!name || !rm_worker_env_name_ok(name, strlen(name))) {
+        fprintf(stderr, "osiris run: --e2b-env: the worker cannot be given '%s' (a name is "
+                        "[A-Za-z_][A-Za-z0-9_]*, not PATH, HOME, E2B_API_KEY or OSIRIS_SECRET_*)\n",
+                name ? name : v);
+        code = 2;
+      } else if (js_set_str(env, name, eq + 1)) {
+        code = 1;
+      }
+      os_free(name);
+    } else if (a->env[i].kind == 'p') {
+      const char *hv = getenv(v);
+      if (!rm_worker_env_name_ok(v, strlen(v))) {
+        fprintf(stderr, "osiris run: --e2b-pass-env: the worker cannot be given '%s'\n", v);
+        code = 2;
+      } else if (!hv) {
+        fprintf(stderr, "osiris run: --e2b-pass-env %s: %s is not set in this environment\n", v, v);
+        code = 2;
+      } else if (js_set_str(env, v, hv)) {
+        code = 1;
+      }
+    } else {
+      char *text = NULL;
+      size_t len = 0;
+      os_err err = {0};
+      osiris_json *file = js_alloc(OSIRIS_JSON_OBJECT);
+      if (!file || os_read_file(v, &text, &len, &err)) {
+        fprintf(stderr, "osiris run: --e2b-env-from %s: %s\n", v, file ? err.msg : "out of memory");
+        code = 2;
+      } else if (cn_parse_dotenv(text, len, file)) {
+        code = 1;
+      }
+      for (k = 0; !code && k < osiris_json_size(file); k++) {
+        const char *name = osiris_json_key_at(file, k);
+        if (!rm_worker_env_name_ok(name, strlen(name))) {
+          fprintf(stderr, "osiris run: --e2b-env-from %s: the worker cannot be given '%s'\n", v, name);
+          code = 2;
+        } else if (osiris_json_set(env, name, osiris_json_copy(osiris_json_at(file, k)))) {
+          code = 1;
+        }
+      }
+      if (text) memset(text, 0, len);
+      os_free(text);
+      osiris_json_free(file);
+    }
+  }
+  if (code) {
+    osiris_json_free(env);
+    return code;
+  }
+  *out = env;
+  return 0;
+}
+
+/* Hand the worker's environment to the transport: OSIRIS_WORKER_ENV_<NAME>
+ * in our own environment only (section 16, rm_worker_env); <NAME> itself
+ * is not set here, so the host resolves nothing from it. */
+static int cli_export_worker_env(const osiris_json *env) {
+  size_t i;
+  for (i = 0; i < osiris_json_size(env); i++) {
+    char *var = os_asprintf("OSIRIS_WORKER_ENV_%s", osiris_json_key_at(env, i));
+    int bad = !var || setenv(var, osiris_json_str(osiris_json_at(env, i)), 1) != 0;
+    os_free(var);
+    if (bad) {
+      fprintf(stderr, "osiris run: cannot pass %s to the worker\n", osiris_json_key_at(env, i));
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* --dry-run: one file of the plan and its size ("generated" when the
+ * transport writes it at run time, -1 when the file is missing). */
+static void cli_plan_file(osiris_json *files, const char *path, const char *what, int64_t size,
+                          int64_t *total) {
+  osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
+  if (!f) return;
+  js_set_str(f, "path", path);
+  js_set_str(f, "what", what);
+  if (size >= 0) js_set_int(f, "bytes", size);
+  else osiris_json_set(f, "bytes", osiris_json_new(OSIRIS_JSON_NULL));
+  if (size >= 0 && total) *total += size;
+  osiris_json_push(files, f);
+}
+
+static int64_t cli_file_size(const char *path) {
+  struct stat st;
+  return path && stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
+}
+
+/* The plan of one manifest as JSON: steps in run order, and for a remote
+ * adapter the files the package would hold and the files a run brings
+ * back.  The files a step ships are those its driver declares
+ * (OSIRIS_KEY_INPUT_FILE / OSIRIS_KEY_OUTPUT_FILE), as the packager sees
+ * them; the paths are as the pipeline wrote them. */
+static osiris_rc cli_plan(osiris_ctx *ctx, const char *manifest, int remote, osiris_json *plan, os_err *err) {
+  mf_manifest *mf = NULL;
+  size_t *order = NULL, i, k;
+  osiris_json *steps = js_alloc(OSIRIS_JSON_ARRAY), *up = js_alloc(OSIRIS_JSON_ARRAY);
+  osiris_json *back = js_alloc(OSIRIS_JSON_ARRAY);
+  int64_t total = 0;
+  osiris_rc rc;
+  if (!steps || !up || !back) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = mf_load(manifest, &mf, err);
+  if (rc) goto done;
+  order = os_calloc(mf->n_steps ? mf->n_steps : 1, sizeof *order);
+  if (!order) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = mf_order(mf, order, err);
+  if (rc) goto done;
+  js_set_str(plan, "pipeline_id", mf->pipeline_id ? mf->pipeline_id : "");
+  js_set_str(plan, "profile", mf->profile ? mf->profile : "");
+  js_set_str(plan, "manifest_short", js_gets(osiris_json_get(mf->doc, "meta"), "manifest_short")
+                                         ? js_gets(osiris_json_get(mf->doc, "meta"), "manifest_short") : "");
+  if (remote) {
+    os_err werr = {0};
+    char *wbin = rm_worker_binary(&werr);
+    cli_plan_file(up, "osiris-worker", wbin ? wbin : werr.msg, cli_file_size(wbin), &total);
+    os_free(wbin);
+    cli_plan_file(up, "manifest.yaml", "the manifest", cli_file_size(manifest), &total);
+  }
+  for (i = 0; i < mf->n_steps; i++) {
+    const mf_step *ms = &mf->steps[order[i]];
+    const osiris_driver *d = osiris_driver_find(ctx, ms->driver);
+    osiris_json *st = js_alloc(OSIRIS_JSON_OBJECT), *needs = js_alloc(OSIRIS_JSON_ARRAY), *cfg = NULL;
+    char *cfg_path = os_path_join(mf->dir, ms->cfg_path), *rel = os_asprintf("cfg/%s.json", ms->id);
+    os_err cerr = {0};
+    if (!st || !needs || !cfg_path || !rel) {
+      osiris_json_free(st);
+      osiris_json_free(needs);
+      os_free(cfg_path);
+      os_free(rel);
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    js_set_str(st, "id", ms->id);
+    js_set_str(st, "driver", ms->driver);
+    if (!d) js_set_str(st, "problem", "no such driver");
+    for (k = 0; k < ms->n_needs; k++) js_push_str(needs, ms->needs[k]);
+    osiris_json_set(st, "needs", needs);
+    osiris_json_push(steps, st);
+    if (!remote) goto next;
+    cli_plan_file(up, rel, "config", cli_file_size(cfg_path), &total);
+    if (!d || js_read_file(cfg_path, &cfg, &cerr)) goto next;
+    {
+      const osiris_config_key *key;
+      osiris_json *conn = NULL;
+      const char *ref = js_gets(cfg, "connection"), *cbase = NULL;
+      os_err nerr = {0};
+      if (ref && cn_resolve(ctx, ref, d->family, &conn, NULL, &nerr) == OSIRIS_OK)
+        cbase = js_gets(conn, "base_dir");
+      for (key = d->keys; key && key->name; key++) {
+        const char *path = js_gets(cfg, key->name);
+        char *base, *host, *what;
+        if (!(key->flags & (OSIRIS_KEY_INPUT_FILE | OSIRIS_KEY_OUTPUT_FILE)) || !path || !*path) continue;
+        base = path[0] != '/' && cbase && *cbase ? os_path_abs(ctx->base_dir, cbase) : NULL;
+        host = os_path_abs(base ? base : ctx->base_dir, path);
+        what = os_asprintf("%s of step %s", key->name, ms->id);
+        if (key->flags & OSIRIS_KEY_INPUT_FILE) cli_plan_file(up, path, what ? what : "", cli_file_size(host), &total);
+        if (key->flags & OSIRIS_KEY_OUTPUT_FILE) cli_plan_file(back, path, what ? what : "", -1, NULL);
+        os_free(base);
+        os_free(host);
+        os_free(what);
+      }
+      osiris_json_free(conn);
+    }
+  next:
+    osiris_json_free(cfg);
+    os_free(cfg_path);
+    os_free(rel);
+  }
+  if (remote) {
+    char *cpath = NULL;
+    osiris_json *cdoc = NULL;
+    const osiris_json *conns;
+    os_err nerr = {0};
+    if (cn_load_file(ctx, &cpath, &cdoc, &conns, &nerr) == OSIRIS_OK)
+      cli_plan_file(up, CN_FILE_NAME, "generated: the connections the steps use, secret values as "
+                                      "${OSIRIS_SECRET_<n>} references", -1, NULL);
+    os_free(cpath);
+    osiris_json_free(cdoc);
+    cli_plan_file(up, "commands.jsonl", "generated: ping, prepare, one exec_step per step, cleanup", -1, NULL);
+    cli_plan_file(back, "artifacts/", "every step's artifacts", -1, NULL);
+    js_set_int(plan, "upload_bytes", total);
+  }
+  osiris_json_set(plan, "steps", steps);
+  steps = NULL;
+  if (remote) {
+    osiris_json_set(plan, "upload", up);
+    osiris_json_set(plan, "bring_back", back);
+    up = back = NULL;
+  }
+done:
+  osiris_json_free(steps);
+  osiris_json_free(up);
+  osiris_json_free(back);
+  os_free(order);
+  mf_free(mf);
+  return rc;
+}
+
+/* A file without a size is generated at run time, or missing (an input
+ * that does not exist: what says which, missing_label shows it). */
+static void cli_print_plan_files(const char *title, const osiris_json *files, const char *missing_label) {
+  size_t i;
+  if (!osiris_json_size(files)) return;
+  printf("%s\n", title);
+  for (i = 0; i < osiris_json_size(files); i++) {
+    const osiris_json *f = osiris_json_at(files, i);
+    const osiris_json *b = osiris_json_get(f, "bytes");
+    if (osiris_json_kind_of(b) != OSIRIS_JSON_NULL)
+      printf("  %-40s %12" PRId64 " bytes  %s\n", js_gets(f, "path"), osiris_json_int(b, 0), js_gets(f, "what"));
+    else
+      printf("  %-40s %12s        %s\n", js_gets(f, "path"),
+             os_startswith(js_gets(f, "what"), "generated") ? "" : missing_label, js_gets(f, "what"));
+  }
+}
+
+/* osiris run ... --dry-run: what the run would do, with nothing created
+ * (OML compiles into a temporary directory, removed before we return) and
+ * nothing run (no session, no sandbox, no worker). */
+static int cli_dry_run(osiris_ctx *ctx, cli_args *a, const char *path, const osiris_run_opts *o,
+                       const osiris_json *env) {
+  osiris_json *plan = js_alloc(OSIRIS_JSON_OBJECT), *doc = NULL, *names = js_alloc(OSIRIS_JSON_ARRAY);
+  char *abs = os_path_abs(ctx->base_dir, path), *tmp = NULL, *manifest = NULL;
+  const char *adapter = o->adapter ? o->adapter : "local";
+  int remote = !os_streq(adapter, "local"), code = 0;
+  os_err err = {0};
+  size_t i;
+  if (!plan || !names || !abs) {
+    code = 1;
+    goto done;
+  }
+  js_set_bool(plan, "dry_run", 1);
+  js_set_str(plan, "pipeline", path);
+  if (ym_read_file(abs, &doc, &err)) {
+    fprintf(stderr, "osiris run: %s\n", err.msg);
+    code = 2;
+    goto done;
+  }
+  if (mf_is_manifest(doc)) {
+    js_set_str(plan, "input", "manifest");
+    manifest = os_strdup(abs);
+  } else {
+    osiris_compile_opts co;
+    osiris_json *result = NULL;
+    const char *tdir = getenv("TMPDIR");
+    osiris_rc rc;
+    tmp = os_asprintf("%s/osiris-dry-run.XXXXXX", tdir && *tdir ? tdir : "/tmp");
+    if (!tmp || !mkdtemp(tmp)) {
+      fprintf(stderr, "osiris run: --dry-run: cannot create a temporary directory: %s\n", strerror(errno));
+      os_free(tmp);
+      tmp = NULL;
+      code = 1;
+      goto done;
+    }
+    memset(&co, 0, sizeof co);
+    co.profile = o->profile;
+    co.params = o->params;
+    co.logs_dir = tmp;
+    co.out_dir = tmp;
+    rc = osiris_compile(ctx, path, &co, &result);
+    if (rc) {
+      if (result && osiris_json_size(osiris_json_get(result, "errors")) > 0)
+        cli_print_report_errors(result, path);
+      else
+        fprintf(stderr, "osiris run: %s\n", osiris_ctx_error(ctx));
+      osiris_json_free(result);
+      code = rc == OSIRIS_ENOMEM ? 1 : 2;
+      goto done;
+    }
+    js_set_str(plan, "input", "OML, compiled into a temporary directory that is removed");
+    manifest = os_strdup(js_gets(result, "manifest_path"));
+    osiris_json_free(result);
+  }
+  js_set_str(plan, "adapter", adapter);
+  if (os_streq(adapter, "e2b")) {
+    const char *url = getenv("E2B_API_URL");
+    js_set_str(plan, "transport", "E2B sandbox");
+    js_set_str(plan, "e2b_template", o->e2b_template ? o->e2b_template : "base");
+    js_set_int(plan, "timeout_s", o->timeout_s ? o->timeout_s : 900);
+    js_set_str(plan, "e2b_api_url", url && *url ? url : "https://api.e2b.dev");
+    js_set_bool(plan, "e2b_api_key_set", getenv("E2B_API_KEY") != NULL);
+  } else if (remote) {
+    js_set_str(plan, "transport", "subprocess: osiris-worker in a fresh scratch directory");
+  } else {
+    js_set_str(plan, "transport", "in-process: nothing is uploaded");
+  }
+  if (manifest && cli_plan(ctx, manifest, remote, plan, &err)) {
+    fprintf(stderr, "osiris run: %s\n", err.msg);
+    code = 2;
+    goto done;
+  }
+  if (remote) {
+    static const char *const spill_vars[] = {"OSIRIS_FORCE_SPILL", "E2B_FORCE_SPILL", "OSIRIS_SPILL_THRESHOLD",
+                                             "E2B_SPILL_THRESHOLD", "OSIRIS_STREAM", NULL};
+    char **e;
+    for (i = 0; spill_vars[i]; i++)
+      if (osiris_ctx_getenv(ctx, spill_vars[i])) js_push_str(names, spill_vars[i]);
+    for (e = environ; e && *e; e++)
+      if (os_startswith(*e, "OSIRIS_WORKER_ENV_") && strchr(*e, '=')) {
+        const char *nm = *e + strlen("OSIRIS_WORKER_ENV_");
+        char *name = os_strndup(nm, (size_t)(strchr(*e, '=') - nm));
+        if (name && !osiris_json_get(env, name)) js_push_str(names, name);
+        os_free(name);
+      }
+    for (i = 0; i < osiris_json_size(env); i++) js_push_str(names, osiris_json_key_at(env, i));
+    osiris_json_set(plan, "worker_env", names);
+    names = NULL;
+  }
+  if (a->json) {
+    cli_print_json(plan);
+    goto done;
+  }
+  printf("dry run: nothing is created and nothing runs\n");
+  printf("pipeline:  %s (%s)\n", path, js_gets(plan, "input"));
+  printf("           id %s, profile %s, manifest %s\n", js_gets(plan, "pipeline_id"), js_gets(plan, "profile"),
+         js_gets(plan, "manifest_short"));
+  printf("adapter:   %s (%s)\n", adapter, js_gets(plan, "transport"));
+  if (os_streq(adapter, "e2b"))
+    printf("           template %s, timeout %" PRId64 " s, API %s, E2B_API_KEY %s\n",
+           js_gets(plan, "e2b_template"), osiris_json_int(osiris_json_get(plan, "timeout_s"), 0),
+           js_gets(plan, "e2b_api_url"),
+           osiris_json_bool(osiris_json_get(plan, "e2b_api_key_set"), 0) ? "set" : "NOT SET");
+  printf("steps, in run order:\n");
+  {
+    const osiris_json *steps = osiris_json_get(plan, "steps");
+    for (i = 0; i < osiris_json_size(steps); i++) {
+      const osiris_json *st = osiris_json_at(steps, i), *needs = osiris_json_get(st, "needs");
+      size_t k;
+      printf("  %zu. %-28s %-28s", i + 1, js_gets(st, "id"), js_gets(st, "driver"));
+      for (k = 0; k < osiris_json_size(needs); k++)
+        printf("%s%s", k ? ", " : "needs ", osiris_json_str(osiris_json_at(needs, k)));
+      if (js_gets(st, "problem")) printf("  (%s)", js_gets(st, "problem"));
+      printf("\n");
+    }
+  }
+  if (remote) {
+    cli_print_plan_files("upload:", osiris_json_get(plan, "upload"), "MISSING");
+    printf("  %-40s %12" PRId64 " bytes  (and the generated files)\n", "total",
+           osiris_json_int(osiris_json_get(plan, "upload_bytes"), 0));
+    cli_print_plan_files("bring back (when written):", osiris_json_get(plan, "bring_back"), "");
+    {
+      const osiris_json *wn = osiris_json_get(plan, "worker_env");
+      printf("worker environment (names only): PATH, HOME");
+      for (i = 0; i < osiris_json_size(wn); i++) printf(", %s", osiris_json_str(osiris_json_at(wn, i)));
+      printf(", and OSIRIS_SECRET_<n> for connection secrets\n");
+    }
+  }
+done:
+  if (tmp) rm_rmtree(tmp);
+  os_free(tmp);
+  os_free(manifest);
+  os_free(abs);
+  osiris_json_free(doc);
+  osiris_json_free(names);
+  osiris_json_free(plan);
+  return code;
+}
+
 static int cli_run(osiris_ctx *ctx, cli_args *a) {
   osiris_run_opts o;
+  osiris_json *worker_env = NULL;
   osiris_run *run = NULL;
   osiris_rc rc;
   char *last = NULL;
@@ -16981,6 +17659,12 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
     os_free(last);
     return 2;
   }
+  if (a->target && !os_streq(a->target, "e2b") && !os_streq(a->target, "local")) {
+    fprintf(stderr, "osiris run: --target supports 'e2b' and 'local', got '%s'\n", a->target);
+    os_free(last);
+    return 2;
+  }
+  if (a->target && os_streq(a->target, "e2b")) a->e2b = 1;
   if (a->sandbox && a->e2b) {
     fprintf(stderr, "osiris run: choose one of --sandbox local and --e2b\n");
     os_free(last);
@@ -16992,6 +17676,24 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
   {
     const char *env_deps = getenv("OSIRIS_E2B_INSTALL_DEPS");
     o.install_deps = a->install_deps || (env_deps && os_streq(env_deps, "1"));
+  }
+  code = cli_worker_env(a, &worker_env);
+  if (!code && osiris_json_size(worker_env) && !o.adapter) {
+    fprintf(stderr, "osiris run: --e2b-env, --e2b-env-from and --e2b-pass-env set the environment of a "
+                    "sandbox worker: add --sandbox local or --e2b\n");
+    code = 2;
+  }
+  if (!code && a->dry_run) {
+    code = cli_dry_run(ctx, a, path, &o, worker_env);
+    osiris_json_free(worker_env);
+    os_free(last);
+    return code;
+  }
+  if (!code) code = cli_export_worker_env(worker_env);
+  osiris_json_free(worker_env);
+  if (code) {
+    os_free(last);
+    return code;
   }
   if (a->verbose) osiris_ctx_set_log(ctx, cli_verbose_log, NULL);
   if (a->verbose && isatty(STDERR_FILENO)) osiris_ctx_set_progress(ctx, cli_progress, NULL);
@@ -17061,13 +17763,17 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
   return code;
 }
 
+static int cli_logs(osiris_ctx *ctx, cli_args *a);
+
 static int cli_runs(osiris_ctx *ctx, cli_args *a) {
   osiris_json *report = NULL;
   const osiris_json *diffs, *transport;
   size_t i;
   osiris_rc rc;
+  /* Osiris 0.5.7's `runs list`: the runs under the logs directory. */
+  if (a->n_positional == 1 && os_streq(a->positional[0], "list")) return cli_logs(ctx, a);
   if (a->n_positional != 3 || !os_streq(a->positional[0], "diff")) {
-    fprintf(stderr, "osiris runs: expected 'diff RUN_A RUN_B' (see --help)\n");
+    fprintf(stderr, "osiris runs: expected 'list' or 'diff RUN_A RUN_B' (see --help)\n");
     return 2;
   }
   rc = osiris_runs_diff(ctx, a->positional[1], a->positional[2], &report);
@@ -17385,39 +18091,57 @@ int main(int argc, char **argv) {
   const char *cmd;
   cli_args a;
   osiris_ctx *ctx;
-  int code;
+  int code, first, version = 0;
+  /* Every command also takes --json, --verbose/-v and --help (cli_parse). */
   static const char *const allowed[][2] = {
-      {"compile", " --param -p --profile --out --logs-dir --json "},
-      {"validate", " --json "},
-      {"run", " --param -p --profile --verbose -v --logs-dir --json --last-compile --sandbox --e2b"
-              " --e2b-template --timeout --e2b-install-deps "},
-      {"components", " --json "},
-      {"connections", " --json "},
-      {"logs", " --json --logs-dir --last "},
-      {"runs", " --json "},
+      {"compile", " --param -p --profile --out --logs-dir "},
+      {"validate", " "},
+      {"run", " --param -p --profile --logs-dir --last-compile --sandbox --e2b --target"
+              " --e2b-template --timeout --e2b-install-deps --e2b-env --e2b-env-from --e2b-pass-env"
+              " --dry-run "},
+      {"components", " "},
+      {"connections", " "},
+      {"logs", " --logs-dir --last "},
+      {"runs", " --logs-dir "},
       {"version", " "},
       {"help", " "}};
+  char allow[512];
   size_t i;
-  if (argc < 2) {
+  memset(&a, 0, sizeof a);
+  /* Osiris 0.5.7 puts its global flags before the command. */
+  for (first = 1; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
+    const char *f = argv[first];
+    if (os_streq(f, "--json")) a.json = 1;
+    else if (os_streq(f, "--verbose") || os_streq(f, "-v")) a.verbose = 1;
+    else if (os_streq(f, "--help") || os_streq(f, "-h")) return cli_help(first + 1 < argc ? argv[first + 1] : NULL);
+    else if (os_streq(f, "--version")) version = 1;
+    else {
+      fprintf(stderr, "osiris: unknown option %s before the command (see --help)\n", f);
+      return 2;
+    }
+  }
+  if (version) cmd = "version";
+  else if (first >= argc) {
     fputs(cli_usage, stderr);
     return 2;
-  }
-  cmd = argv[1];
-  if (os_streq(cmd, "--help") || os_streq(cmd, "-h") || os_streq(cmd, "help"))
-    return cli_help(argc > 2 ? argv[2] : NULL);
-  if (os_streq(cmd, "--version") || os_streq(cmd, "version")) {
-    printf("osiris %s\n", OSIRIS_VERSION);
-    return 0;
-  }
+  } else
+    cmd = argv[first];
+  if (os_streq(cmd, "help")) return cli_help(first + 1 < argc ? argv[first + 1] : NULL);
   for (i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
     if (os_streq(cmd, allowed[i][0])) break;
   if (i == sizeof allowed / sizeof allowed[0]) {
     fprintf(stderr, "osiris: unknown command '%s'\n\n%s", cmd, cli_usage);
     return 2;
   }
-  code = cli_parse(argc - 2, argv + 2, &a, allowed[i][1]);
+  snprintf(allow, sizeof allow, "%s--json --verbose -v ", allowed[i][1]);
+  code = version ? 0 : cli_parse(argc - first - 1, argv + first + 1, &a, allow);
   if (code) return code;
   if (a.help) return cli_help(cmd);
+  if (os_streq(cmd, "version")) {
+    if (a.json) printf("{\n  \"version\": \"%s\"\n}\n", OSIRIS_VERSION);
+    else printf("osiris %s\n", OSIRIS_VERSION);
+    return 0;
+  }
   ctx = osiris_ctx_new(NULL);
   if (!ctx || osiris_register_builtin_drivers(ctx) != OSIRIS_OK) {
     fprintf(stderr, "osiris: cannot initialize: %s\n", ctx ? osiris_ctx_error(ctx) : "out of memory");
