@@ -153,6 +153,14 @@ connections:
       password: ${OSIRIS_TEST_PG_PASSWORD}
       sslmode: verify-full
       sslrootcert: ${OSIRIS_TEST_WRONG_CA}
+    require_wrong_ca:
+      host: ${OSIRIS_TEST_PG_HOST}
+      port: ${OSIRIS_TEST_PG_PORT}
+      database: ${OSIRIS_TEST_PG_DB}
+      user: ${OSIRIS_TEST_PG_USER}
+      password: ${OSIRIS_TEST_PG_PASSWORD}
+      sslmode: require
+      sslrootcert: ${OSIRIS_TEST_WRONG_CA}
     bad_mode:
       host: ${OSIRIS_TEST_PG_HOST}
       port: ${OSIRIS_TEST_PG_PORT}
@@ -521,6 +529,13 @@ extract p.yaml postgres.extractor "@postgres.wrong_ca" "$PG_SSL"
 run_osiris run p.yaml
 failed_at_ex "verify-full with another CA" OSIRIS_ECONN "PostgreSQL connection to"
 assert_contains_i "$(newest_run_dir)/status.json" "certificate verify failed"
+
+new_case pg-require-wrong-ca
+tls_connections
+extract p.yaml postgres.extractor "@postgres.require_wrong_ca" "$PG_SSL"
+run_osiris run p.yaml
+failed_at_ex "require with sslrootcert of another CA (libpq then checks the chain)" OSIRIS_ECONN \
+  "PostgreSQL connection to"
 
 new_case pg-verify-full-other-name
 tls_connections
