@@ -149,6 +149,13 @@ static void test_tls_options(void) {
                  "(TLS files are read where the step runs)");
   osiris_json_free(conn);
 
+  /* No ssl_mode: no TLS, so a TLS key alone would be ignored; refused. */
+  src.conn = conn = test_conn("{\"database\": \"d\", \"ssl_cipher\": \"HIGH\"}");
+  CHECK_RC(drv_mysql_connect_src(&src, &my, 1, 0, err, sizeof err), OSIRIS_EINVAL);
+  CHECK_STR(err, "MySQL connection: ssl_cipher is set but ssl_mode is not: give ssl_mode "
+                 "(VERIFY_IDENTITY recommended)");
+  osiris_json_free(conn);
+
   src.conn = conn = test_conn("{\"database\": \"d\", \"sslmode\": \"verify\"}");
   CHECK_RC(drv_pg_connect_src(&src, &pg, "PostgreSQL", 1, err, sizeof err), OSIRIS_EINVAL);
   CHECK_STR(err, "PostgreSQL connection: sslmode \"verify\" is not one of disable, allow, "

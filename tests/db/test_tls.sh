@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # TLS to the throwaway servers (tests/db/servers.sh: a CA made at start,
 # $OSIRIS_TEST_TLS_CA, and a server certificate for 127.0.0.1 and
-# localhost).  MySQL ssl_mode VERIFY_IDENTITY, REQUIRED, the default and
-# DISABLED, PostgreSQL and supabase sslmode verify-full, verify-ca and
+# localhost).  MySQL ssl_mode VERIFY_IDENTITY, REQUIRED, PREFERRED, DISABLED
+# and none, PostgreSQL and supabase sslmode verify-full, verify-ca and
 # disable, each proven from inside the session (Ssl_cipher, pg_stat_ssl);
 # a second self-made CA and a server name the certificate lacks, refused;
 # a fake MySQL server without TLS, refused under REQUIRED; invalid modes and
@@ -38,6 +38,20 @@ connections:
       database: ${OSIRIS_TEST_MYSQL_DB}
       user: ${OSIRIS_TEST_MYSQL_USER}
       password: ${OSIRIS_TEST_MYSQL_PASSWORD}
+    preferred:
+      host: ${OSIRIS_TEST_MYSQL_HOST}
+      port: ${OSIRIS_TEST_MYSQL_PORT}
+      database: ${OSIRIS_TEST_MYSQL_DB}
+      user: ${OSIRIS_TEST_MYSQL_USER}
+      password: ${OSIRIS_TEST_MYSQL_PASSWORD}
+      ssl_mode: Preferred
+    ca_without_mode:
+      host: ${OSIRIS_TEST_MYSQL_HOST}
+      port: ${OSIRIS_TEST_MYSQL_PORT}
+      database: ${OSIRIS_TEST_MYSQL_DB}
+      user: ${OSIRIS_TEST_MYSQL_USER}
+      password: ${OSIRIS_TEST_MYSQL_PASSWORD}
+      ssl_ca: ${OSIRIS_TEST_TLS_CA}
     verify:
       host: ${OSIRIS_TEST_MYSQL_HOST}
       port: ${OSIRIS_TEST_MYSQL_PORT}
@@ -279,12 +293,26 @@ assert_exit 0 "ssl_mode required (lower case), no CA"
 assert_matches out.csv '^Ssl_cipher,[A-Z0-9_-]+$' "REQUIRED session is encrypted"
 assert_no_secret "$(newest_run_dir)" "$OUT" "$ERR"
 
-new_case mysql-default-preferred
+new_case mysql-preferred
+tls_connections
+extract p.yaml mysql.extractor "@mysql.preferred" "$MY_CIPHER"
+run_osiris run p.yaml
+assert_exit 0 "ssl_mode Preferred"
+assert_matches out.csv '^Ssl_cipher,[A-Z0-9_-]+$' "PREFERRED encrypts when the server offers TLS"
+
+new_case mysql-no-mode
 tls_connections
 extract p.yaml mysql.extractor "@mysql.default_mode" "$MY_CIPHER"
 run_osiris run p.yaml
 assert_exit 0 "no ssl_mode"
-assert_matches out.csv '^Ssl_cipher,[A-Z0-9_-]+$' "the default (PREFERRED) encrypts when the server offers TLS"
+assert_eq "" "$(my_cipher)" "no ssl_mode: no TLS, as before the key existed"
+
+new_case mysql-ca-without-mode
+tls_connections
+extract p.yaml mysql.extractor "@mysql.ca_without_mode" "$MY_CIPHER"
+run_osiris run p.yaml
+failed_at_ex "ssl_ca without ssl_mode" OSIRIS_EINVAL \
+  "ssl_ca is set but ssl_mode is not: give ssl_mode (VERIFY_IDENTITY recommended)"
 
 new_case mysql-disabled
 tls_connections
