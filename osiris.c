@@ -11324,7 +11324,8 @@ struct osiris_run {
   double duration_ms;
   void *adapter_state;      /* for adapters other than local */
   char *e2b_template;       /* remote adapters: NULL for "base" */
-  int timeout_s;            /* remote adapters: sandbox TTL, 0 for 900 */
+  int timeout_s;            /* > 0: the whole run's bound (--timeout), every adapter */
+  int timed_out;            /* the watchdog cancelled the run (atomic) */
   int install_deps;
   char *sandbox_id;         /* set by a remote adapter once it has one */
 };
@@ -11698,7 +11699,14 @@ static size_t rn_step_index(const mf_manifest *m, const char *id) {
 
 static void rn_set_error(osiris_run *run, osiris_rc rc, const char *step_id, const char *reason,
                          const char *msg) {
+  char why[128];
   if (run->rc) return; /* the first failure is the one reported */
+  /* Stopped by the run's timeout, not by Ctrl-C: say so. */
+  if (rc == OSIRIS_ECANCEL && __atomic_load_n(&run->timed_out, __ATOMIC_SEQ_CST)) {
+    snprintf(why, sizeof why, "the run exceeded its timeout of %d s (--timeout)", run->timeout_s);
+    reason = "timed_out";
+    msg = why;
+  }
   run->rc = rc ? rc : OSIRIS_EDRIVER;
   run->ok = 0;
   snprintf(run->error, sizeof run->error, "%s", msg);
@@ -14656,9 +14664,14 @@ static void e2_extend(rm_state *rs) {
 
 /* While the worker runs (attached or not), extend the sandbox's TTL each
  * time a third of it has passed. */
+/* Without a run timeout the sandbox lives while the stream lasts: its TTL
+ * is extended every third of it.  With --timeout the TTL was set to the
+ * run's bound plus E2_TTL_MARGIN_S at create and is never extended: a host
+ * that dies cannot leave a sandbox running past it. */
 static void e2_keep_ttl(rm_state *rs) {
   e2_state *e = &rs->e2;
   double every = (e->timeout_s >= 3 ? e->timeout_s / 3.0 : 1.0) * 1000.0;
+  if (rs->run->timeout_s > 0) return;
   if (e->sandbox_id && os_now_ms() - e->last_extend_ms > every) {
     e2_extend(rs);
     e->last_extend_ms = os_now_ms();
@@ -15065,6 +15078,8 @@ done:
  * safe to race, and embedding programs may run several contexts). */
 static pthread_once_t e2_curl_once = PTHREAD_ONCE_INIT;
 static int e2_curl_ok;
+#define E2_TTL_MARGIN_S 60 /* sandbox TTL beyond a run's --timeout */
+
 static void e2_curl_init(void) { e2_curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
 
 /* An E2B setting (key or endpoint) from the process environment.  A
@@ -15139,7 +15154,8 @@ static osiris_rc e2_open(rm_state *rs, os_err *err) {
   v = rs->run->e2b_template ? rs->run->e2b_template : osiris_ctx_getenv(ctx, "OSIRIS_E2B_TEMPLATE");
   e->template_id = os_strdup(v && *v ? v : "base");
   v = osiris_ctx_getenv(ctx, "OSIRIS_E2B_TIMEOUT");
-  e->timeout_s = rs->run->timeout_s > 0 ? rs->run->timeout_s : v && *v ? (int)strtol(v, NULL, 10) : 900;
+  e->timeout_s = rs->run->timeout_s > 0 ? rs->run->timeout_s + E2_TTL_MARGIN_S
+                 : v && *v ? (int)strtol(v, NULL, 10) : 900;
   if (e->timeout_s <= 0) e->timeout_s = 900;
   if (!e->api_key || !e->domain || !e->api_url || !e->template_id)
     return os_fail(err, OSIRIS_ENOMEM, "out of memory");
@@ -15763,7 +15779,7 @@ static void rm_conclude(rm_state *rs, osiris_rc prc, const char *perr) {
     if (run->st[i].status == RN_RUNNING) running = i;
   msg[0] = 0;
   if (prc == OSIRIS_ECANCEL || run->ctx->cancelled) {
-    reason = "interrupted";
+    reason = "interrupted"; /* rn_set_error says timed_out when the timeout did it */
     snprintf(msg, sizeof msg, "the run was interrupted");
     prc = OSIRIS_ECANCEL;
   } else if (rs->refused) {
@@ -16643,6 +16659,63 @@ done:
   return rc;
 }
 
+/* --timeout: a thread that cancels the run at its deadline, as Ctrl-C
+ * does (drivers stop at their next cancellation check, remote adapters
+ * stop the worker and delete the sandbox); the run then says timed_out. */
+typedef struct rn_watchdog {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct timespec deadline; /* CLOCK_MONOTONIC */
+  int done, running;
+  osiris_run *run;
+} rn_watchdog;
+
+static void *rn_watchdog_main(void *arg) {
+  rn_watchdog *w = arg;
+  int fired = 0;
+  pthread_mutex_lock(&w->mu);
+  while (!w->done && !fired)
+    fired = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline) == ETIMEDOUT;
+  if (fired && !w->done) {
+    __atomic_store_n(&w->run->timed_out, 1, __ATOMIC_SEQ_CST);
+    osiris_ctx_cancel(w->run->ctx);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+static int rn_watchdog_start(rn_watchdog *w, osiris_run *run, int seconds) {
+  pthread_condattr_t ca;
+  memset(w, 0, sizeof *w);
+  w->run = run;
+  if (seconds <= 0) return 0;
+  clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+  w->deadline.tv_sec += seconds;
+  if (pthread_condattr_init(&ca)) return -1;
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  if (pthread_mutex_init(&w->mu, NULL) || pthread_cond_init(&w->cv, &ca)) {
+    pthread_condattr_destroy(&ca);
+    return -1;
+  }
+  pthread_condattr_destroy(&ca);
+  if (pthread_create(&w->th, NULL, rn_watchdog_main, w)) return -1;
+  w->running = 1;
+  return 0;
+}
+
+static void rn_watchdog_stop(rn_watchdog *w) {
+  if (!w->running) return;
+  pthread_mutex_lock(&w->mu);
+  w->done = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->th, NULL);
+  pthread_cond_destroy(&w->cv);
+  pthread_mutex_destroy(&w->mu);
+  w->running = 0;
+}
+
 osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_run_opts *opts,
                               osiris_run **out) {
   osiris_run_opts defaults;
@@ -16704,16 +16777,25 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
   ss_log(&run->ss, 1, "run %s started: %s (adapter %s)", run->ss.id, run->source_manifest,
          run->adapter->name);
 
-  rc = run->adapter->prepare(run);
-  if (!rc) rc = run->adapter->execute(run);
-  if (!rc && !run->rc) run->ok = 1;
-  if (rc && !run->rc) rn_set_error(run, rc, NULL, "execution_failed", osiris_rc_name(rc));
   {
-    osiris_rc crc = run->adapter->collect(run);
-    if (!rc && crc) {
-      rc = crc;
-      run->ok = 0;
+    rn_watchdog wd;
+    if (rn_watchdog_start(&wd, run, run->timeout_s)) {
+      rc = OSIRIS_ENOMEM;
+      rn_set_error(run, rc, NULL, "execution_failed", "cannot start the timeout watchdog");
+    } else {
+      rc = run->adapter->prepare(run);
+      if (!rc) rc = run->adapter->execute(run);
     }
+    if (!rc && !run->rc) run->ok = 1;
+    if (rc && !run->rc) rn_set_error(run, rc, NULL, "execution_failed", osiris_rc_name(rc));
+    {
+      osiris_rc crc = run->adapter->collect(run);
+      if (!rc && crc) {
+        rc = crc;
+        run->ok = 0;
+      }
+    }
+    rn_watchdog_stop(&wd);
   }
   if (run->ok)
     ss_log(&run->ss, 1, "run %s succeeded (%zu/%zu steps)", run->ss.id, run->steps_completed,
@@ -17099,8 +17181,10 @@ static int cli_help(const char *cmd) {
            "  --e2b, --target e2b run in an E2B sandbox (needs E2B_API_KEY; E2B_API_URL,\n"
            "                      E2B_SANDBOX_URL and E2B_DOMAIN override the endpoints)\n"
            "  --e2b-template T    sandbox template (default: base)\n"
-           "  --timeout S         sandbox time to live in seconds (default: 900; extended\n"
-           "                      while the run lasts)\n"
+           "  --timeout S         bound the whole run, in every adapter: after S seconds the\n"
+           "                      running step is stopped, status.json says timed_out, exit 1;\n"
+           "                      an E2B sandbox then lives at most S + 60 s (without it: 900 s,\n"
+           "                      or OSIRIS_E2B_TIMEOUT, extended while the run lasts)\n"
            "  --e2b-install-deps  accepted; the static worker needs nothing installed\n\n"
            "Environment of the worker (--sandbox local or --e2b; repeatable, a later one\n"
            "wins).  The values reach the worker only as its process environment: never\n"

@@ -521,10 +521,13 @@ typedef struct osiris_run_opts {
   const char *const *params;      /* for OML input: "k=v", NULL-terminated */
   const char *logs_dir;           /* NULL: "logs" under base_dir */
   int verbose;                    /* 1: debug.log and debug log lines */
-  /* Remote adapters ("sandbox", "e2b") only: */
+  /* The remote adapters ("sandbox", "e2b") read these two, and the last
+   * field applies to every adapter: */
   const char *e2b_template;       /* NULL: "base" */
-  int timeout_s;                  /* sandbox time to live; 0: 900 */
   int install_deps;               /* accepted: the static worker needs nothing */
+  int timeout_s;                  /* > 0: bound the whole run: the run is cancelled then,
+                                   * status.json reason "timed_out"; an E2B sandbox lives
+                                   * timeout_s + 60 s at most.  0: no bound */
 } osiris_run_opts;
 
 /* Run a pipeline: path is OML (compiled first) or a compiled manifest.

@@ -156,7 +156,7 @@ fake_post /_fake/config '{"fail_create":null}' >/dev/null
 RT_CASE=e2b-ttl-extended
 fake_post /_fake/reset >/dev/null
 rm -f output/held.csv
-if OSIRIS_E2B_TIMEOUT=2 held_bg e2b --timeout 2; then
+if OSIRIS_E2B_TIMEOUT=2 held_bg e2b; then
   id=$(run_sandbox_id "$HOLD_RUN")
   for _ in $(seq 1 600); do
     [ "$(ttl_extensions "$id")" -ge 2 ] && break
@@ -199,6 +199,21 @@ import json,sys
 s=json.load(sys.stdin)
 sys.exit(1 if any(p["sandboxID"]==sys.argv[1] and not p.get("ended_at") for p in s["processes"]) else 0)' "$id" < <(fake_get /_fake/state)
 
+# --timeout bounds the whole run: the held step can never end by itself, so
+# only the timeout ends the run (however slow the machine: if the step has
+# not even started by then, the run still times out).  With a run timeout
+# the sandbox's TTL is set once (timeout + 60 s) and never extended.
+RT_CASE=e2b-timeout
+fake_post /_fake/reset >/dev/null
+OSIRIS_WORKER=$HOLD_WORKER run_bg e2b held.yaml --timeout 3
+bg_wait
+expect_failure timed_out "timeout of 3 s"
+expect_deleted
+check "no TTL extension with a run timeout" [ "$(fake_get /_fake/state | "$PY" -c '
+import json,sys
+s=json.load(sys.stdin)
+print(sum(1 for r in s["requests"] if r["method"]=="POST" and r["path"].endswith("/timeout")))')" = 0 ]
+
 # ---------------------------------------------------------------- sandbox local
 # The scratch directory of the last run (status.json names it).
 scratch_gone() {
@@ -240,6 +255,12 @@ fi
 bg_wait
 expect_failure interrupted
 check "worker gone" [ ! -d "/proc/$wpid" ]
+check "scratch dir removed" scratch_gone
+
+RT_CASE=sandbox-timeout
+OSIRIS_WORKER=$HOLD_WORKER run_bg sandbox held.yaml --timeout 3
+bg_wait
+expect_failure timed_out "timeout of 3 s"
 check "scratch dir removed" scratch_gone
 
 finish
