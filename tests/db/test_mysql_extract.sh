@@ -197,8 +197,11 @@ steps:
     config:
       connection: "@mysql.test"
 YAML
+# The driver's spec says one of query/table: validation refuses the
+# pipeline before anything runs (exit 2, the place named), no run dir.
 run_osiris run p.yaml
-assert_exit 1 "neither query nor table"
-assert_eq OSIRIS_EINVAL "$(status_code "$(newest_run_dir)")" "config error code"
+assert_exit 2 "neither query nor table"
+assert_eq 1 "$(grep -c "needs one of 'query', 'table'" "$ERR")" "the message names both keys"
+assert_eq "" "$(ls -d logs/run_* 2>/dev/null)" "nothing ran"
 
 finish
