@@ -78,6 +78,17 @@ static void ta_every_n(const char *what, ta_op op) {
   if (n < TA_MAX_N) fprintf(stderr, "  %s: %ld allocations, each failed once\n", what, n);
 }
 
+/* Each N starts from the same, empty logs directory; the clean-up itself
+ * is not under test. */
+static void ta_clean_logs(void) {
+  char logs[600];
+  long saved = os_fault_countdown;
+  snprintf(logs, sizeof logs, "%s/logs", ta_dir);
+  os_fault_countdown = -1;
+  rm_rmtree(logs);
+  os_fault_countdown = saved;
+}
+
 /* ------------------------------------------------------------ operations */
 
 static osiris_rc op_compile(long n, int *clean) {
@@ -93,14 +104,7 @@ static osiris_rc op_compile(long n, int *clean) {
   if (!rc) rc = osiris_compile(ctx, "pipeline.yaml", &o, &result);
   osiris_json_free(result);
   osiris_ctx_free(ctx);
-  {
-    char logs[600];
-    long saved = os_fault_countdown; /* the clean-up is not under test */
-    snprintf(logs, sizeof logs, "%s/logs", ta_dir);
-    os_fault_countdown = -1;
-    rm_rmtree(logs);
-    os_fault_countdown = saved;
-  }
+  ta_clean_logs();
   return rc;
 }
 
@@ -162,14 +166,7 @@ static osiris_rc op_local_run(long n, int *clean) {
   if (rc && run) *clean = ta_has_status(osiris_run_dir(run)) && !osiris_run_ok(run);
   osiris_run_free(run);
   osiris_ctx_free(ctx);
-  { /* each N starts from the same, empty logs directory */
-    char logs[600];
-    long saved = os_fault_countdown; /* the clean-up is not under test */
-    snprintf(logs, sizeof logs, "%s/logs", ta_dir);
-    os_fault_countdown = -1;
-    rm_rmtree(logs);
-    os_fault_countdown = saved;
-  }
+  ta_clean_logs();
   return rc;
 }
 
