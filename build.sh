@@ -117,8 +117,8 @@ fetch_duckdb() {
   fi
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/osiris-duckdb.XXXXXX")
   say "DuckDB: fetching $DUCKDB_PKG@$DUCKDB_VERSION (~24 MB) from the npm registry ..."
-  if ! (cd "$tmp" && npm pack "$DUCKDB_PKG@$DUCKDB_VERSION" --silent --no-audit --no-fund >pack.out 2>pack.err); then
-    say "DuckDB: NOT fetched: npm pack failed ($(tail -n 1 "$tmp/pack.err" 2>/dev/null)); the npm registry may be"
+  if ! (cd "$tmp" && npm pack "$DUCKDB_PKG@$DUCKDB_VERSION" --no-audit --no-fund >pack.log 2>&1); then
+    say "DuckDB: NOT fetched: npm pack failed ($(grep -m1 -i error "$tmp/pack.log" 2>/dev/null)); the npm registry may be"
     say "  unreachable.  duckdb.processor will fail until ./build.sh fetches it (or OSIRIS_DUCKDB_LIB names a"
     say "  libduckdb.so of DuckDB 1.5+); sql.processor (SQLite) works without it"
     rm -rf "$tmp"
