@@ -2418,6 +2418,7 @@ typedef struct drv_dk_api {
   void (*destroy_error_data)(dk_errdata *);
 } drv_dk_api;
 
+#ifndef OSIRIS_NO_DLOPEN /* the static worker resolves nothing */
 #define DRV_DK_SYM(name) {"duckdb_" #name, offsetof(drv_dk_api, name)}
 static const struct drv_dk_sym {
   const char *name;
@@ -2452,6 +2453,7 @@ static const struct drv_dk_sym {
     DRV_DK_SYM(appender_error_data), DRV_DK_SYM(error_data_message),
     DRV_DK_SYM(destroy_error_data)};
 #undef DRV_DK_SYM
+#endif
 
 #define DRV_DK_MIN_MINOR 5   /* DuckDB 1.5: every function above is stable there */
 #define DRV_DK_MAX_DEPTH 64  /* nesting of LIST/STRUCT/MAP types in a result */
