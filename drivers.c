@@ -2292,11 +2292,13 @@ static const osiris_driver drv_sql_processor = {
  * TIMESTAMP.  Settings: threads and memory_limit from the config (DuckDB's
  * defaults otherwise: every core, 80% of RAM), temp_directory
  * <run dir>/tmp/duckdb-<step> (removed after the step) so a big join or
- * aggregate spills there, TimeZone UTC (the host and a sandbox agree), no
+ * aggregate spills there (the one directory a query may reach), TimeZone
+ * UTC (the host and a sandbox agree), no
  * external access (a query cannot read or write files or load extensions,
  * like ATTACH refused by the SQLite engine), then the configuration is
- * locked.  Exactly one statement, and it must be a query (SELECT, WITH,
- * FROM-first, VALUES, PIVOT...).
+ * locked.  The last statement must be a query (SELECT, WITH, FROM-first,
+ * VALUES, PIVOT...); statements before it run first (DuckDB turns a PIVOT
+ * into two), in the step's own database.
  *
  * Results come back typed, chunk by chunk (drv_dk_plan): BOOLEAN -> bool;
  * every integer width -> int64, except that UBIGINT/HUGEINT/UHUGEINT
@@ -2404,6 +2406,7 @@ typedef struct drv_dk_api {
   const char *(*prepare_error)(dk_prepared);
   void (*destroy_prepare)(dk_prepared *);
   int (*prepared_statement_type)(dk_prepared);
+  int (*execute_prepared)(dk_prepared, dk_result *);
   int (*pending_prepared)(dk_prepared, dk_pending *);
   int (*pending_execute_task)(dk_pending);
   const char *(*pending_error)(dk_pending);
@@ -2446,7 +2449,7 @@ static const struct drv_dk_sym {
     DRV_DK_SYM(union_type_member_type), DRV_DK_SYM(free), DRV_DK_SYM(extract_statements),
     DRV_DK_SYM(extract_statements_error), DRV_DK_SYM(destroy_extracted),
     DRV_DK_SYM(prepare_extracted_statement), DRV_DK_SYM(prepare_error),
-    DRV_DK_SYM(destroy_prepare), DRV_DK_SYM(prepared_statement_type),
+    DRV_DK_SYM(destroy_prepare), DRV_DK_SYM(prepared_statement_type), DRV_DK_SYM(execute_prepared),
     DRV_DK_SYM(pending_prepared), DRV_DK_SYM(pending_execute_task), DRV_DK_SYM(pending_error),
     DRV_DK_SYM(execute_pending), DRV_DK_SYM(destroy_pending), DRV_DK_SYM(appender_create),
     DRV_DK_SYM(append_data_chunk), DRV_DK_SYM(appender_close), DRV_DK_SYM(appender_destroy),
@@ -2933,10 +2936,16 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
       }
       drv_buf_puts(b, "}");
       return 1;
-    case DK_UNION: { /* a STRUCT of (tag, member...): the active member */
+    case DK_UNION: { /* a STRUCT of (tag, member...): {name: active member} */
       uint8_t tag = ((const uint8_t *)api->vector_get_data(api->struct_vector_get_child(v, 0)))[row];
       if (tag >= t->n) return 0;
-      return drv_dk_text(api, b, api->struct_vector_get_child(v, (dk_idx)tag + 1), &t->child[tag], row, 1);
+      drv_buf_puts(b, "{");
+      drv_dk_json_str(b, t->names[tag], strlen(t->names[tag]));
+      drv_buf_puts(b, ":");
+      if (!drv_dk_text(api, b, api->struct_vector_get_child(v, (dk_idx)tag + 1), &t->child[tag], row, 1))
+        return 0;
+      drv_buf_puts(b, "}");
+      return 1;
     }
     default:
       return 0;
@@ -3134,7 +3143,6 @@ static osiris_rc drv_dk_open(drv_dk_session *ss, int64_t threads, const char *me
              memory_limit);
     rc = OSIRIS_EINVAL;
   } else if ((tmpdir && ss->api.set_config(cfg, "temp_directory", tmpdir) != DK_OK) ||
-             ss->api.set_config(cfg, "enable_external_access", "false") != DK_OK ||
              ss->api.set_config(cfg, "autoinstall_known_extensions", "false") != DK_OK ||
              ss->api.set_config(cfg, "autoload_known_extensions", "false") != DK_OK) {
     snprintf(err, cap, "DuckDB refused a setting of osiris (temp_directory, enable_external_access "
@@ -3152,7 +3160,18 @@ static osiris_rc drv_dk_open(drv_dk_session *ss, int64_t threads, const char *me
     rc = OSIRIS_ESQL;
   }
   if (!rc) rc = drv_dk_exec(ss, "SET TimeZone = 'UTC'", err, cap);
-  if (!rc && tmpdir) ss->tmpdir = drv_strdup(tmpdir);
+  if (!rc && tmpdir) {
+    /* the spill directory stays reachable once external access is off */
+    drv_buf q = {0};
+    const char *p;
+    drv_buf_puts(&q, "SET allowed_directories = ['");
+    for (p = tmpdir; *p; p++) drv_buf_put(&q, *p == '\'' ? "''" : p, *p == '\'' ? 2 : 1);
+    drv_buf_puts(&q, "']");
+    rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
+    drv_buf_free(&q);
+    if (!rc) ss->tmpdir = drv_strdup(tmpdir);
+  }
+  if (!rc) rc = drv_dk_exec(ss, "SET enable_external_access = false", err, cap);
   return rc;
 }
 
@@ -3248,29 +3267,43 @@ static osiris_rc drv_dk_alias(drv_dk_session *ss, const char *alias, const char 
 
 /* ---- the query ---- */
 
-/* Parse sql into exactly one statement and prepare it (*st owned). */
+/* Parse sql and prepare its last statement (*st owned), after running
+ * the ones before it (DuckDB itself expands a PIVOT into two; the database
+ * is the step's own and cannot reach files).  need_query 0: parse only. */
 static osiris_rc drv_dk_prepare(drv_dk_session *ss, const char *sql, dk_prepared *st, int need_query,
                                 char *err, size_t cap) {
   dk_extracted ex = NULL;
-  dk_idx n = ss->api.extract_statements(ss->con, sql, &ex);
+  dk_idx n = ss->api.extract_statements(ss->con, sql, &ex), i;
   osiris_rc rc = OSIRIS_OK;
   *st = NULL;
   if (n == 0) {
     const char *m = ex ? ss->api.extract_statements_error(ex) : NULL;
     snprintf(err, cap, "%s", m && *m ? m : "the query holds no SQL statement");
     rc = OSIRIS_ESQL;
-  } else if (n > 1) {
-    snprintf(err, cap, "the query holds %" PRIu64 " SQL statements; duckdb.processor runs exactly one",
-             (uint64_t)n);
-    rc = OSIRIS_ESQL;
   } else if (need_query) {
-    if (ss->api.prepare_extracted_statement(ss->con, ex, 0, st) != DK_OK) {
+    for (i = 0; i + 1 < n && !rc; i++) {
+      dk_result res;
+      memset(&res, 0, sizeof res);
+      if (ss->api.prepare_extracted_statement(ss->con, ex, i, st) != DK_OK) {
+        const char *m = *st ? ss->api.prepare_error(*st) : NULL;
+        snprintf(err, cap, "%s", m ? m : "DuckDB could not prepare a statement");
+        rc = OSIRIS_ESQL;
+      } else if (ss->api.execute_prepared(*st, &res) != DK_OK) {
+        const char *m = ss->api.result_error(&res);
+        snprintf(err, cap, "%s", m ? m : "DuckDB failed");
+        rc = OSIRIS_ESQL;
+      }
+      ss->api.destroy_result(&res);
+      if (*st) ss->api.destroy_prepare(st);
+    }
+    if (rc) {
+    } else if (ss->api.prepare_extracted_statement(ss->con, ex, n - 1, st) != DK_OK) {
       const char *m = *st ? ss->api.prepare_error(*st) : NULL;
       snprintf(err, cap, "%s", m ? m : "DuckDB could not prepare the query");
       rc = OSIRIS_ESQL;
     } else if (ss->api.prepared_statement_type(*st) != DK_STATEMENT_SELECT) {
-      snprintf(err, cap, "the query must be one SELECT (or WITH / FROM / VALUES / PIVOT) that "
-               "returns rows; other statements are refused");
+      snprintf(err, cap, "the query must end with one SELECT (or WITH / FROM / VALUES / PIVOT) "
+               "that returns rows; other statements are refused there");
       rc = OSIRIS_ESQL;
     }
   }
