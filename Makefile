@@ -17,7 +17,7 @@ UNIT_BIN := $(patsubst tests/%.c,tests/bin/%,$(UNIT_SRC))
 ASAN_BIN := $(patsubst tests/%.c,tests/bin/asan/%,$(UNIT_SRC))
 TSAN_BIN := tests/bin/tsan/test_stream
 
-.PHONY: all worker test test-quick unit asan check bench deps clean embed
+.PHONY: all worker test test-quick unit asan check bench deps clean embed duckdb bench-duckdb
 
 all: osiris
 
@@ -88,5 +88,15 @@ check: deps vendor
 bench: deps osiris
 	@bash bench/run.sh
 
+# DuckDB (duckdb.processor loads it at run time): fetch the pinned
+# libduckdb.so into vendor/duckdb/ (build.sh does it too), and its
+# benchmark alone: CSV -> GROUP BY -> CSV against DuckDB by itself.
+duckdb:
+	@./build.sh --duckdb
+
+bench-duckdb: deps osiris
+	@bash bench/duckdb_bench.sh
+
 clean:
-	rm -rf osiris osiris-worker tests/bin *.o build/osiris-worker.unstripped build/check
+	rm -rf osiris osiris-worker tests/bin *.o build/osiris-worker.unstripped build/check \
+	  osiris-worker-dyn osiris-worker-dyn.libs build/osiris-worker-dyn.unstripped
