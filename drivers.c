@@ -1858,7 +1858,8 @@ static osiris_rc drv_sql_new_frame(char **names, const drv_sql_out *outs,
 }
 
 /* Copy cell (c, r) of src into the row being built in dst, converting to
- * dst's column type: the promotions drv_sql_need can ask for. */
+ * dst's column type: the promotions drv_sql_need can ask for, and int64 to
+ * a decimal of scale 0 for drv_dk_widen. */
 static osiris_rc drv_sql_copy_cell(osiris_frame *dst, const osiris_frame *src, size_t c, size_t r) {
   osiris_type from = osiris_frame_col_type(src, c), to = osiris_frame_col_type(dst, c);
   char buf[400];
@@ -1895,6 +1896,11 @@ static osiris_rc drv_sql_copy_cell(osiris_frame *dst, const osiris_frame *src, s
   }
   if (to == OSIRIS_TYPE_INT64 && from == OSIRIS_TYPE_BOOL)
     return osiris_frame_append_int64(dst, c, osiris_frame_get_bool(src, c, r) ? 1 : 0);
+  if (to == OSIRIS_TYPE_DECIMAL && from == OSIRIS_TYPE_INT64 && osiris_frame_col_scale(dst, c) == 0) {
+    /* DuckDB's wide integers (section 3b) once a value leaves int64 */
+    int n = snprintf(buf, sizeof buf, "%" PRId64, osiris_frame_get_int64(src, c, r));
+    return osiris_frame_append_text(dst, c, buf, (size_t)n);
+  }
   if (to == OSIRIS_TYPE_DOUBLE) {
     if (from == OSIRIS_TYPE_BOOL)
       return osiris_frame_append_double(dst, c, osiris_frame_get_bool(src, c, r) ? 1.0 : 0.0);
@@ -2206,6 +2212,18 @@ static const osiris_config_key drv_sql_keys[] = {
      "one SQL SELECT (SQLite dialect) over the upstream tables df_<step id>, df, input_df", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
     {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
+/* The end of an SQL step (both engines): fail with the engine's message,
+ * or report the rows and hand the result over (*f taken). */
+static osiris_rc drv_sql_finish(osiris_step *s, osiris_rc rc, const char *err, double rows_read,
+                                osiris_frame **f) {
+  if (rc) return osiris_step_fail(s, rc, "%s", err[0] ? err : osiris_rc_name(rc));
+  osiris_step_metric(s, "rows_read", rows_read, "rows");
+  osiris_step_metric(s, "rows_written", (double)osiris_frame_rows(*f), "rows");
+  osiris_step_set_output(s, *f);
+  *f = NULL;
+  return OSIRIS_OK;
+}
+
 static osiris_rc drv_sql_run(osiris_step *s) {
   const osiris_json *cfg = osiris_step_config(s);
   const char *query;
@@ -2241,14 +2259,7 @@ static osiris_rc drv_sql_run(osiris_step *s) {
     if (!seen) rows_read += (double)osiris_frame_rows(inputs[i]);
   }
   rc = drv_sql_execute(inputs, names, n, query, drv_sql_step_cancelled, s, &f, err, sizeof err);
-  if (rc) {
-    rc = osiris_step_fail(s, rc, "%s", err[0] ? err : osiris_rc_name(rc));
-    goto done;
-  }
-  osiris_step_metric(s, "rows_read", rows_read, "rows");
-  osiris_step_metric(s, "rows_written", (double)osiris_frame_rows(f), "rows");
-  osiris_step_set_output(s, f);
-  f = NULL;
+  rc = drv_sql_finish(s, rc, err, rows_read, &f);
 
 done:
   osiris_frame_free(f);
@@ -3383,34 +3394,21 @@ static char **drv_dk_names(drv_dk_session *ss, dk_result *res, size_t n) {
 }
 
 /* A wide integer column met a value beyond int64: rebuild the frame with
- * that column as an exact decimal of scale 0. */
+ * that column as an exact decimal of scale 0 (drv_sql_retype). */
 static osiris_rc drv_dk_widen(osiris_frame **fp, size_t col) {
-  osiris_frame *src = *fp, *dst = osiris_frame_new();
-  size_t r, c, rows = osiris_frame_rows(src), ncols = osiris_frame_cols(src);
-  osiris_rc rc = dst ? OSIRIS_OK : OSIRIS_ENOMEM;
-  for (c = 0; c < ncols && !rc; c++)
-    rc = osiris_frame_add_column(dst, osiris_frame_col_name(src, c),
-                                 c == col ? OSIRIS_TYPE_DECIMAL : osiris_frame_col_type(src, c),
-                                 c == col ? 0 : osiris_frame_col_scale(src, c));
-  for (r = 0; r < rows && !rc; r++) {
-    for (c = 0; c < ncols && !rc; c++) {
-      if (c == col && !osiris_frame_is_null(src, c, r)) {
-        char num[32];
-        int len = snprintf(num, sizeof num, "%" PRId64, osiris_frame_get_int64(src, c, r));
-        rc = osiris_frame_append_text(dst, c, num, (size_t)len);
-      } else {
-        rc = drv_sql_copy_cell(dst, src, c, r);
-      }
-    }
-    if (!rc) rc = osiris_frame_end_row(dst);
+  size_t c, ncols = osiris_frame_cols(*fp);
+  drv_sql_out *outs = calloc(ncols ? ncols : 1, sizeof *outs);
+  char **names = calloc(ncols ? ncols : 1, sizeof *names);
+  osiris_rc rc = outs && names ? OSIRIS_OK : OSIRIS_ENOMEM;
+  for (c = 0; c < ncols && !rc; c++) {
+    names[c] = (char *)osiris_frame_col_name(*fp, c); /* borrowed: retype copies them */
+    outs[c].type = c == col ? OSIRIS_TYPE_DECIMAL : osiris_frame_col_type(*fp, c);
+    outs[c].scale = c == col ? 0 : osiris_frame_col_scale(*fp, c);
   }
-  if (rc) {
-    osiris_frame_free(dst);
-    return rc;
-  }
-  osiris_frame_free(src);
-  *fp = dst;
-  return OSIRIS_OK;
+  if (!rc) rc = drv_sql_retype(fp, names, outs, ncols);
+  free(outs);
+  free(names);
+  return rc;
 }
 
 /* Append value `row` of vector v to column c of the row being built. */
@@ -3746,14 +3744,7 @@ static osiris_rc drv_dk_run(osiris_step *s) {
   if (!rc) rc = drv_dk_exec(&ss, "SET lock_configuration = true", err, sizeof err);
   if (!rc) rc = drv_dk_prepare(&ss, query, &st, 1, err, sizeof err);
   if (!rc) rc = drv_dk_run_query(&ss, st, s, &f, err, sizeof err);
-  if (rc) {
-    rc = osiris_step_fail(s, rc, "%s", err[0] ? err : osiris_rc_name(rc));
-    goto done;
-  }
-  osiris_step_metric(s, "rows_read", rows_read, "rows");
-  osiris_step_metric(s, "rows_written", (double)osiris_frame_rows(f), "rows");
-  osiris_step_set_output(s, f);
-  f = NULL;
+  rc = drv_sql_finish(s, rc, err, rows_read, &f);
 done:
   if (st) ss.api.destroy_prepare(&st);
   drv_dk_close(&ss);
