@@ -12,10 +12,14 @@ LIBS    := -lsqlite3 -lmariadb -lpq -lcurl -lm -pthread
 ENGINE  := osiris.c osiris.h
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-UNIT_SRC := $(wildcard tests/test_*.c)
+UNIT_SRC := $(filter-out tests/test_alloc.c,$(wildcard tests/test_*.c))
 UNIT_BIN := $(patsubst tests/%.c,tests/bin/%,$(UNIT_SRC))
 ASAN_BIN := $(patsubst tests/%.c,tests/bin/asan/%,$(UNIT_SRC))
 TSAN_BIN := tests/bin/tsan/test_stream
+# The fault-injection variant (OSIRIS_FAULT_INJECTION, under ASan with
+# LeakSanitizer): the Nth allocation fails, for every N.
+FAULT_BIN := tests/bin/fault/test_alloc tests/bin/fault/test_json tests/bin/fault/test_yaml \
+             tests/bin/fault/test_csv
 
 .PHONY: all worker test test-quick unit asan check bench deps clean embed duckdb bench-duckdb
 
@@ -35,6 +39,10 @@ tests/bin/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
 tests/bin/asan/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
 	@mkdir -p tests/bin/asan
 	$(CC) $(WARN) -O0 -g $(SAN) -I. $(DBINC) -o $@ $< $(LIBS)
+
+tests/bin/fault/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
+	@mkdir -p tests/bin/fault
+	$(CC) $(WARN) -O1 -g $(SAN) -DOSIRIS_FAULT_INJECTION -I. $(DBINC) -o $@ $< $(LIBS)
 
 # The streamed pair runs two threads: its test also runs under ThreadSanitizer.
 tests/bin/tsan/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
@@ -61,14 +69,13 @@ asan: $(ASAN_BIN)
 # MariaDB and PostgreSQL for tests/db.
 test: deps
 	@$(MAKE) -s vendor
-	@$(MAKE) -s -j$$(nproc) osiris osiris-worker $(UNIT_BIN) $(ASAN_BIN) $(TSAN_BIN) tests/bin/embed
+	@$(MAKE) -s -j$$(nproc) osiris osiris-worker $(UNIT_BIN) $(ASAN_BIN) $(TSAN_BIN) $(FAULT_BIN) tests/bin/embed
 	@bash tests/run.sh
 
 # The edit-test loop: unit tests (plain, ASan+UBSan, TSan), the embedding
 # example and the end-to-end tests; no servers, no static worker, no npm.
-test-quick:
-	@./build.sh --deps-only
-	@$(MAKE) -s -j$$(nproc) osiris $(UNIT_BIN) $(ASAN_BIN) $(TSAN_BIN) tests/bin/embed
+test-quick: deps
+	@$(MAKE) -s -j$$(nproc) osiris $(UNIT_BIN) $(ASAN_BIN) $(TSAN_BIN) $(FAULT_BIN) tests/bin/embed
 	@bash tests/run.sh --quick
 
 # Both compilers with -Werror (host CLI and static worker), the

@@ -31,9 +31,12 @@ BUILD_PACKAGES=(gcc make libc6-dev libsqlite3-dev libcurl4-openssl-dev libmariad
 # (vendor.sh): its tools and the static archives taken as they are.
 WORKER_PACKAGES=(dpkg-dev xz-utils cmake libssl-dev zlib1g-dev debian-archive-keyring)
 # The test servers, the second compiler of `make check`, the tools the
-# test scripts call (pgrep/ps, curl, ldd comes with libc-bin).
+# test scripts call (pgrep/ps, curl, ldd comes with libc-bin), and the
+# locale data for the comma-decimal locale of tests/e2e/locale.sh.
 TEST_PACKAGES=(clang mariadb-server mariadb-client postgresql-15 postgresql-client-15
-               procps curl)
+               procps curl locales)
+# A locale whose decimal point is a comma (generated when missing).
+TEST_LOCALE=de_DE
 # Tools the tests run, installed only when no such command exists (a
 # machine may have its own node or python, which Debian's must not fight).
 TOOLS=(python3:python3 node:nodejs npm:npm)
@@ -143,6 +146,16 @@ fetch_duckdb() {
 }
 
 if [ "$mode" = test-deps ]; then
+  if ! locale -a 2>/dev/null | grep -qix "$TEST_LOCALE.utf8"; then
+    if [ "$(id -u)" = 0 ]; then
+      say "generating the locale $TEST_LOCALE.UTF-8 (tests/e2e/locale.sh)"
+      localedef -i "$TEST_LOCALE" -c -f UTF-8 "$TEST_LOCALE.UTF-8" ||
+        { say "localedef $TEST_LOCALE.UTF-8 failed"; exit 1; }
+    else
+      say "missing locale $TEST_LOCALE.UTF-8: sudo localedef -i $TEST_LOCALE -c -f UTF-8 $TEST_LOCALE.UTF-8"
+      exit 1
+    fi
+  fi
   for d in "${NPM_DIRS[@]}"; do
     # A stamp records which lock file node_modules was installed from.
     stamp=$d/node_modules/.osiris-lock.sha256

@@ -480,31 +480,39 @@ static size_t drv_fmt_double(double d, char *buf, size_t cap) {
  * ignored; a compressed input is refused rather than read as garbage.
  * ====================================================================== */
 
+/* OSIRIS_KEY_RANGE without an upper bound. */
+#define DRV_NO_MAX HUGE_VAL
+/* The encoding names the CSV drivers accept (the keys' allowed values;
+ * drv_csv_is_utf8 and drv_csv_is_latin1 below test the same names). */
+#define DRV_CSV_UTF8 "utf-8|utf8|utf_8|utf-8-sig"
+#define DRV_CSV_LATIN1 "latin-1|latin1|latin_1|iso-8859-1|iso8859-1|iso_8859_1"
+
 static const osiris_config_key drv_csv_extractor_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_INPUT_FILE, "CSV file to read; relative to the connection base_dir or the working directory", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"delimiter", "\",\"", 0, "field separator, one character", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"header", "true", 0, "first row holds the column names (an integer N: row N does)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"encoding", "\"utf-8\"", 0, "utf-8 or latin-1 (iso-8859-1)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"skip_rows", "0", 0, "records skipped before the header", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"limit", NULL, 0, "read at most this many data rows", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"columns", NULL, 0, "list of columns to keep, in this order", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"na_values", NULL, 0, "extra strings read as NULL", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"infer_types", NULL, 0, "infer int/double/bool/date/timestamp columns (default true)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"parse_dates", "false", 0, "accepted for compatibility; ignored (infer_types covers dates)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"skip_blank_lines", "true", 0, "accepted for compatibility; ignored", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"compression", "\"infer\"", 0, "accepted for compatibility; compressed files are refused", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"chunk_size", "10000", 0, "accepted for compatibility; ignored", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_INPUT_FILE, "CSV file to read; relative to the connection base_dir or the working directory", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"delimiter", "\",\"", 0, "field separator, one character", OSIRIS_KT_CHAR, NULL, 0, 0, NULL},
+    {"header", "true", OSIRIS_KEY_RANGE, "first row holds the column names (an integer N: row N does)", OSIRIS_KT_INT_OR_BOOL, NULL, 0, DRV_NO_MAX, NULL},
+    {"encoding", "\"utf-8\"", 0, "utf-8 or latin-1 (iso-8859-1)", OSIRIS_KT_STRING, DRV_CSV_UTF8 "|" DRV_CSV_LATIN1 "|ascii|us-ascii", 0, 0, NULL},
+    {"skip_rows", "0", OSIRIS_KEY_RANGE, "records skipped before the header", OSIRIS_KT_INT, NULL, 0, DRV_NO_MAX, NULL},
+    {"limit", NULL, OSIRIS_KEY_RANGE, "read at most this many data rows (0: none, the columns only)", OSIRIS_KT_INT, NULL, 0, DRV_NO_MAX, NULL},
+    {"columns", NULL, 0, "list of columns to keep, in this order", OSIRIS_KT_STRINGS, NULL, 0, 0, NULL},
+    {"na_values", NULL, 0, "extra strings read as NULL (one string or a list)", OSIRIS_KT_STRING_OR_STRINGS, NULL, 0, 0, NULL},
+    {"infer_types", NULL, 0, "infer int/double/bool/date/timestamp columns (default true)", OSIRIS_KT_BOOL, NULL, 0, 0, NULL},
+    {"strict", NULL, 0, "a character after a closing quote (\"abc\"def) is an error (default true); false keeps it as text", OSIRIS_KT_BOOL, NULL, 0, 0, NULL},
+    {"parse_dates", "false", OSIRIS_KEY_NO_EFFECT, "true, false or a list; accepted for compatibility, ignored (infer_types covers dates)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"skip_blank_lines", "true", OSIRIS_KEY_NO_EFFECT, "accepted for compatibility; ignored (blank lines are always skipped)", OSIRIS_KT_BOOL, NULL, 0, 0, NULL},
+    {"compression", "\"infer\"", 0, "accepted for compatibility; compressed files are refused", OSIRIS_KT_STRING, "infer|none|", 0, 0, NULL},
+    {"chunk_size", "10000", OSIRIS_KEY_NO_EFFECT | OSIRIS_KEY_RANGE, "accepted for compatibility; ignored", OSIRIS_KT_INT, NULL, 1, DRV_NO_MAX, NULL},
     {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 static const osiris_config_key drv_csv_writer_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_OUTPUT_FILE, "CSV file to write; parent directories are created", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"delimiter", "\",\"", 0, "field separator, one character", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"header", "true", 0, "write a header row", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"encoding", "\"utf-8\"", 0, "utf-8 only", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"newline", "\"lf\"", 0, "line ending: lf or crlf", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"quoting", NULL, 0, "accepted for compatibility; ignored (minimal quoting)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"chunk_size", NULL, 0, "accepted for compatibility; ignored", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"create_dirs", NULL, 0, "accepted for compatibility; ignored (always created)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_OUTPUT_FILE, "CSV file to write; parent directories are created", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"delimiter", "\",\"", 0, "field separator, one character", OSIRIS_KT_CHAR, NULL, 0, 0, NULL},
+    {"header", "true", 0, "write a header row", OSIRIS_KT_BOOL, NULL, 0, 0, NULL},
+    {"encoding", "\"utf-8\"", 0, "utf-8 only", OSIRIS_KT_STRING, DRV_CSV_UTF8, 0, 0, NULL},
+    {"newline", "\"lf\"", 0, "line ending: lf or crlf", OSIRIS_KT_STRING, "lf|crlf|\n|\r\n", 0, 0, NULL},
+    {"quoting", NULL, OSIRIS_KEY_NO_EFFECT, "accepted for compatibility; ignored (minimal quoting)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"chunk_size", NULL, OSIRIS_KEY_NO_EFFECT | OSIRIS_KEY_RANGE, "accepted for compatibility; ignored", OSIRIS_KT_INT, NULL, 1, DRV_NO_MAX, NULL},
+    {"create_dirs", NULL, OSIRIS_KEY_NO_EFFECT, "accepted for compatibility; ignored (always created)", OSIRIS_KT_BOOL, NULL, 0, 0, NULL},
     {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 static int drv_csv_is_utf8(const char *enc) {
@@ -594,6 +602,8 @@ static osiris_rc drv_csv_extractor_run(osiris_step *s) {
   if ((rc = drv_cfg_strlist(s, cfg, "na_values", 1, &na_values)) != OSIRIS_OK) goto done;
   o.na_values = na_values;
   if ((rc = drv_cfg_bool(s, cfg, "infer_types", 1, &o.infer_types)) != OSIRIS_OK) goto done;
+  if ((rc = drv_cfg_bool(s, cfg, "strict", 1, &flag)) != OSIRIS_OK) goto done;
+  o.lenient_quotes = !flag;
 
   /* Compatibility keys: type-checked so typos surface, otherwise ignored. */
   hv = drv_cfg_get(cfg, "parse_dates");
@@ -794,14 +804,14 @@ static const osiris_driver drv_csv_writer = {
  * back as a pipeline input. */
 
 static const osiris_config_key drv_pq_extractor_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_INPUT_FILE, "Parquet file to read (uncompressed; PLAIN or dictionary pages)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"columns", NULL, 0, "list of columns to keep, in this order", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"limit", NULL, 0, "read at most this many rows", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_INPUT_FILE, "Parquet file to read (uncompressed; PLAIN or dictionary pages)", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"columns", NULL, 0, "list of columns to keep, in this order", OSIRIS_KT_STRINGS, NULL, 0, 0, NULL},
+    {"limit", NULL, OSIRIS_KEY_RANGE, "read at most this many rows (0: none, the columns only)", OSIRIS_KT_INT, NULL, 0, DRV_NO_MAX, NULL},
     {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 static const osiris_config_key drv_pq_writer_keys[] = {
-    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_OUTPUT_FILE, "Parquet file to write; parent directories are created", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
-    {"row_group_size", "1048576", 0, "rows per row group", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_OUTPUT_FILE, "Parquet file to write; parent directories are created", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"row_group_size", "1048576", OSIRIS_KEY_RANGE, "rows per row group", OSIRIS_KT_INT, NULL, 1, DRV_NO_MAX, NULL},
     {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 /* A copy of rows [0, limit) of the listed columns of src, in list order. */
@@ -2209,7 +2219,7 @@ static int drv_sql_step_cancelled(void *arg) { return osiris_step_cancelled(arg)
 
 static const osiris_config_key drv_sql_keys[] = {
     {"query", NULL, OSIRIS_KEY_REQUIRED,
-     "one SQL SELECT (SQLite dialect) over the upstream tables df_<step id>, df, input_df", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+     "one SQL SELECT (SQLite dialect) over the upstream tables df_<step id>, df, input_df", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
     {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 /* The end of an SQL step (both engines): fail with the engine's message,

@@ -118,6 +118,9 @@ typedef struct os_err {
 
 struct osiris_json {
   osiris_json_kind kind;
+  /* A set or push into this container failed for want of memory, so it
+   * lacks a member: whoever writes it out (ss_emit) must not believe it. */
+  int incomplete;
   uint32_t line, col; /* where the value was read (1-based), 0 when built */
   union {
     int b;
@@ -205,7 +208,9 @@ static OS_UNUSED double os_now_ms(void);       /* monotonic milliseconds */
 static OS_UNUSED int64_t os_wall_us(void);     /* wall clock, microseconds since epoch */
 static OS_UNUSED void os_iso8601(int64_t us, char out[64]); /* 2026-11-29T13:13:32.123456+00:00 */
 static OS_UNUSED void os_random_hex(char *out, size_t nhex);
-static OS_UNUSED int os_open_temp(const char *path, char **tmp_out);
+static OS_UNUSED int os_open_temp(const char *path, char **tmp_out, os_err *err);
+static OS_UNUSED double os_strtod(const char *s, char **end); /* C locale */
+static OS_UNUSED int os_fmt_sci(char *out, size_t cap, int prec, double d); /* "%.*e", C locale */
 static OS_UNUSED double os_peak_rss_mb(void);
 static OS_UNUSED osiris_rc os_fail(os_err *e, osiris_rc rc, const char *fmt, ...) OS_PRINTF(3, 4);
 
@@ -610,40 +615,37 @@ static osiris_rc os_read_file(const char *path, char **data, size_t *len, os_err
 /* A new file beside path that nobody else can have opened: an
  * unpredictable name "<path>.<16 hex>.tmp", created exclusively (O_EXCL,
  * no symlink followed), mode 0666 less the umask.  Returns the descriptor
- * and the name in *tmp_out (owned), or -1 with errno set and *tmp_out
- * NULL.  Writers rename it over path when complete, or unlink it. */
-static int os_open_temp(const char *path, char **tmp_out) {
-  int attempt, fd = -1;
+ * and the name in *tmp_out (owned), or -1 with *tmp_out NULL and err set
+ * (ENOMEM, or EIO naming path).  Writers rename it over path when
+ * complete, or unlink it. */
+static int os_open_temp(const char *path, char **tmp_out, os_err *err) {
+  int attempt, fd = -1, e = EEXIST;
   *tmp_out = NULL;
-  for (attempt = 0; attempt < 16 && fd < 0; attempt++) {
+  for (attempt = 0; attempt < 16 && fd < 0 && e == EEXIST; attempt++) {
     char hex[17];
     os_random_hex(hex, 16);
     *tmp_out = os_asprintf("%s.%s.tmp", path, hex);
     if (!*tmp_out) {
-      errno = ENOMEM;
+      os_fail(err, OSIRIS_ENOMEM, "out of memory");
       return -1;
     }
     fd = open(*tmp_out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) {
-      int e = errno;
+      e = errno;
       os_free(*tmp_out);
       *tmp_out = NULL;
-      errno = e;
-      if (e != EEXIST) return -1;
     }
   }
+  if (fd < 0) os_fail(err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(e));
   return fd;
 }
 
 static osiris_rc os_write_file(const char *path, const void *data, size_t len, os_err *err) {
   char *tmp = NULL;
   const char *p = data;
-  int fd = os_open_temp(path, &tmp);
-  if (fd < 0) {
-    osiris_rc rc = errno == ENOMEM ? os_fail(err, OSIRIS_ENOMEM, "out of memory")
-                                   : os_fail(err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
-    return rc;
-  }
+  os_err terr = {0};
+  int fd = os_open_temp(path, &tmp, &terr);
+  if (fd < 0) return os_fail(err, terr.rc, "%s", terr.msg);
   while (len > 0) {
     ssize_t w = write(fd, p, len);
     if (w < 0) {
@@ -830,6 +832,35 @@ static void os_iso8601(int64_t us, char out[64]) {
   snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00", tm.tm_year + 1900,
            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
 }
+
+/* Numbers are read and written in the "C" locale whatever setlocale() an
+ * embedding program called: '.' is the decimal point of JSON, YAML, CSV,
+ * Parquet statistics and every event.  The locale object is made once;
+ * when newlocale fails (out of memory) the process locale is used. */
+static locale_t os_c_loc;
+static pthread_once_t os_c_loc_once = PTHREAD_ONCE_INIT;
+static void os_c_loc_init(void) { os_c_loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
+static locale_t os_c_locale(void) {
+  pthread_once(&os_c_loc_once, os_c_loc_init);
+  return os_c_loc;
+}
+
+static double os_strtod(const char *s, char **end) {
+  locale_t c = os_c_locale();
+  return c ? strtod_l(s, end, c) : strtod(s, end);
+}
+
+/* snprintf(out, cap, "%.*e", prec, d) with '.' as the decimal point:
+ * uselocale changes this thread's locale only, and only for the call. */
+static int os_fmt_sci(char *out, size_t cap, int prec, double d) {
+  locale_t c = os_c_locale(), old = c ? uselocale(c) : (locale_t)0;
+  int n = snprintf(out, cap, "%.*e", prec, d);
+  if (c) uselocale(old);
+  return n;
+}
+
+double osiris_strtod(const char *s, char **end) { return os_strtod(s, end); }
 
 static void os_random_hex(char *out, size_t nhex) {
   unsigned char bytes[32];
@@ -1256,9 +1287,8 @@ static osiris_rc js_parse_number(js_parser *p, osiris_json **out) {
     }
   }
   {
-    /* strtod needs a NUL-terminated copy.  It is locale-dependent, but
-     * osiris never calls setlocale, so the "C" locale (decimal point '.')
-     * holds; the grammar above already admits only [-0-9.eE+]. */
+    /* strtod needs a NUL-terminated copy, read in the C locale; the
+     * grammar above already admits only [-0-9.eE+]. */
     char small[64], *copy = small, *end = NULL;
     size_t n = i - start;
     double d;
@@ -1268,7 +1298,7 @@ static osiris_rc js_parse_number(js_parser *p, osiris_json **out) {
     }
     memcpy(copy, s + start, n);
     copy[n] = 0;
-    d = strtod(copy, &end);
+    d = os_strtod(copy, &end);
     if (copy != small) os_free(copy);
     if (isinf(d)) return js_fail_at(p, OSIRIS_EPARSE, start, "number out of range");
     v = js_alloc(OSIRIS_JSON_DOUBLE);
@@ -1574,8 +1604,8 @@ static size_t js_fmt_double(char *out, size_t cap, double d) {
    * about 6 times faster than from 1 digit.  Subnormals carry fewer
    * digits, so their search starts at one. */
   for (prec = fabs(d) < DBL_MIN ? 0 : 14; prec < 17; prec++) {
-    snprintf(sci, sizeof sci, "%.*e", prec, fabs(d));
-    if (strtod(sci, NULL) == fabs(d)) break;
+    os_fmt_sci(sci, sizeof sci, prec, fabs(d));
+    if (os_strtod(sci, NULL) == fabs(d)) break;
   }
   /* sci is "D[.DDD]e[+-]XX" in the C locale. */
   for (e = sci; *e && *e != 'e'; e++)
@@ -1626,6 +1656,10 @@ out:
     out[c] = 0;
   }
   return n;
+}
+
+size_t osiris_format_double(char *out, size_t cap, double d) {
+  return out && cap ? js_fmt_double(out, cap, d) : 0;
 }
 
 static osiris_rc js_dump_string(os_buf *b, const char *s, size_t len, int ascii) {
@@ -1931,6 +1965,7 @@ static osiris_json *js_copy_rec(const osiris_json *v, int depth) {
   if (c) {
     c->line = v->line;
     c->col = v->col;
+    c->incomplete = v->incomplete;
   }
   return c;
 fail:
@@ -1943,10 +1978,12 @@ osiris_json *osiris_json_copy(const osiris_json *v) { return js_copy_rec(v, 0); 
 osiris_rc osiris_json_set(osiris_json *obj, const char *key, osiris_json *val) {
   size_t i;
   char *k;
+  osiris_rc rc;
   if (!obj || obj->kind != OSIRIS_JSON_OBJECT || !key || !val) {
     osiris_json_free(val);
     return val ? OSIRIS_EINVAL : OSIRIS_ENOMEM;
   }
+  if (val->incomplete) obj->incomplete = 1; /* a part of it is missing */
   i = js_find(obj, key);
   if (i != SIZE_MAX) {
     osiris_json_free(obj->u.c.items[i]);
@@ -1956,9 +1993,12 @@ osiris_rc osiris_json_set(osiris_json *obj, const char *key, osiris_json *val) {
   k = os_strdup(key);
   if (!k) {
     osiris_json_free(val);
+    obj->incomplete = 1;
     return OSIRIS_ENOMEM;
   }
-  return js_append(obj, k, val);
+  rc = js_append(obj, k, val);
+  if (rc == OSIRIS_ENOMEM) obj->incomplete = 1;
+  return rc;
 }
 
 int osiris_json_remove(osiris_json *obj, const char *key) {
@@ -1974,31 +2014,42 @@ int osiris_json_remove(osiris_json *obj, const char *key) {
 }
 
 osiris_rc osiris_json_push(osiris_json *arr, osiris_json *val) {
+  osiris_rc rc;
   if (!arr || arr->kind != OSIRIS_JSON_ARRAY || !val) {
     osiris_json_free(val);
     return val ? OSIRIS_EINVAL : OSIRIS_ENOMEM;
   }
-  return js_append(arr, NULL, val);
+  if (val->incomplete) arr->incomplete = 1;
+  rc = js_append(arr, NULL, val);
+  if (rc == OSIRIS_ENOMEM) arr->incomplete = 1;
+  return rc;
+}
+
+/* Set a value just built: NULL (out of memory) marks obj incomplete. */
+static osiris_rc js_set_built(osiris_json *obj, const char *key, osiris_json *val) {
+  if (!val && obj && (obj->kind == OSIRIS_JSON_OBJECT || obj->kind == OSIRIS_JSON_ARRAY))
+    obj->incomplete = 1;
+  return key ? osiris_json_set(obj, key, val) : osiris_json_push(obj, val);
 }
 
 static osiris_rc js_set_str(osiris_json *obj, const char *key, const char *s) {
-  return osiris_json_set(obj, key, s ? osiris_json_new_str(s, strlen(s)) : js_alloc(OSIRIS_JSON_NULL));
+  return js_set_built(obj, key, s ? osiris_json_new_str(s, strlen(s)) : js_alloc(OSIRIS_JSON_NULL));
 }
 
 static osiris_rc js_set_int(osiris_json *obj, const char *key, int64_t v) {
-  return osiris_json_set(obj, key, osiris_json_new_int(v));
+  return js_set_built(obj, key, osiris_json_new_int(v));
 }
 
 static osiris_rc js_set_double(osiris_json *obj, const char *key, double v) {
-  return osiris_json_set(obj, key, osiris_json_new_double(v));
+  return js_set_built(obj, key, osiris_json_new_double(v));
 }
 
 static osiris_rc js_set_bool(osiris_json *obj, const char *key, int v) {
-  return osiris_json_set(obj, key, osiris_json_new_bool(v));
+  return js_set_built(obj, key, osiris_json_new_bool(v));
 }
 
 static osiris_rc js_push_str(osiris_json *arr, const char *s) {
-  return osiris_json_push(arr, s ? osiris_json_new_str(s, strlen(s)) : js_alloc(OSIRIS_JSON_NULL));
+  return js_set_built(arr, NULL, s ? osiris_json_new_str(s, strlen(s)) : js_alloc(OSIRIS_JSON_NULL));
 }
 
 /* Deep equality.  Kinds must match: INT 1 and DOUBLE 1.0 are different
@@ -2311,8 +2362,8 @@ static osiris_json *ym_resolve(const char *s, size_t n) {
     big = 1;
   }
   if (big || ym_is_float(s, n)) {
-    /* strtod in the "C" locale (osiris never calls setlocale); the text
-     * was checked against the grammar above, so nothing else is read. */
+    /* strtod in the "C" locale; the text was checked against the grammar
+     * above, so nothing else is read. */
     char small[64], *copy = small;
     double d;
     if (n >= sizeof small) {
@@ -2321,7 +2372,7 @@ static osiris_json *ym_resolve(const char *s, size_t n) {
     }
     memcpy(copy, s, n);
     copy[n] = 0;
-    d = strtod(copy, NULL);
+    d = os_strtod(copy, NULL);
     if (copy != small) os_free(copy);
     return osiris_json_new_double(d);
   }
@@ -3269,6 +3320,7 @@ static int ym_needs_double(const char *s, size_t n) {
   return 0;
 }
 
+/* 1: s can be written plain; 0: it must be quoted; -1: out of memory. */
 static int ym_plain_ok(const char *s, size_t n) {
   size_t i;
   osiris_json *r;
@@ -3283,7 +3335,7 @@ static int ym_plain_ok(const char *s, size_t n) {
   /* Quick filter before allocating: only these can resolve to non-strings. */
   if (!strchr("~nNtTfF0123456789+-.", s[0])) return 1;
   r = ym_resolve(s, n);
-  if (!r) return 0;
+  if (!r) return -1; /* out of memory */
   is_str = r->kind == OSIRIS_JSON_STRING;
   osiris_json_free(r);
   return is_str;
@@ -3332,7 +3384,11 @@ static osiris_rc ym_emit_str(os_buf *b, const char *s, size_t n) {
     }
     return ob_putc(b, '"');
   }
-  if (ym_plain_ok(s, n)) return ob_put(b, s, n);
+  switch (ym_plain_ok(s, n)) {
+  case -1: return OSIRIS_ENOMEM;
+  case 1: return ob_put(b, s, n);
+  default: break;
+  }
   if ((rc = ob_putc(b, '\''))) return rc;
   for (i = 0; i < n; i++) {
     if (s[i] == '\'' && (rc = ob_putc(b, '\''))) return rc;
@@ -4173,8 +4229,8 @@ static size_t fr_fmt_f64(char *out, size_t cap, double d) {
     const char *e;
     int prec;
     for (prec = 15; prec <= 16; prec++) {
-      snprintf(sci, sizeof sci, "%.*e", prec, a);
-      if (prec == 16 || strtod(sci, NULL) == a) break;
+      os_fmt_sci(sci, sizeof sci, prec, a);
+      if (prec == 16 || os_strtod(sci, NULL) == a) break;
     }
     for (nd = 0, e = sci; *e && *e != 'e'; e++)
       if (*e >= '0' && *e <= '9' && nd < (int)sizeof digits) digits[nd++] = *e;
@@ -4303,7 +4359,10 @@ const char *osiris_frame_format(const osiris_frame *f, size_t col, size_t row, c
  * frame from two versions of the file.  Empty fields are NULL, so "" and an
  * absent value read back the same; blank lines hold no record and are
  * skipped (the writer quotes a lone empty field so it never writes
- * one).  Line numbers in messages are the 1-based physical line where a
+ * one).  A quoted field ends at its closing quote: a character other than
+ * the delimiter or a line end after it is an error unless lenient_quotes
+ * (then it is kept, as pandas does); an unterminated quote always is.
+ * Line numbers in messages are the 1-based physical line where a
  * record (or an open quote) starts.  The writer streams through a 1 MiB
  * buffer into a fresh temporary file beside path (os_open_temp) and renames, so a failure never leaves a
  * partial file under the final name.
@@ -4362,6 +4421,7 @@ typedef struct cs_reader {
   size_t line;      /* physical line at p[i], 1-based */
   size_t rec_line;  /* line where the last record started */
   char delim;
+  int lenient_quotes; /* text after a closing quote is kept, not an error */
   unsigned char stop[256]; /* 1 for the bytes that end unquoted text */
   uint64_t rep_delim;      /* the delimiter in every byte, for cs_has_byte */
   char *txt;        /* decoded fields of the records kept, back to back */
@@ -4491,8 +4551,16 @@ static osiris_rc cs_record(cs_reader *r, int *got) {
         if (i == n && !eof) goto more; /* a quote may follow: "" */
         break;
       }
+      if (!r->lenient_quotes && i < n && !r->stop[(unsigned char)p[i]]) {
+        rc = os_fail(r->err, OSIRIS_EPARSE,
+                     "%s:%zu: text after a closing quote (quote the whole field, double the "
+                     "quotes inside it, or set strict: false)",
+                     r->path, line);
+        goto fail;
+      }
     }
-    /* Unquoted text, or text after a closing quote (kept, as pandas does). */
+    /* Unquoted text, or with lenient_quotes text after a closing quote
+     * (kept, as pandas does). */
     start = i;
     i = cs_scan_text(r, p, i);
     if (i == n && !eof) goto more;
@@ -5081,6 +5149,7 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
   r.path = path;
   r.err = &err;
   r.latin1 = o->latin1 != 0;
+  r.lenient_quotes = o->lenient_quotes != 0;
   r.delim = o->delimiter ? o->delimiter : ',';
   if (r.delim == '"' || r.delim == '\n' || r.delim == '\r') {
     rc = os_fail(&err, OSIRIS_EINVAL, "%s: invalid CSV delimiter", path);
@@ -5110,6 +5179,7 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
     int got;
     r.ntxt = r.nends = 0;
     rc = cs_next(&r, &got);
+    if (rc == OSIRIS_EPARSE && cs_drain(&r)) rc = err.rc; /* an invalid byte wins, as above */
     if (rc) goto done;
     if (!got) break;
     if (skipped < o->skip_rows) {
@@ -5383,9 +5453,9 @@ osiris_rc osiris_csv_writer_open(const char *path, const osiris_csv_opts *o,
     rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
-  cw->w.fd = os_open_temp(path, &cw->tmp);
+  cw->w.fd = os_open_temp(path, &cw->tmp, &err);
   if (cw->w.fd < 0) {
-    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+    rc = err.rc;
     goto done;
   }
   *out = cw;
@@ -6365,9 +6435,9 @@ osiris_rc osiris_parquet_write(const char *path, const osiris_frame *f,
   }
   if ((rc = pq_plan_columns(&W)) != OSIRIS_OK) goto done;
   if ((rc = os_mkdir_p(dir, &err)) != OSIRIS_OK) goto done;
-  W.out.fd = os_open_temp(path, &tmp);
+  W.out.fd = os_open_temp(path, &tmp, &err);
   if (W.out.fd < 0) {
-    rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+    rc = err.rc;
     goto done;
   }
   pq_out_put(&W.out, "PAR1", 4);
@@ -7733,6 +7803,7 @@ typedef struct ss_session {
   double start_ms;
   pthread_mutex_t mu;  /* secrets, scrub and writes (see the banner) */
   int mu_ready;
+  int lost;            /* lines not written for want of memory (under mu) */
 } ss_session;
 
 static void ss_session_init(ss_session *ss) {
@@ -7873,12 +7944,14 @@ static int ss_short_match(const char *s, size_t n, size_t i, size_t sl) {
 }
 
 /* Replace every known secret in s[0..n) by MK_MASK; returns an owned copy
- * or NULL when there was nothing to replace (the caller keeps s).  The
- * caller holds the session's mutex. */
-static char *ss_scrub_locked(const ss_session *ss, const char *s, size_t n, size_t *out_len) {
+ * or NULL when there was nothing to replace (the caller keeps s).  NULL
+ * with *oom set when the copy could not be made: then s may hold a secret
+ * and must not be written.  The caller holds the session's mutex. */
+static char *ss_scrub_locked(const ss_session *ss, const char *s, size_t n, size_t *out_len, int *oom) {
   os_buf b = {0};
   size_t i = 0, k;
   int changed = 0;
+  *oom = 0;
   if (!ss || ss->n_secrets == 0) return NULL;
   while (i < n) {
     size_t best = 0;
@@ -7905,16 +7978,38 @@ static char *ss_scrub_locked(const ss_session *ss, const char *s, size_t n, size
   return ob_take(&b);
 oom:
   ob_free(&b);
+  *oom = 1;
   return NULL;
 }
 
-static char *ss_scrub(const ss_session *ss, const char *s, size_t n, size_t *out_len) {
+/* What a message says when it could not be scrubbed for want of memory. */
+#define SS_WITHHELD "(message withheld: out of memory while masking secrets)"
+
+static char *ss_scrub(const ss_session *ss, const char *s, size_t n, size_t *out_len, int *oom) {
   char *out;
+  *oom = 0;
   if (!ss) return NULL;
   ss_lock(ss);
-  out = ss_scrub_locked(ss, s, n, out_len);
+  out = ss_scrub_locked(ss, s, n, out_len, oom);
   ss_unlock(ss);
   return out;
+}
+
+/* s (a message in a fixed buffer of cap bytes) scrubbed in place; when
+ * that needs memory that is not there, s becomes SS_WITHHELD. */
+static void ss_scrub_buf(const ss_session *ss, char *s, size_t cap) {
+  int oom;
+  char *clean = ss_scrub(ss, s, strlen(s), NULL, &oom);
+  if (clean) snprintf(s, cap, "%s", clean);
+  else if (oom) snprintf(s, cap, "%s", SS_WITHHELD);
+  os_free(clean);
+}
+
+/* Count a line that was not written for want of memory: the run fails. */
+static void ss_lost_line(const ss_session *ss) {
+  ss_lock(ss);
+  ((ss_session *)ss)->lost++;
+  ss_unlock(ss);
 }
 
 /* write(2) until done; a failed descriptor loses the rest of the line. */
@@ -7931,9 +8026,15 @@ static void ss_write_all(int fd, const char *p, size_t left) {
 static void ss_write_line(const ss_session *ss, int fd, const char *line, size_t n) {
   char *clean;
   size_t clean_len = n;
+  int oom;
   if (fd < 0) return;
   ss_lock(ss);
-  clean = ss_scrub_locked(ss, line, n, &clean_len);
+  clean = ss_scrub_locked(ss, line, n, &clean_len, &oom);
+  if (oom) { /* the line may hold a secret: not written */
+    ((ss_session *)ss)->lost++;
+    ss_unlock(ss);
+    return;
+  }
   if (clean) {
     line = clean;
     n = clean_len;
@@ -7953,7 +8054,9 @@ static void ss_emit(ss_session *ss, int fd, const char *type, const char *kind_k
   os_buf b = {0};
   char ts[64];
   size_t i;
-  if (!line) goto done;
+  /* rn_fields() and friends give NULL or an incomplete object only when
+   * memory ran out: such a line is lost, not written wrong. */
+  if (!line || !fields || fields->incomplete) goto done;
   os_iso8601(os_wall_us(), ts);
   if (ss->worker_fd >= 0 && js_set_str(line, "type", type)) goto done;
   if (js_set_str(line, "ts", ts) || js_set_str(line, "session", ss->id ? ss->id : "") ||
@@ -7974,7 +8077,12 @@ static void ss_emit(ss_session *ss, int fd, const char *type, const char *kind_k
   }
   if (js_dump(&b, line, 0) || ob_putc(&b, '\n')) goto done;
   ss_write_line(ss, ss->worker_fd >= 0 ? ss->worker_fd : fd, b.p, b.len);
+  ob_free(&b);
+  osiris_json_free(line);
+  osiris_json_free(fields);
+  return;
 done:
+  if (ss->worker_fd >= 0 || fd >= 0) ss_lost_line(ss);
   ob_free(&b);
   osiris_json_free(line);
   osiris_json_free(fields);
@@ -7988,7 +8096,10 @@ static void ss_metric(ss_session *ss, const char *name, double value, const char
                       const char *step_id) {
   osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
   osiris_json *val;
-  if (!f) return;
+  if (!f) {
+    ss_lost_line(ss);
+    return;
+  }
   /* Counts print as integers; measurements keep their fraction. */
   if (value == floor(value) && fabs(value) < 9007199254740992.0)
     val = osiris_json_new_int((int64_t)value);
@@ -7998,12 +8109,16 @@ static void ss_metric(ss_session *ss, const char *name, double value, const char
   if (unit && js_set_str(f, "unit", unit)) goto fail;
   if (step_id) {
     osiris_json *tags = js_alloc(OSIRIS_JSON_OBJECT);
-    if (!tags || js_set_str(tags, "step_id", step_id) || osiris_json_set(f, "tags", tags))
+    if (tags && js_set_str(tags, "step_id", step_id)) {
+      osiris_json_free(tags);
       goto fail;
+    }
+    if (osiris_json_set(f, "tags", tags)) goto fail;
   }
   ss_emit(ss, ss->metrics_fd, "metric", "metric", name, f);
   return;
 fail:
+  ss_lost_line(ss);
   osiris_json_free(f);
 }
 
@@ -8016,20 +8131,14 @@ static void ss_vlog(ss_session *ss, int level, const char *fmt, va_list ap) {
   char msg[4096], line[4400], stamp[32];
   time_t now = time(NULL);
   struct tm tm;
-  char *clean;
   size_t n;
   vsnprintf(msg, sizeof msg, fmt, ap);
-  clean = ss_scrub(ss, msg, strlen(msg), NULL);
-  if (clean) {
-    snprintf(msg, sizeof msg, "%s", clean);
-    os_free(clean);
-  }
+  ss_scrub_buf(ss, msg, sizeof msg);
   if (ss->worker_fd >= 0) {
     osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
-    if (f && !js_set_str(f, "level", ss_level_name(level)) && !js_set_str(f, "message", msg))
-      ss_emit(ss, -1, "log", "log", "osiris", f);
-    else
-      osiris_json_free(f);
+    if (f) js_set_str(f, "level", ss_level_name(level));
+    if (f) js_set_str(f, "message", msg);
+    ss_emit(ss, -1, "log", "log", "osiris", f); /* NULL or incomplete: counted as lost */
     return;
   }
   gmtime_r(&now, &tm);
@@ -8054,10 +8163,14 @@ static OS_PRINTF(3, 4) void ss_log(ss_session *ss, int level, const char *fmt, .
   va_end(ap);
 }
 
+/* -1 with errno set (ENOMEM when the path could not be built). */
 static int ss_open(const char *dir, const char *name) {
   char *path = os_path_join(dir, name);
   int fd;
-  if (!path) return -1;
+  if (!path) {
+    errno = ENOMEM;
+    return -1;
+  }
   fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
   os_free(path);
   return fd;
@@ -8098,8 +8211,9 @@ static osiris_rc ss_open_session(ss_session *ss, osiris_ctx *ctx, const char *lo
     ss->log_fd = ss_open(ss->dir, "osiris.log");
     if (verbose) ss->debug_fd = ss_open(ss->dir, "debug.log");
     if (ss->events_fd < 0 || ss->metrics_fd < 0 || ss->log_fd < 0 || (verbose && ss->debug_fd < 0))
-      return os_fail(err, OSIRIS_EIO, "cannot open the run files in %s: %s", ss->dir,
-                     strerror(errno));
+      return errno == ENOMEM ? os_fail(err, OSIRIS_ENOMEM, "out of memory")
+                             : os_fail(err, OSIRIS_EIO, "cannot open the run files in %s: %s", ss->dir,
+                                       strerror(errno));
   }
   return OSIRIS_OK;
 }
@@ -8133,6 +8247,7 @@ static osiris_rc ss_write_json(ss_session *ss, const char *rel, const osiris_jso
   os_buf b = {0};
   char *path = NULL, *clean;
   size_t clean_len = 0;
+  int oom = 0;
   osiris_rc rc;
   rc = js_dump(&b, doc, OSIRIS_JSON_PRETTY);
   if (!rc) rc = ob_putc(&b, '\n');
@@ -8145,8 +8260,10 @@ static osiris_rc ss_write_json(ss_session *ss, const char *rel, const osiris_jso
     ob_free(&b);
     return os_fail(err, OSIRIS_ENOMEM, "out of memory");
   }
-  clean = ss_scrub(ss, b.p, b.len, &clean_len);
-  rc = clean ? os_write_file(path, clean, clean_len, err) : os_write_file(path, b.p, b.len, err);
+  clean = ss_scrub(ss, b.p, b.len, &clean_len, &oom);
+  rc = oom     ? os_fail(err, OSIRIS_ENOMEM, "out of memory")
+       : clean ? os_write_file(path, clean, clean_len, err)
+               : os_write_file(path, b.p, b.len, err);
   os_free(clean);
   os_free(path);
   ob_free(&b);
@@ -8823,7 +8940,9 @@ done:
  * A pipeline (OML YAML) is checked as a whole: every problem is reported
  * at once as {type, message, location, line, col}, where location is the
  * dotted path ("steps[1].config.query") and line:col come from the YAML
- * node.  The inline-secret scan runs on the document as written, before
+ * node.  Every config value is checked against its driver's key table
+ * (type, allowed values, range, alias, one-of group): see "config values:
+ * specs" below.  The inline-secret scan runs on the document as written, before
  * ${params.x} is expanded, and no message ever contains the value of a
  * secret key.  Compilation is deterministic: the same OML, params and
  * profile give byte-identical manifest.yaml and cfg/<id>.json except the
@@ -8857,6 +8976,17 @@ typedef struct cp_state {
   osiris_json *warnings; /* array of issues */
   int secret;            /* an inline secret was found: OSIRIS_ESECRET */
   int nomem;             /* an issue could not be recorded */
+  /* validate only: connection references are looked up in
+   * osiris_connections.yaml, loaded when a step first names one.  Compile
+   * does not read that file (its output never depends on it), so a
+   * pipeline compiles where the connections are not; the run reports a
+   * missing one. */
+  int check_connections;
+  int conn_tried;
+  osiris_json *conn_doc;
+  const osiris_json *conns; /* its connections mapping, NULL when it failed to load */
+  char *conn_path;
+  char conn_err[OS_ERR_CAP]; /* why it failed */
 } cp_state;
 
 static void cp_issue(cp_state *st, osiris_json *list, const char *type, const osiris_json *at,
@@ -9436,26 +9566,669 @@ static size_t cp_find_id(const char *const *ids, size_t n, const char *id) {
   return n;
 }
 
+/* ---------------------------------------------------- config values: specs
+ *
+ * Every config value is checked against its key in the driver's table
+ * (osiris_config_key): type, allowed values, range, alias and the one-of
+ * group.  Nothing here names a driver or one of its keys: the tables say
+ * it all, so a driver that an embedding program registers is checked the
+ * same way, and `components show` prints the same facts (as text or as
+ * JSON Schema).  A value is never echoed for a secret key.  A string that
+ * still holds ${params.x} after resolution is not type-checked (validate
+ * has no --param; the unresolved-parameter issue says so), and null counts
+ * as absent, as the drivers read it. */
+
+#define CP_NEAR_MAX 3   /* the largest edit distance "did you mean" offers */
+#define CP_NAME_CAP 128 /* longer names are not compared */
+
+/* Config keys every component accepts besides its table: the connection
+ * reference, and mode (compile sets it to the step's mode). */
+static const char *const cp_common_keys[] = {"connection", "mode", NULL};
+
+static int cp_is_common_key(const char *key) {
+  size_t i;
+  for (i = 0; cp_common_keys[i]; i++)
+    if (strcmp(cp_common_keys[i], key) == 0) return 1;
+  return 0;
+}
+
+/* Edit distance of a[0..la) and b[0..lb) (insert, delete, substitute, or
+ * swap two neighbours: "mian" is one edit from "main"), ASCII case
+ * ignored; anything above CP_NEAR_MAX is CP_NEAR_MAX + 1. */
+static size_t cp_distance(const char *a, size_t la, const char *b, size_t lb) {
+  size_t rows[3][CP_NAME_CAP + 1], i, j;
+  if (la > CP_NAME_CAP || lb > CP_NAME_CAP || (la > lb ? la - lb : lb - la) > CP_NEAR_MAX)
+    return CP_NEAR_MAX + 1;
+  for (j = 0; j <= lb; j++) rows[0][j] = j;
+  for (i = 1; i <= la; i++) {
+    size_t *row = rows[i % 3], *prev = rows[(i - 1) % 3], *prev2 = rows[(i + 1) % 3];
+    int ai = tolower((unsigned char)a[i - 1]);
+    row[0] = i;
+    for (j = 1; j <= lb; j++) {
+      int bj = tolower((unsigned char)b[j - 1]);
+      size_t best = prev[j - 1] + (ai != bj);
+      if (prev[j] + 1 < best) best = prev[j] + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      if (i > 1 && j > 1 && ai == tolower((unsigned char)b[j - 2]) &&
+          tolower((unsigned char)a[i - 2]) == bj && prev2[j - 2] + 1 < best)
+        best = prev2[j - 2] + 1;
+      row[j] = best;
+    }
+  }
+  return rows[la % 3][lb] > CP_NEAR_MAX ? CP_NEAR_MAX + 1 : rows[la % 3][lb];
+}
+
+/* The closest name offered so far to want, when close enough to be a
+ * likely typo: at most a third of want's length away (one edit for short
+ * names), never more than CP_NEAR_MAX. */
+typedef struct cp_near {
+  const char *want;
+  char best[CP_NAME_CAP + 1]; /* "" while none is close */
+  size_t dist;
+} cp_near;
+
+static void cp_near_init(cp_near *nr, const char *want) {
+  nr->want = want;
+  nr->best[0] = 0;
+  nr->dist = CP_NEAR_MAX + 1;
+}
+
+static void cp_near_offer(cp_near *nr, const char *name, size_t len) {
+  size_t wl = strlen(nr->want), limit = wl / 3, d;
+  if (limit < 1) limit = 1;
+  if (limit > CP_NEAR_MAX) limit = CP_NEAR_MAX;
+  if (len > CP_NAME_CAP || (len == wl && memcmp(name, nr->want, len) == 0)) return;
+  d = cp_distance(nr->want, wl, name, len);
+  if (d <= limit && d < nr->dist) {
+    memcpy(nr->best, name, len);
+    nr->best[len] = 0;
+    nr->dist = d;
+  }
+}
+
+/* " (did you mean 'x'?)" into buf, or "" when nothing was close. */
+static const char *cp_near_text(const cp_near *nr, char *buf, size_t cap) {
+  if (!nr->best[0]) return "";
+  snprintf(buf, cap, " (did you mean '%s'?)", nr->best);
+  return buf;
+}
+
+/* Is s[0..n) one of the '|'-separated values of allowed (ASCII case
+ * ignored)?  An empty value between bars allows the empty string. */
+static int cp_allowed_has(const char *allowed, const char *s, size_t n) {
+  const char *p = allowed;
+  for (;;) {
+    size_t k = strcspn(p, "|");
+    if (k == n && strncasecmp(p, s, n) == 0) return 1;
+    if (!p[k]) return 0;
+    p += k + 1;
+  }
+}
+
+/* Offer every allowed value to nr. */
+static void cp_allowed_offer(const char *allowed, cp_near *nr) {
+  const char *p = allowed;
+  for (;;) {
+    size_t k = strcspn(p, "|");
+    cp_near_offer(nr, p, k);
+    if (!p[k]) return;
+    p += k + 1;
+  }
+}
+
+/* The allowed values as JSON strings: "a", "b", "c". */
+static osiris_rc cp_allowed_text(os_buf *b, const char *allowed) {
+  const char *p = allowed;
+  osiris_rc rc = OSIRIS_OK;
+  for (; !rc;) {
+    size_t k = strcspn(p, "|");
+    if (p != allowed) rc = ob_puts(b, ", ");
+    if (!rc) rc = js_dump_string(b, p, k, 0);
+    if (!p[k]) break;
+    p += k + 1;
+  }
+  return rc;
+}
+
+static int cp_has_range(const osiris_config_key *k) {
+  return (k->flags & OSIRIS_KEY_RANGE) &&
+         (k->type == OSIRIS_KT_INT || k->type == OSIRIS_KT_NUMBER ||
+          k->type == OSIRIS_KT_INT_OR_BOOL);
+}
+
+/* What key k takes, as the end of "must be ...": "an integer >= 0",
+ * "one of \"lf\", \"crlf\"", "a list of strings". */
+static osiris_rc cp_expect_text(os_buf *b, const osiris_config_key *k) {
+  static const char *const phrase[] = {
+      "any value",     "a string",          "an integer",
+      "a number",      "true or false",     "one character",
+      "a list of strings", "a string or a list of strings", "a mapping",
+      "true, false or an integer"};
+  char lo[40], hi[40];
+  osiris_rc rc;
+  if ((unsigned)k->type >= sizeof phrase / sizeof phrase[0]) return ob_puts(b, "any value");
+  if (k->allowed && k->type == OSIRIS_KT_STRING) {
+    rc = ob_puts(b, "one of ");
+    return rc ? rc : cp_allowed_text(b, k->allowed);
+  }
+  rc = ob_puts(b, phrase[k->type]);
+  if (!rc && cp_has_range(k)) {
+    js_fmt_double(lo, sizeof lo, k->min);
+    js_fmt_double(hi, sizeof hi, k->max);
+    if (k->type != OSIRIS_KT_NUMBER) { /* integers without ".0" */
+      snprintf(lo, sizeof lo, "%.0f", k->min);
+      snprintf(hi, sizeof hi, "%.0f", k->max);
+    }
+    if (!isinf(k->min) && !isinf(k->max))
+      rc = ob_printf(b, " between %s and %s", lo, hi);
+    else if (!isinf(k->min))
+      rc = ob_printf(b, " >= %s", lo);
+    else if (!isinf(k->max))
+      rc = ob_printf(b, " <= %s", hi);
+  }
+  if (!rc && k->allowed) {
+    rc = ob_puts(b, " (each one of ");
+    if (!rc) rc = cp_allowed_text(b, k->allowed);
+    if (!rc) rc = ob_putc(b, ')');
+  }
+  return rc;
+}
+
+/* "got ..." for a message: the value, or only its kind for a secret key. */
+static osiris_rc cp_got_text(os_buf *b, const osiris_json *v, int secret) {
+  char num[40];
+  switch (v->kind) {
+  case OSIRIS_JSON_STRING:
+    if (secret) return ob_puts(b, "a string");
+    if (v->u.s.len > 60) {
+      osiris_rc rc = js_dump_string(b, v->u.s.ptr, 60, 0);
+      return rc ? rc : ob_puts(b, "...");
+    }
+    return js_dump_string(b, v->u.s.ptr, v->u.s.len, 0);
+  case OSIRIS_JSON_INT:
+  case OSIRIS_JSON_DOUBLE:
+    if (secret) return ob_puts(b, "a number");
+    if (v->kind == OSIRIS_JSON_INT) return ob_printf(b, "%" PRId64, v->u.i);
+    if (isinf(v->u.d)) return ob_puts(b, "a number too large to represent");
+    js_fmt_double(num, sizeof num, v->u.d);
+    return ob_puts(b, num);
+  case OSIRIS_JSON_BOOL: return ob_puts(b, v->u.b ? "true" : "false");
+  case OSIRIS_JSON_ARRAY: return ob_puts(b, "a list");
+  case OSIRIS_JSON_OBJECT: return ob_puts(b, "a mapping");
+  default: return ob_puts(b, cp_kind_name(v));
+  }
+}
+
+/* Does the string v still hold a ${params.x} that nothing resolved? */
+static int cp_has_param_ref(const osiris_json *v) {
+  size_t start, ns, ne;
+  return v->kind == OSIRIS_JSON_STRING && cp_next_param(v->u.s.ptr, v->u.s.len, 0, &start, &ns, &ne);
+}
+
+/* A number that is an integer: an INT, or an integral double within int64
+ * (2.0 counts as 2, as the drivers read it; 1e400 and 1e20 do not). */
+static int cp_is_integer(const osiris_json *v, double *out) {
+  if (v->kind == OSIRIS_JSON_INT) return *out = (double)v->u.i, 1;
+  if (v->kind != OSIRIS_JSON_DOUBLE || !isfinite(v->u.d) || v->u.d != floor(v->u.d) ||
+      fabs(v->u.d) >= 9223372036854775808.0)
+    return 0;
+  *out = v->u.d;
+  return 1;
+}
+
+/* One character: a single UTF-8 code point, not a control character
+ * other than tab. */
+static int cp_is_char(const osiris_json *v) {
+  const unsigned char *s = (const unsigned char *)v->u.s.ptr;
+  size_t n = v->u.s.len;
+  if (n == 0 || n > 4 || (s[0] < 0x20 && s[0] != '\t') || s[0] == 0x7f) return 0;
+  return n == (s[0] < 0x80 ? 1u : s[0] < 0xE0 ? 2u : s[0] < 0xF0 ? 3u : 4u);
+}
+
+/* Does v have the shape of type t (allowed values and range aside)? */
+static int cp_type_ok(osiris_key_type t, const osiris_json *v) {
+  double d;
+  size_t i;
+  switch (t) {
+  case OSIRIS_KT_STRING: return v->kind == OSIRIS_JSON_STRING;
+  case OSIRIS_KT_INT: return cp_is_integer(v, &d);
+  case OSIRIS_KT_NUMBER:
+    return v->kind == OSIRIS_JSON_INT || (v->kind == OSIRIS_JSON_DOUBLE && isfinite(v->u.d));
+  case OSIRIS_KT_BOOL: return v->kind == OSIRIS_JSON_BOOL;
+  case OSIRIS_KT_CHAR: return v->kind == OSIRIS_JSON_STRING && cp_is_char(v);
+  case OSIRIS_KT_STRING_OR_STRINGS:
+    if (v->kind == OSIRIS_JSON_STRING) return 1;
+    /* fall through */
+  case OSIRIS_KT_STRINGS:
+    if (v->kind != OSIRIS_JSON_ARRAY) return 0;
+    for (i = 0; i < v->u.c.n; i++)
+      if (v->u.c.items[i]->kind != OSIRIS_JSON_STRING) return 0;
+    return 1;
+  case OSIRIS_KT_OBJECT: return v->kind == OSIRIS_JSON_OBJECT;
+  case OSIRIS_KT_INT_OR_BOOL: return v->kind == OSIRIS_JSON_BOOL || cp_is_integer(v, &d);
+  default: return 1;
+  }
+}
+
+/* Report "<loc> must be <expect>, got <v><hint>" as an issue of type. */
+static void cp_bad_value(cp_state *st, const char *type, const osiris_json *v, const char *loc,
+                         const char *key, const osiris_config_key *k, const char *hint) {
+  os_buf expect = {0}, got = {0};
+  if (cp_expect_text(&expect, k) || cp_got_text(&got, v, (k->flags & OSIRIS_KEY_SECRET) != 0))
+    st->nomem = 1;
+  CP_ERR(st, type, v, loc, "'%s' must be %s, got %s%s", key, expect.p ? expect.p : "?",
+         got.p ? got.p : "?", hint);
+  ob_free(&expect);
+  ob_free(&got);
+}
+
+/* A string of an allowed-values key: one of them, or a "did you mean". */
+static void cp_check_allowed(cp_state *st, const osiris_json *s, const char *loc, const char *key,
+                             const osiris_config_key *k) {
+  cp_near nr;
+  char hint[CP_NAME_CAP + 32];
+  if (!k->allowed || cp_allowed_has(k->allowed, s->u.s.ptr, s->u.s.len)) return;
+  cp_near_init(&nr, s->u.s.ptr);
+  cp_allowed_offer(k->allowed, &nr);
+  cp_bad_value(st, "invalid_config_value", s, loc, key, k, cp_near_text(&nr, hint, sizeof hint));
+}
+
+/* Check value v of config key `key` against spec k (the key itself, or
+ * the key it is an alias of). */
+static void cp_check_value(cp_state *st, const osiris_json *v, const char *loc, const char *key,
+                           const osiris_config_key *k) {
+  size_t i;
+  int list = v->kind == OSIRIS_JSON_ARRAY &&
+             (k->type == OSIRIS_KT_STRINGS || k->type == OSIRIS_KT_STRING_OR_STRINGS);
+  if (v->kind == OSIRIS_JSON_NULL || k->type == OSIRIS_KT_ANY || cp_has_param_ref(v)) return;
+  if (list) {
+    for (i = 0; i < v->u.c.n; i++) { /* the list is right: name the item that is not */
+      const osiris_json *item = v->u.c.items[i];
+      char iloc[CP_LOC_CAP + 24];
+      os_buf got = {0};
+      if (item->kind == OSIRIS_JSON_STRING) continue;
+      snprintf(iloc, sizeof iloc, "%s[%zu]", loc, i);
+      if (cp_got_text(&got, item, (k->flags & OSIRIS_KEY_SECRET) != 0)) st->nomem = 1;
+      CP_ERR(st, "invalid_config_type", item, iloc, "'%s' items must be strings, got %s", key,
+             got.p ? got.p : "?");
+      ob_free(&got);
+    }
+  }
+  if (!cp_type_ok(k->type, v)) {
+    const char *hint = "";
+    if (list) return; /* its items were reported */
+    if (k->type == OSIRIS_KT_BOOL && v->kind == OSIRIS_JSON_STRING)
+      hint = " (write true or false without quotes)";
+    cp_bad_value(st, "invalid_config_type", v, loc, key, k, hint);
+    return;
+  }
+  if (v->kind == OSIRIS_JSON_STRING) {
+    cp_check_allowed(st, v, loc, key, k);
+  } else if (v->kind == OSIRIS_JSON_ARRAY) {
+    for (i = 0; i < v->u.c.n && k->allowed; i++) {
+      char iloc[CP_LOC_CAP + 24];
+      snprintf(iloc, sizeof iloc, "%s[%zu]", loc, i);
+      cp_check_allowed(st, v->u.c.items[i], iloc, key, k);
+    }
+  } else if (cp_has_range(k) && v->kind != OSIRIS_JSON_BOOL) {
+    double d = v->kind == OSIRIS_JSON_INT ? (double)v->u.i : v->u.d;
+    if (d < k->min || d > k->max) cp_bad_value(st, "config_value_out_of_range", v, loc, key, k, "");
+  }
+}
+
+/* A key of d's table by exact name, following alias_of once: the spec
+ * that value checks use. */
+static const osiris_config_key *cp_key_spec(const osiris_driver *d, const osiris_config_key *k) {
+  const osiris_config_key *target = k->alias_of ? cp_key_find(d, k->alias_of, 0) : NULL;
+  return target ? target : k;
+}
+
+/* Is key present in cfg with a value (null counts as absent)? */
+static int cp_cfg_has(const osiris_json *cfg, const char *key) {
+  const osiris_json *v = osiris_json_get(cfg, key);
+  return v && v->kind != OSIRIS_JSON_NULL;
+}
+
+/* Is spec key k given in cfg, under its name or through an alias? */
+static int cp_key_given(const osiris_driver *d, const osiris_json *cfg, const osiris_config_key *k) {
+  const osiris_config_key *a;
+  if (cp_cfg_has(cfg, k->name)) return 1;
+  for (a = d->keys; a->name; a++)
+    if (a->alias_of && strcmp(a->alias_of, k->name) == 0 && cp_cfg_has(cfg, a->name)) return 1;
+  return 0;
+}
+
+/* Unknown keys (with a "did you mean"), aliases given with their key,
+ * and every value against its spec. */
+static void cp_check_values(cp_state *st, const osiris_json *cfg, const char *at,
+                            const osiris_driver *d, const char *comp) {
+  char loc[CP_LOC_CAP], hint[CP_NAME_CAP + 32];
+  size_t j;
+  for (j = 0; j < osiris_json_size(cfg); j++) {
+    const char *key = osiris_json_key_at(cfg, j);
+    const osiris_json *v = osiris_json_at(cfg, j);
+    const osiris_config_key *k = cp_key_find(d, key, 0), *kk;
+    snprintf(loc, sizeof loc, "%s.%s", at, key);
+    if (!k) {
+      cp_near nr;
+      size_t i;
+      if (cp_is_common_key(key)) continue;
+      cp_near_init(&nr, key);
+      for (kk = d->keys; kk && kk->name; kk++) cp_near_offer(&nr, kk->name, strlen(kk->name));
+      for (i = 0; cp_common_keys[i]; i++) cp_near_offer(&nr, cp_common_keys[i], strlen(cp_common_keys[i]));
+      CP_ERR(st, "unknown_config_key", v, loc, "Unknown configuration key '%s' for component '%s'%s",
+             key, comp, cp_near_text(&nr, hint, sizeof hint));
+      continue;
+    }
+    if (k->alias_of && cp_cfg_has(cfg, k->alias_of) && v->kind != OSIRIS_JSON_NULL)
+      CP_ERR(st, "duplicate_config_key", v, loc,
+             "'%s' and '%s' are both given: '%s' is another name for '%s'; keep one", key,
+             k->alias_of, key, k->alias_of);
+    if (k->flags & OSIRIS_KEY_NO_EFFECT)
+      CP_WARN(st, "no_effect_config_key", v, loc,
+              "'%s' is accepted for compatibility and has no effect here", key);
+    cp_check_value(st, v, loc, key, cp_key_spec(d, k));
+  }
+}
+
+/* Required keys, and exactly one of the OSIRIS_KEY_ONE_OF group. */
+static void cp_check_presence(cp_state *st, const osiris_json *step, const osiris_json *cfg,
+                              const char *at, const char *sid, const osiris_driver *d,
+                              const char *comp, int has_conn) {
+  const osiris_config_key *k, *second = NULL;
+  os_buf group = {0};
+  char loc[CP_LOC_CAP];
+  size_t given = 0;
+  for (k = d->keys; k && k->name; k++) {
+    if (k->flags & OSIRIS_KEY_ONE_OF) {
+      if (ob_printf(&group, "%s'%s'", group.len ? ", " : "", k->name)) st->nomem = 1;
+      if (cp_key_given(d, cfg, k) && given++ == 1) second = k;
+    }
+    if (!(k->flags & OSIRIS_KEY_REQUIRED) || cp_key_given(d, cfg, k)) continue;
+    if ((k->flags & OSIRIS_KEY_CONN) && has_conn) continue;
+    snprintf(loc, sizeof loc, "%s.%s", at, k->name);
+    CP_ERR(st, "missing_config_key", cfg ? cfg : step, loc,
+           "Step '%s': missing required config key '%s' for component '%s'", sid, k->name, comp);
+  }
+  if (group.len && given == 0)
+    CP_ERR(st, "missing_config_key", cfg ? cfg : step, at,
+           "Step '%s': component '%s' needs one of %s", sid, comp, group.p);
+  if (second) {
+    snprintf(loc, sizeof loc, "%s.%s", at, second->name);
+    const osiris_json *at2 = osiris_json_get(cfg, second->name);
+    CP_ERR(st, "conflicting_config_keys", at2 ? at2 : cfg, loc,
+           "Step '%s': give only one of %s", sid, group.p);
+  }
+  ob_free(&group);
+}
+
+/* ------------------------------------------------- connection references
+ * "@family.alias" must name an entry of osiris_connections.yaml, and
+ * "@family" a family with a default; the family must be the component's.
+ * Only names are looked at: no ${VAR} is expanded, so validate needs no
+ * secret and an unset variable fails the run, not validate. */
+
+/* The family has a default entry: one with default: true, or one named
+ * "default" (the rule cn_resolve applies). */
+static int cp_family_has_default(const osiris_json *fam) {
+  size_t i;
+  for (i = 0; i < osiris_json_size(fam); i++)
+    if (osiris_json_bool(osiris_json_get(osiris_json_at(fam, i), "default"), 0)) return 1;
+  return osiris_json_get(fam, "default") != NULL;
+}
+
+/* " (did you mean 'x'?)" among the keys of obj. */
+static const char *cp_near_key(const osiris_json *obj, const char *want, char *buf, size_t cap) {
+  cp_near nr;
+  size_t i;
+  cp_near_init(&nr, want);
+  for (i = 0; i < osiris_json_size(obj); i++)
+    cp_near_offer(&nr, osiris_json_key_at(obj, i), strlen(osiris_json_key_at(obj, i)));
+  return cp_near_text(&nr, buf, cap);
+}
+
+static void cp_check_connection(cp_state *st, const osiris_json *ref, const char *loc,
+                                const char *fam, const char *alias, const osiris_driver *d,
+                                const char *comp) {
+  const osiris_json *famobj;
+  char hint[CP_NAME_CAP + 32];
+  char *list = NULL;
+  if (d && d->family && *d->family && strcmp(fam, d->family) != 0) {
+    CP_ERR(st, "connection_family_mismatch", ref, loc,
+           "Connection '%s' is of family '%s', but component '%s' takes '%s'", ref->u.s.ptr, fam,
+           comp, d->family);
+    return;
+  }
+  if (!st->conn_tried) {
+    os_err err;
+    memset(&err, 0, sizeof err);
+    st->conn_tried = 1;
+    if (cn_load_file(st->ctx, &st->conn_path, &st->conn_doc, &st->conns, &err)) {
+      if (err.rc == OSIRIS_ENOMEM) st->nomem = 1;
+      snprintf(st->conn_err, sizeof st->conn_err, "%s", err.msg);
+    }
+  }
+  if (!st->conns) {
+    CP_ERR(st, "unknown_connection", ref, loc, "Connection '%s': %s", ref->u.s.ptr, st->conn_err);
+    return;
+  }
+  famobj = osiris_json_get(st->conns, fam);
+  if (osiris_json_kind_of(famobj) != OSIRIS_JSON_OBJECT) {
+    if (!(list = cn_key_list(st->conns))) st->nomem = 1;
+    CP_ERR(st, "unknown_connection", ref, loc,
+           "Connection '%s': no family '%s' in %s%s; families: %s", ref->u.s.ptr, fam,
+           st->conn_path, cp_near_key(st->conns, fam, hint, sizeof hint), list ? list : "?");
+  } else if (*alias && !osiris_json_get(famobj, alias)) {
+    if (!(list = cn_key_list(famobj))) st->nomem = 1;
+    CP_ERR(st, "unknown_connection", ref, loc,
+           "Connection '%s': no alias '%s' in family '%s' of %s%s; aliases: %s", ref->u.s.ptr,
+           alias, fam, st->conn_path, cp_near_key(famobj, alias, hint, sizeof hint),
+           list ? list : "?");
+  } else if (!*alias && !cp_family_has_default(famobj)) {
+    if (!(list = cn_key_list(famobj))) st->nomem = 1;
+    CP_ERR(st, "unknown_connection", ref, loc,
+           "Connection '%s': family '%s' of %s has no default (default: true); name an alias: %s",
+           ref->u.s.ptr, fam, st->conn_path, list ? list : "?");
+  }
+  os_free(list);
+}
+
+/* ------------------------------------------------- specs as JSON Schema
+ * `components show --json`: a component's config as a JSON Schema (draft
+ * 2020-12).  Allowed values are an enum (matched without regard to ASCII
+ * case: x-osiris-case-insensitive); facts that JSON Schema has no word for
+ * are x-osiris-* keywords. */
+
+#define CP_SCHEMA_DRAFT "https://json-schema.org/draft/2020-12/schema"
+
+/* "type": one JSON type, or two (second not NULL). */
+static osiris_rc cp_schema_type(osiris_json *o, const char *type, const char *second) {
+  osiris_json *t;
+  if (!second) return js_set_str(o, "type", type);
+  t = osiris_json_new(OSIRIS_JSON_ARRAY);
+  if (!t || js_push_str(t, type) || js_push_str(t, second)) {
+    osiris_json_free(t);
+    return OSIRIS_ENOMEM;
+  }
+  return osiris_json_set(o, "type", t);
+}
+
+static osiris_rc cp_schema_enum(osiris_json *o, const char *allowed) {
+  osiris_json *e = osiris_json_new(OSIRIS_JSON_ARRAY);
+  const char *p = allowed;
+  osiris_rc rc = e ? OSIRIS_OK : OSIRIS_ENOMEM;
+  while (!rc) {
+    size_t k = strcspn(p, "|");
+    rc = osiris_json_push(e, osiris_json_new_str(p, k));
+    if (!p[k]) break;
+    p += k + 1;
+  }
+  if (rc) {
+    osiris_json_free(e);
+    return rc;
+  }
+  rc = osiris_json_set(o, "enum", e);
+  return rc ? rc : js_set_bool(o, "x-osiris-case-insensitive", 1);
+}
+
+/* A bound: an integer for integer keys. */
+static osiris_rc cp_schema_bound(osiris_json *o, const char *name, const osiris_config_key *k,
+                                 double v) {
+  if (isinf(v)) return OSIRIS_OK;
+  return k->type == OSIRIS_KT_NUMBER ? js_set_double(o, name, v) : js_set_int(o, name, (int64_t)v);
+}
+
+/* What a key's flags say, in words (`components show`) and as a JSON
+ * Schema keyword. */
+static const struct cp_flag_word {
+  unsigned flag;
+  const char *text, *schema;
+} cp_flag_words[] = {
+    {OSIRIS_KEY_SECRET, "secret", "x-osiris-secret"},
+    {OSIRIS_KEY_CONN, "connection field", "x-osiris-connection-field"},
+    {OSIRIS_KEY_INPUT_FILE, "input file (shipped to a sandbox)", "x-osiris-input-file"},
+    {OSIRIS_KEY_OUTPUT_FILE, "output file (brought back from a sandbox)", "x-osiris-output-file"},
+    {OSIRIS_KEY_ONE_OF, "one of a group: give exactly one", "x-osiris-one-of"},
+    {OSIRIS_KEY_NO_EFFECT, "accepted, no effect here", "x-osiris-no-effect"},
+    {0, NULL, NULL}};
+
+/* The schema of one key (owned by the caller), or NULL on ENOMEM. */
+static osiris_json *cp_key_schema(const osiris_config_key *k) {
+  const struct cp_flag_word *fw;
+  osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT), *items, *dv = NULL;
+  osiris_rc rc = OSIRIS_OK;
+  if (!o) return NULL;
+  switch (k->type) {
+  case OSIRIS_KT_STRING: rc = cp_schema_type(o, "string", NULL); break;
+  case OSIRIS_KT_CHAR:
+    rc = cp_schema_type(o, "string", NULL);
+    if (!rc) rc = js_set_int(o, "minLength", 1);
+    if (!rc) rc = js_set_int(o, "maxLength", 1);
+    break;
+  case OSIRIS_KT_INT: rc = cp_schema_type(o, "integer", NULL); break;
+  case OSIRIS_KT_NUMBER: rc = cp_schema_type(o, "number", NULL); break;
+  case OSIRIS_KT_BOOL: rc = cp_schema_type(o, "boolean", NULL); break;
+  case OSIRIS_KT_STRINGS: rc = cp_schema_type(o, "array", NULL); break;
+  case OSIRIS_KT_STRING_OR_STRINGS: rc = cp_schema_type(o, "string", "array"); break;
+  case OSIRIS_KT_OBJECT: rc = cp_schema_type(o, "object", NULL); break;
+  case OSIRIS_KT_INT_OR_BOOL: rc = cp_schema_type(o, "integer", "boolean"); break;
+  default: break;
+  }
+  if (!rc && (k->type == OSIRIS_KT_STRINGS || k->type == OSIRIS_KT_STRING_OR_STRINGS)) {
+    items = osiris_json_new(OSIRIS_JSON_OBJECT);
+    rc = items ? js_set_str(items, "type", "string") : OSIRIS_ENOMEM;
+    if (!rc && k->allowed) rc = cp_schema_enum(items, k->allowed);
+    if (!rc) rc = osiris_json_set(o, "items", items);
+    else osiris_json_free(items);
+  } else if (!rc && k->allowed) {
+    rc = cp_schema_enum(o, k->allowed);
+  }
+  if (!rc && cp_has_range(k)) rc = cp_schema_bound(o, "minimum", k, k->min);
+  if (!rc && cp_has_range(k)) rc = cp_schema_bound(o, "maximum", k, k->max);
+  if (!rc && k->doc) rc = js_set_str(o, "description", k->doc);
+  if (!rc && k->default_json &&
+      osiris_json_parse(k->default_json, strlen(k->default_json), &dv, NULL, 0) == OSIRIS_OK)
+    rc = osiris_json_set(o, "default", dv);
+  for (fw = cp_flag_words; !rc && fw->flag; fw++)
+    if (k->flags & fw->flag) rc = js_set_bool(o, fw->schema, 1);
+  if (!rc && (k->flags & OSIRIS_KEY_REQUIRED) && (k->flags & OSIRIS_KEY_CONN))
+    rc = js_set_bool(o, "x-osiris-required-unless-connection", 1);
+  if (!rc && k->alias_of) rc = js_set_str(o, "x-osiris-alias-of", k->alias_of);
+  if (!rc) return o;
+  osiris_json_free(o);
+  return NULL;
+}
+
+/* {"required": [name]}, or with negate {"not": {"required": [name]}}. */
+static osiris_json *cp_schema_requires(const char *name, int negate) {
+  osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT), *r = osiris_json_new(OSIRIS_JSON_ARRAY);
+  osiris_json *outer = NULL;
+  if (!o || !r || js_push_str(r, name)) {
+    osiris_json_free(r);
+    r = NULL;
+  }
+  if (!r || osiris_json_set(o, "required", r)) goto fail;
+  if (!negate) return o;
+  outer = osiris_json_new(OSIRIS_JSON_OBJECT);
+  if (!outer) goto fail;
+  if (osiris_json_set(outer, "not", o)) {
+    osiris_json_free(outer);
+    return NULL;
+  }
+  return outer;
+fail:
+  osiris_json_free(o);
+  return NULL;
+}
+
+/* The config of d as a JSON Schema (owned by the caller), NULL on ENOMEM.
+ * Used by the CLI only (unused in a library build). */
+static OS_UNUSED osiris_json *cp_driver_schema(const osiris_driver *d);
+static osiris_json *cp_driver_schema(const osiris_driver *d) {
+  osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT);
+  osiris_json *props = osiris_json_new(OSIRIS_JSON_OBJECT), *req = osiris_json_new(OSIRIS_JSON_ARRAY);
+  osiris_json *one = osiris_json_new(OSIRIS_JSON_ARRAY), *dep = osiris_json_new(OSIRIS_JSON_OBJECT);
+  const osiris_config_key *k;
+  size_t i;
+  osiris_rc rc = o && props && req && one && dep ? OSIRIS_OK : OSIRIS_ENOMEM;
+  if (!rc) rc = js_set_str(o, "$schema", CP_SCHEMA_DRAFT);
+  if (!rc) rc = js_set_str(o, "title", d->name);
+  if (!rc) rc = js_set_str(o, "description", d->summary ? d->summary : "");
+  if (!rc) rc = js_set_str(o, "type", "object");
+  for (k = d->keys; !rc && k && k->name; k++) {
+    rc = osiris_json_set(props, k->name, cp_key_schema(k));
+    if (!rc && (k->flags & OSIRIS_KEY_REQUIRED) && !(k->flags & OSIRIS_KEY_CONN))
+      rc = js_push_str(req, k->name);
+    if (!rc && (k->flags & OSIRIS_KEY_ONE_OF))
+      rc = osiris_json_push(one, cp_schema_requires(k->name, 0));
+    if (!rc && k->alias_of) /* an alias excludes its key */
+      rc = osiris_json_set(dep, k->name, cp_schema_requires(k->alias_of, 1));
+  }
+  for (i = 0; !rc && cp_common_keys[i]; i++) {
+    osiris_json *c;
+    if (osiris_json_get(props, cp_common_keys[i])) continue;
+    c = osiris_json_new(OSIRIS_JSON_OBJECT);
+    rc = c ? js_set_str(c, "type", "string") : OSIRIS_ENOMEM;
+    if (!rc)
+      rc = js_set_str(c, "description",
+                      i == 0 ? "@family.alias of the connection to use" : "set by compile to the step's mode");
+    if (!rc) rc = osiris_json_set(props, cp_common_keys[i], c);
+    else osiris_json_free(c);
+  }
+  if (!rc) rc = osiris_json_set(o, "properties", props);
+  else osiris_json_free(props);
+  if (!rc) rc = osiris_json_set(o, "required", req);
+  else osiris_json_free(req);
+  if (!rc) rc = js_set_bool(o, "additionalProperties", 0);
+  if (!rc && osiris_json_size(one)) rc = osiris_json_set(o, "oneOf", one);
+  else osiris_json_free(one);
+  if (!rc && osiris_json_size(dep)) rc = osiris_json_set(o, "dependentSchemas", dep);
+  else osiris_json_free(dep);
+  if (!rc) rc = js_set_str(o, "x-osiris-family", d->family ? d->family : "");
+  if (!rc) rc = js_set_str(o, "x-osiris-modes", d->modes ? d->modes : "");
+  if (!rc) return o;
+  osiris_json_free(o);
+  return NULL;
+}
+
 static void cp_check_config(cp_state *st, const osiris_json *step, size_t i, const char *sid,
                             const char *comp, const osiris_driver *d) {
   const osiris_json *cfg = cp_step_config(step);
   const char *cfgname = osiris_json_get(step, "config") ? "config" : "with";
   const osiris_json *conn, *wm;
-  const osiris_config_key *k;
-  char loc[CP_LOC_CAP];
-  size_t j;
+  char loc[CP_LOC_CAP], at[64]; /* at: "steps[N].config" */
+  snprintf(at, sizeof at, "steps[%zu].%s", i, cfgname);
   if (!cfg || cfg->kind == OSIRIS_JSON_NULL) {
     cfg = NULL;
   } else if (cfg->kind != OSIRIS_JSON_OBJECT) {
-    snprintf(loc, sizeof loc, "steps[%zu].%s", i, cfgname);
-    CP_ERR(st, "invalid_config_type", cfg, loc, "config must be a mapping, got %s",
+    CP_ERR(st, "invalid_config_type", cfg, at, "config must be a mapping, got %s",
            cp_kind_name(cfg));
     return;
   }
   conn = osiris_json_get(cfg, "connection");
   if (conn) {
     char fam[CN_MAX_NAME], alias[CN_MAX_NAME];
-    snprintf(loc, sizeof loc, "steps[%zu].%s.connection", i, cfgname);
+    snprintf(loc, sizeof loc, "%s.connection", at);
     if (conn->kind != OSIRIS_JSON_STRING)
       CP_ERR(st, "invalid_connection_ref", conn, loc,
              "Invalid connection reference (expected a string '@family.alias', got %s)",
@@ -9464,29 +10237,18 @@ static void cp_check_config(cp_state *st, const osiris_json *step, size_t i, con
       CP_ERR(st, "invalid_connection_ref", conn, loc,
              "Invalid connection reference: '%s' (expected format: '@family.alias')",
              conn->u.s.ptr);
+    else if (st->check_connections && !cp_has_param_ref(conn))
+      cp_check_connection(st, conn, loc, fam, alias, d, comp);
   }
   if (!d) return;
-  for (j = 0; j < osiris_json_size(cfg); j++) {
-    const char *key = osiris_json_key_at(cfg, j);
-    if (strcmp(key, "connection") == 0 || strcmp(key, "mode") == 0 || cp_key_find(d, key, 0))
-      continue;
-    snprintf(loc, sizeof loc, "steps[%zu].%s.%s", i, cfgname, key);
-    CP_ERR(st, "unknown_config_key", osiris_json_at(cfg, j), loc,
-           "Unknown configuration key '%s' for component '%s'", key, comp);
-  }
-  for (k = d->keys; k && k->name; k++) {
-    if (!(k->flags & OSIRIS_KEY_REQUIRED) || osiris_json_get(cfg, k->name)) continue;
-    if ((k->flags & OSIRIS_KEY_CONN) && conn) continue;
-    snprintf(loc, sizeof loc, "steps[%zu].%s.%s", i, cfgname, k->name);
-    CP_ERR(st, "missing_config_key", cfg ? cfg : step, loc,
-           "Step '%s': missing required config key '%s' for component '%s'", sid, k->name, comp);
-  }
+  cp_check_values(st, cfg, at, d, comp);
+  cp_check_presence(st, step, cfg, at, sid, d, comp, conn != NULL);
   wm = osiris_json_get(cfg, "write_mode");
   if (!wm) wm = osiris_json_get(cfg, "mode");
   if (cp_has_word(d->modes, "write") &&
       (os_streq(osiris_json_str(wm), "replace") || os_streq(osiris_json_str(wm), "upsert")) &&
       !osiris_json_get(cfg, "primary_key")) {
-    snprintf(loc, sizeof loc, "steps[%zu].%s.primary_key", i, cfgname);
+    snprintf(loc, sizeof loc, "%s.primary_key", at);
     CP_ERR(st, "missing_required_field", wm, loc,
            "Step '%s' requires 'primary_key' when write_mode is '%s'", sid, osiris_json_str(wm));
   }
@@ -9564,15 +10326,19 @@ static void cp_check_steps(cp_state *st, const osiris_json *doc) {
       d = osiris_driver_find(st->ctx, compname);
       if (!d) {
         os_buf avail = {0};
+        cp_near nr;
+        char hint[CP_NAME_CAP + 32];
         size_t k;
+        cp_near_init(&nr, compname);
         for (k = 0; k < osiris_driver_count(st->ctx); k++) {
           const char *nm = NULL;
           osiris_driver_at(st->ctx, k, &nm);
+          if (nm) cp_near_offer(&nr, nm, strlen(nm));
           if (ob_printf(&avail, "%s%s", k ? ", " : "", nm ? nm : "?")) st->nomem = 1;
         }
         CP_ERR(st, "unknown_component", comp, loc,
-               "Unknown component '%s' in step '%s'. Available: %s", compname, sid,
-               avail.p ? avail.p : "(none)");
+               "Unknown component '%s' in step '%s'%s. Available: %s", compname, sid,
+               cp_near_text(&nr, hint, sizeof hint), avail.p ? avail.p : "(none)");
         ob_free(&avail);
       }
     }
@@ -9669,6 +10435,9 @@ static osiris_rc cp_prepare(cp_state *st, const char *abs, const char *profile,
   os_buf path = {0};
   osiris_rc rc;
   *doc_out = *params_out = NULL;
+  /* .env is read on first use by osiris_ctx_getenv, which cannot say
+   * "out of memory": load it here, where that can be reported. */
+  if (cn_load_dotenv(st->ctx) == OSIRIS_ENOMEM) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
   rc = ym_read_file(abs, &raw, err);
   if (rc) {
     osiris_json at;
@@ -9701,6 +10470,7 @@ static osiris_rc cp_prepare(cp_state *st, const char *abs, const char *profile,
   rc = cp_resolve(st, raw, params, validate_only, &doc);
   if (rc) goto done;
   cp_check_top(st, doc);
+  st->check_connections = validate_only;
   cp_check_steps(st, doc);
   if (st->nomem) {
     rc = OSIRIS_ENOMEM;
@@ -9773,6 +10543,8 @@ static int cp_state_init(cp_state *st, osiris_ctx *ctx) {
 static void cp_state_free(cp_state *st) {
   osiris_json_free(st->errors);
   osiris_json_free(st->warnings);
+  osiris_json_free(st->conn_doc);
+  os_free(st->conn_path);
 }
 
 osiris_rc osiris_validate(osiris_ctx *ctx, const char *pipeline_path, osiris_json **report) {
@@ -9883,9 +10655,12 @@ static osiris_json *cp_step_cfg(const osiris_json *step, const osiris_driver *d,
   for (k = d ? d->keys : NULL; k && k->name; k++) {
     osiris_json *dv = NULL;
     os_err perr;
+    osiris_rc prc;
     if (!k->default_json || osiris_json_get(cfg, k->name) || cp_is_secret(d, k->name)) continue;
     if ((k->flags & OSIRIS_KEY_CONN) && has_conn) continue;
-    if (js_parse(k->default_json, strlen(k->default_json), k->name, &dv, &perr)) {
+    prc = js_parse(k->default_json, strlen(k->default_json), k->name, &dv, &perr);
+    if (prc == OSIRIS_ENOMEM) goto oom;
+    if (prc) {
       osiris_json_free(cfg);
       os_fail(err, OSIRIS_EINVAL, "component %s: bad default for key '%s': %s", d->name, k->name,
               perr.msg);
@@ -10619,15 +11394,10 @@ void osiris_step_set_output(osiris_step *s, osiris_frame *f) {
 
 osiris_rc osiris_step_fail(osiris_step *s, osiris_rc rc, const char *fmt, ...) {
   va_list ap;
-  char *clean;
   va_start(ap, fmt);
   vsnprintf(s->error, sizeof s->error, fmt, ap);
   va_end(ap);
-  clean = ss_scrub(&s->run->ss, s->error, strlen(s->error), NULL);
-  if (clean) {
-    snprintf(s->error, sizeof s->error, "%s", clean);
-    os_free(clean);
-  }
+  ss_scrub_buf(&s->run->ss, s->error, sizeof s->error);
   s->error_rc = rc ? rc : OSIRIS_EDRIVER;
   return s->error_rc;
 }
@@ -10662,15 +11432,17 @@ void osiris_step_event(osiris_step *s, const char *event, osiris_json *fields) {
   osiris_json *line = js_alloc(OSIRIS_JSON_OBJECT);
   size_t i;
   /* step_id first, then the driver's own fields. */
-  if (!f || !line || js_set_str(line, "step_id", osiris_step_id(s))) goto done;
+  if (!f || f->incomplete || !line || js_set_str(line, "step_id", osiris_step_id(s))) goto done;
   if (f->kind == OSIRIS_JSON_OBJECT)
     for (i = 0; i < f->u.c.n; i++) {
       osiris_json *c = osiris_json_copy(f->u.c.items[i]);
       if (!c || osiris_json_set(line, f->u.c.keys[i], c)) goto done;
     }
   ss_event(&s->run->ss, event, line);
-  line = NULL;
+  osiris_json_free(f);
+  return;
 done:
+  ss_lost_line(&s->run->ss); /* not emitted */
   osiris_json_free(line);
   osiris_json_free(f);
 }
@@ -10851,11 +11623,14 @@ void osiris_step_file_written(osiris_step *s, const char *path, const char *type
   char *rel = rn_rel(s->run, path);
   osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
   struct stat stt;
-  if (!f) goto done;
+  if (!f) {
+    ss_lost_line(&s->run->ss);
+    goto done;
+  }
   if (rel) {
     js_set_str(f, "artifact_type", type ? type : "file");
     js_set_str(f, "path", rel);
-    osiris_json_push(s->run->st[s->index].artifacts, osiris_json_new_str(rel, strlen(rel)));
+    js_set_built(s->run->st[s->index].artifacts, NULL, osiris_json_new_str(rel, strlen(rel)));
     osiris_step_event(s, "artifact_created", f);
   } else {
     rn_state *st = &s->run->st[s->index];
@@ -10923,13 +11698,11 @@ static size_t rn_step_index(const mf_manifest *m, const char *id) {
 
 static void rn_set_error(osiris_run *run, osiris_rc rc, const char *step_id, const char *reason,
                          const char *msg) {
-  char *clean;
   if (run->rc) return; /* the first failure is the one reported */
-  clean = ss_scrub(&run->ss, msg, strlen(msg), NULL);
   run->rc = rc ? rc : OSIRIS_EDRIVER;
   run->ok = 0;
-  snprintf(run->error, sizeof run->error, "%s", clean ? clean : msg);
-  os_free(clean);
+  snprintf(run->error, sizeof run->error, "%s", msg);
+  ss_scrub_buf(&run->ss, run->error, sizeof run->error);
   os_free(run->failed_step);
   run->failed_step = step_id ? os_strdup(step_id) : NULL;
   os_free(run->reason);
@@ -11015,7 +11788,10 @@ static osiris_rc rn_check_drivers(osiris_run *run, os_err *err) {
     for (j = 0; j < names->u.c.n; j++)
       if (strcmp(names->u.c.items[j]->u.s.ptr, ms->driver) == 0) seen = 1;
     if (seen) continue;
-    js_push_str(names, ms->driver);
+    if (js_push_str(names, ms->driver)) {
+      osiris_json_free(names);
+      return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    }
     f = rn_fields();
     if (f) {
       js_set_str(f, "driver", ms->driver);
@@ -11041,7 +11817,10 @@ static osiris_rc rn_check_drivers(osiris_run *run, os_err *err) {
   return OSIRIS_OK;
 }
 
-/* Load the manifest, order the steps, allocate the per-step state. */
+/* Load the manifest, order the steps, allocate the per-step state.  All
+ * or nothing: on failure run->mf, run->st and run->order stay NULL, so
+ * everything after (status.json, run_card.json) sees a run without steps
+ * rather than half a state. */
 static osiris_rc rn_load(osiris_run *run, os_err *err) {
   osiris_rc rc;
   size_t i, k;
@@ -11049,19 +11828,40 @@ static osiris_rc rn_load(osiris_run *run, os_err *err) {
   if (rc) return rc;
   run->order = os_calloc(run->mf->n_steps, sizeof *run->order);
   run->st = os_calloc(run->mf->n_steps, sizeof *run->st);
-  if (!run->order || !run->st) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  if (!run->order || !run->st) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto fail;
+  }
   rc = mf_order(run->mf, run->order, err);
-  if (rc) return rc;
+  if (rc) goto fail;
   for (i = 0; i < run->mf->n_steps; i++) {
     run->st[i].artifacts = js_alloc(OSIRIS_JSON_ARRAY);
-    if (!run->st[i].artifacts) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    if (!run->st[i].artifacts) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto fail;
+    }
     for (k = 0; k < run->mf->steps[i].n_needs; k++) {
       size_t up = rn_step_index(run->mf, run->mf->steps[i].needs[k]);
       if (up != (size_t)-1) run->st[up].consumers_left++;
     }
   }
-  if (rn_assign_input_keys(run)) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  if (rn_assign_input_keys(run)) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto fail;
+  }
   return OSIRIS_OK;
+fail:
+  for (i = 0; run->st && i < run->mf->n_steps; i++) {
+    osiris_json_free(run->st[i].artifacts);
+    os_free(run->st[i].input_key);
+  }
+  os_free(run->st);
+  os_free(run->order);
+  mf_free(run->mf);
+  run->st = NULL;
+  run->order = NULL;
+  run->mf = NULL;
+  return rc;
 }
 
 static void rn_step_release(osiris_step *s) {
@@ -11248,14 +12048,19 @@ static osiris_rc rn_load_config(osiris_step *s, char **conn_ref, os_err *err) {
           }
         for (a = 0; a < s->config->u.c.n; a++) js_push_str(keys, sorted[a]);
         os_free(sorted);
+      } else {
+        keys->incomplete = 1;
       }
-      osiris_json_set(f, "keys", keys);
     }
+    js_set_built(f, "keys", keys);
   }
   ss_event(&run->ss, "cfg_opened", f);
   {
     const char *c = js_gets(s->config, "connection");
-    if (c) *conn_ref = os_strdup(c);
+    if (c && !(*conn_ref = os_strdup(c))) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
   }
   removed = js_alloc(OSIRIS_JSON_ARRAY);
   if (!removed) {
@@ -11304,7 +12109,7 @@ static osiris_rc rn_write_cleaned_config(osiris_step *s, os_err *err) {
   }
   rc = ss_write_json(&s->run->ss, rel, masked, err);
   if (rc) goto done;
-  osiris_json_push(s->run->st[s->index].artifacts, osiris_json_new_str(rel, strlen(rel)));
+  js_set_built(s->run->st[s->index].artifacts, NULL, osiris_json_new_str(rel, strlen(rel)));
   f = rn_fields();
   if (f) {
     js_set_str(f, "step_id", osiris_step_id(s));
@@ -11396,7 +12201,7 @@ static osiris_rc rn_spill(osiris_run *run, size_t idx, os_err *err) {
     const char *types[2] = {"parquet", "schema"};
     int k;
     for (k = 0; k < 2; k++) {
-      osiris_json_push(st->artifacts, osiris_json_new_str(rels[k], strlen(rels[k])));
+      js_set_built(st->artifacts, NULL, osiris_json_new_str(rels[k], strlen(rels[k])));
       f = rn_fields();
       if (f) {
         js_set_str(f, "step_id", id);
@@ -11459,7 +12264,7 @@ static osiris_rc rn_step_begin(osiris_run *run, size_t idx, osiris_step *s, rn_p
   if (f) {
     char *rel = os_asprintf("artifacts/%s", ms->id);
     js_set_str(f, "step_id", ms->id);
-    if (rel) js_set_str(f, "relative_path", rel);
+    js_set_built(f, "relative_path", rel ? osiris_json_new_str(rel, strlen(rel)) : NULL);
     os_free(rel);
   }
   ss_event(&run->ss, "artifacts_dir_created", f);
@@ -11546,11 +12351,12 @@ static osiris_rc rn_step_end(osiris_run *run, size_t idx, osiris_step *s, osiris
   st->duration_ms = os_now_ms() - t0;
   rn_release_upstream(run, idx);
   if (rc) {
-    char *clean = ss_scrub(&run->ss, err->msg, strlen(err->msg), NULL);
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    ss_scrub_buf(&run->ss, msg, sizeof msg);
     st->status = RN_FAILED;
-    st->error = os_strdup(clean ? clean : err->msg);
+    st->error = os_strdup(msg);
     st->error_rc = rc;
-    os_free(clean);
     f = rn_fields();
     if (f) {
       js_set_str(f, "step_id", ms->id);
@@ -11762,7 +12568,7 @@ osiris_rc osiris_run_execute_local(osiris_run *run) {
 /* Rows that crossed the pipeline's edges: what writers wrote, or what
  * extractors read when nothing was written. */
 static int64_t rn_total_rows(const osiris_run *run) {
-  size_t i, n = run->mf ? run->mf->n_steps : 0;
+  size_t i, n = run->mf && run->st ? run->mf->n_steps : 0;
   int64_t written = 0, read = 0;
   int has_writer = 0;
   for (i = 0; i < n; i++) {
@@ -11799,6 +12605,15 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   int64_t total_rows = rn_total_rows(run), rows_in = 0, rows_out = 0;
   osiris_rc rc = OSIRIS_OK;
 
+  /* A run whose own record lost lines is not a success, whatever its
+   * steps did: "nothing lost" is part of succeeding. */
+  if (run->ss.lost) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "out of memory: %d event, metric or log lines could not be written",
+             run->ss.lost);
+    rn_set_error(run, OSIRIS_ENOMEM, NULL, "out_of_memory", msg);
+    run->ok = 0;
+  }
   run->duration_ms = os_now_ms() - run->ss.start_ms;
   status = rn_fields();
   card = rn_fields();
@@ -11817,18 +12632,18 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
              run->sandbox_id ? run->sandbox_id : run->adapter ? run->adapter->name : "local");
   js_set_str(status, "reason", run->ok ? "" : (run->reason ? run->reason : "execution_failed"));
   if (run->ok) {
-    osiris_json_set(status, "error", js_alloc(OSIRIS_JSON_NULL));
+    js_set_built(status, "error", js_alloc(OSIRIS_JSON_NULL));
   } else {
     osiris_json *e = rn_fields();
     if (e) {
       if (run->failed_step)
         js_set_str(e, "step_id", run->failed_step);
       else
-        osiris_json_set(e, "step_id", js_alloc(OSIRIS_JSON_NULL));
+        js_set_built(e, "step_id", js_alloc(OSIRIS_JSON_NULL));
       js_set_str(e, "message", run->error);
       js_set_str(e, "code", osiris_rc_name(run->rc));
     }
-    osiris_json_set(status, "error", e);
+    js_set_built(status, "error", e);
   }
   js_set_int(status, "duration_ms", (int64_t)run->duration_ms);
   js_set_int(status, "total_rows", total_rows);
@@ -11837,7 +12652,10 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   for (i = 0; i < n; i++) {
     rn_state *st = &run->st[i];
     osiris_json *sj = rn_fields();
-    if (!sj) continue;
+    if (!sj) {
+      steps->incomplete = 1; /* status.json is then not written (below) */
+      continue;
+    }
     js_set_str(sj, "step_id", run->mf->steps[i].id);
     js_set_str(sj, "driver", run->mf->steps[i].driver);
     js_set_str(sj, "status", rn_status_name(st->status));
@@ -11851,15 +12669,15 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
       char *rel = rn_rel(run, st->spill_path);
       if (paths && rel) js_push_str(paths, rel);
       os_free(rel);
-      osiris_json_set(sj, "spill_paths", paths);
+      js_set_built(sj, "spill_paths", paths);
     } else {
-      osiris_json_set(sj, "spill_paths", js_alloc(OSIRIS_JSON_NULL));
+      js_set_built(sj, "spill_paths", js_alloc(OSIRIS_JSON_NULL));
     }
-    osiris_json_set(sj, "artifacts", osiris_json_copy(st->artifacts));
+    js_set_built(sj, "artifacts", osiris_json_copy(st->artifacts));
     if (st->error) js_set_str(sj, "error", st->error);
     rows_in += st->rows_in;
     rows_out += st->rows_out;
-    osiris_json_push(steps, sj);
+    js_set_built(steps, NULL, sj);
   }
   js_set_str(card, "session_id", run->ss.id);
   js_set_str(card, "pipeline_id", run->mf && run->mf->pipeline_id ? run->mf->pipeline_id : "");
@@ -11868,10 +12686,12 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   js_set_int(card, "duration_ms", (int64_t)run->duration_ms);
   js_set_int(card, "rows_in", rows_in);
   js_set_int(card, "rows_out", rows_out);
-  osiris_json_set(card, "steps", steps);
+  js_set_built(card, "steps", steps);
   steps = NULL;
 
-  rc = ss_write_json(&run->ss, "run_card.json", card, &err);
+  if (status->incomplete || card->incomplete) /* never a status.json that lacks a member */
+    rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory writing status.json");
+  if (!rc) rc = ss_write_json(&run->ss, "run_card.json", card, &err);
   if (!rc) rc = ss_write_json(&run->ss, "status.json", status, &err);
   osiris_json_free(run->status);
   run->status = status;
@@ -11890,6 +12710,7 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   ss_metric(&run->ss, "session_duration_seconds", (os_now_ms() - run->ss.start_ms) / 1000.0,
             "seconds", NULL);
 done:
+  if (!rc && run->ss.lost) rc = OSIRIS_ENOMEM; /* a last line could not be written */
   osiris_json_free(status);
   osiris_json_free(card);
   osiris_json_free(steps);
@@ -11952,27 +12773,32 @@ static const osiris_adapter rn_local_adapter = {"local", rn_local_prepare,
 
 #define WK_OUT_FILE "worker.out" /* in the session directory */
 
-static void wk_respond(int fd, int tee_fd, const char *cmd, int ok, osiris_json *extra,
-                       const char *error) {
+/* Write one response line; 1 when it could not be written whole (out of
+ * memory: extra is NULL or incomplete, or the line could not be built). */
+static int wk_respond(int fd, int tee_fd, const char *cmd, int ok, osiris_json *extra,
+                      const char *error) {
   osiris_json *r = js_alloc(OSIRIS_JSON_OBJECT);
   os_buf b = {0};
   size_t i;
-  if (!r) goto done;
+  int lost = 1;
+  if (!r || !extra || extra->incomplete) goto done;
   js_set_str(r, "type", "response");
   js_set_str(r, "cmd", cmd ? cmd : "");
   js_set_bool(r, "ok", ok);
   if (error) js_set_str(r, "error", error);
   if (extra)
     for (i = 0; i < extra->u.c.n; i++)
-      osiris_json_set(r, extra->u.c.keys[i], osiris_json_copy(extra->u.c.items[i]));
-  if (!js_dump(&b, r, 0) && !ob_putc(&b, '\n')) {
+      js_set_built(r, extra->u.c.keys[i], osiris_json_copy(extra->u.c.items[i]));
+  if (!r->incomplete && !js_dump(&b, r, 0) && !ob_putc(&b, '\n')) {
     ss_write_all(fd, b.p, b.len);
     if (tee_fd >= 0) ss_write_all(tee_fd, b.p, b.len);
+    lost = 0;
   }
 done:
   ob_free(&b);
   osiris_json_free(r);
   osiris_json_free(extra);
+  return lost;
 }
 
 static void rn_free(osiris_run *run);
@@ -11985,10 +12811,12 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
   os_err err = {0};
   osiris_run *run = NULL;
   osiris_rc rc, result = OSIRIS_OK;
-  int cleaned = 0, tee = -1;
+  int cleaned = 0, tee = -1, lost = 0; /* lost: lines that could not be written */
   char *tee_path = NULL;
   if (!ctx || !commands_path || !session_dir) return OSIRIS_EUSAGE;
-  rc = os_read_file(commands_path, &text, &len, &err);
+  /* As in osiris_run_pipeline: .env loaded where ENOMEM can be said. */
+  rc = cn_load_dotenv(ctx) == OSIRIS_ENOMEM ? os_fail(&err, OSIRIS_ENOMEM, "out of memory") : OSIRIS_OK;
+  if (!rc) rc = os_read_file(commands_path, &text, &len, &err);
   if (!rc) rc = os_mkdir_p(session_dir, &err);
   if (!rc) {
     tee_path = os_path_join(session_dir, WK_OUT_FILE);
@@ -12011,26 +12839,27 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
     if (!*line) continue;
     rc = js_parse(line, strlen(line), "commands.jsonl", &cmd, &err);
     if (rc) {
-      wk_respond(out_fd, tee, "", 0, NULL, err.msg);
+      lost += wk_respond(out_fd, tee, "", 0, rn_fields(), err.msg);
       result = rc;
       continue;
     }
     name = js_gets(cmd, "cmd");
     if (os_streq(name, "ping")) {
       extra = rn_fields();
-      if (extra) osiris_json_set(extra, "echo", osiris_json_copy(osiris_json_get(cmd, "data")));
-      wk_respond(out_fd, tee, "ping", 1, extra, NULL);
+      if (extra && osiris_json_get(cmd, "data"))
+        js_set_built(extra, "echo", osiris_json_copy(osiris_json_get(cmd, "data")));
+      lost += wk_respond(out_fd, tee, "ping", 1, extra, NULL);
     } else if (os_streq(name, "prepare")) {
       const char *manifest = js_gets(cmd, "manifest");
       const char *sid = js_gets(cmd, "session_id");
       if (run) {
-        wk_respond(out_fd, tee, "prepare", 0, NULL, "prepare was already done");
+        lost += wk_respond(out_fd, tee, "prepare", 0, rn_fields(), "prepare was already done");
         result = OSIRIS_EUSAGE;
       } else if (!manifest) {
-        wk_respond(out_fd, tee, "prepare", 0, NULL, "prepare needs a manifest path");
+        lost += wk_respond(out_fd, tee, "prepare", 0, rn_fields(), "prepare needs a manifest path");
         result = OSIRIS_EUSAGE;
       } else if (!(run = rn_new(ctx))) {
-        wk_respond(out_fd, tee, "prepare", 0, NULL, "out of memory");
+        lost += wk_respond(out_fd, tee, "prepare", 0, rn_fields(), "out of memory");
         result = OSIRIS_ENOMEM;
       } else {
         rc = ss_open_session(&run->ss, ctx, NULL, session_dir, sid, 0, out_fd, &err);
@@ -12042,7 +12871,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
         if (!rc) rc = rn_prepare_exec(run, &err);
         if (rc) {
           rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
-          wk_respond(out_fd, tee, "prepare", 0, NULL, err.msg);
+          lost += wk_respond(out_fd, tee, "prepare", 0, rn_fields(), err.msg);
           result = rc;
         } else {
           run->prepared = 1;
@@ -12051,7 +12880,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
             js_set_str(extra, "session_id", run->ss.id);
             js_set_int(extra, "steps", (int64_t)run->mf->n_steps);
           }
-          wk_respond(out_fd, tee, "prepare", 1, extra, NULL);
+          lost += wk_respond(out_fd, tee, "prepare", 1, extra, NULL);
         }
       }
     } else if (os_streq(name, "exec_step")) {
@@ -12061,11 +12890,11 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
       if (extra && sid) js_set_str(extra, "step_id", sid);
       rn_state *st = idx == (size_t)-1 ? NULL : &run->st[idx];
       if (!st) {
-        wk_respond(out_fd, tee, "exec_step", 0, extra, run && run->prepared ? "unknown step" : "not prepared");
+        lost += wk_respond(out_fd, tee, "exec_step", 0, extra, run && run->prepared ? "unknown step" : "not prepared");
         result = result ? result : OSIRIS_EUSAGE;
       } else if (st->status == RN_PENDING && run->rc) {
         st->status = RN_SKIPPED;
-        wk_respond(out_fd, tee, "exec_step", 0, extra, "skipped: an earlier step failed");
+        lost += wk_respond(out_fd, tee, "exec_step", 0, extra, "skipped: an earlier step failed");
       } else {
         /* A streamed consumer ran with its producer: answer from its state. */
         if (st->status == RN_PENDING) {
@@ -12079,7 +12908,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
           js_set_int(extra, "rows_processed", st->had_frame ? st->rows_out : st->rows_written);
           js_set_int(extra, "duration_ms", (int64_t)st->duration_ms);
         }
-        wk_respond(out_fd, tee, "exec_step", st->status == RN_SUCCESS, extra,
+        lost += wk_respond(out_fd, tee, "exec_step", st->status == RN_SUCCESS, extra,
                    st->status == RN_SUCCESS ? NULL
                    : st->status == RN_SKIPPED ? "skipped: an earlier step failed"
                    : st->error ? st->error : "step failed");
@@ -12088,14 +12917,14 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
       if (run && run->prepared) {
         if (!run->rc) run->ok = 1;
         rn_finish(run);
-        rn_write_results(run, 0);
+        if (rn_write_results(run, 0)) lost++;
         cleaned = 1;
       }
       extra = rn_fields();
       if (extra && run) js_set_int(extra, "steps_completed", (int64_t)run->steps_completed);
-      wk_respond(out_fd, tee, "cleanup", run != NULL, extra, run ? NULL : "not prepared");
+      lost += wk_respond(out_fd, tee, "cleanup", run != NULL, extra, run ? NULL : "not prepared");
     } else {
-      wk_respond(out_fd, tee, name ? name : "", 0, NULL, "unknown command");
+      lost += wk_respond(out_fd, tee, name ? name : "", 0, rn_fields(), "unknown command");
       result = result ? result : OSIRIS_EUSAGE;
     }
     osiris_json_free(cmd);
@@ -12103,9 +12932,10 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
   if (run && run->prepared && !cleaned) {
     if (!run->rc) run->ok = 1;
     rn_finish(run);
-    rn_write_results(run, 0);
+    if (rn_write_results(run, 0)) lost++;
   }
   if (run && run->rc && !result) result = run->rc;
+  if (!result && (lost || (run && run->ss.lost))) result = OSIRIS_ENOMEM;
   rn_free(run);
   close(tee);
   os_free(text);
@@ -12363,9 +13193,9 @@ static osiris_rc rm_copy_fd(int in, const char *src, const char *dst, mode_t mod
   if (!dir) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
   rc = os_mkdir_p(dir, err);
   if (rc) goto done;
-  out = os_open_temp(dst, &tmp);
+  out = os_open_temp(dst, &tmp, err);
   if (out < 0) {
-    rc = os_fail(err, OSIRIS_EIO, "cannot write %s: %s", dst, strerror(errno));
+    rc = err->rc;
     goto done;
   }
   for (;;) {
@@ -13680,17 +14510,19 @@ static osiris_rc e2_call(rm_state *rs, const e2_req *q, long *status, os_buf *re
       }
     }
     if (q->download_path) {
-      int fd = os_open_temp(q->download_path, &tmp);
+      int fd = os_open_temp(q->download_path, &tmp, err);
       down = fd >= 0 ? fdopen(fd, "wb") : NULL;
       if (!down) {
-        int e = errno;
+        osiris_rc frc = fd >= 0 ? os_fail(err, OSIRIS_EIO, "cannot write %s: %s", q->download_path,
+                                          strerror(errno))
+                                : err->rc;
         if (fd >= 0) close(fd);
         if (tmp) unlink(tmp);
         if (up) fclose(up);
         os_free(tmp);
         curl_slist_free_all(hdrs);
         curl_easy_cleanup(h);
-        return os_fail(err, OSIRIS_EIO, "cannot write %s: %s", q->download_path, strerror(e));
+        return frc;
       }
       sink.f = down;
       sink.n = 0;
@@ -14886,6 +15718,70 @@ static void rm_state_free(rm_state *rs) {
   os_free(rs);
 }
 
+/* A name the worker's environment may take from OSIRIS_WORKER_ENV_<NAME>:
+ * [A-Za-z_][A-Za-z0-9_]*, and none the transport sets itself (PATH, HOME,
+ * the OSIRIS_SECRET_<n> references) or must keep out of the sandbox
+ * (E2B_API_KEY). */
+static int rm_worker_env_name_ok(const char *name, size_t n) {
+  size_t i;
+  if (n == 0 || n > 128 || isdigit((unsigned char)name[0])) return 0;
+  for (i = 0; i < n; i++)
+    if (!isalnum((unsigned char)name[i]) && name[i] != '_') return 0;
+  if ((n == 4 && (!memcmp(name, "PATH", 4) || !memcmp(name, "HOME", 4))) ||
+      (n == 11 && !memcmp(name, "E2B_API_KEY", 11)) || (n >= 14 && !memcmp(name, "OSIRIS_SECRET_", 14)))
+    return 0;
+  return 1;
+}
+
+/* Extra variables for the worker (osiris run --e2b-env, --e2b-env-from,
+ * --e2b-pass-env; an embedder sets the same variables): every
+ * OSIRIS_WORKER_ENV_<NAME>=<value> of the host's process environment (never
+ * a project's .env) becomes <NAME>=<value> in the worker process's
+ * environment and nowhere else.  Each value is a secret of the session
+ * from here on, so no file the host writes holds it; the event worker_env
+ * lists the names only.  A name the worker may not get is left out with a
+ * warning. */
+static osiris_rc rm_worker_env(rm_state *rs) {
+  static const char prefix[] = "OSIRIS_WORKER_ENV_";
+  const size_t pl = sizeof prefix - 1;
+  osiris_json *names = js_alloc(OSIRIS_JSON_ARRAY), *f;
+  char **e;
+  if (!names) return OSIRIS_ENOMEM;
+  for (e = environ; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    char name[129];
+    size_t n;
+    if (strncmp(*e, prefix, pl) != 0 || !eq) continue;
+    n = (size_t)(eq - *e) - pl;
+    if (!rm_worker_env_name_ok(*e + pl, n)) {
+      ss_log(&rs->run->ss, 2, "remote: %.*s is not passed to the worker: the worker may not get the name %.*s",
+             (int)(eq - *e), *e, (int)n, *e + pl);
+      continue;
+    }
+    memcpy(name, *e + pl, n);
+    name[n] = 0;
+    if (ss_add_secret(&rs->run->ss, eq + 1) || js_set_str(rs->envs, name, eq + 1) || js_push_str(names, name)) {
+      osiris_json_free(names);
+      return OSIRIS_ENOMEM;
+    }
+  }
+  if (osiris_json_size(names) == 0) {
+    osiris_json_free(names);
+    return OSIRIS_OK;
+  }
+  f = rm_obj();
+  if (!f) {
+    osiris_json_free(names);
+    return OSIRIS_ENOMEM;
+  }
+  if (osiris_json_set(f, "names", names)) { /* names freed by the call */
+    osiris_json_free(f);
+    return OSIRIS_ENOMEM;
+  }
+  rm_event(rs, "worker_env", f);
+  return OSIRIS_OK;
+}
+
 static rm_state *rm_state_new(osiris_run *run) {
   rm_state *rs = os_calloc(1, sizeof *rs);
   if (!rs) return NULL;
@@ -14916,6 +15812,10 @@ static rm_state *rm_state_new(osiris_run *run) {
         return NULL;
       }
     }
+  }
+  if (rm_worker_env(rs)) {
+    rm_state_free(rs);
+    return NULL;
   }
   return rs;
 }
@@ -15197,6 +16097,13 @@ static void rm_register_adapters(osiris_ctx *ctx) {
  * durations, session ids, absolute run paths, the adapter's name, memory
  * figures.  Events and metrics that only a transport emits (sandbox
  * creation, artifact download) are listed apart, never as differences.
+ * Two runs compare what ran, not when or where it was compiled: each run
+ * of an OML file compiles again, so manifest.yaml is compared by content
+ * without meta.generated_at (the one field that depends on the clock; the
+ * fingerprints and manifest_hash leave it out already), never by its
+ * sha256; and a path under a run's base directory (the directory the
+ * pipeline's relative paths start from) is compared as the pipeline wrote
+ * it, so two checkouts of one project compare too.
  * ====================================================================== */
 
 /* Fields that differ between any two runs of the same pipeline. */
@@ -15220,23 +16127,70 @@ static int df_transport_name(const char *name) {
   return 0;
 }
 
+/* s with every "<base>/" removed (owned), or NULL when base is absent. */
+static char *df_strip_base(const char *s, const char *base) {
+  size_t bl = base ? strlen(base) : 0;
+  os_buf b = {0};
+  const char *p = s, *hit;
+  if (!bl || !strstr(s, base)) return NULL;
+  while ((hit = strstr(p, base)) != NULL) {
+    ob_put(&b, p, (size_t)(hit - p));
+    if (hit[bl] == '/') {
+      p = hit + bl + 1;
+    } else {
+      ob_put(&b, hit, bl);
+      p = hit + bl;
+    }
+  }
+  ob_puts(&b, p);
+  return ob_take(&b);
+}
+
+/* Every string inside v with the base directory taken out (depth-bounded:
+ * event lines are at most a few levels deep). */
+static void df_relativize(osiris_json *v, const char *base, int depth) {
+  size_t i;
+  if (!v || !base || depth > 16) return;
+  if (v->kind == OSIRIS_JSON_OBJECT || v->kind == OSIRIS_JSON_ARRAY) {
+    for (i = 0; i < v->u.c.n; i++) {
+      osiris_json *item = v->u.c.items[i], *nv;
+      char *rel;
+      if (item->kind != OSIRIS_JSON_STRING) {
+        df_relativize(item, base, depth + 1);
+        continue;
+      }
+      rel = df_strip_base(item->u.s.ptr, base);
+      nv = rel ? osiris_json_new_str(rel, strlen(rel)) : NULL;
+      if (nv) {
+        osiris_json_free(item);
+        v->u.c.items[i] = nv;
+      }
+      os_free(rel);
+    }
+  }
+}
+
 /* A canonical one-line form of an event or metric without its ignored
- * fields, used as the unit of comparison. */
-static char *df_normalize(const osiris_json *line, const char *kind_key, int metric) {
+ * fields, used as the unit of comparison.  manifest_materialized keeps its
+ * path only: the manifest is compared by content (df_manifest). */
+static char *df_normalize(const osiris_json *line, const char *kind_key, int metric, const char *base) {
   osiris_json *copy = js_alloc(OSIRIS_JSON_OBJECT);
   os_buf b = {0};
   size_t i;
   const char *name = js_gets(line, kind_key);
+  int manifest = !metric && os_streq(name, "manifest_materialized");
   if (!copy) return NULL;
   for (i = 0; i < line->u.c.n; i++) {
     const char *k = line->u.c.keys[i];
     if (df_ignored_field(k)) continue;
+    if (manifest && (os_streq(k, "sha256") || os_streq(k, "size") || os_streq(k, "size_bytes"))) continue;
     /* Metric values: row counts must match; measurements may not. */
     if (metric && strcmp(k, "value") == 0 && !os_startswith(name, "rows_") &&
         !os_streq(name, "steps_total") && !os_streq(name, "steps_completed"))
       continue;
     osiris_json_set(copy, k, osiris_json_copy(line->u.c.items[i]));
   }
+  df_relativize(copy, base, 0);
   js_dump(&b, copy, OSIRIS_JSON_SORTED);
   osiris_json_free(copy);
   return ob_take(&b);
@@ -15263,7 +16217,7 @@ static void df_lines_free(df_lines *l) {
 }
 
 static osiris_rc df_read_lines(const char *dir, const char *file, const char *kind_key, int metric,
-                               df_lines *out, os_err *err) {
+                               const char *base, df_lines *out, os_err *err) {
   char *path = os_path_join(dir, file), *text = NULL, *p, *next;
   osiris_rc rc;
   if (!path) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
@@ -15294,7 +16248,7 @@ static osiris_rc df_read_lines(const char *dir, const char *file, const char *ki
     }
     group = js_gets(line, "step_id");
     if (!group) group = js_gets(osiris_json_get(line, "tags"), "step_id");
-    out->items[out->n] = df_normalize(line, kind_key, metric);
+    out->items[out->n] = df_normalize(line, kind_key, metric, base);
     out->groups[out->n] = os_strdup(group ? group : "");
     out->names[out->n] = os_strdup(js_gets(line, kind_key) ? js_gets(line, kind_key) : "");
     out->n++;
@@ -15426,8 +16380,9 @@ static osiris_json *df_card(const char *dir) {
   return card;
 }
 
-/* Output files named by output_written events, with their sizes now. */
-static void df_outputs(const char *dir, osiris_json *out) {
+/* Output files named by output_written events, with their sha256 now,
+ * keyed by the path as the pipeline wrote it. */
+static void df_outputs(const char *dir, const char *base, osiris_json *out) {
   char *path = os_path_join(dir, "events.jsonl"), *text = NULL, *p, *next;
   os_err err = {0};
   if (!path || os_read_file(path, &text, NULL, &err)) {
@@ -15442,14 +16397,110 @@ static void df_outputs(const char *dir, osiris_json *out) {
     if (js_parse(p, strlen(p), NULL, &line, &err) == OSIRIS_OK &&
         os_streq(js_gets(line, "event"), "output_written") && js_gets(line, "path")) {
       char hex[65];
-      if (os_sha256_file_hex(js_gets(line, "path"), hex) == 0)
-        js_set_str(out, js_gets(line, "path"), hex);
-      else
-        js_set_str(out, js_gets(line, "path"), "(missing)");
+      const char *written = js_gets(line, "path");
+      char *rel = df_strip_base(written, base);
+      js_set_str(out, rel ? rel : written, os_sha256_file_hex(written, hex) == 0 ? hex : "(missing)");
+      os_free(rel);
     }
     osiris_json_free(line);
   }
   os_free(text);
+}
+
+/* The run's base directory: the directory its relative paths start from.
+ * Found where an event of a step reports an absolute path that ends with a
+ * relative path of that step's cfg/<step>.json (as the pipeline wrote it);
+ * else the directory that holds the run's logs directory.  Owned; NULL
+ * when neither is known. */
+static char *df_base(const char *dir) {
+  char *path = os_path_join(dir, "events.jsonl"), *text = NULL, *p, *next, *base = NULL;
+  os_err err = {0};
+  if (!path || os_read_file(path, &text, NULL, &err)) {
+    os_free(path);
+    return NULL;
+  }
+  os_free(path);
+  for (p = text; p && *p && !base; p = next) {
+    osiris_json *line = NULL, *cfg = NULL;
+    const char *step, *abs;
+    char *rel, *cfg_path;
+    size_t i;
+    next = strchr(p, '\n');
+    if (next) *next++ = 0;
+    if (js_parse(p, strlen(p), NULL, &line, &err)) continue;
+    step = js_gets(line, "step_id");
+    abs = js_gets(line, "path");
+    rel = step && abs && abs[0] == '/' ? os_asprintf("cfg/%s.json", step) : NULL;
+    cfg_path = rel ? os_path_join(dir, rel) : NULL;
+    if (cfg_path && js_read_file(cfg_path, &cfg, &err) == OSIRIS_OK && cfg && cfg->kind == OSIRIS_JSON_OBJECT)
+      for (i = 0; i < cfg->u.c.n && !base; i++) {
+        const osiris_json *v = cfg->u.c.items[i];
+        const char *w;
+        size_t al = strlen(abs), wl;
+        if (v->kind != OSIRIS_JSON_STRING || !v->u.s.len || v->u.s.ptr[0] == '/') continue;
+        w = v->u.s.ptr;
+        while (os_startswith(w, "./")) w += 2;
+        wl = strlen(w);
+        if (wl && al > wl + 1 && abs[al - wl - 1] == '/' && strcmp(abs + al - wl, w) == 0)
+          base = os_strndup(abs, al - wl - 1);
+      }
+    osiris_json_free(cfg);
+    os_free(cfg_path);
+    os_free(rel);
+    osiris_json_free(line);
+  }
+  os_free(text);
+  if (!base) {
+    char *logs = os_path_dirname(dir);
+    base = logs ? os_path_dirname(logs) : NULL;
+    os_free(logs);
+  }
+  return base;
+}
+
+/* Two JSON values compared leaf by leaf; each difference names its place
+ * (manifest.yaml: steps[1].needs). */
+static void df_compare_tree(const char *what, const char *place, const osiris_json *a, const osiris_json *b,
+                            osiris_json *diffs, int depth) {
+  size_t i;
+  if (a && b && a->kind == b->kind && depth < 32 &&
+      (a->kind == OSIRIS_JSON_OBJECT || (a->kind == OSIRIS_JSON_ARRAY && a->u.c.n == b->u.c.n))) {
+    for (i = 0; i < a->u.c.n; i++) {
+      char *sub = a->kind == OSIRIS_JSON_OBJECT ? os_asprintf("%s%s%s", place, *place ? "." : "", a->u.c.keys[i])
+                                                : os_asprintf("%s[%zu]", place, i);
+      if (sub)
+        df_compare_tree(what, sub, a->u.c.items[i],
+                        a->kind == OSIRIS_JSON_OBJECT ? osiris_json_get(b, a->u.c.keys[i]) : b->u.c.items[i],
+                        diffs, depth + 1);
+      os_free(sub);
+    }
+    if (a->kind == OSIRIS_JSON_OBJECT)
+      for (i = 0; i < b->u.c.n; i++)
+        if (!osiris_json_get(a, b->u.c.keys[i]))
+          df_add(diffs, "%s: %s%s%s only in B", what, place, *place ? "." : "", b->u.c.keys[i]);
+    return;
+  }
+  if (!a || !b) {
+    if (a || b) df_add(diffs, "%s: %s only in %s", what, place, a ? "A" : "B");
+    return;
+  }
+  {
+    char *sa = osiris_json_dump(a, OSIRIS_JSON_SORTED, NULL), *sb = osiris_json_dump(b, OSIRIS_JSON_SORTED, NULL);
+    if (sa && sb && strcmp(sa, sb)) df_add(diffs, "%s: %s differs: A %s, B %s", what, place, sa, sb);
+    osiris_free(sa);
+    osiris_free(sb);
+  }
+}
+
+/* The run's manifest.yaml as data, without meta.generated_at. */
+static osiris_json *df_manifest(const char *dir) {
+  char *path = os_path_join(dir, "manifest.yaml");
+  osiris_json *doc = NULL;
+  os_err err = {0};
+  if (path && ym_read_file(path, &doc, &err) == OSIRIS_OK)
+    osiris_json_remove((osiris_json *)osiris_json_get(doc, "meta"), "generated_at");
+  os_free(path);
+  return doc;
 }
 
 static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, osiris_json **report) {
@@ -15459,7 +16510,8 @@ static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, os
   osiris_json *transport = js_alloc(OSIRIS_JSON_ARRAY);
   osiris_json *arta = js_alloc(OSIRIS_JSON_OBJECT), *artb = js_alloc(OSIRIS_JSON_OBJECT);
   osiris_json *outa = js_alloc(OSIRIS_JSON_OBJECT), *outb = js_alloc(OSIRIS_JSON_OBJECT);
-  osiris_json *sa = NULL, *sb = NULL, *ca = NULL, *cb = NULL;
+  osiris_json *sa = NULL, *sb = NULL, *ca = NULL, *cb = NULL, *mfa = NULL, *mfb = NULL;
+  char *base_a = NULL, *base_b = NULL;
   os_err err = {0};
   osiris_rc rc = OSIRIS_OK;
   *report = NULL;
@@ -15472,16 +16524,21 @@ static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, os
     rc = OSIRIS_ENOTFOUND;
     goto done;
   }
-  if (df_read_lines(a, "events.jsonl", "event", 0, &ea, &err) ||
-      df_read_lines(b, "events.jsonl", "event", 0, &eb, &err) ||
-      df_read_lines(a, "metrics.jsonl", "metric", 1, &ma, &err) ||
-      df_read_lines(b, "metrics.jsonl", "metric", 1, &mb, &err)) {
+  base_a = df_base(a);
+  base_b = df_base(b);
+  if (df_read_lines(a, "events.jsonl", "event", 0, base_a, &ea, &err) ||
+      df_read_lines(b, "events.jsonl", "event", 0, base_b, &eb, &err) ||
+      df_read_lines(a, "metrics.jsonl", "metric", 1, base_a, &ma, &err) ||
+      df_read_lines(b, "metrics.jsonl", "metric", 1, base_b, &mb, &err)) {
     snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
     rc = err.rc ? err.rc : OSIRIS_EIO;
     goto done;
   }
   df_compare_lines("event", &ea, &eb, diffs, transport);
   df_compare_lines("metric", &ma, &mb, diffs, transport);
+  mfa = df_manifest(a);
+  mfb = df_manifest(b);
+  df_compare_tree("manifest.yaml", "", mfa, mfb, diffs, 0);
   {
     char *pa = os_path_join(a, "artifacts"), *pb = os_path_join(b, "artifacts");
     if (pa) df_list_artifacts(pa, "", arta);
@@ -15501,8 +16558,8 @@ static osiris_rc df_runs(osiris_ctx *ctx, const char *a_in, const char *b_in, os
   ca = df_card(a);
   cb = df_card(b);
   df_compare_objects("run_card.json", ca, cb, diffs);
-  df_outputs(a, outa);
-  df_outputs(b, outb);
+  df_outputs(a, base_a, outa);
+  df_outputs(b, base_b, outb);
   df_compare_objects("output file", outa, outb, diffs);
   js_set_str(rep, "a", a);
   js_set_str(rep, "b", b);
@@ -15529,6 +16586,10 @@ done:
   osiris_json_free(sb);
   osiris_json_free(ca);
   osiris_json_free(cb);
+  osiris_json_free(mfa);
+  osiris_json_free(mfb);
+  os_free(base_a);
+  os_free(base_b);
   os_free(a);
   os_free(b);
   return rc;
@@ -15678,7 +16739,9 @@ static osiris_rc rn_manifest_for(osiris_ctx *ctx, const char *path, const osiris
   *manifest = os_strdup(js_gets(result, "manifest_path"));
   *pipeline_id = os_strdup(js_gets(result, "pipeline_id"));
   *profile = os_strdup(js_gets(result, "profile"));
-  if (!*manifest) rc = OSIRIS_ENOMEM;
+  if (!*manifest || (js_gets(result, "pipeline_id") && !*pipeline_id) ||
+      (js_gets(result, "profile") && !*profile))
+    rc = OSIRIS_ENOMEM;
 done:
   osiris_json_free(doc);
   osiris_json_free(result);
@@ -15702,6 +16765,10 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
     o = &defaults;
   }
   ctx->err[0] = 0;
+  if (cn_load_dotenv(ctx) == OSIRIS_ENOMEM) { /* as in cp_prepare */
+    snprintf(ctx->err, sizeof ctx->err, "out of memory");
+    return OSIRIS_ENOMEM;
+  }
   {
     const osiris_adapter *a = osiris_adapter_find(ctx, o->adapter ? o->adapter : "local");
     if (!a) {
@@ -15799,9 +16866,10 @@ static osiris_json *rn_doctor_one(osiris_ctx *ctx, const char *family, const cha
   } else {
     js_set_bool(r, "ok", ok);
     if (!ok) {
-      char *clean = ss_scrub(&scrub, msg, strlen(msg), NULL);
-      js_set_str(r, "error", clean ? clean : msg);
-      os_free(clean);
+      char clean[OS_ERR_CAP];
+      snprintf(clean, sizeof clean, "%s", msg);
+      ss_scrub_buf(&scrub, clean, sizeof clean);
+      js_set_str(r, "error", clean);
     }
   }
 done:
@@ -15884,7 +16952,14 @@ osiris_ctx *osiris_run_ctx(osiris_run *run) { return run->ctx; }
  * The only place that prints and chooses exit codes: 0 success, 1 the run
  * failed, 2 usage, validation or compile error.  Results go to stdout,
  * diagnostics to stderr; --json puts one JSON document on stdout.  The
- * CLI uses the public API only, except for listing run directories.
+ * command line is Osiris 0.5.7's where the two meet: -p is --profile,
+ * --json and --verbose go before or after the command, `runs list` lists
+ * runs, and the --e2b-env flags give the sandbox worker environment
+ * variables (OSIRIS_WORKER_ENV_<NAME> in our own environment, which the
+ * transport turns into <NAME> for the worker only, section 16).  The CLI
+ * uses the public API, except for listing run directories and for
+ * --dry-run, which reads the manifest and the driver specs directly to
+ * show the plan without creating a session.
  * ====================================================================== */
 
 static osiris_ctx *cli_ctx; /* for the SIGINT handler only */
@@ -15946,14 +17021,19 @@ typedef struct cli_args {
   size_t n_positional;
   const char *params[64];
   size_t n_params;
-  const char *profile, *out, *logs_dir, *sandbox, *e2b_template;
-  int json, verbose, last_compile, last, help, e2b, install_deps, timeout_s;
+  struct {
+    char kind;       /* 'e' --e2b-env K=V, 'f' --e2b-env-from FILE, 'p' --e2b-pass-env NAME */
+    const char *val;
+  } env[64];         /* in command-line order: a later one wins */
+  size_t n_env;
+  const char *profile, *out, *logs_dir, *sandbox, *e2b_template, *target;
+  int json, verbose, last_compile, last, help, e2b, install_deps, timeout_s, dry_run;
 } cli_args;
 
-/* Parse the flags every command shares; unknown flags are usage errors. */
+/* Parse the flags every command shares; unknown flags are usage errors.
+ * a keeps what the flags before the command set (--json, --verbose). */
 static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
   int i;
-  memset(a, 0, sizeof *a);
   for (i = 0; i < argc; i++) {
     const char *s = argv[i];
     const char *val = NULL;
@@ -15991,6 +17071,7 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
     else if (os_streq(flag, "--last")) a->last = 1;
     else if (os_streq(flag, "--e2b")) a->e2b = 1;
     else if (os_streq(flag, "--e2b-install-deps")) a->install_deps = 1;
+    else if (os_streq(flag, "--dry-run")) a->dry_run = 1;
     else {
       if (!val) {
         if (i + 1 >= argc) {
@@ -15999,7 +17080,7 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
         }
         val = argv[++i];
       }
-      if (os_streq(flag, "--param") || os_streq(flag, "-p")) {
+      if (os_streq(flag, "--param")) {
         if (!strchr(val, '=')) {
           fprintf(stderr, "osiris: --param wants key=value, got '%s'\n", val);
           return 2;
@@ -16009,7 +17090,25 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
           return 2;
         }
         a->params[a->n_params++] = val;
-      } else if (os_streq(flag, "--profile")) a->profile = val;
+      } else if (os_streq(flag, "--e2b-env") || os_streq(flag, "--e2b-env-from") ||
+                 os_streq(flag, "--e2b-pass-env")) {
+        if (os_streq(flag, "--e2b-env") && !strchr(val, '=')) {
+          fprintf(stderr, "osiris: --e2b-env wants NAME=VALUE, got '%s'\n", val);
+          return 2;
+        }
+        if (a->n_env == 64) {
+          fprintf(stderr, "osiris: too many --e2b-env options\n");
+          return 2;
+        }
+        a->env[a->n_env].kind = os_streq(flag, "--e2b-env") ? 'e' : os_streq(flag, "--e2b-env-from") ? 'f' : 'p';
+        a->env[a->n_env++].val = val;
+      } else if (os_streq(flag, "--profile") || os_streq(flag, "-p")) {
+        if (os_streq(flag, "-p") && strchr(val, '=')) {
+          fprintf(stderr, "osiris: -p is --profile (as in Osiris 0.5.7); set a parameter with --param %s\n", val);
+          return 2;
+        }
+        a->profile = val;
+      } else if (os_streq(flag, "--target")) a->target = val;
       else if (os_streq(flag, "--out")) a->out = val;
       else if (os_streq(flag, "--logs-dir")) a->logs_dir = val;
       else if (os_streq(flag, "--sandbox")) a->sandbox = val;
@@ -16031,20 +17130,28 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
 static const char cli_usage[] =
     "osiris " OSIRIS_VERSION " -- compile and run data pipelines\n"
     "\n"
-    "Usage: osiris <command> [options]\n"
+    "Usage: osiris [--json] [--verbose] <command> [options]\n"
     "\n"
     "Commands:\n"
     "  compile PIPELINE.yaml      compile OML into manifest.yaml + cfg/*.json\n"
     "  validate PIPELINE.yaml     check a pipeline and list every error\n"
     "  run PIPELINE|MANIFEST      run a pipeline (OML is compiled first)\n"
     "  run --last-compile         run the newest compiled manifest\n"
+    "  run ... --dry-run          show the plan; create nothing, run nothing\n"
     "  components list|show NAME  the built-in components and their config keys\n"
     "  connections list           connections from osiris_connections.yaml (masked)\n"
     "  connections doctor [@f.a]  connect and run a trivial query per connection\n"
     "  logs list                  the runs under the logs directory\n"
     "  logs show [--last|ID]      a summary of one run\n"
+    "  runs list                  the same as logs list (Osiris 0.5.7's name)\n"
     "  runs diff RUN_A RUN_B      compare two run directories (parity check)\n"
     "  version                    print the version\n"
+    "\n"
+    "Options of every command, before or after it:\n"
+    "  --json                     print the result as one JSON document\n"
+    "  --verbose, -v              run: debug.log and log lines on stderr;\n"
+    "                             accepted by the other commands, which print no more\n"
+    "  --help, -h                 the options of a command\n"
     "\n"
     "Run 'osiris <command> --help' for the options of a command.\n"
     "Exit codes: 0 success, 1 the run failed, 2 usage, validation or compile error.\n";
@@ -16057,17 +17164,20 @@ static int cli_help(const char *cmd) {
            "the compiled files; an inline secret is an error.\n\n"
            "Options:\n"
            "  --param KEY=VALUE   set a pipeline parameter (repeatable; highest precedence)\n"
-           "  --profile NAME      use the parameters of profiles.NAME\n"
+           "  --profile NAME, -p NAME\n"
+           "                      use the parameters of profiles.NAME\n"
            "  --out DIR           write the compiled files to DIR\n"
            "  --logs-dir DIR      where compile_<id>/ goes (default: logs)\n"
-           "  --json              print the result as JSON\n\n"
+           "  --json              print the result as JSON\n"
+           "  --verbose, -v       accepted; compile prints nothing more\n\n"
            "Parameter precedence: defaults < OSIRIS_PARAM_<NAME> env < profile < --param.\n");
   else if (os_streq(cmd, "validate"))
     printf("Usage: osiris validate PIPELINE.yaml [--json]\n\n"
            "Check the pipeline and list every error at once with its location\n"
            "(steps[1].config.query) and file:line:col.  Exit 0 when valid, 2 otherwise.\n\n"
            "Options:\n"
-           "  --json              print {valid, errors, warnings} as JSON\n");
+           "  --json              print {valid, errors, warnings} as JSON\n"
+           "  --verbose, -v       accepted; validate prints nothing more\n");
   else if (os_streq(cmd, "run"))
     printf("Usage: osiris run PIPELINE.yaml|MANIFEST.yaml [options]\n"
            "       osiris run --last-compile [options]\n\n"
@@ -16078,31 +17188,49 @@ static int cli_help(const char *cmd) {
            "Options:\n"
            "  --last-compile      run the newest manifest compiled under the logs dir\n"
            "  --param KEY=VALUE   set a pipeline parameter (OML input; repeatable)\n"
-           "  --profile NAME      use the parameters of profiles.NAME (OML input)\n"
+           "  --profile NAME, -p NAME\n"
+           "                      use the parameters of profiles.NAME (OML input)\n"
+           "  --dry-run           print the plan: steps in run order, the adapter, what\n"
+           "                      would be uploaded (with sizes) and brought back, and the\n"
+           "                      worker's environment variable names (never values).\n"
+           "                      Creates nothing (no run or compile directory, no\n"
+           "                      sandbox) and runs nothing; OML is compiled into a\n"
+           "                      temporary directory that is removed\n"
            "  --verbose, -v       write debug.log and show log lines on stderr\n"
            "  --logs-dir DIR      where run_<id>/ goes (default: logs)\n"
-           "  --json              print the outcome as JSON\n\n"
+           "  --json              print the outcome (or the --dry-run plan) as JSON\n\n"
            "Remote execution (same events, metrics, artifacts and outputs as a local run):\n"
            "  --sandbox local     run in osiris-worker in a fresh scratch directory with a\n"
            "                      clean environment (subprocess transport)\n"
-           "  --e2b               run in an E2B sandbox (needs E2B_API_KEY; E2B_API_URL,\n"
+           "  --e2b, --target e2b run in an E2B sandbox (needs E2B_API_KEY; E2B_API_URL,\n"
            "                      E2B_SANDBOX_URL and E2B_DOMAIN override the endpoints)\n"
            "  --e2b-template T    sandbox template (default: base)\n"
            "  --timeout S         sandbox time to live in seconds (default: 900; extended\n"
            "                      while the run lasts)\n"
            "  --e2b-install-deps  accepted; the static worker needs nothing installed\n\n"
+           "Environment of the worker (--sandbox local or --e2b; repeatable, a later one\n"
+           "wins).  The values reach the worker only as its process environment: never\n"
+           "the package, the sandbox disk or a request that is logged; they are masked\n"
+           "like secrets in every file of the run, and the event worker_env lists the\n"
+           "names only.  A local (in-process) run refuses them.\n"
+           "  --e2b-env NAME=VALUE   set NAME\n"
+           "  --e2b-env-from FILE    NAME=VALUE lines (.env syntax: # comments, quotes)\n"
+           "  --e2b-pass-env NAME    pass NAME with its value from this environment\n"
+           "  PATH, HOME, E2B_API_KEY and OSIRIS_SECRET_* cannot be set.  Embedders: set\n"
+           "  OSIRIS_WORKER_ENV_<NAME>=VALUE in the host's environment instead.\n\n"
            "Frames between steps (environment or .env; remote runs get the host's):\n"
            "  An extractor whose only consumer is a writer streams into it in batches.\n"
            "  OSIRIS_STREAM=0            turn streaming off\n"
            "  OSIRIS_FORCE_SPILL=1       write every frame to artifacts/<step>/output.parquet\n"
            "  OSIRIS_SPILL_THRESHOLD=N   spill frames held whole with more than N rows\n"
            "                             (default 100000)\n\n"
-           "Exit codes: 0 success, 1 a step failed, 2 the pipeline did not compile.\n");
+           "Exit codes: 0 success, 1 a step failed, 2 usage or the pipeline did not compile.\n");
   else if (os_streq(cmd, "components"))
     printf("Usage: osiris components list [--json]\n"
            "       osiris components show NAME [--json]\n\n"
-           "List the built-in components (drivers), or show one with its config keys,\n"
-           "defaults and which keys are required or secret.\n");
+           "List the built-in components (drivers), or show one with its config keys:\n"
+           "type, allowed values or range, default, required, secret, files, aliases\n"
+           "(what validate checks).  show --json prints it as a JSON Schema (2020-12).\n");
   else if (os_streq(cmd, "connections"))
     printf("Usage: osiris connections list [--json]\n"
            "       osiris connections doctor [@family.alias] [--json]\n\n"
@@ -16112,17 +17240,28 @@ static int cli_help(const char *cmd) {
            "query; reports ok, latency and the error with secrets masked.  Exit 0 when\n"
            "every check passed, 1 otherwise.\n");
   else if (os_streq(cmd, "runs"))
-    printf("Usage: osiris runs diff RUN_A RUN_B [--json]\n\n"
-           "Compare two run directories: events per step and in order, metrics with\n"
-           "their tags and row counts, artifacts (sha256), status.json, run_card.json\n"
-           "and output files.  Times, durations, session ids and the adapter are\n"
-           "ignored; events only a transport emits are listed apart.\n"
-           "Exit 0 when equivalent, 1 with the list of differences otherwise.\n");
+    printf("Usage: osiris runs list [--logs-dir DIR] [--json]\n"
+           "       osiris runs diff RUN_A RUN_B [--json]\n\n"
+           "list: the runs under the logs directory, newest first (as 'logs list').\n\n"
+           "diff: compare two run directories: events per step and in order, metrics\n"
+           "with their tags and row counts, manifest.yaml by content, artifacts\n"
+           "(sha256), status.json, run_card.json and output files.  Times, durations,\n"
+           "session ids, the adapter and the manifest's generation time are ignored, so\n"
+           "'osiris run p.yaml', 'osiris run p.yaml --sandbox local' and 'osiris run\n"
+           "p.yaml --e2b' compare equivalent although each compiled again.  Paths under\n"
+           "a run's base directory are compared as the pipeline wrote them, so runs of\n"
+           "two checkouts compare too.  Events only a transport emits are listed apart.\n"
+           "An output file is compared as it is now on disk.\n"
+           "Exit 0 when equivalent, 1 with the list of differences, 2 when a directory\n"
+           "is missing.\n");
   else if (os_streq(cmd, "logs"))
     printf("Usage: osiris logs list [--logs-dir DIR] [--json]\n"
            "       osiris logs show [--last | SESSION_ID] [--logs-dir DIR] [--json]\n\n"
            "List the runs under the logs directory, or summarize one run: its steps,\n"
-           "rows, durations, status and error.\n");
+           "rows, durations, status and error.  'osiris runs list' is the same list.\n");
+  else if (os_streq(cmd, "version"))
+    printf("Usage: osiris version [--json]\n       osiris --version\n\n"
+           "Print the version (--json: {\"version\": ...}).\n");
   else
     fputs(cli_usage, stdout);
   return 0;
@@ -16213,8 +17352,387 @@ static const char *cli_display_path(const osiris_ctx *ctx, const char *path) {
   return path;
 }
 
+/* The worker's extra environment from --e2b-env, --e2b-env-from and
+ * --e2b-pass-env, in command-line order (a later one wins): *out is an
+ * object NAME -> value (owned).  Usage errors print and return 2. */
+static int cli_worker_env(const cli_args *a, osiris_json **out) {
+  osiris_json *env = js_alloc(OSIRIS_JSON_OBJECT);
+  size_t i, k;
+  int code = 0;
+  *out = NULL;
+  if (!env) return 1;
+  for (i = 0; i < a->n_env && !code; i++) {
+    const char *v = a->env[i].val;
+    if (a->env[i].kind == 'e') {
+      const char *eq = strchr(v, '=');
+      char *name = os_strndup(v, (size_t)(eq - v));
+      if (!name || !rm_worker_env_name_ok(name, strlen(name))) {
+        fprintf(stderr, "osiris run: --e2b-env: the worker cannot be given '%s' (a name is "
+                        "[A-Za-z_][A-Za-z0-9_]*, not PATH, HOME, E2B_API_KEY or OSIRIS_SECRET_*)\n",
+                name ? name : v);
+        code = 2;
+      } else if (js_set_str(env, name, eq + 1)) {
+        code = 1;
+      }
+      os_free(name);
+    } else if (a->env[i].kind == 'p') {
+      const char *hv = getenv(v);
+      if (!rm_worker_env_name_ok(v, strlen(v))) {
+        fprintf(stderr, "osiris run: --e2b-pass-env: the worker cannot be given '%s'\n", v);
+        code = 2;
+      } else if (!hv) {
+        fprintf(stderr, "osiris run: --e2b-pass-env %s: %s is not set in this environment\n", v, v);
+        code = 2;
+      } else if (js_set_str(env, v, hv)) {
+        code = 1;
+      }
+    } else {
+      char *text = NULL;
+      size_t len = 0;
+      os_err err = {0};
+      osiris_json *file = js_alloc(OSIRIS_JSON_OBJECT);
+      if (!file || os_read_file(v, &text, &len, &err)) {
+        fprintf(stderr, "osiris run: --e2b-env-from %s: %s\n", v, file ? err.msg : "out of memory");
+        code = 2;
+      } else if (cn_parse_dotenv(text, len, file)) {
+        code = 1;
+      }
+      for (k = 0; !code && k < osiris_json_size(file); k++) {
+        const char *name = osiris_json_key_at(file, k);
+        if (!rm_worker_env_name_ok(name, strlen(name))) {
+          fprintf(stderr, "osiris run: --e2b-env-from %s: the worker cannot be given '%s'\n", v, name);
+          code = 2;
+        } else if (osiris_json_set(env, name, osiris_json_copy(osiris_json_at(file, k)))) {
+          code = 1;
+        }
+      }
+      if (text) memset(text, 0, len);
+      os_free(text);
+      osiris_json_free(file);
+    }
+  }
+  if (code) {
+    osiris_json_free(env);
+    return code;
+  }
+  *out = env;
+  return 0;
+}
+
+/* Hand the worker's environment to the transport: OSIRIS_WORKER_ENV_<NAME>
+ * in our own environment only (section 16, rm_worker_env); <NAME> itself
+ * is not set here, so the host resolves nothing from it. */
+static int cli_export_worker_env(const osiris_json *env) {
+  size_t i;
+  for (i = 0; i < osiris_json_size(env); i++) {
+    char *var = os_asprintf("OSIRIS_WORKER_ENV_%s", osiris_json_key_at(env, i));
+    int bad = !var || setenv(var, osiris_json_str(osiris_json_at(env, i)), 1) != 0;
+    os_free(var);
+    if (bad) {
+      fprintf(stderr, "osiris run: cannot pass %s to the worker\n", osiris_json_key_at(env, i));
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* --dry-run: one file of the plan and its size ("generated" when the
+ * transport writes it at run time, -1 when the file is missing). */
+static void cli_plan_file(osiris_json *files, const char *path, const char *what, int64_t size,
+                          int64_t *total) {
+  osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
+  if (!f) return;
+  js_set_str(f, "path", path);
+  js_set_str(f, "what", what);
+  if (size >= 0) js_set_int(f, "bytes", size);
+  else osiris_json_set(f, "bytes", osiris_json_new(OSIRIS_JSON_NULL));
+  if (size >= 0 && total) *total += size;
+  osiris_json_push(files, f);
+}
+
+static int64_t cli_file_size(const char *path) {
+  struct stat st;
+  return path && stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
+}
+
+/* The plan of one manifest as JSON: steps in run order, and for a remote
+ * adapter the files the package would hold and the files a run brings
+ * back.  The files a step ships are those its driver declares
+ * (OSIRIS_KEY_INPUT_FILE / OSIRIS_KEY_OUTPUT_FILE), as the packager sees
+ * them; the paths are as the pipeline wrote them. */
+static osiris_rc cli_plan(osiris_ctx *ctx, const char *manifest, int remote, osiris_json *plan, os_err *err) {
+  mf_manifest *mf = NULL;
+  size_t *order = NULL, i, k;
+  osiris_json *steps = js_alloc(OSIRIS_JSON_ARRAY), *up = js_alloc(OSIRIS_JSON_ARRAY);
+  osiris_json *back = js_alloc(OSIRIS_JSON_ARRAY);
+  int64_t total = 0;
+  osiris_rc rc;
+  if (!steps || !up || !back) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = mf_load(manifest, &mf, err);
+  if (rc) goto done;
+  order = os_calloc(mf->n_steps ? mf->n_steps : 1, sizeof *order);
+  if (!order) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = mf_order(mf, order, err);
+  if (rc) goto done;
+  js_set_str(plan, "pipeline_id", mf->pipeline_id ? mf->pipeline_id : "");
+  js_set_str(plan, "profile", mf->profile ? mf->profile : "");
+  js_set_str(plan, "manifest_short", js_gets(osiris_json_get(mf->doc, "meta"), "manifest_short")
+                                         ? js_gets(osiris_json_get(mf->doc, "meta"), "manifest_short") : "");
+  if (remote) {
+    os_err werr = {0};
+    char *wbin = rm_worker_binary(&werr);
+    cli_plan_file(up, "osiris-worker", wbin ? wbin : werr.msg, cli_file_size(wbin), &total);
+    os_free(wbin);
+    cli_plan_file(up, "manifest.yaml", "the manifest", cli_file_size(manifest), &total);
+  }
+  for (i = 0; i < mf->n_steps; i++) {
+    const mf_step *ms = &mf->steps[order[i]];
+    const osiris_driver *d = osiris_driver_find(ctx, ms->driver);
+    osiris_json *st = js_alloc(OSIRIS_JSON_OBJECT), *needs = js_alloc(OSIRIS_JSON_ARRAY), *cfg = NULL;
+    char *cfg_path = os_path_join(mf->dir, ms->cfg_path), *rel = os_asprintf("cfg/%s.json", ms->id);
+    os_err cerr = {0};
+    if (!st || !needs || !cfg_path || !rel) {
+      osiris_json_free(st);
+      osiris_json_free(needs);
+      os_free(cfg_path);
+      os_free(rel);
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    js_set_str(st, "id", ms->id);
+    js_set_str(st, "driver", ms->driver);
+    if (!d) js_set_str(st, "problem", "no such driver");
+    for (k = 0; k < ms->n_needs; k++) js_push_str(needs, ms->needs[k]);
+    osiris_json_set(st, "needs", needs);
+    osiris_json_push(steps, st);
+    if (!remote) goto next;
+    cli_plan_file(up, rel, "config", cli_file_size(cfg_path), &total);
+    if (!d || js_read_file(cfg_path, &cfg, &cerr)) goto next;
+    {
+      const osiris_config_key *key;
+      osiris_json *conn = NULL;
+      const char *ref = js_gets(cfg, "connection"), *cbase = NULL;
+      os_err nerr = {0};
+      if (ref && cn_resolve(ctx, ref, d->family, &conn, NULL, &nerr) == OSIRIS_OK)
+        cbase = js_gets(conn, "base_dir");
+      for (key = d->keys; key && key->name; key++) {
+        const char *path = js_gets(cfg, key->name);
+        char *base, *host, *what;
+        if (!(key->flags & (OSIRIS_KEY_INPUT_FILE | OSIRIS_KEY_OUTPUT_FILE)) || !path || !*path) continue;
+        base = path[0] != '/' && cbase && *cbase ? os_path_abs(ctx->base_dir, cbase) : NULL;
+        host = os_path_abs(base ? base : ctx->base_dir, path);
+        what = os_asprintf("%s of step %s", key->name, ms->id);
+        if (key->flags & OSIRIS_KEY_INPUT_FILE) cli_plan_file(up, path, what ? what : "", cli_file_size(host), &total);
+        if (key->flags & OSIRIS_KEY_OUTPUT_FILE) cli_plan_file(back, path, what ? what : "", -1, NULL);
+        os_free(base);
+        os_free(host);
+        os_free(what);
+      }
+      osiris_json_free(conn);
+    }
+  next:
+    osiris_json_free(cfg);
+    os_free(cfg_path);
+    os_free(rel);
+  }
+  if (remote) {
+    char *cpath = NULL;
+    osiris_json *cdoc = NULL;
+    const osiris_json *conns;
+    os_err nerr = {0};
+    if (cn_load_file(ctx, &cpath, &cdoc, &conns, &nerr) == OSIRIS_OK)
+      cli_plan_file(up, CN_FILE_NAME, "generated: the connections the steps use, secret values as "
+                                      "${OSIRIS_SECRET_<n>} references", -1, NULL);
+    os_free(cpath);
+    osiris_json_free(cdoc);
+    cli_plan_file(up, "commands.jsonl", "generated: ping, prepare, one exec_step per step, cleanup", -1, NULL);
+    cli_plan_file(back, "artifacts/", "every step's artifacts", -1, NULL);
+    js_set_int(plan, "upload_bytes", total);
+  }
+  osiris_json_set(plan, "steps", steps);
+  steps = NULL;
+  if (remote) {
+    osiris_json_set(plan, "upload", up);
+    osiris_json_set(plan, "bring_back", back);
+    up = back = NULL;
+  }
+done:
+  osiris_json_free(steps);
+  osiris_json_free(up);
+  osiris_json_free(back);
+  os_free(order);
+  mf_free(mf);
+  return rc;
+}
+
+/* A file without a size is generated at run time, or missing (an input
+ * that does not exist: what says which, missing_label shows it). */
+static void cli_print_plan_files(const char *title, const osiris_json *files, const char *missing_label) {
+  size_t i;
+  if (!osiris_json_size(files)) return;
+  printf("%s\n", title);
+  for (i = 0; i < osiris_json_size(files); i++) {
+    const osiris_json *f = osiris_json_at(files, i);
+    const osiris_json *b = osiris_json_get(f, "bytes");
+    if (osiris_json_kind_of(b) != OSIRIS_JSON_NULL)
+      printf("  %-40s %12" PRId64 " bytes  %s\n", js_gets(f, "path"), osiris_json_int(b, 0), js_gets(f, "what"));
+    else
+      printf("  %-40s %12s        %s\n", js_gets(f, "path"),
+             os_startswith(js_gets(f, "what"), "generated") ? "" : missing_label, js_gets(f, "what"));
+  }
+}
+
+/* osiris run ... --dry-run: what the run would do, with nothing created
+ * (OML compiles into a temporary directory, removed before we return) and
+ * nothing run (no session, no sandbox, no worker). */
+static int cli_dry_run(osiris_ctx *ctx, cli_args *a, const char *path, const osiris_run_opts *o,
+                       const osiris_json *env) {
+  osiris_json *plan = js_alloc(OSIRIS_JSON_OBJECT), *doc = NULL, *names = js_alloc(OSIRIS_JSON_ARRAY);
+  char *abs = os_path_abs(ctx->base_dir, path), *tmp = NULL, *manifest = NULL;
+  const char *adapter = o->adapter ? o->adapter : "local";
+  int remote = !os_streq(adapter, "local"), code = 0;
+  os_err err = {0};
+  size_t i;
+  if (!plan || !names || !abs) {
+    code = 1;
+    goto done;
+  }
+  js_set_bool(plan, "dry_run", 1);
+  js_set_str(plan, "pipeline", path);
+  if (ym_read_file(abs, &doc, &err)) {
+    fprintf(stderr, "osiris run: %s\n", err.msg);
+    code = 2;
+    goto done;
+  }
+  if (mf_is_manifest(doc)) {
+    js_set_str(plan, "input", "manifest");
+    manifest = os_strdup(abs);
+  } else {
+    osiris_compile_opts co;
+    osiris_json *result = NULL;
+    const char *tdir = getenv("TMPDIR");
+    osiris_rc rc;
+    tmp = os_asprintf("%s/osiris-dry-run.XXXXXX", tdir && *tdir ? tdir : "/tmp");
+    if (!tmp || !mkdtemp(tmp)) {
+      fprintf(stderr, "osiris run: --dry-run: cannot create a temporary directory: %s\n", strerror(errno));
+      os_free(tmp);
+      tmp = NULL;
+      code = 1;
+      goto done;
+    }
+    memset(&co, 0, sizeof co);
+    co.profile = o->profile;
+    co.params = o->params;
+    co.logs_dir = tmp;
+    co.out_dir = tmp;
+    rc = osiris_compile(ctx, path, &co, &result);
+    if (rc) {
+      if (result && osiris_json_size(osiris_json_get(result, "errors")) > 0)
+        cli_print_report_errors(result, path);
+      else
+        fprintf(stderr, "osiris run: %s\n", osiris_ctx_error(ctx));
+      osiris_json_free(result);
+      code = rc == OSIRIS_ENOMEM ? 1 : 2;
+      goto done;
+    }
+    js_set_str(plan, "input", "OML, compiled into a temporary directory that is removed");
+    manifest = os_strdup(js_gets(result, "manifest_path"));
+    osiris_json_free(result);
+  }
+  js_set_str(plan, "adapter", adapter);
+  if (os_streq(adapter, "e2b")) {
+    const char *url = getenv("E2B_API_URL");
+    js_set_str(plan, "transport", "E2B sandbox");
+    js_set_str(plan, "e2b_template", o->e2b_template ? o->e2b_template : "base");
+    js_set_int(plan, "timeout_s", o->timeout_s ? o->timeout_s : 900);
+    js_set_str(plan, "e2b_api_url", url && *url ? url : "https://api.e2b.dev");
+    js_set_bool(plan, "e2b_api_key_set", getenv("E2B_API_KEY") != NULL);
+  } else if (remote) {
+    js_set_str(plan, "transport", "subprocess: osiris-worker in a fresh scratch directory");
+  } else {
+    js_set_str(plan, "transport", "in-process: nothing is uploaded");
+  }
+  if (manifest && cli_plan(ctx, manifest, remote, plan, &err)) {
+    fprintf(stderr, "osiris run: %s\n", err.msg);
+    code = 2;
+    goto done;
+  }
+  if (remote) {
+    static const char *const spill_vars[] = {"OSIRIS_FORCE_SPILL", "E2B_FORCE_SPILL", "OSIRIS_SPILL_THRESHOLD",
+                                             "E2B_SPILL_THRESHOLD", "OSIRIS_STREAM", NULL};
+    char **e;
+    for (i = 0; spill_vars[i]; i++)
+      if (osiris_ctx_getenv(ctx, spill_vars[i])) js_push_str(names, spill_vars[i]);
+    for (e = environ; e && *e; e++)
+      if (os_startswith(*e, "OSIRIS_WORKER_ENV_") && strchr(*e, '=')) {
+        const char *nm = *e + strlen("OSIRIS_WORKER_ENV_");
+        char *name = os_strndup(nm, (size_t)(strchr(*e, '=') - nm));
+        if (name && !osiris_json_get(env, name)) js_push_str(names, name);
+        os_free(name);
+      }
+    for (i = 0; i < osiris_json_size(env); i++) js_push_str(names, osiris_json_key_at(env, i));
+    osiris_json_set(plan, "worker_env", names);
+    names = NULL;
+  }
+  if (a->json) {
+    cli_print_json(plan);
+    goto done;
+  }
+  printf("dry run: nothing is created and nothing runs\n");
+  printf("pipeline:  %s (%s)\n", path, js_gets(plan, "input"));
+  printf("           id %s, profile %s, manifest %s\n", js_gets(plan, "pipeline_id"), js_gets(plan, "profile"),
+         js_gets(plan, "manifest_short"));
+  printf("adapter:   %s (%s)\n", adapter, js_gets(plan, "transport"));
+  if (os_streq(adapter, "e2b"))
+    printf("           template %s, timeout %" PRId64 " s, API %s, E2B_API_KEY %s\n",
+           js_gets(plan, "e2b_template"), osiris_json_int(osiris_json_get(plan, "timeout_s"), 0),
+           js_gets(plan, "e2b_api_url"),
+           osiris_json_bool(osiris_json_get(plan, "e2b_api_key_set"), 0) ? "set" : "NOT SET");
+  printf("steps, in run order:\n");
+  {
+    const osiris_json *steps = osiris_json_get(plan, "steps");
+    for (i = 0; i < osiris_json_size(steps); i++) {
+      const osiris_json *st = osiris_json_at(steps, i), *needs = osiris_json_get(st, "needs");
+      size_t k;
+      printf("  %zu. %-28s %-28s", i + 1, js_gets(st, "id"), js_gets(st, "driver"));
+      for (k = 0; k < osiris_json_size(needs); k++)
+        printf("%s%s", k ? ", " : "needs ", osiris_json_str(osiris_json_at(needs, k)));
+      if (js_gets(st, "problem")) printf("  (%s)", js_gets(st, "problem"));
+      printf("\n");
+    }
+  }
+  if (remote) {
+    cli_print_plan_files("upload:", osiris_json_get(plan, "upload"), "MISSING");
+    printf("  %-40s %12" PRId64 " bytes  (and the generated files)\n", "total",
+           osiris_json_int(osiris_json_get(plan, "upload_bytes"), 0));
+    cli_print_plan_files("bring back (when written):", osiris_json_get(plan, "bring_back"), "");
+    {
+      const osiris_json *wn = osiris_json_get(plan, "worker_env");
+      printf("worker environment (names only): PATH, HOME");
+      for (i = 0; i < osiris_json_size(wn); i++) printf(", %s", osiris_json_str(osiris_json_at(wn, i)));
+      printf(", and OSIRIS_SECRET_<n> for connection secrets\n");
+    }
+  }
+done:
+  if (tmp) rm_rmtree(tmp);
+  os_free(tmp);
+  os_free(manifest);
+  os_free(abs);
+  osiris_json_free(doc);
+  osiris_json_free(names);
+  osiris_json_free(plan);
+  return code;
+}
+
 static int cli_run(osiris_ctx *ctx, cli_args *a) {
   osiris_run_opts o;
+  osiris_json *worker_env = NULL;
   osiris_run *run = NULL;
   osiris_rc rc;
   char *last = NULL;
@@ -16247,6 +17765,12 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
     os_free(last);
     return 2;
   }
+  if (a->target && !os_streq(a->target, "e2b") && !os_streq(a->target, "local")) {
+    fprintf(stderr, "osiris run: --target supports 'e2b' and 'local', got '%s'\n", a->target);
+    os_free(last);
+    return 2;
+  }
+  if (a->target && os_streq(a->target, "e2b")) a->e2b = 1;
   if (a->sandbox && a->e2b) {
     fprintf(stderr, "osiris run: choose one of --sandbox local and --e2b\n");
     os_free(last);
@@ -16258,6 +17782,24 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
   {
     const char *env_deps = getenv("OSIRIS_E2B_INSTALL_DEPS");
     o.install_deps = a->install_deps || (env_deps && os_streq(env_deps, "1"));
+  }
+  code = cli_worker_env(a, &worker_env);
+  if (!code && osiris_json_size(worker_env) && !o.adapter) {
+    fprintf(stderr, "osiris run: --e2b-env, --e2b-env-from and --e2b-pass-env set the environment of a "
+                    "sandbox worker: add --sandbox local or --e2b\n");
+    code = 2;
+  }
+  if (!code && a->dry_run) {
+    code = cli_dry_run(ctx, a, path, &o, worker_env);
+    osiris_json_free(worker_env);
+    os_free(last);
+    return code;
+  }
+  if (!code) code = cli_export_worker_env(worker_env);
+  osiris_json_free(worker_env);
+  if (code) {
+    os_free(last);
+    return code;
   }
   if (a->verbose) osiris_ctx_set_log(ctx, cli_verbose_log, NULL);
   if (a->verbose && isatty(STDERR_FILENO)) osiris_ctx_set_progress(ctx, cli_progress, NULL);
@@ -16327,13 +17869,17 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
   return code;
 }
 
+static int cli_logs(osiris_ctx *ctx, cli_args *a);
+
 static int cli_runs(osiris_ctx *ctx, cli_args *a) {
   osiris_json *report = NULL;
   const osiris_json *diffs, *transport;
   size_t i;
   osiris_rc rc;
+  /* Osiris 0.5.7's `runs list`: the runs under the logs directory. */
+  if (a->n_positional == 1 && os_streq(a->positional[0], "list")) return cli_logs(ctx, a);
   if (a->n_positional != 3 || !os_streq(a->positional[0], "diff")) {
-    fprintf(stderr, "osiris runs: expected 'diff RUN_A RUN_B' (see --help)\n");
+    fprintf(stderr, "osiris runs: expected 'list' or 'diff RUN_A RUN_B' (see --help)\n");
     return 2;
   }
   rc = osiris_runs_diff(ctx, a->positional[1], a->positional[2], &report);
@@ -16357,6 +17903,26 @@ static int cli_runs(osiris_ctx *ctx, cli_args *a) {
   rc = osiris_json_size(diffs) ? OSIRIS_EDRIVER : OSIRIS_OK;
   osiris_json_free(report);
   return rc ? 1 : 0;
+}
+
+/* One key of `components show`: name, what it takes, its facts, its doc. */
+static void cli_print_key(const osiris_config_key *k) {
+  const struct cp_flag_word *fw;
+  os_buf b = {0};
+  ob_printf(&b, "    %s%s  ", k->name, (k->flags & OSIRIS_KEY_REQUIRED) ? "*" : "");
+  if (k->alias_of) {
+    ob_printf(&b, "alias of %s", k->alias_of);
+  } else {
+    cp_expect_text(&b, k);
+    if (k->default_json) ob_printf(&b, "; default %s", k->default_json);
+  }
+  for (fw = cp_flag_words; fw->flag; fw++)
+    if (k->flags & fw->flag) ob_printf(&b, "; %s", fw->text);
+  if ((k->flags & OSIRIS_KEY_REQUIRED) && (k->flags & OSIRIS_KEY_CONN))
+    ob_puts(&b, " (required unless the connection gives it)");
+  printf("%s\n", b.p ? b.p : k->name);
+  if (k->doc && *k->doc) printf("        %s\n", k->doc);
+  ob_free(&b);
 }
 
 static int cli_components(osiris_ctx *ctx, cli_args *a) {
@@ -16395,35 +17961,18 @@ static int cli_components(osiris_ctx *ctx, cli_args *a) {
       return 2;
     }
     if (a->json) {
-      osiris_json *o = osiris_json_new(OSIRIS_JSON_OBJECT), *keys = osiris_json_new(OSIRIS_JSON_ARRAY);
-      js_set_str(o, "name", d->name);
-      js_set_str(o, "family", d->family ? d->family : "");
-      js_set_str(o, "modes", d->modes ? d->modes : "");
-      js_set_str(o, "summary", d->summary ? d->summary : "");
-      for (k = d->keys; k && k->name; k++) {
-        osiris_json *kj = osiris_json_new(OSIRIS_JSON_OBJECT);
-        js_set_str(kj, "name", k->name);
-        js_set_bool(kj, "required", (k->flags & OSIRIS_KEY_REQUIRED) != 0);
-        js_set_bool(kj, "secret", (k->flags & OSIRIS_KEY_SECRET) != 0);
-        if (k->default_json) {
-          osiris_json *dv = NULL;
-          if (osiris_json_parse(k->default_json, strlen(k->default_json), &dv, NULL, 0) == OSIRIS_OK)
-            osiris_json_set(kj, "default", dv);
-        }
-        js_set_str(kj, "doc", k->doc ? k->doc : "");
-        osiris_json_push(keys, kj);
+      osiris_json *schema = cp_driver_schema(d);
+      if (!schema) {
+        fprintf(stderr, "osiris components show: out of memory\n");
+        return 1;
       }
-      osiris_json_set(o, "config", keys);
-      cli_print_json(o);
-      osiris_json_free(o);
+      cli_print_json(schema);
+      osiris_json_free(schema);
       return 0;
     }
-    printf("%s: %s\n  family: %s\n  modes:  %s\n  config:\n", d->name, d->summary ? d->summary : "",
-           d->family ? d->family : "", d->modes ? d->modes : "");
-    for (k = d->keys; k && k->name; k++)
-      printf("    %-18s %-9s %-16s %s\n", k->name,
-             (k->flags & OSIRIS_KEY_REQUIRED) ? "required" : (k->flags & OSIRIS_KEY_SECRET) ? "secret" : "",
-             k->default_json ? k->default_json : "", k->doc ? k->doc : "");
+    printf("%s: %s\n  family: %s\n  modes:  %s\n  config (* required):\n", d->name,
+           d->summary ? d->summary : "", d->family ? d->family : "", d->modes ? d->modes : "");
+    for (k = d->keys; k && k->name; k++) cli_print_key(k);
     return 0;
   }
   fprintf(stderr, "osiris components: expected 'list' or 'show NAME' (see --help)\n");
@@ -16648,39 +18197,57 @@ int main(int argc, char **argv) {
   const char *cmd;
   cli_args a;
   osiris_ctx *ctx;
-  int code;
+  int code, first, version = 0;
+  /* Every command also takes --json, --verbose/-v and --help (cli_parse). */
   static const char *const allowed[][2] = {
-      {"compile", " --param -p --profile --out --logs-dir --json "},
-      {"validate", " --json "},
-      {"run", " --param -p --profile --verbose -v --logs-dir --json --last-compile --sandbox --e2b"
-              " --e2b-template --timeout --e2b-install-deps "},
-      {"components", " --json "},
-      {"connections", " --json "},
-      {"logs", " --json --logs-dir --last "},
-      {"runs", " --json "},
+      {"compile", " --param -p --profile --out --logs-dir "},
+      {"validate", " "},
+      {"run", " --param -p --profile --logs-dir --last-compile --sandbox --e2b --target"
+              " --e2b-template --timeout --e2b-install-deps --e2b-env --e2b-env-from --e2b-pass-env"
+              " --dry-run "},
+      {"components", " "},
+      {"connections", " "},
+      {"logs", " --logs-dir --last "},
+      {"runs", " --logs-dir "},
       {"version", " "},
       {"help", " "}};
+  char allow[512];
   size_t i;
-  if (argc < 2) {
+  memset(&a, 0, sizeof a);
+  /* Osiris 0.5.7 puts its global flags before the command. */
+  for (first = 1; first < argc && argv[first][0] == '-' && argv[first][1]; first++) {
+    const char *f = argv[first];
+    if (os_streq(f, "--json")) a.json = 1;
+    else if (os_streq(f, "--verbose") || os_streq(f, "-v")) a.verbose = 1;
+    else if (os_streq(f, "--help") || os_streq(f, "-h")) return cli_help(first + 1 < argc ? argv[first + 1] : NULL);
+    else if (os_streq(f, "--version")) version = 1;
+    else {
+      fprintf(stderr, "osiris: unknown option %s before the command (see --help)\n", f);
+      return 2;
+    }
+  }
+  if (version) cmd = "version";
+  else if (first >= argc) {
     fputs(cli_usage, stderr);
     return 2;
-  }
-  cmd = argv[1];
-  if (os_streq(cmd, "--help") || os_streq(cmd, "-h") || os_streq(cmd, "help"))
-    return cli_help(argc > 2 ? argv[2] : NULL);
-  if (os_streq(cmd, "--version") || os_streq(cmd, "version")) {
-    printf("osiris %s\n", OSIRIS_VERSION);
-    return 0;
-  }
+  } else
+    cmd = argv[first];
+  if (os_streq(cmd, "help")) return cli_help(first + 1 < argc ? argv[first + 1] : NULL);
   for (i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
     if (os_streq(cmd, allowed[i][0])) break;
   if (i == sizeof allowed / sizeof allowed[0]) {
     fprintf(stderr, "osiris: unknown command '%s'\n\n%s", cmd, cli_usage);
     return 2;
   }
-  code = cli_parse(argc - 2, argv + 2, &a, allowed[i][1]);
+  snprintf(allow, sizeof allow, "%s--json --verbose -v ", allowed[i][1]);
+  code = version ? 0 : cli_parse(argc - first - 1, argv + first + 1, &a, allow);
   if (code) return code;
   if (a.help) return cli_help(cmd);
+  if (os_streq(cmd, "version")) {
+    if (a.json) printf("{\n  \"version\": \"%s\"\n}\n", OSIRIS_VERSION);
+    else printf("osiris %s\n", OSIRIS_VERSION);
+    return 0;
+  }
   ctx = osiris_ctx_new(NULL);
   if (!ctx || osiris_register_builtin_drivers(ctx) != OSIRIS_OK) {
     fprintf(stderr, "osiris: cannot initialize: %s\n", ctx ? osiris_ctx_error(ctx) : "out of memory");

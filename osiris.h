@@ -62,6 +62,14 @@ const char *osiris_rc_name(osiris_rc rc);
 /* Release memory that an osiris_* function returned as "owned". NULL ok. */
 void osiris_free(void *p);
 
+/* Numbers as text, whatever setlocale() the program called: '.' is always
+ * the decimal point.  osiris_strtod is strtod(3) in the "C" locale.
+ * osiris_format_double writes the shortest text that reads back as d
+ * (Python repr style: "1.0", "0.1", "1e+16", "nan", "inf"), NUL-terminated,
+ * and returns its length (cut to cap - 1).  Both thread-safe. */
+double osiris_strtod(const char *s, char **end);
+size_t osiris_format_double(char *out, size_t cap, double d);
+
 /* ------------------------------------------------------------------ JSON
  * A JSON value tree.  Integers and doubles are distinct kinds: "1" is INT,
  * "1.0" and "1e3" are DOUBLE.  Object keys keep insertion order; duplicate
@@ -210,6 +218,10 @@ typedef struct osiris_csv_opts {
    * code other than OSIRIS_OK stops the read with that code. */
   osiris_rc (*on_rows)(void *user, osiris_frame *f);
   void *on_rows_user;
+  /* reader: 0 (strict, the default) fails with OSIRIS_EPARSE on a
+   * character after a closing quote ("abc"def); 1 keeps it as text
+   * (abcdef), as pandas does.  An unterminated quote fails either way. */
+  int lenient_quotes;
 } osiris_csv_opts;
 
 /* Read a CSV file into a new frame (owned by the caller).  The file is
@@ -217,7 +229,8 @@ typedef struct osiris_csv_opts {
  * with on_rows taking the rows out memory stays a few MiB whatever the
  * file's size; a pipe is read whole.  Errors name the file and line in
  * errbuf: OSIRIS_ENOTFOUND, OSIRIS_EIO (also: the file changed between the
- * two passes), OSIRIS_EPARSE (unterminated quote, field count, bad UTF-8). */
+ * two passes), OSIRIS_EPARSE (unterminated quote, text after a closing quote unless
+ * lenient_quotes, field count, bad UTF-8). */
 osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o,
                           osiris_frame **out, char *errbuf, size_t errcap);
 /* Write f to path through a temporary file created exclusively beside it, then rename: a failure never leaves a
@@ -278,6 +291,9 @@ typedef struct osiris_step osiris_step;
  * validate accepts it, the run notes it once (never silently ignored
  * when it would change results: such keys are implemented or refused). */
 #define OSIRIS_KEY_NO_EFFECT 64u
+/* Exactly one of the keys a driver flags OSIRIS_KEY_ONE_OF must be given
+ * (e.g. query or table): validate reports none and more than one. */
+#define OSIRIS_KEY_ONE_OF 128u
 
 /* The type a config value must have (validate and compile check it). */
 typedef enum osiris_key_type {

@@ -44,6 +44,8 @@ echo "unit tests"
 for t in tests/bin/test_*; do [ -x "$t" ] && run_one "$(basename "$t")" "$t"; done
 echo "unit tests under ASan+UBSan"
 for t in tests/bin/asan/test_*; do [ -x "$t" ] && ASAN_OPTIONS=detect_leaks=1 run_one "asan/$(basename "$t")" "$t"; done
+echo "allocation failures (OSIRIS_FAULT_INJECTION, ASan+LeakSanitizer)"
+for t in tests/bin/fault/test_*; do [ -x "$t" ] && ASAN_OPTIONS=detect_leaks=1 run_one "fault/$(basename "$t")" "$t"; done
 echo "threaded tests under ThreadSanitizer"
 for t in tests/bin/tsan/test_*; do [ -x "$t" ] && TSAN_OPTIONS=halt_on_error=1 run_one "tsan/$(basename "$t")" "$t"; done
 echo "embedding example"

@@ -482,7 +482,13 @@ static void test_unresolved(void) {
   CHECK(ival(e, "line") == 8 && ival(e, "col") == 14);
   CHECK(strstr(osiris_ctx_error(ctx), "Unresolved parameters: ['cols', 'tbl']") != NULL);
   CHECK(!os_is_dir("out"));
-  /* validate has no --param: unresolved names are a warning there */
+  /* validate has no --param: unresolved names are a warning there (it
+   * looks the connection up, so there is one) */
+  {
+    char *dir = os_path_join(tmp_root, "unres");
+    spit(dir, "osiris_connections.yaml", "connections:\n  mysql:\n    main:\n      host: h\n");
+    os_free(dir);
+  }
   rc = osiris_validate(ctx, path, &rep);
   CHECK_RC(rc, OSIRIS_OK);
   CHECK(osiris_json_bool(osiris_json_get(rep, "valid"), 0) == 1);

@@ -107,9 +107,12 @@ static void test_newlines(void) {
     CHECK_STR(cell(f, 0, 2), "3");
   }
   osiris_frame_free(f);
-  /* final newline, trailing empty field at EOF, text after a closing quote */
+  /* final newline, trailing empty field at EOF, text after a closing quote
+   * (kept with lenient_quotes; test_strict_quotes has the default) */
   PUT("tail.csv", "a,b\n\"ab\"c,\n");
+  o.lenient_quotes = 1;
   f = rd("tail.csv", &o);
+  o.lenient_quotes = 0;
   CHECK(f && osiris_frame_rows(f) == 1);
   if (f) {
     CHECK_STR(cell(f, 0, 0), "abc");
@@ -745,6 +748,7 @@ typedef struct ref_reader {
   size_t line;      /* physical line at p[i], 1-based */
   size_t rec_line;  /* line where the last record started */
   char delim;
+  int lenient_quotes; /* text after a closing quote is kept, not an error */
   unsigned char stop[256]; /* 1 for the bytes that end unquoted text */
   uint64_t *ends;   /* end offset in p of each kept cell, row-major */
   size_t nends, ends_cap;
@@ -809,6 +813,13 @@ static osiris_rc ref_record(ref_reader *r, int *got) {
           continue;
         }
         break;
+      }
+      if (!r->lenient_quotes && i < n && !r->stop[(unsigned char)p[i]]) {
+        rc = os_fail(r->err, OSIRIS_EPARSE,
+                     "%s:%zu: text after a closing quote (quote the whole field, double the "
+                     "quotes inside it, or set strict: false)",
+                     r->path, r->line);
+        goto done;
       }
     }
     /* Unquoted text, or text after a closing quote (kept, as pandas does). */
@@ -1063,6 +1074,7 @@ static osiris_rc ref_csv_read(const char *path, const osiris_csv_opts *o, osiris
   r.path = path;
   r.err = &err;
   r.line = 1;
+  r.lenient_quotes = o->lenient_quotes != 0;
   r.delim = o->delimiter ? o->delimiter : ',';
   if (r.delim == '"' || r.delim == '\n' || r.delim == '\r') {
     rc = os_fail(&err, OSIRIS_EINVAL, "%s: invalid CSV delimiter", path);
@@ -1601,6 +1613,7 @@ static void test_chunks_random(void) {
     o.limit = rng(4) ? -1 : (int64_t)rng(4);
     o.latin1 = rng(10) == 0;
     o.infer_types = rng(10) != 0;
+    o.lenient_quotes = rng(3) != 0;
     if (!rng(5)) o.na_values = na;
     if (!rng(8)) o.columns = cols;
     put_file("c_rand.csv", b.p ? b.p : "", b.len);
@@ -1626,6 +1639,47 @@ static void test_chunks_random(void) {
     ob_free(&b);
   }
   CHECK(bad == 0);
+}
+
+/* Strict by default: a character after a closing quote fails naming the
+ * file and the line of the quote, at every chunk size (a quote at a chunk
+ * end must not let the next byte through); lenient_quotes keeps the text. */
+static void test_strict_quotes(void) {
+  osiris_csv_opts o = dopts();
+  osiris_frame *f = NULL;
+  char want[700];
+  PUT("sq.csv", "a,b\n1,2\n\"abc\"def,3\n");
+  CHECK_RC(osiris_csv_read(tpath("sq.csv"), &o, &f, errbuf, sizeof errbuf), OSIRIS_EPARSE);
+  snprintf(want, sizeof want,
+           "%s:3: text after a closing quote (quote the whole field, double the quotes inside "
+           "it, or set strict: false)",
+           tpath("sq.csv"));
+  CHECK_STR(errbuf, want);
+  CHECK(f == NULL);
+  CHECK(agree("sq.csv", &o));
+  /* the line is the closing quote's, after a quoted newline */
+  PUT("sq2.csv", "a\n\"x\ny\" \n");
+  CHECK_RC(osiris_csv_read(tpath("sq2.csv"), &o, &f, errbuf, sizeof errbuf), OSIRIS_EPARSE);
+  CHECK(contains(errbuf, "sq2.csv:3: text after a closing quote"));
+  CHECK(agree("sq2.csv", &o));
+  /* a closing quote before the delimiter, a line end or the end is fine */
+  PUT("sq3.csv", "a,b\n\"x\",\"y\"\r\n\"\"\"q\"\"\",\"z\"");
+  f = rd("sq3.csv", &o);
+  CHECK(f && osiris_frame_rows(f) == 2);
+  if (f) CHECK_STR(cell(f, 0, 1), "\"q\"");
+  osiris_frame_free(f);
+  f = NULL;
+  /* lenient: as before */
+  o.lenient_quotes = 1;
+  f = rd("sq.csv", &o);
+  CHECK(f && osiris_frame_rows(f) == 2);
+  if (f) CHECK_STR(cell(f, 0, 1), "abcdef");
+  osiris_frame_free(f);
+  CHECK(agree("sq.csv", &o));
+  /* an unterminated quote fails in both modes */
+  PUT("sq4.csv", "a\n\"abc\n");
+  CHECK_RC(osiris_csv_read(tpath("sq4.csv"), &o, &f, errbuf, sizeof errbuf), OSIRIS_EPARSE);
+  CHECK(contains(errbuf, "sq4.csv:2: unterminated quoted field"));
 }
 
 /* The file written between the passes: never wrong data, an error. */
@@ -1830,6 +1884,7 @@ int main(void) {
   RUN(test_chunks_inputs);
   RUN(test_chunks_batches);
   RUN(test_chunks_random);
+  RUN(test_strict_quotes);
   RUN(test_chunks_changed);
   RUN(test_chunks_fifo);
   RUN(test_chunks_memory);

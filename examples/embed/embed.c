@@ -10,9 +10,14 @@
  * It runs a pipeline through the public API and reads the outcome back
  * through the API too: the run handle and the status.json it wrote.  The
  * last line says "N passed, N failed" so the test suite can run it.
+ *
+ * Like most programs it takes the user's locale (setlocale(LC_ALL, "")):
+ * osiris reads and writes numbers with '.' whatever that locale is
+ * (tests/e2e/locale.sh runs it under a comma-decimal locale).
  */
 #include "osiris.h"
 
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +40,7 @@ int main(int argc, char **argv) {
   osiris_run *run = NULL;
   osiris_rc rc;
 
+  setlocale(LC_ALL, "");
   if (!ctx || osiris_register_builtin_drivers(ctx) != OSIRIS_OK) {
     fprintf(stderr, "cannot create a context\n");
     return 1;

@@ -5,12 +5,16 @@
 # free non-default ports, and are stopped by their own pid files.
 #
 #   tests/db/servers.sh start   start both (packages from `make deps`)
-#   tests/db/servers.sh env     print export lines (OSIRIS_TEST_MYSQL_*, OSIRIS_TEST_PG_*)
+#   tests/db/servers.sh env     print export lines (OSIRIS_TEST_MYSQL_*, OSIRIS_TEST_PG_*,
+#                               OSIRIS_TEST_TLS_CA)
 #   tests/db/servers.sh stop    stop both and remove the state directory
 #   tests/db/servers.sh status  exit 0 when both answer
 #
 # State directory: $OSIRIS_TEST_DB_DIR, else /tmp/osiris-testdb-<uid>.
 # `start` is idempotent: servers that already answer are left alone.
+# Both servers offer TLS (a CA made at start, $STATE/tls/ca.pem, signs a
+# certificate for 127.0.0.1 and localhost) but neither requires it: plain
+# connections work as before.
 # Typical use:  eval "$(tests/db/servers.sh start)"  (start prints the env lines too)
 set -euo pipefail
 
@@ -53,11 +57,39 @@ pg_ping() {
   [ -f "$STATE/pg.port" ] && "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$(cat "$STATE/pg.port")" >/dev/null 2>&1
 }
 
+# The throwaway CA and server certificate (EC P-256: quick to make), once
+# per state directory; each server copies the key into its own directory,
+# owned by the user it runs as.
+make_tls() {
+  local t=$STATE/tls
+  [ -s "$t/server.pem" ] && return 0
+  command -v openssl >/dev/null || die "openssl is missing (run \`make deps\`)"
+  rm -rf "$t"; mkdir -p "$t"
+  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/CN=osiris test CA" -keyout "$t/ca.key" -out "$t/ca.pem" >"$t/openssl.log" 2>&1 &&
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=127.0.0.1" -keyout "$t/server.key" -out "$t/server.csr" >>"$t/openssl.log" 2>&1 &&
+  printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+    "keyUsage=digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" >"$t/server.ext" &&
+  openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$t/server.ext" -out "$t/server.pem" >>"$t/openssl.log" 2>&1 ||
+    { cat "$t/openssl.log" >&2; die "cannot make the TLS certificates"; }
+  chmod 644 "$t/ca.pem" "$t/server.pem"
+}
+
+# copy_key DIR USER: the server key in DIR, readable by USER only.
+copy_key() {
+  cp "$STATE/tls/server.pem" "$1/server.pem"
+  cp "$STATE/tls/server.key" "$1/server.key"
+  chown "$2" "$1/server.pem" "$1/server.key"; chmod 600 "$1/server.key"
+}
+
 start_mysql() {
   local d=$STATE/mysql port pw u
   if my_ping; then return 0; fi
   u=$(mysql_user)
   rm -rf "$d"; mkdir -p "$d"; chown "$u" "$d"
+  copy_key "$d" "$u"
   port=$(free_port); echo "$port" >"$STATE/mysql.port"
   pw=$(cat "$STATE/password")
   mariadb-install-db --no-defaults --datadir="$d/data" --user="$u" \
@@ -68,6 +100,7 @@ start_mysql() {
     --pid-file="$d/pid" --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
     --local-infile=1 --innodb-flush-log-at-trx-commit=2 --log-error="$d/error.log" \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --ssl-ca="$STATE/tls/ca.pem" --ssl-cert="$d/server.pem" --ssl-key="$d/server.key" \
     </dev/null >/dev/null 2>&1 &
   local i
   for i in $(seq 1 150); do my_ping && break; sleep 0.1; done
@@ -85,6 +118,7 @@ start_pg() {
   if pg_ping; then return 0; fi
   u=$(pg_user)
   rm -rf "$d"; mkdir -p "$d"; chown "$u" "$d"; chmod 700 "$d"
+  copy_key "$d" "$u"
   port=$(free_port); echo "$port" >"$STATE/pg.port"
   pw=$(cat "$STATE/password")
   printf '%s\n' "$pw" >"$STATE/pg.pwfile"; chown "$u" "$STATE/pg.pwfile"; chmod 600 "$STATE/pg.pwfile"
@@ -93,7 +127,7 @@ start_pg() {
     { cat "$STATE/pg-initdb.log" >&2; die "initdb failed"; }
   rm -f "$STATE/pg.pwfile"
   as_user "$u" "$PGBIN/pg_ctl" -D "$d/data" -w -t 30 -l "$d/server.log" start \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$d -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$d -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c ssl=on -c ssl_cert_file=$d/server.pem -c ssl_key_file=$d/server.key" \
     >/dev/null 2>&1 || { tail -n 20 "$d/server.log" >&2 || true; die "postgres did not start"; }
   PGPASSWORD=$pw "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$port" -U "$DBUSER" -d postgres \
     -c "CREATE DATABASE $DBNAME" >/dev/null
@@ -115,6 +149,7 @@ export OSIRIS_TEST_PG_PORT=$(cat "$STATE/pg.port")
 export OSIRIS_TEST_PG_USER=$DBUSER
 export OSIRIS_TEST_PG_PASSWORD='$pw'
 export OSIRIS_TEST_PG_DB=$DBNAME
+export OSIRIS_TEST_TLS_CA='$STATE/tls/ca.pem'
 EOF
 }
 
@@ -141,6 +176,7 @@ case "${1:-}" in
     [ -s "$STATE/password" ] ||
       python3 -c 'import secrets; print("Osr-" + secrets.token_hex(12))' >"$STATE/password"
     chmod 644 "$STATE/password"
+    make_tls
     start_mysql
     start_pg
     print_env

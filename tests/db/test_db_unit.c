@@ -109,11 +109,74 @@ static void test_frame_append(void) {
   drv_db_buf_free(&scratch);
 }
 
+static osiris_json *test_conn(const char *text) {
+  osiris_json *v = NULL;
+  CHECK_RC(osiris_json_parse(text, strlen(text), &v, NULL, 0), OSIRIS_OK);
+  return v;
+}
+
+/* TLS modes are matched in any ASCII case; a bad mode or a TLS file that
+ * cannot be opened fails with OSIRIS_EINVAL before anything connects. */
+static void test_tls_options(void) {
+  char err[600], text[80];
+  drv_db_src src = {NULL, NULL};
+  drv_mysql_conn my;
+  drv_pg_conn pg;
+  osiris_json *conn;
+  CHECK(drv_db_tls_mode("verify_identity", drv_mysql_ssl_modes) == 4);
+  CHECK(drv_db_tls_mode("Verify_CA", drv_mysql_ssl_modes) == 3);
+  CHECK(drv_db_tls_mode("DISABLED", drv_mysql_ssl_modes) == DRV_MYSQL_DISABLED);
+  CHECK(drv_db_tls_mode("VERIFY", drv_mysql_ssl_modes) == -1);
+  CHECK(drv_db_tls_mode("DISABLEDX", drv_mysql_ssl_modes) == -1);
+  CHECK(drv_db_tls_mode("", drv_mysql_ssl_modes) == -1);
+  CHECK(drv_db_tls_mode("VERIFY-FULL", drv_pg_ssl_modes) == 5);
+  CHECK(drv_db_tls_mode("verify_full", drv_pg_ssl_modes) == -1);
+  drv_db_tls_modes_text(drv_pg_ssl_modes, text, sizeof text);
+  CHECK_STR(text, "disable, allow, prefer, require, verify-ca or verify-full");
+  drv_db_tls_modes_text(drv_mysql_ssl_modes, text, 12); /* truncated, terminated */
+  CHECK_STR(text, "DISABLED, P");
+
+  src.conn = conn = test_conn("{\"database\": \"d\", \"ssl_mode\": \"on\"}");
+  CHECK_RC(drv_mysql_connect_src(&src, &my, 1, 0, err, sizeof err), OSIRIS_EINVAL);
+  CHECK_STR(err, "MySQL connection: ssl_mode \"on\" is not one of DISABLED, PREFERRED, "
+                 "REQUIRED, VERIFY_CA or VERIFY_IDENTITY (any case)");
+  CHECK(my.my == NULL);
+  osiris_json_free(conn);
+  src.conn = conn = test_conn("{\"database\": \"d\", \"ssl_mode\": \"verify_ca\", "
+                              "\"ssl_ca\": \"/nonexistent/osiris-ca.pem\"}");
+  CHECK_RC(drv_mysql_connect_src(&src, &my, 1, 0, err, sizeof err), OSIRIS_EINVAL);
+  CHECK_STR(err, "MySQL connection: ssl_ca /nonexistent/osiris-ca.pem: no such file "
+                 "(TLS files are read where the step runs)");
+  osiris_json_free(conn);
+
+  /* No ssl_mode: no TLS, so a TLS key alone would be ignored; refused. */
+  src.conn = conn = test_conn("{\"database\": \"d\", \"ssl_cipher\": \"HIGH\"}");
+  CHECK_RC(drv_mysql_connect_src(&src, &my, 1, 0, err, sizeof err), OSIRIS_EINVAL);
+  CHECK_STR(err, "MySQL connection: ssl_cipher is set but ssl_mode is not: give ssl_mode "
+                 "(VERIFY_IDENTITY recommended)");
+  osiris_json_free(conn);
+
+  src.conn = conn = test_conn("{\"database\": \"d\", \"sslmode\": \"verify\"}");
+  CHECK_RC(drv_pg_connect_src(&src, &pg, "PostgreSQL", 1, err, sizeof err), OSIRIS_EINVAL);
+  CHECK_STR(err, "PostgreSQL connection: sslmode \"verify\" is not one of disable, allow, "
+                 "prefer, require, verify-ca or verify-full");
+  CHECK(pg.pg == NULL);
+  osiris_json_free(conn);
+  /* No sslmode: libpq's prefer uses the files, so they are checked. */
+  src.conn = conn = test_conn("{\"dsn\": \"postgresql://u:pw@h/db\", "
+                              "\"sslcert\": \"/nonexistent/client.pem\"}");
+  CHECK_RC(drv_pg_connect_src(&src, &pg, "Supabase", 1, err, sizeof err), OSIRIS_EINVAL);
+  CHECK_STR(err, "Supabase connection: sslcert /nonexistent/client.pem: no such file "
+                 "(TLS files are read where the step runs)");
+  osiris_json_free(conn);
+}
+
 int main(void) {
   RUN(test_dates);
   RUN(test_numbers);
   RUN(test_mask);
   RUN(test_copy_and_ident);
   RUN(test_frame_append);
+  RUN(test_tls_options);
   return th_report();
 }

@@ -248,21 +248,44 @@ assert_eq 0 "$(my_sql "SELECT COUNT(*) FROM information_schema.tables WHERE tabl
   "a table created by the failed step is dropped again"
 
 # SIGINT while the server is reading the rows: the feed stops, the load
-# ends early and the transaction is rolled back.
+# ends early and the transaction is rolled back.  The load is held half
+# way at a known point, not raced: a session of the test inserts row
+# 200000 and keeps its transaction open, so the load waits for that row's
+# lock after 199999 rows; the SIGINT comes while it waits, then the test
+# rolls back and the load may go on -- and must stop.
 new_case cancel
 my_sql "DROP TABLE IF EXISTS mb_cancel; CREATE TABLE mb_cancel (id BIGINT PRIMARY KEY, s VARCHAR(40)) ENGINE=InnoDB;
 INSERT INTO mb_cancel VALUES (0, 'old')"
 write_connections
 pipeline p.yaml mysql.extractor 'connection: "@mysql.test"
 query: "SELECT seq AS id, CONCAT('"'row '"', seq) AS s FROM seq_1_to_5000000"' 'table: mb_cancel'
-"$OSIRIS" run p.yaml >out.txt 2>err.txt </dev/null &
-PID=$!
-for _ in $(seq 1 1200); do # until the first write.progress (100000 rows sent)
-  RUN=$(newest_run_dir)
-  [ -n "$RUN" ] && grep -q '"event":"write.progress"' "$RUN/events.jsonl" 2>/dev/null && break
-  sleep 0.05
+rm -f lock.in
+mkfifo lock.in
+mariadb --no-defaults -h "$OSIRIS_TEST_MYSQL_HOST" -P "$OSIRIS_TEST_MYSQL_PORT" -u "$OSIRIS_TEST_MYSQL_USER" \
+  -p"$OSIRIS_TEST_MYSQL_PASSWORD" -B -N --unbuffered "$OSIRIS_TEST_MYSQL_DB" <lock.in >lock.out 2>&1 &
+LOCK_PID=$!
+exec 7>lock.in
+echo "BEGIN; INSERT INTO mb_cancel VALUES (200000, 'held'); SELECT 'holding';" >&7
+for _ in $(seq 1 600); do # 60 s at most
+  grep -qx holding lock.out && break
+  kill -0 "$LOCK_PID" 2>/dev/null || break
+  sleep 0.1
 done
+assert_eq holding "$(cat lock.out)" "the test's session holds row 200000"
+"$OSIRIS" run p.yaml >out.txt 2>err.txt </dev/null 7>&- &
+PID=$!
+for _ in $(seq 1 1200); do # 120 s at most: until the load waits for row 200000
+  [ "$(my_sql "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'")" -ge 1 ] && break
+  kill -0 "$PID" 2>/dev/null || break
+  sleep 0.1
+done
+RUN=$(newest_run_dir)
+N=$(count_events "$RUN" write.progress)
+if [ "${N:-0}" -ge 1 ]; then pass "held after a write.progress (100000 rows sent)"; else fail "held before any write.progress"; fi
 kill -INT "$PID" 2>/dev/null
+echo "ROLLBACK;" >&7
+exec 7>&-
+wait "$LOCK_PID"
 RC=0
 wait "$PID" || RC=$?
 assert_eq 1 "$RC" "interrupted run fails"

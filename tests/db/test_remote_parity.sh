@@ -57,7 +57,7 @@ fi
 node "$E2E_ROOT/tests/fake_e2b/server.mjs" --port 0 --parent-pid $$ \
   >"$E2E_WORK/fake.out" 2>"$E2E_WORK/fake.err" &
 FAKE_PID=$!
-for _ in $(seq 1 100); do [ -s "$E2E_WORK/fake.out" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -s "$E2E_WORK/fake.out" ] && break; kill -0 "$FAKE_PID" 2>/dev/null || break; sleep 0.1; done
 fake_info() { head -1 "$E2E_WORK/fake.out" | py -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 if ! E2B_API_KEY=$(fake_info api_key); then
   fail "fake E2B did not start: $(head -c 400 "$E2E_WORK/fake.err")"
@@ -332,10 +332,27 @@ if [ -n "$MANIFEST" ]; then
 fi
 
 # ------------------------------------------------------------- the worker reached 127.0.0.1
-# The servers report the client address they see; MySQL's SLEEP keeps the
-# worker alive long enough to compare its namespaces with ours.
+# The servers report the client address they see.  The worker is held
+# inside step mysql-client while we compare its namespaces with ours: a
+# MariaDB session of the test holds a named lock, the probe's GET_LOCK
+# waits for it, and only closing that session lets the worker go on
+# (no bet on how long a SLEEP outlasts our polling).
 E2E_CASE=network
-cat >probe.yaml <<'YAML'
+LOCK=osiris_probe_$T
+mkfifo "$E2E_WORK/lock.in"
+mariadb --no-defaults -h "$OSIRIS_TEST_MYSQL_HOST" -P "$OSIRIS_TEST_MYSQL_PORT" -u "$OSIRIS_TEST_MYSQL_USER" \
+  -p"$OSIRIS_TEST_MYSQL_PASSWORD" -B -N --unbuffered "$OSIRIS_TEST_MYSQL_DB" \
+  <"$E2E_WORK/lock.in" >"$E2E_WORK/lock.out" 2>&1 &
+LOCK_PID=$!
+exec 7>"$E2E_WORK/lock.in"
+echo "SELECT GET_LOCK('$LOCK', 0);" >&7
+for _ in $(seq 1 600); do # 60 s at most
+  grep -qx 1 "$E2E_WORK/lock.out" && break
+  kill -0 "$LOCK_PID" 2>/dev/null || break
+  sleep 0.1
+done
+assert_eq 1 "$(cat "$E2E_WORK/lock.out")" "the test's session holds the lock $LOCK"
+cat >probe.yaml <<YAML
 oml_version: "0.1.0"
 name: "where does the worker connect from"
 steps:
@@ -344,7 +361,7 @@ steps:
     mode: read
     config:
       connection: "@mysql.test"
-      query: "SELECT SUBSTRING_INDEX(USER(), '@', -1) AS client_host, SLEEP(1.5) AS slept"
+      query: "SELECT SUBSTRING_INDEX(USER(), '@', -1) AS client_host, GET_LOCK('${LOCK}', 120) AS locked"
   - id: write-mysql-client
     component: filesystem.csv_writer
     mode: write
@@ -366,10 +383,11 @@ steps:
 YAML
 rm -rf output
 fake_get /_fake/state | py -c 'import json,sys; print(len(json.load(sys.stdin)["processes"]))' >"$E2E_WORK/nproc0" 2>/dev/null
-( run_mode e2b probe.yaml; echo "$RC" >"$E2E_WORK/probe.rc"; printf '%s\n' "${KEPT[@]}" >"$E2E_WORK/probe.kept" ) &
+( run_mode e2b probe.yaml; echo "$RC" >"$E2E_WORK/probe.rc"; printf '%s\n' "${KEPT[@]}" >"$E2E_WORK/probe.kept" ) 7>&- &
 PROBE=$!
 wpid=
-for _ in $(seq 1 150); do
+for _ in $(seq 1 600); do # 60 s at most: the worker cannot end before we close the lock session
+  kill -0 "$PROBE" 2>/dev/null || break
   wpid=$(fake_get /_fake/state | py -c '
 import json, sys
 s = json.load(sys.stdin)
@@ -377,7 +395,7 @@ for p in s.get("processes", [])[int(sys.argv[1]):]:
     if "osiris-worker" in p.get("cmd", "") and not p.get("ended_at"):
         print(p["pid"]); break' "$(cat "$E2E_WORK/nproc0" 2>/dev/null || echo 0)" 2>/dev/null)
   [ -n "$wpid" ] && break
-  sleep 0.05
+  sleep 0.1
 done
 if [ -n "$wpid" ] && [ -e "/proc/$wpid/ns/net" ]; then
   w_net=$(readlink "/proc/$wpid/ns/net"); w_mnt=$(readlink "/proc/$wpid/ns/mnt")
@@ -390,11 +408,14 @@ if [ -n "$wpid" ] && [ -e "/proc/$wpid/ns/net" ]; then
 else
   fail "could not see the fake's worker process (pid '$wpid') to compare namespaces"
 fi
+echo "SELECT RELEASE_LOCK('$LOCK');" >&7 # the probe goes on
+exec 7>&-                                 # and the session ends
+wait "$LOCK_PID"
 wait "$PROBE"
 [ -f "$E2E_WORK/probe.kept" ] && mapfile -t KEPT <"$E2E_WORK/probe.kept"
 assert_eq 0 "$(cat "$E2E_WORK/probe.rc" 2>/dev/null)" "probe over --e2b: exit 0"
-assert_eq "client_host,slept
-127.0.0.1,0" "$(cat output/mysql_client.csv 2>/dev/null)" "MariaDB saw the e2b worker connect from 127.0.0.1"
+assert_eq "client_host,locked
+127.0.0.1,1" "$(cat output/mysql_client.csv 2>/dev/null)" "MariaDB saw the e2b worker connect from 127.0.0.1"
 assert_eq "client_host,server_port
 127.0.0.1,$OSIRIS_TEST_PG_PORT" "$(cat output/pg_client.csv 2>/dev/null)" "PostgreSQL saw the e2b worker connect from 127.0.0.1"
 

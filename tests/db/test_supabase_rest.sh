@@ -39,7 +39,7 @@ cleanup() {
   [ "${E2E_KEEP:-0}" = 1 ] || rm -rf "$E2E_WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do [ -s "$FAKE_LOG" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -s "$FAKE_LOG" ] && break; kill -0 "$FAKE_PID" 2>/dev/null || break; sleep 0.1; done # 60 s at most
 FAKE_PORT=$(py -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$FAKE_LOG" 2>/dev/null)
 if [ -z "$FAKE_PORT" ]; then
   fail "the fake PostgREST did not start: $(cat "$E2E_WORK/fake.err")"

@@ -25,7 +25,7 @@ async function startFake() {
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FAKE_E2B_API_KEY: '', E2B_API_KEY: 'e2b_' + 'ab'.repeat(20), FAKE_E2B_LEAK_CANARY: 'canary' } });
   const line = await new Promise((resolve, reject) => {
     let buf = '';
-    const t = setTimeout(() => reject(new Error('fake did not start in 15 s')), 15000);
+    const t = setTimeout(() => reject(new Error('fake did not start in 60 s')), 60000);
     fake.stdout.on('data', (c) => {
       buf += c;
       const i = buf.indexOf('\n');
@@ -58,6 +58,20 @@ async function rejects(p, cls, msg) {
   throw new Error(`${msg}: expected a rejection`);
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// Polls fn (50 ms apart) until it returns a truthy value, which it returns;
+// ms is an upper bound for a stuck fake only, never what makes a check pass.
+async function waitFor(fn, what, ms = 30000) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`gave up after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+// A shell loop that waits until the test creates FILE (sbx.files.write): a
+// command held at a known point instead of one that sleeps "long enough".
+const gate = (file) => `while [ ! -e ${file} ]; do sleep 0.05; done`;
 
 const info = await startFake();
 const base = `http://127.0.0.1:${info.port}`;
@@ -183,10 +197,10 @@ try {
   await check('commands.run: timeoutMs -> TimeoutError, process killed', async () => {
     const t0 = Date.now();
     await rejects(sbx.commands.run('sleep 30; echo never', { timeoutMs: 1000 }), TimeoutError, 'timeout');
-    assert(Date.now() - t0 < 8000, 'timed out promptly');
-    await sleep(300);
-    const st = await fakeGet('/_fake/state');
-    const rec = st.processes.find((p) => p.args[2] === 'sleep 30; echo never');
+    assert(Date.now() - t0 < 25000, 'timed out before the command could end by itself');
+    // the stream ends at the deadline; the killed process's exit is recorded a little later
+    const rec = await waitFor(async () => (await fakeGet('/_fake/state')).processes
+      .find((p) => p.args[2] === 'sleep 30; echo never' && p.ended_at), 'the killed process to end');
     eq(rec.killed_by, 'connect-timeout', 'killed by the deadline');
     eq(rec.signal, 'SIGKILL', 'SIGKILLed');
   });
@@ -213,9 +227,10 @@ try {
   });
 
   await check('commands.connect re-attaches to a running process', async () => {
-    const h = await sbx.commands.run('sleep 1; echo late', { background: true });
+    const h = await sbx.commands.run(`${gate('/home/user/late.go')}; echo late`, { background: true });
     await h.disconnect();
     const h2 = await sbx.commands.connect(h.pid);
+    await sbx.files.write('/home/user/late.go', ''); // only now may it print
     const r = await h2.wait();
     eq(r.stdout, 'late\n', 'output after re-attach');
   });
@@ -328,12 +343,14 @@ try {
   await check('Start stream cut (fail_stream_rpc Start): process keeps running, commands.connect(pid) re-attaches', async () => {
     await fakePost('/_fake/config', { fail_stream_after_bytes: 40, fail_stream_mode: 'reset', fail_stream_times: 1, fail_stream_rpc: 'Start' });
     try {
-      const cmd = 'for i in $(seq 1 30); do echo "line $i" | tee -a /home/user/cut.log; sleep 0.05; done; echo done';
+      // held after line 10 (past the cut at byte 40) until re-attached
+      const cmd = `for i in $(seq 1 30); do echo "line $i" | tee -a /home/user/cut.log; if [ $i = 10 ]; then ${gate('/home/user/cut.go')}; fi; done; echo done`;
       const h = await sbx.commands.run(cmd, { background: true, timeoutMs: 0 });
       const e = await rejects(h.wait(), null, 'cut Start stream');
       assert(!(e instanceof CommandExitError), 'a cut is not an exit: ' + e);
       const h2 = await sbx.commands.connect(h.pid, { timeoutMs: 0 });
       eq(h2.pid, h.pid, 'same pid from the start event of Connect');
+      await sbx.files.write('/home/user/cut.go', '');
       const r = await h2.wait();
       eq(r.exitCode, 0, 'exit code through Connect');
       assert(r.stdout.endsWith('line 30\ndone\n'), 'live output after re-attach: ' + JSON.stringify(r.stdout.slice(-40)));
@@ -356,19 +373,25 @@ try {
     try {
       const h3 = await sbx.commands.run('true', { background: true });
       await h3.wait();
-      await sleep(20);
-      await rejects(sbx.commands.connect(h3.pid), NotFoundError, 'forgotten process');
+      // forgotten by a timer of 0 ms after the end: wait for it rather than bet on it
+      const e3 = await waitFor(async () => {
+        try { await (await sbx.commands.connect(h3.pid)).wait(); } catch (err) { if (err instanceof NotFoundError) return err; }
+        return null;
+      }, 'the ended process to be forgotten');
+      assert(e3 instanceof NotFoundError, 'forgotten process');
       await rejects(sbx.commands.connect(999999), NotFoundError, 'unknown pid');
     } finally { await fakePost('/_fake/config', { retain_ended_ms: 60000 }); }
   });
 
   await check('injected RPC and download failures (fail_rpc, fail_download_times)', async () => {
-    const h = await sbx.commands.run('sleep 0.5; echo ok', { background: true, timeoutMs: 0 });
+    const h = await sbx.commands.run(`${gate('/home/user/rpc.go')}; echo ok`, { background: true, timeoutMs: 0 });
     await fakePost('/_fake/config', { fail_rpc: { Connect: 1, List: 1 }, fail_download_times: 1 });
     try {
       const ce = await rejects(sbx.commands.connect(h.pid), null, 'Connect answered 503');
       assert(/probably not running/.test(ce.message), 'the SDK reads a 503 as unavailable: ' + ce.message);
-      const r = await (await sbx.commands.connect(h.pid)).wait();
+      const h2 = await sbx.commands.connect(h.pid);
+      await sbx.files.write('/home/user/rpc.go', ''); // attached: now it may print
+      const r = await h2.wait();
       eq(r.stdout, 'ok\n', 'the next Connect works');
       await rejects(sbx.commands.list(), null, 'List answered 503');
       assert(Array.isArray(await sbx.commands.list()), 'the next List works');
@@ -382,8 +405,11 @@ try {
   });
 
   await check('fake control: SIGKILL every process of a sandbox (worker killed mid-run)', async () => {
-    const h = await sbx.commands.run('echo started; sleep 60', { background: true, timeoutMs: 0 });
-    await sleep(200);
+    let started, out = '';
+    const seen = new Promise((r) => { started = r; });
+    const h = await sbx.commands.run('echo started; sleep 60', { background: true, timeoutMs: 0,
+      onStdout: (d) => { out += d; if (out.includes('started\n')) started(); } }); // chunks split anywhere
+    await seen; // it runs, its output is out: now kill it
     const r = await fakePost(`/_fake/sandboxes/${sbx.sandboxId}/signal`, { signal: 'SIGKILL' });
     assert(r.signalled.includes(h.pid), 'signalled the process');
     const e = await rejects(h.wait(), CommandExitError, 'killed');
@@ -409,14 +435,12 @@ try {
   await check('sandbox.kill() -> deleted; envd 502 afterwards; Sandbox.kill again -> false', async () => {
     const h = await sbx.commands.run('sleep 60', { background: true });
     eq(await sbx.kill(), true, 'kill');
-    let d;
-    for (let i = 0; i < 40; i++) {   // SIGKILL is delivered at once, the exit is seen a little later
-      const st = await fakeGet('/_fake/state');
-      d = st.deleted.find((s) => s.sandboxID === sbx.sandboxId);
-      if (!d || d.running_processes.length === 0) break;
-      await sleep(50);
-    }
-    assert(d && d.state === 'deleted', 'recorded as deleted');
+    // SIGKILL is delivered at once, the exit is seen a little later
+    const d = await waitFor(async () => {
+      const x = (await fakeGet('/_fake/state')).deleted.find((s) => s.sandboxID === sbx.sandboxId);
+      return !x || x.running_processes.length === 0 ? x || 'none' : null;
+    }, 'the killed processes to end');
+    assert(d !== 'none' && d.state === 'deleted', 'recorded as deleted');
     eq(d.running_processes.length, 0, 'processes killed');
     const e = await rejects(h.wait(), null, 'background stream cut');
     assert(!(e instanceof CommandExitError), 'cut stream is not an exit');
@@ -438,7 +462,7 @@ try {
     const t0 = Date.now();
     const e = await rejects(h.wait(), null, 'stream cut at TTL');
     assert(!(e instanceof CommandExitError), 'no end event: ' + e);
-    assert(Date.now() - t0 < 6000, 'cut at about the TTL');
+    assert(Date.now() - t0 < 30000, 'cut by the TTL, long before sleep 60 could end');
     eq(await s3.isRunning(), false, 'isRunning false');
     await rejects(Sandbox.getInfo(s3.sandboxId), null, 'getInfo after expiry');
     const st = await fakeGet('/_fake/state');

@@ -131,8 +131,9 @@ fake_start() {
   fi
   node "$RT_ROOT/tests/fake_e2b/server.mjs" --port 0 --parent-pid $$ >"$RT_WORK/fake.out" 2>"$RT_WORK/fake.err" &
   FAKE_PID=$!
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 600); do # 60 s at most
     [ -s "$RT_WORK/fake.out" ] && break
+    kill -0 "$FAKE_PID" 2>/dev/null || break
     sleep 0.1
   done
   info=$(head -1 "$RT_WORK/fake.out")
@@ -147,10 +148,12 @@ fake_start() {
 fake_get() { curl -s "$FAKE_URL$1"; }
 fake_post() { curl -s -X POST -H 'Content-Type: application/json' -d "${2:-{\}}" "$FAKE_URL$1"; }
 
-# Wait until a sandbox's worker process runs; prints the sandbox id.
+# Wait (60 s at most) until a sandbox's worker process runs; prints the
+# sandbox id.  It may have ended already: to act on a running worker, hold
+# it (hold_worker_make).
 fake_wait_worker() {
   local id
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 600); do
     id=$(fake_get /_fake/state | "$PY" -c '
 import json,sys
 s=json.load(sys.stdin)
@@ -159,7 +162,7 @@ for p in s.get("processes",[]):
     if "osiris-worker" in p.get("cmd","") and not p.get("ended_at") and p.get("sandboxID") in live:
         print(p["sandboxID"]); break')
     if [ -n "$id" ]; then echo "$id"; return 0; fi
-    sleep 0.05
+    sleep 0.1
   done
   return 1
 }
@@ -190,4 +193,65 @@ EOF
 RM_EVENTS_EQUAL=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/events_equal.py
 events_equal() {
   "$PY" "$RM_EVENTS_EQUAL" "$1" "$2"
+}
+
+# ---------------------------------------------------------------- holding a run
+# A fault test must not bet on how long a pipeline runs: it holds the run at
+# a known point, acts, and only then lets it go on (or never does).
+#
+# hold_worker_make REL: writes $RT_WORK/hold-worker (sets HOLD_WORKER), to be
+#   used as OSIRIS_WORKER.  It replaces the input the host shipped to
+#   <session>/REL by an empty FIFO, then execs the real $OSIRIS_WORKER with
+#   the same arguments (so the worker keeps its pid).  The step reading REL
+#   then blocks in open() until someone writes the FIFO: hold_release, or
+#   nobody while the test injects its fault.  The real worker travels inside
+#   the script (a payload after the shell part), so it also runs where the
+#   host's files are not visible (the fake E2B's sandboxes see neither /tmp
+#   nor /home of the host); the tools it uses are named by absolute path
+#   because --sandbox local gives the worker a clean environment.
+# hold_wait PREV STEP PID: waits (60 s at most, or until PID is gone) until a
+#   run newer than PREV has started STEP; sets HOLD_RUN (empty: it did not).
+# hold_fifo DIR: prints the held FIFO under DIR (a sandbox or session dir).
+# hold_release FIFO FILE: writes FILE into the FIFO (60 s at most).
+hold_worker_make() {
+  local rel=$1 head off
+  HOLD_WORKER=$RT_WORK/hold-worker
+  # The payload's offset, written with a fixed width (ten digits), is the
+  # header's length + 1.
+  head=$(cat <<EOS
+#!/bin/sh
+# osiris test worker: holds the run (tests/remote/common.sh, hold_worker_make)
+in="\${2:-.}/$rel"
+/bin/rm -f "\$in" && /usr/bin/mkfifo "\$in" || exit 125
+/usr/bin/tail -c +@OFF@ "\$0" >"\$0.real" && /bin/chmod 755 "\$0.real" || exit 125
+exec "\$0.real" "\$@"
+exit 125
+EOS
+)
+  head=${head/@OFF@/@@@@@@@@@@}
+  off=$(printf '%010d' $((${#head} + 2)))
+  { printf '%s\n' "${head/@@@@@@@@@@/$off}"; cat "$OSIRIS_WORKER"; } >"$HOLD_WORKER"
+  chmod 755 "$HOLD_WORKER"
+}
+
+hold_wait() {
+  local prev=$1 step=$2 pid=$3 dir
+  HOLD_RUN=
+  for _ in $(seq 1 600); do
+    dir=$(last_run)
+    if [ -n "$dir" ] && [ "$dir" != "$prev" ] &&
+       grep -q "\"event\":\"step_start\",\"step_id\":\"$step\"" "$dir/events.jsonl" 2>/dev/null; then
+      HOLD_RUN=$dir
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+hold_fifo() { find "$1" -type p 2>/dev/null | head -1; }
+
+hold_release() {
+  [ -p "$1" ] && timeout 60 sh -c 'cat "$1" >"$2"' _ "$2" "$1"
 }

@@ -1,0 +1,265 @@
+/* tests/test_alloc.c -- every allocation may fail.
+ *
+ * Built with -DOSIRIS_FAULT_INJECTION (and ASan/UBSan with LeakSanitizer
+ * by `make test`): for N = 0, 1, 2, ... the Nth allocation of the engine
+ * fails, over each of
+ *   - compiling the example pipeline,
+ *   - reading a CSV file,
+ *   - writing and reading a Parquet file,
+ *   - a local run of a CSV -> SQL -> CSV pipeline,
+ *   - a worker executing the commands of one step;
+ * each must end with OSIRIS_ENOMEM (or a cleanly failed run whose
+ * status.json exists, when the failure came after the session was open),
+ * never a crash or a leak, and the loop must reach an N past the last
+ * allocation, where the operation succeeds.  The drivers' own allocations
+ * (drivers.c) are not counted here: only the engine's os_malloc family. */
+#include "../osiris.c"
+#include "../drivers.c"
+#include "harness.h"
+
+#ifndef OSIRIS_FAULT_INJECTION
+#error "tests/test_alloc.c needs -DOSIRIS_FAULT_INJECTION"
+#endif
+
+#define TA_MAX_N 200000L /* no operation here allocates anywhere near this often */
+
+static char ta_dir[256];
+
+static void ta_write(const char *rel, const char *text) {
+  char path[512];
+  FILE *f;
+  snprintf(path, sizeof path, "%s/%s", ta_dir, rel);
+  f = fopen(path, "w");
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
+}
+
+/* Run op with the Nth allocation failing, for every N until op gets
+ * through with the countdown unspent.  op returns OSIRIS_OK or the
+ * failure code; ok_failure says whether a code other than ENOMEM is
+ * acceptable for that N (a run that failed cleanly). */
+typedef osiris_rc (*ta_op)(long n, int *clean);
+
+/* TA_ONE="what:N" runs only allocation N of operation `what` (to debug
+ * one failure, e.g. under gdb). */
+static void ta_every_n(const char *what, ta_op op) {
+  long n;
+  int bad = 0;
+  const char *one = getenv("TA_ONE");
+  if (one) {
+    const char *colon = strrchr(one, ':');
+    int clean = 0;
+    osiris_rc rc;
+    if (!colon || strncmp(one, what, (size_t)(colon - one)) != 0 || what[colon - one]) return;
+    os_fault_countdown = strtol(colon + 1, NULL, 10);
+    rc = op(os_fault_countdown, &clean);
+    fprintf(stderr, "%s: allocation %s failed -> %s%s\n", what, colon + 1, osiris_rc_name(rc),
+            clean ? " (clean)" : "");
+    os_fault_countdown = -1;
+    return;
+  }
+  for (n = 0; n < TA_MAX_N; n++) {
+    int clean = 0;
+    osiris_rc rc;
+    os_fault_countdown = n;
+    rc = op(n, &clean);
+    if (rc == OSIRIS_OK && os_fault_countdown >= 0) break; /* got through */
+    if (rc != OSIRIS_OK && rc != OSIRIS_ENOMEM && !clean && bad++ < 10)
+      fprintf(stderr, "%s: allocation %ld failed -> %s, not ENOMEM nor a clean failure\n", what, n,
+              osiris_rc_name(rc));
+    if (rc == OSIRIS_OK && os_fault_countdown < 0 && bad++ < 10)
+      fprintf(stderr, "%s: allocation %ld failed but the operation reported success\n", what, n);
+  }
+  os_fault_countdown = -1;
+  CHECK(n < TA_MAX_N);
+  CHECK(bad == 0);
+  if (n < TA_MAX_N) fprintf(stderr, "  %s: %ld allocations, each failed once\n", what, n);
+}
+
+/* ------------------------------------------------------------ operations */
+
+static osiris_rc op_compile(long n, int *clean) {
+  osiris_ctx *ctx = osiris_ctx_new(ta_dir);
+  osiris_json *result = NULL;
+  osiris_compile_opts o;
+  osiris_rc rc;
+  (void)n;
+  (void)clean;
+  if (!ctx) return OSIRIS_ENOMEM;
+  rc = osiris_register_builtin_drivers(ctx);
+  memset(&o, 0, sizeof o);
+  if (!rc) rc = osiris_compile(ctx, "pipeline.yaml", &o, &result);
+  osiris_json_free(result);
+  osiris_ctx_free(ctx);
+  {
+    char logs[600];
+    long saved = os_fault_countdown; /* the clean-up is not under test */
+    snprintf(logs, sizeof logs, "%s/logs", ta_dir);
+    os_fault_countdown = -1;
+    rm_rmtree(logs);
+    os_fault_countdown = saved;
+  }
+  return rc;
+}
+
+static osiris_rc op_csv_read(long n, int *clean) {
+  char path[512], err[256];
+  osiris_frame *f = NULL;
+  osiris_rc rc;
+  (void)n;
+  (void)clean;
+  snprintf(path, sizeof path, "%s/data/values.csv", ta_dir);
+  rc = osiris_csv_read(path, NULL, &f, err, sizeof err);
+  osiris_frame_free(f);
+  return rc;
+}
+
+static osiris_rc op_parquet(long n, int *clean) {
+  char src[512], dst[512], err[256];
+  osiris_frame *f = NULL, *back = NULL;
+  osiris_rc rc;
+  (void)n;
+  (void)clean;
+  snprintf(src, sizeof src, "%s/data/values.csv", ta_dir);
+  snprintf(dst, sizeof dst, "%s/out/values.parquet", ta_dir);
+  /* The frame is read with the countdown parked, so only the Parquet
+   * code's allocations are counted. */
+  {
+    long saved = os_fault_countdown;
+    os_fault_countdown = -1;
+    rc = osiris_csv_read(src, NULL, &f, err, sizeof err);
+    os_fault_countdown = saved;
+  }
+  if (!rc) rc = osiris_parquet_write(dst, f, NULL, err, sizeof err);
+  if (!rc) rc = osiris_parquet_read(dst, &back, err, sizeof err);
+  if (!rc && osiris_frame_rows(back) != osiris_frame_rows(f)) rc = OSIRIS_EIO;
+  osiris_frame_free(f);
+  osiris_frame_free(back);
+  return rc;
+}
+
+static int ta_has_status(const char *run_dir) {
+  char path[600];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/status.json", run_dir);
+  return stat(path, &st) == 0;
+}
+
+static osiris_rc op_local_run(long n, int *clean) {
+  osiris_ctx *ctx = osiris_ctx_new(ta_dir);
+  osiris_run *run = NULL;
+  osiris_run_opts o;
+  osiris_rc rc;
+  (void)n;
+  if (!ctx) return OSIRIS_ENOMEM;
+  rc = osiris_register_builtin_drivers(ctx);
+  memset(&o, 0, sizeof o);
+  o.logs_dir = "logs";
+  if (!rc) rc = osiris_run_pipeline(ctx, "pipeline.yaml", &o, &run);
+  /* A failure after the session opened: the run says so in status.json. */
+  if (rc && run) *clean = ta_has_status(osiris_run_dir(run)) && !osiris_run_ok(run);
+  osiris_run_free(run);
+  osiris_ctx_free(ctx);
+  { /* each N starts from the same, empty logs directory */
+    char logs[600];
+    long saved = os_fault_countdown; /* the clean-up is not under test */
+    snprintf(logs, sizeof logs, "%s/logs", ta_dir);
+    os_fault_countdown = -1;
+    rm_rmtree(logs);
+    os_fault_countdown = saved;
+  }
+  return rc;
+}
+
+static osiris_rc op_worker(long n, int *clean) {
+  osiris_ctx *ctx = osiris_ctx_new(ta_dir);
+  char session[600], cmds[700];
+  int fd;
+  osiris_rc rc;
+  (void)clean;
+  if (!ctx) return OSIRIS_ENOMEM;
+  snprintf(session, sizeof session, "%s/worker", ta_dir);
+  snprintf(cmds, sizeof cmds, "%s/commands.jsonl", session);
+  fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  rc = osiris_register_builtin_drivers(ctx);
+  if (!rc) rc = osiris_worker_run(ctx, cmds, session, fd);
+  close(fd);
+  osiris_ctx_free(ctx);
+  (void)n;
+  /* The worker answers every command; a failed allocation inside a step
+   * is that step's failure (EIO, EDRIVER...), reported on its stdout. */
+  if (rc && rc != OSIRIS_ENOMEM) *clean = 1;
+  return rc;
+}
+
+/* The fixture itself: without faults the worker must run the step. */
+static int ta_worker_ok(void) {
+  char path[600], *text = NULL;
+  size_t len = 0;
+  int ok;
+  snprintf(path, sizeof path, "%s/worker/worker.out", ta_dir);
+  if (os_read_file(path, &text, &len, NULL)) return 0;
+  ok = strstr(text, "\"cmd\":\"exec_step\",\"ok\":true") != NULL;
+  os_free(text);
+  return ok;
+}
+
+int main(void) {
+  const char *tmp = getenv("TMPDIR");
+  char path[600];
+  snprintf(ta_dir, sizeof ta_dir, "%s/osiris-test-alloc-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(ta_dir)) return 1;
+  setenv("OSIRIS_STREAM", "0", 1); /* one thread: the countdown is not atomic */
+  snprintf(path, sizeof path, "%s/data", ta_dir);
+  mkdir(path, 0755);
+  snprintf(path, sizeof path, "%s/out", ta_dir);
+  mkdir(path, 0755);
+  snprintf(path, sizeof path, "%s/worker", ta_dir);
+  mkdir(path, 0755);
+  ta_write("data/values.csv", "id,name,score,day\n1,ada,1.5,2024-01-02\n2,\"b, c\",,2024-02-03\n"
+                              "3,émile,-3.25,2024-03-04\n");
+  ta_write("pipeline.yaml",
+           "oml_version: \"0.1.0\"\nname: alloc\nparams:\n  min: {default: 0}\nsteps:\n"
+           "  - id: read\n    component: filesystem.csv_extractor\n    mode: read\n"
+           "    config: {path: data/values.csv}\n"
+           "  - id: calc\n    component: sql.processor\n    mode: transform\n    needs: [read]\n"
+           "    config: {query: \"SELECT id, name, score * 2 AS s FROM df WHERE id > ${params.min}\"}\n"
+           "  - id: write\n    component: filesystem.csv_writer\n    mode: write\n    needs: [calc]\n"
+           "    config: {path: out/result.csv}\n");
+  /* The worker's package: a manifest with one step, its cfg, commands. */
+  ta_write("worker/manifest.yaml",
+           "meta:\n  oml_version: 0.1.0\n  profile: default\n"
+           "pipeline:\n  id: alloc-worker\n  version: 0.1.0\nname: alloc-worker\nsteps:\n"
+           "  - id: read\n    driver: filesystem.csv_extractor\n    cfg_path: cfg/read.json\n    needs: []\n");
+  snprintf(path, sizeof path, "%s/worker/cfg", ta_dir);
+  mkdir(path, 0755);
+  snprintf(path, sizeof path, "%s/worker/data", ta_dir);
+  mkdir(path, 0755);
+  ta_write("worker/cfg/read.json", "{\"component\":\"filesystem.csv_extractor\",\"path\":\"data/values.csv\"}\n");
+  ta_write("worker/data/values.csv", "id,x\n1,2.5\n2,3\n");
+  ta_write("worker/commands.jsonl",
+           "{\"cmd\":\"ping\"}\n{\"cmd\":\"prepare\",\"session_id\":\"s1\",\"manifest\":\"manifest.yaml\"}\n"
+           "{\"cmd\":\"exec_step\",\"step_id\":\"read\",\"driver\":\"filesystem.csv_extractor\","
+           "\"cfg_path\":\"cfg/read.json\",\"inputs\":{}}\n{\"cmd\":\"cleanup\"}\n");
+
+  /* Each operation succeeds without faults first: the loops below then
+   * test failure paths, not a broken fixture. */
+  CHECK_RC(op_compile(-1, NULL), OSIRIS_OK);
+  CHECK_RC(op_csv_read(-1, NULL), OSIRIS_OK);
+  CHECK_RC(op_parquet(-1, NULL), OSIRIS_OK);
+  {
+    int clean = 0;
+    CHECK_RC(op_local_run(-1, &clean), OSIRIS_OK);
+    CHECK_RC(op_worker(-1, &clean), OSIRIS_OK);
+    CHECK(ta_worker_ok());
+  }
+  ta_every_n("compile", op_compile);
+  ta_every_n("csv read", op_csv_read);
+  ta_every_n("parquet write+read", op_parquet);
+  ta_every_n("local run", op_local_run);
+  ta_every_n("worker exec", op_worker);
+  rm_rmtree(ta_dir);
+  return th_report();
+}
