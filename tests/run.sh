@@ -66,7 +66,7 @@ echo "static worker"
 run_one remote/static bash tests/remote/static.sh
 echo "remote execution: --sandbox local and --e2b against a fake E2B"
 run_one fake_e2b/sdk bash tests/fake_e2b/run.sh
-for t in parity secrets faults reattach spill_parity stream_parity hostile; do run_one "remote/$t" bash "tests/remote/$t.sh"; done
+for t in parity secrets faults reattach spill_parity stream_parity hostile runs_diff_flow e2b_env; do run_one "remote/$t" bash "tests/remote/$t.sh"; done
 echo "Parquet, read by independent readers (hyparquet, DuckDB)"
 run_one parquet bash tests/parquet/run.sh
 echo "database tests (throwaway MariaDB and PostgreSQL on loopback; started first)"

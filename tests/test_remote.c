@@ -288,6 +288,7 @@ static void test_connection_copy(void) {
   osiris_json *doc = NULL, *copy;
   os_err err = {0};
   osiris_rc rc = OSIRIS_OK;
+  int oom = 0;
   const char *yaml = "mysql:\n  db:\n    host: ${TR_HOST:-h1}\n    port: 3306\n"
                      "    password: ${TR_PW}\n    dsn: mysql://u:${TR_PW}@h/d\n"
                      "    other: ${TR_UNSET_VAR}\n";
@@ -308,7 +309,7 @@ static void test_connection_copy(void) {
     CHECK_STR(js_gets(rs->envs, "OSIRIS_SECRET_0"), "pw-secret-1");
     CHECK_STR(js_gets(rs->envs, "OSIRIS_SECRET_1"), "mysql://u:pw-secret-1@h/d");
   }
-  clean = ss_scrub(&run->ss, "x pw-secret-1 y", 15, NULL);
+  clean = ss_scrub(&run->ss, "x pw-secret-1 y", 15, NULL, &oom);
   CHECK(clean && strstr(clean, "***MASKED***"));
   os_free(clean);
   osiris_json_free(copy);

@@ -151,26 +151,27 @@ static void test_scrub(void) {
   ss_session ss;
   char *out;
   size_t n = 0;
+  int oom = 0;
   ss_session_init(&ss);
   CHECK_RC(ss_add_secret(&ss, "hunter2-secret"), OSIRIS_OK);
   CHECK_RC(ss_add_secret(&ss, "abc"), OSIRIS_OK); /* short: masked only as a whole value */
   CHECK_RC(ss_add_url_password(&ss, "postgres://user:pa\"ss@host/db"), OSIRIS_OK);
-  out = ss_scrub(&ss, "x hunter2-secret y abc", 22, &n);
+  out = ss_scrub(&ss, "x hunter2-secret y abc", 22, &n, &oom);
   CHECK_STR(out, "x ***MASKED*** y abc");
   os_free(out);
-  out = ss_scrub(&ss, "nothing here", 12, &n);
+  out = ss_scrub(&ss, "nothing here", 12, &n, &oom);
   CHECK(out == NULL);
   /* a short secret where it stands as a value: DSN password, key=value, JSON */
-  out = ss_scrub(&ss, "mysql://u:abc@h password=abc {\"password\":\"abc\"} abcd xabc", 58, &n);
+  out = ss_scrub(&ss, "mysql://u:abc@h password=abc {\"password\":\"abc\"} abcd xabc", 58, &n, &oom);
   CHECK_STR(out, "mysql://u:***MASKED***@h password=***MASKED*** {\"password\":\"***MASKED***\"} abcd xabc");
   os_free(out);
   /* a percent-encoded DSN password is masked in its decoded spelling too */
   CHECK_RC(ss_add_url_password(&ss, "postgres://u:p%40ss%2Fw0rd@h/db"), OSIRIS_OK);
-  out = ss_scrub(&ss, "auth failed for p@ss/w0rd", 25, &n);
+  out = ss_scrub(&ss, "auth failed for p@ss/w0rd", 25, &n, &oom);
   CHECK_STR(out, "auth failed for ***MASKED***");
   os_free(out);
   /* the escaped spelling of a secret with a quote is scrubbed too */
-  out = ss_scrub(&ss, "{\"m\":\"pa\\\"ss\"}", 14, &n);
+  out = ss_scrub(&ss, "{\"m\":\"pa\\\"ss\"}", 14, &n, &oom);
   CHECK_STR(out, "{\"m\":\"***MASKED***\"}");
   os_free(out);
   ss_close(&ss);

@@ -71,6 +71,13 @@
  *                    (-1 = every call) of that process.Process/filesystem.Filesystem method
  *                    answer fail_rpc_status (FAKE_E2B_FAIL_RPC_STATUS, default 503,
  *                    {"code":N,"message":..}) before any RPC handling, as a proxy would
+ *   hold_rpc         FAKE_E2B_HOLD_RPC='["Connect"]' (default []): calls of these methods that
+ *                    fail_rpc lets through wait unanswered (no headers yet), as behind a slow
+ *                    proxy, until the method leaves the list (POST /_fake/config
+ *                    {"hold_rpc":[]}); then they are handled as if they had just arrived (a
+ *                    sandbox gone meanwhile answers the proxy's 502).  Tests use it to order
+ *                    a client's call after an event of their choosing.  GET /_fake/state
+ *                    shows them in held_rpcs [{method,sandbox,since}] and counts rpc_held
  *   fail_download_times FAKE_E2B_FAIL_DOWNLOAD_TIMES (default 0; -1 = every call): the next N
  *                    GET /files answer fail_download_status (default 503)
  *   retain_ended_ms  FAKE_E2B_RETAIN_ENDED_MS (default 60000): how long Connect still finds an
@@ -93,7 +100,8 @@
  *                        processes:[{sandboxID,pid,tag,cmd,args,envs,cwd,user,stdin,
  *                        connect_timeout_ms,keepalive_interval,connect_protocol_version,
  *                        started_at,ended_at,exit_code,signal,killed_by}],
- *                        requests:[last 2000: method,path,sandbox,status,ms,connect_timeout_ms]}
+ *                        requests:[last 2000: method,path,sandbox,status,ms,connect_timeout_ms],
+ *                        held_rpcs:[{method,sandbox,since}] (hold_rpc)}
  *                        killed_by: connect-timeout | SendSignal | fake-control | deleted | expired
  *                        (kept in memory only: process envs may hold secrets, nothing of
  *                        it is written to disk)
@@ -186,6 +194,7 @@ const cfg = {
   fail_stream_times: envNum('FAKE_E2B_FAIL_STREAM_TIMES', 1),
   fail_stream_rpc: process.env.FAKE_E2B_FAIL_STREAM_RPC || null,
   fail_rpc: process.env.FAKE_E2B_FAIL_RPC ? JSON.parse(process.env.FAKE_E2B_FAIL_RPC) : {},
+  hold_rpc: process.env.FAKE_E2B_HOLD_RPC ? JSON.parse(process.env.FAKE_E2B_HOLD_RPC) : [],
   fail_rpc_status: envNum('FAKE_E2B_FAIL_RPC_STATUS', 503),
   fail_download_times: envNum('FAKE_E2B_FAIL_DOWNLOAD_TIMES', 0),
   fail_download_status: envNum('FAKE_E2B_FAIL_DOWNLOAD_STATUS', 503),
@@ -206,7 +215,22 @@ function applyConfig(patch) {
     if (k === 'fail_create') cfg.fail_create = parseFailCreate(v);
     else if (k === 'api_keys') cfg.api_keys = Array.isArray(v) ? v.map(String) : String(v).split(',');
     else if (k === 'fail_rpc') cfg.fail_rpc = v && typeof v === 'object' ? { ...v } : {};
+    else if (k === 'hold_rpc') cfg.hold_rpc = Array.isArray(v) ? v.map(String) : v ? [String(v)] : [];
     else cfg[k] = v;
+  }
+  releaseHeldRpcs();
+}
+
+// Calls parked by hold_rpc: {method, sandbox, since, go(proceed)}.
+const heldRpcs = [];
+function rpcHeld(method) { return cfg.hold_rpc.includes(method); }
+function releaseHeldRpcs() {
+  for (const h of [...heldRpcs]) {
+    if (rpcHeld(h.method)) continue;
+    heldRpcs.splice(heldRpcs.indexOf(h), 1);
+    // a timer, not a microtask: whatever the fake scheduled before the release (the
+    // forgetting of an ended process, retain_ended_ms) happens before the call goes on
+    setTimeout(() => h.go(true), 0);
   }
 }
 
@@ -223,7 +247,7 @@ const sandboxes = new Map();   // id -> sandbox (live and dead)
 let uploads = [];
 let procLog = [];
 let requestLog = [];
-let counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0, rpc_failures: 0, download_failures: 0 };
+let counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0, rpc_failures: 0, rpc_held: 0, download_failures: 0 };
 let createSeq = 0;
 let useNamespace = false;
 
@@ -952,6 +976,22 @@ async function rpc(req, res, s, service, method) {
   const auth = basicUser(req);
   let body;
   try { body = await readBody(req, UNARY_LIMIT); } catch (e) { sendJson(res, 400, { code: 'invalid_argument', message: e.message }); return; }
+  if (rpcHeld(method)) {
+    counters.rpc_held++;
+    const proceed = await new Promise((resolve) => {
+      const h = { method, sandbox: s.id, since: nowIso(), go: resolve };
+      heldRpcs.push(h);
+      res.on('close', () => {
+        const i = heldRpcs.indexOf(h);
+        if (i >= 0) { heldRpcs.splice(i, 1); resolve(false); }
+      });
+    });
+    if (!proceed || res.destroyed) return;
+    if (s.state !== 'running' || s.envdBroken) {
+      sendJson(res, 502, { sandboxId: s.id, message: 'The sandbox was not found', code: 502 });
+      return;
+    }
+  }
   if (streaming) {
     const st = new RpcStream(req, res, s, method);
     try {
@@ -1284,6 +1324,7 @@ function fakeState(server) {
   return {
     port: server.address().port, state_dir: stateDir, namespace: useNamespace, config: cfg,
     counters: { ...counters, live: live.length }, live, deleted, uploads, processes: procLog, requests: requestLog,
+    held_rpcs: heldRpcs.map(({ method, sandbox, since }) => ({ method, sandbox, since })),
   };
 }
 
@@ -1297,7 +1338,7 @@ async function fakeControl(req, res, url, server) {
     }
     if (p === '/_fake/reset' && req.method === 'POST') {
       uploads = []; procLog = []; requestLog = [];
-      counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0, rpc_failures: 0, download_failures: 0 };
+      counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0, rpc_failures: 0, rpc_held: 0, download_failures: 0 };
       createSeq = 0;
       sendJson(res, 200, {}); return;
     }

@@ -255,3 +255,33 @@ hold_fifo() { find "$1" -type p 2>/dev/null | head -1; }
 hold_release() {
   [ -p "$1" ] && timeout 60 sh -c 'cat "$1" >"$2"' _ "$2" "$1"
 }
+
+# hold_exit_worker_make: writes $RT_WORK/hold-exit-worker (sets
+#   HOLD_EXIT_WORKER), to be used as OSIRIS_WORKER.  It creates the FIFO
+#   <worker>.hold next to itself (in the sandbox, outside the session, so
+#   nothing the host collects sees it), runs the real $OSIRIS_WORKER with
+#   the same arguments as its child, and once that has written its last
+#   line and exited, opens the FIFO and waits there: the process the host
+#   started keeps running, every byte of output written, until someone
+#   writes the FIFO (hold_release FIFO /dev/null); then it exits with the
+#   worker's status.  For holds past the last line of output, where
+#   hold_worker_make cannot reach; the payload layout is the same.
+hold_exit_worker_make() {
+  local head off
+  HOLD_EXIT_WORKER=$RT_WORK/hold-exit-worker
+  head=$(cat <<'EOS'
+#!/bin/sh
+# osiris test worker: holds the exit (tests/remote/common.sh, hold_exit_worker_make)
+/bin/rm -f "$0.hold" && /usr/bin/mkfifo "$0.hold" || exit 125
+/usr/bin/tail -c +@OFF@ "$0" >"$0.real" && /bin/chmod 755 "$0.real" || exit 125
+"$0.real" "$@"
+rc=$?
+/bin/cat "$0.hold" >/dev/null
+exit $rc
+EOS
+)
+  head=${head/@OFF@/@@@@@@@@@@}
+  off=$(printf '%010d' $((${#head} + 2)))
+  { printf '%s\n' "${head/@@@@@@@@@@/$off}"; cat "$OSIRIS_WORKER"; } >"$HOLD_EXIT_WORKER"
+  chmod 755 "$HOLD_EXIT_WORKER"
+}

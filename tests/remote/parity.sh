@@ -105,7 +105,46 @@ cp -r "$RT_FIX/data" "$RT_FIX/failing.yaml" "$RT_WORK/failing/"
 )
 read -r RT_PASS RT_FAIL <"$RT_WORK/counts"
 
-# 4. osiris runs diff: one compiled manifest, three transports, no difference
+# 4. file-based components: a Parquet and a CSV input are shipped, a Parquet
+# and a CSV output come back (the packager reads the drivers' declared
+# files; it once knew only the CSV steps by name)
+mkdir -p "$RT_WORK/pq/data"
+cp "$RT_FIX/data/people.csv" "$RT_FIX/parquet_io.yaml" "$RT_WORK/pq/"
+cp "$RT_FIX/data/people.csv" "$RT_WORK/pq/data/"
+(
+  cd "$RT_WORK/pq" || exit 1
+  RT_CASE=parquet-io
+  # the Parquet input, written by osiris itself
+  cat >to_parquet.yaml <<'YAML'
+oml_version: "0.1.0"
+name: to-parquet
+steps:
+  - id: read
+    component: filesystem.csv_extractor
+    mode: read
+    config: {path: people.csv}
+  - id: write
+    component: filesystem.parquet_writer
+    mode: write
+    needs: [read]
+    config: {path: data/people.parquet}
+YAML
+  "$OSIRIS" run to_parquet.yaml >/dev/null 2>&1
+  check "Parquet input prepared" [ -s data/people.parquet ]
+  parity_case parquet-io parquet_io.yaml output/joined.parquet 0
+  for mode in local sandbox e2b; do
+    rm -f output/joined.csv
+    remote_run "$mode" parquet_io.yaml
+    check "$mode CSV output beside the Parquet one" [ -s output/joined.csv ]
+    cp output/joined.csv "$RT_WORK/pq.$mode.csv" 2>/dev/null
+  done
+  check "CSV outputs identical (sandbox)" cmp -s "$RT_WORK/pq.local.csv" "$RT_WORK/pq.sandbox.csv"
+  check "CSV outputs identical (e2b)" cmp -s "$RT_WORK/pq.local.csv" "$RT_WORK/pq.e2b.csv"
+  echo "$RT_PASS $RT_FAIL" >"$RT_WORK/counts"
+)
+read -r RT_PASS RT_FAIL <"$RT_WORK/counts"
+
+# 5. osiris runs diff: one compiled manifest, three transports, no difference
 RT_CASE=runs-diff
 (
   cd "$RT_WORK/movies" || exit 1

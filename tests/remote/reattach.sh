@@ -8,7 +8,7 @@
 # mirrored once and in order:
 #   - cut early (1 byte), mid-run, right before the end (in the last line),
 #     with the socket reset or the body ended cleanly, and in the middle of
-#     a step that then runs for seconds while the host waits;
+#     a step that goes on only once the host has reattached;
 #   - Connect failing a few times, Connect failing always (List polled),
 #     and Connect answering not_found (the process already forgotten);
 #   each exits 0 with events (events_equal), output, status.json verdict
@@ -18,6 +18,12 @@
 #     downloads failing for good: exit 1, reason sandbox_failed, a message
 #     that says reattaching failed, no hang, the sandbox deleted.
 # Also: worker.out in the sandbox holds exactly the lines the host mirrored.
+# No case bets on how long the worker runs: each holds it at a known point
+# after the cut (common.sh) -- past its last line (hold_exit_worker_make) or
+# blocked in step read-held of held.yaml (hold_worker_make) -- until the
+# host has reattached or logged what List showed, and only then lets it go.
+# connect-not-found also holds the host's second Connect (the fake's
+# hold_rpc) until the worker has ended and been forgotten.
 #   bash tests/remote/reattach.sh      (from the repo root, after make)
 # shellcheck disable=SC1091,SC2012,SC2034  # common.sh reads RT_CASE
 . "$(dirname "$0")/common.sh"
@@ -26,15 +32,18 @@ need_binaries
 fake_start
 
 RUN_TIMEOUT=${RUN_TIMEOUT:-90}
-mkdir -p "$RT_WORK/r"
+mkdir -p "$RT_WORK/r/data"
 cp -r "$RT_ROOT/examples" "$RT_WORK/r/"
-cp "$RT_FIX/slow.yaml" "$RT_WORK/r/"
+cp "$RT_FIX/held.yaml" "$RT_WORK/r/"
+printf 'id,name\n1,ada\n2,grace\n3,linus\n' >"$RT_WORK/r/data/held.csv"
 cd "$RT_WORK/r" || exit 1
+hold_worker_make data/held.csv
+hold_exit_worker_make
 
 fake_config() { fake_post /_fake/config "$1" >/dev/null; }
 fake_counter() { fake_get /_fake/state | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["counters"][sys.argv[1]])' "$1"; }
 disarm() {
-  fake_config '{"fail_stream_after_bytes":null,"fail_stream_mode":"reset","fail_stream_times":1,"fail_stream_rpc":null,"fail_rpc":{},"fail_download_times":0,"retain_ended_ms":60000}'
+  fake_config '{"fail_stream_after_bytes":null,"fail_stream_mode":"reset","fail_stream_times":1,"fail_stream_rpc":null,"fail_rpc":{},"hold_rpc":[],"fail_download_times":0,"retain_ended_ms":60000}'
 }
 
 run_sandbox_id() {
@@ -118,42 +127,151 @@ expect_parity() {
   check "sandbox $sid deleted" fake_deleted "$sid"
 }
 
-# cut_case NAME K MODE [extra fake config, JSON members]
+# ---------------------------------------------------------------- holding a run
+# held_start WORKER: start the e2b run of $MANIFEST in the background with
+# that worker (HELD_PID), after removing $RUN_OUTPUT.
+held_start() {
+  HELD_PREV=$(last_run)
+  HELD_SID=
+  rm -f "$RUN_OUTPUT"
+  env OSIRIS_WORKER="$1" timeout -k 5 "$RUN_TIMEOUT" "$OSIRIS" run "$MANIFEST" --e2b \
+    >"$RT_WORK/out.txt" 2>&1 </dev/null &
+  HELD_PID=$!
+}
+
+# held_end: wait for the held run; sets RT_RC, RT_OUT and RUN_DIR as run_mode does.
+held_end() {
+  wait "$HELD_PID"
+  RT_RC=$?
+  RT_OUT=$(tail -c 400 "$RT_WORK/out.txt")
+  RUN_DIR=$(last_run)
+  [ "$RUN_DIR" != "$HELD_PREV" ] || RUN_DIR=
+}
+
+# until_ok COMMAND...: until COMMAND succeeds; 60 s at most, and no longer
+# than the held run lives.
+until_ok() {
+  local _
+  for _ in $(seq 1 600); do
+    "$@" && return 0
+    kill -0 "$HELD_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  "$@"
+}
+
+# held_sandbox: sets HELD_SID once the held run has created its sandbox.
+held_sandbox() {
+  local dir
+  dir=$(last_run)
+  [ -n "$dir" ] && [ "$dir" != "$HELD_PREV" ] || return 1
+  HELD_SID=$(run_sandbox_id "$dir" 2>/dev/null)
+  [ -n "$HELD_SID" ]
+}
+
+# fake_state_has EXPR: the Python expression EXPR holds of the fake's state,
+# with s the state, sid the held run's sandbox, sb its record (a list of
+# one) and worker the worker processes started in it.
+fake_state_has() {
+  fake_get /_fake/state | "$PY" -c '
+import json,sys
+s=json.load(sys.stdin); sid=sys.argv[2]
+sb=[x for x in s["live"]+s["deleted"] if x["sandboxID"]==sid]
+worker=[p for p in s["processes"] if p["sandboxID"]==sid and "osiris-worker" in p["cmd"]]
+sys.exit(0 if eval(sys.argv[1]) else 1)' "$1" "$HELD_SID"
+}
+
+run_log_has() { grep -q -- "$1" "$(last_run)/osiris.log" 2>/dev/null; }
+
+# held_run HOLD UNTIL: run $MANIFEST on E2B with the worker held -- HOLD
+# exit: past its last line (hold_exit_worker_make); step: in step read-held
+# of held.yaml (hold_worker_make) -- and let it go once the host has come to
+# UNTIL:
+#   attached   it reattached: a Connect stream of the sandbox is open (the
+#              Start stream closed at the cut);
+#   listed     Connect failed and List showed the worker running (osiris.log);
+#   forgotten  a Connect of the host is parked (hold_rpc): the worker is let
+#              go, and that Connect too once the fake has seen the worker end;
+#   never      it is never let go: the sandbox's deletion ends it.
+# Sets RT_RC, RT_OUT, RUN_DIR; HELD_SID the sandbox.
+held_run() {
+  local hold=$1 until=$2 release=data/held.csv worker=$HOLD_WORKER before
+  if [ "$hold" = exit ]; then
+    release=/dev/null
+    worker=$HOLD_EXIT_WORKER
+  fi
+  before=$(fake_counter stream_failures)
+  held_start "$worker"
+  if ! until_ok held_sandbox; then
+    fail "the run created no sandbox ($(tail -1 "$RT_WORK/out.txt"))"
+    kill "$HELD_PID" 2>/dev/null
+    held_end
+    return
+  fi
+  case $until in
+    attached)
+      check "the host reattached with Connect while the worker was held" until_ok fake_state_has \
+        "s['counters']['stream_failures'] > $before and sb and sb[0]['open_streams'] > 0" ;;
+    listed)
+      check "List showed the worker running while it was held" until_ok run_log_has "but it still runs; retrying" ;;
+    forgotten)
+      check "a Connect of the host held while the worker was held" until_ok fake_state_has \
+        "any(h['method'] == 'Connect' and h['sandbox'] == sid for h in s['held_rpcs'])" ;;
+    never)
+      held_end
+      return ;;
+  esac
+  check "worker released" hold_release "$(hold_fifo "$FAKE_STATE_DIR/$HELD_SID")" "$release"
+  if [ "$until" = forgotten ]; then
+    check "the worker ended before the held Connect went on" until_ok fake_state_has "worker and worker[-1]['ended_at']"
+    fake_config '{"hold_rpc":[]}'
+  fi
+  held_end
+}
+
+# cut_case NAME K MODE HOLD UNTIL [extra fake config, JSON members]: the
+# Start stream is cut after K bytes (MODE reset | eof) of a held run
+# (held_run HOLD UNTIL), which then equals the local reference.
 cut_case() {
   local before
   RT_CASE=$1
   before=$(fake_counter stream_failures)
-  fake_config "{\"fail_stream_after_bytes\":$2,\"fail_stream_mode\":\"$3\",\"fail_stream_times\":1,\"fail_stream_rpc\":\"Start\"${4:+,$4}}"
-  run_mode e2b
+  fake_config "{\"fail_stream_after_bytes\":$2,\"fail_stream_mode\":\"$3\",\"fail_stream_times\":1,\"fail_stream_rpc\":\"Start\"${6:+,$6}}"
+  held_run "$4" "$5"
   check "the Start stream was cut" [ "$(fake_counter stream_failures)" = $((before + 1)) ]
   expect_parity
   disarm
 }
 
 # ---------------------------------------------------------------- movies
+# Held past its last line: wherever the cut falls, the worker still runs
+# when the host reattaches.
 "$OSIRIS" compile examples/movies/pipeline.yaml >"$RT_WORK/compile.txt" 2>&1
 reference "$(ls -td "$PWD"/logs/compile_*/compiled/manifest.yaml | head -1)" examples/output/movies_by_decade.csv
 
-cut_case early 1 reset
+cut_case early 1 reset exit attached
 check "osiris.log: dropped after 1 byte" grep -q "dropped after 1 bytes" "$RUN_DIR/osiris.log"
-cut_case mid $((SIZE / 2)) reset
-cut_case mid-eof $((SIZE / 3)) eof
-cut_case before-end $((SIZE - 40)) reset
-# not_found: the first Connect and List fail, and by the second Connect envd has forgotten the process
-cut_case connect-not-found $((SIZE - 40)) reset '"retain_ended_ms":0,"fail_rpc":{"Connect":1,"List":1}'
+cut_case mid $((SIZE / 2)) reset exit attached
+cut_case mid-eof $((SIZE / 3)) eof exit attached
+cut_case before-end $((SIZE - 40)) reset exit attached
+# not_found: the first Connect and List fail, and the second Connect waits
+# (hold_rpc) until the worker has ended and envd has forgotten it
+# (retain_ended_ms 0)
+cut_case connect-not-found $((SIZE - 40)) reset exit forgotten \
+  '"retain_ended_ms":0,"fail_rpc":{"Connect":1,"List":1},"hold_rpc":["Connect"]'
 check "osiris.log: Connect said not_found" grep -q "had already ended (Connect: not_found" "$RUN_DIR/osiris.log"
 check "osiris.log: exit status taken from the output" grep -q "exit status of process [0-9]* is unknown; taken as 0" "$RUN_DIR/osiris.log"
 
-# ---------------------------------------------------------------- a step that runs for seconds
-"$OSIRIS" compile slow.yaml --param rows=3000000 >"$RT_WORK/compile.txt" 2>&1
-reference "$(ls -td "$PWD"/logs/compile_*/compiled/manifest.yaml | head -1)" output/slow.csv
-# inside the step_start line of the long step: the host reattaches while it runs
-K=$(( $(line_offset "$WOUT" '"event":"step_start"' '"step_id":"count-up"') + 60 ))
-cut_case big-step "$K" reset
+# ---------------------------------------------------------------- a step held while the host reattaches
+"$OSIRIS" compile held.yaml >"$RT_WORK/compile.txt" 2>&1
+reference "$(ls -td "$PWD"/logs/compile_*/compiled/manifest.yaml | head -1)" output/held.csv
+# inside the step_start line of read-held, whose step then blocks until released
+K=$(( $(line_offset "$WOUT" '"event":"step_start"' '"step_id":"read-held"') + 60 ))
+cut_case mid-step "$K" reset step attached
 check "osiris.log: reattached, the end came through Connect" grep -q "reattached to process [0-9]*; it ended (exit status 0)" "$RUN_DIR/osiris.log"
-cut_case big-step-connect-retried "$K" reset '"fail_rpc":{"Connect":2,"List":2}'
+cut_case mid-step-connect-retried "$K" reset step attached '"fail_rpc":{"Connect":2,"List":2}'
 check "osiris.log: retries logged" grep -q "reattaching to process [0-9]* failed .*; retrying in" "$RUN_DIR/osiris.log"
-cut_case big-step-list-polled "$K" reset '"fail_rpc":{"Connect":-1}'
+cut_case mid-step-list-polled "$K" reset step listed '"fail_rpc":{"Connect":-1}'
 check "osiris.log: List showed the worker still running" grep -q "but it still runs; retrying" "$RUN_DIR/osiris.log"
 check "osiris.log: List showed the worker ended" grep -q "is no longer listed: it has ended" "$RUN_DIR/osiris.log"
 
@@ -171,19 +289,22 @@ expect_failure() {
   check "sandbox $sid deleted" fake_deleted "$sid"
 }
 
+# The worker stays held in read-held while the host gives up: the
+# sandbox's deletion is what ends it.
 RT_CASE=envd-gone-for-good
 fake_config "{\"fail_stream_after_bytes\":$K,\"fail_stream_mode\":\"502\",\"fail_stream_times\":1,\"fail_stream_rpc\":\"Start\"}"
 t0=$(date +%s)
-run_mode e2b
+held_run step never
 SECS=$(($(date +%s) - t0))
 expect_failure "reattaching to process [0-9]* failed 5 times"
 check "message names the 502" grep -q "HTTP 502" "$RUN_DIR/status.json"
+check "the worker was held until the sandbox was deleted" fake_state_has "worker and worker[-1]['killed_by'] == 'deleted'"
 disarm
 
 RT_CASE=connect-and-download-fail-for-good
 fake_config "{\"fail_stream_after_bytes\":$K,\"fail_stream_mode\":\"reset\",\"fail_stream_times\":1,\"fail_stream_rpc\":\"Start\",\"fail_rpc\":{\"Connect\":-1},\"fail_download_times\":-1}"
 t0=$(date +%s)
-run_mode e2b
+held_run step listed
 SECS=$(($(date +%s) - t0))
 expect_failure "the rest of the output could not be read"
 check "message names the download" grep -q "download of .*worker.out failed: HTTP 503" "$RUN_DIR/status.json"

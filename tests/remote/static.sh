@@ -420,15 +420,22 @@ elif mode == "pg":  # logs the startup request codes, refuses SSL/GSS, ends with
         c, _ = s.accept()
         threading.Thread(target=serve, args=(c,), daemon=True).start()
 EOF
-wait_file() { # wait_file PATH: up to 10 s for a server's ready file
+# wait_file PATH PID: until the server PID has written its ready file.  A
+# busy machine may take long to start Python, so the bound is generous
+# (60 s); a server that died stops the wait at once.
+wait_file() {
   local _
-  for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.1; done
-  return 1
+  for _ in $(seq 600); do
+    [ -s "$1" ] && return 0
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -s "$1" ]
 }
 
 python3 "$T/fake.py" dns "$T/dns.ready" 2>"$T/dns.err" &
 PIDS+=($!)
-wait_file "$T/dns.ready" || { note "fake DNS did not start: $(cat "$T/dns.err")"; }
+wait_file "$T/dns.ready" $! || { note "fake DNS did not start: $(cat "$T/dns.err")"; }
 
 in_chroot "$B" 30 /probe resolve osiris-static.test >"$T/resB1.out" 2>&1
 check "/etc/hosts: osiris-static.test -> 127.0.0.1 ($(head -1 "$T/resB1.out"))" grep -qx '127.0.0.1' "$T/resB1.out"
@@ -448,7 +455,7 @@ if openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=osiris-static.te
      -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1; then
   python3 "$T/fake.py" https "$T/https.port" "$T/www" "$T/cert.pem" "$T/key.pem" 2>"$T/https.err" &
   PIDS+=($!)
-  wait_file "$T/https.port"
+  wait_file "$T/https.port" $! || note "fake HTTPS server did not start: $(cat "$T/https.err")"
   port=$(cat "$T/https.port" 2>/dev/null)
   cp "$T/cert.pem" "$B/ca.pem"
   in_chroot "$B" 30 /probe https "https://osiris-static.test:$port/hello.txt" /ca.pem >"$T/https.out" 2>"$T/https.info"
@@ -463,7 +470,7 @@ fi
 # libpq: GSS-API stubs fail closed, the connection goes on to startup.
 python3 "$T/fake.py" pg "$T/pg.port" "$T/pg.log" 2>"$T/pg.err" &
 PIDS+=($!)
-wait_file "$T/pg.port"
+wait_file "$T/pg.port" $! || note "fake PostgreSQL server did not start: $(cat "$T/pg.err")"
 port=$(cat "$T/pg.port" 2>/dev/null)
 in_chroot "$B" 30 /probe pg "host=osiris-static.test port=$port user=u dbname=d gssencmode=prefer sslmode=prefer connect_timeout=5" >"$T/pg1.out" 2>&1
 check "libpq gssencmode=prefer: no GSSENCRequest, reaches startup ($(tr '\n' ' ' <"$T/pg.log"))" bash -c \
