@@ -21,7 +21,7 @@ TSAN_BIN := tests/bin/tsan/test_stream
 FAULT_BIN := tests/bin/fault/test_alloc tests/bin/fault/test_json tests/bin/fault/test_yaml \
              tests/bin/fault/test_csv
 
-.PHONY: all worker test test-quick unit asan check bench deps clean embed
+.PHONY: all worker test test-quick unit asan check bench deps clean embed duckdb bench-duckdb
 
 all: osiris
 
@@ -95,5 +95,15 @@ check: deps vendor
 bench: deps osiris
 	@bash bench/run.sh
 
+# DuckDB (duckdb.processor loads it at run time): fetch the pinned
+# libduckdb.so into vendor/duckdb/ (build.sh does it too), and its
+# benchmark alone: CSV -> GROUP BY -> CSV against DuckDB by itself.
+duckdb:
+	@./build.sh --duckdb
+
+bench-duckdb: deps osiris
+	@bash bench/duckdb_bench.sh
+
 clean:
-	rm -rf osiris osiris-worker tests/bin *.o build/osiris-worker.unstripped build/check
+	rm -rf osiris osiris-worker tests/bin *.o build/osiris-worker.unstripped build/check \
+	  osiris-worker-dyn osiris-worker-dyn.libs build/osiris-worker-dyn.unstripped

@@ -2,13 +2,15 @@
  * drivers.c -- the built-in osiris drivers.
  *
  * A separate translation unit that sees only the public API of osiris.h
- * (steps, frames, JSON, CSV), libc and SQLite.  It holds:
+ * (steps, frames, JSON, CSV), libc and SQLite (DuckDB is loaded at run
+ * time, section 3b).  It holds:
  *
  *   1. Shared helpers      config readers, paths, small buffers, dates
  *   2. filesystem CSV      filesystem.csv_extractor, filesystem.csv_writer
- *   3. SQL processor       duckdb.processor (alias sql.processor): SQLite
- *                          over the upstream frames through a virtual table,
- *                          plus DuckDB's generate_series/range
+ *   3. SQL on SQLite       sql.processor: SQLite over the upstream frames
+ *                          through a virtual table, plus generate_series/range
+ *   3b. SQL on DuckDB      duckdb.processor: DuckDB's C API, dlopen'ed from
+ *                          libduckdb.so; frames in through the appender
  *   (db_drivers.inc)      mysql.*, postgres.*, supabase.* over MariaDB
  *                          Connector/C and libpq
  *   4. Registration        osiris_register_builtin_drivers()
@@ -28,7 +30,9 @@
  * (osiris_step_path) are released with osiris_free().
  *
  * Build: cc -I/usr/include/mariadb -I/usr/include/postgresql -c drivers.c
- * (links with -lsqlite3 -lmariadb -lpq -lcurl).
+ * (links with -lsqlite3 -lmariadb -lpq -lcurl, and -ldl before glibc 2.34;
+ * -DOSIRIS_NO_DLOPEN for a fully static program, where duckdb.processor
+ * then fails with a message instead of loading DuckDB).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -36,14 +40,21 @@
 #include "osiris.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -948,7 +959,11 @@ static const osiris_driver drv_pq_writer = {
     OSIRIS_DRIVER_CONN_OPTIONAL};
 
 /* ======================================================================
- * 3. SQL processor: duckdb.processor (alias sql.processor)
+ * 3. SQL processor on SQLite: sql.processor
+ *
+ * The embedded engine (Debian's libsqlite3, static in the worker): it works
+ * on an air-gapped host with one binary, and its dialect is SQLite's
+ * (duckdb.processor, section 3b, is DuckDB itself).
  *
  * Runs one SQLite statement over the upstream frames.  Each input name
  * becomes a virtual table of module "osiris_frame" that reads cells from
@@ -1853,7 +1868,8 @@ static osiris_rc drv_sql_new_frame(char **names, const drv_sql_out *outs,
 }
 
 /* Copy cell (c, r) of src into the row being built in dst, converting to
- * dst's column type: the promotions drv_sql_need can ask for. */
+ * dst's column type: the promotions drv_sql_need can ask for, and int64 to
+ * a decimal of scale 0 for drv_dk_widen. */
 static osiris_rc drv_sql_copy_cell(osiris_frame *dst, const osiris_frame *src, size_t c, size_t r) {
   osiris_type from = osiris_frame_col_type(src, c), to = osiris_frame_col_type(dst, c);
   char buf[400];
@@ -1890,6 +1906,11 @@ static osiris_rc drv_sql_copy_cell(osiris_frame *dst, const osiris_frame *src, s
   }
   if (to == OSIRIS_TYPE_INT64 && from == OSIRIS_TYPE_BOOL)
     return osiris_frame_append_int64(dst, c, osiris_frame_get_bool(src, c, r) ? 1 : 0);
+  if (to == OSIRIS_TYPE_DECIMAL && from == OSIRIS_TYPE_INT64 && osiris_frame_col_scale(dst, c) == 0) {
+    /* DuckDB's wide integers (section 3b) once a value leaves int64 */
+    int n = snprintf(buf, sizeof buf, "%" PRId64, osiris_frame_get_int64(src, c, r));
+    return osiris_frame_append_text(dst, c, buf, (size_t)n);
+  }
   if (to == OSIRIS_TYPE_DOUBLE) {
     if (from == OSIRIS_TYPE_BOOL)
       return osiris_frame_append_double(dst, c, osiris_frame_get_bool(src, c, r) ? 1.0 : 0.0);
@@ -2201,6 +2222,18 @@ static const osiris_config_key drv_sql_keys[] = {
      "one SQL SELECT (SQLite dialect) over the upstream tables df_<step id>, df, input_df", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
     {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
+/* The end of an SQL step (both engines): fail with the engine's message,
+ * or report the rows and hand the result over (*f taken). */
+static osiris_rc drv_sql_finish(osiris_step *s, osiris_rc rc, const char *err, double rows_read,
+                                osiris_frame **f) {
+  if (rc) return osiris_step_fail(s, rc, "%s", err[0] ? err : osiris_rc_name(rc));
+  osiris_step_metric(s, "rows_read", rows_read, "rows");
+  osiris_step_metric(s, "rows_written", (double)osiris_frame_rows(*f), "rows");
+  osiris_step_set_output(s, *f);
+  *f = NULL;
+  return OSIRIS_OK;
+}
+
 static osiris_rc drv_sql_run(osiris_step *s) {
   const osiris_json *cfg = osiris_step_config(s);
   const char *query;
@@ -2236,14 +2269,7 @@ static osiris_rc drv_sql_run(osiris_step *s) {
     if (!seen) rows_read += (double)osiris_frame_rows(inputs[i]);
   }
   rc = drv_sql_execute(inputs, names, n, query, drv_sql_step_cancelled, s, &f, err, sizeof err);
-  if (rc) {
-    rc = osiris_step_fail(s, rc, "%s", err[0] ? err : osiris_rc_name(rc));
-    goto done;
-  }
-  osiris_step_metric(s, "rows_read", rows_read, "rows");
-  osiris_step_metric(s, "rows_written", (double)osiris_frame_rows(f), "rows");
-  osiris_step_set_output(s, f);
-  f = NULL;
+  rc = drv_sql_finish(s, rc, err, rows_read, &f);
 
 done:
   osiris_frame_free(f);
@@ -2253,9 +2279,1511 @@ done:
 }
 
 static const osiris_driver drv_sql_processor = {
+    "sql.processor", "sqlite", "transform",
+    "Transform upstream frames with one SQL query on the embedded SQLite (SQLite dialect)",
+    drv_sql_keys, drv_sql_run, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
+
+/* ======================================================================
+ * 3b. duckdb.processor: DuckDB through its C API
+ *
+ * The query runs on DuckDB itself, loaded at run time with dlopen from a
+ * libduckdb.so of DuckDB 1.5 or a later 1.x (the build fetches the npm
+ * package @duckdb/node-bindings-linux-x64, pinned and checksummed, into
+ * vendor/duckdb/).  Nothing links against DuckDB: ./osiris, an embedding
+ * program and the static worker build and run without it, and a step of
+ * this driver without it fails saying how to get it (never a fallback to
+ * the SQLite engine, whose dialect differs).  The functions used are
+ * declared here from DuckDB's documented C API (the package ships no
+ * header) and resolved by name into a drv_dk_api per step; the library
+ * stays loaded (RTLD_NODELETE) so the next step's dlopen is cheap.
+ *
+ * Where the library is looked for, first hit wins: $OSIRIS_DUCKDB_LIB
+ * (only there when set); libduckdb.so beside the executable (the remote
+ * worker's layout); vendor/duckdb/libduckdb.so beside the executable or up
+ * to two directories above it (the build tree: ./osiris, the unit tests in tests/bin);
+ * then the dynamic loader's own search path.  Never the current directory.
+ *
+ * One in-memory database per step.  Frames go in by column: each distinct
+ * upstream frame is appended through data chunks into a table named after
+ * its first input name (df_<step>), and the other names (df, input_df) are
+ * views of it; a streamed input (OSIRIS_DRIVER_STREAMS_IN) is appended
+ * batch by batch as it arrives, so the whole input never sits in osiris
+ * and in DuckDB at once.  Types in: bool BOOLEAN, int64 BIGINT, double
+ * DOUBLE, decimal DECIMAL(38,s), string VARCHAR, date DATE, timestamp
+ * TIMESTAMP.  Settings: threads and memory_limit from the config (DuckDB's
+ * defaults otherwise: every core, 80% of RAM), temp_directory
+ * <run dir>/tmp/duckdb-<step> (removed after the step) so a big join or
+ * aggregate spills there (the one directory a query may reach), TimeZone
+ * UTC (the host and a sandbox agree), no
+ * external access (a query cannot read or write files or load extensions,
+ * like ATTACH refused by the SQLite engine), then the configuration is
+ * locked.  The last statement must be a query (SELECT, WITH, FROM-first,
+ * VALUES, PIVOT...); statements before it run first (DuckDB turns a PIVOT
+ * into two), in the step's own database.
+ *
+ * Results come back typed, chunk by chunk (drv_dk_plan): BOOLEAN -> bool;
+ * every integer width -> int64, except that UBIGINT/HUGEINT/UHUGEINT
+ * columns become exact decimals of scale 0 once a value leaves int64 (the
+ * rows so far are converted; never a double); FLOAT/DOUBLE -> double;
+ * DECIMAL(w,s) -> decimal of scale s, exact; VARCHAR, ENUM, UUID, BLOB,
+ * TIME, TIME WITH TIME ZONE, INTERVAL -> string (DuckDB's own text form);
+ * DATE -> date; TIMESTAMP, _S, _MS, _NS (truncated to microseconds) and
+ * WITH TIME ZONE -> timestamp (UTC); LIST, ARRAY, STRUCT, MAP, UNION ->
+ * string holding JSON (DuckDB's to_json shape).  Other types fail the
+ * step, naming the column and a CAST that works.  A failure carries
+ * DuckDB's own message.
+ * ====================================================================== */
+
+/* ---- the C API, as DuckDB documents it (duckdb.h, v1.5) ---- */
+
+typedef uint64_t dk_idx;
+typedef void *dk_database, *dk_connection, *dk_config, *dk_prepared, *dk_extracted, *dk_pending,
+    *dk_appender, *dk_ltype, *dk_chunk, *dk_vector, *dk_errdata;
+typedef struct dk_result { /* duckdb_result: opaque but passed by value */
+  dk_idx cols_, rows_, changed_;
+  void *columns_;
+  char *error_;
+  void *internal_;
+} dk_result;
+typedef struct dk_string { /* duckdb_string_t */
+  union {
+    struct { uint32_t length; char prefix[4]; char *ptr; } pointer;
+    struct { uint32_t length; char inlined[12]; } inlined;
+  } value;
+} dk_string;
+typedef struct dk_hugeint { uint64_t lower; int64_t upper; } dk_hugeint;
+typedef struct dk_interval { int32_t months, days; int64_t micros; } dk_interval;
+typedef struct dk_list_entry { uint64_t offset, length; } dk_list_entry;
+
+enum { /* duckdb_type */
+  DK_BOOLEAN = 1, DK_TINYINT, DK_SMALLINT, DK_INTEGER, DK_BIGINT, DK_UTINYINT, DK_USMALLINT,
+  DK_UINTEGER, DK_UBIGINT, DK_FLOAT, DK_DOUBLE, DK_TIMESTAMP, DK_DATE, DK_TIME, DK_INTERVAL,
+  DK_HUGEINT, DK_VARCHAR, DK_BLOB, DK_DECIMAL, DK_TIMESTAMP_S, DK_TIMESTAMP_MS, DK_TIMESTAMP_NS,
+  DK_ENUM, DK_LIST, DK_STRUCT, DK_MAP, DK_UUID, DK_UNION, DK_BIT, DK_TIME_TZ, DK_TIMESTAMP_TZ,
+  DK_UHUGEINT, DK_ARRAY
+};
+enum { DK_OK = 0 };                                   /* duckdb_state */
+enum { DK_PENDING_READY = 0, DK_PENDING_ERROR = 2, DK_PENDING_NO_TASKS = 3 };
+enum { DK_STATEMENT_SELECT = 1 };                     /* duckdb_statement_type */
+
+/* The functions used, resolved by name (drv_dk_syms). */
+typedef struct drv_dk_api {
+  void *lib;
+  const char *(*library_version)(void);
+  int (*create_config)(dk_config *);
+  int (*set_config)(dk_config, const char *, const char *);
+  void (*destroy_config)(dk_config *);
+  int (*open_ext)(const char *, dk_database *, dk_config, char **);
+  void (*close)(dk_database *);
+  int (*connect)(dk_database, dk_connection *);
+  void (*disconnect)(dk_connection *);
+  void (*interrupt)(dk_connection);
+  int (*query)(dk_connection, const char *, dk_result *);
+  void (*destroy_result)(dk_result *);
+  const char *(*result_error)(dk_result *);
+  dk_idx (*column_count)(dk_result *);
+  const char *(*column_name)(dk_result *, dk_idx);
+  dk_ltype (*column_logical_type)(dk_result *, dk_idx);
+  dk_chunk (*fetch_chunk)(dk_result);
+  dk_chunk (*create_data_chunk)(dk_ltype *, dk_idx);
+  void (*destroy_data_chunk)(dk_chunk *);
+  void (*data_chunk_reset)(dk_chunk);
+  dk_idx (*data_chunk_get_size)(dk_chunk);
+  void (*data_chunk_set_size)(dk_chunk, dk_idx);
+  dk_vector (*data_chunk_get_vector)(dk_chunk, dk_idx);
+  dk_idx (*vector_size)(void);
+  void *(*vector_get_data)(dk_vector);
+  uint64_t *(*vector_get_validity)(dk_vector);
+  void (*vector_ensure_validity_writable)(dk_vector);
+  void (*vector_assign_string_element_len)(dk_vector, dk_idx, const char *, dk_idx);
+  dk_vector (*list_vector_get_child)(dk_vector);
+  dk_vector (*struct_vector_get_child)(dk_vector, dk_idx);
+  dk_vector (*array_vector_get_child)(dk_vector);
+  dk_ltype (*create_logical_type)(int);
+  dk_ltype (*create_decimal_type)(uint8_t, uint8_t);
+  void (*destroy_logical_type)(dk_ltype *);
+  int (*get_type_id)(dk_ltype);
+  uint8_t (*decimal_scale)(dk_ltype);
+  int (*decimal_internal_type)(dk_ltype);
+  int (*enum_internal_type)(dk_ltype);
+  uint32_t (*enum_dictionary_size)(dk_ltype);
+  char *(*enum_dictionary_value)(dk_ltype, dk_idx);
+  dk_ltype (*list_type_child_type)(dk_ltype);
+  dk_ltype (*array_type_child_type)(dk_ltype);
+  dk_idx (*array_type_array_size)(dk_ltype);
+  dk_ltype (*map_type_key_type)(dk_ltype);
+  dk_ltype (*map_type_value_type)(dk_ltype);
+  dk_idx (*struct_type_child_count)(dk_ltype);
+  char *(*struct_type_child_name)(dk_ltype, dk_idx);
+  dk_ltype (*struct_type_child_type)(dk_ltype, dk_idx);
+  dk_idx (*union_type_member_count)(dk_ltype);
+  char *(*union_type_member_name)(dk_ltype, dk_idx);
+  dk_ltype (*union_type_member_type)(dk_ltype, dk_idx);
+  void (*free)(void *);
+  dk_idx (*extract_statements)(dk_connection, const char *, dk_extracted *);
+  const char *(*extract_statements_error)(dk_extracted);
+  void (*destroy_extracted)(dk_extracted *);
+  int (*prepare_extracted_statement)(dk_connection, dk_extracted, dk_idx, dk_prepared *);
+  const char *(*prepare_error)(dk_prepared);
+  void (*destroy_prepare)(dk_prepared *);
+  int (*prepared_statement_type)(dk_prepared);
+  int (*execute_prepared)(dk_prepared, dk_result *);
+  int (*pending_prepared)(dk_prepared, dk_pending *);
+  int (*pending_execute_task)(dk_pending);
+  const char *(*pending_error)(dk_pending);
+  int (*execute_pending)(dk_pending, dk_result *);
+  void (*destroy_pending)(dk_pending *);
+  int (*appender_create)(dk_connection, const char *, const char *, dk_appender *);
+  int (*append_data_chunk)(dk_appender, dk_chunk);
+  int (*appender_close)(dk_appender);
+  int (*appender_destroy)(dk_appender *);
+  dk_errdata (*appender_error_data)(dk_appender);
+  const char *(*error_data_message)(dk_errdata);
+  void (*destroy_error_data)(dk_errdata *);
+} drv_dk_api;
+
+#ifndef OSIRIS_NO_DLOPEN /* the static worker resolves nothing */
+#define DRV_DK_SYM(name) {"duckdb_" #name, offsetof(drv_dk_api, name)}
+static const struct drv_dk_sym {
+  const char *name;
+  size_t offset;
+} drv_dk_syms[] = {
+    DRV_DK_SYM(library_version), DRV_DK_SYM(create_config), DRV_DK_SYM(set_config),
+    DRV_DK_SYM(destroy_config), DRV_DK_SYM(open_ext), DRV_DK_SYM(close), DRV_DK_SYM(connect),
+    DRV_DK_SYM(disconnect), DRV_DK_SYM(interrupt), DRV_DK_SYM(query), DRV_DK_SYM(destroy_result),
+    DRV_DK_SYM(result_error), DRV_DK_SYM(column_count), DRV_DK_SYM(column_name),
+    DRV_DK_SYM(column_logical_type), DRV_DK_SYM(fetch_chunk), DRV_DK_SYM(create_data_chunk),
+    DRV_DK_SYM(destroy_data_chunk), DRV_DK_SYM(data_chunk_reset), DRV_DK_SYM(data_chunk_get_size),
+    DRV_DK_SYM(data_chunk_set_size), DRV_DK_SYM(data_chunk_get_vector), DRV_DK_SYM(vector_size),
+    DRV_DK_SYM(vector_get_data), DRV_DK_SYM(vector_get_validity),
+    DRV_DK_SYM(vector_ensure_validity_writable), DRV_DK_SYM(vector_assign_string_element_len),
+    DRV_DK_SYM(list_vector_get_child), DRV_DK_SYM(struct_vector_get_child),
+    DRV_DK_SYM(array_vector_get_child), DRV_DK_SYM(create_logical_type),
+    DRV_DK_SYM(create_decimal_type), DRV_DK_SYM(destroy_logical_type), DRV_DK_SYM(get_type_id),
+    DRV_DK_SYM(decimal_scale), DRV_DK_SYM(decimal_internal_type), DRV_DK_SYM(enum_internal_type),
+    DRV_DK_SYM(enum_dictionary_size), DRV_DK_SYM(enum_dictionary_value),
+    DRV_DK_SYM(list_type_child_type), DRV_DK_SYM(array_type_child_type),
+    DRV_DK_SYM(array_type_array_size), DRV_DK_SYM(map_type_key_type),
+    DRV_DK_SYM(map_type_value_type), DRV_DK_SYM(struct_type_child_count),
+    DRV_DK_SYM(struct_type_child_name), DRV_DK_SYM(struct_type_child_type),
+    DRV_DK_SYM(union_type_member_count), DRV_DK_SYM(union_type_member_name),
+    DRV_DK_SYM(union_type_member_type), DRV_DK_SYM(free), DRV_DK_SYM(extract_statements),
+    DRV_DK_SYM(extract_statements_error), DRV_DK_SYM(destroy_extracted),
+    DRV_DK_SYM(prepare_extracted_statement), DRV_DK_SYM(prepare_error),
+    DRV_DK_SYM(destroy_prepare), DRV_DK_SYM(prepared_statement_type), DRV_DK_SYM(execute_prepared),
+    DRV_DK_SYM(pending_prepared), DRV_DK_SYM(pending_execute_task), DRV_DK_SYM(pending_error),
+    DRV_DK_SYM(execute_pending), DRV_DK_SYM(destroy_pending), DRV_DK_SYM(appender_create),
+    DRV_DK_SYM(append_data_chunk), DRV_DK_SYM(appender_close), DRV_DK_SYM(appender_destroy),
+    DRV_DK_SYM(appender_error_data), DRV_DK_SYM(error_data_message),
+    DRV_DK_SYM(destroy_error_data)};
+#undef DRV_DK_SYM
+#endif
+
+#define DRV_DK_MIN_MINOR 5   /* DuckDB 1.5: every function above is stable there */
+#define DRV_DK_MAX_DEPTH 64  /* nesting of LIST/STRUCT/MAP types in a result */
+#define DRV_DK_REMEDY                                                                        \
+  "run ./build.sh (it fetches the pinned npm package @duckdb/node-bindings-linux-x64 into " \
+  "vendor/duckdb/), or set OSIRIS_DUCKDB_LIB to a libduckdb.so of DuckDB 1.5 or later; "   \
+  "sql.processor is the embedded engine, with the SQLite dialect"
+
+__extension__ typedef unsigned __int128 drv_u128;
+
+/* ---- loading ---- */
+
+/* The static worker (OSIRIS_NO_DLOPEN, set by static.mk) cannot load a
+ * shared library: it says which worker can. */
+#ifdef OSIRIS_NO_DLOPEN
+static osiris_rc drv_dk_load(drv_dk_api *api, char *used, size_t usedcap, char *err, size_t cap) {
+  memset(api, 0, sizeof *api);
+  if (usedcap) used[0] = 0;
+  snprintf(err, cap, "this osiris-worker is fully static and cannot load DuckDB; a remote run of "
+           "a pipeline with duckdb.processor uses osiris-worker-dyn with libduckdb.so beside it");
+  return OSIRIS_ENOTFOUND;
+}
+static void drv_dk_unload(drv_dk_api *api) { memset(api, 0, sizeof *api); }
+#else
+/* The candidate paths, in order, into out[] (owned strings); returns how
+ * many.  Only $OSIRIS_DUCKDB_LIB when it is set. */
+static size_t drv_dk_candidates(char *out[6]) {
+  const char *env = getenv("OSIRIS_DUCKDB_LIB");
+  static const char *const rel[] = {"libduckdb.so", "vendor/duckdb/libduckdb.so",
+                                    "../vendor/duckdb/libduckdb.so",
+                                    "../../vendor/duckdb/libduckdb.so",
+                                    "../../../vendor/duckdb/libduckdb.so"};
+  char self[4096], *slash;
+  ssize_t n;
+  size_t k = 0, i;
+  if (env && *env) {
+    out[k++] = drv_strdup(env);
+    return out[0] ? 1 : 0;
+  }
+  n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = 0;
+    slash = strrchr(self, '/');
+    if (slash) *slash = 0;
+    for (i = 0; i < sizeof rel / sizeof *rel; i++)
+      if ((out[k] = drv_path_join(self, rel[i])) != NULL) k++;
+  }
+  if ((out[k] = drv_strdup("libduckdb.so")) != NULL) k++; /* the loader's search path */
+  return k;
+}
+
+/* Resolve every symbol and check the version; 0 with err set otherwise. */
+static int drv_dk_bind(drv_dk_api *api, const char *path, char *err, size_t cap) {
+  size_t i;
+  const char *v;
+  long major, minor;
+  char *end;
+  for (i = 0; i < sizeof drv_dk_syms / sizeof *drv_dk_syms; i++) {
+    void *fn = dlsym(api->lib, drv_dk_syms[i].name);
+    if (!fn) {
+      snprintf(err, cap, "%s is not a usable DuckDB library: it has no %s (DuckDB 1.%d or later "
+               "is needed)", path, drv_dk_syms[i].name, DRV_DK_MIN_MINOR);
+      return 0;
+    }
+    memcpy((char *)api + drv_dk_syms[i].offset, &fn, sizeof fn);
+  }
+  v = api->library_version();
+  if (!v || v[0] != 'v') v = "?";
+  major = strtol(v + 1, &end, 10);
+  minor = *end == '.' ? strtol(end + 1, NULL, 10) : -1;
+  if (major != 1 || minor < DRV_DK_MIN_MINOR) {
+    snprintf(err, cap, "%s is DuckDB %s; duckdb.processor needs DuckDB 1.%d or a later 1.x (%s)",
+             path, v, DRV_DK_MIN_MINOR, DRV_DK_REMEDY);
+    return 0;
+  }
+  return 1;
+}
+
+static osiris_rc drv_dk_load(drv_dk_api *api, char *used, size_t usedcap, char *err, size_t cap) {
+  char *paths[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
+  char tried[1024] = "";
+  size_t n = drv_dk_candidates(paths), i, tl = 0;
+  osiris_rc rc = OSIRIS_ENOTFOUND;
+  memset(api, 0, sizeof *api);
+  err[0] = 0;
+  for (i = 0; i < n && rc; i++) {
+    const char *why;
+    /* A relative candidate other than the bare soname would resolve
+     * against the current directory: candidates are absolute or bare. */
+    api->lib = dlopen(paths[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (!api->lib) {
+      why = dlerror();
+      if (n == 1 || (why && !strstr(why, "No such file")))
+        snprintf(err, cap, "cannot load %s: %s", paths[i], why ? why : "dlopen failed");
+      if (tl < sizeof tried)
+        tl += (size_t)snprintf(tried + tl, sizeof tried - tl, "%s%s", tl ? ", " : "", paths[i]);
+      continue;
+    }
+    if (!drv_dk_bind(api, paths[i], err, cap)) {
+      dlclose(api->lib);
+      api->lib = NULL;
+      break; /* a wrong library where we looked is an error, not a reason to look on */
+    }
+    if (usedcap) snprintf(used, usedcap, "%s", paths[i]);
+    rc = OSIRIS_OK;
+  }
+  if (rc && !err[0])
+    snprintf(err, cap, "duckdb.processor needs DuckDB's C library (libduckdb.so), which was not "
+             "found (looked at %s): %s", tried, DRV_DK_REMEDY);
+  else if (rc && !strstr(err, "sql.processor")) {
+    size_t l = strlen(err);
+    snprintf(err + l, cap - l, " (%s)", DRV_DK_REMEDY);
+  }
+  for (i = 0; i < n; i++) free(paths[i]);
+  return rc;
+}
+static void drv_dk_unload(drv_dk_api *api) {
+  if (api->lib) dlclose(api->lib); /* RTLD_NODELETE: the code stays mapped */
+  memset(api, 0, sizeof *api);
+}
+#endif
+
+/* ---- result types ---- */
+
+/* A result column's type, resolved once (children for nested types). */
+typedef struct drv_dk_type {
+  int id;                     /* DK_* */
+  int scale, internal;        /* DECIMAL: scale and storage; ENUM: storage */
+  dk_idx array_size;          /* ARRAY */
+  size_t n;                   /* children */
+  struct drv_dk_type *child;  /* LIST/ARRAY 1, MAP 2 (key, value), STRUCT/UNION n */
+  char **names;               /* STRUCT/UNION member names */
+  char **dict;                /* ENUM values */
+  size_t ndict;
+} drv_dk_type;
+
+static void drv_dk_type_free(drv_dk_type *t) {
+  size_t i;
+  for (i = 0; i < t->n; i++) {
+    drv_dk_type_free(&t->child[i]);
+    if (t->names) free(t->names[i]);
+  }
+  for (i = 0; i < t->ndict; i++) free(t->dict[i]);
+  free(t->child);
+  free(t->names);
+  free(t->dict);
+  memset(t, 0, sizeof *t);
+}
+
+/* Copy a string DuckDB allocated, releasing it. */
+static char *drv_dk_take(const drv_dk_api *api, char *s) {
+  char *c = drv_strdup(s ? s : "");
+  if (s) api->free(s);
+  return c;
+}
+
+/* Fill t from the logical type lt (borrowed).  0 on out of memory or
+ * nesting deeper than DRV_DK_MAX_DEPTH. */
+static int drv_dk_type_build(const drv_dk_api *api, dk_ltype lt, drv_dk_type *t, int depth) {
+  dk_idx i, n = 0;
+  int ok = 1;
+  memset(t, 0, sizeof *t);
+  if (depth > DRV_DK_MAX_DEPTH) return 0;
+  t->id = api->get_type_id(lt);
+  switch (t->id) {
+    case DK_DECIMAL:
+      t->scale = api->decimal_scale(lt);
+      t->internal = api->decimal_internal_type(lt);
+      return 1;
+    case DK_ENUM:
+      t->internal = api->enum_internal_type(lt);
+      t->ndict = api->enum_dictionary_size(lt);
+      t->dict = calloc(t->ndict ? t->ndict : 1, sizeof *t->dict);
+      if (!t->dict) return 0;
+      for (i = 0; i < t->ndict; i++)
+        if (!(t->dict[i] = drv_dk_take(api, api->enum_dictionary_value(lt, i)))) return 0;
+      return 1;
+    case DK_LIST: case DK_ARRAY: n = 1; break;
+    case DK_MAP: n = 2; break;
+    case DK_STRUCT: n = api->struct_type_child_count(lt); break;
+    case DK_UNION: n = api->union_type_member_count(lt); break;
+    default: return 1;
+  }
+  t->child = calloc(n ? n : 1, sizeof *t->child);
+  t->names = calloc(n ? n : 1, sizeof *t->names);
+  if (!t->child || !t->names) return 0;
+  t->n = n;
+  if (t->id == DK_ARRAY) t->array_size = api->array_type_array_size(lt);
+  for (i = 0; i < n && ok; i++) {
+    dk_ltype c = t->id == DK_LIST    ? api->list_type_child_type(lt)
+                 : t->id == DK_ARRAY ? api->array_type_child_type(lt)
+                 : t->id == DK_MAP   ? (i == 0 ? api->map_type_key_type(lt) : api->map_type_value_type(lt))
+                 : t->id == DK_STRUCT ? api->struct_type_child_type(lt, i)
+                                      : api->union_type_member_type(lt, i);
+    if (t->id == DK_STRUCT) t->names[i] = drv_dk_take(api, api->struct_type_child_name(lt, i));
+    if (t->id == DK_UNION) t->names[i] = drv_dk_take(api, api->union_type_member_name(lt, i));
+    ok = c && drv_dk_type_build(api, c, &t->child[i], depth + 1);
+    if ((t->id == DK_STRUCT || t->id == DK_UNION) && !t->names[i]) ok = 0;
+    if (c) api->destroy_logical_type(&c);
+  }
+  return ok;
+}
+
+static const char *drv_dk_type_name(int id) {
+  switch (id) {
+    case DK_BIT: return "BIT";
+    case 35: return "BIGNUM";
+    case 39: return "TIME_NS";
+    case 40: return "GEOMETRY";
+    case 41: return "VARIANT";
+    case 36: return "NULL";
+    default: return "this";
+  }
+}
+
+/* ---- values as text ---- */
+
+static int drv_dk_valid(const uint64_t *validity, dk_idx row) {
+  return !validity || (validity[row / 64] >> (row % 64) & 1);
+}
+
+/* |v| as decimal digits with `scale` of them after the point. */
+static size_t drv_dk_fmt_u128(drv_u128 mag, int neg, int scale, char *buf, size_t cap) {
+  char tmp[64];
+  size_t n = 0, len = 0;
+  int k;
+  do {
+    tmp[n++] = (char)('0' + (int)(mag % 10));
+    mag /= 10;
+  } while (mag);
+  while ((int)n <= scale) tmp[n++] = '0';
+  if (cap < n + 3) return 0;
+  if (neg) buf[len++] = '-';
+  for (k = (int)n - 1; k >= 0; k--) {
+    buf[len++] = tmp[k];
+    if (k == scale && scale > 0) buf[len++] = '.';
+  }
+  buf[len] = 0;
+  return len;
+}
+
+static size_t drv_dk_fmt_i128(dk_hugeint h, int scale, char *buf, size_t cap) {
+  drv_u128 v = ((drv_u128)(uint64_t)h.upper << 64) | h.lower;
+  int neg = h.upper < 0;
+  return drv_dk_fmt_u128(neg ? (drv_u128)0 - v : v, neg, scale, buf, cap);
+}
+
+/* "HH:MM:SS[.f]" of micros in a day, trailing zeros of the fraction cut:
+ * DuckDB's text for TIME and the time part of an INTERVAL. */
+static size_t drv_dk_fmt_time(uint64_t us, char *buf, size_t cap) {
+  unsigned frac = (unsigned)(us % 1000000);
+  uint64_t s = us / 1000000;
+  int n = snprintf(buf, cap, "%02" PRIu64 ":%02u:%02u", s / 3600, (unsigned)(s / 60 % 60),
+                   (unsigned)(s % 60));
+  if (n > 0 && frac && (size_t)n + 8 < cap) {
+    int digits = 6;
+    while (frac % 10 == 0) frac /= 10, digits--;
+    n += snprintf(buf + n, cap - (size_t)n, ".%0*u", digits, frac);
+  }
+  return n < 0 ? 0 : (size_t)n;
+}
+
+/* DuckDB's INTERVAL text: "1 year 2 months 3 days 04:05:06.5". */
+static size_t drv_dk_fmt_interval(dk_interval v, char *buf, size_t cap) {
+  size_t n = 0;
+  int32_t years = v.months / 12, months = v.months % 12;
+  if (years) n += (size_t)snprintf(buf + n, cap - n, "%d year%s", years, years == 1 || years == -1 ? "" : "s");
+  if (months && n < cap)
+    n += (size_t)snprintf(buf + n, cap - n, "%s%d month%s", n ? " " : "", months,
+                          months == 1 || months == -1 ? "" : "s");
+  if (v.days && n < cap)
+    n += (size_t)snprintf(buf + n, cap - n, "%s%d day%s", n ? " " : "", v.days,
+                          v.days == 1 || v.days == -1 ? "" : "s");
+  if ((v.micros || n == 0) && n + 2 < cap) {
+    if (n) buf[n++] = ' ';
+    if (v.micros < 0) buf[n++] = '-';
+    n += drv_dk_fmt_time(v.micros < 0 ? (uint64_t)0 - (uint64_t)v.micros : (uint64_t)v.micros,
+                         buf + n, cap - n);
+  }
+  return n < cap ? n : cap - 1;
+}
+
+/* "12:00:00+05:30": TIME WITH TIME ZONE (40 bits of micros, 24 bits of an
+ * encoded offset in seconds). */
+static size_t drv_dk_fmt_timetz(uint64_t bits, char *buf, size_t cap) {
+  const int64_t max_offset = 16 * 60 * 60 - 1;
+  int64_t offset = max_offset - (int64_t)(bits & 0xFFFFFF);
+  uint64_t a = (uint64_t)(offset < 0 ? -offset : offset);
+  size_t n = drv_dk_fmt_time(bits >> 24, buf, cap);
+  if (n + 12 >= cap) return n;
+  n += (size_t)snprintf(buf + n, cap - n, "%c%02u", offset < 0 ? '-' : '+', (unsigned)(a / 3600));
+  if (a % 3600) n += (size_t)snprintf(buf + n, cap - n, ":%02u", (unsigned)(a / 60 % 60));
+  if (a % 60) n += (size_t)snprintf(buf + n, cap - n, ":%02u", (unsigned)(a % 60));
+  return n;
+}
+
+static size_t drv_dk_fmt_uuid(dk_hugeint h, char *buf, size_t cap) {
+  uint64_t hi = (uint64_t)h.upper ^ (UINT64_C(1) << 63), lo = h.lower;
+  return (size_t)snprintf(buf, cap, "%08" PRIx64 "-%04" PRIx64 "-%04" PRIx64 "-%04" PRIx64 "-%012" PRIx64,
+                          hi >> 32, hi >> 16 & 0xFFFF, hi & 0xFFFF, lo >> 48, lo & UINT64_C(0xFFFFFFFFFFFF));
+}
+
+/* Timestamps: "YYYY-MM-DD HH:MM:SS[.f]" as DuckDB writes them. */
+static size_t drv_dk_fmt_ts(int64_t us, char *buf, size_t cap) {
+  size_t n = drv_fmt_timestamp(us, buf, cap);
+  while (n > 20 && buf[n - 1] == '0' && strchr(buf, '.')) buf[--n] = 0;
+  return n;
+}
+
+static const char *drv_dk_str(const dk_string *s, size_t *len) {
+  *len = s->value.inlined.length;
+  return *len <= 12 ? s->value.inlined.inlined : s->value.pointer.ptr;
+}
+
+/* DuckDB's text for a BLOB: printable ASCII as is, other bytes \xHH. */
+static void drv_dk_blob(drv_buf *b, const char *p, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (c >= 32 && c < 127 && c != '\\' && c != '\'' && c != '"') {
+      drv_buf_put(b, p + i, 1);
+    } else {
+      char x[5];
+      snprintf(x, sizeof x, "\\x%02X", c);
+      drv_buf_put(b, x, 4);
+    }
+  }
+}
+
+static void drv_dk_json_str(drv_buf *b, const char *p, size_t n) {
+  osiris_json *j = osiris_json_new_str(p, n);
+  size_t len = 0;
+  char *s = j ? osiris_json_dump(j, 0, &len) : NULL;
+  if (s) drv_buf_put(b, s, len); else b->oom = 1;
+  osiris_free(s);
+  osiris_json_free(j);
+}
+
+/* Append value `row` of vector v (type t) as text; json: as a JSON value
+ * (numbers bare, strings quoted, nested types as arrays/objects).  Returns
+ * 0 for a type this file cannot show. */
+static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv_dk_type *t,
+                       dk_idx row, int json) {
+  const void *data = api->vector_get_data(v);
+  char num[80];
+  size_t n = 0, i;
+  int quoted = json;
+  if (!drv_dk_valid(api->vector_get_validity(v), row)) {
+    if (json) drv_buf_puts(b, "null");
+    return 1;
+  }
+  switch (t->id) {
+    case DK_BOOLEAN: drv_buf_puts(b, ((const bool *)data)[row] ? "true" : "false"); return 1;
+    case DK_TINYINT: n = (size_t)snprintf(num, sizeof num, "%d", ((const int8_t *)data)[row]); quoted = 0; break;
+    case DK_SMALLINT: n = (size_t)snprintf(num, sizeof num, "%d", ((const int16_t *)data)[row]); quoted = 0; break;
+    case DK_INTEGER: n = (size_t)snprintf(num, sizeof num, "%" PRId32, ((const int32_t *)data)[row]); quoted = 0; break;
+    case DK_BIGINT: n = (size_t)snprintf(num, sizeof num, "%" PRId64, ((const int64_t *)data)[row]); quoted = 0; break;
+    case DK_UTINYINT: n = (size_t)snprintf(num, sizeof num, "%u", ((const uint8_t *)data)[row]); quoted = 0; break;
+    case DK_USMALLINT: n = (size_t)snprintf(num, sizeof num, "%u", ((const uint16_t *)data)[row]); quoted = 0; break;
+    case DK_UINTEGER: n = (size_t)snprintf(num, sizeof num, "%" PRIu32, ((const uint32_t *)data)[row]); quoted = 0; break;
+    case DK_UBIGINT: n = (size_t)snprintf(num, sizeof num, "%" PRIu64, ((const uint64_t *)data)[row]); quoted = 0; break;
+    case DK_HUGEINT: n = drv_dk_fmt_i128(((const dk_hugeint *)data)[row], 0, num, sizeof num); quoted = 0; break;
+    case DK_UHUGEINT: {
+      const dk_hugeint *h = &((const dk_hugeint *)data)[row];
+      n = drv_dk_fmt_u128(((drv_u128)(uint64_t)h->upper << 64) | h->lower, 0, 0, num, sizeof num);
+      quoted = 0;
+      break;
+    }
+    case DK_FLOAT: case DK_DOUBLE: {
+      double d = t->id == DK_FLOAT ? (double)((const float *)data)[row] : ((const double *)data)[row];
+      if (json && !isfinite(d)) {
+        drv_buf_puts(b, "null");
+        return 1;
+      }
+      n = drv_fmt_double(d, num, sizeof num);
+      quoted = 0;
+      break;
+    }
+    case DK_DECIMAL: {
+      dk_hugeint h;
+      int64_t x = 0;
+      if (t->internal == DK_SMALLINT) x = ((const int16_t *)data)[row];
+      else if (t->internal == DK_INTEGER) x = ((const int32_t *)data)[row];
+      else if (t->internal == DK_BIGINT) x = ((const int64_t *)data)[row];
+      if (t->internal == DK_HUGEINT) {
+        h = ((const dk_hugeint *)data)[row];
+      } else {
+        h.lower = (uint64_t)x;
+        h.upper = x < 0 ? -1 : 0;
+      }
+      n = drv_dk_fmt_i128(h, t->scale, num, sizeof num);
+      quoted = 0;
+      break;
+    }
+    case DK_DATE: n = drv_fmt_date(((const int32_t *)data)[row], num, sizeof num); break;
+    case DK_TIME: n = drv_dk_fmt_time((uint64_t)((const int64_t *)data)[row], num, sizeof num); break;
+    case DK_TIME_TZ: n = drv_dk_fmt_timetz(((const uint64_t *)data)[row], num, sizeof num); break;
+    case DK_TIMESTAMP: case DK_TIMESTAMP_TZ:
+      n = drv_dk_fmt_ts(((const int64_t *)data)[row], num, sizeof num);
+      if (t->id == DK_TIMESTAMP_TZ && n + 4 < sizeof num) n += (size_t)snprintf(num + n, sizeof num - n, "+00");
+      break;
+    case DK_TIMESTAMP_S: n = drv_dk_fmt_ts(((const int64_t *)data)[row] * 1000000, num, sizeof num); break;
+    case DK_TIMESTAMP_MS: n = drv_dk_fmt_ts(((const int64_t *)data)[row] * 1000, num, sizeof num); break;
+    case DK_TIMESTAMP_NS:
+      n = drv_dk_fmt_ts(drv_floor_div(((const int64_t *)data)[row], 1000), num, sizeof num);
+      break;
+    case DK_INTERVAL: n = drv_dk_fmt_interval(((const dk_interval *)data)[row], num, sizeof num); break;
+    case DK_UUID: n = drv_dk_fmt_uuid(((const dk_hugeint *)data)[row], num, sizeof num); break;
+    case DK_VARCHAR: case DK_BLOB: {
+      size_t len;
+      const char *p = drv_dk_str(&((const dk_string *)data)[row], &len);
+      if (t->id == DK_BLOB) {
+        drv_buf tmp = {0};
+        drv_dk_blob(&tmp, p, len);
+        if (json) drv_dk_json_str(b, tmp.p ? tmp.p : "", tmp.len); else drv_buf_put(b, tmp.p ? tmp.p : "", tmp.len);
+        if (tmp.oom) b->oom = 1;
+        drv_buf_free(&tmp);
+      } else if (json) {
+        drv_dk_json_str(b, p, len);
+      } else {
+        drv_buf_put(b, p, len);
+      }
+      return 1;
+    }
+    case DK_ENUM: {
+      uint64_t k = t->internal == DK_UTINYINT ? ((const uint8_t *)data)[row]
+                   : t->internal == DK_USMALLINT ? ((const uint16_t *)data)[row]
+                                                 : ((const uint32_t *)data)[row];
+      const char *s = k < t->ndict ? t->dict[k] : "";
+      if (json) drv_dk_json_str(b, s, strlen(s)); else drv_buf_puts(b, s);
+      return 1;
+    }
+    case DK_LIST: case DK_MAP: {
+      const dk_list_entry *e = &((const dk_list_entry *)data)[row];
+      dk_vector child = api->list_vector_get_child(v);
+      dk_vector key = t->id == DK_MAP ? api->struct_vector_get_child(child, 0) : NULL;
+      dk_vector val = t->id == DK_MAP ? api->struct_vector_get_child(child, 1) : NULL;
+      drv_buf_puts(b, t->id == DK_MAP ? "{" : "[");
+      for (i = 0; i < e->length; i++) {
+        if (i) drv_buf_puts(b, ",");
+        if (t->id == DK_LIST) {
+          if (!drv_dk_text(api, b, child, &t->child[0], e->offset + i, 1)) return 0;
+          continue;
+        }
+        { /* a MAP's keys become JSON object keys: their text, quoted */
+          drv_buf k = {0};
+          if (!drv_dk_text(api, &k, key, &t->child[0], e->offset + i, 0)) {
+            drv_buf_free(&k);
+            return 0;
+          }
+          drv_dk_json_str(b, k.p ? k.p : "", k.len);
+          drv_buf_free(&k);
+        }
+        drv_buf_puts(b, ":");
+        if (!drv_dk_text(api, b, val, &t->child[1], e->offset + i, 1)) return 0;
+      }
+      drv_buf_puts(b, t->id == DK_MAP ? "}" : "]");
+      return 1;
+    }
+    case DK_ARRAY: {
+      dk_vector child = api->array_vector_get_child(v);
+      drv_buf_puts(b, "[");
+      for (i = 0; i < t->array_size; i++) {
+        if (i) drv_buf_puts(b, ",");
+        if (!drv_dk_text(api, b, child, &t->child[0], row * t->array_size + i, 1)) return 0;
+      }
+      drv_buf_puts(b, "]");
+      return 1;
+    }
+    case DK_STRUCT:
+      drv_buf_puts(b, "{");
+      for (i = 0; i < t->n; i++) {
+        if (i) drv_buf_puts(b, ",");
+        drv_dk_json_str(b, t->names[i], strlen(t->names[i]));
+        drv_buf_puts(b, ":");
+        if (!drv_dk_text(api, b, api->struct_vector_get_child(v, i), &t->child[i], row, 1)) return 0;
+      }
+      drv_buf_puts(b, "}");
+      return 1;
+    case DK_UNION: { /* a STRUCT of (tag, member...): {name: active member} */
+      uint8_t tag = ((const uint8_t *)api->vector_get_data(api->struct_vector_get_child(v, 0)))[row];
+      if (tag >= t->n) return 0;
+      drv_buf_puts(b, "{");
+      drv_dk_json_str(b, t->names[tag], strlen(t->names[tag]));
+      drv_buf_puts(b, ":");
+      if (!drv_dk_text(api, b, api->struct_vector_get_child(v, (dk_idx)tag + 1), &t->child[tag], row, 1))
+        return 0;
+      drv_buf_puts(b, "}");
+      return 1;
+    }
+    default:
+      return 0;
+  }
+  if (quoted) drv_dk_json_str(b, num, n); else drv_buf_put(b, num, n);
+  return 1;
+}
+
+/* ---- frames in ---- */
+
+/* DuckDB type of a frame column (owned; NULL when out of memory). */
+static dk_ltype drv_dk_ltype_of(const drv_dk_api *api, const osiris_frame *f, size_t c) {
+  switch (osiris_frame_col_type(f, c)) {
+    case OSIRIS_TYPE_BOOL: return api->create_logical_type(DK_BOOLEAN);
+    case OSIRIS_TYPE_INT64: return api->create_logical_type(DK_BIGINT);
+    case OSIRIS_TYPE_DOUBLE: return api->create_logical_type(DK_DOUBLE);
+    case OSIRIS_TYPE_DECIMAL: return api->create_decimal_type(38, (uint8_t)osiris_frame_col_scale(f, c));
+    case OSIRIS_TYPE_DATE: return api->create_logical_type(DK_DATE);
+    case OSIRIS_TYPE_TIMESTAMP: return api->create_logical_type(DK_TIMESTAMP);
+    default: return api->create_logical_type(DK_VARCHAR);
+  }
+}
+
+static const char *drv_dk_sql_type(const osiris_frame *f, size_t c, char *buf, size_t cap) {
+  switch (osiris_frame_col_type(f, c)) {
+    case OSIRIS_TYPE_BOOL: return "BOOLEAN";
+    case OSIRIS_TYPE_INT64: return "BIGINT";
+    case OSIRIS_TYPE_DOUBLE: return "DOUBLE";
+    case OSIRIS_TYPE_DECIMAL: snprintf(buf, cap, "DECIMAL(38,%d)", osiris_frame_col_scale(f, c)); return buf;
+    case OSIRIS_TYPE_DATE: return "DATE";
+    case OSIRIS_TYPE_TIMESTAMP: return "TIMESTAMP";
+    default: return "VARCHAR";
+  }
+}
+
+/* Decimal text of a frame into DuckDB's 128-bit scaled integer.  Frame
+ * text has at most `scale` fraction digits; more is refused, not rounded. */
+static int drv_dk_parse_dec(const char *p, size_t n, int scale, dk_hugeint *out) {
+  drv_u128 v = 0, lim = 1;
+  size_t i = 0;
+  int neg = 0, frac = -1, k;
+  for (k = 0; k < 38; k++) lim *= 10;
+  if (i < n && (p[i] == '-' || p[i] == '+')) neg = p[i++] == '-';
+  for (; i < n; i++) {
+    if (p[i] == '.' && frac < 0) {
+      frac = 0;
+      continue;
+    }
+    if (p[i] < '0' || p[i] > '9') return 0;
+    if (frac >= 0 && ++frac > scale) {
+      if (p[i] != '0') return 0;
+      continue;
+    }
+    v = v * 10 + (drv_u128)(p[i] - '0');
+    if (v >= lim) return 0;
+  }
+  for (k = frac < 0 ? 0 : frac; k < scale; k++) {
+    v *= 10;
+    if (v >= lim) return 0;
+  }
+  if (neg) v = (drv_u128)0 - v;
+  out->lower = (uint64_t)v;
+  out->upper = (int64_t)(uint64_t)(v >> 64);
+  return 1;
+}
+
+/* Append rows [0, rows) of f to the appender, a data chunk at a time. */
+static osiris_rc drv_dk_append(const drv_dk_api *api, dk_appender app, const osiris_frame *f,
+                               dk_chunk chunk, char *err, size_t cap) {
+  size_t rows = osiris_frame_rows(f), ncols = osiris_frame_cols(f), r0, c, r;
+  dk_idx vsize = api->vector_size();
+  for (r0 = 0; r0 < rows; r0 += vsize) {
+    size_t cnt = rows - r0 < vsize ? rows - r0 : (size_t)vsize;
+    api->data_chunk_reset(chunk);
+    for (c = 0; c < ncols; c++) {
+      dk_vector v = api->data_chunk_get_vector(chunk, c);
+      void *data = api->vector_get_data(v);
+      osiris_type t = osiris_frame_col_type(f, c);
+      uint64_t *valid = NULL;
+      int scale = osiris_frame_col_scale(f, c);
+      for (r = 0; r < cnt; r++) {
+        size_t row = r0 + r, len;
+        const char *p;
+        if (osiris_frame_is_null(f, c, row)) {
+          if (!valid) {
+            api->vector_ensure_validity_writable(v);
+            valid = api->vector_get_validity(v);
+          }
+          valid[r / 64] &= ~(UINT64_C(1) << (r % 64));
+          continue;
+        }
+        switch (t) {
+          case OSIRIS_TYPE_BOOL: ((bool *)data)[r] = osiris_frame_get_bool(f, c, row) != 0; break;
+          case OSIRIS_TYPE_INT64: ((int64_t *)data)[r] = osiris_frame_get_int64(f, c, row); break;
+          case OSIRIS_TYPE_DOUBLE: ((double *)data)[r] = osiris_frame_get_double(f, c, row); break;
+          case OSIRIS_TYPE_DATE: ((int32_t *)data)[r] = osiris_frame_get_date(f, c, row); break;
+          case OSIRIS_TYPE_TIMESTAMP: ((int64_t *)data)[r] = osiris_frame_get_timestamp(f, c, row); break;
+          case OSIRIS_TYPE_DECIMAL:
+            p = osiris_frame_get_text(f, c, row, &len);
+            if (!drv_dk_parse_dec(p, len, scale, &((dk_hugeint *)data)[r])) {
+              snprintf(err, cap, "column %s, row %zu: decimal %.*s does not fit DECIMAL(38,%d)",
+                       osiris_frame_col_name(f, c), row + 1, (int)(len < 60 ? len : 60), p, scale);
+              return OSIRIS_EINVAL;
+            }
+            break;
+          default:
+            p = osiris_frame_get_text(f, c, row, &len);
+            api->vector_assign_string_element_len(v, r, p, len);
+            break;
+        }
+      }
+    }
+    api->data_chunk_set_size(chunk, cnt);
+    if (api->append_data_chunk(app, chunk) != DK_OK) {
+      dk_errdata e = api->appender_error_data(app);
+      snprintf(err, cap, "cannot load the input into DuckDB: %s",
+               e && api->error_data_message(e) ? api->error_data_message(e) : "append failed");
+      if (e) api->destroy_error_data(&e);
+      return OSIRIS_ESQL;
+    }
+  }
+  return OSIRIS_OK;
+}
+
+/* ---- one DuckDB session ---- */
+
+typedef struct drv_dk_session {
+  drv_dk_api api;
+  dk_database db;
+  dk_connection con;
+  char lib[1024];  /* the library loaded */
+  char *tmpdir;    /* temp_directory, removed at the end */
+} drv_dk_session;
+
+static osiris_rc drv_dk_exec(drv_dk_session *ss, const char *sql, char *err, size_t cap) {
+  dk_result res;
+  osiris_rc rc = OSIRIS_OK;
+  memset(&res, 0, sizeof res);
+  if (ss->api.query(ss->con, sql, &res) != DK_OK) {
+    const char *m = ss->api.result_error(&res);
+    snprintf(err, cap, "%s", m ? m : "DuckDB failed");
+    rc = OSIRIS_ESQL;
+  }
+  ss->api.destroy_result(&res);
+  return rc;
+}
+
+/* Remove dir and the files directly in it (DuckDB's spill files). */
+static void drv_dk_rmtree(const char *dir) {
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  if (d) {
+    while ((e = readdir(d)) != NULL) {
+      char *p;
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      if ((p = drv_path_join(dir, e->d_name)) != NULL) {
+        unlink(p);
+        free(p);
+      }
+    }
+    closedir(d);
+  }
+  rmdir(dir);
+}
+
+static void drv_dk_close(drv_dk_session *ss) {
+  if (ss->con) ss->api.disconnect(&ss->con);
+  if (ss->db) ss->api.close(&ss->db);
+  if (ss->tmpdir) drv_dk_rmtree(ss->tmpdir);
+  free(ss->tmpdir);
+  drv_dk_unload(&ss->api);
+  memset(ss, 0, sizeof *ss);
+}
+
+/* Load DuckDB, open an in-memory database with the step's settings.
+ * threads: 0 for DuckDB's default; memory_limit/tmpdir may be NULL. */
+static osiris_rc drv_dk_open(drv_dk_session *ss, int64_t threads, const char *memory_limit,
+                             const char *tmpdir, char *err, size_t cap) {
+  dk_config cfg = NULL;
+  char *oerr = NULL, num[32];
+  osiris_rc rc;
+  memset(ss, 0, sizeof *ss);
+  rc = drv_dk_load(&ss->api, ss->lib, sizeof ss->lib, err, cap);
+  if (rc) return rc;
+  if (ss->api.create_config(&cfg) != DK_OK) {
+    snprintf(err, cap, "DuckDB: cannot create a configuration");
+    return OSIRIS_ENOMEM;
+  }
+  snprintf(num, sizeof num, "%" PRId64, threads);
+  if (threads > 0 && ss->api.set_config(cfg, "threads", num) != DK_OK) {
+    snprintf(err, cap, "config.threads: DuckDB refused %s", num);
+    rc = OSIRIS_EINVAL;
+  } else if (memory_limit && ss->api.set_config(cfg, "memory_limit", memory_limit) != DK_OK) {
+    snprintf(err, cap, "config.memory_limit: DuckDB refused '%s' (a size such as '2GB' or '500MiB')",
+             memory_limit);
+    rc = OSIRIS_EINVAL;
+  } else if ((tmpdir && ss->api.set_config(cfg, "temp_directory", tmpdir) != DK_OK) ||
+             ss->api.set_config(cfg, "autoinstall_known_extensions", "false") != DK_OK ||
+             ss->api.set_config(cfg, "autoload_known_extensions", "false") != DK_OK) {
+    snprintf(err, cap, "DuckDB refused a setting of osiris (temp_directory, enable_external_access "
+             "or extension loading)");
+    rc = OSIRIS_ESQL;
+  }
+  if (!rc && ss->api.open_ext(NULL, &ss->db, cfg, &oerr) != DK_OK) {
+    snprintf(err, cap, "DuckDB: cannot open a database: %s", oerr ? oerr : "unknown error");
+    rc = OSIRIS_ESQL;
+  }
+  if (oerr) ss->api.free(oerr);
+  ss->api.destroy_config(&cfg);
+  if (!rc && ss->api.connect(ss->db, &ss->con) != DK_OK) {
+    snprintf(err, cap, "DuckDB: cannot connect");
+    rc = OSIRIS_ESQL;
+  }
+  if (!rc) rc = drv_dk_exec(ss, "SET TimeZone = 'UTC'", err, cap);
+  if (!rc && tmpdir) {
+    /* the spill directory stays reachable once external access is off */
+    drv_buf q = {0};
+    const char *p;
+    drv_buf_puts(&q, "SET allowed_directories = ['");
+    for (p = tmpdir; *p; p++) drv_buf_put(&q, *p == '\'' ? "''" : p, *p == '\'' ? 2 : 1);
+    drv_buf_puts(&q, "']");
+    rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
+    drv_buf_free(&q);
+    if (!rc) ss->tmpdir = drv_strdup(tmpdir);
+  }
+  if (!rc) rc = drv_dk_exec(ss, "SET enable_external_access = false", err, cap);
+  return rc;
+}
+
+/* Load frame f as table `name` (created here); appender reused by streams. */
+static osiris_rc drv_dk_create_table(drv_dk_session *ss, const char *name, const osiris_frame *f,
+                                     char *err, size_t cap) {
+  drv_buf ddl = {0};
+  char tbuf[32];
+  size_t c, ncols = osiris_frame_cols(f);
+  osiris_rc rc;
+  drv_buf_puts(&ddl, "CREATE TABLE ");
+  drv_buf_ident(&ddl, name);
+  drv_buf_puts(&ddl, " (");
+  for (c = 0; c < ncols; c++) {
+    if (c) drv_buf_puts(&ddl, ", ");
+    drv_buf_ident(&ddl, osiris_frame_col_name(f, c));
+    drv_buf_puts(&ddl, " ");
+    drv_buf_puts(&ddl, drv_dk_sql_type(f, c, tbuf, sizeof tbuf));
+  }
+  drv_buf_puts(&ddl, ")");
+  if (ddl.oom) rc = OSIRIS_ENOMEM;
+  else rc = drv_dk_exec(ss, ddl.p, err, cap);
+  drv_buf_free(&ddl);
+  return rc;
+}
+
+typedef struct drv_dk_loader {
+  dk_appender app;
+  dk_chunk chunk;
+  dk_ltype *types;
+  size_t ncols;
+} drv_dk_loader;
+
+static void drv_dk_loader_end(drv_dk_session *ss, drv_dk_loader *ld) {
+  size_t c;
+  if (ld->chunk) ss->api.destroy_data_chunk(&ld->chunk);
+  for (c = 0; ld->types && c < ld->ncols; c++)
+    if (ld->types[c]) ss->api.destroy_logical_type(&ld->types[c]);
+  free(ld->types);
+  if (ld->app) ss->api.appender_destroy(&ld->app);
+  memset(ld, 0, sizeof *ld);
+}
+
+/* Create table `name` shaped like f and open an appender on it. */
+static osiris_rc drv_dk_loader_begin(drv_dk_session *ss, drv_dk_loader *ld, const char *name,
+                                     const osiris_frame *f, char *err, size_t cap) {
+  size_t c;
+  osiris_rc rc = drv_dk_create_table(ss, name, f, err, cap);
+  memset(ld, 0, sizeof *ld);
+  if (rc) return rc;
+  ld->ncols = osiris_frame_cols(f);
+  ld->types = calloc(ld->ncols ? ld->ncols : 1, sizeof *ld->types);
+  if (!ld->types) return OSIRIS_ENOMEM;
+  for (c = 0; c < ld->ncols; c++)
+    if (!(ld->types[c] = drv_dk_ltype_of(&ss->api, f, c))) return OSIRIS_ENOMEM;
+  if (ld->ncols && !(ld->chunk = ss->api.create_data_chunk(ld->types, ld->ncols))) return OSIRIS_ENOMEM;
+  if (ss->api.appender_create(ss->con, NULL, name, &ld->app) != DK_OK) {
+    dk_errdata e = ld->app ? ss->api.appender_error_data(ld->app) : NULL;
+    snprintf(err, cap, "DuckDB: cannot append to %s: %s", name,
+             e && ss->api.error_data_message(e) ? ss->api.error_data_message(e) : "appender refused");
+    if (e) ss->api.destroy_error_data(&e);
+    return OSIRIS_ESQL;
+  }
+  return OSIRIS_OK;
+}
+
+static osiris_rc drv_dk_loader_close(drv_dk_session *ss, drv_dk_loader *ld, char *err, size_t cap) {
+  osiris_rc rc = OSIRIS_OK;
+  if (ld->app && ss->api.appender_close(ld->app) != DK_OK) {
+    dk_errdata e = ss->api.appender_error_data(ld->app);
+    snprintf(err, cap, "cannot load the input into DuckDB: %s",
+             e && ss->api.error_data_message(e) ? ss->api.error_data_message(e) : "flush failed");
+    if (e) ss->api.destroy_error_data(&e);
+    rc = OSIRIS_ESQL;
+  }
+  drv_dk_loader_end(ss, ld);
+  return rc;
+}
+
+/* CREATE VIEW alias AS FROM target. */
+static osiris_rc drv_dk_alias(drv_dk_session *ss, const char *alias, const char *target, char *err,
+                              size_t cap) {
+  drv_buf q = {0};
+  osiris_rc rc;
+  drv_buf_puts(&q, "CREATE VIEW ");
+  drv_buf_ident(&q, alias);
+  drv_buf_puts(&q, " AS FROM ");
+  drv_buf_ident(&q, target);
+  rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
+  drv_buf_free(&q);
+  return rc;
+}
+
+/* ---- the query ---- */
+
+/* Parse sql and prepare its last statement (*st owned), after running
+ * the ones before it (DuckDB itself expands a PIVOT into two; the database
+ * is the step's own and cannot reach files).  need_query 0: parse only. */
+static osiris_rc drv_dk_prepare(drv_dk_session *ss, const char *sql, dk_prepared *st, int need_query,
+                                char *err, size_t cap) {
+  dk_extracted ex = NULL;
+  dk_idx n = ss->api.extract_statements(ss->con, sql, &ex), i;
+  osiris_rc rc = OSIRIS_OK;
+  *st = NULL;
+  if (n == 0) {
+    const char *m = ex ? ss->api.extract_statements_error(ex) : NULL;
+    snprintf(err, cap, "%s", m && *m ? m : "the query holds no SQL statement");
+    rc = OSIRIS_ESQL;
+  } else if (need_query) {
+    for (i = 0; i + 1 < n && !rc; i++) {
+      dk_result res;
+      memset(&res, 0, sizeof res);
+      if (ss->api.prepare_extracted_statement(ss->con, ex, i, st) != DK_OK) {
+        const char *m = *st ? ss->api.prepare_error(*st) : NULL;
+        snprintf(err, cap, "%s", m ? m : "DuckDB could not prepare a statement");
+        rc = OSIRIS_ESQL;
+      } else if (ss->api.execute_prepared(*st, &res) != DK_OK) {
+        const char *m = ss->api.result_error(&res);
+        snprintf(err, cap, "%s", m ? m : "DuckDB failed");
+        rc = OSIRIS_ESQL;
+      }
+      ss->api.destroy_result(&res);
+      if (*st) ss->api.destroy_prepare(st);
+    }
+    if (rc) {
+    } else if (ss->api.prepare_extracted_statement(ss->con, ex, n - 1, st) != DK_OK) {
+      const char *m = *st ? ss->api.prepare_error(*st) : NULL;
+      snprintf(err, cap, "%s", m ? m : "DuckDB could not prepare the query");
+      rc = OSIRIS_ESQL;
+    } else if (ss->api.prepared_statement_type(*st) != DK_STATEMENT_SELECT) {
+      snprintf(err, cap, "the query must end with one SELECT (or WITH / FROM / VALUES / PIVOT) "
+               "that returns rows; other statements are refused there");
+      rc = OSIRIS_ESQL;
+    }
+  }
+  if (rc && *st) ss->api.destroy_prepare(st);
+  if (ex) ss->api.destroy_extracted(&ex);
+  return rc;
+}
+
+/* Per result column: how its values enter the frame. */
+typedef struct drv_dk_col {
+  drv_dk_type type;
+  osiris_type ft; /* frame type */
+  int scale;
+  int wide;       /* UBIGINT/HUGEINT/UHUGEINT: int64 until a value does not fit */
+} drv_dk_col;
+
+static osiris_rc drv_dk_plan(drv_dk_session *ss, dk_result *res, drv_dk_col *cols, size_t n,
+                             char *err, size_t cap) {
+  size_t c;
+  for (c = 0; c < n; c++) {
+    dk_ltype lt = ss->api.column_logical_type(res, c);
+    drv_dk_col *o = &cols[c];
+    int ok = lt && drv_dk_type_build(&ss->api, lt, &o->type, 0);
+    if (lt) ss->api.destroy_logical_type(&lt);
+    if (!ok) {
+      snprintf(err, cap, "result column %s: type too deeply nested (or out of memory)",
+               ss->api.column_name(res, c));
+      return OSIRIS_ELIMIT;
+    }
+    switch (o->type.id) {
+      case DK_BOOLEAN: o->ft = OSIRIS_TYPE_BOOL; break;
+      case DK_TINYINT: case DK_SMALLINT: case DK_INTEGER: case DK_BIGINT:
+      case DK_UTINYINT: case DK_USMALLINT: case DK_UINTEGER: o->ft = OSIRIS_TYPE_INT64; break;
+      case DK_UBIGINT: case DK_HUGEINT: case DK_UHUGEINT: o->ft = OSIRIS_TYPE_INT64; o->wide = 1; break;
+      case DK_FLOAT: case DK_DOUBLE: o->ft = OSIRIS_TYPE_DOUBLE; break;
+      case DK_DECIMAL: o->ft = OSIRIS_TYPE_DECIMAL; o->scale = o->type.scale; break;
+      case DK_DATE: o->ft = OSIRIS_TYPE_DATE; break;
+      case DK_TIMESTAMP: case DK_TIMESTAMP_S: case DK_TIMESTAMP_MS: case DK_TIMESTAMP_NS:
+      case DK_TIMESTAMP_TZ: o->ft = OSIRIS_TYPE_TIMESTAMP; break;
+      case DK_VARCHAR: case DK_BLOB: case DK_ENUM: case DK_UUID: case DK_TIME: case DK_TIME_TZ:
+      case DK_INTERVAL: case DK_LIST: case DK_ARRAY: case DK_STRUCT: case DK_MAP: case DK_UNION:
+        o->ft = OSIRIS_TYPE_STRING;
+        break;
+      default:
+        snprintf(err, cap, "result column %s: DuckDB's %s type has no osiris equivalent; "
+                 "CAST it (e.g. to VARCHAR) in the query", ss->api.column_name(res, c),
+                 drv_dk_type_name(o->type.id));
+        return OSIRIS_ESQL;
+    }
+  }
+  return OSIRIS_OK;
+}
+
+/* Unique result column names: a repeated name gets "_1", "_2", ... */
+static char **drv_dk_names(drv_dk_session *ss, dk_result *res, size_t n) {
+  char **names = calloc(n ? n : 1, sizeof *names);
+  size_t c, k;
+  if (!names) return NULL;
+  for (c = 0; c < n; c++) {
+    const char *base = ss->api.column_name(res, c);
+    int suffix = 0, clash;
+    char buf[512];
+    if (!base) base = "";
+    snprintf(buf, sizeof buf, "%s", base);
+    do {
+      clash = 0;
+      for (k = 0; k < c && !clash; k++) clash = strcmp(names[k], buf) == 0;
+      if (clash) snprintf(buf, sizeof buf, "%s_%d", base, ++suffix);
+    } while (clash);
+    if (!(names[c] = drv_strdup(buf))) {
+      for (k = 0; k < c; k++) free(names[k]);
+      free(names);
+      return NULL;
+    }
+  }
+  return names;
+}
+
+/* A wide integer column met a value beyond int64: rebuild the frame with
+ * that column as an exact decimal of scale 0 (drv_sql_retype). */
+static osiris_rc drv_dk_widen(osiris_frame **fp, size_t col) {
+  size_t c, ncols = osiris_frame_cols(*fp);
+  drv_sql_out *outs = calloc(ncols ? ncols : 1, sizeof *outs);
+  char **names = calloc(ncols ? ncols : 1, sizeof *names);
+  osiris_rc rc = outs && names ? OSIRIS_OK : OSIRIS_ENOMEM;
+  for (c = 0; c < ncols && !rc; c++) {
+    names[c] = (char *)osiris_frame_col_name(*fp, c); /* borrowed: retype copies them */
+    outs[c].type = c == col ? OSIRIS_TYPE_DECIMAL : osiris_frame_col_type(*fp, c);
+    outs[c].scale = c == col ? 0 : osiris_frame_col_scale(*fp, c);
+  }
+  if (!rc) rc = drv_sql_retype(fp, names, outs, ncols);
+  free(outs);
+  free(names);
+  return rc;
+}
+
+/* Append value `row` of vector v to column c of the row being built. */
+static osiris_rc drv_dk_put(drv_dk_session *ss, osiris_frame **fp, drv_dk_col *o, size_t c,
+                            dk_vector v, dk_idx row, drv_buf *scratch, char *err, size_t cap) {
+  const void *data = ss->api.vector_get_data(v);
+  osiris_frame *f = *fp;
+  int64_t ts;
+  if (!drv_dk_valid(ss->api.vector_get_validity(v), row)) return osiris_frame_append_null(f, c);
+  switch (o->type.id) {
+    case DK_BOOLEAN: return osiris_frame_append_bool(f, c, ((const bool *)data)[row]);
+    case DK_TINYINT: return osiris_frame_append_int64(f, c, ((const int8_t *)data)[row]);
+    case DK_SMALLINT: return osiris_frame_append_int64(f, c, ((const int16_t *)data)[row]);
+    case DK_INTEGER: return osiris_frame_append_int64(f, c, ((const int32_t *)data)[row]);
+    case DK_BIGINT: return osiris_frame_append_int64(f, c, ((const int64_t *)data)[row]);
+    case DK_UTINYINT: return osiris_frame_append_int64(f, c, ((const uint8_t *)data)[row]);
+    case DK_USMALLINT: return osiris_frame_append_int64(f, c, ((const uint16_t *)data)[row]);
+    case DK_UINTEGER: return osiris_frame_append_int64(f, c, ((const uint32_t *)data)[row]);
+    case DK_UBIGINT: case DK_HUGEINT: case DK_UHUGEINT: {
+      int fits;
+      int64_t x = 0;
+      if (o->type.id == DK_UBIGINT) {
+        uint64_t u = ((const uint64_t *)data)[row];
+        fits = u <= (uint64_t)INT64_MAX;
+        x = (int64_t)u;
+      } else {
+        const dk_hugeint *h = &((const dk_hugeint *)data)[row];
+        fits = o->type.id == DK_HUGEINT ? (h->upper == 0 && h->lower <= (uint64_t)INT64_MAX) ||
+                                              (h->upper == -1 && h->lower >= (UINT64_C(1) << 63))
+                                        : h->upper == 0 && h->lower <= (uint64_t)INT64_MAX;
+        x = (int64_t)h->lower;
+      }
+      if (fits && o->ft == OSIRIS_TYPE_INT64) return osiris_frame_append_int64(f, c, x);
+      if (o->ft == OSIRIS_TYPE_INT64) {
+        /* the row being built must be finished after the rebuild: the
+         * caller builds rows column by column, so widen before any cell
+         * of this row was appended (drv_dk_fetch checks a row first). */
+        return OSIRIS_ELIMIT;
+      }
+      scratch->len = 0;
+      if (!drv_dk_text(&ss->api, scratch, v, &o->type, row, 0) || scratch->oom) return OSIRIS_ENOMEM;
+      return osiris_frame_append_text(f, c, scratch->p, scratch->len);
+    }
+    case DK_FLOAT: return osiris_frame_append_double(f, c, ((const float *)data)[row]);
+    case DK_DOUBLE: return osiris_frame_append_double(f, c, ((const double *)data)[row]);
+    case DK_DATE: {
+      int32_t d = ((const int32_t *)data)[row];
+      if (d == INT32_MAX || d == -INT32_MAX) {
+        snprintf(err, cap, "result column %s: an infinite date has no osiris value; CAST it to VARCHAR",
+                 osiris_frame_col_name(f, c));
+        return OSIRIS_EINVAL;
+      }
+      return osiris_frame_append_date(f, c, d);
+    }
+    case DK_TIMESTAMP: case DK_TIMESTAMP_TZ: case DK_TIMESTAMP_S: case DK_TIMESTAMP_MS: case DK_TIMESTAMP_NS:
+      ts = ((const int64_t *)data)[row];
+      if (ts == INT64_MAX || ts == -INT64_MAX) {
+        snprintf(err, cap, "result column %s: an infinite timestamp has no osiris value; CAST it to VARCHAR",
+                 osiris_frame_col_name(f, c));
+        return OSIRIS_EINVAL;
+      }
+      if (o->type.id == DK_TIMESTAMP_S) {
+        if (ts > INT64_MAX / 1000000 || ts < INT64_MIN / 1000000) return OSIRIS_EINVAL;
+        ts *= 1000000;
+      } else if (o->type.id == DK_TIMESTAMP_MS) {
+        if (ts > INT64_MAX / 1000 || ts < INT64_MIN / 1000) return OSIRIS_EINVAL;
+        ts *= 1000;
+      } else if (o->type.id == DK_TIMESTAMP_NS) {
+        ts = drv_floor_div(ts, 1000);
+      }
+      return osiris_frame_append_timestamp(f, c, ts);
+    case DK_VARCHAR: {
+      size_t len;
+      const char *p = drv_dk_str(&((const dk_string *)data)[row], &len);
+      return osiris_frame_append_text(f, c, p, len);
+    }
+    default:
+      scratch->len = 0;
+      if (scratch->p) scratch->p[0] = 0;
+      if (!drv_dk_text(&ss->api, scratch, v, &o->type, row, 0)) {
+        snprintf(err, cap, "result column %s: a value osiris cannot show", osiris_frame_col_name(f, c));
+        return OSIRIS_ESQL;
+      }
+      if (scratch->oom) return OSIRIS_ENOMEM;
+      return osiris_frame_append_text(f, c, scratch->p ? scratch->p : "", scratch->len);
+  }
+}
+
+/* 1 when value `row` of a wide column does not fit int64. */
+static int drv_dk_beyond_int64(drv_dk_session *ss, const drv_dk_col *o, dk_vector v, dk_idx row) {
+  const void *data = ss->api.vector_get_data(v);
+  if (!drv_dk_valid(ss->api.vector_get_validity(v), row)) return 0;
+  if (o->type.id == DK_UBIGINT) return ((const uint64_t *)data)[row] > (uint64_t)INT64_MAX;
+  {
+    const dk_hugeint *h = &((const dk_hugeint *)data)[row];
+    if (o->type.id == DK_UHUGEINT) return !(h->upper == 0 && h->lower <= (uint64_t)INT64_MAX);
+    return !((h->upper == 0 && h->lower <= (uint64_t)INT64_MAX) ||
+             (h->upper == -1 && h->lower >= (UINT64_C(1) << 63)));
+  }
+}
+
+/* Run the prepared query, polling for cancellation between tasks, and
+ * build the output frame from its chunks. */
+static osiris_rc drv_dk_run_query(drv_dk_session *ss, dk_prepared st, osiris_step *s,
+                                  osiris_frame **out, char *err, size_t cap) {
+  dk_pending pend = NULL;
+  dk_result res;
+  dk_chunk chunk = NULL;
+  drv_dk_col *cols = NULL;
+  char **names = NULL;
+  osiris_frame *f = NULL;
+  drv_buf scratch = {0};
+  size_t ncols = 0, c;
+  int state, interrupted = 0, have_res = 0;
+  osiris_rc rc = OSIRIS_OK;
+  memset(&res, 0, sizeof res);
+  *out = NULL;
+  if (ss->api.pending_prepared(st, &pend) != DK_OK) {
+    const char *m = pend ? ss->api.pending_error(pend) : NULL;
+    snprintf(err, cap, "%s", m ? m : "DuckDB could not start the query");
+    rc = OSIRIS_ESQL;
+    goto done;
+  }
+  for (;;) {
+    state = ss->api.pending_execute_task(pend);
+    if (state == DK_PENDING_READY || state == DK_PENDING_ERROR) break;
+    if (!interrupted && s && osiris_step_cancelled(s)) {
+      ss->api.interrupt(ss->con);
+      interrupted = 1;
+    }
+    if (state == DK_PENDING_NO_TASKS) {
+      struct timespec ts = {0, 1000000};
+      nanosleep(&ts, NULL);
+    }
+  }
+  if (state == DK_PENDING_ERROR || ss->api.execute_pending(pend, &res) != DK_OK) {
+    const char *m = state == DK_PENDING_ERROR ? ss->api.pending_error(pend) : ss->api.result_error(&res);
+    have_res = state != DK_PENDING_ERROR;
+    if (interrupted) {
+      snprintf(err, cap, "interrupted");
+      rc = OSIRIS_ECANCEL;
+    } else {
+      snprintf(err, cap, "%s", m ? m : "DuckDB failed");
+      rc = OSIRIS_ESQL;
+    }
+    goto done;
+  }
+  have_res = 1;
+  ncols = ss->api.column_count(&res);
+  cols = calloc(ncols ? ncols : 1, sizeof *cols);
+  names = drv_dk_names(ss, &res, ncols);
+  f = osiris_frame_new();
+  if (!cols || !names || !f) {
+    rc = OSIRIS_ENOMEM;
+    goto done;
+  }
+  rc = drv_dk_plan(ss, &res, cols, ncols, err, cap);
+  for (c = 0; c < ncols && !rc; c++)
+    rc = osiris_frame_add_column(f, names[c], cols[c].ft, cols[c].scale);
+  while (!rc && (chunk = ss->api.fetch_chunk(res)) != NULL) {
+    dk_idx rows = ss->api.data_chunk_get_size(chunk), r;
+    if (rows == 0) {
+      ss->api.destroy_data_chunk(&chunk);
+      break;
+    }
+    for (r = 0; r < rows && !rc; r++) {
+      for (c = 0; c < ncols && !rc; c++) /* wide values first: a rebuild sees whole rows */
+        if (cols[c].wide && cols[c].ft == OSIRIS_TYPE_INT64 &&
+            drv_dk_beyond_int64(ss, &cols[c], ss->api.data_chunk_get_vector(chunk, c), r)) {
+          rc = drv_dk_widen(&f, c);
+          cols[c].ft = OSIRIS_TYPE_DECIMAL;
+          cols[c].scale = 0;
+        }
+      for (c = 0; c < ncols && !rc; c++)
+        rc = drv_dk_put(ss, &f, &cols[c], c, ss->api.data_chunk_get_vector(chunk, c), r, &scratch, err, cap);
+      if (!rc) rc = osiris_frame_end_row(f);
+    }
+    ss->api.destroy_data_chunk(&chunk);
+    if (!rc && s && osiris_step_cancelled(s)) {
+      snprintf(err, cap, "interrupted");
+      rc = OSIRIS_ECANCEL;
+    }
+  }
+  if (!rc && have_res && ss->api.result_error(&res)) {
+    snprintf(err, cap, "%s", ss->api.result_error(&res));
+    rc = OSIRIS_ESQL;
+  }
+  if (rc && !err[0]) snprintf(err, cap, "%s", osiris_rc_name(rc));
+  if (!rc) {
+    *out = f;
+    f = NULL;
+  }
+done:
+  if (have_res) ss->api.destroy_result(&res);
+  if (pend) ss->api.destroy_pending(&pend);
+  for (c = 0; cols && c < ncols; c++) drv_dk_type_free(&cols[c].type);
+  for (c = 0; names && c < ncols; c++) free(names[c]);
+  free(cols);
+  free(names);
+  drv_buf_free(&scratch);
+  osiris_frame_free(f);
+  return rc;
+}
+
+/* ---- the driver ---- */
+
+static const osiris_config_key drv_dk_keys[] = {
+    {"query", NULL, OSIRIS_KEY_REQUIRED,
+     "one SQL query (DuckDB dialect) over the upstream tables df_<step id>, df, input_df",
+     OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"threads", NULL, OSIRIS_KEY_RANGE,
+     "DuckDB worker threads for this step (default: every core)", OSIRIS_KT_INT, NULL, 1, 1024, NULL},
+    {"memory_limit", NULL, 0,
+     "DuckDB's memory limit for this step, e.g. '2GB' (default: 80% of RAM); beyond it DuckDB "
+     "spills to a temporary directory in the run directory", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
+
+/* <run dir>/tmp/duckdb-<step>: the artifacts directory is
+ * <run dir>/artifacts/<step>, and DuckDB's spill files are not artifacts. */
+static char *drv_dk_tmpdir(osiris_step *s) {
+  const char *adir = osiris_step_artifacts_dir(s);
+  char *run = drv_strdup(adir ? adir : ""), *slash, *tmp = NULL;
+  int k;
+  if (!run) return NULL;
+  for (k = 0; k < 2 && (slash = strrchr(run, '/')) != NULL; k++) *slash = 0;
+  if (k == 2 && *run) {
+    size_t n = strlen(run) + strlen(osiris_step_id(s)) + 32;
+    if ((tmp = malloc(n)) != NULL) {
+      snprintf(tmp, n, "%s/tmp", run);
+      mkdir(tmp, 0700);
+      snprintf(tmp, n, "%s/tmp/duckdb-%s", run, osiris_step_id(s));
+    }
+  }
+  free(run);
+  return tmp;
+}
+
+/* Load the step's inputs: a table per distinct frame (streamed batch by
+ * batch when the runner streams the one input), views for other names. */
+static osiris_rc drv_dk_load_inputs(drv_dk_session *ss, osiris_step *s, double *rows_read, char *err,
+                                    size_t cap) {
+  size_t i, j, n = osiris_step_input_count(s);
+  drv_dk_loader ld;
+  osiris_rc rc = OSIRIS_OK;
+  *rows_read = 0;
+  memset(&ld, 0, sizeof ld);
+  if (n && osiris_step_streamed(s)) {
+    const osiris_frame *b = NULL;
+    const char *first = NULL, *name = NULL;
+    int64_t done = 0;
+    rc = osiris_step_next(s, &b);
+    if (!rc && b) rc = drv_dk_loader_begin(ss, &ld, "osiris_input_0", b, err, cap);
+    while (!rc && b) {
+      rc = drv_dk_append(&ss->api, ld.app, b, ld.chunk, err, cap);
+      done += (int64_t)osiris_frame_rows(b);
+      *rows_read += (double)osiris_frame_rows(b);
+      osiris_step_progress(s, done);
+      if (!rc) rc = osiris_step_next(s, &b);
+    }
+    if (!rc) rc = drv_dk_loader_close(ss, &ld, err, cap);
+    drv_dk_loader_end(ss, &ld);
+    if (rc == OSIRIS_ECANCEL && !err[0]) snprintf(err, cap, "the upstream step failed or the run was interrupted");
+    for (i = 0; !rc && i < n; i++) {
+      (void)osiris_step_input(s, i, &name); /* all consumed: names only */
+      if (!name) continue;
+      if (!first) {
+        drv_buf q = {0};
+        first = name;
+        drv_buf_puts(&q, "ALTER TABLE osiris_input_0 RENAME TO ");
+        drv_buf_ident(&q, name);
+        rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
+        drv_buf_free(&q);
+      } else {
+        rc = drv_dk_alias(ss, name, first, err, cap);
+      }
+    }
+    return rc;
+  }
+  for (i = 0; i < n && !rc; i++) {
+    const char *name = NULL, *prev = NULL;
+    const osiris_frame *f = osiris_step_input(s, i, &name);
+    if (!f || !name) {
+      snprintf(err, cap, "upstream input %zu is missing", i);
+      return OSIRIS_EINVAL;
+    }
+    for (j = 0; j < i && !prev; j++) {
+      const char *pn = NULL;
+      if (osiris_step_input(s, j, &pn) == f) prev = pn;
+    }
+    if (prev) {
+      rc = drv_dk_alias(ss, name, prev, err, cap);
+      continue;
+    }
+    *rows_read += (double)osiris_frame_rows(f);
+    rc = drv_dk_loader_begin(ss, &ld, name, f, err, cap);
+    if (!rc) rc = drv_dk_append(&ss->api, ld.app, f, ld.chunk, err, cap);
+    if (!rc) rc = drv_dk_loader_close(ss, &ld, err, cap);
+    drv_dk_loader_end(ss, &ld);
+  }
+  return rc;
+}
+
+static osiris_rc drv_dk_run(osiris_step *s) {
+  const osiris_json *cfg = osiris_step_config(s);
+  const char *query = NULL, *memory_limit = NULL;
+  int64_t threads = 0;
+  drv_dk_session ss;
+  dk_prepared st = NULL;
+  osiris_frame *f = NULL;
+  char err[DRV_ERR_CAP], *tmpdir = NULL;
+  double rows_read = 0;
+  osiris_rc rc;
+
+  memset(&ss, 0, sizeof ss);
+  err[0] = 0;
+  rc = drv_cfg_str(s, cfg, "query", NULL, &query);
+  if (!rc) rc = drv_cfg_str(s, cfg, "memory_limit", NULL, &memory_limit);
+  if (!rc) rc = drv_cfg_int(s, cfg, "threads", 0, 1, &threads);
+  if (rc) goto done;
+  if (!query || !*drv_sql_skip_tail(query)) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.query is required (one SQL query)");
+    goto done;
+  }
+  drv_warn_unknown_keys(s, cfg, drv_dk_keys);
+  tmpdir = drv_dk_tmpdir(s);
+  rc = drv_dk_open(&ss, threads, memory_limit, tmpdir, err, sizeof err);
+  if (!rc) {
+    osiris_step_log(s, 1, "duckdb: %s (DuckDB %s), threads=%s, memory_limit=%s, temp_directory=%s",
+                    ss.lib, ss.api.library_version(), threads > 0 ? "set" : "default",
+                    memory_limit ? memory_limit : "default", tmpdir ? tmpdir : "default");
+    rc = drv_dk_load_inputs(&ss, s, &rows_read, err, sizeof err);
+  }
+  if (!rc) rc = drv_dk_exec(&ss, "SET lock_configuration = true", err, sizeof err);
+  if (!rc) rc = drv_dk_prepare(&ss, query, &st, 1, err, sizeof err);
+  if (!rc) rc = drv_dk_run_query(&ss, st, s, &f, err, sizeof err);
+  rc = drv_sql_finish(s, rc, err, rows_read, &f);
+done:
+  if (st) ss.api.destroy_prepare(&st);
+  drv_dk_close(&ss);
+  free(tmpdir);
+  osiris_frame_free(f);
+  return rc;
+}
+
+/* check(): DuckDB loads here, and a query in obj parses (DuckDB's parser
+ * only: the tables do not exist yet).  With OSIRIS_DRIVER_PREFLIGHT obj is
+ * a step's config, checked before any step runs; for `connections doctor`
+ * it is a duckdb connection (no query). */
+static osiris_rc drv_dk_check(const osiris_json *obj, char *err, size_t cap) {
+  drv_dk_session ss;
+  dk_prepared st = NULL;
+  const char *q = osiris_json_str(osiris_json_get(obj, "query"));
+  osiris_rc rc = drv_dk_open(&ss, 1, NULL, NULL, err, cap);
+  if (!rc && q) rc = drv_dk_prepare(&ss, q, &st, 0, err, cap);
+  if (st) ss.api.destroy_prepare(&st);
+  drv_dk_close(&ss);
+  return rc;
+}
+
+static const osiris_driver drv_dk_processor = {
     "duckdb.processor", "duckdb", "transform",
-    "Transform upstream frames with one SQL query (SQLite dialect)", drv_sql_keys, drv_sql_run, NULL,
-    OSIRIS_DRIVER_CONN_OPTIONAL};
+    "Transform upstream frames with one SQL query on DuckDB (loaded at run time from libduckdb.so)",
+    drv_dk_keys, drv_dk_run, drv_dk_check,
+    OSIRIS_DRIVER_CONN_OPTIONAL | OSIRIS_DRIVER_STREAMS_IN | OSIRIS_DRIVER_PREFLIGHT |
+        OSIRIS_DRIVER_DLOPEN};
 
 /* The database drivers (MySQL/MariaDB, PostgreSQL/Supabase) live in their
  * own file while they grow; it is part of this translation unit. */
@@ -2274,7 +3802,7 @@ osiris_rc osiris_register_builtin_drivers(osiris_ctx *ctx) {
   if ((rc = osiris_register_driver(ctx, &drv_csv_writer, NULL)) != OSIRIS_OK) return rc;
   if ((rc = osiris_register_driver(ctx, &drv_pq_extractor, NULL)) != OSIRIS_OK) return rc;
   if ((rc = osiris_register_driver(ctx, &drv_pq_writer, NULL)) != OSIRIS_OK) return rc;
-  if ((rc = osiris_register_driver(ctx, &drv_sql_processor, "sql.processor")) != OSIRIS_OK)
-    return rc;
+  if ((rc = osiris_register_driver(ctx, &drv_sql_processor, NULL)) != OSIRIS_OK) return rc;
+  if ((rc = osiris_register_driver(ctx, &drv_dk_processor, NULL)) != OSIRIS_OK) return rc;
   return drv_db_register(ctx);
 }

@@ -13038,6 +13038,8 @@ struct rm_state {
   char *wdir;           /* the worker's session directory, as it sees it */
   char *wbin;           /* the worker binary, as the worker sees it */
   char *wsrc;           /* the worker binary on the host */
+  osiris_json *libs;    /* host paths of shared libraries shipped beside the worker */
+  int64_t libs_bytes;   /* their size, with the worker's (reported in the log) */
   osiris_json *files;   /* package-relative paths to ship */
   osiris_json *envs;    /* NAME -> secret value, the worker's environment */
   rm_map *maps;         /* rewritten file paths */
@@ -14062,6 +14064,92 @@ static char *rm_worker_binary(os_err *err) {
   return path;
 }
 
+/* 1 when a step's driver loads a shared library (OSIRIS_DRIVER_DLOPEN). */
+static int rm_needs_dlopen(const osiris_run *run) {
+  size_t i;
+  for (i = 0; i < run->mf->n_steps; i++) {
+    const osiris_driver *d = osiris_driver_find(run->ctx, run->mf->steps[i].driver);
+    if (d && (d->flags & OSIRIS_DRIVER_DLOPEN)) return 1;
+  }
+  return 0;
+}
+
+/* For a pipeline with a dlopen driver: the dlopen-capable worker
+ * ($OSIRIS_WORKER_DYN, else osiris-worker-dyn beside us) instead of the
+ * static one, and the regular files of osiris-worker-dyn.libs/ beside it
+ * ($OSIRIS_WORKER_LIBS) into rs->libs.  The engine knows no driver: what
+ * a driver loads is what the build put in that directory. */
+static osiris_rc rm_worker_dyn(rm_state *rs, os_err *err) {
+  const char *env = getenv("OSIRIS_WORKER_DYN"), *lenv = getenv("OSIRIS_WORKER_LIBS");
+  char self[PATH_MAX], *dir = NULL, *bin = NULL, *libdir = NULL;
+  DIR *d = NULL;
+  struct dirent *e;
+  struct stat sb;
+  ssize_t n;
+  osiris_rc rc = OSIRIS_OK;
+  if (env && *env) {
+    bin = os_path_abs(NULL, env);
+  } else if ((n = readlink("/proc/self/exe", self, sizeof self - 1)) > 0) {
+    self[n] = 0;
+    dir = os_path_dirname(self);
+    bin = dir ? os_path_join(dir, "osiris-worker-dyn") : NULL;
+  }
+  if (!bin || !os_is_file(bin)) {
+    rc = os_fail(err, OSIRIS_ENOTFOUND, "this pipeline has a step that loads a shared library (DuckDB), "
+                 "which needs the dlopen-capable worker %s; build it with 'make osiris-worker-dyn' or set "
+                 "OSIRIS_WORKER_DYN", bin ? bin : "osiris-worker-dyn");
+    goto done;
+  }
+  libdir = lenv && *lenv ? os_path_abs(NULL, lenv) : os_asprintf("%s.libs", bin);
+  d = libdir ? opendir(libdir) : NULL;
+  if (!d) {
+    rc = os_fail(err, OSIRIS_ENOTFOUND, "the libraries for %s are missing: no directory %s (./build.sh "
+                 "fetches DuckDB and 'make osiris-worker-dyn' links it there; or set OSIRIS_WORKER_LIBS)",
+                 bin, libdir ? libdir : "osiris-worker-dyn.libs");
+    goto done;
+  }
+  if (!(rs->libs = js_alloc(OSIRIS_JSON_ARRAY))) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  while (!rc && (e = readdir(d)) != NULL) {
+    char *p;
+    if (e->d_name[0] == '.') continue;
+    p = os_path_join(libdir, e->d_name);
+    if (p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) {
+      rs->libs_bytes += (int64_t)sb.st_size;
+      if (js_push_str(rs->libs, p)) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    }
+    os_free(p);
+  }
+  if (!rc && osiris_json_size(rs->libs) == 0)
+    rc = os_fail(err, OSIRIS_ENOTFOUND, "%s holds no library to ship (./build.sh fetches DuckDB, then "
+                 "'make osiris-worker-dyn')", libdir);
+  if (!rc && stat(bin, &sb) == 0) rs->libs_bytes += (int64_t)sb.st_size;
+  if (!rc) {
+    os_free(rs->wsrc);
+    rs->wsrc = bin;
+    bin = NULL;
+    ss_log(&rs->run->ss, 1, "remote: a step loads a shared library: shipping %s and %zu librar%s from "
+           "%s (%.1f MB in all)", rs->wsrc, osiris_json_size(rs->libs),
+           osiris_json_size(rs->libs) == 1 ? "y" : "ies", libdir, (double)rs->libs_bytes / 1e6);
+  }
+done:
+  if (d) closedir(d);
+  os_free(dir);
+  os_free(bin);
+  os_free(libdir);
+  return rc;
+}
+
+/* The worker's path of library i: beside the worker binary. */
+static char *rm_lib_wpath(rm_state *rs, size_t i) {
+  char *wdir = os_path_dirname(rs->wbin), *p;
+  p = wdir ? os_path_join(wdir, os_path_basename(osiris_json_str(osiris_json_at(rs->libs, i)))) : NULL;
+  os_free(wdir);
+  return p;
+}
+
 static osiris_rc sp_open(rm_state *rs, os_err *err) {
   const char *tmp = getenv("TMPDIR");
   char *tmpl = os_asprintf("%s/osiris-sandbox-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -14092,6 +14180,12 @@ static osiris_rc sp_start(rm_state *rs, os_err *err) {
   osiris_rc rc = OSIRIS_OK;
   osiris_json *f;
   rc = rm_copy(rs->wsrc, rs->wbin, 0555, err);
+  for (i = 0; !rc && i < osiris_json_size(rs->libs); i++) {
+    char *dst = rm_lib_wpath(rs, i);
+    rc = dst ? rm_copy(osiris_json_str(osiris_json_at(rs->libs, i)), dst, 0444, err)
+             : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    os_free(dst);
+  }
   if (rc) goto done;
   cmds = os_path_join(rs->wdir, "commands.jsonl");
   envp = os_calloc(n + 3, sizeof *envp);
@@ -15320,6 +15414,12 @@ static osiris_rc e2_start(rm_state *rs, os_err *err) {
   ss_log(&rs->run->ss, 1, "e2b: sandbox %s created (template %s, TTL %d s)", e->sandbox_id,
          e->template_id, e->timeout_s);
   rc = e2_upload(rs, rs->wsrc, rs->wbin, err);
+  for (i = 0; !rc && i < osiris_json_size(rs->libs); i++) {
+    char *remote = rm_lib_wpath(rs, i);
+    rc = remote ? e2_upload(rs, osiris_json_str(osiris_json_at(rs->libs, i)), remote, err)
+                : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    os_free(remote);
+  }
   for (i = 0; !rc && i < osiris_json_size(rs->files); i++) {
     const char *rel = osiris_json_str(osiris_json_at(rs->files, i));
     char *local = os_path_join(rs->pkg_dir, rel), *remote = os_path_join(rs->wdir, rel);
@@ -15604,6 +15704,7 @@ static void rm_state_free(rm_state *rs) {
   }
   osiris_json_free(rs->envs);
   osiris_json_free(rs->files);
+  osiris_json_free(rs->libs);
   osiris_json_free(rs->outputs);
   for (i = 0; i < rs->n_maps; i++) {
     os_free(rs->maps[i].wpath);
@@ -15747,8 +15848,13 @@ static osiris_rc rm_prepare(osiris_run *run) {
   }
   run->adapter_state = rs;
   rs->t_open = os_now_ms();
-  rs->wsrc = rm_worker_binary(&err);
-  rc = rs->wsrc ? rs->tp->open(rs, &err) : (err.rc ? err.rc : OSIRIS_ENOTFOUND);
+  if (rm_needs_dlopen(run)) {
+    rc = rm_worker_dyn(rs, &err);
+  } else {
+    rs->wsrc = rm_worker_binary(&err);
+    rc = rs->wsrc ? OSIRIS_OK : (err.rc ? err.rc : OSIRIS_ENOTFOUND);
+  }
+  if (!rc) rc = rs->tp->open(rs, &err);
   if (!rc) rc = rm_build_package(rs, &err);
   if (!rc && (run->install_deps || rm_env_flag("OSIRIS_E2B_INSTALL_DEPS"))) {
     osiris_json *f = rm_obj();

@@ -346,6 +346,19 @@ typedef struct osiris_driver {
  * embedded engines); otherwise the family's default connection is
  * resolved before run(). */
 #define OSIRIS_DRIVER_CONN_OPTIONAL 2u
+/* check() also answers whether a step of this driver can run here: called
+ * with the step's config in place of a connection, before any step runs
+ * (an engine loaded at run time is missing, a query does not parse).  On
+ * failure it writes the reason and the remedy into err. */
+#define OSIRIS_DRIVER_PREFLIGHT 4u
+/* The driver loads a shared library at run time (dlopen), which the fully
+ * static osiris-worker cannot.  A remote run of a pipeline with such a
+ * step starts osiris-worker-dyn instead ($OSIRIS_WORKER_DYN, else beside
+ * the host program; glibc dynamic, everything else static) and ships the
+ * libraries of the directory osiris-worker-dyn.libs/ beside it
+ * ($OSIRIS_WORKER_LIBS overrides) to the worker's own directory, where
+ * the driver looks for them.  Other pipelines keep the static worker. */
+#define OSIRIS_DRIVER_DLOPEN 8u
 
 /* 1 when url may carry a credential (an API key, a token): https://, or
  * plain http:// to a loopback host (localhost, 127.0.0.0/8, [::1]); 0 for

@@ -1,5 +1,6 @@
 # static.mk -- `make worker`: ./osiris-worker as one fully static binary for
-# sandboxes where nothing else exists (no /etc, no shared libraries).
+# sandboxes where nothing else exists (no /etc, no shared libraries), and
+# ./osiris-worker-dyn, its sibling that can dlopen DuckDB (below).
 # Included from the Makefile after its variables (WARN, ENGINE, CC).
 #
 # Static archives: SQLite, OpenSSL, zlib and libpq from Debian's -dev
@@ -33,9 +34,31 @@ WORKER_LIBS    := -Wl,--start-group \
                   -lsqlite3 -lssl -lcrypto -lz -lm -lpthread -ldl \
                   -Wl,--end-group
 
-.PHONY: worker vendor clean-vendor worker-flags
+# The static worker cannot load a shared library: duckdb.processor says so
+# there instead of calling a dlopen that static glibc cannot honour.
+WORKER_DEFS    := -DOSIRIS_NO_DLOPEN
 
-worker: osiris-worker
+# osiris-worker-dyn: the worker for pipelines with a step that loads a
+# shared library at run time (OSIRIS_DRIVER_DLOPEN: duckdb.processor and
+# libduckdb.so).  glibc is linked dynamically (libc, libm, ld-linux: in any
+# glibc sandbox; DuckDB itself also needs libstdc++ and libgcc_s there),
+# everything else statically from the same archives as the static worker.
+# osiris-worker-dyn.libs/ holds what a remote run ships beside it: a link
+# to the DuckDB that build.sh fetched into vendor/duckdb/.
+WORKER_DYN_LIBS := -static-libgcc -Wl,-Bstatic -Wl,--start-group \
+                   $(VENDOR_PREFIX)/lib/libcurl.a \
+                   $(VENDOR_PREFIX)/lib/libmariadbclient.a \
+                   -lpq \
+                   $(VENDOR_PREFIX)/lib/libpgcommon_shlib.a \
+                   $(VENDOR_PREFIX)/lib/libpgport_shlib.a \
+                   -lsqlite3 -lssl -lcrypto -lz \
+                   -Wl,--end-group -Wl,-Bdynamic -lm -lpthread -ldl
+DUCKDB_SO       := vendor/duckdb/libduckdb.so
+
+.PHONY: worker worker-dyn vendor clean-vendor worker-flags
+
+worker: osiris-worker osiris-worker-dyn
+worker-dyn: osiris-worker-dyn
 
 vendor: $(VENDOR_STAMP)
 
@@ -46,12 +69,26 @@ $(VENDOR_STAMP): vendor.sh
 	@touch $@
 
 # Unstripped copy (symbols only, no -g) kept in build/ for backtraces.
+# The dlopen-capable sibling is built with it (order-only), so that
+# everything that builds the worker can also run DuckDB pipelines remotely.
 osiris-worker: $(ENGINE) drivers.c $(wildcard db_drivers.inc) worker_main.c static_stubs.c static.mk \
-               $(VENDOR_STAMP)
+               $(VENDOR_STAMP) | osiris-worker-dyn
 	@mkdir -p build
-	$(CC) $(WARN) $(WORKER_OPT) -static $(WORKER_INC) -o build/osiris-worker.unstripped \
+	$(CC) $(WARN) $(WORKER_OPT) $(WORKER_DEFS) -static $(WORKER_INC) -o build/osiris-worker.unstripped \
 	  $(WORKER_SRC) $(WORKER_LIBS)
 	strip -o $@ build/osiris-worker.unstripped
+
+# The libraries directory is refreshed on every build: a link, so a
+# re-fetched DuckDB is what ships.
+osiris-worker-dyn: $(ENGINE) drivers.c $(wildcard db_drivers.inc) worker_main.c static_stubs.c static.mk \
+                   $(VENDOR_STAMP)
+	@mkdir -p build
+	$(CC) $(WARN) $(WORKER_OPT) $(WORKER_INC) -o build/osiris-worker-dyn.unstripped \
+	  $(WORKER_SRC) $(WORKER_DYN_LIBS)
+	strip -o $@ build/osiris-worker-dyn.unstripped
+	@mkdir -p $@.libs && rm -f $@.libs/libduckdb.so
+	@if [ -f $(DUCKDB_SO) ]; then ln -s ../$(DUCKDB_SO) $@.libs/libduckdb.so; \
+	 else echo "static.mk: $(DUCKDB_SO) is missing (./build.sh fetches it): remote DuckDB pipelines will refuse to start" >&2; fi
 
 # For tests/remote/static.sh, which links a probe program the same way:
 # line 1 the include flags, line 2 the libraries.

@@ -174,6 +174,11 @@ fi
 if [ "${BENCH_SKIP_SPILL:-0}" != 1 ]; then
   echo; OSIRIS=$OSIRIS BENCH_ROWS=$ROWS bash bench/spill_bench.sh || exit $?
 fi
+# (i) CSV -> GROUP BY -> CSV: duckdb.processor and sql.processor against
+# DuckDB alone (bench/duckdb_bench.sh).  BENCH_SKIP_DUCKDB=1 skips it.
+if [ "${BENCH_SKIP_DUCKDB:-0}" != 1 ]; then
+  echo; OSIRIS=$OSIRIS BENCH_ROWS=$ROWS BENCH_REPS=$REPS bash bench/duckdb_bench.sh || exit $?
+fi
 if [ "${BENCH_SKIP_PARQUET:-0}" != 1 ]; then
   echo; echo "== (h) Parquet and CSV, write and read of $ROWS rows"
   ${CC:-cc} -O2 -I. -I/usr/include/mariadb -I/usr/include/postgresql -o bench/out/parquet_bench \

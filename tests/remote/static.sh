@@ -137,7 +137,7 @@ steps:
     config:
       path: data/in.csv
   - id: high
-    component: duckdb.processor
+    component: sql.processor
     mode: transform
     needs: [extract]
     config:
