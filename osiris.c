@@ -10241,6 +10241,14 @@ static void cp_check_config(cp_state *st, const osiris_json *step, size_t i, con
       cp_check_connection(st, conn, loc, fam, alias, d, comp);
   }
   if (!d) return;
+  if ((d->flags & OSIRIS_DRIVER_PREFLIGHT) && d->check) {
+    /* the driver can run here: an engine it loads is there, a query parses */
+    char msg[OS_ERR_CAP] = "";
+    if (d->check(cfg, msg, sizeof msg) != OSIRIS_OK) {
+      snprintf(loc, sizeof loc, "%s%s", at, osiris_json_get(cfg, "query") ? ".query" : "");
+      CP_ERR(st, "preflight_failed", cfg ? cfg : step, loc, "Step '%s': %s", sid, msg);
+    }
+  }
   cp_check_values(st, cfg, at, d, comp);
   cp_check_presence(st, step, cfg, at, sid, d, comp, conn != NULL);
   wm = osiris_json_get(cfg, "write_mode");
@@ -11787,11 +11795,26 @@ static osiris_rc rn_check_drivers(osiris_run *run, os_err *err) {
   if (!names) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
   for (i = 0; i < run->mf->n_steps; i++) {
     const mf_step *ms = &run->mf->steps[i];
+    const osiris_driver *d = osiris_driver_find(run->ctx, ms->driver);
     int seen = 0;
-    if (!osiris_driver_find(run->ctx, ms->driver)) {
+    if (!d) {
       osiris_json_free(names);
       return os_fail(err, OSIRIS_ENOTFOUND, "step %s: driver '%s' is not registered", ms->id,
                      ms->driver);
+    }
+    if ((d->flags & OSIRIS_DRIVER_PREFLIGHT) && d->check) {
+      /* before any step runs, where the steps run (the worker too) */
+      char *p = os_path_abs(run->mf->dir, ms->cfg_path), msg[OS_ERR_CAP] = "";
+      osiris_json *cfg = NULL;
+      osiris_rc prc = p ? js_read_file(p, &cfg, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      if (!prc && (prc = d->check(cfg, msg, sizeof msg)) != OSIRIS_OK)
+        os_fail(err, prc, "step %s: %s", ms->id, msg[0] ? msg : osiris_rc_name(prc));
+      osiris_json_free(cfg);
+      os_free(p);
+      if (prc) {
+        osiris_json_free(names);
+        return prc;
+      }
     }
     for (j = 0; j < names->u.c.n; j++)
       if (strcmp(names->u.c.items[j]->u.s.ptr, ms->driver) == 0) seen = 1;

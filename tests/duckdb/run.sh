@@ -95,15 +95,30 @@ run_case badcol "SELECT no_such_column FROM df_movies"
 check "bad column: exit 1" [ "$RC" = 1 ]
 check "bad column: DuckDB's message and the step in status.json" \
   bash -c '[[ "$1" == *"step q"*"Binder Error"*"no_such_column"* ]]' _ "$(status_msg)"
+# Compile checks each query with DuckDB's parser: a syntax error stops the
+# pipeline before anything runs (exit 2), at the query's place.
 run_case parse "SELEC 1"
-check "parse error: exit 1 with DuckDB's Parser Error" bash -c '[ "$1" = 1 ] && grep -q "Parser Error" "$2"' _ "$RC" "$T/parse/out.txt"
+check "parse error: exit 2 with DuckDB's Parser Error" bash -c '[ "$1" = 2 ] && grep -q "Parser Error" "$2"' _ "$RC" "$T/parse/out.txt"
+check "parse error: the place is the step's query" grep -q "steps\[1\].config.query" "$T/parse/out.txt"
+check "parse error: nothing ran" [ -z "$(ls -d "$T/parse"/logs/run_* 2>/dev/null)" ]
 run_case ddl "CREATE TABLE x (i INTEGER)"
 check "a statement that is not a query is refused" bash -c '[ "$1" = 1 ] && grep -q "must end with one SELECT" "$2"' _ "$RC" "$T/ddl/out.txt"
 run_case copyto "COPY (SELECT 1) TO 'x.csv'"
 check "COPY ... TO is refused" [ "$RC" = 1 ]
 check "  ... and wrote nothing" [ ! -e "$T/copyto/x.csv" ]
+# Without DuckDB the pipeline fails before any step runs: compile says so
+# (exit 2) with the remedy.
 OSIRIS_DUCKDB_LIB=$T/nowhere/libduckdb.so run_case nolib "SELECT 1 AS x"
-check "missing library: exit 1" [ "$RC" = 1 ]
+check "missing library: exit 2, before any step" [ "$RC" = 2 ]
+# A manifest compiled where DuckDB was, run where it is not: preflight
+# stops the run before its first step.
+(cd "$T/nolib" && "$OSIRIS" compile p.yaml >/dev/null 2>&1)
+nolib_manifest=$(ls -td "$T"/nolib/logs/compile_*/compiled/manifest.yaml 2>/dev/null | head -n 1)
+(cd "$T/nolib" && OSIRIS_DUCKDB_LIB=$T/nowhere/libduckdb.so "$OSIRIS" run "$nolib_manifest" >run2.txt 2>&1; echo $? >rc2)
+nolib_run=$(ls -td "$T"/nolib/logs/run_* 2>/dev/null | head -n 1)
+check "missing library at run time: exit 1, preflight_failed" \
+  bash -c '[ "$(cat "$1")" = 1 ] && grep -q "\"reason\": \"preflight_failed\"" "$2/status.json"' _ "$T/nolib/rc2" "$nolib_run"
+check "missing library at run time: no step started" bash -c '! grep -q "\"step_start\"" "$1/events.jsonl"' _ "$nolib_run"
 check "missing library: the remedy names build.sh, OSIRIS_DUCKDB_LIB and sql.processor" \
   bash -c 'm=$(cat "$1"); [[ "$m" == *build.sh* && "$m" == *OSIRIS_DUCKDB_LIB* && "$m" == *sql.processor* ]]' _ "$T/nolib/out.txt"
 check "missing library: the step never ran its query (no output)" [ ! -e "$T/nolib/out.csv" ]
@@ -111,7 +126,7 @@ libm=$(ldconfig -p 2>/dev/null | sed -n 's/.*libm.so.6 .*=> //p' | head -n 1)
 if [ -n "$libm" ]; then
   OSIRIS_DUCKDB_LIB=$libm run_case wronglib "SELECT 1 AS x"
   check "a library that is not DuckDB is refused by name" \
-    bash -c '[ "$1" = 1 ] && grep -q "not a usable DuckDB library" "$2"' _ "$RC" "$T/wronglib/out.txt"
+    bash -c '[ "$1" = 2 ] && grep -q "not a usable DuckDB library" "$2"' _ "$RC" "$T/wronglib/out.txt"
 fi
 # The same query on both engines: DuckDB's answer, and SQLite's.
 run_case dk_div "SELECT 7 / 2 AS d, 'Light' LIKE 'light%' AS l"
