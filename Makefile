@@ -21,7 +21,7 @@ TSAN_BIN := tests/bin/tsan/test_stream
 FAULT_BIN := tests/bin/fault/test_alloc tests/bin/fault/test_json tests/bin/fault/test_yaml \
              tests/bin/fault/test_csv
 
-.PHONY: all worker test test-quick unit asan check bench deps clean embed duckdb bench-duckdb
+.PHONY: all worker test test-quick unit asan check bench deps clean embed fuzz duckdb bench-duckdb
 
 all: osiris
 
@@ -71,6 +71,12 @@ test: deps
 	@$(MAKE) -s vendor
 	@$(MAKE) -s -j$$(nproc) osiris osiris-worker $(UNIT_BIN) $(ASAN_BIN) $(TSAN_BIN) $(FAULT_BIN) tests/bin/embed
 	@bash tests/run.sh
+
+# libFuzzer targets (clang): tests/bin/fuzz/osiris_fuzz, one binary whose
+# OSIRIS_FUZZ_TARGET picks the parser; tests/fuzz/run.sh replays the seeds
+# and fuzzes briefly (make test), or runs a campaign.
+fuzz: deps
+	@bash tests/fuzz/run.sh build
 
 # The edit-test loop: unit tests (plain, ASan+UBSan, TSan), the embedding
 # example and the end-to-end tests; no servers, no static worker, no npm.

@@ -70,6 +70,8 @@ for t in parity secrets faults reattach spill_parity stream_parity hostile runs_
 echo "duckdb.processor on DuckDB: the dialect against DuckDB's own answers, remote parity"
 run_one duckdb bash tests/duckdb/run.sh
 run_one duckdb/remote bash tests/duckdb/remote.sh
+echo "fuzzing: every seed and kept input replayed, then each target briefly (tests/fuzz)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} run_one fuzz bash tests/fuzz/run.sh
 echo "Parquet, read by independent readers (hyparquet, DuckDB)"
 run_one parquet bash tests/parquet/run.sh
 echo "database tests (throwaway MariaDB and PostgreSQL on loopback; started first)"
