@@ -46,22 +46,26 @@ fi
 # ASan's leak check on; a timeout is a hang (a parser must not loop).
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1
+# fuzz_for TARGET CORPUS SECONDS LOG: fuzz from CORPUS (new inputs go there),
+# count the target as passed or failed, print its executions and rate.
+fuzz_for() {
+  local t=$1 corpus=$2 secs=$3 log=$4
+  if fuzz "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+       -artifact_prefix="$OUT/$t-" "$corpus" >"$log" 2>&1; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1))
+    echo "FAIL fuzz/$t: $(grep -m1 -E 'ERROR|SUMMARY|crash|timeout' "$log") (input kept as $OUT/$t-*)"
+  fi
+  printf '  %-9s %s\n' "$t" "$(grep -E '^stat::number_of_executed_units|^stat::average_exec_per_sec' "$log" |
+    tr '\n' ' ' | sed 's/stat:://g')"
+}
+
 if [ "$mode" = campaign ]; then
   secs=${2:?seconds}
   shift 2
   [ "$#" -gt 0 ] && TARGETS=("$@")
-  for t in "${TARGETS[@]}"; do
-    log=$OUT/$t.campaign.log
-    if fuzz "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-         -artifact_prefix="$OUT/$t-" "tests/fuzz/$t" >"$log" 2>&1; then
-      pass=$((pass + 1))
-    else
-      fail=$((fail + 1))
-      echo "FAIL fuzz/$t: $(grep -m1 -E 'ERROR|SUMMARY|crash|timeout' "$log")"
-    fi
-    printf '  %-9s %s\n' "$t" "$(grep -E '^stat::number_of_executed_units|^stat::average_exec_per_sec' "$log" |
-      tr '\n' ' ' | sed 's/stat:://g')"
-  done
+  for t in "${TARGETS[@]}"; do fuzz_for "$t" "tests/fuzz/$t" "$secs" "$OUT/$t.campaign.log"; done
   echo "$pass passed, $fail failed"
   [ "$fail" = 0 ]
   exit
@@ -81,15 +85,7 @@ for t in "${TARGETS[@]}"; do
   # 2. a short run from a scratch copy, so the repository is not written
   mkdir -p "$scratch/$t"
   cp "tests/fuzz/$t"/* "$scratch/$t/"
-  if fuzz "$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-       -artifact_prefix="$OUT/$t-" "$scratch/$t" >"$log" 2>&1; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL fuzz/$t: $(grep -m1 -E 'ERROR|SUMMARY|crash|timeout' "$log") (input kept as $OUT/$t-*)"
-  fi
-  printf '  %-9s %s\n' "$t" "$(grep -E '^stat::number_of_executed_units|^stat::average_exec_per_sec' "$log" |
-    tr '\n' ' ' | sed 's/stat:://g')"
+  fuzz_for "$t" "$scratch/$t" "$secs" "$log"
 done
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
