@@ -4667,6 +4667,9 @@ static osiris_rc cs_open(cs_reader *r, struct stat *st) {
   osiris_rc rc = OSIRIS_OK;
   r->fd = open(path, O_RDONLY | O_CLOEXEC);
   if (r->fd < 0) {
+    /* A FIFO nobody opens for writing blocks the open; a caught signal
+     * (the CLI's Ctrl-C, installed without SA_RESTART) ends the wait. */
+    if (errno == EINTR) return os_fail(r->err, OSIRIS_ECANCEL, "%s: interrupted", path);
     if (errno == ENOENT) {
       char *abs = os_path_abs(NULL, path);
       rc = os_fail(r->err, OSIRIS_ENOTFOUND, "CSV file not found: %s", abs ? abs : path);
@@ -4697,7 +4700,9 @@ static osiris_rc cs_open(cs_reader *r, struct stat *st) {
     }
     got = read(r->fd, r->p + len, cap - 1 - len);
     if (got < 0) {
-      if (errno == EINTR) continue;
+      /* Only a pipe that sends nothing can block here: as for the open,
+       * a caught signal ends the read rather than the wait going on. */
+      if (errno == EINTR) return os_fail(r->err, OSIRIS_ECANCEL, "%s: interrupted", path);
       return os_fail(r->err, OSIRIS_EIO, "%s: read failed: %s", path, strerror(errno));
     }
     if (got == 0) break;
@@ -12332,7 +12337,9 @@ static osiris_rc rn_step_call(osiris_step *s, os_err *err) {
 }
 
 static const char *rn_reason(osiris_rc rc) {
-  return rc == OSIRIS_ECONN ? "connection_failed" : "execution_failed";
+  return rc == OSIRIS_ECONN     ? "connection_failed"
+         : rc == OSIRIS_ECANCEL ? "interrupted"
+                                : "execution_failed";
 }
 
 /* The second half: keep (or spill) the output, release what upstream
@@ -12468,6 +12475,26 @@ static void *rn_producer_main(void *arg) {
   return NULL;
 }
 
+/* While this thread only waits for a producer thread (on=1; on=0 puts
+ * *old back), a SIGINT or SIGTERM sent to the process is delivered to the
+ * producer instead: when the process catches it without SA_RESTART (the
+ * CLI's Ctrl-C does), an open or read the producer is blocked in (a FIFO
+ * nobody writes) then returns EINTR and the step ends interrupted, where
+ * otherwise the signal would only wake this thread and the run would wait
+ * for ever.  A signal that finds every thread blocking it stays pending
+ * until the mask is put back: none is lost. */
+static void rn_route_interrupts(int on, sigset_t *old) {
+  sigset_t intr;
+  if (!on) {
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+    return;
+  }
+  sigemptyset(&intr);
+  sigaddset(&intr, SIGINT);
+  sigaddset(&intr, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &intr, old);
+}
+
 /* Run producer a and its consumer b as a streamed pair (see the banner).
  * Returns the code of the step that failed first, OSIRIS_OK when both
  * succeeded.  When a finishes before handing over a batch, b is left
@@ -12479,6 +12506,7 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
   double ta = os_now_ms(), tb = ta;
   osiris_rc ra, rb = OSIRIS_OK;
   pthread_t th;
+  sigset_t intr_old;
   const char *ida = run->mf->steps[a].id, *idb = run->mf->steps[b].id;
   size_t i;
 
@@ -12499,7 +12527,9 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
     goto inline_run;
   }
   pthread_mutex_lock(&p.mu);
+  rn_route_interrupts(1, &intr_old);
   while (!p.streaming && !p.producer_done) rn_pipe_wait(&p);
+  rn_route_interrupts(0, &intr_old);
   pthread_mutex_unlock(&p.mu);
 
   if (p.streaming) {
@@ -12515,7 +12545,9 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
     pthread_cond_broadcast(&p.cv);
     pthread_mutex_unlock(&p.mu);
   }
+  rn_route_interrupts(1, &intr_old);
   pthread_join(th, NULL);
+  rn_route_interrupts(0, &intr_old);
   ra = p.producer_rc;
   if (p.streaming) {
     /* The failure that came first ends first (a host mirroring the events
@@ -16803,6 +16835,11 @@ typedef struct rn_watchdog {
 static void *rn_watchdog_main(void *arg) {
   rn_watchdog *w = arg;
   int fired = 0;
+  sigset_t all;
+  /* Never the thread a process signal lands on: a Ctrl-C must reach a
+   * thread that runs a step (see rn_route_interrupts). */
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
   pthread_mutex_lock(&w->mu);
   while (!w->done && !fired)
     fired = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline) == ETIMEDOUT;
@@ -17072,6 +17109,19 @@ static osiris_ctx *cli_ctx; /* for the SIGINT handler only */
 static void cli_on_sigint(int sig) {
   (void)sig;
   if (cli_ctx) osiris_ctx_cancel(cli_ctx);
+}
+
+/* SIGINT and SIGTERM cancel the run.  Without SA_RESTART: a step blocked
+ * in an open or a read (a FIFO nobody writes) gets EINTR and ends
+ * interrupted, instead of the run waiting for ever (the runner has the
+ * signal delivered to the thread of that step, rn_route_interrupts). */
+static void cli_catch_interrupts(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = cli_on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
 }
 
 static void cli_print_json(const osiris_json *v) {
@@ -18362,8 +18412,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   cli_ctx = ctx;
-  signal(SIGINT, cli_on_sigint);
-  signal(SIGTERM, cli_on_sigint);
+  cli_catch_interrupts();
   if (os_streq(cmd, "compile")) code = cli_compile(ctx, &a);
   else if (os_streq(cmd, "validate")) code = cli_validate(ctx, &a);
   else if (os_streq(cmd, "run")) code = cli_run(ctx, &a);
