@@ -7808,7 +7808,9 @@ typedef struct ss_session {
   double start_ms;
   pthread_mutex_t mu;  /* secrets, scrub and writes (see the banner) */
   int mu_ready;
-  int lost;            /* lines not written for want of memory (under mu) */
+  int lost;            /* lines not written: no memory, or a failed write (under mu) */
+  int write_errno;     /* the first failed write of a line (ENOSPC...), else 0 */
+  const char *write_file; /* its file, relative to dir (static), NULL: the worker's output */
 } ss_session;
 
 static void ss_session_init(ss_session *ss) {
@@ -8017,21 +8019,50 @@ static void ss_lost_line(const ss_session *ss) {
   ss_unlock(ss);
 }
 
-/* write(2) until done; a failed descriptor loses the rest of the line. */
-static void ss_write_all(int fd, const char *p, size_t left) {
-  while (left > 0) {
-    ssize_t w = write(fd, p, left);
+/* write(2) until done: 0, or the errno of a descriptor that took only
+ * *done bytes of the n. */
+static int ss_write_all(int fd, const char *p, size_t n, size_t *done) {
+  *done = 0;
+  while (*done < n) {
+    ssize_t w = write(fd, p + *done, n - *done);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    p += w;
-    left -= (size_t)w;
+    if (w < 0) return errno ? errno : EIO;
+    if (w == 0) return EIO;
+    *done += (size_t)w;
   }
+  return 0;
+}
+
+/* A line a file took only part of (a full disk): the part is cut off
+ * again (O_APPEND: it is the end of the file), so no torn line stays for
+ * a reader to choke on.  A pipe cannot be cut. */
+static void ss_cut_line(int fd, size_t done) {
+  off_t end;
+  if (done > 0 && (end = lseek(fd, 0, SEEK_END)) >= (off_t)done) {
+    int cut = ftruncate(fd, end - (off_t)done);
+    (void)cut;
+  }
+}
+
+/* A line that could not be written: cut, counted as lost (the run fails),
+ * and the first such error kept for the run's message.  Under the
+ * session's mutex. */
+static void ss_write_failed(ss_session *ss, int fd, size_t done, int e) {
+  ss_cut_line(fd, done);
+  ss->lost++;
+  if (ss->write_errno) return;
+  ss->write_errno = e;
+  ss->write_file = fd == ss->events_fd    ? "events.jsonl"
+                   : fd == ss->metrics_fd ? "metrics.jsonl"
+                   : fd == ss->log_fd     ? "osiris.log"
+                   : fd == ss->debug_fd   ? "debug.log"
+                                          : NULL;
 }
 
 static void ss_write_line(const ss_session *ss, int fd, const char *line, size_t n) {
   char *clean;
-  size_t clean_len = n;
-  int oom;
+  size_t clean_len = n, done;
+  int oom, e;
   if (fd < 0) return;
   ss_lock(ss);
   clean = ss_scrub_locked(ss, line, n, &clean_len, &oom);
@@ -8044,9 +8075,11 @@ static void ss_write_line(const ss_session *ss, int fd, const char *line, size_t
     line = clean;
     n = clean_len;
   }
-  ss_write_all(fd, line, n);
+  e = ss_write_all(fd, line, n, &done);
+  if (e) ss_write_failed((ss_session *)ss, fd, done, e);
   /* Under the same lock: the copy has the same lines in the same order. */
-  if (fd == ss->worker_fd && ss->tee_fd >= 0) ss_write_all(ss->tee_fd, line, n);
+  if (fd == ss->worker_fd && ss->tee_fd >= 0 && ss_write_all(ss->tee_fd, line, n, &done))
+    ss_cut_line(ss->tee_fd, done); /* the line itself reached the host */
   ss_unlock(ss);
   os_free(clean);
 }
@@ -12658,41 +12691,32 @@ static void rn_finish(osiris_run *run) {
   ss_metric(&run->ss, "execution_duration", run->duration_ms / 1000.0, "seconds", NULL);
 }
 
-/* status.json and run_card.json from the run's step states; with announce,
- * also run_complete and session_duration_seconds (the host's last words;
- * a worker writes its files silently so that nothing is said twice). */
-static osiris_rc rn_write_results(osiris_run *run, int announce) {
-  osiris_json *status = NULL, *card = NULL, *steps = NULL, *f;
-  os_err err = {0};
-  size_t i, n = run->mf ? run->mf->n_steps : 0;
-  int64_t total_rows = rn_total_rows(run), rows_in = 0, rows_out = 0;
-  osiris_rc rc = OSIRIS_OK;
-
-  /* A run whose own record lost lines is not a success, whatever its
-   * steps did: "nothing lost" is part of succeeding. */
-  if (run->ss.lost) {
-    char msg[160];
+/* A run whose own record lost lines is not a success, whatever its steps
+ * did: "nothing lost" is part of succeeding.  The error names the file
+ * and the reason (a full disk), or says memory ran out. */
+static void rn_set_lost_error(osiris_run *run) {
+  char msg[OS_ERR_CAP];
+  if (run->ss.write_errno && run->ss.write_file) {
+    snprintf(msg, sizeof msg, "cannot write %s/%s: %s (%d event, metric or log lines lost)",
+             run->ss.dir, run->ss.write_file, strerror(run->ss.write_errno), run->ss.lost);
+    rn_set_error(run, OSIRIS_EIO, NULL, "execution_failed", msg);
+  } else if (run->ss.write_errno) {
+    snprintf(msg, sizeof msg, "cannot write the worker's output: %s (%d lines lost)",
+             strerror(run->ss.write_errno), run->ss.lost);
+    rn_set_error(run, OSIRIS_EIO, NULL, "execution_failed", msg);
+  } else {
     snprintf(msg, sizeof msg, "out of memory: %d event, metric or log lines could not be written",
              run->ss.lost);
     rn_set_error(run, OSIRIS_ENOMEM, NULL, "out_of_memory", msg);
-    run->ok = 0;
   }
-  run->duration_ms = os_now_ms() - run->ss.start_ms;
-  status = rn_fields();
-  card = rn_fields();
-  steps = js_alloc(OSIRIS_JSON_ARRAY);
-  if (!status || !card || !steps) {
-    rc = OSIRIS_ENOMEM;
-    goto done;
-  }
+  run->ok = 0;
+}
+
+/* The outcome members of status.json (ok, exit_code, reason, error),
+ * set from the run's state; a member already there keeps its place. */
+static void rn_status_outcome(const osiris_run *run, osiris_json *status) {
   js_set_bool(status, "ok", run->ok);
   js_set_int(status, "exit_code", run->ok ? 0 : 1);
-  js_set_int(status, "steps_completed", (int64_t)run->steps_completed);
-  js_set_int(status, "steps_total", (int64_t)n);
-  js_set_str(status, "session_id", run->ss.id);
-  js_set_str(status, "adapter", run->adapter ? run->adapter->name : "local");
-  js_set_str(status, "sandbox_id",
-             run->sandbox_id ? run->sandbox_id : run->adapter ? run->adapter->name : "local");
   js_set_str(status, "reason", run->ok ? "" : (run->reason ? run->reason : "execution_failed"));
   if (run->ok) {
     js_set_built(status, "error", js_alloc(OSIRIS_JSON_NULL));
@@ -12708,6 +12732,36 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
     }
     js_set_built(status, "error", e);
   }
+}
+
+/* status.json and run_card.json from the run's step states; with announce,
+ * also run_complete and session_duration_seconds (the host's last words;
+ * a worker writes its files silently so that nothing is said twice). */
+static osiris_rc rn_write_results(osiris_run *run, int announce) {
+  osiris_json *status = NULL, *card = NULL, *steps = NULL, *f;
+  os_err err = {0};
+  size_t i, n = run->mf ? run->mf->n_steps : 0;
+  int64_t total_rows = rn_total_rows(run), rows_in = 0, rows_out = 0;
+  osiris_rc rc = OSIRIS_OK;
+
+  if (run->ss.lost) rn_set_lost_error(run);
+  run->duration_ms = os_now_ms() - run->ss.start_ms;
+  status = rn_fields();
+  card = rn_fields();
+  steps = js_alloc(OSIRIS_JSON_ARRAY);
+  if (!status || !card || !steps) {
+    rc = OSIRIS_ENOMEM;
+    goto done;
+  }
+  js_set_bool(status, "ok", run->ok); /* first in the file; set again, in place, below */
+  js_set_int(status, "exit_code", run->ok ? 0 : 1);
+  js_set_int(status, "steps_completed", (int64_t)run->steps_completed);
+  js_set_int(status, "steps_total", (int64_t)n);
+  js_set_str(status, "session_id", run->ss.id);
+  js_set_str(status, "adapter", run->adapter ? run->adapter->name : "local");
+  js_set_str(status, "sandbox_id",
+             run->sandbox_id ? run->sandbox_id : run->adapter ? run->adapter->name : "local");
+  rn_status_outcome(run, status);
   js_set_int(status, "duration_ms", (int64_t)run->duration_ms);
   js_set_int(status, "total_rows", total_rows);
   js_set_bool(status, "events_jsonl_exists", 1);
@@ -12759,7 +12813,12 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   osiris_json_free(run->status);
   run->status = status;
   status = NULL;
-  if (rc) ss_log(&run->ss, 3, "%s", err.msg);
+  if (rc) {
+    /* A run without its status.json did not succeed; the error (a full
+     * disk, naming the file) is the run's when it is the first. */
+    ss_log(&run->ss, 3, "%s", err.msg);
+    rn_set_error(run, rc, NULL, "execution_failed", err.msg);
+  }
   if (!announce) goto done;
   f = rn_fields();
   if (f) {
@@ -12772,8 +12831,21 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   ss_event(&run->ss, "run_complete", f);
   ss_metric(&run->ss, "session_duration_seconds", (os_now_ms() - run->ss.start_ms) / 1000.0,
             "seconds", NULL);
+  if (!rc && run->ok && run->ss.lost && run->status) {
+    /* The last lines were lost after status.json said ok (a disk that
+     * filled just then): the run failed, and status.json must not say
+     * otherwise -- rewritten, or removed when even that fails. */
+    rn_set_lost_error(run);
+    rn_status_outcome(run, run->status);
+    if (run->status->incomplete || ss_write_json(&run->ss, "status.json", run->status, &err)) {
+      char *path = os_path_join(run->ss.dir, "status.json");
+      if (path) unlink(path);
+      os_free(path);
+    }
+  }
 done:
-  if (!rc && run->ss.lost) rc = OSIRIS_ENOMEM; /* a last line could not be written */
+  if (!rc && run->ss.lost) /* a last line could not be written */
+    rc = run->ss.write_errno ? OSIRIS_EIO : OSIRIS_ENOMEM;
   osiris_json_free(status);
   osiris_json_free(card);
   osiris_json_free(steps);
@@ -12837,7 +12909,8 @@ static const osiris_adapter rn_local_adapter = {"local", rn_local_prepare,
 #define WK_OUT_FILE "worker.out" /* in the session directory */
 
 /* Write one response line; 1 when it could not be written whole (out of
- * memory: extra is NULL or incomplete, or the line could not be built). */
+ * memory: extra is NULL or incomplete, or the line could not be built; or
+ * out_fd refused it). */
 static int wk_respond(int fd, int tee_fd, const char *cmd, int ok, osiris_json *extra,
                       const char *error) {
   osiris_json *r = js_alloc(OSIRIS_JSON_OBJECT);
@@ -12853,9 +12926,9 @@ static int wk_respond(int fd, int tee_fd, const char *cmd, int ok, osiris_json *
     for (i = 0; i < extra->u.c.n; i++)
       js_set_built(r, extra->u.c.keys[i], osiris_json_copy(extra->u.c.items[i]));
   if (!r->incomplete && !js_dump(&b, r, 0) && !ob_putc(&b, '\n')) {
-    ss_write_all(fd, b.p, b.len);
-    if (tee_fd >= 0) ss_write_all(tee_fd, b.p, b.len);
-    lost = 0;
+    size_t done;
+    lost = ss_write_all(fd, b.p, b.len, &done) != 0;
+    if (tee_fd >= 0 && ss_write_all(tee_fd, b.p, b.len, &done)) ss_cut_line(tee_fd, done);
   }
 done:
   ob_free(&b);
