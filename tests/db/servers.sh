@@ -11,7 +11,10 @@
 #   tests/db/servers.sh status  exit 0 when both answer
 #
 # State directory: $OSIRIS_TEST_DB_DIR, else /tmp/osiris-testdb-<uid>.
-# `start` is idempotent: servers that already answer are left alone.
+# `start` is idempotent: servers that already answer are left alone, and a
+# server that was killed (tests/db/test_sysfaults.sh kills them) starts
+# again on its own data directory and port, so its crash recovery runs and
+# the environment printed before stays right.
 # Both servers offer TLS (a CA made at start, $STATE/tls/ca.pem, signs a
 # certificate for 127.0.0.1 and localhost) but neither requires it: plain
 # connections work as before.
@@ -85,16 +88,22 @@ copy_key() {
 }
 
 start_mysql() {
-  local d=$STATE/mysql port pw u
+  local d=$STATE/mysql port pw u again=0
   if my_ping; then return 0; fi
   u=$(mysql_user)
-  rm -rf "$d"; mkdir -p "$d"; chown "$u" "$d"
-  copy_key "$d" "$u"
-  port=$(free_port); echo "$port" >"$STATE/mysql.port"
+  if [ -f "$d/installed" ] && [ -s "$STATE/mysql.port" ]; then
+    again=1 # killed: the same data and port
+    port=$(cat "$STATE/mysql.port")
+    rm -f "$d/pid"
+  else
+    rm -rf "$d"; mkdir -p "$d"; chown "$u" "$d"
+    copy_key "$d" "$u"
+    port=$(free_port); echo "$port" >"$STATE/mysql.port"
+    mariadb-install-db --no-defaults --datadir="$d/data" --user="$u" \
+      --auth-root-authentication-method=socket --skip-test-db >"$STATE/mysql-install.log" 2>&1 ||
+      { cat "$STATE/mysql-install.log" >&2; die "mariadb-install-db failed"; }
+  fi
   pw=$(cat "$STATE/password")
-  mariadb-install-db --no-defaults --datadir="$d/data" --user="$u" \
-    --auth-root-authentication-method=socket --skip-test-db >"$STATE/mysql-install.log" 2>&1 ||
-    { cat "$STATE/mysql-install.log" >&2; die "mariadb-install-db failed"; }
   # setsid + nohup: the server outlives this script and its terminal.
   setsid nohup mariadbd --no-defaults --user="$u" --datadir="$d/data" --socket="$d/sock" \
     --pid-file="$d/pid" --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
@@ -105,18 +114,25 @@ start_mysql() {
   local i
   for i in $(seq 1 150); do my_ping && break; sleep 0.1; done
   my_ping || { tail -n 20 "$d/error.log" >&2 || true; die "mariadbd did not come up"; }
+  [ "$again" = 1 ] && return 0
   mariadb --no-defaults -S "$d/sock" -uroot <<SQL
 CREATE DATABASE IF NOT EXISTS $DBNAME CHARACTER SET utf8mb4;
 CREATE USER IF NOT EXISTS '$DBUSER'@'%' IDENTIFIED BY '$pw';
 GRANT ALL PRIVILEGES ON *.* TO '$DBUSER'@'%';
 FLUSH PRIVILEGES;
 SQL
+  touch "$d/installed"
 }
 
 start_pg() {
   local d=$STATE/pg port pw u
   if pg_ping; then return 0; fi
   u=$(pg_user)
+  if [ -f "$d/installed" ] && [ -s "$STATE/pg.port" ]; then # killed: the same data and port
+    port=$(cat "$STATE/pg.port")
+    pg_launch "$d" "$u" "$port"
+    return 0
+  fi
   rm -rf "$d"; mkdir -p "$d"; chown "$u" "$d"; chmod 700 "$d"
   copy_key "$d" "$u"
   port=$(free_port); echo "$port" >"$STATE/pg.port"
@@ -126,11 +142,18 @@ start_pg() {
     --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 --no-sync >"$STATE/pg-initdb.log" 2>&1 ||
     { cat "$STATE/pg-initdb.log" >&2; die "initdb failed"; }
   rm -f "$STATE/pg.pwfile"
-  as_user "$u" "$PGBIN/pg_ctl" -D "$d/data" -w -t 30 -l "$d/server.log" start \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$d -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c ssl=on -c ssl_cert_file=$d/server.pem -c ssl_key_file=$d/server.key" \
-    >/dev/null 2>&1 || { tail -n 20 "$d/server.log" >&2 || true; die "postgres did not start"; }
+  pg_launch "$d" "$u" "$port"
   PGPASSWORD=$pw "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$port" -U "$DBUSER" -d postgres \
     -c "CREATE DATABASE $DBNAME" >/dev/null
+  touch "$d/installed"
+}
+
+# pg_launch DIR USER PORT: start the server of DIR/data (a stale
+# postmaster.pid of a killed server is taken over by postgres itself).
+pg_launch() {
+  as_user "$2" "$PGBIN/pg_ctl" -D "$1/data" -w -t 30 -l "$1/server.log" start \
+    -o "-c listen_addresses=127.0.0.1 -p $3 -c unix_socket_directories=$1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c ssl=on -c ssl_cert_file=$1/server.pem -c ssl_key_file=$1/server.key" \
+    >/dev/null 2>&1 || { tail -n 20 "$1/server.log" >&2 || true; die "postgres did not start"; }
 }
 
 print_env() {
