@@ -5199,6 +5199,9 @@ static osiris_rc cs_read(const char *path, const char *data, size_t len, const o
   }
   rc = data || len ? cs_open_mem(&r, data, len) : cs_open(&r, &st);
   if (rc) goto done;
+  /* txt is never NULL, so fields are txt + offset even when all are empty */
+  rc = cs_grow_txt(&r, 0, 1);
+  if (rc) goto done;
   rc = cs_rewind(&r);
   if (rc) goto done;
 
@@ -5227,6 +5230,12 @@ static osiris_rc cs_read(const char *path, const char *data, size_t len, const o
         alive[k] = CS_T_ALL;
         if (o->header) {
           uint64_t s = k ? r.ends[k - 1] : 0;
+          /* a name is a C string: cut at the NUL it would name another column */
+          if (memchr(r.txt + s, 0, (size_t)(r.ends[k] - s))) {
+            rc = os_fail(&err, OSIRIS_EPARSE, "%s:%zu: the name of column %zu holds a NUL byte",
+                         path, r.rec_line, k + 1);
+            goto done;
+          }
           rc = cs_unique_name(names, k, r.txt + s, (size_t)(r.ends[k] - s));
         } else {
           names[k] = os_asprintf("%zu", k);
@@ -5421,10 +5430,12 @@ static int cs_needs_quote(const char *s, size_t n, char delim) {
 }
 
 /* One field, quoted when it holds the delimiter, a quote, CR or LF, or
- * starts or ends with a space (readers may trim those). */
+ * starts or ends with a space (readers may trim those), or starts with
+ * U+FEFF (first in the file, a reader takes it for a byte order mark). */
 static void cs_put_field(cs_writer *w, const char *s, size_t n, char delim, int quote_empty) {
   int quote = n == 0 ? quote_empty
                      : (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t' ||
+                        (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) ||
                         cs_needs_quote(s, n, delim));
   if (!quote) {
     cs_put(w, s, n);
