@@ -335,6 +335,14 @@ static char *os_asprintf(const char *fmt, ...) {
   return s;
 }
 
+/* a + b, held at INT64_MAX / INT64_MIN instead of overflowing: for counts
+ * that add up what a worker or a sandbox reports. */
+static int64_t os_sat_add(int64_t a, int64_t b) {
+  if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
+  if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
+  return a + b;
+}
+
 static int os_streq(const char *a, const char *b) {
   return a && b && strcmp(a, b) == 0;
 }
@@ -12716,8 +12724,8 @@ static int64_t rn_total_rows(const osiris_run *run) {
   int has_writer = 0;
   for (i = 0; i < n; i++) {
     if (run->st[i].rows_written) has_writer = 1;
-    written += run->st[i].rows_written;
-    read += run->st[i].rows_read;
+    written = os_sat_add(written, run->st[i].rows_written); /* a worker's counts */
+    read = os_sat_add(read, run->st[i].rows_read);
   }
   return has_writer ? written : read;
 }
@@ -12818,8 +12826,8 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
     }
     js_set_built(sj, "artifacts", osiris_json_copy(st->artifacts));
     if (st->error) js_set_str(sj, "error", st->error);
-    rows_in += st->rows_in;
-    rows_out += st->rows_out;
+    rows_in = os_sat_add(rows_in, st->rows_in);
+    rows_out = os_sat_add(rows_out, st->rows_out);
     js_set_built(steps, NULL, sj);
   }
   js_set_str(card, "session_id", run->ss.id);
@@ -13517,16 +13525,12 @@ static char *rm_host_path(rm_state *rs, const char *wpath) {
   return NULL;
 }
 
-/* A count the worker reports: never negative, never beyond 2^62, so sums
- * of them cannot overflow. */
+/* A count the worker reports: never negative, never beyond 2^62; sums of
+ * them saturate (os_sat_add). */
 static int64_t rm_count(const osiris_json *v) {
   double d = osiris_json_num(v, 0);
   if (!(d > 0)) return 0; /* negative, zero, NaN */
   return d >= 4611686018427387904.0 ? INT64_C(4611686018427387904) : (int64_t)d;
-}
-
-static int64_t rm_sat_add(int64_t a, int64_t b) {
-  return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
 static osiris_rc rm_rc_from_name(const char *name) {
@@ -13611,7 +13615,7 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
     st->rows_out = rm_count(osiris_json_get(ev, "rows"));
     st->had_frame = 1;
   } else if (os_streq(name, "inputs_resolved") || os_streq(name, "stream_complete")) {
-    st->rows_in = rm_sat_add(st->rows_in, rm_count(osiris_json_get(ev, "rows")));
+    st->rows_in = os_sat_add(st->rows_in, rm_count(osiris_json_get(ev, "rows")));
   } else if (os_streq(name, "artifact_created")) {
     const char *p = js_gets(ev, "path");
     if (p) js_push_str(st->artifacts, p);
@@ -13635,9 +13639,9 @@ static void rm_on_metric(rm_state *rs, const osiris_json *m) {
   v = rm_count(osiris_json_get(m, "value"));
   /* the same edge rule as osiris_step_metric */
   if (os_streq(name, "rows_read") && strstr(modes, "extract"))
-    run->st[idx].rows_read = rm_sat_add(run->st[idx].rows_read, v);
+    run->st[idx].rows_read = os_sat_add(run->st[idx].rows_read, v);
   if (os_streq(name, "rows_written") && strstr(modes, "write"))
-    run->st[idx].rows_written = rm_sat_add(run->st[idx].rows_written, v);
+    run->st[idx].rows_written = os_sat_add(run->st[idx].rows_written, v);
 }
 
 static void rm_write_obj(rm_state *rs, int fd, const osiris_json *v) {
