@@ -400,7 +400,9 @@ static void test_untrusted_worker_lines(void) {
     osiris_json *big = osiris_json_new_double(1e300), *neg = osiris_json_new_double(-5);
     CHECK(rm_count(big) == INT64_C(4611686018427387904));
     CHECK(rm_count(neg) == 0);
-    CHECK(rm_sat_add(INT64_MAX - 1, 5) == INT64_MAX);
+    CHECK(os_sat_add(INT64_MAX - 1, 5) == INT64_MAX);
+    CHECK(os_sat_add(INT64_MAX, INT64_MAX) == INT64_MAX); /* two steps' totals */
+    CHECK(os_sat_add(INT64_MIN + 1, -5) == INT64_MIN && os_sat_add(3, -5) == -2);
     osiris_json_free(big);
     osiris_json_free(neg);
   }
