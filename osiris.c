@@ -14788,6 +14788,17 @@ static void e2_on_data(rm_state *rs, int stream, const osiris_json *v) {
 }
 
 /* One complete envelope of the Start stream. */
+/* The process's exit code as the sandbox reports it: absent is 0 (Connect
+ * leaves a zero out); beyond int it saturates, and a value that is not an
+ * integer is -1, so that 2^32 or "0" can never read as success. */
+static int e2_exit_code(const osiris_json *v) {
+  int64_t c;
+  if (!v) return 0;
+  if (osiris_json_kind_of(v) != OSIRIS_JSON_INT && osiris_json_kind_of(v) != OSIRIS_JSON_DOUBLE) return -1;
+  c = osiris_json_int(v, -1);
+  return c > INT_MAX ? INT_MAX : c < INT_MIN ? INT_MIN : (int)c;
+}
+
 static void e2_envelope(rm_state *rs, unsigned flags, const char *p, size_t n) {
   e2_state *e = &rs->e2;
   osiris_json *v = NULL;
@@ -14819,7 +14830,7 @@ static void e2_envelope(rm_state *rs, unsigned flags, const char *p, size_t n) {
     } else if ((x = osiris_json_get(ev, "end")) != NULL) {
       const char *st = js_gets(x, "status");
       e->got_end = 1;
-      e->end_exit_code = (int)osiris_json_int(osiris_json_get(x, "exitCode"), 0); /* absent: 0 */
+      e->end_exit_code = e2_exit_code(osiris_json_get(x, "exitCode"));
       snprintf(e->end_status, sizeof e->end_status, "%s", st ? st : "");
     } /* keepalive and unknown events: nothing to do */
   }
