@@ -21,7 +21,7 @@ TSAN_BIN := tests/bin/tsan/test_stream
 FAULT_BIN := tests/bin/fault/test_alloc tests/bin/fault/test_json tests/bin/fault/test_yaml \
              tests/bin/fault/test_csv
 
-.PHONY: all worker test test-quick unit asan check bench deps clean embed fuzz duckdb bench-duckdb
+.PHONY: all worker test test-quick unit asan check bench deps clean embed fuzz fuzz-bin duckdb bench-duckdb
 
 all: osiris
 
@@ -72,11 +72,28 @@ test: deps
 	@$(MAKE) -s -j$$(nproc) osiris osiris-worker $(UNIT_BIN) $(ASAN_BIN) $(TSAN_BIN) $(FAULT_BIN) tests/bin/embed
 	@bash tests/run.sh
 
-# libFuzzer targets (clang): tests/bin/fuzz/osiris_fuzz, one binary whose
-# OSIRIS_FUZZ_TARGET picks the parser; tests/fuzz/run.sh replays the seeds
-# and fuzzes briefly (make test), or runs a campaign.
+# libFuzzer targets (clang 14, libclang-rt-14-dev): tests/bin/fuzz/<target>,
+# one per parser of untrusted bytes, all linked with one compile of the
+# engine (fuzz.o).  tests/fuzz/run.sh replays the corpora and fuzzes briefly
+# (make test), or runs a campaign.
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := json yaml oml conn csv parquet manifest commands lines envelope
+FUZZ_BIN     := $(addprefix tests/bin/fuzz/,$(FUZZ_TARGETS))
+FUZZ_FLAGS   := -std=c11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
+                -Wall -Wextra -Wno-unused-function -Werror -I. $(DBINC)
+
+tests/bin/fuzz/fuzz.o: tests/fuzz/fuzz.c $(ENGINE) drivers.c db_drivers.inc
+	@mkdir -p tests/bin/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+$(FUZZ_BIN): tests/bin/fuzz/%: tests/fuzz/target.c tests/bin/fuzz/fuzz.o
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,address,undefined -DFZ_TARGET='"$*"' -o $@ \
+	  $< tests/bin/fuzz/fuzz.o $(LIBS) -ldl
+
+fuzz-bin: $(FUZZ_BIN)
+
 fuzz: deps
-	@bash tests/fuzz/run.sh build
+	@$(MAKE) -s fuzz-bin
 
 # The edit-test loop: unit tests (plain, ASan+UBSan, TSan), the embedding
 # example and the end-to-end tests; no servers, no static worker, no npm.

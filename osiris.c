@@ -147,6 +147,9 @@ struct osiris_ctx {
   const osiris_adapter *adapters[OS_MAX_ADAPTERS];
   size_t n_adapters;
   osiris_json *dotenv;                           /* object; NULL until loaded */
+  char *conn_text;                               /* osiris_ctx_set_connections, or NULL */
+  size_t conn_len;
+  char *conn_name;                               /* stands for the file in messages */
   osiris_log_fn log_fn;
   void *log_user;
   osiris_progress_fn progress_fn;
@@ -330,6 +333,14 @@ static char *os_asprintf(const char *fmt, ...) {
   s = os_vasprintf(fmt, ap);
   va_end(ap);
   return s;
+}
+
+/* a + b, held at INT64_MAX / INT64_MIN instead of overflowing: for counts
+ * that add up what a worker or a sandbox reports. */
+static int64_t os_sat_add(int64_t a, int64_t b) {
+  if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
+  if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
+  return a + b;
 }
 
 static int os_streq(const char *a, const char *b) {
@@ -4659,6 +4670,8 @@ static osiris_rc cs_check_utf8(cs_reader *r) {
   return OSIRIS_OK;
 }
 
+static osiris_rc cs_whole(cs_reader *r, size_t len, size_t cap);
+
 /* Open path; for a pipe or other stream, or when cs_chunk_size is 0, also
  * load it whole with one spare byte for the sentinel. */
 static osiris_rc cs_open(cs_reader *r, struct stat *st) {
@@ -4708,11 +4721,17 @@ static osiris_rc cs_open(cs_reader *r, struct stat *st) {
     if (got == 0) break;
     len += (size_t)got;
   }
+  return cs_whole(r, len, cap);
+}
+
+/* p[0..len) of cap bytes is the whole input: convert latin-1, add the
+ * sentinel, check UTF-8. */
+static osiris_rc cs_whole(cs_reader *r, size_t len, size_t cap) {
   if (r->latin1) {
     size_t high = 0, j;
     char *nb;
     for (j = 0; j < len; j++) high += (unsigned char)r->p[j] >> 7;
-    if (high > OS_MAX_BUF - len - 1) return os_fail(r->err, OSIRIS_ELIMIT, "%s: file too large", path);
+    if (high > OS_MAX_BUF - len - 1) return os_fail(r->err, OSIRIS_ELIMIT, "%s: file too large", r->path);
     if (len + high + 1 > cap) {
       nb = os_realloc(r->p, len + high + 1 + CS_PAD);
       if (!nb) return os_fail(r->err, OSIRIS_ENOMEM, "out of memory");
@@ -4726,6 +4745,19 @@ static osiris_rc cs_open(cs_reader *r, struct stat *st) {
   r->cap = cap;
   r->eof = 1;
   return cs_check_utf8(r);
+}
+
+/* The input is data[0..len), copied (the reader needs a sentinel and room
+ * to widen latin-1 after it). */
+static osiris_rc cs_open_mem(cs_reader *r, const char *data, size_t len) {
+  size_t cap;
+  r->whole = 1;
+  if (len >= (size_t)OS_MAX_BUF) return os_fail(r->err, OSIRIS_ELIMIT, "%s: input too large", r->path);
+  cap = len + 2;
+  r->p = os_malloc(cap + CS_PAD);
+  if (!r->p) return os_fail(r->err, OSIRIS_ENOMEM, "out of memory");
+  if (len) memcpy(r->p, data, len);
+  return cs_whole(r, len, cap);
 }
 
 /* Keep p[i..n), the start of a record not yet complete (and a character
@@ -5120,8 +5152,10 @@ static osiris_rc cs_build(cs_reader *r, const osiris_csv_opts *o, cs_table *t,
   return rc;
 }
 
-osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_frame **out,
-                          char *errbuf, size_t errcap) {
+/* The reader behind osiris_csv_read (data NULL: read path) and
+ * osiris_csv_read_mem (data[0..len), path only names it in messages). */
+static osiris_rc cs_read(const char *path, const char *data, size_t len, const osiris_csv_opts *o,
+                         osiris_frame **out, char *errbuf, size_t errcap) {
   osiris_csv_opts dflt;
   os_err err;
   cs_reader r;
@@ -5144,11 +5178,13 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
   memset(&err, 0, sizeof err);
   memset(&r, 0, sizeof r);
   memset(&t, 0, sizeof t);
+  memset(&st, 0, sizeof st);
   r.fd = -1;
   if (out) *out = NULL;
   if (errbuf && errcap) errbuf[0] = 0;
-  if (!path || !out) {
-    rc = os_fail(&err, OSIRIS_EINVAL, "osiris_csv_read: path and out are required");
+  if (!path || !out || (data == NULL && len)) {
+    rc = os_fail(&err, OSIRIS_EINVAL, "osiris_csv_read: %s and out are required",
+                 data || len ? "data" : "path");
     goto done;
   }
   r.path = path;
@@ -5174,7 +5210,10 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
     t.na = o->na_values;
     t.na_len = na_len;
   }
-  rc = cs_open(&r, &st);
+  rc = data || len ? cs_open_mem(&r, data, len) : cs_open(&r, &st);
+  if (rc) goto done;
+  /* txt is never NULL, so fields are txt + offset even when all are empty */
+  rc = cs_grow_txt(&r, 0, 1);
   if (rc) goto done;
   rc = cs_rewind(&r);
   if (rc) goto done;
@@ -5204,6 +5243,12 @@ osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_fra
         alive[k] = CS_T_ALL;
         if (o->header) {
           uint64_t s = k ? r.ends[k - 1] : 0;
+          /* a name is a C string: cut at the NUL it would name another column */
+          if (memchr(r.txt + s, 0, (size_t)(r.ends[k] - s))) {
+            rc = os_fail(&err, OSIRIS_EPARSE, "%s:%zu: the name of column %zu holds a NUL byte",
+                         path, r.rec_line, k + 1);
+            goto done;
+          }
           rc = cs_unique_name(names, k, r.txt + s, (size_t)(r.ends[k] - s));
         } else {
           names[k] = os_asprintf("%zu", k);
@@ -5328,6 +5373,19 @@ done:
   return rc;
 }
 
+osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o, osiris_frame **out,
+                          char *errbuf, size_t errcap) {
+  return cs_read(path, NULL, 0, o, out, errbuf, errcap);
+}
+
+osiris_rc osiris_csv_read_mem(const char *data, size_t len, const char *name,
+                              const osiris_csv_opts *o, osiris_frame **out, char *errbuf,
+                              size_t errcap) {
+  static const char empty[1] = "";
+  return cs_read(name ? name : "<memory>", data ? data : len ? NULL : empty, len, o, out, errbuf,
+                 errcap);
+}
+
 /* ---------------------------------------------------------------- writer */
 
 typedef struct cs_writer {
@@ -5385,10 +5443,12 @@ static int cs_needs_quote(const char *s, size_t n, char delim) {
 }
 
 /* One field, quoted when it holds the delimiter, a quote, CR or LF, or
- * starts or ends with a space (readers may trim those). */
+ * starts or ends with a space (readers may trim those), or starts with
+ * U+FEFF (first in the file, a reader takes it for a byte order mark). */
 static void cs_put_field(cs_writer *w, const char *s, size_t n, char delim, int quote_empty) {
   int quote = n == 0 ? quote_empty
                      : (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t' ||
+                        (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) ||
                         cs_needs_quote(s, n, delim));
   if (!quote) {
     cs_put(w, s, n);
@@ -8487,6 +8547,44 @@ done:
   return OSIRIS_OK;
 }
 
+osiris_rc osiris_ctx_set_dotenv(osiris_ctx *ctx, const char *text, size_t len) {
+  osiris_json *obj;
+  osiris_rc rc;
+  if (!ctx || (!text && len)) return OSIRIS_EINVAL;
+  obj = osiris_json_new(OSIRIS_JSON_OBJECT);
+  if (!obj) return OSIRIS_ENOMEM;
+  rc = cn_parse_dotenv(text ? text : "", len, obj);
+  if (rc) {
+    osiris_json_free(obj);
+    return rc;
+  }
+  osiris_json_free(ctx->dotenv);
+  ctx->dotenv = obj;
+  return OSIRIS_OK;
+}
+
+osiris_rc osiris_ctx_set_connections(osiris_ctx *ctx, const char *text, size_t len,
+                                     const char *name) {
+  char *copy, *cname;
+  if (!ctx || (!text && len)) return OSIRIS_EINVAL;
+  if (len >= (size_t)OS_MAX_BUF) return OSIRIS_ELIMIT;
+  copy = os_malloc(len + 1);
+  cname = os_strdup(name ? name : "<memory>/" CN_FILE_NAME);
+  if (!copy || !cname) {
+    os_free(copy);
+    os_free(cname);
+    return OSIRIS_ENOMEM;
+  }
+  if (len) memcpy(copy, text, len);
+  copy[len] = 0;
+  os_free(ctx->conn_text);
+  os_free(ctx->conn_name);
+  ctx->conn_text = copy;
+  ctx->conn_len = len;
+  ctx->conn_name = cname;
+  return OSIRIS_OK;
+}
+
 const char *osiris_ctx_getenv(osiris_ctx *ctx, const char *name) {
   const char *v;
   if (!name) return NULL;
@@ -8571,9 +8669,15 @@ static osiris_rc cn_load_file(osiris_ctx *ctx, char **path_out, osiris_json **do
   const osiris_json *c;
   *doc = NULL;
   *conns = NULL;
-  rc = cn_find_file(ctx, path_out, err);
-  if (rc) return rc;
-  rc = ym_read_file(*path_out, doc, err);
+  if (ctx->conn_text) {
+    *path_out = os_strdup(ctx->conn_name);
+    if (!*path_out) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    rc = ym_parse(ctx->conn_text, ctx->conn_len, *path_out, doc, err);
+  } else {
+    rc = cn_find_file(ctx, path_out, err);
+    if (rc) return rc;
+    rc = ym_read_file(*path_out, doc, err);
+  }
   if (rc) goto fail;
   if (osiris_json_kind_of(*doc) == OSIRIS_JSON_NULL) {
     osiris_json_free(*doc);
@@ -10470,13 +10574,14 @@ done:
   os_free(seen);
 }
 
-/* Parse, scan, resolve and validate.  On OSIRIS_OK *doc_out is the
- * resolved OML and *params_out the effective params.  Other results:
+/* Parse, scan, resolve and validate the file abs, or text[0..len) when
+ * text is not NULL (abs then names it in messages).  On OSIRIS_OK *doc_out
+ * is the resolved OML and *params_out the effective params.  Other results:
  * EVALIDATE / ESECRET (issues in st), EPARSE/EIO/ENOTFOUND (err, and one
  * issue), ENOMEM. */
-static osiris_rc cp_prepare(cp_state *st, const char *abs, const char *profile,
-                            const char *const *cli, int validate_only, osiris_json **doc_out,
-                            osiris_json **params_out, os_err *err) {
+static osiris_rc cp_prepare(cp_state *st, const char *abs, const char *text, size_t len,
+                            const char *profile, const char *const *cli, int validate_only,
+                            osiris_json **doc_out, osiris_json **params_out, os_err *err) {
   osiris_json *raw = NULL, *doc = NULL, *params = NULL;
   os_buf path = {0};
   osiris_rc rc;
@@ -10484,7 +10589,7 @@ static osiris_rc cp_prepare(cp_state *st, const char *abs, const char *profile,
   /* .env is read on first use by osiris_ctx_getenv, which cannot say
    * "out of memory": load it here, where that can be reported. */
   if (cn_load_dotenv(st->ctx) == OSIRIS_ENOMEM) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
-  rc = ym_read_file(abs, &raw, err);
+  rc = text ? ym_parse(text, len, abs, &raw, err) : ym_read_file(abs, &raw, err);
   if (rc) {
     osiris_json at;
     if (rc == OSIRIS_ENOMEM) return rc;
@@ -10593,7 +10698,10 @@ static void cp_state_free(cp_state *st) {
   os_free(st->conn_path);
 }
 
-osiris_rc osiris_validate(osiris_ctx *ctx, const char *pipeline_path, osiris_json **report) {
+/* osiris_validate of the file pipeline_path, or of text[0..len) when text
+ * is not NULL (pipeline_path then names it). */
+static osiris_rc cp_validate(osiris_ctx *ctx, const char *pipeline_path, const char *text,
+                             size_t len, osiris_json **report) {
   cp_state st;
   os_err err;
   osiris_json *doc = NULL, *params = NULL;
@@ -10602,11 +10710,12 @@ osiris_rc osiris_validate(osiris_ctx *ctx, const char *pipeline_path, osiris_jso
   if (report) *report = NULL;
   if (!ctx || !pipeline_path) return OSIRIS_EUSAGE;
   memset(&err, 0, sizeof err);
-  if (!cp_state_init(&st, ctx) || !(abs = os_path_abs(ctx->base_dir, pipeline_path))) {
+  if (!cp_state_init(&st, ctx) ||
+      !(abs = text ? os_strdup(pipeline_path) : os_path_abs(ctx->base_dir, pipeline_path))) {
     rc = OSIRIS_ENOMEM;
     goto done;
   }
-  rc = cp_prepare(&st, abs, NULL, NULL, 1, &doc, &params, &err);
+  rc = cp_prepare(&st, abs, text, len, NULL, NULL, 1, &doc, &params, &err);
   if (rc == OSIRIS_ENOMEM) goto done;
   if (rc) {
     if ((rc == OSIRIS_EVALIDATE || rc == OSIRIS_ESECRET) && osiris_json_size(st.errors))
@@ -10624,6 +10733,17 @@ done:
   osiris_json_free(params);
   os_free(abs);
   return rc;
+}
+
+osiris_rc osiris_validate(osiris_ctx *ctx, const char *pipeline_path, osiris_json **report) {
+  return cp_validate(ctx, pipeline_path, NULL, 0, report);
+}
+
+osiris_rc osiris_validate_mem(osiris_ctx *ctx, const char *text, size_t len, const char *name,
+                              osiris_json **report) {
+  if (report) *report = NULL;
+  if (!text && len) return OSIRIS_EUSAGE;
+  return cp_validate(ctx, name ? name : "<memory>", text ? text : "", len, report);
 }
 
 /* ---------------------------------------------------------------- output */
@@ -10762,7 +10882,7 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
     return os_fail(err, OSIRIS_ENOMEM, "out of memory");
   }
   profile = opts->profile && *opts->profile ? opts->profile : NULL;
-  rc = cp_prepare(&st, abs, profile, opts->params, 0, &doc, &params, err);
+  rc = cp_prepare(&st, abs, NULL, 0, profile, opts->params, 0, &doc, &params, err);
   if (rc == OSIRIS_ENOMEM) {
     os_fail(err, rc, "out of memory");
     goto done;
@@ -12669,8 +12789,8 @@ static int64_t rn_total_rows(const osiris_run *run) {
   int has_writer = 0;
   for (i = 0; i < n; i++) {
     if (run->st[i].rows_written) has_writer = 1;
-    written += run->st[i].rows_written;
-    read += run->st[i].rows_read;
+    written = os_sat_add(written, run->st[i].rows_written); /* a worker's counts */
+    read = os_sat_add(read, run->st[i].rows_read);
   }
   return has_writer ? written : read;
 }
@@ -12792,8 +12912,8 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
     }
     js_set_built(sj, "artifacts", osiris_json_copy(st->artifacts));
     if (st->error) js_set_str(sj, "error", st->error);
-    rows_in += st->rows_in;
-    rows_out += st->rows_out;
+    rows_in = os_sat_add(rows_in, st->rows_in);
+    rows_out = os_sat_add(rows_out, st->rows_out);
     js_set_built(steps, NULL, sj);
   }
   js_set_str(card, "session_id", run->ss.id);
@@ -13510,16 +13630,12 @@ static char *rm_host_path(rm_state *rs, const char *wpath) {
   return NULL;
 }
 
-/* A count the worker reports: never negative, never beyond 2^62, so sums
- * of them cannot overflow. */
+/* A count the worker reports: never negative, never beyond 2^62; sums of
+ * them saturate (os_sat_add). */
 static int64_t rm_count(const osiris_json *v) {
   double d = osiris_json_num(v, 0);
   if (!(d > 0)) return 0; /* negative, zero, NaN */
   return d >= 4611686018427387904.0 ? INT64_C(4611686018427387904) : (int64_t)d;
-}
-
-static int64_t rm_sat_add(int64_t a, int64_t b) {
-  return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
 static osiris_rc rm_rc_from_name(const char *name) {
@@ -13604,7 +13720,7 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
     st->rows_out = rm_count(osiris_json_get(ev, "rows"));
     st->had_frame = 1;
   } else if (os_streq(name, "inputs_resolved") || os_streq(name, "stream_complete")) {
-    st->rows_in = rm_sat_add(st->rows_in, rm_count(osiris_json_get(ev, "rows")));
+    st->rows_in = os_sat_add(st->rows_in, rm_count(osiris_json_get(ev, "rows")));
   } else if (os_streq(name, "artifact_created")) {
     const char *p = js_gets(ev, "path");
     if (p) js_push_str(st->artifacts, p);
@@ -13628,9 +13744,9 @@ static void rm_on_metric(rm_state *rs, const osiris_json *m) {
   v = rm_count(osiris_json_get(m, "value"));
   /* the same edge rule as osiris_step_metric */
   if (os_streq(name, "rows_read") && strstr(modes, "extract"))
-    run->st[idx].rows_read = rm_sat_add(run->st[idx].rows_read, v);
+    run->st[idx].rows_read = os_sat_add(run->st[idx].rows_read, v);
   if (os_streq(name, "rows_written") && strstr(modes, "write"))
-    run->st[idx].rows_written = rm_sat_add(run->st[idx].rows_written, v);
+    run->st[idx].rows_written = os_sat_add(run->st[idx].rows_written, v);
 }
 
 static void rm_write_obj(rm_state *rs, int fd, const osiris_json *v) {
@@ -14777,6 +14893,17 @@ static void e2_on_data(rm_state *rs, int stream, const osiris_json *v) {
 }
 
 /* One complete envelope of the Start stream. */
+/* The process's exit code as the sandbox reports it: absent is 0 (Connect
+ * leaves a zero out); beyond int it saturates, and a value that is not an
+ * integer is -1, so that 2^32 or "0" can never read as success. */
+static int e2_exit_code(const osiris_json *v) {
+  int64_t c;
+  if (!v) return 0;
+  if (osiris_json_kind_of(v) != OSIRIS_JSON_INT && osiris_json_kind_of(v) != OSIRIS_JSON_DOUBLE) return -1;
+  c = osiris_json_int(v, -1);
+  return c > INT_MAX ? INT_MAX : c < INT_MIN ? INT_MIN : (int)c;
+}
+
 static void e2_envelope(rm_state *rs, unsigned flags, const char *p, size_t n) {
   e2_state *e = &rs->e2;
   osiris_json *v = NULL;
@@ -14808,7 +14935,7 @@ static void e2_envelope(rm_state *rs, unsigned flags, const char *p, size_t n) {
     } else if ((x = osiris_json_get(ev, "end")) != NULL) {
       const char *st = js_gets(x, "status");
       e->got_end = 1;
-      e->end_exit_code = (int)osiris_json_int(osiris_json_get(x, "exitCode"), 0); /* absent: 0 */
+      e->end_exit_code = e2_exit_code(osiris_json_get(x, "exitCode"));
       snprintf(e->end_status, sizeof e->end_status, "%s", st ? st : "");
     } /* keepalive and unknown events: nothing to do */
   }
@@ -16771,6 +16898,8 @@ osiris_ctx *osiris_ctx_new(const char *base_dir) {
 void osiris_ctx_free(osiris_ctx *ctx) {
   if (!ctx) return;
   osiris_json_free(ctx->dotenv);
+  os_free(ctx->conn_text);
+  os_free(ctx->conn_name);
   os_free(ctx->base_dir);
   os_free(ctx);
 }

@@ -233,6 +233,15 @@ typedef struct osiris_csv_opts {
  * lenient_quotes, field count, bad UTF-8). */
 osiris_rc osiris_csv_read(const char *path, const osiris_csv_opts *o,
                           osiris_frame **out, char *errbuf, size_t errcap);
+/* The same reader over data[0..len) in memory (borrowed; copied once, so
+ * it may be freed when the call returns; NULL with len 0 is an empty
+ * input).  name (borrowed, NULL: "<memory>") stands for the file in
+ * messages.  Errors as osiris_csv_read but ENOTFOUND and EIO; OSIRIS_EINVAL
+ * when data is NULL with len > 0 or out is NULL.  Keeps no state between
+ * calls: any thread may call it. */
+osiris_rc osiris_csv_read_mem(const char *data, size_t len, const char *name,
+                              const osiris_csv_opts *o, osiris_frame **out, char *errbuf,
+                              size_t errcap);
 /* Write f to path through a temporary file created exclusively beside it, then rename: a failure never leaves a
  * partial file under the final name.  Parent directories are created. */
 osiris_rc osiris_csv_write(const char *path, const osiris_frame *f,
@@ -479,6 +488,22 @@ void osiris_ctx_set_progress(osiris_ctx *ctx, osiris_progress_fn fn, void *user)
 /* Look up a variable: the process environment first, then the .env
  * files loaded by the context (never overriding the environment). */
 const char *osiris_ctx_getenv(osiris_ctx *ctx, const char *name);
+/* Give the context its .env from memory: text[0..len) (borrowed, parsed
+ * during the call; NULL with len 0 is an empty file) replaces the .env
+ * files it would read (from OSIRIS_HOME and base_dir); the environment
+ * still wins.  OSIRIS_EINVAL when ctx is NULL or text NULL with len > 0,
+ * OSIRIS_ENOMEM; on error the context is unchanged. */
+osiris_rc osiris_ctx_set_dotenv(osiris_ctx *ctx, const char *text, size_t len);
+/* Give the context its osiris_connections.yaml from memory: text[0..len)
+ * (copied) is used instead of looking for the file, by validate, compile,
+ * run, doctor and the remote adapters alike; ${VAR} references resolve as
+ * for the file.  name (borrowed, NULL: "<memory>/osiris_connections.yaml")
+ * stands for the file in messages.  The text is parsed when first used, so
+ * its errors come from the call that uses it.  OSIRIS_EINVAL when ctx is
+ * NULL or text NULL with len > 0, OSIRIS_ELIMIT, OSIRIS_ENOMEM; on error
+ * the context is unchanged. */
+osiris_rc osiris_ctx_set_connections(osiris_ctx *ctx, const char *text, size_t len,
+                                     const char *name);
 
 /* Check connections: for each connection (ref "@family.alias", "@family"
  * or NULL for all of osiris_connections.yaml) resolve it and call the
@@ -501,6 +526,13 @@ typedef struct osiris_compile_opts {
  *  "warnings":[...]} listing every error at once.  Returns OSIRIS_OK when
  * valid, OSIRIS_EVALIDATE / OSIRIS_EPARSE / OSIRIS_ESECRET otherwise. */
 osiris_rc osiris_validate(osiris_ctx *ctx, const char *pipeline_path, osiris_json **report);
+/* The same for a pipeline held in memory: text[0..len) (borrowed, read
+ * during the call only; NULL with len 0 is an empty document); name
+ * (borrowed, NULL: "<memory>") stands for the file in messages and in the
+ * report's "file".  Connections and .env are looked up as for a file in
+ * base_dir.  OSIRIS_EUSAGE when ctx is NULL or text NULL with len > 0. */
+osiris_rc osiris_validate_mem(osiris_ctx *ctx, const char *text, size_t len, const char *name,
+                              osiris_json **report);
 
 /* Compile a pipeline into manifest.yaml + cfg/<step>.json.  *result
  * (owned) is {"status","manifest_path","manifest_hash","manifest_short",

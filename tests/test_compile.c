@@ -694,6 +694,42 @@ static void test_validation_errors(void) {
   osiris_ctx_free(ctx);
 }
 
+/* osiris_validate_mem: the report osiris_validate gives for the same text,
+ * the buffer's name in place of the path, parse errors with line:col. */
+static void test_validate_mem(void) {
+  osiris_ctx *ctx = new_ctx("invalid_mem");
+  osiris_json *rep = NULL, *mrep = NULL;
+  char *path = fixture("invalid.yaml"), *text = slurp(path);
+  const osiris_json *a, *b;
+  size_t i;
+  CHECK_RC(osiris_validate(ctx, path, &rep), OSIRIS_EVALIDATE);
+  CHECK_RC(osiris_validate_mem(ctx, text, text ? strlen(text) : 0, "mem.yaml", &mrep), OSIRIS_EVALIDATE);
+  CHECK_STR(js_gets(mrep, "file"), "mem.yaml");
+  a = osiris_json_get(rep, "errors");
+  b = osiris_json_get(mrep, "errors");
+  CHECK(osiris_json_size(a) == osiris_json_size(b) && osiris_json_size(a) > 10);
+  for (i = 0; i < osiris_json_size(a) && i < osiris_json_size(b); i++) {
+    CHECK_STR(js_gets(osiris_json_at(b, i), "type"), js_gets(osiris_json_at(a, i), "type"));
+    CHECK(ival(osiris_json_at(b, i), "line") == ival(osiris_json_at(a, i), "line"));
+  }
+  osiris_json_free(mrep);
+  mrep = NULL;
+  CHECK_RC(osiris_validate_mem(ctx, "steps: [\n", 9, NULL, &mrep), OSIRIS_EPARSE);
+  b = osiris_json_at(osiris_json_get(mrep, "errors"), 0);
+  CHECK_STR(js_gets(mrep, "file"), "<memory>");
+  CHECK(b && strstr(js_gets(b, "message"), "<memory>:") != NULL && ival(b, "line") > 0);
+  osiris_json_free(mrep);
+  mrep = NULL;
+  CHECK_RC(osiris_validate_mem(ctx, NULL, 1, NULL, &mrep), OSIRIS_EUSAGE);
+  CHECK(mrep == NULL);
+  CHECK_RC(osiris_validate_mem(ctx, NULL, 0, NULL, &mrep), OSIRIS_EVALIDATE);
+  osiris_json_free(mrep);
+  osiris_json_free(rep);
+  os_free(text);
+  os_free(path);
+  osiris_ctx_free(ctx);
+}
+
 static void test_cycles(void) {
   osiris_ctx *ctx = new_ctx("cycle");
   osiris_json *rep = NULL;
@@ -830,6 +866,7 @@ int main(void) {
   RUN(test_inline_secret);
   RUN(test_secret_dropped_from_cfg);
   RUN(test_validation_errors);
+  RUN(test_validate_mem);
   RUN(test_cycles);
   RUN(test_manifest_load);
   {

@@ -360,6 +360,40 @@ static void test_list_masks(void) {
   clean_env();
 }
 
+/* osiris_ctx_set_connections / osiris_ctx_set_dotenv: the same resolution
+ * with no file anywhere, a file on disk ignored, errors naming the buffer. */
+static void test_in_memory(void) {
+  static const char dotenv[] = "TC_USER=mem_user\nTC_DOTENV_B=from_mem\n";
+  osiris_ctx *ctx = new_ctx("in_memory");
+  osiris_json *c = NULL;
+  os_err err = {0};
+  osiris_rc rc;
+  spit(ctx->base_dir, "osiris_connections.yaml", "connections: {mysql: {disk: {host: d}}}\n");
+  spit(ctx->base_dir, ".env", "TC_USER=from_disk\n");
+  CHECK_RC(osiris_ctx_set_connections(ctx, conn_yaml, strlen(conn_yaml), "vault:conns"), OSIRIS_OK);
+  CHECK_RC(osiris_ctx_set_dotenv(ctx, dotenv, sizeof dotenv - 1), OSIRIS_OK);
+  CHECK_STR(osiris_ctx_getenv(ctx, "TC_USER"), "mem_user");
+  rc = cn_resolve(ctx, "@mysql.other", "mysql", &c, NULL, &err);
+  CHECK_RC(rc, OSIRIS_OK);
+  CHECK_STR(js_gets(c, "from_dotenv"), "from_mem");
+  osiris_json_free(c);
+  c = NULL;
+  rc = cn_resolve(ctx, "@mysql.disk", "mysql", &c, NULL, &err);
+  CHECK(rc != OSIRIS_OK && strstr(err.msg, "vault:conns") != NULL);
+  osiris_json_free(c);
+  c = NULL;
+  /* a parse error names the buffer with line:col */
+  CHECK_RC(osiris_ctx_set_connections(ctx, "connections: [\n", 15, NULL), OSIRIS_OK);
+  rc = cn_resolve(ctx, "@mysql.main", "mysql", &c, NULL, &err);
+  CHECK(rc != OSIRIS_OK && strstr(err.msg, "<memory>/osiris_connections.yaml:") != NULL);
+  CHECK_RC(osiris_ctx_set_connections(ctx, NULL, 3, NULL), OSIRIS_EINVAL);
+  CHECK_RC(osiris_ctx_set_dotenv(NULL, "", 0), OSIRIS_EINVAL);
+  CHECK_RC(osiris_ctx_set_dotenv(ctx, NULL, 0), OSIRIS_OK);
+  CHECK(osiris_ctx_getenv(ctx, "TC_DOTENV_B") == NULL);
+  osiris_ctx_free(ctx);
+  clean_env();
+}
+
 int main(void) {
   snprintf(tmp_root, sizeof tmp_root, "/tmp/osiris_test_conn_XXXXXX");
   if (!mkdtemp(tmp_root)) {
@@ -373,6 +407,7 @@ int main(void) {
   RUN(test_errors);
   RUN(test_dotenv);
   RUN(test_list_masks);
+  RUN(test_in_memory);
   {
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);

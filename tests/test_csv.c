@@ -1859,6 +1859,82 @@ static void test_chunks_memory(void) {
   remove(tpath("c_mem.csv"));
 }
 
+/* osiris_csv_read_mem gives the frame osiris_csv_read gives for the same
+ * bytes, and names the buffer in its errors. */
+static void test_read_mem(void) {
+  static const char text[] = "\xEF\xBB\xBFid;name;when\n1;\"a;b\";2024-01-31\n2;;2024-02-01\n";
+  static const char latin[] = "n\ncaf\xE9\n";
+  osiris_csv_opts o = dopts();
+  osiris_frame *f = NULL, *g = NULL;
+  size_t c, r;
+  o.delimiter = ';';
+  PUT("mem.csv", text);
+  CHECK_RC(osiris_csv_read(tpath("mem.csv"), &o, &f, errbuf, sizeof errbuf), OSIRIS_OK);
+  CHECK_RC(osiris_csv_read_mem(text, sizeof text - 1, NULL, &o, &g, errbuf, sizeof errbuf), OSIRIS_OK);
+  CHECK(f && g && osiris_frame_cols(f) == 3 && osiris_frame_cols(g) == 3);
+  CHECK(f && g && osiris_frame_rows(f) == 2 && osiris_frame_rows(g) == 2);
+  for (c = 0; f && g && c < 3; c++) {
+    CHECK_STR(osiris_frame_col_name(g, c), osiris_frame_col_name(f, c));
+    CHECK(osiris_frame_col_type(g, c) == osiris_frame_col_type(f, c));
+    for (r = 0; r < 2; r++) CHECK_STR(cell(g, c, r), cell(f, c, r));
+  }
+  osiris_frame_free(f);
+  osiris_frame_free(g);
+  g = NULL;
+  o = dopts();
+  o.latin1 = 1;
+  CHECK_RC(osiris_csv_read_mem(latin, sizeof latin - 1, "l.csv", &o, &g, errbuf, sizeof errbuf), OSIRIS_OK);
+  CHECK(g && osiris_frame_rows(g) == 1);
+  if (g) CHECK_STR(cell(g, 0, 0), "caf\xC3\xA9");
+  osiris_frame_free(g);
+  g = NULL;
+  /* empty input: no columns, no rows; NULL with a length is EINVAL */
+  CHECK_RC(osiris_csv_read_mem(NULL, 0, NULL, NULL, &g, errbuf, sizeof errbuf), OSIRIS_OK);
+  CHECK(g && osiris_frame_cols(g) == 0 && osiris_frame_rows(g) == 0);
+  osiris_frame_free(g);
+  g = NULL;
+  CHECK_RC(osiris_csv_read_mem(NULL, 4, NULL, NULL, &g, errbuf, sizeof errbuf), OSIRIS_EINVAL);
+  CHECK_RC(osiris_csv_read_mem("a,b\n1\n", 7, "buf.csv", NULL, &g, errbuf, sizeof errbuf),
+           OSIRIS_EPARSE);
+  CHECK(contains(errbuf, "buf.csv:2:"));
+  CHECK(g == NULL);
+}
+
+/* Fuzzing found these three (tests/fuzz/csv/regress-*). */
+static void test_fuzz_found(void) {
+  osiris_csv_opts o = dopts();
+  osiris_frame *f = NULL, *g = NULL;
+  char *text = NULL;
+  size_t len = 0;
+  /* every header field empty: was NULL + 0 in the reader (UBSan) */
+  CHECK_RC(osiris_csv_read_mem(",,\n,,\n", 6, NULL, &o, &f, errbuf, sizeof errbuf), OSIRIS_OK);
+  CHECK(f && osiris_frame_cols(f) == 3 && osiris_frame_rows(f) == 1);
+  if (f) CHECK_STR(osiris_frame_col_name(f, 2), "Unnamed: 2");
+  osiris_frame_free(f);
+  f = NULL;
+  /* a NUL byte in a header name: an error, not a shorter name */
+  CHECK_RC(osiris_csv_read_mem("a,\0b\n1,2\n", 9, "nul.csv", &o, &f, errbuf, sizeof errbuf),
+           OSIRIS_EPARSE);
+  CHECK(contains(errbuf, "nul.csv:1:") && contains(errbuf, "NUL"));
+  /* a first field starting with U+FEFF survives a write and a read */
+  o.header = 0;
+  o.infer_types = 0;
+  CHECK_RC(osiris_csv_read_mem("\"\xEF\xBB\xBFv\"\n", 7, NULL, &o, &f, errbuf, sizeof errbuf),
+           OSIRIS_OK);
+  CHECK(f && osiris_frame_rows(f) == 1);
+  if (f) {
+    CHECK_STR(cell(f, 0, 0), "\xEF\xBB\xBFv");
+    CHECK_RC(osiris_csv_write(tpath("bom.csv"), f, &o, errbuf, sizeof errbuf), OSIRIS_OK);
+    CHECK(os_read_file(tpath("bom.csv"), &text, &len, NULL) == OSIRIS_OK);
+    CHECK_RC(osiris_csv_read_mem(text, len, NULL, &o, &g, errbuf, sizeof errbuf), OSIRIS_OK);
+    CHECK(g && osiris_frame_rows(g) == 1);
+    if (g) CHECK_STR(cell(g, 0, 0), "\xEF\xBB\xBFv");
+  }
+  os_free(text);
+  osiris_frame_free(f);
+  osiris_frame_free(g);
+}
+
 int main(void) {
   int rc;
   char cmd[600];
@@ -1888,6 +1964,8 @@ int main(void) {
   RUN(test_chunks_changed);
   RUN(test_chunks_fifo);
   RUN(test_chunks_memory);
+  RUN(test_read_mem);
+  RUN(test_fuzz_found);
 #ifdef OSIRIS_FAULT_INJECTION
   RUN(test_alloc_failures);
 #endif

@@ -260,6 +260,25 @@ static void test_end_stream_error_and_exit_code(void) {
   CHECK(e2_stream_cb(s.p, 1, s.len, rs) == s.len);
   CHECK(rs->e2.end_exit_code == 3);
   CHECK(rs->e2.eos_error && strstr(rs->e2.eos_msg, "deadline_exceeded: too slow"));
+  /* an exit code beyond int saturates: 2^32 was cast to int, 0, success */
+  {
+    static const char *const codes[][2] = {{"4294967296", "1"}, {"-4294967296", "1"}, {"1e300", "1"},
+                                           {"\"0\"", "1"}, {"0.5", "1"}, {"0", "0"}};
+    size_t i;
+    for (i = 0; i < sizeof codes / sizeof *codes; i++) {
+      os_buf b = {0};
+      char *msg = os_asprintf("{\"event\":{\"end\":{\"exitCode\":%s}}}", codes[i][0]);
+      osiris_run *run2;
+      rm_state *rs2 = tr_state(&run2);
+      tr_envelope(&b, 0, msg);
+      rs2->e2.status = 200;
+      CHECK(e2_stream_cb(b.p, 1, b.len, rs2) == b.len);
+      CHECK(rs2->e2.got_end && (rs2->e2.end_exit_code != 0) == (codes[i][1][0] == '1'));
+      tr_free(rs2, run2);
+      ob_free(&b);
+      os_free(msg);
+    }
+  }
   /* an oversized envelope is refused, not allocated */
   {
     unsigned char big[5] = {0, 0x7f, 0xff, 0xff, 0xff};
@@ -400,7 +419,9 @@ static void test_untrusted_worker_lines(void) {
     osiris_json *big = osiris_json_new_double(1e300), *neg = osiris_json_new_double(-5);
     CHECK(rm_count(big) == INT64_C(4611686018427387904));
     CHECK(rm_count(neg) == 0);
-    CHECK(rm_sat_add(INT64_MAX - 1, 5) == INT64_MAX);
+    CHECK(os_sat_add(INT64_MAX - 1, 5) == INT64_MAX);
+    CHECK(os_sat_add(INT64_MAX, INT64_MAX) == INT64_MAX); /* two steps' totals */
+    CHECK(os_sat_add(INT64_MIN + 1, -5) == INT64_MIN && os_sat_add(3, -5) == -2);
     osiris_json_free(big);
     osiris_json_free(neg);
   }
