@@ -76,7 +76,7 @@ static void fz_write(const char *name, const uint8_t *d, size_t n, char *path, s
   snprintf(path, cap, "%s/%s", fz_dir, name);
   fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) abort();
-  ss_write_all(fd, (const char *)d, n);
+  { size_t done; if (ss_write_all(fd, (const char *)d, n, &done)) abort(); }
   close(fd);
 }
 
