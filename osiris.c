@@ -298,6 +298,13 @@ static void *os_realloc(void *p, size_t n) {
 static void os_free(void *p) { free(p); }
 
 void osiris_free(void *p) { os_free(p); }
+void *osiris_malloc(size_t n) { return os_malloc(n); }
+void *osiris_realloc(void *p, size_t n) { return os_realloc(p, n); }
+
+void *osiris_calloc(size_t n, size_t size) {
+  if (size && n > SIZE_MAX / size) return NULL;
+  return os_calloc(n, size);
+}
 
 static char *os_strndup(const char *s, size_t n) {
   char *d;
@@ -311,6 +318,8 @@ static char *os_strndup(const char *s, size_t n) {
 }
 
 static char *os_strdup(const char *s) { return s ? os_strndup(s, strlen(s)) : NULL; }
+char *osiris_strdup(const char *s) { return os_strdup(s); }
+char *osiris_strndup(const char *s, size_t n) { return os_strndup(s, n); }
 
 static char *os_vasprintf(const char *fmt, va_list ap) {
   va_list cp;
@@ -424,6 +433,62 @@ static void ob_free(os_buf *b) {
   os_free(b->p);
   b->p = NULL;
   b->len = b->cap = 0;
+}
+
+/* osiris_buf, the drivers' buffer: an os_buf with a sticky oom flag. */
+static os_buf *obx_view(osiris_buf *b, os_buf *o) {
+  o->p = b->p;
+  o->len = b->len;
+  o->cap = b->cap;
+  return o;
+}
+
+static void obx_done(osiris_buf *b, const os_buf *o, osiris_rc rc) {
+  b->p = o->p;
+  b->len = o->len;
+  b->cap = o->cap;
+  if (rc) b->oom = 1;
+}
+
+void osiris_buf_put(osiris_buf *b, const void *data, size_t n) {
+  os_buf o;
+  if (!b->oom) obx_done(b, &o, ob_put(obx_view(b, &o), data, n));
+}
+
+void osiris_buf_puts(osiris_buf *b, const char *s) { osiris_buf_put(b, s, strlen(s)); }
+void osiris_buf_putc(osiris_buf *b, char c) { osiris_buf_put(b, &c, 1); }
+
+void osiris_buf_printf(osiris_buf *b, const char *fmt, ...) {
+  va_list ap;
+  char *s;
+  if (b->oom) return;
+  va_start(ap, fmt);
+  s = os_vasprintf(fmt, ap);
+  va_end(ap);
+  if (!s) {
+    b->oom = 1;
+    return;
+  }
+  osiris_buf_puts(b, s);
+  os_free(s);
+}
+
+char *osiris_buf_take(osiris_buf *b) {
+  os_buf o;
+  char *p;
+  if (b->oom) {
+    osiris_buf_free(b);
+    return NULL;
+  }
+  p = ob_take(obx_view(b, &o));
+  b->p = NULL;
+  b->len = b->cap = 0;
+  return p;
+}
+
+void osiris_buf_free(osiris_buf *b) {
+  os_free(b->p);
+  memset(b, 0, sizeof *b);
 }
 
 /* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */

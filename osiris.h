@@ -70,6 +70,40 @@ void osiris_free(void *p);
 double osiris_strtod(const char *s, char **end);
 size_t osiris_format_double(char *out, size_t cap, double d);
 
+/* ---------------------------------------------------- memory and buffers
+ * The allocator osiris itself uses.  Its test build (OSIRIS_FAULT_INJECTION)
+ * can fail the Nth call, so a driver that allocates through it has its
+ * out-of-memory paths tested with the engine's.  Release with osiris_free.
+ * A size of 0 still returns a unique pointer; NULL means out of memory
+ * (osiris_calloc: also when n * size overflows). */
+void *osiris_malloc(size_t n);
+void *osiris_calloc(size_t n, size_t size);
+void *osiris_realloc(void *p, size_t n);
+char *osiris_strdup(const char *s); /* NULL for NULL */
+char *osiris_strndup(const char *s, size_t n);
+
+/* A growable byte string.  Start from {0}; p is NUL-terminated once
+ * anything was added (NULL before).  A growth that fails (out of memory,
+ * or past 16 GiB) sets oom and turns every later call into a no-op, so a
+ * builder checks oom once at the end. */
+typedef struct osiris_buf {
+  char *p;
+  size_t len, cap;
+  int oom;
+} osiris_buf;
+void osiris_buf_put(osiris_buf *b, const void *data, size_t n);
+void osiris_buf_puts(osiris_buf *b, const char *s);
+void osiris_buf_putc(osiris_buf *b, char c);
+void osiris_buf_printf(osiris_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* The owned string (osiris_free; "" when nothing was added) and the buffer
+ * reset to {0}; NULL (buffer freed) when oom was set. */
+char *osiris_buf_take(osiris_buf *b);
+void osiris_buf_free(osiris_buf *b);
+
 /* ------------------------------------------------------------------ JSON
  * A JSON value tree.  Integers and doubles are distinct kinds: "1" is INT,
  * "1.0" and "1e3" are DOUBLE.  Object keys keep insertion order; duplicate
