@@ -34,7 +34,7 @@ WORKER_PACKAGES=(dpkg-dev xz-utils cmake libssl-dev zlib1g-dev debian-archive-ke
 # test scripts call (pgrep/ps, curl, ldd comes with libc-bin), and the
 # locale data for the comma-decimal locale of tests/e2e/locale.sh.
 TEST_PACKAGES=(clang mariadb-server mariadb-client postgresql-15 postgresql-client-15
-               procps curl locales python3 libclang-rt-14-dev)
+               procps curl locales python3 libclang-rt-14-dev gdb)
 # A locale whose decimal point is a comma (generated when missing).
 TEST_LOCALE=de_DE
 # Tools the tests run, installed only when no such command exists (a

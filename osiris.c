@@ -9183,13 +9183,15 @@ typedef struct cp_state {
   osiris_json *warnings; /* array of issues */
   int secret;            /* an inline secret was found: OSIRIS_ESECRET */
   int nomem;             /* an issue could not be recorded */
-  /* validate only: connection references are looked up in
-   * osiris_connections.yaml, loaded when a step first names one.  Compile
-   * does not read that file (its output never depends on it), so a
-   * pipeline compiles where the connections are not; the run reports a
-   * missing one. */
+  /* Connection references are looked up in osiris_connections.yaml,
+   * loaded when a step first names one (values are not expanded, so no
+   * secret is needed).  CP_CONN_STRICT (validate): a missing file is an
+   * error.  CP_CONN_IF_FOUND (compile): its output never depends on the
+   * file, so a pipeline still compiles where there is none (a warning);
+   * an alias missing from a file that is there is an error. */
   int check_connections;
   int conn_tried;
+  osiris_rc conn_rc; /* why loading failed */
   osiris_json *conn_doc;
   const osiris_json *conns; /* its connections mapping, NULL when it failed to load */
   char *conn_path;
@@ -9221,6 +9223,8 @@ static void cp_issue(cp_state *st, osiris_json *list, const char *type, const os
 }
 
 #define CP_ERR(st, type, at, loc, ...) cp_issue((st), (st)->errors, (type), (at), (loc), __VA_ARGS__)
+enum { CP_CONN_IF_FOUND = 1, CP_CONN_STRICT = 2 };
+
 #define CP_WARN(st, type, at, loc, ...) \
   cp_issue((st), (st)->warnings, (type), (at), (loc), __VA_ARGS__)
 
@@ -10212,9 +10216,16 @@ static void cp_check_connection(cp_state *st, const osiris_json *ref, const char
     st->conn_tried = 1;
     if (cn_load_file(st->ctx, &st->conn_path, &st->conn_doc, &st->conns, &err)) {
       if (err.rc == OSIRIS_ENOMEM) st->nomem = 1;
+      st->conn_rc = err.rc;
       snprintf(st->conn_err, sizeof st->conn_err, "%s", err.msg);
+      if (err.rc == OSIRIS_ENOTFOUND && st->check_connections == CP_CONN_IF_FOUND)
+        CP_WARN(st, "connections_not_checked", ref, loc,
+                "Connection references not checked: %s", st->conn_err);
     }
   }
+  if (!st->conns && st->conn_rc == OSIRIS_ENOTFOUND &&
+      st->check_connections == CP_CONN_IF_FOUND)
+    return;
   if (!st->conns) {
     CP_ERR(st, "unknown_connection", ref, loc, "Connection '%s': %s", ref->u.s.ptr, st->conn_err);
     return;
@@ -10686,7 +10697,7 @@ static osiris_rc cp_prepare(cp_state *st, const char *abs, const char *text, siz
   rc = cp_resolve(st, raw, params, validate_only, &doc);
   if (rc) goto done;
   cp_check_top(st, doc);
-  st->check_connections = validate_only;
+  st->check_connections = validate_only ? CP_CONN_STRICT : CP_CONN_IF_FOUND;
   cp_check_steps(st, doc);
   if (st->nomem) {
     rc = OSIRIS_ENOMEM;
@@ -11137,6 +11148,13 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
     }
     os_free(msg);
     if (osiris_json_set(res, "fingerprints", fcopy)) goto oom;
+    if (st.warnings && osiris_json_size(st.warnings)) {
+      if (osiris_json_set(res, "warnings", st.warnings)) {
+        st.warnings = NULL;
+        goto oom;
+      }
+      st.warnings = NULL;
+    }
   }
   rc = OSIRIS_OK;
   goto done;
@@ -17756,6 +17774,10 @@ static int cli_compile(osiris_ctx *ctx, cli_args *a) {
       osiris_json_free(e);
     }
   } else if (rc == OSIRIS_OK) {
+    const osiris_json *w = osiris_json_get(result, "warnings");
+    size_t i;
+    for (i = 0; i < osiris_json_size(w); i++)
+      fprintf(stderr, "warning: %s\n", js_gets(osiris_json_at(w, i), "message"));
     printf("compiled %s -> %s (manifest %s)\n", a->positional[0],
            osiris_json_str(osiris_json_get(result, "manifest_path")),
            osiris_json_str(osiris_json_get(result, "manifest_short")));

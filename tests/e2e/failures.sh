@@ -91,9 +91,27 @@ assert_eq 1 "$(json_get "$(newest_run_dir)/status.json" 'd["steps_completed"]')"
 assert_no_file output/people.csv
 
 # ------------------------------------------------ unknown connection alias
+# compile (and so run) checks @family.alias against osiris_connections.yaml:
+# the pipeline fails before any run starts, naming the place and the aliases
 setup_case unknown_alias
 run_osiris run unknown_alias.yaml
-check_run_failure extract-people no_such_alias
+assert_exit 2 "unknown alias: run exits 2 (compile error)"
+assert_contains "$ERR" "steps[0].config.connection" "unknown alias: run names the key"
+assert_contains "$ERR" "no alias 'no_such_alias'" "unknown alias: run says what is missing"
+assert_contains "$ERR" "aliases: local, needs_env" "unknown alias: run lists the aliases"
+assert_eq "" "$(newest_run_dir)" "unknown alias: no run directory"
+run_osiris compile unknown_alias.yaml
+assert_exit 2 "unknown alias: compile exits 2"
+assert_matches "$ERR" 'unknown_alias\.yaml:8:19: steps\[0\]\.config\.connection' "unknown alias: compile gives file:line:col"
+# without any osiris_connections.yaml the pipeline still compiles (its
+# output never depends on the file), with a warning; validate is strict
+mv osiris_connections.yaml osiris_connections.yaml.away
+run_osiris compile unknown_alias.yaml
+assert_exit 0 "no connections file: compile exits 0"
+assert_contains "$ERR" "warning: Connection references not checked: no osiris_connections.yaml" "no connections file: compile warns"
+run_osiris validate unknown_alias.yaml
+assert_exit 2 "no connections file: validate exits 2"
+mv osiris_connections.yaml.away osiris_connections.yaml
 
 # ------------------------------------------- unresolved env var in a connection
 setup_case unset_env
