@@ -14065,12 +14065,12 @@ oom:
 /* 1 when some step of the run may resolve a connection of `family`: its
  * driver's family, or the family of an explicit "@family.alias" in its
  * cfg.  Only those families travel to the worker (least privilege). */
-static int rm_family_used(const osiris_run *run, const char *family) {
+static int rm_family_used(osiris_ctx *ctx, const mf_manifest *mf, const char *family) {
   size_t i;
-  for (i = 0; i < run->mf->n_steps; i++) {
-    const mf_step *ms = &run->mf->steps[i];
-    const osiris_driver *d = osiris_driver_find(run->ctx, ms->driver);
-    char *rel = os_asprintf("cfg/%s.json", ms->id), *cfg_path = rel ? os_path_join(run->ss.dir, rel) : NULL;
+  for (i = 0; i < mf->n_steps; i++) {
+    const mf_step *ms = &mf->steps[i];
+    const osiris_driver *d = osiris_driver_find(ctx, ms->driver);
+    char *cfg_path = os_path_join(mf->dir, ms->cfg_path);
     osiris_json *cfg = NULL;
     os_err err = {0};
     char fam[128] = "", alias[128] = "";
@@ -14079,11 +14079,116 @@ static int rm_family_used(const osiris_run *run, const char *family) {
         cn_parse_ref(js_gets(cfg, "connection"), fam, sizeof fam, alias, sizeof alias))
       used = os_streq(fam, family);
     osiris_json_free(cfg);
-    os_free(rel);
     os_free(cfg_path);
     if (used) return 1;
   }
   return 0;
+}
+
+/* 1 when a driver of `family` declares `key` a connection field naming an
+ * input file (OSIRIS_KEY_CONN | OSIRIS_KEY_INPUT_FILE: a TLS CA,
+ * certificate or key file). */
+static int rm_conn_file_key(const osiris_ctx *ctx, const char *family, const char *key) {
+  size_t i;
+  for (i = 0; i < osiris_driver_count(ctx); i++) {
+    const osiris_driver *d = osiris_driver_at(ctx, i, NULL);
+    const osiris_config_key *k;
+    if (!d || !os_streq(d->family, family)) continue;
+    for (k = d->keys; k && k->name; k++)
+      if ((k->flags & OSIRIS_KEY_CONN) && (k->flags & OSIRIS_KEY_INPUT_FILE) && os_streq(k->name, key))
+        return 1;
+  }
+  return 0;
+}
+
+/* One file a connection names: connection `fi`.`ai` (family, alias) of
+ * the connections object, its field key, the value as written and the host
+ * path (${VAR} expanded; relative to the project). */
+typedef struct rm_conn_file {
+  size_t fi, ai;
+  const char *family, *alias, *key, *path, *host;
+} rm_conn_file;
+typedef osiris_rc (*rm_conn_file_fn)(void *user, const rm_conn_file *f, os_err *err);
+
+/* fn for each file the connections object {family: {alias: {fields}}}
+ * names, as its families' drivers declare them.  A value whose variable is
+ * unset is skipped: the worker reports it, as a local run does. */
+static osiris_rc rm_each_conn_file(osiris_ctx *ctx, const osiris_json *conns, rm_conn_file_fn fn,
+                                   void *user, os_err *err) {
+  size_t fi, ai, ki;
+  osiris_rc rc = OSIRIS_OK;
+  for (fi = 0; fi < osiris_json_size(conns) && !rc; fi++) {
+    const osiris_json *fam = osiris_json_at(conns, fi);
+    for (ai = 0; osiris_json_kind_of(fam) == OSIRIS_JSON_OBJECT && ai < osiris_json_size(fam) && !rc; ai++) {
+      const osiris_json *c = osiris_json_at(fam, ai);
+      for (ki = 0; osiris_json_kind_of(c) == OSIRIS_JSON_OBJECT && ki < osiris_json_size(c) && !rc; ki++) {
+        const osiris_json *v = osiris_json_at(c, ki);
+        os_buf val = {0};
+        char *missing = NULL, *host;
+        rm_conn_file f;
+        if (v->kind != OSIRIS_JSON_STRING || !v->u.s.len ||
+            !rm_conn_file_key(ctx, osiris_json_key_at(conns, fi), osiris_json_key_at(c, ki)))
+          continue;
+        rc = cn_subst_str(ctx, v->u.s.ptr, v->u.s.len, &val, &missing);
+        os_free(missing);
+        if (rc == OSIRIS_ECONN) {
+          rc = OSIRIS_OK;
+          ob_free(&val);
+          continue;
+        }
+        host = !rc ? os_path_abs(ctx->base_dir, val.p ? val.p : "") : NULL;
+        if (!rc && !host) rc = OSIRIS_ENOMEM;
+        if (rc) {
+          ob_free(&val);
+          return os_fail(err, rc, "cannot resolve the connections' files (%s)", osiris_rc_name(rc));
+        }
+        f.fi = fi;
+        f.ai = ai;
+        f.family = osiris_json_key_at(conns, fi);
+        f.alias = osiris_json_key_at(fam, ai);
+        f.key = osiris_json_key_at(c, ki);
+        f.path = v->u.s.ptr;
+        f.host = host;
+        rc = fn(user, &f, err);
+        os_free(host);
+        ob_free(&val);
+      }
+    }
+  }
+  return rc;
+}
+
+/* Ship one connection file into the package as
+ * _files/conn/<family #>/<alias #>/<key>/<name> (read-only; indices, not
+ * names, so no alias can shape the path) and point the worker's copy of
+ * the field at it.  A missing file is left as written: the worker fails
+ * with the message a local run gives. */
+typedef struct rm_conn_ship {
+  rm_state *rs;
+  osiris_json *copy; /* the worker's connections */
+} rm_conn_ship;
+
+static osiris_rc rm_ship_conn_file(void *user, const rm_conn_file *f, os_err *err) {
+  rm_conn_ship *cs = user;
+  rm_state *rs = cs->rs;
+  osiris_json *c = (osiris_json *)osiris_json_get(osiris_json_get(cs->copy, f->family), f->alias);
+  char *rel, *pkg, *wpath;
+  osiris_rc rc;
+  if (!os_is_file(f->host) || !c) return OSIRIS_OK;
+  rel = os_asprintf("_files/conn/%zu/%zu/%s/%s", f->fi, f->ai, f->key, os_path_basename(f->host));
+  pkg = rel ? os_path_join(rs->pkg_dir, rel) : NULL;
+  wpath = rel ? os_path_join(rs->wdir, rel) : NULL;
+  if (!rel || !pkg || !wpath) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  } else {
+    rc = rm_copy(f->host, pkg, 0400, err);
+    if (!rc && (js_push_str(rs->files, rel) || js_set_str(c, f->key, wpath)))
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  }
+  os_free(rel);
+  os_free(pkg);
+  os_free(wpath);
+  return rc;
 }
 
 static osiris_rc rm_write_connections(rm_state *rs, os_err *err) {
@@ -14103,7 +14208,7 @@ static osiris_rc rm_write_connections(rm_state *rs, os_err *err) {
   rc = OSIRIS_OK;
   used = rm_obj();
   for (i = 0; used && i < osiris_json_size(conns); i++)
-    if (rm_family_used(rs->run, osiris_json_key_at(conns, i)) &&
+    if (rm_family_used(rs->run->ctx, rs->run->mf, osiris_json_key_at(conns, i)) &&
         osiris_json_set(used, osiris_json_key_at(conns, i), osiris_json_copy(osiris_json_at(conns, i))))
       rc = OSIRIS_ENOMEM;
   copy = used && !rc ? rm_conn_copy(rs, used, NULL, 0, &rc) : NULL;
@@ -14112,6 +14217,11 @@ static osiris_rc rm_write_connections(rm_state *rs, os_err *err) {
     if (!rc) rc = OSIRIS_ENOMEM;
     rc = os_fail(err, rc, "cannot prepare the connections for the worker (%s)", osiris_rc_name(rc));
     goto done;
+  }
+  {
+    rm_conn_ship cs = {rs, copy};
+    rc = rm_each_conn_file(rs->run->ctx, used, rm_ship_conn_file, &cs, err);
+    if (rc) goto done;
   }
   if (osiris_json_set(top, "connections", copy)) {
     rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
@@ -14141,6 +14251,54 @@ done:
   return rc;
 }
 
+/* The files a step's cfg names through the keys its driver declares
+ * (OSIRIS_KEY_INPUT_FILE, OSIRIS_KEY_OUTPUT_FILE): the key, the path as
+ * the pipeline wrote it, the base_dir of the step's connection (NULL:
+ * none) and the host path, where a relative path resolves against that
+ * base_dir (itself relative to the project) or the project.  The
+ * packager and `run --dry-run` both walk them here, so the plan shows
+ * what a package holds. */
+typedef struct rm_file {
+  const osiris_config_key *key;
+  const char *path, *cbase, *host;
+} rm_file;
+typedef osiris_rc (*rm_file_fn)(void *user, const rm_file *f, os_err *err);
+
+/* fn for each such file; OSIRIS_ECONN (err untouched) when the step's
+ * connection does not resolve: the worker reports that at the step. */
+static osiris_rc rm_each_step_file(osiris_ctx *ctx, const osiris_driver *d, const osiris_json *cfg,
+                                   rm_file_fn fn, void *user, os_err *err) {
+  const osiris_config_key *k;
+  osiris_json *conn = NULL;
+  const char *ref = js_gets(cfg, "connection"), *cbase = NULL;
+  osiris_rc rc = OSIRIS_OK;
+  if (ref) {
+    os_err cerr = {0};
+    if (cn_resolve(ctx, ref, d->family, &conn, NULL, &cerr)) return OSIRIS_ECONN;
+    cbase = js_gets(conn, "base_dir");
+  }
+  for (k = d->keys; k && k->name && !rc; k++) {
+    const char *path = js_gets(cfg, k->name);
+    char *base = NULL, *host;
+    rm_file f;
+    if (!(k->flags & (OSIRIS_KEY_INPUT_FILE | OSIRIS_KEY_OUTPUT_FILE)) || !path || !*path) continue;
+    if (path[0] != '/' && cbase && *cbase && !(base = os_path_abs(ctx->base_dir, cbase))) {
+      rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      break;
+    }
+    host = os_path_abs(base ? base : ctx->base_dir, path);
+    f.key = k;
+    f.path = path;
+    f.cbase = cbase;
+    f.host = host;
+    rc = host ? fn(user, &f, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    os_free(base);
+    os_free(host);
+  }
+  osiris_json_free(conn);
+  return rc;
+}
+
 /* One file a step's config names (key k, value path): where the worker
  * finds it.  A clean relative path inside the host's base directory (also
  * under a relative connection base_dir) keeps its relative place, so the
@@ -14148,28 +14306,28 @@ done:
  * absolute base_dir) becomes <wdir>/_files/<step>/<key>/<name>, set in the
  * package copy of the cfg only (*changed).  An input is copied into the
  * package, read-only; an output is recorded as a path the host accepts. */
-static osiris_rc rm_package_file(rm_state *rs, size_t i, const osiris_config_key *k, osiris_json *cfg,
-                                 const char *path, const char *cbase, int *changed, os_err *err) {
+typedef struct rm_pkg_step {
+  rm_state *rs;
+  size_t i;         /* the step */
+  osiris_json *cfg; /* the package's copy */
+  int changed;      /* a path in cfg was rewritten */
+} rm_pkg_step;
+
+static osiris_rc rm_package_file(void *user, const rm_file *f, os_err *err) {
+  rm_pkg_step *ps = user;
+  rm_state *rs = ps->rs;
   osiris_run *run = rs->run;
-  char *host = NULL, *base = NULL, *wpath = NULL, *rel = NULL, *pkg = NULL;
+  const osiris_config_key *k = f->key;
+  const char *path = f->path, *cbase = f->cbase, *host = f->host;
+  char *wpath = NULL, *rel = NULL, *pkg = NULL;
   osiris_rc rc = OSIRIS_OK;
-  if (path[0] != '/' && cbase && *cbase) {
-    base = os_path_abs(run->ctx->base_dir, cbase);
-    host = base ? os_path_abs(base, path) : NULL;
-  } else {
-    host = os_path_abs(run->ctx->base_dir, path);
-  }
-  if (!host) {
-    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
-    goto done;
-  }
   /* Unchanged, the worker resolves a relative path (and a relative
    * base_dir) against its session directory: the same relative place. */
   if (path[0] != '/' && rm_rel_ok(path) && !(cbase && cbase[0] == '/') &&
       rm_below(host, run->ctx->base_dir))
     rel = os_strdup(rm_below(host, run->ctx->base_dir));
   else
-    rel = os_asprintf("_files/%zu/%s/%s", i, k->name, os_path_basename(host));
+    rel = os_asprintf("_files/%zu/%s/%s", ps->i, k->name, os_path_basename(host));
   wpath = rel ? os_path_join(rs->wdir, rel) : NULL;
   pkg = rel ? os_path_join(rs->pkg_dir, rel) : NULL;
   if (!rel || !wpath || !pkg) {
@@ -14189,12 +14347,10 @@ static osiris_rc rm_package_file(rm_state *rs, size_t i, const osiris_config_key
     goto done;
   }
   if (strncmp(rel, "_files/", 7) == 0) {
-    if (js_set_str(cfg, k->name, wpath)) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
-    *changed = 1;
+    if (js_set_str(ps->cfg, k->name, wpath)) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    ps->changed = 1;
   }
 done:
-  os_free(host);
-  os_free(base);
   os_free(wpath);
   os_free(rel);
   os_free(pkg);
@@ -14202,8 +14358,8 @@ done:
 }
 
 /* A step's cfg for the package: the files its driver declares
- * (OSIRIS_KEY_INPUT_FILE, OSIRIS_KEY_OUTPUT_FILE) through rm_package_file;
- * the engine knows no driver by name. */
+ * (rm_each_step_file) through rm_package_file; the engine knows no driver
+ * by name. */
 static osiris_rc rm_package_cfg(rm_state *rs, size_t i, os_err *err) {
   osiris_run *run = rs->run;
   const mf_step *ms = &run->mf->steps[i];
@@ -14212,9 +14368,8 @@ static osiris_rc rm_package_cfg(rm_state *rs, size_t i, os_err *err) {
   char *name = os_asprintf("cfg/%s.json", ms->id);
   char *src = name ? os_path_join(run->ss.dir, name) : NULL;
   char *dst = name ? os_path_join(rs->pkg_dir, name) : NULL;
-  osiris_json *cfg = NULL, *conn = NULL;
-  const char *path, *ref;
-  int files = 0, changed = 0;
+  rm_pkg_step ps = {rs, i, NULL, 0};
+  int files = 0;
   os_buf b = {0};
   osiris_rc rc = OSIRIS_OK;
   if (!name || !src || !dst) {
@@ -14223,20 +14378,12 @@ static osiris_rc rm_package_cfg(rm_state *rs, size_t i, os_err *err) {
   }
   for (k = d ? d->keys : NULL; k && k->name; k++)
     if (k->flags & (OSIRIS_KEY_INPUT_FILE | OSIRIS_KEY_OUTPUT_FILE)) files = 1;
-  if (!files || js_read_file(src, &cfg, err)) goto copy;
-  ref = js_gets(cfg, "connection");
-  if (ref) {
-    os_err cerr = {0};
-    if (cn_resolve(run->ctx, ref, d->family, &conn, NULL, &cerr)) goto copy; /* worker reports it */
-  }
-  for (k = d->keys; k->name; k++) {
-    if (!(k->flags & (OSIRIS_KEY_INPUT_FILE | OSIRIS_KEY_OUTPUT_FILE))) continue;
-    if (!(path = js_gets(cfg, k->name)) || !*path) continue;
-    rc = rm_package_file(rs, i, k, cfg, path, js_gets(conn, "base_dir"), &changed, err);
-    if (rc) goto done;
-  }
-  if (!changed) goto copy;
-  if (js_dump(&b, cfg, OSIRIS_JSON_PRETTY) || ob_putc(&b, '\n')) {
+  if (!files || js_read_file(src, &ps.cfg, err)) goto copy;
+  rc = rm_each_step_file(run->ctx, d, ps.cfg, rm_package_file, &ps, err);
+  if (rc == OSIRIS_ECONN) goto copy; /* the worker reports it */
+  if (rc) goto done;
+  if (!ps.changed) goto copy;
+  if (js_dump(&b, ps.cfg, OSIRIS_JSON_PRETTY) || ob_putc(&b, '\n')) {
     rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
@@ -14251,8 +14398,7 @@ done:
   os_free(name);
   os_free(src);
   os_free(dst);
-  osiris_json_free(cfg);
-  osiris_json_free(conn);
+  osiris_json_free(ps.cfg);
   ob_free(&b);
   return rc;
 }
@@ -17901,11 +18047,41 @@ static int64_t cli_file_size(const char *path) {
   return path && stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
 }
 
+typedef struct cli_plan_step {
+  const char *id;
+  osiris_json *up, *back;
+  int64_t *total;
+} cli_plan_step;
+
+static osiris_rc cli_plan_step_file(void *user, const rm_file *f, os_err *err) {
+  cli_plan_step *ps = user;
+  char *what = os_asprintf("%s of step %s", f->key->name, ps->id);
+  (void)err;
+  if (f->key->flags & OSIRIS_KEY_INPUT_FILE)
+    cli_plan_file(ps->up, f->path, what ? what : "", cli_file_size(f->host), ps->total);
+  if (f->key->flags & OSIRIS_KEY_OUTPUT_FILE) cli_plan_file(ps->back, f->path, what ? what : "", -1, NULL);
+  os_free(what);
+  return OSIRIS_OK;
+}
+
+typedef struct cli_plan_conn {
+  osiris_json *up;
+  int64_t *total;
+} cli_plan_conn;
+
+static osiris_rc cli_plan_conn_file(void *user, const rm_conn_file *f, os_err *err) {
+  cli_plan_conn *pc = user;
+  char *what = os_asprintf("%s of connection @%s.%s", f->key, f->family, f->alias);
+  (void)err;
+  cli_plan_file(pc->up, f->path, what ? what : "", cli_file_size(f->host), pc->total);
+  os_free(what);
+  return OSIRIS_OK;
+}
+
 /* The plan of one manifest as JSON: steps in run order, and for a remote
  * adapter the files the package would hold and the files a run brings
- * back.  The files a step ships are those its driver declares
- * (OSIRIS_KEY_INPUT_FILE / OSIRIS_KEY_OUTPUT_FILE), as the packager sees
- * them; the paths are as the pipeline wrote them. */
+ * back.  The files are those the packager walks (rm_each_step_file,
+ * rm_each_conn_file); the paths are as the pipeline wrote them. */
 static osiris_rc cli_plan(osiris_ctx *ctx, const char *manifest, int remote, osiris_json *plan, os_err *err) {
   mf_manifest *mf = NULL;
   size_t *order = NULL, i, k;
@@ -17961,26 +18137,9 @@ static osiris_rc cli_plan(osiris_ctx *ctx, const char *manifest, int remote, osi
     cli_plan_file(up, rel, "config", cli_file_size(cfg_path), &total);
     if (!d || js_read_file(cfg_path, &cfg, &cerr)) goto next;
     {
-      const osiris_config_key *key;
-      osiris_json *conn = NULL;
-      const char *ref = js_gets(cfg, "connection"), *cbase = NULL;
-      os_err nerr = {0};
-      if (ref && cn_resolve(ctx, ref, d->family, &conn, NULL, &nerr) == OSIRIS_OK)
-        cbase = js_gets(conn, "base_dir");
-      for (key = d->keys; key && key->name; key++) {
-        const char *path = js_gets(cfg, key->name);
-        char *base, *host, *what;
-        if (!(key->flags & (OSIRIS_KEY_INPUT_FILE | OSIRIS_KEY_OUTPUT_FILE)) || !path || !*path) continue;
-        base = path[0] != '/' && cbase && *cbase ? os_path_abs(ctx->base_dir, cbase) : NULL;
-        host = os_path_abs(base ? base : ctx->base_dir, path);
-        what = os_asprintf("%s of step %s", key->name, ms->id);
-        if (key->flags & OSIRIS_KEY_INPUT_FILE) cli_plan_file(up, path, what ? what : "", cli_file_size(host), &total);
-        if (key->flags & OSIRIS_KEY_OUTPUT_FILE) cli_plan_file(back, path, what ? what : "", -1, NULL);
-        os_free(base);
-        os_free(host);
-        os_free(what);
-      }
-      osiris_json_free(conn);
+      cli_plan_step ps = {ms->id, up, back, &total};
+      os_err ferr = {0};
+      rm_each_step_file(ctx, d, cfg, cli_plan_step_file, &ps, &ferr);
     }
   next:
     osiris_json_free(cfg);
@@ -17992,9 +18151,17 @@ static osiris_rc cli_plan(osiris_ctx *ctx, const char *manifest, int remote, osi
     osiris_json *cdoc = NULL;
     const osiris_json *conns;
     os_err nerr = {0};
-    if (cn_load_file(ctx, &cpath, &cdoc, &conns, &nerr) == OSIRIS_OK)
+    if (cn_load_file(ctx, &cpath, &cdoc, &conns, &nerr) == OSIRIS_OK) {
+      osiris_json *used = js_alloc(OSIRIS_JSON_OBJECT);
+      cli_plan_conn pc = {up, &total};
       cli_plan_file(up, CN_FILE_NAME, "generated: the connections the steps use, secret values as "
                                       "${OSIRIS_SECRET_<n>} references", -1, NULL);
+      for (i = 0; used && i < osiris_json_size(conns); i++)
+        if (rm_family_used(ctx, mf, osiris_json_key_at(conns, i)))
+          osiris_json_set(used, osiris_json_key_at(conns, i), osiris_json_copy(osiris_json_at(conns, i)));
+      if (used) rm_each_conn_file(ctx, used, cli_plan_conn_file, &pc, &nerr);
+      osiris_json_free(used);
+    }
     os_free(cpath);
     osiris_json_free(cdoc);
     cli_plan_file(up, "commands.jsonl", "generated: ping, prepare, one exec_step per step, cleanup", -1, NULL);

@@ -419,6 +419,91 @@ assert_eq "client_host,locked
 assert_eq "client_host,server_port
 127.0.0.1,$OSIRIS_TEST_PG_PORT" "$(cat output/pg_client.csv 2>/dev/null)" "PostgreSQL saw the e2b worker connect from 127.0.0.1"
 
+# ------------------------------------------------------------- TLS files
+# A connection's CA file (a relative path in osiris_connections.yaml) is
+# read where the step runs: a remote run ships it (the fake's sandboxes do
+# not see the host's /tmp), and --dry-run lists it with its size.
+E2E_CASE=tls_files
+if [ -s "${OSIRIS_TEST_TLS_CA:-}" ]; then
+  mkdir -p tlsproj/certs && cp "$OSIRIS_TEST_TLS_CA" tlsproj/certs/ca.pem
+  cd tlsproj || fail "no tlsproj"
+    cat >osiris_connections.yaml <<'YAML'
+connections:
+  postgres:
+    tls:
+      host: ${OSIRIS_TEST_PG_HOST}
+      port: ${OSIRIS_TEST_PG_PORT}
+      database: ${OSIRIS_TEST_PG_DB}
+      user: ${OSIRIS_TEST_PG_USER}
+      password: ${OSIRIS_TEST_PG_PASSWORD}
+      sslmode: verify-full
+      sslrootcert: certs/ca.pem
+  mysql:
+    tls:
+      host: ${OSIRIS_TEST_MYSQL_HOST}
+      port: ${OSIRIS_TEST_MYSQL_PORT}
+      database: ${OSIRIS_TEST_MYSQL_DB}
+      user: ${OSIRIS_TEST_MYSQL_USER}
+      password: ${OSIRIS_TEST_MYSQL_PASSWORD}
+      ssl_mode: VERIFY_IDENTITY
+      ssl_ca: certs/ca.pem
+YAML
+    cat >tls.yaml <<'YAML'
+oml_version: "0.1.0"
+name: tls-files
+steps:
+  - id: pg
+    component: postgres.extractor
+    mode: read
+    config:
+      connection: "@postgres.tls"
+      query: "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
+  - id: pg-out
+    component: filesystem.csv_writer
+    mode: write
+    needs: [pg]
+    config:
+      path: out/pg.csv
+  - id: my
+    component: mysql.extractor
+    mode: read
+    config:
+      connection: "@mysql.tls"
+      query: "SHOW SESSION STATUS LIKE 'Ssl_cipher'"
+  - id: my-out
+    component: filesystem.csv_writer
+    mode: write
+    needs: [my]
+    config:
+      path: out/my.csv
+YAML
+    for mode in local sandbox e2b; do
+      rm -rf out
+      run_mode "$mode" tls.yaml
+      assert_exit 0 "tls_files $mode: exit 0 [$(head -c 300 "$ERR")]"
+      assert_eq "ssl,true" "$(tr '\n' , <out/pg.csv 2>/dev/null | sed 's/,$//')" "tls_files $mode: PostgreSQL verify-full session is encrypted"
+      assert_matches out/my.csv '^Ssl_cipher,[A-Z0-9_-]+$' "tls_files $mode: MySQL VERIFY_IDENTITY session is encrypted"
+    done
+    run_osiris run tls.yaml --e2b --dry-run
+    assert_exit 0 "tls_files: --dry-run exits 0"
+    assert_matches "$OUT" "certs/ca.pem +$(stat -c %s certs/ca.pem) bytes +sslrootcert of connection @postgres.tls" \
+      "tls_files: --dry-run lists the PostgreSQL CA with its size"
+    assert_matches "$OUT" "certs/ca.pem +$(stat -c %s certs/ca.pem) bytes +ssl_ca of connection @mysql.tls" \
+      "tls_files: --dry-run lists the MySQL CA with its size"
+  cd ..
+  fake_get /_fake/state >"$E2E_WORK/state.json"
+  if py -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+sys.exit(0 if "_files/conn/" in json.dumps(s["uploads"]) else 1)' "$E2E_WORK/state.json"; then
+    pass "tls_files: the CA went to the fake sandbox in the package"
+  else
+    fail "tls_files: no _files/conn/ upload in the fake's state"
+  fi
+else
+  fail "OSIRIS_TEST_TLS_CA is not a file (servers started by an older servers.sh?)"
+fi
+
 # ------------------------------------------------------------- secrets
 E2E_CASE=secrets
 SECRETS=("$OSIRIS_TEST_MYSQL_PASSWORD" "$OSIRIS_TEST_PG_PASSWORD" "$OSIRIS_TEST_PG_DSN")
@@ -426,10 +511,10 @@ hits() { # files under "${SCAN[@]}" holding a secret value
   local s
   for s in "${SECRETS[@]}"; do grep -rlF -- "$s" "${SCAN[@]}" 2>/dev/null; done | sort -u
 }
-SCAN=("$E2E_WORK/pipelines/logs")
+SCAN=("$E2E_WORK/pipelines/logs" "$E2E_WORK/pipelines/tlsproj/logs")
 h=$(hits); assert_eq "" "$h" "no DB password in any host run/compile dir"
 SCAN=(); for k in "${KEPT[@]}"; do [ -d "$k" ] && SCAN+=("$k"); done
-assert_eq 5 "${#SCAN[@]}" "kept scratch/package dirs of the 5 remote runs found (OSIRIS_KEEP_SANDBOX=1)"
+assert_eq 7 "${#SCAN[@]}" "kept scratch/package dirs of the 7 remote runs found (OSIRIS_KEEP_SANDBOX=1)"
 if [ "${#SCAN[@]}" -gt 0 ]; then h=$(hits); assert_eq "" "$h" "no DB password in the kept scratch/package dirs"; fi
 if [ "${#SCAN[@]}" -gt 0 ]; then
   if grep -rqs 'OSIRIS_SECRET_' "${SCAN[@]}"; then pass "connections shipped as env references"; else fail "no OSIRIS_SECRET_ reference in the package"; fi
