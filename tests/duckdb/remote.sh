@@ -78,6 +78,20 @@ check "  ... on the static worker (nothing shipped beside it)" \
 check "  ... the worker binary it started is the static one" \
   bash -c 'grep -q "\"event\":\"worker_started\"" "$1/events.jsonl"' _ "$(last_run)"
 
+# What the sandbox must have: E2B templates are Debian-based, its base
+# image Ubuntu 22.04 (glibc 2.35, GCC 12's libstdc++: GLIBCXX_3.4.30).  The
+# symbol versions the two shipped files ask for must not be newer.
+# newest PREFIX FILE: the newest symbol version FILE needs with PREFIX
+newest() { objdump -T "$2" | grep -o "$1[0-9.]*" | sort -uV | tail -n 1; }
+older_or_equal() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | tail -n 1)" = "$2" ]; }
+for f in "$DYN" "$DYN.libs/libduckdb.so"; do
+  v=$(newest GLIBC_ "$f")
+  check "$(basename "$f") needs glibc ${v#GLIBC_} <= 2.35 (Ubuntu 22.04)" older_or_equal "${v:-GLIBC_9}" GLIBC_2.35
+done
+v=$(newest GLIBCXX_ "$DYN.libs/libduckdb.so")
+check "libduckdb.so needs libstdc++ ${v} <= GLIBCXX_3.4.30 (GCC 12)" older_or_equal "${v:-GLIBCXX_9}" GLIBCXX_3.4.30
+echo "# the sandbox needs: osiris-worker-dyn $(newest GLIBC_ "$DYN"), libduckdb.so $(newest GLIBC_ "$DYN.libs/libduckdb.so") and $v"
+
 libsz=$(stat -L -c %s "$DYN.libs/libduckdb.so"); dynsz=$(stat -c %s "$DYN"); stsz=$(stat -c %s "$OSIRIS_WORKER")
 echo "# upload: static worker $stsz bytes; DuckDB pipelines: osiris-worker-dyn $dynsz + libduckdb.so $libsz bytes" \
   "(+$((dynsz + libsz - stsz)) bytes); seconds: local ${SECS[local]}, --sandbox local ${SECS[sandbox]}, --e2b (fake) ${SECS[e2b]}"
