@@ -35,15 +35,6 @@ sf_cleanup() {
 trap sf_cleanup EXIT
 SF_PIDS=
 
-# wait_until SECONDS CMD...: poll CMD every 50 ms; 1 when SECONDS pass first.
-wait_until() {
-  local end=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ "$SECONDS" -ge "$end" ] && return 1
-    sleep 0.05
-  done
-}
 gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # holder_mysql SQL / holder_pg SQL: a session of the test's own that runs

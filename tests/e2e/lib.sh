@@ -45,6 +45,18 @@ if [ ! -x "$OSIRIS" ]; then
 fi
 
 # ------------------------------------------------------------- counting
+# wait_until SECONDS CMD...: poll CMD every 50 ms until it succeeds; 1 when
+# SECONDS pass first.  The bound is generous: it only ends a broken run (a
+# test holds the pipeline at a known point and waits for that, not for time).
+wait_until() {
+  local end=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -ge "$end" ] && return 1
+    sleep 0.05
+  done
+}
+
 pass() {
   E2E_PASS=$((E2E_PASS + 1))
   if [ "${E2E_VERBOSE:-0}" = 1 ]; then echo "  ok: $*" >&2; fi

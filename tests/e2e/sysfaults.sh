@@ -40,16 +40,6 @@ mount_tmpfs() {
 # fill DIR: write zeros into DIR/filler until the filesystem is full.
 fill() { dd if=/dev/zero of="$1/filler" bs=4k 2>/dev/null; return 0; }
 
-# wait_until SECONDS CMD...: poll CMD every 50 ms until it succeeds; 1 when
-# SECONDS pass first.  The bound is generous: it only ends a broken run.
-wait_until() {
-  local end=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    [ "$SECONDS" -ge "$end" ] && return 1
-    sleep 0.05
-  done
-}
 
 # blocked_on_fifo PID: some thread of PID sleeps in the kernel on a FIFO:
 # opening it (no writer yet) or reading it (a writer that sends nothing).
