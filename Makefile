@@ -129,4 +129,5 @@ bench-duckdb: deps osiris
 
 clean:
 	rm -rf osiris osiris-worker tests/bin *.o build/osiris-worker.unstripped build/check \
-	  osiris-worker-dyn osiris-worker-dyn.libs build/osiris-worker-dyn.unstripped
+	  osiris-worker-dyn osiris-worker-dyn.libs build/osiris-worker-dyn.unstripped \
+	  osiris-static build/osiris-static.unstripped

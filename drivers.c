@@ -2496,8 +2496,9 @@ __extension__ typedef unsigned __int128 drv_u128;
 static osiris_rc drv_dk_load(drv_dk_api *api, char *used, size_t usedcap, char *err, size_t cap) {
   memset(api, 0, sizeof *api);
   if (usedcap) used[0] = 0;
-  snprintf(err, cap, "this osiris-worker is fully static and cannot load DuckDB; a remote run of "
-           "a pipeline with duckdb.processor uses osiris-worker-dyn with libduckdb.so beside it");
+  snprintf(err, cap, "this binary is fully static and cannot load DuckDB: use sql.processor (SQLite, "
+           "built in), or run with the dynamically linked osiris (a remote run of a pipeline with "
+           "duckdb.processor uses osiris-worker-dyn with libduckdb.so beside it)");
   return OSIRIS_ENOTFOUND;
 }
 static void drv_dk_unload(drv_dk_api *api) { memset(api, 0, sizeof *api); }

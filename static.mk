@@ -99,3 +99,17 @@ worker-flags:
 # Removes what vendor.sh built and fetched; vendor/README.md stays.
 clean-vendor:
 	rm -rf vendor/apt vendor/src vendor/build vendor/pg vendor/prefix
+
+# osiris-static (`make static`): the host CLI as one fully static binary,
+# for an air-gapped host with nothing installed (no shared library, no
+# /etc).  Same archives as the worker; like it, it cannot dlopen, so
+# duckdb.processor fails there with a message and sql.processor (SQLite,
+# built in) is the SQL engine.  A remote run still needs osiris-worker
+# beside it.
+.PHONY: static
+static: osiris-static
+osiris-static: $(ENGINE) drivers.c $(wildcard db_drivers.inc) static_stubs.c static.mk $(VENDOR_STAMP)
+	@mkdir -p build
+	$(CC) $(WARN) $(WORKER_OPT) $(WORKER_DEFS) -DOSIRIS_CLI_MAIN -static $(WORKER_INC) \
+	  -o build/osiris-static.unstripped osiris.c drivers.c static_stubs.c $(WORKER_LIBS)
+	strip -o $@ build/osiris-static.unstripped

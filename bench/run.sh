@@ -179,6 +179,12 @@ fi
 if [ "${BENCH_SKIP_DUCKDB:-0}" != 1 ]; then
   echo; OSIRIS=$OSIRIS BENCH_ROWS=$ROWS BENCH_REPS=$REPS bash bench/duckdb_bench.sh || exit $?
 fi
+# (j) start-up: osiris version and a 5-step CSV pipeline, ./osiris and
+# ./osiris-static, against python3 -c "import pandas, sqlalchemy"
+# (bench/startup_bench.sh).  BENCH_SKIP_STARTUP=1 skips it.
+if [ "${BENCH_SKIP_STARTUP:-0}" != 1 ]; then
+  echo; bash bench/startup_bench.sh || exit $?
+fi
 if [ "${BENCH_SKIP_PARQUET:-0}" != 1 ]; then
   echo; echo "== (h) Parquet and CSV, write and read of $ROWS rows"
   ${CC:-cc} -O2 -I. -I/usr/include/mariadb -I/usr/include/postgresql -o bench/out/parquet_bench \

@@ -480,20 +480,49 @@ check "libpq gssencmode=require fails cleanly ($(head -c 90 "$T/pg2.out" | tr '\
   grep -qi 'gss' "$T/pg2.out"
 
 # ---- 5. database logins from the chroot ----------------------------------------
-# TODO(db-drivers): once drivers.c registers the MySQL/PostgreSQL drivers,
-# fill this block (see tests/db/servers.sh for throwaway servers):
-#   - start MariaDB and PostgreSQL on 127.0.0.1 (tests/db/servers.sh);
-#   - MariaDB accounts: one IDENTIFIED VIA ed25519 (INSTALL SONAME
-#     'auth_ed25519'), one mysql_native_password; if a MySQL 8 server is
-#     available, one caching_sha2_password account;
-#   - PostgreSQL: scram-sha-256 login, once with sslmode=require;
-#   - compile pipelines extract (mysql.extractor / postgres.extractor) ->
-#     filesystem.csv_writer and csv -> mysql.writer into a chroot laid out
-#     like variant B above (/etc/hosts naming the DB host), secrets passed
-#     only through `env -i VAR=...` to in_chroot;
-#   - check responses ok, the output rows, and that no file in the chroot
-#     contains a password.
-# Until then the probe checks above cover the same archives: the plugins are
-# built in and found without .so files, libpq runs in the chroot.
+# tests/db/test_static_login.sh (run by the database suite, which has the
+# servers) logs in from a chroot with every auth plugin.
+
+# ---- 6. the host CLI as one static binary (make static) --------------------------
+# An air-gapped host with nothing installed: ./osiris-static alone in an
+# empty chroot (no /etc, no /tmp, no libraries) validates, compiles and runs
+# the CSV -> SQL -> CSV pipeline with its run directory, lists its runs, and
+# refuses duckdb.processor with the reason (no dlopen in a static binary).
+if "${MK[@]}" static >"$T/static-host.log" 2>&1; then
+  ok "make static"
+else
+  ko "make static"
+  tail -20 "$T/static-host.log"
+  finish
+fi
+check "osiris-static: file says statically linked" grep -q 'statically linked' <(file osiris-static)
+check "osiris-static: ldd says not a dynamic executable" grep -q 'not a dynamic executable' <(ldd osiris-static 2>&1)
+H=$T/host
+mkdir -p "$H/data"
+cp osiris-static "$H/osiris"
+cp "$T/p/pipeline.yaml" "$H/"
+cp "$T/p/data/in.csv" "$H/data/"
+sed -e 's/sql.processor/duckdb.processor/' -e 's/static worker smoke/needs duckdb/' "$T/p/pipeline.yaml" >"$H/duck.yaml"
+check "host chroot has no /etc, no /tmp, no libraries" \
+  bash -c '[ ! -e "$1/etc" ] && [ ! -e "$1/tmp" ] && [ -z "$(find "$1" -name "*.so*")" ]' _ "$H"
+in_chroot "$H" 30 /osiris version >"$T/h-version.out" 2>&1
+check "osiris-static version in the chroot" grep -q '^osiris ' "$T/h-version.out"
+in_chroot "$H" 30 /osiris validate pipeline.yaml >"$T/h-validate.out" 2>&1
+check "osiris-static validate: exit 0" [ $? = 0 ]
+in_chroot "$H" 60 /osiris run pipeline.yaml >"$T/h-run.out" 2>&1
+rc=$?
+check "osiris-static run in the chroot: exit 0" [ "$rc" = 0 ]
+[ "$rc" = 0 ] || head -c 1500 "$T/h-run.out"
+check "osiris-static run: the output file" \
+  cmp -s "$H/output/out.csv" <(printf 'id,name,double_score\n2,b,14.0\n3,c,18.5\n')
+check "osiris-static run: status.json ok in logs/run_*/" \
+  bash -c 'grep -q "\"ok\": *true" "$1"/logs/run_*/status.json' _ "$H"
+in_chroot "$H" 30 /osiris logs list >"$T/h-logs.out" 2>&1
+check "osiris-static logs list shows the run" grep -q success "$T/h-logs.out"
+in_chroot "$H" 30 /osiris run duck.yaml >"$T/h-duck.out" 2>&1
+rc=$?
+check "osiris-static: a duckdb.processor pipeline fails before any step (exit 2)" [ "$rc" = 2 ]
+check "  ... saying DuckDB cannot be loaded by a static binary" grep -qi 'static' "$T/h-duck.out"
+[ "$rc" = 2 ] || head -c 800 "$T/h-duck.out"
 
 finish
