@@ -898,7 +898,10 @@ static osiris_rc drv_pq_extractor_run(osiris_step *s) {
   err[0] = 0;
   rc = osiris_parquet_read(abs, &f, err, sizeof err);
   if (rc) {
-    rc = osiris_step_fail(s, rc, "%s: %s", abs, err[0] ? err : "cannot read the Parquet file");
+    if (rc == OSIRIS_ENOMEM || !err[0])
+      rc = osiris_step_fail(s, rc, "%s: %s", abs, err[0] ? err : "cannot read the Parquet file");
+    else
+      rc = osiris_step_fail(s, rc, "%s", err); /* names the file */
     goto done;
   }
   if (ncols || limit >= 0) {

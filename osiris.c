@@ -147,6 +147,7 @@ struct osiris_ctx {
   const osiris_adapter *adapters[OS_MAX_ADAPTERS];
   size_t n_adapters;
   osiris_json *dotenv;                           /* object; NULL until loaded */
+  osiris_json *dotenv_skipped;                   /* "<file>:<line>" of malformed .env lines */
   char *conn_text;                               /* osiris_ctx_set_connections, or NULL */
   size_t conn_len;
   char *conn_name;                               /* stands for the file in messages */
@@ -8473,9 +8474,12 @@ static int cn_is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
  * `#` comments, 'single' quotes verbatim, "double" quotes with \n \t \r \\
  * \" escapes (both may span lines), unquoted values trimmed with ` #`
  * starting a comment.  No shell expansion.  Malformed lines are skipped,
- * as python-dotenv does. */
-static osiris_rc cn_parse_dotenv(const char *text, size_t len, osiris_json *obj) {
-  size_t i = 0;
+ * as python-dotenv does, and each is recorded as "<name>:<line>" in
+ * skipped (when not NULL; never the line's text, which may hold a secret)
+ * for validate and compile to warn about. */
+static osiris_rc cn_parse_dotenv(const char *text, size_t len, osiris_json *obj, const char *name,
+                                 osiris_json *skipped) {
+  size_t i = 0, start = 0;
   os_buf val = {0};
   osiris_rc rc = OSIRIS_OK;
   while (i < len) {
@@ -8484,6 +8488,7 @@ static osiris_rc cn_parse_dotenv(const char *text, size_t len, osiris_json *obj)
     ob_free(&val);
     while (i < len && (cn_is_blank(text[i]) || text[i] == '\n')) i++;
     if (i >= len) break;
+    start = i;
     if (text[i] == '#') goto skip_line;
     if (len - i > 7 && memcmp(text + i, "export", 6) == 0 && (text[i + 6] == ' ' || text[i + 6] == '\t')) {
       i += 6;
@@ -8492,15 +8497,15 @@ static osiris_rc cn_parse_dotenv(const char *text, size_t len, osiris_json *obj)
     ks = i;
     while (i < len && (cn_is_env_char(text[i]) || text[i] == '.' || text[i] == '-')) i++;
     ke = i;
-    if (ke == ks || !cn_is_env_start(text[ks])) goto skip_line;
+    if (ke == ks || !cn_is_env_start(text[ks])) goto bad_line;
     while (i < len && cn_is_blank(text[i])) i++;
-    if (i >= len || text[i] != '=') goto skip_line;
+    if (i >= len || text[i] != '=') goto bad_line;
     i++;
     while (i < len && (text[i] == ' ' || text[i] == '\t')) i++;
     if (i < len && text[i] == '\'') {
       size_t vs = ++i;
       while (i < len && text[i] != '\'') i++;
-      if (i >= len) goto skip_line; /* unterminated: skip like dotenv */
+      if (i >= len) goto bad_line; /* unterminated: skip like dotenv */
       rc = ob_put(&val, text + vs, i - vs);
       if (rc) goto done;
       i++;
@@ -8531,7 +8536,7 @@ static osiris_rc cn_parse_dotenv(const char *text, size_t len, osiris_json *obj)
         rc = ob_putc(&val, c);
         if (rc) goto done;
       }
-      if (!closed) goto skip_line;
+      if (!closed) goto bad_line;
     } else {
       size_t vs = i, ve;
       while (i < len && text[i] != '\n') {
@@ -8554,6 +8559,17 @@ static osiris_rc cn_parse_dotenv(const char *text, size_t len, osiris_json *obj)
     }
     os_free(key);
     if (rc) goto done;
+    goto skip_line;
+  bad_line:
+    if (skipped && name) {
+      size_t line = 1, k;
+      char at[64];
+      for (k = 0; k < start; k++) line += text[k] == '\n';
+      snprintf(at, sizeof at, ":%zu", line);
+      ob_free(&val);
+      if ((rc = ob_puts(&val, name)) || (rc = ob_puts(&val, at)) || (rc = js_push_str(skipped, val.p)))
+        goto done;
+    }
   skip_line:
     while (i < len && text[i] != '\n') i++;
   }
@@ -8562,14 +8578,14 @@ done:
   return rc;
 }
 
-static osiris_rc cn_load_dotenv_file(const char *path, osiris_json *obj) {
+static osiris_rc cn_load_dotenv_file(const char *path, osiris_json *obj, osiris_json *skipped) {
   char *text = NULL;
   size_t len = 0;
   osiris_rc rc;
   if (!os_is_file(path)) return OSIRIS_OK;
   rc = os_read_file(path, &text, &len, NULL);
   if (rc) return rc == OSIRIS_ENOMEM ? rc : OSIRIS_OK; /* unreadable .env: as if absent */
-  rc = cn_parse_dotenv(text, len, obj);
+  rc = cn_parse_dotenv(text, len, obj, path, skipped);
   os_free(text);
   return rc;
 }
@@ -8585,13 +8601,18 @@ static osiris_rc cn_load_dotenv(osiris_ctx *ctx) {
   if (ctx->dotenv) return OSIRIS_OK;
   obj = osiris_json_new(OSIRIS_JSON_OBJECT);
   if (!obj) return OSIRIS_ENOMEM;
+  osiris_json_free(ctx->dotenv_skipped);
+  if (!(ctx->dotenv_skipped = osiris_json_new(OSIRIS_JSON_ARRAY))) {
+    osiris_json_free(obj);
+    return OSIRIS_ENOMEM;
+  }
   if (home && *home) {
     path = os_path_join(home, ".env");
     if (!path) {
       rc = OSIRIS_ENOMEM;
       goto done;
     }
-    rc = cn_load_dotenv_file(path, obj);
+    rc = cn_load_dotenv_file(path, obj, ctx->dotenv_skipped);
     os_free(path);
     path = NULL;
     if (rc) goto done;
@@ -8601,7 +8622,7 @@ static osiris_rc cn_load_dotenv(osiris_ctx *ctx) {
     rc = OSIRIS_ENOMEM;
     goto done;
   }
-  rc = cn_load_dotenv_file(path, obj);
+  rc = cn_load_dotenv_file(path, obj, ctx->dotenv_skipped);
 done:
   os_free(path);
   if (rc) {
@@ -8613,18 +8634,22 @@ done:
 }
 
 osiris_rc osiris_ctx_set_dotenv(osiris_ctx *ctx, const char *text, size_t len) {
-  osiris_json *obj;
+  osiris_json *obj, *skipped;
   osiris_rc rc;
   if (!ctx || (!text && len)) return OSIRIS_EINVAL;
   obj = osiris_json_new(OSIRIS_JSON_OBJECT);
-  if (!obj) return OSIRIS_ENOMEM;
-  rc = cn_parse_dotenv(text ? text : "", len, obj);
+  skipped = osiris_json_new(OSIRIS_JSON_ARRAY);
+  rc = obj && skipped ? cn_parse_dotenv(text ? text : "", len, obj, "<memory>/.env", skipped)
+                      : OSIRIS_ENOMEM;
   if (rc) {
     osiris_json_free(obj);
+    osiris_json_free(skipped);
     return rc;
   }
   osiris_json_free(ctx->dotenv);
+  osiris_json_free(ctx->dotenv_skipped);
   ctx->dotenv = obj;
+  ctx->dotenv_skipped = skipped;
   return OSIRIS_OK;
 }
 
@@ -10251,6 +10276,20 @@ static void cp_check_connection(cp_state *st, const osiris_json *ref, const char
   os_free(list);
 }
 
+/* A .env line that is not KEY=VALUE is skipped (as python-dotenv does):
+ * say where, so a variable that seems set but is not gets found. */
+static void cp_check_dotenv(cp_state *st) {
+  size_t i;
+  if (cn_load_dotenv(st->ctx) == OSIRIS_ENOMEM) {
+    st->nomem = 1;
+    return;
+  }
+  for (i = 0; i < osiris_json_size(st->ctx->dotenv_skipped); i++)
+    CP_WARN(st, "dotenv_line_skipped", NULL, "",
+            "%s: not KEY=VALUE (an unquoted name, '=', a value): the line is skipped",
+            osiris_json_str(osiris_json_at(st->ctx->dotenv_skipped, i)));
+}
+
 /* ------------------------------------------------- specs as JSON Schema
  * `components show --json`: a component's config as a JSON Schema (draft
  * 2020-12).  Allowed values are an enum (matched without regard to ASCII
@@ -10697,6 +10736,7 @@ static osiris_rc cp_prepare(cp_state *st, const char *abs, const char *text, siz
   rc = cp_resolve(st, raw, params, validate_only, &doc);
   if (rc) goto done;
   cp_check_top(st, doc);
+  cp_check_dotenv(st);
   st->check_connections = validate_only ? CP_CONN_STRICT : CP_CONN_IF_FOUND;
   cp_check_steps(st, doc);
   if (st->nomem) {
@@ -17127,6 +17167,7 @@ osiris_ctx *osiris_ctx_new(const char *base_dir) {
 void osiris_ctx_free(osiris_ctx *ctx) {
   if (!ctx) return;
   osiris_json_free(ctx->dotenv);
+  osiris_json_free(ctx->dotenv_skipped);
   os_free(ctx->conn_text);
   os_free(ctx->conn_name);
   os_free(ctx->base_dir);
@@ -17873,6 +17914,26 @@ static void cli_print_report_errors(const osiris_json *report, const char *file)
   }
 }
 
+/* "warning: file:line:col: location: message" for each warning; one that
+ * is about no place of the pipeline (line 0, no location) names its own. */
+static void cli_print_report_warnings(const osiris_json *report, const char *file) {
+  const osiris_json *ws = osiris_json_get(report, "warnings");
+  size_t i;
+  for (i = 0; i < osiris_json_size(ws); i++) {
+    const osiris_json *w = osiris_json_at(ws, i);
+    const char *loc = js_gets(w, "location"), *msg = js_gets(w, "message");
+    int64_t line = osiris_json_int(osiris_json_get(w, "line"), 0);
+    fputs("warning: ", stderr);
+    if (line > 0)
+      fprintf(stderr, "%s:%" PRId64 ":%" PRId64 ": ", file, line,
+              osiris_json_int(osiris_json_get(w, "col"), 0));
+    else if (loc && *loc)
+      fprintf(stderr, "%s: ", file);
+    if (loc && *loc) fprintf(stderr, "%s: ", loc);
+    fprintf(stderr, "%s\n", msg ? msg : "");
+  }
+}
+
 static int cli_validate(osiris_ctx *ctx, cli_args *a) {
   osiris_json *report = NULL;
   osiris_rc rc;
@@ -17884,8 +17945,10 @@ static int cli_validate(osiris_ctx *ctx, cli_args *a) {
   if (a->json && report) {
     cli_print_json(report);
   } else if (rc == OSIRIS_OK) {
+    cli_print_report_warnings(report, a->positional[0]);
     printf("%s is valid\n", a->positional[0]);
   } else if (report && osiris_json_size(osiris_json_get(report, "errors")) > 0) {
+    cli_print_report_warnings(report, a->positional[0]);
     cli_print_report_errors(report, a->positional[0]);
   } else {
     fprintf(stderr, "%s\n", osiris_ctx_error(ctx));
@@ -17920,14 +17983,12 @@ static int cli_compile(osiris_ctx *ctx, cli_args *a) {
       osiris_json_free(e);
     }
   } else if (rc == OSIRIS_OK) {
-    const osiris_json *w = osiris_json_get(result, "warnings");
-    size_t i;
-    for (i = 0; i < osiris_json_size(w); i++)
-      fprintf(stderr, "warning: %s\n", js_gets(osiris_json_at(w, i), "message"));
+    cli_print_report_warnings(result, a->positional[0]);
     printf("compiled %s -> %s (manifest %s)\n", a->positional[0],
            osiris_json_str(osiris_json_get(result, "manifest_path")),
            osiris_json_str(osiris_json_get(result, "manifest_short")));
   } else if (result && osiris_json_size(osiris_json_get(result, "errors")) > 0) {
+    cli_print_report_warnings(result, a->positional[0]);
     cli_print_report_errors(result, a->positional[0]);
   } else {
     fprintf(stderr, "%s\n", osiris_ctx_error(ctx));
@@ -17982,13 +18043,18 @@ static int cli_worker_env(const cli_args *a, osiris_json **out) {
       char *text = NULL;
       size_t len = 0;
       os_err err = {0};
-      osiris_json *file = js_alloc(OSIRIS_JSON_OBJECT);
+      osiris_json *file = js_alloc(OSIRIS_JSON_OBJECT), *bad = NULL;
       if (!file || os_read_file(v, &text, &len, &err)) {
         fprintf(stderr, "osiris run: --e2b-env-from %s: %s\n", v, file ? err.msg : "out of memory");
         code = 2;
-      } else if (cn_parse_dotenv(text, len, file)) {
+      } else if (!(bad = js_alloc(OSIRIS_JSON_ARRAY)) || cn_parse_dotenv(text, len, file, v, bad)) {
         code = 1;
+      } else if (osiris_json_size(bad)) {
+        fprintf(stderr, "osiris run: --e2b-env-from %s: this line is not NAME=VALUE\n",
+                osiris_json_str(osiris_json_at(bad, 0)));
+        code = 2;
       }
+      osiris_json_free(bad);
       for (k = 0; !code && k < osiris_json_size(file); k++) {
         const char *name = osiris_json_key_at(file, k);
         if (!rm_worker_env_name_ok(name, strlen(name))) {

@@ -307,7 +307,8 @@ typedef struct osiris_parquet_opts {
 osiris_rc osiris_parquet_write(const char *path, const osiris_frame *f,
                                const osiris_parquet_opts *opts, char *errbuf, size_t errcap);
 /* Read a Parquet file into a new frame (owned).  A malformed file is
- * OSIRIS_EPARSE with the reason, never a crash. */
+ * OSIRIS_EPARSE with the reason, never a crash.  The message in errbuf
+ * starts with the path ("<path>: column x: ..."), except out of memory. */
 osiris_rc osiris_parquet_read(const char *path, osiris_frame **out, char *errbuf, size_t errcap);
 
 /* --------------------------------------------------------------- drivers

@@ -83,6 +83,16 @@ assert_eq "[]" "$(json_get "$OUT" 'd')" "runs list --logs-dir"
 run_osiris runs frob
 assert_exit 2 "runs with an unknown subcommand"
 
+# ------------------------------------------------ --e2b-env-from, a bad line
+# is a usage error naming FILE:LINE (and not the line, which may be a secret)
+new_case env_from_bad_line
+copy_example
+printf 'A=1\nhunter2-not-a-line\n' >w.env
+run_osiris run examples/movies/pipeline.yaml --sandbox local --e2b-env-from w.env
+assert_exit 2 "--e2b-env-from with a malformed line exits 2"
+assert_contains "$ERR" "--e2b-env-from w.env:2: this line is not NAME=VALUE" "--e2b-env-from names FILE:LINE"
+assert_not_contains "$ERR" "hunter2-not-a-line" "--e2b-env-from does not echo the line"
+
 # ------------------------------------------------ --dry-run
 new_case dry_run
 copy_example
