@@ -10126,6 +10126,18 @@ static void cp_check_value(cp_state *st, const osiris_json *v, const char *loc, 
       ob_free(&got);
     }
   }
+  if (k->type == OSIRIS_KT_INT && (k->flags & OSIRIS_KEY_CONN) && v->kind == OSIRIS_JSON_STRING) {
+    /* a connection field as connections files write it: port: "3306" */
+    const char *p = v->u.s.ptr;
+    double d = 0;
+    size_t n = 0;
+    while (p[n] >= '0' && p[n] <= '9' && n < 18) d = d * 10 + (p[n++] - '0');
+    if (n == 0 || p[n] != 0)
+      cp_bad_value(st, "invalid_config_type", v, loc, key, k, " (digits, quoted or not)");
+    else if (cp_has_range(k) && (d < k->min || d > k->max))
+      cp_bad_value(st, "config_value_out_of_range", v, loc, key, k, "");
+    return;
+  }
   if (!cp_type_ok(k->type, v)) {
     const char *hint = "";
     if (list) return; /* its items were reported */
