@@ -10457,11 +10457,14 @@ static osiris_json *cp_key_schema(const osiris_config_key *k) {
   case OSIRIS_KT_INT_OR_BOOL: rc = cp_schema_type(o, "integer", "boolean"); break;
   default: break;
   }
-  if (!rc && (k->type == OSIRIS_KT_STRINGS || k->type == OSIRIS_KT_STRING_OR_STRINGS)) {
+  if (!rc && (k->type == OSIRIS_KT_STRINGS || k->type == OSIRIS_KT_STRING_OR_STRINGS ||
+              (k->type == OSIRIS_KT_OBJECT && k->allowed))) {
+    /* list items, or the values of a mapping of allowed values (dtype) */
     items = osiris_json_new(OSIRIS_JSON_OBJECT);
     rc = items ? js_set_str(items, "type", "string") : OSIRIS_ENOMEM;
     if (!rc && k->allowed) rc = cp_schema_enum(items, k->allowed);
-    if (!rc) rc = osiris_json_set(o, "items", items);
+    if (!rc)
+      rc = osiris_json_set(o, k->type == OSIRIS_KT_OBJECT ? "additionalProperties" : "items", items);
     else osiris_json_free(items);
   } else if (!rc && k->allowed) {
     rc = cp_schema_enum(o, k->allowed);
@@ -10476,7 +10479,10 @@ static osiris_json *cp_key_schema(const osiris_config_key *k) {
     if (k->flags & fw->flag) rc = js_set_bool(o, fw->schema, 1);
   if (!rc && (k->flags & OSIRIS_KEY_REQUIRED) && (k->flags & OSIRIS_KEY_CONN))
     rc = js_set_bool(o, "x-osiris-required-unless-connection", 1);
-  if (!rc && k->alias_of) rc = js_set_str(o, "x-osiris-alias-of", k->alias_of);
+  if (!rc && k->alias_of && strchr(k->alias_of, '='))
+    rc = js_set_str(o, "x-osiris-true-means", k->alias_of); /* "key=value" */
+  else if (!rc && k->alias_of)
+    rc = js_set_str(o, "x-osiris-alias-of", k->alias_of);
   if (!rc) return o;
   osiris_json_free(o);
   return NULL;
