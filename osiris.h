@@ -342,8 +342,10 @@ typedef struct osiris_step osiris_step;
 #define OSIRIS_KEY_OUTPUT_FILE 16u
 #define OSIRIS_KEY_RANGE 32u  /* min..max of the key apply */
 /* Accepted for compatibility with Osiris 0.5.7 and without effect here:
- * validate accepts it, the run notes it once (never silently ignored
- * when it would change results: such keys are implemented or refused). */
+ * validate warns, and a run notes each such key a step's config gives
+ * once (event config_key_no_effect, a warning in osiris.log), not when its
+ * value is the key's default (never silently ignored when it would change
+ * results: such keys are implemented or refused). */
 #define OSIRIS_KEY_NO_EFFECT 64u
 /* Exactly one of the keys a driver flags OSIRIS_KEY_ONE_OF must be given
  * (e.g. query or table): validate reports none and more than one. */
