@@ -12648,25 +12648,31 @@ done:
  * noted once per run, however many steps give it: an event
  * config_key_no_effect and a warning in osiris.log.  A value equal to
  * the key's default is what compile copied in, not a choice: not noted. */
-static void rn_note_no_effect(osiris_step *s) {
+static osiris_rc rn_note_no_effect(osiris_step *s, os_err *err) {
   osiris_run *run = s->run;
   size_t j;
   for (j = 0; j < osiris_json_size(s->config); j++) {
     const char *key = osiris_json_key_at(s->config, j);
     const osiris_config_key *k = cp_key_find(s->driver, key, 0);
     osiris_json *dv = NULL, *f;
-    int same = 0, first;
+    osiris_rc rc = OSIRIS_OK;
+    int same = 0, first = 0;
     if (!k || !(k->flags & OSIRIS_KEY_NO_EFFECT)) continue;
-    if (k->default_json && osiris_json_parse(k->default_json, strlen(k->default_json), &dv,
-                                             NULL, 0) == OSIRIS_OK)
-      same = js_equal(dv, osiris_json_at(s->config, j));
-    osiris_json_free(dv);
+    if (k->default_json) {
+      rc = osiris_json_parse(k->default_json, strlen(k->default_json), &dv, NULL, 0);
+      if (rc == OSIRIS_ENOMEM) return os_fail(err, rc, "out of memory");
+      same = rc == OSIRIS_OK && js_equal(dv, osiris_json_at(s->config, j));
+      osiris_json_free(dv);
+      rc = OSIRIS_OK;
+    }
     if (same) continue;
     ss_lock(&run->ss); /* the steps of a streamed pair begin at once */
     if (!run->noted) run->noted = osiris_json_new(OSIRIS_JSON_OBJECT);
-    first = run->noted && !osiris_json_get(run->noted, key) &&
-            osiris_json_set(run->noted, key, osiris_json_new_bool(1)) == OSIRIS_OK;
+    if (!run->noted) rc = OSIRIS_ENOMEM;
+    else if (!osiris_json_get(run->noted, key))
+      rc = osiris_json_set(run->noted, key, osiris_json_new_bool(1)), first = rc == OSIRIS_OK;
     ss_unlock(&run->ss);
+    if (rc) return os_fail(err, rc, "out of memory");
     if (!first) continue;
     f = rn_fields();
     if (f) {
@@ -12678,6 +12684,7 @@ static void rn_note_no_effect(osiris_step *s) {
     ss_log(&run->ss, 2, "[%s] config key '%s' is accepted for compatibility and has no effect here%s%s",
            osiris_step_id(s), key, k->doc ? ": " : "", k->doc ? k->doc : "");
   }
+  return OSIRIS_OK;
 }
 
 static osiris_rc rn_step_begin(osiris_run *run, size_t idx, osiris_step *s, rn_pipe *in,
@@ -12724,7 +12731,8 @@ static osiris_rc rn_step_begin(osiris_run *run, size_t idx, osiris_step *s, rn_p
 
   rc = rn_load_config(s, &conn_ref, err);
   if (rc) goto done;
-  rn_note_no_effect(s);
+  rc = rn_note_no_effect(s, err);
+  if (rc) goto done;
   rc = rn_resolve_connection(s, conn_ref, err);
   if (rc) goto done;
   rc = rn_write_cleaned_config(s, err);
