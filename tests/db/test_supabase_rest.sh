@@ -312,6 +312,27 @@ RUN=$(newest_run_dir)
 assert_contains "$ERR" "HTTP 503"
 assert_eq "false|1" "$(json_get "$RUN/status.json" 'str(d.get("ok")).lower() + "|" + str(d.get("exit_code"))')" "status.json: ok false, exit_code 1"
 
+# retries counts the further attempts (0.5.7's spec: 0..10)
+new_case retries_key
+rest_connections
+pg_sql "TRUNCATE rest_dst" >/dev/null
+fake reset
+fake fail '{"nth":2,"status":503,"times":5}'
+pipeline p.yaml "SELECT * FROM rest_src ORDER BY id" 'connection: "@supabase.rest"
+table: rest_dst
+retries: 0'
+run_osiris run p.yaml
+assert_exit 1 "retries: 0 gives up after the first 503"
+assert_eq "503" "$(fake_statuses POST)" "one attempt"
+fake reset
+fake fail '{"nth":2,"status":503,"times":1}'
+pipeline p.yaml "SELECT * FROM rest_src ORDER BY id" 'connection: "@supabase.rest"
+table: rest_dst
+retries: 1'
+run_osiris run p.yaml
+assert_exit 0 "retries: 1 survives one 503"
+assert_eq "503 201" "$(fake_statuses POST)" "two attempts"
+
 # ---------------------------------------------------------------- late batch failure
 new_case late_batch
 rest_connections
