@@ -12641,9 +12641,6 @@ done:
   return rc;
 }
 
-/* The first half of a step: step_start, artifacts directory, config,
- * connection, cleaned config, inputs.  in is the pipe of a streamed input
- * or NULL.  s is set up even on failure, for rn_step_end. */
 /* A key the driver accepts without effect (OSIRIS_KEY_NO_EFFECT) is
  * noted once per run, however many steps give it: an event
  * config_key_no_effect and a warning in osiris.log.  A value equal to
@@ -12687,6 +12684,9 @@ static osiris_rc rn_note_no_effect(osiris_step *s, os_err *err) {
   return OSIRIS_OK;
 }
 
+/* The first half of a step: step_start, artifacts directory, config,
+ * connection, cleaned config, inputs.  in is the pipe of a streamed input
+ * or NULL.  s is set up even on failure, for rn_step_end. */
 static osiris_rc rn_step_begin(osiris_run *run, size_t idx, osiris_step *s, rn_pipe *in,
                                os_err *err) {
   const mf_step *ms = &run->mf->steps[idx];
