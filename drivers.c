@@ -487,6 +487,13 @@ static size_t drv_fmt_double(double d, char *buf, size_t cap) {
 #define DRV_CSV_UTF8 "utf-8|utf8|utf_8|utf-8-sig"
 #define DRV_CSV_LATIN1 "latin-1|latin1|latin_1|iso-8859-1|iso8859-1|iso_8859_1"
 
+/* The pandas dtype names the extractor's dtype key takes (the key's
+ * allowed values; drv_csv_dtype maps them onto frame types). */
+#define DRV_CSV_DTYPES                                                                            \
+  "int64|int32|int16|int8|int|uint64|uint32|uint16|uint8|Int64|Int32|Int16|Int8|float64|float32|" \
+  "float16|float|Float64|Float32|double|string|str|object|category|bool|boolean|datetime64|"     \
+  "datetime64[ns]|datetime64[us]|datetime64[ns, UTC]|datetime|timestamp|date"
+
 static const osiris_config_key drv_csv_extractor_keys[] = {
     {"path", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_INPUT_FILE, "CSV file to read; relative to the connection base_dir or the working directory", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
     {"delimiter", "\",\"", 0, "field separator, one character", OSIRIS_KT_CHAR, NULL, 0, 0, NULL},
@@ -502,6 +509,9 @@ static const osiris_config_key drv_csv_extractor_keys[] = {
     {"skip_blank_lines", "true", OSIRIS_KEY_NO_EFFECT, "accepted for compatibility; ignored (blank lines are always skipped)", OSIRIS_KT_BOOL, NULL, 0, 0, NULL},
     {"compression", "\"infer\"", 0, "accepted for compatibility; compressed files are refused", OSIRIS_KT_STRING, "infer|none|", 0, 0, NULL},
     {"chunk_size", "10000", OSIRIS_KEY_NO_EFFECT | OSIRIS_KEY_RANGE, "accepted for compatibility; ignored", OSIRIS_KT_INT, NULL, 1, DRV_NO_MAX, NULL},
+    {"comment", NULL, 0, "lines starting with this character are skipped (whole lines only; later in a line it is data)", OSIRIS_KT_CHAR, NULL, 0, 0, NULL},
+    {"dtype", NULL, 0, "column types forced, {column: type} with pandas names: int64 (int*, uint*), float64 (float*), string (str, object, category), bool, datetime64 (timestamp), date; every value must parse", OSIRIS_KT_OBJECT, DRV_CSV_DTYPES, 0, 0, NULL},
+    {"connection", NULL, 0, "@filesystem.alias: relative paths resolve against its base_dir", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
     {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 static const osiris_config_key drv_csv_writer_keys[] = {
@@ -514,6 +524,73 @@ static const osiris_config_key drv_csv_writer_keys[] = {
     {"chunk_size", NULL, OSIRIS_KEY_NO_EFFECT | OSIRIS_KEY_RANGE, "accepted for compatibility; ignored", OSIRIS_KT_INT, NULL, 1, DRV_NO_MAX, NULL},
     {"create_dirs", NULL, OSIRIS_KEY_NO_EFFECT, "accepted for compatibility; ignored (always created)", OSIRIS_KT_BOOL, NULL, 0, 0, NULL},
     {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
+
+/* The frame type of a pandas dtype name (one of DRV_CSV_DTYPES, any
+ * case); 0 when it is not one. */
+static int drv_csv_dtype(const char *name, osiris_type *out) {
+  const char *p = DRV_CSV_DTYPES;
+  size_t n = strlen(name);
+  for (;;) {
+    size_t k = strcspn(p, "|");
+    if (k == n && strncasecmp(p, name, n) == 0) break;
+    if (!p[k]) return 0;
+    p += k + 1;
+  }
+  if (strncasecmp(name, "int", 3) == 0 || strncasecmp(name, "uint", 4) == 0)
+    *out = OSIRIS_TYPE_INT64;
+  else if (strncasecmp(name, "float", 5) == 0 || drv_ieq(name, "double"))
+    *out = OSIRIS_TYPE_DOUBLE;
+  else if (strncasecmp(name, "bool", 4) == 0)
+    *out = OSIRIS_TYPE_BOOL;
+  else if (strncasecmp(name, "datetime", 8) == 0 || drv_ieq(name, "timestamp"))
+    *out = OSIRIS_TYPE_TIMESTAMP;
+  else if (drv_ieq(name, "date"))
+    *out = OSIRIS_TYPE_DATE;
+  else
+    *out = OSIRIS_TYPE_STRING; /* string, str, object, category */
+  return 1;
+}
+
+/* config.dtype as the reader's two parallel lists (owned by the caller,
+ * NULL when the key is absent). */
+static osiris_rc drv_csv_dtypes(osiris_step *s, const osiris_json *cfg, const char ***cols,
+                                osiris_type **types) {
+  const osiris_json *dv = drv_cfg_get(cfg, "dtype");
+  size_t i, n = osiris_json_size(dv);
+  *cols = NULL;
+  *types = NULL;
+  if (!dv) return OSIRIS_OK;
+  if (osiris_json_kind_of(dv) != OSIRIS_JSON_OBJECT)
+    return osiris_step_fail(s, OSIRIS_EINVAL, "config.dtype must be a mapping {column: type}");
+  *cols = calloc(n + 1, sizeof **cols);
+  *types = calloc(n + 1, sizeof **types);
+  if (!*cols || !*types) return OSIRIS_ENOMEM;
+  for (i = 0; i < n; i++) {
+    const char *t = osiris_json_str(osiris_json_at(dv, i));
+    (*cols)[i] = osiris_json_key_at(dv, i);
+    if (!t || !drv_csv_dtype(t, &(*types)[i]))
+      return osiris_step_fail(s, OSIRIS_EINVAL,
+                              "config.dtype.%s: \"%s\" is not a dtype this reader knows (int64, "
+                              "float64, string, bool, datetime64, date)",
+                              (*cols)[i], t ? t : "(not a string)");
+  }
+  return OSIRIS_OK;
+}
+
+/* config.comment: one ASCII character that cannot start a record. */
+static osiris_rc drv_csv_comment(osiris_step *s, const osiris_json *cfg, char delim, char *out) {
+  const char *c;
+  osiris_rc rc = drv_cfg_str(s, cfg, "comment", "", &c);
+  *out = 0;
+  if (rc || !c[0]) return rc;
+  if (strlen(c) != 1 || (unsigned char)c[0] >= 0x80 || c[0] == '"' || c[0] == '\r' ||
+      c[0] == '\n' || c[0] == (delim ? delim : ','))
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.comment must be one ASCII character other than the delimiter "
+                            "and '\"' (got \"%s\")", c);
+  *out = c[0];
+  return OSIRIS_OK;
+}
 
 static int drv_csv_is_utf8(const char *enc) {
   return drv_ieq(enc, "utf-8") || drv_ieq(enc, "utf8") || drv_ieq(enc, "utf_8") ||
@@ -545,7 +622,8 @@ static osiris_rc drv_csv_extractor_run(osiris_step *s) {
   drv_csv_batches batches = {NULL, 0};
   const osiris_json *hv;
   const char *path, *enc, *compression;
-  const char **columns = NULL, **na_values = NULL;
+  const char **columns = NULL, **na_values = NULL, **dtype_cols = NULL;
+  osiris_type *dtype_types = NULL;
   char *abs = NULL;
   char err[DRV_ERR_CAP];
   osiris_csv_opts o;
@@ -604,6 +682,10 @@ static osiris_rc drv_csv_extractor_run(osiris_step *s) {
   if ((rc = drv_cfg_bool(s, cfg, "infer_types", 1, &o.infer_types)) != OSIRIS_OK) goto done;
   if ((rc = drv_cfg_bool(s, cfg, "strict", 1, &flag)) != OSIRIS_OK) goto done;
   o.lenient_quotes = !flag;
+  if ((rc = drv_csv_comment(s, cfg, o.delimiter, &o.comment)) != OSIRIS_OK) goto done;
+  if ((rc = drv_csv_dtypes(s, cfg, &dtype_cols, &dtype_types)) != OSIRIS_OK) goto done;
+  o.dtype_cols = dtype_cols;
+  o.dtype_types = dtype_types;
 
   /* Compatibility keys: type-checked so typos surface, otherwise ignored. */
   hv = drv_cfg_get(cfg, "parse_dates");
@@ -654,6 +736,8 @@ done:
   free(abs);
   free(columns);
   free(na_values);
+  free(dtype_cols);
+  free(dtype_types);
   return rc;
 }
 

@@ -4434,7 +4434,8 @@ const char *osiris_frame_format(const osiris_frame *f, size_t col, size_t row, c
  * invalid UTF-8, and when it reads to the end, another size or mtime) fails
  * the read with OSIRIS_EIO "changed while being read" instead of building a
  * frame from two versions of the file.  Empty fields are NULL, so "" and an
- * absent value read back the same; blank lines hold no record and are
+ * absent value read back the same; blank lines (and lines starting with
+ * the comment character, when one is set) hold no record and are
  * skipped (the writer quotes a lone empty field so it never writes
  * one).  A quoted field ends at its closing quote: a character other than
  * the delimiter or a line end after it is an error unless lenient_quotes
@@ -4499,6 +4500,7 @@ typedef struct cs_reader {
   size_t rec_line;  /* line where the last record started */
   char delim;
   int lenient_quotes; /* text after a closing quote is kept, not an error */
+  char comment;       /* a line starting with it holds no record; 0: none */
   unsigned char stop[256]; /* 1 for the bytes that end unquoted text */
   uint64_t rep_delim;      /* the delimiter in every byte, for cs_has_byte */
   char *txt;        /* decoded fields of the records kept, back to back */
@@ -4587,11 +4589,16 @@ static osiris_rc cs_record(cs_reader *r, int *got) {
   size_t i = r->i, w = r->ntxt, line = r->line;
   osiris_rc rc = OSIRIS_OK;
   *got = 0;
-  while (i < n && (p[i] == '\n' || p[i] == '\r')) {
-    if (p[i] == '\r' && i + 1 == n && !eof) goto more; /* CR, and LF may follow */
-    if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') i++;
-    i++;
-    line++;
+  for (;;) { /* blank lines, and comment lines up to their line end */
+    while (i < n && (p[i] == '\n' || p[i] == '\r')) {
+      if (p[i] == '\r' && i + 1 == n && !eof) goto more; /* CR, and LF may follow */
+      if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n') i++;
+      i++;
+      line++;
+    }
+    if (i >= n || !r->comment || p[i] != r->comment) break;
+    while (i < n && p[i] != '\n' && p[i] != '\r') i++;
+    if (i >= n && !eof) goto more;
   }
   if (i >= n) {
     if (!eof) goto more;
@@ -5079,6 +5086,39 @@ static osiris_type cs_type_of(unsigned alive) {
   return OSIRIS_TYPE_TIMESTAMP;
 }
 
+/* CS_T_* bits a column must have kept for every value to parse as t. */
+static unsigned cs_type_bit(osiris_type t) {
+  switch (t) {
+  case OSIRIS_TYPE_INT64: return CS_T_INT;
+  case OSIRIS_TYPE_DOUBLE: return CS_T_DBL;
+  case OSIRIS_TYPE_BOOL: return CS_T_BOOL;
+  case OSIRIS_TYPE_DATE: return CS_T_DATE;
+  case OSIRIS_TYPE_TIMESTAMP: return CS_T_TS; /* or all dates: cs_col_type */
+  default: return 0; /* STRING takes anything; DECIMAL is never read */
+  }
+}
+
+/* The type of column name: the one o->dtype_types forces (every value
+ * must parse as it: pass 1 saw them all), else the inferred one. */
+static osiris_rc cs_col_type(const osiris_csv_opts *o, const char *path, const char *name,
+                             unsigned alive, osiris_type *ty, os_err *err) {
+  size_t d;
+  *ty = o->infer_types ? cs_type_of(alive) : OSIRIS_TYPE_STRING;
+  for (d = 0; o->dtype_cols && o->dtype_cols[d]; d++) {
+    osiris_type want = o->dtype_types[d];
+    unsigned bit = cs_type_bit(want);
+    if (strcmp(o->dtype_cols[d], name) != 0) continue;
+    if (want == OSIRIS_TYPE_DECIMAL)
+      return os_fail(err, OSIRIS_EINVAL, "%s: column '%s': dtype decimal is not supported", path, name);
+    if (want == OSIRIS_TYPE_TIMESTAMP) bit |= CS_T_DATE; /* dates as their midnight */
+    if (bit && (alive & CS_T_SEEN) && !(alive & bit))
+      return os_fail(err, OSIRIS_EPARSE, "%s: column '%s' has a value that is not %s (dtype)", path,
+                     name, osiris_type_name(want));
+    *ty = want;
+  }
+  return OSIRIS_OK;
+}
+
 /* The rows of t, column col, appended to the frame column c (typed by
  * pass 1).  OSIRIS_EIO when a value no longer parses as that type. */
 static osiris_rc cs_fill(const cs_table *t, size_t col, fr_col *c, locale_t c_locale) {
@@ -5114,8 +5154,10 @@ static osiris_rc cs_fill(const cs_table *t, size_t col, fr_col *c, locale_t c_lo
     case OSIRIS_TYPE_DATE:
       rc = fr_parse_date(s, len, &i32) ? fr_col_push_i32(c, i32) : OSIRIS_EIO;
       break;
-    case OSIRIS_TYPE_TIMESTAMP:
-      rc = fr_parse_timestamp(s, len, &i64) ? fr_col_push_i64(c, i64) : OSIRIS_EIO;
+    case OSIRIS_TYPE_TIMESTAMP: /* a date only where dtype forced it: its midnight */
+      rc = fr_parse_timestamp(s, len, &i64)   ? fr_col_push_i64(c, i64)
+           : fr_parse_date(s, len, &i32)      ? fr_col_push_i64(c, (int64_t)i32 * 86400000000)
+                                              : OSIRIS_EIO;
       break;
     default: rc = fr_col_push_text(c, s, len); break;
     }
@@ -5257,6 +5299,7 @@ static osiris_rc cs_read(const char *path, const char *data, size_t len, const o
   r.err = &err;
   r.latin1 = o->latin1 != 0;
   r.lenient_quotes = o->lenient_quotes != 0;
+  r.comment = o->comment;
   r.delim = o->delimiter ? o->delimiter : ',';
   if (r.delim == '"' || r.delim == '\n' || r.delim == '\r') {
     rc = os_fail(&err, OSIRIS_EINVAL, "%s: invalid CSV delimiter", path);
@@ -5339,7 +5382,7 @@ static osiris_rc cs_read(const char *path, const char *data, size_t len, const o
       if (cs_drain(&r)) rc = err.rc; /* an invalid byte is the error, as it always was */
       goto done;
     }
-    if (o->infer_types) {
+    if (o->infer_types || o->dtype_cols) {
       t.p = r.txt;
       t.ends = r.ends;
       cs_infer_row(&t, alive);
@@ -5389,10 +5432,22 @@ static osiris_rc cs_read(const char *path, const char *data, size_t len, const o
     rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
+  for (k = 0; have_cols && o->dtype_cols && o->dtype_cols[k]; k++) { /* columns of the file */
+    size_t j;
+    for (j = 0; j < ncols && strcmp(names[j], o->dtype_cols[k]) != 0; j++) {}
+    if (j == ncols) {
+      rc = os_fail(&err, OSIRIS_EINVAL, "%s: dtype names column '%s', which the file does not have",
+                   path, o->dtype_cols[k]);
+      goto done;
+    }
+  }
   /* Every column first: the frame takes no new column once one holds data. */
-  for (k = 0; k < nsel && !rc; k++)
-    rc = osiris_frame_add_column(f, names[sel[k]],
-                                 o->infer_types ? cs_type_of(alive[sel[k]]) : OSIRIS_TYPE_STRING, 0);
+  for (k = 0; k < nsel && !rc; k++) {
+    osiris_type ty;
+    rc = cs_col_type(o, path, names[sel[k]], alive[sel[k]], &ty, &err);
+    if (rc) goto done;
+    rc = osiris_frame_add_column(f, names[sel[k]], ty, 0);
+  }
   /* Held whole, the frame is sized once. */
   for (k = 0; k < nsel && !rc && !o->on_rows; k++) rc = fr_col_reserve(&f->cols[k], nrows);
   if (rc) {
@@ -9303,6 +9358,16 @@ static const osiris_config_key *cp_key_find(const osiris_driver *d, const char *
   return NULL;
 }
 
+/* A value alias (alias_of "key=value", osiris.h): the length of the
+ * target key's name, and *value the value true stands for; 0 for a
+ * plain alias or none. */
+static size_t cp_value_alias(const osiris_config_key *k, const char **value) {
+  const char *eq = k->alias_of ? strchr(k->alias_of, '=') : NULL;
+  if (!eq) return 0;
+  *value = eq + 1;
+  return (size_t)(eq - k->alias_of);
+}
+
 /* Compile-time secret: the common names (mk_is_secret_key) or a key the
  * component flags OSIRIS_KEY_SECRET (case-insensitive, like 0.5.7). */
 static int cp_is_secret(const osiris_driver *d, const char *key) {
@@ -10090,6 +10155,18 @@ static void cp_check_value(cp_state *st, const osiris_json *v, const char *loc, 
       ob_free(&got);
     }
   }
+  if (k->type == OSIRIS_KT_INT && (k->flags & OSIRIS_KEY_CONN) && v->kind == OSIRIS_JSON_STRING) {
+    /* a connection field as connections files write it: port: "3306" */
+    const char *p = v->u.s.ptr;
+    double d = 0;
+    size_t n = 0;
+    while (p[n] >= '0' && p[n] <= '9' && n < 18) d = d * 10 + (p[n++] - '0');
+    if (n == 0 || p[n] != 0)
+      cp_bad_value(st, "invalid_config_type", v, loc, key, k, " (digits, quoted or not)");
+    else if (cp_has_range(k) && (d < k->min || d > k->max))
+      cp_bad_value(st, "config_value_out_of_range", v, loc, key, k, "");
+    return;
+  }
   if (!cp_type_ok(k->type, v)) {
     const char *hint = "";
     if (list) return; /* its items were reported */
@@ -10106,6 +10183,21 @@ static void cp_check_value(cp_state *st, const osiris_json *v, const char *loc, 
       snprintf(iloc, sizeof iloc, "%s[%zu]", loc, i);
       cp_check_allowed(st, v->u.c.items[i], iloc, key, k);
     }
+  } else if (v->kind == OSIRIS_JSON_OBJECT && k->allowed) {
+    for (i = 0; i < v->u.c.n; i++) { /* a mapping of allowed values (dtype) */
+      const osiris_json *item = v->u.c.items[i];
+      char iloc[CP_LOC_CAP + CP_NAME_CAP];
+      snprintf(iloc, sizeof iloc, "%s.%s", loc, v->u.c.keys[i]);
+      if (item->kind == OSIRIS_JSON_STRING) {
+        cp_check_allowed(st, item, iloc, key, k);
+      } else {
+        os_buf got = {0};
+        if (cp_got_text(&got, item, 0)) st->nomem = 1;
+        CP_ERR(st, "invalid_config_type", item, iloc, "'%s' values must be strings, got %s", key,
+               got.p ? got.p : "?");
+        ob_free(&got);
+      }
+    }
   } else if (cp_has_range(k) && v->kind != OSIRIS_JSON_BOOL) {
     double d = v->kind == OSIRIS_JSON_INT ? (double)v->u.i : v->u.d;
     if (d < k->min || d > k->max) cp_bad_value(st, "config_value_out_of_range", v, loc, key, k, "");
@@ -10115,7 +10207,9 @@ static void cp_check_value(cp_state *st, const osiris_json *v, const char *loc, 
 /* A key of d's table by exact name, following alias_of once: the spec
  * that value checks use. */
 static const osiris_config_key *cp_key_spec(const osiris_driver *d, const osiris_config_key *k) {
-  const osiris_config_key *target = k->alias_of ? cp_key_find(d, k->alias_of, 0) : NULL;
+  const char *value;
+  const osiris_config_key *target =
+      k->alias_of && !cp_value_alias(k, &value) ? cp_key_find(d, k->alias_of, 0) : NULL;
   return target ? target : k;
 }
 
@@ -10132,6 +10226,47 @@ static int cp_key_given(const osiris_driver *d, const osiris_json *cfg, const os
   for (a = d->keys; a->name; a++)
     if (a->alias_of && strcmp(a->alias_of, k->name) == 0 && cp_cfg_has(cfg, a->name)) return 1;
   return 0;
+}
+
+/* The string value of key in cfg, given under its name or a plain alias
+ * of it (write_mode, or mode); NULL when absent.  *as: the name used. */
+static const char *cp_cfg_str_via(const osiris_driver *d, const osiris_json *cfg,
+                                  const char *key, size_t keylen, const char **as) {
+  const osiris_config_key *a;
+  char name[CP_NAME_CAP];
+  const char *s;
+  if (keylen >= sizeof name) return NULL;
+  memcpy(name, key, keylen);
+  name[keylen] = 0;
+  for (a = d->keys; a->name; a++) /* the key itself, then its plain aliases */
+    if (strcmp(a->name, name) == 0 && (s = osiris_json_str(osiris_json_get(cfg, a->name)))) {
+      *as = a->name;
+      return s;
+    }
+  for (a = d->keys; a->name; a++)
+    if (a->alias_of && strcmp(a->alias_of, name) == 0 &&
+        (s = osiris_json_str(osiris_json_get(cfg, a->name))) != NULL) {
+      *as = a->name;
+      return s;
+    }
+  return NULL;
+}
+
+/* A value alias (truncate_before: true means write_mode: replace) must
+ * agree with its key when both are given: true with another value, or
+ * false with exactly that value, is a conflict. */
+static void cp_check_value_alias(cp_state *st, const osiris_json *cfg, const osiris_json *v,
+                                 const char *loc, const char *key, const osiris_driver *d,
+                                 const osiris_config_key *k) {
+  const char *value, *given, *as = "";
+  size_t n = cp_value_alias(k, &value);
+  if (!n || v->kind != OSIRIS_JSON_BOOL) return;
+  given = cp_cfg_str_via(d, cfg, k->alias_of, n, &as);
+  if (!given || cp_has_param_ref(osiris_json_get(cfg, as))) return;
+  if (v->u.b ? strcasecmp(given, value) != 0 : strcasecmp(given, value) == 0)
+    CP_ERR(st, "conflicting_config_keys", v, loc,
+           "'%s: %s' conflicts with '%s: %s' ('%s: true' means '%.*s: %s'); keep one", key,
+           v->u.b ? "true" : "false", as, given, key, (int)n, k->alias_of, value);
 }
 
 /* Unknown keys (with a "did you mean"), aliases given with their key,
@@ -10160,6 +10295,7 @@ static void cp_check_values(cp_state *st, const osiris_json *cfg, const char *at
       CP_ERR(st, "duplicate_config_key", v, loc,
              "'%s' and '%s' are both given: '%s' is another name for '%s'; keep one", key,
              k->alias_of, key, k->alias_of);
+    cp_check_value_alias(st, cfg, v, loc, key, d, k);
     if (k->flags & OSIRIS_KEY_NO_EFFECT)
       CP_WARN(st, "no_effect_config_key", v, loc,
               "'%s' is accepted for compatibility and has no effect here", key);
@@ -10371,11 +10507,14 @@ static osiris_json *cp_key_schema(const osiris_config_key *k) {
   case OSIRIS_KT_INT_OR_BOOL: rc = cp_schema_type(o, "integer", "boolean"); break;
   default: break;
   }
-  if (!rc && (k->type == OSIRIS_KT_STRINGS || k->type == OSIRIS_KT_STRING_OR_STRINGS)) {
+  if (!rc && (k->type == OSIRIS_KT_STRINGS || k->type == OSIRIS_KT_STRING_OR_STRINGS ||
+              (k->type == OSIRIS_KT_OBJECT && k->allowed))) {
+    /* list items, or the values of a mapping of allowed values (dtype) */
     items = osiris_json_new(OSIRIS_JSON_OBJECT);
     rc = items ? js_set_str(items, "type", "string") : OSIRIS_ENOMEM;
     if (!rc && k->allowed) rc = cp_schema_enum(items, k->allowed);
-    if (!rc) rc = osiris_json_set(o, "items", items);
+    if (!rc)
+      rc = osiris_json_set(o, k->type == OSIRIS_KT_OBJECT ? "additionalProperties" : "items", items);
     else osiris_json_free(items);
   } else if (!rc && k->allowed) {
     rc = cp_schema_enum(o, k->allowed);
@@ -10390,7 +10529,10 @@ static osiris_json *cp_key_schema(const osiris_config_key *k) {
     if (k->flags & fw->flag) rc = js_set_bool(o, fw->schema, 1);
   if (!rc && (k->flags & OSIRIS_KEY_REQUIRED) && (k->flags & OSIRIS_KEY_CONN))
     rc = js_set_bool(o, "x-osiris-required-unless-connection", 1);
-  if (!rc && k->alias_of) rc = js_set_str(o, "x-osiris-alias-of", k->alias_of);
+  if (!rc && k->alias_of && strchr(k->alias_of, '='))
+    rc = js_set_str(o, "x-osiris-true-means", k->alias_of); /* "key=value" */
+  else if (!rc && k->alias_of)
+    rc = js_set_str(o, "x-osiris-alias-of", k->alias_of);
   if (!rc) return o;
   osiris_json_free(o);
   return NULL;
@@ -10438,7 +10580,7 @@ static osiris_json *cp_driver_schema(const osiris_driver *d) {
       rc = js_push_str(req, k->name);
     if (!rc && (k->flags & OSIRIS_KEY_ONE_OF))
       rc = osiris_json_push(one, cp_schema_requires(k->name, 0));
-    if (!rc && k->alias_of) /* an alias excludes its key */
+    if (!rc && k->alias_of && !strchr(k->alias_of, '=')) /* an alias excludes its key */
       rc = osiris_json_set(dep, k->name, cp_schema_requires(k->alias_of, 1));
   }
   for (i = 0; !rc && cp_common_keys[i]; i++) {
@@ -10473,6 +10615,8 @@ static void cp_check_config(cp_state *st, const osiris_json *step, size_t i, con
   const osiris_json *cfg = cp_step_config(step);
   const char *cfgname = osiris_json_get(step, "config") ? "config" : "with";
   const osiris_json *conn, *wm;
+  const osiris_config_key *vk, *pk;
+  const char *wmode, *via = NULL;
   char loc[CP_LOC_CAP], at[64]; /* at: "steps[N].config" */
   snprintf(at, sizeof at, "steps[%zu].%s", i, cfgname);
   if (!cfg || cfg->kind == OSIRIS_JSON_NULL) {
@@ -10508,14 +10652,31 @@ static void cp_check_config(cp_state *st, const osiris_json *step, size_t i, con
   }
   cp_check_values(st, cfg, at, d, comp);
   cp_check_presence(st, step, cfg, at, sid, d, comp, conn != NULL);
+  if (!cp_has_word(d->modes, "write")) return;
+  /* replace and upsert need a key: written as write_mode (any case), its
+   * alias mode, or a value alias (truncate_before: true); the key as
+   * primary_key or an alias of it (upsert_keys) */
   wm = osiris_json_get(cfg, "write_mode");
   if (!wm) wm = osiris_json_get(cfg, "mode");
-  if (cp_has_word(d->modes, "write") &&
-      (os_streq(osiris_json_str(wm), "replace") || os_streq(osiris_json_str(wm), "upsert")) &&
-      !osiris_json_get(cfg, "primary_key")) {
+  wmode = osiris_json_str(wm);
+  for (vk = d->keys; !wmode && vk && vk->name; vk++) {
+    const char *value;
+    size_t n = cp_value_alias(vk, &value);
+    const osiris_json *bv = osiris_json_get(cfg, vk->name);
+    if (n == 10 && strncmp(vk->alias_of, "write_mode", n) == 0 && osiris_json_bool(bv, 0))
+      wm = bv, wmode = value, via = vk->name;
+  }
+  pk = cp_key_find(d, "primary_key", 0);
+  if (wmode && (strcasecmp(wmode, "replace") == 0 || strcasecmp(wmode, "upsert") == 0) &&
+      !(pk ? cp_key_given(d, cfg, pk) : cp_cfg_has(cfg, "primary_key"))) {
     snprintf(loc, sizeof loc, "%s.primary_key", at);
-    CP_ERR(st, "missing_required_field", wm, loc,
-           "Step '%s' requires 'primary_key' when write_mode is '%s'", sid, osiris_json_str(wm));
+    if (via)
+      CP_ERR(st, "missing_required_field", wm, loc,
+             "Step '%s' requires 'primary_key' when write_mode is '%s' (%s: true)", sid, wmode,
+             via);
+    else
+      CP_ERR(st, "missing_required_field", wm, loc,
+             "Step '%s' requires 'primary_key' when write_mode is '%s'", sid, wmode);
   }
 }
 
@@ -10939,6 +11100,7 @@ static osiris_json *cp_step_cfg(const osiris_json *step, const osiris_driver *d,
     os_err perr;
     osiris_rc prc;
     if (!k->default_json || osiris_json_get(cfg, k->name) || cp_is_secret(d, k->name)) continue;
+    if (cp_key_given(d, conf, k)) continue; /* given under an alias (create_table) */
     if ((k->flags & OSIRIS_KEY_CONN) && has_conn) continue;
     prc = js_parse(k->default_json, strlen(k->default_json), k->name, &dv, &perr);
     if (prc == OSIRIS_ENOMEM) goto oom;
@@ -11617,6 +11779,7 @@ struct osiris_run {
   int timed_out;            /* the watchdog cancelled the run (atomic) */
   int install_deps;
   char *sandbox_id;         /* set by a remote adapter once it has one */
+  osiris_json *noted;       /* OSIRIS_KEY_NO_EFFECT keys noted so far (a set; under ss_lock) */
 };
 
 /* ---------------------------------------------------------- registry */
@@ -12536,6 +12699,49 @@ done:
   return rc;
 }
 
+/* A key the driver accepts without effect (OSIRIS_KEY_NO_EFFECT) is
+ * noted once per run, however many steps give it: an event
+ * config_key_no_effect and a warning in osiris.log.  A value equal to
+ * the key's default is what compile copied in, not a choice: not noted. */
+static osiris_rc rn_note_no_effect(osiris_step *s, os_err *err) {
+  osiris_run *run = s->run;
+  size_t j;
+  for (j = 0; j < osiris_json_size(s->config); j++) {
+    const char *key = osiris_json_key_at(s->config, j);
+    const osiris_config_key *k = cp_key_find(s->driver, key, 0);
+    osiris_json *dv = NULL, *f;
+    osiris_rc rc = OSIRIS_OK;
+    int same = 0, first = 0;
+    if (!k || !(k->flags & OSIRIS_KEY_NO_EFFECT)) continue;
+    if (k->default_json) {
+      rc = osiris_json_parse(k->default_json, strlen(k->default_json), &dv, NULL, 0);
+      if (rc == OSIRIS_ENOMEM) return os_fail(err, rc, "out of memory");
+      same = rc == OSIRIS_OK && js_equal(dv, osiris_json_at(s->config, j));
+      osiris_json_free(dv);
+      rc = OSIRIS_OK;
+    }
+    if (same) continue;
+    ss_lock(&run->ss); /* the steps of a streamed pair begin at once */
+    if (!run->noted) run->noted = osiris_json_new(OSIRIS_JSON_OBJECT);
+    if (!run->noted) rc = OSIRIS_ENOMEM;
+    else if (!osiris_json_get(run->noted, key))
+      rc = osiris_json_set(run->noted, key, osiris_json_new_bool(1)), first = rc == OSIRIS_OK;
+    ss_unlock(&run->ss);
+    if (rc) return os_fail(err, rc, "out of memory");
+    if (!first) continue;
+    f = rn_fields();
+    if (f) {
+      js_set_str(f, "step_id", osiris_step_id(s));
+      js_set_str(f, "component", s->driver->name);
+      js_set_str(f, "key", key);
+    }
+    ss_event(&run->ss, "config_key_no_effect", f);
+    ss_log(&run->ss, 2, "[%s] config key '%s' is accepted for compatibility and has no effect here%s%s",
+           osiris_step_id(s), key, k->doc ? ": " : "", k->doc ? k->doc : "");
+  }
+  return OSIRIS_OK;
+}
+
 /* The first half of a step: step_start, artifacts directory, config,
  * connection, cleaned config, inputs.  in is the pipe of a streamed input
  * or NULL.  s is set up even on failure, for rn_step_end. */
@@ -12582,6 +12788,8 @@ static osiris_rc rn_step_begin(osiris_run *run, size_t idx, osiris_step *s, rn_p
   ss_event(&run->ss, "artifacts_dir_created", f);
 
   rc = rn_load_config(s, &conn_ref, err);
+  if (rc) goto done;
+  rc = rn_note_no_effect(s, err);
   if (rc) goto done;
   rc = rn_resolve_connection(s, conn_ref, err);
   if (rc) goto done;
@@ -17237,6 +17445,7 @@ static void rn_free(osiris_run *run) {
   os_free(run->pipeline_id);
   os_free(run->e2b_template);
   os_free(run->sandbox_id);
+  osiris_json_free(run->noted);
   os_free(run->failed_step);
   os_free(run->reason);
   osiris_json_free(run->status);
@@ -18589,7 +18798,11 @@ static void cli_print_key(const osiris_config_key *k) {
   const struct cp_flag_word *fw;
   os_buf b = {0};
   ob_printf(&b, "    %s%s  ", k->name, (k->flags & OSIRIS_KEY_REQUIRED) ? "*" : "");
-  if (k->alias_of) {
+  if (k->alias_of && strchr(k->alias_of, '=')) {
+    cp_expect_text(&b, k);
+    ob_printf(&b, "; true means %.*s: %s", (int)(strchr(k->alias_of, '=') - k->alias_of),
+              k->alias_of, strchr(k->alias_of, '=') + 1);
+  } else if (k->alias_of) {
     ob_printf(&b, "alias of %s", k->alias_of);
   } else {
     cp_expect_text(&b, k);

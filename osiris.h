@@ -256,6 +256,17 @@ typedef struct osiris_csv_opts {
    * character after a closing quote ("abc"def); 1 keeps it as text
    * (abcdef), as pandas does.  An unterminated quote fails either way. */
   int lenient_quotes;
+  /* reader: a line whose first character is comment (an ASCII character
+   * other than the delimiter, '"', CR and LF) holds no record and is
+   * skipped like a blank line, also before the header; 0: none.  Only
+   * whole lines: the character later in a line is data. */
+  char comment;
+  /* reader: column types forced (pandas dtype): dtype_cols NULL-terminated
+   * names, dtype_types the type of each (not DECIMAL).  Every value of such
+   * a column must parse as its type (OSIRIS_EPARSE otherwise), a name the
+   * file lacks is OSIRIS_EINVAL; applies with infer_types 0 too. */
+  const char *const *dtype_cols;
+  const osiris_type *dtype_types;
 } osiris_csv_opts;
 
 /* Read a CSV file into a new frame (owned by the caller).  The file is
@@ -332,8 +343,10 @@ typedef struct osiris_step osiris_step;
 #define OSIRIS_KEY_OUTPUT_FILE 16u
 #define OSIRIS_KEY_RANGE 32u  /* min..max of the key apply */
 /* Accepted for compatibility with Osiris 0.5.7 and without effect here:
- * validate accepts it, the run notes it once (never silently ignored
- * when it would change results: such keys are implemented or refused). */
+ * validate warns, and a run notes each such key a step's config gives
+ * once (event config_key_no_effect, a warning in osiris.log), not when its
+ * value is the key's default (never silently ignored when it would change
+ * results: such keys are implemented or refused). */
 #define OSIRIS_KEY_NO_EFFECT 64u
 /* Exactly one of the keys a driver flags OSIRIS_KEY_ONE_OF must be given
  * (e.g. query or table): validate reports none and more than one. */
@@ -364,7 +377,9 @@ typedef struct osiris_config_key {
   osiris_key_type type;     /* OSIRIS_KT_ANY: not checked */
   const char *allowed;      /* "a|b|c": the only values of a string (case-insensitive), or NULL */
   double min, max;          /* range of an INT/NUMBER when flags has OSIRIS_KEY_RANGE */
-  const char *alias_of;     /* this name means the key alias_of (one meaning; both is an error) */
+  const char *alias_of;     /* this name means the key alias_of (one meaning; both is an error);
+                               * "key=value": a BOOL whose true means key: value, an error
+                               * beside key with another value (false: with that value) */
 } osiris_config_key;
 
 typedef osiris_rc (*osiris_driver_fn)(osiris_step *step);

@@ -63,6 +63,9 @@ def what(p):
         text += " ≤ %s" % bound(hi)
     if "enum" in p.get("items", {}):
         text += " (each one of %s)" % ", ".join(code(v) for v in p["items"]["enum"])
+    if "enum" in (p.get("additionalProperties") or {}):
+        text += " (each value one of %s)" % ", ".join(
+            code(v) for v in p["additionalProperties"]["enum"])
     return text
 
 
@@ -76,6 +79,9 @@ def table(name):
         notes = []
         if p.get("x-osiris-alias-of"):
             notes.append("another name for `%s` (not both)" % p["x-osiris-alias-of"])
+        if p.get("x-osiris-true-means"):
+            k, v = p["x-osiris-true-means"].split("=", 1)
+            notes.append("`true` means `%s: %s` (an error beside another `%s`)" % (k, v, k))
         if key in one:
             notes.append("give exactly one of %s" % ", ".join("`%s`" % k for k in one))
         if p.get("x-osiris-secret"):

@@ -1859,6 +1859,82 @@ static void test_chunks_memory(void) {
   remove(tpath("c_mem.csv"));
 }
 
+/* The text cell (col, row) of f is want. */
+static int text_is(const osiris_frame *f, size_t col, size_t row, const char *want) {
+  size_t len;
+  const char *s = osiris_frame_get_text(f, col, row, &len);
+  return s && len == strlen(want) && memcmp(s, want, len) == 0;
+}
+
+/* comment: lines starting with it are skipped, before the header too,
+ * whatever the chunk size (a comment line cut by the end of a chunk);
+ * later in a line it is data; line numbers in errors count the skipped
+ * lines. */
+static void test_comment(void) {
+  static const char text[] = "# made by x\nid,note\n#1,skip\n1,a # not a comment\r\n# last\r\n2,b\n#";
+  osiris_csv_opts o = dopts();
+  osiris_frame *f;
+  size_t chunk;
+  PUT("comment.csv", text);
+  o.comment = '#';
+  for (chunk = 1; chunk <= 64; chunk = chunk * 2 + 1) {
+    size_t saved = cs_chunk_size;
+    cs_chunk_size = chunk;
+    f = rd("comment.csv", &o);
+    cs_chunk_size = saved;
+    CHECK(f && osiris_frame_rows(f) == 2 && osiris_frame_cols(f) == 2);
+    if (f && osiris_frame_rows(f) == 2) {
+      CHECK_STR(osiris_frame_col_name(f, 0), "id");
+      CHECK(osiris_frame_get_int64(f, 0, 1) == 2);
+      CHECK(text_is(f, 1, 0, "a # not a comment"));
+    }
+    osiris_frame_free(f);
+  }
+  o.comment = 0; /* without it the lines are records */
+  CHECK_RC(osiris_csv_read(tpath("comment.csv"), &o, &f, errbuf, sizeof errbuf), OSIRIS_EPARSE);
+  PUT("comment_bad.csv", "#x\n#y\na,b\n1\n");
+  o.comment = '#';
+  CHECK_RC(osiris_csv_read(tpath("comment_bad.csv"), &o, &f, errbuf, sizeof errbuf), OSIRIS_EPARSE);
+  CHECK(strstr(errbuf, "comment_bad.csv:4: expected 2 fields, got 1") != NULL);
+}
+
+/* dtype: the named columns get the forced type when every value parses
+ * as it (dates as their midnight for a timestamp), an error naming the
+ * column when one does not, and with infer_types off the other columns
+ * stay text. */
+static void test_dtype(void) {
+  static const char *const cols[] = {"id", "score", "day", NULL};
+  static const osiris_type types[] = {OSIRIS_TYPE_STRING, OSIRIS_TYPE_DOUBLE, OSIRIS_TYPE_TIMESTAMP};
+  osiris_csv_opts o = dopts();
+  osiris_frame *f;
+  PUT("dtype.csv", "id,score,day,n\n007,7,2024-01-02,1\n8,,2024-01-03,2\n");
+  o.dtype_cols = cols;
+  o.dtype_types = types;
+  f = rd("dtype.csv", &o);
+  CHECK(f && osiris_frame_col_type(f, 0) == OSIRIS_TYPE_STRING);
+  CHECK(f && osiris_frame_col_type(f, 1) == OSIRIS_TYPE_DOUBLE);
+  CHECK(f && osiris_frame_col_type(f, 2) == OSIRIS_TYPE_TIMESTAMP);
+  CHECK(f && osiris_frame_col_type(f, 3) == OSIRIS_TYPE_INT64); /* inferred */
+  if (f) {
+    CHECK(text_is(f, 0, 0, "007"));
+    CHECK(osiris_frame_get_double(f, 1, 0) == 7.0 && osiris_frame_is_null(f, 1, 1));
+    CHECK(osiris_frame_get_timestamp(f, 2, 1) == (int64_t)19725 * 86400000000);
+  }
+  osiris_frame_free(f);
+  o.infer_types = 0;
+  f = rd("dtype.csv", &o);
+  CHECK(f && osiris_frame_col_type(f, 1) == OSIRIS_TYPE_DOUBLE);
+  CHECK(f && osiris_frame_col_type(f, 3) == OSIRIS_TYPE_STRING);
+  osiris_frame_free(f);
+  o.infer_types = 1;
+  PUT("dtype_bad.csv", "id,score,day\n1,7,2024-01-02\n2,x,2024-01-03\n");
+  CHECK_RC(osiris_csv_read(tpath("dtype_bad.csv"), &o, &f, errbuf, sizeof errbuf), OSIRIS_EPARSE);
+  CHECK(strstr(errbuf, "column 'score' has a value that is not double (dtype)") != NULL);
+  PUT("dtype_missing.csv", "id,day\n1,2024-01-02\n");
+  CHECK_RC(osiris_csv_read(tpath("dtype_missing.csv"), &o, &f, errbuf, sizeof errbuf), OSIRIS_EINVAL);
+  CHECK(strstr(errbuf, "dtype names column 'score', which the file does not have") != NULL);
+}
+
 /* osiris_csv_read_mem gives the frame osiris_csv_read gives for the same
  * bytes, and names the buffer in its errors. */
 static void test_read_mem(void) {
@@ -1964,6 +2040,8 @@ int main(void) {
   RUN(test_chunks_changed);
   RUN(test_chunks_fifo);
   RUN(test_chunks_memory);
+  RUN(test_comment);
+  RUN(test_dtype);
   RUN(test_read_mem);
   RUN(test_fuzz_found);
 #ifdef OSIRIS_FAULT_INJECTION

@@ -251,6 +251,130 @@ static void test_alias(void) {
   osiris_json_free(rep);
 }
 
+/* The 0.5.7 names of mysql.writer: upsert_keys and create_table are
+ * plain aliases (both given is an error), truncate_before: true means
+ * write_mode: replace and must agree with a write_mode (any case) or mode
+ * given beside it. */
+static void test_writer_aliases(void) {
+  osiris_rc rc;
+  osiris_json *rep = validate_text(
+      DB_STEP("mysql.writer", "write",
+              "      table: t\n      write_mode: UPSERT\n      upsert_keys: [id]\n"), &rc);
+  const osiris_json *e;
+  CHECK_RC(rc, OSIRIS_OK); /* upsert_keys is the key upsert needs; UPSERT in any case */
+  osiris_json_free(rep);
+  rep = validate_text(DB_STEP("mysql.writer", "write",
+                              "      table: t\n      upsert_keys: [id]\n      primary_key: id\n"),
+                      &rc);
+  CHECK(find_issue(rep, "errors", "duplicate_config_key", "steps[0].config.upsert_keys"));
+  osiris_json_free(rep);
+  rep = validate_text(DB_STEP("mysql.writer", "write",
+                              "      table: t\n      create_table: false\n"
+                              "      create_if_missing: true\n"),
+                      &rc);
+  e = find_issue(rep, "errors", "duplicate_config_key", "steps[0].config.create_table");
+  CHECK_STR(msg_of(e), "'create_table' and 'create_if_missing' are both given: 'create_table' is "
+                       "another name for 'create_if_missing'; keep one");
+  CHECK(ival(e, "line") == 9 && ival(e, "col") == 21);
+  osiris_json_free(rep);
+  rep = validate_text(DB_STEP("mysql.writer", "write",
+                              "      table: t\n      truncate_before: true\n"
+                              "      write_mode: upsert\n      primary_key: id\n"),
+                      &rc);
+  CHECK_RC(rc, OSIRIS_EVALIDATE);
+  e = find_issue(rep, "errors", "conflicting_config_keys", "steps[0].config.truncate_before");
+  CHECK_STR(msg_of(e), "'truncate_before: true' conflicts with 'write_mode: upsert' "
+                       "('truncate_before: true' means 'write_mode: replace'); keep one");
+  CHECK(ival(e, "line") == 9);
+  osiris_json_free(rep);
+  rep = validate_text(DB_STEP("mysql.writer", "write",
+                              "      table: t\n      truncate_before: false\n      mode: Replace\n"
+                              "      primary_key: id\n"),
+                      &rc);
+  CHECK(find_issue(rep, "errors", "conflicting_config_keys", "steps[0].config.truncate_before"));
+  osiris_json_free(rep);
+  rep = validate_text(DB_STEP("mysql.writer", "write",
+                              "      table: t\n      truncate_before: true\n"
+                              "      write_mode: REPLACE\n      upsert_keys: [id]\n"),
+                      &rc);
+  CHECK_RC(rc, OSIRIS_OK); /* agreeing: fine */
+  osiris_json_free(rep);
+  /* true alone is replace, which needs a key */
+  rep = validate_text(DB_STEP("mysql.writer", "write", "      table: t\n      truncate_before: true\n"),
+                      &rc);
+  e = find_issue(rep, "errors", "missing_required_field", "steps[0].config.primary_key");
+  CHECK_STR(msg_of(e), "Step 'a' requires 'primary_key' when write_mode is 'replace' "
+                       "(truncate_before: true)");
+  osiris_json_free(rep);
+  /* the primary_key rule sees write_mode in any case, as the writer does */
+  rep = validate_text(DB_STEP("mysql.writer", "write", "      table: t\n      write_mode: Upsert\n"),
+                      &rc);
+  CHECK(find_issue(rep, "errors", "missing_required_field", "steps[0].config.primary_key"));
+  osiris_json_free(rep);
+}
+
+/* A connection field of an integer type may be quoted (port: "3306"), as
+ * connections files write it; other text is still an error. */
+static void test_quoted_port(void) {
+  osiris_rc rc;
+  osiris_json *rep = validate_text(DB_STEP("mysql.extractor", "read", "      table: t\n      port: \"3306\"\n"), &rc);
+  CHECK_RC(rc, OSIRIS_OK);
+  osiris_json_free(rep);
+  rep = validate_text(DB_STEP("mysql.extractor", "read", "      table: t\n      port: \"33o6\"\n"), &rc);
+  CHECK_STR(msg_of(find_issue(rep, "errors", "invalid_config_type", "steps[0].config.port")),
+            "'port' must be an integer between 0 and 65535, got \"33o6\" (digits, quoted or not)");
+  osiris_json_free(rep);
+  rep = validate_text(DB_STEP("mysql.extractor", "read", "      table: t\n      port: \"70000\"\n"), &rc);
+  CHECK(find_issue(rep, "errors", "config_value_out_of_range", "steps[0].config.port"));
+  osiris_json_free(rep);
+  rep = validate_text(DB_STEP("mysql.extractor", "read", "      table: t\n      limit: \"5\"\n"), &rc);
+  CHECK(find_issue(rep, "errors", "invalid_config_type", "steps[0].config.limit")); /* not a connection field */
+  osiris_json_free(rep);
+}
+
+/* csv_extractor dtype: a mapping of known pandas names; an unknown one is
+ * an error at the column's path. */
+static void test_dtype(void) {
+  osiris_json *rep = NULL;
+  const osiris_json *e = one_bad(&rep, "      dtype: {a: int64, b: floaty}\n", "invalid_config_value",
+                                 "dtype.b");
+  CHECK(e && strstr(msg_of(e), "(did you mean 'float'?)"));
+  CHECK(ival(e, "line") == 9);
+  CHECK(!find_issue(rep, "errors", "invalid_config_value", "steps[0].config.dtype.a"));
+  osiris_json_free(rep);
+  e = one_bad(&rep, "      dtype: {a: 3}\n", "invalid_config_type", "dtype.a");
+  CHECK_STR(msg_of(e), "'dtype' values must be strings, got 3");
+  osiris_json_free(rep);
+  e = one_bad(&rep, "      dtype: [int64]\n", "invalid_config_type", "dtype");
+  CHECK(e != NULL);
+  osiris_json_free(rep);
+}
+
+/* Every key of the 0.5.7 specs named by issue 15 is known. */
+static void test_reference_keys_known(void) {
+  static const char *const keys[][2] = {
+      {"filesystem.csv_extractor", "comment"}, {"filesystem.csv_extractor", "dtype"},
+      {"filesystem.csv_extractor", "connection"}, {"mysql.extractor", "batch_size"},
+      {"mysql.extractor", "offset"}, {"mysql.extractor", "schema"}, {"mysql.extractor", "echo"},
+      {"mysql.extractor", "pool_size"}, {"mysql.extractor", "pool_recycle"},
+      {"mysql.writer", "create_table"}, {"mysql.writer", "truncate_before"},
+      {"mysql.writer", "upsert_keys"}, {"mysql.writer", "schema"}, {"mysql.writer", "echo"},
+      {"mysql.writer", "pool_size"}, {"mysql.writer", "pool_recycle"},
+      {"supabase.extractor", "tables"}, {"supabase.extractor", "select"},
+      {"supabase.extractor", "filter"}, {"supabase.extractor", "order"},
+      {"supabase.extractor", "offset"}, {"supabase.extractor", "schema"},
+      {"supabase.extractor", "project_id"}, {"supabase.extractor", "retries"},
+      {"supabase.extractor", "timeout"}};
+  osiris_ctx *ctx = new_ctx();
+  size_t i;
+  for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    const osiris_config_key *k = cp_key_find(osiris_driver_find(ctx, keys[i][0]), keys[i][1], 0);
+    if (!k) fprintf(stderr, "  %s.%s missing\n", keys[i][0], keys[i][1]);
+    CHECK(k != NULL);
+  }
+  osiris_ctx_free(ctx);
+}
+
 static void test_secret_never_echoed(void) {
   osiris_rc rc;
   osiris_json *rep = validate_text(
@@ -401,7 +525,18 @@ static void test_builtin_tables(void) {
       int ok = k->type != OSIRIS_KT_ANY || (k->flags & OSIRIS_KEY_NO_EFFECT);
       if (!ok) fprintf(stderr, "  %s.%s: no type\n", d->name, k->name);
       CHECK(ok);
-      if (k->alias_of) CHECK(cp_key_find(d, k->alias_of, 0) != NULL && !cp_key_find(d, k->alias_of, 0)->alias_of);
+      if (k->alias_of && strchr(k->alias_of, '=')) { /* a value alias: a BOOL, its key's value allowed */
+        const char *value;
+        size_t n = cp_value_alias(k, &value);
+        char target[64];
+        const osiris_config_key *t;
+        snprintf(target, sizeof target, "%.*s", (int)n, k->alias_of);
+        t = cp_key_find(d, target, 0);
+        CHECK(k->type == OSIRIS_KT_BOOL && t != NULL && !t->alias_of);
+        CHECK(t && (!t->allowed || cp_allowed_has(t->allowed, value, strlen(value))));
+      } else if (k->alias_of) {
+        CHECK(cp_key_find(d, k->alias_of, 0) != NULL && !cp_key_find(d, k->alias_of, 0)->alias_of);
+      }
       if (k->flags & OSIRIS_KEY_RANGE) CHECK(cp_has_range(k) && k->min <= k->max);
       if (!k->default_json) continue;
       CHECK_RC(osiris_json_parse(k->default_json, strlen(k->default_json), &dv, NULL, 0), OSIRIS_OK);
@@ -458,6 +593,10 @@ int main(void) {
   RUN(test_unknown_component);
   RUN(test_one_of);
   RUN(test_alias);
+  RUN(test_writer_aliases);
+  RUN(test_quoted_port);
+  RUN(test_dtype);
+  RUN(test_reference_keys_known);
   RUN(test_secret_never_echoed);
   RUN(test_unresolved_param_not_typed);
   RUN(test_no_effect_warns);

@@ -63,6 +63,45 @@ static void test_mask(void) {
   CHECK_STR(out, "x");
 }
 
+/* supabase.extractor filter and order: PostgREST syntax as SQL, every
+ * value a literal (quotes and backslashes escaped), identifiers quoted. */
+static void test_rest_filter_order(void) {
+  static const char *const cases[][3] = {
+      {"status", "eq.completed", "\"status\" = E'completed'"},
+      {"n", "gte.10", "\"n\" >= E'10'"},
+      {"n", "not.lt.3", "NOT (\"n\" < E'3')"},
+      {"name", "like.*o'k\\*", "\"name\" LIKE E'%o\\'k\\\\%'"},
+      {"name", "ilike.a*", "\"name\" ILIKE E'a%'"},
+      {"x", "is.null", "\"x\" IS NULL"},
+      {"x", "not.is.true", "NOT (\"x\" IS TRUE)"},
+      {"id", "in.(1,2,\"a,b\")", "\"id\" IN (E'1', E'2', E'a,b')"},
+      {"we\"ird", "neq.x", "\"we\"\"ird\" <> E'x'"}};
+  static const char *const bad[] = {"completed", "eq", "between.1.2", "is.maybe", "in.1,2", "in.()",
+                                    "in.(\"a)", NULL};
+  drv_db_buf b = {0};
+  char msg[300];
+  size_t i;
+  for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    b.n = 0;
+    CHECK(drv_db_rest_filter(&b, cases[i][0], cases[i][1], '"', msg, sizeof msg) == 0);
+    CHECK_STR(drv_db_str0(&b), cases[i][2]);
+  }
+  for (i = 0; bad[i]; i++) {
+    b.n = 0;
+    msg[0] = 0;
+    CHECK(drv_db_rest_filter(&b, "c", bad[i], '"', msg, sizeof msg) == -1);
+    CHECK(strstr(msg, "filter.c: ") == msg);
+  }
+  b.n = 0;
+  CHECK(drv_db_rest_order(&b, "created_at.desc.nullslast, id", '"') == 0);
+  CHECK_STR(drv_db_str0(&b), " ORDER BY \"created_at\" DESC NULLS LAST, \"id\"");
+  b.n = 0;
+  CHECK(drv_db_rest_order(&b, "id.sideways", '"') == -1);
+  b.n = 0;
+  CHECK(drv_db_rest_order(&b, ",", '"') == -1);
+  drv_db_buf_free(&b);
+}
+
 static void test_copy_and_ident(void) {
   drv_db_buf b = {0};
   drv_db_put_escaped(&b, "a\tb\nc\\d\re", 10, drv_pg_copy_esc);
@@ -176,6 +215,7 @@ int main(void) {
   RUN(test_numbers);
   RUN(test_mask);
   RUN(test_copy_and_ident);
+  RUN(test_rest_filter_order);
   RUN(test_frame_append);
   RUN(test_tls_options);
   return th_report();

@@ -312,6 +312,27 @@ RUN=$(newest_run_dir)
 assert_contains "$ERR" "HTTP 503"
 assert_eq "false|1" "$(json_get "$RUN/status.json" 'str(d.get("ok")).lower() + "|" + str(d.get("exit_code"))')" "status.json: ok false, exit_code 1"
 
+# retries counts the further attempts (0.5.7's spec: 0..10)
+new_case retries_key
+rest_connections
+pg_sql "TRUNCATE rest_dst" >/dev/null
+fake reset
+fake fail '{"nth":2,"status":503,"times":5}'
+pipeline p.yaml "SELECT * FROM rest_src ORDER BY id" 'connection: "@supabase.rest"
+table: rest_dst
+retries: 0'
+run_osiris run p.yaml
+assert_exit 1 "retries: 0 gives up after the first 503"
+assert_eq "503" "$(fake_statuses POST)" "one attempt"
+fake reset
+fake fail '{"nth":2,"status":503,"times":1}'
+pipeline p.yaml "SELECT * FROM rest_src ORDER BY id" 'connection: "@supabase.rest"
+table: rest_dst
+retries: 1'
+run_osiris run p.yaml
+assert_exit 0 "retries: 1 survives one 503"
+assert_eq "503 201" "$(fake_statuses POST)" "two attempts"
+
 # ---------------------------------------------------------------- late batch failure
 new_case late_batch
 rest_connections
@@ -387,5 +408,92 @@ hits=$(grep -rlF -- "$OSIRIS_TEST_BAD_PASSWORD" . 2>/dev/null | wc -l)
 assert_eq 0 "$hits" "doctor output holds no key"
 assert_no_secret .
 
-pg_sql "DROP TABLE IF EXISTS rest_src, rest_dst, rest_up, rest_rep, rest_txt, rest_late; DROP SCHEMA IF EXISTS rest_s CASCADE" >/dev/null
+# ------------------------------------------- supabase.extractor over REST
+# The 0.5.7 keys go to PostgREST as they are: select, filter, order, limit,
+# offset, schema (Accept-Profile); pages of 1000 rows; retries.
+read_pipeline() { # FILE CONFIG_LINES
+  cat >"$1" <<YAML
+oml_version: "0.1.0"
+name: rest-read
+steps:
+  - id: rd
+    component: supabase.extractor
+    mode: read
+    config:
+      connection: "@supabase.rest"
+$(printf '%s\n' "$2" | sed 's/^/      /')
+  - id: out
+    component: filesystem.csv_writer
+    mode: write
+    needs: [rd]
+    config:
+      path: out.csv
+YAML
+}
+pg_sql "DROP TABLE IF EXISTS rest_many; CREATE TABLE rest_many AS SELECT g AS id, 'r' || g AS name FROM generate_series(1, 2500) g;
+CREATE SCHEMA IF NOT EXISTS rest_s; DROP TABLE IF EXISTS rest_s.k_in; CREATE TABLE rest_s.k_in (id int, ok boolean);
+INSERT INTO rest_s.k_in VALUES (1, true), (2, NULL)" >/dev/null || fail "cannot create the read tables"
+
+new_case rest_read_keys
+rest_connections
+read_pipeline p.yaml 'table: rest_src
+select: id,b,d,ts
+filter: {id: lte.4, b: not.is.null}
+order: id.desc
+offset: 1
+limit: 2'
+fake reset
+run_osiris run p.yaml
+assert_exit 0 "supabase.extractor over REST with select/filter/order/offset/limit"
+assert_eq "id,b,d,ts
+3,false,1000-01-01,1970-01-01T00:00:00
+1,true,2024-02-29,2024-01-31T12:34:56.123456" "$(cat out.csv)" "filtered, ordered, skipped, limited; typed int/bool/date/timestamp"
+assert_eq "200" "$(fake_statuses GET)" "one GET"
+assert_matches "$(newest_run_dir)/metrics.jsonl" '"metric":"rows_read","value":2[,}]'
+
+new_case rest_read_pages
+rest_connections
+read_pipeline p.yaml 'table: rest_many
+order: id
+offset: 10'
+fake reset
+run_osiris run p.yaml
+assert_exit 0 "2490 rows over REST"
+assert_eq 2491 "$(wc -l <out.csv)" "every row after the offset (and the header)"
+assert_eq "11,r11" "$(sed -n 2p out.csv)" "the first row after the offset"
+assert_eq "200 200 200" "$(fake_statuses GET)" "pages of 1000 rows: three GETs"
+
+new_case rest_read_schema_retry
+rest_connections
+read_pipeline p.yaml 'table: k_in
+schema: rest_s
+retries: 1'
+fake reset
+fake fail '{"nth":1,"status":503}'
+run_osiris run p.yaml
+assert_exit 0 "schema via Accept-Profile, a 503 retried"
+assert_eq "id,ok
+1,true
+2," "$(cat out.csv)" "the rest_s table's rows"
+assert_eq "503 200" "$(fake_statuses GET)" "retried once"
+assert_eq 1 "$(count_events "$(newest_run_dir)" read.retry)" "a read.retry event"
+fake reset
+fake fail '{"nth":1,"status":503,"times":2}'
+read_pipeline p.yaml 'table: k_in
+schema: rest_s
+retries: 0'
+run_osiris run p.yaml
+assert_exit 1 "retries: 0 gives up after one 503"
+assert_contains "$ERR" "HTTP 503"
+assert_eq "503" "$(fake_statuses GET)" "one attempt"
+
+new_case rest_read_query
+rest_connections
+read_pipeline p.yaml 'query: SELECT 1'
+run_osiris run p.yaml
+assert_exit 1 "a query over REST is refused"
+assert_contains "$ERR" "query needs a SQL channel"
+assert_no_secret "$E2E_WORK"
+
+pg_sql "DROP TABLE IF EXISTS rest_src, rest_dst, rest_up, rest_rep, rest_txt, rest_late, rest_many; DROP SCHEMA IF EXISTS rest_s CASCADE" >/dev/null
 finish

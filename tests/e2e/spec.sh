@@ -218,4 +218,53 @@ run_osiris run open.yaml
 assert_exit 1 "an unterminated quote fails the run"
 assert_contains "$ERR" "open.csv:2: unterminated quoted field" "the error names the file and line"
 
+# ------------------------------------------- 0.5.7 keys of csv_extractor
+# comment and dtype change what is read; a key without effect given in two
+# steps is noted once per run; its compiled default is not noted.
+new_case csv_057_keys
+printf '# exported\nid,score,day\n# note\n007,7,2024-01-02\n008,,2024-01-03\n' >in.csv
+cat >p.yaml <<'EOF'
+oml_version: "0.1.0"
+name: keys
+steps:
+  - id: read
+    component: filesystem.csv_extractor
+    mode: read
+    config:
+      path: in.csv
+      comment: "#"
+      dtype: {id: str, score: float64, day: datetime64}
+      chunk_size: 500
+  - id: again
+    component: filesystem.csv_extractor
+    mode: read
+    config:
+      path: in.csv
+      comment: "#"
+      chunk_size: 700
+  - id: write
+    component: filesystem.csv_writer
+    mode: write
+    needs: [read]
+    config:
+      path: out.csv
+EOF
+run_osiris run p.yaml
+assert_exit 0 "comment, dtype and chunk_size run"
+assert_eq "id,score,day
+007,7.0,2024-01-02T00:00:00
+008,,2024-01-03T00:00:00" "$(cat out.csv)" "comment lines skipped, dtype types forced"
+RUN=$(newest_run_dir)
+assert_eq 1 "$(grep -c '"event":"config_key_no_effect"' "$RUN/events.jsonl")" "chunk_size noted once for two steps"
+assert_matches "$RUN/events.jsonl" '"event":"config_key_no_effect".*"component":"filesystem.csv_extractor".*"key":"chunk_size"'
+sed -i '/chunk_size/d' p.yaml
+run_osiris run p.yaml
+assert_exit 0 "without chunk_size"
+assert_eq 0 "$(grep -c '"event":"config_key_no_effect"' "$(newest_run_dir)/events.jsonl")" "compiled defaults are not noted"
+sed -i 's/datetime64/datetime65/' p.yaml
+run_osiris validate p.yaml
+assert_exit 2 "an unknown dtype fails validation"
+assert_contains "$ERR" "p.yaml:10:45: steps[0].config.dtype.day: 'dtype' must be a mapping (each one of" "the error names the column's place"
+assert_contains "$ERR" "(did you mean 'datetime64'?)" "with the nearest name"
+
 finish
