@@ -7855,7 +7855,9 @@ static int mk_is_masked_key(const char *key) {
       "service_role_key", "anon_key", "access_key_id", "secret_access_key",
       "connection_string", "pg_dsn", "sql_dsn", NULL};
   static const char *const never[] = {"primary_key", "foreign_key", "sort_key", "partition_key",
-                                      "unique_key", "key_columns", "tokens", NULL};
+                                      "unique_key", "key_columns", "tokens",
+                                      /* an auth mode and a header name, not credentials */
+                                      "auth_type", "auth_header_name", NULL};
   char part[128];
   const char *p;
   if (!key || !*key || mk_in_list(key, never)) return 0;

@@ -27,23 +27,31 @@
 //   /apikey/graphql   <$FAKE_GRAPHQL_API_KEY_HEADER, default X-API-Key>: $FAKE_GRAPHQL_API_KEY
 // A missing or wrong credential is 401 {"errors":[{"message":...}]}.
 //
-// Command line: node server.mjs [--port N] (0: a free port).  Prints one
+// Command line: node server.mjs [--port N] [--tls-cert PEM --tls-key PEM]
+// (port 0: a free one; with a certificate it serves https).  Prints one
 // JSON line {"port":N} on stdout once listening.  Stops on SIGTERM/SIGINT.
 //
 // Test knobs (no credential needed; loopback only):
 //   POST /__fake/fail  {"nth":N,"status":503|429|0,"times":1,"retry_after":S}
 //        the N-th GraphQL request counted since the last reset (and the
 //        times-1 after it) fails with that status; status 0 drops the
-//        connection.
+//        connection; status -1 never answers (until the client goes).
 //   POST /__fake/reset  clears the counter, the fail plans and the log
 //   GET  /__fake/log    {"count":N,"requests":[{n,path,status,auth,variables,
 //        operation,user_agent,content_type}]} (credential values are never logged)
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { buildSchema, graphql, GraphQLError } from 'graphql';
 
 const args = process.argv.slice(2);
 let port = 0;
-for (let i = 0; i < args.length; i++) if (args[i] === '--port') port = Number(args[++i]);
+let tlsCert = null, tlsKey = null;
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--port') port = Number(args[++i]);
+  else if (args[i] === '--tls-cert') tlsCert = args[++i];
+  else if (args[i] === '--tls-key') tlsKey = args[++i];
+}
 
 const env = process.env;
 const creds = {
@@ -200,7 +208,7 @@ async function readBody(req) {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const server = http.createServer(async (req, res) => {
+const handler = async (req, res) => {
   const url = new URL(req.url, 'http://x');
   const path = url.pathname;
   try {
@@ -237,6 +245,7 @@ const server = http.createServer(async (req, res) => {
         req.socket.destroy();
         return;
       }
+      if (plan.status === -1) return; // held: the client's timeout ends it
       const extra = plan.retry_after !== undefined ? { 'Retry-After': String(plan.retry_after) } : {};
       return send(res, plan.status, { errors: [{ message: `injected HTTP ${plan.status}` }] }, extra);
     }
@@ -271,7 +280,10 @@ const server = http.createServer(async (req, res) => {
   } catch (e) {
     return send(res, 500, { errors: [{ message: `fake: ${e.message}` }] });
   }
-});
+};
+const server = tlsCert
+  ? https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(tlsKey) }, handler)
+  : http.createServer(handler);
 
 server.listen(port, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
