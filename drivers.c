@@ -4372,16 +4372,16 @@ static osiris_rc drv_gq_take_records(drv_gq *g, const osiris_json *doc, size_t *
     joined = osiris_json_new(OSIRIS_JSON_ARRAY);
     for (i = 0; i < m.n; i++)
       if (osiris_json_kind_of(m.v[i]) != OSIRIS_JSON_ARRAY) all_lists = 0;
-    for (i = 0; joined && i < m.n; i++) {
+    for (i = 0; joined && !rc && i < m.n; i++) {
       size_t j;
       if (!all_lists) {
-        if (osiris_json_push(joined, osiris_json_copy(m.v[i]))) joined = NULL;
+        rc = osiris_json_push(joined, osiris_json_copy(m.v[i]));
         continue;
       }
-      for (j = 0; joined && j < osiris_json_size(m.v[i]); j++)
-        if (osiris_json_push(joined, osiris_json_copy(osiris_json_at(m.v[i], j)))) joined = NULL;
+      for (j = 0; !rc && j < osiris_json_size(m.v[i]); j++)
+        rc = osiris_json_push(joined, osiris_json_copy(osiris_json_at(m.v[i], j)));
     }
-    if (!joined) rc = osiris_step_fail(g->s, OSIRIS_ENOMEM, "out of memory");
+    if (!joined || rc) rc = osiris_step_fail(g->s, OSIRIS_ENOMEM, "out of memory");
     result = joined;
   }
   if (!rc && result) {
@@ -4425,7 +4425,7 @@ static osiris_rc drv_gq_fetch(drv_gq *g) {
   vars = v0 ? osiris_json_copy(v0) : osiris_json_new(OSIRIS_JSON_OBJECT);
   if (!vars) return osiris_step_fail(g->s, OSIRIS_ENOMEM, "out of memory");
   for (;;) {
-    osiris_json *req = osiris_json_new(OSIRIS_JSON_OBJECT), *doc = NULL;
+    osiris_json *req, *doc = NULL;
     const osiris_json *errs, *info, *cursor;
     drv_gq_matches m = {0};
     osiris_http_req q;
@@ -4438,6 +4438,7 @@ static osiris_rc drv_gq_fetch(drv_gq *g) {
       osiris_step_log(g->s, 1, "max_pages %" PRId64 " reached", g->max_pages);
       break;
     }
+    req = osiris_json_new(OSIRIS_JSON_OBJECT);
     if (!req || osiris_json_set(req, "query", osiris_json_new_str(g->query, strlen(g->query))) ||
         osiris_json_set(req, "variables", osiris_json_copy(vars)) ||
         !(body = osiris_json_dump(req, 0, &body_len))) {
