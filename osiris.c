@@ -16499,8 +16499,14 @@ static osiris_rc ht_add_secrets(osiris_step *s, const osiris_http_req *q) {
     for (v = colon + 1; *v == ' ' || *v == '\t'; v++) {
     }
     rc = ss_add_secret(&s->run->ss, v);
+    /* "Bearer <token>": the credential alone can reach a message too.  Only
+     * for the headers with an auth scheme: a word of another header's value
+     * would be scrubbed from every line of the run. */
     sp = strchr(v, ' ');
-    if (!rc && sp && sp[1]) rc = ss_add_secret(&s->run->ss, sp + 1); /* "Bearer <token>" */
+    if (!rc && sp && sp[1] &&
+        ((colon - *h == 13 && strncasecmp(*h, "authorization", 13) == 0) ||
+         (colon - *h == 19 && strncasecmp(*h, "proxy-authorization", 19) == 0)))
+      rc = ss_add_secret(&s->run->ss, sp + 1);
   }
   qs = strchr(q->url, '?');
   while (!rc && qs && *qs) {

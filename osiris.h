@@ -526,9 +526,10 @@ osiris_rc osiris_step_add_secret(osiris_step *s, const char *value);
  *   - Secrets: the value of every header but the content-negotiation ones
  *     (Accept*, Content-Type, Content-Length, User-Agent, Cache-Control,
  *     Connection, Expect, Prefer) is registered with the run's scrubber
- *     (osiris_step_add_secret), and so is the token after "Bearer "/"Basic
- *     ", a URL's user-info password and the value of a secret-named query
- *     parameter (api_key=, token=, ...).  Messages show the URL with its
+ *     (osiris_step_add_secret), and so is the credential after the scheme
+ *     word of (Proxy-)Authorization ("Bearer <token>"), a URL's user-info
+ *     password and the value of a secret-named query parameter (api_key=,
+ *     token=, ...).  Messages show the URL with its
  *     user info and query values as "***".  Redirects are not followed
  *     (a credential never travels to a host the caller did not name).
  *   - Only http:// and https://.  Plain http only to a loopback host

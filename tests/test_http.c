@@ -119,6 +119,9 @@ static osiris_rc http_driver(osiris_step *s) {
   call.rc = osiris_step_http(s, &call.req, &call.status, &b);
   snprintf(call.body, sizeof call.body, "%s", b.p ? b.p : "(null)");
   osiris_buf_free(&b);
+  /* what a driver does with an error body: into the step's message */
+  if (!call.rc && call.status >= 400)
+    return osiris_step_fail(s, OSIRIS_EDRIVER, "HTTP %ld: %s", call.status, call.body);
   return call.rc;
 }
 
@@ -261,8 +264,8 @@ static void test_retries_exhausted(void) {
   char *ev;
   base_req("/x");
   call.req.attempts = 3;
-  CHECK_RC(run_case("exhausted", script, 4, run_dir, sizeof run_dir), OSIRIS_OK);
-  CHECK_RC(call.rc, OSIRIS_OK); /* a response: the caller judges it */
+  CHECK_RC(run_case("exhausted", script, 4, run_dir, sizeof run_dir), OSIRIS_EDRIVER);
+  CHECK_RC(call.rc, OSIRIS_OK); /* a response: the caller judges it (here: fails) */
   CHECK(call.status == 500);
   CHECK_STR(call.body, "c");
   CHECK(call.sent == 3);
@@ -273,14 +276,25 @@ static void test_retries_exhausted(void) {
 }
 
 static void test_4xx_final(void) {
-  static const ts_resp script[] = {{401, NULL, "{\"error\":\"bad token\"}", 0}, {200, NULL, "", 0}};
+  /* The server echoes the token and the words of another header's value:
+   * the token is scrubbed from the step's message, the words are not (the
+   * whole value "hello world" would be). */
+  static const ts_resp script[] = {{401, NULL, "bad token " TOKEN " for hello, world", 0},
+                                   {200, NULL, "", 0}};
   char run_dir[600];
+  char *ev;
   base_req("/x");
-  CHECK_RC(run_case("final4xx", script, 2, run_dir, sizeof run_dir), OSIRIS_OK);
+  call.headers[1] = "X-Note: hello world";
+  CHECK_RC(run_case("final4xx", script, 2, run_dir, sizeof run_dir), OSIRIS_EDRIVER);
   CHECK(call.status == 401);
   CHECK(call.sent == 1);
   CHECK(srv.served == 1);
   CHECK(strstr(srv.last_request, "GET /x ") == srv.last_request);
+  CHECK(strstr(srv.last_request, "X-Note: hello world") != NULL);
+  ev = events_of(run_dir);
+  CHECK(strstr(ev, "HTTP 401: bad token ***MASKED*** for hello, world") != NULL);
+  os_free(ev);
+  no_secret_in(run_dir);
 }
 
 static void test_network_errors(void) {

@@ -264,6 +264,43 @@ run_osiris run pipeline.yaml
 assert_exit 0 "data_path without a match: run succeeds"
 assert_contains "$(newest_run_dir)/osiris.log" 'no data at data_path "data.nothing.here"'
 
+# [N] and a path to scalars: one column "value"
+pipeline "connection: \"@graphql.open\"
+query: '{ items(first: 3) { nodes { id } } }'
+data_path: data.items.nodes[*].id"
+run_osiris run pipeline.yaml
+assert_eq "value" "$(csv_header)" "data_path to scalars: a column named value"
+assert_eq "i1|i2|i3" "$(csv_col value)" "data_path [*].id: the ids"
+pipeline "connection: \"@graphql.open\"
+query: '{ items(first: 3) { nodes { id } } }'
+data_path: data.items.nodes[1]"
+run_osiris run pipeline.yaml
+assert_eq "i2" "$(csv_col id)" "data_path [1]: the second node"
+
+# volume: 120000 rows over 6 pages stream into the writer in batches
+pipeline "connection: \"@graphql.open\"
+query: 'query N(\$after: String) { numbers(first: 20000, after: \$after, total: 120000) { nodes { n half label } pageInfo { hasNextPage endCursor } } }'
+pagination_enabled: true
+pagination_path: data.numbers.pageInfo
+data_path: data.numbers.nodes"
+run_osiris run pipeline.yaml
+assert_exit 0 "volume: run"
+assert_eq 120000 "$(rows)" "volume: 120000 rows"
+assert_eq 6 "$(metric pages_fetched)" "volume: 6 pages"
+assert_eq "1,0.5,n1" "$(sed -n 2p out.csv | tr -d '\r')" "volume: first row (half is double from page 1)"
+assert_eq "120000,60000.0,n120000" "$(tail -n 1 out.csv | tr -d '\r')" "volume: last row"
+py_check '
+import json, sys
+def ok(c, m): print(("ok " if c else "not ok ") + m)
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+ro = [e for e in ev if e["event"] == "rows_out" and e["step_id"] == "items"]
+ok(ro and ro[0].get("streamed") is True, "the rows went downstream as a stream: %s" % ro)
+ir = [e for e in ev if e["event"] == "inputs_resolved" and e["step_id"] == "write"]
+ok(ir and ir[0].get("source") == "stream", "the writer read a stream")
+sc = [e for e in ev if e["event"] == "stream_complete"]
+ok(sc and sc[0]["rows"] == 120000 and sc[0]["batches"] > 1, "more than one batch: %s" % sc)
+' "$(newest_run_dir)/events.jsonl"
+
 # ------------------------------------------------ auth modes
 setup auth
 q_item='{ item(id: "i4") { id name } }'
@@ -516,6 +553,18 @@ if [ -x "$WORKER" ]; then
   else
     fail "parity: events differ"
   fi
+  # a "${VAR}" header is read where the step runs: the sandbox gets the
+  # variable only when it is passed
+  pipeline "endpoint: $BASE/apikey/graphql
+query: '{ item(id: \"i7\") { id } }'
+headers: {X-Shop-Key: \"\${GQL_KEY}\"}
+data_path: data.item"
+  OSIRIS_WORKER=$WORKER run_osiris run pipeline.yaml --sandbox local
+  assert_exit 1 "--sandbox local: a \${VAR} header without the variable fails"
+  assert_contains "$ERR" "environment variable GQL_KEY is not set"
+  OSIRIS_WORKER=$WORKER run_osiris run pipeline.yaml --sandbox local --e2b-pass-env GQL_KEY
+  assert_exit 0 "--sandbox local --e2b-pass-env GQL_KEY: the header works"
+  assert_eq "i7" "$(csv_col id)" "--sandbox local: the row"
 else
   echo "  note: $WORKER not built (make osiris-worker): --sandbox local parity skipped" >&2
 fi

@@ -75,6 +75,12 @@ try {
   d = await open.request(gql`query M($m: Int) { items(first: 100, minQty: $m) { totalCount } }`, { m: 40 });
   eq(d.items.totalCount, 5, 'minQty filter (qty 40..50 without the nulls)');
 
+  // synthetic volume rows
+  d = await open.request(gql`query N($a: String) { numbers(first: 3, after: $a, total: 4) { nodes { n half label } pageInfo { hasNextPage endCursor } } }`);
+  eq(d.numbers.nodes, [{ n: 1, half: 0.5, label: 'n1' }, { n: 2, half: 1, label: 'n2' }, { n: 3, half: 1.5, label: 'n3' }], 'numbers: page 1');
+  d = await open.request(gql`query N($a: String) { numbers(first: 3, after: $a, total: 4) { nodes { n } pageInfo { hasNextPage endCursor } } }`, { a: d.numbers.pageInfo.endCursor });
+  eq([d.numbers.nodes.map((x) => x.n), d.numbers.pageInfo.hasNextPage], [[4], false], 'numbers: last page');
+
   // an error in a 200 response
   let e = await expectError(open.request(gql`{ boom(message: "kaputt") { id } }`));
   ok(e instanceof ClientError, 'boom: ClientError');

@@ -16,7 +16,8 @@
 //     edges { cursor node }, pageInfo { hasNextPage endCursor }; `items`
 //     also offers the `nodes` shortcut (as GitHub's API does).
 //
-// Data: 25 items (id i1..i25); prices are integral on items 1-10 and
+// Data: 25 items (id i1..i25) and `numbers`, synthetic rows for volume
+// tests (up to 20000 a page); prices are integral on items 1-10 and
 // fractional after (a Float column whose first page looks integral), and
 // `ref` (a JSON scalar) is an integer on items 1-10 and text after.
 //
@@ -74,6 +75,8 @@ const schema = buildSchema(`
     item(id: ID!): Item
     "A field that fails with the given message (an error in a 200 response)."
     boom(message: String = "boom"): [Item!]
+    "Synthetic rows {n, half, label} for n = 1..total, cursor-paginated (volume tests)."
+    numbers(first: Int = 1000, after: String, total: Int = 100000): NumberConnection!
     "Echoes the variables it got, for variable tests."
     echo(text: String, n: Int, flag: Boolean): Echo!
   }
@@ -91,6 +94,15 @@ const schema = buildSchema(`
   type ItemEdge {
     cursor: String!
     node: Item!
+  }
+  type NumberConnection {
+    nodes: [Number!]!
+    pageInfo: PageInfo!
+  }
+  type Number {
+    n: Int!
+    half: Float!
+    label: String!
   }
   type PageInfo {
     hasNextPage: Boolean!
@@ -145,8 +157,8 @@ const indexOf = (cursor) => {
   return Number(m[1]);
 };
 
-function page(list, first, after) {
-  if (first < 0 || first > 100) throw new GraphQLError('first must be between 0 and 100');
+function page(list, first, after, max = 100) {
+  if (first < 0 || first > max) throw new GraphQLError(`first must be between 0 and ${max}`);
   const start = after == null ? 0 : indexOf(after) + 1;
   const slice = list.slice(start, start + first);
   const edges = slice.map((node, k) => ({ cursor: cursorOf(start + k), node }));
@@ -165,6 +177,14 @@ const root = {
   items: ({ first, after, minQty }) =>
     page(minQty == null ? ITEMS : ITEMS.filter((x) => x.qty != null && x.qty >= minQty), first, after),
   products: ({ first, after }) => page(ITEMS, first, after),
+  numbers: ({ first, after, total }) => {
+    if (total < 0 || total > 1000000) throw new GraphQLError('total must be between 0 and 1000000');
+    const start = after == null ? 0 : indexOf(after) + 1;
+    const end = Math.min(total, start + Math.max(0, Math.min(first, 20000)));
+    const nodes = [];
+    for (let i = start; i < end; i++) nodes.push({ n: i + 1, half: (i + 1) / 2, label: `n${i + 1}` });
+    return { nodes, pageInfo: { hasNextPage: end < total, endCursor: end > start ? cursorOf(end - 1) : null } };
+  },
   item: ({ id }) => ITEMS.find((x) => x.id === id) || null,
   boom: ({ message }) => {
     throw new GraphQLError(message);
