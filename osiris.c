@@ -16807,7 +16807,8 @@ osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *statu
 static int df_ignored_field(const char *k) {
   static const char *const ignored[] = {"ts", "session", "session_id", "session_dir",
                                         "duration_ms", "duration", "manifest_path", "adapter",
-                                        "sandbox_id", "value_ms", NULL};
+                                        "sandbox_id", "value_ms",
+                                        "delay_ms", /* a retry's wait, jittered */ NULL};
   size_t i;
   for (i = 0; ignored[i]; i++)
     if (strcmp(k, ignored[i]) == 0) return 1;
