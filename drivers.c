@@ -3827,7 +3827,8 @@ static const osiris_driver drv_dk_processor = {
  * headers may come from the connection and from the config, where a value
  * "${VAR}" is read from the environment (a literal credential-looking
  * header is refused).  Every header value is scrubbed from the run's files
- * by osiris_step_http.
+ * by osiris_step_http.  Memory comes from osiris_malloc and osiris_buf (the
+ * engine's allocator, so its fault injection reaches this section too).
  * ====================================================================== */
 
 #define DRV_GQ_MAX_COLS 4096
@@ -3873,7 +3874,7 @@ typedef struct drv_gq_path {
 
 static void drv_gq_path_free(drv_gq_path *p) {
   size_t i;
-  for (i = 0; i < p->n; i++) free(p->seg[i].name);
+  for (i = 0; i < p->n; i++) osiris_free(p->seg[i].name);
   p->n = 0;
 }
 
@@ -3908,7 +3909,7 @@ static int drv_gq_path_parse(const char *s, drv_gq_path *p) {
       if (n == 1 && *s == '*') {
         g->all = 1;
       } else {
-        g->name = malloc(n + 1);
+        g->name = osiris_malloc(n + 1);
         if (!g->name) goto bad;
         memcpy(g->name, s, n);
         g->name[n] = 0;
@@ -3938,7 +3939,7 @@ static void drv_gq_match_add(drv_gq_matches *m, const osiris_json *v) {
   if (m->oom) return;
   if (m->n == m->cap) {
     size_t cap = m->cap ? m->cap * 2 : 16;
-    const osiris_json **nv = realloc(m->v, cap * sizeof *nv);
+    const osiris_json **nv = osiris_realloc(m->v, cap * sizeof *nv);
     if (!nv) {
       m->oom = 1;
       return;
@@ -3987,8 +3988,8 @@ typedef struct drv_gq_schema {
 
 static void drv_gq_schema_free(drv_gq_schema *sc) {
   size_t i;
-  for (i = 0; i < sc->n; i++) free(sc->cols[i].name);
-  free(sc->cols);
+  for (i = 0; i < sc->n; i++) osiris_free(sc->cols[i].name);
+  osiris_free(sc->cols);
   memset(sc, 0, sizeof *sc);
 }
 
@@ -4007,12 +4008,12 @@ static size_t drv_gq_col_find(drv_gq_schema *sc, const char *name, int add) {
   if (sc->n == DRV_GQ_MAX_COLS) return SIZE_MAX - 1;
   if (sc->n == sc->cap) {
     size_t cap = sc->cap ? sc->cap * 2 : 16;
-    drv_gq_col *nc = realloc(sc->cols, cap * sizeof *nc);
+    drv_gq_col *nc = osiris_realloc(sc->cols, cap * sizeof *nc);
     if (!nc) return SIZE_MAX - 1;
     sc->cols = nc;
     sc->cap = cap;
   }
-  sc->cols[sc->n].name = drv_strdup(name);
+  sc->cols[sc->n].name = osiris_strdup(name);
   if (!sc->cols[sc->n].name) return SIZE_MAX - 1;
   sc->cols[sc->n].kind = DRV_GQ_NULL;
   sc->hint = sc->n + 1;
@@ -4045,7 +4046,7 @@ static int drv_gq_widen(int a, int b) {
  * the name buffer bounds the nesting. */
 typedef int (*drv_gq_cell_fn)(void *user, const char *name, const osiris_json *v);
 
-static int drv_gq_cells(const osiris_json *v, int flatten, drv_buf *name, int depth,
+static int drv_gq_cells(const osiris_json *v, int flatten, osiris_buf *name, int depth,
                         drv_gq_cell_fn fn, void *user) {
   size_t i, mark = name->len;
   if (osiris_json_kind_of(v) != OSIRIS_JSON_OBJECT)
@@ -4055,8 +4056,8 @@ static int drv_gq_cells(const osiris_json *v, int flatten, drv_buf *name, int de
   }
   for (i = 0; i < osiris_json_size(v); i++) {
     int r;
-    if (depth > 0) drv_buf_put(name, ".", 1);
-    drv_buf_puts(name, osiris_json_key_at(v, i));
+    if (depth > 0) osiris_buf_put(name, ".", 1);
+    osiris_buf_puts(name, osiris_json_key_at(v, i));
     if (name->oom) return -1;
     r = drv_gq_cells(osiris_json_at(v, i), flatten, name, depth + 1, fn, user);
     name->len = mark;
@@ -4142,7 +4143,7 @@ static osiris_rc drv_gq_add_header(drv_gq *g, const char *name, const char *valu
   char *line, **nh;
   if (!nl || strcspn(name, ":\r\n \t") != nl || strcspn(value, "\r\n") != vl)
     return osiris_step_fail(g->s, OSIRIS_EINVAL, "config.headers: \"%s\" is not a valid header", name);
-  line = malloc(nl + vl + 3);
+  line = osiris_malloc(nl + vl + 3);
   if (!line) return osiris_step_fail(g->s, OSIRIS_ENOMEM, "out of memory");
   memcpy(line, name, nl);
   memcpy(line + nl, ": ", 2);
@@ -4151,13 +4152,13 @@ static osiris_rc drv_gq_add_header(drv_gq *g, const char *name, const char *valu
   for (i = 0; i < g->n_headers; i++)
     if (strncasecmp(g->headers[i], name, nl) == 0 && g->headers[i][nl] == ':') {
       memset(g->headers[i], 0, strlen(g->headers[i]));
-      free(g->headers[i]);
+      osiris_free(g->headers[i]);
       g->headers[i] = line;
       return OSIRIS_OK;
     }
-  nh = realloc(g->headers, (g->n_headers + 2) * sizeof *nh);
+  nh = osiris_realloc(g->headers, (g->n_headers + 2) * sizeof *nh);
   if (!nh) {
-    free(line);
+    osiris_free(line);
     return osiris_step_fail(g->s, OSIRIS_ENOMEM, "out of memory");
   }
   g->headers = nh;
@@ -4213,10 +4214,10 @@ static const char drv_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 /* "Basic " + base64(user:password), malloc'd. */
 static char *drv_gq_basic(const char *user, const char *password) {
   size_t ul = strlen(user), pl = strlen(password), n = ul + 1 + pl, i, o = 6;
-  unsigned char *raw = malloc(n + 1);
-  char *out = raw ? malloc(6 + (n + 2) / 3 * 4 + 1) : NULL;
+  unsigned char *raw = osiris_malloc(n + 1);
+  char *out = raw ? osiris_malloc(6 + (n + 2) / 3 * 4 + 1) : NULL;
   if (!out) {
-    free(raw);
+    osiris_free(raw);
     return NULL;
   }
   memcpy(raw, user, ul);
@@ -4233,7 +4234,7 @@ static char *drv_gq_basic(const char *user, const char *password) {
   }
   out[o] = 0;
   memset(raw, 0, n);
-  free(raw);
+  osiris_free(raw);
   return out;
 }
 
@@ -4253,13 +4254,13 @@ static osiris_rc drv_gq_auth(drv_gq *g) {
                               drv_ieq(g->auth_type, "bearer") ? "Bearer" : "API key");
     if (drv_ieq(g->auth_type, "bearer")) {
       size_t n = strlen(token);
-      char *v = malloc(n + 8);
+      char *v = osiris_malloc(n + 8);
       if (!v) return osiris_step_fail(g->s, OSIRIS_ENOMEM, "out of memory");
       memcpy(v, "Bearer ", 7);
       memcpy(v + 7, token, n + 1);
       rc = drv_gq_add_header(g, "Authorization", v);
       memset(v, 0, n + 7);
-      free(v);
+      osiris_free(v);
     } else {
       rc = drv_gq_add_header(g, g->auth_header, token);
     }
@@ -4273,7 +4274,7 @@ static osiris_rc drv_gq_auth(drv_gq *g) {
     if (!v) return osiris_step_fail(g->s, OSIRIS_ENOMEM, "out of memory");
     rc = drv_gq_add_header(g, "Authorization", v);
     memset(v, 0, strlen(v));
-    free(v);
+    osiris_free(v);
   } else if (!drv_ieq(g->auth_type, "none")) {
     return osiris_step_fail(g->s, OSIRIS_EINVAL,
                             "config.auth_type must be one of none, bearer, basic, api_key (got \"%s\")",
@@ -4360,7 +4361,7 @@ static osiris_rc drv_gq_take_records(drv_gq *g, const osiris_json *doc, size_t *
   osiris_json *joined = NULL;
   size_t i, count = 0;
   osiris_rc rc = OSIRIS_OK;
-  drv_buf name = {0};
+  osiris_buf name = {0};
   *n = 0;
   drv_gq_eval(doc, &g->data, 0, &m);
   if (m.oom) rc = osiris_step_fail(g->s, OSIRIS_ENOMEM, "out of memory");
@@ -4408,9 +4409,9 @@ static osiris_rc drv_gq_take_records(drv_gq *g, const osiris_json *doc, size_t *
       count++;
     }
   }
-  drv_buf_free(&name);
+  osiris_buf_free(&name);
   osiris_json_free(joined);
-  free(m.v);
+  osiris_free(m.v);
   *n = count;
   return rc;
 }
@@ -4503,7 +4504,7 @@ static osiris_rc drv_gq_fetch(drv_gq *g) {
     }
     drv_gq_eval(doc, &g->pinfo, 0, &m);
     info = m.n ? m.v[0] : NULL;
-    free(m.v);
+    osiris_free(m.v);
     if (osiris_json_kind_of(info) != OSIRIS_JSON_OBJECT) {
       osiris_step_log(g->s, 2, "no pagination info at pagination_path \"%s\"; stopping", g->pg_path);
       osiris_json_free(doc);
@@ -4518,9 +4519,8 @@ static osiris_rc drv_gq_fetch(drv_gq *g) {
     {
       char *c = osiris_json_dump(cursor, 0, NULL);
       int same = c && last_cursor && strcmp(c, last_cursor) == 0;
-      free(last_cursor);
-      last_cursor = c ? drv_strdup(c) : NULL;
-      osiris_free(c);
+      osiris_free(last_cursor);
+      last_cursor = c;
       if (same) {
         rc = osiris_step_fail(g->s, OSIRIS_EDRIVER,
                               "GraphQL pagination: the cursor at %s.%s did not change after page %" PRId64
@@ -4536,7 +4536,7 @@ static osiris_rc drv_gq_fetch(drv_gq *g) {
       break;
     }
   }
-  free(last_cursor);
+  osiris_free(last_cursor);
   osiris_buf_free(&resp);
   osiris_json_free(vars);
   return rc;
@@ -4566,14 +4566,14 @@ static osiris_rc drv_gq_append(osiris_frame *f, size_t c, int k, const osiris_js
 static osiris_rc drv_gq_build(drv_gq *g, osiris_frame **out) {
   osiris_frame *f = osiris_frame_new();
   drv_gq_row row;
-  drv_buf name = {0};
+  osiris_buf name = {0};
   char *line = NULL;
   size_t cap = 0, c;
   ssize_t len;
   int64_t done = 0;
   osiris_rc rc = OSIRIS_OK;
   row.sc = &g->sc;
-  row.cell = calloc(g->sc.n + 1, sizeof *row.cell);
+  row.cell = osiris_calloc(g->sc.n + 1, sizeof *row.cell);
   if (!f || !row.cell) {
     rc = osiris_step_fail(g->s, OSIRIS_ENOMEM, "out of memory");
     goto done;
@@ -4609,9 +4609,9 @@ static osiris_rc drv_gq_build(drv_gq *g, osiris_frame **out) {
   if (!rc && name.oom) rc = osiris_step_fail(g->s, OSIRIS_ENOMEM, "out of memory");
   if (!rc && ferror(g->spool)) rc = osiris_step_fail(g->s, OSIRIS_EIO, "cannot read the page spool");
 done:
-  free(line);
-  free(row.cell);
-  drv_buf_free(&name);
+  free(line); /* getline()'s, from libc */
+  osiris_free(row.cell);
+  osiris_buf_free(&name);
   if (rc) {
     osiris_frame_free(f);
     f = NULL;
@@ -4661,9 +4661,9 @@ static osiris_rc drv_gq_run(osiris_step *s) {
   drv_gq_schema_free(&g.sc);
   for (i = 0; i < g.n_headers; i++) {
     memset(g.headers[i], 0, strlen(g.headers[i]));
-    free(g.headers[i]);
+    osiris_free(g.headers[i]);
   }
-  free(g.headers);
+  osiris_free(g.headers);
   return rc;
 }
 

@@ -705,12 +705,12 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 /* ---- graphql.extractor: paths, widening, flattening (section 3c) ---- */
 
 static int gq_name_cell(void *user, const char *name, const osiris_json *v) {
-  drv_buf *b = user;
+  osiris_buf *b = user;
   char *d = osiris_json_dump(v, 0, NULL);
-  drv_buf_puts(b, name);
-  drv_buf_puts(b, "=");
-  drv_buf_puts(b, d ? d : "null");
-  drv_buf_puts(b, ";");
+  osiris_buf_puts(b, name);
+  osiris_buf_puts(b, "=");
+  osiris_buf_puts(b, d ? d : "null");
+  osiris_buf_puts(b, ";");
   osiris_free(d);
   return 0;
 }
@@ -751,7 +751,7 @@ static void test_graphql_paths(void) {
   CHECK(drv_gq_path_parse("a[", &p) == -1);
   CHECK(drv_gq_path_parse("a.", &p) == -1);
   CHECK(drv_gq_path_parse("a[-1]", &p) == -1);
-  free(m.v);
+  osiris_free(m.v);
   osiris_json_free(doc);
 }
 
@@ -759,7 +759,7 @@ static void test_graphql_columns(void) {
   static const char rec_text[] =
       "{\"id\":1,\"o\":{\"a\":{\"b\":true},\"e\":{}},\"l\":[1,{\"x\":2}],\"n\":null}";
   osiris_json *rec = NULL;
-  drv_buf b = {0}, name = {0};
+  osiris_buf b = {0}, name = {0};
   char *basic;
   /* widening: null neutral, int+double double, any other mix text */
   CHECK(drv_gq_widen(DRV_GQ_NULL, DRV_GQ_INT) == DRV_GQ_INT);
@@ -780,15 +780,15 @@ static void test_graphql_columns(void) {
   CHECK(drv_gq_cells(rec, 1, &name, 0, gq_name_cell, &b) == 0);
   CHECK_STR(b.p, "value=\"x\";");
   osiris_json_free(rec);
-  drv_buf_free(&b);
-  drv_buf_free(&name);
+  osiris_buf_free(&b);
+  osiris_buf_free(&name);
   /* RFC 7617's example */
   basic = drv_gq_basic("Aladdin", "open sesame");
   CHECK_STR(basic, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
-  free(basic);
+  osiris_free(basic);
   basic = drv_gq_basic("a", "b");
   CHECK_STR(basic, "Basic YTpi");
-  free(basic);
+  osiris_free(basic);
   CHECK(drv_gq_secret_header("X-Hasura-Admin-Secret") && drv_gq_secret_header("Authorization") &&
         drv_gq_secret_header("X-API-KEY") && !drv_gq_secret_header("X-Request-Source"));
 }
