@@ -4416,7 +4416,12 @@ static osiris_rc drv_gq_take_records(drv_gq *g, const osiris_json *doc, size_t *
   return rc;
 }
 
-/* Pass 1: every page into the spool. */
+/* Pass 1: every page into the spool.  Per page: (1) stop at max_pages,
+ * (2) the body {"query","variables"}, (3) osiris_step_http with the retry
+ * policy, (4) judge the answer: not 200, not a JSON object, or "errors"
+ * fail the step, (5) the records at data_path into the spool and the
+ * schema, (6) with pagination, the page info: stop without a next page,
+ * fail on a cursor that did not move, else set the cursor variable. */
 static osiris_rc drv_gq_fetch(drv_gq *g) {
   osiris_json *vars = NULL;
   char *last_cursor = NULL;
