@@ -470,6 +470,31 @@ run_osiris run pipeline.yaml
 assert_exit 1 "timeout 5: a held request fails"
 assert_contains_i "$ERR" "timed out"
 
+# the run's --timeout stops a transfer the server never answers
+knob /__fake/reset '{}' >/dev/null
+knob /__fake/fail '{"nth":1,"status":-1,"times":1}' >/dev/null
+pipeline "connection: \"@graphql.open\"
+query: '$ITEMS_Q'
+variables: {first: 10}
+data_path: data.items.nodes
+timeout: 300"
+run_osiris run pipeline.yaml --timeout 2
+assert_exit 1 "--timeout 2 stops a held request (timeout 300)"
+assert_eq timed_out "$(json_get "$(newest_run_dir)/status.json" 'd["reason"]')" "status.json reason timed_out"
+# and a retry's wait: a 503 asking for an hour, retry_delay 60
+knob /__fake/reset '{}' >/dev/null
+knob /__fake/fail '{"nth":1,"status":503,"times":1,"retry_after":3600}' >/dev/null
+pipeline "connection: \"@graphql.open\"
+query: '$ITEMS_Q'
+variables: {first: 10}
+data_path: data.items.nodes
+retry_delay: 60"
+run_osiris run pipeline.yaml --timeout 2
+assert_exit 1 "--timeout 2 stops a retry's wait"
+assert_eq timed_out "$(json_get "$(newest_run_dir)/status.json" 'd["reason"]')" "status.json reason timed_out (wait)"
+assert_eq 1 "$(requests_count)" "no second request after the timeout"
+assert_contains "$(newest_run_dir)/events.jsonl" '"delay_ms":60000' "Retry-After 3600 bounded to 60 s"
+
 # ------------------------------------------------ validate_ssl over https
 setup tls
 openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=localhost \
