@@ -500,7 +500,8 @@ void osiris_step_progress(osiris_step *s, int64_t rows);
 
 /* A variable as the step's context sees it (osiris_ctx_getenv: the
  * environment, then the .env files), or NULL.  Borrowed, valid during
- * run().  A driver that resolves a "${VAR}" config value with it registers
+ * run().  In a remote run that is the worker's environment, which holds
+ * only what the host passed (--e2b-pass-env; connections travel anyway).  A driver that resolves a "${VAR}" config value with it registers
  * the value with osiris_step_add_secret when it is a credential. */
 const char *osiris_step_getenv(osiris_step *s, const char *name);
 /* Scrub value from every later message, event, metric tag and log line of
