@@ -4279,6 +4279,9 @@ static osiris_rc drv_gq_auth(drv_gq *g) {
     return osiris_step_fail(g->s, OSIRIS_EINVAL,
                             "config.auth_type must be one of none, bearer, basic, api_key (got \"%s\")",
                             g->auth_type);
+  } else if (token && *token) {
+    osiris_step_log(g->s, 2, "config.auth_type is none: the connection's auth_token is not sent "
+                             "(set auth_type: bearer, basic or api_key)");
   }
   if (rc) return rc;
   if (g->conn && (rc = drv_gq_headers_of(g, drv_cfg_get(g->conn, "headers"), 1))) return rc;

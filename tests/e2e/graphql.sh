@@ -327,6 +327,7 @@ run_osiris run pipeline.yaml
 assert_exit 1 "auth_type none against a protected endpoint fails"
 assert_contains "$ERR" "HTTP 401"
 assert_contains "$ERR" "authentication required"
+assert_contains "$(newest_run_dir)/osiris.log" "auth_token is not sent" "auth_type none with a token: a warning"
 
 # a wrong token fails with a clear message, and is not in it
 pipeline "connection: \"@graphql.wrongtoken\"
