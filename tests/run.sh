@@ -53,7 +53,14 @@ run_one embed tests/bin/embed
 echo "symbols"
 run_one check_symbols bash tests/check_symbols.sh
 echo "end-to-end tests"
-for t in tests/e2e/*.sh; do [ "$(basename "$t")" = lib.sh ] && continue; run_one "e2e/$(basename "$t")" bash "$t"; done
+# These also need node and the npm packages of a fake (tests/fake_graphql):
+# make test runs them after the quick subset.
+e2e_npm=" graphql.sh "
+for t in tests/e2e/*.sh; do
+  [ "$(basename "$t")" = lib.sh ] && continue
+  case $e2e_npm in *" $(basename "$t") "*) continue ;; esac
+  run_one "e2e/$(basename "$t")" bash "$t"
+done
 
 if [ "$quick" = 1 ]; then
   if [ "${#broken[@]}" -gt 0 ]; then echo "failing: ${broken[*]}"; fi
@@ -62,11 +69,14 @@ if [ "$quick" = 1 ]; then
   exit
 fi
 
+echo "end-to-end tests against fakes on node (the fake checked with its client first)"
+run_one fake_graphql/client bash tests/fake_graphql/run.sh
+for t in $e2e_npm; do run_one "e2e/$t" bash "tests/e2e/$t"; done
 echo "static worker"
 run_one remote/static bash tests/remote/static.sh
 echo "remote execution: --sandbox local and --e2b against a fake E2B"
 run_one fake_e2b/sdk bash tests/fake_e2b/run.sh
-for t in parity secrets faults reattach spill_parity stream_parity hostile runs_diff_flow e2b_env; do run_one "remote/$t" bash "tests/remote/$t.sh"; done
+for t in parity secrets faults reattach spill_parity stream_parity hostile runs_diff_flow e2b_env graphql; do run_one "remote/$t" bash "tests/remote/$t.sh"; done
 echo "duckdb.processor on DuckDB: the dialect against DuckDB's own answers, remote parity"
 run_one duckdb bash tests/duckdb/run.sh
 run_one duckdb/remote bash tests/duckdb/remote.sh

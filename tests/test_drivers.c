@@ -702,6 +702,97 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
   return remove(path);
 }
 
+/* ---- graphql.extractor: paths, widening, flattening (section 3c) ---- */
+
+static int gq_name_cell(void *user, const char *name, const osiris_json *v) {
+  osiris_buf *b = user;
+  char *d = osiris_json_dump(v, 0, NULL);
+  osiris_buf_puts(b, name);
+  osiris_buf_puts(b, "=");
+  osiris_buf_puts(b, d ? d : "null");
+  osiris_buf_puts(b, ";");
+  osiris_free(d);
+  return 0;
+}
+
+static void test_graphql_paths(void) {
+  static const char doc_text[] =
+      "{\"data\":{\"p\":{\"edges\":[{\"node\":{\"id\":1}},{\"node\":{\"id\":2}}],"
+      "\"lists\":[[1,2],[3]],\"pageInfo\":{\"hasNextPage\":true}}}}";
+  osiris_json *doc = NULL;
+  drv_gq_path p;
+  drv_gq_matches m = {0};
+  CHECK_RC(osiris_json_parse(doc_text, strlen(doc_text), &doc, NULL, 0), OSIRIS_OK);
+  CHECK(drv_gq_path_parse("data.p.edges[*].node", &p) == 0 && p.n == 5 && p.seg[3].all);
+  drv_gq_eval(doc, &p, 0, &m);
+  CHECK(m.n == 2 && osiris_json_int(osiris_json_get(m.v[1], "id"), 0) == 2);
+  drv_gq_path_free(&p);
+  m.n = 0;
+  CHECK(drv_gq_path_parse("$.data.p.edges[1].node.id", &p) == 0);
+  drv_gq_eval(doc, &p, 0, &m);
+  CHECK(m.n == 1 && osiris_json_int(m.v[0], 0) == 2);
+  drv_gq_path_free(&p);
+  m.n = 0;
+  CHECK(drv_gq_path_parse("data.p.lists[*]", &p) == 0);
+  drv_gq_eval(doc, &p, 0, &m);
+  CHECK(m.n == 2); /* two lists: the caller concatenates them */
+  drv_gq_path_free(&p);
+  m.n = 0;
+  CHECK(drv_gq_path_parse("", &p) == 0 && p.n == 0);
+  drv_gq_eval(doc, &p, 0, &m);
+  CHECK(m.n == 1 && m.v[0] == doc);
+  m.n = 0;
+  CHECK(drv_gq_path_parse("data.nothing[3]", &p) == 0);
+  drv_gq_eval(doc, &p, 0, &m);
+  CHECK(m.n == 0);
+  drv_gq_path_free(&p);
+  CHECK(drv_gq_path_parse("a..b", &p) == -1);
+  CHECK(drv_gq_path_parse("a[x]", &p) == -1);
+  CHECK(drv_gq_path_parse("a[", &p) == -1);
+  CHECK(drv_gq_path_parse("a.", &p) == -1);
+  CHECK(drv_gq_path_parse("a[-1]", &p) == -1);
+  osiris_free(m.v);
+  osiris_json_free(doc);
+}
+
+static void test_graphql_columns(void) {
+  static const char rec_text[] =
+      "{\"id\":1,\"o\":{\"a\":{\"b\":true},\"e\":{}},\"l\":[1,{\"x\":2}],\"n\":null}";
+  osiris_json *rec = NULL;
+  osiris_buf b = {0}, name = {0};
+  char *basic;
+  /* widening: null neutral, int+double double, any other mix text */
+  CHECK(drv_gq_widen(DRV_GQ_NULL, DRV_GQ_INT) == DRV_GQ_INT);
+  CHECK(drv_gq_widen(DRV_GQ_INT, DRV_GQ_NULL) == DRV_GQ_INT);
+  CHECK(drv_gq_widen(DRV_GQ_INT, DRV_GQ_DOUBLE) == DRV_GQ_DOUBLE);
+  CHECK(drv_gq_widen(DRV_GQ_DOUBLE, DRV_GQ_INT) == DRV_GQ_DOUBLE);
+  CHECK(drv_gq_widen(DRV_GQ_BOOL, DRV_GQ_INT) == DRV_GQ_TEXT);
+  CHECK(drv_gq_widen(DRV_GQ_DOUBLE, DRV_GQ_TEXT) == DRV_GQ_TEXT);
+  CHECK_RC(osiris_json_parse(rec_text, strlen(rec_text), &rec, NULL, 0), OSIRIS_OK);
+  CHECK(drv_gq_cells(rec, 1, &name, 0, gq_name_cell, &b) == 0);
+  CHECK_STR(b.p, "id=1;o.a.b=true;o.e=null;l=[1,{\"x\":2}];n=null;");
+  b.len = 0;
+  CHECK(drv_gq_cells(rec, 0, &name, 0, gq_name_cell, &b) == 0);
+  CHECK_STR(b.p, "id=1;o={\"a\":{\"b\":true},\"e\":{}};l=[1,{\"x\":2}];n=null;");
+  b.len = 0;
+  osiris_json_free(rec);
+  rec = osiris_json_new_str("x", 1);
+  CHECK(drv_gq_cells(rec, 1, &name, 0, gq_name_cell, &b) == 0);
+  CHECK_STR(b.p, "value=\"x\";");
+  osiris_json_free(rec);
+  osiris_buf_free(&b);
+  osiris_buf_free(&name);
+  /* RFC 7617's example */
+  basic = drv_gq_basic("Aladdin", "open sesame");
+  CHECK_STR(basic, "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+  osiris_free(basic);
+  basic = drv_gq_basic("a", "b");
+  CHECK_STR(basic, "Basic YTpi");
+  osiris_free(basic);
+  CHECK(drv_gq_secret_header("X-Hasura-Admin-Secret") && drv_gq_secret_header("Authorization") &&
+        drv_gq_secret_header("X-API-KEY") && !drv_gq_secret_header("X-Request-Source"));
+}
+
 int main(void) {
   setup_frames();
   RUN(test_helpers);
@@ -716,6 +807,8 @@ int main(void) {
   RUN(test_sql_zero_rows);
   RUN(test_sql_large);
   RUN(test_csv_end_to_end);
+  RUN(test_graphql_paths);
+  RUN(test_graphql_columns);
   osiris_frame_free(people);
   osiris_frame_free(orders);
   if (th_failed == 0 && tmp_root[0]) nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -7,7 +7,7 @@ import json, sys, difflib
 T = {"worker_started", "worker_exited", "artifacts_downloaded", "sandbox_created",
      "sandbox_deleted", "dependency_check"}
 DROP = {"ts", "session", "session_id", "session_dir", "duration_ms", "path", "manifest_path",
-        "adapter", "sha256", "size", "size_bytes"}
+        "adapter", "sha256", "size", "size_bytes", "delay_ms"}  # delay_ms: a jittered retry wait
 def load(d):
     out = []
     for line in open(d + "/events.jsonl"):
