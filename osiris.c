@@ -36,7 +36,8 @@
  *   13. Manifest                          mf_*: load, topological order
  *   14. Driver registry and runner        rn_*: steps, inputs, spill, results
  *   15. Worker protocol                   wk_*: commands in, JSON lines out
- *   16. Transports: subprocess and E2B    rm_*, e2_*: the remote adapters
+ *   16. Transports: subprocess and E2B    rm_*, e2_*: the remote adapters;
+ *                                        ht_*: osiris_step_http, drivers' HTTP
  *   17. Run comparison                    df_*: osiris runs diff
  *   18. Public API                        contexts, adapters, runs, doctor
  *   19. CLI                               cli_* (OSIRIS_CLI_MAIN only)
@@ -11531,6 +11532,7 @@ struct osiris_step {
   osiris_frame *cur;        /* consumer: the batch last returned, owned */
   osiris_frame *gathered;   /* consumer: osiris_step_gather's frame, owned */
   int in_state;             /* consumer: 0 unread, 1 reading, 2 at the end */
+  unsigned http_warned;     /* osiris_step_http's security warnings given (HT_WARN_*) */
 };
 
 struct osiris_run {
@@ -11879,6 +11881,14 @@ done:
 }
 
 int osiris_step_cancelled(const osiris_step *s) { return s->run->ctx->cancelled != 0; }
+
+const char *osiris_step_getenv(osiris_step *s, const char *name) {
+  return name ? osiris_ctx_getenv(s->run->ctx, name) : NULL;
+}
+
+osiris_rc osiris_step_add_secret(osiris_step *s, const char *value) {
+  return ss_add_secret(&s->run->ss, value);
+}
 
 /* ---------------------------------------------------------- runner */
 
@@ -16420,6 +16430,349 @@ static const osiris_adapter rm_e2b_adapter = {"e2b", rm_prepare, rm_execute, rm_
 static void rm_register_adapters(osiris_ctx *ctx) {
   osiris_adapter_register(ctx, &rm_sandbox_adapter);
   osiris_adapter_register(ctx, &rm_e2b_adapter);
+}
+
+/* ---------------------------------------------------------- HTTP for drivers
+ *
+ * osiris_step_http (osiris.h): the one retry policy of the drivers' HTTP
+ * calls.  One easy handle per attempt (no connection reuse across retries:
+ * a broken connection is never handed back).  Header values are
+ * registered as secrets before the first byte is sent, so that no message,
+ * event or log line of the run can show them, and the header texts libcurl
+ * copied are wiped before they are freed.  The progress callback aborts a
+ * transfer as soon as the run is cancelled (SIGINT or --timeout), and
+ * waits poll the same flag every 50 ms.
+ */
+
+#define HT_MAX_RESPONSE ((size_t)64 << 20)
+#define HT_WARN_PLAIN 1u    /* plain http with OSIRIS_ALLOW_INSECURE_HTTP=1 */
+#define HT_WARN_NOVERIFY 2u /* TLS verification off */
+
+typedef struct ht_sink {
+  osiris_buf *body;
+  size_t max;
+  int over;
+} ht_sink;
+
+static size_t ht_write_cb(char *p, size_t sz, size_t n, void *user) {
+  ht_sink *k = user;
+  size_t len = sz * n;
+  if (len > k->max || k->body->len > k->max - len) {
+    k->over = 1;
+    return 0;
+  }
+  osiris_buf_put(k->body, p, len);
+  return k->body->oom ? 0 : len;
+}
+
+static int ht_progress_cb(void *user, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d) {
+  const osiris_step *s = user;
+  (void)a;
+  (void)b;
+  (void)c;
+  (void)d;
+  return s->run->ctx->cancelled ? 1 : 0;
+}
+
+/* Headers whose values are not credentials (case-insensitive names). */
+static int ht_plain_header(const char *name, size_t n) {
+  static const char *const plain[] = {"accept", "accept-encoding", "accept-language", "content-type",
+                                      "content-length", "user-agent", "cache-control", "connection",
+                                      "expect", "prefer", NULL};
+  size_t i;
+  for (i = 0; plain[i]; i++)
+    if (strlen(plain[i]) == n && strncasecmp(plain[i], name, n) == 0) return 1;
+  return 0;
+}
+
+/* Register the credentials of q: header values, the URL's password and
+ * the values of secret-named query parameters. */
+static osiris_rc ht_add_secrets(osiris_step *s, const osiris_http_req *q) {
+  const char *const *h;
+  const char *qs;
+  osiris_rc rc = ss_add_url_password(&s->run->ss, q->url);
+  for (h = q->headers; !rc && h && *h; h++) {
+    const char *colon = strchr(*h, ':'), *v, *sp;
+    if (!colon || ht_plain_header(*h, (size_t)(colon - *h))) continue;
+    for (v = colon + 1; *v == ' ' || *v == '\t'; v++) {
+    }
+    rc = ss_add_secret(&s->run->ss, v);
+    sp = strchr(v, ' ');
+    if (!rc && sp && sp[1]) rc = ss_add_secret(&s->run->ss, sp + 1); /* "Bearer <token>" */
+  }
+  qs = strchr(q->url, '?');
+  while (!rc && qs && *qs) {
+    const char *name = qs + 1, *eq = name, *end;
+    while (*eq && *eq != '=' && *eq != '&' && *eq != '#') eq++;
+    end = eq;
+    while (*end && *end != '&' && *end != '#') end++;
+    if (*eq == '=' && end > eq + 1) {
+      char *k = os_strndup(name, (size_t)(eq - name)), *val = os_strndup(eq + 1, (size_t)(end - eq - 1));
+      if (!k || !val) rc = OSIRIS_ENOMEM;
+      else if (mk_is_secret_key(k) || mk_is_masked_key(k)) rc = ss_add_secret(&s->run->ss, val);
+      os_free(k);
+      os_free(val);
+    }
+    qs = *end == '&' ? end : NULL;
+  }
+  return rc;
+}
+
+/* The URL as messages show it: "scheme://" then "***@" for user info, the
+ * host and path, then "?name=***" for each query parameter, no fragment. */
+static void ht_url_shown(const char *url, char *out, size_t cap) {
+  os_buf b = {0};
+  const char *p = strstr(url, "://"), *host, *at, *slash;
+  if (!p) {
+    snprintf(out, cap, "(not a URL)");
+    return;
+  }
+  host = p + 3;
+  slash = host + strcspn(host, "/?#");
+  at = memchr(host, '@', (size_t)(slash - host));
+  ob_put(&b, url, (size_t)(host - url));
+  if (at) {
+    ob_puts(&b, "***@");
+    host = at + 1;
+  }
+  p = host + strcspn(host, "?#");
+  ob_put(&b, host, (size_t)(p - host));
+  if (*p == '?') {
+    p++;
+    ob_putc(&b, '?');
+    while (*p && *p != '#') {
+      size_t n = strcspn(p, "=&#");
+      ob_put(&b, p, n);
+      p += n;
+      if (*p == '=') {
+        ob_puts(&b, "=***");
+        p += strcspn(p, "&#");
+      }
+      if (*p == '&') ob_putc(&b, *p++);
+    }
+  }
+  snprintf(out, cap, "%s", b.p ? b.p : url);
+  ob_free(&b);
+}
+
+/* Wait ms, polling the run's cancellation; 1 when cancelled. */
+static int ht_sleep_ms(osiris_step *s, double ms) {
+  double end = os_now_ms() + ms;
+  while (!s->run->ctx->cancelled) {
+    double left = end - os_now_ms();
+    struct timespec ts = {0, 0};
+    if (left <= 0) return 0;
+    ts.tv_nsec = (long)((left > 50 ? 50 : left) * 1e6);
+    nanosleep(&ts, NULL);
+  }
+  return 1;
+}
+
+static void ht_warn_once(osiris_step *s, unsigned bit, const char *setting, const char *msg) {
+  osiris_json *f;
+  if (s->http_warned & bit) return;
+  s->http_warned |= bit;
+  f = js_alloc(OSIRIS_JSON_OBJECT);
+  if (f) {
+    js_set_str(f, "setting", setting);
+    js_set_str(f, "message", msg);
+  }
+  osiris_step_event(s, "security_warning", f);
+  osiris_step_log(s, 2, "%s: %s", setting, msg);
+}
+
+/* Free a header list after wiping the texts (they hold credentials). */
+static void ht_free_headers(struct curl_slist *h) {
+  struct curl_slist *t;
+  for (t = h; t; t = t->next)
+    if (t->data) memset(t->data, 0, strlen(t->data));
+  curl_slist_free_all(h);
+}
+
+static osiris_rc ht_headers(const osiris_http_req *q, struct curl_slist **out) {
+  struct curl_slist *h = NULL, *t;
+  const char *const *l;
+  int ua = 0, ct = 0;
+  *out = NULL;
+  for (l = q->headers; l && *l; l++) {
+    const char *colon = strchr(*l, ':');
+    if (!colon || colon == *l || strchr(*l, '\n') || strchr(*l, '\r')) {
+      ht_free_headers(h);
+      return OSIRIS_EINVAL;
+    }
+    if (colon - *l == 10 && strncasecmp(*l, "user-agent", 10) == 0) ua = 1;
+    if (colon - *l == 12 && strncasecmp(*l, "content-type", 12) == 0) ct = 1;
+    if (!(t = curl_slist_append(h, *l))) goto oom;
+    h = t;
+  }
+  if (!ua && !(t = curl_slist_append(h, "User-Agent: osiris/" OSIRIS_VERSION))) goto oom;
+  h = ua ? h : t;
+  if (!(t = curl_slist_append(h, "Expect:"))) goto oom;
+  h = t;
+  if (q->body && !ct) {
+    if (!(t = curl_slist_append(h, "Content-Type: application/json"))) goto oom;
+    h = t;
+  }
+  *out = h;
+  return OSIRIS_OK;
+oom:
+  ht_free_headers(h);
+  return OSIRIS_ENOMEM;
+}
+
+osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *status,
+                           osiris_buf *body) {
+  char shown[600], cerr[CURL_ERROR_SIZE];
+  const char *method, *what;
+  int attempt, max;
+  long timeout;
+  double backoff, backoff_max;
+  size_t cap;
+  osiris_rc rc;
+  if (status) *status = 0;
+  if (q && q->sent) *q->sent = 0;
+  if (!s || !q || !status || !body)
+    return s ? osiris_step_fail(s, OSIRIS_EINVAL, "osiris_step_http: missing argument")
+             : OSIRIS_EINVAL;
+  if (!q->url || !q->url[0]) return osiris_step_fail(s, OSIRIS_EINVAL, "HTTP request without a URL");
+  method = q->method ? q->method : q->body ? "POST" : "GET";
+  what = q->what ? q->what : method;
+  ht_url_shown(q->url, shown, sizeof shown);
+  if (strncmp(q->url, "https://", 8) != 0 && strncmp(q->url, "http://", 7) != 0)
+    return osiris_step_fail(s, OSIRIS_EINVAL, "%s: only http:// and https:// URLs are supported",
+                            shown);
+  if ((rc = ht_add_secrets(s, q)) != OSIRIS_OK)
+    return osiris_step_fail(s, rc, "out of memory");
+  if (!osiris_url_is_secure(q->url)) {
+    if (!rm_env_flag("OSIRIS_ALLOW_INSECURE_HTTP"))
+      return osiris_step_fail(s, OSIRIS_EINVAL,
+                              "%s: https is required (plain http only to a loopback host, or with "
+                              "OSIRIS_ALLOW_INSECURE_HTTP=1)", shown);
+    ht_warn_once(s, HT_WARN_PLAIN, "url",
+                 "plain http to a non-loopback host (OSIRIS_ALLOW_INSECURE_HTTP=1): requests travel "
+                 "unencrypted");
+  }
+  if (q->insecure && strncmp(q->url, "https://", 8) == 0)
+    ht_warn_once(s, HT_WARN_NOVERIFY, "tls", "TLS certificate verification is off");
+  pthread_once(&e2_curl_once, e2_curl_init);
+  if (!e2_curl_ok) return osiris_step_fail(s, OSIRIS_EIO, "cannot initialize libcurl");
+  max = q->attempts > 0 ? q->attempts : 3;
+  timeout = q->timeout_s > 0 ? q->timeout_s : 60;
+  backoff = q->backoff_ms > 0 ? (double)q->backoff_ms : 1000;
+  backoff_max = q->backoff_max_ms > 0 ? (double)q->backoff_max_ms : 30000;
+  cap = q->max_response ? q->max_response : HT_MAX_RESPONSE;
+  for (attempt = 1;; attempt++) {
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    ht_sink sink;
+    CURLcode c;
+    curl_off_t after = -1;
+    double delay;
+    int retry;
+    body->len = 0;
+    if (body->p) body->p[0] = 0;
+    if (!h) return osiris_step_fail(s, OSIRIS_ENOMEM, "cannot initialize libcurl");
+    if ((rc = ht_headers(q, &hdrs)) != OSIRIS_OK) {
+      curl_easy_cleanup(h);
+      return osiris_step_fail(s, rc, rc == OSIRIS_EINVAL ? "%s: a header line must be \"Name: value\""
+                                                         : "%s: out of memory", shown);
+    }
+    sink.body = body;
+    sink.max = cap;
+    sink.over = 0;
+    cerr[0] = 0;
+    curl_easy_setopt(h, CURLOPT_URL, q->url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout < 30 ? timeout : 30L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, ht_progress_cb);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ht_write_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* decoded bytes count against cap */
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+    if (q->insecure) {
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (q->body || strcmp(method, "POST") == 0) {
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->body ? q->body : "");
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(q->body ? q->body_len : 0));
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    c = curl_easy_perform(h);
+    if (q->sent) *q->sent = attempt;
+    *status = 0;
+    if (c == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+#if LIBCURL_VERSION_NUM >= 0x074200
+    if (c == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &after);
+#endif
+    ht_free_headers(hdrs);
+    curl_easy_cleanup(h);
+    if (c == CURLE_ABORTED_BY_CALLBACK || s->run->ctx->cancelled)
+      return osiris_step_fail(s, OSIRIS_ECANCEL, "%s %s: interrupted", method, shown);
+    if (sink.over)
+      return osiris_step_fail(s, OSIRIS_ELIMIT, "%s %s: the response is larger than %zu bytes",
+                              method, shown, cap);
+    if (body->oom) return osiris_step_fail(s, OSIRIS_ENOMEM, "%s %s: out of memory", method, shown);
+    retry = c == CURLE_OK ? (*status == 429 || *status >= 500) : e2_retryable_curl(c);
+    if (!retry) {
+      if (c != CURLE_OK)
+        return osiris_step_fail(s, OSIRIS_EIO, "%s %s: %s", method, shown,
+                                cerr[0] ? cerr : curl_easy_strerror(c));
+      osiris_buf_put(body, "", 0);
+      return body->oom ? osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory") : OSIRIS_OK;
+    }
+    if (attempt >= max) {
+      if (c != CURLE_OK)
+        return osiris_step_fail(s, OSIRIS_EIO, "%s %s: %s (after %d attempt%s)", method, shown,
+                                cerr[0] ? cerr : curl_easy_strerror(c), attempt,
+                                attempt == 1 ? "" : "s");
+      osiris_step_log(s, 2, "%s %s (%s): HTTP %ld after %d attempt%s; giving up", method, shown, what,
+                      *status, attempt, attempt == 1 ? "" : "s");
+      osiris_buf_put(body, "", 0);
+      return body->oom ? osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory") : OSIRIS_OK;
+    }
+    {
+      char r[5];
+      int k;
+      delay = backoff;
+      for (k = 1; k < attempt && delay < backoff_max; k++) delay *= 2;
+      if (delay > backoff_max) delay = backoff_max;
+      os_random_hex(r, 4);
+      delay = delay / 2 + delay / 2 * ((double)strtol(r, NULL, 16) / 65535.0);
+      if (after > 0) delay = (double)after * 1000 > delay ? (double)after * 1000 : delay;
+      if (delay > backoff_max) delay = backoff_max;
+      delay = floor(delay);
+    }
+    {
+      osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
+      if (f) {
+        js_set_str(f, "request", what);
+        osiris_json_set(f, "attempt", osiris_json_new_int(attempt));
+        osiris_json_set(f, "attempts", osiris_json_new_int(max));
+        if (c == CURLE_OK) osiris_json_set(f, "http_status", osiris_json_new_int(*status));
+        else js_set_str(f, "error", cerr[0] ? cerr : curl_easy_strerror(c));
+        osiris_json_set(f, "delay_ms", osiris_json_new_int((int64_t)delay));
+      }
+      osiris_step_event(s, "http_retry", f);
+    }
+    if (c == CURLE_OK)
+      osiris_step_log(s, 2, "%s %s (%s): HTTP %ld; retrying in %.0f ms (attempt %d of %d)", method,
+                      shown, what, *status, delay, attempt + 1, max);
+    else
+      osiris_step_log(s, 2, "%s %s (%s): %s; retrying in %.0f ms (attempt %d of %d)", method, shown,
+                      what, cerr[0] ? cerr : curl_easy_strerror(c), delay, attempt + 1, max);
+    if (ht_sleep_ms(s, delay))
+      return osiris_step_fail(s, OSIRIS_ECANCEL, "%s %s: interrupted", method, shown);
+  }
 }
 
 /* ======================================================================

@@ -498,6 +498,80 @@ int osiris_step_cancelled(const osiris_step *s);
  * callback at most five times a second. */
 void osiris_step_progress(osiris_step *s, int64_t rows);
 
+/* A variable as the step's context sees it (osiris_ctx_getenv: the
+ * environment, then the .env files), or NULL.  Borrowed, valid during
+ * run().  A driver that resolves a "${VAR}" config value with it registers
+ * the value with osiris_step_add_secret when it is a credential. */
+const char *osiris_step_getenv(osiris_step *s, const char *name);
+/* Scrub value from every later message, event, metric tag and log line of
+ * the run, as the connection's secret values are (a credential the driver
+ * read from a variable, or derived, such as a Basic credential).  The
+ * value is copied; NULL and "" are ignored.  OSIRIS_ENOMEM. */
+osiris_rc osiris_step_add_secret(osiris_step *s, const char *value);
+
+/* ------------------------------------------------------------------ HTTP
+ * One HTTP request of a driver, over libcurl, with osiris's retry policy
+ * in one place:
+ *   - 429, 5xx and network errors (connect, resolve, timeout, send/receive,
+ *     empty reply) are retried, attempts requests in all; any other status
+ *     or error is final at once (a 4xx is the caller's to judge).
+ *   - The n-th wait is backoff_ms * 2^(n-1), at most backoff_max_ms, with
+ *     jitter (a uniform draw in [wait/2, wait]).  A Retry-After header (in
+ *     seconds) lengthens the wait to what the server asked, bounded by
+ *     backoff_max_ms.
+ *   - Each retry is an event "http_retry" {request, attempt, attempts,
+ *     http_status | error, delay_ms} and a warning log line.
+ *   - The run's cancellation (SIGINT, osiris_ctx_cancel) and its --timeout
+ *     stop a transfer and a wait at once: OSIRIS_ECANCEL.
+ *   - Secrets: the value of every header but the content-negotiation ones
+ *     (Accept*, Content-Type, Content-Length, User-Agent, Cache-Control,
+ *     Connection, Expect, Prefer) is registered with the run's scrubber
+ *     (osiris_step_add_secret), and so is the token after "Bearer "/"Basic
+ *     ", a URL's user-info password and the value of a secret-named query
+ *     parameter (api_key=, token=, ...).  Messages show the URL with its
+ *     user info and query values as "***".  Redirects are not followed
+ *     (a credential never travels to a host the caller did not name).
+ *   - Only http:// and https://.  Plain http only to a loopback host
+ *     (osiris_url_is_secure), or anywhere when the process environment has
+ *     OSIRIS_ALLOW_INSECURE_HTTP=1 (then a "security_warning" event, once
+ *     per step); insecure (no TLS verification) also warns once per step.
+ */
+typedef struct osiris_http_req {
+  const char *method;         /* NULL: GET, or POST when body is not NULL */
+  const char *url;
+  const char *const *headers; /* "Name: value" lines, NULL-terminated, or NULL.
+                               * With a body and no Content-Type: application/json */
+  const char *body;           /* borrowed, or NULL */
+  size_t body_len;
+  long timeout_s;             /* whole transfer, per attempt; 0: 60 */
+  int attempts;               /* requests in all; 0: 3; 1: no retry */
+  long backoff_ms;            /* the first wait; 0: 1000 */
+  long backoff_max_ms;        /* the longest wait, Retry-After included; 0: 30000 */
+  int insecure;               /* 1: do not verify the TLS peer and host name */
+  size_t max_response;        /* body bytes accepted (decoded); 0: 64 MiB */
+  const char *what;           /* label of events and messages ("page 3"); NULL: the method */
+  int *sent;                  /* not NULL: set to the number of requests sent */
+} osiris_http_req;
+
+/* Send q (borrowed) and wait for the answer.  *status receives the final
+ * HTTP status (0 when none arrived) and body (a buffer the caller owns and
+ * frees with osiris_buf_free; its old contents are replaced) the final
+ * response's body, NUL-terminated (p is never NULL after a response).
+ * Returns:
+ *   OSIRIS_OK      a response arrived: any status, also a 429/5xx after
+ *                  the last attempt (logged as such); the caller judges it
+ *   OSIRIS_EIO     no response after the last attempt (network error)
+ *   OSIRIS_ECANCEL the run was cancelled or timed out
+ *   OSIRIS_ELIMIT  the body is larger than max_response
+ *   OSIRIS_EINVAL  no URL, a scheme other than http(s), plain http that is
+ *                  not allowed, a header line without ':'
+ *   OSIRIS_ENOMEM
+ * On every code but OSIRIS_OK the step's error is set (osiris_step_fail,
+ * scrubbed), so a driver can return the code as it is.  Call from the
+ * step's own thread, during run(). */
+osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *status,
+                           osiris_buf *body);
+
 /* --------------------------------------------------------------- context */
 
 /* A new context (owned; osiris_ctx_free).  NULL when out of memory.
