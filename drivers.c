@@ -3839,13 +3839,19 @@ static const osiris_driver drv_dk_processor = {
  * else string; Nullable()/LowCardinality() unwrapped); a JSON object or
  * list value in a string column (properties) is kept as JSON text.
  * Rows go into the frame page by page (osiris_step_flush).  Metrics:
- * requests_made, pages_fetched, rows_read, rows_deduplicated.  The API key
- * travels only in the Authorization header and is masked in messages.
+ * requests_made (retries included), pages_fetched, rows_read,
+ * rows_deduplicated.  Requests go through osiris_step_http: 429, 5xx and
+ * network errors are retried (DRV_PH_ATTEMPTS requests a page) with the
+ * engine's backoff.  The API key comes from the step's connection (where
+ * it may be ${VAR}; like every secret key it is stripped from compiled
+ * cfg), travels only in the Authorization header, and is masked in
+ * everything the run writes.
  * ====================================================================== */
 
 #define DRV_PH_RECENT_MAX 100000             /* keys remembered for the next run */
 #define DRV_PH_MAX_RESPONSE ((size_t)256 << 20) /* bytes of one page */
 #define DRV_PH_DAY_US INT64_C(86400000000)
+#define DRV_PH_ATTEMPTS 5 /* requests per page on 429/5xx/network errors, as 0.5.7 */
 
 typedef struct drv_ph_kind {
   const char *data_type; /* config value, also the HogQL table */
@@ -4113,77 +4119,6 @@ static void drv_ph_build_query(const drv_ph *p, osiris_buf *q) {
   osiris_buf_printf(q, " LIMIT %lld", (long long)p->page_size);
 }
 
-/* ------------------------------------------------------------- HTTP
- * TEMPORARY, TO BE REPLACED by osiris_step_http (osiris.h, branch gql):
- * one attempt over libcurl with the same request/answer shape, so the
- * paging, state and typing above it are written and tested now.  It has
- * no retries on purpose: the engine's retry policy lives in one place. */
-typedef struct drv_ph_http_req {
-  const char *url;
-  const char *const *headers;
-  const char *body;
-  size_t body_len;
-  long timeout_s;
-  size_t max_response;
-  const char *what;
-  int *sent;
-} drv_ph_http_req;
-
-static size_t drv_ph_http_sink(char *p, size_t size, size_t n, void *user) {
-  osiris_buf *b = user;
-  osiris_buf_put(b, p, size * n);
-  return b->oom || b->len > DRV_PH_MAX_RESPONSE ? 0 : size * n;
-}
-
-static osiris_rc drv_ph_http(osiris_step *s, const drv_ph_http_req *q, long *status,
-                             osiris_buf *body) {
-  struct curl_slist *h = NULL, *t;
-  CURL *c = curl_easy_init();
-  CURLcode cc;
-  size_t i;
-  osiris_rc rc = OSIRIS_OK;
-  *status = 0;
-  osiris_buf_free(body);
-  if (q->sent) *q->sent = 0;
-  if (!c) return osiris_step_fail(s, OSIRIS_ENOMEM, "cannot initialise libcurl");
-  for (i = 0; q->headers && q->headers[i]; i++) {
-    if (!(t = curl_slist_append(h, q->headers[i]))) {
-      rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
-      goto done;
-    }
-    h = t;
-  }
-  if (!(t = curl_slist_append(h, "Content-Type: application/json"))) {
-    rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
-    goto done;
-  }
-  h = t;
-  curl_easy_setopt(c, CURLOPT_URL, q->url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, q->timeout_s);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, drv_ph_http_sink);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "osiris/" OSIRIS_VERSION);
-  cc = curl_easy_perform(c);
-  if (q->sent) *q->sent = 1;
-  if (cc != CURLE_OK) {
-    rc = osiris_step_fail(s, OSIRIS_EIO, "%s: network error: %s", q->what, curl_easy_strerror(cc));
-    goto done;
-  }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-  osiris_buf_putc(body, 0);
-  if (body->oom) rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
-  else body->len--;
-done:
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
-  return rc;
-}
-/* END TEMPORARY */
 
 /* ------------------------------------------------------------ typing */
 
@@ -4605,8 +4540,9 @@ static osiris_rc drv_ph_config(drv_ph *p) {
       (rc = drv_cfg_strlist(s, cfg, "event_types", 0, &p->event_types)))
     return rc;
   if (!p->api_key || !*p->api_key)
-    return osiris_step_fail(s, OSIRIS_EINVAL, "config.api_key is required (a PostHog personal API key, "
-                            "from the @posthog connection or ${VAR})");
+    return osiris_step_fail(s, OSIRIS_EINVAL, "config.api_key is required: a PostHog personal API key "
+                            "in the step's @posthog connection (api_key: ${VAR} there); a secret in "
+                            "a step's own config is not kept in the compiled files");
   if (!p->project_id || !*p->project_id)
     return osiris_step_fail(s, OSIRIS_EINVAL, "config.project_id is required");
   for (c = p->project_id; *c; c++)
@@ -4661,7 +4597,7 @@ static osiris_rc drv_ph_fetch(drv_ph *p, const char *auth, int *more) {
   size_t len = 0;
   long status = 0;
   int sent = 0;
-  drv_ph_http_req hq;
+  osiris_http_req hq;
   osiris_rc rc;
   drv_ph_build_query(p, &q);
   req = osiris_json_new(OSIRIS_JSON_OBJECT);
@@ -4687,10 +4623,11 @@ static osiris_rc drv_ph_fetch(drv_ph *p, const char *auth, int *more) {
   hq.body = text;
   hq.body_len = len;
   hq.timeout_s = 120;
+  hq.attempts = DRV_PH_ATTEMPTS;
   hq.max_response = DRV_PH_MAX_RESPONSE;
   hq.what = what;
   hq.sent = &sent;
-  rc = drv_ph_http(s, &hq, &status, &body);
+  rc = osiris_step_http(s, &hq, &status, &body);
   p->requests += sent;
   if (rc) goto done; /* the message is set */
   if (status != 200) {
