@@ -3827,8 +3827,9 @@ static const osiris_driver drv_dk_processor = {
  * since = last_timestamp - lookback_window_minutes, so rows PostHog
  * ingested late are picked up; the rows read again in that window are
  * dropped by key (deduplication_enabled): "recent" holds the keys of the
- * rows of the last lookback window (at most DRV_PH_RECENT_MAX, newest
- * kept).  Without a state, since = initial_since, else 30 days before now
+ * rows of the last 60 minutes before last_timestamp, the longest window
+ * the key allows, so a next run with a larger window still recognises
+ * them (at most DRV_PH_RECENT_MAX, newest kept).  Without a state, since = initial_since, else 30 days before now
  * (the reference's default).  Within a run a key equal to the previous
  * row's (a duplicate in PostHog's events table) is dropped too.  The keys
  * are events.uuid, persons.id, sessions.session_id (all UUIDs) and
@@ -3851,6 +3852,7 @@ static const osiris_driver drv_dk_processor = {
 #define DRV_PH_RECENT_MAX 100000             /* keys remembered for the next run */
 #define DRV_PH_MAX_RESPONSE ((size_t)256 << 20) /* bytes of one page */
 #define DRV_PH_DAY_US INT64_C(86400000000)
+#define DRV_PH_KEEP_MINUTES 60 /* the largest lookback_window_minutes */
 #define DRV_PH_ATTEMPTS 5 /* requests per page on 429/5xx/network errors, as 0.5.7 */
 
 typedef struct drv_ph_kind {
@@ -4459,7 +4461,9 @@ static osiris_rc drv_ph_state_write(drv_ph *p) {
     last_key = p->prev_last_key;
     have = 1;
   }
-  cutoff = last - p->lookback_min * 60 * INT64_C(1000000);
+  /* Keys of the longest window any next run may use, not just this one's:
+   * a larger lookback_window_minutes next time still finds them. */
+  cutoff = last - DRV_PH_KEEP_MINUTES * 60 * INT64_C(1000000);
   bad |= osiris_json_set(st, "component", osiris_json_new_str("posthog.extractor", 17)) != OSIRIS_OK;
   bad |= osiris_json_set(st, "data_type", osiris_json_new_str(p->kind->data_type, strlen(p->kind->data_type))) != OSIRIS_OK;
   if (have) drv_ph_fmt_time(last, t, sizeof t);
@@ -4691,10 +4695,11 @@ static osiris_rc drv_ph_run(osiris_step *s) {
     drv_ph_fmt_time(p.since, a, sizeof a);
     drv_ph_fmt_time(p.until, b, sizeof b);
     if (p.kind->time_col)
-      osiris_step_log(s, 1, "PostHog %s from %s to %s, page size %lld", p.kind->data_type, a, b,
-                      (long long)p.page_size);
+      osiris_step_log(s, 1, "PostHog %s from %s to %s, page size %lld, at %s", p.kind->data_type,
+                      a, b, (long long)p.page_size, p.url.p);
     else
-      osiris_step_log(s, 1, "PostHog %s, page size %lld", p.kind->data_type, (long long)p.page_size);
+      osiris_step_log(s, 1, "PostHog %s, page size %lld, at %s", p.kind->data_type,
+                      (long long)p.page_size, p.url.p);
   }
   while (more) {
     if (osiris_step_cancelled(s)) {

@@ -39,8 +39,8 @@
 //   GET  /__fake/log    {"count":N,"requests":[{n,method,path,status,query,auth}]}
 //                       auth is "ok", "bad" or "none": the key is never logged.
 // A CONNECT request (a client that uses this server as its https proxy) is
-// logged as {method:"CONNECT", path:"<host:port>"} and refused, so a test can
-// see which host a client wanted without any network.
+// logged as {method:"CONNECT", path:"<host:port>"} and held unanswered, so a
+// test can see which host a client wanted without any network.
 import http from 'node:http';
 import fs from 'node:fs';
 
@@ -291,7 +291,7 @@ const server = http.createServer(async (req, res) => {
   try {
     if (url.pathname.startsWith('/__fake/')) {
       const body = req.method === 'POST' ? JSON.parse((await readBody(req)) || '{}') : {};
-      if (url.pathname === '/__fake/reset') { state.count = 0; state.plans = []; state.log = []; return send(res, 200, {}); }
+      if (url.pathname === '/__fake/reset') { state.count = 0; state.plans = []; state.log = []; for (const h of held.splice(0)) h.destroy(); return send(res, 200, {}); }
       if (url.pathname === '/__fake/fail') { state.plans.push({ nth: body.nth, status: body.status, times: body.times || 1, retry_after: body.retry_after }); return send(res, 200, {}); }
       if (url.pathname === '/__fake/log') return send(res, 200, { count: state.count, requests: state.log });
       if (url.pathname === '/__fake/data') {
@@ -343,13 +343,17 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
-// A client using us as its https proxy: note the host it wanted, refuse.
+// A client using us as its https proxy: note the host it wanted and hold
+// the tunnel unanswered (a test then stops the client at that known point;
+// /__fake/reset closes held sockets).
+const held = [];
 server.on('connect', (req, socket) => {
-  state.log.push({ n: 0, method: 'CONNECT', path: req.url, status: 403, query: null, auth: 'none' });
-  socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+  state.log.push({ n: 0, method: 'CONNECT', path: req.url, status: 0, query: null, auth: 'none' });
+  socket.on('error', () => {});
+  held.push(socket);
 });
 
 server.listen(port, '127.0.0.1', () => {
   console.log(JSON.stringify({ port: server.address().port }));
 });
-for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { server.close(); process.exit(0); });
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { for (const h of held) h.destroy(); server.close(); process.exit(0); });
