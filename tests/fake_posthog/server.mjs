@@ -11,7 +11,8 @@
 //          "hasMore": bool, "limit": n, "offset": n, "query": "<HogQL>",
 //          "hogql": "<HogQL>", "is_cached": false}
 //   Errors in PostHog's (DRF) shape {"type", "code", "detail", "attr"}:
-//     401 authentication_failed (no or bad key), 404 not_found (project),
+//     401 not_authenticated (no key) / authentication_failed (bad key),
+//     404 not_found (project),
 //     400 invalid_input (body, kind, HogQL syntax or unknown table/column),
 //     429 throttled (with Retry-After), 5xx injected.
 //
@@ -308,10 +309,11 @@ const server = http.createServer(async (req, res) => {
     const auth = req.headers.authorization || '';
     const bm = /^Bearer (.+)$/.exec(auth);
     entry.auth = bm ? (keys.includes(bm[1]) ? 'ok' : 'bad') : 'none';
+    if (entry.auth === 'none')
+      throw new ApiError(401, 'authentication_error', 'not_authenticated', 'Authentication credentials were not provided.');
     if (entry.auth !== 'ok')
       throw new ApiError(401, 'authentication_error', 'authentication_failed',
-        entry.auth === 'none' ? 'Authentication credentials were not provided.'
-          : 'Personal API key found in request Authorization header is invalid.');
+        'Personal API key found in request Authorization header is invalid.');
     if (m[1] !== project) throw new ApiError(404, 'invalid_request', 'not_found', 'Not found.');
     entry.n = ++state.count;
     let body;
