@@ -4733,7 +4733,7 @@ done:
 static const osiris_config_key drv_ph_keys[] = {
     {"connection", NULL, 0, "@posthog.alias of the connection to use", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
     {"api_key", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_CONN | OSIRIS_KEY_SECRET,
-     "personal API key with the query:read scope (secret: the connection or ${VAR})", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+     "personal API key with the query:read scope", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
     {"project_id", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_CONN, "PostHog project id (a string: \"12345\")",
      OSIRIS_KT_STRING, NULL, 0, 0, NULL},
     {"region", "\"us\"", OSIRIS_KEY_CONN, "us (us.posthog.com), eu (eu.posthog.com) or self_hosted (custom_base_url)",
