@@ -4012,6 +4012,7 @@ typedef struct drv_ph {
   osiris_step *step;
   const drv_ph_kind *kind;
   const char *api_key, *project_id;
+  char project_num[32];     /* project_id given as a number */
   osiris_buf url;           /* <base>/api/projects/<id>/query/ */
   const char **event_types; /* NULL-terminated, or NULL */
   int64_t page_size, lookback_min;
@@ -4046,14 +4047,17 @@ static const osiris_json *drv_ph_field(osiris_step *s, const char *key) {
   return v ? v : drv_cfg_get(osiris_step_connection(s), key);
 }
 
-static osiris_rc drv_ph_str(osiris_step *s, const char *key, const char **out) {
+/* A string key; numbuf (NULL: not allowed) receives the text of an
+ * integer, for project_id: 12345 written unquoted in a connection file. */
+static osiris_rc drv_ph_str(osiris_step *s, const char *key, const char **out, char *numbuf,
+                            size_t numcap) {
   const osiris_json *v = drv_ph_field(s, key);
   *out = NULL;
   if (!v) return OSIRIS_OK;
-  if (osiris_json_kind_of(v) == OSIRIS_JSON_INT && strcmp(key, "project_id") == 0) {
-    /* project_id: 12345 in YAML is an integer; the API wants its text. */
-    return osiris_step_fail(s, OSIRIS_EINVAL, "config.project_id must be a string (quote it: \"%lld\")",
-                            (long long)osiris_json_int(v, 0));
+  if (numbuf && osiris_json_kind_of(v) == OSIRIS_JSON_INT) {
+    snprintf(numbuf, numcap, "%lld", (long long)osiris_json_int(v, 0));
+    *out = numbuf;
+    return OSIRIS_OK;
   }
   if (osiris_json_kind_of(v) != OSIRIS_JSON_STRING || strlen(osiris_json_str(v)) != osiris_json_strlen(v))
     return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s must be a string", key);
@@ -4534,8 +4538,10 @@ static osiris_rc drv_ph_config(drv_ph *p) {
   const osiris_json *cfg = osiris_step_config(s);
   const char *region, *custom, *data_type, *since_text, *c;
   osiris_rc rc;
-  if ((rc = drv_ph_str(s, "api_key", &p->api_key)) || (rc = drv_ph_str(s, "project_id", &p->project_id)) ||
-      (rc = drv_ph_str(s, "region", &region)) || (rc = drv_ph_str(s, "custom_base_url", &custom)) ||
+  if ((rc = drv_ph_str(s, "api_key", &p->api_key, NULL, 0)) ||
+      (rc = drv_ph_str(s, "project_id", &p->project_id, p->project_num, sizeof p->project_num)) ||
+      (rc = drv_ph_str(s, "region", &region, NULL, 0)) ||
+      (rc = drv_ph_str(s, "custom_base_url", &custom, NULL, 0)) ||
       (rc = drv_cfg_str(s, cfg, "data_type", NULL, &data_type)) ||
       (rc = drv_cfg_str(s, cfg, "initial_since", NULL, &since_text)) ||
       (rc = drv_cfg_int(s, cfg, "page_size", 1000, 100, &p->page_size)) ||

@@ -224,6 +224,15 @@ queries >q.txt
 assert_contains q.txt "SELECT distinct_id, person_id FROM person_distinct_ids ORDER BY distinct_id ASC LIMIT 100"
 assert_contains q.txt "WHERE distinct_id > 'd-0099' ORDER BY distinct_id ASC LIMIT 100"
 
+# project_id written unquoted in the connection file: its text is used.
+case_setup numeric_project_id
+pipeline p.yaml numeric <<'EOF'
+      data_type: person_distinct_ids
+EOF
+run_osiris run p.yaml
+assert_exit 0 "project_id 4242 unquoted: run succeeds"
+assert_eq 130 "$(csv_rows)" "project_id 4242 unquoted: every row"
+
 # ------------------------------------------------------------ incremental
 case_setup incremental
 pipeline p1.yaml <<'EOF'

@@ -8,7 +8,8 @@
 #   ph_stop                stop it (also at exit)
 #   ph_knob PATH [JSON]    POST (or GET without JSON) a /__fake/ knob; prints the answer
 #   ph_connections FILE    an osiris_connections.yaml with the aliases
-#                          self (default; self_hosted at the fake), us, eu, bad
+#                          self (default; self_hosted at the fake), us, eu, bad,
+#                          numeric (project_id unquoted), noproject (999)
 #                          (api_key from ${PH_TEST_KEY} / ${PH_TEST_BAD_KEY})
 
 PH_FAKE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -97,6 +98,11 @@ connections:
     bad:
       api_key: ${PH_TEST_BAD_KEY}
       project_id: "4242"
+      region: self_hosted
+      custom_base_url: ${PH_URL}
+    numeric:
+      api_key: ${PH_TEST_KEY}
+      project_id: 4242
       region: self_hosted
       custom_base_url: ${PH_URL}
     noproject:
