@@ -299,6 +299,30 @@ EOF
 run_osiris run pp.yaml
 assert_exit 1 "state of another data type: run fails"
 assert_contains "$(newest_run_dir)/status.json" "holds the state of data_type events, this step reads persons"
+# The read streamed into its consumer: the extractor in a thread of its own,
+# rows handed over in batches while later pages are fetched
+# (osiris_step_flush).  1200 events of ~8 KB make batches of ~4 MB.
+case_setup events_streamed
+py - big.json <<'PY'
+import json, sys
+rows = [{"uuid": "40000000-0000-4000-8000-%012d" % i, "event": "big", "timestamp": "2024-02-01T00:%02d:%02d.000000Z" % (i // 60 % 60, i % 60),
+         "distinct_id": "b", "person_id": None, "properties": {"pad": "x" * 8000, "i": i}} for i in range(1200)]
+json.dump({"table": "events", "append": False, "rows": rows}, open(sys.argv[1], "w"))
+PY
+curl -sS --noproxy '*' -X POST -H 'Content-Type: application/json' --data-binary @big.json "$PH_URL/__fake/data" >/dev/null
+pipeline p.yaml <<'EOF'
+      data_type: events
+      initial_since: "2024-01-01T00:00:00Z"
+      page_size: 500
+EOF
+sed -i 's/    inputs: {df: ev}/    needs: [ev]\n    inputs: {df: ev}/' p.yaml
+run_osiris run p.yaml
+assert_exit 0 "streamed: run succeeds"
+assert_eq 1200 "$(csv_rows)" "streamed: every event once"
+assert_eq 3 "$(metric pages_fetched)" "streamed: 3 pages of 500"
+assert_contains "$(newest_run_dir)/events.jsonl" '"event":"rows_out","step_id":"ev","rows":1200,"streamed":true'
+assert_matches "$(newest_run_dir)/events.jsonl" '"event":"stream_complete","step_id":"out","from_step":"ev","key":"df_ev","rows":1200,"batches":([2-9]|[1-9][0-9])'
+
 # The data set as generated again for the cases below.
 ph_stop
 ph_start "$E2E_WORK/data.json" "$KEY" || fail "fake PostHog did not restart"
