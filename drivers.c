@@ -3829,15 +3829,16 @@ static const osiris_driver drv_dk_processor = {
  * dropped by key (deduplication_enabled): "recent" holds the keys of the
  * rows of the last 60 minutes before last_timestamp, the longest window
  * the key allows, so a next run with a larger window still recognises
- * them (at most DRV_PH_RECENT_MAX, newest kept).  Without a state, since = initial_since, else 30 days before now
- * (the reference's default).  Within a run a key equal to the previous
- * row's (a duplicate in PostHog's events table) is dropped too.  The keys
- * are events.uuid, persons.id, sessions.session_id (all UUIDs) and
- * person_distinct_ids.distinct_id.
+ * them (at most DRV_PH_RECENT_MAX, newest kept).  Without a state, since =
+ * initial_since, else 30 days before now (the reference's default); the
+ * window is not applied to initial_since.  Within a run a key equal to
+ * the previous row's (a duplicate in PostHog's events table) is dropped
+ * too.  The keys are events.uuid, persons.id, sessions.session_id (all
+ * UUIDs) and person_distinct_ids.distinct_id.
  *
  * Columns are typed from the response's "types" (DateTime... -> timestamp,
- * Date -> date, [U]Int... -> int64, Float... and Decimal -> double, Bool -> bool,
- * else string; Nullable()/LowCardinality() unwrapped); a JSON object or
+ * Date -> date, [U]Int... -> int64, Float... and Decimal -> double, Bool ->
+ * bool, else string; Nullable()/LowCardinality() unwrapped); a JSON object or
  * list value in a string column (properties) is kept as JSON text.
  * Rows go into the frame page by page (osiris_step_flush).  Metrics:
  * requests_made (retries included), pages_fetched, rows_read,
@@ -3849,11 +3850,11 @@ static const osiris_driver drv_dk_processor = {
  * everything the run writes.
  * ====================================================================== */
 
-#define DRV_PH_RECENT_MAX 100000             /* keys remembered for the next run */
+#define DRV_PH_RECENT_MAX 100000                /* keys remembered for the next run */
 #define DRV_PH_MAX_RESPONSE ((size_t)256 << 20) /* bytes of one page */
 #define DRV_PH_DAY_US INT64_C(86400000000)
 #define DRV_PH_KEEP_MINUTES 60 /* the largest lookback_window_minutes */
-#define DRV_PH_ATTEMPTS 5 /* requests per page on 429/5xx/network errors, as 0.5.7 */
+#define DRV_PH_ATTEMPTS 5      /* requests per page on 429/5xx/network errors, as 0.5.7 */
 
 typedef struct drv_ph_kind {
   const char *data_type; /* config value, also the HogQL table */
@@ -3996,8 +3997,7 @@ static void drv_ph_fmt_time(int64_t us, char *buf, size_t cap) {
   unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
   size_t n = drv_fmt_date(days, buf, cap);
   if (n == 0 || cap - n < 24) return;
-  snprintf(buf + n, cap - n, "T%02u:%02u:%02u.%06uZ", secs / 3600, secs / 60 % 60, secs % 60,
-           frac);
+  snprintf(buf + n, cap - n, "T%02u:%02u:%02u.%06uZ", secs / 3600, secs / 60 % 60, secs % 60, frac);
 }
 
 static int64_t drv_ph_now_us(void) {
@@ -4017,19 +4017,19 @@ typedef struct drv_ph {
   const char **event_types; /* NULL-terminated, or NULL */
   int64_t page_size, lookback_min;
   int dedup;
-  int64_t since, until;       /* microseconds */
-  int have_last;              /* a keyset position (from this run) */
-  int64_t last_ts;            /* time of the last row read */
-  char *last_key;             /* owned */
-  int have_prev;              /* a state was read */
+  int64_t since, until; /* microseconds */
+  int have_last;        /* a keyset position (from this run) */
+  int64_t last_ts;      /* time of the last row read */
+  char *last_key;       /* owned */
+  int have_prev;        /* a state was read */
   int64_t prev_last_ts;
-  char *prev_last_key;        /* owned */
-  drv_ph_set seen;            /* keys of the previous window */
-  drv_ph_recent recent;       /* keys of this window, for the next run */
-  char *prev_row_key;         /* owned: adjacent-duplicate check */
+  char *prev_last_key;  /* owned */
+  drv_ph_set seen;      /* keys of the previous window */
+  drv_ph_recent recent; /* keys of this window, for the next run */
+  char *prev_row_key;   /* owned: adjacent-duplicate check */
   osiris_frame *frame;
   size_t ncols, time_idx, key_idx;
-  osiris_type *types;         /* per column */
+  osiris_type *types; /* per column */
   int64_t requests, pages, rows_read, rows_dup, rows_out;
 } drv_ph;
 
@@ -4059,7 +4059,8 @@ static osiris_rc drv_ph_str(osiris_step *s, const char *key, const char **out, c
     *out = numbuf;
     return OSIRIS_OK;
   }
-  if (osiris_json_kind_of(v) != OSIRIS_JSON_STRING || strlen(osiris_json_str(v)) != osiris_json_strlen(v))
+  if (osiris_json_kind_of(v) != OSIRIS_JSON_STRING ||
+      strlen(osiris_json_str(v)) != osiris_json_strlen(v))
     return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s must be a string", key);
   *out = osiris_json_str(v);
   return OSIRIS_OK;
@@ -4125,15 +4126,17 @@ static void drv_ph_build_query(const drv_ph *p, osiris_buf *q) {
   osiris_buf_printf(q, " LIMIT %lld", (long long)p->page_size);
 }
 
-
 /* ------------------------------------------------------------ typing */
 
 /* The frame type of a ClickHouse type as the API reports it. */
 static osiris_type drv_ph_map_type(const char *ch) {
   for (;;) { /* unwrap Nullable(...) and LowCardinality(...) */
-    if (strncmp(ch, "Nullable(", 9) == 0) ch += 9;
-    else if (strncmp(ch, "LowCardinality(", 15) == 0) ch += 15;
-    else break;
+    if (strncmp(ch, "Nullable(", 9) == 0)
+      ch += 9;
+    else if (strncmp(ch, "LowCardinality(", 15) == 0)
+      ch += 15;
+    else
+      break;
   }
   if (strncmp(ch, "DateTime", 8) == 0) return OSIRIS_TYPE_TIMESTAMP;
   if (strncmp(ch, "Date", 4) == 0) return OSIRIS_TYPE_DATE;
@@ -4159,7 +4162,8 @@ static osiris_rc drv_ph_columns(drv_ph *p, const osiris_json *cols, const osiris
     return osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog response has no \"columns\" list");
   if (p->types) {
     if (n != p->ncols)
-      return osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog page %lld has %zu columns, the first had %zu",
+      return osiris_step_fail(s, OSIRIS_EDRIVER,
+                              "PostHog page %lld has %zu columns, the first had %zu",
                               (long long)p->pages, n, p->ncols);
     for (i = 0; i < n; i++) {
       const char *name = osiris_json_str(osiris_json_at(cols, i));
@@ -4178,10 +4182,11 @@ static osiris_rc drv_ph_columns(drv_ph *p, const osiris_json *cols, const osiris
     osiris_type t;
     if (!name || !*name)
       return osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog response: column %zu has no name", i + 1);
-    if (tt) t = drv_ph_map_type(tt);
+    if (tt)
+      t = drv_ph_map_type(tt);
     else /* no types in the response: the time column is still a time */
       t = p->kind->time_col && strcmp(name, p->kind->time_col) == 0 ? OSIRIS_TYPE_TIMESTAMP
-                                                                     : OSIRIS_TYPE_STRING;
+                                                                    : OSIRIS_TYPE_STRING;
     if (p->kind->time_col && strcmp(name, p->kind->time_col) == 0) {
       p->time_idx = i;
       have_time = 1;
@@ -4217,7 +4222,8 @@ static osiris_rc drv_ph_cell(drv_ph *p, size_t c, const osiris_json *v, int64_t 
   }
   case OSIRIS_TYPE_DATE: {
     int64_t days;
-    if (str && drv_parse_date(str, len, &days)) return osiris_frame_append_date(f, c, (int32_t)days);
+    if (str && drv_parse_date(str, len, &days))
+      return osiris_frame_append_date(f, c, (int32_t)days);
     break;
   }
   case OSIRIS_TYPE_INT64:
@@ -4257,10 +4263,9 @@ static osiris_rc drv_ph_cell(drv_ph *p, size_t c, const osiris_json *v, int64_t 
       return rc;
     }
   }
-  return osiris_step_fail(p->step, OSIRIS_EDRIVER,
-                          "PostHog row %lld, column %s: value does not fit its type %s",
-                          (long long)row, osiris_frame_col_name(f, c),
-                          osiris_type_name(p->types[c]));
+  return osiris_step_fail(
+      p->step, OSIRIS_EDRIVER, "PostHog row %lld, column %s: value does not fit its type %s",
+      (long long)row, osiris_frame_col_name(f, c), osiris_type_name(p->types[c]));
 }
 
 /* The key of a row as text (a string, or a number's text); 0 when absent. */
@@ -4315,7 +4320,8 @@ static osiris_rc drv_ph_page(drv_ph *p, const osiris_json *resp, int *more) {
     }
     /* The keyset position moves with every row read, kept or not. */
     osiris_free(p->last_key);
-    if (!(p->last_key = osiris_strndup(key, klen))) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+    if (!(p->last_key = osiris_strndup(key, klen)))
+      return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
     p->last_ts = ts;
     p->have_last = 1;
     if (p->dedup && (drv_ph_set_has(&p->seen, key, klen) ||
@@ -4337,7 +4343,8 @@ static osiris_rc drv_ph_page(drv_ph *p, const osiris_json *resp, int *more) {
                                 osiris_rc_name(rc));
     }
     if ((rc = osiris_frame_end_row(p->frame)) != OSIRIS_OK)
-      return osiris_step_fail(s, rc, "PostHog row %lld could not be stored", (long long)p->rows_read);
+      return osiris_step_fail(s, rc, "PostHog row %lld could not be stored",
+                              (long long)p->rows_read);
     p->rows_out++;
     if ((rc = osiris_step_flush(s, p->frame)) != OSIRIS_OK)
       return osiris_step_fail(s, rc, "stopped: the run was cancelled or the consumer failed");
@@ -4366,7 +4373,8 @@ static osiris_rc drv_ph_state_read(drv_ph *p, const char *rel) {
   if ((rc = drv_resolve_path(s, rel, &path)) != OSIRIS_OK) return rc;
   if (!(fp = fopen(path, "rb"))) {
     if (errno != ENOENT) {
-      rc = osiris_step_fail(s, OSIRIS_EIO, "config.state_file: cannot read %s: %s", path, strerror(errno));
+      rc = osiris_step_fail(s, OSIRIS_EIO, "config.state_file: cannot read %s: %s", path,
+                            strerror(errno));
       goto done;
     }
     osiris_step_log(s, 1, "config.state_file %s does not exist yet: a first run", path);
@@ -4395,18 +4403,22 @@ static osiris_rc drv_ph_state_read(drv_ph *p, const char *rel) {
   v = osiris_json_get(st, "data_type");
   if (osiris_json_kind_of(st) != OSIRIS_JSON_OBJECT || !osiris_json_str(v) ||
       strcmp(osiris_json_str(osiris_json_get(st, "component")), "posthog.extractor") != 0) {
-    rc = osiris_step_fail(s, OSIRIS_EPARSE, "config.state_file: %s is not a posthog.extractor state", path);
+    rc = osiris_step_fail(s, OSIRIS_EPARSE,
+                          "config.state_file: %s is not a posthog.extractor state", path);
     goto done;
   }
   if (!drv_ieq(osiris_json_str(v), p->kind->data_type)) {
-    rc = osiris_step_fail(s, OSIRIS_EINVAL, "config.state_file: %s holds the state of data_type %s, "
-                          "this step reads %s", path, osiris_json_str(v), p->kind->data_type);
+    rc = osiris_step_fail(s, OSIRIS_EINVAL,
+                          "config.state_file: %s holds the state of data_type %s, "
+                          "this step reads %s",
+                          path, osiris_json_str(v), p->kind->data_type);
     goto done;
   }
   v = osiris_json_get(st, "last_timestamp");
   if (osiris_json_str(v)) {
     if (!drv_ph_parse_time(osiris_json_str(v), osiris_json_strlen(v), &p->prev_last_ts)) {
-      rc = osiris_step_fail(s, OSIRIS_EPARSE, "config.state_file: %s: last_timestamp is not a time", path);
+      rc = osiris_step_fail(s, OSIRIS_EPARSE, "config.state_file: %s: last_timestamp is not a time",
+                            path);
       goto done;
     }
     p->have_prev = 1;
@@ -4423,7 +4435,8 @@ static osiris_rc drv_ph_state_read(drv_ph *p, const char *rel) {
     int64_t ts;
     if (!osiris_json_str(t) || !osiris_json_str(k) ||
         !drv_ph_parse_time(osiris_json_str(t), osiris_json_strlen(t), &ts)) {
-      rc = osiris_step_fail(s, OSIRIS_EPARSE, "config.state_file: %s: recent[%zu] is not [time, key]", path, i);
+      rc = osiris_step_fail(s, OSIRIS_EPARSE,
+                            "config.state_file: %s: recent[%zu] is not [time, key]", path, i);
       goto done;
     }
     /* Kept for this run's dedup and, still in the window, for the next. */
@@ -4446,7 +4459,8 @@ done:
  * file and rename, so a failed write never leaves half a state). */
 static osiris_rc drv_ph_state_write(drv_ph *p) {
   osiris_step *s = p->step;
-  osiris_json *st = osiris_json_new(OSIRIS_JSON_OBJECT), *recent = osiris_json_new(OSIRIS_JSON_ARRAY);
+  osiris_json *st = osiris_json_new(OSIRIS_JSON_OBJECT),
+              *recent = osiris_json_new(OSIRIS_JSON_ARRAY);
   char *path = drv_path_join(osiris_step_artifacts_dir(s), "state.json"), *tmp = NULL, *text = NULL;
   char t[48];
   int64_t last = 0, cutoff;
@@ -4468,14 +4482,20 @@ static osiris_rc drv_ph_state_write(drv_ph *p) {
   /* Keys of the longest window any next run may use, not just this one's:
    * a larger lookback_window_minutes next time still finds them. */
   cutoff = last - DRV_PH_KEEP_MINUTES * 60 * INT64_C(1000000);
-  bad |= osiris_json_set(st, "component", osiris_json_new_str("posthog.extractor", 17)) != OSIRIS_OK;
-  bad |= osiris_json_set(st, "data_type", osiris_json_new_str(p->kind->data_type, strlen(p->kind->data_type))) != OSIRIS_OK;
+  bad |=
+      osiris_json_set(st, "component", osiris_json_new_str("posthog.extractor", 17)) != OSIRIS_OK;
+  bad |= osiris_json_set(st, "data_type",
+                         osiris_json_new_str(p->kind->data_type, strlen(p->kind->data_type))) !=
+         OSIRIS_OK;
   if (have) drv_ph_fmt_time(last, t, sizeof t);
-  bad |= osiris_json_set(st, "last_timestamp", have ? osiris_json_new_str(t, strlen(t))
-                                                     : osiris_json_new(OSIRIS_JSON_NULL)) != OSIRIS_OK;
-  bad |= osiris_json_set(st, "last_key", have && last_key ? osiris_json_new_str(last_key, strlen(last_key))
-                                                          : osiris_json_new(OSIRIS_JSON_NULL)) != OSIRIS_OK;
-  bad |= osiris_json_set(st, "lookback_window_minutes", osiris_json_new_int(p->lookback_min)) != OSIRIS_OK;
+  bad |= osiris_json_set(st, "last_timestamp",
+                         have ? osiris_json_new_str(t, strlen(t))
+                              : osiris_json_new(OSIRIS_JSON_NULL)) != OSIRIS_OK;
+  bad |= osiris_json_set(st, "last_key",
+                         have && last_key ? osiris_json_new_str(last_key, strlen(last_key))
+                                          : osiris_json_new(OSIRIS_JSON_NULL)) != OSIRIS_OK;
+  bad |= osiris_json_set(st, "lookback_window_minutes", osiris_json_new_int(p->lookback_min)) !=
+         OSIRIS_OK;
   for (i = 0; have && i < p->recent.n; i++) {
     size_t at = (p->recent.head + i) % DRV_PH_RECENT_MAX;
     osiris_json *pair;
@@ -4484,7 +4504,8 @@ static osiris_rc drv_ph_state_write(drv_ph *p) {
     pair = osiris_json_new(OSIRIS_JSON_ARRAY);
     if (!pair) goto oom;
     bad |= osiris_json_push(pair, osiris_json_new_str(t, strlen(t))) != OSIRIS_OK;
-    bad |= osiris_json_push(pair, osiris_json_new_str(p->recent.key[at], strlen(p->recent.key[at]))) != OSIRIS_OK;
+    bad |= osiris_json_push(pair, osiris_json_new_str(p->recent.key[at],
+                                                      strlen(p->recent.key[at]))) != OSIRIS_OK;
     bad |= osiris_json_push(recent, pair) != OSIRIS_OK;
   }
   bad |= osiris_json_set(st, "recent", recent) != OSIRIS_OK;
@@ -4526,8 +4547,10 @@ static void drv_ph_detail(const osiris_buf *body, char *out, size_t cap) {
   out[0] = 0;
   if (body->len && osiris_json_parse(body->p, body->len, &j, NULL, 0) == OSIRIS_OK)
     d = osiris_json_str(osiris_json_get(j, "detail"));
-  if (d) snprintf(out, cap, "%.300s", d);
-  else if (body->len) snprintf(out, cap, "%.200s", body->p);
+  if (d)
+    snprintf(out, cap, "%.300s", d);
+  else if (body->len)
+    snprintf(out, cap, "%.200s", body->p);
   osiris_json_free(j);
 }
 
@@ -4550,50 +4573,63 @@ static osiris_rc drv_ph_config(drv_ph *p) {
       (rc = drv_cfg_strlist(s, cfg, "event_types", 0, &p->event_types)))
     return rc;
   if (!p->api_key || !*p->api_key)
-    return osiris_step_fail(s, OSIRIS_EINVAL, "config.api_key is required: a PostHog personal API key "
-                            "in the step's @posthog connection (api_key: ${VAR} there); a secret in "
-                            "a step's own config is not kept in the compiled files");
+    return osiris_step_fail(
+        s, OSIRIS_EINVAL,
+        "config.api_key is required: a PostHog personal API key "
+        "in the step's @posthog connection (api_key: ${VAR} there); a secret in "
+        "a step's own config is not kept in the compiled files");
   if (!p->project_id || !*p->project_id)
     return osiris_step_fail(s, OSIRIS_EINVAL, "config.project_id is required");
   for (c = p->project_id; *c; c++)
     if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
-      return osiris_step_fail(s, OSIRIS_EINVAL, "config.project_id must be a PostHog project id "
-                              "(letters, digits, '-' or '_'), got \"%.60s\"", p->project_id);
+      return osiris_step_fail(s, OSIRIS_EINVAL,
+                              "config.project_id must be a PostHog project id "
+                              "(letters, digits, '-' or '_'), got \"%.60s\"",
+                              p->project_id);
   if (!data_type || !(p->kind = drv_ph_kind_find(data_type)))
-    return osiris_step_fail(s, OSIRIS_EINVAL, "config.data_type must be one of events, persons, "
-                            "sessions, person_distinct_ids%s%.60s%s", data_type ? " (got \"" : "",
-                            data_type ? data_type : "", data_type ? "\")" : "");
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.data_type must be one of events, persons, "
+                            "sessions, person_distinct_ids%s%.60s%s",
+                            data_type ? " (got \"" : "", data_type ? data_type : "",
+                            data_type ? "\")" : "");
   if (p->page_size > 10000)
     return osiris_step_fail(s, OSIRIS_EINVAL, "config.page_size must be between 100 and 10000");
   if (p->lookback_min > 60)
-    return osiris_step_fail(s, OSIRIS_EINVAL, "config.lookback_window_minutes must be between 5 and 60");
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.lookback_window_minutes must be between 5 and 60");
   if (p->event_types && p->event_types[0] && strcmp(p->kind->data_type, "events") != 0)
-    return osiris_step_fail(s, OSIRIS_EINVAL, "config.event_types applies to data_type events only");
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.event_types applies to data_type events only");
   if (!region) region = "us";
   if (drv_ieq(region, "us") || drv_ieq(region, "eu")) {
     if (custom)
-      return osiris_step_fail(s, OSIRIS_EINVAL, "config.custom_base_url is used with region "
-                              "self_hosted only (region is %s)", region);
+      return osiris_step_fail(s, OSIRIS_EINVAL,
+                              "config.custom_base_url is used with region "
+                              "self_hosted only (region is %s)",
+                              region);
     osiris_buf_printf(&p->url, "https://%s.posthog.com", drv_ieq(region, "eu") ? "eu" : "us");
   } else if (drv_ieq(region, "self_hosted")) {
     size_t n;
     if (!custom || (strncmp(custom, "https://", 8) != 0 && strncmp(custom, "http://", 7) != 0))
-      return osiris_step_fail(s, OSIRIS_EINVAL, "config.custom_base_url must be the http(s):// URL of "
+      return osiris_step_fail(s, OSIRIS_EINVAL,
+                              "config.custom_base_url must be the http(s):// URL of "
                               "the PostHog instance when region is self_hosted");
     n = strlen(custom);
     while (n > 8 && custom[n - 1] == '/') n--;
     osiris_buf_put(&p->url, custom, n);
   } else {
-    return osiris_step_fail(s, OSIRIS_EINVAL, "config.region must be us, eu or self_hosted (got \"%.40s\")",
-                            region);
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.region must be us, eu or self_hosted (got \"%.40s\")", region);
   }
   osiris_buf_printf(&p->url, "/api/projects/%s/query/", p->project_id);
   if (p->url.oom) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
   p->until = drv_ph_now_us();
   p->since = p->until - 30 * DRV_PH_DAY_US; /* the reference's default */
   if (since_text && !drv_ph_parse_time(since_text, strlen(since_text), &p->since))
-    return osiris_step_fail(s, OSIRIS_EINVAL, "config.initial_since must be an ISO 8601 time such as "
-                            "2024-01-01T00:00:00Z (got \"%.60s\")", since_text);
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.initial_since must be an ISO 8601 time such as "
+                            "2024-01-01T00:00:00Z (got \"%.60s\")",
+                            since_text);
   return OSIRIS_OK;
 }
 
@@ -4612,7 +4648,8 @@ static osiris_rc drv_ph_fetch(drv_ph *p, const char *auth, int *more) {
   drv_ph_build_query(p, &q);
   req = osiris_json_new(OSIRIS_JSON_OBJECT);
   inner = osiris_json_new(OSIRIS_JSON_OBJECT);
-  if (q.oom || !req || !inner || osiris_json_set(inner, "kind", osiris_json_new_str("HogQLQuery", 10)) ||
+  if (q.oom || !req || !inner ||
+      osiris_json_set(inner, "kind", osiris_json_new_str("HogQLQuery", 10)) ||
       osiris_json_set(inner, "query", osiris_json_new_str(q.p, q.len))) {
     osiris_json_free(inner);
     rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
@@ -4643,11 +4680,15 @@ static osiris_rc drv_ph_fetch(drv_ph *p, const char *auth, int *more) {
   if (status != 200) {
     drv_ph_detail(&body, detail, sizeof detail);
     if (status == 401 || status == 403)
-      rc = osiris_step_fail(s, OSIRIS_ECONN, "PostHog rejected the API key (HTTP %ld: %s): check "
-                            "api_key (a personal API key with the query:read scope)", status, detail);
+      rc = osiris_step_fail(s, OSIRIS_ECONN,
+                            "PostHog rejected the API key (HTTP %ld: %s): check "
+                            "api_key (a personal API key with the query:read scope)",
+                            status, detail);
     else if (status == 404)
-      rc = osiris_step_fail(s, OSIRIS_ECONN, "PostHog has no project %s at %s (HTTP 404: %s): check "
-                            "project_id and region", p->project_id, p->url.p, detail);
+      rc = osiris_step_fail(s, OSIRIS_ECONN,
+                            "PostHog has no project %s at %s (HTTP 404: %s): check "
+                            "project_id and region",
+                            p->project_id, p->url.p, detail);
     else if (status == 400)
       rc = osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog rejected the query (HTTP 400: %s)", detail);
     else
@@ -4701,8 +4742,8 @@ static osiris_rc drv_ph_run(osiris_step *s) {
     drv_ph_fmt_time(p.since, a, sizeof a);
     drv_ph_fmt_time(p.until, b, sizeof b);
     if (p.kind->time_col)
-      osiris_step_log(s, 1, "PostHog %s from %s to %s, page size %lld, at %s", p.kind->data_type,
-                      a, b, (long long)p.page_size, p.url.p);
+      osiris_step_log(s, 1, "PostHog %s from %s to %s, page size %lld, at %s", p.kind->data_type, a,
+                      b, (long long)p.page_size, p.url.p);
     else
       osiris_step_log(s, 1, "PostHog %s, page size %lld, at %s", p.kind->data_type,
                       (long long)p.page_size, p.url.p);
