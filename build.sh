@@ -42,8 +42,9 @@ TEST_LOCALE=de_DE
 TOOLS=(python3:python3 node:nodejs npm:npm)
 # npm packages (each directory has a package-lock.json): the fake E2B's
 # official SDK check, the PostgREST fake's client check, the Parquet readers,
-# the GraphQL fake (graphql-js) and its client check (graphql-request).
-NPM_DIRS=(tests/fake_e2b tests/fake_postgrest tests/parquet tests/fake_graphql)
+# the GraphQL fake (graphql-js) and its client check (graphql-request), the
+# PostHog fake's check with PostHog's own HogQL parser (@posthog/hogql-parser).
+NPM_DIRS=(tests/fake_e2b tests/fake_postgrest tests/parquet tests/fake_graphql tests/fake_posthog)
 # DuckDB for duckdb.processor.  The version must match @duckdb/node-api in
 # tests/parquet/package-lock.json (tests/duckdb checks it).
 DUCKDB_PKG=@duckdb/node-bindings-linux-x64

@@ -15,6 +15,8 @@
  *                          Connector/C and libpq
  *   3c. GraphQL            graphql.extractor over osiris_step_http: cursor
  *                          pagination, data_path, flattening, two passes
+ *   3d. PostHog            posthog.extractor: the HogQL query API, paged by
+ *                          key, incremental with a state in the artifacts
  *   4. Registration        osiris_register_builtin_drivers()
  *
  * Adding a driver: write `static osiris_rc drv_<family>_<name>_run(osiris_step *)`
@@ -4769,6 +4771,1020 @@ static const osiris_driver drv_gq_extractor = {
     drv_gq_keys, drv_gq_run, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
 
 /* ======================================================================
+ * 3d. PostHog: posthog.extractor
+ *
+ * Reads one of PostHog's four HogQL tables (events, persons, sessions,
+ * person_distinct_ids) through the query API, as PostHog's API reference
+ * documents it (posthog.com/docs/api/queries, /docs/api/query):
+ *   POST <base>/api/projects/<project_id>/query/
+ *   Authorization: Bearer <personal API key>       (scope query:read)
+ *   {"query": {"kind": "HogQLQuery", "query": "<HogQL>"}}
+ *   -> 200 {"results": [[v, ...], ...], "columns": [name, ...],
+ *           "types": [[name, ClickHouse type], ...], "hasMore": bool, ...}
+ * Base: https://us.posthog.com, https://eu.posthog.com, or custom_base_url
+ * for region self_hosted.
+ *
+ * Paging is by key (the reference's "use timestamp-based pagination
+ * instead of offset"): each page is
+ *   SELECT <cols> FROM <table>
+ *   WHERE <time> >= toDateTime('<since>') AND <time> < toDateTime('<until>')
+ *     [AND event IN (<event_types>)]
+ *     [AND (<time> > toDateTime('<t>') OR (<time> = toDateTime('<t>') AND <key> > '<k>'))]
+ *   ORDER BY <time> ASC, <key> ASC LIMIT <page_size>
+ * with (t, k) the last row of the previous page, so rows that arrive while
+ * the step pages never shift a page as OFFSET would.  A page ends the read
+ * when hasMore is false (or, without hasMore, when it is not full).  Times
+ * are sent as UTC ISO text with a Z, microseconds kept.  until is the
+ * step's start, fixed for all pages.  person_distinct_ids has no time: it
+ * is read whole, paged by distinct_id.
+ *
+ * Incremental state: the step always writes <artifacts>/state.json
+ *   {"component", "data_type", "last_timestamp", "last_key",
+ *    "lookback_window_minutes", "recent": [[time, key], ...]}
+ * and reads such a file back from config.state_file when given (a missing
+ * file is a first run, noted in the log and as an event).  With a state,
+ * since = last_timestamp - lookback_window_minutes, so rows PostHog
+ * ingested late are picked up; the rows read again in that window are
+ * dropped by key (deduplication_enabled): "recent" holds the keys of the
+ * rows of the last 60 minutes before last_timestamp, the longest window
+ * the key allows, so a next run with a larger window still recognises
+ * them (at most DRV_PH_RECENT_MAX, newest kept).  Without a state, since =
+ * initial_since, else 30 days before now (the reference's default); the
+ * window is not applied to initial_since.  Within a run a key equal to
+ * the previous row's (a duplicate in PostHog's events table) is dropped
+ * too.  The keys are events.uuid, persons.id, sessions.session_id (all
+ * UUIDs) and person_distinct_ids.distinct_id.
+ *
+ * Columns are typed from the response's "types" (DateTime... -> timestamp,
+ * Date -> date, [U]Int... -> int64, Float... and Decimal -> double, Bool ->
+ * bool, else string; Nullable()/LowCardinality() unwrapped); a JSON object or
+ * list value in a string column (properties) is kept as JSON text.
+ * Rows go into the frame page by page (osiris_step_flush).  Metrics:
+ * requests_made (retries included), pages_fetched, rows_read,
+ * rows_deduplicated.  Requests go through osiris_step_http: 429, 5xx and
+ * network errors are retried (DRV_PH_ATTEMPTS requests a page) with the
+ * engine's backoff.  The API key comes from the step's connection (where
+ * it may be ${VAR}; like every secret key it is stripped from compiled
+ * cfg), travels only in the Authorization header, and is masked in
+ * everything the run writes.
+ * ====================================================================== */
+
+#define DRV_PH_RECENT_MAX 100000                /* keys remembered for the next run */
+#define DRV_PH_MAX_RESPONSE ((size_t)256 << 20) /* bytes of one page */
+#define DRV_PH_DAY_US INT64_C(86400000000)
+#define DRV_PH_KEEP_MINUTES 60 /* the largest lookback_window_minutes */
+#define DRV_PH_ATTEMPTS 5      /* requests per page on 429/5xx/network errors, as 0.5.7 */
+
+typedef struct drv_ph_kind {
+  const char *data_type; /* config value, also the HogQL table */
+  const char *columns;   /* SELECT list */
+  const char *time_col;  /* incremental column; NULL: read whole */
+  const char *key_col;   /* order tie-break, keyset and dedup key */
+} drv_ph_kind;
+
+static const drv_ph_kind drv_ph_kinds[] = {
+    {"events", "uuid, event, timestamp, distinct_id, person_id, properties", "timestamp", "uuid"},
+    {"persons", "id, created_at, properties, is_identified", "created_at", "id"},
+    {"sessions", "*", "$start_timestamp", "session_id"},
+    {"person_distinct_ids", "distinct_id, person_id", NULL, "distinct_id"},
+};
+
+/* ------------------------------------------------------------ key sets */
+
+/* Open-addressing set of owned strings (the dedup keys of the last window). */
+typedef struct drv_ph_set {
+  char **slot;
+  size_t cap, n;
+} drv_ph_set;
+
+static uint64_t drv_ph_hash(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ULL;
+  size_t i;
+  for (i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  return h;
+}
+
+static int drv_ph_set_has(const drv_ph_set *set, const char *s, size_t n) {
+  size_t i;
+  if (!set->cap) return 0;
+  for (i = drv_ph_hash(s, n) & (set->cap - 1); set->slot[i]; i = (i + 1) & (set->cap - 1))
+    if (strlen(set->slot[i]) == n && memcmp(set->slot[i], s, n) == 0) return 1;
+  return 0;
+}
+
+/* 0 ok (also when present), -1 out of memory. */
+static int drv_ph_set_add(drv_ph_set *set, const char *s, size_t n) {
+  size_t i;
+  if (drv_ph_set_has(set, s, n)) return 0;
+  if ((set->n + 1) * 2 > set->cap) {
+    size_t cap = set->cap ? set->cap * 2 : 1024, j;
+    char **slot = osiris_calloc(cap, sizeof *slot);
+    if (!slot) return -1;
+    for (j = 0; j < set->cap; j++) {
+      char *k = set->slot[j];
+      if (!k) continue;
+      for (i = drv_ph_hash(k, strlen(k)) & (cap - 1); slot[i]; i = (i + 1) & (cap - 1)) {
+      }
+      slot[i] = k;
+    }
+    osiris_free(set->slot);
+    set->slot = slot;
+    set->cap = cap;
+  }
+  for (i = drv_ph_hash(s, n) & (set->cap - 1); set->slot[i]; i = (i + 1) & (set->cap - 1)) {
+  }
+  if (!(set->slot[i] = osiris_strndup(s, n))) return -1;
+  set->n++;
+  return 0;
+}
+
+static void drv_ph_set_free(drv_ph_set *set) {
+  size_t i;
+  for (i = 0; i < set->cap; i++) osiris_free(set->slot[i]);
+  osiris_free(set->slot);
+  memset(set, 0, sizeof *set);
+}
+
+/* The newest (time, key) pairs, a ring of at most DRV_PH_RECENT_MAX. */
+typedef struct drv_ph_recent {
+  int64_t *ts;
+  char **key;
+  size_t head, n; /* oldest at head */
+} drv_ph_recent;
+
+static int drv_ph_recent_push(drv_ph_recent *r, int64_t ts, const char *key, size_t n) {
+  size_t at;
+  char *k;
+  if (!r->ts) {
+    r->ts = osiris_calloc(DRV_PH_RECENT_MAX, sizeof *r->ts);
+    r->key = osiris_calloc(DRV_PH_RECENT_MAX, sizeof *r->key);
+    if (!r->ts || !r->key) return -1;
+  }
+  if (!(k = osiris_strndup(key, n))) return -1;
+  if (r->n == DRV_PH_RECENT_MAX) { /* full: the oldest goes */
+    at = r->head;
+    osiris_free(r->key[at]);
+    r->head = (r->head + 1) % DRV_PH_RECENT_MAX;
+  } else {
+    at = (r->head + r->n++) % DRV_PH_RECENT_MAX;
+  }
+  r->ts[at] = ts;
+  r->key[at] = k;
+  return 0;
+}
+
+static void drv_ph_recent_free(drv_ph_recent *r) {
+  size_t i;
+  if (r->key)
+    for (i = 0; i < r->n; i++) osiris_free(r->key[(r->head + i) % DRV_PH_RECENT_MAX]);
+  osiris_free(r->ts);
+  osiris_free(r->key);
+  memset(r, 0, sizeof *r);
+}
+
+/* ------------------------------------------------------------- times */
+
+/* ISO 8601 as PostHog prints it ("2024-01-15T10:30:00.123000+00:00", "...Z",
+ * or naive = UTC) into microseconds since the epoch.  1 ok, 0 malformed. */
+static int drv_ph_parse_time(const char *s, size_t n, int64_t *us) {
+  int64_t off = 0;
+  if (n >= 6 && (s[n - 6] == '+' || s[n - 6] == '-') && s[n - 3] == ':') {
+    unsigned hh, mm;
+    if (!drv_digits(s + n - 5, 2, &hh) || !drv_digits(s + n - 2, 2, &mm) || hh > 23 || mm > 59)
+      return 0;
+    off = ((int64_t)hh * 60 + mm) * 60 * 1000000;
+    if (s[n - 6] == '-') off = -off;
+    n -= 6;
+  } else if (n >= 5 && n > 19 && (s[n - 5] == '+' || s[n - 5] == '-')) {
+    unsigned hh, mm;
+    if (!drv_digits(s + n - 4, 2, &hh) || !drv_digits(s + n - 2, 2, &mm) || hh > 23 || mm > 59)
+      return 0;
+    off = ((int64_t)hh * 60 + mm) * 60 * 1000000;
+    if (s[n - 5] == '-') off = -off;
+    n -= 5;
+  }
+  if (!drv_parse_timestamp(s, n, us)) return 0;
+  *us -= off;
+  return 1;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" (cap >= 40): what the queries and the
+ * state file carry. */
+static void drv_ph_fmt_time(int64_t us, char *buf, size_t cap) {
+  int64_t days = drv_floor_div(us, DRV_PH_DAY_US);
+  int64_t rem = us - days * DRV_PH_DAY_US;
+  unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
+  size_t n = drv_fmt_date(days, buf, cap);
+  if (n == 0 || cap - n < 24) return;
+  snprintf(buf + n, cap - n, "T%02u:%02u:%02u.%06uZ", secs / 3600, secs / 60 % 60, secs % 60, frac);
+}
+
+static int64_t drv_ph_now_us(void) {
+  struct timespec ts;
+  timespec_get(&ts, TIME_UTC);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ----------------------------------------------------------- the step */
+
+typedef struct drv_ph {
+  osiris_step *step;
+  const drv_ph_kind *kind;
+  const char *api_key, *project_id;
+  char project_num[32];     /* project_id given as a number */
+  osiris_buf url;           /* <base>/api/projects/<id>/query/ */
+  const char **event_types; /* NULL-terminated, or NULL */
+  int64_t page_size, lookback_min;
+  int dedup;
+  int64_t since, until; /* microseconds */
+  int have_last;        /* a keyset position (from this run) */
+  int64_t last_ts;      /* time of the last row read */
+  char *last_key;       /* owned */
+  int have_prev;        /* a state was read */
+  int64_t prev_last_ts;
+  char *prev_last_key;  /* owned */
+  drv_ph_set seen;      /* keys of the previous window */
+  drv_ph_recent recent; /* keys of this window, for the next run */
+  char *prev_row_key;   /* owned: adjacent-duplicate check */
+  osiris_frame *frame;
+  size_t ncols, time_idx, key_idx;
+  osiris_type *types; /* per column */
+  int64_t requests, pages, rows_read, rows_dup, rows_out;
+} drv_ph;
+
+/* The data type's table entry, NULL when unknown. */
+static const drv_ph_kind *drv_ph_kind_find(const char *name) {
+  size_t i;
+  for (i = 0; i < sizeof drv_ph_kinds / sizeof drv_ph_kinds[0]; i++)
+    if (drv_ieq(drv_ph_kinds[i].data_type, name)) return &drv_ph_kinds[i];
+  return NULL;
+}
+
+/* A config value given in the step or its connection (step wins). */
+static const osiris_json *drv_ph_field(osiris_step *s, const char *key) {
+  const osiris_json *v = drv_cfg_get(osiris_step_config(s), key);
+  return v ? v : drv_cfg_get(osiris_step_connection(s), key);
+}
+
+/* A string key; numbuf (NULL: not allowed) receives the text of an
+ * integer, for project_id: 12345 written unquoted in a connection file. */
+static osiris_rc drv_ph_str(osiris_step *s, const char *key, const char **out, char *numbuf,
+                            size_t numcap) {
+  const osiris_json *v = drv_ph_field(s, key);
+  *out = NULL;
+  if (!v) return OSIRIS_OK;
+  if (numbuf && osiris_json_kind_of(v) == OSIRIS_JSON_INT) {
+    snprintf(numbuf, numcap, "%lld", (long long)osiris_json_int(v, 0));
+    *out = numbuf;
+    return OSIRIS_OK;
+  }
+  if (osiris_json_kind_of(v) != OSIRIS_JSON_STRING ||
+      strlen(osiris_json_str(v)) != osiris_json_strlen(v))
+    return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s must be a string", key);
+  *out = osiris_json_str(v);
+  return OSIRIS_OK;
+}
+
+/* Append s as a HogQL string literal. */
+static void drv_ph_put_literal(osiris_buf *b, const char *s, size_t n) {
+  size_t i;
+  osiris_buf_putc(b, '\'');
+  for (i = 0; i < n; i++) {
+    if (s[i] == '\'' || s[i] == '\\') osiris_buf_putc(b, '\\');
+    osiris_buf_putc(b, s[i]);
+  }
+  osiris_buf_putc(b, '\'');
+}
+
+static void drv_ph_put_time(osiris_buf *b, int64_t us) {
+  char t[48];
+  drv_ph_fmt_time(us, t, sizeof t);
+  osiris_buf_printf(b, "toDateTime('%s')", t);
+}
+
+/* Column names of the kinds are HogQL identifiers as they stand ($ too). */
+static void drv_ph_build_query(const drv_ph *p, osiris_buf *q) {
+  const drv_ph_kind *k = p->kind;
+  const char *and = " WHERE ";
+  osiris_buf_printf(q, "SELECT %s FROM %s", k->columns, k->data_type);
+  if (k->time_col) {
+    osiris_buf_printf(q, " WHERE %s >= ", k->time_col);
+    drv_ph_put_time(q, p->since);
+    osiris_buf_printf(q, " AND %s < ", k->time_col);
+    drv_ph_put_time(q, p->until);
+    and = " AND ";
+  }
+  if (p->event_types && p->event_types[0]) {
+    size_t i;
+    osiris_buf_printf(q, "%sevent IN (", and);
+    for (i = 0; p->event_types[i]; i++) {
+      if (i) osiris_buf_puts(q, ", ");
+      drv_ph_put_literal(q, p->event_types[i], strlen(p->event_types[i]));
+    }
+    osiris_buf_putc(q, ')');
+    and = " AND ";
+  }
+  if (p->have_last) {
+    if (k->time_col) {
+      osiris_buf_printf(q, "%s(%s > ", and, k->time_col);
+      drv_ph_put_time(q, p->last_ts);
+      osiris_buf_printf(q, " OR (%s = ", k->time_col);
+      drv_ph_put_time(q, p->last_ts);
+      osiris_buf_printf(q, " AND %s > ", k->key_col);
+      drv_ph_put_literal(q, p->last_key, strlen(p->last_key));
+      osiris_buf_puts(q, "))");
+    } else {
+      osiris_buf_printf(q, "%s%s > ", and, k->key_col);
+      drv_ph_put_literal(q, p->last_key, strlen(p->last_key));
+    }
+  }
+  if (k->time_col)
+    osiris_buf_printf(q, " ORDER BY %s ASC, %s ASC", k->time_col, k->key_col);
+  else
+    osiris_buf_printf(q, " ORDER BY %s ASC", k->key_col);
+  osiris_buf_printf(q, " LIMIT %lld", (long long)p->page_size);
+}
+
+/* ------------------------------------------------------------ typing */
+
+/* The frame type of a ClickHouse type as the API reports it. */
+static osiris_type drv_ph_map_type(const char *ch) {
+  for (;;) { /* unwrap Nullable(...) and LowCardinality(...) */
+    if (strncmp(ch, "Nullable(", 9) == 0)
+      ch += 9;
+    else if (strncmp(ch, "LowCardinality(", 15) == 0)
+      ch += 15;
+    else
+      break;
+  }
+  if (strncmp(ch, "DateTime", 8) == 0) return OSIRIS_TYPE_TIMESTAMP;
+  if (strncmp(ch, "Date", 4) == 0) return OSIRIS_TYPE_DATE;
+  if (strncmp(ch, "Int", 3) == 0 || strncmp(ch, "UInt", 4) == 0) return OSIRIS_TYPE_INT64;
+  if (strncmp(ch, "Float", 5) == 0 || strncmp(ch, "Decimal", 7) == 0) return OSIRIS_TYPE_DOUBLE;
+  if (strncmp(ch, "Bool", 4) == 0) return OSIRIS_TYPE_BOOL;
+  return OSIRIS_TYPE_STRING;
+}
+
+/* The type text of column i from "types": [[name, type], ...] or [type, ...]. */
+static const char *drv_ph_type_text(const osiris_json *types, size_t i) {
+  const osiris_json *t = osiris_json_at(types, i);
+  if (osiris_json_kind_of(t) == OSIRIS_JSON_ARRAY) return osiris_json_str(osiris_json_at(t, 1));
+  return osiris_json_str(t);
+}
+
+/* Columns of the first page into the frame; later pages must match. */
+static osiris_rc drv_ph_columns(drv_ph *p, const osiris_json *cols, const osiris_json *types) {
+  osiris_step *s = p->step;
+  size_t i, n = osiris_json_size(cols);
+  int have_time = 0, have_key = 0;
+  if (osiris_json_kind_of(cols) != OSIRIS_JSON_ARRAY || n == 0)
+    return osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog response has no \"columns\" list");
+  if (p->types) {
+    if (n != p->ncols)
+      return osiris_step_fail(s, OSIRIS_EDRIVER,
+                              "PostHog page %lld has %zu columns, the first had %zu",
+                              (long long)p->pages, n, p->ncols);
+    for (i = 0; i < n; i++) {
+      const char *name = osiris_json_str(osiris_json_at(cols, i));
+      if (!name || strcmp(name, osiris_frame_col_name(p->frame, i)) != 0)
+        return osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog page %lld: column %zu changed name",
+                                (long long)p->pages, i + 1);
+    }
+    return OSIRIS_OK;
+  }
+  if (!(p->types = osiris_calloc(n, sizeof *p->types)))
+    return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+  p->ncols = n;
+  for (i = 0; i < n; i++) {
+    const char *name = osiris_json_str(osiris_json_at(cols, i));
+    const char *tt = drv_ph_type_text(types, i);
+    osiris_type t;
+    if (!name || !*name)
+      return osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog response: column %zu has no name", i + 1);
+    if (tt)
+      t = drv_ph_map_type(tt);
+    else /* no types in the response: the time column is still a time */
+      t = p->kind->time_col && strcmp(name, p->kind->time_col) == 0 ? OSIRIS_TYPE_TIMESTAMP
+                                                                    : OSIRIS_TYPE_STRING;
+    if (p->kind->time_col && strcmp(name, p->kind->time_col) == 0) {
+      p->time_idx = i;
+      have_time = 1;
+      t = OSIRIS_TYPE_TIMESTAMP;
+    }
+    if (strcmp(name, p->kind->key_col) == 0) {
+      p->key_idx = i;
+      have_key = 1;
+    }
+    p->types[i] = t;
+    if (osiris_frame_add_column(p->frame, name, t, 0))
+      return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+  }
+  if (!have_key || (p->kind->time_col && !have_time))
+    return osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog response for %s lacks the column %s",
+                            p->kind->data_type, have_key ? p->kind->time_col : p->kind->key_col);
+  return OSIRIS_OK;
+}
+
+/* Append one cell of column c, converted to the column's type. */
+static osiris_rc drv_ph_cell(drv_ph *p, size_t c, const osiris_json *v, int64_t row) {
+  osiris_frame *f = p->frame;
+  osiris_json_kind k = osiris_json_kind_of(v);
+  const char *str = osiris_json_str(v);
+  size_t len = osiris_json_strlen(v);
+  char *end;
+  if (k == OSIRIS_JSON_NULL) return osiris_frame_append_null(f, c);
+  switch (p->types[c]) {
+  case OSIRIS_TYPE_TIMESTAMP: {
+    int64_t us;
+    if (str && drv_ph_parse_time(str, len, &us)) return osiris_frame_append_timestamp(f, c, us);
+    break;
+  }
+  case OSIRIS_TYPE_DATE: {
+    int64_t days;
+    if (str && drv_parse_date(str, len, &days))
+      return osiris_frame_append_date(f, c, (int32_t)days);
+    break;
+  }
+  case OSIRIS_TYPE_INT64:
+    if (k == OSIRIS_JSON_INT) return osiris_frame_append_int64(f, c, osiris_json_int(v, 0));
+    if (k == OSIRIS_JSON_DOUBLE && osiris_json_num(v, 0.5) == floor(osiris_json_num(v, 0.5)) &&
+        fabs(osiris_json_num(v, 0)) < 9.2e18)
+      return osiris_frame_append_int64(f, c, (int64_t)osiris_json_num(v, 0));
+    if (str && len) { /* UInt64/Int128 may come as text */
+      long long x;
+      errno = 0;
+      x = strtoll(str, &end, 10);
+      if (!errno && *end == 0) return osiris_frame_append_int64(f, c, (int64_t)x);
+    }
+    break;
+  case OSIRIS_TYPE_DOUBLE:
+    if (k == OSIRIS_JSON_INT || k == OSIRIS_JSON_DOUBLE)
+      return osiris_frame_append_double(f, c, osiris_json_num(v, 0));
+    if (str && len) {
+      double d = osiris_strtod(str, &end);
+      if (*end == 0) return osiris_frame_append_double(f, c, d);
+    }
+    break;
+  case OSIRIS_TYPE_BOOL:
+    if (k == OSIRIS_JSON_BOOL) return osiris_frame_append_bool(f, c, osiris_json_bool(v, 0));
+    if (k == OSIRIS_JSON_INT && (osiris_json_int(v, 2) == 0 || osiris_json_int(v, 2) == 1))
+      return osiris_frame_append_bool(f, c, (int)osiris_json_int(v, 0));
+    break;
+  default: /* string: text as it is, anything else as its JSON text */
+    if (str) return osiris_frame_append_text(f, c, str, len);
+    {
+      size_t n;
+      char *json = osiris_json_dump(v, 0, &n);
+      osiris_rc rc;
+      if (!json) return OSIRIS_ENOMEM;
+      rc = osiris_frame_append_text(f, c, json, n);
+      osiris_free(json);
+      return rc;
+    }
+  }
+  return osiris_step_fail(
+      p->step, OSIRIS_EDRIVER, "PostHog row %lld, column %s: value does not fit its type %s",
+      (long long)row, osiris_frame_col_name(f, c), osiris_type_name(p->types[c]));
+}
+
+/* The key of a row as text (a string, or a number's text); 0 when absent. */
+static int drv_ph_key_text(const osiris_json *v, char *buf, size_t cap, const char **s, size_t *n) {
+  if (osiris_json_kind_of(v) == OSIRIS_JSON_STRING) {
+    *s = osiris_json_str(v);
+    *n = osiris_json_strlen(v);
+    return 1;
+  }
+  if (osiris_json_kind_of(v) == OSIRIS_JSON_INT) {
+    snprintf(buf, cap, "%lld", (long long)osiris_json_int(v, 0));
+    *s = buf;
+    *n = strlen(buf);
+    return 1;
+  }
+  return 0;
+}
+
+/* Rows of one page into the frame.  *more: another page is wanted. */
+static osiris_rc drv_ph_page(drv_ph *p, const osiris_json *resp, int *more) {
+  osiris_step *s = p->step;
+  const osiris_json *results = osiris_json_get(resp, "results");
+  const osiris_json *has_more = osiris_json_get(resp, "hasMore");
+  size_t i, n;
+  osiris_rc rc;
+  *more = 0;
+  if (osiris_json_kind_of(results) != OSIRIS_JSON_ARRAY)
+    return osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog response has no \"results\" list");
+  rc = drv_ph_columns(p, osiris_json_get(resp, "columns"), osiris_json_get(resp, "types"));
+  if (rc) return rc;
+  n = osiris_json_size(results);
+  for (i = 0; i < n; i++) {
+    const osiris_json *row = osiris_json_at(results, i);
+    const char *key;
+    size_t klen, c;
+    char kbuf[32];
+    int64_t ts = 0;
+    p->rows_read++;
+    if (osiris_json_kind_of(row) != OSIRIS_JSON_ARRAY || osiris_json_size(row) != p->ncols)
+      return osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog row %lld does not have %zu values",
+                              (long long)p->rows_read, p->ncols);
+    if (!drv_ph_key_text(osiris_json_at(row, p->key_idx), kbuf, sizeof kbuf, &key, &klen) ||
+        memchr(key, 0, klen))
+      return osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog row %lld has no %s",
+                              (long long)p->rows_read, p->kind->key_col);
+    if (p->kind->time_col) {
+      const osiris_json *tv = osiris_json_at(row, p->time_idx);
+      if (!osiris_json_str(tv) ||
+          !drv_ph_parse_time(osiris_json_str(tv), osiris_json_strlen(tv), &ts))
+        return osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog row %lld: %s is not a time",
+                                (long long)p->rows_read, p->kind->time_col);
+    }
+    /* The keyset position moves with every row read, kept or not. */
+    osiris_free(p->last_key);
+    if (!(p->last_key = osiris_strndup(key, klen)))
+      return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+    p->last_ts = ts;
+    p->have_last = 1;
+    if (p->dedup && (drv_ph_set_has(&p->seen, key, klen) ||
+                     (p->prev_row_key && strlen(p->prev_row_key) == klen &&
+                      memcmp(p->prev_row_key, key, klen) == 0))) {
+      p->rows_dup++;
+      continue;
+    }
+    osiris_free(p->prev_row_key);
+    if (!(p->prev_row_key = osiris_strndup(key, klen)) ||
+        (p->kind->time_col && drv_ph_recent_push(&p->recent, ts, key, klen)))
+      return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+    for (c = 0; c < p->ncols; c++) {
+      rc = drv_ph_cell(p, c, osiris_json_at(row, c), p->rows_read);
+      if (rc == OSIRIS_EDRIVER) return rc; /* the message is set */
+      if (rc)
+        return osiris_step_fail(s, rc, "PostHog row %lld, column %s could not be stored (%s)",
+                                (long long)p->rows_read, osiris_frame_col_name(p->frame, c),
+                                osiris_rc_name(rc));
+    }
+    if ((rc = osiris_frame_end_row(p->frame)) != OSIRIS_OK)
+      return osiris_step_fail(s, rc, "PostHog row %lld could not be stored",
+                              (long long)p->rows_read);
+    p->rows_out++;
+    if ((rc = osiris_step_flush(s, p->frame)) != OSIRIS_OK)
+      return osiris_step_fail(s, rc, "stopped: the run was cancelled or the consumer failed");
+  }
+  if (osiris_json_kind_of(has_more) == OSIRIS_JSON_BOOL)
+    *more = osiris_json_bool(has_more, 0) && n > 0;
+  else
+    *more = (int64_t)n >= p->page_size;
+  return OSIRIS_OK;
+}
+
+/* ------------------------------------------------------------- state */
+
+/* Read config.state_file (resolved against the project directory).  A
+ * missing file is a first run; a file of another data type, or one that
+ * is not a state, fails the step. */
+static osiris_rc drv_ph_state_read(drv_ph *p, const char *rel) {
+  osiris_step *s = p->step;
+  char *path = NULL, err[256];
+  osiris_json *st = NULL;
+  osiris_buf text = {0};
+  FILE *fp = NULL;
+  osiris_rc rc = OSIRIS_OK;
+  const osiris_json *v, *recent;
+  size_t i;
+  if ((rc = drv_resolve_path(s, rel, &path)) != OSIRIS_OK) return rc;
+  if (!(fp = fopen(path, "rb"))) {
+    if (errno != ENOENT) {
+      rc = osiris_step_fail(s, OSIRIS_EIO, "config.state_file: cannot read %s: %s", path,
+                            strerror(errno));
+      goto done;
+    }
+    osiris_step_log(s, 1, "config.state_file %s does not exist yet: a first run", path);
+    {
+      osiris_json *ev = osiris_json_new(OSIRIS_JSON_OBJECT);
+      if (ev) osiris_json_set(ev, "path", osiris_json_new_str(rel, strlen(rel)));
+      osiris_step_event(s, "state_missing", ev);
+    }
+    goto done;
+  }
+  for (;;) {
+    char chunk[8192];
+    size_t got = fread(chunk, 1, sizeof chunk, fp);
+    osiris_buf_put(&text, chunk, got);
+    if (got < sizeof chunk) break;
+    if (text.len > ((size_t)64 << 20)) break;
+  }
+  if (ferror(fp) || text.oom || text.len > ((size_t)64 << 20)) {
+    rc = osiris_step_fail(s, OSIRIS_EIO, "config.state_file: cannot read %s", path);
+    goto done;
+  }
+  if (osiris_json_parse(text.p ? text.p : "", text.len, &st, err, sizeof err) != OSIRIS_OK) {
+    rc = osiris_step_fail(s, OSIRIS_EPARSE, "config.state_file: %s:%s", path, err);
+    goto done;
+  }
+  v = osiris_json_get(st, "data_type");
+  if (osiris_json_kind_of(st) != OSIRIS_JSON_OBJECT || !osiris_json_str(v) ||
+      strcmp(osiris_json_str(osiris_json_get(st, "component")), "posthog.extractor") != 0) {
+    rc = osiris_step_fail(s, OSIRIS_EPARSE,
+                          "config.state_file: %s is not a posthog.extractor state", path);
+    goto done;
+  }
+  if (!drv_ieq(osiris_json_str(v), p->kind->data_type)) {
+    rc = osiris_step_fail(s, OSIRIS_EINVAL,
+                          "config.state_file: %s holds the state of data_type %s, "
+                          "this step reads %s",
+                          path, osiris_json_str(v), p->kind->data_type);
+    goto done;
+  }
+  v = osiris_json_get(st, "last_timestamp");
+  if (osiris_json_str(v)) {
+    if (!drv_ph_parse_time(osiris_json_str(v), osiris_json_strlen(v), &p->prev_last_ts)) {
+      rc = osiris_step_fail(s, OSIRIS_EPARSE, "config.state_file: %s: last_timestamp is not a time",
+                            path);
+      goto done;
+    }
+    p->have_prev = 1;
+    v = osiris_json_get(st, "last_key");
+    if (osiris_json_str(v) && !(p->prev_last_key = osiris_strdup(osiris_json_str(v)))) {
+      rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+  }
+  recent = osiris_json_get(st, "recent");
+  for (i = 0; i < osiris_json_size(recent); i++) {
+    const osiris_json *pair = osiris_json_at(recent, i), *t = osiris_json_at(pair, 0),
+                      *k = osiris_json_at(pair, 1);
+    int64_t ts;
+    if (!osiris_json_str(t) || !osiris_json_str(k) ||
+        !drv_ph_parse_time(osiris_json_str(t), osiris_json_strlen(t), &ts)) {
+      rc = osiris_step_fail(s, OSIRIS_EPARSE,
+                            "config.state_file: %s: recent[%zu] is not [time, key]", path, i);
+      goto done;
+    }
+    /* Kept for this run's dedup and, still in the window, for the next. */
+    if (drv_ph_set_add(&p->seen, osiris_json_str(k), osiris_json_strlen(k)) ||
+        drv_ph_recent_push(&p->recent, ts, osiris_json_str(k), osiris_json_strlen(k))) {
+      rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+  }
+  osiris_step_log(s, 1, "state read from %s: %zu recent keys", path, p->seen.n);
+done:
+  if (fp) fclose(fp);
+  osiris_buf_free(&text);
+  osiris_json_free(st);
+  free(path);
+  return rc;
+}
+
+/* Write <artifacts>/state.json for the next run (through a temporary
+ * file and rename, so a failed write never leaves half a state). */
+static osiris_rc drv_ph_state_write(drv_ph *p) {
+  osiris_step *s = p->step;
+  osiris_json *st = osiris_json_new(OSIRIS_JSON_OBJECT),
+              *recent = osiris_json_new(OSIRIS_JSON_ARRAY);
+  char *path = drv_path_join(osiris_step_artifacts_dir(s), "state.json"), *tmp = NULL, *text = NULL;
+  char t[48];
+  int64_t last = 0, cutoff;
+  const char *last_key = NULL;
+  size_t i, len = 0;
+  int have = 0, bad = 0, ok;
+  FILE *fp;
+  osiris_rc rc = OSIRIS_OK;
+  if (!st || !recent || !path) goto oom;
+  if (p->have_last && p->kind->time_col) {
+    last = p->last_ts;
+    last_key = p->last_key;
+    have = 1;
+  } else if (p->have_prev) {
+    last = p->prev_last_ts;
+    last_key = p->prev_last_key;
+    have = 1;
+  }
+  /* Keys of the longest window any next run may use, not just this one's:
+   * a larger lookback_window_minutes next time still finds them. */
+  cutoff = last - DRV_PH_KEEP_MINUTES * 60 * INT64_C(1000000);
+  bad |=
+      osiris_json_set(st, "component", osiris_json_new_str("posthog.extractor", 17)) != OSIRIS_OK;
+  bad |= osiris_json_set(st, "data_type",
+                         osiris_json_new_str(p->kind->data_type, strlen(p->kind->data_type))) !=
+         OSIRIS_OK;
+  if (have) drv_ph_fmt_time(last, t, sizeof t);
+  bad |= osiris_json_set(st, "last_timestamp",
+                         have ? osiris_json_new_str(t, strlen(t))
+                              : osiris_json_new(OSIRIS_JSON_NULL)) != OSIRIS_OK;
+  bad |= osiris_json_set(st, "last_key",
+                         have && last_key ? osiris_json_new_str(last_key, strlen(last_key))
+                                          : osiris_json_new(OSIRIS_JSON_NULL)) != OSIRIS_OK;
+  bad |= osiris_json_set(st, "lookback_window_minutes", osiris_json_new_int(p->lookback_min)) !=
+         OSIRIS_OK;
+  for (i = 0; have && i < p->recent.n; i++) {
+    size_t at = (p->recent.head + i) % DRV_PH_RECENT_MAX;
+    osiris_json *pair;
+    if (p->recent.ts[at] < cutoff) continue; /* the next run does not read it again */
+    drv_ph_fmt_time(p->recent.ts[at], t, sizeof t);
+    pair = osiris_json_new(OSIRIS_JSON_ARRAY);
+    if (!pair) goto oom;
+    bad |= osiris_json_push(pair, osiris_json_new_str(t, strlen(t))) != OSIRIS_OK;
+    bad |= osiris_json_push(pair, osiris_json_new_str(p->recent.key[at],
+                                                      strlen(p->recent.key[at]))) != OSIRIS_OK;
+    bad |= osiris_json_push(recent, pair) != OSIRIS_OK;
+  }
+  bad |= osiris_json_set(st, "recent", recent) != OSIRIS_OK;
+  recent = NULL;
+  if (bad || !(text = osiris_json_dump(st, 0, &len))) goto oom;
+  if (!(tmp = drv_path_join(osiris_step_artifacts_dir(s), ".state.json.tmp"))) goto oom;
+  fp = fopen(tmp, "wb");
+  ok = fp != NULL;
+  if (ok) {
+    ok = fwrite(text, 1, len, fp) == len && fputc('\n', fp) != EOF;
+    if (fclose(fp) != 0) ok = 0;
+  }
+  if (ok && rename(tmp, path) != 0) ok = 0;
+  if (!ok) {
+    int e = errno;
+    remove(tmp);
+    rc = osiris_step_fail(s, OSIRIS_EIO, "cannot write the state %s: %s", path, strerror(e));
+    goto done;
+  }
+  osiris_step_file_written(s, path, "state");
+  goto done;
+oom:
+  rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+done:
+  osiris_json_free(recent);
+  osiris_json_free(st);
+  osiris_free(text);
+  free(path);
+  free(tmp);
+  return rc;
+}
+
+/* ------------------------------------------------------------- run */
+
+/* "detail" of a PostHog error body (DRF shape), else its first bytes. */
+static void drv_ph_detail(const osiris_buf *body, char *out, size_t cap) {
+  osiris_json *j = NULL;
+  const char *d = NULL;
+  out[0] = 0;
+  if (body->len && osiris_json_parse(body->p, body->len, &j, NULL, 0) == OSIRIS_OK)
+    d = osiris_json_str(osiris_json_get(j, "detail"));
+  if (d)
+    snprintf(out, cap, "%.300s", d);
+  else if (body->len)
+    snprintf(out, cap, "%.200s", body->p);
+  osiris_json_free(j);
+}
+
+/* Read the step's keys into p, and the base URL.  Stages: credentials,
+ * region/base URL, data type and filters, window. */
+static osiris_rc drv_ph_config(drv_ph *p) {
+  osiris_step *s = p->step;
+  const osiris_json *cfg = osiris_step_config(s);
+  const char *region, *custom, *data_type, *since_text, *c;
+  osiris_rc rc;
+  if ((rc = drv_ph_str(s, "api_key", &p->api_key, NULL, 0)) ||
+      (rc = drv_ph_str(s, "project_id", &p->project_id, p->project_num, sizeof p->project_num)) ||
+      (rc = drv_ph_str(s, "region", &region, NULL, 0)) ||
+      (rc = drv_ph_str(s, "custom_base_url", &custom, NULL, 0)) ||
+      (rc = drv_cfg_str(s, cfg, "data_type", NULL, &data_type)) ||
+      (rc = drv_cfg_str(s, cfg, "initial_since", NULL, &since_text)) ||
+      (rc = drv_cfg_int(s, cfg, "page_size", 1000, 100, &p->page_size)) ||
+      (rc = drv_cfg_int(s, cfg, "lookback_window_minutes", 15, 5, &p->lookback_min)) ||
+      (rc = drv_cfg_bool(s, cfg, "deduplication_enabled", 1, &p->dedup)) ||
+      (rc = drv_cfg_strlist(s, cfg, "event_types", 0, &p->event_types)))
+    return rc;
+  if (!p->api_key || !*p->api_key)
+    return osiris_step_fail(
+        s, OSIRIS_EINVAL,
+        "config.api_key is required: a PostHog personal API key "
+        "in the step's @posthog connection (api_key: ${VAR} there); a secret in "
+        "a step's own config is not kept in the compiled files");
+  if (!p->project_id || !*p->project_id)
+    return osiris_step_fail(s, OSIRIS_EINVAL, "config.project_id is required");
+  for (c = p->project_id; *c; c++)
+    if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+      return osiris_step_fail(s, OSIRIS_EINVAL,
+                              "config.project_id must be a PostHog project id "
+                              "(letters, digits, '-' or '_'), got \"%.60s\"",
+                              p->project_id);
+  if (!data_type || !(p->kind = drv_ph_kind_find(data_type)))
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.data_type must be one of events, persons, "
+                            "sessions, person_distinct_ids%s%.60s%s",
+                            data_type ? " (got \"" : "", data_type ? data_type : "",
+                            data_type ? "\")" : "");
+  if (p->page_size > 10000)
+    return osiris_step_fail(s, OSIRIS_EINVAL, "config.page_size must be between 100 and 10000");
+  if (p->lookback_min > 60)
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.lookback_window_minutes must be between 5 and 60");
+  if (p->event_types && p->event_types[0] && strcmp(p->kind->data_type, "events") != 0)
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.event_types applies to data_type events only");
+  if (!region) region = "us";
+  if (drv_ieq(region, "us") || drv_ieq(region, "eu")) {
+    if (custom)
+      return osiris_step_fail(s, OSIRIS_EINVAL,
+                              "config.custom_base_url is used with region "
+                              "self_hosted only (region is %s)",
+                              region);
+    osiris_buf_printf(&p->url, "https://%s.posthog.com", drv_ieq(region, "eu") ? "eu" : "us");
+  } else if (drv_ieq(region, "self_hosted")) {
+    size_t n;
+    if (!custom || (strncmp(custom, "https://", 8) != 0 && strncmp(custom, "http://", 7) != 0))
+      return osiris_step_fail(s, OSIRIS_EINVAL,
+                              "config.custom_base_url must be the http(s):// URL of "
+                              "the PostHog instance when region is self_hosted");
+    n = strlen(custom);
+    while (n > 8 && custom[n - 1] == '/') n--;
+    osiris_buf_put(&p->url, custom, n);
+  } else {
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.region must be us, eu or self_hosted (got \"%.40s\")", region);
+  }
+  osiris_buf_printf(&p->url, "/api/projects/%s/query/", p->project_id);
+  if (p->url.oom) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+  p->until = drv_ph_now_us();
+  p->since = p->until - 30 * DRV_PH_DAY_US; /* the reference's default */
+  if (since_text && !drv_ph_parse_time(since_text, strlen(since_text), &p->since))
+    return osiris_step_fail(s, OSIRIS_EINVAL,
+                            "config.initial_since must be an ISO 8601 time such as "
+                            "2024-01-01T00:00:00Z (got \"%.60s\")",
+                            since_text);
+  return OSIRIS_OK;
+}
+
+/* One page: the request, its answer judged, the rows appended. */
+static osiris_rc drv_ph_fetch(drv_ph *p, const char *auth, int *more) {
+  osiris_step *s = p->step;
+  osiris_buf q = {0}, body = {0};
+  osiris_json *req = NULL, *inner = NULL, *resp = NULL;
+  const char *headers[3];
+  char *text = NULL, what[64], detail[400], err[256];
+  size_t len = 0;
+  long status = 0;
+  int sent = 0;
+  osiris_http_req hq;
+  osiris_rc rc;
+  drv_ph_build_query(p, &q);
+  req = osiris_json_new(OSIRIS_JSON_OBJECT);
+  inner = osiris_json_new(OSIRIS_JSON_OBJECT);
+  if (q.oom || !req || !inner ||
+      osiris_json_set(inner, "kind", osiris_json_new_str("HogQLQuery", 10)) ||
+      osiris_json_set(inner, "query", osiris_json_new_str(q.p, q.len))) {
+    osiris_json_free(inner);
+    rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = osiris_json_set(req, "query", inner);
+  if (rc || !(text = osiris_json_dump(req, 0, &len))) {
+    rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  snprintf(what, sizeof what, "PostHog query, page %lld", (long long)p->pages + 1);
+  headers[0] = auth;
+  headers[1] = "Accept: application/json";
+  headers[2] = NULL;
+  memset(&hq, 0, sizeof hq);
+  hq.url = p->url.p;
+  hq.headers = headers;
+  hq.body = text;
+  hq.body_len = len;
+  hq.timeout_s = 120;
+  hq.attempts = DRV_PH_ATTEMPTS;
+  hq.max_response = DRV_PH_MAX_RESPONSE;
+  hq.what = what;
+  hq.sent = &sent;
+  rc = osiris_step_http(s, &hq, &status, &body);
+  p->requests += sent;
+  if (rc) goto done; /* the message is set */
+  if (status != 200) {
+    drv_ph_detail(&body, detail, sizeof detail);
+    if (status == 401 || status == 403)
+      rc = osiris_step_fail(s, OSIRIS_ECONN,
+                            "PostHog rejected the API key (HTTP %ld: %s): check "
+                            "api_key (a personal API key with the query:read scope)",
+                            status, detail);
+    else if (status == 404)
+      rc = osiris_step_fail(s, OSIRIS_ECONN,
+                            "PostHog has no project %s at %s (HTTP 404: %s): check "
+                            "project_id and region",
+                            p->project_id, p->url.p, detail);
+    else if (status == 400)
+      rc = osiris_step_fail(s, OSIRIS_EDRIVER, "PostHog rejected the query (HTTP 400: %s)", detail);
+    else
+      rc = osiris_step_fail(s, OSIRIS_EDRIVER, "%s failed: HTTP %ld%s%s", what, status,
+                            detail[0] ? ": " : "", detail);
+    goto done;
+  }
+  if (osiris_json_parse(body.p ? body.p : "", body.len, &resp, err, sizeof err) != OSIRIS_OK ||
+      osiris_json_kind_of(resp) != OSIRIS_JSON_OBJECT) {
+    rc = osiris_step_fail(s, OSIRIS_EDRIVER, "%s: the response is not a JSON object (%s)", what,
+                          resp ? "not an object" : err);
+    goto done;
+  }
+  p->pages++;
+  rc = drv_ph_page(p, resp, more);
+  osiris_step_progress(s, p->rows_out);
+done:
+  osiris_json_free(resp);
+  osiris_json_free(req);
+  osiris_free(text);
+  osiris_buf_free(&q);
+  osiris_buf_free(&body);
+  return rc;
+}
+
+static osiris_rc drv_ph_run(osiris_step *s) {
+  drv_ph p;
+  osiris_buf auth = {0};
+  const char *state_file = NULL;
+  int more = 1;
+  osiris_rc rc;
+  memset(&p, 0, sizeof p);
+  p.step = s;
+  if ((rc = drv_ph_config(&p)) != OSIRIS_OK) goto done;
+  if ((rc = drv_cfg_str(s, osiris_step_config(s), "state_file", NULL, &state_file)) != OSIRIS_OK)
+    goto done;
+  if (state_file && (rc = drv_ph_state_read(&p, state_file)) != OSIRIS_OK) goto done;
+  if (p.have_prev && p.kind->time_col) /* resume, with the lookback window */
+    p.since = p.prev_last_ts - p.lookback_min * 60 * INT64_C(1000000);
+  if (!(p.frame = osiris_frame_new())) {
+    rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  osiris_buf_printf(&auth, "Authorization: Bearer %s", p.api_key);
+  if (auth.oom) {
+    rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  {
+    char a[48], b[48];
+    drv_ph_fmt_time(p.since, a, sizeof a);
+    drv_ph_fmt_time(p.until, b, sizeof b);
+    if (p.kind->time_col)
+      osiris_step_log(s, 1, "PostHog %s from %s to %s, page size %lld, at %s", p.kind->data_type, a,
+                      b, (long long)p.page_size, p.url.p);
+    else
+      osiris_step_log(s, 1, "PostHog %s, page size %lld, at %s", p.kind->data_type,
+                      (long long)p.page_size, p.url.p);
+  }
+  while (more) {
+    if (osiris_step_cancelled(s)) {
+      rc = osiris_step_fail(s, OSIRIS_ECANCEL, "interrupted");
+      goto done;
+    }
+    if ((rc = drv_ph_fetch(&p, auth.p, &more)) != OSIRIS_OK) goto done;
+  }
+  if ((rc = drv_ph_state_write(&p)) != OSIRIS_OK) goto done;
+  osiris_step_set_output(s, p.frame);
+  p.frame = NULL;
+done:
+  osiris_step_metric(s, "requests_made", (double)p.requests, NULL);
+  osiris_step_metric(s, "pages_fetched", (double)p.pages, NULL);
+  osiris_step_metric(s, "rows_read", (double)p.rows_read, "rows");
+  osiris_step_metric(s, "rows_deduplicated", (double)p.rows_dup, "rows");
+  if (auth.p) memset(auth.p, 0, auth.len); /* the key: wiped before it is freed */
+  osiris_buf_free(&auth);
+  osiris_frame_free(p.frame);
+  osiris_buf_free(&p.url);
+  free((void *)p.event_types);
+  osiris_free(p.types);
+  osiris_free(p.last_key);
+  osiris_free(p.prev_last_key);
+  osiris_free(p.prev_row_key);
+  drv_ph_set_free(&p.seen);
+  drv_ph_recent_free(&p.recent);
+  return rc;
+}
+
+static const osiris_config_key drv_ph_keys[] = {
+    {"connection", NULL, 0, "@posthog.alias of the connection to use", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"api_key", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_CONN | OSIRIS_KEY_SECRET,
+     "personal API key with the query:read scope", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"project_id", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_CONN, "PostHog project id (a string: \"12345\")",
+     OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"region", "\"us\"", OSIRIS_KEY_CONN, "us (us.posthog.com), eu (eu.posthog.com) or self_hosted (custom_base_url)",
+     OSIRIS_KT_STRING, "us|eu|self_hosted", 0, 0, NULL},
+    {"custom_base_url", NULL, OSIRIS_KEY_CONN, "base URL of a self-hosted instance (region self_hosted)",
+     OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"data_type", NULL, OSIRIS_KEY_REQUIRED, "the HogQL table to read",
+     OSIRIS_KT_STRING, "events|persons|sessions|person_distinct_ids", 0, 0, NULL},
+    {"event_types", NULL, 0, "events only: read just these event names (empty: all)", OSIRIS_KT_STRINGS, NULL, 0, 0, NULL},
+    {"lookback_window_minutes", "15", OSIRIS_KEY_RANGE,
+     "with a state: read again this far before its last time (late ingestion); duplicates dropped by key",
+     OSIRIS_KT_INT, NULL, 5, 60, NULL},
+    {"initial_since", NULL, 0, "ISO 8601 start when there is no state [30 days ago]", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"page_size", "1000", OSIRIS_KEY_RANGE, "rows per query (LIMIT)", OSIRIS_KT_INT, NULL, 100, 10000, NULL},
+    {"deduplication_enabled", "true", 0, "drop rows whose key (uuid, id, session_id, distinct_id) was already read",
+     OSIRIS_KT_BOOL, NULL, 0, 0, NULL},
+    {"state_file", NULL, OSIRIS_KEY_INPUT_FILE,
+     "state.json of an earlier run (its artifacts) to continue from; missing: a first run", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
+
+static const osiris_driver drv_ph_extractor = {
+    "posthog.extractor", "posthog", "extract discover",
+    "Read PostHog events, persons, sessions or person_distinct_ids over the HogQL query API, incrementally",
+    drv_ph_keys, drv_ph_run, NULL, 0};
+/* ======================================================================
  * 4. Registration
  *
  * The only public function of this file.  Drivers are static tables, so
@@ -4784,5 +5800,6 @@ osiris_rc osiris_register_builtin_drivers(osiris_ctx *ctx) {
   if ((rc = osiris_register_driver(ctx, &drv_sql_processor, NULL)) != OSIRIS_OK) return rc;
   if ((rc = osiris_register_driver(ctx, &drv_dk_processor, NULL)) != OSIRIS_OK) return rc;
   if ((rc = osiris_register_driver(ctx, &drv_gq_extractor, NULL)) != OSIRIS_OK) return rc;
+  if ((rc = osiris_register_driver(ctx, &drv_ph_extractor, NULL)) != OSIRIS_OK) return rc;
   return drv_db_register(ctx);
 }
