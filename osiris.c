@@ -18845,8 +18845,9 @@ done:
  * The parent reads three pipes per child: stdout (its --json outcome,
  * which names the run directory; status.json there gives rows and the
  * reason), stderr (the last CLI_BATCH_TAIL bytes, shown when a child ended
- * without an outcome) and fd 3 (OSIRIS_BATCH_FD: progress lines
- * {"step","rows"} for the live rows/s, best effort).  SIGINT and SIGTERM
+ * without an outcome) and fd 3 (OSIRIS_BATCH_FD: a line with the rows
+ * so far whenever a step reports progress, for the live rows/s; best
+ * effort, in-process runs only).  SIGINT and SIGTERM
  * to the batch are forwarded to every running child, which then ends its
  * run as interrupted and deletes its sandbox like a single run does;
  * queued runs are not started.  Runs are ordered: pipelines in command-line
@@ -18885,7 +18886,8 @@ typedef struct cli_batch {
   const char **argv;               /* a child's argv: the shared part, then the run's */
   size_t argc_common;
   char **envp;                     /* environ + OSIRIS_BATCH_FD */
-  double t0_ms;
+  char timeout[16];                /* --timeout for the children */
+  double t0_ms, painted_ms;        /* start; the live view's last repaint */
   int tty, stopping;               /* live view; a signal came: start nothing more */
 } cli_batch;
 
@@ -18922,11 +18924,10 @@ static int cli_batch_pipe(int p[2]) {
 /* In a child (cli_run): progress goes to the parent's pipe, best effort:
  * a full pipe drops the line rather than slow the run. */
 static void cli_batch_child_progress(void *user, const char *step_id, int64_t rows, double elapsed_ms) {
-  char line[160];
-  int n;
-  (void)elapsed_ms;
-  n = snprintf(line, sizeof line, "%" PRId64 "\n", rows);
+  char line[32];
+  int n = snprintf(line, sizeof line, "%" PRId64 "\n", rows);
   (void)step_id;
+  (void)elapsed_ms;
   if (n > 0 && (size_t)n < sizeof line && write(*(int *)user, line, (size_t)n) < 0) { /* dropped */
   }
 }
@@ -19054,6 +19055,11 @@ static osiris_json *cli_batch_run_json(const cli_batch *b, size_t i) {
   return j;
 }
 
+static double cli_batch_rate(const cli_batch *b, int64_t rows) {
+  double secs = (os_now_ms() - b->t0_ms) / 1000.0;
+  return secs > 0 ? floor((double)rows / secs * 10.0 + 0.5) / 10.0 : 0.0; /* one decimal */
+}
+
 static int64_t cli_batch_rows(const cli_batch *b) {
   int64_t rows = 0;
   size_t i;
@@ -19073,7 +19079,6 @@ static osiris_json *cli_batch_doc(const cli_batch *b) {
   osiris_json *d = osiris_json_new(OSIRIS_JSON_OBJECT), *runs = osiris_json_new(OSIRIS_JSON_ARRAY),
               *failed = osiris_json_new(OSIRIS_JSON_ARRAY), *counts = osiris_json_new(OSIRIS_JSON_OBJECT);
   size_t i, n_int = 0, n_not = 0;
-  double secs = (os_now_ms() - b->t0_ms) / 1000.0;
   if (!d || !runs || !failed || !counts) {
     osiris_json_free(d);
     osiris_json_free(runs);
@@ -19103,7 +19108,7 @@ static osiris_json *cli_batch_doc(const cli_batch *b) {
   js_set_int(counts, "not_started", (int64_t)n_not);
   osiris_json_set(d, "counts", counts);
   js_set_int(d, "rows", cli_batch_rows(b));
-  js_set_double(d, "rows_per_s", secs > 0 ? (double)cli_batch_rows(b) / secs : 0.0);
+  js_set_double(d, "rows_per_s", cli_batch_rate(b, cli_batch_rows(b)));
   osiris_json_set(d, "failed", failed);
   osiris_json_set(d, "runs", runs);
   js_set_str(d, "batch_file", b->file);
@@ -19124,13 +19129,14 @@ static void cli_batch_write_file(const cli_batch *b) {
 
 /* Progress: a line that rewrites itself on a terminal, JSON lines
  * (docs/events.md, "Batch runs") otherwise.  fields is taken over. */
-static void cli_batch_event(const cli_batch *b, const char *event, osiris_json *fields) {
-  if (b->tty) {
-    double secs = (os_now_ms() - b->t0_ms) / 1000.0;
+static void cli_batch_event(cli_batch *b, const char *event, osiris_json *fields) {
+  double now = os_now_ms();
+  if (b->tty && (now - b->painted_ms >= 100 || !b->n_running)) { /* at most 10 repaints a second */
     int64_t rows = cli_batch_rows(b);
+    b->painted_ms = now;
     fprintf(stderr, "\r\033[Kbatch %s: %zu queued, %zu running, %zu done, %zu failed, %" PRId64 " rows, %.0f rows/s",
-            b->id, b->n_queued, b->n_running, b->n_ok, b->n_bad, rows, secs > 0 ? (double)rows / secs : 0.0);
-  } else if (event) {
+            b->id, b->n_queued, b->n_running, b->n_ok, b->n_bad, rows, cli_batch_rate(b, rows));
+  } else if (!b->tty && event) {
     osiris_json *line = osiris_json_new(OSIRIS_JSON_OBJECT);
     char ts[64];
     char *s;
@@ -19149,15 +19155,14 @@ static void cli_batch_event(const cli_batch *b, const char *event, osiris_json *
   osiris_json_free(fields);
 }
 
-static void cli_batch_progress(const cli_batch *b) {
+static void cli_batch_progress(cli_batch *b) {
   osiris_json *f = osiris_json_new(OSIRIS_JSON_OBJECT);
-  double secs = (os_now_ms() - b->t0_ms) / 1000.0;
   js_set_int(f, "queued", (int64_t)b->n_queued);
   js_set_int(f, "running", (int64_t)b->n_running);
   js_set_int(f, "done", (int64_t)b->n_ok);
   js_set_int(f, "failed", (int64_t)b->n_bad);
   js_set_int(f, "rows", cli_batch_rows(b));
-  js_set_double(f, "rows_per_s", secs > 0 ? (double)cli_batch_rows(b) / secs : 0.0);
+  js_set_double(f, "rows_per_s", cli_batch_rate(b, cli_batch_rows(b)));
   cli_batch_event(b, "batch_progress", f);
 }
 
@@ -19334,9 +19339,7 @@ static void cli_batch_print_summary(const cli_batch *b) {
            os_streq(r->status, "succeeded") ? "\xe2\x9c\x93" : "\xe2\x9c\x97", r->status, r->pipeline,
            params ? " " : "", params ? params : "", r->state == 'd' && r->t0_ms > 0 ? (int64_t)(r->t1_ms - r->t0_ms) : 0,
            r->rows, r->run_dir ? cli_display_path(b->ctx, r->run_dir) : "-", r->run_dir ? "/" : "");
-    if (r->error && !os_streq(r->status, "succeeded"))
-      printf("      %s%s%s%s\n", r->failed_step ? "step " : "", r->failed_step ? r->failed_step : "",
-             r->failed_step ? ": " : "", r->error);
+    if (r->error && !os_streq(r->status, "succeeded")) printf("      %s\n", r->error); /* names its step */
     osiris_free(params);
   }
   printf("  batch file: %s\n", cli_display_path(b->ctx, b->file));
@@ -19446,9 +19449,8 @@ static int cli_run_batch(osiris_ctx *ctx, cli_args *a) {
   if (a->profile) b.argv[k++] = "--profile", b.argv[k++] = a->profile;
   if (a->logs_dir) b.argv[k++] = "--logs-dir", b.argv[k++] = a->logs_dir;
   if (a->timeout_s) {
-    static char tbuf[16];
-    snprintf(tbuf, sizeof tbuf, "%d", a->timeout_s);
-    b.argv[k++] = "--timeout", b.argv[k++] = tbuf;
+    snprintf(b.timeout, sizeof b.timeout, "%d", a->timeout_s);
+    b.argv[k++] = "--timeout", b.argv[k++] = b.timeout;
   }
   for (i = 0; i < a->n_params; i++) b.argv[k++] = "--param", b.argv[k++] = a->params[i];
   b.argc_common = k;
