@@ -171,6 +171,11 @@ fi
 if [ "${BENCH_SKIP_REMOTE:-0}" != 1 ]; then
   echo; make -s worker >/dev/null && OSIRIS=$OSIRIS BENCH_ROWS=$ROWS bash bench/remote_bench.sh || exit $?
 fi
+# (j) fan-out of 50 small pipelines vs one after another, against the fake
+# E2B (bench/fanout_bench.sh).  BENCH_SKIP_FANOUT=1 skips it.
+if [ "${BENCH_SKIP_FANOUT:-0}" != 1 ]; then
+  echo; make -s worker >/dev/null && OSIRIS=$OSIRIS bash bench/fanout_bench.sh || exit $?
+fi
 if [ "${BENCH_SKIP_SPILL:-0}" != 1 ]; then
   echo; OSIRIS=$OSIRIS BENCH_ROWS=$ROWS bash bench/spill_bench.sh || exit $?
 fi
