@@ -17532,7 +17532,9 @@ osiris_ctx *osiris_run_ctx(osiris_run *run) { return run->ctx; }
  * transport turns into <NAME> for the worker only, section 16).  The CLI
  * uses the public API, except for listing run directories and for
  * --dry-run, which reads the manifest and the driver specs directly to
- * show the plan without creating a session.
+ * show the plan without creating a session.  A batch (`run A.yaml B.yaml
+ * ...`, --params-file, --parallel) runs each run as a child process of
+ * this binary, at most N at once ("batch runs", at the end).
  * ====================================================================== */
 
 static osiris_ctx *cli_ctx; /* for the SIGINT handler only */
@@ -18895,7 +18897,6 @@ typedef struct cli_batch_run {
 
 typedef struct cli_batch {
   osiris_ctx *ctx;
-  cli_args *a;
   cli_batch_run *runs;
   size_t n_runs, parallel, n_queued, n_running, n_ok, n_bad;
   char id[64], started[64], *file; /* batch id, start time, <logs>/batch_<id>.json */
@@ -19397,7 +19398,6 @@ static int cli_run_batch(osiris_ctx *ctx, cli_args *a) {
   os_err err = {0};
   memset(&b, 0, sizeof b);
   b.ctx = ctx;
-  b.a = a;
   /* 1 */
   if (a->last_compile || a->dry_run || !a->n_positional) {
     fprintf(stderr, "osiris run: a batch (several pipelines, --parallel or --params-file) takes "
