@@ -287,6 +287,23 @@ batch_check "2 interrupted, 1 not started" "$RT_WORK/lf.json" \
   '[r["status"] for r in d["runs"]] == ["interrupted", "interrupted", "not_started"]'
 check "no run process left" no_process "lf/p[0-9].yaml"
 
+# --e2b-env: the batch hands the values to its runs through the environment
+# (OSIRIS_WORKER_ENV_<NAME>), never their command line; they reach each
+# worker and no file.
+RT_CASE=e2b-env
+V_SECRET='fanout-secret-6173-Qz'
+fake_post /_fake/reset >/dev/null
+"$OSIRIS" run p1.yaml p2.yaml --e2b --parallel 2 --e2b-env "FANOUT_SECRET=$V_SECRET" --json --logs-dir logs-env \
+  >"$RT_WORK/env.json" 2>"$RT_WORK/env.err" </dev/null
+rc=$?
+check "exit 0 (got $rc: $(tail -c 300 "$RT_WORK/env.err"))" [ "$rc" = 0 ]
+check "both workers got FANOUT_SECRET" "$PY" -c '
+import json,sys
+s=json.load(sys.stdin)
+w=[p for p in s["processes"] if "osiris-worker" in p.get("cmd","")]
+sys.exit(0 if len(w)==2 and all(p["envs"].get("FANOUT_SECRET")==sys.argv[1] for p in w) else 1)' "$V_SECRET" < <(fake_get /_fake/state)
+check "the value is in no file of the batch" sh -c '! grep -rqF -- "$1" logs-env out "$2" "$3"' _ "$V_SECRET" "$RT_WORK/env.json" "$RT_WORK/env.err"
+
 RT_CASE=usage
 "$OSIRIS" run p1.yaml p2.yaml --dry-run >/dev/null 2>&1
 check "--dry-run takes one run (exit 2)" [ $? = 2 ]
