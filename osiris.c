@@ -18921,7 +18921,7 @@ static void cli_batch_on_signal(int sig) {
 }
 
 /* A pipe whose ends are close-on-exec and above the three descriptors a
- * child gets (0..CLI_BATCH_FD), so dup2 into a child never meets itself. */
+ * child is given (0 to CLI_BATCH_FD), so dup2 in a child never meets itself. */
 static int cli_batch_pipe(int p[2]) {
   int i;
   if (pipe2(p, O_CLOEXEC) != 0) return -1;
