@@ -18920,7 +18920,7 @@ static void cli_batch_on_signal(int sig) {
   errno = e;
 }
 
-/* A pipe whose ends are close-on-exec and above the three descriptors a
+/* A pipe whose ends are close-on-exec and above the descriptors a
  * child is given (0 to CLI_BATCH_FD), so dup2 in a child never meets itself. */
 static int cli_batch_pipe(int p[2]) {
   int i;
