@@ -18144,7 +18144,9 @@ osiris_ctx *osiris_run_ctx(osiris_run *run) { return run->ctx; }
  * transport turns into <NAME> for the worker only, section 16).  The CLI
  * uses the public API, except for listing run directories and for
  * --dry-run, which reads the manifest and the driver specs directly to
- * show the plan without creating a session.
+ * show the plan without creating a session.  A batch (`run A.yaml B.yaml
+ * ...`, --params-file, --parallel) runs each run as a child process of
+ * this binary, at most N at once ("batch runs", at the end).
  * ====================================================================== */
 
 static osiris_ctx *cli_ctx; /* for the SIGINT handler only */
@@ -18214,8 +18216,13 @@ static void cli_progress(void *user, const char *step_id, int64_t rows, double e
   cli_progress_shown = 1;
 }
 
+#define CLI_MAX_POSITIONAL 4         /* arguments of a command */
+#define CLI_MAX_PIPELINES 1000       /* run A.yaml B.yaml ...: a batch (cli_run_batch) */
+#define CLI_BATCH_MAX_RUNS 10000     /* pipelines x params lines */
+#define CLI_BATCH_MAX_PARALLEL 1000  /* runs alive at once */
+
 typedef struct cli_args {
-  const char *positional[4];
+  const char *positional[CLI_MAX_PIPELINES];
   size_t n_positional;
   const char *params[64];
   size_t n_params;
@@ -18226,6 +18233,8 @@ typedef struct cli_args {
   size_t n_env;
   const char *profile, *out, *logs_dir, *sandbox, *e2b_template, *target;
   int json, verbose, last_compile, last, help, e2b, install_deps, timeout_s, dry_run;
+  int parallel;            /* --parallel N; 0: not given */
+  const char *params_file; /* --params-file F: one run per line */
 } cli_args;
 
 /* Parse the flags every command shares; unknown flags are usage errors.
@@ -18238,7 +18247,7 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
     char flag[64];
     const char *eq = strchr(s, '=');
     if (s[0] != '-' || s[1] == 0) {
-      if (a->n_positional == 4) {
+      if (a->n_positional == (strstr(allowed, " --parallel ") ? CLI_MAX_PIPELINES : CLI_MAX_POSITIONAL)) {
         fprintf(stderr, "osiris: too many arguments\n");
         return 2;
       }
@@ -18311,6 +18320,16 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
       else if (os_streq(flag, "--logs-dir")) a->logs_dir = val;
       else if (os_streq(flag, "--sandbox")) a->sandbox = val;
       else if (os_streq(flag, "--e2b-template")) a->e2b_template = val;
+      else if (os_streq(flag, "--params-file")) a->params_file = val;
+      else if (os_streq(flag, "--parallel")) {
+        char *end;
+        long n = strtol(val, &end, 10);
+        if (*end || n <= 0 || n > CLI_BATCH_MAX_PARALLEL) {
+          fprintf(stderr, "osiris: --parallel wants a number of runs (1..%d), got '%s'\n", CLI_BATCH_MAX_PARALLEL, val);
+          return 2;
+        }
+        a->parallel = (int)n;
+      }
       else if (os_streq(flag, "--timeout")) {
         char *end;
         long t = strtol(val, &end, 10);
@@ -18334,6 +18353,7 @@ static const char cli_usage[] =
     "  compile PIPELINE.yaml      compile OML into manifest.yaml + cfg/*.json\n"
     "  validate PIPELINE.yaml     check a pipeline and list every error\n"
     "  run PIPELINE|MANIFEST      run a pipeline (OML is compiled first)\n"
+    "  run A.yaml B.yaml ...      run many (--parallel N, --params-file F)\n"
     "  run --last-compile         run the newest compiled manifest\n"
     "  run ... --dry-run          show the plan; create nothing, run nothing\n"
     "  components list|show NAME  the built-in components and their config keys\n"
@@ -18378,7 +18398,9 @@ static int cli_help(const char *cmd) {
            "  --verbose, -v       accepted; validate prints nothing more\n");
   else if (os_streq(cmd, "run"))
     printf("Usage: osiris run PIPELINE.yaml|MANIFEST.yaml [options]\n"
-           "       osiris run --last-compile [options]\n\n"
+           "       osiris run --last-compile [options]\n"
+           "       osiris run A.yaml B.yaml ... [--parallel N] [options]\n"
+           "       osiris run PIPELINE.yaml --params-file RUNS.jsonl [--parallel N] [options]\n\n"
            "Run a pipeline (in-process by default).  OML is compiled first; a compiled\n"
            "manifest runs as is.  The run writes logs/run_<session_id>/ with events.jsonl,\n"
            "metrics.jsonl, osiris.log, status.json, run_card.json, manifest.yaml, cfg/ and\n"
@@ -18408,6 +18430,20 @@ static int cli_help(const char *cmd) {
            "                      an E2B sandbox then lives at most S + 60 s (without it: 900 s,\n"
            "                      or OSIRIS_E2B_TIMEOUT, extended while the run lasts)\n"
            "  --e2b-install-deps  accepted; the static worker needs nothing installed\n\n"
+           "Many runs (a batch): several pipelines, or --params-file, or --parallel:\n"
+           "  --parallel N        at most N runs alive at once (default 4), so with --e2b\n"
+           "                      at most N sandboxes; each run is its own 'osiris run'\n"
+           "                      process with its own run directory and sandbox\n"
+           "  --params-file F     one JSON object of parameters a line ({\"n\": 3}); each\n"
+           "                      line is one run of every pipeline given (as --param,\n"
+           "                      after the command line's); blank lines are skipped\n"
+           "  The other options apply to every run.  Progress: a live line on a terminal\n"
+           "  (queued, running, done, failed, rows/s), JSON lines on stderr otherwise\n"
+           "  (docs/events.md).  Then a summary (per run: pipeline, params, status,\n"
+           "  duration, rows, run directory; --json: one document) also written to\n"
+           "  <logs-dir>/batch_<id>.json.  SIGINT/SIGTERM stops every run (interrupted,\n"
+           "  sandboxes deleted); queued runs do not start.  Exit 0 only when every run\n"
+           "  succeeded, 1 otherwise, 2 for a usage error before any run.\n\n"
            "Environment of the worker (--sandbox local or --e2b; repeatable, a later one\n"
            "wins).  The values reach the worker only as its process environment: never\n"
            "the package, the sandbox disk or a request that is logged; they are masked\n"
@@ -18980,6 +19016,9 @@ done:
   return code;
 }
 
+static int cli_run_batch(osiris_ctx *ctx, cli_args *a);
+static void cli_batch_child_init(osiris_ctx *ctx);
+
 static int cli_run(osiris_ctx *ctx, cli_args *a) {
   osiris_run_opts o;
   osiris_json *worker_env = NULL;
@@ -18989,6 +19028,7 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
   const char *path;
   const osiris_json *status;
   int code;
+  if (a->n_positional > 1 || a->parallel || a->params_file) return cli_run_batch(ctx, a);
   if (a->last_compile == (a->n_positional == 1) || a->n_positional > 1) {
     fprintf(stderr, "osiris run: give one PIPELINE.yaml or MANIFEST.yaml, or --last-compile\n");
     return 2;
@@ -19053,6 +19093,7 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
   }
   if (a->verbose) osiris_ctx_set_log(ctx, cli_verbose_log, NULL);
   if (a->verbose && isatty(STDERR_FILENO)) osiris_ctx_set_progress(ctx, cli_progress, NULL);
+  cli_batch_child_init(ctx); /* a run of a batch reports its progress to the batch */
   rc = osiris_run_pipeline(ctx, path, &o, &run);
   if (cli_progress_shown) fputs("\r\033[K", stderr);
   os_free(last);
@@ -19447,6 +19488,782 @@ done:
   return code;
 }
 
+/* ---------------------------------------------------------------- batch runs
+ * `osiris run A.yaml B.yaml ... --parallel N` and `osiris run P.yaml
+ * --params-file runs.jsonl`: many runs, at most N alive at once.
+ *
+ * Process level, on purpose: each run is a child `osiris run PIPELINE
+ * [its --param ...] --json` (this same binary, /proc/self/exe), so a run in
+ * a batch is exactly a run by itself: its own session and run directory,
+ * its own sandbox, its own cancellation and cleanup, and a crash or a leak
+ * in one cannot touch another.  The engine keeps no state shared between
+ * runs to get wrong, and section 16 needs nothing new: each child's create
+ * call retries 429 and 5xx with backoff (e2_call) inside its own slot, so
+ * retries never raise the number of live sandboxes above N.  The cost is
+ * one exec per run (a few ms against a sandbox's seconds).
+ *
+ * The parent reads three pipes per child: stdout (its --json outcome,
+ * which names the run directory; status.json there gives rows and the
+ * reason), stderr (the last CLI_BATCH_TAIL bytes, shown when a child ended
+ * without an outcome) and fd 3 (OSIRIS_BATCH_FD: a line with the rows
+ * so far whenever a step reports progress, for the live rows/s; best
+ * effort, in-process runs only).  SIGINT and SIGTERM
+ * to the batch are forwarded to every running child, which then ends its
+ * run as interrupted and deletes its sandbox like a single run does;
+ * queued runs are not started.  Runs are ordered: pipelines in command-line
+ * order, each with every line of the params file.  The batch document
+ * (--json, and <logs>/batch_<id>.json, rewritten as runs end) lists every
+ * run.  The exit code is 0 only when every run succeeded, 2 for a usage
+ * error before any run, 1 otherwise.
+ * ====================================================================== */
+
+#define CLI_BATCH_TAIL 4096          /* bytes of a child's stderr kept */
+#define CLI_BATCH_MAX_OUT (1u << 20) /* a child's --json outcome */
+#define CLI_BATCH_FD 3               /* the progress pipe in a child */
+
+typedef struct cli_batch_run {
+  const char *pipeline;       /* borrowed from argv */
+  const osiris_json *params;  /* borrowed from the params file's list; NULL: none */
+  size_t params_line;         /* its line in the params file (1-based), 0: none */
+  pid_t pid;                  /* > 0 while the child runs */
+  int fd[3];                  /* stdout, stderr, progress read ends; -1 closed */
+  os_buf out, err, prog;      /* what came through them (err: the tail) */
+  char state;                 /* 'q' queued, 'r' running, 'd' done */
+  const char *status;         /* succeeded failed interrupted timed_out error not_started */
+  int exit_code;              /* the child's; -1 before it ended */
+  double t0_ms, t1_ms;        /* started, ended (os_now_ms) */
+  int64_t rows, live_rows;    /* rows written (status.json), rows so far (progress) */
+  char *run_dir, *session_id, *error, *failed_step; /* owned, NULL when unknown */
+} cli_batch_run;
+
+typedef struct cli_batch {
+  osiris_ctx *ctx;
+  cli_batch_run *runs;
+  size_t n_runs, parallel, n_queued, n_running, n_ok, n_bad;
+  char id[64], started[64], *file; /* batch id, start time, <logs>/batch_<id>.json */
+  const char *adapter;             /* "local", "sandbox" or "e2b" */
+  const char **argv;               /* a child's argv: the shared part, then the run's */
+  size_t argc_common;
+  char **envp;                     /* environ + OSIRIS_BATCH_FD */
+  char timeout[16];                /* --timeout for the children */
+  double t0_ms, painted_ms;        /* start; the live view's last repaint */
+  int tty, stopping;               /* live view; a signal came: start nothing more */
+} cli_batch;
+
+static volatile sig_atomic_t cli_batch_signal;  /* the last SIGINT/SIGTERM */
+static int cli_batch_wake[2] = {-1, -1};        /* self-pipe: signals and SIGCHLD */
+
+static void cli_batch_on_signal(int sig) {
+  int e = errno;
+  if (sig != SIGCHLD) cli_batch_signal = sig;
+  if (cli_batch_wake[1] >= 0 && write(cli_batch_wake[1], "x", 1) < 0) { /* full: already awake */
+  }
+  errno = e;
+}
+
+/* A pipe whose ends are close-on-exec and above the descriptors a
+ * child is given (0 to CLI_BATCH_FD), so dup2 in a child never meets itself. */
+static int cli_batch_pipe(int p[2]) {
+  int i;
+  if (pipe2(p, O_CLOEXEC) != 0) return -1;
+  for (i = 0; i < 2; i++)
+    if (p[i] <= CLI_BATCH_FD) {
+      int moved = fcntl(p[i], F_DUPFD_CLOEXEC, CLI_BATCH_FD + 1);
+      close(p[i]);
+      p[i] = moved;
+    }
+  if (p[0] < 0 || p[1] < 0) {
+    if (p[0] >= 0) close(p[0]);
+    if (p[1] >= 0) close(p[1]);
+    return -1;
+  }
+  return 0;
+}
+
+/* In a child (cli_run): progress goes to the parent's pipe, best effort:
+ * a full pipe drops the line rather than slow the run. */
+static void cli_batch_child_progress(void *user, const char *step_id, int64_t rows, double elapsed_ms) {
+  char line[32];
+  int n = snprintf(line, sizeof line, "%" PRId64 "\n", rows);
+  (void)step_id;
+  (void)elapsed_ms;
+  if (n > 0 && (size_t)n < sizeof line && write(*(int *)user, line, (size_t)n) < 0) { /* dropped */
+  }
+}
+
+static void cli_batch_child_init(osiris_ctx *ctx) {
+  static int fd = -1;
+  const char *v = getenv("OSIRIS_BATCH_FD");
+  if (!v || !os_streq(v, "3") || fcntl(CLI_BATCH_FD, F_GETFD) < 0) return;
+  fd = CLI_BATCH_FD;
+  fcntl(fd, F_SETFD, FD_CLOEXEC); /* not for the worker or anything a step starts */
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  unsetenv("OSIRIS_BATCH_FD");
+  osiris_ctx_set_progress(ctx, cli_batch_child_progress, &fd);
+}
+
+/* The params file: one JSON object a line, values strings, numbers or
+ * booleans (a run gets them as --param NAME=VALUE).  Blank lines are
+ * skipped.  *out is an array of {"line": N, "params": {...}} (owned).
+ * Usage errors print file:line:col and return 2. */
+static int cli_batch_params_file(const char *path, osiris_json **out) {
+  char *text = NULL, *p, *end;
+  size_t len = 0, line = 0;
+  os_err err = {0};
+  osiris_json *list = NULL;
+  int code = 2;
+  *out = NULL;
+  if (os_read_file(path, &text, &len, &err)) {
+    fprintf(stderr, "osiris run: --params-file: %s\n", err.msg);
+    return 2;
+  }
+  list = osiris_json_new(OSIRIS_JSON_ARRAY);
+  if (!list) goto oom;
+  for (p = text; p < text + len; p = end + 1) {
+    osiris_json *obj = NULL, *item;
+    char emsg[OS_ERR_CAP];
+    size_t i, n;
+    end = memchr(p, '\n', (size_t)(text + len - p));
+    if (!end) end = text + len;
+    line++;
+    for (n = 0; p + n < end && isspace((unsigned char)p[n]); n++) {
+    }
+    if (p + n == end) continue;
+    if (osiris_json_parse(p, (size_t)(end - p), &obj, emsg, sizeof emsg)) {
+      /* emsg is "1:col: message" for this one line */
+      const char *col = strchr(emsg, ':');
+      fprintf(stderr, "osiris run: %s:%zu:%s\n", path, line, col ? col + 1 : emsg);
+      goto done;
+    }
+    if (osiris_json_kind_of(obj) != OSIRIS_JSON_OBJECT) {
+      fprintf(stderr, "osiris run: %s:%zu:%zu: a line must be a JSON object of parameters\n", path, line, n + 1);
+      osiris_json_free(obj);
+      goto done;
+    }
+    for (i = 0; i < osiris_json_size(obj); i++) {
+      osiris_json_kind k = osiris_json_kind_of(osiris_json_at(obj, i));
+      const char *key = osiris_json_key_at(obj, i);
+      if (!key[0] || strchr(key, '=') ||
+          (k != OSIRIS_JSON_STRING && k != OSIRIS_JSON_INT && k != OSIRIS_JSON_DOUBLE && k != OSIRIS_JSON_BOOL)) {
+        fprintf(stderr, "osiris run: %s:%zu: parameter '%s': %s\n", path, line, key,
+                !key[0] || strchr(key, '=') ? "not a parameter name" : "the value must be a string, number or boolean");
+        osiris_json_free(obj);
+        goto done;
+      }
+    }
+    if (osiris_json_size(list) == CLI_BATCH_MAX_RUNS) {
+      fprintf(stderr, "osiris run: %s:%zu: more than %d runs\n", path, line, CLI_BATCH_MAX_RUNS);
+      osiris_json_free(obj);
+      goto done;
+    }
+    item = osiris_json_new(OSIRIS_JSON_OBJECT);
+    if (!item || js_set_int(item, "line", (int64_t)line) || osiris_json_set(item, "params", obj) ||
+        osiris_json_push(list, item)) {
+      if (!item) osiris_json_free(obj);
+      goto oom;
+    }
+  }
+  if (!osiris_json_size(list)) {
+    fprintf(stderr, "osiris run: %s: no parameter sets (one JSON object a line)\n", path);
+    goto done;
+  }
+  *out = list;
+  list = NULL;
+  code = 0;
+  goto done;
+oom:
+  fprintf(stderr, "osiris run: out of memory\n");
+  code = 1;
+done:
+  osiris_json_free(list);
+  os_free(text);
+  return code;
+}
+
+/* "k=v" for one parameter of a params-file line (owned). */
+static char *cli_batch_param_arg(const char *key, const osiris_json *v) {
+  if (osiris_json_kind_of(v) == OSIRIS_JSON_STRING) return os_asprintf("%s=%s", key, osiris_json_str(v));
+  if (osiris_json_kind_of(v) == OSIRIS_JSON_BOOL) return os_asprintf("%s=%s", key, osiris_json_bool(v, 0) ? "true" : "false");
+  {
+    char *num = osiris_json_dump(v, 0, NULL), *s = num ? os_asprintf("%s=%s", key, num) : NULL;
+    osiris_free(num);
+    return s;
+  }
+}
+
+static osiris_json *cli_batch_run_json(const cli_batch *b, size_t i) {
+  const cli_batch_run *r = &b->runs[i];
+  osiris_json *j = osiris_json_new(OSIRIS_JSON_OBJECT);
+  if (!j) return NULL;
+  js_set_int(j, "index", (int64_t)i);
+  js_set_str(j, "pipeline", r->pipeline);
+  osiris_json_set(j, "params", r->params ? osiris_json_copy(r->params) : osiris_json_new(OSIRIS_JSON_NULL));
+  if (r->params_line) js_set_int(j, "params_line", (int64_t)r->params_line);
+  js_set_str(j, "status", r->state == 'd' ? r->status : r->state == 'r' ? "running" : "queued");
+  if (r->state == 'd' && r->exit_code >= 0) js_set_int(j, "exit_code", r->exit_code);
+  js_set_int(j, "duration_ms", r->state == 'q' ? 0 : (int64_t)((r->state == 'd' ? r->t1_ms : os_now_ms()) - r->t0_ms));
+  js_set_int(j, "rows", r->state == 'd' ? r->rows : r->live_rows);
+  osiris_json_set(j, "session_id", r->session_id ? osiris_json_new_str(r->session_id, strlen(r->session_id))
+                                                 : osiris_json_new(OSIRIS_JSON_NULL));
+  osiris_json_set(j, "run_dir", r->run_dir ? osiris_json_new_str(r->run_dir, strlen(r->run_dir))
+                                           : osiris_json_new(OSIRIS_JSON_NULL));
+  osiris_json_set(j, "failed_step", r->failed_step ? osiris_json_new_str(r->failed_step, strlen(r->failed_step))
+                                                   : osiris_json_new(OSIRIS_JSON_NULL));
+  osiris_json_set(j, "error", r->error ? osiris_json_new_str(r->error, strlen(r->error))
+                                       : osiris_json_new(OSIRIS_JSON_NULL));
+  return j;
+}
+
+static double cli_batch_rate(const cli_batch *b, int64_t rows) {
+  double secs = (os_now_ms() - b->t0_ms) / 1000.0;
+  return secs > 0 ? floor((double)rows / secs * 10.0 + 0.5) / 10.0 : 0.0; /* one decimal */
+}
+
+static int64_t cli_batch_rows(const cli_batch *b) {
+  int64_t rows = 0;
+  size_t i;
+  for (i = 0; i < b->n_runs; i++)
+    rows = os_sat_add(rows, b->runs[i].state == 'd' ? b->runs[i].rows : b->runs[i].live_rows);
+  return rows;
+}
+
+static const char *cli_batch_status(const cli_batch *b) {
+  if (b->n_queued || b->n_running) return "running";
+  if (b->stopping) return "interrupted";
+  return b->n_bad ? "failed" : "success";
+}
+
+/* The batch document: --json prints it, the batch file holds it. */
+static osiris_json *cli_batch_doc(const cli_batch *b) {
+  osiris_json *d = osiris_json_new(OSIRIS_JSON_OBJECT), *runs = osiris_json_new(OSIRIS_JSON_ARRAY),
+              *failed = osiris_json_new(OSIRIS_JSON_ARRAY), *counts = osiris_json_new(OSIRIS_JSON_OBJECT);
+  size_t i, n_int = 0, n_not = 0;
+  if (!d || !runs || !failed || !counts) {
+    osiris_json_free(d);
+    osiris_json_free(runs);
+    osiris_json_free(failed);
+    osiris_json_free(counts);
+    return NULL;
+  }
+  for (i = 0; i < b->n_runs; i++) {
+    const cli_batch_run *r = &b->runs[i];
+    osiris_json_push(runs, cli_batch_run_json(b, i));
+    if (r->state == 'd' && !os_streq(r->status, "succeeded")) osiris_json_push(failed, osiris_json_new_int((int64_t)i));
+    if (r->state == 'd' && os_streq(r->status, "interrupted")) n_int++;
+    if (r->state == 'd' && os_streq(r->status, "not_started")) n_not++;
+  }
+  js_set_str(d, "batch_id", b->id);
+  js_set_str(d, "status", cli_batch_status(b));
+  js_set_str(d, "started_at", b->started);
+  js_set_int(d, "duration_ms", (int64_t)(os_now_ms() - b->t0_ms));
+  js_set_str(d, "adapter", b->adapter);
+  js_set_int(d, "parallel", (int64_t)b->parallel);
+  js_set_int(counts, "total", (int64_t)b->n_runs);
+  js_set_int(counts, "queued", (int64_t)b->n_queued);
+  js_set_int(counts, "running", (int64_t)b->n_running);
+  js_set_int(counts, "succeeded", (int64_t)b->n_ok);
+  js_set_int(counts, "failed", (int64_t)(b->n_bad - n_int - n_not));
+  js_set_int(counts, "interrupted", (int64_t)n_int);
+  js_set_int(counts, "not_started", (int64_t)n_not);
+  osiris_json_set(d, "counts", counts);
+  js_set_int(d, "rows", cli_batch_rows(b));
+  js_set_double(d, "rows_per_s", cli_batch_rate(b, cli_batch_rows(b)));
+  osiris_json_set(d, "failed", failed);
+  osiris_json_set(d, "runs", runs);
+  js_set_str(d, "batch_file", b->file);
+  if (!b->n_queued && !b->n_running) js_set_int(d, "exit_code", b->n_bad ? 1 : 0);
+  return d;
+}
+
+static void cli_batch_write_file(const cli_batch *b) {
+  osiris_json *d = cli_batch_doc(b);
+  size_t len = 0;
+  char *s = d ? osiris_json_dump(d, OSIRIS_JSON_PRETTY, &len) : NULL;
+  os_err err = {0};
+  if (!s || os_write_file(b->file, s, len, &err))
+    fprintf(stderr, "osiris run: cannot write the batch file %s: %s\n", b->file, s ? err.msg : "out of memory");
+  osiris_free(s);
+  osiris_json_free(d);
+}
+
+/* Progress: a line that rewrites itself on a terminal, JSON lines
+ * (docs/events.md, "Batch runs") otherwise.  fields is taken over. */
+static void cli_batch_event(cli_batch *b, const char *event, osiris_json *fields) {
+  double now = os_now_ms();
+  if (b->tty && (now - b->painted_ms >= 100 || !b->n_running)) { /* at most 10 repaints a second */
+    int64_t rows = cli_batch_rows(b);
+    b->painted_ms = now;
+    fprintf(stderr, "\r\033[Kbatch %s: %zu queued, %zu running, %zu done, %zu failed, %" PRId64 " rows, %.0f rows/s",
+            b->id, b->n_queued, b->n_running, b->n_ok, b->n_bad, rows, cli_batch_rate(b, rows));
+  } else if (!b->tty && event) {
+    osiris_json *line = osiris_json_new(OSIRIS_JSON_OBJECT);
+    char ts[64];
+    char *s;
+    size_t i;
+    os_iso8601(os_wall_us(), ts);
+    js_set_str(line, "ts", ts);
+    js_set_str(line, "event", event);
+    js_set_str(line, "batch_id", b->id);
+    for (i = 0; i < osiris_json_size(fields); i++)
+      osiris_json_set(line, osiris_json_key_at(fields, i), osiris_json_copy(osiris_json_at(fields, i)));
+    s = osiris_json_dump(line, 0, NULL);
+    if (s) fprintf(stderr, "%s\n", s);
+    osiris_free(s);
+    osiris_json_free(line);
+  }
+  osiris_json_free(fields);
+}
+
+static void cli_batch_progress(cli_batch *b) {
+  osiris_json *f = osiris_json_new(OSIRIS_JSON_OBJECT);
+  js_set_int(f, "queued", (int64_t)b->n_queued);
+  js_set_int(f, "running", (int64_t)b->n_running);
+  js_set_int(f, "done", (int64_t)b->n_ok);
+  js_set_int(f, "failed", (int64_t)b->n_bad);
+  js_set_int(f, "rows", cli_batch_rows(b));
+  js_set_double(f, "rows_per_s", cli_batch_rate(b, cli_batch_rows(b)));
+  cli_batch_event(b, "batch_progress", f);
+}
+
+static int cli_batch_start_run(cli_batch *b, size_t i) {
+  cli_batch_run *r = &b->runs[i];
+  int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+  const char **argv = b->argv;
+  size_t n = b->argc_common, k;
+  int rc = -1;
+  char **owned = NULL;
+  size_t n_owned = 0;
+  argv[n++] = r->pipeline;
+  if (r->params) {
+    owned = os_calloc(osiris_json_size(r->params) + 1, sizeof *owned);
+    if (!owned) return -1;
+    for (k = 0; k < osiris_json_size(r->params); k++) {
+      owned[n_owned] = cli_batch_param_arg(osiris_json_key_at(r->params, k), osiris_json_at(r->params, k));
+      if (!owned[n_owned]) goto done;
+      argv[n++] = "--param";
+      argv[n++] = owned[n_owned++];
+    }
+  }
+  argv[n] = NULL;
+  for (k = 0; k < 3; k++)
+    if (cli_batch_pipe(p[k])) goto done;
+  r->pid = fork();
+  if (r->pid == 0) { /* the child: async-signal-safe calls only, then exec */
+    int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(p[0][1], 1) < 0 || dup2(p[1][1], 2) < 0 ||
+        dup2(p[2][1], CLI_BATCH_FD) < 0)
+      _exit(127);
+    execve("/proc/self/exe", (char *const *)argv, b->envp);
+    _exit(127);
+  }
+  if (r->pid < 0) {
+    r->pid = 0;
+    goto done;
+  }
+  rc = 0;
+  for (k = 0; k < 3; k++) {
+    r->fd[k] = p[k][0];
+    p[k][0] = -1;
+    fcntl(r->fd[k], F_SETFL, fcntl(r->fd[k], F_GETFL) | O_NONBLOCK);
+  }
+  r->state = 'r';
+  r->t0_ms = os_now_ms();
+  b->n_queued--;
+  b->n_running++;
+  {
+    osiris_json *f = cli_batch_run_json(b, i);
+    if (f) osiris_json_remove(f, "error"), osiris_json_remove(f, "failed_step");
+    if (f) js_set_int(f, "pid", (int64_t)r->pid);
+    cli_batch_event(b, "batch_run_start", f);
+  }
+done:
+  for (k = 0; k < 3; k++) {
+    if (p[k][0] >= 0) close(p[k][0]);
+    if (p[k][1] >= 0) close(p[k][1]);
+  }
+  for (k = 0; k < n_owned; k++) os_free(owned[k]);
+  os_free(owned);
+  return rc;
+}
+
+/* Read what a child's pipe holds now; returns 1 at end of file.  stderr
+ * keeps its tail; progress lines update the run's live rows. */
+static int cli_batch_drain(cli_batch_run *r, int k) {
+  char chunk[4096];
+  for (;;) {
+    ssize_t got = read(r->fd[k], chunk, sizeof chunk);
+    if (got == 0) return 1;
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : 1;
+    }
+    if (k == 0) {
+      if (r->out.len + (size_t)got <= CLI_BATCH_MAX_OUT) ob_put(&r->out, chunk, (size_t)got);
+    } else if (k == 1) {
+      ob_put(&r->err, chunk, (size_t)got);
+      if (r->err.len > CLI_BATCH_TAIL) {
+        memmove(r->err.p, r->err.p + r->err.len - CLI_BATCH_TAIL, CLI_BATCH_TAIL);
+        r->err.len = CLI_BATCH_TAIL;
+      }
+    } else {
+      char *nl;
+      ob_put(&r->prog, chunk, (size_t)got);
+      while (r->prog.len && (nl = memchr(r->prog.p, '\n', r->prog.len))) {
+        size_t n = (size_t)(nl - r->prog.p) + 1;
+        int64_t rows = strtoll(r->prog.p, NULL, 10);
+        if (rows > r->live_rows) r->live_rows = rows;
+        memmove(r->prog.p, r->prog.p + n, r->prog.len - n);
+        r->prog.len -= n;
+      }
+      if (r->prog.len > 256) r->prog.len = 0; /* not ours: drop */
+    }
+  }
+}
+
+/* A child ended: its outcome from its --json document and status.json. */
+static void cli_batch_finish_run(cli_batch *b, size_t i, int wstatus) {
+  cli_batch_run *r = &b->runs[i];
+  osiris_json *doc = NULL, *st = NULL;
+  const char *s;
+  int k;
+  for (k = 0; k < 3; k++)
+    if (r->fd[k] >= 0) {
+      cli_batch_drain(r, k);
+      close(r->fd[k]);
+      r->fd[k] = -1;
+    }
+  r->pid = 0;
+  r->t1_ms = os_now_ms();
+  r->state = 'd';
+  r->exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+  if (r->out.len) osiris_json_parse(r->out.p, r->out.len, &doc, NULL, 0);
+  if ((s = osiris_json_str(osiris_json_get(doc, "session_dir")))) {
+    r->run_dir = os_strdup(s);
+    r->session_id = os_strdup(osiris_json_str(osiris_json_get(doc, "session_id")));
+    st = cli_read_json(s, "status.json");
+  }
+  if ((s = osiris_json_str(osiris_json_get(doc, "failed_step")))) r->failed_step = os_strdup(s);
+  if ((s = osiris_json_str(osiris_json_get(doc, "error"))) || (s = osiris_json_str(osiris_json_get(doc, "message"))))
+    r->error = os_strdup(s);
+  r->rows = osiris_json_int(osiris_json_get(st, "total_rows"), 0);
+  if (r->exit_code == 0 && osiris_json_bool(osiris_json_get(st, "ok"), 0)) {
+    r->status = "succeeded";
+  } else if (st) {
+    const char *reason = osiris_json_str(osiris_json_get(st, "reason"));
+    r->status = os_streq(reason, "interrupted") ? "interrupted" : os_streq(reason, "timed_out") ? "timed_out" : "failed";
+  } else {
+    /* No run directory: the pipeline did not compile (exit 2), or the
+     * child died before it could say. */
+    r->status = doc ? "error"
+                : b->stopping && WIFSIGNALED(wstatus) && (WTERMSIG(wstatus) == SIGINT || WTERMSIG(wstatus) == SIGTERM)
+                    ? "interrupted"
+                    : "failed";
+    if (!r->error) {
+      char why[64];
+      const char *tail = r->err.len ? r->err.p : "";
+      size_t tl = r->err.len;
+      while (tl && (tail[tl - 1] == '\n' || tail[tl - 1] == '\r')) tl--;
+      if (WIFSIGNALED(wstatus)) snprintf(why, sizeof why, "the run process died of signal %d", WTERMSIG(wstatus));
+      else snprintf(why, sizeof why, "the run process exited %d without an outcome", r->exit_code);
+      r->error = tl ? os_asprintf("%s: %.*s", why, (int)tl, tail) : os_strdup(why);
+    }
+  }
+  osiris_json_free(doc);
+  osiris_json_free(st);
+  b->n_running--;
+  if (os_streq(r->status, "succeeded")) b->n_ok++;
+  else b->n_bad++;
+  if (b->tty && !os_streq(r->status, "succeeded")) {
+    char *params = r->params ? osiris_json_dump(r->params, 0, NULL) : NULL;
+    fprintf(stderr, "\r\033[K\xe2\x9c\x97 %s%s%s %s: %s\n", r->pipeline, params ? " " : "", params ? params : "",
+            r->status, r->error ? r->error : "");
+    osiris_free(params);
+  }
+  {
+    osiris_json *f = cli_batch_run_json(b, i);
+    cli_batch_event(b, "batch_run_end", f);
+  }
+  cli_batch_write_file(b);
+}
+
+static void cli_batch_print_summary(const cli_batch *b) {
+  size_t i;
+  printf("batch %s: %zu of %zu runs succeeded, %zu failed%s, %" PRId64 " rows, %.1f s\n", b->id, b->n_ok,
+         b->n_runs, b->n_bad, b->stopping ? " (interrupted)" : "", cli_batch_rows(b),
+         (os_now_ms() - b->t0_ms) / 1000.0);
+  for (i = 0; i < b->n_runs; i++) {
+    const cli_batch_run *r = &b->runs[i];
+    char *params = r->params ? osiris_json_dump(r->params, 0, NULL) : NULL;
+    printf("  %s %-11s %s%s%s  %" PRId64 " ms  %" PRId64 " rows  %s%s\n",
+           os_streq(r->status, "succeeded") ? "\xe2\x9c\x93" : "\xe2\x9c\x97", r->status, r->pipeline,
+           params ? " " : "", params ? params : "", r->state == 'd' && r->t0_ms > 0 ? (int64_t)(r->t1_ms - r->t0_ms) : 0,
+           r->rows, r->run_dir ? cli_display_path(b->ctx, r->run_dir) : "-", r->run_dir ? "/" : "");
+    if (r->error && !os_streq(r->status, "succeeded")) printf("      %s\n", r->error); /* names its step */
+    osiris_free(params);
+  }
+  printf("  batch file: %s\n", cli_display_path(b->ctx, b->file));
+}
+
+/* Stop: forward the signal to every running child (each ends its run as
+ * interrupted and deletes its sandbox); queued runs will not start. */
+static void cli_batch_stop(cli_batch *b, int sig) {
+  size_t i;
+  if (!b->stopping) {
+    b->stopping = 1;
+    for (i = 0; i < b->n_runs; i++)
+      if (b->runs[i].state == 'q') {
+        b->runs[i].state = 'd';
+        b->runs[i].status = "not_started";
+        b->n_queued--;
+        b->n_bad++;
+      }
+  }
+  for (i = 0; i < b->n_runs; i++)
+    if (b->runs[i].state == 'r' && b->runs[i].pid > 0) kill(b->runs[i].pid, sig);
+}
+
+/* osiris run A.yaml B.yaml ... | P.yaml --params-file F, [--parallel N].
+ * Stages: 1 check the flags and build the list of runs, 2 the worker's
+ * environment (exported once, children inherit it), 3 a child's argv and
+ * environment, 4 the batch id and file, 5 the loop (start up to N, read
+ * pipes, reap, forward signals), 6 the summary and the exit code. */
+static int cli_run_batch(osiris_ctx *ctx, cli_args *a) {
+  cli_batch b;
+  osiris_json *lines = NULL, *worker_env = NULL;
+  struct pollfd *pfd = NULL;
+  struct sigaction sa, old_int, old_term, old_chld;
+  size_t i, k, next = 0, max_line_params = 0, n_lines, n_env = 0;
+  extern char **environ;
+  char *logs = NULL;
+  int code = 2, signals_set = 0;
+  os_err err = {0};
+  memset(&b, 0, sizeof b);
+  b.ctx = ctx;
+  /* 1 */
+  if (a->last_compile || a->dry_run || !a->n_positional) {
+    fprintf(stderr, "osiris run: a batch (several pipelines, --parallel or --params-file) takes "
+                    "PIPELINE.yaml files; --last-compile and --dry-run take one run\n");
+    return 2;
+  }
+  if (a->sandbox && !os_streq(a->sandbox, "local")) {
+    fprintf(stderr, "osiris run: --sandbox supports 'local' (use --e2b for E2B), got '%s'\n", a->sandbox);
+    return 2;
+  }
+  if (a->target && !os_streq(a->target, "e2b") && !os_streq(a->target, "local")) {
+    fprintf(stderr, "osiris run: --target supports 'e2b' and 'local', got '%s'\n", a->target);
+    return 2;
+  }
+  if (a->target && os_streq(a->target, "e2b")) a->e2b = 1;
+  if (a->sandbox && a->e2b) {
+    fprintf(stderr, "osiris run: choose one of --sandbox local and --e2b\n");
+    return 2;
+  }
+  b.adapter = a->e2b ? "e2b" : a->sandbox ? "sandbox" : "local";
+  b.parallel = a->parallel > 0 ? (size_t)a->parallel : 4;
+  if (a->params_file && (code = cli_batch_params_file(a->params_file, &lines))) return code;
+  code = 2;
+  n_lines = lines ? osiris_json_size(lines) : 1;
+  if (a->n_positional * n_lines > CLI_BATCH_MAX_RUNS) {
+    fprintf(stderr, "osiris run: more than %d runs in one batch\n", CLI_BATCH_MAX_RUNS);
+    goto done;
+  }
+  b.n_runs = a->n_positional * n_lines;
+  b.runs = os_calloc(b.n_runs, sizeof *b.runs);
+  if (!b.runs) goto oom;
+  for (i = 0; i < b.n_runs; i++) {
+    cli_batch_run *r = &b.runs[i];
+    const osiris_json *line = lines ? osiris_json_at(lines, i % n_lines) : NULL;
+    r->pipeline = a->positional[i / n_lines];
+    r->params = osiris_json_get(line, "params");
+    r->params_line = (size_t)osiris_json_int(osiris_json_get(line, "line"), 0);
+    r->fd[0] = r->fd[1] = r->fd[2] = -1;
+    r->exit_code = -1;
+    r->state = 'q';
+    if (osiris_json_size(r->params) > max_line_params) max_line_params = osiris_json_size(r->params);
+  }
+  b.n_queued = b.n_runs;
+  /* 2 */
+  code = cli_worker_env(a, &worker_env);
+  if (!code && osiris_json_size(worker_env) && os_streq(b.adapter, "local")) {
+    fprintf(stderr, "osiris run: --e2b-env, --e2b-env-from and --e2b-pass-env set the environment of a "
+                    "sandbox worker: add --sandbox local or --e2b\n");
+    code = 2;
+  }
+  if (!code) code = cli_export_worker_env(worker_env);
+  if (code) goto done;
+  code = 1;
+  /* 3 */
+  b.argv = os_calloc(16 + 2 * a->n_params + 2 + 2 * max_line_params, sizeof *b.argv);
+  if (!b.argv) goto oom;
+  k = 0;
+  b.argv[k++] = "osiris";
+  b.argv[k++] = "run";
+  b.argv[k++] = "--json";
+  if (a->verbose) b.argv[k++] = "--verbose";
+  if (a->e2b) b.argv[k++] = "--e2b";
+  if (a->sandbox) b.argv[k++] = "--sandbox", b.argv[k++] = "local";
+  if (a->e2b_template) b.argv[k++] = "--e2b-template", b.argv[k++] = a->e2b_template;
+  if (a->install_deps) b.argv[k++] = "--e2b-install-deps";
+  if (a->profile) b.argv[k++] = "--profile", b.argv[k++] = a->profile;
+  if (a->logs_dir) b.argv[k++] = "--logs-dir", b.argv[k++] = a->logs_dir;
+  if (a->timeout_s) {
+    snprintf(b.timeout, sizeof b.timeout, "%d", a->timeout_s);
+    b.argv[k++] = "--timeout", b.argv[k++] = b.timeout;
+  }
+  for (i = 0; i < a->n_params; i++) b.argv[k++] = "--param", b.argv[k++] = a->params[i];
+  b.argc_common = k;
+  while (environ[n_env]) n_env++;
+  b.envp = os_calloc(n_env + 2, sizeof *b.envp);
+  if (!b.envp) goto oom;
+  for (i = k = 0; i < n_env; i++)
+    if (!os_startswith(environ[i], "OSIRIS_BATCH_FD=")) b.envp[k++] = environ[i];
+  b.envp[k] = "OSIRIS_BATCH_FD=3";
+  /* 4 */
+  ss_new_id(b.id, sizeof b.id);
+  os_iso8601(os_wall_us(), b.started);
+  logs = os_path_abs(ctx->base_dir, a->logs_dir ? a->logs_dir : "logs");
+  if (!logs) goto oom;
+  if (os_mkdir_p(logs, &err)) {
+    fprintf(stderr, "osiris run: %s\n", err.msg);
+    goto done;
+  }
+  b.file = os_asprintf("%s/batch_%s.json", logs, b.id);
+  pfd = os_calloc(1 + 3 * b.parallel, sizeof *pfd);
+  if (!b.file || !pfd) goto oom;
+  b.tty = isatty(STDERR_FILENO);
+  b.t0_ms = os_now_ms();
+  cli_batch_write_file(&b);
+  if (cli_batch_pipe(cli_batch_wake)) {
+    fprintf(stderr, "osiris run: cannot create a pipe: %s\n", strerror(errno));
+    goto done;
+  }
+  fcntl(cli_batch_wake[0], F_SETFL, O_NONBLOCK);
+  fcntl(cli_batch_wake[1], F_SETFL, O_NONBLOCK);
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = cli_batch_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_NOCLDSTOP; /* no SA_RESTART: poll wakes up */
+  cli_batch_signal = 0;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  sigaction(SIGCHLD, &sa, &old_chld);
+  signals_set = 1;
+  {
+    osiris_json *f = osiris_json_new(OSIRIS_JSON_OBJECT);
+    js_set_int(f, "runs", (int64_t)b.n_runs);
+    js_set_int(f, "parallel", (int64_t)b.parallel);
+    js_set_str(f, "adapter", b.adapter);
+    js_set_str(f, "batch_file", b.file);
+    cli_batch_event(&b, "batch_start", f);
+  }
+  /* 5 */
+  while (b.n_queued || b.n_running) {
+    size_t n_pfd = 0;
+    char drain[64];
+    if (cli_batch_signal) { /* a second Ctrl-C is forwarded again */
+      int sig = cli_batch_signal;
+      cli_batch_signal = 0;
+      cli_batch_stop(&b, sig);
+    }
+    while (!b.stopping && b.n_running < b.parallel && next < b.n_runs) {
+      size_t at = next++;
+      if (cli_batch_start_run(&b, at)) {
+        cli_batch_run *r = &b.runs[at];
+        r->state = 'd';
+        r->status = "failed";
+        r->error = os_asprintf("cannot start the run process: %s", strerror(errno));
+        b.n_queued--;
+        b.n_bad++;
+      }
+      cli_batch_progress(&b);
+    }
+    if (!b.n_running) continue;
+    pfd[n_pfd].fd = cli_batch_wake[0];
+    pfd[n_pfd++].events = POLLIN;
+    for (i = 0; i < b.n_runs; i++)
+      for (k = 0; k < 3 && b.runs[i].state == 'r'; k++)
+        if (b.runs[i].fd[k] >= 0) {
+          pfd[n_pfd].fd = b.runs[i].fd[k];
+          pfd[n_pfd++].events = POLLIN;
+        }
+    /* SIGCHLD and signals wake poll through the self-pipe; the timeout
+     * only repaints the terminal line. */
+    poll(pfd, (nfds_t)n_pfd, b.tty ? 500 : 5000);
+    while (read(cli_batch_wake[0], drain, sizeof drain) > 0) {
+    }
+    for (i = 0; i < b.n_runs; i++) {
+      cli_batch_run *r = &b.runs[i];
+      int wstatus;
+      if (r->state != 'r') continue;
+      for (k = 0; k < 3; k++)
+        if (r->fd[k] >= 0 && cli_batch_drain(r, (int)k)) {
+          close(r->fd[k]);
+          r->fd[k] = -1;
+        }
+      if (waitpid(r->pid, &wstatus, WNOHANG) == r->pid) {
+        cli_batch_finish_run(&b, i, wstatus);
+        cli_batch_progress(&b);
+      }
+    }
+    if (b.tty) cli_batch_event(&b, NULL, NULL);
+  }
+  /* 6 */
+  if (b.tty) fputs("\r\033[K", stderr);
+  cli_batch_write_file(&b);
+  {
+    osiris_json *f = osiris_json_new(OSIRIS_JSON_OBJECT);
+    js_set_str(f, "status", cli_batch_status(&b));
+    js_set_int(f, "succeeded", (int64_t)b.n_ok);
+    js_set_int(f, "failed", (int64_t)b.n_bad);
+    js_set_int(f, "duration_ms", (int64_t)(os_now_ms() - b.t0_ms));
+    js_set_str(f, "batch_file", b.file);
+    if (!b.tty) cli_batch_event(&b, "batch_end", f);
+    else osiris_json_free(f);
+  }
+  if (a->json) {
+    osiris_json *d = cli_batch_doc(&b);
+    if (d) cli_print_json(d);
+    osiris_json_free(d);
+  } else {
+    cli_batch_print_summary(&b);
+  }
+  code = b.n_bad ? 1 : 0;
+  goto done;
+oom:
+  fprintf(stderr, "osiris run: out of memory\n");
+  code = 1;
+done:
+  if (signals_set) {
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGCHLD, &old_chld, NULL);
+  }
+  for (k = 0; k < 2; k++)
+    if (cli_batch_wake[k] >= 0) {
+      close(cli_batch_wake[k]);
+      cli_batch_wake[k] = -1;
+    }
+  for (i = 0; b.runs && i < b.n_runs; i++) {
+    cli_batch_run *r = &b.runs[i];
+    ob_free(&r->out);
+    ob_free(&r->err);
+    ob_free(&r->prog);
+    os_free(r->run_dir);
+    os_free(r->session_id);
+    os_free(r->error);
+    os_free(r->failed_step);
+  }
+  os_free(b.runs);
+  os_free(b.argv);
+  os_free(b.envp);
+  os_free(b.file);
+  os_free(logs);
+  os_free(pfd);
+  osiris_json_free(lines);
+  osiris_json_free(worker_env);
+  return code;
+}
+
 int main(int argc, char **argv) {
   const char *cmd;
   cli_args a;
@@ -19458,7 +20275,7 @@ int main(int argc, char **argv) {
       {"validate", " "},
       {"run", " --param -p --profile --logs-dir --last-compile --sandbox --e2b --target"
               " --e2b-template --timeout --e2b-install-deps --e2b-env --e2b-env-from --e2b-pass-env"
-              " --dry-run "},
+              " --dry-run --parallel --params-file "},
       {"components", " "},
       {"connections", " "},
       {"logs", " --logs-dir --last "},

@@ -171,6 +171,11 @@ fi
 if [ "${BENCH_SKIP_REMOTE:-0}" != 1 ]; then
   echo; make -s worker >/dev/null && OSIRIS=$OSIRIS BENCH_ROWS=$ROWS bash bench/remote_bench.sh || exit $?
 fi
+# (j) fan-out of 50 small pipelines vs one after another, against the fake
+# E2B (bench/fanout_bench.sh).  BENCH_SKIP_FANOUT=1 skips it.
+if [ "${BENCH_SKIP_FANOUT:-0}" != 1 ]; then
+  echo; make -s worker >/dev/null && OSIRIS=$OSIRIS bash bench/fanout_bench.sh || exit $?
+fi
 if [ "${BENCH_SKIP_SPILL:-0}" != 1 ]; then
   echo; OSIRIS=$OSIRIS BENCH_ROWS=$ROWS bash bench/spill_bench.sh || exit $?
 fi
@@ -179,7 +184,7 @@ fi
 if [ "${BENCH_SKIP_DUCKDB:-0}" != 1 ]; then
   echo; OSIRIS=$OSIRIS BENCH_ROWS=$ROWS BENCH_REPS=$REPS bash bench/duckdb_bench.sh || exit $?
 fi
-# (j) start-up: osiris version and a 5-step CSV pipeline, ./osiris and
+# (k) start-up: osiris version and a 5-step CSV pipeline, ./osiris and
 # ./osiris-static, against python3 -c "import pandas, sqlalchemy"
 # (bench/startup_bench.sh).  BENCH_SKIP_STARTUP=1 skips it.
 if [ "${BENCH_SKIP_STARTUP:-0}" != 1 ]; then

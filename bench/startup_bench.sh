@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/startup_bench.sh -- (j) start-up (issue 13, "Start-up"): how long
+# bench/startup_bench.sh -- (k) start-up (issue 13, "Start-up"): how long
 # `osiris version` and a small 5-step CSV pipeline take, for ./osiris (the
 # host as `make` links it: 30-odd shared libraries) and ./osiris-static
 # (`make static`: one static binary), against the baseline measured in the
@@ -87,7 +87,7 @@ median_ms() {
     "$OUTDIR/$name.json"
 }
 ROOT=$PWD
-echo "== (j) start-up, median of $RUNS runs (hyperfine -N)"
+echo "== (k) start-up, median of $RUNS runs (hyperfine -N)"
 V_DYN=$(median_ms version_dyn "$ROOT/osiris version")
 V_ST=$(median_ms version_static "$ROOT/osiris-static version")
 R_DYN=$(median_ms run_dyn "$ROOT/osiris run pipeline.yaml --logs-dir $ROOT/$OUTDIR/logs_dyn")

@@ -102,6 +102,8 @@
  *                        started_at,ended_at,exit_code,signal,killed_by}],
  *                        requests:[last 2000: method,path,sandbox,status,ms,connect_timeout_ms],
  *                        held_rpcs:[{method,sandbox,since}] (hold_rpc)}
+ *                        counters.max_live: the most sandboxes alive at once since start or
+ *                        reset (reset starts it at the number alive then); counters.live: now
  *                        killed_by: connect-timeout | SendSignal | fake-control | deleted | expired
  *                        (kept in memory only: process envs may hold secrets, nothing of
  *                        it is written to disk)
@@ -247,7 +249,7 @@ const sandboxes = new Map();   // id -> sandbox (live and dead)
 let uploads = [];
 let procLog = [];
 let requestLog = [];
-let counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0, rpc_failures: 0, rpc_held: 0, download_failures: 0 };
+let counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0, rpc_failures: 0, rpc_held: 0, download_failures: 0, max_live: 0 };
 let createSeq = 0;
 let useNamespace = false;
 
@@ -435,6 +437,7 @@ async function controlPlane(req, res, url) {
       procs: new Map(), pgids: new Set(), streams: new Set(), timer: null,
     };
     sandboxes.set(id, s);
+    counters.max_live = Math.max(counters.max_live, liveCount());
     scheduleExpiry(s);
     log('create', id, templateID, 'ttl', timeout);
     sendJson(res, 201, sandboxPublic(s, false));
@@ -1338,7 +1341,7 @@ async function fakeControl(req, res, url, server) {
     }
     if (p === '/_fake/reset' && req.method === 'POST') {
       uploads = []; procLog = []; requestLog = [];
-      counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0, rpc_failures: 0, rpc_held: 0, download_failures: 0 };
+      counters = { creates: 0, create_failures: 0, deletes: 0, expired: 0, stream_failures: 0, rpc_failures: 0, rpc_held: 0, download_failures: 0, max_live: liveCount() };
       createSeq = 0;
       sendJson(res, 200, {}); return;
     }
