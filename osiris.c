@@ -165,6 +165,7 @@ typedef struct mf_step {
   char *cfg_path;  /* as written in the manifest, relative to its directory */
   char **needs;
   size_t n_needs;
+  double timeout_s; /* steps[i].timeout: > 0 bounds this step, 0 none */
 } mf_step;
 
 typedef struct mf_manifest {
@@ -175,6 +176,7 @@ typedef struct mf_manifest {
   char *profile;      /* "" when none */
   mf_step *steps;
   size_t n_steps;
+  double timeout_s;   /* pipeline.timeout: > 0 bounds the run, 0 none */
 } mf_manifest;
 
 /* Section 3: memory, strings, buffers, files, hashing, time. */
@@ -259,6 +261,10 @@ static OS_UNUSED int mf_is_manifest(const osiris_json *doc);
 static OS_UNUSED osiris_rc mf_order(const mf_manifest *m, size_t *order, os_err *err);
 static OS_UNUSED osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_compile_opts *opts,
                             osiris_json **result, os_err *err);
+/* A timeout value (OML or manifest): seconds in (0, CP_TIMEOUT_MAX], a
+ * number or a string holding one (--param values are strings). */
+#define CP_TIMEOUT_MAX 31536000.0 /* one year */
+static OS_UNUSED int cp_timeout_value(const osiris_json *v, double *out);
 
 /* ======================================================================
  * 3. Memory, strings, buffers, files, hashing, time
@@ -9718,11 +9724,57 @@ out:
 
 /* ----------------------------------------------------------- validation */
 
+static int cp_timeout_value(const osiris_json *v, double *out) {
+  double d;
+  char *end = NULL;
+  if (!v) return 0;
+  if (v->kind == OSIRIS_JSON_INT) {
+    d = (double)v->u.i;
+  } else if (v->kind == OSIRIS_JSON_DOUBLE) {
+    d = v->u.d;
+  } else if (v->kind == OSIRIS_JSON_STRING && v->u.s.len && v->u.s.len < 32 &&
+             strlen(v->u.s.ptr) == v->u.s.len && !isspace((unsigned char)v->u.s.ptr[0])) {
+    d = os_strtod(v->u.s.ptr, &end);
+    if (!end || *end) return 0;
+  } else {
+    return 0;
+  }
+  if (!isfinite(d) || d <= 0 || d > CP_TIMEOUT_MAX) return 0;
+  *out = d;
+  return 1;
+}
+
+static int cp_has_param_ref(const osiris_json *v);
+
+/* timeout (top level) and steps[i].timeout: seconds, a positive number.
+ * Osiris 0.5.7 has neither (it ignores the step key and warns about the
+ * top-level one); a pipeline without them compiles as there. */
+static void cp_check_timeout(cp_state *st, const osiris_json *v, const char *loc) {
+  double d;
+  if (!v || cp_has_param_ref(v) || cp_timeout_value(v, &d)) return;
+  if (v->kind == OSIRIS_JSON_INT || v->kind == OSIRIS_JSON_DOUBLE || v->kind == OSIRIS_JSON_STRING) {
+    char got[64];
+    if (v->kind == OSIRIS_JSON_STRING)
+      snprintf(got, sizeof got, "'%.40s'", v->u.s.ptr);
+    else if (v->kind == OSIRIS_JSON_INT)
+      snprintf(got, sizeof got, "%" PRId64, v->u.i);
+    else
+      js_fmt_double(got, sizeof got, v->u.d);
+    CP_ERR(st, "invalid_timeout", v, loc,
+           "timeout must be a positive number of seconds (at most %.0f), got %s", CP_TIMEOUT_MAX,
+           got);
+  } else {
+    CP_ERR(st, "invalid_timeout", v, loc, "timeout must be a positive number of seconds, got %s",
+           cp_kind_name(v));
+  }
+}
+
 static void cp_check_top(cp_state *st, const osiris_json *doc) {
   static const char *const required[] = {"oml_version", "name", "steps", NULL};
   static const char *const forbidden[] = {"version", "connectors", "tasks", "outputs", NULL};
   static const char *const known[] = {"oml_version", "name",     "description", "params",
-                                      "profiles",    "metadata", "schedule",    "steps", NULL};
+                                      "profiles",    "metadata", "schedule",    "steps",
+                                      "timeout",     NULL};
   const osiris_json *v;
   size_t i, k;
   for (k = 0; required[k]; k++)
@@ -9763,6 +9815,7 @@ static void cp_check_top(cp_state *st, const osiris_json *doc) {
   if (v && v->kind != OSIRIS_JSON_OBJECT && v->kind != OSIRIS_JSON_NULL)
     CP_ERR(st, "invalid_metadata_type", v, "metadata", "metadata must be a mapping, got %s",
            cp_kind_name(v));
+  cp_check_timeout(st, osiris_json_get(doc, "timeout"), "timeout");
 }
 
 /* Index of the first step with id, n when none. */
@@ -10606,6 +10659,8 @@ static void cp_check_steps(cp_state *st, const osiris_json *doc) {
         }
       }
     }
+    snprintf(loc, sizeof loc, "steps[%zu].timeout", i);
+    cp_check_timeout(st, osiris_json_get(step, "timeout"), loc);
     cp_check_config(st, step, i, sid, compname ? compname : "?", d);
   }
 
@@ -10921,6 +10976,12 @@ static char *cp_logs_dir(osiris_ctx *ctx, const char *logs_dir) {
   return os_path_abs(ctx->base_dir, logs_dir ? logs_dir : "logs");
 }
 
+/* "timeout" in the manifest: an integer when it is one (5, not 5.0). */
+static osiris_rc cp_set_timeout(osiris_json *obj, double d) {
+  if (d == floor(d)) return js_set_int(obj, "timeout", (int64_t)d);
+  return js_set_double(obj, "timeout", d);
+}
+
 static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_compile_opts *opts,
                             osiris_json **result, os_err *err) {
   cp_state st;
@@ -10936,6 +10997,7 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
   char hash[65], shortk[8], gen[40];
   os_buf b = {0};
   size_t i, n = 0;
+  double tmo;
   osiris_rc rc;
   if (result) *result = NULL;
   if (!opts) {
@@ -10993,6 +11055,8 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
    * manifest_hash against 0.5.7 for the same input. */
   if (js_set_str(pipeline, "id", pid) || js_set_str(pipeline, "version", "0.1.0"))
     goto oom;
+  if (cp_timeout_value(osiris_json_get(doc, "timeout"), &tmo) && cp_set_timeout(pipeline, tmo))
+    goto oom;
   for (i = 0; i < n; i++) {
     const osiris_json *step = osiris_json_at(steps, i);
     const char *comp = osiris_json_str(cp_step_component(step));
@@ -11017,6 +11081,9 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
       }
     }
     if (!nd || osiris_json_set(ms, "needs", nd)) goto oom;
+    /* only when given: the manifest (and its hash) of a pipeline without
+     * one stays 0.5.7's */
+    if (cp_timeout_value(osiris_json_get(step, "timeout"), &tmo) && cp_set_timeout(ms, tmo)) goto oom;
     cfgs[i] = cp_step_cfg(step, osiris_driver_find(ctx, comp), err);
     if (!cfgs[i]) {
       rc = err->rc ? err->rc : OSIRIS_ENOMEM;
@@ -11246,7 +11313,8 @@ done:
  * with id, driver (or component), cfg_path relative to the manifest's
  * directory, and needs.  Loading checks the shape (unique, file-safe ids;
  * needs naming known steps; cfg_path staying inside the manifest
- * directory); mf_order gives the run order: needs first, manifest order
+ * directory; pipeline.timeout and steps[i].timeout, when there, positive
+ * seconds); mf_order gives the run order: needs first, manifest order
  * among ready steps, and a named cycle as an error.
  * ====================================================================== */
 
@@ -11322,6 +11390,13 @@ static osiris_rc mf_load(const char *path, mf_manifest **out, os_err *err) {
   v = osiris_json_get(osiris_json_get(m->doc, "meta"), "profile");
   m->profile = os_strdup(osiris_json_str(v) ? osiris_json_str(v) : "");
   if (!m->pipeline_id || !m->profile) goto oom;
+  v = osiris_json_get(osiris_json_get(m->doc, "pipeline"), "timeout");
+  if (v && !cp_timeout_value(v, &m->timeout_s)) {
+    rc = os_fail(err, OSIRIS_EPARSE,
+                 "%s:%u:%u: pipeline.timeout must be a positive number of seconds (at most %.0f)",
+                 m->path, (unsigned)v->line, (unsigned)v->col, CP_TIMEOUT_MAX);
+    goto fail;
+  }
   for (i = 0; i < n; i++) {
     const osiris_json *st = steps->u.c.items[i];
     const char *id = js_gets(st, "id"), *drv = js_gets(st, "driver");
@@ -11364,6 +11439,13 @@ static osiris_rc mf_load(const char *path, mf_manifest **out, os_err *err) {
     s->component = os_strdup(comp);
     s->cfg_path = os_strdup(cfgp);
     if (!s->id || !s->driver || !s->component || !s->cfg_path) goto oom;
+    v = osiris_json_get(st, "timeout");
+    if (v && !cp_timeout_value(v, &s->timeout_s)) {
+      rc = os_fail(err, OSIRIS_EPARSE,
+                   "%s:%u:%u: steps[%zu].timeout must be a positive number of seconds (at most %.0f)",
+                   m->path, (unsigned)v->line, (unsigned)v->col, i, CP_TIMEOUT_MAX);
+      goto fail;
+    }
     if (needs && needs->kind != OSIRIS_JSON_ARRAY && needs->kind != OSIRIS_JSON_NULL) {
       rc = os_fail(err, OSIRIS_EPARSE, "%s:%u:%u: step '%s': needs must be a list", m->path,
                    (unsigned)needs->line, (unsigned)needs->col, id);
@@ -11507,6 +11589,7 @@ typedef struct rn_state {
   osiris_rc error_rc;
   osiris_json *artifacts; /* array of run-relative paths */
   char *spill_path;       /* absolute artifacts/<id>/output.parquet once spilled */
+  int timed_out;          /* a bound fired while it ran (atomic) */
 } rn_state;
 
 struct osiris_step {
@@ -11555,8 +11638,14 @@ struct osiris_run {
   double duration_ms;
   void *adapter_state;      /* for adapters other than local */
   char *e2b_template;       /* remote adapters: NULL for "base" */
-  int timeout_s;            /* > 0: the whole run's bound (--timeout), every adapter */
-  int timed_out;            /* the watchdog cancelled the run (atomic) */
+  int timeout_s;            /* > 0: the whole run's bound in whole seconds (E2B lifetime) */
+  double bound_s;           /* > 0: the run's bound, the smaller of --timeout and timeout */
+  const char *bound_what;   /* where bound_s comes from: "--timeout" or "timeout" */
+  double t0_ms;             /* when the run started (the run's bound counts from it) */
+  struct rn_watchdog *wd;   /* NULL when nothing bounds the run or a step */
+  int timed_out;            /* a bound fired (atomic); the fields below are set before */
+  size_t timeout_step;      /* the step whose own bound fired, (size_t)-1: the run's */
+  double timeout_fired_s;   /* the bound that fired */
   int install_deps;
   char *sandbox_id;         /* set by a remote adapter once it has one */
 };
@@ -11880,6 +11969,244 @@ done:
 
 int osiris_step_cancelled(const osiris_step *s) { return s->run->ctx->cancelled != 0; }
 
+/* ---------------------------------------------------------- timeouts
+ *
+ * A run with a bound has one watchdog thread.  The bounds: the run's
+ * (bound_s: the smaller of --timeout and the pipeline's timeout, counted
+ * from the start of the run) and each running step's own (steps[i].timeout,
+ * counted from its driver call).  A step registers the thread that runs
+ * it for as long as its driver runs (a slot: at most the two steps of a
+ * streamed pair at once).  When a bound passes, the watchdog records
+ * which one (timeout_step, timeout_fired_s, then timed_out), cancels the
+ * run as Ctrl-C does, and sends RN_WAKE_SIGNAL to every registered
+ * thread: its handler does nothing and is installed without SA_RESTART,
+ * so a system call the step is blocked in (the open of a FIFO nobody
+ * writes) returns EINTR and the step ends, where the cancel flag alone
+ * would be seen only once the call returns.  The signal is sent again
+ * every RN_WAKE_EVERY_MS while the step still runs: one that landed just
+ * before the thread entered the call is not lost.  SQL engines interrupt
+ * their query on osiris_step_cancelled().  A step's bound ends that step
+ * (and so the run, as any failure does); either way status.json says
+ * timed_out, naming the step, and the step_timeout event says which
+ * bound fired and after how long.  SIGURG: its default is to be ignored,
+ * so it can never end a process whose handler is not ours; the handler is
+ * installed only over that default.
+ */
+#define RN_WAKE_SIGNAL SIGURG
+#define RN_WAKE_EVERY_MS 250.0
+#define RN_WD_SLOTS 2
+
+typedef struct rn_wd_slot {
+  int used;
+  size_t idx;          /* the step */
+  pthread_t th;        /* the thread running its driver */
+  double deadline_ms;  /* its own bound (monotonic), 0 none */
+} rn_wd_slot;
+
+typedef struct rn_watchdog {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;    /* CLOCK_MONOTONIC */
+  int done, fired;
+  double run_deadline_ms; /* 0 none */
+  rn_wd_slot slot[RN_WD_SLOTS];
+  osiris_run *run;
+} rn_watchdog;
+
+static void rn_wake_handler(int sig) { (void)sig; }
+
+static pthread_once_t rn_wake_once = PTHREAD_ONCE_INIT;
+
+static void rn_wake_install(void) {
+  struct sigaction cur, sa;
+  if (sigaction(RN_WAKE_SIGNAL, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL ||
+      (cur.sa_flags & SA_SIGINFO))
+    return; /* someone else's: left alone */
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = rn_wake_handler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART: the point is the EINTR */
+  sigaction(RN_WAKE_SIGNAL, &sa, NULL);
+}
+
+static void rn_wd_timespec(double ms, struct timespec *ts) {
+  ts->tv_sec = (time_t)(ms / 1000.0);
+  ts->tv_nsec = (long)((ms - (double)ts->tv_sec * 1000.0) * 1e6);
+  if (ts->tv_nsec < 0) ts->tv_nsec = 0;
+  if (ts->tv_nsec >= 1000000000L) ts->tv_nsec = 999999999L;
+}
+
+/* Record the bound that fired and cancel the run; w->mu held. */
+static void rn_wd_fire(rn_watchdog *w, size_t step, double bound_s) {
+  osiris_run *run = w->run;
+  size_t k;
+  w->fired = 1;
+  run->timeout_step = step;
+  run->timeout_fired_s = bound_s;
+  for (k = 0; k < RN_WD_SLOTS; k++)
+    if (w->slot[k].used && (step == (size_t)-1 || w->slot[k].idx == step))
+      __atomic_store_n(&run->st[w->slot[k].idx].timed_out, 1, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&run->timed_out, 1, __ATOMIC_SEQ_CST);
+  osiris_ctx_cancel(run->ctx);
+}
+
+static void *rn_wd_main(void *arg) {
+  rn_watchdog *w = arg;
+  sigset_t all;
+  size_t k;
+  /* Never the thread a process signal lands on: a Ctrl-C must reach a
+   * thread that runs a step (see rn_route_interrupts). */
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+  pthread_mutex_lock(&w->mu);
+  while (!w->done) {
+    double now = os_now_ms(), next = 0;
+    int busy = 0;
+    if (!w->fired && w->run_deadline_ms > 0 && now >= w->run_deadline_ms)
+      rn_wd_fire(w, (size_t)-1, w->run->bound_s);
+    for (k = 0; k < RN_WD_SLOTS && !w->fired; k++)
+      if (w->slot[k].used && w->slot[k].deadline_ms > 0 && now >= w->slot[k].deadline_ms)
+        rn_wd_fire(w, w->slot[k].idx, w->run->mf->steps[w->slot[k].idx].timeout_s);
+    for (k = 0; k < RN_WD_SLOTS; k++) {
+      if (!w->slot[k].used) continue;
+      busy = 1;
+      if (w->fired) pthread_kill(w->slot[k].th, RN_WAKE_SIGNAL);
+      else if (w->slot[k].deadline_ms > 0 && (!next || w->slot[k].deadline_ms < next))
+        next = w->slot[k].deadline_ms;
+    }
+    if (!w->fired && w->run_deadline_ms > 0 && (!next || w->run_deadline_ms < next))
+      next = w->run_deadline_ms;
+    if (w->fired && busy) next = now + RN_WAKE_EVERY_MS;
+    if (next > 0) {
+      struct timespec ts;
+      rn_wd_timespec(next, &ts);
+      pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    } else {
+      pthread_cond_wait(&w->cv, &w->mu);
+    }
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* Start the run's watchdog when it has none; 0 or -1 (no thread). */
+static int rn_wd_start(osiris_run *run) {
+  rn_watchdog *w;
+  pthread_condattr_t ca;
+  if (run->wd) return 0;
+  pthread_once(&rn_wake_once, rn_wake_install);
+  w = os_calloc(1, sizeof *w);
+  if (!w) return -1;
+  w->run = run;
+  if (pthread_condattr_init(&ca)) goto fail;
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  if (pthread_mutex_init(&w->mu, NULL)) {
+    pthread_condattr_destroy(&ca);
+    goto fail;
+  }
+  if (pthread_cond_init(&w->cv, &ca)) {
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_destroy(&w->mu);
+    goto fail;
+  }
+  pthread_condattr_destroy(&ca);
+  if (pthread_create(&w->th, NULL, rn_wd_main, w)) {
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    goto fail;
+  }
+  run->wd = w;
+  return 0;
+fail:
+  os_free(w);
+  return -1;
+}
+
+static void rn_wd_stop(osiris_run *run) {
+  rn_watchdog *w = run->wd;
+  if (!w) return;
+  pthread_mutex_lock(&w->mu);
+  w->done = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->th, NULL);
+  pthread_cond_destroy(&w->cv);
+  pthread_mutex_destroy(&w->mu);
+  os_free(w);
+  run->wd = NULL;
+}
+
+/* The run's bound: the smaller of --timeout (already in bound_s) and the
+ * manifest's pipeline.timeout, from t0_ms; a watchdog when the run or
+ * any step has one.  host: the run's own bound too (a worker has only
+ * its steps'; its host bounds the run). */
+static osiris_rc rn_wd_setup(osiris_run *run, int host, os_err *err) {
+  size_t i;
+  int any = 0;
+  if (host && run->mf->timeout_s > 0 && (run->bound_s <= 0 || run->mf->timeout_s < run->bound_s)) {
+    run->bound_s = run->mf->timeout_s;
+    run->bound_what = "timeout";
+  }
+  if (host && run->bound_s > 0) {
+    double whole = ceil(run->bound_s);
+    run->timeout_s = whole < INT_MAX ? (int)whole : INT_MAX;
+    any = 1;
+  }
+  for (i = 0; i < run->mf->n_steps; i++)
+    if (run->mf->steps[i].timeout_s > 0) any = 1;
+  if (!any) return OSIRIS_OK;
+  if (rn_wd_start(run)) return os_fail(err, OSIRIS_ENOMEM, "cannot start the timeout watchdog");
+  if (host && run->bound_s > 0) {
+    pthread_mutex_lock(&run->wd->mu);
+    run->wd->run_deadline_ms = run->t0_ms + run->bound_s * 1000.0;
+    pthread_cond_signal(&run->wd->cv);
+    pthread_mutex_unlock(&run->wd->mu);
+  }
+  return OSIRIS_OK;
+}
+
+/* A step's own bound fired where the host could not see it (in the
+ * worker): the run says timed_out for it, unless a bound fired already. */
+static void rn_note_timeout(osiris_run *run, size_t idx) {
+  if (run->wd) pthread_mutex_lock(&run->wd->mu);
+  if (!__atomic_load_n(&run->timed_out, __ATOMIC_SEQ_CST)) {
+    run->timeout_step = idx;
+    run->timeout_fired_s = run->mf->steps[idx].timeout_s;
+    __atomic_store_n(&run->st[idx].timed_out, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&run->timed_out, 1, __ATOMIC_SEQ_CST);
+  }
+  if (run->wd) pthread_mutex_unlock(&run->wd->mu);
+}
+
+/* The calling thread runs step idx's driver from now: a slot, or -1 when
+ * nothing bounds the run. */
+static int rn_wd_arm(osiris_run *run, size_t idx) {
+  rn_watchdog *w = run->wd;
+  double own = run->mf->steps[idx].timeout_s;
+  int k, got = -1;
+  if (!w) return -1;
+  pthread_mutex_lock(&w->mu);
+  for (k = 0; k < RN_WD_SLOTS && got < 0; k++)
+    if (!w->slot[k].used) got = k;
+  if (got >= 0) {
+    w->slot[got].used = 1;
+    w->slot[got].idx = idx;
+    w->slot[got].th = pthread_self();
+    w->slot[got].deadline_ms = own > 0 ? os_now_ms() + own * 1000.0 : 0;
+    pthread_cond_signal(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return got;
+}
+
+static void rn_wd_disarm(osiris_run *run, int slot) {
+  if (slot < 0 || !run->wd) return;
+  pthread_mutex_lock(&run->wd->mu);
+  run->wd->slot[slot].used = 0;
+  pthread_cond_signal(&run->wd->cv);
+  pthread_mutex_unlock(&run->wd->mu);
+}
+
 /* ---------------------------------------------------------- runner */
 
 static osiris_json *rn_fields(void) { return js_alloc(OSIRIS_JSON_OBJECT); }
@@ -11928,13 +12255,41 @@ static size_t rn_step_index(const mf_manifest *m, const char *id) {
   return (size_t)-1;
 }
 
+/* What fired: "step X exceeded its timeout of 2 s (steps[1].timeout)" or
+ * "the run exceeded its timeout of 2 s (--timeout)". */
+static void rn_timeout_text(const osiris_run *run, char *out, size_t cap) {
+  size_t k = run->timeout_step;
+  if (run->mf && k < run->mf->n_steps)
+    snprintf(out, cap, "step %s exceeded its timeout of %g s (steps[%zu].timeout)",
+             run->mf->steps[k].id, run->timeout_fired_s, k);
+  else
+    snprintf(out, cap, "the run exceeded its timeout of %g s (%s)", run->timeout_fired_s,
+             run->bound_what && os_streq(run->bound_what, "timeout") ? "timeout in the pipeline"
+                                                                      : "--timeout");
+}
+
+/* The bound that fired, as the step_timeout event and run_card say it. */
+static const char *rn_timeout_source(const osiris_run *run, char *buf, size_t cap) {
+  if (run->mf && run->timeout_step < run->mf->n_steps) {
+    snprintf(buf, cap, "steps[%zu].timeout", run->timeout_step);
+    return buf;
+  }
+  return run->bound_what ? run->bound_what : "--timeout";
+}
+
 static void rn_set_error(osiris_run *run, osiris_rc rc, const char *step_id, const char *reason,
                          const char *msg) {
-  char why[128];
+  char why[OS_ERR_CAP];
   if (run->rc) return; /* the first failure is the one reported */
-  /* Stopped by the run's timeout, not by Ctrl-C: say so. */
-  if (rc == OSIRIS_ECANCEL && __atomic_load_n(&run->timed_out, __ATOMIC_SEQ_CST)) {
-    snprintf(why, sizeof why, "the run exceeded its timeout of %d s (--timeout)", run->timeout_s);
+  /* Stopped by a timeout, not by Ctrl-C: say so, and name the step whose
+   * own bound fired (in a streamed pair the other one may end first).
+   * Once a bound has fired, a failure is its doing: the signal that
+   * wakes a blocked step can also fail a call that was not blocked. */
+  if (__atomic_load_n(&run->timed_out, __ATOMIC_SEQ_CST)) {
+    rn_timeout_text(run, why, sizeof why);
+    if (run->mf && run->timeout_step < run->mf->n_steps)
+      step_id = run->mf->steps[run->timeout_step].id;
+    if (!rc) rc = OSIRIS_ECANCEL;
     reason = "timed_out";
     msg = why;
   }
@@ -12541,8 +12896,10 @@ done:
 static osiris_rc rn_step_call(osiris_step *s, os_err *err) {
   const mf_step *ms = &s->run->mf->steps[s->index];
   osiris_rc rc;
+  int slot = rn_wd_arm(s->run, s->index);
   s->t0_ms = os_now_ms();
   rc = s->driver->run(s);
+  rn_wd_disarm(s->run, slot);
   if (rc == OSIRIS_OK && s->run->ctx->cancelled) {
     rc = OSIRIS_ECANCEL;
     osiris_step_fail(s, rc, "interrupted");
@@ -12606,6 +12963,26 @@ static osiris_rc rn_step_end(osiris_run *run, size_t idx, osiris_step *s, osiris
   }
   st->duration_ms = os_now_ms() - t0;
   rn_release_upstream(run, idx);
+  if (rc && __atomic_load_n(&st->timed_out, __ATOMIC_SEQ_CST)) {
+    /* a bound fired while it ran: say which, after how long */
+    char src[64];
+    f = rn_fields();
+    if (f) {
+      js_set_str(f, "step_id", ms->id);
+      js_set_str(f, "bound", rn_timeout_source(run, src, sizeof src));
+      if (run->timeout_fired_s == floor(run->timeout_fired_s))
+        js_set_int(f, "timeout_s", (int64_t)run->timeout_fired_s);
+      else
+        js_set_double(f, "timeout_s", run->timeout_fired_s);
+      js_set_int(f, "elapsed_ms", (int64_t)st->duration_ms);
+    }
+    ss_event(&run->ss, "step_timeout", f);
+    rn_timeout_text(run, err->msg, sizeof err->msg);
+    if (run->timeout_step != idx) { /* the run's bound */
+      size_t l = strlen(err->msg);
+      snprintf(err->msg + l, sizeof err->msg - l, ": step %s stopped", ms->id);
+    }
+  }
   if (rc) {
     char msg[sizeof err->msg];
     snprintf(msg, sizeof msg, "%s", err->msg);
@@ -13043,6 +13420,7 @@ done:
  * and materialize manifest.yaml and cfg/ into the run directory. */
 static osiris_rc rn_prepare_host(osiris_run *run, os_err *err) {
   osiris_rc rc = rn_load(run, err);
+  if (!rc) rc = rn_wd_setup(run, 1, err);
   if (!rc) rc = rn_materialize(run, err);
   return rc;
 }
@@ -13189,6 +13567,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
           run->source_manifest = os_path_abs(run->ss.dir, manifest);
           rc = run->source_manifest ? rn_load(run, &err) : OSIRIS_ENOMEM;
         }
+        if (!rc) rc = rn_wd_setup(run, 0, &err); /* the steps' own bounds */
         if (!rc) rc = rn_prepare_exec(run, &err);
         if (rc) {
           rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
@@ -13726,6 +14105,36 @@ static void rm_event(rm_state *rs, const char *name, osiris_json *f) {
 
 /* ---------------------------------------------------------- worker lines */
 
+/* A step the worker reports failed after the run's own bound fired here
+ * (the host stopped the worker): as in a local run, step_timeout first
+ * and the message saying so (kept as the worker said it when memory ran
+ * out; the run says timed_out all the same). */
+static void rm_stopped_by_run_bound(rm_state *rs, size_t idx, osiris_json *ev) {
+  osiris_run *run = rs->run;
+  const char *id = run->mf->steps[idx].id;
+  char msg[OS_ERR_CAP], src[64];
+  osiris_json *f;
+  if (!__atomic_load_n(&run->timed_out, __ATOMIC_SEQ_CST) || run->timeout_step != (size_t)-1)
+    return;
+  f = rm_obj();
+  if (f) {
+    js_set_str(f, "step_id", id);
+    js_set_str(f, "bound", rn_timeout_source(run, src, sizeof src));
+    if (run->timeout_fired_s == floor(run->timeout_fired_s))
+      js_set_int(f, "timeout_s", (int64_t)run->timeout_fired_s);
+    else
+      js_set_double(f, "timeout_s", run->timeout_fired_s);
+    js_set_int(f, "elapsed_ms", rm_count(osiris_json_get(ev, "duration_ms")));
+  }
+  rm_event(rs, "step_timeout", f);
+  rn_timeout_text(run, msg, sizeof msg);
+  {
+    size_t l = strlen(msg);
+    snprintf(msg + l, sizeof msg - l, ": step %s stopped", id);
+  }
+  js_set_str(ev, "error", msg);
+}
+
 static void rm_on_event(rm_state *rs, osiris_json *ev) {
   osiris_run *run = rs->run;
   const char *name = js_gets(ev, "event"), *sid = js_gets(ev, "step_id");
@@ -13765,13 +14174,24 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
   }
   if (os_streq(name, "step_start")) {
     st->status = RN_RUNNING;
+  } else if (os_streq(name, "step_timeout")) {
+    /* The worker stopped a step at its own bound (the worker enforces
+     * steps[i].timeout; the host the run's).  Believed for a running
+     * step that has a bound in the host's manifest, with that bound. */
+    char src[64];
+    snprintf(src, sizeof src, "steps[%zu].timeout", idx);
+    if (st->status == RN_RUNNING && run->mf->steps[idx].timeout_s > 0 &&
+        os_streq(js_gets(ev, "bound"), src))
+      rn_note_timeout(run, idx);
   } else if (os_streq(name, "step_complete")) {
     st->status = RN_SUCCESS;
     st->duration_ms = (double)rm_count(osiris_json_get(ev, "duration_ms"));
     run->steps_completed++;
   } else if (os_streq(name, "step_failed")) {
-    const char *msg = js_gets(ev, "error");
+    const char *msg;
     osiris_rc rc = rm_rc_from_name(js_gets(ev, "error_type"));
+    if (st->status == RN_RUNNING) rm_stopped_by_run_bound(rs, idx, ev);
+    msg = js_gets(ev, "error");
     st->status = RN_FAILED;
     st->duration_ms = (double)rm_count(osiris_json_get(ev, "duration_ms"));
     os_free(st->error);
@@ -16258,8 +16678,17 @@ static void rm_conclude(rm_state *rs, osiris_rc prc, const char *perr) {
     return;
   }
   if (prc == OSIRIS_ECANCEL) {
-    /* the first failure is the one reported, but Ctrl-C explains it best */
+    /* the first failure is the one reported, but Ctrl-C explains it best;
+     * the step the worker reported stopped is still the one named */
     run->rc = 0;
+    if (running == (size_t)-1 && run->failed_step && run->mf)
+      running = rn_step_index(run->mf, run->failed_step);
+    if (running != (size_t)-1 && run->st[running].status != RN_RUNNING) {
+      rn_set_error(run, prc, run->mf->steps[running].id, reason, msg);
+      ss_log(&run->ss, 3, "%s", run->error);
+      rn_skip_rest(run, run->mf->steps[running].id);
+      return;
+    }
   }
   rn_set_error(run, prc, running != (size_t)-1 ? run->mf->steps[running].id : NULL, reason, msg);
   ss_log(&run->ss, 3, "%s", run->error);
@@ -17007,6 +17436,8 @@ static osiris_run *rn_new(osiris_ctx *ctx) {
   osiris_run *run = os_calloc(1, sizeof *run);
   if (!run) return NULL;
   run->ctx = ctx;
+  run->timeout_step = (size_t)-1;
+  run->t0_ms = os_now_ms();
   ss_session_init(&run->ss);
   return run;
 }
@@ -17014,6 +17445,7 @@ static osiris_run *rn_new(osiris_ctx *ctx) {
 static void rn_free(osiris_run *run) {
   size_t i;
   if (!run) return;
+  rn_wd_stop(run);
   if (run->mf && run->st)
     for (i = 0; i < run->mf->n_steps; i++) {
       osiris_frame_free(run->st[i].frame);
@@ -17087,68 +17519,6 @@ done:
   return rc;
 }
 
-/* --timeout: a thread that cancels the run at its deadline, as Ctrl-C
- * does (drivers stop at their next cancellation check, remote adapters
- * stop the worker and delete the sandbox); the run then says timed_out. */
-typedef struct rn_watchdog {
-  pthread_t th;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  struct timespec deadline; /* CLOCK_MONOTONIC */
-  int done, running;
-  osiris_run *run;
-} rn_watchdog;
-
-static void *rn_watchdog_main(void *arg) {
-  rn_watchdog *w = arg;
-  int fired = 0;
-  sigset_t all;
-  /* Never the thread a process signal lands on: a Ctrl-C must reach a
-   * thread that runs a step (see rn_route_interrupts). */
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, NULL);
-  pthread_mutex_lock(&w->mu);
-  while (!w->done && !fired)
-    fired = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline) == ETIMEDOUT;
-  if (fired && !w->done) {
-    __atomic_store_n(&w->run->timed_out, 1, __ATOMIC_SEQ_CST);
-    osiris_ctx_cancel(w->run->ctx);
-  }
-  pthread_mutex_unlock(&w->mu);
-  return NULL;
-}
-
-static int rn_watchdog_start(rn_watchdog *w, osiris_run *run, int seconds) {
-  pthread_condattr_t ca;
-  memset(w, 0, sizeof *w);
-  w->run = run;
-  if (seconds <= 0) return 0;
-  clock_gettime(CLOCK_MONOTONIC, &w->deadline);
-  w->deadline.tv_sec += seconds;
-  if (pthread_condattr_init(&ca)) return -1;
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  if (pthread_mutex_init(&w->mu, NULL) || pthread_cond_init(&w->cv, &ca)) {
-    pthread_condattr_destroy(&ca);
-    return -1;
-  }
-  pthread_condattr_destroy(&ca);
-  if (pthread_create(&w->th, NULL, rn_watchdog_main, w)) return -1;
-  w->running = 1;
-  return 0;
-}
-
-static void rn_watchdog_stop(rn_watchdog *w) {
-  if (!w->running) return;
-  pthread_mutex_lock(&w->mu);
-  w->done = 1;
-  pthread_cond_signal(&w->cv);
-  pthread_mutex_unlock(&w->mu);
-  pthread_join(w->th, NULL);
-  pthread_cond_destroy(&w->cv);
-  pthread_mutex_destroy(&w->mu);
-  w->running = 0;
-}
-
 osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_run_opts *opts,
                               osiris_run **out) {
   osiris_run_opts defaults;
@@ -17186,6 +17556,11 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
     run->profile = profile;
     run->e2b_template = o->e2b_template ? os_strdup(o->e2b_template) : NULL;
     run->timeout_s = o->timeout_s;
+    run->t0_ms = os_now_ms();
+    if (o->timeout_s > 0) {
+      run->bound_s = o->timeout_s;
+      run->bound_what = "--timeout";
+    }
     run->install_deps = o->install_deps;
     run->adapter = a;
   }
@@ -17211,11 +17586,18 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
          run->adapter->name);
 
   {
-    rn_watchdog wd;
-    if (rn_watchdog_start(&wd, run, run->timeout_s)) {
+    /* --timeout bounds prepare too (a sandbox that never comes up);
+     * prepare adds the pipeline's timeout and the steps' (rn_wd_setup). */
+    if (run->bound_s > 0 && rn_wd_start(run)) {
       rc = OSIRIS_ENOMEM;
       rn_set_error(run, rc, NULL, "execution_failed", "cannot start the timeout watchdog");
     } else {
+      if (run->wd) {
+        pthread_mutex_lock(&run->wd->mu);
+        run->wd->run_deadline_ms = run->t0_ms + run->bound_s * 1000.0;
+        pthread_cond_signal(&run->wd->cv);
+        pthread_mutex_unlock(&run->wd->mu);
+      }
       rc = run->adapter->prepare(run);
       if (!rc) rc = run->adapter->execute(run);
     }
@@ -17228,7 +17610,7 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
         run->ok = 0;
       }
     }
-    rn_watchdog_stop(&wd);
+    rn_wd_stop(run);
   }
   if (run->ok)
     ss_log(&run->ss, 1, "run %s succeeded (%zu/%zu steps)", run->ss.id, run->steps_completed,
