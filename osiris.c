@@ -11590,6 +11590,7 @@ typedef struct rn_state {
   osiris_json *artifacts; /* array of run-relative paths */
   char *spill_path;       /* absolute artifacts/<id>/output.parquet once spilled */
   int timed_out;          /* a bound fired while it ran (atomic) */
+  double start_ms;        /* a remote run's host: when step_start came */
 } rn_state;
 
 struct osiris_step {
@@ -13460,7 +13461,9 @@ static const osiris_adapter rn_local_adapter = {"local", rn_local_prepare,
  * on out_fd, interleaved with the events, metrics and logs of the same
  * runner as {"type":"event"|"metric"|"log",...} lines.  A failed step
  * answers ok:false with its error; the commands after it still get
- * answers, so the host never waits for a line that will not come.
+ * answers, so the host never waits for a line that will not come.  The
+ * worker enforces each step's own timeout (steps[i].timeout, section 14's
+ * watchdog); the run's bound is the host's, which stops the worker.
  * Every byte written to out_fd is also appended, in the same order, to
  * <session_dir>/worker.out: a host whose stream of out_fd broke reads the
  * rest of the output there (section 16).  The copy is written right after
@@ -14105,10 +14108,11 @@ static void rm_event(rm_state *rs, const char *name, osiris_json *f) {
 
 /* ---------------------------------------------------------- worker lines */
 
-/* A step the worker reports failed after the run's own bound fired here
- * (the host stopped the worker): as in a local run, step_timeout first
- * and the message saying so (kept as the worker said it when memory ran
- * out; the run says timed_out all the same). */
+/* A step the worker reports failed (ev), or that was running when the
+ * worker was stopped (ev NULL), after the run's own bound fired here: as
+ * in a local run, step_timeout first and ev's message saying so (kept as
+ * the worker said it when memory ran out; the run says timed_out all the
+ * same). */
 static void rm_stopped_by_run_bound(rm_state *rs, size_t idx, osiris_json *ev) {
   osiris_run *run = rs->run;
   const char *id = run->mf->steps[idx].id;
@@ -14124,9 +14128,11 @@ static void rm_stopped_by_run_bound(rm_state *rs, size_t idx, osiris_json *ev) {
       js_set_int(f, "timeout_s", (int64_t)run->timeout_fired_s);
     else
       js_set_double(f, "timeout_s", run->timeout_fired_s);
-    js_set_int(f, "elapsed_ms", rm_count(osiris_json_get(ev, "duration_ms")));
+    js_set_int(f, "elapsed_ms", ev ? rm_count(osiris_json_get(ev, "duration_ms"))
+                                   : (int64_t)(os_now_ms() - run->st[idx].start_ms));
   }
   rm_event(rs, "step_timeout", f);
+  if (!ev) return;
   rn_timeout_text(run, msg, sizeof msg);
   {
     size_t l = strlen(msg);
@@ -14174,6 +14180,7 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
   }
   if (os_streq(name, "step_start")) {
     st->status = RN_RUNNING;
+    st->start_ms = os_now_ms();
   } else if (os_streq(name, "step_timeout")) {
     /* The worker stopped a step at its own bound (the worker enforces
      * steps[i].timeout; the host the run's).  Believed for a running
@@ -16694,6 +16701,7 @@ static void rm_conclude(rm_state *rs, osiris_rc prc, const char *perr) {
   ss_log(&run->ss, 3, "%s", run->error);
   if (running != (size_t)-1) {
     rn_state *st = &run->st[running];
+    rm_stopped_by_run_bound(rs, running, NULL);
     st->status = RN_FAILED;
     os_free(st->error);
     st->error = os_strdup(run->error);
@@ -18011,8 +18019,10 @@ static int cli_help(const char *cmd) {
            "  --e2b-template T    sandbox template (default: base)\n"
            "  --timeout S         bound the whole run, in every adapter: after S seconds the\n"
            "                      running step is stopped, status.json says timed_out, exit 1;\n"
-           "                      an E2B sandbox then lives at most S + 60 s (without it: 900 s,\n"
-           "                      or OSIRIS_E2B_TIMEOUT, extended while the run lasts)\n"
+           "                      a pipeline's timeout: bounds it too (the smaller wins) and\n"
+           "                      steps[i].timeout each step; an E2B sandbox then lives at most\n"
+           "                      the bound + 60 s (without one: 900 s, or OSIRIS_E2B_TIMEOUT,\n"
+           "                      extended while the run lasts)\n"
            "  --e2b-install-deps  accepted; the static worker needs nothing installed\n\n"
            "Environment of the worker (--sandbox local or --e2b; repeatable, a later one\n"
            "wins).  The values reach the worker only as its process environment: never\n"

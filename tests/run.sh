@@ -66,7 +66,7 @@ echo "static worker"
 run_one remote/static bash tests/remote/static.sh
 echo "remote execution: --sandbox local and --e2b against a fake E2B"
 run_one fake_e2b/sdk bash tests/fake_e2b/run.sh
-for t in parity secrets faults reattach spill_parity stream_parity hostile runs_diff_flow e2b_env; do run_one "remote/$t" bash "tests/remote/$t.sh"; done
+for t in parity secrets faults reattach spill_parity stream_parity hostile runs_diff_flow e2b_env timeout; do run_one "remote/$t" bash "tests/remote/$t.sh"; done
 echo "duckdb.processor on DuckDB: the dialect against DuckDB's own answers, remote parity"
 run_one duckdb bash tests/duckdb/run.sh
 run_one duckdb/remote bash tests/duckdb/remote.sh
