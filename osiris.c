@@ -13091,6 +13091,17 @@ static void rn_route_interrupts(int on, sigset_t *old) {
   pthread_sigmask(SIG_BLOCK, &intr, old);
 }
 
+/* A Ctrl-C can land on this thread before it routes interrupts to the
+ * producer (or an embedder calls osiris_ctx_cancel): the producer, blocked
+ * in a system call, would never see it.  So while the run is cancelled and
+ * the producer still runs, it is woken (RN_WAKE_SIGNAL, as the watchdog
+ * does) every time this thread looks. */
+static void rn_wake_if_cancelled(osiris_run *run, pthread_t th) {
+  if (!run->ctx->cancelled) return;
+  pthread_once(&rn_wake_once, rn_wake_install);
+  pthread_kill(th, RN_WAKE_SIGNAL);
+}
+
 /* Run producer a and its consumer b as a streamed pair (see the banner).
  * Returns the code of the step that failed first, OSIRIS_OK when both
  * succeeded.  When a finishes before handing over a batch, b is left
@@ -13124,7 +13135,10 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
   }
   pthread_mutex_lock(&p.mu);
   rn_route_interrupts(1, &intr_old);
-  while (!p.streaming && !p.producer_done) rn_pipe_wait(&p);
+  while (!p.streaming && !p.producer_done) {
+    rn_pipe_wait(&p);
+    rn_wake_if_cancelled(run, th);
+  }
   rn_route_interrupts(0, &intr_old);
   pthread_mutex_unlock(&p.mu);
 
@@ -13142,6 +13156,12 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
     pthread_mutex_unlock(&p.mu);
   }
   rn_route_interrupts(1, &intr_old);
+  pthread_mutex_lock(&p.mu);
+  while (!p.producer_done) {
+    rn_pipe_wait(&p);
+    rn_wake_if_cancelled(run, th);
+  }
+  pthread_mutex_unlock(&p.mu);
   pthread_join(th, NULL);
   rn_route_interrupts(0, &intr_old);
   ra = p.producer_rc;
@@ -18276,6 +18296,14 @@ static int64_t cli_file_size(const char *path) {
  * back.  The files a step ships are those its driver declares
  * (OSIRIS_KEY_INPUT_FILE / OSIRIS_KEY_OUTPUT_FILE), as the packager sees
  * them; the paths are as the pipeline wrote them. */
+/* Seconds as an integer when whole (5, not 5.0). */
+static void cli_set_seconds(osiris_json *obj, const char *key, double s) {
+  if (s == floor(s) && s < 9e15)
+    js_set_int(obj, key, (int64_t)s);
+  else
+    js_set_double(obj, key, s);
+}
+
 static osiris_rc cli_plan(osiris_ctx *ctx, const char *manifest, int remote, osiris_json *plan, os_err *err) {
   mf_manifest *mf = NULL;
   size_t *order = NULL, i, k;
@@ -18298,6 +18326,17 @@ static osiris_rc cli_plan(osiris_ctx *ctx, const char *manifest, int remote, osi
   if (rc) goto done;
   js_set_str(plan, "pipeline_id", mf->pipeline_id ? mf->pipeline_id : "");
   js_set_str(plan, "profile", mf->profile ? mf->profile : "");
+  {
+    /* the run's bound: the smaller of --timeout (already in the plan) and
+     * the pipeline's; an E2B sandbox lives it + 60 s (rn_wd_setup) */
+    double cli = osiris_json_num(osiris_json_get(plan, "run_timeout_s"), 0);
+    if (mf->timeout_s > 0 && (cli <= 0 || mf->timeout_s < cli)) {
+      cli_set_seconds(plan, "run_timeout_s", mf->timeout_s);
+      js_set_str(plan, "run_timeout_from", "timeout");
+      if (osiris_json_get(plan, "timeout_s"))
+        js_set_int(plan, "timeout_s", (int64_t)ceil(mf->timeout_s) + E2_TTL_MARGIN_S);
+    }
+  }
   js_set_str(plan, "manifest_short", js_gets(osiris_json_get(mf->doc, "meta"), "manifest_short")
                                          ? js_gets(osiris_json_get(mf->doc, "meta"), "manifest_short") : "");
   if (remote) {
@@ -18323,6 +18362,7 @@ static osiris_rc cli_plan(osiris_ctx *ctx, const char *manifest, int remote, osi
     }
     js_set_str(st, "id", ms->id);
     js_set_str(st, "driver", ms->driver);
+    if (ms->timeout_s > 0) cli_set_seconds(st, "timeout_s", ms->timeout_s);
     if (!d) js_set_str(st, "problem", "no such driver");
     for (k = 0; k < ms->n_needs; k++) js_push_str(needs, ms->needs[k]);
     osiris_json_set(st, "needs", needs);
@@ -18462,11 +18502,15 @@ static int cli_dry_run(osiris_ctx *ctx, cli_args *a, const char *path, const osi
     osiris_json_free(result);
   }
   js_set_str(plan, "adapter", adapter);
+  if (o->timeout_s > 0) {
+    js_set_int(plan, "run_timeout_s", o->timeout_s);
+    js_set_str(plan, "run_timeout_from", "--timeout");
+  }
   if (os_streq(adapter, "e2b")) {
     const char *url = getenv("E2B_API_URL");
     js_set_str(plan, "transport", "E2B sandbox");
     js_set_str(plan, "e2b_template", o->e2b_template ? o->e2b_template : "base");
-    js_set_int(plan, "timeout_s", o->timeout_s ? o->timeout_s : 900);
+    js_set_int(plan, "timeout_s", o->timeout_s ? o->timeout_s + E2_TTL_MARGIN_S : 900);
     js_set_str(plan, "e2b_api_url", url && *url ? url : "https://api.e2b.dev");
     js_set_bool(plan, "e2b_api_key_set", getenv("E2B_API_KEY") != NULL);
   } else if (remote) {
@@ -18506,10 +18550,13 @@ static int cli_dry_run(osiris_ctx *ctx, cli_args *a, const char *path, const osi
          js_gets(plan, "manifest_short"));
   printf("adapter:   %s (%s)\n", adapter, js_gets(plan, "transport"));
   if (os_streq(adapter, "e2b"))
-    printf("           template %s, timeout %" PRId64 " s, API %s, E2B_API_KEY %s\n",
+    printf("           template %s, sandbox lifetime %" PRId64 " s, API %s, E2B_API_KEY %s\n",
            js_gets(plan, "e2b_template"), osiris_json_int(osiris_json_get(plan, "timeout_s"), 0),
            js_gets(plan, "e2b_api_url"),
            osiris_json_bool(osiris_json_get(plan, "e2b_api_key_set"), 0) ? "set" : "NOT SET");
+  if (osiris_json_get(plan, "run_timeout_s"))
+    printf("timeout:   %g s (%s)\n", osiris_json_num(osiris_json_get(plan, "run_timeout_s"), 0),
+           js_gets(plan, "run_timeout_from"));
   printf("steps, in run order:\n");
   {
     const osiris_json *steps = osiris_json_get(plan, "steps");
@@ -18519,6 +18566,8 @@ static int cli_dry_run(osiris_ctx *ctx, cli_args *a, const char *path, const osi
       printf("  %zu. %-28s %-28s", i + 1, js_gets(st, "id"), js_gets(st, "driver"));
       for (k = 0; k < osiris_json_size(needs); k++)
         printf("%s%s", k ? ", " : "needs ", osiris_json_str(osiris_json_at(needs, k)));
+      if (osiris_json_get(st, "timeout_s"))
+        printf("  (timeout %g s)", osiris_json_num(osiris_json_get(st, "timeout_s"), 0));
       if (js_gets(st, "problem")) printf("  (%s)", js_gets(st, "problem"));
       printf("\n");
     }

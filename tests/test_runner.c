@@ -99,7 +99,7 @@ static osiris_rc fake_block(osiris_step *s) {
   if (pipe(fds) != 0) return osiris_step_fail(s, OSIRIS_EIO, "pipe failed");
   for (;;) {
     ssize_t got;
-    block_reads++;
+    __atomic_add_fetch(&block_reads, 1, __ATOMIC_SEQ_CST);
     got = read(fds[0], &c, 1);
     if (got < 0 && errno == EINTR && osiris_step_cancelled(s)) {
       rc = osiris_step_fail(s, OSIRIS_ECANCEL, "interrupted");
@@ -122,6 +122,14 @@ static const osiris_driver drv_source = {"test.source", "filesystem", "extract",
 static const osiris_driver drv_sink = {"test.sink", "filesystem", "write", "w", fake_keys, fake_sink, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
 static const osiris_driver drv_corrupt = {"test.corrupt", "filesystem", "write", "c", NULL, fake_corrupt, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
 static const osiris_driver drv_fail = {"test.fail", "testdb", "extract", "f", fake_keys, fake_fail, NULL, 0};
+/* Reads its streamed input to the end. */
+static osiris_rc fake_stream_sink(osiris_step *s) {
+  const osiris_frame *b;
+  osiris_rc rc;
+  while ((rc = osiris_step_next(s, &b)) == OSIRIS_OK && b) {}
+  return rc;
+}
+static const osiris_driver drv_stream_sink = {"test.stream_sink", "filesystem", "write", "ss", fake_keys, fake_stream_sink, NULL, OSIRIS_DRIVER_CONN_OPTIONAL | OSIRIS_DRIVER_STREAMS_IN};
 static const osiris_driver drv_block = {"test.block", "filesystem", "extract", "b", fake_keys, fake_block, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
 
 static osiris_ctx *new_ctx(const char *dir) {
@@ -131,6 +139,7 @@ static osiris_ctx *new_ctx(const char *dir) {
   osiris_register_driver(ctx, &drv_fail, NULL);
   osiris_register_driver(ctx, &drv_corrupt, NULL);
   osiris_register_driver(ctx, &drv_block, NULL);
+  osiris_register_driver(ctx, &drv_stream_sink, NULL);
   return ctx;
 }
 
@@ -525,6 +534,52 @@ static void test_timeouts(void) {
   }
 }
 
+/* osiris_ctx_cancel from another thread (or a Ctrl-C that landed on the
+ * waiting thread) while a streamed producer is blocked in a system call
+ * before its first batch: the producer is woken, the run ends interrupted
+ * instead of waiting for ever.  Held at a known point: the canceller
+ * waits until the producer has called read(). */
+static void *cancel_when_blocked(void *arg) {
+  int i;
+  for (i = 0; i < 6000 && __atomic_load_n(&block_reads, __ATOMIC_SEQ_CST) == 0; i++) {
+    struct timespec ts = {0, 10 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  osiris_ctx_cancel(arg);
+  return NULL;
+}
+
+static void test_cancel_wakes_producer(void) {
+  char dir[300];
+  osiris_ctx *ctx;
+  osiris_run *run = NULL;
+  pthread_t th;
+  snprintf(dir, sizeof dir, "%s/cancel-producer", tmp_root);
+  spit(dir, "compiled/manifest.yaml",
+       "pipeline:\n  id: p\nmeta:\n  profile: ''\nsteps:\n"
+       "- id: a\n  driver: test.block\n  cfg_path: cfg/a.json\n  needs: []\n"
+       "- id: b\n  driver: test.stream_sink\n  cfg_path: cfg/b.json\n  needs: [a]\n");
+  spit(dir, "compiled/cfg/a.json", "{\"component\":\"test.block\"}");
+  spit(dir, "compiled/cfg/b.json", "{\"component\":\"test.stream_sink\"}");
+  ctx = new_ctx(dir);
+  __atomic_store_n(&block_reads, 0, __ATOMIC_SEQ_CST);
+  if (pthread_create(&th, NULL, cancel_when_blocked, ctx) != 0) {
+    CHECK(0);
+    osiris_ctx_free(ctx);
+    return;
+  }
+  CHECK_RC(osiris_run_pipeline(ctx, "compiled/manifest.yaml", NULL, &run), OSIRIS_ECANCEL);
+  pthread_join(th, NULL);
+  CHECK_STR(run ? osiris_run_failed_step(run) : NULL, "a");
+  if (run) {
+    char *text = slurp(osiris_run_dir(run), "status.json");
+    CHECK(text && strstr(text, "\"reason\": \"interrupted\""));
+    os_free(text);
+  }
+  osiris_run_free(run);
+  osiris_ctx_free(ctx);
+}
+
 static void test_registry(void) {
   osiris_ctx *ctx = osiris_ctx_new(NULL);
   const char *name = NULL;
@@ -552,6 +607,7 @@ int main(void) {
   RUN(test_worker_protocol);
   RUN(test_spill_and_corruption);
   RUN(test_timeouts);
+  RUN(test_cancel_wakes_producer);
   {
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);

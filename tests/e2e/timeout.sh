@@ -165,6 +165,20 @@ assert_contains "$manifest" "timeout: 1"
 run_osiris run --last-compile
 expect_timed_out spin "steps[1].timeout" "step spin exceeded its timeout of 1 s (steps[1].timeout)" write
 
+# --dry-run shows the bounds: the run's (the smaller one, and where it
+# comes from), each step's, the E2B sandbox lifetime (bound rounded up + 60).
+new_case dry-run
+spin_pipeline p.yaml sqlite 3 7.5
+run_osiris run p.yaml --dry-run --e2b --json --timeout 20
+assert_exit 0 "dry run"
+assert_eq "7.5 timeout 68 3" \
+  "$(json_get "$OUT" '" ".join(str(x) for x in [d["run_timeout_s"], d["run_timeout_from"], d["timeout_s"], d["steps"][1]["timeout_s"]])')" \
+  "the plan's bounds"
+run_osiris run p.yaml --dry-run --timeout 5
+assert_contains "$OUT" "timeout:   5 s (--timeout)"
+assert_contains "$OUT" "(timeout 3 s)"
+assert_no_file logs
+
 # A --param value is a string: a number in it counts.
 new_case param
 spin_pipeline p.yaml sqlite '${params.t}'
