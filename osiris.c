@@ -11996,9 +11996,11 @@ int osiris_step_cancelled(const osiris_step *s) { return s->run->ctx->cancelled 
 #define RN_WAKE_SIGNAL SIGURG
 #define RN_WAKE_EVERY_MS 250.0
 #define RN_WD_SLOTS 2
+#define RN_REMOTE_GRACE_MS 5000.0 /* a worker that does not stop a step at its bound */
 
 typedef struct rn_wd_slot {
   int used;
+  int remote;          /* a remote step the host watches: no thread here */
   size_t idx;          /* the step */
   pthread_t th;        /* the thread running its driver */
   double deadline_ms;  /* its own bound (monotonic), 0 none */
@@ -12069,7 +12071,7 @@ static void *rn_wd_main(void *arg) {
       if (w->slot[k].used && w->slot[k].deadline_ms > 0 && now >= w->slot[k].deadline_ms)
         rn_wd_fire(w, w->slot[k].idx, w->run->mf->steps[w->slot[k].idx].timeout_s);
     for (k = 0; k < RN_WD_SLOTS; k++) {
-      if (!w->slot[k].used) continue;
+      if (!w->slot[k].used || (w->fired && w->slot[k].remote)) continue;
       busy = 1;
       if (w->fired) pthread_kill(w->slot[k].th, RN_WAKE_SIGNAL);
       else if (w->slot[k].deadline_ms > 0 && (!next || w->slot[k].deadline_ms < next))
@@ -12198,6 +12200,38 @@ static int rn_wd_arm(osiris_run *run, size_t idx) {
   }
   pthread_mutex_unlock(&w->mu);
   return got;
+}
+
+/* A remote run's host: step idx started in the worker, which enforces its
+ * bound; should the worker not stop it, the host does RN_REMOTE_GRACE_MS
+ * later (the run is cancelled: the worker stopped, the sandbox deleted). */
+static void rn_wd_arm_remote(osiris_run *run, size_t idx) {
+  rn_watchdog *w = run->wd;
+  double own = run->mf->steps[idx].timeout_s;
+  int k;
+  if (!w || own <= 0) return;
+  pthread_mutex_lock(&w->mu);
+  for (k = 0; k < RN_WD_SLOTS; k++)
+    if (!w->slot[k].used) {
+      w->slot[k].used = 1;
+      w->slot[k].remote = 1;
+      w->slot[k].idx = idx;
+      w->slot[k].deadline_ms = os_now_ms() + own * 1000.0 + RN_REMOTE_GRACE_MS;
+      pthread_cond_signal(&w->cv);
+      break;
+    }
+  pthread_mutex_unlock(&w->mu);
+}
+
+static void rn_wd_disarm_remote(osiris_run *run, size_t idx) {
+  int k;
+  if (!run->wd) return;
+  pthread_mutex_lock(&run->wd->mu);
+  for (k = 0; k < RN_WD_SLOTS; k++)
+    if (run->wd->slot[k].used && run->wd->slot[k].remote && run->wd->slot[k].idx == idx)
+      memset(&run->wd->slot[k], 0, sizeof run->wd->slot[k]);
+  pthread_cond_signal(&run->wd->cv);
+  pthread_mutex_unlock(&run->wd->mu);
 }
 
 static void rn_wd_disarm(osiris_run *run, int slot) {
@@ -14138,7 +14172,10 @@ static void rm_stopped_by_run_bound(rm_state *rs, size_t idx, osiris_json *ev) {
   const char *id = run->mf->steps[idx].id;
   char msg[OS_ERR_CAP], src[64];
   osiris_json *f;
-  if (!__atomic_load_n(&run->timed_out, __ATOMIC_SEQ_CST) || run->timeout_step != (size_t)-1)
+  /* the run's bound; or (ev NULL) the step's own, kept by the host when
+   * the worker did not stop the step (rn_wd_arm_remote) */
+  if (!__atomic_load_n(&run->timed_out, __ATOMIC_SEQ_CST) ||
+      (run->timeout_step != (size_t)-1 && (ev || run->timeout_step != idx)))
     return;
   f = rm_obj();
   if (f) {
@@ -14198,9 +14235,13 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
     rm_refuse(rs, "refused the event %s for step %s: the step had already ended", name, sid);
     return;
   }
+  if (os_streq(name, "step_complete") || os_streq(name, "step_failed") ||
+      os_streq(name, "step_skipped"))
+    rn_wd_disarm_remote(run, idx);
   if (os_streq(name, "step_start")) {
     st->status = RN_RUNNING;
     st->start_ms = os_now_ms();
+    rn_wd_arm_remote(run, idx);
   } else if (os_streq(name, "step_timeout")) {
     /* The worker stopped a step at its own bound (the worker enforces
      * steps[i].timeout; the host the run's).  Believed for a running

@@ -12,8 +12,11 @@
 # naming read-held and the bound, the step_timeout event in the host's
 # events.jsonl, write-held skipped, no output, and the sandbox deleted (per
 # the fake's state) or the scratch directory removed.  An E2B sandbox lives
-# the run's bound + 60 s and is never extended; without a run bound it is
-# created as before.  `timeout` around each run is only a hang guard.
+# the run's bound + 60 s and is never extended.  And a worker that stops
+# reporting once a step has started, and ignores SIGTERM (the hang worker
+# below), is stopped by the host itself 5 s after the step's bound: the
+# run says timed_out for that step all the same.  `timeout` around each
+# run is only a hang guard.
 #   bash tests/remote/timeout.sh      (from the repo root, after make)
 . "$(dirname "$0")/common.sh"
 
@@ -24,6 +27,32 @@ mkdir -p "$RT_WORK/t/data"
 cd "$RT_WORK/t" || exit 1
 printf 'id,name\n1,ada\n' >data/held.csv
 hold_worker_make data/held.csv
+
+# hang_worker_make: $RT_WORK/hang-worker (HANG_WORKER), to be used as
+# OSIRIS_WORKER: runs the real worker (carried as a payload, as in
+# hold_worker_make), forwards its output up to the first step_start, then
+# forwards nothing more and never exits by itself; SIGTERM is ignored.
+hang_worker_make() {
+  local head off
+  HANG_WORKER=$RT_WORK/hang-worker
+  head=$(cat <<'EOS'
+#!/bin/sh
+# osiris test worker: goes silent once a step starts (tests/remote/timeout.sh)
+trap '' TERM INT
+/usr/bin/tail -c +@OFF@ "$0" >"$0.real" && /bin/chmod 755 "$0.real" || exit 125
+"$0.real" "$@" | while IFS= read -r line; do
+  printf '%s\n' "$line"
+  case $line in *'"event":"step_start"'*) exec /bin/sleep 3600 ;; esac
+done
+exit 125
+EOS
+)
+  head=${head/@OFF@/@@@@@@@@@@}
+  off=$(printf '%010d' $((${#head} + 2)))
+  { printf '%s\n' "${head/@@@@@@@@@@/$off}"; cat "$OSIRIS_WORKER"; } >"$HANG_WORKER"
+  chmod 755 "$HANG_WORKER"
+}
+hang_worker_make
 
 # held_pipeline FILE [STEP-TIMEOUT] [PIPELINE-TIMEOUT]: held.yaml with bounds
 held_pipeline() {
@@ -61,7 +90,7 @@ run_held() {
     sandbox) args+=(--sandbox local) ;;
     e2b) args+=(--e2b) ;;
   esac
-  OSIRIS_WORKER=$HOLD_WORKER timeout -s KILL 90 "${args[@]}" "$@" >"$RT_WORK/out.txt" 2>&1 </dev/null
+  OSIRIS_WORKER=${USE_WORKER:-$HOLD_WORKER} timeout -s KILL 90 "${args[@]}" "$@" >"$RT_WORK/out.txt" 2>&1 </dev/null
   RT_RC=$?
   RUN_DIR=$(last_run)
   [ "$RUN_DIR" != "$prev" ] || RUN_DIR=
@@ -165,6 +194,21 @@ for mode in sandbox e2b; do
     check "sandbox $id deleted" fake_deleted "$id"
     check "sandbox_created says a lifetime of 62 s" \
       grep -q '"event":"sandbox_created".*"timeout_s":62' "$RUN_DIR/events.jsonl"
+  fi
+
+  # The worker goes silent in read-held (which has a 1 s bound): the host
+  # stops it 1 s + 5 s after step_start, whatever the worker does.
+  RT_CASE=$mode-silent-worker
+  fake_post /_fake/reset >/dev/null
+  USE_WORKER=$HANG_WORKER run_held "$mode" step.yaml
+  expect_timed_out "steps[0].timeout" "step read-held exceeded its timeout of 1 s (steps[0].timeout)"
+  check "the worker was stopped, not trusted: no step_complete" \
+    [ -z "$(ev_field step_complete read-held step_id)" ]
+  if [ "$mode" = sandbox ]; then
+    check "scratch dir removed" scratch_gone
+  else
+    id=$(sandbox_id_of)
+    check "sandbox $id deleted" fake_deleted "$id"
   fi
 done
 
