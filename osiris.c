@@ -12145,13 +12145,11 @@ static void rn_wd_stop(osiris_run *run) {
  * its steps'; its host bounds the run). */
 static osiris_rc rn_wd_setup(osiris_run *run, int host, os_err *err) {
   size_t i;
-  int any = 0;
-  if (host && run->mf->timeout_s > 0 && (run->bound_s <= 0 || run->mf->timeout_s < run->bound_s)) {
-    run->bound_s = run->mf->timeout_s;
-    run->bound_what = "timeout";
-  }
-  if (host && run->bound_s > 0) {
-    double whole = ceil(run->bound_s);
+  int any = 0, smaller = host && run->mf->timeout_s > 0 &&
+                         (run->bound_s <= 0 || run->mf->timeout_s < run->bound_s);
+  double bound = smaller ? run->mf->timeout_s : run->bound_s;
+  if (host && bound > 0) {
+    double whole = ceil(bound);
     run->timeout_s = whole < INT_MAX ? (int)whole : INT_MAX;
     any = 1;
   }
@@ -12159,9 +12157,11 @@ static osiris_rc rn_wd_setup(osiris_run *run, int host, os_err *err) {
     if (run->mf->steps[i].timeout_s > 0) any = 1;
   if (!any) return OSIRIS_OK;
   if (rn_wd_start(run)) return os_fail(err, OSIRIS_ENOMEM, "cannot start the timeout watchdog");
-  if (host && run->bound_s > 0) {
+  if (smaller) { /* under the lock: the watchdog reads bound_s when --timeout fires */
     pthread_mutex_lock(&run->wd->mu);
-    run->wd->run_deadline_ms = run->t0_ms + run->bound_s * 1000.0;
+    run->bound_s = bound;
+    run->bound_what = "timeout";
+    run->wd->run_deadline_ms = run->t0_ms + bound * 1000.0;
     pthread_cond_signal(&run->wd->cv);
     pthread_mutex_unlock(&run->wd->mu);
   }
