@@ -157,6 +157,12 @@ struct osiris_ctx {
   volatile sig_atomic_t cancelled;
 };
 
+/* The run was cancelled (Ctrl-C, a timeout, osiris_ctx_cancel): set from
+ * a signal handler or another thread, so read atomically. */
+static OS_UNUSED int os_cancelled(const osiris_ctx *ctx) {
+  return __atomic_load_n(&ctx->cancelled, __ATOMIC_SEQ_CST) != 0;
+}
+
 /* A compiled manifest as the runner sees it (section 13). */
 typedef struct mf_step {
   char *id;
@@ -11830,9 +11836,9 @@ osiris_rc osiris_step_flush(osiris_step *s, osiris_frame *f) {
   batch = fr_take_rows(f);
   if (!batch) return OSIRIS_ENOMEM;
   pthread_mutex_lock(&p->mu);
-  while (p->count == RN_PIPE_DEPTH && !p->consumer_done && !s->run->ctx->cancelled)
+  while (p->count == RN_PIPE_DEPTH && !p->consumer_done && !os_cancelled(s->run->ctx))
     rn_pipe_wait(p);
-  if (p->consumer_done || s->run->ctx->cancelled) {
+  if (p->consumer_done || os_cancelled(s->run->ctx)) {
     if (p->consumer_done) p->cut = 1;
     pthread_mutex_unlock(&p->mu);
     osiris_frame_free(batch);
@@ -11854,7 +11860,7 @@ static osiris_rc rn_pipe_pop(osiris_step *s, osiris_frame **out) {
   osiris_rc rc = OSIRIS_OK;
   *out = NULL;
   pthread_mutex_lock(&p->mu);
-  while (p->count == 0 && !p->producer_done && !s->run->ctx->cancelled) rn_pipe_wait(p);
+  while (p->count == 0 && !p->producer_done && !os_cancelled(s->run->ctx)) rn_pipe_wait(p);
   if (p->count > 0) {
     *out = p->q[p->head];
     p->head = (p->head + 1) % RN_PIPE_DEPTH;
@@ -11968,7 +11974,7 @@ done:
   os_free(rel);
 }
 
-int osiris_step_cancelled(const osiris_step *s) { return s->run->ctx->cancelled != 0; }
+int osiris_step_cancelled(const osiris_step *s) { return os_cancelled(s->run->ctx); }
 
 /* ---------------------------------------------------------- timeouts
  *
@@ -12921,7 +12927,7 @@ static osiris_rc rn_step_begin(osiris_run *run, size_t idx, osiris_step *s, rn_p
   if (rc) goto done;
   rc = rn_resolve_inputs(s, err);
   if (rc) goto done;
-  if (run->ctx->cancelled) rc = os_fail(err, OSIRIS_ECANCEL, "step %s: interrupted", ms->id);
+  if (os_cancelled(run->ctx)) rc = os_fail(err, OSIRIS_ECANCEL, "step %s: interrupted", ms->id);
 done:
   os_free(conn_ref);
   return rc;
@@ -12935,7 +12941,7 @@ static osiris_rc rn_step_call(osiris_step *s, os_err *err) {
   s->t0_ms = os_now_ms();
   rc = s->driver->run(s);
   rn_wd_disarm(s->run, slot);
-  if (rc == OSIRIS_OK && s->run->ctx->cancelled) {
+  if (rc == OSIRIS_OK && os_cancelled(s->run->ctx)) {
     rc = OSIRIS_ECANCEL;
     osiris_step_fail(s, rc, "interrupted");
   }
@@ -13131,7 +13137,7 @@ static void rn_route_interrupts(int on, sigset_t *old) {
  * the producer still runs, it is woken (RN_WAKE_SIGNAL, as the watchdog
  * does) every time this thread looks. */
 static void rn_wake_if_cancelled(osiris_run *run, pthread_t th) {
-  if (!run->ctx->cancelled) return;
+  if (!os_cancelled(run->ctx)) return;
   pthread_once(&rn_wake_once, rn_wake_install);
   pthread_kill(th, RN_WAKE_SIGNAL);
 }
@@ -13264,7 +13270,7 @@ osiris_rc osiris_run_execute_local(osiris_run *run) {
     size_t idx = run->order[i];
     osiris_rc rc;
     if (run->st[idx].status != RN_PENDING) continue;
-    if (run->ctx->cancelled) {
+    if (os_cancelled(run->ctx)) {
       rn_set_error(run, OSIRIS_ECANCEL, NULL, "interrupted", "the run was interrupted");
       rn_skip_rest(run, "(interrupted)");
       return OSIRIS_ECANCEL;
@@ -15064,7 +15070,7 @@ static osiris_rc sp_pump(rm_state *rs, os_err *err) {
   while (rs->fd_out >= 0 || rs->fd_err >= 0) {
     struct pollfd p[2];
     int np = 0, k;
-    if (rs->run->ctx->cancelled && !rs->cancel_seen) {
+    if (os_cancelled(rs->run->ctx) && !rs->cancel_seen) {
       rs->cancel_seen = 1;
       rs->term_sent_ms = os_now_ms();
       kill(-rs->pid, SIGTERM); /* the worker stops at the next step boundary */
@@ -15211,7 +15217,7 @@ static int e2_progress_cb(void *user, curl_off_t a, curl_off_t b, curl_off_t c, 
   (void)b;
   (void)c;
   (void)d;
-  return rs->run->ctx->cancelled && !rs->e2.no_cancel ? 1 : 0;
+  return os_cancelled(rs->run->ctx) && !rs->e2.no_cancel ? 1 : 0;
 }
 
 static struct curl_slist *e2_headers(rm_state *rs, int envd, const char *ctype) {
@@ -15242,7 +15248,7 @@ static void e2_sleep_ms(rm_state *rs, double ms) {
   double end = os_now_ms() + ms;
   while (os_now_ms() < end) {
     struct timespec ts = {0, 50 * 1000000L};
-    if (rs->run->ctx->cancelled && !rs->e2.no_cancel) return;
+    if (os_cancelled(rs->run->ctx) && !rs->e2.no_cancel) return;
     nanosleep(&ts, NULL);
   }
 }
@@ -15369,7 +15375,7 @@ static osiris_rc e2_call(rm_state *rs, const e2_req *q, long *status, os_buf *re
                      (long long)q->max_bytes);
     retry = (c != CURLE_OK && e2_retryable_curl(c)) ||
             (c == CURLE_OK && (*status == 429 || (*status >= 500 && !(q->envd && *status == 502))));
-    if (!retry || attempt + 1 >= max || (rs->run->ctx->cancelled && !rs->e2.no_cancel)) {
+    if (!retry || attempt + 1 >= max || (os_cancelled(rs->run->ctx) && !rs->e2.no_cancel)) {
       if (c != CURLE_OK)
         rc = os_fail(err, OSIRIS_EIO, "%s %s: %s", q->method, q->url,
                      cerr[0] ? cerr : curl_easy_strerror(c));
@@ -15499,7 +15505,7 @@ static size_t e2_stream_cb(char *p, size_t sz, size_t nm, void *user) {
   rm_state *rs = user;
   e2_state *e = &rs->e2;
   size_t n = sz * nm, off = 0;
-  if (rs->run->ctx->cancelled) {
+  if (os_cancelled(rs->run->ctx)) {
     e->aborted = 1;
     return 0; /* ends the transfer; the process is stopped with SendSignal */
   }
@@ -15661,7 +15667,7 @@ static osiris_rc e2_run_process(rm_state *rs, const char *method, osiris_json *r
     while ((cm = curl_multi_info_read(m, &left)) != NULL)
       if (cm->msg == CURLMSG_DONE) result = cm->data.result;
     if (!running) break;
-    if (rs->run->ctx->cancelled) {
+    if (os_cancelled(rs->run->ctx)) {
       e->aborted = 1;
       break;
     }
@@ -15669,7 +15675,7 @@ static osiris_rc e2_run_process(rm_state *rs, const char *method, osiris_json *r
     curl_multi_poll(m, NULL, 0, 200, NULL);
   }
   if (rc) goto done;
-  if (e->aborted || rs->run->ctx->cancelled) {
+  if (e->aborted || os_cancelled(rs->run->ctx)) {
     rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
   } else if (e->status == 502) {
     char d[400];
@@ -15746,7 +15752,7 @@ static osiris_rc e2_fetch(rm_state *rs, const char *wpath, const char *hpath, in
  * event (no pid: the worker may never have started). */
 static int e2_dropped(rm_state *rs, osiris_rc rc) {
   const e2_state *e = &rs->e2;
-  return rc != OSIRIS_ECANCEL && !rs->run->ctx->cancelled && !e->aborted && !e->bad &&
+  return rc != OSIRIS_ECANCEL && !os_cancelled(rs->run->ctx) && !e->aborted && !e->bad &&
          e->have_pid && !e->eos_error;
 }
 
@@ -15793,7 +15799,7 @@ static int e2_proc_listed(rm_state *rs, int64_t pid) {
 /* Sleep ms (less after Ctrl-C), keeping the sandbox alive meanwhile. */
 static void e2_wait(rm_state *rs, double ms) {
   double end = os_now_ms() + ms;
-  while (!rs->run->ctx->cancelled && os_now_ms() < end) {
+  while (!os_cancelled(rs->run->ctx) && os_now_ms() < end) {
     double left = end - os_now_ms();
     e2_keep_ttl(rs);
     e2_sleep_ms(rs, left > 500 ? 500 : left);
@@ -15894,7 +15900,7 @@ static osiris_rc e2_reattach(rm_state *rs, int *exit_code, os_err *err) {
     os_err cerr = {0};
     int c = -1, listed;
     osiris_rc crc;
-    if (rs->run->ctx->cancelled) {
+    if (os_cancelled(rs->run->ctx)) {
       rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
       goto done;
     }
@@ -16164,7 +16170,7 @@ static osiris_rc e2_create(rm_state *rs, os_err *err) {
   }
   while (strlen(e->envd_url) > 1 && e->envd_url[strlen(e->envd_url) - 1] == '/')
     e->envd_url[strlen(e->envd_url) - 1] = 0;
-  if (rs->run->ctx->cancelled) rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
+  if (os_cancelled(rs->run->ctx)) rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
 done:
   osiris_json_free(req);
   osiris_json_free(meta);
@@ -16692,7 +16698,7 @@ static void rm_conclude(rm_state *rs, osiris_rc prc, const char *perr) {
   for (i = 0; run->mf && i < run->mf->n_steps; i++)
     if (run->st[i].status == RN_RUNNING) running = i;
   msg[0] = 0;
-  if (prc == OSIRIS_ECANCEL || run->ctx->cancelled) {
+  if (prc == OSIRIS_ECANCEL || os_cancelled(run->ctx)) {
     reason = "interrupted"; /* rn_set_error says timed_out when the timeout did it */
     snprintf(msg, sizeof msg, "the run was interrupted");
     prc = OSIRIS_ECANCEL;
@@ -16874,7 +16880,7 @@ static osiris_rc rm_collect(osiris_run *run) {
     int64_t files = 0, bytes = 0;
     double t0 = os_now_ms(), copy_ms = 0;
     /* A dead sandbox has nothing to give; a dead local worker left files. */
-    if (rs->started && !(rs->failed && rs->tp == &rm_e2b) && !rs->refused && !run->ctx->cancelled) {
+    if (rs->started && !(rs->failed && rs->tp == &rm_e2b) && !rs->refused && !os_cancelled(run->ctx)) {
       os_err err = {0};
       osiris_rc crc = rm_collect_files(rs, &files, &bytes, &err);
       if (crc) {
@@ -17469,7 +17475,7 @@ void osiris_ctx_free(osiris_ctx *ctx) {
 
 const char *osiris_ctx_error(const osiris_ctx *ctx) { return ctx ? ctx->err : "no context"; }
 void osiris_ctx_cancel(osiris_ctx *ctx) {
-  if (ctx) ctx->cancelled = 1;
+  if (ctx) __atomic_store_n(&ctx->cancelled, 1, __ATOMIC_SEQ_CST); /* from a signal handler too */
 }
 void osiris_ctx_set_log(osiris_ctx *ctx, osiris_log_fn fn, void *user) {
   ctx->log_fn = fn;
