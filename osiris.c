@@ -159,6 +159,12 @@ struct osiris_ctx {
   volatile sig_atomic_t cancelled;
 };
 
+/* The run was cancelled (Ctrl-C, a timeout, osiris_ctx_cancel): set from
+ * a signal handler or another thread, so read atomically. */
+static OS_UNUSED int os_cancelled(const osiris_ctx *ctx) {
+  return __atomic_load_n(&ctx->cancelled, __ATOMIC_SEQ_CST) != 0;
+}
+
 /* A compiled manifest as the runner sees it (section 13). */
 typedef struct mf_step {
   char *id;
@@ -167,6 +173,7 @@ typedef struct mf_step {
   char *cfg_path;  /* as written in the manifest, relative to its directory */
   char **needs;
   size_t n_needs;
+  double timeout_s; /* steps[i].timeout: > 0 bounds this step, 0 none */
 } mf_step;
 
 typedef struct mf_manifest {
@@ -177,6 +184,7 @@ typedef struct mf_manifest {
   char *profile;      /* "" when none */
   mf_step *steps;
   size_t n_steps;
+  double timeout_s;   /* pipeline.timeout: > 0 bounds the run, 0 none */
 } mf_manifest;
 
 /* Section 3: memory, strings, buffers, files, hashing, time. */
@@ -261,6 +269,10 @@ static OS_UNUSED int mf_is_manifest(const osiris_json *doc);
 static OS_UNUSED osiris_rc mf_order(const mf_manifest *m, size_t *order, os_err *err);
 static OS_UNUSED osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_compile_opts *opts,
                             osiris_json **result, os_err *err);
+/* A timeout value (OML or manifest): seconds in (0, CP_TIMEOUT_MAX], a
+ * number or a string holding one (--param values are strings). */
+#define CP_TIMEOUT_MAX 31536000.0 /* one year */
+static OS_UNUSED int cp_timeout_value(const osiris_json *v, double *out);
 
 /* ======================================================================
  * 3. Memory, strings, buffers, files, hashing, time
@@ -9815,11 +9827,57 @@ out:
 
 /* ----------------------------------------------------------- validation */
 
+static int cp_timeout_value(const osiris_json *v, double *out) {
+  double d;
+  char *end = NULL;
+  if (!v) return 0;
+  if (v->kind == OSIRIS_JSON_INT) {
+    d = (double)v->u.i;
+  } else if (v->kind == OSIRIS_JSON_DOUBLE) {
+    d = v->u.d;
+  } else if (v->kind == OSIRIS_JSON_STRING && v->u.s.len && v->u.s.len < 32 &&
+             strlen(v->u.s.ptr) == v->u.s.len && !isspace((unsigned char)v->u.s.ptr[0])) {
+    d = os_strtod(v->u.s.ptr, &end);
+    if (!end || *end) return 0;
+  } else {
+    return 0;
+  }
+  if (!isfinite(d) || d <= 0 || d > CP_TIMEOUT_MAX) return 0;
+  *out = d;
+  return 1;
+}
+
+static int cp_has_param_ref(const osiris_json *v);
+
+/* timeout (top level) and steps[i].timeout: seconds, a positive number.
+ * Osiris 0.5.7 has neither (it ignores the step key and warns about the
+ * top-level one); a pipeline without them compiles as there. */
+static void cp_check_timeout(cp_state *st, const osiris_json *v, const char *loc) {
+  double d;
+  if (!v || cp_has_param_ref(v) || cp_timeout_value(v, &d)) return;
+  if (v->kind == OSIRIS_JSON_INT || v->kind == OSIRIS_JSON_DOUBLE || v->kind == OSIRIS_JSON_STRING) {
+    char got[64];
+    if (v->kind == OSIRIS_JSON_STRING)
+      snprintf(got, sizeof got, "'%.40s'", v->u.s.ptr);
+    else if (v->kind == OSIRIS_JSON_INT)
+      snprintf(got, sizeof got, "%" PRId64, v->u.i);
+    else
+      js_fmt_double(got, sizeof got, v->u.d);
+    CP_ERR(st, "invalid_timeout", v, loc,
+           "timeout must be a positive number of seconds (at most %.0f), got %s", CP_TIMEOUT_MAX,
+           got);
+  } else {
+    CP_ERR(st, "invalid_timeout", v, loc, "timeout must be a positive number of seconds, got %s",
+           cp_kind_name(v));
+  }
+}
+
 static void cp_check_top(cp_state *st, const osiris_json *doc) {
   static const char *const required[] = {"oml_version", "name", "steps", NULL};
   static const char *const forbidden[] = {"version", "connectors", "tasks", "outputs", NULL};
   static const char *const known[] = {"oml_version", "name",     "description", "params",
-                                      "profiles",    "metadata", "schedule",    "steps", NULL};
+                                      "profiles",    "metadata", "schedule",    "steps",
+                                      "timeout",     NULL};
   const osiris_json *v;
   size_t i, k;
   for (k = 0; required[k]; k++)
@@ -9860,6 +9918,7 @@ static void cp_check_top(cp_state *st, const osiris_json *doc) {
   if (v && v->kind != OSIRIS_JSON_OBJECT && v->kind != OSIRIS_JSON_NULL)
     CP_ERR(st, "invalid_metadata_type", v, "metadata", "metadata must be a mapping, got %s",
            cp_kind_name(v));
+  cp_check_timeout(st, osiris_json_get(doc, "timeout"), "timeout");
 }
 
 /* Index of the first step with id, n when none. */
@@ -10820,6 +10879,8 @@ static void cp_check_steps(cp_state *st, const osiris_json *doc) {
         }
       }
     }
+    snprintf(loc, sizeof loc, "steps[%zu].timeout", i);
+    cp_check_timeout(st, osiris_json_get(step, "timeout"), loc);
     cp_check_config(st, step, i, sid, compname ? compname : "?", d);
   }
 
@@ -11137,6 +11198,12 @@ static char *cp_logs_dir(osiris_ctx *ctx, const char *logs_dir) {
   return os_path_abs(ctx->base_dir, logs_dir ? logs_dir : "logs");
 }
 
+/* "timeout" in the manifest: an integer when it is one (5, not 5.0). */
+static osiris_rc cp_set_timeout(osiris_json *obj, double d) {
+  if (d == floor(d)) return js_set_int(obj, "timeout", (int64_t)d);
+  return js_set_double(obj, "timeout", d);
+}
+
 static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_compile_opts *opts,
                             osiris_json **result, os_err *err) {
   cp_state st;
@@ -11152,6 +11219,7 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
   char hash[65], shortk[8], gen[40];
   os_buf b = {0};
   size_t i, n = 0;
+  double tmo;
   osiris_rc rc;
   if (result) *result = NULL;
   if (!opts) {
@@ -11209,6 +11277,8 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
    * manifest_hash against 0.5.7 for the same input. */
   if (js_set_str(pipeline, "id", pid) || js_set_str(pipeline, "version", "0.1.0"))
     goto oom;
+  if (cp_timeout_value(osiris_json_get(doc, "timeout"), &tmo) && cp_set_timeout(pipeline, tmo))
+    goto oom;
   for (i = 0; i < n; i++) {
     const osiris_json *step = osiris_json_at(steps, i);
     const char *comp = osiris_json_str(cp_step_component(step));
@@ -11233,6 +11303,9 @@ static osiris_rc cp_compile(osiris_ctx *ctx, const char *path, const osiris_comp
       }
     }
     if (!nd || osiris_json_set(ms, "needs", nd)) goto oom;
+    /* only when given: the manifest (and its hash) of a pipeline without
+     * one stays 0.5.7's */
+    if (cp_timeout_value(osiris_json_get(step, "timeout"), &tmo) && cp_set_timeout(ms, tmo)) goto oom;
     cfgs[i] = cp_step_cfg(step, osiris_driver_find(ctx, comp), err);
     if (!cfgs[i]) {
       rc = err->rc ? err->rc : OSIRIS_ENOMEM;
@@ -11469,7 +11542,8 @@ done:
  * with id, driver (or component), cfg_path relative to the manifest's
  * directory, and needs.  Loading checks the shape (unique, file-safe ids;
  * needs naming known steps; cfg_path staying inside the manifest
- * directory); mf_order gives the run order: needs first, manifest order
+ * directory; pipeline.timeout and steps[i].timeout, when there, positive
+ * seconds); mf_order gives the run order: needs first, manifest order
  * among ready steps, and a named cycle as an error.
  * ====================================================================== */
 
@@ -11545,6 +11619,13 @@ static osiris_rc mf_load(const char *path, mf_manifest **out, os_err *err) {
   v = osiris_json_get(osiris_json_get(m->doc, "meta"), "profile");
   m->profile = os_strdup(osiris_json_str(v) ? osiris_json_str(v) : "");
   if (!m->pipeline_id || !m->profile) goto oom;
+  v = osiris_json_get(osiris_json_get(m->doc, "pipeline"), "timeout");
+  if (v && !cp_timeout_value(v, &m->timeout_s)) {
+    rc = os_fail(err, OSIRIS_EPARSE,
+                 "%s:%u:%u: pipeline.timeout must be a positive number of seconds (at most %.0f)",
+                 m->path, (unsigned)v->line, (unsigned)v->col, CP_TIMEOUT_MAX);
+    goto fail;
+  }
   for (i = 0; i < n; i++) {
     const osiris_json *st = steps->u.c.items[i];
     const char *id = js_gets(st, "id"), *drv = js_gets(st, "driver");
@@ -11587,6 +11668,13 @@ static osiris_rc mf_load(const char *path, mf_manifest **out, os_err *err) {
     s->component = os_strdup(comp);
     s->cfg_path = os_strdup(cfgp);
     if (!s->id || !s->driver || !s->component || !s->cfg_path) goto oom;
+    v = osiris_json_get(st, "timeout");
+    if (v && !cp_timeout_value(v, &s->timeout_s)) {
+      rc = os_fail(err, OSIRIS_EPARSE,
+                   "%s:%u:%u: steps[%zu].timeout must be a positive number of seconds (at most %.0f)",
+                   m->path, (unsigned)v->line, (unsigned)v->col, i, CP_TIMEOUT_MAX);
+      goto fail;
+    }
     if (needs && needs->kind != OSIRIS_JSON_ARRAY && needs->kind != OSIRIS_JSON_NULL) {
       rc = os_fail(err, OSIRIS_EPARSE, "%s:%u:%u: step '%s': needs must be a list", m->path,
                    (unsigned)needs->line, (unsigned)needs->col, id);
@@ -11730,6 +11818,8 @@ typedef struct rn_state {
   osiris_rc error_rc;
   osiris_json *artifacts; /* array of run-relative paths */
   char *spill_path;       /* absolute artifacts/<id>/output.parquet once spilled */
+  int timed_out;          /* a bound fired while it ran (atomic) */
+  double start_ms;        /* a remote run's host: when step_start came */
 } rn_state;
 
 struct osiris_step {
@@ -11779,8 +11869,14 @@ struct osiris_run {
   double duration_ms;
   void *adapter_state;      /* for adapters other than local */
   char *e2b_template;       /* remote adapters: NULL for "base" */
-  int timeout_s;            /* > 0: the whole run's bound (--timeout), every adapter */
-  int timed_out;            /* the watchdog cancelled the run (atomic) */
+  int timeout_s;            /* > 0: the whole run's bound in whole seconds (E2B lifetime) */
+  double bound_s;           /* > 0: the run's bound, the smaller of --timeout and timeout */
+  const char *bound_what;   /* where bound_s comes from: "--timeout" or "timeout" */
+  double t0_ms;             /* when the run started (the run's bound counts from it) */
+  struct rn_watchdog *wd;   /* NULL when nothing bounds the run or a step */
+  int timed_out;            /* a bound fired (atomic); the fields below are set before */
+  size_t timeout_step;      /* the step whose own bound fired, (size_t)-1: the run's */
+  double timeout_fired_s;   /* the bound that fired */
   int install_deps;
   char *sandbox_id;         /* set by a remote adapter once it has one */
   osiris_json *noted;       /* OSIRIS_KEY_NO_EFFECT keys noted so far (a set; under ss_lock) */
@@ -11965,9 +12061,9 @@ osiris_rc osiris_step_flush(osiris_step *s, osiris_frame *f) {
   batch = fr_take_rows(f);
   if (!batch) return OSIRIS_ENOMEM;
   pthread_mutex_lock(&p->mu);
-  while (p->count == RN_PIPE_DEPTH && !p->consumer_done && !s->run->ctx->cancelled)
+  while (p->count == RN_PIPE_DEPTH && !p->consumer_done && !os_cancelled(s->run->ctx))
     rn_pipe_wait(p);
-  if (p->consumer_done || s->run->ctx->cancelled) {
+  if (p->consumer_done || os_cancelled(s->run->ctx)) {
     if (p->consumer_done) p->cut = 1;
     pthread_mutex_unlock(&p->mu);
     osiris_frame_free(batch);
@@ -11989,7 +12085,7 @@ static osiris_rc rn_pipe_pop(osiris_step *s, osiris_frame **out) {
   osiris_rc rc = OSIRIS_OK;
   *out = NULL;
   pthread_mutex_lock(&p->mu);
-  while (p->count == 0 && !p->producer_done && !s->run->ctx->cancelled) rn_pipe_wait(p);
+  while (p->count == 0 && !p->producer_done && !os_cancelled(s->run->ctx)) rn_pipe_wait(p);
   if (p->count > 0) {
     *out = p->q[p->head];
     p->head = (p->head + 1) % RN_PIPE_DEPTH;
@@ -12103,7 +12199,279 @@ done:
   os_free(rel);
 }
 
-int osiris_step_cancelled(const osiris_step *s) { return s->run->ctx->cancelled != 0; }
+int osiris_step_cancelled(const osiris_step *s) { return os_cancelled(s->run->ctx); }
+
+/* ---------------------------------------------------------- timeouts
+ *
+ * A run with a bound has one watchdog thread.  The bounds: the run's
+ * (bound_s: the smaller of --timeout and the pipeline's timeout, counted
+ * from the start of the run) and each running step's own (steps[i].timeout,
+ * counted from its driver call).  A step registers the thread that runs
+ * it for as long as its driver runs (a slot: at most the two steps of a
+ * streamed pair at once).  When a bound passes, the watchdog records
+ * which one (timeout_step, timeout_fired_s, then timed_out), cancels the
+ * run as Ctrl-C does, and sends RN_WAKE_SIGNAL to every registered
+ * thread: its handler does nothing and is installed without SA_RESTART,
+ * so a system call the step is blocked in (the open of a FIFO nobody
+ * writes) returns EINTR and the step ends, where the cancel flag alone
+ * would be seen only once the call returns.  The signal is sent again
+ * every RN_WAKE_EVERY_MS while the step still runs: one that landed just
+ * before the thread entered the call is not lost.  SQL engines interrupt
+ * their query on osiris_step_cancelled().  A step's bound ends that step
+ * (and so the run, as any failure does); either way status.json says
+ * timed_out, naming the step, and the step_timeout event says which
+ * bound fired and after how long.  SIGURG: its default is to be ignored,
+ * so it can never end a process whose handler is not ours; the handler is
+ * installed only over that default.
+ */
+#define RN_WAKE_SIGNAL SIGURG
+#define RN_WAKE_EVERY_MS 250.0
+#define RN_WD_SLOTS 2
+#define RN_REMOTE_GRACE_MS 5000.0 /* a worker that does not stop a step at its bound */
+
+typedef struct rn_wd_slot {
+  int used;
+  int remote;          /* a remote step the host watches: no thread here */
+  size_t idx;          /* the step */
+  pthread_t th;        /* the thread running its driver */
+  double deadline_ms;  /* its own bound (monotonic), 0 none */
+} rn_wd_slot;
+
+typedef struct rn_watchdog {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;    /* CLOCK_MONOTONIC */
+  int done, fired;
+  double run_deadline_ms; /* 0 none */
+  rn_wd_slot slot[RN_WD_SLOTS];
+  osiris_run *run;
+} rn_watchdog;
+
+static void rn_wake_handler(int sig) { (void)sig; }
+
+static pthread_once_t rn_wake_once = PTHREAD_ONCE_INIT;
+
+static void rn_wake_install(void) {
+  struct sigaction cur, sa;
+  if (sigaction(RN_WAKE_SIGNAL, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL ||
+      (cur.sa_flags & SA_SIGINFO))
+    return; /* someone else's: left alone */
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = rn_wake_handler;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; /* no SA_RESTART: the point is the EINTR */
+  sigaction(RN_WAKE_SIGNAL, &sa, NULL);
+}
+
+static void rn_wd_timespec(double ms, struct timespec *ts) {
+  ts->tv_sec = (time_t)(ms / 1000.0);
+  ts->tv_nsec = (long)((ms - (double)ts->tv_sec * 1000.0) * 1e6);
+  if (ts->tv_nsec < 0) ts->tv_nsec = 0;
+  if (ts->tv_nsec >= 1000000000L) ts->tv_nsec = 999999999L;
+}
+
+/* Record the bound that fired and cancel the run; w->mu held. */
+static void rn_wd_fire(rn_watchdog *w, size_t step, double bound_s) {
+  osiris_run *run = w->run;
+  size_t k;
+  w->fired = 1;
+  run->timeout_step = step;
+  run->timeout_fired_s = bound_s;
+  for (k = 0; k < RN_WD_SLOTS; k++)
+    if (w->slot[k].used && (step == (size_t)-1 || w->slot[k].idx == step))
+      __atomic_store_n(&run->st[w->slot[k].idx].timed_out, 1, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&run->timed_out, 1, __ATOMIC_SEQ_CST);
+  osiris_ctx_cancel(run->ctx);
+}
+
+static void *rn_wd_main(void *arg) {
+  rn_watchdog *w = arg;
+  sigset_t all;
+  size_t k;
+  /* Never the thread a process signal lands on: a Ctrl-C must reach a
+   * thread that runs a step (see rn_route_interrupts). */
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+  pthread_mutex_lock(&w->mu);
+  while (!w->done) {
+    double now = os_now_ms(), next = 0;
+    int busy = 0;
+    if (!w->fired && w->run_deadline_ms > 0 && now >= w->run_deadline_ms)
+      rn_wd_fire(w, (size_t)-1, w->run->bound_s);
+    for (k = 0; k < RN_WD_SLOTS && !w->fired; k++)
+      if (w->slot[k].used && w->slot[k].deadline_ms > 0 && now >= w->slot[k].deadline_ms)
+        rn_wd_fire(w, w->slot[k].idx, w->run->mf->steps[w->slot[k].idx].timeout_s);
+    for (k = 0; k < RN_WD_SLOTS; k++) {
+      if (!w->slot[k].used || (w->fired && w->slot[k].remote)) continue;
+      busy = 1;
+      if (w->fired) pthread_kill(w->slot[k].th, RN_WAKE_SIGNAL);
+      else if (w->slot[k].deadline_ms > 0 && (!next || w->slot[k].deadline_ms < next))
+        next = w->slot[k].deadline_ms;
+    }
+    if (!w->fired && w->run_deadline_ms > 0 && (!next || w->run_deadline_ms < next))
+      next = w->run_deadline_ms;
+    if (w->fired && busy) next = now + RN_WAKE_EVERY_MS;
+    if (next > 0) {
+      struct timespec ts;
+      rn_wd_timespec(next, &ts);
+      pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    } else {
+      pthread_cond_wait(&w->cv, &w->mu);
+    }
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* Start the run's watchdog when it has none; 0 or -1 (no thread). */
+static int rn_wd_start(osiris_run *run) {
+  rn_watchdog *w;
+  pthread_condattr_t ca;
+  if (run->wd) return 0;
+  pthread_once(&rn_wake_once, rn_wake_install);
+  w = os_calloc(1, sizeof *w);
+  if (!w) return -1;
+  w->run = run;
+  if (pthread_condattr_init(&ca)) goto fail;
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  if (pthread_mutex_init(&w->mu, NULL)) {
+    pthread_condattr_destroy(&ca);
+    goto fail;
+  }
+  if (pthread_cond_init(&w->cv, &ca)) {
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_destroy(&w->mu);
+    goto fail;
+  }
+  pthread_condattr_destroy(&ca);
+  if (pthread_create(&w->th, NULL, rn_wd_main, w)) {
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    goto fail;
+  }
+  run->wd = w;
+  return 0;
+fail:
+  os_free(w);
+  return -1;
+}
+
+static void rn_wd_stop(osiris_run *run) {
+  rn_watchdog *w = run->wd;
+  if (!w) return;
+  pthread_mutex_lock(&w->mu);
+  w->done = 1;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->th, NULL);
+  pthread_cond_destroy(&w->cv);
+  pthread_mutex_destroy(&w->mu);
+  os_free(w);
+  run->wd = NULL;
+}
+
+/* The run's bound: the smaller of --timeout (already in bound_s) and the
+ * manifest's pipeline.timeout, from t0_ms; a watchdog when the run or
+ * any step has one.  host: the run's own bound too (a worker has only
+ * its steps'; its host bounds the run). */
+static osiris_rc rn_wd_setup(osiris_run *run, int host, os_err *err) {
+  size_t i;
+  int any = 0, smaller = host && run->mf->timeout_s > 0 &&
+                         (run->bound_s <= 0 || run->mf->timeout_s < run->bound_s);
+  double bound = smaller ? run->mf->timeout_s : run->bound_s;
+  if (host && bound > 0) {
+    double whole = ceil(bound);
+    run->timeout_s = whole < INT_MAX ? (int)whole : INT_MAX;
+    any = 1;
+  }
+  for (i = 0; i < run->mf->n_steps; i++)
+    if (run->mf->steps[i].timeout_s > 0) any = 1;
+  if (!any) return OSIRIS_OK;
+  if (rn_wd_start(run)) return os_fail(err, OSIRIS_ENOMEM, "cannot start the timeout watchdog");
+  if (smaller) { /* under the lock: the watchdog reads bound_s when --timeout fires */
+    pthread_mutex_lock(&run->wd->mu);
+    run->bound_s = bound;
+    run->bound_what = "timeout";
+    run->wd->run_deadline_ms = run->t0_ms + bound * 1000.0;
+    pthread_cond_signal(&run->wd->cv);
+    pthread_mutex_unlock(&run->wd->mu);
+  }
+  return OSIRIS_OK;
+}
+
+/* A step's own bound fired where the host could not see it (in the
+ * worker): the run says timed_out for it, unless a bound fired already. */
+static void rn_note_timeout(osiris_run *run, size_t idx) {
+  if (run->wd) pthread_mutex_lock(&run->wd->mu);
+  if (!__atomic_load_n(&run->timed_out, __ATOMIC_SEQ_CST)) {
+    run->timeout_step = idx;
+    run->timeout_fired_s = run->mf->steps[idx].timeout_s;
+    __atomic_store_n(&run->st[idx].timed_out, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&run->timed_out, 1, __ATOMIC_SEQ_CST);
+  }
+  if (run->wd) pthread_mutex_unlock(&run->wd->mu);
+}
+
+/* The calling thread runs step idx's driver from now: a slot, or -1 when
+ * nothing bounds the run. */
+static int rn_wd_arm(osiris_run *run, size_t idx) {
+  rn_watchdog *w = run->wd;
+  double own = run->mf->steps[idx].timeout_s;
+  int k, got = -1;
+  if (!w) return -1;
+  pthread_mutex_lock(&w->mu);
+  for (k = 0; k < RN_WD_SLOTS && got < 0; k++)
+    if (!w->slot[k].used) got = k;
+  if (got >= 0) {
+    w->slot[got].used = 1;
+    w->slot[got].idx = idx;
+    w->slot[got].th = pthread_self();
+    w->slot[got].deadline_ms = own > 0 ? os_now_ms() + own * 1000.0 : 0;
+    pthread_cond_signal(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return got;
+}
+
+/* A remote run's host: step idx started in the worker, which enforces its
+ * bound; should the worker not stop it, the host does RN_REMOTE_GRACE_MS
+ * later (the run is cancelled: the worker stopped, the sandbox deleted). */
+static void rn_wd_arm_remote(osiris_run *run, size_t idx) {
+  rn_watchdog *w = run->wd;
+  double own = run->mf->steps[idx].timeout_s;
+  int k;
+  if (!w || own <= 0) return;
+  pthread_mutex_lock(&w->mu);
+  for (k = 0; k < RN_WD_SLOTS; k++)
+    if (!w->slot[k].used) {
+      w->slot[k].used = 1;
+      w->slot[k].remote = 1;
+      w->slot[k].idx = idx;
+      w->slot[k].deadline_ms = os_now_ms() + own * 1000.0 + RN_REMOTE_GRACE_MS;
+      pthread_cond_signal(&w->cv);
+      break;
+    }
+  pthread_mutex_unlock(&w->mu);
+}
+
+static void rn_wd_disarm_remote(osiris_run *run, size_t idx) {
+  int k;
+  if (!run->wd) return;
+  pthread_mutex_lock(&run->wd->mu);
+  for (k = 0; k < RN_WD_SLOTS; k++)
+    if (run->wd->slot[k].used && run->wd->slot[k].remote && run->wd->slot[k].idx == idx)
+      memset(&run->wd->slot[k], 0, sizeof run->wd->slot[k]);
+  pthread_cond_signal(&run->wd->cv);
+  pthread_mutex_unlock(&run->wd->mu);
+}
+
+static void rn_wd_disarm(osiris_run *run, int slot) {
+  if (slot < 0 || !run->wd) return;
+  pthread_mutex_lock(&run->wd->mu);
+  run->wd->slot[slot].used = 0;
+  pthread_cond_signal(&run->wd->cv);
+  pthread_mutex_unlock(&run->wd->mu);
+}
 
 const char *osiris_step_getenv(osiris_step *s, const char *name) {
   return name ? osiris_ctx_getenv(s->run->ctx, name) : NULL;
@@ -12161,13 +12529,41 @@ static size_t rn_step_index(const mf_manifest *m, const char *id) {
   return (size_t)-1;
 }
 
+/* What fired: "step X exceeded its timeout of 2 s (steps[1].timeout)" or
+ * "the run exceeded its timeout of 2 s (--timeout)". */
+static void rn_timeout_text(const osiris_run *run, char *out, size_t cap) {
+  size_t k = run->timeout_step;
+  if (run->mf && k < run->mf->n_steps)
+    snprintf(out, cap, "step %s exceeded its timeout of %g s (steps[%zu].timeout)",
+             run->mf->steps[k].id, run->timeout_fired_s, k);
+  else
+    snprintf(out, cap, "the run exceeded its timeout of %g s (%s)", run->timeout_fired_s,
+             run->bound_what && os_streq(run->bound_what, "timeout") ? "timeout in the pipeline"
+                                                                      : "--timeout");
+}
+
+/* The bound that fired, as the step_timeout event and run_card say it. */
+static const char *rn_timeout_source(const osiris_run *run, char *buf, size_t cap) {
+  if (run->mf && run->timeout_step < run->mf->n_steps) {
+    snprintf(buf, cap, "steps[%zu].timeout", run->timeout_step);
+    return buf;
+  }
+  return run->bound_what ? run->bound_what : "--timeout";
+}
+
 static void rn_set_error(osiris_run *run, osiris_rc rc, const char *step_id, const char *reason,
                          const char *msg) {
-  char why[128];
+  char why[OS_ERR_CAP];
   if (run->rc) return; /* the first failure is the one reported */
-  /* Stopped by the run's timeout, not by Ctrl-C: say so. */
-  if (rc == OSIRIS_ECANCEL && __atomic_load_n(&run->timed_out, __ATOMIC_SEQ_CST)) {
-    snprintf(why, sizeof why, "the run exceeded its timeout of %d s (--timeout)", run->timeout_s);
+  /* Stopped by a timeout, not by Ctrl-C: say so, and name the step whose
+   * own bound fired (in a streamed pair the other one may end first).
+   * Once a bound has fired, a failure is its doing: the signal that
+   * wakes a blocked step can also fail a call that was not blocked. */
+  if (__atomic_load_n(&run->timed_out, __ATOMIC_SEQ_CST)) {
+    rn_timeout_text(run, why, sizeof why);
+    if (run->mf && run->timeout_step < run->mf->n_steps)
+      step_id = run->mf->steps[run->timeout_step].id;
+    if (!rc) rc = OSIRIS_ECANCEL;
     reason = "timed_out";
     msg = why;
   }
@@ -12809,7 +13205,7 @@ static osiris_rc rn_step_begin(osiris_run *run, size_t idx, osiris_step *s, rn_p
   if (rc) goto done;
   rc = rn_resolve_inputs(s, err);
   if (rc) goto done;
-  if (run->ctx->cancelled) rc = os_fail(err, OSIRIS_ECANCEL, "step %s: interrupted", ms->id);
+  if (os_cancelled(run->ctx)) rc = os_fail(err, OSIRIS_ECANCEL, "step %s: interrupted", ms->id);
 done:
   os_free(conn_ref);
   return rc;
@@ -12819,9 +13215,11 @@ done:
 static osiris_rc rn_step_call(osiris_step *s, os_err *err) {
   const mf_step *ms = &s->run->mf->steps[s->index];
   osiris_rc rc;
+  int slot = rn_wd_arm(s->run, s->index);
   s->t0_ms = os_now_ms();
   rc = s->driver->run(s);
-  if (rc == OSIRIS_OK && s->run->ctx->cancelled) {
+  rn_wd_disarm(s->run, slot);
+  if (rc == OSIRIS_OK && os_cancelled(s->run->ctx)) {
     rc = OSIRIS_ECANCEL;
     osiris_step_fail(s, rc, "interrupted");
   }
@@ -12884,6 +13282,26 @@ static osiris_rc rn_step_end(osiris_run *run, size_t idx, osiris_step *s, osiris
   }
   st->duration_ms = os_now_ms() - t0;
   rn_release_upstream(run, idx);
+  if (rc && __atomic_load_n(&st->timed_out, __ATOMIC_SEQ_CST)) {
+    /* a bound fired while it ran: say which, after how long */
+    char src[64];
+    f = rn_fields();
+    if (f) {
+      js_set_str(f, "step_id", ms->id);
+      js_set_str(f, "bound", rn_timeout_source(run, src, sizeof src));
+      if (run->timeout_fired_s == floor(run->timeout_fired_s))
+        js_set_int(f, "timeout_s", (int64_t)run->timeout_fired_s);
+      else
+        js_set_double(f, "timeout_s", run->timeout_fired_s);
+      js_set_int(f, "elapsed_ms", (int64_t)st->duration_ms);
+    }
+    ss_event(&run->ss, "step_timeout", f);
+    rn_timeout_text(run, err->msg, sizeof err->msg);
+    if (run->timeout_step != idx) { /* the run's bound */
+      size_t l = strlen(err->msg);
+      snprintf(err->msg + l, sizeof err->msg - l, ": step %s stopped", ms->id);
+    }
+  }
   if (rc) {
     char msg[sizeof err->msg];
     snprintf(msg, sizeof msg, "%s", err->msg);
@@ -12991,6 +13409,17 @@ static void rn_route_interrupts(int on, sigset_t *old) {
   pthread_sigmask(SIG_BLOCK, &intr, old);
 }
 
+/* A Ctrl-C can land on this thread before it routes interrupts to the
+ * producer (or an embedder calls osiris_ctx_cancel): the producer, blocked
+ * in a system call, would never see it.  So while the run is cancelled and
+ * the producer still runs, it is woken (RN_WAKE_SIGNAL, as the watchdog
+ * does) every time this thread looks. */
+static void rn_wake_if_cancelled(osiris_run *run, pthread_t th) {
+  if (!os_cancelled(run->ctx)) return;
+  pthread_once(&rn_wake_once, rn_wake_install);
+  pthread_kill(th, RN_WAKE_SIGNAL);
+}
+
 /* Run producer a and its consumer b as a streamed pair (see the banner).
  * Returns the code of the step that failed first, OSIRIS_OK when both
  * succeeded.  When a finishes before handing over a batch, b is left
@@ -13024,7 +13453,10 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
   }
   pthread_mutex_lock(&p.mu);
   rn_route_interrupts(1, &intr_old);
-  while (!p.streaming && !p.producer_done) rn_pipe_wait(&p);
+  while (!p.streaming && !p.producer_done) {
+    rn_pipe_wait(&p);
+    rn_wake_if_cancelled(run, th);
+  }
   rn_route_interrupts(0, &intr_old);
   pthread_mutex_unlock(&p.mu);
 
@@ -13042,6 +13474,12 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
     pthread_mutex_unlock(&p.mu);
   }
   rn_route_interrupts(1, &intr_old);
+  pthread_mutex_lock(&p.mu);
+  while (!p.producer_done) {
+    rn_pipe_wait(&p);
+    rn_wake_if_cancelled(run, th);
+  }
+  pthread_mutex_unlock(&p.mu);
   pthread_join(th, NULL);
   rn_route_interrupts(0, &intr_old);
   ra = p.producer_rc;
@@ -13110,7 +13548,7 @@ osiris_rc osiris_run_execute_local(osiris_run *run) {
     size_t idx = run->order[i];
     osiris_rc rc;
     if (run->st[idx].status != RN_PENDING) continue;
-    if (run->ctx->cancelled) {
+    if (os_cancelled(run->ctx)) {
       rn_set_error(run, OSIRIS_ECANCEL, NULL, "interrupted", "the run was interrupted");
       rn_skip_rest(run, "(interrupted)");
       return OSIRIS_ECANCEL;
@@ -13321,6 +13759,7 @@ done:
  * and materialize manifest.yaml and cfg/ into the run directory. */
 static osiris_rc rn_prepare_host(osiris_run *run, os_err *err) {
   osiris_rc rc = rn_load(run, err);
+  if (!rc) rc = rn_wd_setup(run, 1, err);
   if (!rc) rc = rn_materialize(run, err);
   return rc;
 }
@@ -13360,7 +13799,9 @@ static const osiris_adapter rn_local_adapter = {"local", rn_local_prepare,
  * on out_fd, interleaved with the events, metrics and logs of the same
  * runner as {"type":"event"|"metric"|"log",...} lines.  A failed step
  * answers ok:false with its error; the commands after it still get
- * answers, so the host never waits for a line that will not come.
+ * answers, so the host never waits for a line that will not come.  The
+ * worker enforces each step's own timeout (steps[i].timeout, section 14's
+ * watchdog); the run's bound is the host's, which stops the worker.
  * Every byte written to out_fd is also appended, in the same order, to
  * <session_dir>/worker.out: a host whose stream of out_fd broke reads the
  * rest of the output there (section 16).  The copy is written right after
@@ -13467,6 +13908,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
           run->source_manifest = os_path_abs(run->ss.dir, manifest);
           rc = run->source_manifest ? rn_load(run, &err) : OSIRIS_ENOMEM;
         }
+        if (!rc) rc = rn_wd_setup(run, 0, &err); /* the steps' own bounds */
         if (!rc) rc = rn_prepare_exec(run, &err);
         if (rc) {
           rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
@@ -14004,6 +14446,42 @@ static void rm_event(rm_state *rs, const char *name, osiris_json *f) {
 
 /* ---------------------------------------------------------- worker lines */
 
+/* A step the worker reports failed (ev), or that was running when the
+ * worker was stopped (ev NULL), after the run's own bound fired here: as
+ * in a local run, step_timeout first and ev's message saying so (kept as
+ * the worker said it when memory ran out; the run says timed_out all the
+ * same). */
+static void rm_stopped_by_run_bound(rm_state *rs, size_t idx, osiris_json *ev) {
+  osiris_run *run = rs->run;
+  const char *id = run->mf->steps[idx].id;
+  char msg[OS_ERR_CAP], src[64];
+  osiris_json *f;
+  /* the run's bound; or (ev NULL) the step's own, kept by the host when
+   * the worker did not stop the step (rn_wd_arm_remote) */
+  if (!__atomic_load_n(&run->timed_out, __ATOMIC_SEQ_CST) ||
+      (run->timeout_step != (size_t)-1 && (ev || run->timeout_step != idx)))
+    return;
+  f = rm_obj();
+  if (f) {
+    js_set_str(f, "step_id", id);
+    js_set_str(f, "bound", rn_timeout_source(run, src, sizeof src));
+    if (run->timeout_fired_s == floor(run->timeout_fired_s))
+      js_set_int(f, "timeout_s", (int64_t)run->timeout_fired_s);
+    else
+      js_set_double(f, "timeout_s", run->timeout_fired_s);
+    js_set_int(f, "elapsed_ms", ev ? rm_count(osiris_json_get(ev, "duration_ms"))
+                                   : (int64_t)(os_now_ms() - run->st[idx].start_ms));
+  }
+  rm_event(rs, "step_timeout", f);
+  if (!ev) return;
+  rn_timeout_text(run, msg, sizeof msg);
+  {
+    size_t l = strlen(msg);
+    snprintf(msg + l, sizeof msg - l, ": step %s stopped", id);
+  }
+  js_set_str(ev, "error", msg);
+}
+
 static void rm_on_event(rm_state *rs, osiris_json *ev) {
   osiris_run *run = rs->run;
   const char *name = js_gets(ev, "event"), *sid = js_gets(ev, "step_id");
@@ -14041,15 +14519,31 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
     rm_refuse(rs, "refused the event %s for step %s: the step had already ended", name, sid);
     return;
   }
+  if (os_streq(name, "step_complete") || os_streq(name, "step_failed") ||
+      os_streq(name, "step_skipped"))
+    rn_wd_disarm_remote(run, idx);
   if (os_streq(name, "step_start")) {
     st->status = RN_RUNNING;
+    st->start_ms = os_now_ms();
+    rn_wd_arm_remote(run, idx);
+  } else if (os_streq(name, "step_timeout")) {
+    /* The worker stopped a step at its own bound (the worker enforces
+     * steps[i].timeout; the host the run's).  Believed for a running
+     * step that has a bound in the host's manifest, with that bound. */
+    char src[64];
+    snprintf(src, sizeof src, "steps[%zu].timeout", idx);
+    if (st->status == RN_RUNNING && run->mf->steps[idx].timeout_s > 0 &&
+        os_streq(js_gets(ev, "bound"), src))
+      rn_note_timeout(run, idx);
   } else if (os_streq(name, "step_complete")) {
     st->status = RN_SUCCESS;
     st->duration_ms = (double)rm_count(osiris_json_get(ev, "duration_ms"));
     run->steps_completed++;
   } else if (os_streq(name, "step_failed")) {
-    const char *msg = js_gets(ev, "error");
+    const char *msg;
     osiris_rc rc = rm_rc_from_name(js_gets(ev, "error_type"));
+    if (st->status == RN_RUNNING) rm_stopped_by_run_bound(rs, idx, ev);
+    msg = js_gets(ev, "error");
     st->status = RN_FAILED;
     st->duration_ms = (double)rm_count(osiris_json_get(ev, "duration_ms"));
     os_free(st->error);
@@ -15000,7 +15494,7 @@ static osiris_rc sp_pump(rm_state *rs, os_err *err) {
   while (rs->fd_out >= 0 || rs->fd_err >= 0) {
     struct pollfd p[2];
     int np = 0, k;
-    if (rs->run->ctx->cancelled && !rs->cancel_seen) {
+    if (os_cancelled(rs->run->ctx) && !rs->cancel_seen) {
       rs->cancel_seen = 1;
       rs->term_sent_ms = os_now_ms();
       kill(-rs->pid, SIGTERM); /* the worker stops at the next step boundary */
@@ -15147,7 +15641,7 @@ static int e2_progress_cb(void *user, curl_off_t a, curl_off_t b, curl_off_t c, 
   (void)b;
   (void)c;
   (void)d;
-  return rs->run->ctx->cancelled && !rs->e2.no_cancel ? 1 : 0;
+  return os_cancelled(rs->run->ctx) && !rs->e2.no_cancel ? 1 : 0;
 }
 
 static struct curl_slist *e2_headers(rm_state *rs, int envd, const char *ctype) {
@@ -15178,7 +15672,7 @@ static void e2_sleep_ms(rm_state *rs, double ms) {
   double end = os_now_ms() + ms;
   while (os_now_ms() < end) {
     struct timespec ts = {0, 50 * 1000000L};
-    if (rs->run->ctx->cancelled && !rs->e2.no_cancel) return;
+    if (os_cancelled(rs->run->ctx) && !rs->e2.no_cancel) return;
     nanosleep(&ts, NULL);
   }
 }
@@ -15305,7 +15799,7 @@ static osiris_rc e2_call(rm_state *rs, const e2_req *q, long *status, os_buf *re
                      (long long)q->max_bytes);
     retry = (c != CURLE_OK && e2_retryable_curl(c)) ||
             (c == CURLE_OK && (*status == 429 || (*status >= 500 && !(q->envd && *status == 502))));
-    if (!retry || attempt + 1 >= max || (rs->run->ctx->cancelled && !rs->e2.no_cancel)) {
+    if (!retry || attempt + 1 >= max || (os_cancelled(rs->run->ctx) && !rs->e2.no_cancel)) {
       if (c != CURLE_OK)
         rc = os_fail(err, OSIRIS_EIO, "%s %s: %s", q->method, q->url,
                      cerr[0] ? cerr : curl_easy_strerror(c));
@@ -15435,7 +15929,7 @@ static size_t e2_stream_cb(char *p, size_t sz, size_t nm, void *user) {
   rm_state *rs = user;
   e2_state *e = &rs->e2;
   size_t n = sz * nm, off = 0;
-  if (rs->run->ctx->cancelled) {
+  if (os_cancelled(rs->run->ctx)) {
     e->aborted = 1;
     return 0; /* ends the transfer; the process is stopped with SendSignal */
   }
@@ -15597,7 +16091,7 @@ static osiris_rc e2_run_process(rm_state *rs, const char *method, osiris_json *r
     while ((cm = curl_multi_info_read(m, &left)) != NULL)
       if (cm->msg == CURLMSG_DONE) result = cm->data.result;
     if (!running) break;
-    if (rs->run->ctx->cancelled) {
+    if (os_cancelled(rs->run->ctx)) {
       e->aborted = 1;
       break;
     }
@@ -15605,7 +16099,7 @@ static osiris_rc e2_run_process(rm_state *rs, const char *method, osiris_json *r
     curl_multi_poll(m, NULL, 0, 200, NULL);
   }
   if (rc) goto done;
-  if (e->aborted || rs->run->ctx->cancelled) {
+  if (e->aborted || os_cancelled(rs->run->ctx)) {
     rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
   } else if (e->status == 502) {
     char d[400];
@@ -15682,7 +16176,7 @@ static osiris_rc e2_fetch(rm_state *rs, const char *wpath, const char *hpath, in
  * event (no pid: the worker may never have started). */
 static int e2_dropped(rm_state *rs, osiris_rc rc) {
   const e2_state *e = &rs->e2;
-  return rc != OSIRIS_ECANCEL && !rs->run->ctx->cancelled && !e->aborted && !e->bad &&
+  return rc != OSIRIS_ECANCEL && !os_cancelled(rs->run->ctx) && !e->aborted && !e->bad &&
          e->have_pid && !e->eos_error;
 }
 
@@ -15729,7 +16223,7 @@ static int e2_proc_listed(rm_state *rs, int64_t pid) {
 /* Sleep ms (less after Ctrl-C), keeping the sandbox alive meanwhile. */
 static void e2_wait(rm_state *rs, double ms) {
   double end = os_now_ms() + ms;
-  while (!rs->run->ctx->cancelled && os_now_ms() < end) {
+  while (!os_cancelled(rs->run->ctx) && os_now_ms() < end) {
     double left = end - os_now_ms();
     e2_keep_ttl(rs);
     e2_sleep_ms(rs, left > 500 ? 500 : left);
@@ -15830,7 +16324,7 @@ static osiris_rc e2_reattach(rm_state *rs, int *exit_code, os_err *err) {
     os_err cerr = {0};
     int c = -1, listed;
     osiris_rc crc;
-    if (rs->run->ctx->cancelled) {
+    if (os_cancelled(rs->run->ctx)) {
       rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
       goto done;
     }
@@ -16100,7 +16594,7 @@ static osiris_rc e2_create(rm_state *rs, os_err *err) {
   }
   while (strlen(e->envd_url) > 1 && e->envd_url[strlen(e->envd_url) - 1] == '/')
     e->envd_url[strlen(e->envd_url) - 1] = 0;
-  if (rs->run->ctx->cancelled) rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
+  if (os_cancelled(rs->run->ctx)) rc = os_fail(err, OSIRIS_ECANCEL, "interrupted");
 done:
   osiris_json_free(req);
   osiris_json_free(meta);
@@ -16628,7 +17122,7 @@ static void rm_conclude(rm_state *rs, osiris_rc prc, const char *perr) {
   for (i = 0; run->mf && i < run->mf->n_steps; i++)
     if (run->st[i].status == RN_RUNNING) running = i;
   msg[0] = 0;
-  if (prc == OSIRIS_ECANCEL || run->ctx->cancelled) {
+  if (prc == OSIRIS_ECANCEL || os_cancelled(run->ctx)) {
     reason = "interrupted"; /* rn_set_error says timed_out when the timeout did it */
     snprintf(msg, sizeof msg, "the run was interrupted");
     prc = OSIRIS_ECANCEL;
@@ -16682,13 +17176,23 @@ static void rm_conclude(rm_state *rs, osiris_rc prc, const char *perr) {
     return;
   }
   if (prc == OSIRIS_ECANCEL) {
-    /* the first failure is the one reported, but Ctrl-C explains it best */
+    /* the first failure is the one reported, but Ctrl-C explains it best;
+     * the step the worker reported stopped is still the one named */
     run->rc = 0;
+    if (running == (size_t)-1 && run->failed_step && run->mf)
+      running = rn_step_index(run->mf, run->failed_step);
+    if (running != (size_t)-1 && run->st[running].status != RN_RUNNING) {
+      rn_set_error(run, prc, run->mf->steps[running].id, reason, msg);
+      ss_log(&run->ss, 3, "%s", run->error);
+      rn_skip_rest(run, run->mf->steps[running].id);
+      return;
+    }
   }
   rn_set_error(run, prc, running != (size_t)-1 ? run->mf->steps[running].id : NULL, reason, msg);
   ss_log(&run->ss, 3, "%s", run->error);
   if (running != (size_t)-1) {
     rn_state *st = &run->st[running];
+    rm_stopped_by_run_bound(rs, running, NULL);
     st->status = RN_FAILED;
     os_free(st->error);
     st->error = os_strdup(run->error);
@@ -16800,7 +17304,7 @@ static osiris_rc rm_collect(osiris_run *run) {
     int64_t files = 0, bytes = 0;
     double t0 = os_now_ms(), copy_ms = 0;
     /* A dead sandbox has nothing to give; a dead local worker left files. */
-    if (rs->started && !(rs->failed && rs->tp == &rm_e2b) && !rs->refused && !run->ctx->cancelled) {
+    if (rs->started && !(rs->failed && rs->tp == &rm_e2b) && !rs->refused && !os_cancelled(run->ctx)) {
       os_err err = {0};
       osiris_rc crc = rm_collect_files(rs, &files, &bytes, &err);
       if (crc) {
@@ -17746,7 +18250,7 @@ void osiris_ctx_free(osiris_ctx *ctx) {
 
 const char *osiris_ctx_error(const osiris_ctx *ctx) { return ctx ? ctx->err : "no context"; }
 void osiris_ctx_cancel(osiris_ctx *ctx) {
-  if (ctx) ctx->cancelled = 1;
+  if (ctx) __atomic_store_n(&ctx->cancelled, 1, __ATOMIC_SEQ_CST); /* from a signal handler too */
 }
 void osiris_ctx_set_log(osiris_ctx *ctx, osiris_log_fn fn, void *user) {
   ctx->log_fn = fn;
@@ -17782,6 +18286,8 @@ static osiris_run *rn_new(osiris_ctx *ctx) {
   osiris_run *run = os_calloc(1, sizeof *run);
   if (!run) return NULL;
   run->ctx = ctx;
+  run->timeout_step = (size_t)-1;
+  run->t0_ms = os_now_ms();
   ss_session_init(&run->ss);
   return run;
 }
@@ -17789,6 +18295,7 @@ static osiris_run *rn_new(osiris_ctx *ctx) {
 static void rn_free(osiris_run *run) {
   size_t i;
   if (!run) return;
+  rn_wd_stop(run);
   if (run->mf && run->st)
     for (i = 0; i < run->mf->n_steps; i++) {
       osiris_frame_free(run->st[i].frame);
@@ -17863,68 +18370,6 @@ done:
   return rc;
 }
 
-/* --timeout: a thread that cancels the run at its deadline, as Ctrl-C
- * does (drivers stop at their next cancellation check, remote adapters
- * stop the worker and delete the sandbox); the run then says timed_out. */
-typedef struct rn_watchdog {
-  pthread_t th;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  struct timespec deadline; /* CLOCK_MONOTONIC */
-  int done, running;
-  osiris_run *run;
-} rn_watchdog;
-
-static void *rn_watchdog_main(void *arg) {
-  rn_watchdog *w = arg;
-  int fired = 0;
-  sigset_t all;
-  /* Never the thread a process signal lands on: a Ctrl-C must reach a
-   * thread that runs a step (see rn_route_interrupts). */
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, NULL);
-  pthread_mutex_lock(&w->mu);
-  while (!w->done && !fired)
-    fired = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline) == ETIMEDOUT;
-  if (fired && !w->done) {
-    __atomic_store_n(&w->run->timed_out, 1, __ATOMIC_SEQ_CST);
-    osiris_ctx_cancel(w->run->ctx);
-  }
-  pthread_mutex_unlock(&w->mu);
-  return NULL;
-}
-
-static int rn_watchdog_start(rn_watchdog *w, osiris_run *run, int seconds) {
-  pthread_condattr_t ca;
-  memset(w, 0, sizeof *w);
-  w->run = run;
-  if (seconds <= 0) return 0;
-  clock_gettime(CLOCK_MONOTONIC, &w->deadline);
-  w->deadline.tv_sec += seconds;
-  if (pthread_condattr_init(&ca)) return -1;
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-  if (pthread_mutex_init(&w->mu, NULL) || pthread_cond_init(&w->cv, &ca)) {
-    pthread_condattr_destroy(&ca);
-    return -1;
-  }
-  pthread_condattr_destroy(&ca);
-  if (pthread_create(&w->th, NULL, rn_watchdog_main, w)) return -1;
-  w->running = 1;
-  return 0;
-}
-
-static void rn_watchdog_stop(rn_watchdog *w) {
-  if (!w->running) return;
-  pthread_mutex_lock(&w->mu);
-  w->done = 1;
-  pthread_cond_signal(&w->cv);
-  pthread_mutex_unlock(&w->mu);
-  pthread_join(w->th, NULL);
-  pthread_cond_destroy(&w->cv);
-  pthread_mutex_destroy(&w->mu);
-  w->running = 0;
-}
-
 osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_run_opts *opts,
                               osiris_run **out) {
   osiris_run_opts defaults;
@@ -17962,6 +18407,11 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
     run->profile = profile;
     run->e2b_template = o->e2b_template ? os_strdup(o->e2b_template) : NULL;
     run->timeout_s = o->timeout_s;
+    run->t0_ms = os_now_ms();
+    if (o->timeout_s > 0) {
+      run->bound_s = o->timeout_s;
+      run->bound_what = "--timeout";
+    }
     run->install_deps = o->install_deps;
     run->adapter = a;
   }
@@ -17987,11 +18437,18 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
          run->adapter->name);
 
   {
-    rn_watchdog wd;
-    if (rn_watchdog_start(&wd, run, run->timeout_s)) {
+    /* --timeout bounds prepare too (a sandbox that never comes up);
+     * prepare adds the pipeline's timeout and the steps' (rn_wd_setup). */
+    if (run->bound_s > 0 && rn_wd_start(run)) {
       rc = OSIRIS_ENOMEM;
       rn_set_error(run, rc, NULL, "execution_failed", "cannot start the timeout watchdog");
     } else {
+      if (run->wd) {
+        pthread_mutex_lock(&run->wd->mu);
+        run->wd->run_deadline_ms = run->t0_ms + run->bound_s * 1000.0;
+        pthread_cond_signal(&run->wd->cv);
+        pthread_mutex_unlock(&run->wd->mu);
+      }
       rc = run->adapter->prepare(run);
       if (!rc) rc = run->adapter->execute(run);
     }
@@ -18004,7 +18461,7 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
         run->ok = 0;
       }
     }
-    rn_watchdog_stop(&wd);
+    rn_wd_stop(run);
   }
   if (run->ok)
     ss_log(&run->ss, 1, "run %s succeeded (%zu/%zu steps)", run->ss.id, run->steps_completed,
@@ -18427,8 +18884,10 @@ static int cli_help(const char *cmd) {
            "  --e2b-template T    sandbox template (default: base)\n"
            "  --timeout S         bound the whole run, in every adapter: after S seconds the\n"
            "                      running step is stopped, status.json says timed_out, exit 1;\n"
-           "                      an E2B sandbox then lives at most S + 60 s (without it: 900 s,\n"
-           "                      or OSIRIS_E2B_TIMEOUT, extended while the run lasts)\n"
+           "                      a pipeline's timeout: bounds it too (the smaller wins) and\n"
+           "                      steps[i].timeout each step; an E2B sandbox then lives at most\n"
+           "                      the bound + 60 s (without one: 900 s, or OSIRIS_E2B_TIMEOUT,\n"
+           "                      extended while the run lasts)\n"
            "  --e2b-install-deps  accepted; the static worker needs nothing installed\n\n"
            "Many runs (a batch): several pipelines, or --params-file, or --parallel:\n"
            "  --parallel N        at most N runs alive at once (default 4), so with --e2b\n"
@@ -18751,6 +19210,14 @@ static osiris_rc cli_plan_conn_file(void *user, const rm_conn_file *f, os_err *e
   return OSIRIS_OK;
 }
 
+/* Seconds as an integer when whole (5, not 5.0). */
+static void cli_set_seconds(osiris_json *obj, const char *key, double s) {
+  if (s == floor(s) && s < 9e15)
+    js_set_int(obj, key, (int64_t)s);
+  else
+    js_set_double(obj, key, s);
+}
+
 /* The plan of one manifest as JSON: steps in run order, and for a remote
  * adapter the files the package would hold and the files a run brings
  * back.  The files are those the packager walks (rm_each_step_file,
@@ -18777,6 +19244,17 @@ static osiris_rc cli_plan(osiris_ctx *ctx, const char *manifest, int remote, osi
   if (rc) goto done;
   js_set_str(plan, "pipeline_id", mf->pipeline_id ? mf->pipeline_id : "");
   js_set_str(plan, "profile", mf->profile ? mf->profile : "");
+  {
+    /* the run's bound: the smaller of --timeout (already in the plan) and
+     * the pipeline's; an E2B sandbox lives it + 60 s (rn_wd_setup) */
+    double cli = osiris_json_num(osiris_json_get(plan, "run_timeout_s"), 0);
+    if (mf->timeout_s > 0 && (cli <= 0 || mf->timeout_s < cli)) {
+      cli_set_seconds(plan, "run_timeout_s", mf->timeout_s);
+      js_set_str(plan, "run_timeout_from", "timeout");
+      if (osiris_json_get(plan, "timeout_s"))
+        js_set_int(plan, "timeout_s", (int64_t)ceil(mf->timeout_s) + E2_TTL_MARGIN_S);
+    }
+  }
   js_set_str(plan, "manifest_short", js_gets(osiris_json_get(mf->doc, "meta"), "manifest_short")
                                          ? js_gets(osiris_json_get(mf->doc, "meta"), "manifest_short") : "");
   if (remote) {
@@ -18802,6 +19280,7 @@ static osiris_rc cli_plan(osiris_ctx *ctx, const char *manifest, int remote, osi
     }
     js_set_str(st, "id", ms->id);
     js_set_str(st, "driver", ms->driver);
+    if (ms->timeout_s > 0) cli_set_seconds(st, "timeout_s", ms->timeout_s);
     if (!d) js_set_str(st, "problem", "no such driver");
     for (k = 0; k < ms->n_needs; k++) js_push_str(needs, ms->needs[k]);
     osiris_json_set(st, "needs", needs);
@@ -18932,11 +19411,15 @@ static int cli_dry_run(osiris_ctx *ctx, cli_args *a, const char *path, const osi
     osiris_json_free(result);
   }
   js_set_str(plan, "adapter", adapter);
+  if (o->timeout_s > 0) {
+    js_set_int(plan, "run_timeout_s", o->timeout_s);
+    js_set_str(plan, "run_timeout_from", "--timeout");
+  }
   if (os_streq(adapter, "e2b")) {
     const char *url = getenv("E2B_API_URL");
     js_set_str(plan, "transport", "E2B sandbox");
     js_set_str(plan, "e2b_template", o->e2b_template ? o->e2b_template : "base");
-    js_set_int(plan, "timeout_s", o->timeout_s ? o->timeout_s : 900);
+    js_set_int(plan, "timeout_s", o->timeout_s ? o->timeout_s + E2_TTL_MARGIN_S : 900);
     js_set_str(plan, "e2b_api_url", url && *url ? url : "https://api.e2b.dev");
     js_set_bool(plan, "e2b_api_key_set", getenv("E2B_API_KEY") != NULL);
   } else if (remote) {
@@ -18976,10 +19459,13 @@ static int cli_dry_run(osiris_ctx *ctx, cli_args *a, const char *path, const osi
          js_gets(plan, "manifest_short"));
   printf("adapter:   %s (%s)\n", adapter, js_gets(plan, "transport"));
   if (os_streq(adapter, "e2b"))
-    printf("           template %s, timeout %" PRId64 " s, API %s, E2B_API_KEY %s\n",
+    printf("           template %s, sandbox lifetime %" PRId64 " s, API %s, E2B_API_KEY %s\n",
            js_gets(plan, "e2b_template"), osiris_json_int(osiris_json_get(plan, "timeout_s"), 0),
            js_gets(plan, "e2b_api_url"),
            osiris_json_bool(osiris_json_get(plan, "e2b_api_key_set"), 0) ? "set" : "NOT SET");
+  if (osiris_json_get(plan, "run_timeout_s"))
+    printf("timeout:   %g s (%s)\n", osiris_json_num(osiris_json_get(plan, "run_timeout_s"), 0),
+           js_gets(plan, "run_timeout_from"));
   printf("steps, in run order:\n");
   {
     const osiris_json *steps = osiris_json_get(plan, "steps");
@@ -18989,6 +19475,8 @@ static int cli_dry_run(osiris_ctx *ctx, cli_args *a, const char *path, const osi
       printf("  %zu. %-28s %-28s", i + 1, js_gets(st, "id"), js_gets(st, "driver"));
       for (k = 0; k < osiris_json_size(needs); k++)
         printf("%s%s", k ? ", " : "needs ", osiris_json_str(osiris_json_at(needs, k)));
+      if (osiris_json_get(st, "timeout_s"))
+        printf("  (timeout %g s)", osiris_json_num(osiris_json_get(st, "timeout_s"), 0));
       if (js_gets(st, "problem")) printf("  (%s)", js_gets(st, "problem"));
       printf("\n");
     }

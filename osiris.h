@@ -698,7 +698,12 @@ typedef struct osiris_run_opts {
   int install_deps;               /* accepted: the static worker needs nothing */
   int timeout_s;                  /* > 0: bound the whole run: the run is cancelled then,
                                    * status.json reason "timed_out"; an E2B sandbox lives
-                                   * timeout_s + 60 s at most.  0: no bound */
+                                   * the bound + 60 s at most.  0: no bound.  The
+                                   * pipeline's timeout bounds it too (the smaller wins),
+                                   * steps[i].timeout each step.  A run with any bound
+                                   * wakes a step blocked in a system call with SIGURG:
+                                   * a no-op handler without SA_RESTART is installed for
+                                   * it unless the program handles SIGURG itself */
 } osiris_run_opts;
 
 /* Run a pipeline: path is OML (compiled first) or a compiled manifest.
@@ -741,6 +746,8 @@ osiris_rc osiris_runs_diff(osiris_ctx *ctx, const char *run_a, const char *run_b
  * cleanup) in session_dir with the same runner, writing one JSON object a
  * line to out_fd, and the same bytes to session_dir/worker.out (created or
  * truncated; a host that lost out_fd's stream reads the rest there).
+ * The manifest's steps[i].timeout bounds each step here (step_timeout
+ * event, then step_failed); the run's own bound is the host's to keep.
  * Returns OSIRIS_OK when every command succeeded; OSIRIS_EIO when
  * worker.out cannot be created. */
 osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path,

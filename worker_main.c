@@ -13,6 +13,9 @@
  * the environment.  Exit status: 0 when every command succeeded, 1 when a
  * step failed, 2 for usage errors.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* sigaction under -std=c11 */
+#endif
 #include "osiris.h"
 
 #include <signal.h>
@@ -30,6 +33,7 @@ static void worker_on_signal(int sig) {
 int main(int argc, char **argv) {
   osiris_ctx *ctx;
   osiris_rc rc;
+  struct sigaction sa;
   const char *session_dir = argc > 2 ? argv[2] : ".";
   if (argc < 2 || argc > 3 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     fprintf(argc < 2 || argc > 3 ? stderr : stdout,
@@ -44,8 +48,14 @@ int main(int argc, char **argv) {
     return 1;
   }
   worker_ctx = ctx;
-  signal(SIGINT, worker_on_signal);
-  signal(SIGTERM, worker_on_signal);
+  /* Without SA_RESTART (signal() sets it): a step blocked in an open or a
+   * read (a FIFO nobody writes) gets EINTR and ends interrupted when the
+   * host stops the worker, instead of waiting for the host's SIGKILL. */
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = worker_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
   rc = osiris_worker_run(ctx, argv[1], session_dir, STDOUT_FILENO);
   if (rc != OSIRIS_OK && osiris_ctx_error(ctx)[0])
     fprintf(stderr, "osiris-worker: %s\n", osiris_ctx_error(ctx));

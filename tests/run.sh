@@ -76,7 +76,7 @@ echo "static worker"
 run_one remote/static bash tests/remote/static.sh
 echo "remote execution: --sandbox local and --e2b against a fake E2B"
 run_one fake_e2b/sdk bash tests/fake_e2b/run.sh
-for t in parity secrets faults reattach spill_parity stream_parity hostile runs_diff_flow e2b_env graphql posthog fanout; do run_one "remote/$t" bash "tests/remote/$t.sh"; done
+for t in parity secrets faults reattach spill_parity stream_parity hostile runs_diff_flow e2b_env graphql posthog fanout timeout; do run_one "remote/$t" bash "tests/remote/$t.sh"; done
 echo "the fake PostHog query API against PostHog's API reference and its own HogQL parser"
 run_one fake_posthog/reference bash tests/fake_posthog/run.sh
 echo "duckdb.processor on DuckDB: the dialect against DuckDB's own answers, remote parity"

@@ -88,6 +88,33 @@ static osiris_rc fake_corrupt(osiris_step *s) {
   return rc ? osiris_step_fail(s, rc, "%s", err.msg) : OSIRIS_OK;
 }
 
+/* Blocks in read() of a pipe nobody writes: only a signal can end the
+ * call.  A stray EINTR is retried; one after the run was cancelled (the
+ * watchdog's wake-up) ends the step.  block_reads counts the read calls. */
+static int block_reads;
+static osiris_rc fake_block(osiris_step *s) {
+  int fds[2];
+  char c;
+  osiris_rc rc = OSIRIS_OK;
+  if (pipe(fds) != 0) return osiris_step_fail(s, OSIRIS_EIO, "pipe failed");
+  for (;;) {
+    ssize_t got;
+    __atomic_add_fetch(&block_reads, 1, __ATOMIC_SEQ_CST);
+    got = read(fds[0], &c, 1);
+    if (got < 0 && errno == EINTR && osiris_step_cancelled(s)) {
+      rc = osiris_step_fail(s, OSIRIS_ECANCEL, "interrupted");
+      break;
+    }
+    if (got >= 0 || errno != EINTR) {
+      rc = osiris_step_fail(s, OSIRIS_EIO, "the pipe was read");
+      break;
+    }
+  }
+  close(fds[0]);
+  close(fds[1]);
+  return rc;
+}
+
 static const osiris_config_key fake_keys[] = {{"rows", "3", 0, "rows", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
                                               {"path", NULL, 0, "path", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
                                               {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
@@ -95,6 +122,15 @@ static const osiris_driver drv_source = {"test.source", "filesystem", "extract",
 static const osiris_driver drv_sink = {"test.sink", "filesystem", "write", "w", fake_keys, fake_sink, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
 static const osiris_driver drv_corrupt = {"test.corrupt", "filesystem", "write", "c", NULL, fake_corrupt, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
 static const osiris_driver drv_fail = {"test.fail", "testdb", "extract", "f", fake_keys, fake_fail, NULL, 0};
+/* Reads its streamed input to the end. */
+static osiris_rc fake_stream_sink(osiris_step *s) {
+  const osiris_frame *b;
+  osiris_rc rc;
+  while ((rc = osiris_step_next(s, &b)) == OSIRIS_OK && b) {}
+  return rc;
+}
+static const osiris_driver drv_stream_sink = {"test.stream_sink", "filesystem", "write", "ss", fake_keys, fake_stream_sink, NULL, OSIRIS_DRIVER_CONN_OPTIONAL | OSIRIS_DRIVER_STREAMS_IN};
+static const osiris_driver drv_block = {"test.block", "filesystem", "extract", "b", fake_keys, fake_block, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
 
 static osiris_ctx *new_ctx(const char *dir) {
   osiris_ctx *ctx = osiris_ctx_new(dir);
@@ -102,6 +138,8 @@ static osiris_ctx *new_ctx(const char *dir) {
   osiris_register_driver(ctx, &drv_sink, NULL);
   osiris_register_driver(ctx, &drv_fail, NULL);
   osiris_register_driver(ctx, &drv_corrupt, NULL);
+  osiris_register_driver(ctx, &drv_block, NULL);
+  osiris_register_driver(ctx, &drv_stream_sink, NULL);
   return ctx;
 }
 
@@ -421,6 +459,127 @@ static void test_spill_and_corruption(void) {
   osiris_ctx_free(ctx);
 }
 
+/* A step blocked in a system call is stopped by its own bound, by the
+ * manifest's pipeline.timeout and by --timeout (the smaller wins); a bad
+ * bound in a manifest is refused before anything runs. */
+static void test_timeouts(void) {
+  static const char *const cfgs[] = {
+      "a", "{\"component\":\"test.block\"}",
+      "w", "{\"component\":\"test.sink\",\"path\":\"out.txt\"}",
+      NULL};
+  static const struct {
+    const char *top, *step_a;
+    int cli;
+    const char *bound, *msg;
+  } cases[] = {
+      {"", "  timeout: 0.3\n", 0, "steps[0].timeout", "step a exceeded its timeout of 0.3 s (steps[0].timeout)"},
+      {"  timeout: '0.3'\n", "", 600, "timeout", "the run exceeded its timeout of 0.3 s (timeout in the pipeline)"},
+      {"  timeout: 600\n", "  timeout: 600\n", 1, "--timeout", "the run exceeded its timeout of 1 s (--timeout)"},
+  };
+  size_t k;
+  for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    char dir[300], *m, *text;
+    osiris_ctx *ctx;
+    osiris_run *run = NULL;
+    osiris_run_opts o;
+    snprintf(dir, sizeof dir, "%s/timeout%zu", tmp_root, k);
+    m = os_asprintf("pipeline:\n  id: p\n%smeta:\n  profile: ''\nsteps:\n"
+                    "- id: a\n  driver: test.block\n  cfg_path: cfg/a.json\n  needs: []\n%s"
+                    "- id: w\n  driver: test.sink\n  cfg_path: cfg/w.json\n  needs: [a]\n",
+                    cases[k].top, cases[k].step_a);
+    spit(dir, "compiled/manifest.yaml", m);
+    os_free(m);
+    spit(dir, "compiled/cfg/a.json", cfgs[1]);
+    spit(dir, "compiled/cfg/w.json", cfgs[3]);
+    ctx = new_ctx(dir);
+    memset(&o, 0, sizeof o);
+    o.timeout_s = cases[k].cli;
+    block_reads = 0;
+    CHECK_RC(osiris_run_pipeline(ctx, "compiled/manifest.yaml", &o, &run), OSIRIS_ECANCEL);
+    CHECK(block_reads >= 1);
+    CHECK_STR(run ? osiris_run_failed_step(run) : NULL, "a");
+    CHECK_STR(run ? osiris_run_error(run) : NULL, cases[k].msg);
+    if (run) {
+      char want[128];
+      text = slurp(osiris_run_dir(run), "status.json");
+      CHECK(text && strstr(text, "\"reason\": \"timed_out\""));
+      os_free(text);
+      text = slurp(osiris_run_dir(run), "events.jsonl");
+      snprintf(want, sizeof want, "\"event\":\"step_timeout\",\"step_id\":\"a\",\"bound\":\"%s\"",
+               cases[k].bound);
+      CHECK(text && strstr(text, want));
+      CHECK(text && strstr(text, "\"event\":\"step_skipped\",\"step_id\":\"w\""));
+      os_free(text);
+    }
+    osiris_run_free(run);
+    osiris_ctx_free(ctx);
+  }
+  /* a bound that is not a positive number: refused with its place */
+  {
+    char dir[300];
+    osiris_ctx *ctx;
+    osiris_run *run = NULL;
+    snprintf(dir, sizeof dir, "%s/timeout-bad", tmp_root);
+    spit(dir, "compiled/manifest.yaml",
+         "pipeline:\n  id: p\nmeta:\n  profile: ''\nsteps:\n"
+         "- id: a\n  driver: test.block\n  cfg_path: cfg/a.json\n  timeout: 0\n");
+    spit(dir, "compiled/cfg/a.json", cfgs[1]);
+    ctx = new_ctx(dir);
+    block_reads = 0;
+    CHECK_RC(osiris_run_pipeline(ctx, "compiled/manifest.yaml", NULL, &run), OSIRIS_EPARSE);
+    CHECK(block_reads == 0);
+    CHECK(run && strstr(osiris_run_error(run), "manifest.yaml:9:12: steps[0].timeout must be a positive number"));
+    osiris_run_free(run);
+    osiris_ctx_free(ctx);
+  }
+}
+
+/* osiris_ctx_cancel from another thread (or a Ctrl-C that landed on the
+ * waiting thread) while a streamed producer is blocked in a system call
+ * before its first batch: the producer is woken, the run ends interrupted
+ * instead of waiting for ever.  Held at a known point: the canceller
+ * waits until the producer has called read(). */
+static void *cancel_when_blocked(void *arg) {
+  int i;
+  for (i = 0; i < 6000 && __atomic_load_n(&block_reads, __ATOMIC_SEQ_CST) == 0; i++) {
+    struct timespec ts = {0, 10 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  osiris_ctx_cancel(arg);
+  return NULL;
+}
+
+static void test_cancel_wakes_producer(void) {
+  char dir[300];
+  osiris_ctx *ctx;
+  osiris_run *run = NULL;
+  pthread_t th;
+  snprintf(dir, sizeof dir, "%s/cancel-producer", tmp_root);
+  spit(dir, "compiled/manifest.yaml",
+       "pipeline:\n  id: p\nmeta:\n  profile: ''\nsteps:\n"
+       "- id: a\n  driver: test.block\n  cfg_path: cfg/a.json\n  needs: []\n"
+       "- id: b\n  driver: test.stream_sink\n  cfg_path: cfg/b.json\n  needs: [a]\n");
+  spit(dir, "compiled/cfg/a.json", "{\"component\":\"test.block\"}");
+  spit(dir, "compiled/cfg/b.json", "{\"component\":\"test.stream_sink\"}");
+  ctx = new_ctx(dir);
+  __atomic_store_n(&block_reads, 0, __ATOMIC_SEQ_CST);
+  if (pthread_create(&th, NULL, cancel_when_blocked, ctx) != 0) {
+    CHECK(0);
+    osiris_ctx_free(ctx);
+    return;
+  }
+  CHECK_RC(osiris_run_pipeline(ctx, "compiled/manifest.yaml", NULL, &run), OSIRIS_ECANCEL);
+  pthread_join(th, NULL);
+  CHECK_STR(run ? osiris_run_failed_step(run) : NULL, "a");
+  if (run) {
+    char *text = slurp(osiris_run_dir(run), "status.json");
+    CHECK(text && strstr(text, "\"reason\": \"interrupted\""));
+    os_free(text);
+  }
+  osiris_run_free(run);
+  osiris_ctx_free(ctx);
+}
+
 static void test_registry(void) {
   osiris_ctx *ctx = osiris_ctx_new(NULL);
   const char *name = NULL;
@@ -447,6 +606,8 @@ int main(void) {
   RUN(test_missing_cfg_is_preflight);
   RUN(test_worker_protocol);
   RUN(test_spill_and_corruption);
+  RUN(test_timeouts);
+  RUN(test_cancel_wakes_producer);
   {
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
