@@ -292,182 +292,10 @@ static osiris_rc drv_resolve_path(osiris_step *s, const char *path, char **out) 
   return OSIRIS_OK;
 }
 
-/* Civil-calendar conversions (proleptic Gregorian, H. Hinnant's
- * algorithms): exact for every int32 day count. */
-static int64_t drv_days_from_civil(int64_t y, unsigned m, unsigned d) {
-  int64_t era;
-  unsigned yoe, doy, doe;
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = (unsigned)(y - era * 400);
-  doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void drv_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  int64_t era;
-  unsigned doe, yoe, doy, mp;
-  z += 719468;
-  era = (z >= 0 ? z : z - 146096) / 146097;
-  doe = (unsigned)(z - era * 146097);
-  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
+/* floor(a / b) for b > 0: DuckDB's sub-second timestamp units before 1970. */
 static int64_t drv_floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-static char *drv_put_digits(char *p, unsigned v, int width) {
-  int i;
-  for (i = width - 1; i >= 0; i--) {
-    p[i] = (char)('0' + v % 10);
-    v /= 10;
-  }
-  return p + width;
-}
-
-/* "YYYY-MM-DD" into buf (cap >= 32); returns the length.  Hand-rolled:
- * the SQL processor formats one per cell, and snprintf dominated. */
-static size_t drv_fmt_date(int64_t days, char *buf, size_t cap) {
-  int64_t y;
-  unsigned m, d;
-  char *p = buf;
-  drv_civil_from_days(days, &y, &m, &d);
-  if (y < 0 || y > 9999) {
-    int n = snprintf(buf, cap, "%04" PRId64 "-%02u-%02u", y, m, d);
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
-  }
-  if (cap < 11) return 0;
-  p = drv_put_digits(p, (unsigned)y, 4);
-  *p++ = '-';
-  p = drv_put_digits(p, m, 2);
-  *p++ = '-';
-  p = drv_put_digits(p, d, 2);
-  *p = 0;
-  return (size_t)(p - buf);
-}
-
-/* "YYYY-MM-DD HH:MM:SS[.ffffff]" (cap >= 40): the form SQLite's date
- * functions read and datetime() writes, so comparisons with its results
- * work. */
-static size_t drv_fmt_timestamp(int64_t us, char *buf, size_t cap) {
-  int64_t days = drv_floor_div(us, INT64_C(86400000000));
-  int64_t rem = us - days * INT64_C(86400000000);
-  unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
-  size_t n = drv_fmt_date(days, buf, cap);
-  char *p = buf + n;
-  if (n == 0 || cap - n < 17) return n;
-  *p++ = ' ';
-  p = drv_put_digits(p, secs / 3600, 2);
-  *p++ = ':';
-  p = drv_put_digits(p, secs / 60 % 60, 2);
-  *p++ = ':';
-  p = drv_put_digits(p, secs % 60, 2);
-  if (frac) {
-    *p++ = '.';
-    p = drv_put_digits(p, frac, 6);
-  }
-  *p = 0;
-  return (size_t)(p - buf);
-}
-
-static int drv_digits(const char *s, size_t n, unsigned *out) {
-  unsigned v = 0;
-  size_t i;
-  for (i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return 0;
-    v = v * 10 + (unsigned)(s[i] - '0');
-  }
-  *out = v;
-  return 1;
-}
-
-static int drv_month_days(int64_t y, unsigned m) {
-  static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 ? 28 + leap : days[m - 1];
-}
-
-/* Parse exactly "YYYY-MM-DD". */
-static int drv_parse_date(const char *s, size_t n, int64_t *days) {
-  unsigned y, m, d;
-  if (n != 10 || s[4] != '-' || s[7] != '-') return 0;
-  if (!drv_digits(s, 4, &y) || !drv_digits(s + 5, 2, &m) || !drv_digits(s + 8, 2, &d)) return 0;
-  if (m < 1 || m > 12 || d < 1 || (int)d > drv_month_days(y, m)) return 0;
-  *days = drv_days_from_civil(y, m, d);
-  return 1;
-}
-
-/* Parse "YYYY-MM-DD", optionally followed by [ T]HH:MM[:SS[.f...]] and an
- * optional "Z": what SQLite's datetime()/strftime() and our own exposure
- * produce.  Fractions beyond microseconds are truncated. */
-static int drv_parse_timestamp(const char *s, size_t n, int64_t *us) {
-  int64_t days, frac = 0;
-  unsigned hh, mi, ss = 0;
-  size_t i = 16;
-  if (n > 0 && s[n - 1] == 'Z') n--;
-  if (n < 10 || !drv_parse_date(s, 10, &days)) return 0;
-  if (n == 10) {
-    *us = days * INT64_C(86400000000);
-    return 1;
-  }
-  if (n < 16 || (s[10] != ' ' && s[10] != 'T') || s[13] != ':') return 0;
-  if (!drv_digits(s + 11, 2, &hh) || !drv_digits(s + 14, 2, &mi) || hh > 23 || mi > 59) return 0;
-  if (n > 16) {
-    if (n < 19 || s[16] != ':' || !drv_digits(s + 17, 2, &ss) || ss > 59) return 0;
-    i = 19;
-    if (n > 19) {
-      int scale = 0;
-      if (s[19] != '.' || n == 20) return 0;
-      for (i = 20; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return 0;
-        if (scale < 6) {
-          frac = frac * 10 + (s[i] - '0');
-          scale++;
-        }
-      }
-      for (; scale < 6; scale++) frac *= 10;
-    }
-  }
-  (void)i;
-  *us = days * INT64_C(86400000000) + (int64_t)(hh * 3600 + mi * 60 + ss) * 1000000 + frac;
-  return 1;
-}
-
-/* Python repr() of a double: shortest text that reads back to the same
- * value, ".0" on integral values, exponent outside [1e-4, 1e16). */
-static size_t drv_fmt_double(double d, char *buf, size_t cap) {
-  char e[40];
-  int p, ex = 0;
-  const char *x;
-  if (isnan(d)) return (size_t)snprintf(buf, cap, "nan");
-  if (isinf(d)) return (size_t)snprintf(buf, cap, d < 0 ? "-inf" : "inf");
-  for (p = 1; p <= 17; p++) {
-    snprintf(e, sizeof e, "%.*e", p - 1, d);
-    if (strtod(e, NULL) == d) break;
-  }
-  if (p > 17) p = 17;
-  x = strchr(e, 'e');
-  if (x) ex = (int)strtol(x + 1, NULL, 10);
-  if (ex >= -4 && ex < 16) {
-    int nd = p - 1 - ex;
-    int n = snprintf(buf, cap, "%.*f", nd > 0 ? nd : 0, d);
-    if (n < 0) return 0;
-    if (nd <= 0 && (size_t)n + 2 < cap) {
-      memcpy(buf + n, ".0", 3);
-      n += 2;
-    }
-    return (size_t)n < cap ? (size_t)n : cap - 1;
-  }
-  snprintf(buf, cap, "%s", e);
-  return strlen(buf);
 }
 
 /* ======================================================================
@@ -1317,8 +1145,8 @@ static int drv_sql_probe(drv_sql_cursor *cur, osiris_type t, sqlite3_value *v) {
       p = (const char *)sqlite3_value_text(v);
       n = sqlite3_value_bytes(v);
       if (!p) return DRV_SQL_SCAN;
-      if (t == OSIRIS_TYPE_DATE ? !drv_parse_date(p, (size_t)n, &k)
-                                : !drv_parse_timestamp(p, (size_t)n, &k))
+      if (t == OSIRIS_TYPE_DATE ? !osiris_parse_date(p, (size_t)n, &k)
+                                : !osiris_parse_timestamp(p, (size_t)n, OSIRIS_TS_SQLITE, &k))
         return DRV_SQL_SCAN;
       cur->key_int = k;
       cur->key_kind = DRV_KEY_INT;
@@ -1437,11 +1265,12 @@ static int drv_sql_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c
       if (!drv_dec_to_number(p, len, ctx)) sqlite3_result_text(ctx, p, (int)len, SQLITE_STATIC);
       break;
     case OSIRIS_TYPE_DATE:
-      len = drv_fmt_date(osiris_frame_get_date(f, c, r), cur->buf, sizeof cur->buf);
+      len = osiris_format_date(cur->buf, sizeof cur->buf, osiris_frame_get_date(f, c, r));
       sqlite3_result_text(ctx, cur->buf, (int)len, SQLITE_TRANSIENT);
       break;
     case OSIRIS_TYPE_TIMESTAMP:
-      len = drv_fmt_timestamp(osiris_frame_get_timestamp(f, c, r), cur->buf, sizeof cur->buf);
+      len = osiris_format_timestamp(cur->buf, sizeof cur->buf, osiris_frame_get_timestamp(f, c, r),
+                                    ' ');
       sqlite3_result_text(ctx, cur->buf, (int)len, SQLITE_TRANSIENT);
       break;
     default:
@@ -1735,8 +1564,9 @@ static osiris_type drv_sql_need(drv_sql_out *o, sqlite3_value *v, int vt) {
       if (vt == SQLITE_TEXT) {
         const char *p = (const char *)sqlite3_value_text(v);
         size_t n = (size_t)sqlite3_value_bytes(v);
-        if (p && (o->type == OSIRIS_TYPE_DATE ? drv_parse_date(p, n, &o->parsed)
-                                              : drv_parse_timestamp(p, n, &o->parsed)))
+        if (p && (o->type == OSIRIS_TYPE_DATE
+                      ? osiris_parse_date(p, n, &o->parsed)
+                      : osiris_parse_timestamp(p, n, OSIRIS_TS_SQLITE, &o->parsed)))
           return o->type;
       }
       return OSIRIS_TYPE_STRING;
@@ -1829,7 +1659,7 @@ static osiris_rc drv_sql_append(osiris_frame *f, size_t col, const drv_sql_out *
     return osiris_frame_append_text(f, col, buf, k > 0 ? (size_t)k : 0);
   }
   if (vt == SQLITE_FLOAT) {
-    n = drv_fmt_double(sqlite3_value_double(v), buf, sizeof buf);
+    n = osiris_format_double(buf, sizeof buf, sqlite3_value_double(v));
     return osiris_frame_append_text(f, col, buf, n);
   }
   if (vt == SQLITE_BLOB) {
@@ -1895,9 +1725,9 @@ static osiris_rc drv_sql_copy_cell(osiris_frame *dst, const osiris_frame *src, s
     /* Dates keep the text SQLite showed for them, so one column does not
      * mix "2024-01-01T10:00:00" and "2024-01-01 10:00:00". */
     if (from == OSIRIS_TYPE_DATE)
-      len = drv_fmt_date(osiris_frame_get_date(src, c, r), buf, sizeof buf);
+      len = osiris_format_date(buf, sizeof buf, osiris_frame_get_date(src, c, r));
     else if (from == OSIRIS_TYPE_TIMESTAMP)
-      len = drv_fmt_timestamp(osiris_frame_get_timestamp(src, c, r), buf, sizeof buf);
+      len = osiris_format_timestamp(buf, sizeof buf, osiris_frame_get_timestamp(src, c, r), ' ');
     else {
       p = osiris_frame_format(src, c, r, buf, sizeof buf, &len, &is_null);
       return osiris_frame_append_text(dst, c, p, len);
@@ -2782,7 +2612,7 @@ static size_t drv_dk_fmt_uuid(dk_hugeint h, char *buf, size_t cap) {
 
 /* Timestamps: "YYYY-MM-DD HH:MM:SS[.f]" as DuckDB writes them. */
 static size_t drv_dk_fmt_ts(int64_t us, char *buf, size_t cap) {
-  size_t n = drv_fmt_timestamp(us, buf, cap);
+  size_t n = osiris_format_timestamp(buf, cap, us, ' ');
   while (n > 20 && buf[n - 1] == '0' && strchr(buf, '.')) buf[--n] = 0;
   return n;
 }
@@ -2852,7 +2682,7 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
         drv_buf_puts(b, "null");
         return 1;
       }
-      n = drv_fmt_double(d, num, sizeof num);
+      n = osiris_format_double(num, sizeof num, d);
       quoted = 0;
       break;
     }
@@ -2872,7 +2702,7 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
       quoted = 0;
       break;
     }
-    case DK_DATE: n = drv_fmt_date(((const int32_t *)data)[row], num, sizeof num); break;
+    case DK_DATE: n = osiris_format_date(num, sizeof num, ((const int32_t *)data)[row]); break;
     case DK_TIME: n = drv_dk_fmt_time((uint64_t)((const int64_t *)data)[row], num, sizeof num); break;
     case DK_TIME_TZ: n = drv_dk_fmt_timetz(((const uint64_t *)data)[row], num, sizeof num); break;
     case DK_TIMESTAMP: case DK_TIMESTAMP_TZ:
