@@ -1833,7 +1833,7 @@ static osiris_rc js_dump_string(os_buf *b, const char *s, size_t len, int ascii)
 
 void osiris_buf_json_string(osiris_buf *b, const char *s, size_t len) {
   os_buf o;
-  if (!b->oom) obx_done(b, &o, js_dump_string(obx_view(b, &o), s, len, 0));
+  if (!b->oom) obx_done(b, &o, js_dump_string(obx_view(b, &o), s ? s : "", s ? len : 0, 0));
 }
 
 /* strcmp compares as unsigned char, and UTF-8 byte order is code point
