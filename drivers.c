@@ -69,55 +69,17 @@
 
 #define DRV_ERR_CAP 1024
 
-/* A growable string for SQL text and messages; p is NUL-terminated. */
-typedef struct drv_buf {
-  char *p;
-  size_t len, cap;
-  int oom; /* sticky: one check at the end instead of one per append */
-} drv_buf;
-
-static void drv_buf_put(drv_buf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (n >= SIZE_MAX / 2 - b->len) {
-    b->oom = 1;
-    return;
-  }
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    char *p;
-    while (cap < b->len + n + 1) cap *= 2;
-    p = realloc(b->p, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = 0;
-}
-
-static void drv_buf_puts(drv_buf *b, const char *s) { drv_buf_put(b, s, strlen(s)); }
-
 /* Append s as a double-quoted SQL identifier ("a""b" for a"b). */
-static void drv_buf_ident(drv_buf *b, const char *s) {
+static void drv_buf_ident(osiris_buf *b, const char *s) {
   const char *q;
-  drv_buf_put(b, "\"", 1);
+  osiris_buf_put(b, "\"", 1);
   while ((q = strchr(s, '"')) != NULL) {
-    drv_buf_put(b, s, (size_t)(q - s) + 1);
-    drv_buf_put(b, "\"", 1);
+    osiris_buf_put(b, s, (size_t)(q - s) + 1);
+    osiris_buf_put(b, "\"", 1);
     s = q + 1;
   }
-  drv_buf_puts(b, s);
-  drv_buf_put(b, "\"", 1);
-}
-
-static void drv_buf_free(drv_buf *b) {
-  free(b->p);
-  b->p = NULL;
-  b->len = b->cap = 0;
+  osiris_buf_puts(b, s);
+  osiris_buf_put(b, "\"", 1);
 }
 
 static int drv_ieq(const char *a, const char *b) {
@@ -503,17 +465,17 @@ static osiris_rc drv_single_input(osiris_step *s, const char *who, const osiris_
   if (distinct == 0)
     return osiris_step_fail(s, OSIRIS_EINVAL, "%s needs an upstream step (needs: [...])", who);
   if (distinct > 1) {
-    drv_buf names = {0};
+    osiris_buf names = {0};
     for (i = 0; i < n; i++) {
       const char *name = NULL;
       osiris_step_input(s, i, &name);
-      if (i) drv_buf_puts(&names, ", ");
-      drv_buf_puts(&names, name ? name : "?");
+      if (i) osiris_buf_puts(&names, ", ");
+      osiris_buf_puts(&names, name ? name : "?");
     }
     rc = osiris_step_fail(s, OSIRIS_EINVAL,
                           "%s takes exactly one upstream frame, got %zu (inputs: %s)", who,
                           distinct, names.p && !names.oom ? names.p : "?");
-    drv_buf_free(&names);
+    osiris_buf_free(&names);
     return rc;
   }
   return OSIRIS_OK;
@@ -963,7 +925,7 @@ static int drv_sql_connect(sqlite3 *db, void *aux, int argc, const char *const *
                            sqlite3_vtab **out, char **errmsg) {
   const drv_sql_env *env = aux;
   drv_sql_vtab *vt = NULL;
-  drv_buf sql = {0};
+  osiris_buf sql = {0};
   char *end = NULL;
   unsigned long long idx;
   size_t c;
@@ -994,18 +956,18 @@ static int drv_sql_connect(sqlite3 *db, void *aux, int argc, const char *const *
     rc = SQLITE_NOMEM;
     goto done;
   }
-  drv_buf_puts(&sql, "CREATE TABLE x(");
+  osiris_buf_puts(&sql, "CREATE TABLE x(");
   for (c = 0; c < vt->cols; c++) {
     char tb[40];
-    if (c) drv_buf_puts(&sql, ", ");
+    if (c) osiris_buf_puts(&sql, ", ");
     drv_buf_ident(&sql, osiris_frame_col_name(vt->frame, c));
-    drv_buf_puts(&sql, " ");
-    drv_buf_puts(&sql, drv_sql_decltype(vt->frame, c, tb, sizeof tb));
+    osiris_buf_puts(&sql, " ");
+    osiris_buf_puts(&sql, drv_sql_decltype(vt->frame, c, tb, sizeof tb));
   }
   /* SQLite wants at least one column; a frame without columns gets a
    * hidden one so SELECT * still fails with SQLite's own message. */
-  if (vt->cols == 0) drv_buf_puts(&sql, "\"osiris_no_columns\" HIDDEN");
-  drv_buf_puts(&sql, ")");
+  if (vt->cols == 0) osiris_buf_puts(&sql, "\"osiris_no_columns\" HIDDEN");
+  osiris_buf_puts(&sql, ")");
   if (sql.oom) {
     rc = SQLITE_NOMEM;
     goto done;
@@ -1023,7 +985,7 @@ done:
     free(vt->index);
     sqlite3_free(vt);
   }
-  drv_buf_free(&sql);
+  osiris_buf_free(&sql);
   return rc;
 }
 
@@ -1622,16 +1584,6 @@ static size_t drv_dec_format(sqlite3_value *v, int vt, int scale, char *buf, siz
   return n;
 }
 
-static size_t drv_hex(const unsigned char *p, size_t n, char *out) {
-  static const char hex[] = "0123456789abcdef";
-  size_t i;
-  for (i = 0; i < n; i++) {
-    out[2 * i] = hex[p[i] >> 4];
-    out[2 * i + 1] = hex[p[i] & 15];
-  }
-  return 2 * n;
-}
-
 /* Append the current row's value of result column c to frame column c,
  * whose type is o->type (already able to hold it). */
 static osiris_rc drv_sql_append(osiris_frame *f, size_t col, const drv_sql_out *o, sqlite3_value *v,
@@ -1663,15 +1615,12 @@ static osiris_rc drv_sql_append(osiris_frame *f, size_t col, const drv_sql_out *
     return osiris_frame_append_text(f, col, buf, n);
   }
   if (vt == SQLITE_BLOB) {
-    const unsigned char *p = sqlite3_value_blob(v);
-    size_t len = (size_t)sqlite3_value_bytes(v);
-    char *hex;
+    osiris_buf hex = {0};
     osiris_rc rc;
-    if (len > SIZE_MAX / 2) return OSIRIS_ELIMIT;
-    hex = malloc(len * 2 + 1);
-    if (!hex) return OSIRIS_ENOMEM;
-    rc = osiris_frame_append_text(f, col, hex, p ? drv_hex(p, len, hex) : 0);
-    free(hex);
+    osiris_buf_hex(&hex, sqlite3_value_blob(v), (size_t)sqlite3_value_bytes(v));
+    if (hex.oom) return OSIRIS_ENOMEM;
+    rc = osiris_frame_append_text(f, col, hex.p ? hex.p : "", hex.len);
+    osiris_buf_free(&hex);
     return rc;
   }
   return osiris_frame_append_text(f, col, (const char *)sqlite3_value_text(v),
@@ -1877,7 +1826,7 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
   int *vtypes = NULL;
   char **colnames = NULL;
   osiris_frame *f = NULL;
-  drv_buf ddl = {0};
+  osiris_buf ddl = {0};
   const char *tail = NULL;
   size_t i, ncols = 0, rows = 0;
   osiris_rc rc = OSIRIS_OK;
@@ -1910,10 +1859,10 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
     char num[64];
     ddl.len = 0;
     if (ddl.p) ddl.p[0] = 0;
-    drv_buf_puts(&ddl, "CREATE VIRTUAL TABLE main.");
+    osiris_buf_puts(&ddl, "CREATE VIRTUAL TABLE main.");
     drv_buf_ident(&ddl, names[i]);
     snprintf(num, sizeof num, " USING osiris_frame(%zu)", i);
-    drv_buf_puts(&ddl, num);
+    osiris_buf_puts(&ddl, num);
     if (ddl.oom) {
       rc = OSIRIS_ENOMEM;
       goto done;
@@ -1935,14 +1884,14 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
     if (src != SQLITE_OK) {
       rc = OSIRIS_ESQL;
       if (strncmp(sqlite3_errmsg(db), "no such table", 13) == 0) {
-        drv_buf avail = {0};
+        osiris_buf avail = {0};
         for (i = 0; i < n; i++) {
-          if (i) drv_buf_puts(&avail, ", ");
-          drv_buf_puts(&avail, names[i]);
+          if (i) osiris_buf_puts(&avail, ", ");
+          osiris_buf_puts(&avail, names[i]);
         }
         drv_sql_err(err, errcap, "SQL error: %s (tables: %s)", sqlite3_errmsg(db),
                     n == 0 ? "none; the step has no upstream" : avail.oom ? "?" : avail.p);
-        drv_buf_free(&avail);
+        osiris_buf_free(&avail);
       } else {
         drv_sql_err(err, errcap, "SQL error: %s", sqlite3_errmsg(db));
       }
@@ -2039,7 +1988,7 @@ done:
   free(outs);
   free(vals);
   free(vtypes);
-  drv_buf_free(&ddl);
+  osiris_buf_free(&ddl);
   sqlite3_finalize(st);
   sqlite3_close(db);
   return rc;
@@ -2623,44 +2572,35 @@ static const char *drv_dk_str(const dk_string *s, size_t *len) {
 }
 
 /* DuckDB's text for a BLOB: printable ASCII as is, other bytes \xHH. */
-static void drv_dk_blob(drv_buf *b, const char *p, size_t n) {
+static void drv_dk_blob(osiris_buf *b, const char *p, size_t n) {
   size_t i;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)p[i];
     if (c >= 32 && c < 127 && c != '\\' && c != '\'' && c != '"') {
-      drv_buf_put(b, p + i, 1);
+      osiris_buf_put(b, p + i, 1);
     } else {
       char x[5];
       snprintf(x, sizeof x, "\\x%02X", c);
-      drv_buf_put(b, x, 4);
+      osiris_buf_put(b, x, 4);
     }
   }
-}
-
-static void drv_dk_json_str(drv_buf *b, const char *p, size_t n) {
-  osiris_json *j = osiris_json_new_str(p, n);
-  size_t len = 0;
-  char *s = j ? osiris_json_dump(j, 0, &len) : NULL;
-  if (s) drv_buf_put(b, s, len); else b->oom = 1;
-  osiris_free(s);
-  osiris_json_free(j);
 }
 
 /* Append value `row` of vector v (type t) as text; json: as a JSON value
  * (numbers bare, strings quoted, nested types as arrays/objects).  Returns
  * 0 for a type this file cannot show. */
-static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv_dk_type *t,
+static int drv_dk_text(const drv_dk_api *api, osiris_buf *b, dk_vector v, const drv_dk_type *t,
                        dk_idx row, int json) {
   const void *data = api->vector_get_data(v);
   char num[80];
   size_t n = 0, i;
   int quoted = json;
   if (!drv_dk_valid(api->vector_get_validity(v), row)) {
-    if (json) drv_buf_puts(b, "null");
+    if (json) osiris_buf_puts(b, "null");
     return 1;
   }
   switch (t->id) {
-    case DK_BOOLEAN: drv_buf_puts(b, ((const bool *)data)[row] ? "true" : "false"); return 1;
+    case DK_BOOLEAN: osiris_buf_puts(b, ((const bool *)data)[row] ? "true" : "false"); return 1;
     case DK_TINYINT: n = (size_t)snprintf(num, sizeof num, "%d", ((const int8_t *)data)[row]); quoted = 0; break;
     case DK_SMALLINT: n = (size_t)snprintf(num, sizeof num, "%d", ((const int16_t *)data)[row]); quoted = 0; break;
     case DK_INTEGER: n = (size_t)snprintf(num, sizeof num, "%" PRId32, ((const int32_t *)data)[row]); quoted = 0; break;
@@ -2679,7 +2619,7 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
     case DK_FLOAT: case DK_DOUBLE: {
       double d = t->id == DK_FLOAT ? (double)((const float *)data)[row] : ((const double *)data)[row];
       if (json && !isfinite(d)) {
-        drv_buf_puts(b, "null");
+        osiris_buf_puts(b, "null");
         return 1;
       }
       n = osiris_format_double(num, sizeof num, d);
@@ -2720,15 +2660,15 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
       size_t len;
       const char *p = drv_dk_str(&((const dk_string *)data)[row], &len);
       if (t->id == DK_BLOB) {
-        drv_buf tmp = {0};
+        osiris_buf tmp = {0};
         drv_dk_blob(&tmp, p, len);
-        if (json) drv_dk_json_str(b, tmp.p ? tmp.p : "", tmp.len); else drv_buf_put(b, tmp.p ? tmp.p : "", tmp.len);
+        if (json) osiris_buf_json_string(b, tmp.p ? tmp.p : "", tmp.len); else osiris_buf_put(b, tmp.p ? tmp.p : "", tmp.len);
         if (tmp.oom) b->oom = 1;
-        drv_buf_free(&tmp);
+        osiris_buf_free(&tmp);
       } else if (json) {
-        drv_dk_json_str(b, p, len);
+        osiris_buf_json_string(b, p, len);
       } else {
-        drv_buf_put(b, p, len);
+        osiris_buf_put(b, p, len);
       }
       return 1;
     }
@@ -2737,7 +2677,7 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
                    : t->internal == DK_USMALLINT ? ((const uint16_t *)data)[row]
                                                  : ((const uint32_t *)data)[row];
       const char *s = k < t->ndict ? t->dict[k] : "";
-      if (json) drv_dk_json_str(b, s, strlen(s)); else drv_buf_puts(b, s);
+      if (json) osiris_buf_json_string(b, s, strlen(s)); else osiris_buf_puts(b, s);
       return 1;
     }
     case DK_LIST: case DK_MAP: {
@@ -2745,63 +2685,63 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
       dk_vector child = api->list_vector_get_child(v);
       dk_vector key = t->id == DK_MAP ? api->struct_vector_get_child(child, 0) : NULL;
       dk_vector val = t->id == DK_MAP ? api->struct_vector_get_child(child, 1) : NULL;
-      drv_buf_puts(b, t->id == DK_MAP ? "{" : "[");
+      osiris_buf_puts(b, t->id == DK_MAP ? "{" : "[");
       for (i = 0; i < e->length; i++) {
-        if (i) drv_buf_puts(b, ",");
+        if (i) osiris_buf_puts(b, ",");
         if (t->id == DK_LIST) {
           if (!drv_dk_text(api, b, child, &t->child[0], e->offset + i, 1)) return 0;
           continue;
         }
         { /* a MAP's keys become JSON object keys: their text, quoted */
-          drv_buf k = {0};
+          osiris_buf k = {0};
           if (!drv_dk_text(api, &k, key, &t->child[0], e->offset + i, 0)) {
-            drv_buf_free(&k);
+            osiris_buf_free(&k);
             return 0;
           }
-          drv_dk_json_str(b, k.p ? k.p : "", k.len);
-          drv_buf_free(&k);
+          osiris_buf_json_string(b, k.p ? k.p : "", k.len);
+          osiris_buf_free(&k);
         }
-        drv_buf_puts(b, ":");
+        osiris_buf_puts(b, ":");
         if (!drv_dk_text(api, b, val, &t->child[1], e->offset + i, 1)) return 0;
       }
-      drv_buf_puts(b, t->id == DK_MAP ? "}" : "]");
+      osiris_buf_puts(b, t->id == DK_MAP ? "}" : "]");
       return 1;
     }
     case DK_ARRAY: {
       dk_vector child = api->array_vector_get_child(v);
-      drv_buf_puts(b, "[");
+      osiris_buf_puts(b, "[");
       for (i = 0; i < t->array_size; i++) {
-        if (i) drv_buf_puts(b, ",");
+        if (i) osiris_buf_puts(b, ",");
         if (!drv_dk_text(api, b, child, &t->child[0], row * t->array_size + i, 1)) return 0;
       }
-      drv_buf_puts(b, "]");
+      osiris_buf_puts(b, "]");
       return 1;
     }
     case DK_STRUCT:
-      drv_buf_puts(b, "{");
+      osiris_buf_puts(b, "{");
       for (i = 0; i < t->n; i++) {
-        if (i) drv_buf_puts(b, ",");
-        drv_dk_json_str(b, t->names[i], strlen(t->names[i]));
-        drv_buf_puts(b, ":");
+        if (i) osiris_buf_puts(b, ",");
+        osiris_buf_json_string(b, t->names[i], strlen(t->names[i]));
+        osiris_buf_puts(b, ":");
         if (!drv_dk_text(api, b, api->struct_vector_get_child(v, i), &t->child[i], row, 1)) return 0;
       }
-      drv_buf_puts(b, "}");
+      osiris_buf_puts(b, "}");
       return 1;
     case DK_UNION: { /* a STRUCT of (tag, member...): {name: active member} */
       uint8_t tag = ((const uint8_t *)api->vector_get_data(api->struct_vector_get_child(v, 0)))[row];
       if (tag >= t->n) return 0;
-      drv_buf_puts(b, "{");
-      drv_dk_json_str(b, t->names[tag], strlen(t->names[tag]));
-      drv_buf_puts(b, ":");
+      osiris_buf_puts(b, "{");
+      osiris_buf_json_string(b, t->names[tag], strlen(t->names[tag]));
+      osiris_buf_puts(b, ":");
       if (!drv_dk_text(api, b, api->struct_vector_get_child(v, (dk_idx)tag + 1), &t->child[tag], row, 1))
         return 0;
-      drv_buf_puts(b, "}");
+      osiris_buf_puts(b, "}");
       return 1;
     }
     default:
       return 0;
   }
-  if (quoted) drv_dk_json_str(b, num, n); else drv_buf_put(b, num, n);
+  if (quoted) osiris_buf_json_string(b, num, n); else osiris_buf_put(b, num, n);
   return 1;
 }
 
@@ -3013,13 +2953,13 @@ static osiris_rc drv_dk_open(drv_dk_session *ss, int64_t threads, const char *me
   if (!rc) rc = drv_dk_exec(ss, "SET TimeZone = 'UTC'", err, cap);
   if (!rc && tmpdir) {
     /* the spill directory stays reachable once external access is off */
-    drv_buf q = {0};
+    osiris_buf q = {0};
     const char *p;
-    drv_buf_puts(&q, "SET allowed_directories = ['");
-    for (p = tmpdir; *p; p++) drv_buf_put(&q, *p == '\'' ? "''" : p, *p == '\'' ? 2 : 1);
-    drv_buf_puts(&q, "']");
+    osiris_buf_puts(&q, "SET allowed_directories = ['");
+    for (p = tmpdir; *p; p++) osiris_buf_put(&q, *p == '\'' ? "''" : p, *p == '\'' ? 2 : 1);
+    osiris_buf_puts(&q, "']");
     rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
-    drv_buf_free(&q);
+    osiris_buf_free(&q);
     if (!rc) ss->tmpdir = drv_strdup(tmpdir);
   }
   if (!rc) rc = drv_dk_exec(ss, "SET enable_external_access = false", err, cap);
@@ -3029,23 +2969,23 @@ static osiris_rc drv_dk_open(drv_dk_session *ss, int64_t threads, const char *me
 /* Load frame f as table `name` (created here); appender reused by streams. */
 static osiris_rc drv_dk_create_table(drv_dk_session *ss, const char *name, const osiris_frame *f,
                                      char *err, size_t cap) {
-  drv_buf ddl = {0};
+  osiris_buf ddl = {0};
   char tbuf[32];
   size_t c, ncols = osiris_frame_cols(f);
   osiris_rc rc;
-  drv_buf_puts(&ddl, "CREATE TABLE ");
+  osiris_buf_puts(&ddl, "CREATE TABLE ");
   drv_buf_ident(&ddl, name);
-  drv_buf_puts(&ddl, " (");
+  osiris_buf_puts(&ddl, " (");
   for (c = 0; c < ncols; c++) {
-    if (c) drv_buf_puts(&ddl, ", ");
+    if (c) osiris_buf_puts(&ddl, ", ");
     drv_buf_ident(&ddl, osiris_frame_col_name(f, c));
-    drv_buf_puts(&ddl, " ");
-    drv_buf_puts(&ddl, drv_dk_sql_type(f, c, tbuf, sizeof tbuf));
+    osiris_buf_puts(&ddl, " ");
+    osiris_buf_puts(&ddl, drv_dk_sql_type(f, c, tbuf, sizeof tbuf));
   }
-  drv_buf_puts(&ddl, ")");
+  osiris_buf_puts(&ddl, ")");
   if (ddl.oom) rc = OSIRIS_ENOMEM;
   else rc = drv_dk_exec(ss, ddl.p, err, cap);
-  drv_buf_free(&ddl);
+  osiris_buf_free(&ddl);
   return rc;
 }
 
@@ -3105,14 +3045,14 @@ static osiris_rc drv_dk_loader_close(drv_dk_session *ss, drv_dk_loader *ld, char
 /* CREATE VIEW alias AS FROM target. */
 static osiris_rc drv_dk_alias(drv_dk_session *ss, const char *alias, const char *target, char *err,
                               size_t cap) {
-  drv_buf q = {0};
+  osiris_buf q = {0};
   osiris_rc rc;
-  drv_buf_puts(&q, "CREATE VIEW ");
+  osiris_buf_puts(&q, "CREATE VIEW ");
   drv_buf_ident(&q, alias);
-  drv_buf_puts(&q, " AS FROM ");
+  osiris_buf_puts(&q, " AS FROM ");
   drv_buf_ident(&q, target);
   rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
-  drv_buf_free(&q);
+  osiris_buf_free(&q);
   return rc;
 }
 
@@ -3253,7 +3193,7 @@ static osiris_rc drv_dk_widen(osiris_frame **fp, size_t col) {
 
 /* Append value `row` of vector v to column c of the row being built. */
 static osiris_rc drv_dk_put(drv_dk_session *ss, osiris_frame **fp, drv_dk_col *o, size_t c,
-                            dk_vector v, dk_idx row, drv_buf *scratch, char *err, size_t cap) {
+                            dk_vector v, dk_idx row, osiris_buf *scratch, char *err, size_t cap) {
   const void *data = ss->api.vector_get_data(v);
   osiris_frame *f = *fp;
   int64_t ts;
@@ -3360,7 +3300,7 @@ static osiris_rc drv_dk_run_query(drv_dk_session *ss, dk_prepared st, osiris_ste
   drv_dk_col *cols = NULL;
   char **names = NULL;
   osiris_frame *f = NULL;
-  drv_buf scratch = {0};
+  osiris_buf scratch = {0};
   size_t ncols = 0, c;
   int state, interrupted = 0, have_res = 0;
   osiris_rc rc = OSIRIS_OK;
@@ -3448,7 +3388,7 @@ done:
   for (c = 0; names && c < ncols; c++) free(names[c]);
   free(cols);
   free(names);
-  drv_buf_free(&scratch);
+  osiris_buf_free(&scratch);
   osiris_frame_free(f);
   return rc;
 }
@@ -3515,12 +3455,12 @@ static osiris_rc drv_dk_load_inputs(drv_dk_session *ss, osiris_step *s, double *
       (void)osiris_step_input(s, i, &name); /* all consumed: names only */
       if (!name) continue;
       if (!first) {
-        drv_buf q = {0};
+        osiris_buf q = {0};
         first = name;
-        drv_buf_puts(&q, "ALTER TABLE osiris_input_0 RENAME TO ");
+        osiris_buf_puts(&q, "ALTER TABLE osiris_input_0 RENAME TO ");
         drv_buf_ident(&q, name);
         rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
-        drv_buf_free(&q);
+        osiris_buf_free(&q);
       } else {
         rc = drv_dk_alias(ss, name, first, err, cap);
       }
