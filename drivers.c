@@ -5,7 +5,7 @@
  * (steps, frames, JSON, CSV), libc and SQLite (DuckDB is loaded at run
  * time, section 3b).  It holds:
  *
- *   1. Shared helpers      config readers, paths, small buffers, dates
+ *   1. Shared helpers      config readers, paths
  *   2. filesystem CSV      filesystem.csv_extractor, filesystem.csv_writer
  *   3. SQL on SQLite       sql.processor: SQLite over the upstream frames
  *                          through a virtual table, plus generate_series/range
@@ -25,9 +25,13 @@
  * component spec: cfg hashes depend on them), then add one line to
  * osiris_register_builtin_drivers().  Everything else here stays static.
  *
- * Memory: the public API has no allocator hook, so this file uses libc
- * malloc/free for its own scratch memory; strings owned by osiris
- * (osiris_step_path) are released with osiris_free().
+ * Memory: everything this file allocates for itself goes through the
+ * osiris allocator (osiris_malloc/calloc/realloc/strdup, osiris_buf;
+ * released with osiris_free), so the fault-injection build fails the
+ * drivers' allocations with the engine's (tests/test_alloc.c).  Memory a
+ * client library hands out goes back through that library (sqlite3_free,
+ * mysql_free_result, PQclear, curl_free, DuckDB's free).  Dates, doubles,
+ * JSON strings and hex come from osiris.h too, never from a local copy.
  *
  * Build: cc -I/usr/include/mariadb -I/usr/include/postgresql -c drivers.c
  * (links with -lsqlite3 -lmariadb -lpq -lcurl, and -ldl before glibc 2.34;
@@ -144,7 +148,7 @@ static osiris_rc drv_cfg_int(osiris_step *s, const osiris_json *cfg, const char 
 }
 
 /* A list of strings as a NULL-terminated array of borrowed pointers
- * (malloc'd; free() it).  *out stays NULL when the key is absent.  With
+ * (owned: osiris_free() it).  *out stays NULL when the key is absent.  With
  * allow_scalar a single string counts as a one-element list. */
 static osiris_rc drv_cfg_strlist(osiris_step *s, const osiris_json *cfg, const char *key,
                                  int allow_scalar, const char ***out) {
@@ -154,7 +158,7 @@ static osiris_rc drv_cfg_strlist(osiris_step *s, const osiris_json *cfg, const c
   *out = NULL;
   if (!v) return OSIRIS_OK;
   if (allow_scalar && osiris_json_kind_of(v) == OSIRIS_JSON_STRING) {
-    list = calloc(2, sizeof *list);
+    list = osiris_calloc(2, sizeof *list);
     if (!list) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
     list[0] = osiris_json_str(v);
     *out = list;
@@ -163,12 +167,12 @@ static osiris_rc drv_cfg_strlist(osiris_step *s, const osiris_json *cfg, const c
   if (osiris_json_kind_of(v) != OSIRIS_JSON_ARRAY)
     return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s must be a list of strings", key);
   n = osiris_json_size(v);
-  list = calloc(n + 1, sizeof *list);
+  list = osiris_calloc(n + 1, sizeof *list);
   if (!list) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
   for (i = 0; i < n; i++) {
     const osiris_json *item = osiris_json_at(v, i);
     if (osiris_json_kind_of(item) != OSIRIS_JSON_STRING) {
-      free(list);
+      osiris_free(list);
       return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s[%zu] must be a string", key, i);
     }
     list[i] = osiris_json_str(item);
@@ -208,20 +212,13 @@ static void drv_warn_unknown_keys(osiris_step *s, const osiris_json *cfg,
   }
 }
 
-static char *drv_strdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
-/* dir + "/" + name (malloc'd). */
+/* dir + "/" + name (owned: osiris_free). */
 static char *drv_path_join(const char *dir, const char *name) {
   size_t a = strlen(dir), b = strlen(name);
   char *p;
   while (a > 1 && dir[a - 1] == '/') a--;
   if (a > SIZE_MAX - b - 2) return NULL;
-  p = malloc(a + b + 2);
+  p = osiris_malloc(a + b + 2);
   if (!p) return NULL;
   memcpy(p, dir, a);
   p[a] = '/';
@@ -229,7 +226,7 @@ static char *drv_path_join(const char *dir, const char *name) {
   return p;
 }
 
-/* Resolve a config path (malloc'd result).  A connection's base_dir wins
+/* Resolve a config path (owned result: osiris_free).  A connection's base_dir wins
  * over the step base directory for relative paths, as in the reference. */
 static osiris_rc drv_resolve_path(osiris_step *s, const char *path, char **out) {
   const osiris_json *conn = osiris_step_connection(s);
@@ -245,7 +242,7 @@ static osiris_rc drv_resolve_path(osiris_step *s, const char *path, char **out) 
   } else {
     char *p = osiris_step_path(s, path);
     if (p) {
-      abs = drv_strdup(p);
+      abs = osiris_strdup(p);
       osiris_free(p);
     }
   }
@@ -441,9 +438,9 @@ static osiris_rc drv_csv_extractor_run(osiris_step *s) {
 
 done:
   osiris_frame_free(f);
-  free(abs);
-  free(columns);
-  free(na_values);
+  osiris_free(abs);
+  osiris_free(columns);
+  osiris_free(na_values);
   return rc;
 }
 
@@ -519,7 +516,7 @@ static osiris_rc drv_csv_write_stream(osiris_step *s, const char *path, const os
   osiris_step_metric(s, "rows_written", rows, "rows");
   osiris_step_file_written(s, abs, "csv");
 done:
-  free(abs);
+  osiris_free(abs);
   return rc;
 }
 
@@ -573,7 +570,7 @@ static osiris_rc drv_csv_writer_run(osiris_step *s) {
   osiris_step_file_written(s, abs, "csv");
 
 done:
-  free(abs);
+  osiris_free(abs);
   return rc;
 }
 
@@ -611,7 +608,7 @@ static osiris_rc drv_pq_project(osiris_step *s, const osiris_frame *src, const c
   osiris_frame *f = osiris_frame_new();
   osiris_rc rc = OSIRIS_OK;
   if (limit >= 0 && (uint64_t)limit < rows) rows = (size_t)limit;
-  idx = calloc(n ? n : 1, sizeof *idx);
+  idx = osiris_calloc(n ? n : 1, sizeof *idx);
   if (!f || !idx) {
     rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
     goto done;
@@ -661,7 +658,7 @@ fail:
   rc = osiris_step_fail(s, rc, "cannot copy the selected columns (%s)", osiris_rc_name(rc));
 done:
   osiris_frame_free(f);
-  free(idx);
+  osiris_free(idx);
   return rc;
 }
 
@@ -700,7 +697,7 @@ static osiris_rc drv_pq_extractor_run(osiris_step *s) {
   osiris_step_set_output(s, f);
   f = NULL;
 done:
-  free(cols);
+  osiris_free(cols);
   osiris_frame_free(f);
   osiris_free(abs);
   return rc;
@@ -886,11 +883,11 @@ static int drv_sql_build_index(drv_sql_vtab *vt, size_t col) {
   size_t r;
   if (ix->heads) return SQLITE_OK;
   while (nb < (uint64_t)vt->rows * 2) nb *= 2;
-  ix->heads = calloc((size_t)nb, sizeof *ix->heads);
-  ix->next = malloc((vt->rows ? vt->rows : 1) * sizeof *ix->next);
+  ix->heads = osiris_calloc((size_t)nb, sizeof *ix->heads);
+  ix->next = osiris_malloc((vt->rows ? vt->rows : 1) * sizeof *ix->next);
   if (!ix->heads || !ix->next) {
-    free(ix->heads);
-    free(ix->next);
+    osiris_free(ix->heads);
+    osiris_free(ix->next);
     ix->heads = ix->next = NULL;
     return SQLITE_NOMEM;
   }
@@ -942,7 +939,7 @@ static int drv_sql_connect(sqlite3 *db, void *aux, int argc, const char *const *
     *errmsg = sqlite3_mprintf("osiris_frame: no frame %s", argv[3]);
     goto done;
   }
-  vt = sqlite3_malloc(sizeof *vt);
+  vt = osiris_malloc(sizeof *vt);
   if (!vt) {
     rc = SQLITE_NOMEM;
     goto done;
@@ -951,7 +948,7 @@ static int drv_sql_connect(sqlite3 *db, void *aux, int argc, const char *const *
   vt->frame = env->frames[idx];
   vt->rows = osiris_frame_rows(vt->frame);
   vt->cols = osiris_frame_cols(vt->frame);
-  vt->index = calloc(vt->cols ? vt->cols : 1, sizeof *vt->index);
+  vt->index = osiris_calloc(vt->cols ? vt->cols : 1, sizeof *vt->index);
   if (!vt->index) {
     rc = SQLITE_NOMEM;
     goto done;
@@ -982,8 +979,8 @@ static int drv_sql_connect(sqlite3 *db, void *aux, int argc, const char *const *
 
 done:
   if (vt) {
-    free(vt->index);
-    sqlite3_free(vt);
+    osiris_free(vt->index);
+    osiris_free(vt);
   }
   osiris_buf_free(&sql);
   return rc;
@@ -993,11 +990,11 @@ static int drv_sql_disconnect(sqlite3_vtab *base) {
   drv_sql_vtab *vt = (drv_sql_vtab *)base;
   size_t c;
   for (c = 0; c < vt->cols; c++) {
-    free(vt->index[c].heads);
-    free(vt->index[c].next);
+    osiris_free(vt->index[c].heads);
+    osiris_free(vt->index[c].next);
   }
-  free(vt->index);
-  sqlite3_free(vt);
+  osiris_free(vt->index);
+  osiris_free(vt);
   return SQLITE_OK;
 }
 
@@ -1031,7 +1028,7 @@ static int drv_sql_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
 }
 
 static int drv_sql_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out) {
-  drv_sql_cursor *cur = sqlite3_malloc(sizeof *cur);
+  drv_sql_cursor *cur = osiris_malloc(sizeof *cur);
   (void)base;
   if (!cur) return SQLITE_NOMEM;
   memset(cur, 0, sizeof *cur);
@@ -1041,8 +1038,8 @@ static int drv_sql_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out) {
 
 static int drv_sql_close(sqlite3_vtab_cursor *base) {
   drv_sql_cursor *cur = (drv_sql_cursor *)base;
-  free(cur->key_copy);
-  sqlite3_free(cur);
+  osiris_free(cur->key_copy);
+  osiris_free(cur);
   return SQLITE_OK;
 }
 
@@ -1121,8 +1118,8 @@ static int drv_sql_probe(drv_sql_cursor *cur, osiris_type t, sqlite3_value *v) {
       p = (const char *)sqlite3_value_text(v);
       n = sqlite3_value_bytes(v);
       if (!p) return DRV_SQL_SCAN;
-      free(cur->key_copy);
-      cur->key_copy = malloc((size_t)n + 1);
+      osiris_free(cur->key_copy);
+      cur->key_copy = osiris_malloc((size_t)n + 1);
       if (!cur->key_copy) return -1;
       memcpy(cur->key_copy, p, (size_t)n + 1);
       cur->key_text = cur->key_copy;
@@ -1298,7 +1295,7 @@ static int drv_series_connect(sqlite3 *db, void *aux, int argc, const char *cons
                                     : "CREATE TABLE x(generate_series INTEGER, start HIDDEN, "
                                       "stop HIDDEN, step HIDDEN, value INTEGER HIDDEN)");
   if (rc != SQLITE_OK) return rc;
-  vt = sqlite3_malloc(sizeof *vt);
+  vt = osiris_malloc(sizeof *vt);
   if (!vt) return SQLITE_NOMEM;
   memset(vt, 0, sizeof *vt);
   vt->exclusive = aux != NULL;
@@ -1307,7 +1304,7 @@ static int drv_series_connect(sqlite3 *db, void *aux, int argc, const char *cons
 }
 
 static int drv_series_disconnect(sqlite3_vtab *vt) {
-  sqlite3_free(vt);
+  osiris_free(vt);
   return SQLITE_OK;
 }
 
@@ -1338,7 +1335,7 @@ static int drv_series_best_index(sqlite3_vtab *vt, sqlite3_index_info *info) {
 }
 
 static int drv_series_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out) {
-  drv_series_cursor *cur = sqlite3_malloc(sizeof *cur);
+  drv_series_cursor *cur = osiris_malloc(sizeof *cur);
   (void)vt;
   if (!cur) return SQLITE_NOMEM;
   memset(cur, 0, sizeof *cur);
@@ -1347,7 +1344,7 @@ static int drv_series_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out) {
 }
 
 static int drv_series_close(sqlite3_vtab_cursor *cur) {
-  sqlite3_free(cur);
+  osiris_free(cur);
   return SQLITE_OK;
 }
 
@@ -1727,7 +1724,7 @@ static osiris_rc drv_sql_retype(osiris_frame **fp, char **names,
 
 /* Result column names, unique: a repeated name gets "_1", "_2", ... */
 static osiris_rc drv_sql_names(sqlite3_stmt *st, size_t ncols, char ***out) {
-  char **names = calloc(ncols ? ncols : 1, sizeof *names);
+  char **names = osiris_calloc(ncols ? ncols : 1, sizeof *names);
   size_t c, j;
   *out = NULL;
   if (!names) return OSIRIS_ENOMEM;
@@ -1737,7 +1734,7 @@ static osiris_rc drv_sql_names(sqlite3_stmt *st, size_t ncols, char ***out) {
     unsigned k = 0;
     int clash;
     if (!base) base = "";
-    name = drv_strdup(base);
+    name = osiris_strdup(base);
     for (;;) {
       if (!name) goto oom;
       clash = 0;
@@ -1748,8 +1745,8 @@ static osiris_rc drv_sql_names(sqlite3_stmt *st, size_t ncols, char ***out) {
         clash = later && strcmp(later, name) == 0;
       }
       if (!clash) break;
-      free(name);
-      name = malloc(strlen(base) + 16);
+      osiris_free(name);
+      name = osiris_malloc(strlen(base) + 16);
       if (name) snprintf(name, strlen(base) + 16, "%s_%u", base, ++k);
     }
     names[c] = name;
@@ -1757,8 +1754,8 @@ static osiris_rc drv_sql_names(sqlite3_stmt *st, size_t ncols, char ***out) {
   *out = names;
   return OSIRIS_OK;
 oom:
-  for (j = 0; j < ncols; j++) free(names[j]);
-  free(names);
+  for (j = 0; j < ncols; j++) osiris_free(names[j]);
+  osiris_free(names);
   return OSIRIS_ENOMEM;
 }
 
@@ -1916,9 +1913,9 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
     drv_sql_err(err, errcap, "SQL error: the statement returns no columns (expected a SELECT)");
     goto done;
   }
-  outs = calloc(ncols, sizeof *outs);
-  vals = calloc(ncols, sizeof *vals);
-  vtypes = calloc(ncols, sizeof *vtypes);
+  outs = osiris_calloc(ncols, sizeof *outs);
+  vals = osiris_calloc(ncols, sizeof *vals);
+  vtypes = osiris_calloc(ncols, sizeof *vtypes);
   if (!outs || !vals || !vtypes || (rc = drv_sql_names(st, ncols, &colnames)) != OSIRIS_OK) {
     rc = OSIRIS_ENOMEM;
     goto done;
@@ -1983,11 +1980,11 @@ row_fail:
 done:
   osiris_frame_free(f);
   if (colnames)
-    for (i = 0; i < ncols; i++) free(colnames[i]);
-  free(colnames);
-  free(outs);
-  free(vals);
-  free(vtypes);
+    for (i = 0; i < ncols; i++) osiris_free(colnames[i]);
+  osiris_free(colnames);
+  osiris_free(outs);
+  osiris_free(vals);
+  osiris_free(vtypes);
   osiris_buf_free(&ddl);
   sqlite3_finalize(st);
   sqlite3_close(db);
@@ -2031,8 +2028,8 @@ static osiris_rc drv_sql_run(osiris_step *s) {
     goto done;
   }
   drv_warn_unknown_keys(s, cfg, drv_sql_keys);
-  inputs = calloc(n ? n : 1, sizeof *inputs);
-  names = calloc(n ? n : 1, sizeof *names);
+  inputs = osiris_calloc(n ? n : 1, sizeof *inputs);
+  names = osiris_calloc(n ? n : 1, sizeof *names);
   if (!inputs || !names) {
     rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
     goto done;
@@ -2052,8 +2049,8 @@ static osiris_rc drv_sql_run(osiris_step *s) {
 
 done:
   osiris_frame_free(f);
-  free(inputs);
-  free(names);
+  osiris_free(inputs);
+  osiris_free(names);
   return rc;
 }
 
@@ -2293,7 +2290,7 @@ static size_t drv_dk_candidates(char *out[6]) {
   ssize_t n;
   size_t k = 0, i;
   if (env && *env) {
-    out[k++] = drv_strdup(env);
+    out[k++] = osiris_strdup(env);
     return out[0] ? 1 : 0;
   }
   n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -2304,7 +2301,7 @@ static size_t drv_dk_candidates(char *out[6]) {
     for (i = 0; i < sizeof rel / sizeof *rel; i++)
       if ((out[k] = drv_path_join(self, rel[i])) != NULL) k++;
   }
-  if ((out[k] = drv_strdup("libduckdb.so")) != NULL) k++; /* the loader's search path */
+  if ((out[k] = osiris_strdup("libduckdb.so")) != NULL) k++; /* the loader's search path */
   return k;
 }
 
@@ -2370,7 +2367,7 @@ static osiris_rc drv_dk_load(drv_dk_api *api, char *used, size_t usedcap, char *
     size_t l = strlen(err);
     snprintf(err + l, cap - l, " (%s)", DRV_DK_REMEDY);
   }
-  for (i = 0; i < n; i++) free(paths[i]);
+  for (i = 0; i < n; i++) osiris_free(paths[i]);
   return rc;
 }
 static void drv_dk_unload(drv_dk_api *api) {
@@ -2397,18 +2394,18 @@ static void drv_dk_type_free(drv_dk_type *t) {
   size_t i;
   for (i = 0; i < t->n; i++) {
     drv_dk_type_free(&t->child[i]);
-    if (t->names) free(t->names[i]);
+    if (t->names) osiris_free(t->names[i]);
   }
-  for (i = 0; i < t->ndict; i++) free(t->dict[i]);
-  free(t->child);
-  free(t->names);
-  free(t->dict);
+  for (i = 0; i < t->ndict; i++) osiris_free(t->dict[i]);
+  osiris_free(t->child);
+  osiris_free(t->names);
+  osiris_free(t->dict);
   memset(t, 0, sizeof *t);
 }
 
 /* Copy a string DuckDB allocated, releasing it. */
 static char *drv_dk_take(const drv_dk_api *api, char *s) {
-  char *c = drv_strdup(s ? s : "");
+  char *c = osiris_strdup(s ? s : "");
   if (s) api->free(s);
   return c;
 }
@@ -2429,7 +2426,7 @@ static int drv_dk_type_build(const drv_dk_api *api, dk_ltype lt, drv_dk_type *t,
     case DK_ENUM:
       t->internal = api->enum_internal_type(lt);
       t->ndict = api->enum_dictionary_size(lt);
-      t->dict = calloc(t->ndict ? t->ndict : 1, sizeof *t->dict);
+      t->dict = osiris_calloc(t->ndict ? t->ndict : 1, sizeof *t->dict);
       if (!t->dict) return 0;
       for (i = 0; i < t->ndict; i++)
         if (!(t->dict[i] = drv_dk_take(api, api->enum_dictionary_value(lt, i)))) return 0;
@@ -2440,8 +2437,8 @@ static int drv_dk_type_build(const drv_dk_api *api, dk_ltype lt, drv_dk_type *t,
     case DK_UNION: n = api->union_type_member_count(lt); break;
     default: return 1;
   }
-  t->child = calloc(n ? n : 1, sizeof *t->child);
-  t->names = calloc(n ? n : 1, sizeof *t->names);
+  t->child = osiris_calloc(n ? n : 1, sizeof *t->child);
+  t->names = osiris_calloc(n ? n : 1, sizeof *t->names);
   if (!t->child || !t->names) return 0;
   t->n = n;
   if (t->id == DK_ARRAY) t->array_size = api->array_type_array_size(lt);
@@ -2894,7 +2891,7 @@ static void drv_dk_rmtree(const char *dir) {
       if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
       if ((p = drv_path_join(dir, e->d_name)) != NULL) {
         unlink(p);
-        free(p);
+        osiris_free(p);
       }
     }
     closedir(d);
@@ -2906,7 +2903,7 @@ static void drv_dk_close(drv_dk_session *ss) {
   if (ss->con) ss->api.disconnect(&ss->con);
   if (ss->db) ss->api.close(&ss->db);
   if (ss->tmpdir) drv_dk_rmtree(ss->tmpdir);
-  free(ss->tmpdir);
+  osiris_free(ss->tmpdir);
   drv_dk_unload(&ss->api);
   memset(ss, 0, sizeof *ss);
 }
@@ -2960,7 +2957,7 @@ static osiris_rc drv_dk_open(drv_dk_session *ss, int64_t threads, const char *me
     osiris_buf_puts(&q, "']");
     rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
     osiris_buf_free(&q);
-    if (!rc) ss->tmpdir = drv_strdup(tmpdir);
+    if (!rc) ss->tmpdir = osiris_strdup(tmpdir);
   }
   if (!rc) rc = drv_dk_exec(ss, "SET enable_external_access = false", err, cap);
   return rc;
@@ -3001,7 +2998,7 @@ static void drv_dk_loader_end(drv_dk_session *ss, drv_dk_loader *ld) {
   if (ld->chunk) ss->api.destroy_data_chunk(&ld->chunk);
   for (c = 0; ld->types && c < ld->ncols; c++)
     if (ld->types[c]) ss->api.destroy_logical_type(&ld->types[c]);
-  free(ld->types);
+  osiris_free(ld->types);
   if (ld->app) ss->api.appender_destroy(&ld->app);
   memset(ld, 0, sizeof *ld);
 }
@@ -3014,7 +3011,7 @@ static osiris_rc drv_dk_loader_begin(drv_dk_session *ss, drv_dk_loader *ld, cons
   memset(ld, 0, sizeof *ld);
   if (rc) return rc;
   ld->ncols = osiris_frame_cols(f);
-  ld->types = calloc(ld->ncols ? ld->ncols : 1, sizeof *ld->types);
+  ld->types = osiris_calloc(ld->ncols ? ld->ncols : 1, sizeof *ld->types);
   if (!ld->types) return OSIRIS_ENOMEM;
   for (c = 0; c < ld->ncols; c++)
     if (!(ld->types[c] = drv_dk_ltype_of(&ss->api, f, c))) return OSIRIS_ENOMEM;
@@ -3150,7 +3147,7 @@ static osiris_rc drv_dk_plan(drv_dk_session *ss, dk_result *res, drv_dk_col *col
 
 /* Unique result column names: a repeated name gets "_1", "_2", ... */
 static char **drv_dk_names(drv_dk_session *ss, dk_result *res, size_t n) {
-  char **names = calloc(n ? n : 1, sizeof *names);
+  char **names = osiris_calloc(n ? n : 1, sizeof *names);
   size_t c, k;
   if (!names) return NULL;
   for (c = 0; c < n; c++) {
@@ -3164,9 +3161,9 @@ static char **drv_dk_names(drv_dk_session *ss, dk_result *res, size_t n) {
       for (k = 0; k < c && !clash; k++) clash = strcmp(names[k], buf) == 0;
       if (clash) snprintf(buf, sizeof buf, "%s_%d", base, ++suffix);
     } while (clash);
-    if (!(names[c] = drv_strdup(buf))) {
-      for (k = 0; k < c; k++) free(names[k]);
-      free(names);
+    if (!(names[c] = osiris_strdup(buf))) {
+      for (k = 0; k < c; k++) osiris_free(names[k]);
+      osiris_free(names);
       return NULL;
     }
   }
@@ -3177,8 +3174,8 @@ static char **drv_dk_names(drv_dk_session *ss, dk_result *res, size_t n) {
  * that column as an exact decimal of scale 0 (drv_sql_retype). */
 static osiris_rc drv_dk_widen(osiris_frame **fp, size_t col) {
   size_t c, ncols = osiris_frame_cols(*fp);
-  drv_sql_out *outs = calloc(ncols ? ncols : 1, sizeof *outs);
-  char **names = calloc(ncols ? ncols : 1, sizeof *names);
+  drv_sql_out *outs = osiris_calloc(ncols ? ncols : 1, sizeof *outs);
+  char **names = osiris_calloc(ncols ? ncols : 1, sizeof *names);
   osiris_rc rc = outs && names ? OSIRIS_OK : OSIRIS_ENOMEM;
   for (c = 0; c < ncols && !rc; c++) {
     names[c] = (char *)osiris_frame_col_name(*fp, c); /* borrowed: retype copies them */
@@ -3186,8 +3183,8 @@ static osiris_rc drv_dk_widen(osiris_frame **fp, size_t col) {
     outs[c].scale = c == col ? 0 : osiris_frame_col_scale(*fp, c);
   }
   if (!rc) rc = drv_sql_retype(fp, names, outs, ncols);
-  free(outs);
-  free(names);
+  osiris_free(outs);
+  osiris_free(names);
   return rc;
 }
 
@@ -3338,7 +3335,7 @@ static osiris_rc drv_dk_run_query(drv_dk_session *ss, dk_prepared st, osiris_ste
   }
   have_res = 1;
   ncols = ss->api.column_count(&res);
-  cols = calloc(ncols ? ncols : 1, sizeof *cols);
+  cols = osiris_calloc(ncols ? ncols : 1, sizeof *cols);
   names = drv_dk_names(ss, &res, ncols);
   f = osiris_frame_new();
   if (!cols || !names || !f) {
@@ -3385,9 +3382,9 @@ done:
   if (have_res) ss->api.destroy_result(&res);
   if (pend) ss->api.destroy_pending(&pend);
   for (c = 0; cols && c < ncols; c++) drv_dk_type_free(&cols[c].type);
-  for (c = 0; names && c < ncols; c++) free(names[c]);
-  free(cols);
-  free(names);
+  for (c = 0; names && c < ncols; c++) osiris_free(names[c]);
+  osiris_free(cols);
+  osiris_free(names);
   osiris_buf_free(&scratch);
   osiris_frame_free(f);
   return rc;
@@ -3410,19 +3407,19 @@ static const osiris_config_key drv_dk_keys[] = {
  * <run dir>/artifacts/<step>, and DuckDB's spill files are not artifacts. */
 static char *drv_dk_tmpdir(osiris_step *s) {
   const char *adir = osiris_step_artifacts_dir(s);
-  char *run = drv_strdup(adir ? adir : ""), *slash, *tmp = NULL;
+  char *run = osiris_strdup(adir ? adir : ""), *slash, *tmp = NULL;
   int k;
   if (!run) return NULL;
   for (k = 0; k < 2 && (slash = strrchr(run, '/')) != NULL; k++) *slash = 0;
   if (k == 2 && *run) {
     size_t n = strlen(run) + strlen(osiris_step_id(s)) + 32;
-    if ((tmp = malloc(n)) != NULL) {
+    if ((tmp = osiris_malloc(n)) != NULL) {
       snprintf(tmp, n, "%s/tmp", run);
       mkdir(tmp, 0700);
       snprintf(tmp, n, "%s/tmp/duckdb-%s", run, osiris_step_id(s));
     }
   }
-  free(run);
+  osiris_free(run);
   return tmp;
 }
 
@@ -3528,7 +3525,7 @@ static osiris_rc drv_dk_run(osiris_step *s) {
 done:
   if (st) ss.api.destroy_prepare(&st);
   drv_dk_close(&ss);
-  free(tmpdir);
+  osiris_free(tmpdir);
   osiris_frame_free(f);
   return rc;
 }
