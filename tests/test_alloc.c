@@ -1,18 +1,21 @@
 /* tests/test_alloc.c -- every allocation may fail.
  *
  * Built with -DOSIRIS_FAULT_INJECTION (and ASan/UBSan with LeakSanitizer
- * by `make test`): for N = 0, 1, 2, ... the Nth allocation of the engine
- * fails, over each of
+ * by `make test`): for N = 0, 1, 2, ... the Nth allocation fails, over
+ * each of
  *   - compiling the example pipeline,
  *   - reading a CSV file,
  *   - writing and reading a Parquet file,
- *   - a local run of a CSV -> SQL -> CSV pipeline,
- *   - a worker executing the commands of one step;
+ *   - a local run of a CSV -> SQL -> CSV + Parquet pipeline,
+ *   - a worker executing the commands of two steps (a CSV extractor, a
+ *     Parquet extractor with columns and limit);
  * each must end with OSIRIS_ENOMEM (or a cleanly failed run whose
  * status.json exists, when the failure came after the session was open),
  * never a crash or a leak, and the loop must reach an N past the last
- * allocation, where the operation succeeds.  The drivers' own allocations
- * (drivers.c) are not counted here: only the engine's os_malloc family. */
+ * allocation, where the operation succeeds.  The count covers the engine
+ * and the built-in drivers alike: drivers.c allocates only through the
+ * osiris_malloc family (memory a client library hands out, e.g. SQLite's,
+ * is that library's and is not counted). */
 #include "../osiris.c"
 #include "../drivers.c"
 #include "harness.h"
@@ -198,7 +201,10 @@ static int ta_worker_ok(void) {
   int ok;
   snprintf(path, sizeof path, "%s/worker/worker.out", ta_dir);
   if (os_read_file(path, &text, &len, NULL)) return 0;
-  ok = strstr(text, "\"cmd\":\"exec_step\",\"ok\":true") != NULL;
+  {
+    const char *first = strstr(text, "\"cmd\":\"exec_step\",\"ok\":true");
+    ok = first && strstr(first + 1, "\"cmd\":\"exec_step\",\"ok\":true") != NULL;
+  }
   os_free(text);
   return ok;
 }
@@ -224,22 +230,39 @@ int main(void) {
            "  - id: calc\n    component: sql.processor\n    mode: transform\n    needs: [read]\n"
            "    config: {query: \"SELECT id, name, score * 2 AS s FROM df WHERE id > ${params.min}\"}\n"
            "  - id: write\n    component: filesystem.csv_writer\n    mode: write\n    needs: [calc]\n"
-           "    config: {path: out/result.csv}\n");
+           "    config: {path: out/result.csv}\n"
+           "  - id: save\n    component: filesystem.parquet_writer\n    mode: write\n    needs: [calc]\n"
+           "    config: {path: out/result.parquet}\n");
   /* The worker's package: a manifest with one step, its cfg, commands. */
   ta_write("worker/manifest.yaml",
            "meta:\n  oml_version: 0.1.0\n  profile: default\n"
            "pipeline:\n  id: alloc-worker\n  version: 0.1.0\nname: alloc-worker\nsteps:\n"
-           "  - id: read\n    driver: filesystem.csv_extractor\n    cfg_path: cfg/read.json\n    needs: []\n");
+           "  - id: read\n    driver: filesystem.csv_extractor\n    cfg_path: cfg/read.json\n    needs: []\n"
+           "  - id: readpq\n    driver: filesystem.parquet_extractor\n    cfg_path: cfg/readpq.json\n"
+           "    needs: []\n");
   snprintf(path, sizeof path, "%s/worker/cfg", ta_dir);
   mkdir(path, 0755);
   snprintf(path, sizeof path, "%s/worker/data", ta_dir);
   mkdir(path, 0755);
   ta_write("worker/cfg/read.json", "{\"component\":\"filesystem.csv_extractor\",\"path\":\"data/values.csv\"}\n");
   ta_write("worker/data/values.csv", "id,x\n1,2.5\n2,3\n");
+  ta_write("worker/cfg/readpq.json", "{\"component\":\"filesystem.parquet_extractor\","
+                                     "\"path\":\"data/values.parquet\",\"columns\":[\"x\",\"id\"],\"limit\":1}\n");
+  {
+    char csv[600], pq[600], err[256];
+    osiris_frame *f = NULL;
+    snprintf(csv, sizeof csv, "%s/worker/data/values.csv", ta_dir);
+    snprintf(pq, sizeof pq, "%s/data/values.parquet", ta_dir); /* paths resolve in the project */
+    CHECK_RC(osiris_csv_read(csv, NULL, &f, err, sizeof err), OSIRIS_OK);
+    CHECK_RC(osiris_parquet_write(pq, f, NULL, err, sizeof err), OSIRIS_OK);
+    osiris_frame_free(f);
+  }
   ta_write("worker/commands.jsonl",
            "{\"cmd\":\"ping\"}\n{\"cmd\":\"prepare\",\"session_id\":\"s1\",\"manifest\":\"manifest.yaml\"}\n"
            "{\"cmd\":\"exec_step\",\"step_id\":\"read\",\"driver\":\"filesystem.csv_extractor\","
-           "\"cfg_path\":\"cfg/read.json\",\"inputs\":{}}\n{\"cmd\":\"cleanup\"}\n");
+           "\"cfg_path\":\"cfg/read.json\",\"inputs\":{}}\n"
+           "{\"cmd\":\"exec_step\",\"step_id\":\"readpq\",\"driver\":\"filesystem.parquet_extractor\","
+           "\"cfg_path\":\"cfg/readpq.json\",\"inputs\":{}}\n{\"cmd\":\"cleanup\"}\n");
 
   /* Each operation succeeds without faults first: the loops below then
    * test failure paths, not a broken fixture. */
@@ -248,7 +271,13 @@ int main(void) {
   CHECK_RC(op_parquet(-1, NULL), OSIRIS_OK);
   {
     int clean = 0;
+    osiris_frame *saved = NULL;
+    char err[256];
     CHECK_RC(op_local_run(-1, &clean), OSIRIS_OK);
+    snprintf(path, sizeof path, "%s/out/result.parquet", ta_dir);
+    CHECK_RC(osiris_parquet_read(path, &saved, err, sizeof err), OSIRIS_OK);
+    CHECK(osiris_frame_rows(saved) == 3 && osiris_frame_cols(saved) == 3);
+    osiris_frame_free(saved);
     CHECK_RC(op_worker(-1, &clean), OSIRIS_OK);
     CHECK(ta_worker_ok());
   }
