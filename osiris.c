@@ -1763,7 +1763,10 @@ out:
 }
 
 size_t osiris_format_double(char *out, size_t cap, double d) {
-  return out && cap ? js_fmt_double(out, cap, d) : 0;
+  size_t n;
+  if (!out || !cap) return 0;
+  n = js_fmt_double(out, cap, d); /* the full length; osiris.h promises the cut one */
+  return n < cap ? n : cap - 1;
 }
 
 static osiris_rc js_dump_string(os_buf *b, const char *s, size_t len, int ascii) {

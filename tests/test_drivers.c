@@ -531,6 +531,8 @@ static void test_helpers(void) {
   CHECK_STR(buf, "1e-05");
   osiris_format_double(buf, sizeof buf, -0.0);
   CHECK_STR(buf, "-0.0");
+  CHECK(osiris_format_double(small, sizeof small, 0.1 + 0.2) == 7); /* cut to cap - 1 */
+  CHECK_STR(small, "0.30000");
   CHECK(osiris_parse_timestamp("1969-12-31 23:59:59.999999", 26, OSIRIS_TS_SQLITE, &v) && v == -1);
   osiris_format_timestamp(buf, sizeof buf, -1, ' ');
   CHECK_STR(buf, "1969-12-31 23:59:59.999999");
