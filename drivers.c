@@ -2278,9 +2278,11 @@ static osiris_rc drv_dk_load(drv_dk_api *api, char *used, size_t usedcap, char *
 }
 static void drv_dk_unload(drv_dk_api *api) { memset(api, 0, sizeof *api); }
 #else
-/* The candidate paths, in order, into out[] (owned strings); returns how
- * many.  Only $OSIRIS_DUCKDB_LIB when it is set. */
-static size_t drv_dk_candidates(char *out[6]) {
+/* The candidate paths, in order, into out[] (owned strings), and how many
+ * into *count.  Only $OSIRIS_DUCKDB_LIB when it is set.  OSIRIS_ENOMEM
+ * (nothing left in out[]) rather than a shorter list: a path dropped for
+ * want of memory could load another library than the one it names. */
+static osiris_rc drv_dk_candidates(char *out[6], size_t *count) {
   const char *env = getenv("OSIRIS_DUCKDB_LIB");
   static const char *const rel[] = {"libduckdb.so", "vendor/duckdb/libduckdb.so",
                                     "../vendor/duckdb/libduckdb.so",
@@ -2289,9 +2291,12 @@ static size_t drv_dk_candidates(char *out[6]) {
   char self[4096], *slash;
   ssize_t n;
   size_t k = 0, i;
+  int oom = 0;
+  *count = 0;
   if (env && *env) {
-    out[k++] = osiris_strdup(env);
-    return out[0] ? 1 : 0;
+    if (!(out[0] = osiris_strdup(env))) return OSIRIS_ENOMEM;
+    *count = 1;
+    return OSIRIS_OK;
   }
   n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) {
@@ -2299,10 +2304,15 @@ static size_t drv_dk_candidates(char *out[6]) {
     slash = strrchr(self, '/');
     if (slash) *slash = 0;
     for (i = 0; i < sizeof rel / sizeof *rel; i++)
-      if ((out[k] = drv_path_join(self, rel[i])) != NULL) k++;
+      if ((out[k] = drv_path_join(self, rel[i])) != NULL) k++; else oom = 1;
   }
-  if ((out[k] = osiris_strdup("libduckdb.so")) != NULL) k++; /* the loader's search path */
-  return k;
+  if ((out[k] = osiris_strdup("libduckdb.so")) != NULL) k++; else oom = 1; /* the loader's search path */
+  if (oom) {
+    for (i = 0; i < k; i++) osiris_free(out[i]), out[i] = NULL;
+    return OSIRIS_ENOMEM;
+  }
+  *count = k;
+  return OSIRIS_OK;
 }
 
 /* Resolve every symbol and check the version; 0 with err set otherwise. */
@@ -2335,10 +2345,14 @@ static int drv_dk_bind(drv_dk_api *api, const char *path, char *err, size_t cap)
 static osiris_rc drv_dk_load(drv_dk_api *api, char *used, size_t usedcap, char *err, size_t cap) {
   char *paths[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
   char tried[1024] = "";
-  size_t n = drv_dk_candidates(paths), i, tl = 0;
+  size_t n = 0, i, tl = 0;
   osiris_rc rc = OSIRIS_ENOTFOUND;
   memset(api, 0, sizeof *api);
   err[0] = 0;
+  if (drv_dk_candidates(paths, &n) != OSIRIS_OK) {
+    snprintf(err, cap, "out of memory");
+    return OSIRIS_ENOMEM;
+  }
   for (i = 0; i < n && rc; i++) {
     const char *why;
     /* A relative candidate other than the bare soname would resolve
@@ -2948,6 +2962,10 @@ static osiris_rc drv_dk_open(drv_dk_session *ss, int64_t threads, const char *me
     rc = OSIRIS_ESQL;
   }
   if (!rc) rc = drv_dk_exec(ss, "SET TimeZone = 'UTC'", err, cap);
+  if (!rc && tmpdir && !(ss->tmpdir = osiris_strdup(tmpdir))) { /* drv_dk_close removes it */
+    snprintf(err, cap, "out of memory");
+    rc = OSIRIS_ENOMEM;
+  }
   if (!rc && tmpdir) {
     /* the spill directory stays reachable once external access is off */
     osiris_buf q = {0};
@@ -2957,7 +2975,6 @@ static osiris_rc drv_dk_open(drv_dk_session *ss, int64_t threads, const char *me
     osiris_buf_puts(&q, "']");
     rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
     osiris_buf_free(&q);
-    if (!rc) ss->tmpdir = osiris_strdup(tmpdir);
   }
   if (!rc) rc = drv_dk_exec(ss, "SET enable_external_access = false", err, cap);
   return rc;
@@ -3404,23 +3421,29 @@ static const osiris_config_key drv_dk_keys[] = {
     {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 /* <run dir>/tmp/duckdb-<step>: the artifacts directory is
- * <run dir>/artifacts/<step>, and DuckDB's spill files are not artifacts. */
-static char *drv_dk_tmpdir(osiris_step *s) {
+ * <run dir>/artifacts/<step>, and DuckDB's spill files are not artifacts.
+ * *out NULL (DuckDB's default) only when the step has no run directory;
+ * out of memory fails the step instead of spilling outside the run. */
+static osiris_rc drv_dk_tmpdir(osiris_step *s, char **out) {
   const char *adir = osiris_step_artifacts_dir(s);
   char *run = osiris_strdup(adir ? adir : ""), *slash, *tmp = NULL;
   int k;
-  if (!run) return NULL;
+  *out = NULL;
+  if (!run) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
   for (k = 0; k < 2 && (slash = strrchr(run, '/')) != NULL; k++) *slash = 0;
   if (k == 2 && *run) {
     size_t n = strlen(run) + strlen(osiris_step_id(s)) + 32;
-    if ((tmp = osiris_malloc(n)) != NULL) {
-      snprintf(tmp, n, "%s/tmp", run);
-      mkdir(tmp, 0700);
-      snprintf(tmp, n, "%s/tmp/duckdb-%s", run, osiris_step_id(s));
+    if ((tmp = osiris_malloc(n)) == NULL) {
+      osiris_free(run);
+      return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
     }
+    snprintf(tmp, n, "%s/tmp", run);
+    mkdir(tmp, 0700);
+    snprintf(tmp, n, "%s/tmp/duckdb-%s", run, osiris_step_id(s));
   }
   osiris_free(run);
-  return tmp;
+  *out = tmp;
+  return OSIRIS_OK;
 }
 
 /* Load the step's inputs: a table per distinct frame (streamed batch by
@@ -3510,7 +3533,7 @@ static osiris_rc drv_dk_run(osiris_step *s) {
     goto done;
   }
   drv_warn_unknown_keys(s, cfg, drv_dk_keys);
-  tmpdir = drv_dk_tmpdir(s);
+  if ((rc = drv_dk_tmpdir(s, &tmpdir)) != OSIRIS_OK) goto done;
   rc = drv_dk_open(&ss, threads, memory_limit, tmpdir, err, sizeof err);
   if (!rc) {
     osiris_step_log(s, 1, "duckdb: %s (DuckDB %s), threads=%s, memory_limit=%s, temp_directory=%s",
