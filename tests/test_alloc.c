@@ -9,6 +9,9 @@
  *   - a local run of a CSV -> SQL -> CSV + Parquet pipeline,
  *   - a worker executing the commands of two steps (a CSV extractor, a
  *     Parquet extractor with columns and limit);
+ *   - a local run of the example (examples/movies: CSV -> duckdb.processor
+ *     -> CSV), failing only the allocations of its DuckDB step (a whole
+ *     run per N costs a DuckDB open; the rest is the local run's above);
  * each must end with OSIRIS_ENOMEM (or a cleanly failed run whose
  * status.json exists, when the failure came after the session was open),
  * never a crash or a leak, and the loop must reach an N past the last
@@ -45,12 +48,19 @@ static void ta_write(const char *rel, const char *text) {
  * acceptable for that N (a run that failed cleanly). */
 typedef osiris_rc (*ta_op)(long n, int *clean);
 
+/* TA_ONLY="what" runs only the loop of operation `what`. */
+static int ta_skip(const char *what) {
+  const char *only = getenv("TA_ONLY");
+  return only && *only && strcmp(only, what) != 0;
+}
+
 /* TA_ONE="what:N" runs only allocation N of operation `what` (to debug
  * one failure, e.g. under gdb). */
 static void ta_every_n(const char *what, ta_op op) {
   long n;
   int bad = 0;
   const char *one = getenv("TA_ONE");
+  if (ta_skip(what)) return;
   if (one) {
     const char *colon = strrchr(one, ':');
     int clean = 0;
@@ -154,23 +164,68 @@ static int ta_has_status(const char *run_dir) {
   return stat(path, &st) == 0;
 }
 
-static osiris_rc op_local_run(long n, int *clean) {
+/* A local run of pipeline (in ta_dir); log, when set, sees its log lines. */
+static osiris_rc ta_run(const char *pipeline, osiris_log_fn log, int *clean) {
   osiris_ctx *ctx = osiris_ctx_new(ta_dir);
   osiris_run *run = NULL;
   osiris_run_opts o;
   osiris_rc rc;
-  (void)n;
   if (!ctx) return OSIRIS_ENOMEM;
+  if (log) osiris_ctx_set_log(ctx, log, NULL);
   rc = osiris_register_builtin_drivers(ctx);
   memset(&o, 0, sizeof o);
   o.logs_dir = "logs";
-  if (!rc) rc = osiris_run_pipeline(ctx, "pipeline.yaml", &o, &run);
+  if (!rc) rc = osiris_run_pipeline(ctx, pipeline, &o, &run);
   /* A failure after the session opened: the run says so in status.json. */
   if (rc && run) *clean = ta_has_status(osiris_run_dir(run)) && !osiris_run_ok(run);
   osiris_run_free(run);
   osiris_ctx_free(ctx);
   ta_clean_logs();
   return rc;
+}
+
+static osiris_rc op_local_run(long n, int *clean) {
+  (void)n;
+  return ta_run("pipeline.yaml", NULL, clean);
+}
+
+/* The example (examples/movies: CSV -> duckdb.processor -> CSV).  A whole
+ * run per N costs a DuckDB open, so only the allocations from the DuckDB
+ * step's start to its end are failed (ta_window); the rest of a run is the
+ * local run's above.  ta_log marks where the step starts and ends. */
+static long ta_mark_start = -1, ta_mark_end = -1;
+
+static void ta_log(void *user, int level, const char *line) {
+  (void)user;
+  (void)level;
+  if (strstr(line, "step movies-by-decade started")) ta_mark_start = os_fault_countdown;
+  if (strstr(line, "step movies-by-decade completed")) ta_mark_end = os_fault_countdown;
+}
+
+static osiris_rc op_example(long n, int *clean) {
+  (void)n;
+  return ta_run("example.yaml", ta_log, clean);
+}
+
+/* Fail allocation N of op for every N in [from, to]. */
+static void ta_window(const char *what, ta_op op, long from, long to) {
+  long n;
+  int bad = 0;
+  const char *one = getenv("TA_ONE");
+  size_t wl = strlen(what);
+  if (one && strncmp(one, what, wl) == 0 && one[wl] == ':') from = to = strtol(one + wl + 1, NULL, 10);
+  for (n = from; n <= to; n++) {
+    int clean = 0;
+    osiris_rc rc;
+    os_fault_countdown = n;
+    rc = op(n, &clean);
+    if (rc != OSIRIS_ENOMEM && !clean && bad++ < 20)
+      fprintf(stderr, "%s: allocation %ld failed -> %s, not ENOMEM nor a clean failure\n", what, n,
+              osiris_rc_name(rc));
+  }
+  os_fault_countdown = -1;
+  CHECK(bad == 0);
+  fprintf(stderr, "  %s: allocations %ld to %ld, each failed once\n", what, from, to);
 }
 
 static osiris_rc op_worker(long n, int *clean) {
@@ -207,6 +262,35 @@ static int ta_worker_ok(void) {
   }
   os_free(text);
   return ok;
+}
+
+/* The example pipeline and its data, copied from the repository (the test
+ * runs from its root), then the DuckDB step's window. */
+static void ta_example(void) {
+  static const char *const files[][2] = {
+      {"examples/movies/pipeline.yaml", "example.yaml"},
+      {"examples/movies/data/movies.csv", "examples/movies/data/movies.csv"}};
+  const long big = LONG_MAX / 2;
+  char path[600];
+  size_t i;
+  int clean = 0;
+  if (ta_skip("example")) return;
+  snprintf(path, sizeof path, "%s/examples/movies/data", ta_dir);
+  CHECK_RC(os_mkdir_p(path, NULL), OSIRIS_OK);
+  for (i = 0; i < 2; i++) {
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_RC(os_read_file(files[i][0], &text, &len, NULL), OSIRIS_OK);
+    if (text) ta_write(files[i][1], text);
+    os_free(text);
+  }
+  os_fault_countdown = big;
+  CHECK_RC(op_example(-1, &clean), OSIRIS_OK);
+  os_fault_countdown = -1;
+  CHECK(ta_mark_start > ta_mark_end && ta_mark_end > 0);
+  if (ta_mark_start > ta_mark_end && ta_mark_end > 0)
+    ta_window("example", op_example, big - ta_mark_start,
+              big - ta_mark_end - 1);
 }
 
 int main(void) {
@@ -286,6 +370,7 @@ int main(void) {
   ta_every_n("parquet write+read", op_parquet);
   ta_every_n("local run", op_local_run);
   ta_every_n("worker exec", op_worker);
+  ta_example();
   rm_rmtree(ta_dir);
   return th_report();
 }
