@@ -118,8 +118,8 @@ char *osiris_buf_reserve(osiris_buf *b, size_t n);
  * above. */
 
 /* Days since 1970-01-01 of year y, month m (1..12), day d (1..31; not
- * checked against the month), and back.  Exact for any year an int64 day
- * count can hold (H. Hinnant's algorithms). */
+ * checked against the month), and back.  Exact (H. Hinnant's algorithms)
+ * for years within +-10^16 and day counts within +-10^18. */
 int64_t osiris_days_from_civil(int64_t y, int m, int d);
 void osiris_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 
