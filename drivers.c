@@ -73,18 +73,10 @@
 
 #define DRV_ERR_CAP 1024
 
-/* Append s as a double-quoted SQL identifier ("a""b" for a"b). */
-static void drv_buf_ident(osiris_buf *b, const char *s) {
-  const char *q;
-  osiris_buf_put(b, "\"", 1);
-  while ((q = strchr(s, '"')) != NULL) {
-    osiris_buf_put(b, s, (size_t)(q - s) + 1);
-    osiris_buf_put(b, "\"", 1);
-    s = q + 1;
-  }
-  osiris_buf_puts(b, s);
-  osiris_buf_put(b, "\"", 1);
-}
+/* Append s as a double-quoted SQL identifier ("a""b" for a"b), with the
+ * database drivers' quoting (drv_db_ident, in db_drivers.inc). */
+static void drv_db_ident(osiris_buf *b, const char *name, char q, int split);
+static void drv_buf_ident(osiris_buf *b, const char *s) { drv_db_ident(b, s, '"', 0); }
 
 static int drv_ieq(const char *a, const char *b) {
   for (; *a && *b; a++, b++)
