@@ -452,7 +452,14 @@ static void obx_done(osiris_buf *b, const os_buf *o, osiris_rc rc) {
 
 void osiris_buf_put(osiris_buf *b, const void *data, size_t n) {
   os_buf o;
-  if (!b->oom) obx_done(b, &o, ob_put(obx_view(b, &o), data, n));
+  if (b->oom) return;
+  if (n < b->cap - b->len) { /* room already (cap > len once p is set): the common case */
+    if (n) memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return;
+  }
+  obx_done(b, &o, ob_put(obx_view(b, &o), data, n));
 }
 
 void osiris_buf_puts(osiris_buf *b, const char *s) { osiris_buf_put(b, s, strlen(s)); }
