@@ -5,7 +5,7 @@
  * (steps, frames, JSON, CSV), libc and SQLite (DuckDB is loaded at run
  * time, section 3b).  It holds:
  *
- *   1. Shared helpers      config readers, paths, small buffers, dates
+ *   1. Shared helpers      config readers, paths
  *   2. filesystem CSV      filesystem.csv_extractor, filesystem.csv_writer
  *   3. SQL on SQLite       sql.processor: SQLite over the upstream frames
  *                          through a virtual table, plus generate_series/range
@@ -29,9 +29,13 @@
  * component spec: cfg hashes depend on them), then add one line to
  * osiris_register_builtin_drivers().  Everything else here stays static.
  *
- * Memory: the public API has no allocator hook, so this file uses libc
- * malloc/free for its own scratch memory; strings owned by osiris
- * (osiris_step_path) are released with osiris_free().
+ * Memory: everything this file allocates for itself goes through the
+ * osiris allocator (osiris_malloc/calloc/realloc/strdup, osiris_buf;
+ * released with osiris_free), so the fault-injection build fails the
+ * drivers' allocations with the engine's (tests/test_alloc.c).  Memory a
+ * client library hands out goes back through that library (sqlite3_free,
+ * mysql_free_result, PQclear, curl_free, DuckDB's free).  Dates, doubles,
+ * JSON strings and hex come from osiris.h too, never from a local copy.
  *
  * Build: cc -I/usr/include/mariadb -I/usr/include/postgresql -c drivers.c
  * (links with -lsqlite3 -lmariadb -lpq -lcurl, and -ldl before glibc 2.34;
@@ -73,56 +77,10 @@
 
 #define DRV_ERR_CAP 1024
 
-/* A growable string for SQL text and messages; p is NUL-terminated. */
-typedef struct drv_buf {
-  char *p;
-  size_t len, cap;
-  int oom; /* sticky: one check at the end instead of one per append */
-} drv_buf;
-
-static void drv_buf_put(drv_buf *b, const char *s, size_t n) {
-  if (b->oom) return;
-  if (n >= SIZE_MAX / 2 - b->len) {
-    b->oom = 1;
-    return;
-  }
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    char *p;
-    while (cap < b->len + n + 1) cap *= 2;
-    p = realloc(b->p, cap);
-    if (!p) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = 0;
-}
-
-static void drv_buf_puts(drv_buf *b, const char *s) { drv_buf_put(b, s, strlen(s)); }
-
-/* Append s as a double-quoted SQL identifier ("a""b" for a"b). */
-static void drv_buf_ident(drv_buf *b, const char *s) {
-  const char *q;
-  drv_buf_put(b, "\"", 1);
-  while ((q = strchr(s, '"')) != NULL) {
-    drv_buf_put(b, s, (size_t)(q - s) + 1);
-    drv_buf_put(b, "\"", 1);
-    s = q + 1;
-  }
-  drv_buf_puts(b, s);
-  drv_buf_put(b, "\"", 1);
-}
-
-static void drv_buf_free(drv_buf *b) {
-  free(b->p);
-  b->p = NULL;
-  b->len = b->cap = 0;
-}
+/* Append s as a double-quoted SQL identifier ("a""b" for a"b), with the
+ * database drivers' quoting (drv_db_ident, in db_drivers.inc). */
+static void drv_db_ident(osiris_buf *b, const char *name, char q, int split);
+static void drv_buf_ident(osiris_buf *b, const char *s) { drv_db_ident(b, s, '"', 0); }
 
 static int drv_ieq(const char *a, const char *b) {
   for (; *a && *b; a++, b++)
@@ -186,7 +144,7 @@ static osiris_rc drv_cfg_int(osiris_step *s, const osiris_json *cfg, const char 
 }
 
 /* A list of strings as a NULL-terminated array of borrowed pointers
- * (malloc'd; free() it).  *out stays NULL when the key is absent.  With
+ * (owned: osiris_free() it).  *out stays NULL when the key is absent.  With
  * allow_scalar a single string counts as a one-element list. */
 static osiris_rc drv_cfg_strlist(osiris_step *s, const osiris_json *cfg, const char *key,
                                  int allow_scalar, const char ***out) {
@@ -196,7 +154,7 @@ static osiris_rc drv_cfg_strlist(osiris_step *s, const osiris_json *cfg, const c
   *out = NULL;
   if (!v) return OSIRIS_OK;
   if (allow_scalar && osiris_json_kind_of(v) == OSIRIS_JSON_STRING) {
-    list = calloc(2, sizeof *list);
+    list = osiris_calloc(2, sizeof *list);
     if (!list) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
     list[0] = osiris_json_str(v);
     *out = list;
@@ -205,12 +163,12 @@ static osiris_rc drv_cfg_strlist(osiris_step *s, const osiris_json *cfg, const c
   if (osiris_json_kind_of(v) != OSIRIS_JSON_ARRAY)
     return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s must be a list of strings", key);
   n = osiris_json_size(v);
-  list = calloc(n + 1, sizeof *list);
+  list = osiris_calloc(n + 1, sizeof *list);
   if (!list) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
   for (i = 0; i < n; i++) {
     const osiris_json *item = osiris_json_at(v, i);
     if (osiris_json_kind_of(item) != OSIRIS_JSON_STRING) {
-      free(list);
+      osiris_free(list);
       return osiris_step_fail(s, OSIRIS_EINVAL, "config.%s[%zu] must be a string", key, i);
     }
     list[i] = osiris_json_str(item);
@@ -250,20 +208,13 @@ static void drv_warn_unknown_keys(osiris_step *s, const osiris_json *cfg,
   }
 }
 
-static char *drv_strdup(const char *s) {
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d) memcpy(d, s, n);
-  return d;
-}
-
-/* dir + "/" + name (malloc'd). */
+/* dir + "/" + name (owned: osiris_free). */
 static char *drv_path_join(const char *dir, const char *name) {
   size_t a = strlen(dir), b = strlen(name);
   char *p;
   while (a > 1 && dir[a - 1] == '/') a--;
   if (a > SIZE_MAX - b - 2) return NULL;
-  p = malloc(a + b + 2);
+  p = osiris_malloc(a + b + 2);
   if (!p) return NULL;
   memcpy(p, dir, a);
   p[a] = '/';
@@ -271,7 +222,7 @@ static char *drv_path_join(const char *dir, const char *name) {
   return p;
 }
 
-/* Resolve a config path (malloc'd result).  A connection's base_dir wins
+/* Resolve a config path (owned result: osiris_free).  A connection's base_dir wins
  * over the step base directory for relative paths, as in the reference. */
 static osiris_rc drv_resolve_path(osiris_step *s, const char *path, char **out) {
   const osiris_json *conn = osiris_step_connection(s);
@@ -287,7 +238,7 @@ static osiris_rc drv_resolve_path(osiris_step *s, const char *path, char **out) 
   } else {
     char *p = osiris_step_path(s, path);
     if (p) {
-      abs = drv_strdup(p);
+      abs = osiris_strdup(p);
       osiris_free(p);
     }
   }
@@ -296,182 +247,10 @@ static osiris_rc drv_resolve_path(osiris_step *s, const char *path, char **out) 
   return OSIRIS_OK;
 }
 
-/* Civil-calendar conversions (proleptic Gregorian, H. Hinnant's
- * algorithms): exact for every int32 day count. */
-static int64_t drv_days_from_civil(int64_t y, unsigned m, unsigned d) {
-  int64_t era;
-  unsigned yoe, doy, doe;
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = (unsigned)(y - era * 400);
-  doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void drv_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
-  int64_t era;
-  unsigned doe, yoe, doy, mp;
-  z += 719468;
-  era = (z >= 0 ? z : z - 146096) / 146097;
-  doe = (unsigned)(z - era * 146097);
-  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
+/* floor(a / b) for b > 0: DuckDB's sub-second timestamp units before 1970. */
 static int64_t drv_floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
-static char *drv_put_digits(char *p, unsigned v, int width) {
-  int i;
-  for (i = width - 1; i >= 0; i--) {
-    p[i] = (char)('0' + v % 10);
-    v /= 10;
-  }
-  return p + width;
-}
-
-/* "YYYY-MM-DD" into buf (cap >= 32); returns the length.  Hand-rolled:
- * the SQL processor formats one per cell, and snprintf dominated. */
-static size_t drv_fmt_date(int64_t days, char *buf, size_t cap) {
-  int64_t y;
-  unsigned m, d;
-  char *p = buf;
-  drv_civil_from_days(days, &y, &m, &d);
-  if (y < 0 || y > 9999) {
-    int n = snprintf(buf, cap, "%04" PRId64 "-%02u-%02u", y, m, d);
-    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
-  }
-  if (cap < 11) return 0;
-  p = drv_put_digits(p, (unsigned)y, 4);
-  *p++ = '-';
-  p = drv_put_digits(p, m, 2);
-  *p++ = '-';
-  p = drv_put_digits(p, d, 2);
-  *p = 0;
-  return (size_t)(p - buf);
-}
-
-/* "YYYY-MM-DD HH:MM:SS[.ffffff]" (cap >= 40): the form SQLite's date
- * functions read and datetime() writes, so comparisons with its results
- * work. */
-static size_t drv_fmt_timestamp(int64_t us, char *buf, size_t cap) {
-  int64_t days = drv_floor_div(us, INT64_C(86400000000));
-  int64_t rem = us - days * INT64_C(86400000000);
-  unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
-  size_t n = drv_fmt_date(days, buf, cap);
-  char *p = buf + n;
-  if (n == 0 || cap - n < 17) return n;
-  *p++ = ' ';
-  p = drv_put_digits(p, secs / 3600, 2);
-  *p++ = ':';
-  p = drv_put_digits(p, secs / 60 % 60, 2);
-  *p++ = ':';
-  p = drv_put_digits(p, secs % 60, 2);
-  if (frac) {
-    *p++ = '.';
-    p = drv_put_digits(p, frac, 6);
-  }
-  *p = 0;
-  return (size_t)(p - buf);
-}
-
-static int drv_digits(const char *s, size_t n, unsigned *out) {
-  unsigned v = 0;
-  size_t i;
-  for (i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return 0;
-    v = v * 10 + (unsigned)(s[i] - '0');
-  }
-  *out = v;
-  return 1;
-}
-
-static int drv_month_days(int64_t y, unsigned m) {
-  static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 ? 28 + leap : days[m - 1];
-}
-
-/* Parse exactly "YYYY-MM-DD". */
-static int drv_parse_date(const char *s, size_t n, int64_t *days) {
-  unsigned y, m, d;
-  if (n != 10 || s[4] != '-' || s[7] != '-') return 0;
-  if (!drv_digits(s, 4, &y) || !drv_digits(s + 5, 2, &m) || !drv_digits(s + 8, 2, &d)) return 0;
-  if (m < 1 || m > 12 || d < 1 || (int)d > drv_month_days(y, m)) return 0;
-  *days = drv_days_from_civil(y, m, d);
-  return 1;
-}
-
-/* Parse "YYYY-MM-DD", optionally followed by [ T]HH:MM[:SS[.f...]] and an
- * optional "Z": what SQLite's datetime()/strftime() and our own exposure
- * produce.  Fractions beyond microseconds are truncated. */
-static int drv_parse_timestamp(const char *s, size_t n, int64_t *us) {
-  int64_t days, frac = 0;
-  unsigned hh, mi, ss = 0;
-  size_t i = 16;
-  if (n > 0 && s[n - 1] == 'Z') n--;
-  if (n < 10 || !drv_parse_date(s, 10, &days)) return 0;
-  if (n == 10) {
-    *us = days * INT64_C(86400000000);
-    return 1;
-  }
-  if (n < 16 || (s[10] != ' ' && s[10] != 'T') || s[13] != ':') return 0;
-  if (!drv_digits(s + 11, 2, &hh) || !drv_digits(s + 14, 2, &mi) || hh > 23 || mi > 59) return 0;
-  if (n > 16) {
-    if (n < 19 || s[16] != ':' || !drv_digits(s + 17, 2, &ss) || ss > 59) return 0;
-    i = 19;
-    if (n > 19) {
-      int scale = 0;
-      if (s[19] != '.' || n == 20) return 0;
-      for (i = 20; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return 0;
-        if (scale < 6) {
-          frac = frac * 10 + (s[i] - '0');
-          scale++;
-        }
-      }
-      for (; scale < 6; scale++) frac *= 10;
-    }
-  }
-  (void)i;
-  *us = days * INT64_C(86400000000) + (int64_t)(hh * 3600 + mi * 60 + ss) * 1000000 + frac;
-  return 1;
-}
-
-/* Python repr() of a double: shortest text that reads back to the same
- * value, ".0" on integral values, exponent outside [1e-4, 1e16). */
-static size_t drv_fmt_double(double d, char *buf, size_t cap) {
-  char e[40];
-  int p, ex = 0;
-  const char *x;
-  if (isnan(d)) return (size_t)snprintf(buf, cap, "nan");
-  if (isinf(d)) return (size_t)snprintf(buf, cap, d < 0 ? "-inf" : "inf");
-  for (p = 1; p <= 17; p++) {
-    snprintf(e, sizeof e, "%.*e", p - 1, d);
-    if (strtod(e, NULL) == d) break;
-  }
-  if (p > 17) p = 17;
-  x = strchr(e, 'e');
-  if (x) ex = (int)strtol(x + 1, NULL, 10);
-  if (ex >= -4 && ex < 16) {
-    int nd = p - 1 - ex;
-    int n = snprintf(buf, cap, "%.*f", nd > 0 ? nd : 0, d);
-    if (n < 0) return 0;
-    if (nd <= 0 && (size_t)n + 2 < cap) {
-      memcpy(buf + n, ".0", 3);
-      n += 2;
-    }
-    return (size_t)n < cap ? (size_t)n : cap - 1;
-  }
-  snprintf(buf, cap, "%s", e);
-  return strlen(buf);
 }
 
 /* ======================================================================
@@ -566,8 +345,8 @@ static osiris_rc drv_csv_dtypes(osiris_step *s, const osiris_json *cfg, const ch
   if (!dv) return OSIRIS_OK;
   if (osiris_json_kind_of(dv) != OSIRIS_JSON_OBJECT)
     return osiris_step_fail(s, OSIRIS_EINVAL, "config.dtype must be a mapping {column: type}");
-  *cols = calloc(n + 1, sizeof **cols);
-  *types = calloc(n + 1, sizeof **types);
+  *cols = osiris_calloc(n + 1, sizeof **cols);
+  *types = osiris_calloc(n + 1, sizeof **types);
   if (!*cols || !*types) return OSIRIS_ENOMEM;
   for (i = 0; i < n; i++) {
     const char *t = osiris_json_str(osiris_json_at(dv, i));
@@ -737,11 +516,11 @@ static osiris_rc drv_csv_extractor_run(osiris_step *s) {
 
 done:
   osiris_frame_free(f);
-  free(abs);
-  free(columns);
-  free(na_values);
-  free(dtype_cols);
-  free(dtype_types);
+  osiris_free(abs);
+  osiris_free(columns);
+  osiris_free(na_values);
+  osiris_free(dtype_cols);
+  osiris_free(dtype_types);
   return rc;
 }
 
@@ -763,17 +542,17 @@ static osiris_rc drv_single_input(osiris_step *s, const char *who, const osiris_
   if (distinct == 0)
     return osiris_step_fail(s, OSIRIS_EINVAL, "%s needs an upstream step (needs: [...])", who);
   if (distinct > 1) {
-    drv_buf names = {0};
+    osiris_buf names = {0};
     for (i = 0; i < n; i++) {
       const char *name = NULL;
       osiris_step_input(s, i, &name);
-      if (i) drv_buf_puts(&names, ", ");
-      drv_buf_puts(&names, name ? name : "?");
+      if (i) osiris_buf_puts(&names, ", ");
+      osiris_buf_puts(&names, name ? name : "?");
     }
     rc = osiris_step_fail(s, OSIRIS_EINVAL,
                           "%s takes exactly one upstream frame, got %zu (inputs: %s)", who,
                           distinct, names.p && !names.oom ? names.p : "?");
-    drv_buf_free(&names);
+    osiris_buf_free(&names);
     return rc;
   }
   return OSIRIS_OK;
@@ -817,7 +596,7 @@ static osiris_rc drv_csv_write_stream(osiris_step *s, const char *path, const os
   osiris_step_metric(s, "rows_written", rows, "rows");
   osiris_step_file_written(s, abs, "csv");
 done:
-  free(abs);
+  osiris_free(abs);
   return rc;
 }
 
@@ -871,7 +650,7 @@ static osiris_rc drv_csv_writer_run(osiris_step *s) {
   osiris_step_file_written(s, abs, "csv");
 
 done:
-  free(abs);
+  osiris_free(abs);
   return rc;
 }
 
@@ -909,7 +688,7 @@ static osiris_rc drv_pq_project(osiris_step *s, const osiris_frame *src, const c
   osiris_frame *f = osiris_frame_new();
   osiris_rc rc = OSIRIS_OK;
   if (limit >= 0 && (uint64_t)limit < rows) rows = (size_t)limit;
-  idx = calloc(n ? n : 1, sizeof *idx);
+  idx = osiris_calloc(n ? n : 1, sizeof *idx);
   if (!f || !idx) {
     rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
     goto done;
@@ -959,7 +738,7 @@ fail:
   rc = osiris_step_fail(s, rc, "cannot copy the selected columns (%s)", osiris_rc_name(rc));
 done:
   osiris_frame_free(f);
-  free(idx);
+  osiris_free(idx);
   return rc;
 }
 
@@ -1001,7 +780,7 @@ static osiris_rc drv_pq_extractor_run(osiris_step *s) {
   osiris_step_set_output(s, f);
   f = NULL;
 done:
-  free(cols);
+  osiris_free(cols);
   osiris_frame_free(f);
   osiris_free(abs);
   return rc;
@@ -1187,11 +966,11 @@ static int drv_sql_build_index(drv_sql_vtab *vt, size_t col) {
   size_t r;
   if (ix->heads) return SQLITE_OK;
   while (nb < (uint64_t)vt->rows * 2) nb *= 2;
-  ix->heads = calloc((size_t)nb, sizeof *ix->heads);
-  ix->next = malloc((vt->rows ? vt->rows : 1) * sizeof *ix->next);
+  ix->heads = osiris_calloc((size_t)nb, sizeof *ix->heads);
+  ix->next = osiris_malloc((vt->rows ? vt->rows : 1) * sizeof *ix->next);
   if (!ix->heads || !ix->next) {
-    free(ix->heads);
-    free(ix->next);
+    osiris_free(ix->heads);
+    osiris_free(ix->next);
     ix->heads = ix->next = NULL;
     return SQLITE_NOMEM;
   }
@@ -1226,7 +1005,7 @@ static int drv_sql_connect(sqlite3 *db, void *aux, int argc, const char *const *
                            sqlite3_vtab **out, char **errmsg) {
   const drv_sql_env *env = aux;
   drv_sql_vtab *vt = NULL;
-  drv_buf sql = {0};
+  osiris_buf sql = {0};
   char *end = NULL;
   unsigned long long idx;
   size_t c;
@@ -1243,7 +1022,7 @@ static int drv_sql_connect(sqlite3 *db, void *aux, int argc, const char *const *
     *errmsg = sqlite3_mprintf("osiris_frame: no frame %s", argv[3]);
     goto done;
   }
-  vt = sqlite3_malloc(sizeof *vt);
+  vt = osiris_malloc(sizeof *vt);
   if (!vt) {
     rc = SQLITE_NOMEM;
     goto done;
@@ -1252,23 +1031,23 @@ static int drv_sql_connect(sqlite3 *db, void *aux, int argc, const char *const *
   vt->frame = env->frames[idx];
   vt->rows = osiris_frame_rows(vt->frame);
   vt->cols = osiris_frame_cols(vt->frame);
-  vt->index = calloc(vt->cols ? vt->cols : 1, sizeof *vt->index);
+  vt->index = osiris_calloc(vt->cols ? vt->cols : 1, sizeof *vt->index);
   if (!vt->index) {
     rc = SQLITE_NOMEM;
     goto done;
   }
-  drv_buf_puts(&sql, "CREATE TABLE x(");
+  osiris_buf_puts(&sql, "CREATE TABLE x(");
   for (c = 0; c < vt->cols; c++) {
     char tb[40];
-    if (c) drv_buf_puts(&sql, ", ");
+    if (c) osiris_buf_puts(&sql, ", ");
     drv_buf_ident(&sql, osiris_frame_col_name(vt->frame, c));
-    drv_buf_puts(&sql, " ");
-    drv_buf_puts(&sql, drv_sql_decltype(vt->frame, c, tb, sizeof tb));
+    osiris_buf_puts(&sql, " ");
+    osiris_buf_puts(&sql, drv_sql_decltype(vt->frame, c, tb, sizeof tb));
   }
   /* SQLite wants at least one column; a frame without columns gets a
    * hidden one so SELECT * still fails with SQLite's own message. */
-  if (vt->cols == 0) drv_buf_puts(&sql, "\"osiris_no_columns\" HIDDEN");
-  drv_buf_puts(&sql, ")");
+  if (vt->cols == 0) osiris_buf_puts(&sql, "\"osiris_no_columns\" HIDDEN");
+  osiris_buf_puts(&sql, ")");
   if (sql.oom) {
     rc = SQLITE_NOMEM;
     goto done;
@@ -1283,10 +1062,10 @@ static int drv_sql_connect(sqlite3 *db, void *aux, int argc, const char *const *
 
 done:
   if (vt) {
-    free(vt->index);
-    sqlite3_free(vt);
+    osiris_free(vt->index);
+    osiris_free(vt);
   }
-  drv_buf_free(&sql);
+  osiris_buf_free(&sql);
   return rc;
 }
 
@@ -1294,11 +1073,11 @@ static int drv_sql_disconnect(sqlite3_vtab *base) {
   drv_sql_vtab *vt = (drv_sql_vtab *)base;
   size_t c;
   for (c = 0; c < vt->cols; c++) {
-    free(vt->index[c].heads);
-    free(vt->index[c].next);
+    osiris_free(vt->index[c].heads);
+    osiris_free(vt->index[c].next);
   }
-  free(vt->index);
-  sqlite3_free(vt);
+  osiris_free(vt->index);
+  osiris_free(vt);
   return SQLITE_OK;
 }
 
@@ -1332,7 +1111,7 @@ static int drv_sql_best_index(sqlite3_vtab *base, sqlite3_index_info *info) {
 }
 
 static int drv_sql_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out) {
-  drv_sql_cursor *cur = sqlite3_malloc(sizeof *cur);
+  drv_sql_cursor *cur = osiris_malloc(sizeof *cur);
   (void)base;
   if (!cur) return SQLITE_NOMEM;
   memset(cur, 0, sizeof *cur);
@@ -1342,8 +1121,8 @@ static int drv_sql_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out) {
 
 static int drv_sql_close(sqlite3_vtab_cursor *base) {
   drv_sql_cursor *cur = (drv_sql_cursor *)base;
-  free(cur->key_copy);
-  sqlite3_free(cur);
+  osiris_free(cur->key_copy);
+  osiris_free(cur);
   return SQLITE_OK;
 }
 
@@ -1408,8 +1187,8 @@ static int drv_sql_probe(drv_sql_cursor *cur, osiris_type t, sqlite3_value *v) {
       p = (const char *)sqlite3_value_text(v);
       n = sqlite3_value_bytes(v);
       if (!p) return DRV_SQL_SCAN;
-      if (t == OSIRIS_TYPE_DATE ? !drv_parse_date(p, (size_t)n, &k)
-                                : !drv_parse_timestamp(p, (size_t)n, &k))
+      if (t == OSIRIS_TYPE_DATE ? !osiris_parse_date(p, (size_t)n, &k)
+                                : !osiris_parse_timestamp(p, (size_t)n, OSIRIS_TS_SQLITE, &k))
         return DRV_SQL_SCAN;
       cur->key_int = k;
       cur->key_kind = DRV_KEY_INT;
@@ -1422,8 +1201,8 @@ static int drv_sql_probe(drv_sql_cursor *cur, osiris_type t, sqlite3_value *v) {
       p = (const char *)sqlite3_value_text(v);
       n = sqlite3_value_bytes(v);
       if (!p) return DRV_SQL_SCAN;
-      free(cur->key_copy);
-      cur->key_copy = malloc((size_t)n + 1);
+      osiris_free(cur->key_copy);
+      cur->key_copy = osiris_malloc((size_t)n + 1);
       if (!cur->key_copy) return -1;
       memcpy(cur->key_copy, p, (size_t)n + 1);
       cur->key_text = cur->key_copy;
@@ -1528,11 +1307,12 @@ static int drv_sql_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c
       if (!drv_dec_to_number(p, len, ctx)) sqlite3_result_text(ctx, p, (int)len, SQLITE_STATIC);
       break;
     case OSIRIS_TYPE_DATE:
-      len = drv_fmt_date(osiris_frame_get_date(f, c, r), cur->buf, sizeof cur->buf);
+      len = osiris_format_date(cur->buf, sizeof cur->buf, osiris_frame_get_date(f, c, r));
       sqlite3_result_text(ctx, cur->buf, (int)len, SQLITE_TRANSIENT);
       break;
     case OSIRIS_TYPE_TIMESTAMP:
-      len = drv_fmt_timestamp(osiris_frame_get_timestamp(f, c, r), cur->buf, sizeof cur->buf);
+      len = osiris_format_timestamp(cur->buf, sizeof cur->buf, osiris_frame_get_timestamp(f, c, r),
+                                    ' ');
       sqlite3_result_text(ctx, cur->buf, (int)len, SQLITE_TRANSIENT);
       break;
     default:
@@ -1598,7 +1378,7 @@ static int drv_series_connect(sqlite3 *db, void *aux, int argc, const char *cons
                                     : "CREATE TABLE x(generate_series INTEGER, start HIDDEN, "
                                       "stop HIDDEN, step HIDDEN, value INTEGER HIDDEN)");
   if (rc != SQLITE_OK) return rc;
-  vt = sqlite3_malloc(sizeof *vt);
+  vt = osiris_malloc(sizeof *vt);
   if (!vt) return SQLITE_NOMEM;
   memset(vt, 0, sizeof *vt);
   vt->exclusive = aux != NULL;
@@ -1607,7 +1387,7 @@ static int drv_series_connect(sqlite3 *db, void *aux, int argc, const char *cons
 }
 
 static int drv_series_disconnect(sqlite3_vtab *vt) {
-  sqlite3_free(vt);
+  osiris_free(vt);
   return SQLITE_OK;
 }
 
@@ -1638,7 +1418,7 @@ static int drv_series_best_index(sqlite3_vtab *vt, sqlite3_index_info *info) {
 }
 
 static int drv_series_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out) {
-  drv_series_cursor *cur = sqlite3_malloc(sizeof *cur);
+  drv_series_cursor *cur = osiris_malloc(sizeof *cur);
   (void)vt;
   if (!cur) return SQLITE_NOMEM;
   memset(cur, 0, sizeof *cur);
@@ -1647,7 +1427,7 @@ static int drv_series_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out) {
 }
 
 static int drv_series_close(sqlite3_vtab_cursor *cur) {
-  sqlite3_free(cur);
+  osiris_free(cur);
   return SQLITE_OK;
 }
 
@@ -1826,8 +1606,9 @@ static osiris_type drv_sql_need(drv_sql_out *o, sqlite3_value *v, int vt) {
       if (vt == SQLITE_TEXT) {
         const char *p = (const char *)sqlite3_value_text(v);
         size_t n = (size_t)sqlite3_value_bytes(v);
-        if (p && (o->type == OSIRIS_TYPE_DATE ? drv_parse_date(p, n, &o->parsed)
-                                              : drv_parse_timestamp(p, n, &o->parsed)))
+        if (p && (o->type == OSIRIS_TYPE_DATE
+                      ? osiris_parse_date(p, n, &o->parsed)
+                      : osiris_parse_timestamp(p, n, OSIRIS_TS_SQLITE, &o->parsed)))
           return o->type;
       }
       return OSIRIS_TYPE_STRING;
@@ -1883,16 +1664,6 @@ static size_t drv_dec_format(sqlite3_value *v, int vt, int scale, char *buf, siz
   return n;
 }
 
-static size_t drv_hex(const unsigned char *p, size_t n, char *out) {
-  static const char hex[] = "0123456789abcdef";
-  size_t i;
-  for (i = 0; i < n; i++) {
-    out[2 * i] = hex[p[i] >> 4];
-    out[2 * i + 1] = hex[p[i] & 15];
-  }
-  return 2 * n;
-}
-
 /* Append the current row's value of result column c to frame column c,
  * whose type is o->type (already able to hold it). */
 static osiris_rc drv_sql_append(osiris_frame *f, size_t col, const drv_sql_out *o, sqlite3_value *v,
@@ -1920,19 +1691,16 @@ static osiris_rc drv_sql_append(osiris_frame *f, size_t col, const drv_sql_out *
     return osiris_frame_append_text(f, col, buf, k > 0 ? (size_t)k : 0);
   }
   if (vt == SQLITE_FLOAT) {
-    n = drv_fmt_double(sqlite3_value_double(v), buf, sizeof buf);
+    n = osiris_format_double(buf, sizeof buf, sqlite3_value_double(v));
     return osiris_frame_append_text(f, col, buf, n);
   }
   if (vt == SQLITE_BLOB) {
-    const unsigned char *p = sqlite3_value_blob(v);
-    size_t len = (size_t)sqlite3_value_bytes(v);
-    char *hex;
+    osiris_buf hex = {0};
     osiris_rc rc;
-    if (len > SIZE_MAX / 2) return OSIRIS_ELIMIT;
-    hex = malloc(len * 2 + 1);
-    if (!hex) return OSIRIS_ENOMEM;
-    rc = osiris_frame_append_text(f, col, hex, p ? drv_hex(p, len, hex) : 0);
-    free(hex);
+    osiris_buf_hex(&hex, sqlite3_value_blob(v), (size_t)sqlite3_value_bytes(v));
+    if (hex.oom) return OSIRIS_ENOMEM;
+    rc = osiris_frame_append_text(f, col, hex.p ? hex.p : "", hex.len);
+    osiris_buf_free(&hex);
     return rc;
   }
   return osiris_frame_append_text(f, col, (const char *)sqlite3_value_text(v),
@@ -1986,9 +1754,9 @@ static osiris_rc drv_sql_copy_cell(osiris_frame *dst, const osiris_frame *src, s
     /* Dates keep the text SQLite showed for them, so one column does not
      * mix "2024-01-01T10:00:00" and "2024-01-01 10:00:00". */
     if (from == OSIRIS_TYPE_DATE)
-      len = drv_fmt_date(osiris_frame_get_date(src, c, r), buf, sizeof buf);
+      len = osiris_format_date(buf, sizeof buf, osiris_frame_get_date(src, c, r));
     else if (from == OSIRIS_TYPE_TIMESTAMP)
-      len = drv_fmt_timestamp(osiris_frame_get_timestamp(src, c, r), buf, sizeof buf);
+      len = osiris_format_timestamp(buf, sizeof buf, osiris_frame_get_timestamp(src, c, r), ' ');
     else {
       p = osiris_frame_format(src, c, r, buf, sizeof buf, &len, &is_null);
       return osiris_frame_append_text(dst, c, p, len);
@@ -2039,7 +1807,7 @@ static osiris_rc drv_sql_retype(osiris_frame **fp, char **names,
 
 /* Result column names, unique: a repeated name gets "_1", "_2", ... */
 static osiris_rc drv_sql_names(sqlite3_stmt *st, size_t ncols, char ***out) {
-  char **names = calloc(ncols ? ncols : 1, sizeof *names);
+  char **names = osiris_calloc(ncols ? ncols : 1, sizeof *names);
   size_t c, j;
   *out = NULL;
   if (!names) return OSIRIS_ENOMEM;
@@ -2049,7 +1817,7 @@ static osiris_rc drv_sql_names(sqlite3_stmt *st, size_t ncols, char ***out) {
     unsigned k = 0;
     int clash;
     if (!base) base = "";
-    name = drv_strdup(base);
+    name = osiris_strdup(base);
     for (;;) {
       if (!name) goto oom;
       clash = 0;
@@ -2060,8 +1828,8 @@ static osiris_rc drv_sql_names(sqlite3_stmt *st, size_t ncols, char ***out) {
         clash = later && strcmp(later, name) == 0;
       }
       if (!clash) break;
-      free(name);
-      name = malloc(strlen(base) + 16);
+      osiris_free(name);
+      name = osiris_malloc(strlen(base) + 16);
       if (name) snprintf(name, strlen(base) + 16, "%s_%u", base, ++k);
     }
     names[c] = name;
@@ -2069,8 +1837,8 @@ static osiris_rc drv_sql_names(sqlite3_stmt *st, size_t ncols, char ***out) {
   *out = names;
   return OSIRIS_OK;
 oom:
-  for (j = 0; j < ncols; j++) free(names[j]);
-  free(names);
+  for (j = 0; j < ncols; j++) osiris_free(names[j]);
+  osiris_free(names);
   return OSIRIS_ENOMEM;
 }
 
@@ -2138,7 +1906,7 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
   int *vtypes = NULL;
   char **colnames = NULL;
   osiris_frame *f = NULL;
-  drv_buf ddl = {0};
+  osiris_buf ddl = {0};
   const char *tail = NULL;
   size_t i, ncols = 0, rows = 0;
   osiris_rc rc = OSIRIS_OK;
@@ -2171,10 +1939,10 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
     char num[64];
     ddl.len = 0;
     if (ddl.p) ddl.p[0] = 0;
-    drv_buf_puts(&ddl, "CREATE VIRTUAL TABLE main.");
+    osiris_buf_puts(&ddl, "CREATE VIRTUAL TABLE main.");
     drv_buf_ident(&ddl, names[i]);
     snprintf(num, sizeof num, " USING osiris_frame(%zu)", i);
-    drv_buf_puts(&ddl, num);
+    osiris_buf_puts(&ddl, num);
     if (ddl.oom) {
       rc = OSIRIS_ENOMEM;
       goto done;
@@ -2196,14 +1964,14 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
     if (src != SQLITE_OK) {
       rc = OSIRIS_ESQL;
       if (strncmp(sqlite3_errmsg(db), "no such table", 13) == 0) {
-        drv_buf avail = {0};
+        osiris_buf avail = {0};
         for (i = 0; i < n; i++) {
-          if (i) drv_buf_puts(&avail, ", ");
-          drv_buf_puts(&avail, names[i]);
+          if (i) osiris_buf_puts(&avail, ", ");
+          osiris_buf_puts(&avail, names[i]);
         }
         drv_sql_err(err, errcap, "SQL error: %s (tables: %s)", sqlite3_errmsg(db),
                     n == 0 ? "none; the step has no upstream" : avail.oom ? "?" : avail.p);
-        drv_buf_free(&avail);
+        osiris_buf_free(&avail);
       } else {
         drv_sql_err(err, errcap, "SQL error: %s", sqlite3_errmsg(db));
       }
@@ -2228,9 +1996,9 @@ static osiris_rc drv_sql_execute(const osiris_frame *const *inputs, const char *
     drv_sql_err(err, errcap, "SQL error: the statement returns no columns (expected a SELECT)");
     goto done;
   }
-  outs = calloc(ncols, sizeof *outs);
-  vals = calloc(ncols, sizeof *vals);
-  vtypes = calloc(ncols, sizeof *vtypes);
+  outs = osiris_calloc(ncols, sizeof *outs);
+  vals = osiris_calloc(ncols, sizeof *vals);
+  vtypes = osiris_calloc(ncols, sizeof *vtypes);
   if (!outs || !vals || !vtypes || (rc = drv_sql_names(st, ncols, &colnames)) != OSIRIS_OK) {
     rc = OSIRIS_ENOMEM;
     goto done;
@@ -2295,12 +2063,12 @@ row_fail:
 done:
   osiris_frame_free(f);
   if (colnames)
-    for (i = 0; i < ncols; i++) free(colnames[i]);
-  free(colnames);
-  free(outs);
-  free(vals);
-  free(vtypes);
-  drv_buf_free(&ddl);
+    for (i = 0; i < ncols; i++) osiris_free(colnames[i]);
+  osiris_free(colnames);
+  osiris_free(outs);
+  osiris_free(vals);
+  osiris_free(vtypes);
+  osiris_buf_free(&ddl);
   sqlite3_finalize(st);
   sqlite3_close(db);
   return rc;
@@ -2343,8 +2111,8 @@ static osiris_rc drv_sql_run(osiris_step *s) {
     goto done;
   }
   drv_warn_unknown_keys(s, cfg, drv_sql_keys);
-  inputs = calloc(n ? n : 1, sizeof *inputs);
-  names = calloc(n ? n : 1, sizeof *names);
+  inputs = osiris_calloc(n ? n : 1, sizeof *inputs);
+  names = osiris_calloc(n ? n : 1, sizeof *names);
   if (!inputs || !names) {
     rc = osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
     goto done;
@@ -2364,8 +2132,8 @@ static osiris_rc drv_sql_run(osiris_step *s) {
 
 done:
   osiris_frame_free(f);
-  free(inputs);
-  free(names);
+  osiris_free(inputs);
+  osiris_free(names);
   return rc;
 }
 
@@ -2594,9 +2362,11 @@ static osiris_rc drv_dk_load(drv_dk_api *api, char *used, size_t usedcap, char *
 }
 static void drv_dk_unload(drv_dk_api *api) { memset(api, 0, sizeof *api); }
 #else
-/* The candidate paths, in order, into out[] (owned strings); returns how
- * many.  Only $OSIRIS_DUCKDB_LIB when it is set. */
-static size_t drv_dk_candidates(char *out[6]) {
+/* The candidate paths, in order, into out[] (owned strings), and how many
+ * into *count.  Only $OSIRIS_DUCKDB_LIB when it is set.  OSIRIS_ENOMEM
+ * (nothing left in out[]) rather than a shorter list: a path dropped for
+ * want of memory could load another library than the one it names. */
+static osiris_rc drv_dk_candidates(char *out[6], size_t *count) {
   const char *env = getenv("OSIRIS_DUCKDB_LIB");
   static const char *const rel[] = {"libduckdb.so", "vendor/duckdb/libduckdb.so",
                                     "../vendor/duckdb/libduckdb.so",
@@ -2605,9 +2375,12 @@ static size_t drv_dk_candidates(char *out[6]) {
   char self[4096], *slash;
   ssize_t n;
   size_t k = 0, i;
+  int oom = 0;
+  *count = 0;
   if (env && *env) {
-    out[k++] = drv_strdup(env);
-    return out[0] ? 1 : 0;
+    if (!(out[0] = osiris_strdup(env))) return OSIRIS_ENOMEM;
+    *count = 1;
+    return OSIRIS_OK;
   }
   n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n > 0) {
@@ -2615,10 +2388,15 @@ static size_t drv_dk_candidates(char *out[6]) {
     slash = strrchr(self, '/');
     if (slash) *slash = 0;
     for (i = 0; i < sizeof rel / sizeof *rel; i++)
-      if ((out[k] = drv_path_join(self, rel[i])) != NULL) k++;
+      if ((out[k] = drv_path_join(self, rel[i])) != NULL) k++; else oom = 1;
   }
-  if ((out[k] = drv_strdup("libduckdb.so")) != NULL) k++; /* the loader's search path */
-  return k;
+  if ((out[k] = osiris_strdup("libduckdb.so")) != NULL) k++; else oom = 1; /* the loader's search path */
+  if (oom) {
+    for (i = 0; i < k; i++) osiris_free(out[i]), out[i] = NULL;
+    return OSIRIS_ENOMEM;
+  }
+  *count = k;
+  return OSIRIS_OK;
 }
 
 /* Resolve every symbol and check the version; 0 with err set otherwise. */
@@ -2651,10 +2429,14 @@ static int drv_dk_bind(drv_dk_api *api, const char *path, char *err, size_t cap)
 static osiris_rc drv_dk_load(drv_dk_api *api, char *used, size_t usedcap, char *err, size_t cap) {
   char *paths[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
   char tried[1024] = "";
-  size_t n = drv_dk_candidates(paths), i, tl = 0;
+  size_t n = 0, i, tl = 0;
   osiris_rc rc = OSIRIS_ENOTFOUND;
   memset(api, 0, sizeof *api);
   err[0] = 0;
+  if (drv_dk_candidates(paths, &n) != OSIRIS_OK) {
+    snprintf(err, cap, "out of memory");
+    return OSIRIS_ENOMEM;
+  }
   for (i = 0; i < n && rc; i++) {
     const char *why;
     /* A relative candidate other than the bare soname would resolve
@@ -2683,7 +2465,7 @@ static osiris_rc drv_dk_load(drv_dk_api *api, char *used, size_t usedcap, char *
     size_t l = strlen(err);
     snprintf(err + l, cap - l, " (%s)", DRV_DK_REMEDY);
   }
-  for (i = 0; i < n; i++) free(paths[i]);
+  for (i = 0; i < n; i++) osiris_free(paths[i]);
   return rc;
 }
 static void drv_dk_unload(drv_dk_api *api) {
@@ -2710,18 +2492,18 @@ static void drv_dk_type_free(drv_dk_type *t) {
   size_t i;
   for (i = 0; i < t->n; i++) {
     drv_dk_type_free(&t->child[i]);
-    if (t->names) free(t->names[i]);
+    if (t->names) osiris_free(t->names[i]);
   }
-  for (i = 0; i < t->ndict; i++) free(t->dict[i]);
-  free(t->child);
-  free(t->names);
-  free(t->dict);
+  for (i = 0; i < t->ndict; i++) osiris_free(t->dict[i]);
+  osiris_free(t->child);
+  osiris_free(t->names);
+  osiris_free(t->dict);
   memset(t, 0, sizeof *t);
 }
 
 /* Copy a string DuckDB allocated, releasing it. */
 static char *drv_dk_take(const drv_dk_api *api, char *s) {
-  char *c = drv_strdup(s ? s : "");
+  char *c = osiris_strdup(s ? s : "");
   if (s) api->free(s);
   return c;
 }
@@ -2742,7 +2524,7 @@ static int drv_dk_type_build(const drv_dk_api *api, dk_ltype lt, drv_dk_type *t,
     case DK_ENUM:
       t->internal = api->enum_internal_type(lt);
       t->ndict = api->enum_dictionary_size(lt);
-      t->dict = calloc(t->ndict ? t->ndict : 1, sizeof *t->dict);
+      t->dict = osiris_calloc(t->ndict ? t->ndict : 1, sizeof *t->dict);
       if (!t->dict) return 0;
       for (i = 0; i < t->ndict; i++)
         if (!(t->dict[i] = drv_dk_take(api, api->enum_dictionary_value(lt, i)))) return 0;
@@ -2753,8 +2535,8 @@ static int drv_dk_type_build(const drv_dk_api *api, dk_ltype lt, drv_dk_type *t,
     case DK_UNION: n = api->union_type_member_count(lt); break;
     default: return 1;
   }
-  t->child = calloc(n ? n : 1, sizeof *t->child);
-  t->names = calloc(n ? n : 1, sizeof *t->names);
+  t->child = osiris_calloc(n ? n : 1, sizeof *t->child);
+  t->names = osiris_calloc(n ? n : 1, sizeof *t->names);
   if (!t->child || !t->names) return 0;
   t->n = n;
   if (t->id == DK_ARRAY) t->array_size = api->array_type_array_size(lt);
@@ -2874,7 +2656,7 @@ static size_t drv_dk_fmt_uuid(dk_hugeint h, char *buf, size_t cap) {
 
 /* Timestamps: "YYYY-MM-DD HH:MM:SS[.f]" as DuckDB writes them. */
 static size_t drv_dk_fmt_ts(int64_t us, char *buf, size_t cap) {
-  size_t n = drv_fmt_timestamp(us, buf, cap);
+  size_t n = osiris_format_timestamp(buf, cap, us, ' ');
   while (n > 20 && buf[n - 1] == '0' && strchr(buf, '.')) buf[--n] = 0;
   return n;
 }
@@ -2885,44 +2667,35 @@ static const char *drv_dk_str(const dk_string *s, size_t *len) {
 }
 
 /* DuckDB's text for a BLOB: printable ASCII as is, other bytes \xHH. */
-static void drv_dk_blob(drv_buf *b, const char *p, size_t n) {
+static void drv_dk_blob(osiris_buf *b, const char *p, size_t n) {
   size_t i;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)p[i];
     if (c >= 32 && c < 127 && c != '\\' && c != '\'' && c != '"') {
-      drv_buf_put(b, p + i, 1);
+      osiris_buf_put(b, p + i, 1);
     } else {
       char x[5];
       snprintf(x, sizeof x, "\\x%02X", c);
-      drv_buf_put(b, x, 4);
+      osiris_buf_put(b, x, 4);
     }
   }
-}
-
-static void drv_dk_json_str(drv_buf *b, const char *p, size_t n) {
-  osiris_json *j = osiris_json_new_str(p, n);
-  size_t len = 0;
-  char *s = j ? osiris_json_dump(j, 0, &len) : NULL;
-  if (s) drv_buf_put(b, s, len); else b->oom = 1;
-  osiris_free(s);
-  osiris_json_free(j);
 }
 
 /* Append value `row` of vector v (type t) as text; json: as a JSON value
  * (numbers bare, strings quoted, nested types as arrays/objects).  Returns
  * 0 for a type this file cannot show. */
-static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv_dk_type *t,
+static int drv_dk_text(const drv_dk_api *api, osiris_buf *b, dk_vector v, const drv_dk_type *t,
                        dk_idx row, int json) {
   const void *data = api->vector_get_data(v);
   char num[80];
   size_t n = 0, i;
   int quoted = json;
   if (!drv_dk_valid(api->vector_get_validity(v), row)) {
-    if (json) drv_buf_puts(b, "null");
+    if (json) osiris_buf_puts(b, "null");
     return 1;
   }
   switch (t->id) {
-    case DK_BOOLEAN: drv_buf_puts(b, ((const bool *)data)[row] ? "true" : "false"); return 1;
+    case DK_BOOLEAN: osiris_buf_puts(b, ((const bool *)data)[row] ? "true" : "false"); return 1;
     case DK_TINYINT: n = (size_t)snprintf(num, sizeof num, "%d", ((const int8_t *)data)[row]); quoted = 0; break;
     case DK_SMALLINT: n = (size_t)snprintf(num, sizeof num, "%d", ((const int16_t *)data)[row]); quoted = 0; break;
     case DK_INTEGER: n = (size_t)snprintf(num, sizeof num, "%" PRId32, ((const int32_t *)data)[row]); quoted = 0; break;
@@ -2941,10 +2714,10 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
     case DK_FLOAT: case DK_DOUBLE: {
       double d = t->id == DK_FLOAT ? (double)((const float *)data)[row] : ((const double *)data)[row];
       if (json && !isfinite(d)) {
-        drv_buf_puts(b, "null");
+        osiris_buf_puts(b, "null");
         return 1;
       }
-      n = drv_fmt_double(d, num, sizeof num);
+      n = osiris_format_double(num, sizeof num, d);
       quoted = 0;
       break;
     }
@@ -2964,7 +2737,7 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
       quoted = 0;
       break;
     }
-    case DK_DATE: n = drv_fmt_date(((const int32_t *)data)[row], num, sizeof num); break;
+    case DK_DATE: n = osiris_format_date(num, sizeof num, ((const int32_t *)data)[row]); break;
     case DK_TIME: n = drv_dk_fmt_time((uint64_t)((const int64_t *)data)[row], num, sizeof num); break;
     case DK_TIME_TZ: n = drv_dk_fmt_timetz(((const uint64_t *)data)[row], num, sizeof num); break;
     case DK_TIMESTAMP: case DK_TIMESTAMP_TZ:
@@ -2982,15 +2755,15 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
       size_t len;
       const char *p = drv_dk_str(&((const dk_string *)data)[row], &len);
       if (t->id == DK_BLOB) {
-        drv_buf tmp = {0};
+        osiris_buf tmp = {0};
         drv_dk_blob(&tmp, p, len);
-        if (json) drv_dk_json_str(b, tmp.p ? tmp.p : "", tmp.len); else drv_buf_put(b, tmp.p ? tmp.p : "", tmp.len);
+        if (json) osiris_buf_json_string(b, tmp.p ? tmp.p : "", tmp.len); else osiris_buf_put(b, tmp.p ? tmp.p : "", tmp.len);
         if (tmp.oom) b->oom = 1;
-        drv_buf_free(&tmp);
+        osiris_buf_free(&tmp);
       } else if (json) {
-        drv_dk_json_str(b, p, len);
+        osiris_buf_json_string(b, p, len);
       } else {
-        drv_buf_put(b, p, len);
+        osiris_buf_put(b, p, len);
       }
       return 1;
     }
@@ -2999,7 +2772,7 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
                    : t->internal == DK_USMALLINT ? ((const uint16_t *)data)[row]
                                                  : ((const uint32_t *)data)[row];
       const char *s = k < t->ndict ? t->dict[k] : "";
-      if (json) drv_dk_json_str(b, s, strlen(s)); else drv_buf_puts(b, s);
+      if (json) osiris_buf_json_string(b, s, strlen(s)); else osiris_buf_puts(b, s);
       return 1;
     }
     case DK_LIST: case DK_MAP: {
@@ -3007,63 +2780,63 @@ static int drv_dk_text(const drv_dk_api *api, drv_buf *b, dk_vector v, const drv
       dk_vector child = api->list_vector_get_child(v);
       dk_vector key = t->id == DK_MAP ? api->struct_vector_get_child(child, 0) : NULL;
       dk_vector val = t->id == DK_MAP ? api->struct_vector_get_child(child, 1) : NULL;
-      drv_buf_puts(b, t->id == DK_MAP ? "{" : "[");
+      osiris_buf_puts(b, t->id == DK_MAP ? "{" : "[");
       for (i = 0; i < e->length; i++) {
-        if (i) drv_buf_puts(b, ",");
+        if (i) osiris_buf_puts(b, ",");
         if (t->id == DK_LIST) {
           if (!drv_dk_text(api, b, child, &t->child[0], e->offset + i, 1)) return 0;
           continue;
         }
         { /* a MAP's keys become JSON object keys: their text, quoted */
-          drv_buf k = {0};
+          osiris_buf k = {0};
           if (!drv_dk_text(api, &k, key, &t->child[0], e->offset + i, 0)) {
-            drv_buf_free(&k);
+            osiris_buf_free(&k);
             return 0;
           }
-          drv_dk_json_str(b, k.p ? k.p : "", k.len);
-          drv_buf_free(&k);
+          osiris_buf_json_string(b, k.p ? k.p : "", k.len);
+          osiris_buf_free(&k);
         }
-        drv_buf_puts(b, ":");
+        osiris_buf_puts(b, ":");
         if (!drv_dk_text(api, b, val, &t->child[1], e->offset + i, 1)) return 0;
       }
-      drv_buf_puts(b, t->id == DK_MAP ? "}" : "]");
+      osiris_buf_puts(b, t->id == DK_MAP ? "}" : "]");
       return 1;
     }
     case DK_ARRAY: {
       dk_vector child = api->array_vector_get_child(v);
-      drv_buf_puts(b, "[");
+      osiris_buf_puts(b, "[");
       for (i = 0; i < t->array_size; i++) {
-        if (i) drv_buf_puts(b, ",");
+        if (i) osiris_buf_puts(b, ",");
         if (!drv_dk_text(api, b, child, &t->child[0], row * t->array_size + i, 1)) return 0;
       }
-      drv_buf_puts(b, "]");
+      osiris_buf_puts(b, "]");
       return 1;
     }
     case DK_STRUCT:
-      drv_buf_puts(b, "{");
+      osiris_buf_puts(b, "{");
       for (i = 0; i < t->n; i++) {
-        if (i) drv_buf_puts(b, ",");
-        drv_dk_json_str(b, t->names[i], strlen(t->names[i]));
-        drv_buf_puts(b, ":");
+        if (i) osiris_buf_puts(b, ",");
+        osiris_buf_json_string(b, t->names[i], strlen(t->names[i]));
+        osiris_buf_puts(b, ":");
         if (!drv_dk_text(api, b, api->struct_vector_get_child(v, i), &t->child[i], row, 1)) return 0;
       }
-      drv_buf_puts(b, "}");
+      osiris_buf_puts(b, "}");
       return 1;
     case DK_UNION: { /* a STRUCT of (tag, member...): {name: active member} */
       uint8_t tag = ((const uint8_t *)api->vector_get_data(api->struct_vector_get_child(v, 0)))[row];
       if (tag >= t->n) return 0;
-      drv_buf_puts(b, "{");
-      drv_dk_json_str(b, t->names[tag], strlen(t->names[tag]));
-      drv_buf_puts(b, ":");
+      osiris_buf_puts(b, "{");
+      osiris_buf_json_string(b, t->names[tag], strlen(t->names[tag]));
+      osiris_buf_puts(b, ":");
       if (!drv_dk_text(api, b, api->struct_vector_get_child(v, (dk_idx)tag + 1), &t->child[tag], row, 1))
         return 0;
-      drv_buf_puts(b, "}");
+      osiris_buf_puts(b, "}");
       return 1;
     }
     default:
       return 0;
   }
-  if (quoted) drv_dk_json_str(b, num, n); else drv_buf_put(b, num, n);
+  if (quoted) osiris_buf_json_string(b, num, n); else osiris_buf_put(b, num, n);
   return 1;
 }
 
@@ -3216,7 +2989,7 @@ static void drv_dk_rmtree(const char *dir) {
       if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
       if ((p = drv_path_join(dir, e->d_name)) != NULL) {
         unlink(p);
-        free(p);
+        osiris_free(p);
       }
     }
     closedir(d);
@@ -3228,7 +3001,7 @@ static void drv_dk_close(drv_dk_session *ss) {
   if (ss->con) ss->api.disconnect(&ss->con);
   if (ss->db) ss->api.close(&ss->db);
   if (ss->tmpdir) drv_dk_rmtree(ss->tmpdir);
-  free(ss->tmpdir);
+  osiris_free(ss->tmpdir);
   drv_dk_unload(&ss->api);
   memset(ss, 0, sizeof *ss);
 }
@@ -3273,16 +3046,19 @@ static osiris_rc drv_dk_open(drv_dk_session *ss, int64_t threads, const char *me
     rc = OSIRIS_ESQL;
   }
   if (!rc) rc = drv_dk_exec(ss, "SET TimeZone = 'UTC'", err, cap);
+  if (!rc && tmpdir && !(ss->tmpdir = osiris_strdup(tmpdir))) { /* drv_dk_close removes it */
+    snprintf(err, cap, "out of memory");
+    rc = OSIRIS_ENOMEM;
+  }
   if (!rc && tmpdir) {
     /* the spill directory stays reachable once external access is off */
-    drv_buf q = {0};
+    osiris_buf q = {0};
     const char *p;
-    drv_buf_puts(&q, "SET allowed_directories = ['");
-    for (p = tmpdir; *p; p++) drv_buf_put(&q, *p == '\'' ? "''" : p, *p == '\'' ? 2 : 1);
-    drv_buf_puts(&q, "']");
+    osiris_buf_puts(&q, "SET allowed_directories = ['");
+    for (p = tmpdir; *p; p++) osiris_buf_put(&q, *p == '\'' ? "''" : p, *p == '\'' ? 2 : 1);
+    osiris_buf_puts(&q, "']");
     rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
-    drv_buf_free(&q);
-    if (!rc) ss->tmpdir = drv_strdup(tmpdir);
+    osiris_buf_free(&q);
   }
   if (!rc) rc = drv_dk_exec(ss, "SET enable_external_access = false", err, cap);
   return rc;
@@ -3291,23 +3067,23 @@ static osiris_rc drv_dk_open(drv_dk_session *ss, int64_t threads, const char *me
 /* Load frame f as table `name` (created here); appender reused by streams. */
 static osiris_rc drv_dk_create_table(drv_dk_session *ss, const char *name, const osiris_frame *f,
                                      char *err, size_t cap) {
-  drv_buf ddl = {0};
+  osiris_buf ddl = {0};
   char tbuf[32];
   size_t c, ncols = osiris_frame_cols(f);
   osiris_rc rc;
-  drv_buf_puts(&ddl, "CREATE TABLE ");
+  osiris_buf_puts(&ddl, "CREATE TABLE ");
   drv_buf_ident(&ddl, name);
-  drv_buf_puts(&ddl, " (");
+  osiris_buf_puts(&ddl, " (");
   for (c = 0; c < ncols; c++) {
-    if (c) drv_buf_puts(&ddl, ", ");
+    if (c) osiris_buf_puts(&ddl, ", ");
     drv_buf_ident(&ddl, osiris_frame_col_name(f, c));
-    drv_buf_puts(&ddl, " ");
-    drv_buf_puts(&ddl, drv_dk_sql_type(f, c, tbuf, sizeof tbuf));
+    osiris_buf_puts(&ddl, " ");
+    osiris_buf_puts(&ddl, drv_dk_sql_type(f, c, tbuf, sizeof tbuf));
   }
-  drv_buf_puts(&ddl, ")");
+  osiris_buf_puts(&ddl, ")");
   if (ddl.oom) rc = OSIRIS_ENOMEM;
   else rc = drv_dk_exec(ss, ddl.p, err, cap);
-  drv_buf_free(&ddl);
+  osiris_buf_free(&ddl);
   return rc;
 }
 
@@ -3323,7 +3099,7 @@ static void drv_dk_loader_end(drv_dk_session *ss, drv_dk_loader *ld) {
   if (ld->chunk) ss->api.destroy_data_chunk(&ld->chunk);
   for (c = 0; ld->types && c < ld->ncols; c++)
     if (ld->types[c]) ss->api.destroy_logical_type(&ld->types[c]);
-  free(ld->types);
+  osiris_free(ld->types);
   if (ld->app) ss->api.appender_destroy(&ld->app);
   memset(ld, 0, sizeof *ld);
 }
@@ -3336,7 +3112,7 @@ static osiris_rc drv_dk_loader_begin(drv_dk_session *ss, drv_dk_loader *ld, cons
   memset(ld, 0, sizeof *ld);
   if (rc) return rc;
   ld->ncols = osiris_frame_cols(f);
-  ld->types = calloc(ld->ncols ? ld->ncols : 1, sizeof *ld->types);
+  ld->types = osiris_calloc(ld->ncols ? ld->ncols : 1, sizeof *ld->types);
   if (!ld->types) return OSIRIS_ENOMEM;
   for (c = 0; c < ld->ncols; c++)
     if (!(ld->types[c] = drv_dk_ltype_of(&ss->api, f, c))) return OSIRIS_ENOMEM;
@@ -3367,14 +3143,14 @@ static osiris_rc drv_dk_loader_close(drv_dk_session *ss, drv_dk_loader *ld, char
 /* CREATE VIEW alias AS FROM target. */
 static osiris_rc drv_dk_alias(drv_dk_session *ss, const char *alias, const char *target, char *err,
                               size_t cap) {
-  drv_buf q = {0};
+  osiris_buf q = {0};
   osiris_rc rc;
-  drv_buf_puts(&q, "CREATE VIEW ");
+  osiris_buf_puts(&q, "CREATE VIEW ");
   drv_buf_ident(&q, alias);
-  drv_buf_puts(&q, " AS FROM ");
+  osiris_buf_puts(&q, " AS FROM ");
   drv_buf_ident(&q, target);
   rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
-  drv_buf_free(&q);
+  osiris_buf_free(&q);
   return rc;
 }
 
@@ -3472,7 +3248,7 @@ static osiris_rc drv_dk_plan(drv_dk_session *ss, dk_result *res, drv_dk_col *col
 
 /* Unique result column names: a repeated name gets "_1", "_2", ... */
 static char **drv_dk_names(drv_dk_session *ss, dk_result *res, size_t n) {
-  char **names = calloc(n ? n : 1, sizeof *names);
+  char **names = osiris_calloc(n ? n : 1, sizeof *names);
   size_t c, k;
   if (!names) return NULL;
   for (c = 0; c < n; c++) {
@@ -3486,9 +3262,9 @@ static char **drv_dk_names(drv_dk_session *ss, dk_result *res, size_t n) {
       for (k = 0; k < c && !clash; k++) clash = strcmp(names[k], buf) == 0;
       if (clash) snprintf(buf, sizeof buf, "%s_%d", base, ++suffix);
     } while (clash);
-    if (!(names[c] = drv_strdup(buf))) {
-      for (k = 0; k < c; k++) free(names[k]);
-      free(names);
+    if (!(names[c] = osiris_strdup(buf))) {
+      for (k = 0; k < c; k++) osiris_free(names[k]);
+      osiris_free(names);
       return NULL;
     }
   }
@@ -3499,8 +3275,8 @@ static char **drv_dk_names(drv_dk_session *ss, dk_result *res, size_t n) {
  * that column as an exact decimal of scale 0 (drv_sql_retype). */
 static osiris_rc drv_dk_widen(osiris_frame **fp, size_t col) {
   size_t c, ncols = osiris_frame_cols(*fp);
-  drv_sql_out *outs = calloc(ncols ? ncols : 1, sizeof *outs);
-  char **names = calloc(ncols ? ncols : 1, sizeof *names);
+  drv_sql_out *outs = osiris_calloc(ncols ? ncols : 1, sizeof *outs);
+  char **names = osiris_calloc(ncols ? ncols : 1, sizeof *names);
   osiris_rc rc = outs && names ? OSIRIS_OK : OSIRIS_ENOMEM;
   for (c = 0; c < ncols && !rc; c++) {
     names[c] = (char *)osiris_frame_col_name(*fp, c); /* borrowed: retype copies them */
@@ -3508,14 +3284,14 @@ static osiris_rc drv_dk_widen(osiris_frame **fp, size_t col) {
     outs[c].scale = c == col ? 0 : osiris_frame_col_scale(*fp, c);
   }
   if (!rc) rc = drv_sql_retype(fp, names, outs, ncols);
-  free(outs);
-  free(names);
+  osiris_free(outs);
+  osiris_free(names);
   return rc;
 }
 
 /* Append value `row` of vector v to column c of the row being built. */
 static osiris_rc drv_dk_put(drv_dk_session *ss, osiris_frame **fp, drv_dk_col *o, size_t c,
-                            dk_vector v, dk_idx row, drv_buf *scratch, char *err, size_t cap) {
+                            dk_vector v, dk_idx row, osiris_buf *scratch, char *err, size_t cap) {
   const void *data = ss->api.vector_get_data(v);
   osiris_frame *f = *fp;
   int64_t ts;
@@ -3622,7 +3398,7 @@ static osiris_rc drv_dk_run_query(drv_dk_session *ss, dk_prepared st, osiris_ste
   drv_dk_col *cols = NULL;
   char **names = NULL;
   osiris_frame *f = NULL;
-  drv_buf scratch = {0};
+  osiris_buf scratch = {0};
   size_t ncols = 0, c;
   int state, interrupted = 0, have_res = 0;
   osiris_rc rc = OSIRIS_OK;
@@ -3660,7 +3436,7 @@ static osiris_rc drv_dk_run_query(drv_dk_session *ss, dk_prepared st, osiris_ste
   }
   have_res = 1;
   ncols = ss->api.column_count(&res);
-  cols = calloc(ncols ? ncols : 1, sizeof *cols);
+  cols = osiris_calloc(ncols ? ncols : 1, sizeof *cols);
   names = drv_dk_names(ss, &res, ncols);
   f = osiris_frame_new();
   if (!cols || !names || !f) {
@@ -3707,10 +3483,10 @@ done:
   if (have_res) ss->api.destroy_result(&res);
   if (pend) ss->api.destroy_pending(&pend);
   for (c = 0; cols && c < ncols; c++) drv_dk_type_free(&cols[c].type);
-  for (c = 0; names && c < ncols; c++) free(names[c]);
-  free(cols);
-  free(names);
-  drv_buf_free(&scratch);
+  for (c = 0; names && c < ncols; c++) osiris_free(names[c]);
+  osiris_free(cols);
+  osiris_free(names);
+  osiris_buf_free(&scratch);
   osiris_frame_free(f);
   return rc;
 }
@@ -3729,23 +3505,29 @@ static const osiris_config_key drv_dk_keys[] = {
     {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}};
 
 /* <run dir>/tmp/duckdb-<step>: the artifacts directory is
- * <run dir>/artifacts/<step>, and DuckDB's spill files are not artifacts. */
-static char *drv_dk_tmpdir(osiris_step *s) {
+ * <run dir>/artifacts/<step>, and DuckDB's spill files are not artifacts.
+ * *out NULL (DuckDB's default) only when the step has no run directory;
+ * out of memory fails the step instead of spilling outside the run. */
+static osiris_rc drv_dk_tmpdir(osiris_step *s, char **out) {
   const char *adir = osiris_step_artifacts_dir(s);
-  char *run = drv_strdup(adir ? adir : ""), *slash, *tmp = NULL;
+  char *run = osiris_strdup(adir ? adir : ""), *slash, *tmp = NULL;
   int k;
-  if (!run) return NULL;
+  *out = NULL;
+  if (!run) return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
   for (k = 0; k < 2 && (slash = strrchr(run, '/')) != NULL; k++) *slash = 0;
   if (k == 2 && *run) {
     size_t n = strlen(run) + strlen(osiris_step_id(s)) + 32;
-    if ((tmp = malloc(n)) != NULL) {
-      snprintf(tmp, n, "%s/tmp", run);
-      mkdir(tmp, 0700);
-      snprintf(tmp, n, "%s/tmp/duckdb-%s", run, osiris_step_id(s));
+    if ((tmp = osiris_malloc(n)) == NULL) {
+      osiris_free(run);
+      return osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory");
     }
+    snprintf(tmp, n, "%s/tmp", run);
+    mkdir(tmp, 0700);
+    snprintf(tmp, n, "%s/tmp/duckdb-%s", run, osiris_step_id(s));
   }
-  free(run);
-  return tmp;
+  osiris_free(run);
+  *out = tmp;
+  return OSIRIS_OK;
 }
 
 /* Load the step's inputs: a table per distinct frame (streamed batch by
@@ -3777,12 +3559,12 @@ static osiris_rc drv_dk_load_inputs(drv_dk_session *ss, osiris_step *s, double *
       (void)osiris_step_input(s, i, &name); /* all consumed: names only */
       if (!name) continue;
       if (!first) {
-        drv_buf q = {0};
+        osiris_buf q = {0};
         first = name;
-        drv_buf_puts(&q, "ALTER TABLE osiris_input_0 RENAME TO ");
+        osiris_buf_puts(&q, "ALTER TABLE osiris_input_0 RENAME TO ");
         drv_buf_ident(&q, name);
         rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
-        drv_buf_free(&q);
+        osiris_buf_free(&q);
       } else {
         rc = drv_dk_alias(ss, name, first, err, cap);
       }
@@ -3835,7 +3617,7 @@ static osiris_rc drv_dk_run(osiris_step *s) {
     goto done;
   }
   drv_warn_unknown_keys(s, cfg, drv_dk_keys);
-  tmpdir = drv_dk_tmpdir(s);
+  if ((rc = drv_dk_tmpdir(s, &tmpdir)) != OSIRIS_OK) goto done;
   rc = drv_dk_open(&ss, threads, memory_limit, tmpdir, err, sizeof err);
   if (!rc) {
     osiris_step_log(s, 1, "duckdb: %s (DuckDB %s), threads=%s, memory_limit=%s, temp_directory=%s",
@@ -3850,7 +3632,7 @@ static osiris_rc drv_dk_run(osiris_step *s) {
 done:
   if (st) ss.api.destroy_prepare(&st);
   drv_dk_close(&ss);
-  free(tmpdir);
+  osiris_free(tmpdir);
   osiris_frame_free(f);
   return rc;
 }
@@ -4944,26 +4726,33 @@ static void drv_ph_recent_free(drv_ph_recent *r) {
 
 /* ------------------------------------------------------------- times */
 
+/* Two ASCII digits at s into *out; 0 when they are not. */
+static int drv_ph_2digits(const char *s, unsigned *out) {
+  if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') return 0;
+  *out = (unsigned)(s[0] - '0') * 10 + (unsigned)(s[1] - '0');
+  return 1;
+}
+
 /* ISO 8601 as PostHog prints it ("2024-01-15T10:30:00.123000+00:00", "...Z",
  * or naive = UTC) into microseconds since the epoch.  1 ok, 0 malformed. */
 static int drv_ph_parse_time(const char *s, size_t n, int64_t *us) {
   int64_t off = 0;
   if (n >= 6 && (s[n - 6] == '+' || s[n - 6] == '-') && s[n - 3] == ':') {
     unsigned hh, mm;
-    if (!drv_digits(s + n - 5, 2, &hh) || !drv_digits(s + n - 2, 2, &mm) || hh > 23 || mm > 59)
+    if (!drv_ph_2digits(s + n - 5, &hh) || !drv_ph_2digits(s + n - 2, &mm) || hh > 23 || mm > 59)
       return 0;
     off = ((int64_t)hh * 60 + mm) * 60 * 1000000;
     if (s[n - 6] == '-') off = -off;
     n -= 6;
   } else if (n >= 5 && n > 19 && (s[n - 5] == '+' || s[n - 5] == '-')) {
     unsigned hh, mm;
-    if (!drv_digits(s + n - 4, 2, &hh) || !drv_digits(s + n - 2, 2, &mm) || hh > 23 || mm > 59)
+    if (!drv_ph_2digits(s + n - 4, &hh) || !drv_ph_2digits(s + n - 2, &mm) || hh > 23 || mm > 59)
       return 0;
     off = ((int64_t)hh * 60 + mm) * 60 * 1000000;
     if (s[n - 5] == '-') off = -off;
     n -= 5;
   }
-  if (!drv_parse_timestamp(s, n, us)) return 0;
+  if (!osiris_parse_timestamp(s, n, OSIRIS_TS_SQLITE, us)) return 0;
   *us -= off;
   return 1;
 }
@@ -4974,7 +4763,7 @@ static void drv_ph_fmt_time(int64_t us, char *buf, size_t cap) {
   int64_t days = drv_floor_div(us, DRV_PH_DAY_US);
   int64_t rem = us - days * DRV_PH_DAY_US;
   unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
-  size_t n = drv_fmt_date(days, buf, cap);
+  size_t n = osiris_format_date(buf, cap, days);
   if (n == 0 || cap - n < 24) return;
   snprintf(buf + n, cap - n, "T%02u:%02u:%02u.%06uZ", secs / 3600, secs / 60 % 60, secs % 60, frac);
 }
@@ -5201,7 +4990,7 @@ static osiris_rc drv_ph_cell(drv_ph *p, size_t c, const osiris_json *v, int64_t 
   }
   case OSIRIS_TYPE_DATE: {
     int64_t days;
-    if (str && drv_parse_date(str, len, &days))
+    if (str && osiris_parse_date(str, len, &days))
       return osiris_frame_append_date(f, c, (int32_t)days);
     break;
   }
@@ -5430,7 +5219,7 @@ done:
   if (fp) fclose(fp);
   osiris_buf_free(&text);
   osiris_json_free(st);
-  free(path);
+  osiris_free(path);
   return rc;
 }
 
@@ -5512,8 +5301,8 @@ done:
   osiris_json_free(recent);
   osiris_json_free(st);
   osiris_free(text);
-  free(path);
-  free(tmp);
+  osiris_free(path);
+  osiris_free(tmp);
   return rc;
 }
 
@@ -5746,7 +5535,7 @@ done:
   osiris_buf_free(&auth);
   osiris_frame_free(p.frame);
   osiris_buf_free(&p.url);
-  free((void *)p.event_types);
+  osiris_free((void *)p.event_types);
   osiris_free(p.types);
   osiris_free(p.last_key);
   osiris_free(p.prev_last_key);

@@ -466,25 +466,49 @@ static void obx_done(osiris_buf *b, const os_buf *o, osiris_rc rc) {
 
 void osiris_buf_put(osiris_buf *b, const void *data, size_t n) {
   os_buf o;
-  if (!b->oom) obx_done(b, &o, ob_put(obx_view(b, &o), data, n));
+  if (b->oom) return;
+  if (n < b->cap - b->len) { /* room already (cap > len once p is set): the common case */
+    if (n) memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return;
+  }
+  obx_done(b, &o, ob_put(obx_view(b, &o), data, n));
 }
 
 void osiris_buf_puts(osiris_buf *b, const char *s) { osiris_buf_put(b, s, strlen(s)); }
 void osiris_buf_putc(osiris_buf *b, char c) { osiris_buf_put(b, &c, 1); }
 
+char *osiris_buf_reserve(osiris_buf *b, size_t n) {
+  os_buf o;
+  if (b->oom) return NULL;
+  obx_done(b, &o, ob_reserve(obx_view(b, &o), n));
+  return b->oom ? NULL : b->p + b->len;
+}
+
+/* Short texts (most SQL pieces) format on the stack: no allocation but
+ * the buffer's own growth. */
 void osiris_buf_printf(osiris_buf *b, const char *fmt, ...) {
   va_list ap;
-  char *s;
+  char small[256], *d;
+  int n;
   if (b->oom) return;
   va_start(ap, fmt);
-  s = os_vasprintf(fmt, ap);
+  n = vsnprintf(small, sizeof small, fmt, ap);
   va_end(ap);
-  if (!s) {
+  if (n < 0) {
     b->oom = 1;
     return;
   }
-  osiris_buf_puts(b, s);
-  os_free(s);
+  if ((size_t)n < sizeof small) {
+    osiris_buf_put(b, small, (size_t)n);
+    return;
+  }
+  if (!(d = osiris_buf_reserve(b, (size_t)n))) return;
+  va_start(ap, fmt);
+  vsnprintf(d, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
 }
 
 char *osiris_buf_take(osiris_buf *b) {
@@ -866,6 +890,17 @@ static void os_hex(const unsigned char *in, size_t n, char *out) {
     out[2 * i + 1] = digits[in[i] & 15];
   }
   out[2 * n] = 0;
+}
+
+void osiris_buf_hex(osiris_buf *b, const void *data, size_t n) {
+  char *d;
+  if (n > OS_MAX_BUF / 2) {
+    b->oom = 1;
+    return;
+  }
+  if (!(d = osiris_buf_reserve(b, 2 * n))) return;
+  os_hex(data, n, d);
+  b->len += 2 * n;
 }
 
 static void os_sha256(const void *data, size_t n, unsigned char out[32]) {
@@ -1749,7 +1784,10 @@ out:
 }
 
 size_t osiris_format_double(char *out, size_t cap, double d) {
-  return out && cap ? js_fmt_double(out, cap, d) : 0;
+  size_t n;
+  if (!out || !cap) return 0;
+  n = js_fmt_double(out, cap, d); /* the full length; osiris.h promises the cut one */
+  return n < cap ? n : cap - 1;
 }
 
 static osiris_rc js_dump_string(os_buf *b, const char *s, size_t len, int ascii) {
@@ -1815,6 +1853,11 @@ static osiris_rc js_dump_string(os_buf *b, const char *s, size_t len, int ascii)
   }
   if ((rc = ob_put(b, s + run, i - run))) return rc;
   return ob_putc(b, '"');
+}
+
+void osiris_buf_json_string(osiris_buf *b, const char *s, size_t len) {
+  os_buf o;
+  if (!b->oom) obx_done(b, &o, js_dump_string(obx_view(b, &o), s ? s : "", s ? len : 0, 0));
 }
 
 /* strcmp compares as unsigned char, and UTF-8 byte order is code point
@@ -4153,28 +4196,37 @@ static int fr_parse_date(const char *s, size_t len, int32_t *days) {
   return 1;
 }
 
-/* "YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}][Z|+00:00]" as UTC microseconds. */
-static int fr_parse_timestamp(const char *s, size_t len, int64_t *micros) {
+/* "YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}][Z|+00:00]" as UTC microseconds; the
+ * OSIRIS_TS_* flags widen the forms (osiris.h). */
+static int fr_parse_timestamp_as(const char *s, size_t len, unsigned flags, int64_t *micros) {
   int32_t days;
-  int hh, mi, ss;
+  int hh = 0, mi = 0, ss = 0;
   int64_t frac = 0;
-  size_t i;
-  if (len < 19 || !fr_parse_date(s, 10, &days)) return 0;
-  if ((s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':') return 0;
-  hh = fr_digits(s + 11, 2);
-  mi = fr_digits(s + 14, 2);
-  ss = fr_digits(s + 17, 2);
-  if (hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 59) return 0;
-  i = 19;
-  if (i < len && s[i] == '.') {
-    int nd = 0;
-    i++;
-    while (i < len && s[i] >= '0' && s[i] <= '9' && nd < 6) {
-      frac = frac * 10 + (s[i] - '0');
-      i++, nd++;
+  size_t i = 10;
+  if (len < 10 || !fr_parse_date(s, 10, &days)) return 0;
+  if (i < len && (s[i] == ' ' || s[i] == 'T')) {
+    if (len < 16 || s[13] != ':') return 0;
+    hh = fr_digits(s + 11, 2);
+    mi = fr_digits(s + 14, 2);
+    if (hh < 0 || hh > 23 || mi < 0 || mi > 59) return 0;
+    i = 16;
+    if (i < len && s[i] == ':') {
+      if (len < 19 || (ss = fr_digits(s + 17, 2)) < 0 || ss > 59) return 0;
+      i = 19;
+      if (i < len && s[i] == '.') {
+        int nd = 0;
+        for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+          if (nd == 6 && !(flags & OSIRIS_TS_LONG_FRACTION)) return 0;
+          if (nd < 6) frac = frac * 10 + (s[i] - '0'), nd++;
+        }
+        if (nd == 0) return 0;
+        while (nd++ < 6) frac *= 10;
+      }
+    } else if (!(flags & OSIRIS_TS_NO_SECONDS)) {
+      return 0;
     }
-    if (nd == 0 || (i < len && s[i] >= '0' && s[i] <= '9')) return 0;
-    while (nd++ < 6) frac *= 10;
+  } else if (!(flags & OSIRIS_TS_DATE_ONLY)) {
+    return 0;
   }
   if (i < len) {
     if (len - i == 1 && s[i] == 'Z') i++;
@@ -4184,6 +4236,10 @@ static int fr_parse_timestamp(const char *s, size_t len, int64_t *micros) {
   *micros = (int64_t)days * FR_US_PER_DAY +
             ((int64_t)hh * 3600 + mi * 60 + ss) * INT64_C(1000000) + frac;
   return 1;
+}
+
+static int fr_parse_timestamp(const char *s, size_t len, int64_t *micros) {
+  return fr_parse_timestamp_as(s, len, 0, micros);
 }
 
 static char *fr_put2(char *p, int v) {
@@ -4244,6 +4300,48 @@ static size_t fr_fmt_timestamp(char *out, int64_t micros) {
   }
   *p = 0;
   return (size_t)(p - out);
+}
+
+/* The calendar for drivers (osiris.h, "dates, numbers, text"). */
+int64_t osiris_days_from_civil(int64_t y, int m, int d) { return fr_days_from_civil(y, m, d); }
+
+void osiris_civil_from_days(int64_t days, int64_t *y, int *m, int *d) {
+  fr_civil_from_days(days, y, m, d);
+}
+
+int osiris_parse_date(const char *s, size_t len, int64_t *days) {
+  int32_t d;
+  if (!s || !fr_parse_date(s, len, &d)) return 0;
+  *days = d;
+  return 1;
+}
+
+int osiris_parse_timestamp(const char *s, size_t len, unsigned flags, int64_t *micros) {
+  return s && fr_parse_timestamp_as(s, len, flags, micros);
+}
+
+/* fr_fmt_* want 40 bytes; a smaller out gets a cut copy. */
+static size_t fr_fmt_out(char *out, size_t cap, const char *text, size_t n) {
+  if (n >= cap) n = cap - 1;
+  memcpy(out, text, n);
+  out[n] = 0;
+  return n;
+}
+
+size_t osiris_format_date(char *out, size_t cap, int64_t days) {
+  char tmp[OSIRIS_DATETIME_CAP];
+  if (!out || !cap) return 0;
+  if (cap >= sizeof tmp) return fr_fmt_date(out, days);
+  return fr_fmt_out(out, cap, tmp, fr_fmt_date(tmp, days));
+}
+
+size_t osiris_format_timestamp(char *out, size_t cap, int64_t micros, char sep) {
+  char tmp[OSIRIS_DATETIME_CAP], *t = cap >= sizeof tmp ? out : tmp, *at;
+  size_t n;
+  if (!out || !cap) return 0;
+  n = fr_fmt_timestamp(t, micros);
+  if ((at = strchr(t, 'T')) != NULL) *at = sep; /* a date has no T */
+  return t == out ? n : fr_fmt_out(out, cap, tmp, n);
 }
 
 static size_t fr_fmt_i64(char *out, int64_t v) {

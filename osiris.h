@@ -103,6 +103,60 @@ void osiris_buf_printf(osiris_buf *b, const char *fmt, ...)
  * reset to {0}; NULL (buffer freed) when oom was set. */
 char *osiris_buf_take(osiris_buf *b);
 void osiris_buf_free(osiris_buf *b);
+/* Room for n more bytes (and the NUL after them): a pointer to b->p +
+ * b->len, where the caller writes up to n bytes, then adds what it wrote
+ * to b->len and stores the NUL at b->p[b->len].  NULL (oom set) when the
+ * buffer cannot grow or oom was already set. */
+char *osiris_buf_reserve(osiris_buf *b, size_t n);
+
+/* --------------------------------------------------- dates, numbers, text
+ * The calendar and text forms the engine itself reads and writes (frames,
+ * CSV inference, JSON), for drivers that convert values.  Proleptic
+ * Gregorian calendar in UTC: a date is days since 1970-01-01, a timestamp
+ * microseconds since 1970-01-01T00:00:00.  Locale-independent, no global
+ * state: thread-safe.  Numbers: osiris_strtod / osiris_format_double
+ * above. */
+
+/* Days since 1970-01-01 of year y, month m (1..12), day d (1..31; not
+ * checked against the month), and back.  Exact (H. Hinnant's algorithms)
+ * for years within +-10^16 and day counts within +-10^18. */
+int64_t osiris_days_from_civil(int64_t y, int m, int d);
+void osiris_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
+/* Reading dates and timestamps: pointer + length, the whole text must be
+ * one accepted form; 1 and *out set, or 0 (*out untouched).
+ * osiris_parse_date: exactly "YYYY-MM-DD" (four-digit year), impossible
+ * months and days rejected.
+ * osiris_parse_timestamp with flags 0 reads what the engine infers as a
+ * timestamp: "YYYY-MM-DD[ T]HH:MM:SS[.f]" with 1 to 6 fraction digits and
+ * an optional "Z" or "+00:00".  Flags widen it: */
+#define OSIRIS_TS_DATE_ONLY 1u     /* "YYYY-MM-DD" alone is its midnight */
+#define OSIRIS_TS_NO_SECONDS 2u    /* "HH:MM" without seconds */
+#define OSIRIS_TS_LONG_FRACTION 4u /* any number of fraction digits; past
+                                      the sixth they are dropped */
+/* Everything SQLite's date functions write (datetime(), strftime()). */
+#define OSIRIS_TS_SQLITE (OSIRIS_TS_DATE_ONLY | OSIRIS_TS_NO_SECONDS | OSIRIS_TS_LONG_FRACTION)
+int osiris_parse_date(const char *s, size_t len, int64_t *days);
+int osiris_parse_timestamp(const char *s, size_t len, unsigned flags, int64_t *micros);
+
+/* Writing them, as the engine does (CSV, JSON): "YYYY-MM-DD", a year
+ * outside 0..9999 with its sign ("-0001", "+10000", ISO 8601 expanded);
+ * a timestamp adds sep ('T' for ISO 8601, ' ' for the form SQLite's
+ * functions read) and "HH:MM:SS", and ".ffffff" when the microseconds are
+ * not 0.  No zone suffix.  NUL-terminated into out, returning the length
+ * (cut to cap - 1; OSIRIS_DATETIME_CAP always suffices; 0 when cap is 0). */
+#define OSIRIS_DATETIME_CAP 48
+size_t osiris_format_date(char *out, size_t cap, int64_t days);
+size_t osiris_format_timestamp(char *out, size_t cap, int64_t micros, char sep);
+
+/* Text into a buffer (no-ops once b->oom is set, which they set when the
+ * buffer cannot grow).  osiris_buf_json_string: s as a double-quoted JSON
+ * string, exactly as osiris_json_dump writes one without OSIRIS_JSON_ASCII
+ * (", \, \n, \r, \t, \b, \f escaped, other bytes below 0x20 as \u00xx,
+ * everything else as it is).  osiris_buf_hex: each byte as two lowercase
+ * hex digits. */
+void osiris_buf_json_string(osiris_buf *b, const char *s, size_t len);
+void osiris_buf_hex(osiris_buf *b, const void *data, size_t n);
 
 /* ------------------------------------------------------------------ JSON
  * A JSON value tree.  Integers and doubles are distinct kinds: "1" is INT,

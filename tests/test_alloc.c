@@ -1,18 +1,24 @@
 /* tests/test_alloc.c -- every allocation may fail.
  *
  * Built with -DOSIRIS_FAULT_INJECTION (and ASan/UBSan with LeakSanitizer
- * by `make test`): for N = 0, 1, 2, ... the Nth allocation of the engine
- * fails, over each of
+ * by `make test`): for N = 0, 1, 2, ... the Nth allocation fails, over
+ * each of
  *   - compiling the example pipeline,
  *   - reading a CSV file,
  *   - writing and reading a Parquet file,
- *   - a local run of a CSV -> SQL -> CSV pipeline,
- *   - a worker executing the commands of one step;
+ *   - a local run of a CSV -> SQL -> CSV + Parquet pipeline,
+ *   - a worker executing the commands of two steps (a CSV extractor, a
+ *     Parquet extractor with columns and limit);
+ *   - a local run of the example (examples/movies: CSV -> duckdb.processor
+ *     -> CSV), failing only the allocations of its DuckDB step (a whole
+ *     run per N costs a DuckDB open; the rest is the local run's above);
  * each must end with OSIRIS_ENOMEM (or a cleanly failed run whose
  * status.json exists, when the failure came after the session was open),
  * never a crash or a leak, and the loop must reach an N past the last
- * allocation, where the operation succeeds.  The drivers' own allocations
- * (drivers.c) are not counted here: only the engine's os_malloc family. */
+ * allocation, where the operation succeeds.  The count covers the engine
+ * and the built-in drivers alike: drivers.c allocates only through the
+ * osiris_malloc family (memory a client library hands out, e.g. SQLite's,
+ * is that library's and is not counted). */
 #include "../osiris.c"
 #include "../drivers.c"
 #include "harness.h"
@@ -42,12 +48,19 @@ static void ta_write(const char *rel, const char *text) {
  * acceptable for that N (a run that failed cleanly). */
 typedef osiris_rc (*ta_op)(long n, int *clean);
 
+/* TA_ONLY="what" runs only the loop of operation `what`. */
+static int ta_skip(const char *what) {
+  const char *only = getenv("TA_ONLY");
+  return only && *only && strcmp(only, what) != 0;
+}
+
 /* TA_ONE="what:N" runs only allocation N of operation `what` (to debug
  * one failure, e.g. under gdb). */
 static void ta_every_n(const char *what, ta_op op) {
   long n;
   int bad = 0;
   const char *one = getenv("TA_ONE");
+  if (ta_skip(what)) return;
   if (one) {
     const char *colon = strrchr(one, ':');
     int clean = 0;
@@ -151,23 +164,68 @@ static int ta_has_status(const char *run_dir) {
   return stat(path, &st) == 0;
 }
 
-static osiris_rc op_local_run(long n, int *clean) {
+/* A local run of pipeline (in ta_dir); log, when set, sees its log lines. */
+static osiris_rc ta_run(const char *pipeline, osiris_log_fn log, int *clean) {
   osiris_ctx *ctx = osiris_ctx_new(ta_dir);
   osiris_run *run = NULL;
   osiris_run_opts o;
   osiris_rc rc;
-  (void)n;
   if (!ctx) return OSIRIS_ENOMEM;
+  if (log) osiris_ctx_set_log(ctx, log, NULL);
   rc = osiris_register_builtin_drivers(ctx);
   memset(&o, 0, sizeof o);
   o.logs_dir = "logs";
-  if (!rc) rc = osiris_run_pipeline(ctx, "pipeline.yaml", &o, &run);
+  if (!rc) rc = osiris_run_pipeline(ctx, pipeline, &o, &run);
   /* A failure after the session opened: the run says so in status.json. */
   if (rc && run) *clean = ta_has_status(osiris_run_dir(run)) && !osiris_run_ok(run);
   osiris_run_free(run);
   osiris_ctx_free(ctx);
   ta_clean_logs();
   return rc;
+}
+
+static osiris_rc op_local_run(long n, int *clean) {
+  (void)n;
+  return ta_run("pipeline.yaml", NULL, clean);
+}
+
+/* The example (examples/movies: CSV -> duckdb.processor -> CSV).  A whole
+ * run per N costs a DuckDB open, so only the allocations from the DuckDB
+ * step's start to its end are failed (ta_window); the rest of a run is the
+ * local run's above.  ta_log marks where the step starts and ends. */
+static long ta_mark_start = -1, ta_mark_end = -1;
+
+static void ta_log(void *user, int level, const char *line) {
+  (void)user;
+  (void)level;
+  if (strstr(line, "step movies-by-decade started")) ta_mark_start = os_fault_countdown;
+  if (strstr(line, "step movies-by-decade completed")) ta_mark_end = os_fault_countdown;
+}
+
+static osiris_rc op_example(long n, int *clean) {
+  (void)n;
+  return ta_run("example.yaml", ta_log, clean);
+}
+
+/* Fail allocation N of op for every N in [from, to]. */
+static void ta_window(const char *what, ta_op op, long from, long to) {
+  long n;
+  int bad = 0;
+  const char *one = getenv("TA_ONE");
+  size_t wl = strlen(what);
+  if (one && strncmp(one, what, wl) == 0 && one[wl] == ':') from = to = strtol(one + wl + 1, NULL, 10);
+  for (n = from; n <= to; n++) {
+    int clean = 0;
+    osiris_rc rc;
+    os_fault_countdown = n;
+    rc = op(n, &clean);
+    if (rc != OSIRIS_ENOMEM && !clean && bad++ < 20)
+      fprintf(stderr, "%s: allocation %ld failed -> %s, not ENOMEM nor a clean failure\n", what, n,
+              osiris_rc_name(rc));
+  }
+  os_fault_countdown = -1;
+  CHECK(bad == 0);
+  fprintf(stderr, "  %s: allocations %ld to %ld, each failed once\n", what, from, to);
 }
 
 static osiris_rc op_worker(long n, int *clean) {
@@ -198,9 +256,41 @@ static int ta_worker_ok(void) {
   int ok;
   snprintf(path, sizeof path, "%s/worker/worker.out", ta_dir);
   if (os_read_file(path, &text, &len, NULL)) return 0;
-  ok = strstr(text, "\"cmd\":\"exec_step\",\"ok\":true") != NULL;
+  {
+    const char *first = strstr(text, "\"cmd\":\"exec_step\",\"ok\":true");
+    ok = first && strstr(first + 1, "\"cmd\":\"exec_step\",\"ok\":true") != NULL;
+  }
   os_free(text);
   return ok;
+}
+
+/* The example pipeline and its data, copied from the repository (the test
+ * runs from its root), then the DuckDB step's window. */
+static void ta_example(void) {
+  static const char *const files[][2] = {
+      {"examples/movies/pipeline.yaml", "example.yaml"},
+      {"examples/movies/data/movies.csv", "examples/movies/data/movies.csv"}};
+  const long big = LONG_MAX / 2;
+  char path[600];
+  size_t i;
+  int clean = 0;
+  if (ta_skip("example")) return;
+  snprintf(path, sizeof path, "%s/examples/movies/data", ta_dir);
+  CHECK_RC(os_mkdir_p(path, NULL), OSIRIS_OK);
+  for (i = 0; i < 2; i++) {
+    char *text = NULL;
+    size_t len = 0;
+    CHECK_RC(os_read_file(files[i][0], &text, &len, NULL), OSIRIS_OK);
+    if (text) ta_write(files[i][1], text);
+    os_free(text);
+  }
+  os_fault_countdown = big;
+  CHECK_RC(op_example(-1, &clean), OSIRIS_OK);
+  os_fault_countdown = -1;
+  CHECK(ta_mark_start > ta_mark_end && ta_mark_end > 0);
+  if (ta_mark_start > ta_mark_end && ta_mark_end > 0)
+    ta_window("example", op_example, big - ta_mark_start,
+              big - ta_mark_end - 1);
 }
 
 int main(void) {
@@ -224,22 +314,39 @@ int main(void) {
            "  - id: calc\n    component: sql.processor\n    mode: transform\n    needs: [read]\n"
            "    config: {query: \"SELECT id, name, score * 2 AS s FROM df WHERE id > ${params.min}\"}\n"
            "  - id: write\n    component: filesystem.csv_writer\n    mode: write\n    needs: [calc]\n"
-           "    config: {path: out/result.csv}\n");
+           "    config: {path: out/result.csv}\n"
+           "  - id: save\n    component: filesystem.parquet_writer\n    mode: write\n    needs: [calc]\n"
+           "    config: {path: out/result.parquet}\n");
   /* The worker's package: a manifest with one step, its cfg, commands. */
   ta_write("worker/manifest.yaml",
            "meta:\n  oml_version: 0.1.0\n  profile: default\n"
            "pipeline:\n  id: alloc-worker\n  version: 0.1.0\nname: alloc-worker\nsteps:\n"
-           "  - id: read\n    driver: filesystem.csv_extractor\n    cfg_path: cfg/read.json\n    needs: []\n");
+           "  - id: read\n    driver: filesystem.csv_extractor\n    cfg_path: cfg/read.json\n    needs: []\n"
+           "  - id: readpq\n    driver: filesystem.parquet_extractor\n    cfg_path: cfg/readpq.json\n"
+           "    needs: []\n");
   snprintf(path, sizeof path, "%s/worker/cfg", ta_dir);
   mkdir(path, 0755);
   snprintf(path, sizeof path, "%s/worker/data", ta_dir);
   mkdir(path, 0755);
   ta_write("worker/cfg/read.json", "{\"component\":\"filesystem.csv_extractor\",\"path\":\"data/values.csv\"}\n");
   ta_write("worker/data/values.csv", "id,x\n1,2.5\n2,3\n");
+  ta_write("worker/cfg/readpq.json", "{\"component\":\"filesystem.parquet_extractor\","
+                                     "\"path\":\"data/values.parquet\",\"columns\":[\"x\",\"id\"],\"limit\":1}\n");
+  {
+    char csv[600], pq[600], err[256];
+    osiris_frame *f = NULL;
+    snprintf(csv, sizeof csv, "%s/worker/data/values.csv", ta_dir);
+    snprintf(pq, sizeof pq, "%s/data/values.parquet", ta_dir); /* paths resolve in the project */
+    CHECK_RC(osiris_csv_read(csv, NULL, &f, err, sizeof err), OSIRIS_OK);
+    CHECK_RC(osiris_parquet_write(pq, f, NULL, err, sizeof err), OSIRIS_OK);
+    osiris_frame_free(f);
+  }
   ta_write("worker/commands.jsonl",
            "{\"cmd\":\"ping\"}\n{\"cmd\":\"prepare\",\"session_id\":\"s1\",\"manifest\":\"manifest.yaml\"}\n"
            "{\"cmd\":\"exec_step\",\"step_id\":\"read\",\"driver\":\"filesystem.csv_extractor\","
-           "\"cfg_path\":\"cfg/read.json\",\"inputs\":{}}\n{\"cmd\":\"cleanup\"}\n");
+           "\"cfg_path\":\"cfg/read.json\",\"inputs\":{}}\n"
+           "{\"cmd\":\"exec_step\",\"step_id\":\"readpq\",\"driver\":\"filesystem.parquet_extractor\","
+           "\"cfg_path\":\"cfg/readpq.json\",\"inputs\":{}}\n{\"cmd\":\"cleanup\"}\n");
 
   /* Each operation succeeds without faults first: the loops below then
    * test failure paths, not a broken fixture. */
@@ -248,7 +355,13 @@ int main(void) {
   CHECK_RC(op_parquet(-1, NULL), OSIRIS_OK);
   {
     int clean = 0;
+    osiris_frame *saved = NULL;
+    char err[256];
     CHECK_RC(op_local_run(-1, &clean), OSIRIS_OK);
+    snprintf(path, sizeof path, "%s/out/result.parquet", ta_dir);
+    CHECK_RC(osiris_parquet_read(path, &saved, err, sizeof err), OSIRIS_OK);
+    CHECK(osiris_frame_rows(saved) == 3 && osiris_frame_cols(saved) == 3);
+    osiris_frame_free(saved);
     CHECK_RC(op_worker(-1, &clean), OSIRIS_OK);
     CHECK(ta_worker_ok());
   }
@@ -257,6 +370,7 @@ int main(void) {
   ta_every_n("parquet write+read", op_parquet);
   ta_every_n("local run", op_local_run);
   ta_every_n("worker exec", op_worker);
+  ta_example();
   rm_rmtree(ta_dir);
   return th_report();
 }

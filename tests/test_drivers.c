@@ -39,11 +39,11 @@ static osiris_frame *mk_frame(const char *const *names, const char *types, size_
           case 'i': rc = osiris_frame_append_int64(f, c, strtoll(v, NULL, 10)); break;
           case 'f': rc = osiris_frame_append_double(f, c, strtod(v, NULL)); break;
           case 'D':
-            CHECK(drv_parse_date(v, strlen(v), &x));
+            CHECK(osiris_parse_date(v, strlen(v), &x));
             rc = osiris_frame_append_date(f, c, (int32_t)x);
             break;
           case 'T':
-            CHECK(drv_parse_timestamp(v, strlen(v), &x));
+            CHECK(osiris_parse_timestamp(v, strlen(v), OSIRIS_TS_SQLITE, &x));
             rc = osiris_frame_append_timestamp(f, c, x);
             break;
           default: rc = osiris_frame_append_text(f, c, v, strlen(v)); break;
@@ -513,29 +513,61 @@ static void test_sql_large(void) {
   osiris_frame_free(b);
 }
 
+/* The osiris.h helpers the drivers use in place of their own copies. */
 static void test_helpers(void) {
-  char buf[64];
-  int64_t v;
-  CHECK(drv_fmt_double(7.0, buf, sizeof buf) == 3 && strcmp(buf, "7.0") == 0);
-  drv_fmt_double(0.1 + 0.2, buf, sizeof buf);
+  char buf[64], small[8];
+  int64_t v, y;
+  int m, d;
+  osiris_buf b = {0};
+  char *text;
+  CHECK(osiris_format_double(buf, sizeof buf, 7.0) == 3 && strcmp(buf, "7.0") == 0);
+  osiris_format_double(buf, sizeof buf, 0.1 + 0.2);
   CHECK_STR(buf, "0.30000000000000004");
-  drv_fmt_double(1e16, buf, sizeof buf);
+  osiris_format_double(buf, sizeof buf, 1e16);
   CHECK_STR(buf, "1e+16");
-  drv_fmt_double(1e15, buf, sizeof buf);
+  osiris_format_double(buf, sizeof buf, 1e15);
   CHECK_STR(buf, "1000000000000000.0");
-  drv_fmt_double(1e-5, buf, sizeof buf);
+  osiris_format_double(buf, sizeof buf, 1e-5);
   CHECK_STR(buf, "1e-05");
-  drv_fmt_double(-0.0, buf, sizeof buf);
+  osiris_format_double(buf, sizeof buf, -0.0);
   CHECK_STR(buf, "-0.0");
-  CHECK(drv_parse_timestamp("1969-12-31 23:59:59.999999", 26, &v) && v == -1);
-  drv_fmt_timestamp(-1, buf, sizeof buf);
+  CHECK(osiris_format_double(small, sizeof small, 0.1 + 0.2) == 7); /* cut to cap - 1 */
+  CHECK_STR(small, "0.30000");
+  CHECK(osiris_parse_timestamp("1969-12-31 23:59:59.999999", 26, OSIRIS_TS_SQLITE, &v) && v == -1);
+  osiris_format_timestamp(buf, sizeof buf, -1, ' ');
   CHECK_STR(buf, "1969-12-31 23:59:59.999999");
-  CHECK(drv_parse_timestamp("2024-02-29T12:00Z", 17, &v));
-  drv_fmt_timestamp(v, buf, sizeof buf);
+  osiris_format_timestamp(buf, sizeof buf, -1, 'T');
+  CHECK_STR(buf, "1969-12-31T23:59:59.999999");
+  CHECK(osiris_parse_timestamp("2024-02-29T12:00Z", 17, OSIRIS_TS_SQLITE, &v));
+  osiris_format_timestamp(buf, sizeof buf, v, ' ');
   CHECK_STR(buf, "2024-02-29 12:00:00");
-  CHECK(!drv_parse_date("2023-02-29", 10, &v));
-  CHECK(!drv_parse_timestamp("2024-01-01 24:00:00", 19, &v));
-  CHECK(drv_parse_date("1970-01-01", 10, &v) && v == 0);
+  CHECK(!osiris_parse_date("2023-02-29", 10, &v));
+  CHECK(!osiris_parse_timestamp("2024-01-01 24:00:00", 19, OSIRIS_TS_SQLITE, &v));
+  CHECK(osiris_parse_date("1970-01-01", 10, &v) && v == 0);
+  /* Each flag widens the engine's form by one thing. */
+  CHECK(!osiris_parse_timestamp("2024-02-29T12:00Z", 17, 0, &v));
+  CHECK(osiris_parse_timestamp("2024-02-29T12:00Z", 17, OSIRIS_TS_NO_SECONDS, &v));
+  CHECK(!osiris_parse_timestamp("2024-02-29", 10, 0, &v));
+  CHECK(osiris_parse_timestamp("2024-02-29", 10, OSIRIS_TS_DATE_ONLY, &v) &&
+        v == osiris_days_from_civil(2024, 2, 29) * INT64_C(86400000000));
+  CHECK(!osiris_parse_timestamp("2024-02-29 00:00:00.1234567", 27, 0, &v));
+  CHECK(osiris_parse_timestamp("2024-02-29 00:00:00.1234567", 27, OSIRIS_TS_LONG_FRACTION, &v) &&
+        v % 1000000 == 123456);
+  CHECK(osiris_parse_timestamp("2024-02-29 00:00:00+00:00", 25, 0, &v));
+  CHECK(!osiris_parse_timestamp("2024-02-29 00:00", 16, OSIRIS_TS_DATE_ONLY, &v));
+  osiris_civil_from_days(-1, &y, &m, &d);
+  CHECK(y == 1969 && m == 12 && d == 31);
+  CHECK(osiris_format_date(buf, sizeof buf, osiris_days_from_civil(10000, 1, 1)) == 12);
+  CHECK_STR(buf, "+10000-01-01");
+  /* A short out gets the text cut, NUL-terminated. */
+  CHECK(osiris_format_date(small, sizeof small, 0) == 7);
+  CHECK_STR(small, "1970-01");
+  osiris_buf_json_string(&b, "a\"\n\x01\xc3\xa9", 6);
+  osiris_buf_putc(&b, ' ');
+  osiris_buf_hex(&b, "\x00\xff\x1a", 3);
+  text = osiris_buf_take(&b);
+  CHECK_STR(text, "\"a\\\"\\n\\u0001\xc3\xa9\" 00ff1a");
+  osiris_free(text);
 }
 
 /* ---- CSV drivers end to end ---- */

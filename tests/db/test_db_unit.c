@@ -103,32 +103,32 @@ static void test_rest_filter_order(void) {
 }
 
 static void test_copy_and_ident(void) {
-  drv_db_buf b = {0};
+  osiris_buf b = {0};
   drv_db_put_escaped(&b, "a\tb\nc\\d\re", 10, drv_pg_copy_esc);
   CHECK_STR(drv_db_str0(&b), "a\\tb\\nc\\\\d\\re");
-  b.n = 0;
+  b.len = 0;
   /* past the eight-byte skip; other control bytes and UTF-8 go as they are */
   drv_db_put_escaped(&b, "\xc3\xa9t\xc3\xa9 long text\x01\x1a then\ttab", 26, drv_pg_copy_esc);
   CHECK_STR(drv_db_str0(&b), "\xc3\xa9t\xc3\xa9 long text\x01\x1a then\\ttab");
-  b.n = 0;
+  b.len = 0;
   /* LOAD DATA also escapes NUL and Ctrl-Z */
   drv_db_put_escaped(&b, "0123456789\0x\x1a\\N", 15, drv_mysql_load_esc);
-  CHECK(b.n == 18 && memcmp(b.p, "0123456789\\0x\\Z\\\\N", 18) == 0);
-  b.n = 0;
+  CHECK(b.len == 18 && memcmp(b.p, "0123456789\\0x\\Z\\\\N", 18) == 0);
+  b.len = 0;
   drv_db_ident(&b, "we\"ird", '"', 0);
   CHECK_STR(drv_db_str0(&b), "\"we\"\"ird\"");
-  b.n = 0;
+  b.len = 0;
   drv_db_ident(&b, "db.t`x", '`', 1);
   CHECK_STR(drv_db_str0(&b), "`db`.`t``x`");
-  b.n = 0;
-  drv_db_printf(&b, "%s-%0300d", "x", 7);
-  CHECK(b.n == 302 && b.p[301] == '7');
-  drv_db_buf_free(&b);
+  b.len = 0;
+  osiris_buf_printf(&b, "%s-%0300d", "x", 7);
+  CHECK(b.len == 302 && b.p[301] == '7');
+  osiris_buf_free(&b);
 }
 
 static void test_frame_append(void) {
   osiris_frame *f = osiris_frame_new();
-  drv_db_buf scratch = {0};
+  osiris_buf scratch = {0};
   drv_db_col hex = {DRV_CONV_HEX, 0}, bit = {DRV_CONV_BIT, 0}, dec = {DRV_CONV_DEC, 0};
   size_t len;
   const char *s;
@@ -145,7 +145,7 @@ static void test_frame_append(void) {
   CHECK(osiris_frame_get_int64(f, 1, 0) == 1023);
   CHECK(drv_db_dec_scale(f, 2) == 3);
   osiris_frame_free(f);
-  drv_db_buf_free(&scratch);
+  osiris_buf_free(&scratch);
 }
 
 static osiris_json *test_conn(const char *text) {
