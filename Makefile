@@ -25,31 +25,31 @@ FAULT_BIN := tests/bin/fault/test_alloc tests/bin/fault/test_json tests/bin/faul
 
 all: osiris
 
-osiris: $(ENGINE) drivers.c db_drivers.inc
+osiris: $(ENGINE) drivers.c
 	$(CC) $(WARN) $(OPT) -DOSIRIS_CLI_MAIN -I. $(DBINC) -o $@ osiris.c drivers.c $(LIBS)
 
 # The sandbox worker: fully static (static.mk; its dependencies are built
 # from Debian's sources into vendor/ by vendor.sh on the first build).
 include static.mk
 
-tests/bin/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
+tests/bin/%: tests/%.c $(ENGINE) drivers.c tests/harness.h
 	@mkdir -p tests/bin
 	$(CC) $(WARN) -O0 -g -I. $(DBINC) -o $@ $< $(LIBS)
 
-tests/bin/asan/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
+tests/bin/asan/%: tests/%.c $(ENGINE) drivers.c tests/harness.h
 	@mkdir -p tests/bin/asan
 	$(CC) $(WARN) -O0 -g $(SAN) -I. $(DBINC) -o $@ $< $(LIBS)
 
-tests/bin/fault/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
+tests/bin/fault/%: tests/%.c $(ENGINE) drivers.c tests/harness.h
 	@mkdir -p tests/bin/fault
 	$(CC) $(WARN) -O1 -g $(SAN) -DOSIRIS_FAULT_INJECTION -I. $(DBINC) -o $@ $< $(LIBS)
 
 # The streamed pair runs two threads: its test also runs under ThreadSanitizer.
-tests/bin/tsan/%: tests/%.c $(ENGINE) drivers.c db_drivers.inc tests/harness.h
+tests/bin/tsan/%: tests/%.c $(ENGINE) drivers.c tests/harness.h
 	@mkdir -p tests/bin/tsan
 	$(CC) $(WARN) -O1 -g -fsanitize=thread -I. $(DBINC) -o $@ $< $(LIBS)
 
-tests/bin/embed: examples/embed/embed.c osiris.h $(ENGINE) drivers.c db_drivers.inc
+tests/bin/embed: examples/embed/embed.c osiris.h $(ENGINE) drivers.c
 	@mkdir -p tests/bin
 	$(CC) $(WARN) -O1 -g -I. $(DBINC) -o $@ examples/embed/embed.c osiris.c drivers.c $(LIBS)
 
@@ -82,7 +82,7 @@ FUZZ_BIN     := $(addprefix tests/bin/fuzz/,$(FUZZ_TARGETS))
 FUZZ_FLAGS   := -std=c11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
                 -Wall -Wextra -Wno-unused-function -Werror -I. $(DBINC)
 
-tests/bin/fuzz/fuzz.o: tests/fuzz/fuzz.c $(ENGINE) drivers.c db_drivers.inc
+tests/bin/fuzz/fuzz.o: tests/fuzz/fuzz.c $(ENGINE) drivers.c
 	@mkdir -p tests/bin/fuzz
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 

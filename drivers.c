@@ -11,13 +11,17 @@
  *                          through a virtual table, plus generate_series/range
  *   3b. SQL on DuckDB      duckdb.processor: DuckDB's C API, dlopen'ed from
  *                          libduckdb.so; frames in through the appender
- *   (db_drivers.inc)      mysql.*, postgres.*, supabase.* over MariaDB
- *                          Connector/C and libpq
- *   3c. GraphQL            graphql.extractor over osiris_step_http: cursor
+ *   3c. Databases, shared  connections, TLS, type mapping, value parsers and
+ *                          encoders, write options
+ *   3d. MySQL/MariaDB      mysql.extractor and mysql.writer (Connector/C)
+ *   3e. PostgreSQL         postgres.* and supabase.* over SQL (libpq)
+ *   3f. Supabase REST      supabase.* through PostgREST (libcurl); then the
+ *                          specs of the six database drivers
+ *   3g. GraphQL            graphql.extractor over osiris_step_http: cursor
  *                          pagination, data_path, flattening, two passes
- *   3d. PostHog            posthog.extractor: the HogQL query API, paged by
+ *   3h. PostHog            posthog.extractor: the HogQL query API, paged by
  *                          key, incremental with a state in the artifacts
- *   4. Registration        osiris_register_builtin_drivers()
+ *   4. Registration        one table of every built-in driver
  *
  * Adding a driver: write `static osiris_rc drv_<family>_<name>_run(osiris_step *)`
  * that reads osiris_step_config(), checks every key it uses (errors name
@@ -26,8 +30,8 @@
  * and hands its result over with osiris_step_set_output().  Describe it in
  * a `static const osiris_driver` with a keys table (default_json is copied
  * into the compiled cfg, so keep defaults identical to the reference
- * component spec: cfg hashes depend on them), then add one line to
- * osiris_register_builtin_drivers().  Everything else here stays static.
+ * component spec: cfg hashes depend on them), then add it to
+ * drv_builtin[] (section 4).  Everything else here stays static.
  *
  * Memory: everything this file allocates for itself goes through the
  * osiris allocator (osiris_malloc/calloc/realloc/strdup, osiris_buf;
@@ -54,17 +58,26 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h> /* strcasecmp: write_mode, filter values */
 #include <sys/stat.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
+#include <mysql.h>
+#include <errmsg.h> /* CR_* client error numbers */
+#include <libpq-fe.h>
+#include <curl/curl.h>
 
 /* ======================================================================
  * 1. Shared helpers
@@ -78,7 +91,7 @@
 #define DRV_ERR_CAP 1024
 
 /* Append s as a double-quoted SQL identifier ("a""b" for a"b), with the
- * database drivers' quoting (drv_db_ident, in db_drivers.inc). */
+ * database drivers' quoting (drv_db_ident, section 3c). */
 static void drv_db_ident(osiris_buf *b, const char *name, char q, int split);
 static void drv_buf_ident(osiris_buf *b, const char *s) { drv_db_ident(b, s, '"', 0); }
 
@@ -3659,12 +3672,4420 @@ static const osiris_driver drv_dk_processor = {
     OSIRIS_DRIVER_CONN_OPTIONAL | OSIRIS_DRIVER_STREAMS_IN | OSIRIS_DRIVER_PREFLIGHT |
         OSIRIS_DRIVER_DLOPEN};
 
-/* The database drivers (MySQL/MariaDB, PostgreSQL/Supabase) live in their
- * own file while they grow; it is part of this translation unit. */
-#include "db_drivers.inc"
+/* ======================================================================
+ * 3c. Database drivers: what MySQL/MariaDB, PostgreSQL and Supabase share
+ *
+ * Sections 3c-3f use only osiris.h plus the client libraries (MariaDB
+ * Connector/C <mysql.h>, -lmariadb; libpq <libpq-fe.h>, -lpq; libcurl
+ * for the Supabase REST channel).  Invariants: a password or DSN value is never
+ * formatted into a message, event or file (client error texts are masked
+ * again before use); extractors stream rows (mysql_use_result, libpq
+ * single-row mode) straight into one frame, handing it downstream batch by
+ * batch when the runner streams the step (osiris_step_flush); writers read
+ * their input batch by batch (osiris_step_next), run the whole write over
+ * every batch in one transaction and roll back on any failure, also when
+ * the upstream step fails mid-stream, so a target table is either fully
+ * written or unchanged.  Values travel as text in both
+ * directions and are parsed here, locale-independently (osiris_strtod
+ * reads in the C locale whatever setlocale() an embedder called).
+ *
+ * Type mapping (extract):
+ *   MySQL  TINY..BIGINT, YEAR, BIT -> int64; BIGINT UNSIGNED -> decimal(0)
+ *          (exact above INT64_MAX); DECIMAL -> decimal(field scale);
+ *          FLOAT/DOUBLE -> double; DATE -> date; DATETIME/TIMESTAMP ->
+ *          timestamp (session time_zone +00:00); TIME, CHAR..TEXT, JSON,
+ *          ENUM, SET -> string; BINARY/VARBINARY/BLOB/GEOMETRY -> string
+ *          "\x" + lowercase hex (the same form PostgreSQL prints for bytea);
+ *          zero dates -> NULL plus one "zero_date_as_null" event per column.
+ *   PostgreSQL int2/int4/int8/oid -> int64; numeric -> decimal (scale from
+ *          the typmod, 0 when unconstrained); float4/float8 -> double;
+ *          bool -> bool; date -> date; timestamp/timestamptz -> timestamp
+ *          (session TimeZone UTC); everything else (text, json, uuid, bytea
+ *          hex, arrays, intervals ...) -> string in PostgreSQL text form.
+ * Writers create tables from frame types: bool BOOLEAN, int64 BIGINT,
+ * double DOUBLE PRECISION/DOUBLE, decimal NUMERIC(38,s)/DECIMAL(38,s) where
+ * s is the larger of the column scale and the largest scale in the data,
+ * string TEXT (MySQL: LONGTEXT, VARCHAR(255) in a primary key), date DATE,
+ * timestamp TIMESTAMP/DATETIME(6).
+ * Write paths: PostgreSQL streams COPY FROM STDIN text into the target
+ * (append; replace after DELETE) or into a temporary stage followed by
+ * INSERT ... ON CONFLICT DO UPDATE (upsert; the last duplicate key wins);
+ * BEGIN..COMMIT also covers the CREATE TABLE.  MySQL streams the rows
+ * through one LOAD DATA LOCAL INFILE served from memory (channel
+ * "load_data") into the target (append; replace after DELETE) or into a
+ * temporary stage followed by INSERT ... SELECT ... ON DUPLICATE KEY
+ * UPDATE (upsert; the last duplicate key wins), in one InnoDB transaction;
+ * when the server or client refuses LOCAL INFILE it sends multi-row INSERT
+ * batches instead (channel "insert": batch_size rows, at most 8 MB or
+ * max_allowed_packet, ON DUPLICATE KEY UPDATE for upsert).  Its DDL
+ * commits implicitly, so a table created by a failed step is dropped
+ * again.
+ * supabase.* use the Postgres SQL channel when the connection has one (dsn,
+ * sql_dsn, pg_dsn, or host/database fields).  Without one, supabase.writer
+ * writes through the REST API (PostgREST, libcurl -lcurl): JSON batches,
+ * retries, no transaction and no DDL -- see "Supabase REST" below; and
+ * supabase.extractor reads through it in pages ("REST read").
+ * Doctor checks (osiris_driver.check) connect exactly as the drivers do,
+ * with a 5 s connect timeout, and run SELECT 1 (REST: GET /rest/v1/).
+ * TLS (section "TLS", docs/connections-tls.md): a bad mode or a TLS file
+ * that cannot be opened fails before anything connects; a MySQL connection
+ * at ssl_mode REQUIRED or above is never left in plain text.
+ * ====================================================================== */
+
+
+/* No upper bound for a config key's range (drivers.c defines it too; the
+ * database unit test includes this file alone). */
+#ifndef DRV_NO_MAX
+#define DRV_NO_MAX HUGE_VAL
+#endif
+
+#define DRV_DB_COPY_CHUNK ((size_t)1 << 18) /* bytes per PQputCopyData */
+#define DRV_DB_PROGRESS_ROWS 100000
+#define DRV_DB_PROGRESS_MS 2000
+#define DRV_DB_CANCEL_EVERY 4096 /* rows between cancellation polls */
+
+/* ---------------------------------------------------------------- buffer */
+
+#define DRV_DB_ONES ((uint64_t)0x0101010101010101u)
+
+/* Append text for a tab-separated bulk format (PostgreSQL COPY text,
+ * MySQL LOAD DATA): a byte b with esc[b] != 0 goes as backslash + esc[b],
+ * every other byte as it is.  Only bytes below 32 and the backslash may
+ * be escaped, so most text is skipped eight bytes at a time. */
+static void drv_db_put_escaped(osiris_buf *b, const char *s, size_t len, const char esc[256]) {
+  size_t i = 0, j;
+  char *d;
+  if (len > SIZE_MAX / 2) {
+    b->oom = 1;
+    return;
+  }
+  if (!(d = osiris_buf_reserve(b, 2 * len))) return;
+  while (i < len) {
+    for (j = i; j < len;) {
+      /* 8 bytes at a time: none below 32 and no backslash (most text) */
+      if (len - j >= 8) {
+        uint64_t w, x;
+        memcpy(&w, s + j, 8);
+        x = w ^ (DRV_DB_ONES * '\\');
+        if (!((((w - DRV_DB_ONES * 32) & ~w) | ((x - DRV_DB_ONES) & ~x)) & (DRV_DB_ONES * 0x80))) {
+          j += 8;
+          continue;
+        }
+      }
+      if (esc[(unsigned char)s[j]]) break;
+      j++;
+    }
+    memcpy(d, s + i, j - i);
+    d += j - i;
+    if (j == len) break;
+    *d++ = '\\';
+    *d++ = esc[(unsigned char)s[j]];
+    i = j + 1;
+  }
+  b->len = (size_t)(d - b->p);
+  b->p[b->len] = 0;
+}
+
+static const char *drv_db_str0(const osiris_buf *b) { return b->p ? b->p : ""; }
+
+/* ------------------------------------------------------------ small utils */
+
+static int64_t drv_db_now_ms(void) {
+  struct timespec ts;
+  if (timespec_get(&ts, TIME_UTC) != TIME_UTC) return 0;
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Copy msg into out (cap bytes), with every occurrence of each non-empty
+ * secret replaced by ***, and newlines folded to spaces, trailing blanks
+ * trimmed.  Client libraries do not echo passwords, but a DSN can reach an
+ * error text (e.g. "invalid connection option"), so this is cheap
+ * insurance. */
+static void drv_db_mask(char *out, size_t cap, const char *msg, const char *const *secrets,
+                        size_t nsecrets) {
+  size_t o = 0, i = 0, len = msg ? strlen(msg) : 0, k;
+  if (!cap) return;
+  while (i < len && o + 1 < cap) {
+    int hit = 0;
+    for (k = 0; k < nsecrets; k++) {
+      const char *s = secrets[k];
+      size_t sl = s ? strlen(s) : 0;
+      if (sl >= 1 && sl <= len - i && memcmp(msg + i, s, sl) == 0) {
+        const char *m = "***";
+        size_t j;
+        for (j = 0; m[j] && o + 1 < cap; j++) out[o++] = m[j];
+        i += sl;
+        hit = 1;
+        break;
+      }
+    }
+    if (hit) continue;
+    out[o++] = (msg[i] == '\n' || msg[i] == '\r') ? ' ' : msg[i];
+    i++;
+  }
+  while (o > 0 && (out[o - 1] == ' ' || out[o - 1] == '\t')) o--;
+  out[o] = 0;
+}
+
+/* ------------------------------------------------------------ JSON events */
+
+static osiris_json *drv_db_obj(void) { return osiris_json_new(OSIRIS_JSON_OBJECT); }
+
+static void drv_db_set_str(osiris_json *o, const char *k, const char *v) {
+  if (o) osiris_json_set(o, k, v ? osiris_json_new_str(v, strlen(v)) : osiris_json_new(OSIRIS_JSON_NULL));
+}
+
+static void drv_db_set_int(osiris_json *o, const char *k, int64_t v) {
+  if (o) osiris_json_set(o, k, osiris_json_new_int(v));
+}
+
+static void drv_db_set_bool(osiris_json *o, const char *k, int v) {
+  if (o) osiris_json_set(o, k, osiris_json_new_bool(v));
+}
+
+/* ------------------------------------------------------------ config */
+
+/* Where connection fields come from: a step's config, then its resolved
+ * connection (config wins), or a bare connection for the doctor checks.
+ * Both kinds of caller share one connect path through this. */
+typedef struct drv_db_src {
+  const osiris_json *cfg;  /* may be NULL */
+  const osiris_json *conn; /* may be NULL */
+} drv_db_src;
+
+static drv_db_src drv_db_step_src(osiris_step *step) {
+  drv_db_src s;
+  s.cfg = osiris_step_config(step);
+  s.conn = osiris_step_connection(step);
+  return s;
+}
+
+static const osiris_json *drv_db_src_field(const drv_db_src *src, const char *key) {
+  const osiris_json *v = osiris_json_get(src->cfg, key);
+  if (v && osiris_json_kind_of(v) != OSIRIS_JSON_NULL) return v;
+  v = osiris_json_get(src->conn, key);
+  if (v && osiris_json_kind_of(v) != OSIRIS_JSON_NULL) return v;
+  return NULL;
+}
+
+/* A non-empty string field or NULL. */
+static const char *drv_db_src_str(const drv_db_src *src, const char *key) {
+  const char *s = osiris_json_str(drv_db_src_field(src, key));
+  return s && *s ? s : NULL;
+}
+
+/* An integer given as a JSON integer or as decimal text.  1 when present
+ * and valid, 0 when absent, -1 when malformed. */
+static int drv_db_src_int(const drv_db_src *src, const char *key, int64_t *out) {
+  const osiris_json *v = drv_db_src_field(src, key);
+  const char *s;
+  char *end;
+  long long x;
+  if (!v) return 0;
+  if (osiris_json_kind_of(v) == OSIRIS_JSON_INT ||
+      osiris_json_kind_of(v) == OSIRIS_JSON_DOUBLE) {
+    double d = osiris_json_num(v, 0.5);
+    if (d != (double)(int64_t)d) return -1;
+    *out = osiris_json_int(v, 0);
+    return 1;
+  }
+  s = osiris_json_str(v);
+  if (!s) return -1;
+  while (*s == ' ') s++;
+  if (!*s) return 0;
+  errno = 0;
+  x = strtoll(s, &end, 10);
+  while (*end == ' ') end++;
+  if (errno || *end || end == s) return -1;
+  *out = (int64_t)x;
+  return 1;
+}
+
+/* The same lookups for a step (config, then connection). */
+static const osiris_json *drv_db_field(osiris_step *step, const char *key) {
+  drv_db_src src = drv_db_step_src(step);
+  return drv_db_src_field(&src, key);
+}
+
+static const char *drv_db_str(osiris_step *step, const char *key) {
+  drv_db_src src = drv_db_step_src(step);
+  return drv_db_src_str(&src, key);
+}
+
+static int drv_db_int(osiris_step *step, const char *key, int64_t *out) {
+  drv_db_src src = drv_db_step_src(step);
+  return drv_db_src_int(&src, key, out);
+}
+
+/* 1/0 for a bool field (also "true"/"false" text), dflt when absent. */
+static int drv_db_flag(osiris_step *step, const char *key, int dflt) {
+  const osiris_json *v = drv_db_field(step, key);
+  const char *s;
+  if (!v) return dflt;
+  if (osiris_json_kind_of(v) == OSIRIS_JSON_BOOL) return osiris_json_bool(v, dflt);
+  if (osiris_json_kind_of(v) == OSIRIS_JSON_INT) return osiris_json_int(v, 0) != 0;
+  s = osiris_json_str(v);
+  if (s && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "1") == 0)) return 1;
+  if (s && (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 || strcmp(s, "0") == 0)) return 0;
+  return dflt;
+}
+
+/* ------------------------------------------------------------------ TLS
+ * The TLS keys of both families name a mode and files (CA, client
+ * certificate and key, CRL); none holds a secret, so all may appear in
+ * messages.  A mode is matched without regard to ASCII case against a
+ * NULL-terminated list; the index is the mode, weakest first. */
+static int drv_db_tls_mode(const char *value, const char *const *modes) {
+  int i;
+  for (i = 0; modes[i]; i++) {
+    const char *a = value, *b = modes[i];
+    while (*a && *b) {
+      int ca = (unsigned char)*a, cb = (unsigned char)*b;
+      if (ca >= 'A' && ca <= 'Z') ca += 'a' - 'A';
+      if (cb >= 'A' && cb <= 'Z') cb += 'a' - 'A';
+      if (ca != cb) break;
+      a++, b++;
+    }
+    if (!*a && !*b) return i;
+  }
+  return -1;
+}
+
+/* "A, B or C" from a mode list, for the message naming the allowed values. */
+static void drv_db_tls_modes_text(const char *const *modes, char *out, size_t cap) {
+  size_t n = 0;
+  int i;
+  out[0] = 0;
+  for (i = 0; modes[i] && n < cap; i++) {
+    const char *sep = i == 0 ? "" : modes[i + 1] ? ", " : " or ";
+    int w = snprintf(out + n, cap - n, "%s%s", sep, modes[i]);
+    if (w < 0) break;
+    n += (size_t)w;
+  }
+}
+
+/* Every TLS file key present must name a file this process can open:
+ * the files are read where the step runs (a remote worker too), and a
+ * missing one would otherwise surface as a vague handshake error
+ * (Connector/C) or, for libpq below verify-ca, be skipped without a word. */
+static osiris_rc drv_db_tls_files(const drv_db_src *src, const char *const *keys, const char *what,
+                                  char *err, size_t cap) {
+  size_t i;
+  for (i = 0; keys[i]; i++) {
+    const char *path = drv_db_src_str(src, keys[i]);
+    FILE *f;
+    if (!path) continue;
+    f = fopen(path, "rb");
+    if (f) {
+      fclose(f);
+      continue;
+    }
+    snprintf(err, cap,
+             "%s connection: %s %.300s: %s (TLS files are read where the step runs)", what,
+             keys[i], path,
+             errno == ENOENT   ? "no such file"
+             : errno == EACCES ? "permission denied"
+                               : "cannot be opened");
+    return OSIRIS_EINVAL;
+  }
+  return OSIRIS_OK;
+}
+
+/* Names from a list of strings or from one comma-separated string.
+ * *out is malloc'ed (array of borrowed/owned pointers into *store). */
+typedef struct drv_db_names {
+  char **v;
+  size_t n;
+} drv_db_names;
+
+static void drv_db_names_free(drv_db_names *nm) {
+  size_t i;
+  for (i = 0; i < nm->n; i++) osiris_free(nm->v[i]);
+  osiris_free(nm->v);
+  nm->v = NULL;
+  nm->n = 0;
+}
+
+static int drv_db_names_push(drv_db_names *nm, const char *s, size_t len) {
+  char **v;
+  char *c;
+  while (len && (*s == ' ' || *s == '\t')) s++, len--;
+  while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
+  if (!len) return 0;
+  v = osiris_realloc(nm->v, (nm->n + 1) * sizeof *v);
+  if (!v) return -1;
+  nm->v = v;
+  c = osiris_malloc(len + 1);
+  if (!c) return -1;
+  memcpy(c, s, len);
+  c[len] = 0;
+  nm->v[nm->n++] = c;
+  return 0;
+}
+
+static int drv_db_names_get_raw(osiris_step *step, const char *key, drv_db_names *out);
+
+/* 0 ok (possibly empty), -1 malformed, -2 out of memory; nothing to free
+ * on failure. */
+static int drv_db_names_get(osiris_step *step, const char *key, drv_db_names *out) {
+  int r = drv_db_names_get_raw(step, key, out);
+  if (r) drv_db_names_free(out);
+  return r;
+}
+
+static int drv_db_names_get_raw(osiris_step *step, const char *key, drv_db_names *out) {
+  const osiris_json *v = osiris_json_get(osiris_step_config(step), key);
+  size_t i;
+  memset(out, 0, sizeof *out);
+  if (!v || osiris_json_kind_of(v) == OSIRIS_JSON_NULL) return 0;
+  if (osiris_json_kind_of(v) == OSIRIS_JSON_STRING) {
+    const char *s = osiris_json_str(v), *c;
+    while ((c = strchr(s, ',')) != NULL) {
+      if (drv_db_names_push(out, s, (size_t)(c - s))) return -2;
+      s = c + 1;
+    }
+    return drv_db_names_push(out, s, strlen(s)) ? -2 : 0;
+  }
+  if (osiris_json_kind_of(v) != OSIRIS_JSON_ARRAY) return -1;
+  for (i = 0; i < osiris_json_size(v); i++) {
+    const char *s = osiris_json_str(osiris_json_at(v, i));
+    if (!s) return -1;
+    if (drv_db_names_push(out, s, strlen(s))) return -2;
+  }
+  return 0;
+}
+
+/* -------------------------------------------------------- value parsing */
+
+static int drv_db_digits(const char *s, size_t len, size_t *i, size_t min, size_t max,
+                         int64_t *out) {
+  size_t k = 0;
+  int64_t v = 0;
+  while (*i < len && k < max && s[*i] >= '0' && s[*i] <= '9') {
+    v = v * 10 + (s[*i] - '0');
+    (*i)++;
+    k++;
+  }
+  if (k < min) return -1;
+  *out = v;
+  return 0;
+}
+
+static const int drv_db_mdays[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+/* "YYYY-MM-DD" at s[*i...].  0 ok, 1 zero date (month or day 0), -1 bad. */
+static int drv_db_parse_ymd(const char *s, size_t len, size_t *i, int64_t *days) {
+  int64_t y, m, d;
+  if (drv_db_digits(s, len, i, 4, 9, &y) || *i >= len || s[*i] != '-') return -1;
+  (*i)++;
+  if (drv_db_digits(s, len, i, 2, 2, &m) || *i >= len || s[*i] != '-') return -1;
+  (*i)++;
+  if (drv_db_digits(s, len, i, 2, 2, &d)) return -1;
+  if (m == 0 || d == 0) return 1;
+  if (m > 12 || d > drv_db_mdays[m]) return -1;
+  if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return -1;
+  *days = osiris_days_from_civil(y, (int)m, (int)d);
+  return 0;
+}
+
+/* Date text; 0 ok, 1 zero date, -1 unparseable (e.g. "infinity", BC). */
+static int drv_db_parse_date(const char *s, size_t len, int32_t *out) {
+  size_t i = 0;
+  int64_t days = 0;
+  int r = drv_db_parse_ymd(s, len, &i, &days);
+  if (r) return r;
+  if (i != len || days < INT32_MIN || days > INT32_MAX) return -1;
+  *out = (int32_t)days;
+  return 0;
+}
+
+/* "YYYY-MM-DD[ T]HH:MM:SS[.ffffff][Z|+HH[:MM[:SS]]|-HH...]" -> UTC micros.
+ * 0 ok, 1 zero date, -1 unparseable. */
+static int drv_db_parse_ts(const char *s, size_t len, int64_t *out) {
+  size_t i = 0;
+  int64_t days = 0, hh = 0, mi = 0, ss = 0, us = 0, off = 0;
+  int r = drv_db_parse_ymd(s, len, &i, &days);
+  if (r) return r;
+  if (i < len) {
+    if (s[i] != ' ' && s[i] != 'T') return -1;
+    i++;
+    if (drv_db_digits(s, len, &i, 2, 2, &hh) || i >= len || s[i] != ':') return -1;
+    i++;
+    if (drv_db_digits(s, len, &i, 2, 2, &mi) || i >= len || s[i] != ':') return -1;
+    i++;
+    if (drv_db_digits(s, len, &i, 2, 2, &ss)) return -1;
+    if (hh > 24 || mi > 59 || ss > 60) return -1;
+    if (i < len && s[i] == '.') {
+      int64_t scale = 100000;
+      i++;
+      if (i >= len || s[i] < '0' || s[i] > '9') return -1;
+      while (i < len && s[i] >= '0' && s[i] <= '9') {
+        us += (s[i] - '0') * scale; /* digits past the sixth are dropped */
+        scale /= 10;
+        i++;
+      }
+    }
+    if (i < len && s[i] == 'Z') {
+      i++;
+    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
+      int sign = s[i] == '-' ? -1 : 1;
+      int64_t oh = 0, om = 0, os = 0;
+      i++;
+      if (drv_db_digits(s, len, &i, 2, 2, &oh)) return -1;
+      if (i < len && s[i] == ':') {
+        i++;
+        if (drv_db_digits(s, len, &i, 2, 2, &om)) return -1;
+        if (i < len && s[i] == ':') {
+          i++;
+          if (drv_db_digits(s, len, &i, 2, 2, &os)) return -1;
+        }
+      }
+      off = sign * (oh * 3600 + om * 60 + os);
+    }
+  }
+  if (i != len) return -1;
+  if (days > INT64_MAX / 86400000000LL - 1 || days < INT64_MIN / 86400000000LL + 1) return -1;
+  *out = (days * 86400 + hh * 3600 + mi * 60 + ss - off) * 1000000 + us;
+  return 0;
+}
+
+/* Signed decimal integer, whole text.  0 ok, -1 bad or out of range. */
+static int drv_db_parse_i64(const char *s, size_t len, int64_t *out) {
+  size_t i = 0;
+  int neg = 0;
+  uint64_t v = 0, lim;
+  if (i < len && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+  if (i == len) return -1;
+  lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+  for (; i < len; i++) {
+    unsigned dgt = (unsigned)(s[i] - '0');
+    if (dgt > 9) return -1;
+    if (v > (lim - dgt) / 10) return -1;
+    v = v * 10 + dgt;
+  }
+  *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+  return 0;
+}
+
+static int drv_db_parse_double(const char *s, size_t len, double *out) {
+  char small[128], *end;
+  const char *z = s;
+  char *heap = NULL;
+  int rc = 0;
+  if (len == 0) return -1;
+  if (len < sizeof small) {
+    memcpy(small, s, len);
+    small[len] = 0;
+    z = small;
+  } else {
+    heap = osiris_malloc(len + 1);
+    if (!heap) return -1;
+    memcpy(heap, s, len);
+    heap[len] = 0;
+    z = heap;
+  }
+  errno = 0;
+  *out = osiris_strtod(z, &end);
+  /* ERANGE on underflow still gives the right (denormal/zero) value. */
+  if (end != z + len) rc = -1;
+  osiris_free(heap);
+  return rc;
+}
+
+/* How a text value from a server becomes a frame value. */
+enum {
+  DRV_CONV_INT = 1, /* int64 text */
+  DRV_CONV_DEC,     /* decimal text (exact) */
+  DRV_CONV_DOUBLE,
+  DRV_CONV_BOOL,    /* PostgreSQL t/f */
+  DRV_CONV_TEXT,    /* UTF-8 text as is */
+  DRV_CONV_HEX,     /* bytes -> "\x" + hex */
+  DRV_CONV_BIT,     /* MySQL BIT: big-endian bytes -> int64 */
+  DRV_CONV_DATE,
+  DRV_CONV_TS
+};
+
+typedef struct drv_db_col {
+  int conv;
+  int warned; /* a null-substitution event was already emitted */
+} drv_db_col;
+
+/* Append one server text value to column c of frame f.  Zero dates and
+ * values a frame cannot hold (infinite dates, numeric NaN) become NULL with
+ * one event per column; anything else malformed fails the step. */
+static osiris_rc drv_db_append(osiris_step *step, osiris_frame *f, size_t c, drv_db_col *col,
+                               const char *s, size_t len, osiris_buf *scratch) {
+  osiris_rc rc;
+  const char *why = NULL;
+  switch (col->conv) {
+  case DRV_CONV_INT: {
+    int64_t v;
+    if (drv_db_parse_i64(s, len, &v) == 0) return osiris_frame_append_int64(f, c, v);
+    break;
+  }
+  case DRV_CONV_DEC:
+    rc = osiris_frame_append_text(f, c, s, len);
+    if (rc != OSIRIS_EINVAL) return rc;
+    why = "decimal_not_a_number_as_null"; /* NaN / Infinity */
+    break;
+  case DRV_CONV_DOUBLE: {
+    double v;
+    if (drv_db_parse_double(s, len, &v) == 0) return osiris_frame_append_double(f, c, v);
+    break;
+  }
+  case DRV_CONV_BOOL:
+    if (len == 1 && (s[0] == 't' || s[0] == 'f')) return osiris_frame_append_bool(f, c, s[0] == 't');
+    break;
+  case DRV_CONV_TEXT:
+    return osiris_frame_append_text(f, c, s, len);
+  case DRV_CONV_HEX:
+    scratch->len = 0;
+    osiris_buf_puts(scratch, "\\x");
+    osiris_buf_hex(scratch, s, len);
+    if (scratch->oom) return OSIRIS_ENOMEM;
+    return osiris_frame_append_text(f, c, scratch->p, scratch->len);
+  case DRV_CONV_BIT: {
+    uint64_t v = 0;
+    size_t i;
+    if (len > 8) break;
+    for (i = 0; i < len; i++) v = (v << 8) | (unsigned char)s[i];
+    return osiris_frame_append_int64(f, c, (int64_t)v); /* BIT(64) wraps */
+  }
+  case DRV_CONV_DATE: {
+    int32_t d = 0;
+    int r = drv_db_parse_date(s, len, &d);
+    if (r == 0) return osiris_frame_append_date(f, c, d);
+    why = r == 1 ? "zero_date_as_null" : "date_out_of_range_as_null";
+    break;
+  }
+  case DRV_CONV_TS: {
+    int64_t t = 0;
+    int r = drv_db_parse_ts(s, len, &t);
+    if (r == 0) return osiris_frame_append_timestamp(f, c, t);
+    why = r == 1 ? "zero_date_as_null" : "date_out_of_range_as_null";
+    break;
+  }
+  default: break;
+  }
+  if (!why) {
+    return osiris_step_fail(step, OSIRIS_EPARSE, "column %s: cannot read value '%.*s' as %s",
+                            osiris_frame_col_name(f, c), (int)(len > 60 ? 60 : len), s,
+                            osiris_type_name(osiris_frame_col_type(f, c)));
+  }
+  if (!col->warned) {
+    osiris_json *ev = drv_db_obj();
+    col->warned = 1;
+    drv_db_set_str(ev, "column", osiris_frame_col_name(f, c));
+    if (ev && len <= 60) osiris_json_set(ev, "value", osiris_json_new_str(s, len));
+    osiris_step_event(step, why, ev);
+    osiris_step_log(step, 2, "column %s: value '%.*s' became NULL (%s)",
+                    osiris_frame_col_name(f, c), (int)(len > 60 ? 60 : len), s, why);
+  }
+  return osiris_frame_append_null(f, c);
+}
+
+/* ------------------------------------------------------ identifiers, SQL */
+
+/* Append an identifier quoted with q (` or "), doubling q inside; dotted
+ * names ("schema.table") are quoted part by part when split is set. */
+static void drv_db_ident(osiris_buf *b, const char *name, char q, int split) {
+  const char *p;
+  osiris_buf_putc(b, q);
+  for (p = name; *p; p++) {
+    if (*p == q) osiris_buf_putc(b, q);
+    if (split && *p == '.') {
+      osiris_buf_putc(b, q);
+      osiris_buf_putc(b, '.');
+      osiris_buf_putc(b, q);
+      continue;
+    }
+    osiris_buf_putc(b, *p);
+  }
+  osiris_buf_putc(b, q);
+}
+
+/* A SQL string literal: E'...' with backslash and quote escaped, read
+ * the same whatever standard_conforming_strings says (PostgreSQL; MySQL
+ * reads the same text without the E, see drv_db_build_select). */
+static void drv_db_literal(osiris_buf *b, const char *s, size_t len, int pg) {
+  size_t i;
+  if (pg) osiris_buf_putc(b, 'E');
+  osiris_buf_putc(b, '\'');
+  for (i = 0; i < len; i++) {
+    if (s[i] == '\'' || s[i] == '\\') osiris_buf_putc(b, '\\');
+    osiris_buf_putc(b, s[i]);
+  }
+  osiris_buf_putc(b, '\'');
+}
+
+/* One PostgREST filter (supabase.extractor filter: {column: "op.value"})
+ * as a SQL condition: eq neq gt gte lt lte like ilike (* is %), is
+ * (null, true, false, unknown), in.(a,b,"c,d"), and not.<op>.  0 ok, -1
+ * with msg set. */
+static int drv_db_rest_filter(osiris_buf *b, const char *col, const char *expr, char q,
+                              char *msg, size_t cap) {
+  static const struct {
+    const char *op, *sql;
+  } ops[] = {{"eq", " = "},  {"neq", " <> "},      {"gt", " > "},         {"gte", " >= "},
+             {"lt", " < "},  {"lte", " <= "},      {"like", " LIKE "},    {"ilike", " ILIKE "},
+             {"is", " IS "}, {"in", " IN "},       {NULL, NULL}};
+  const char *dot = strchr(expr, '.'), *val;
+  size_t i, oplen;
+  int neg = 0;
+  if (strncmp(expr, "not.", 4) == 0) neg = 1, expr += 4, dot = strchr(expr, '.');
+  if (!dot) goto bad;
+  oplen = (size_t)(dot - expr);
+  val = dot + 1;
+  for (i = 0; ops[i].op; i++)
+    if (strlen(ops[i].op) == oplen && strncmp(ops[i].op, expr, oplen) == 0) break;
+  if (!ops[i].op) goto bad;
+  if (neg) osiris_buf_puts(b, "NOT (");
+  drv_db_ident(b, col, q, 0);
+  osiris_buf_puts(b, ops[i].sql);
+  if (strcmp(ops[i].op, "is") == 0) {
+    if (!strcasecmp(val, "null") || !strcasecmp(val, "true") || !strcasecmp(val, "false") ||
+        !strcasecmp(val, "unknown"))
+      for (; *val; val++) osiris_buf_putc(b, (char)toupper((unsigned char)*val));
+    else
+      goto bad;
+  } else if (strcmp(ops[i].op, "in") == 0) {
+    size_t n = strlen(val), k, start;
+    int items = 0;
+    if (n < 3 || val[0] != '(' || val[n - 1] != ')') goto bad; /* in.() matches nothing: refused */
+    osiris_buf_putc(b, '(');
+    for (k = start = 1; k < n; k++) { /* items split at commas outside "..." */
+      if (val[k] == '"') {
+        osiris_buf item = {0};
+        for (k++; k < n - 1 && val[k] != '"'; k++) {
+          if (val[k] == '\\' && k + 1 < n - 1) k++;
+          osiris_buf_putc(&item, val[k]);
+        }
+        if (val[k] != '"' || (val[k + 1] != ',' && k + 1 != n - 1)) {
+          osiris_buf_free(&item);
+          goto bad;
+        }
+        if (items++) osiris_buf_puts(b, ", ");
+        drv_db_literal(b, item.p ? item.p : "", item.len, q == '"');
+        osiris_buf_free(&item);
+        k++;
+        start = k + 1;
+        continue;
+      }
+      if (val[k] != ',' && k != n - 1) continue;
+      if (items++) osiris_buf_puts(b, ", ");
+      drv_db_literal(b, val + start, k - start, q == '"');
+      start = k + 1;
+    }
+    if (!items) goto bad;
+    osiris_buf_putc(b, ')');
+  } else if (strcmp(ops[i].op, "like") == 0 || strcmp(ops[i].op, "ilike") == 0) {
+    osiris_buf pat = {0};
+    for (; *val; val++) osiris_buf_putc(&pat, *val == '*' ? '%' : *val);
+    drv_db_literal(b, pat.p ? pat.p : "", pat.len, q == '"');
+    osiris_buf_free(&pat);
+  } else {
+    drv_db_literal(b, val, strlen(val), q == '"');
+  }
+  if (neg) osiris_buf_putc(b, ')');
+  return 0;
+bad:
+  snprintf(msg, cap,
+           "filter.%.100s: \"%.100s\" is not a PostgREST filter this driver maps onto SQL "
+           "(eq, neq, gt, gte, lt, lte, like, ilike, is, in, each may follow not.)",
+           col, expr);
+  return -1;
+}
+
+/* PostgREST order "col[.asc|.desc][.nullsfirst|.nullslast], ..." as an
+ * ORDER BY list.  0 ok, -1 malformed. */
+static int drv_db_rest_order(osiris_buf *b, const char *order, char q) {
+  drv_db_names parts;
+  size_t i;
+  int out = 0;
+  memset(&parts, 0, sizeof parts);
+  {
+    const char *s = order, *c;
+    while ((c = strchr(s, ',')) != NULL) {
+      if (drv_db_names_push(&parts, s, (size_t)(c - s))) out = -1;
+      s = c + 1;
+    }
+    if (drv_db_names_push(&parts, s, strlen(s))) out = -1;
+  }
+  if (!parts.n) out = -1;
+  for (i = 0; i < parts.n && !out; i++) {
+    char *item = parts.v[i], *mod = strchr(item, '.');
+    if (mod) *mod++ = 0;
+    if (!*item) out = -1;
+    osiris_buf_puts(b, i ? ", " : " ORDER BY ");
+    drv_db_ident(b, item, q, 0);
+    while (mod && !out) {
+      char *next = strchr(mod, '.');
+      if (next) *next++ = 0;
+      if (strcmp(mod, "asc") == 0) osiris_buf_puts(b, " ASC");
+      else if (strcmp(mod, "desc") == 0) osiris_buf_puts(b, " DESC");
+      else if (strcmp(mod, "nullsfirst") == 0 && q == '"') osiris_buf_puts(b, " NULLS FIRST");
+      else if (strcmp(mod, "nullslast") == 0 && q == '"') osiris_buf_puts(b, " NULLS LAST");
+      else out = -1;
+      mod = next;
+    }
+  }
+  drv_db_names_free(&parts);
+  return out;
+}
+
+/* SELECT for the `table` form of an extractor: columns (or its alias
+ * select, where "*" is every column), schema (the table's qualifier:
+ * MySQL database, PostgreSQL schema) and, for supabase.extractor, the
+ * PostgREST-style filter and order, then limit and offset. */
+static osiris_rc drv_db_build_select(osiris_step *step, char q, osiris_buf *sql) {
+  const osiris_json *cfg = osiris_step_config(step);
+  const char *query = drv_db_str(step, "query");
+  const char *table = osiris_json_str(osiris_json_get(cfg, "table"));
+  const char *schema = osiris_json_str(osiris_json_get(cfg, "schema"));
+  const char *order = osiris_json_str(osiris_json_get(cfg, "order"));
+  const osiris_json *filter = osiris_json_get(cfg, "filter");
+  drv_db_names cols;
+  int64_t limit = -1, offset = 0;
+  int r, has_limit, has_offset;
+  size_t i;
+  char msg[512];
+  if (query && table && *table)
+    return osiris_step_fail(step, OSIRIS_EINVAL, "give either query or table, not both");
+  has_offset = drv_db_int(step, "offset", &offset);
+  if (has_offset < 0 || (has_offset > 0 && offset < 0))
+    return osiris_step_fail(step, OSIRIS_EINVAL, "offset must be a non-negative integer");
+  if (query) {
+    size_t n = strlen(query);
+    static const char *const table_only[] = {"offset", "filter", "order", "select", NULL};
+    for (i = 0; table_only[i]; i++)
+      if (osiris_json_get(cfg, table_only[i]) &&
+          osiris_json_kind_of(osiris_json_get(cfg, table_only[i])) != OSIRIS_JSON_NULL)
+        return osiris_step_fail(step, OSIRIS_EINVAL,
+                                "%s applies to table, not to query (write it into the query)",
+                                table_only[i]);
+    while (n && (query[n - 1] == ';' || query[n - 1] == ' ' || query[n - 1] == '\n' ||
+                 query[n - 1] == '\t' || query[n - 1] == '\r'))
+      n--;
+    if (!n) return osiris_step_fail(step, OSIRIS_EINVAL, "query is empty");
+    osiris_buf_put(sql, query, n);
+    return sql->oom ? OSIRIS_ENOMEM : OSIRIS_OK;
+  }
+  if (!table || !*table)
+    return osiris_step_fail(step, OSIRIS_EINVAL, "one of query or table is required");
+  has_limit = drv_db_int(step, "limit", &limit);
+  if (has_limit < 0 || (has_limit > 0 && limit < 0))
+    return osiris_step_fail(step, OSIRIS_EINVAL, "limit must be a non-negative integer");
+  r = drv_db_names_get(step, osiris_json_get(cfg, "select") ? "select" : "columns", &cols);
+  if (r == -2) return OSIRIS_ENOMEM;
+  if (r == -1) return osiris_step_fail(step, OSIRIS_EINVAL, "columns must be a list of names");
+  if (cols.n == 1 && strcmp(cols.v[0], "*") == 0) drv_db_names_free(&cols);
+  for (i = 0; i < cols.n; i++)
+    if (strpbrk(cols.v[i], "():*!") || strstr(cols.v[i], "->")) {
+      snprintf(msg, sizeof msg, "select: \"%.100s\" is a PostgREST feature (embedding, renaming, "
+               "casts, JSON paths) this driver does not map onto SQL; name plain columns",
+               cols.v[i]);
+      drv_db_names_free(&cols);
+      return osiris_step_fail(step, OSIRIS_EINVAL, "%s", msg);
+    }
+  osiris_buf_puts(sql, "SELECT ");
+  if (!cols.n) osiris_buf_putc(sql, '*');
+  for (i = 0; i < cols.n; i++) {
+    if (i) osiris_buf_puts(sql, ", ");
+    drv_db_ident(sql, cols.v[i], q, 0);
+  }
+  drv_db_names_free(&cols);
+  osiris_buf_puts(sql, " FROM ");
+  if (schema && *schema && !strchr(table, '.')) {
+    drv_db_ident(sql, schema, q, 0);
+    osiris_buf_putc(sql, '.');
+    drv_db_ident(sql, table, q, 0);
+  } else {
+    drv_db_ident(sql, table, q, 1);
+  }
+  if (filter && osiris_json_kind_of(filter) != OSIRIS_JSON_NULL) {
+    if (osiris_json_kind_of(filter) != OSIRIS_JSON_OBJECT)
+      return osiris_step_fail(step, OSIRIS_EINVAL, "filter must be a mapping {column: \"op.value\"}");
+    for (i = 0; i < osiris_json_size(filter); i++) {
+      const char *expr = osiris_json_str(osiris_json_at(filter, i));
+      osiris_buf_puts(sql, i ? " AND " : " WHERE ");
+      if (!expr) {
+        snprintf(msg, sizeof msg, "filter.%.100s must be a string \"op.value\"",
+                 osiris_json_key_at(filter, i));
+        return osiris_step_fail(step, OSIRIS_EINVAL, "%s", msg);
+      }
+      if (drv_db_rest_filter(sql, osiris_json_key_at(filter, i), expr, q, msg, sizeof msg))
+        return osiris_step_fail(step, OSIRIS_EINVAL, "%s", msg);
+    }
+  }
+  if (order && *order && drv_db_rest_order(sql, order, q))
+    return osiris_step_fail(step, OSIRIS_EINVAL,
+                            "order \"%s\" is not column[.asc|.desc][.nullsfirst|.nullslast], ...",
+                            order);
+  if (has_limit > 0) osiris_buf_printf(sql, " LIMIT %lld", (long long)limit);
+  else if (has_offset > 0 && q == '`') osiris_buf_puts(sql, " LIMIT 18446744073709551615");
+  if (has_offset > 0) osiris_buf_printf(sql, " OFFSET %lld", (long long)offset);
+  return sql->oom ? OSIRIS_ENOMEM : OSIRIS_OK;
+}
+
+/* Largest number of digits after the point among a decimal column's
+ * values, at least the declared scale; DDL uses it so that no value gets
+ * rounded (a SUM() over NUMERIC has no declared scale). */
+static int drv_db_dec_scale(const osiris_frame *f, size_t c) {
+  int best = osiris_frame_col_scale(f, c);
+  size_t r, rows = osiris_frame_rows(f);
+  for (r = 0; r < rows; r++) {
+    size_t len, i;
+    const char *s;
+    if (osiris_frame_is_null(f, c, r)) continue;
+    s = osiris_frame_get_text(f, c, r, &len);
+    for (i = 0; i < len && s[i] != '.'; i++) {}
+    if (i < len && s[i] == '.') {
+      size_t k = i + 1, d = 0;
+      while (k < len && s[k] >= '0' && s[k] <= '9') k++, d++;
+      if ((int)d > best) best = (int)d;
+    }
+  }
+  return best > 38 ? 38 : best;
+}
+
+/* Write mode and primary key common to both writers. */
+enum { DRV_MODE_APPEND = 1, DRV_MODE_REPLACE, DRV_MODE_UPSERT };
+
+typedef struct drv_db_wopts {
+  const char *table;  /* as configured */
+  const char *schema; /* PostgreSQL only */
+  int mode;
+  const char *mode_name;
+  drv_db_names pk;
+  int create;
+  int64_t batch_size;
+  /* The input batch at hand (borrowed): the first one after
+   * drv_db_wopts_get, whose columns every later batch shares; the whole
+   * input after drv_db_gather; NULL once drv_db_next reached the end. */
+  const osiris_frame *in;
+  int64_t total;  /* input rows; -1 while unknown (a streamed input) */
+  size_t *pk_col; /* frame column index per pk name */
+} drv_db_wopts;
+
+static void drv_db_wopts_free(drv_db_wopts *o) {
+  drv_db_names_free(&o->pk);
+  osiris_free(o->pk_col);
+  o->pk_col = NULL;
+}
+
+static osiris_rc drv_db_wopts_get(osiris_step *step, drv_db_wopts *o, int64_t batch_dflt) {
+  const char *m;
+  int r, truncate;
+  osiris_rc rc;
+  size_t i, c;
+  memset(o, 0, sizeof *o);
+  o->table = osiris_json_str(osiris_json_get(osiris_step_config(step), "table"));
+  if (!o->table || !*o->table) return osiris_step_fail(step, OSIRIS_EINVAL, "table is required");
+  o->schema = osiris_json_str(osiris_json_get(osiris_step_config(step), "schema"));
+  if (!o->schema || !*o->schema) o->schema = "public";
+  /* write_mode (any case, as validate accepts it), else mode, else
+   * truncate_before: true (mysql.writer: replace); validate refused them
+   * disagreeing, and a hand-written manifest that has them disagree
+   * fails here. */
+  m = osiris_json_str(osiris_json_get(osiris_step_config(step), "write_mode"));
+  if (!m) m = osiris_json_str(osiris_json_get(osiris_step_config(step), "mode"));
+  truncate = drv_db_flag(step, "truncate_before", 0);
+  if (truncate && (!m || !strcasecmp(m, "write"))) m = "replace"; /* write: the step's mode */
+  if (!m || !strcasecmp(m, "append") || !strcasecmp(m, "insert") || !strcasecmp(m, "write"))
+    o->mode = DRV_MODE_APPEND, o->mode_name = "append";
+  else if (!strcasecmp(m, "replace"))
+    o->mode = DRV_MODE_REPLACE, o->mode_name = "replace";
+  else if (!strcasecmp(m, "upsert"))
+    o->mode = DRV_MODE_UPSERT, o->mode_name = "upsert";
+  else
+    return osiris_step_fail(step, OSIRIS_EINVAL,
+                            "write_mode '%s' is not one of append, replace, upsert", m);
+  if (truncate && o->mode != DRV_MODE_REPLACE)
+    return osiris_step_fail(step, OSIRIS_EINVAL,
+                            "truncate_before: true means write_mode replace, not '%s'", m);
+  /* primary_key, or its 0.5.7 name upsert_keys (validate refuses both) */
+  r = drv_db_names_get(step,
+                       osiris_json_get(osiris_step_config(step), "primary_key") ? "primary_key"
+                                                                                : "upsert_keys",
+                       &o->pk);
+  if (r == -2) return OSIRIS_ENOMEM;
+  if (r == -1)
+    return osiris_step_fail(step, OSIRIS_EINVAL, "primary_key must be a name or a list of names");
+  if (o->mode != DRV_MODE_APPEND && !o->pk.n)
+    return osiris_step_fail(step, OSIRIS_EINVAL, "primary_key is required when write_mode is '%s'",
+                            o->mode_name);
+  /* create_if_missing, or its 0.5.7 name create_table */
+  o->create = drv_db_flag(step, "create_if_missing", drv_db_flag(step, "create_table", 0));
+  o->batch_size = batch_dflt;
+  r = drv_db_int(step, "batch_size", &o->batch_size);
+  if (r < 0 || o->batch_size < 1)
+    return osiris_step_fail(step, OSIRIS_EINVAL, "batch_size must be a positive integer");
+  /* Only the first batch here: a streamed input is written batch by
+   * batch (drv_db_next), so that a few batches are in memory at a time. */
+  rc = osiris_step_next(step, &o->in);
+  if (rc) return osiris_step_fail(step, rc, "stopped before the first row: the upstream step failed");
+  if (!o->in) return osiris_step_fail(step, OSIRIS_EINVAL, "no input frame (needs an upstream step)");
+  o->total = osiris_step_streamed(step) ? -1 : (int64_t)osiris_frame_rows(o->in);
+  if (!osiris_frame_cols(o->in))
+    return osiris_step_fail(step, OSIRIS_EINVAL, "the input frame has no columns");
+  o->pk_col = osiris_calloc(o->pk.n ? o->pk.n : 1, sizeof *o->pk_col);
+  if (!o->pk_col) return OSIRIS_ENOMEM;
+  for (i = 0; i < o->pk.n; i++) {
+    for (c = 0; c < osiris_frame_cols(o->in); c++)
+      if (strcmp(osiris_frame_col_name(o->in, c), o->pk.v[i]) == 0) break;
+    if (c == osiris_frame_cols(o->in))
+      return osiris_step_fail(step, OSIRIS_EINVAL, "primary_key column '%s' is not in the input",
+                              o->pk.v[i]);
+    o->pk_col[i] = c;
+  }
+  return OSIRIS_OK;
+}
+
+/* The whole input as o->in (the batch at hand joined with the rest), for
+ * what must see every value first: DDL sized from the data, REST. */
+static osiris_rc drv_db_gather(osiris_step *step, drv_db_wopts *o) {
+  const osiris_frame *all = NULL;
+  osiris_rc rc = osiris_step_gather(step, &all);
+  if (rc)
+    return osiris_step_fail(step, rc, "%s before writing any row: the upstream step failed",
+                            osiris_step_cancelled(step) ? "cancelled" : "stopped");
+  if (!all) return osiris_step_fail(step, OSIRIS_EINVAL, "no input frame (needs an upstream step)");
+  o->in = all;
+  o->total = (int64_t)osiris_frame_rows(all);
+  return OSIRIS_OK;
+}
+
+/* The next input batch as o->in, NULL at the end; done counts the rows of
+ * the batches before it.  On failure (the upstream step failed or the run
+ * was interrupted) err holds the reason and the step's error is set. */
+static osiris_rc drv_db_next(osiris_step *step, drv_db_wopts *o, size_t done, const char *what,
+                             const char *disp, char *err, size_t cap) {
+  const osiris_frame *b = NULL;
+  size_t want = osiris_frame_cols(o->in);
+  osiris_rc rc = osiris_step_next(step, &b);
+  o->in = b;
+  if (rc) {
+    snprintf(err, cap, "%s after %zu rows: %s", osiris_step_cancelled(step) ? "cancelled" : "stopped",
+             done, osiris_step_cancelled(step) ? "the run was interrupted"
+                                                 : "the upstream step failed");
+    return osiris_step_fail(step, rc, "%s write to %s %s", what, disp, err);
+  }
+  if (b && osiris_frame_cols(b) != want) {
+    snprintf(err, cap, "an input batch after row %zu has %zu columns instead of %zu", done,
+             osiris_frame_cols(b), want);
+    return osiris_step_fail(step, OSIRIS_EINVAL, "%s write to %s failed: %s", what, disp, err);
+  }
+  return OSIRIS_OK;
+}
+
+/* 1 when a column is DECIMAL: CREATE TABLE then sizes it from the data. */
+static int drv_db_has_decimal(const drv_db_wopts *o) {
+  size_t c;
+  for (c = 0; c < osiris_frame_cols(o->in); c++)
+    if (osiris_frame_col_type(o->in, c) == OSIRIS_TYPE_DECIMAL) return 1;
+  return 0;
+}
+
+static int drv_db_is_pk(const drv_db_wopts *o, size_t col) {
+  size_t i;
+  for (i = 0; i < o->pk.n; i++)
+    if (o->pk_col[i] == col) return 1;
+  return 0;
+}
+
+/* Progress: write.progress at most every 100k rows or 2 s. */
+typedef struct drv_db_progress {
+  int64_t t0, last_ms;
+  size_t last_rows;
+} drv_db_progress;
+
+static void drv_db_progress_tick(osiris_step *step, drv_db_progress *p, const char *table,
+                                 size_t done, int64_t total) {
+  int64_t now;
+  osiris_json *ev;
+  if (done - p->last_rows < DRV_DB_PROGRESS_ROWS && (done & 1023) != 0) return;
+  now = drv_db_now_ms();
+  if (done - p->last_rows < DRV_DB_PROGRESS_ROWS && now - p->last_ms < DRV_DB_PROGRESS_MS) return;
+  p->last_rows = done;
+  p->last_ms = now;
+  ev = drv_db_obj();
+  drv_db_set_str(ev, "table", table);
+  drv_db_set_int(ev, "rows_written", (int64_t)done);
+  if (total >= 0) drv_db_set_int(ev, "rows_total", total); /* unknown while streamed */
+  drv_db_set_int(ev, "elapsed_ms", now - p->t0);
+  osiris_step_event(step, "write.progress", ev);
+}
+
+/* Save the planned DDL as artifacts/<step>/ddl_plan.sql; returns the
+ * relative-to-artifacts file name or NULL. */
+static const char *drv_db_save_ddl(osiris_step *step, const char *ddl) {
+  osiris_buf path = {0};
+  FILE *fp;
+  const char *ok = NULL;
+  const char *dir = osiris_step_artifacts_dir(step);
+  if (!dir) return NULL;
+  osiris_buf_printf(&path, "%s/ddl_plan.sql", dir);
+  if (path.oom) goto done;
+  fp = fopen(path.p, "wb");
+  if (!fp) goto done;
+  if (fputs(ddl, fp) >= 0 && fputs("\n", fp) >= 0) ok = "ddl_plan.sql";
+  if (fclose(fp) != 0) ok = NULL;
+  if (ok) osiris_step_file_written(step, path.p, "ddl_plan");
+done:
+  osiris_buf_free(&path);
+  return ok;
+}
+
+static void drv_db_ddl_events(osiris_step *step, const char *schema, const char *table,
+                              const char *ddl, int executed) {
+  osiris_json *ev = drv_db_obj();
+  drv_db_set_str(ev, "table", table);
+  if (schema) drv_db_set_str(ev, "schema", schema);
+  if (!executed) {
+    const char *saved = drv_db_save_ddl(step, ddl);
+    drv_db_set_str(ev, "ddl", ddl);
+    if (saved) drv_db_set_str(ev, "ddl_path", saved);
+    osiris_step_event(step, "table.ddl_planned", ev);
+  } else {
+    drv_db_set_bool(ev, "executed", 1);
+    osiris_step_event(step, "table.ddl_executed", ev);
+  }
+}
+
+static void drv_db_exists_event(osiris_step *step, const char *schema, const char *table,
+                                int exists) {
+  osiris_json *ev = drv_db_obj();
+  drv_db_set_str(ev, "table", table);
+  if (schema) drv_db_set_str(ev, "schema", schema);
+  drv_db_set_bool(ev, "exists", exists);
+  osiris_step_event(step, "table.exists_check", ev);
+}
+
+static void drv_db_write_start(osiris_step *step, const drv_db_wopts *o, const char *channel) {
+  osiris_json *ev = drv_db_obj();
+  drv_db_set_str(ev, "table", o->table);
+  drv_db_set_str(ev, "mode", o->mode_name);
+  if (o->total >= 0) drv_db_set_int(ev, "rows", o->total); /* unknown while streamed */
+  drv_db_set_int(ev, "batch_size", o->batch_size);
+  drv_db_set_str(ev, "channel", channel);
+  osiris_step_event(step, "write.start", ev);
+}
+
+static void drv_db_write_complete(osiris_step *step, const drv_db_wopts *o, const char *channel,
+                                  size_t rows, int64_t t0) {
+  osiris_json *ev = drv_db_obj();
+  int64_t ms = drv_db_now_ms() - t0;
+  drv_db_set_str(ev, "table", o->table);
+  drv_db_set_str(ev, "mode", o->mode_name);
+  drv_db_set_int(ev, "rows_written", (int64_t)rows);
+  drv_db_set_int(ev, "duration_ms", ms);
+  drv_db_set_str(ev, "channel_used", channel);
+  osiris_step_event(step, "write.complete", ev);
+  osiris_step_metric(step, "rows_written", (double)rows, "rows");
+}
+
+static void drv_db_write_error(osiris_step *step, const char *table, const char *msg) {
+  osiris_json *ev = drv_db_obj();
+  drv_db_set_str(ev, "table", table);
+  drv_db_set_str(ev, "error", msg);
+  osiris_step_event(step, "write.error", ev);
+}
+
+/* Extractors, after each completed row: hand the rows built so far
+ * downstream when the step is streamed (a no-op otherwise).  rows counts
+ * every row read, also those already handed over. */
+static osiris_rc drv_db_flush(osiris_step *step, osiris_frame *f, size_t rows) {
+  osiris_rc rc = osiris_step_flush(step, f);
+  if ((rows & 4095) == 0) osiris_step_progress(step, (int64_t)rows); /* --verbose line */
+  if (rc == OSIRIS_OK) return OSIRIS_OK;
+  if (rc != OSIRIS_ECANCEL)
+    return osiris_step_fail(step, rc, "row %zu: cannot hand rows to the downstream step", rows);
+  if (osiris_step_cancelled(step))
+    return osiris_step_fail(step, rc, "cancelled after %zu rows", rows);
+  return osiris_step_fail(step, rc, "stopped after %zu rows: the downstream step stopped", rows);
+}
 
 /* ======================================================================
- * 3c. GraphQL: graphql.extractor
+ * 3d. MySQL/MariaDB: mysql.extractor, mysql.writer
+ * ====================================================================== */
+
+/* Connection facts for messages; the password is kept apart. */
+typedef struct drv_mysql_conn {
+  MYSQL *my;
+  char host[256];
+  int port;
+  char db[256];
+  const char *password; /* borrowed; for masking only */
+} drv_mysql_conn;
+
+static void drv_mysql_close(drv_mysql_conn *c) {
+  if (c->my) mysql_close(c->my);
+  c->my = NULL;
+}
+
+/* The last client error, masked. */
+static const char *drv_mysql_err(drv_mysql_conn *c, char *buf, size_t cap) {
+  const char *secrets[1];
+  secrets[0] = c->password;
+  drv_db_mask(buf, cap, c->my ? mysql_error(c->my) : "out of memory", secrets, 1);
+  return buf;
+}
+
+/* ssl_mode, MySQL's names, weakest first.  Connector/C 3.3 has no such
+ * option, only switches:
+ *   DISABLED         SSL_ENFORCE 0, VERIFY_SERVER_CERT 0, no TLS file set
+ *                    (any of them would switch TLS back on);
+ *   PREFERRED        SSL_ENFORCE 1: TLS when the server offers it, else
+ *                    plain text; nothing verified unless ssl_ca/ssl_capath
+ *                    is set (then Connector/C checks the chain, in every
+ *                    mode that uses TLS);
+ *   REQUIRED         as PREFERRED, and a connection left without TLS is
+ *                    closed with an error (Connector/C would go on in
+ *                    plain text);
+ *   VERIFY_CA,       also VERIFY_SERVER_CERT 1: chain and host name, which
+ *   VERIFY_IDENTITY  Connector/C checks together (the system CA store when
+ *                    neither ssl_ca nor ssl_capath is set).
+ * Without ssl_mode a connection is DISABLED, as it was before the key
+ * existed (and as Connector/C 3.3 is), so a server whose TLS this client
+ * cannot speak keeps working; then no other TLS key may be set, since
+ * guessing a mode from them would either ignore them or, Connector/C's
+ * way, turn TLS on without saying how much is checked. */
+enum { DRV_MYSQL_DISABLED, DRV_MYSQL_PREFERRED, DRV_MYSQL_REQUIRED };
+static const char *const drv_mysql_ssl_modes[] = {"DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA",
+                                                  "VERIFY_IDENTITY", NULL};
+static const char *const drv_mysql_tls_files[] = {"ssl_ca", "ssl_cert", "ssl_key", NULL};
+static const char *const drv_mysql_tls_keys[] = {"ssl_ca",  "ssl_capath", "ssl_cert",
+                                                 "ssl_key", "ssl_cipher", NULL};
+
+/* The ssl_mode of src (DRV_MYSQL_* or above), checked with its files
+ * before anything connects. */
+static osiris_rc drv_mysql_tls_mode(const drv_db_src *src, int *mode, char *err, size_t cap) {
+  const char *v = drv_db_src_str(src, "ssl_mode");
+  char allowed[80];
+  size_t i;
+  if (!v) {
+    *mode = DRV_MYSQL_DISABLED;
+    for (i = 0; drv_mysql_tls_keys[i]; i++) {
+      if (!drv_db_src_str(src, drv_mysql_tls_keys[i])) continue;
+      snprintf(err, cap,
+               "MySQL connection: %s is set but ssl_mode is not: give ssl_mode "
+               "(VERIFY_IDENTITY recommended)",
+               drv_mysql_tls_keys[i]);
+      return OSIRIS_EINVAL;
+    }
+    return OSIRIS_OK;
+  }
+  *mode = drv_db_tls_mode(v, drv_mysql_ssl_modes);
+  if (*mode < 0) {
+    drv_db_tls_modes_text(drv_mysql_ssl_modes, allowed, sizeof allowed);
+    snprintf(err, cap, "MySQL connection: ssl_mode \"%.40s\" is not one of %s (any case)", v,
+             allowed);
+    return OSIRIS_EINVAL;
+  }
+  if (*mode == DRV_MYSQL_DISABLED) return OSIRIS_OK;
+  return drv_db_tls_files(src, drv_mysql_tls_files, "MySQL", err, cap);
+}
+
+static void drv_mysql_tls_options(const drv_db_src *src, MYSQL *my, int mode) {
+  static const struct {
+    const char *key;
+    enum mysql_option opt;
+  } files[] = {{"ssl_ca", MYSQL_OPT_SSL_CA},         {"ssl_capath", MYSQL_OPT_SSL_CAPATH},
+               {"ssl_cert", MYSQL_OPT_SSL_CERT},     {"ssl_key", MYSQL_OPT_SSL_KEY},
+               {"ssl_cipher", MYSQL_OPT_SSL_CIPHER}};
+  my_bool enforce = mode != DRV_MYSQL_DISABLED, verify = mode > DRV_MYSQL_REQUIRED;
+  size_t i;
+  mysql_options(my, MYSQL_OPT_SSL_ENFORCE, &enforce);
+  mysql_options(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+  if (mode == DRV_MYSQL_DISABLED) return;
+  for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+    const char *v = drv_db_src_str(src, files[i].key);
+    if (v) mysql_options(my, files[i].opt, v);
+  }
+}
+
+/* Connect with the fields of src; on failure err holds a message without
+ * any secret and nothing is left open.  timeout: connect timeout, s.
+ * local_infile: offer LOAD DATA LOCAL INFILE (the writer only; it serves
+ * the server's file request from memory with its own handler, never from
+ * a file; every other connection declines such a request). */
+static osiris_rc drv_mysql_connect_src(const drv_db_src *src, drv_mysql_conn *c,
+                                       unsigned int timeout, int local_infile, char *err,
+                                       size_t cap) {
+  const char *host = drv_db_src_str(src, "host");
+  const char *user = drv_db_src_str(src, "user");
+  const char *db = drv_db_src_str(src, "database");
+  const char *sock = drv_db_src_str(src, "socket");
+  const char *pw = osiris_json_str(drv_db_src_field(src, "password"));
+  int64_t port = 3306;
+  int tls;
+  char msg[512];
+  osiris_rc rc;
+  memset(c, 0, sizeof *c);
+  if (!host) host = "localhost";
+  if (!user) user = "root";
+  if (!db) db = drv_db_src_str(src, "db");
+  if (!db) {
+    snprintf(err, cap, "MySQL connection: database is required");
+    return OSIRIS_EINVAL;
+  }
+  if (drv_db_src_int(src, "port", &port) < 0 || port < 0 || port > 65535) {
+    snprintf(err, cap, "MySQL connection: port must be an integer 1..65535");
+    return OSIRIS_EINVAL;
+  }
+  rc = drv_mysql_tls_mode(src, &tls, err, cap);
+  if (rc) return rc;
+  snprintf(c->host, sizeof c->host, "%s", host);
+  snprintf(c->db, sizeof c->db, "%s", db);
+  c->port = (int)port;
+  c->password = pw;
+  c->my = mysql_init(NULL);
+  if (!c->my) {
+    snprintf(err, cap, "out of memory");
+    return OSIRIS_ENOMEM;
+  }
+  mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  /* Connector/C offers LOCAL INFILE unless told not to: only the writer
+   * (which serves the file request from memory) keeps it. */
+  {
+    unsigned int on = local_infile ? 1 : 0;
+    mysql_options(c->my, MYSQL_OPT_LOCAL_INFILE, &on);
+  }
+  drv_mysql_tls_options(src, c->my, tls);
+  if (!mysql_real_connect(c->my, host, user, pw, db, (unsigned int)port, sock, 0)) {
+    drv_mysql_err(c, msg, sizeof msg);
+    drv_mysql_close(c);
+    snprintf(err, cap, "MySQL connection to %.200s:%d/%.200s failed: %.480s", c->host, c->port,
+             c->db, msg);
+    return OSIRIS_ECONN;
+  }
+  if (tls >= DRV_MYSQL_REQUIRED && !mysql_get_ssl_cipher(c->my)) {
+    drv_mysql_close(c);
+    snprintf(err, cap,
+             "MySQL connection to %.200s:%d/%.200s failed: ssl_mode is %s but the connection "
+             "is not encrypted (the server offers no TLS)",
+             c->host, c->port, c->db, drv_mysql_ssl_modes[tls]);
+    return OSIRIS_ECONN;
+  }
+  /* TIMESTAMP values travel in UTC; strict mode turns silent truncation
+   * into errors, so a write either stores exactly the frame or fails. */
+  if (mysql_query(c->my, "SET time_zone = '+00:00', "
+                         "sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')")) {
+    drv_mysql_err(c, msg, sizeof msg);
+    drv_mysql_close(c);
+    snprintf(err, cap, "MySQL session setup on %.200s:%d/%.200s failed: %.480s", c->host, c->port,
+             c->db, msg);
+    return OSIRIS_ECONN;
+  }
+  return OSIRIS_OK;
+}
+
+static osiris_rc drv_mysql_connect(osiris_step *step, drv_mysql_conn *c, int local_infile) {
+  drv_db_src src = drv_db_step_src(step);
+  char err[1100];
+  osiris_rc rc = drv_mysql_connect_src(&src, c, 10, local_infile, err, sizeof err);
+  return rc ? osiris_step_fail(step, rc, "%s", err) : OSIRIS_OK;
+}
+
+/* `osiris connections doctor`: connect (5 s timeout) and SELECT 1. */
+static osiris_rc drv_mysql_check(const osiris_json *connection, char *err, size_t errcap) {
+  drv_db_src src;
+  drv_mysql_conn c;
+  osiris_rc rc;
+  src.cfg = NULL;
+  src.conn = connection;
+  rc = drv_mysql_connect_src(&src, &c, 5, 0, err, errcap);
+  if (rc) return rc;
+  if (mysql_query(c.my, "SELECT 1") == 0) {
+    MYSQL_RES *r = mysql_store_result(c.my);
+    if (r) mysql_free_result(r);
+    else rc = OSIRIS_ECONN;
+  } else {
+    rc = OSIRIS_ECONN;
+  }
+  if (rc) {
+    char msg[512];
+    snprintf(err, errcap, "MySQL SELECT 1 on %.200s:%d/%.200s failed: %.480s", c.host, c.port, c.db,
+             drv_mysql_err(&c, msg, sizeof msg));
+  }
+  drv_mysql_close(&c);
+  return rc;
+}
+
+static void drv_mysql_map(const MYSQL_FIELD *fd, osiris_type *t, int *scale, int *conv) {
+  int binary = fd->charsetnr == 63;
+  *scale = 0;
+  switch (fd->type) {
+  case MYSQL_TYPE_TINY:
+  case MYSQL_TYPE_SHORT:
+  case MYSQL_TYPE_INT24:
+  case MYSQL_TYPE_LONG:
+  case MYSQL_TYPE_YEAR:
+    *t = OSIRIS_TYPE_INT64, *conv = DRV_CONV_INT;
+    return;
+  case MYSQL_TYPE_LONGLONG:
+    if (fd->flags & UNSIGNED_FLAG) /* 0..2^64-1 does not fit int64 */
+      *t = OSIRIS_TYPE_DECIMAL, *conv = DRV_CONV_DEC;
+    else
+      *t = OSIRIS_TYPE_INT64, *conv = DRV_CONV_INT;
+    return;
+  case MYSQL_TYPE_BIT:
+    *t = OSIRIS_TYPE_INT64, *conv = DRV_CONV_BIT;
+    return;
+  case MYSQL_TYPE_DECIMAL:
+  case MYSQL_TYPE_NEWDECIMAL:
+    *t = OSIRIS_TYPE_DECIMAL, *conv = DRV_CONV_DEC;
+    *scale = fd->decimals > 38 ? 38 : (int)fd->decimals;
+    return;
+  case MYSQL_TYPE_FLOAT:
+  case MYSQL_TYPE_DOUBLE:
+    *t = OSIRIS_TYPE_DOUBLE, *conv = DRV_CONV_DOUBLE;
+    return;
+  case MYSQL_TYPE_DATE:
+  case MYSQL_TYPE_NEWDATE:
+    *t = OSIRIS_TYPE_DATE, *conv = DRV_CONV_DATE;
+    return;
+  case MYSQL_TYPE_DATETIME:
+  case MYSQL_TYPE_TIMESTAMP:
+  case MYSQL_TYPE_DATETIME2:
+  case MYSQL_TYPE_TIMESTAMP2:
+    *t = OSIRIS_TYPE_TIMESTAMP, *conv = DRV_CONV_TS;
+    return;
+  case MYSQL_TYPE_ENUM:
+  case MYSQL_TYPE_SET:
+    *t = OSIRIS_TYPE_STRING, *conv = DRV_CONV_TEXT;
+    return;
+  case MYSQL_TYPE_GEOMETRY:
+    *t = OSIRIS_TYPE_STRING, *conv = DRV_CONV_HEX;
+    return;
+  case MYSQL_TYPE_STRING:
+  case MYSQL_TYPE_VAR_STRING:
+  case MYSQL_TYPE_VARCHAR:
+  case MYSQL_TYPE_TINY_BLOB:
+  case MYSQL_TYPE_MEDIUM_BLOB:
+  case MYSQL_TYPE_LONG_BLOB:
+  case MYSQL_TYPE_BLOB:
+    *t = OSIRIS_TYPE_STRING;
+    *conv = binary && !(fd->flags & (ENUM_FLAG | SET_FLAG)) ? DRV_CONV_HEX : DRV_CONV_TEXT;
+    return;
+  default: /* TIME, JSON, NULL and anything newer: the server's text */
+    *t = OSIRIS_TYPE_STRING, *conv = DRV_CONV_TEXT;
+    return;
+  }
+}
+
+/* ---------------------------------------------------- stopping a query
+ *
+ * While the server works on a query it sends nothing, so an extractor
+ * blocked in mysql_real_query or PQgetResult never reaches its
+ * cancellation poll (every DRV_DB_CANCEL_EVERY rows): a run cancelled
+ * then (Ctrl-C, a timeout) would wait for the query to end, and a query
+ * abandoned by closing the connection can go on running on the server.
+ * So a guard thread watches osiris_step_cancelled() every DRV_DB_GUARD_MS
+ * while the extractor runs, and once the run is cancelled asks the server
+ * to stop the query: PostgreSQL through PQcancel (the connection's cancel
+ * key), MySQL through KILL QUERY <connection id> on a connection of its
+ * own (same fields, 5 s connect timeout).  The blocked call then returns
+ * (with the server's "interrupted" error, or, for SLEEP(), early), and the
+ * extractor reports the step cancelled.  The guard blocks every signal:
+ * a signal meant for the step's thread never lands on it. */
+#define DRV_DB_GUARD_MS 100
+
+typedef struct drv_db_guard {
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int running, stop, fired; /* fired: a cancel was sent */
+  osiris_step *step;
+  PGcancel *pg;             /* PostgreSQL: the running query's cancel key */
+  unsigned long my_id;      /* MySQL: the connection to KILL QUERY */
+  drv_db_src src;           /* MySQL: the fields to connect with */
+} drv_db_guard;
+
+static osiris_rc drv_mysql_connect_src(const drv_db_src *src, drv_mysql_conn *c,
+                                       unsigned int timeout, int local_infile, char *err,
+                                       size_t cap);
+
+static void drv_db_guard_cancel(drv_db_guard *g) {
+  char msg[512];
+  if (g->pg) {
+    if (!PQcancel(g->pg, msg, sizeof msg))
+      osiris_step_log(g->step, 2, "could not ask the server to cancel the query");
+  } else if (g->my_id) {
+    drv_mysql_conn k;
+    char q[64];
+    if (drv_mysql_connect_src(&g->src, &k, 5, 0, msg, sizeof msg) == OSIRIS_OK) {
+      snprintf(q, sizeof q, "KILL QUERY %lu", g->my_id);
+      if (mysql_query(k.my, q))
+        osiris_step_log(g->step, 2, "could not stop the query on the server (KILL QUERY failed)");
+      drv_mysql_close(&k);
+    } else {
+      osiris_step_log(g->step, 2, "could not stop the query on the server: %s", msg);
+    }
+  }
+}
+
+static void *drv_db_guard_main(void *arg) {
+  drv_db_guard *g = arg;
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
+  pthread_mutex_lock(&g->mu);
+  while (!g->stop) {
+    struct timespec ts;
+    if (!g->fired && osiris_step_cancelled(g->step)) {
+      g->fired = 1;
+      pthread_mutex_unlock(&g->mu);
+      drv_db_guard_cancel(g);
+      pthread_mutex_lock(&g->mu);
+      continue;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += DRV_DB_GUARD_MS * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+  }
+  pthread_mutex_unlock(&g->mu);
+  return NULL;
+}
+
+/* Start guarding the query of pg (PostgreSQL) or of the MySQL connection
+ * my_id.  Without a thread (out of resources) the run goes on unguarded:
+ * the row loop's poll still stops it between rows. */
+static void drv_db_guard_start(drv_db_guard *g, osiris_step *step, PGconn *pg, unsigned long my_id) {
+  memset(g, 0, sizeof *g);
+  g->step = step;
+  g->src = drv_db_step_src(step);
+  g->my_id = my_id;
+  if (pg && !(g->pg = PQgetCancel(pg))) return;
+  if (pthread_mutex_init(&g->mu, NULL)) goto fail;
+  if (pthread_cond_init(&g->cv, NULL)) {
+    pthread_mutex_destroy(&g->mu);
+    goto fail;
+  }
+  if (pthread_create(&g->th, NULL, drv_db_guard_main, g)) {
+    pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->mu);
+    goto fail;
+  }
+  g->running = 1;
+  return;
+fail:
+  if (g->pg) PQfreeCancel(g->pg);
+  g->pg = NULL;
+  osiris_step_log(step, 2, "cannot start the query guard: a cancelled run waits for the query");
+}
+
+/* Stop guarding; 1 when the guard asked the server to stop the query. */
+static int drv_db_guard_stop(drv_db_guard *g) {
+  if (!g->running) return 0;
+  pthread_mutex_lock(&g->mu);
+  g->stop = 1;
+  pthread_cond_signal(&g->cv);
+  pthread_mutex_unlock(&g->mu);
+  pthread_join(g->th, NULL);
+  pthread_cond_destroy(&g->cv);
+  pthread_mutex_destroy(&g->mu);
+  if (g->pg) PQfreeCancel(g->pg);
+  g->pg = NULL;
+  g->running = 0;
+  return g->fired;
+}
+
+static osiris_rc drv_mysql_extract(osiris_step *step) {
+  drv_mysql_conn c;
+  osiris_buf sql = {0}, scratch = {0};
+  MYSQL_RES *res = NULL;
+  osiris_frame *f = NULL;
+  drv_db_col *cols = NULL;
+  unsigned int nf = 0, i;
+  size_t rows = 0;
+  osiris_rc rc;
+  char err[512];
+  drv_db_guard guard = {0};
+
+  memset(&c, 0, sizeof c);
+  rc = drv_db_build_select(step, '`', &sql);
+  if (rc) goto done;
+  rc = drv_mysql_connect(step, &c, 0);
+  if (rc) goto done;
+  drv_db_guard_start(&guard, step, NULL, mysql_thread_id(c.my));
+  if (mysql_real_query(c.my, sql.p, (unsigned long)sql.len)) {
+    rc = osiris_step_fail(step, OSIRIS_ESQL, "MySQL query failed: %s",
+                          drv_mysql_err(&c, err, sizeof err));
+    goto done;
+  }
+  res = mysql_use_result(c.my);
+  f = osiris_frame_new();
+  if (!f) {
+    rc = osiris_step_fail(step, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (!res) {
+    if (mysql_field_count(c.my) != 0) {
+      rc = osiris_step_fail(step, OSIRIS_ESQL, "MySQL query failed: %s",
+                            drv_mysql_err(&c, err, sizeof err));
+      goto done;
+    }
+    /* A statement without a result set (e.g. DO 1): an empty frame. */
+  } else {
+    MYSQL_FIELD *fields = mysql_fetch_fields(res);
+    MYSQL_ROW row;
+    nf = mysql_num_fields(res);
+    cols = osiris_calloc(nf ? nf : 1, sizeof *cols);
+    if (!cols) {
+      rc = osiris_step_fail(step, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (i = 0; i < nf; i++) {
+      osiris_type t;
+      int scale;
+      drv_mysql_map(&fields[i], &t, &scale, &cols[i].conv);
+      rc = osiris_frame_add_column(f, fields[i].name, t, scale);
+      if (rc) {
+        rc = osiris_step_fail(step, rc, "cannot add column '%s' to the frame", fields[i].name);
+        goto done;
+      }
+    }
+    while ((row = mysql_fetch_row(res)) != NULL) {
+      unsigned long *lens = mysql_fetch_lengths(res);
+      for (i = 0; i < nf; i++) {
+        if (!row[i])
+          rc = osiris_frame_append_null(f, i);
+        else
+          rc = drv_db_append(step, f, i, &cols[i], row[i], lens[i], &scratch);
+        if (rc) {
+          if (rc == OSIRIS_EINVAL)
+            rc = osiris_step_fail(step, OSIRIS_EINVAL, "row %zu, column %s: invalid value "
+                                  "(not UTF-8 or not a number)", rows + 1, fields[i].name);
+          else if (rc == OSIRIS_ENOMEM || rc == OSIRIS_ELIMIT)
+            rc = osiris_step_fail(step, rc, "row %zu: frame is out of memory", rows + 1);
+          goto done;
+        }
+      }
+      rc = osiris_frame_end_row(f);
+      if (rc) {
+        rc = osiris_step_fail(step, rc, "row %zu: cannot complete the frame row", rows + 1);
+        goto done;
+      }
+      rows++;
+      rc = drv_db_flush(step, f, rows);
+      if (rc) goto done;
+      if (rows % DRV_DB_CANCEL_EVERY == 0 && osiris_step_cancelled(step)) {
+        rc = osiris_step_fail(step, OSIRIS_ECANCEL, "cancelled after %zu rows", rows);
+        goto done;
+      }
+    }
+    if (mysql_errno(c.my)) {
+      rc = osiris_step_fail(step, OSIRIS_ESQL, "MySQL fetch failed after %zu rows: %s", rows,
+                            drv_mysql_err(&c, err, sizeof err));
+      goto done;
+    }
+  }
+  osiris_step_metric(step, "rows_read", (double)rows, "rows");
+  osiris_step_log(step, 1, "read %zu rows from MySQL %s:%d/%s", rows, c.host, c.port, c.db);
+  osiris_step_set_output(step, f);
+  f = NULL;
+  rc = OSIRIS_OK;
+done:
+  if (drv_db_guard_stop(&guard) && rc)
+    rc = osiris_step_fail(step, OSIRIS_ECANCEL, "MySQL query stopped: the run was cancelled");
+  if (res) {
+    /* After a failure an unbuffered result would be read to its end by
+     * mysql_free_result; closing the connection first drops it instead. */
+    if (rc && c.my) {
+      mysql_close(c.my);
+      c.my = NULL;
+      res->handle = NULL;
+    }
+    mysql_free_result(res);
+  }
+  drv_mysql_close(&c);
+  osiris_frame_free(f);
+  osiris_free(cols);
+  osiris_buf_free(&sql);
+  osiris_buf_free(&scratch);
+  return rc;
+}
+
+/* ---- mysql.writer ---- */
+
+static int drv_mysql_exec(drv_mysql_conn *c, const char *sql, size_t len, char *err, size_t cap) {
+  if (mysql_real_query(c->my, sql, (unsigned long)len) == 0) {
+    MYSQL_RES *r = mysql_store_result(c->my); /* statements here return none; be safe */
+    if (r) mysql_free_result(r);
+    return 0;
+  }
+  drv_mysql_err(c, err, cap);
+  return -1;
+}
+
+static const char *drv_mysql_ddl_type(const drv_db_wopts *o, size_t c, char *buf, size_t cap) {
+  int s;
+  switch (osiris_frame_col_type(o->in, c)) {
+  case OSIRIS_TYPE_BOOL: return "BOOLEAN";
+  case OSIRIS_TYPE_INT64: return "BIGINT";
+  case OSIRIS_TYPE_DOUBLE: return "DOUBLE";
+  case OSIRIS_TYPE_DECIMAL:
+    s = drv_db_dec_scale(o->in, c);
+    snprintf(buf, cap, "DECIMAL(65,%d)", s > 30 ? 30 : s); /* MySQL: scale <= 30 */
+    return buf;
+  case OSIRIS_TYPE_DATE: return "DATE";
+  case OSIRIS_TYPE_TIMESTAMP: return "DATETIME(6)";
+  default: return drv_db_is_pk(o, c) ? "VARCHAR(255)" : "LONGTEXT"; /* TEXT keys need a length */
+  }
+}
+
+/* 1 when the table exists, 0 when not, -1 on error (err set). */
+static int drv_mysql_exists(drv_mysql_conn *c, const char *table, char *err, size_t cap) {
+  osiris_buf q = {0};
+  const char *dot = strchr(table, '.');
+  MYSQL_RES *r;
+  MYSQL_ROW row;
+  int out = -1;
+  size_t tl = strlen(table);
+  osiris_buf_puts(&q, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ");
+  if (dot) {
+    size_t dl = (size_t)(dot - table);
+    osiris_buf_putc(&q, '\'');
+    if (osiris_buf_reserve(&q, 2 * dl + 1))
+      q.len += mysql_real_escape_string(c->my, q.p + q.len, table, (unsigned long)dl);
+    osiris_buf_putc(&q, '\'');
+    tl -= dl + 1;
+    table = dot + 1;
+  } else {
+    osiris_buf_puts(&q, "DATABASE()");
+  }
+  osiris_buf_puts(&q, " AND table_name = '");
+  if (osiris_buf_reserve(&q, 2 * tl + 1))
+    q.len += mysql_real_escape_string(c->my, q.p + q.len, table, (unsigned long)tl);
+  osiris_buf_putc(&q, '\'');
+  if (q.oom) {
+    snprintf(err, cap, "out of memory");
+    goto done;
+  }
+  if (mysql_real_query(c->my, q.p, (unsigned long)q.len) || !(r = mysql_store_result(c->my))) {
+    drv_mysql_err(c, err, cap);
+    goto done;
+  }
+  row = mysql_fetch_row(r);
+  out = row && row[0] && strcmp(row[0], "0") != 0;
+  mysql_free_result(r);
+done:
+  osiris_buf_free(&q);
+  return out;
+}
+
+/* One value as the text MySQL reads for it: the frame's own text form
+ * (osiris_frame_format), booleans as 1/0, timestamps with a space for the
+ * T.  Both write channels format values through it, so both store the
+ * same ones.  *txt is borrowed (tmp or the frame).  Returns 1 for NULL, 0
+ * for a value, -1 for NaN or Infinity, which no MySQL DOUBLE holds. */
+static int drv_mysql_text(const osiris_frame *f, size_t col, size_t row, char *tmp, size_t cap,
+                          const char **txt, size_t *len) {
+  int is_null;
+  const char *v = osiris_frame_format(f, col, row, tmp, cap, len, &is_null);
+  *txt = v;
+  if (is_null) return 1;
+  switch (osiris_frame_col_type(f, col)) {
+  case OSIRIS_TYPE_BOOL:
+    *txt = v[0] == 't' ? "1" : "0";
+    *len = 1;
+    return 0;
+  case OSIRIS_TYPE_DOUBLE:
+    return v[0] == 'n' || v[0] == 'i' || (v[0] == '-' && v[1] == 'i') ? -1 : 0;
+  case OSIRIS_TYPE_TIMESTAMP:
+    if (v == tmp) {
+      char *t = memchr(tmp, 'T', *len);
+      if (t) *t = ' ';
+    }
+    return 0;
+  default: return 0;
+  }
+}
+
+/* Append one value as a SQL literal; -1 for a value MySQL cannot store. */
+static int drv_mysql_literal(drv_mysql_conn *c, osiris_buf *b, const osiris_frame *f, size_t col,
+                             size_t row) {
+  char tmp[64];
+  const char *v;
+  size_t len;
+  int kind = drv_mysql_text(f, col, row, tmp, sizeof tmp, &v, &len);
+  if (kind < 0) return -1;
+  if (kind > 0) {
+    osiris_buf_put(b, "NULL", 4);
+    return 0;
+  }
+  switch (osiris_frame_col_type(f, col)) {
+  case OSIRIS_TYPE_STRING:
+    if (!osiris_buf_reserve(b, 2 * len + 3)) return 0;
+    b->p[b->len++] = '\'';
+    b->len += mysql_real_escape_string(c->my, b->p + b->len, v, (unsigned long)len);
+    b->p[b->len++] = '\'';
+    b->p[b->len] = 0;
+    return 0;
+  case OSIRIS_TYPE_DATE:
+  case OSIRIS_TYPE_TIMESTAMP:
+    osiris_buf_putc(b, '\'');
+    osiris_buf_put(b, v, len);
+    osiris_buf_putc(b, '\'');
+    return 0;
+  default: /* BOOL, INT64, DECIMAL, DOUBLE: numeric literals as formatted */
+    osiris_buf_put(b, v, len);
+    return 0;
+  }
+}
+
+/* The failure of a statement (err: the masked client message). */
+static osiris_rc drv_mysql_sql_fail(osiris_step *step, const drv_db_wopts *o, char *err,
+                                    size_t cap) {
+  if (!err[0]) snprintf(err, cap, "out of memory");
+  return osiris_step_fail(step, OSIRIS_ESQL, "MySQL write to %s failed: %s", o->table, err);
+}
+
+/* ---------------------------------------------------- channel "load_data"
+ *
+ * LOAD DATA LOCAL INFILE whose "file" is served from memory by the
+ * local-infile handler below: each read callback encodes rows of the input
+ * (MySQL's default text format: \t between fields, \n after rows,
+ * backslash escapes, \N for NULL) into the client library's buffer,
+ * pulling the next input batch when one is used up, so a few batches are
+ * in memory at a time.  The server commits nothing by itself: the load
+ * runs inside the writer's transaction.  LOCAL makes the server treat
+ * duplicate keys and bad values as IGNORE would (warnings, the row skipped
+ * or the value adjusted), because it cannot stop the client mid-file;
+ * drv_mysql_load_check turns those back into the errors strict mode gives
+ * the same INSERT. */
+
+#define DRV_MYSQL_LOAD_FILE "osiris"        /* the file name the statement asks for */
+#define DRV_MYSQL_STAGE "osiris_upsert_stage" /* upsert: temporary table loaded first */
+
+typedef struct drv_mysql_feed {
+  osiris_step *step;
+  drv_db_wopts *o;    /* o->in: the batch being encoded, NULL at the end */
+  drv_db_progress pr;
+  osiris_buf out;     /* encoded rows; out.p[off..n) not yet handed over */
+  size_t off;
+  size_t rows, r;     /* rows in o->in; the next one to encode */
+  size_t base;        /* rows of the batches before o->in */
+  int started;        /* the server asked for the data (init ran) */
+  osiris_rc rc;       /* why the feed stopped early (the step has failed) */
+  char err[600];      /* its reason, for write.error */
+} drv_mysql_feed;
+
+/* LOAD DATA's default format (ESCAPED BY '\\'): the field and line
+ * terminators, the escape itself, CR, NUL and Ctrl-Z as backslash pairs.
+ * An unescaped \N is NULL, so the text "\N" goes as \\N; NULL itself is
+ * the caller's. */
+static const char drv_mysql_load_esc[256] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r',
+                                             [0] = '0', [26] = 'Z'};
+
+/* Encode rows until want bytes wait in fd->out or the input ends, taking
+ * the next batch when one is used up.  0, or -1 with the step failed. */
+static int drv_mysql_feed_fill(drv_mysql_feed *fd, size_t want) {
+  drv_db_wopts *o = fd->o;
+  size_t col, ncols = osiris_frame_cols(o->in);
+  char tmp[64];
+  if (osiris_step_cancelled(fd->step)) {
+    snprintf(fd->err, sizeof fd->err, "cancelled");
+    fd->rc = osiris_step_fail(fd->step, OSIRIS_ECANCEL, "cancelled after %zu rows",
+                              fd->base + fd->r);
+    return -1;
+  }
+  while (fd->out.len < want && o->in) {
+    if (fd->r == fd->rows) {
+      fd->base += fd->rows;
+      fd->r = 0;
+      fd->rc = drv_db_next(fd->step, o, fd->base, "MySQL", o->table, fd->err, sizeof fd->err);
+      if (fd->rc) return -1;
+      fd->rows = o->in ? osiris_frame_rows(o->in) : 0;
+      continue;
+    }
+    for (col = 0; col < ncols; col++) {
+      const char *v;
+      size_t len;
+      int kind = drv_mysql_text(o->in, col, fd->r, tmp, sizeof tmp, &v, &len);
+      if (col) osiris_buf_putc(&fd->out, '\t');
+      if (kind > 0) {
+        osiris_buf_put(&fd->out, "\\N", 2);
+      } else if (kind < 0) {
+        snprintf(fd->err, sizeof fd->err, "row %zu, column %s: MySQL cannot store NaN or Infinity",
+                 fd->base + fd->r + 1, osiris_frame_col_name(o->in, col));
+        fd->rc = osiris_step_fail(fd->step, OSIRIS_EINVAL, "MySQL write to %s failed: %s", o->table,
+                                  fd->err);
+        return -1;
+      } else if (osiris_frame_col_type(o->in, col) == OSIRIS_TYPE_STRING) {
+        drv_db_put_escaped(&fd->out, v, len, drv_mysql_load_esc);
+      } else {
+        osiris_buf_put(&fd->out, v, len);
+      }
+    }
+    osiris_buf_putc(&fd->out, '\n');
+    if (fd->out.oom) {
+      snprintf(fd->err, sizeof fd->err, "out of memory at row %zu", fd->base + fd->r + 1);
+      fd->rc = osiris_step_fail(fd->step, OSIRIS_ENOMEM, "MySQL write to %s failed: %s", o->table,
+                                fd->err);
+      return -1;
+    }
+    fd->r++;
+    drv_db_progress_tick(fd->step, &fd->pr, o->table, fd->base + fd->r, o->total);
+  }
+  return 0;
+}
+
+/* Local-infile handler.  init runs when the server accepted the statement
+ * and asks for the file: the write starts there. */
+static int drv_mysql_feed_init(void **ptr, const char *name, void *user) {
+  drv_mysql_feed *fd = user;
+  *ptr = fd;
+  if (strcmp(name, DRV_MYSQL_LOAD_FILE) != 0) { /* never serve anything else */
+    snprintf(fd->err, sizeof fd->err, "the server asked for file '%.100s' instead of the rows",
+             name);
+    fd->rc = osiris_step_fail(fd->step, OSIRIS_ESQL, "MySQL write to %s failed: %s",
+                              fd->o->table, fd->err);
+    return 1;
+  }
+  fd->started = 1;
+  drv_db_write_start(fd->step, fd->o, "load_data");
+  fd->pr.t0 = fd->pr.last_ms = drv_db_now_ms();
+  fd->pr.last_rows = 0;
+  return 0;
+}
+
+/* Hand over up to cap bytes; 0 at the end of the input, -1 on failure
+ * (the library then ends the file and reports drv_mysql_feed_error). */
+static int drv_mysql_feed_read(void *ptr, char *buf, unsigned int cap) {
+  drv_mysql_feed *fd = ptr;
+  size_t want = cap > INT_MAX ? (size_t)INT_MAX : cap, give;
+  if (fd->rc) return -1;
+  if (fd->off) { /* keep the unsent tail at the front: out stays ~2 * cap */
+    memmove(fd->out.p, fd->out.p + fd->off, fd->out.len - fd->off);
+    fd->out.len -= fd->off;
+    fd->off = 0;
+  }
+  if (fd->out.len < want && fd->o->in && drv_mysql_feed_fill(fd, want)) return -1;
+  give = fd->out.len < want ? fd->out.len : want;
+  if (give) memcpy(buf, fd->out.p, give);
+  fd->off = give;
+  return (int)give;
+}
+
+static void drv_mysql_feed_end(void *ptr) { (void)ptr; /* the writer owns fd */ }
+
+static int drv_mysql_feed_error(void *ptr, char *msg, unsigned int cap) {
+  const drv_mysql_feed *fd = ptr;
+  snprintf(msg, cap, "%s", fd && fd->err[0] ? fd->err : "the row stream stopped");
+  return CR_UNKNOWN_ERROR;
+}
+
+/* 1 for the errors of a refused LOCAL INFILE: the server's local_infile
+ * is OFF (1148 ER_NOT_ALLOWED_COMMAND; MySQL 8: 3948; MariaDB 10.5+: 4166
+ * ER_LOAD_INFILE_CAPABILITY_DISABLED) or the client library declined the
+ * server's file request (CR_UNKNOWN_ERROR, libmysqlclient 2068). */
+static int drv_mysql_refused(unsigned int e) {
+  return e == 1148 || e == 3948 || e == 4166 || e == 2068 || e == CR_UNKNOWN_ERROR;
+}
+
+/* The number after key in mysql_info's "Records: 3  Deleted: 0  Skipped:
+ * 0  Warnings: 0"; -1 when absent. */
+static int64_t drv_mysql_info_num(const char *info, const char *key) {
+  const char *p = info ? strstr(info, key) : NULL;
+  int64_t v = 0;
+  if (!p) return -1;
+  p += strlen(key);
+  while (*p == ' ') p++;
+  if (*p < '0' || *p > '9') return -1;
+  while (*p >= '0' && *p <= '9' && v < INT64_MAX / 10) v = v * 10 + (*p++ - '0');
+  return v;
+}
+
+/* After a load the server accepted: any condition above Note level fails
+ * the write (strict mode fails the same INSERT), named with its row; so
+ * do skipped rows (duplicate keys) and a row count other than the rows
+ * sent.  Notes (a decimal rounded to the column's scale) pass, as they do
+ * for INSERT, with a warning line in the log.  0, or -1 with err set. */
+static int drv_mysql_load_check(osiris_step *step, drv_mysql_conn *c, const drv_db_wopts *o,
+                                size_t sent, char *err, size_t cap) {
+  const char *info = mysql_info(c->my);
+  int64_t records = drv_mysql_info_num(info, "Records:");
+  int64_t skipped = drv_mysql_info_num(info, "Skipped:");
+  unsigned int warnings = mysql_warning_count(c->my);
+  MYSQL_RES *res;
+  MYSQL_ROW row;
+  size_t k = 0, bad = 0;
+  char note[300] = "";
+  if (warnings) {
+    if (mysql_query(c->my, "SHOW WARNINGS") || !(res = mysql_store_result(c->my))) {
+      drv_mysql_err(c, err, cap);
+      return -1;
+    }
+    while ((row = mysql_fetch_row(res)) != NULL) {
+      k++;
+      if (!row[0] || !row[2]) continue;
+      if (strcmp(row[0], "Note") != 0) {
+        if (!bad) bad = k, snprintf(err, cap, "%.450s", row[2]);
+      } else if (!note[0]) {
+        snprintf(note, sizeof note, "%.250s", row[2]);
+      }
+    }
+    mysql_free_result(res);
+  }
+  if (bad) {
+    /* The condition's row (GET DIAGNOSTICS ROW_NUMBER, MariaDB 10.7+);
+     * without it the message stands alone. */
+    char q[96];
+    snprintf(q, sizeof q, "GET DIAGNOSTICS CONDITION %zu @osiris_row = ROW_NUMBER", bad);
+    if (!strstr(err, " at row ") && mysql_query(c->my, q) == 0 &&
+        mysql_query(c->my, "SELECT @osiris_row") == 0 && (res = mysql_store_result(c->my))) {
+      row = mysql_fetch_row(res);
+      if (row && row[0] && strcmp(row[0], "0") != 0) {
+        size_t n = strlen(err);
+        snprintf(err + n, cap - n, " at row %.24s", row[0]);
+      }
+      mysql_free_result(res);
+    }
+    return -1;
+  }
+  if (skipped > 0) {
+    snprintf(err, cap, "%lld rows were skipped (duplicate keys)", (long long)skipped);
+    return -1;
+  }
+  if (records >= 0 && (uint64_t)records != (uint64_t)sent) {
+    snprintf(err, cap, "the server read %lld rows of the %zu sent", (long long)records, sent);
+    return -1;
+  }
+  if (warnings)
+    osiris_step_log(step, 2, "MySQL LOAD DATA into %s: %u warning(s) at Note level, kept as "
+                    "INSERT keeps them%s; first: %s", o->table, warnings,
+                    k < warnings ? " (not all could be listed)" : "", note);
+  return 0;
+}
+
+/* The load_data channel: every input row (from o->in on) through one LOAD
+ * DATA LOCAL INFILE into table (the target, or the upsert stage) with the
+ * column list cols.  When the server or the client library refuses LOCAL
+ * INFILE before any row was read, *refused = 1 and OSIRIS_OK: the caller
+ * writes with INSERT instead.  Otherwise the step has failed when rc is
+ * not OK, with err set.  *written: the rows sent. */
+static osiris_rc drv_mysql_load(osiris_step *step, drv_mysql_conn *c, drv_db_wopts *o,
+                                const char *table, const char *cols, size_t *written,
+                                int *refused, char *err, size_t cap) {
+  /* The server waits for the next packet at most net_read_timeout (30 s
+   * by default) while the input is slow: allow an idle session's time.
+   * Keep enough conditions to find a warning among many notes. */
+  static const char session[] =
+      "SET SESSION net_read_timeout = GREATEST(@@SESSION.net_read_timeout, "
+      "@@SESSION.wait_timeout), max_error_count = 65535";
+  drv_mysql_feed fd;
+  osiris_buf stmt = {0};
+  osiris_rc rc = OSIRIS_OK;
+  int failed;
+  memset(&fd, 0, sizeof fd);
+  fd.step = step;
+  fd.o = o;
+  fd.rows = o->in ? osiris_frame_rows(o->in) : 0;
+  *refused = 0;
+  *written = 0;
+  if (drv_mysql_exec(c, session, sizeof session - 1, err, cap)) goto sql_fail;
+  /* Hex terminators: the statement means the same under NO_BACKSLASH_ESCAPES. */
+  osiris_buf_printf(&stmt,
+                "LOAD DATA LOCAL INFILE '" DRV_MYSQL_LOAD_FILE "' INTO TABLE %s CHARACTER SET "
+                "utf8mb4 FIELDS TERMINATED BY X'09' ESCAPED BY X'5C' LINES TERMINATED BY X'0A' "
+                "(%s)",
+                table, cols);
+  if (stmt.oom) goto sql_fail;
+  mysql_set_local_infile_handler(c->my, drv_mysql_feed_init, drv_mysql_feed_read,
+                                 drv_mysql_feed_end, drv_mysql_feed_error, &fd);
+  failed = mysql_real_query(c->my, stmt.p, (unsigned long)stmt.len) != 0;
+  mysql_set_local_infile_default(c->my); /* fd ends with this call */
+  *written = fd.base + fd.r;
+  if (fd.rc) { /* the input, a value or a cancellation stopped the rows */
+    rc = fd.rc;
+    snprintf(err, cap, "%s", fd.err);
+    goto done;
+  }
+  if (failed && !fd.started && drv_mysql_refused(mysql_errno(c->my))) {
+    char msg[300];
+    drv_mysql_err(c, msg, sizeof msg);
+    osiris_step_log(step, 2, "MySQL %s:%d refused LOAD DATA LOCAL INFILE (%s): writing %s with "
+                    "INSERT statements instead", c->host, c->port, msg, o->table);
+    *refused = 1;
+    goto done;
+  }
+  if (!fd.started) drv_db_write_start(step, o, "load_data"); /* write.error follows it */
+  if (failed) {
+    drv_mysql_err(c, err, cap);
+    goto sql_fail;
+  }
+  if (!fd.started) {
+    snprintf(err, cap, "the server did not ask for the rows of LOAD DATA LOCAL INFILE");
+    goto sql_fail;
+  }
+  if (drv_mysql_load_check(step, c, o, *written, err, cap)) goto sql_fail;
+  goto done;
+sql_fail:
+  if (!stmt.oom && !err[0]) snprintf(err, cap, "LOAD DATA failed");
+  rc = drv_mysql_sql_fail(step, o, err, cap);
+done:
+  osiris_buf_free(&fd.out);
+  osiris_buf_free(&stmt);
+  return rc;
+}
+
+/* ------------------------------------------------------- channel "insert"
+ *
+ * Multi-row INSERT statements (prefix, batch_size rows' VALUES, suffix),
+ * each at most 8 MB or max_allowed_packet; a statement may span two input
+ * batches.  The channel when LOCAL INFILE is refused. */
+static osiris_rc drv_mysql_insert(osiris_step *step, drv_mysql_conn *c, drv_db_wopts *o,
+                                  const osiris_buf *prefix, const osiris_buf *suffix,
+                                  size_t *written, char *err, size_t cap) {
+  osiris_buf stmt = {0};
+  drv_db_progress pr;
+  size_t ncols = osiris_frame_cols(o->in), rows = 0, r = 0, base = 0, col, in_batch = 0;
+  size_t max_bytes = (size_t)8 << 20;
+  osiris_rc rc = OSIRIS_OK;
+  MYSQL_RES *mr;
+  MYSQL_ROW row;
+  if (mysql_query(c->my, "SELECT @@max_allowed_packet") == 0 &&
+      (mr = mysql_store_result(c->my)) != NULL) {
+    row = mysql_fetch_row(mr);
+    if (row && row[0]) {
+      int64_t pkt;
+      if (drv_db_parse_i64(row[0], strlen(row[0]), &pkt) == 0 && pkt > (1 << 17) &&
+          (size_t)pkt - (1 << 16) < max_bytes)
+        max_bytes = (size_t)pkt - (1 << 16);
+    }
+    mysql_free_result(mr);
+  }
+  drv_db_write_start(step, o, "insert");
+  pr.t0 = pr.last_ms = drv_db_now_ms();
+  pr.last_rows = 0;
+  /* One pass over the batches (o->in, then drv_db_next until NULL).
+   * base + r is the number of rows taken so far (global row numbers); the
+   * last statement goes once the end of the input is known. */
+  if (o->in) rows = osiris_frame_rows(o->in);
+  for (;;) {
+    size_t g;
+    if (o->in && r == rows) {
+      base += rows;
+      r = 0;
+      rc = drv_db_next(step, o, base, "MySQL", o->table, err, cap);
+      if (rc) goto done;
+      rows = o->in ? osiris_frame_rows(o->in) : 0;
+      continue;
+    }
+    if (o->in) {
+      if (in_batch == 0) osiris_buf_put(&stmt, prefix->p, prefix->len);
+      else osiris_buf_putc(&stmt, ',');
+      osiris_buf_putc(&stmt, '(');
+      for (col = 0; col < ncols; col++) {
+        if (col) osiris_buf_putc(&stmt, ',');
+        if (drv_mysql_literal(c, &stmt, o->in, col, r)) {
+          snprintf(err, cap, "row %zu, column %s: MySQL cannot store NaN or Infinity",
+                   base + r + 1, osiris_frame_col_name(o->in, col));
+          rc = osiris_step_fail(step, OSIRIS_EINVAL, "MySQL write to %s failed: %s", o->table, err);
+          goto done;
+        }
+      }
+      osiris_buf_putc(&stmt, ')');
+      in_batch++;
+      r++;
+      if (stmt.oom) goto sql_fail;
+    }
+    g = base + r;
+    if (in_batch && (!o->in || in_batch >= (size_t)o->batch_size || stmt.len >= max_bytes)) {
+      osiris_buf_put(&stmt, suffix->p ? suffix->p : "", suffix->len);
+      if (stmt.oom) goto sql_fail;
+      if (drv_mysql_exec(c, stmt.p, stmt.len, err, cap)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", err);
+        snprintf(err, cap, "%.500s (batch ending at row %zu)", msg, g);
+        goto sql_fail;
+      }
+      stmt.len = 0;
+      in_batch = 0;
+      drv_db_progress_tick(step, &pr, o->table, g, o->total);
+      if (osiris_step_cancelled(step)) {
+        snprintf(err, cap, "cancelled");
+        rc = osiris_step_fail(step, OSIRIS_ECANCEL, "cancelled after %zu rows", g);
+        goto done;
+      }
+    }
+    if (!o->in) break;
+  }
+  goto done;
+sql_fail:
+  rc = drv_mysql_sql_fail(step, o, err, cap);
+done:
+  *written = base + r;
+  osiris_buf_free(&stmt);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- writer */
+
+static osiris_rc drv_mysql_write(osiris_step *step) {
+  drv_mysql_conn c;
+  drv_db_wopts o;
+  osiris_buf target = {0}, cols = {0}, prefix = {0}, suffix = {0}, stmt = {0}, qualified = {0};
+  const char *schema;
+  int connected = 0, in_txn = 0, created = 0, staged = 0, refused = 0, exists;
+  int64_t t0 = drv_db_now_ms();
+  size_t ncols, written = 0, col;
+  const char *channel = "load_data";
+  osiris_rc rc;
+  char err[600] = "", tb[32];
+
+  memset(&c, 0, sizeof c);
+  rc = drv_db_wopts_get(step, &o, 1000);
+  if (rc) goto done;
+  ncols = osiris_frame_cols(o.in);
+  schema = osiris_json_str(osiris_json_get(osiris_step_config(step), "schema"));
+  if (schema && *schema && !strchr(o.table, '.')) { /* the database the table is in */
+    osiris_buf_printf(&qualified, "%s.%s", schema, o.table);
+    if (qualified.oom) {
+      rc = osiris_step_fail(step, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    o.table = qualified.p;
+  }
+  drv_db_ident(&target, o.table, '`', 1);
+  rc = drv_mysql_connect(step, &c, 1);
+  if (rc) goto done;
+  connected = 1;
+
+  exists = drv_mysql_exists(&c, o.table, err, sizeof err);
+  if (exists < 0) goto sql_fail;
+  drv_db_exists_event(step, NULL, o.table, exists);
+  if (!exists) {
+    if (!o.create) {
+      snprintf(err, sizeof err, "table does not exist and create_if_missing is false");
+      rc = osiris_step_fail(step, OSIRIS_ENOTFOUND,
+                            "MySQL write: table %s does not exist and create_if_missing is false",
+                            o.table);
+      goto done;
+    }
+    /* DECIMAL columns are sized from every value (none rounded). */
+    if (drv_db_has_decimal(&o)) {
+      rc = drv_db_gather(step, &o);
+      if (rc) {
+        snprintf(err, sizeof err, "stopped before writing: the upstream step failed");
+        goto done;
+      }
+    }
+    /* MySQL DDL commits implicitly, so the table is created before the
+     * data transaction and dropped again if that transaction fails. */
+    osiris_buf_printf(&stmt, "CREATE TABLE %s (", target.p);
+    for (col = 0; col < ncols; col++) {
+      osiris_buf_puts(&stmt, col ? ",\n  " : "\n  ");
+      drv_db_ident(&stmt, osiris_frame_col_name(o.in, col), '`', 0);
+      osiris_buf_putc(&stmt, ' ');
+      osiris_buf_puts(&stmt, drv_mysql_ddl_type(&o, col, tb, sizeof tb));
+      if (drv_db_is_pk(&o, col)) osiris_buf_puts(&stmt, " NOT NULL");
+    }
+    if (o.pk.n) {
+      osiris_buf_puts(&stmt, ",\n  PRIMARY KEY (");
+      for (col = 0; col < o.pk.n; col++) {
+        if (col) osiris_buf_puts(&stmt, ", ");
+        drv_db_ident(&stmt, o.pk.v[col], '`', 0);
+      }
+      osiris_buf_putc(&stmt, ')');
+    }
+    osiris_buf_puts(&stmt, "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4");
+    if (stmt.oom) goto sql_fail;
+    drv_db_ddl_events(step, NULL, o.table, stmt.p, 0);
+    if (drv_mysql_exec(&c, stmt.p, stmt.len, err, sizeof err)) goto sql_fail;
+    created = 1;
+    drv_db_ddl_events(step, NULL, o.table, stmt.p, 1);
+  }
+
+  for (col = 0; col < ncols; col++) {
+    if (col) osiris_buf_puts(&cols, ", ");
+    drv_db_ident(&cols, osiris_frame_col_name(o.in, col), '`', 0);
+  }
+  osiris_buf_printf(&prefix, "INSERT INTO %s (%s) VALUES ", target.p, drv_db_str0(&cols));
+  if (o.mode == DRV_MODE_UPSERT) {
+    size_t updates = 0;
+    osiris_buf_puts(&suffix, " ON DUPLICATE KEY UPDATE ");
+    for (col = 0; col < ncols; col++) {
+      if (drv_db_is_pk(&o, col)) continue;
+      if (updates++) osiris_buf_puts(&suffix, ", ");
+      drv_db_ident(&suffix, osiris_frame_col_name(o.in, col), '`', 0);
+      osiris_buf_puts(&suffix, " = VALUES(");
+      drv_db_ident(&suffix, osiris_frame_col_name(o.in, col), '`', 0);
+      osiris_buf_putc(&suffix, ')');
+    }
+    if (!updates) { /* key-only table: a no-op update */
+      drv_db_ident(&suffix, o.pk.v[0], '`', 0);
+      osiris_buf_puts(&suffix, " = ");
+      drv_db_ident(&suffix, o.pk.v[0], '`', 0);
+    }
+  }
+  if (cols.oom || prefix.oom || suffix.oom) goto sql_fail;
+  if (o.mode == DRV_MODE_UPSERT) {
+    /* The stage has the target's column types (CREATE ... SELECT copies
+     * them, not the keys) and keeps duplicate keys in input order
+     * (osiris_seq): INSERT ... SELECT ... ORDER BY applies them in turn,
+     * so the last row of a key wins, as in the multi-row INSERT.  Made
+     * before the transaction (servers that enforce GTID consistency
+     * refuse temporary tables inside one); it goes with the connection. */
+    stmt.len = 0;
+    osiris_buf_printf(&stmt, "CREATE TEMPORARY TABLE " DRV_MYSQL_STAGE " (osiris_seq BIGINT NOT NULL "
+                  "AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB SELECT %s FROM %s LIMIT 0",
+                  cols.p, target.p);
+    if (stmt.oom || drv_mysql_exec(&c, stmt.p, stmt.len, err, sizeof err)) goto sql_fail;
+    staged = 1;
+  }
+  if (drv_mysql_exec(&c, "START TRANSACTION", 17, err, sizeof err)) goto sql_fail;
+  in_txn = 1;
+  if (o.mode == DRV_MODE_REPLACE) {
+    stmt.len = 0;
+    osiris_buf_printf(&stmt, "DELETE FROM %s", target.p);
+    if (stmt.oom || drv_mysql_exec(&c, stmt.p, stmt.len, err, sizeof err)) goto sql_fail;
+  }
+  rc = drv_mysql_load(step, &c, &o, staged ? DRV_MYSQL_STAGE : target.p, cols.p, &written,
+                      &refused, err, sizeof err);
+  if (rc) goto done;
+  if (refused) {
+    channel = "insert";
+    rc = drv_mysql_insert(step, &c, &o, &prefix, &suffix, &written, err, sizeof err);
+    if (rc) goto done;
+  } else if (staged) {
+    stmt.len = 0;
+    osiris_buf_printf(&stmt, "INSERT INTO %s (%s) SELECT %s FROM " DRV_MYSQL_STAGE
+                  " ORDER BY osiris_seq%s", target.p, cols.p, cols.p, suffix.p);
+    if (stmt.oom || drv_mysql_exec(&c, stmt.p, stmt.len, err, sizeof err)) goto sql_fail;
+  }
+  if (drv_mysql_exec(&c, "COMMIT", 6, err, sizeof err)) goto sql_fail;
+  in_txn = 0;
+  drv_db_write_complete(step, &o, channel, written, t0);
+  osiris_step_log(step, 1, "wrote %zu rows to MySQL %s:%d/%s table %s (%s, %s)", written, c.host,
+                  c.port, c.db, o.table, o.mode_name, channel);
+  rc = OSIRIS_OK;
+  goto done;
+sql_fail:
+  rc = drv_mysql_sql_fail(step, &o, err, sizeof err);
+done:
+  if (rc && connected && c.my) {
+    char ignored[64];
+    if (in_txn) drv_mysql_exec(&c, "ROLLBACK", 8, ignored, sizeof ignored);
+    if (created) {
+      stmt.len = 0;
+      osiris_buf_printf(&stmt, "DROP TABLE %s", target.p);
+      if (!stmt.oom) drv_mysql_exec(&c, stmt.p, stmt.len, ignored, sizeof ignored);
+    }
+    drv_db_write_error(step, o.table, err[0] ? err : osiris_rc_name(rc));
+  }
+  drv_mysql_close(&c);
+  drv_db_wopts_free(&o);
+  osiris_buf_free(&target);
+  osiris_buf_free(&cols);
+  osiris_buf_free(&prefix);
+  osiris_buf_free(&suffix);
+  osiris_buf_free(&stmt);
+  osiris_buf_free(&qualified);
+  return rc;
+}
+
+/* ======================================================================
+ * 3e. PostgreSQL: postgres.extractor, postgres.writer, and supabase.* over
+ *     the Postgres connection
+ * ====================================================================== */
+
+typedef struct drv_pg_conn {
+  PGconn *pg;
+  const char *secrets[3]; /* password, dsn, the dsn's password: masking only */
+  char *dsn_pw;           /* owned copy of the password parsed out of the DSN */
+  char where[300];        /* "host:port/db" for messages */
+} drv_pg_conn;
+
+static void drv_pg_close(drv_pg_conn *c) {
+  if (c->pg) PQfinish(c->pg);
+  c->pg = NULL;
+  osiris_free(c->dsn_pw);
+  c->dsn_pw = NULL;
+}
+
+static const char *drv_pg_mask(drv_pg_conn *c, const char *msg, char *buf, size_t cap) {
+  drv_db_mask(buf, cap, msg, c->secrets, 3);
+  return buf;
+}
+
+static const char *drv_pg_err(drv_pg_conn *c, char *buf, size_t cap) {
+  return drv_pg_mask(c, c->pg ? PQerrorMessage(c->pg) : "out of memory", buf, cap);
+}
+
+static int drv_pg_exec(drv_pg_conn *c, const char *sql, char *err, size_t cap);
+
+/* libpq's sslmode values, weakest first (libpq checks them itself, but
+ * only after a connection attempt, as a connection error). */
+static const char *const drv_pg_ssl_modes[] = {"disable",   "allow",       "prefer", "require",
+                                               "verify-ca", "verify-full", NULL};
+/* The TLS files passed to libpq under their own names; none is a secret
+ * (sslpassword, the key's passphrase, is deliberately not taken). */
+static const char *const drv_pg_tls_files[] = {"sslrootcert", "sslcert", "sslkey", "sslcrl", NULL};
+/* keys/vals of PQconnectdbParams: host, port, dbname, user, password (or
+ * the DSN and a password), sslmode, the TLS files, connect_timeout,
+ * client_encoding, application_name, the NULL end. */
+#define DRV_PG_MAX_PARAMS (5 + 1 + 4 + 3 + 1)
+
+/* The SQL channel of a postgres/supabase connection: a DSN (dsn, sql_dsn,
+ * pg_dsn) or fields host/port/database/user/password (also pg_host ...),
+ * sslmode and the TLS files (they override the DSN's).  Nothing that holds
+ * a secret is ever formatted. */
+static osiris_rc drv_pg_connect_src(const drv_db_src *src, drv_pg_conn *c, const char *what,
+                                    int timeout, char *errout, size_t errcap) {
+  const char *keys[DRV_PG_MAX_PARAMS], *vals[DRV_PG_MAX_PARAMS];
+  const char *dsn = drv_db_src_str(src, "dsn");
+  const char *host, *db, *user, *pw, *sslmode;
+  char portbuf[24], tmo[24], allowed[80];
+  int64_t port = 5432;
+  int n = 0, have_port, tls = -1;
+  size_t i;
+  char err[600];
+  PGresult *res;
+  osiris_rc rc;
+
+  memset(c, 0, sizeof *c);
+  if (!dsn) dsn = drv_db_src_str(src, "sql_dsn");
+  if (!dsn) dsn = drv_db_src_str(src, "pg_dsn");
+  host = drv_db_src_str(src, "host");
+  if (!host) host = drv_db_src_str(src, "pg_host");
+  db = drv_db_src_str(src, "database");
+  if (!db) db = drv_db_src_str(src, "pg_database");
+  if (!db) db = drv_db_src_str(src, "dbname");
+  user = drv_db_src_str(src, "user");
+  if (!user) user = drv_db_src_str(src, "pg_user");
+  pw = osiris_json_str(drv_db_src_field(src, "password"));
+  if (!pw) pw = osiris_json_str(drv_db_src_field(src, "pg_password"));
+  sslmode = drv_db_src_str(src, "sslmode");
+  have_port = drv_db_src_int(src, "port", &port);
+  if (have_port == 0) have_port = drv_db_src_int(src, "pg_port", &port);
+  if (have_port < 0 || port < 1 || port > 65535) {
+    snprintf(errout, errcap, "%s connection: port must be an integer 1..65535", what);
+    return OSIRIS_EINVAL;
+  }
+  if (sslmode && (tls = drv_db_tls_mode(sslmode, drv_pg_ssl_modes)) < 0) {
+    drv_db_tls_modes_text(drv_pg_ssl_modes, allowed, sizeof allowed);
+    snprintf(errout, errcap, "%s connection: sslmode \"%.40s\" is not one of %s", what, sslmode,
+             allowed);
+    return OSIRIS_EINVAL;
+  }
+  if (tls != 0) { /* not disable: the files are used */
+    rc = drv_db_tls_files(src, drv_pg_tls_files, what, errout, errcap);
+    if (rc) return rc;
+  }
+  c->secrets[0] = pw;
+  c->secrets[1] = dsn;
+  if (dsn) {
+    PQconninfoOption *opts = PQconninfoParse(dsn, NULL), *o;
+    if (!opts) {
+      snprintf(errout, errcap, "%s connection: the DSN is malformed", what);
+      return OSIRIS_EINVAL;
+    }
+    for (o = opts; o->keyword; o++) {
+      if (o->val && strcmp(o->keyword, "password") == 0 && *o->val) {
+        size_t l = strlen(o->val);
+        c->dsn_pw = osiris_malloc(l + 1);
+        if (c->dsn_pw) memcpy(c->dsn_pw, o->val, l + 1);
+      }
+    }
+    PQconninfoFree(opts);
+    c->secrets[2] = c->dsn_pw;
+    keys[n] = "dbname", vals[n++] = dsn;
+    /* Fields after the DSN override it (PQconnectdbParams order rule). */
+    if (pw && *pw) keys[n] = "password", vals[n++] = pw;
+  } else {
+    if (!db) {
+      snprintf(errout, errcap,
+               "%s connection: give a dsn (dsn, sql_dsn, pg_dsn) or database "
+               "with host/port/user/password",
+               what);
+      return OSIRIS_EINVAL;
+    }
+    snprintf(portbuf, sizeof portbuf, "%lld", (long long)port);
+    keys[n] = "host", vals[n++] = host ? host : "localhost";
+    keys[n] = "port", vals[n++] = portbuf;
+    keys[n] = "dbname", vals[n++] = db;
+    if (user) keys[n] = "user", vals[n++] = user;
+    if (pw && *pw) keys[n] = "password", vals[n++] = pw;
+  }
+  if (tls >= 0) keys[n] = "sslmode", vals[n++] = drv_pg_ssl_modes[tls];
+  for (i = 0; tls != 0 && drv_pg_tls_files[i]; i++) {
+    const char *v = drv_db_src_str(src, drv_pg_tls_files[i]);
+    if (v) keys[n] = drv_pg_tls_files[i], vals[n++] = v;
+  }
+  snprintf(tmo, sizeof tmo, "%d", timeout);
+  keys[n] = "connect_timeout", vals[n++] = tmo;
+  keys[n] = "client_encoding", vals[n++] = "UTF8";
+  keys[n] = "application_name", vals[n++] = "osiris";
+  keys[n] = NULL, vals[n] = NULL;
+  c->pg = PQconnectdbParams(keys, vals, 1);
+  if (c->pg) {
+    const char *h = PQhost(c->pg), *p = PQport(c->pg), *d = PQdb(c->pg);
+    snprintf(c->where, sizeof c->where, "%s:%s/%s", h && *h ? h : "localhost",
+             p && *p ? p : "5432", d ? d : "");
+    /* PQdb of a failed DSN connection can be the DSN itself. */
+    char masked[sizeof c->where];
+    drv_db_mask(masked, sizeof masked, c->where, c->secrets, 3);
+    if (dsn && d && strcmp(d, dsn) == 0) snprintf(c->where, sizeof c->where, "(dsn)");
+    else memcpy(c->where, masked, sizeof masked);
+  }
+  if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+    drv_pg_err(c, err, sizeof err);
+    goto fail;
+  }
+  res = PQexec(c->pg, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; "
+                      "SET extra_float_digits = 3; SET bytea_output = 'hex'; "
+                      "SET IntervalStyle = 'postgres'");
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    drv_pg_mask(c, PQresultErrorMessage(res), err, sizeof err);
+    PQclear(res);
+    goto fail;
+  }
+  PQclear(res);
+  return OSIRIS_OK;
+fail:
+  rc = c->pg ? OSIRIS_ECONN : OSIRIS_ENOMEM;
+  snprintf(errout, errcap, "%s connection to %.300s failed: %.580s", what,
+           c->where[0] ? c->where : "(dsn)", err);
+  drv_pg_close(c);
+  return rc;
+}
+
+static osiris_rc drv_pg_connect(osiris_step *step, drv_pg_conn *c, const char *what) {
+  drv_db_src src = drv_db_step_src(step);
+  char err[1100];
+  osiris_rc rc = drv_pg_connect_src(&src, c, what, 10, err, sizeof err);
+  return rc ? osiris_step_fail(step, rc, "%s", err) : OSIRIS_OK;
+}
+
+/* `osiris connections doctor`: connect (5 s timeout) and SELECT 1. */
+static osiris_rc drv_pg_check_as(const osiris_json *connection, const char *what, char *err,
+                                 size_t errcap) {
+  drv_db_src src;
+  drv_pg_conn c;
+  osiris_rc rc;
+  char msg[600];
+  src.cfg = NULL;
+  src.conn = connection;
+  rc = drv_pg_connect_src(&src, &c, what, 5, err, errcap);
+  if (rc) return rc;
+  if (drv_pg_exec(&c, "SELECT 1", msg, sizeof msg)) {
+    snprintf(err, errcap, "%s SELECT 1 on %.300s failed: %.580s", what, c.where, msg);
+    rc = OSIRIS_ECONN;
+  }
+  drv_pg_close(&c);
+  return rc;
+}
+
+static osiris_rc drv_pg_check(const osiris_json *connection, char *err, size_t errcap) {
+  return drv_pg_check_as(connection, "PostgreSQL", err, errcap);
+}
+
+/* PostgreSQL type OIDs (pg_type.dat; stable across versions). */
+#define DRV_PG_BOOL 16
+#define DRV_PG_INT8 20
+#define DRV_PG_INT2 21
+#define DRV_PG_INT4 23
+#define DRV_PG_OID 26
+#define DRV_PG_FLOAT4 700
+#define DRV_PG_FLOAT8 701
+#define DRV_PG_DATE 1082
+#define DRV_PG_TIMESTAMP 1114
+#define DRV_PG_TIMESTAMPTZ 1184
+#define DRV_PG_NUMERIC 1700
+
+static void drv_pg_map(Oid oid, int typmod, osiris_type *t, int *scale, int *conv) {
+  *scale = 0;
+  switch (oid) {
+  case DRV_PG_INT2:
+  case DRV_PG_INT4:
+  case DRV_PG_INT8:
+  case DRV_PG_OID:
+    *t = OSIRIS_TYPE_INT64, *conv = DRV_CONV_INT;
+    return;
+  case DRV_PG_NUMERIC:
+    *t = OSIRIS_TYPE_DECIMAL, *conv = DRV_CONV_DEC;
+    if (typmod >= 4) *scale = ((typmod - 4) & 0xffff) > 38 ? 38 : ((typmod - 4) & 0xffff);
+    return;
+  case DRV_PG_FLOAT4:
+  case DRV_PG_FLOAT8:
+    *t = OSIRIS_TYPE_DOUBLE, *conv = DRV_CONV_DOUBLE;
+    return;
+  case DRV_PG_BOOL:
+    *t = OSIRIS_TYPE_BOOL, *conv = DRV_CONV_BOOL;
+    return;
+  case DRV_PG_DATE:
+    *t = OSIRIS_TYPE_DATE, *conv = DRV_CONV_DATE;
+    return;
+  case DRV_PG_TIMESTAMP:
+  case DRV_PG_TIMESTAMPTZ:
+    *t = OSIRIS_TYPE_TIMESTAMP, *conv = DRV_CONV_TS;
+    return;
+  default: /* text, varchar, json, uuid, bytea (hex), arrays, ...: as printed */
+    *t = OSIRIS_TYPE_STRING, *conv = DRV_CONV_TEXT;
+    return;
+  }
+}
+
+/* Columns of the frame from a result's description. */
+static osiris_rc drv_pg_columns(osiris_step *step, const PGresult *res, osiris_frame *f,
+                                drv_db_col **cols) {
+  int nf = PQnfields(res), i;
+  osiris_rc rc;
+  *cols = osiris_calloc(nf > 0 ? (size_t)nf : 1, sizeof **cols);
+  if (!*cols) return osiris_step_fail(step, OSIRIS_ENOMEM, "out of memory");
+  for (i = 0; i < nf; i++) {
+    osiris_type t;
+    int scale;
+    drv_pg_map(PQftype(res, i), PQfmod(res, i), &t, &scale, &(*cols)[i].conv);
+    rc = osiris_frame_add_column(f, PQfname(res, i), t, scale);
+    if (rc) return osiris_step_fail(step, rc, "cannot add column '%s' to the frame", PQfname(res, i));
+  }
+  return OSIRIS_OK;
+}
+
+/* Connect for an extractor with the step's timeout (seconds: connect
+ * timeout and statement_timeout) and retries (further attempts when
+ * connecting fails, 1 s, 2 s, 4 s ... apart, at most 8 s); the keys of
+ * supabase.extractor, absent elsewhere (10 s, no limit, one attempt). */
+static osiris_rc drv_pg_connect_tuned(osiris_step *step, drv_pg_conn *c, const char *what) {
+  drv_db_src src = drv_db_step_src(step);
+  const osiris_json *cfg = osiris_step_config(step);
+  int64_t timeout = osiris_json_int(osiris_json_get(cfg, "timeout"), 0);
+  int64_t retries = osiris_json_int(osiris_json_get(cfg, "retries"), 0), attempt;
+  char err[1100], stmt[64];
+  osiris_rc rc = OSIRIS_OK;
+  if (timeout < 0 || timeout > 86400 || retries < 0 || retries > 100)
+    return osiris_step_fail(step, OSIRIS_EINVAL, "timeout must be 1..86400 and retries 0..100");
+  for (attempt = 0;; attempt++) {
+    struct timespec pause;
+    rc = drv_pg_connect_src(&src, c, what, timeout > 0 ? (int)timeout : 10, err, sizeof err);
+    if (rc != OSIRIS_ECONN || attempt >= retries || osiris_step_cancelled(step)) break;
+    pause.tv_sec = attempt < 3 ? (time_t)1 << attempt : 8;
+    pause.tv_nsec = 0;
+    osiris_step_log(step, 2, "%s; attempt %lld of %lld, next in %lld s", err,
+                    (long long)attempt + 1, (long long)retries + 1, (long long)pause.tv_sec);
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR) {}
+  }
+  if (rc && retries > 0)
+    return osiris_step_fail(step, rc, "%s (%lld attempts)", err, (long long)attempt + 1);
+  if (rc) return osiris_step_fail(step, rc, "%s", err);
+  if (timeout > 0) {
+    snprintf(stmt, sizeof stmt, "SET statement_timeout = %lld", (long long)timeout * 1000);
+    if (drv_pg_exec(c, stmt, err, sizeof err)) {
+      drv_pg_close(c);
+      return osiris_step_fail(step, OSIRIS_ESQL, "%s: %s", what, err);
+    }
+  }
+  return OSIRIS_OK;
+}
+
+static osiris_rc drv_pg_extract_as(osiris_step *step, const char *what) {
+  drv_pg_conn c;
+  osiris_buf sql = {0}, scratch = {0};
+  PGresult *res = NULL;
+  osiris_frame *f = NULL;
+  drv_db_col *cols = NULL;
+  size_t rows = 0;
+  int nf = 0, i, failed = 0;
+  osiris_rc rc;
+  char err[600];
+  drv_db_guard guard = {0};
+
+  memset(&c, 0, sizeof c);
+  rc = drv_db_build_select(step, '"', &sql);
+  if (rc) goto done;
+  rc = drv_pg_connect_tuned(step, &c, what);
+  if (rc) goto done;
+  drv_db_guard_start(&guard, step, c.pg, 0);
+  f = osiris_frame_new();
+  if (!f) {
+    rc = osiris_step_fail(step, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (!PQsendQuery(c.pg, sql.p) || !PQsetSingleRowMode(c.pg)) {
+    rc = osiris_step_fail(step, OSIRIS_ESQL, "%s query failed: %s", what,
+                          drv_pg_err(&c, err, sizeof err));
+    goto done;
+  }
+  /* Every result must be read, also after an error, for the connection
+   * to be usable; here it is closed anyway, but PQgetResult gives the
+   * server's error only at the end. */
+  while ((res = PQgetResult(c.pg)) != NULL) {
+    ExecStatusType st = PQresultStatus(res);
+    if (failed) {
+      PQclear(res);
+      continue;
+    }
+    if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
+      if (!cols) {
+        rc = drv_pg_columns(step, res, f, &cols);
+        if (rc) goto done;
+        nf = PQnfields(res);
+      } else if (PQnfields(res) != nf) {
+        rc = osiris_step_fail(step, OSIRIS_EINVAL, "%s query returned several result sets of "
+                              "different shapes; give one statement", what);
+        goto done;
+      }
+      if (st == PGRES_SINGLE_TUPLE) {
+        for (i = 0; i < nf; i++) {
+          if (PQgetisnull(res, 0, i))
+            rc = osiris_frame_append_null(f, (size_t)i);
+          else
+            rc = drv_db_append(step, f, (size_t)i, &cols[i], PQgetvalue(res, 0, i),
+                               (size_t)PQgetlength(res, 0, i), &scratch);
+          if (rc) {
+            if (rc == OSIRIS_EINVAL)
+              rc = osiris_step_fail(step, OSIRIS_EINVAL, "row %zu, column %s: invalid value",
+                                    rows + 1, PQfname(res, i));
+            else if (rc == OSIRIS_ENOMEM || rc == OSIRIS_ELIMIT)
+              rc = osiris_step_fail(step, rc, "row %zu: frame is out of memory", rows + 1);
+            goto done;
+          }
+        }
+        rc = osiris_frame_end_row(f);
+        if (rc) {
+          rc = osiris_step_fail(step, rc, "row %zu: cannot complete the frame row", rows + 1);
+          goto done;
+        }
+        rows++;
+        rc = drv_db_flush(step, f, rows);
+        if (rc) goto done;
+        if (rows % DRV_DB_CANCEL_EVERY == 0 && osiris_step_cancelled(step)) {
+          rc = osiris_step_fail(step, OSIRIS_ECANCEL, "cancelled after %zu rows", rows);
+          goto done;
+        }
+      }
+    } else if (st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY) {
+      rc = osiris_step_fail(step, OSIRIS_ESQL, "%s query failed: %s", what,
+                            drv_pg_mask(&c, PQresultErrorMessage(res), err, sizeof err));
+      failed = 1;
+    }
+    PQclear(res);
+  }
+  if (failed) goto done;
+  osiris_step_metric(step, "rows_read", (double)rows, "rows");
+  osiris_step_log(step, 1, "read %zu rows from %s %s", rows, what, c.where);
+  osiris_step_set_output(step, f);
+  f = NULL;
+  rc = OSIRIS_OK;
+done:
+  if (drv_db_guard_stop(&guard) && rc)
+    rc = osiris_step_fail(step, OSIRIS_ECANCEL, "%s query stopped: the run was cancelled", what);
+  PQclear(res); /* non-NULL only when left by a goto inside the loop */
+  drv_pg_close(&c);  /* PQfinish abandons a query still running */
+  osiris_frame_free(f);
+  osiris_free(cols);
+  osiris_buf_free(&sql);
+  osiris_buf_free(&scratch);
+  return rc;
+}
+
+static osiris_rc drv_pg_extract(osiris_step *step) { return drv_pg_extract_as(step, "PostgreSQL"); }
+
+/* Run a statement that returns no rows we need; 0 ok, -1 with err set. */
+static int drv_pg_exec(drv_pg_conn *c, const char *sql, char *err, size_t cap) {
+  PGresult *r = PQexec(c->pg, sql);
+  ExecStatusType st = PQresultStatus(r);
+  int ok = r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
+  if (!ok) drv_pg_mask(c, r ? PQresultErrorMessage(r) : PQerrorMessage(c->pg), err, cap);
+  PQclear(r);
+  return ok ? 0 : -1;
+}
+
+/* COPY text format: backslash, newline, carriage return and tab escaped;
+ * NULL is \N (written by the caller). */
+static const char drv_pg_copy_esc[256] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r'};
+
+static const char *drv_pg_ddl_type(const osiris_frame *f, size_t c, char *buf, size_t cap) {
+  switch (osiris_frame_col_type(f, c)) {
+  case OSIRIS_TYPE_BOOL: return "BOOLEAN";
+  case OSIRIS_TYPE_INT64: return "BIGINT";
+  case OSIRIS_TYPE_DOUBLE: return "DOUBLE PRECISION";
+  case OSIRIS_TYPE_DECIMAL:
+    snprintf(buf, cap, "NUMERIC(38,%d)", drv_db_dec_scale(f, c));
+    return buf;
+  case OSIRIS_TYPE_DATE: return "DATE";
+  case OSIRIS_TYPE_TIMESTAMP: return "TIMESTAMP";
+  default: return "TEXT";
+  }
+}
+
+/* CREATE TABLE from the frame's columns and types. */
+static void drv_pg_build_ddl(osiris_buf *b, const char *target, const drv_db_wopts *o) {
+  size_t c, i, n = osiris_frame_cols(o->in);
+  char tb[32];
+  osiris_buf_printf(b, "CREATE TABLE %s (", target);
+  for (c = 0; c < n; c++) {
+    osiris_buf_puts(b, c ? ",\n  " : "\n  ");
+    drv_db_ident(b, osiris_frame_col_name(o->in, c), '"', 0);
+    osiris_buf_putc(b, ' ');
+    osiris_buf_puts(b, drv_pg_ddl_type(o->in, c, tb, sizeof tb));
+    if (drv_db_is_pk(o, c)) osiris_buf_puts(b, " NOT NULL");
+  }
+  if (o->pk.n) {
+    osiris_buf_puts(b, ",\n  PRIMARY KEY (");
+    for (i = 0; i < o->pk.n; i++) {
+      if (i) osiris_buf_puts(b, ", ");
+      drv_db_ident(b, o->pk.v[i], '"', 0);
+    }
+    osiris_buf_putc(b, ')');
+  }
+  osiris_buf_puts(b, "\n)");
+}
+
+/* Encode rows as COPY text and send them, batch by batch (o->in, then
+ * drv_db_next until the end); progress and cancellation.  Row numbers
+ * count across batches.  *written: the rows sent. */
+static osiris_rc drv_pg_copy_rows(osiris_step *step, drv_pg_conn *c, drv_db_wopts *o,
+                                  const char *what, const char *disp, size_t *written, char *err,
+                                  size_t errcap) {
+  size_t ncols = osiris_frame_cols(o->in), base = 0, r, col;
+  osiris_buf out = {0};
+  drv_db_progress pr;
+  osiris_rc rc = OSIRIS_OK;
+  char tmp[64];
+  int *is_string = osiris_calloc(ncols, sizeof *is_string);
+  *written = 0;
+  if (!is_string) return osiris_step_fail(step, OSIRIS_ENOMEM, "out of memory");
+  for (col = 0; col < ncols; col++)
+    is_string[col] = osiris_frame_col_type(o->in, col) == OSIRIS_TYPE_STRING;
+  pr.t0 = pr.last_ms = drv_db_now_ms();
+  pr.last_rows = 0;
+  while (o->in) {
+    const osiris_frame *f = o->in;
+    size_t rows = osiris_frame_rows(f);
+    for (r = 0; r < rows; r++) {
+      size_t g = base + r + 1; /* global row number */
+      for (col = 0; col < ncols; col++) {
+        size_t len;
+        int is_null;
+        const char *v = osiris_frame_format(f, col, r, tmp, sizeof tmp, &len, &is_null);
+        if (col) osiris_buf_putc(&out, '\t');
+        if (is_null)
+          osiris_buf_put(&out, "\\N", 2);
+        else if (is_string[col])
+          drv_db_put_escaped(&out, v, len, drv_pg_copy_esc);
+        else
+          osiris_buf_put(&out, v, len);
+      }
+      osiris_buf_putc(&out, '\n');
+      if (out.oom) {
+        rc = osiris_step_fail(step, OSIRIS_ENOMEM, "out of memory encoding row %zu", g);
+        goto done;
+      }
+      if (out.len >= DRV_DB_COPY_CHUNK) {
+        if (PQputCopyData(c->pg, out.p, (int)out.len) != 1) {
+          drv_pg_err(c, err, errcap);
+          rc = osiris_step_fail(step, OSIRIS_ESQL, "PostgreSQL write to %s failed during COPY: %s",
+                                disp, err);
+          goto done;
+        }
+        out.len = 0;
+      }
+      drv_db_progress_tick(step, &pr, o->table, g, o->total);
+      if (g % DRV_DB_CANCEL_EVERY == 0 && osiris_step_cancelled(step)) {
+        snprintf(err, errcap, "cancelled");
+        rc = osiris_step_fail(step, OSIRIS_ECANCEL, "cancelled after %zu rows", g);
+        goto done;
+      }
+    }
+    base += rows;
+    /* The batch is released by the next call: its rows are encoded. */
+    rc = drv_db_next(step, o, base, what, disp, err, errcap);
+    if (rc) goto done;
+  }
+  if (out.len && PQputCopyData(c->pg, out.p, (int)out.len) != 1) {
+    drv_pg_err(c, err, errcap);
+    rc = osiris_step_fail(step, OSIRIS_ESQL, "PostgreSQL write to %s failed during COPY: %s", disp,
+                          err);
+  }
+  *written = base;
+done:
+  osiris_free(is_string);
+  osiris_buf_free(&out);
+  return rc;
+}
+
+static osiris_rc drv_pg_write_as(osiris_step *step, const char *what) {
+  drv_pg_conn c;
+  drv_db_wopts o;
+  osiris_buf target = {0}, disp = {0}, collist = {0}, pklist = {0}, sql = {0}, ups = {0};
+  PGresult *res = NULL;
+  int in_txn = 0, exists, connected = 0;
+  int64_t t0 = drv_db_now_ms();
+  size_t col, ncols, written = 0;
+  osiris_rc rc;
+  char err[600] = "";
+  const char *param;
+
+  memset(&c, 0, sizeof c);
+  rc = drv_db_wopts_get(step, &o, 10000);
+  if (rc) goto done;
+  ncols = osiris_frame_cols(o.in);
+  drv_db_ident(&target, o.schema, '"', 0);
+  osiris_buf_putc(&target, '.');
+  drv_db_ident(&target, o.table, '"', 0);
+  osiris_buf_printf(&disp, "%s.%s", o.schema, o.table);
+  for (col = 0; col < ncols; col++) {
+    if (col) osiris_buf_puts(&collist, ", ");
+    drv_db_ident(&collist, osiris_frame_col_name(o.in, col), '"', 0);
+  }
+  for (col = 0; col < o.pk.n; col++) {
+    if (col) osiris_buf_puts(&pklist, ", ");
+    drv_db_ident(&pklist, o.pk.v[col], '"', 0);
+  }
+  if (target.oom || disp.oom || collist.oom || pklist.oom) {
+    rc = osiris_step_fail(step, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = drv_pg_connect(step, &c, what);
+  if (rc) goto done;
+  connected = 1;
+  if (drv_pg_exec(&c, "BEGIN", err, sizeof err)) goto sql_fail;
+  in_txn = 1;
+
+  param = target.p;
+  res = PQexecParams(c.pg, "SELECT to_regclass($1) IS NOT NULL", 1, NULL, &param, NULL, NULL, 0);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+    drv_pg_mask(&c, res ? PQresultErrorMessage(res) : PQerrorMessage(c.pg), err, sizeof err);
+    goto sql_fail;
+  }
+  exists = PQgetvalue(res, 0, 0)[0] == 't';
+  PQclear(res);
+  res = NULL;
+  drv_db_exists_event(step, o.schema, o.table, exists);
+  if (!exists) {
+    if (!o.create) {
+      snprintf(err, sizeof err, "table does not exist and create_if_missing is false");
+      rc = osiris_step_fail(step, OSIRIS_ENOTFOUND,
+                            "%s write: table %s does not exist and create_if_missing is false",
+                            what, drv_db_str0(&disp));
+      goto done;
+    }
+    /* NUMERIC columns are sized from every value (none rounded). */
+    if (drv_db_has_decimal(&o)) {
+      rc = drv_db_gather(step, &o);
+      if (rc) {
+        snprintf(err, sizeof err, "stopped before writing: the upstream step failed");
+        goto done;
+      }
+    }
+    drv_pg_build_ddl(&sql, target.p, &o);
+    if (sql.oom) {
+      rc = osiris_step_fail(step, OSIRIS_ENOMEM, "out of memory");
+      goto done;
+    }
+    drv_db_ddl_events(step, o.schema, o.table, sql.p, 0);
+    if (drv_pg_exec(&c, sql.p, err, sizeof err)) goto sql_fail;
+    drv_db_ddl_events(step, o.schema, o.table, sql.p, 1);
+  }
+  sql.len = 0;
+  if (o.mode == DRV_MODE_REPLACE) {
+    osiris_buf_printf(&sql, "DELETE FROM %s", target.p);
+    if (sql.oom || drv_pg_exec(&c, sql.p, err, sizeof err)) goto sql_fail;
+  }
+  sql.len = 0;
+  if (o.mode == DRV_MODE_UPSERT) {
+    /* The stage takes the target's column types, so COPY parses values
+     * exactly as a direct COPY into the target would. */
+    osiris_buf_printf(&sql,
+                  "CREATE TEMP TABLE osiris_stage ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
+                  collist.p, target.p);
+    if (sql.oom || drv_pg_exec(&c, sql.p, err, sizeof err)) goto sql_fail;
+    sql.len = 0;
+    osiris_buf_printf(&sql, "COPY osiris_stage (%s) FROM STDIN", collist.p);
+  } else {
+    osiris_buf_printf(&sql, "COPY %s (%s) FROM STDIN", target.p, collist.p);
+  }
+  if (sql.oom) goto sql_fail;
+  if (o.mode == DRV_MODE_UPSERT) {
+    size_t updates = 0;
+    /* Built now: the column names come from a batch, and the batches are
+     * gone once the COPY has read them.  DISTINCT ON keeps the last row per
+     * key (ctid follows COPY order), so duplicate keys in the input behave
+     * like successive upserts. */
+    osiris_buf_printf(&ups,
+                  "INSERT INTO %s (%s) SELECT %s FROM (SELECT DISTINCT ON (%s) * FROM osiris_stage "
+                  "ORDER BY %s, ctid DESC) AS s ON CONFLICT (%s) DO ",
+                  target.p, collist.p, collist.p, pklist.p, pklist.p, pklist.p);
+    for (col = 0; col < ncols; col++) {
+      if (drv_db_is_pk(&o, col)) continue;
+      osiris_buf_puts(&ups, updates++ ? ", " : "UPDATE SET ");
+      drv_db_ident(&ups, osiris_frame_col_name(o.in, col), '"', 0);
+      osiris_buf_puts(&ups, " = EXCLUDED.");
+      drv_db_ident(&ups, osiris_frame_col_name(o.in, col), '"', 0);
+    }
+    if (!updates) osiris_buf_puts(&ups, "NOTHING");
+    if (ups.oom) goto sql_fail;
+  }
+  drv_db_write_start(step, &o, "copy");
+  res = PQexec(c.pg, sql.p);
+  if (PQresultStatus(res) != PGRES_COPY_IN) {
+    drv_pg_mask(&c, res ? PQresultErrorMessage(res) : PQerrorMessage(c.pg), err, sizeof err);
+    goto sql_fail;
+  }
+  PQclear(res);
+  res = NULL;
+  rc = drv_pg_copy_rows(step, &c, &o, what, disp.p, &written, err, sizeof err);
+  if (PQputCopyEnd(c.pg, rc ? "aborted by osiris" : NULL) != 1 && !rc) {
+    drv_pg_err(&c, err, sizeof err);
+    goto sql_fail;
+  }
+  /* The COPY's outcome (constraint violations, bad values) comes here. */
+  while ((res = PQgetResult(c.pg)) != NULL) {
+    if (!rc && PQresultStatus(res) != PGRES_COMMAND_OK) {
+      drv_pg_mask(&c, PQresultErrorMessage(res), err, sizeof err);
+      rc = osiris_step_fail(step, OSIRIS_ESQL, "%s write to %s failed: %s", what,
+                            drv_db_str0(&disp), err);
+    }
+    PQclear(res);
+  }
+  if (rc) goto done;
+  if (o.mode == DRV_MODE_UPSERT && drv_pg_exec(&c, ups.p, err, sizeof err)) goto sql_fail;
+  if (drv_pg_exec(&c, "COMMIT", err, sizeof err)) goto sql_fail;
+  in_txn = 0;
+  drv_db_write_complete(step, &o, "copy", written, t0);
+  osiris_step_log(step, 1, "wrote %zu rows to %s (%s, %s)", written, drv_db_str0(&disp),
+                  o.mode_name, c.where);
+  rc = OSIRIS_OK;
+  goto done;
+sql_fail:
+  if (!err[0]) snprintf(err, sizeof err, "out of memory");
+  rc = osiris_step_fail(step, OSIRIS_ESQL, "%s write to %s failed: %s", what, drv_db_str0(&disp),
+                        err);
+done:
+  PQclear(res);
+  if (rc && connected) {
+    if (in_txn && c.pg) {
+      char ignored[64];
+      drv_pg_exec(&c, "ROLLBACK", ignored, sizeof ignored);
+    }
+    drv_db_write_error(step, o.table, err[0] ? err : osiris_rc_name(rc));
+  }
+  drv_pg_close(&c);
+  drv_db_wopts_free(&o);
+  osiris_buf_free(&target);
+  osiris_buf_free(&disp);
+  osiris_buf_free(&collist);
+  osiris_buf_free(&pklist);
+  osiris_buf_free(&sql);
+  osiris_buf_free(&ups);
+  return rc;
+}
+
+static osiris_rc drv_pg_write(osiris_step *step) { return drv_pg_write_as(step, "PostgreSQL"); }
+
+/* ======================================================================
+ * 3f. Supabase REST (PostgREST): supabase.* without a SQL channel
+ *
+ * The REST channel of supabase.writer, used when a supabase connection has
+ * no SQL channel: rows go as JSON arrays to POST <url>/rest/v1/<table>,
+ * batch_size rows (default 500, at most ~8 MB) per request.  Upsert adds
+ * Prefer: resolution=merge-duplicates and ?on_conflict=<primary key>;
+ * replace is an upsert followed by deleting the rows whose (single-column,
+ * integer/text/date) key is not in the input, found by paging through the
+ * table's keys.  REST writes are NOT one transaction: a failure in a late
+ * batch leaves the earlier batches written (the SQL channel keeps its
+ * all-or-nothing guarantee), and a table cannot be created over REST, so
+ * create_if_missing on a missing table fails the step.  429, 5xx and
+ * network errors are retried with exponential backoff and jitter; a POST
+ * retried after a network error may have landed the first time, so an
+ * append can then duplicate rows (upsert and replace are idempotent).  The
+ * key travels only in request headers and is masked out of every message.
+ * ====================================================================== */
+
+#define DRV_REST_MAX_BODY ((size_t)8 << 20)      /* bytes per POST */
+#define DRV_REST_MAX_RESPONSE ((size_t)64 << 20) /* bytes kept per response */
+#define DRV_REST_KEY_PAGE 10000                  /* keys per GET in replace */
+#define DRV_REST_MAX_URL 6000                    /* bytes of filter per DELETE */
+
+typedef struct drv_rest {
+  CURL *curl;
+  osiris_buf base;      /* "<url>/rest/v1" */
+  const char *key;      /* borrowed secret */
+  const char *schema;   /* NULL or "public": no profile header */
+  long timeout_s, connect_timeout_s;
+  int attempts;
+  int64_t backoff_ms, backoff_max_ms;
+  uint64_t rng;
+  osiris_step *step;    /* retry events and cancellation; NULL in checks */
+  osiris_buf resp;      /* body of the last response */
+  long status;          /* HTTP status of the last response; 0: none */
+  int too_big;
+  char neterr[CURL_ERROR_SIZE + 64];
+  const char *retry_event; /* NULL: "write.retry" */
+} drv_rest;
+
+static size_t drv_rest_sink(char *p, size_t size, size_t n, void *user) {
+  drv_rest *r = user;
+  size_t len = size * n;
+  if (r->resp.len + len > DRV_REST_MAX_RESPONSE) {
+    r->too_big = 1;
+    return 0; /* aborts the transfer */
+  }
+  osiris_buf_put(&r->resp, p, len);
+  return r->resp.oom ? 0 : len;
+}
+
+/* The REST base URL from url, else project_id; 0 ok, -1 with err set. */
+static int drv_rest_base(const drv_db_src *src, osiris_buf *out, char *err, size_t cap) {
+  const char *url = drv_db_src_str(src, "url");
+  const char *pid = drv_db_src_str(src, "project_id");
+  size_t n;
+  if (url) {
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+      snprintf(err, cap, "Supabase connection: url must start with https:// or http://");
+      return -1;
+    }
+    n = strlen(url);
+    while (n > 8 && url[n - 1] == '/') n--;
+    osiris_buf_put(out, url, n);
+  } else if (pid) {
+    osiris_buf_printf(out, "https://%s.supabase.co", pid);
+  } else {
+    snprintf(err, cap, "Supabase connection: url (or project_id) is required for the REST API");
+    return -1;
+  }
+  osiris_buf_puts(out, "/rest/v1");
+  if (out->oom) {
+    snprintf(err, cap, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+/* service_role_key, else anon_key, else key. */
+static const char *drv_rest_apikey(const drv_db_src *src) {
+  const char *k = drv_db_src_str(src, "service_role_key");
+  if (!k) k = drv_db_src_str(src, "anon_key");
+  if (!k) k = drv_db_src_str(src, "key");
+  return k;
+}
+
+static void drv_rest_close(drv_rest *r) {
+  if (r->curl) curl_easy_cleanup(r->curl);
+  r->curl = NULL;
+  osiris_buf_free(&r->base);
+  osiris_buf_free(&r->resp);
+}
+
+/* 0 ok; -1 with err set (nothing to close). */
+static int drv_rest_open(drv_rest *r, const drv_db_src *src, osiris_step *step, char *err,
+                         size_t cap) {
+  struct timespec ts;
+  memset(r, 0, sizeof *r);
+  r->step = step;
+  r->timeout_s = 60;
+  r->connect_timeout_s = 10;
+  r->attempts = 3;
+  r->backoff_ms = 1000;
+  r->backoff_max_ms = 10000;
+  timespec_get(&ts, TIME_UTC);
+  r->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)r;
+  if (!r->rng) r->rng = 0x9e3779b97f4a7c15ULL;
+  if (drv_rest_base(src, &r->base, err, cap)) goto fail;
+  /* The key travels in every request: https, loopback, or an opt-in. */
+  if (!osiris_url_is_secure(r->base.p)) {
+    const char *opt = getenv("OSIRIS_ALLOW_INSECURE_HTTP");
+    if (!opt || !*opt || strcmp(opt, "0") == 0) {
+      snprintf(err, cap, "Supabase connection: url %.200s: https is required (plain http only to a "
+               "loopback host, or with OSIRIS_ALLOW_INSECURE_HTTP=1)", r->base.p);
+      goto fail;
+    }
+    if (step) {
+      static const char msg[] = "plain http to a non-loopback host (OSIRIS_ALLOW_INSECURE_HTTP=1)";
+      osiris_json *f = osiris_json_new(OSIRIS_JSON_OBJECT);
+      if (f) {
+        osiris_json_set(f, "setting", osiris_json_new_str("url", 3));
+        osiris_json_set(f, "message", osiris_json_new_str(msg, sizeof msg - 1));
+      }
+      osiris_step_event(step, "security_warning", f);
+    }
+  }
+  r->key = drv_rest_apikey(src);
+  if (!r->key) {
+    snprintf(err, cap, "Supabase connection: service_role_key (or anon_key, key) is required "
+                       "for the REST API");
+    goto fail;
+  }
+  r->curl = curl_easy_init();
+  if (!r->curl) {
+    snprintf(err, cap, "cannot initialise libcurl");
+    goto fail;
+  }
+  return 0;
+fail:
+  drv_rest_close(r);
+  return -1;
+}
+
+static uint64_t drv_rest_rand(drv_rest *r) {
+  r->rng ^= r->rng << 13;
+  r->rng ^= r->rng >> 7;
+  r->rng ^= r->rng << 17;
+  return r->rng;
+}
+
+/* Sleep ms in slices, stopping early when the step is cancelled. */
+static void drv_rest_sleep(drv_rest *r, int64_t ms) {
+  while (ms > 0 && !(r->step && osiris_step_cancelled(r->step))) {
+    int64_t slice = ms > 100 ? 100 : ms;
+    struct timespec t;
+    t.tv_sec = 0;
+    t.tv_nsec = (long)slice * 1000000L;
+    thrd_sleep(&t, NULL); /* C11: also where POSIX names are not declared */
+    ms -= slice;
+  }
+}
+
+static int drv_rest_retryable(long status) { return status == 0 || status == 429 || status >= 500; }
+
+/* One attempt.  0 when a response arrived (r->status), -1 on a transport
+ * error (r->neterr). */
+static int drv_rest_once(drv_rest *r, const char *method, const char *url, const char *body,
+                         size_t blen, const char *prefer) {
+  struct curl_slist *h = NULL, *t;
+  osiris_buf hk = {0}, ha = {0}, hp = {0}, hs = {0};
+  char cerr[CURL_ERROR_SIZE];
+  CURLcode cc;
+  int is_get = strcmp(method, "GET") == 0, out = -1;
+  CURL *c = r->curl;
+
+  r->resp.len = 0;
+  if (r->resp.p) r->resp.p[0] = 0;
+  r->status = 0;
+  r->too_big = 0;
+  r->neterr[0] = 0;
+  cerr[0] = 0;
+  osiris_buf_printf(&hk, "apikey: %s", r->key);
+  osiris_buf_printf(&ha, "Authorization: Bearer %s", r->key);
+  if (prefer) osiris_buf_printf(&hp, "Prefer: %s", prefer);
+  if (r->schema && strcmp(r->schema, "public") != 0)
+    osiris_buf_printf(&hs, "%s: %s", is_get ? "Accept-Profile" : "Content-Profile", r->schema);
+  if (hk.oom || ha.oom || hp.oom || hs.oom) {
+    snprintf(r->neterr, sizeof r->neterr, "out of memory");
+    goto done;
+  }
+#define DRV_REST_ADD(s)                                                                         \
+  do {                                                                                          \
+    t = curl_slist_append(h, (s));                                                              \
+    if (!t) {                                                                                   \
+      snprintf(r->neterr, sizeof r->neterr, "out of memory");                                   \
+      goto done;                                                                                \
+    }                                                                                           \
+    h = t;                                                                                      \
+  } while (0)
+  DRV_REST_ADD(hk.p);
+  DRV_REST_ADD(ha.p);
+  DRV_REST_ADD("Accept: application/json");
+  DRV_REST_ADD("Expect:");
+  if (body) DRV_REST_ADD("Content-Type: application/json");
+  if (hp.p) DRV_REST_ADD(hp.p);
+  if (hs.p) DRV_REST_ADD(hs.p);
+#undef DRV_REST_ADD
+  curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, r->connect_timeout_s);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, r->timeout_s);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, drv_rest_sink);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "osiris/" OSIRIS_VERSION);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+  if (body) {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+  } else if (is_get) {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  }
+  if (!is_get && strcmp(method, "POST") != 0) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  cc = curl_easy_perform(c);
+  if (cc != CURLE_OK) {
+    if (r->too_big)
+      snprintf(r->neterr, sizeof r->neterr, "response larger than %zu bytes",
+               DRV_REST_MAX_RESPONSE);
+    else
+      snprintf(r->neterr, sizeof r->neterr, "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
+    goto done;
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+  if (r->resp.oom) {
+    snprintf(r->neterr, sizeof r->neterr, "out of memory");
+    r->status = 0;
+    goto done;
+  }
+  out = 0;
+done:
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+  curl_slist_free_all(h);
+  /* The key was copied into the header texts: wipe them. */
+  if (hk.p) memset(hk.p, 0, hk.len);
+  if (ha.p) memset(ha.p, 0, ha.len);
+  osiris_buf_free(&hk);
+  osiris_buf_free(&ha);
+  osiris_buf_free(&hp);
+  osiris_buf_free(&hs);
+  return out;
+}
+
+/* A request with retries on 429, 5xx and transport errors: attempts in
+ * all, the n-th wait min(max, initial * 2^(n-1)) plus up to 25 % jitter,
+ * or the server's Retry-After when it is shorter than max.  0 when a
+ * response arrived (any status: the caller judges it), -1 when none did. */
+static int drv_rest_request(drv_rest *r, const char *method, const char *url, const char *body,
+                            size_t blen, const char *prefer, const char *what) {
+  int attempt, got = -1;
+  for (attempt = 1; attempt <= r->attempts; attempt++) {
+    int64_t delay;
+    curl_off_t after = -1;
+    got = drv_rest_once(r, method, url, body, blen, prefer);
+    if (got == 0 && !drv_rest_retryable(r->status)) return 0;
+    if (attempt == r->attempts) break;
+    if (r->step && osiris_step_cancelled(r->step)) break;
+    if (got != 0 && strcmp(r->neterr, "out of memory") == 0) break;
+    delay = r->backoff_ms;
+    {
+      int k;
+      for (k = 1; k < attempt && delay < r->backoff_max_ms; k++) delay *= 2;
+    }
+    if (delay > r->backoff_max_ms) delay = r->backoff_max_ms;
+    delay += (int64_t)(drv_rest_rand(r) % (uint64_t)(delay / 4 + 1));
+    if (delay > r->backoff_max_ms) delay = r->backoff_max_ms;
+#if LIBCURL_VERSION_NUM >= 0x074200
+    if (got == 0 && curl_easy_getinfo(r->curl, CURLINFO_RETRY_AFTER, &after) == CURLE_OK &&
+        after > 0 && after * 1000 < r->backoff_max_ms)
+      delay = (int64_t)after * 1000 > delay ? (int64_t)after * 1000 : delay;
+#endif
+    if (r->step) {
+      osiris_json *ev = drv_db_obj();
+      drv_db_set_str(ev, "request", what);
+      drv_db_set_int(ev, "attempt", attempt);
+      if (got == 0) drv_db_set_int(ev, "http_status", r->status);
+      else drv_db_set_str(ev, "error", "network");
+      drv_db_set_int(ev, "delay_ms", delay);
+      osiris_step_event(r->step, r->retry_event ? r->retry_event : "write.retry", ev);
+      osiris_step_log(r->step, 2, "Supabase REST %s: %s, retrying in %lld ms (attempt %d of %d)",
+                      what, got == 0 ? "retryable HTTP status" : "network error",
+                      (long long)delay, attempt + 1, r->attempts);
+    }
+    drv_rest_sleep(r, delay);
+  }
+  return got;
+}
+
+/* "HTTP 409 (23505): message; details; hint" from the last response, or
+ * the transport error, masked. */
+static void drv_rest_describe(drv_rest *r, int got, char *out, size_t cap) {
+  const char *secrets[1];
+  char raw[900];
+  secrets[0] = r->key;
+  if (got != 0) {
+    snprintf(raw, sizeof raw, "network error: %s", r->neterr);
+  } else {
+    osiris_json *j = NULL;
+    const char *code = NULL, *msg = NULL, *details = NULL, *hint = NULL;
+    if (r->resp.len && osiris_json_parse(r->resp.p, r->resp.len, &j, NULL, 0) == OSIRIS_OK &&
+        osiris_json_kind_of(j) == OSIRIS_JSON_OBJECT) {
+      code = osiris_json_str(osiris_json_get(j, "code"));
+      msg = osiris_json_str(osiris_json_get(j, "message"));
+      details = osiris_json_str(osiris_json_get(j, "details"));
+      hint = osiris_json_str(osiris_json_get(j, "hint"));
+    }
+    if (msg) {
+      snprintf(raw, sizeof raw, "HTTP %ld%s%.40s%s: %.400s%s%.200s%s%.150s", r->status,
+               code ? " (" : "", code ? code : "", code ? ")" : "", msg, details ? "; " : "",
+               details ? details : "", hint ? "; hint: " : "", hint ? hint : "");
+    } else {
+      size_t n = r->resp.len > 200 ? 200 : r->resp.len;
+      snprintf(raw, sizeof raw, "HTTP %ld%s%.*s", r->status, n ? ": " : "", (int)n,
+               r->resp.p ? r->resp.p : "");
+    }
+    osiris_json_free(j);
+  }
+  drv_db_mask(out, cap, raw, secrets, 1);
+}
+
+/* The PostgREST error code of the last response ("" when none). */
+static void drv_rest_code(drv_rest *r, char *out, size_t cap) {
+  osiris_json *j = NULL;
+  out[0] = 0;
+  if (r->resp.len && osiris_json_parse(r->resp.p, r->resp.len, &j, NULL, 0) == OSIRIS_OK) {
+    const char *c = osiris_json_str(osiris_json_get(j, "code"));
+    if (c) snprintf(out, cap, "%s", c);
+  }
+  osiris_json_free(j);
+}
+
+/* Append s URL-escaped. */
+static void drv_rest_esc(drv_rest *r, osiris_buf *b, const char *s, size_t len) {
+  char *e = curl_easy_escape(r->curl, s, (int)len);
+  if (!e) {
+    b->oom = 1;
+    return;
+  }
+  osiris_buf_puts(b, e);
+  curl_free(e);
+}
+
+/* <base>/<table> */
+static void drv_rest_table_url(drv_rest *r, osiris_buf *b, const char *table) {
+  b->len = 0;
+  osiris_buf_put(b, r->base.p, r->base.len);
+  osiris_buf_putc(b, '/');
+  drv_rest_esc(r, b, table, strlen(table));
+}
+
+/* One cell as JSON: integers and decimals as numbers (decimals from their
+ * exact text), doubles shortest with NaN/Infinity as null, dates
+ * "YYYY-MM-DD", timestamps "YYYY-MM-DDTHH:MM:SS.ffffffZ" (a zone that
+ * PostgreSQL ignores for timestamp and honours for timestamptz). */
+static void drv_rest_json_cell(osiris_buf *b, const osiris_frame *f, size_t col, size_t row) {
+  char tmp[64];
+  size_t len, i;
+  int is_null;
+  const char *v;
+  osiris_type t = osiris_frame_col_type(f, col);
+  if (osiris_frame_is_null(f, col, row)) {
+    osiris_buf_put(b, "null", 4);
+    return;
+  }
+  switch (t) {
+  case OSIRIS_TYPE_BOOL:
+    osiris_buf_puts(b, osiris_frame_get_bool(f, col, row) ? "true" : "false");
+    return;
+  case OSIRIS_TYPE_INT64:
+    osiris_buf_printf(b, "%lld", (long long)osiris_frame_get_int64(f, col, row));
+    return;
+  case OSIRIS_TYPE_DOUBLE: {
+    double d = osiris_frame_get_double(f, col, row);
+    if (isnan(d) || isinf(d)) {
+      osiris_buf_put(b, "null", 4);
+      return;
+    }
+    v = osiris_frame_format(f, col, row, tmp, sizeof tmp, &len, &is_null);
+    osiris_buf_put(b, v, len);
+    return;
+  }
+  case OSIRIS_TYPE_DECIMAL:
+    /* Frame decimals are -?digits[.digits]; JSON forbids leading zeros. */
+    v = osiris_frame_get_text(f, col, row, &len);
+    i = 0;
+    if (len && v[0] == '-') osiris_buf_putc(b, '-'), i = 1;
+    while (i + 1 < len && v[i] == '0' && v[i + 1] >= '0' && v[i + 1] <= '9') i++;
+    osiris_buf_put(b, v + i, len - i);
+    return;
+  case OSIRIS_TYPE_DATE:
+    v = osiris_frame_format(f, col, row, tmp, sizeof tmp, &len, &is_null);
+    osiris_buf_json_string(b, v, len);
+    return;
+  case OSIRIS_TYPE_TIMESTAMP:
+    v = osiris_frame_format(f, col, row, tmp, sizeof tmp, &len, &is_null);
+    osiris_buf_putc(b, '"');
+    osiris_buf_put(b, v, len);
+    if (!memchr(v, '.', len)) osiris_buf_put(b, ".000000", 7);
+    osiris_buf_put(b, "Z\"", 2);
+    return;
+  default:
+    v = osiris_frame_get_text(f, col, row, &len);
+    osiris_buf_json_string(b, v, len);
+    return;
+  }
+}
+
+/* Rows as key text (primary key cells joined by \x1f, NULL as \x1e),
+ * sorted by key then row: duplicates become neighbours and a key can be
+ * looked up by binary search. */
+typedef struct drv_rest_key {
+  const char *k;
+  size_t len;
+  size_t row;
+} drv_rest_key;
+
+static int drv_rest_key_cmp(const void *a, const void *b) {
+  const drv_rest_key *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->k, y->k, n);
+  if (c) return c;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return x->row < y->row ? -1 : x->row > y->row;
+}
+
+typedef struct drv_rest_keys {
+  drv_rest_key *v;
+  size_t n;
+  osiris_buf text;
+} drv_rest_keys;
+
+static void drv_rest_keys_free(drv_rest_keys *k) {
+  osiris_free(k->v);
+  osiris_buf_free(&k->text);
+  memset(k, 0, sizeof *k);
+}
+
+static int drv_rest_keys_build(const drv_db_wopts *o, drv_rest_keys *k) {
+  size_t rows = osiris_frame_rows(o->in), r, i, *off;
+  char tmp[64];
+  memset(k, 0, sizeof *k);
+  if (rows > SIZE_MAX / sizeof *k->v) return -1;
+  k->v = osiris_malloc((rows ? rows : 1) * sizeof *k->v);
+  off = osiris_malloc((rows ? rows : 1) * sizeof *off);
+  if (!k->v || !off) {
+    osiris_free(off);
+    return -1;
+  }
+  for (r = 0; r < rows; r++) {
+    off[r] = k->text.len;
+    for (i = 0; i < o->pk.n; i++) {
+      size_t len;
+      int is_null;
+      const char *v = osiris_frame_format(o->in, o->pk_col[i], r, tmp, sizeof tmp, &len, &is_null);
+      if (i) osiris_buf_putc(&k->text, '\x1f');
+      if (is_null) osiris_buf_putc(&k->text, '\x1e');
+      else osiris_buf_put(&k->text, v, len);
+    }
+    k->v[r].len = k->text.len - off[r];
+    k->v[r].row = r;
+  }
+  if (k->text.oom) {
+    osiris_free(off);
+    return -1;
+  }
+  for (r = 0; r < rows; r++) k->v[r].k = k->text.p ? k->text.p + off[r] : "";
+  osiris_free(off);
+  k->n = rows;
+  qsort(k->v, k->n, sizeof *k->v, drv_rest_key_cmp);
+  return 0;
+}
+
+static int drv_rest_keys_has(const drv_rest_keys *k, const char *s, size_t len) {
+  size_t lo = 0, hi = k->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2, n = k->v[mid].len < len ? k->v[mid].len : len;
+    int c = memcmp(k->v[mid].k, s, n);
+    if (!c) c = k->v[mid].len < len ? -1 : k->v[mid].len > len;
+    if (c == 0) return 1;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return 0;
+}
+
+/* A PostgREST in.(...) item: double-quoted with \ and " escaped. */
+static void drv_rest_in_item(osiris_buf *b, const char *s, size_t len) {
+  size_t i;
+  osiris_buf_putc(b, '"');
+  for (i = 0; i < len; i++) {
+    if (s[i] == '"' || s[i] == '\\') osiris_buf_putc(b, '\\');
+    osiris_buf_putc(b, s[i]);
+  }
+  osiris_buf_putc(b, '"');
+}
+
+/* DELETE <table>?<pk>=in.(<list>) and empty the list. */
+static osiris_rc drv_rest_delete_list(drv_rest *r, const drv_db_wopts *o, osiris_buf *list,
+                                      osiris_buf *del, char *err, size_t cap) {
+  const char *pk = o->pk.v[0];
+  int got;
+  drv_rest_table_url(r, del, o->table);
+  osiris_buf_putc(del, '?');
+  drv_rest_esc(r, del, pk, strlen(pk));
+  osiris_buf_puts(del, "=in.(");
+  osiris_buf_put(del, list->p ? list->p : "", list->len);
+  osiris_buf_putc(del, ')');
+  list->len = 0;
+  if (del->oom || list->oom) {
+    snprintf(err, cap, "out of memory");
+    return OSIRIS_ENOMEM;
+  }
+  got = drv_rest_request(r, "DELETE", del->p, NULL, 0, "return=minimal", "delete");
+  if (got != 0 || r->status / 100 != 2) {
+    char d[700];
+    drv_rest_describe(r, got, d, sizeof d);
+    snprintf(err, cap, "deleting rows of %.200s that are not in the input failed: %.600s",
+             o->table, d);
+    return OSIRIS_ESQL;
+  }
+  return OSIRIS_OK;
+}
+
+/* Replace, after the upsert: page through the table's keys in key order
+ * and delete those not in the input, a page at a time. */
+static osiris_rc drv_rest_delete_stale(osiris_step *step, drv_rest *r, const drv_db_wopts *o,
+                                       const drv_rest_keys *keys, int64_t *deleted, char *err,
+                                       size_t cap) {
+  const char *pk = o->pk.v[0];
+  osiris_buf url = {0}, last = {0}, item = {0}, list = {0}, del = {0};
+  osiris_json *page = NULL;
+  osiris_rc rc = OSIRIS_OK;
+  int have_last = 0, got;
+  size_t i, inlist = 0;
+  char num[32];
+  *deleted = 0;
+  for (;;) {
+    size_t n;
+    drv_rest_table_url(r, &url, o->table);
+    osiris_buf_puts(&url, "?select=");
+    drv_rest_esc(r, &url, pk, strlen(pk));
+    osiris_buf_puts(&url, "&order=");
+    drv_rest_esc(r, &url, pk, strlen(pk));
+    osiris_buf_printf(&url, ".asc&limit=%d", DRV_REST_KEY_PAGE);
+    if (have_last) {
+      osiris_buf_putc(&url, '&');
+      drv_rest_esc(r, &url, pk, strlen(pk));
+      osiris_buf_puts(&url, "=gt.");
+      drv_rest_esc(r, &url, last.p ? last.p : "", last.len);
+    }
+    if (url.oom) goto oom;
+    got = drv_rest_request(r, "GET", url.p, NULL, 0, NULL, "read keys");
+    if (got != 0 || r->status / 100 != 2) {
+      char d[700];
+      drv_rest_describe(r, got, d, sizeof d);
+      snprintf(err, cap, "reading the keys of %.200s for replace failed: %.600s", o->table, d);
+      rc = OSIRIS_ESQL;
+      goto done;
+    }
+    osiris_json_free(page);
+    page = NULL;
+    if (osiris_json_parse(r->resp.p ? r->resp.p : "", r->resp.len, &page, NULL, 0) != OSIRIS_OK ||
+        osiris_json_kind_of(page) != OSIRIS_JSON_ARRAY) {
+      snprintf(err, cap, "reading the keys of %.200s for replace: the response is not a JSON array",
+               o->table);
+      rc = OSIRIS_ESQL;
+      goto done;
+    }
+    n = osiris_json_size(page);
+    list.len = 0;
+    inlist = 0;
+    for (i = 0; i < n; i++) {
+      const osiris_json *v = osiris_json_get(osiris_json_at(page, i), pk);
+      const char *s;
+      size_t len;
+      if (osiris_json_kind_of(v) == OSIRIS_JSON_INT) {
+        snprintf(num, sizeof num, "%lld", (long long)osiris_json_int(v, 0));
+        s = num, len = strlen(num);
+      } else if (osiris_json_kind_of(v) == OSIRIS_JSON_STRING) {
+        s = osiris_json_str(v), len = osiris_json_strlen(v);
+      } else {
+        snprintf(err, cap, "reading the keys of %.200s for replace: key column %.100s holds a "
+                           "value that is neither an integer nor text",
+                 o->table, pk);
+        rc = OSIRIS_EINVAL;
+        goto done;
+      }
+      last.len = 0;
+      osiris_buf_put(&last, s, len);
+      have_last = 1;
+      if (drv_rest_keys_has(keys, s, len)) continue;
+      item.len = 0;
+      drv_rest_in_item(&item, s, len);
+      if (item.oom) goto oom;
+      if (list.len) osiris_buf_putc(&list, ',');
+      drv_rest_esc(r, &list, item.p ? item.p : "", item.len);
+      inlist++;
+      if (list.len >= DRV_REST_MAX_URL) {
+        rc = drv_rest_delete_list(r, o, &list, &del, err, cap);
+        if (rc) goto done;
+        *deleted += (int64_t)inlist;
+        inlist = 0;
+      }
+    }
+    if (inlist) {
+      rc = drv_rest_delete_list(r, o, &list, &del, err, cap);
+      if (rc) goto done;
+      *deleted += (int64_t)inlist;
+      inlist = 0;
+    }
+    if (last.oom) goto oom;
+    if (n < DRV_REST_KEY_PAGE) break;
+    if (osiris_step_cancelled(step)) {
+      snprintf(err, cap, "cancelled");
+      rc = OSIRIS_ECANCEL;
+      goto done;
+    }
+  }
+  goto done;
+oom:
+  snprintf(err, cap, "out of memory");
+  rc = OSIRIS_ENOMEM;
+done:
+  osiris_json_free(page);
+  osiris_buf_free(&url);
+  osiris_buf_free(&last);
+  osiris_buf_free(&item);
+  osiris_buf_free(&list);
+  osiris_buf_free(&del);
+  return rc;
+}
+
+/* write.progress after a batch once 100k rows or 2 s have passed since
+ * the last one, and always after the last batch. */
+static void drv_rest_progress(osiris_step *step, drv_db_progress *p, const char *table,
+                              size_t done, size_t total, int last) {
+  int64_t now = drv_db_now_ms();
+  osiris_json *ev;
+  if (!last && done - p->last_rows < DRV_DB_PROGRESS_ROWS && now - p->last_ms < DRV_DB_PROGRESS_MS)
+    return;
+  p->last_rows = done;
+  p->last_ms = now;
+  ev = drv_db_obj();
+  drv_db_set_str(ev, "table", table);
+  drv_db_set_int(ev, "rows_written", (int64_t)done);
+  drv_db_set_int(ev, "rows_total", (int64_t)total);
+  drv_db_set_int(ev, "elapsed_ms", now - p->t0);
+  osiris_step_event(step, "write.progress", ev);
+}
+
+static osiris_rc drv_rest_write(osiris_step *step) {
+  drv_db_src src = drv_db_step_src(step);
+  drv_db_wopts o;
+  drv_rest r;
+  drv_rest_keys keys;
+  osiris_buf url = {0}, body = {0}, prefer = {0};
+  drv_db_progress pr;
+  unsigned char *skip = NULL;
+  int64_t t0 = drv_db_now_ms(), retries = 2, timeout = 60, deleted = 0;
+  size_t rows, ncols, row, col, batch_first = 0, in_batch = 0, sent = 0, batches = 0;
+  int got, opened = 0, exists;
+  osiris_rc rc;
+  char err[900] = "", code[64];
+
+  memset(&keys, 0, sizeof keys);
+  memset(&r, 0, sizeof r);
+  rc = drv_db_wopts_get(step, &o, 500);
+  if (rc) goto done;
+  /* The whole input at once: replace needs every key before it deletes,
+   * and REST writes are no transaction that a failed upstream could undo. */
+  rc = drv_db_gather(step, &o);
+  if (rc) goto done;
+  rows = osiris_frame_rows(o.in);
+  ncols = osiris_frame_cols(o.in);
+  /* retries: the further attempts, as 0.5.7's spec says (0..10) */
+  if (drv_db_int(step, "retries", &retries) < 0 || retries < 0 || retries > 10) {
+    rc = osiris_step_fail(step, OSIRIS_EINVAL, "retries must be an integer 0..10 (further attempts)");
+    goto done;
+  }
+  if (drv_db_int(step, "timeout", &timeout) < 0 || timeout < 1 || timeout > 3600) {
+    rc = osiris_step_fail(step, OSIRIS_EINVAL, "timeout must be an integer 1..3600 (seconds)");
+    goto done;
+  }
+  if (o.mode == DRV_MODE_REPLACE) {
+    osiris_type kt = osiris_frame_col_type(o.in, o.pk_col[0]);
+    if (o.pk.n != 1 || (kt != OSIRIS_TYPE_INT64 && kt != OSIRIS_TYPE_STRING &&
+                        kt != OSIRIS_TYPE_DATE)) {
+      rc = osiris_step_fail(step, OSIRIS_EINVAL,
+                            "Supabase REST write to %s: replace over the REST API needs a "
+                            "single-column primary key of integer, text or date type; give the "
+                            "connection a SQL channel (dsn, sql_dsn, pg_dsn or host fields) for "
+                            "other keys",
+                            o.table);
+      goto done;
+    }
+  }
+  if (drv_rest_open(&r, &src, step, err, sizeof err)) {
+    rc = osiris_step_fail(step, OSIRIS_ECONN, "%s", err);
+    err[0] = 0;
+    goto done;
+  }
+  opened = 1;
+  r.schema = o.schema;
+  r.attempts = (int)retries + 1;
+  r.timeout_s = (long)timeout;
+
+  /* Does the table exist?  PostgREST answers 404 with PGRST205 (older
+   * versions: 42P01) for a table it does not know. */
+  drv_rest_table_url(&r, &url, o.table);
+  osiris_buf_puts(&url, "?select=*&limit=0");
+  if (url.oom) goto oom;
+  got = drv_rest_request(&r, "GET", url.p, NULL, 0, NULL, "table check");
+  drv_rest_code(&r, code, sizeof code);
+  if (got == 0 && r.status / 100 == 2) {
+    exists = 1;
+  } else if (got == 0 && (r.status == 404 || strcmp(code, "PGRST205") == 0 ||
+                          strcmp(code, "42P01") == 0)) {
+    exists = 0;
+  } else {
+    char d[700];
+    drv_rest_describe(&r, got, d, sizeof d);
+    snprintf(err, sizeof err, "%s", d);
+    rc = osiris_step_fail(step, got == 0 && (r.status == 401 || r.status == 403) ? OSIRIS_ECONN
+                                                                                    : OSIRIS_ESQL,
+                          "Supabase REST: checking table %s at %s failed: %s (the connection "
+                          "has no SQL channel, so the REST API is used)",
+                          o.table, drv_db_str0(&r.base), d);
+    goto done;
+  }
+  drv_db_exists_event(step, o.schema, o.table, exists);
+  if (!exists) {
+    if (o.create) {
+      snprintf(err, sizeof err, "table does not exist and cannot be created over REST");
+      rc = osiris_step_fail(step, OSIRIS_EINVAL,
+                            "Supabase write: table %s.%s does not exist and create_if_missing "
+                            "needs a SQL channel, which this connection lacks (give dsn, sql_dsn "
+                            "or pg_dsn, or host/port/database/user/password); the REST API "
+                            "cannot create tables",
+                            o.schema, o.table);
+    } else {
+      snprintf(err, sizeof err, "table does not exist and create_if_missing is false");
+      rc = osiris_step_fail(step, OSIRIS_ENOTFOUND,
+                            "Supabase write: table %s.%s does not exist (REST API: %s) and "
+                            "create_if_missing is false",
+                            o.schema, o.table, code[0] ? code : "HTTP 404");
+    }
+    goto done;
+  }
+
+  /* Upsert and replace send each key once, its last row: PostgreSQL
+   * refuses to update one row twice in a statement, and the SQL channel
+   * also lets the last duplicate win. */
+  if (o.mode != DRV_MODE_APPEND) {
+    size_t i;
+    if (drv_rest_keys_build(&o, &keys)) goto oom;
+    skip = osiris_calloc(rows ? rows : 1, 1);
+    if (!skip) goto oom;
+    for (i = 0; i + 1 < keys.n; i++)
+      if (keys.v[i].len == keys.v[i + 1].len && memcmp(keys.v[i].k, keys.v[i + 1].k, keys.v[i].len) == 0)
+        skip[keys.v[i].row] = 1;
+  }
+
+  drv_rest_table_url(&r, &url, o.table);
+  osiris_buf_puts(&prefer, "return=minimal");
+  if (o.mode != DRV_MODE_APPEND) {
+    osiris_buf_puts(&url, "?on_conflict=");
+    for (col = 0; col < o.pk.n; col++) {
+      if (col) osiris_buf_putc(&url, ',');
+      drv_rest_esc(&r, &url, o.pk.v[col], strlen(o.pk.v[col]));
+    }
+    osiris_buf_puts(&prefer, ",resolution=merge-duplicates");
+  }
+  if (url.oom || prefer.oom) goto oom;
+  drv_db_write_start(step, &o, "rest");
+  pr.t0 = pr.last_ms = drv_db_now_ms();
+  pr.last_rows = 0;
+  for (row = 0; row <= rows; row++) {
+    int flush = row == rows ? in_batch > 0
+                            : (in_batch >= (size_t)o.batch_size || body.len >= DRV_REST_MAX_BODY);
+    if (flush) {
+      osiris_buf_putc(&body, ']');
+      if (body.oom) goto oom;
+      got = drv_rest_request(&r, "POST", url.p, body.p, body.len, prefer.p, "insert");
+      batches++;
+      if (got != 0 || r.status / 100 != 2) {
+        char d[700];
+        drv_rest_describe(&r, got, d, sizeof d);
+        snprintf(err, sizeof err, "%s", d);
+        rc = osiris_step_fail(step, got == 0 && (r.status == 401 || r.status == 403)
+                                        ? OSIRIS_ECONN
+                                        : OSIRIS_ESQL,
+                              "Supabase REST write to %s failed in batch %zu (rows %zu..%zu): %s; "
+                              "%zu earlier rows stay written (REST writes are not one "
+                              "transaction)",
+                              o.table, batches, batch_first + 1, row, d, sent);
+        goto done;
+      }
+      sent += in_batch;
+      in_batch = 0;
+      body.len = 0;
+      drv_rest_progress(step, &pr, o.table, row, rows, row == rows);
+      if (osiris_step_cancelled(step)) {
+        snprintf(err, sizeof err, "cancelled");
+        rc = osiris_step_fail(step, OSIRIS_ECANCEL, "cancelled after %zu rows", row);
+        goto done;
+      }
+    }
+    if (row == rows) break;
+    if (skip && skip[row]) continue;
+    if (!in_batch) {
+      batch_first = row;
+      osiris_buf_putc(&body, '[');
+    } else {
+      osiris_buf_putc(&body, ',');
+    }
+    osiris_buf_putc(&body, '{');
+    for (col = 0; col < ncols; col++) {
+      const char *name = osiris_frame_col_name(o.in, col);
+      if (col) osiris_buf_putc(&body, ',');
+      osiris_buf_json_string(&body, name, strlen(name));
+      osiris_buf_putc(&body, ':');
+      drv_rest_json_cell(&body, o.in, col, row);
+    }
+    osiris_buf_putc(&body, '}');
+    if (body.oom) goto oom;
+    in_batch++;
+  }
+  if (o.mode == DRV_MODE_REPLACE) {
+    rc = drv_rest_delete_stale(step, &r, &o, &keys, &deleted, err, sizeof err);
+    if (rc) {
+      rc = osiris_step_fail(step, rc, "Supabase REST replace of %s: %s (the upsert of %zu rows "
+                            "is already written)", o.table, err, rows);
+      goto done;
+    }
+  }
+  {
+    osiris_json *ev = drv_db_obj();
+    int64_t ms = drv_db_now_ms() - t0;
+    drv_db_set_str(ev, "table", o.table);
+    drv_db_set_str(ev, "mode", o.mode_name);
+    drv_db_set_int(ev, "rows_written", (int64_t)rows);
+    drv_db_set_int(ev, "duration_ms", ms);
+    drv_db_set_str(ev, "channel_used", "rest");
+    drv_db_set_int(ev, "batches", (int64_t)batches);
+    if (o.mode == DRV_MODE_REPLACE) drv_db_set_int(ev, "rows_deleted", deleted);
+    osiris_step_event(step, "write.complete", ev);
+    osiris_step_metric(step, "rows_written", (double)rows, "rows");
+  }
+  osiris_step_log(step, 1, "wrote %zu rows to %s.%s over the Supabase REST API (%s, %zu batches)",
+                  rows, o.schema, o.table, o.mode_name, batches);
+  rc = OSIRIS_OK;
+  goto done;
+oom:
+  snprintf(err, sizeof err, "out of memory");
+  rc = osiris_step_fail(step, OSIRIS_ENOMEM, "Supabase REST write: out of memory");
+done:
+  if (rc && opened) drv_db_write_error(step, o.table ? o.table : "", err[0] ? err : osiris_rc_name(rc));
+  if (opened) drv_rest_close(&r);
+  drv_rest_keys_free(&keys);
+  osiris_free(skip);
+  drv_db_wopts_free(&o);
+  osiris_buf_free(&url);
+  osiris_buf_free(&body);
+  osiris_buf_free(&prefer);
+  return rc;
+}
+
+/* ---------------------------------------------------------- REST read
+ * supabase.extractor on a connection without a SQL channel: GET
+ * <base>/<table>?select=..&<column>=<op.value>..&order=..&limit=..&offset=..,
+ * the keys of Osiris 0.5.7 passed to PostgREST as they are (select may
+ * embed and rename there), DRV_REST_PAGE rows a request until a short page
+ * or the limit.  The rows are gathered, then typed per column: integers
+ * int64, numbers double, booleans bool, strings that are all dates date,
+ * all timestamps timestamp, other strings text; a column that mixes kinds,
+ * objects or arrays holds JSON text.  Retries as for writes (retries: the
+ * further attempts, timeout: seconds per request). */
+
+#define DRV_REST_PAGE 1000 /* rows per GET: PostgREST's usual max-rows */
+
+typedef struct drv_rest_col {
+  char *name;
+  unsigned kinds;      /* DRV_RK_* seen among the non-null values */
+  int all_date, all_ts; /* every string value parses as one */
+} drv_rest_col;
+
+enum { DRV_RK_INT = 1, DRV_RK_NUM = 2, DRV_RK_BOOL = 4, DRV_RK_STR = 8, DRV_RK_JSON = 16 };
+
+static osiris_type drv_rest_col_type(const drv_rest_col *c) {
+  switch (c->kinds) {
+  case DRV_RK_INT: return OSIRIS_TYPE_INT64;
+  case DRV_RK_NUM:
+  case DRV_RK_INT | DRV_RK_NUM: return OSIRIS_TYPE_DOUBLE;
+  case DRV_RK_BOOL: return OSIRIS_TYPE_BOOL;
+  case DRV_RK_STR:
+    return c->all_date ? OSIRIS_TYPE_DATE : c->all_ts ? OSIRIS_TYPE_TIMESTAMP : OSIRIS_TYPE_STRING;
+  default: return OSIRIS_TYPE_STRING; /* none (all null), mixed, JSON */
+  }
+}
+
+/* The query string after "<table>?": 0 ok, -1 with msg set. */
+static int drv_rest_read_query(drv_rest *r, const osiris_json *cfg, osiris_buf *q, char *msg,
+                               size_t cap) {
+  const osiris_json *sel = osiris_json_get(cfg, "select"), *flt = osiris_json_get(cfg, "filter");
+  const char *order = osiris_json_str(osiris_json_get(cfg, "order"));
+  size_t i;
+  if (!sel || osiris_json_kind_of(sel) == OSIRIS_JSON_NULL) sel = osiris_json_get(cfg, "columns");
+  osiris_buf_puts(q, "select=");
+  if (osiris_json_kind_of(sel) == OSIRIS_JSON_STRING) {
+    drv_rest_esc(r, q, osiris_json_str(sel), osiris_json_strlen(sel));
+  } else if (osiris_json_kind_of(sel) == OSIRIS_JSON_ARRAY && osiris_json_size(sel)) {
+    for (i = 0; i < osiris_json_size(sel); i++) {
+      const osiris_json *it = osiris_json_at(sel, i);
+      if (!osiris_json_str(it)) goto bad_select;
+      if (i) osiris_buf_puts(q, "%2C");
+      drv_rest_esc(r, q, osiris_json_str(it), osiris_json_strlen(it));
+    }
+  } else if (sel && osiris_json_kind_of(sel) != OSIRIS_JSON_NULL) {
+    goto bad_select;
+  } else {
+    osiris_buf_putc(q, '*');
+  }
+  if (flt && osiris_json_kind_of(flt) != OSIRIS_JSON_NULL) {
+    if (osiris_json_kind_of(flt) != OSIRIS_JSON_OBJECT) {
+      snprintf(msg, cap, "filter must be a mapping {column: \"op.value\"}");
+      return -1;
+    }
+    for (i = 0; i < osiris_json_size(flt); i++) {
+      const char *k = osiris_json_key_at(flt, i), *v = osiris_json_str(osiris_json_at(flt, i));
+      if (!v) {
+        snprintf(msg, cap, "filter.%.100s must be a string \"op.value\"", k);
+        return -1;
+      }
+      osiris_buf_putc(q, '&');
+      drv_rest_esc(r, q, k, strlen(k));
+      osiris_buf_putc(q, '=');
+      drv_rest_esc(r, q, v, strlen(v));
+    }
+  }
+  if (order && *order) {
+    osiris_buf_puts(q, "&order=");
+    drv_rest_esc(r, q, order, strlen(order));
+  }
+  return 0;
+bad_select:
+  snprintf(msg, cap, "select must be a string or a list of column names");
+  return -1;
+}
+
+/* Fold the rows of one page into cols (found or added by name). */
+static int drv_rest_scan(const osiris_json *rows, drv_rest_col **cols, size_t *ncols) {
+  size_t i, j, k;
+  for (i = 0; i < osiris_json_size(rows); i++) {
+    const osiris_json *row = osiris_json_at(rows, i);
+    for (j = 0; j < osiris_json_size(row); j++) {
+      const char *name = osiris_json_key_at(row, j);
+      const osiris_json *v = osiris_json_at(row, j);
+      drv_rest_col *c;
+      for (k = 0; k < *ncols && strcmp((*cols)[k].name, name) != 0; k++) {}
+      if (k == *ncols) {
+        drv_rest_col *grown = osiris_realloc(*cols, (*ncols + 1) * sizeof **cols);
+        if (!grown) return -1;
+        *cols = grown;
+        memset(&grown[k], 0, sizeof grown[k]);
+        grown[k].name = osiris_malloc(strlen(name) + 1);
+        if (!grown[k].name) return -1;
+        memcpy(grown[k].name, name, strlen(name) + 1);
+        grown[k].all_date = grown[k].all_ts = 1;
+        (*ncols)++;
+      }
+      c = &(*cols)[k];
+      switch (osiris_json_kind_of(v)) {
+      case OSIRIS_JSON_NULL: break;
+      case OSIRIS_JSON_INT: c->kinds |= DRV_RK_INT; break;
+      case OSIRIS_JSON_DOUBLE: c->kinds |= DRV_RK_NUM; break;
+      case OSIRIS_JSON_BOOL: c->kinds |= DRV_RK_BOOL; break;
+      case OSIRIS_JSON_STRING: {
+        int32_t d;
+        int64_t t;
+        const char *sv = osiris_json_str(v);
+        size_t n = osiris_json_strlen(v);
+        c->kinds |= DRV_RK_STR;
+        if (c->all_date && drv_db_parse_date(sv, n, &d) != 0) c->all_date = 0;
+        if (c->all_ts && drv_db_parse_ts(sv, n, &t) != 0) c->all_ts = 0;
+        break;
+      }
+      default: c->kinds |= DRV_RK_JSON; break;
+      }
+    }
+  }
+  return 0;
+}
+
+/* One value into column c of the row being built (type from cols). */
+static osiris_rc drv_rest_cell(osiris_frame *f, size_t c, osiris_type t, const osiris_json *v) {
+  char *text;
+  size_t len;
+  osiris_rc rc;
+  int32_t d;
+  int64_t ts;
+  if (!v || osiris_json_kind_of(v) == OSIRIS_JSON_NULL) return osiris_frame_append_null(f, c);
+  switch (t) {
+  case OSIRIS_TYPE_INT64: return osiris_frame_append_int64(f, c, osiris_json_int(v, 0));
+  case OSIRIS_TYPE_DOUBLE: return osiris_frame_append_double(f, c, osiris_json_num(v, 0));
+  case OSIRIS_TYPE_BOOL: return osiris_frame_append_bool(f, c, osiris_json_bool(v, 0));
+  case OSIRIS_TYPE_DATE:
+    if (drv_db_parse_date(osiris_json_str(v), osiris_json_strlen(v), &d)) return OSIRIS_EINVAL;
+    return osiris_frame_append_date(f, c, d);
+  case OSIRIS_TYPE_TIMESTAMP:
+    if (drv_db_parse_ts(osiris_json_str(v), osiris_json_strlen(v), &ts)) return OSIRIS_EINVAL;
+    return osiris_frame_append_timestamp(f, c, ts);
+  default:
+    if (osiris_json_kind_of(v) == OSIRIS_JSON_STRING)
+      return osiris_frame_append_text(f, c, osiris_json_str(v), osiris_json_strlen(v));
+    text = osiris_json_dump(v, 0, &len); /* a number, bool, object or list in a text column */
+    if (!text) return OSIRIS_ENOMEM;
+    rc = osiris_frame_append_text(f, c, text, len);
+    osiris_free(text);
+    return rc;
+  }
+}
+
+static osiris_rc drv_rest_extract(osiris_step *step) {
+  drv_db_src src = drv_db_step_src(step);
+  const osiris_json *cfg = osiris_step_config(step);
+  const char *table = osiris_json_str(osiris_json_get(cfg, "table"));
+  osiris_json *rows = NULL, *page = NULL;
+  drv_rest_col *cols = NULL;
+  drv_rest r;
+  osiris_buf query = {0}, url = {0};
+  size_t ncols = 0, i, c, nrows = 0;
+  int64_t limit = -1, offset = 0, timeout = 0, retries = -1, pages = 0;
+  osiris_frame *f = NULL;
+  osiris_rc rc = OSIRIS_OK;
+  char err[1100];
+  int opened = 0;
+
+  if (drv_db_str(step, "query"))
+    return osiris_step_fail(step, OSIRIS_ECONN,
+                            "supabase.extractor: query needs a SQL channel, and the connection has "
+                            "no SQL channel (dsn, pg_dsn or host fields); over the REST API give "
+                            "table (and select, filter, order)");
+  if (!table || !*table) return osiris_step_fail(step, OSIRIS_EINVAL, "table is required");
+  if (drv_db_int(step, "limit", &limit) < 0 || drv_db_int(step, "offset", &offset) < 0 ||
+      limit < -1 || offset < 0)
+    return osiris_step_fail(step, OSIRIS_EINVAL, "limit and offset must be non-negative integers");
+  timeout = osiris_json_int(osiris_json_get(cfg, "timeout"), 0);
+  retries = osiris_json_int(osiris_json_get(cfg, "retries"), -1);
+  if (drv_rest_open(&r, &src, step, err, sizeof err)) return osiris_step_fail(step, OSIRIS_ECONN, "%s", err);
+  opened = 1;
+  r.schema = osiris_json_str(osiris_json_get(cfg, "schema"));
+  r.retry_event = "read.retry";
+  if (timeout > 0) r.timeout_s = (long)timeout;
+  if (retries >= 0) r.attempts = (int)retries + 1;
+  if (drv_rest_read_query(&r, cfg, &query, err, sizeof err)) {
+    rc = osiris_step_fail(step, OSIRIS_EINVAL, "%s", err);
+    goto done;
+  }
+  rows = osiris_json_new(OSIRIS_JSON_ARRAY);
+  if (!rows || query.oom) goto oom;
+  for (;;) { /* pages until a short one or the limit */
+    int64_t want = DRV_REST_PAGE;
+    int got;
+    if (limit >= 0 && limit - (int64_t)nrows < want) want = limit - (int64_t)nrows;
+    if (want <= 0) break;
+    drv_rest_table_url(&r, &url, table);
+    osiris_buf_printf(&url, "?%s&limit=%lld&offset=%lld", query.p, (long long)want,
+                  (long long)(offset + (int64_t)nrows));
+    if (url.oom) goto oom;
+    got = drv_rest_request(&r, "GET", url.p, NULL, 0, NULL, "read");
+    pages++;
+    if (got != 0 || r.status != 200) {
+      drv_rest_describe(&r, got, err, sizeof err);
+      rc = osiris_step_fail(step, got != 0 ? OSIRIS_ECONN : r.status == 401 ? OSIRIS_ECONN : OSIRIS_ESQL,
+                            "Supabase REST read of %s failed: %s", table, err);
+      goto done;
+    }
+    if (osiris_json_parse(r.resp.p ? r.resp.p : "", r.resp.len, &page, NULL, 0) != OSIRIS_OK ||
+        osiris_json_kind_of(page) != OSIRIS_JSON_ARRAY) {
+      rc = osiris_step_fail(step, OSIRIS_EPARSE, "Supabase REST read of %s: the response is not a "
+                            "JSON array of rows", table);
+      goto done;
+    }
+    for (i = 0; i < osiris_json_size(page); i++)
+      if (osiris_json_kind_of(osiris_json_at(page, i)) != OSIRIS_JSON_OBJECT ||
+          osiris_json_push(rows, osiris_json_copy(osiris_json_at(page, i))))
+        break;
+    if (i < osiris_json_size(page)) {
+      rc = osiris_step_fail(step, OSIRIS_EPARSE, "Supabase REST read of %s: row %zu is not an "
+                            "object (or out of memory)", table, nrows + i + 1);
+      goto done;
+    }
+    nrows += osiris_json_size(page);
+    got = (int)(osiris_json_size(page) < (size_t)want);
+    osiris_json_free(page);
+    page = NULL;
+    if (got) break;
+    if (osiris_step_cancelled(step)) {
+      rc = osiris_step_fail(step, OSIRIS_ECANCEL, "cancelled after %zu rows", nrows);
+      goto done;
+    }
+  }
+  if (drv_rest_scan(rows, &cols, &ncols)) goto oom;
+  f = osiris_frame_new();
+  if (!f) goto oom;
+  for (c = 0; c < ncols; c++)
+    if ((rc = osiris_frame_add_column(f, cols[c].name, drv_rest_col_type(&cols[c]), 0)) != OSIRIS_OK) {
+      rc = osiris_step_fail(step, rc, "cannot add column '%s' to the frame", cols[c].name);
+      goto done;
+    }
+  for (i = 0; i < nrows; i++) {
+    const osiris_json *row = osiris_json_at(rows, i);
+    for (c = 0; c < ncols && !rc; c++)
+      rc = drv_rest_cell(f, c, osiris_frame_col_type(f, c), osiris_json_get(row, cols[c].name));
+    if (!rc) rc = osiris_frame_end_row(f);
+    if (rc) {
+      rc = osiris_step_fail(step, rc, "row %zu: cannot build the frame row", i + 1);
+      goto done;
+    }
+  }
+  osiris_step_metric(step, "rows_read", (double)nrows, "rows");
+  osiris_step_log(step, 1, "read %zu rows from Supabase REST table %s (%lld requests)", nrows,
+                  table, (long long)pages);
+  osiris_step_set_output(step, f);
+  f = NULL;
+  goto done;
+oom:
+  rc = osiris_step_fail(step, OSIRIS_ENOMEM, "out of memory");
+done:
+  for (c = 0; c < ncols; c++) osiris_free(cols[c].name);
+  osiris_free(cols);
+  osiris_json_free(rows);
+  osiris_json_free(page);
+  osiris_frame_free(f);
+  osiris_buf_free(&query);
+  osiris_buf_free(&url);
+  if (opened) drv_rest_close(&r);
+  return rc;
+}
+
+/* Doctor over REST: GET <url>/rest/v1/ with the key; fine on 2xx, or on a
+ * 404 that carries JSON (PostgREST without its OpenAPI root). */
+static osiris_rc drv_rest_check(const osiris_json *connection, char *err, size_t errcap) {
+  drv_db_src src;
+  drv_rest r;
+  osiris_buf url = {0};
+  osiris_rc rc = OSIRIS_OK;
+  int got;
+  src.cfg = NULL;
+  src.conn = connection;
+  if (drv_rest_open(&r, &src, NULL, err, errcap)) return OSIRIS_ECONN;
+  r.attempts = 1;
+  r.connect_timeout_s = 5;
+  r.timeout_s = 10;
+  osiris_buf_put(&url, r.base.p, r.base.len);
+  osiris_buf_putc(&url, '/');
+  if (url.oom) {
+    snprintf(err, errcap, "out of memory");
+    rc = OSIRIS_ENOMEM;
+    goto done;
+  }
+  got = drv_rest_request(&r, "GET", url.p, NULL, 0, NULL, "check");
+  if (got == 0 && r.status / 100 == 2) goto done;
+  if (got == 0 && r.status == 404) {
+    osiris_json *j = NULL;
+    int is_json = r.resp.len && osiris_json_parse(r.resp.p, r.resp.len, &j, NULL, 0) == OSIRIS_OK;
+    osiris_json_free(j);
+    if (is_json) goto done;
+  }
+  {
+    char d[700];
+    drv_rest_describe(&r, got, d, sizeof d);
+    snprintf(err, errcap, "Supabase REST API at %.300s: %s", drv_db_str0(&r.base), d);
+    rc = OSIRIS_ECONN;
+  }
+done:
+  osiris_buf_free(&url);
+  drv_rest_close(&r);
+  return rc;
+}
+
+/* Supabase: the Postgres SQL channel when the connection has one (a DSN
+ * or host/database fields), else the REST API for writing. */
+static int drv_supabase_has_sql(const drv_db_src *src) {
+  static const char *const chan[] = {"dsn",  "sql_dsn", "pg_dsn", "database", "pg_database",
+                                     "host", "pg_host", NULL};
+  size_t i;
+  for (i = 0; chan[i]; i++)
+    if (drv_db_src_str(src, chan[i])) return 1;
+  return 0;
+}
+
+static osiris_rc drv_rest_extract(osiris_step *step);
+
+static osiris_rc drv_pg_supabase_extract(osiris_step *step) {
+  drv_db_src src = drv_db_step_src(step);
+  if (drv_supabase_has_sql(&src)) return drv_pg_extract_as(step, "Supabase");
+  if ((drv_db_src_str(&src, "url") || drv_db_src_str(&src, "project_id")) && drv_rest_apikey(&src))
+    return drv_rest_extract(step);
+  return osiris_step_fail(step, OSIRIS_ECONN,
+                          "Supabase connection has neither a SQL channel (dsn, sql_dsn, pg_dsn or "
+                          "host/port/database/user/password) nor url + service_role_key (or "
+                          "anon_key, key) for the REST API");
+}
+
+static osiris_rc drv_pg_supabase_write(osiris_step *step) {
+  drv_db_src src = drv_db_step_src(step);
+  if (drv_supabase_has_sql(&src)) return drv_pg_write_as(step, "Supabase");
+  if ((drv_db_src_str(&src, "url") || drv_db_src_str(&src, "project_id")) && drv_rest_apikey(&src))
+    return drv_rest_write(step);
+  return osiris_step_fail(step, OSIRIS_ECONN,
+                          "Supabase connection has neither a SQL channel (dsn, sql_dsn, pg_dsn or "
+                          "host/port/database/user/password) nor url + service_role_key (or "
+                          "anon_key, key) for the REST API");
+}
+
+static osiris_rc drv_supabase_check(const osiris_json *connection, char *err, size_t errcap) {
+  drv_db_src src;
+  src.cfg = NULL;
+  src.conn = connection;
+  if (drv_supabase_has_sql(&src)) return drv_pg_check_as(connection, "Supabase", err, errcap);
+  return drv_rest_check(connection, err, errcap);
+}
+
+/* ---- the database drivers' specs ---- */
+
+#define DRV_DB_SECRET (OSIRIS_KEY_CONN | OSIRIS_KEY_SECRET)
+/* A TLS file: read where the step runs, so a remote run ships it. */
+#define DRV_DB_CONN_FILE (OSIRIS_KEY_CONN | OSIRIS_KEY_INPUT_FILE)
+#define DRV_DB_PORT                                                                             \
+  OSIRIS_KEY_CONN | OSIRIS_KEY_RANGE, "server port", OSIRIS_KT_INT, NULL, 0, 65535, NULL
+
+#define DRV_DB_MYSQL_CONN_KEYS                                                                  \
+  {"connection", NULL, 0, "@mysql.alias of the connection to use", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"host", NULL, OSIRIS_KEY_CONN, "server host [localhost]", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"port", NULL, DRV_DB_PORT},                                                              \
+      {"database", NULL, OSIRIS_KEY_CONN, "database name (required)", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"user", NULL, OSIRIS_KEY_CONN, "user name [root]", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"password", NULL, DRV_DB_SECRET, "password (secret)", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"socket", NULL, OSIRIS_KEY_CONN, "Unix socket path instead of TCP", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"ssl_mode", NULL, OSIRIS_KEY_CONN,                                                      \
+       "TLS [none: no TLS]; VERIFY_IDENTITY recommended (VERIFY_CA checks the host name too)", \
+       OSIRIS_KT_STRING, "DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY", 0, 0, NULL}, \
+      {"ssl_ca", NULL, DRV_DB_CONN_FILE, "CA file the server certificate must chain to", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"ssl_capath", NULL, OSIRIS_KEY_CONN, "directory of hashed CA files (local runs; not shipped to a sandbox: use ssl_ca)", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"ssl_cert", NULL, DRV_DB_CONN_FILE, "client certificate file", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"ssl_key", NULL, DRV_DB_CONN_FILE, "client key file", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"ssl_cipher", NULL, OSIRIS_KEY_CONN, "allowed TLS ciphers (OpenSSL list)", OSIRIS_KT_STRING, NULL, 0, 0, NULL}
+
+#define DRV_DB_PG_CONN_KEYS                                                                     \
+  {"dsn", NULL, DRV_DB_SECRET, "libpq connection string (secret)", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"sql_dsn", NULL, DRV_DB_SECRET, "alias of dsn", OSIRIS_KT_STRING, NULL, 0, 0, "dsn"},  \
+      {"pg_dsn", NULL, DRV_DB_SECRET, "alias of dsn", OSIRIS_KT_STRING, NULL, 0, 0, "dsn"},   \
+      {"host", NULL, OSIRIS_KEY_CONN, "server host [localhost]", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"port", NULL, DRV_DB_PORT},                                                              \
+      {"database", NULL, OSIRIS_KEY_CONN, "database name (unless dsn)", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"user", NULL, OSIRIS_KEY_CONN, "user name", OSIRIS_KT_STRING, NULL, 0, 0, NULL},        \
+      {"password", NULL, DRV_DB_SECRET, "password (secret)", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"sslmode", NULL, OSIRIS_KEY_CONN, "libpq sslmode [prefer: verifies nothing]; verify-full recommended", \
+       OSIRIS_KT_STRING, "disable|allow|prefer|require|verify-ca|verify-full", 0, 0, NULL},     \
+      {"sslrootcert", NULL, DRV_DB_CONN_FILE, "CA file the server certificate must chain to", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"sslcert", NULL, DRV_DB_CONN_FILE, "client certificate file", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"sslkey", NULL, DRV_DB_CONN_FILE, "client key file (unencrypted; no passphrase key)", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"sslcrl", NULL, DRV_DB_CONN_FILE, "certificate revocation list file", OSIRIS_KT_STRING, NULL, 0, 0, NULL}
+
+#define DRV_DB_EXTRACT_KEYS                                                                     \
+  {"query", NULL, OSIRIS_KEY_ONE_OF, "SELECT to run (or give table)", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"table", NULL, OSIRIS_KEY_ONE_OF, "table to read (or give query)", OSIRIS_KT_STRING, NULL, 0, 0, NULL}, \
+      {"columns", NULL, 0, "with table: the columns to read (a list, or one comma-separated string)", \
+       OSIRIS_KT_STRING_OR_STRINGS, NULL, 0, 0, NULL},                                         \
+      {"limit", NULL, OSIRIS_KEY_RANGE, "with table: maximum rows (0: none)", OSIRIS_KT_INT, NULL, 0, DRV_NO_MAX, NULL}, \
+      {"offset", NULL, OSIRIS_KEY_RANGE, "with table: rows skipped first [0] (the server's order unless order is given)", \
+       OSIRIS_KT_INT, NULL, 0, DRV_NO_MAX, NULL}
+/* Keys of Osiris 0.5.7's MySQL specs that tuned its SQLAlchemy engine. */
+#define DRV_DB_MYSQL_PY_KEYS                                                                    \
+  {"echo", NULL, OSIRIS_KEY_NO_EFFECT, "SQLAlchemy SQL logging in 0.5.7 [false]", \
+   OSIRIS_KT_BOOL, NULL, 0, 0, NULL},                                                           \
+      {"pool_size", NULL, OSIRIS_KEY_NO_EFFECT | OSIRIS_KEY_RANGE, "SQLAlchemy pool size in 0.5.7 [5]; a step holds one connection here", \
+       OSIRIS_KT_INT, NULL, 1, 20, NULL},                                                       \
+      {"pool_recycle", NULL, OSIRIS_KEY_NO_EFFECT | OSIRIS_KEY_RANGE, "SQLAlchemy pool recycle seconds in 0.5.7 [3600]; connections live one step here", \
+       OSIRIS_KT_INT, NULL, 60, DRV_NO_MAX, NULL}
+
+#define DRV_DB_WRITE_KEYS                                                                       \
+  {"table", NULL, OSIRIS_KEY_REQUIRED, "target table", OSIRIS_KT_STRING, NULL, 0, 0, NULL},   \
+      {"write_mode", NULL, 0, "append | replace | upsert, any case [append] (insert, write: append)",    \
+       OSIRIS_KT_STRING, "append|replace|upsert|insert|write", 0, 0, NULL},                    \
+      {"mode", NULL, 0, "alias of write_mode", OSIRIS_KT_STRING, "append|replace|upsert|insert|write", 0, 0, \
+       "write_mode"},                                                                           \
+      {"primary_key", NULL, 0, "column or list of columns; required for replace and upsert",   \
+       OSIRIS_KT_STRING_OR_STRINGS, NULL, 0, 0, NULL},                                         \
+      {"create_if_missing", "false", 0, "create the table from the frame's types", OSIRIS_KT_BOOL, NULL, 0, 0, NULL}, \
+      {"batch_size", NULL, OSIRIS_KEY_RANGE, "rows per INSERT (MySQL insert channel) / progress granularity", \
+       OSIRIS_KT_INT, NULL, 1, DRV_NO_MAX, NULL}
+
+#define DRV_DB_END {NULL, NULL, 0, NULL, OSIRIS_KT_ANY, NULL, 0, 0, NULL}
+#define DRV_SB_KEY(name) {name, NULL, DRV_DB_SECRET, "API key (secret)", OSIRIS_KT_STRING, NULL, 0, 0, NULL}
+
+static const osiris_config_key drv_mysql_extract_keys[] = {
+    DRV_DB_EXTRACT_KEYS,
+    {"schema", NULL, 0, "database the table is in, when not the connection's (`schema`.`table`)", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"batch_size", NULL, OSIRIS_KEY_NO_EFFECT | OSIRIS_KEY_RANGE, "rows per fetch in 0.5.7 [10000], which ignored it too; rows stream from the server one at a time here and go downstream in the runner's batches", OSIRIS_KT_INT, NULL, 100, 100000, NULL},
+    DRV_DB_MYSQL_PY_KEYS, DRV_DB_MYSQL_CONN_KEYS, DRV_DB_END};
+static const osiris_config_key drv_mysql_write_keys[] = {
+    DRV_DB_WRITE_KEYS,
+    {"schema", NULL, 0, "database the table is in, when not the connection's (`schema`.`table`)", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"upsert_keys", NULL, 0, "0.5.7 name of primary_key (the key columns of upsert and replace)", OSIRIS_KT_STRINGS, NULL, 0, 0, "primary_key"},
+    {"create_table", NULL, 0, "0.5.7 name of create_if_missing", OSIRIS_KT_BOOL, NULL, 0, 0, "create_if_missing"},
+    {"truncate_before", NULL, 0, "true: the table's rows are deleted first, in the write's transaction: write_mode replace (needs primary_key); false: no effect", OSIRIS_KT_BOOL, NULL, 0, 0, "write_mode=replace"},
+    DRV_DB_MYSQL_PY_KEYS, DRV_DB_MYSQL_CONN_KEYS, DRV_DB_END};
+static const osiris_config_key drv_pg_extract_keys[] = {
+    DRV_DB_EXTRACT_KEYS,
+    {"connection", NULL, 0, "@postgres.alias of the connection to use", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    DRV_DB_PG_CONN_KEYS,
+    DRV_DB_END};
+static const osiris_config_key drv_pg_write_keys[] = {
+    DRV_DB_WRITE_KEYS,
+    {"schema", "\"public\"", 0, "target schema", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"connection", NULL, 0, "@postgres.alias of the connection to use", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    DRV_DB_PG_CONN_KEYS,
+    DRV_DB_END};
+static const osiris_config_key drv_pg_supabase_extract_keys[] = {
+    DRV_DB_EXTRACT_KEYS,
+    {"schema", NULL, 0, "schema of table [the search_path: public]", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"select", NULL, 0, "PostgREST select (\"id,email\", \"*\"); REST passes it as it is (renames, embedding), SQL takes plain columns", OSIRIS_KT_STRING_OR_STRINGS, NULL, 0, 0, "columns"},
+    {"filter", NULL, 0, "with table: {column: \"op.value\"}, PostgREST filters, ANDed (SQL: eq neq gt gte lt lte like ilike is in, each after not. too)", OSIRIS_KT_OBJECT, NULL, 0, 0, NULL},
+    {"order", NULL, 0, "with table: PostgREST order \"col.desc,other\" (asc, desc, nullsfirst, nullslast)", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"timeout", NULL, OSIRIS_KEY_RANGE, "seconds: REST per request [60]; SQL connect timeout and statement_timeout [connect 10 s, no statement limit]", OSIRIS_KT_INT, NULL, 5, 300, NULL},
+    {"retries", NULL, OSIRIS_KEY_RANGE, "further attempts: REST on 429, 5xx, network errors [2]; SQL when connecting fails, 1 s, 2 s, 4 s ... apart [0]", OSIRIS_KT_INT, NULL, 0, 10, NULL},
+    {"project_id", NULL, OSIRIS_KEY_CONN, "project id: url https://<id>.supabase.co when url is absent (REST)", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"tables", NULL, OSIRIS_KEY_NO_EFFECT, "0.5.7's list of known tables for its discovery fallback; no effect on what is read", OSIRIS_KT_STRINGS, NULL, 0, 0, NULL},
+    {"connection", NULL, 0, "@supabase.alias of the connection to use", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    DRV_DB_PG_CONN_KEYS,
+    {"url", NULL, OSIRIS_KEY_CONN, "project URL; the REST API is used when there is no SQL channel", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    DRV_SB_KEY("service_role_key"),
+    DRV_SB_KEY("anon_key"),
+    DRV_SB_KEY("key"),
+    {"pg_password", NULL, DRV_DB_SECRET, "alias of password", OSIRIS_KT_STRING, NULL, 0, 0, "password"},
+    DRV_DB_END};
+static const osiris_config_key drv_pg_supabase_write_keys[] = {
+    DRV_DB_WRITE_KEYS,
+    {"schema", "\"public\"", 0, "target schema (REST: Content-Profile header)", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"connection", NULL, 0, "@supabase.alias of the connection to use", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    DRV_DB_PG_CONN_KEYS,
+    {"url", NULL, OSIRIS_KEY_CONN, "project URL; the REST API is used when there is no SQL channel", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    {"project_id", NULL, OSIRIS_KEY_CONN, "project id: url https://<id>.supabase.co when url is absent", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
+    DRV_SB_KEY("service_role_key"),
+    DRV_SB_KEY("anon_key"),
+    DRV_SB_KEY("key"),
+    {"pg_password", NULL, DRV_DB_SECRET, "alias of password", OSIRIS_KT_STRING, NULL, 0, 0, "password"},
+    {"returning", NULL, OSIRIS_KEY_NO_EFFECT, "accepted for compatibility; ignored (REST sends return=minimal)", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"timeout", NULL, OSIRIS_KEY_RANGE, "REST: seconds per request [60]", OSIRIS_KT_INT, NULL, 1, 3600, NULL},
+    {"retries", NULL, OSIRIS_KEY_RANGE, "REST: further attempts per request on 429, 5xx and network errors [2]", OSIRIS_KT_INT, NULL, 0, 10, NULL},
+    {"prefer", NULL, OSIRIS_KEY_NO_EFFECT, "accepted for compatibility; ignored", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    {"ddl_channel", NULL, OSIRIS_KEY_NO_EFFECT, "accepted for compatibility; tables are created over the SQL channel only", OSIRIS_KT_ANY, NULL, 0, 0, NULL},
+    DRV_DB_END};
+
+static const osiris_driver drv_mysql_extractor = {"mysql.extractor", "mysql", "extract discover",
+    "Read a MySQL/MariaDB query or table (streamed) into a frame", drv_mysql_extract_keys,
+    drv_mysql_extract, drv_mysql_check, 0};
+static const osiris_driver drv_mysql_writer = {"mysql.writer", "mysql", "write discover",
+    "Write a frame to a MySQL/MariaDB table: append, replace or upsert, in one transaction",
+    drv_mysql_write_keys, drv_mysql_write, drv_mysql_check, OSIRIS_DRIVER_STREAMS_IN};
+static const osiris_driver drv_pg_extractor = {"postgres.extractor", "postgres", "extract discover",
+    "Read a PostgreSQL query or table (streamed) into a frame", drv_pg_extract_keys,
+    drv_pg_extract, drv_pg_check, 0};
+static const osiris_driver drv_pg_writer = {"postgres.writer", "postgres", "write discover",
+    "Write a frame to a PostgreSQL table with COPY: append, replace or upsert, in one transaction",
+    drv_pg_write_keys, drv_pg_write, drv_pg_check, OSIRIS_DRIVER_STREAMS_IN};
+static const osiris_driver drv_supabase_extractor = {"supabase.extractor", "supabase", "extract discover",
+    "Read from Supabase over its Postgres connection (dsn or host fields), else the REST API",
+    drv_pg_supabase_extract_keys, drv_pg_supabase_extract, drv_supabase_check, 0};
+static const osiris_driver drv_supabase_writer = {"supabase.writer", "supabase", "write discover",
+    "Write to Supabase: COPY over its Postgres connection (one transaction), else the REST API",
+    drv_pg_supabase_write_keys, drv_pg_supabase_write, drv_supabase_check,
+    OSIRIS_DRIVER_STREAMS_IN};
+
+/* mysql_init initialises the client library on first use, unguarded:
+ * two steps of a streamed pair connecting at once from two threads could
+ * race on it, so it is done here, once per process.  A failure is left
+ * to the first connect, which reports it. */
+static once_flag drv_mysql_once = ONCE_FLAG_INIT;
+
+static void drv_mysql_library_init(void) {
+  if (mysql_library_init(0, NULL, NULL) != 0) return; /* not fatal: mysql_init retries */
+}
+
+/* ======================================================================
+ * 3g. GraphQL: graphql.extractor
  *
  * One GraphQL query POSTed to an endpoint ({"query","variables"}), page
  * after page when pagination_enabled: the cursor found at
@@ -4553,7 +8974,7 @@ static const osiris_driver drv_gq_extractor = {
     drv_gq_keys, drv_gq_run, NULL, OSIRIS_DRIVER_CONN_OPTIONAL};
 
 /* ======================================================================
- * 3d. PostHog: posthog.extractor
+ * 3h. PostHog: posthog.extractor
  *
  * Reads one of PostHog's four HogQL tables (events, persons, sessions,
  * person_distinct_ids) through the query API, as PostHog's API reference
@@ -5580,15 +10001,20 @@ static const osiris_driver drv_ph_extractor = {
  * they outlive every context as osiris_register_driver requires.
  * ====================================================================== */
 
+/* Every built-in driver, in the order `components list` shows them. */
+static const osiris_driver *const drv_builtin[] = {
+    &drv_csv_extractor, &drv_csv_writer, &drv_pq_extractor, &drv_pq_writer,
+    &drv_sql_processor, &drv_dk_processor, &drv_gq_extractor, &drv_ph_extractor,
+    &drv_mysql_extractor, &drv_mysql_writer, &drv_pg_extractor, &drv_pg_writer,
+    &drv_supabase_extractor, &drv_supabase_writer,
+};
+
 osiris_rc osiris_register_builtin_drivers(osiris_ctx *ctx) {
-  osiris_rc rc;
-  if ((rc = osiris_register_driver(ctx, &drv_csv_extractor, NULL)) != OSIRIS_OK) return rc;
-  if ((rc = osiris_register_driver(ctx, &drv_csv_writer, NULL)) != OSIRIS_OK) return rc;
-  if ((rc = osiris_register_driver(ctx, &drv_pq_extractor, NULL)) != OSIRIS_OK) return rc;
-  if ((rc = osiris_register_driver(ctx, &drv_pq_writer, NULL)) != OSIRIS_OK) return rc;
-  if ((rc = osiris_register_driver(ctx, &drv_sql_processor, NULL)) != OSIRIS_OK) return rc;
-  if ((rc = osiris_register_driver(ctx, &drv_dk_processor, NULL)) != OSIRIS_OK) return rc;
-  if ((rc = osiris_register_driver(ctx, &drv_gq_extractor, NULL)) != OSIRIS_OK) return rc;
-  if ((rc = osiris_register_driver(ctx, &drv_ph_extractor, NULL)) != OSIRIS_OK) return rc;
-  return drv_db_register(ctx);
+  size_t i;
+  call_once(&drv_mysql_once, drv_mysql_library_init);
+  for (i = 0; i < sizeof drv_builtin / sizeof drv_builtin[0]; i++) {
+    osiris_rc rc = osiris_register_driver(ctx, drv_builtin[i], NULL);
+    if (rc) return rc;
+  }
+  return OSIRIS_OK;
 }

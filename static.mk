@@ -71,7 +71,7 @@ $(VENDOR_STAMP): vendor.sh
 # Unstripped copy (symbols only, no -g) kept in build/ for backtraces.
 # The dlopen-capable sibling is built with it (order-only), so that
 # everything that builds the worker can also run DuckDB pipelines remotely.
-osiris-worker: $(ENGINE) drivers.c $(wildcard db_drivers.inc) worker_main.c static_stubs.c static.mk \
+osiris-worker: $(ENGINE) drivers.c worker_main.c static_stubs.c static.mk \
                $(VENDOR_STAMP) | osiris-worker-dyn
 	@mkdir -p build
 	$(CC) $(WARN) $(WORKER_OPT) $(WORKER_DEFS) -static $(WORKER_INC) -o build/osiris-worker.unstripped \
@@ -80,7 +80,7 @@ osiris-worker: $(ENGINE) drivers.c $(wildcard db_drivers.inc) worker_main.c stat
 
 # The libraries directory is refreshed on every build: a link, so a
 # re-fetched DuckDB is what ships.
-osiris-worker-dyn: $(ENGINE) drivers.c $(wildcard db_drivers.inc) worker_main.c static_stubs.c static.mk \
+osiris-worker-dyn: $(ENGINE) drivers.c worker_main.c static_stubs.c static.mk \
                    $(VENDOR_STAMP)
 	@mkdir -p build
 	$(CC) $(WARN) $(WORKER_OPT) $(WORKER_INC) -o build/osiris-worker-dyn.unstripped \
@@ -108,7 +108,7 @@ clean-vendor:
 # beside it.
 .PHONY: static
 static: osiris-static
-osiris-static: $(ENGINE) drivers.c $(wildcard db_drivers.inc) static_stubs.c static.mk $(VENDOR_STAMP)
+osiris-static: $(ENGINE) drivers.c static_stubs.c static.mk $(VENDOR_STAMP)
 	@mkdir -p build
 	$(CC) $(WARN) $(WORKER_OPT) $(WORKER_DEFS) -DOSIRIS_CLI_MAIN -static $(WORKER_INC) \
 	  -o build/osiris-static.unstripped osiris.c drivers.c static_stubs.c $(WORKER_LIBS)

@@ -1,8 +1,7 @@
 /* Unit tests of the database drivers' parsers and encoders (no server).
  *   cc -std=c11 -Wall ... $(mariadb_config --cflags) -I$(pg_config --includedir) -I. \
  *      -o tests/bin/test_db_unit tests/db/test_db_unit.c osiris.c -lsqlite3 -lm -lmariadb -lpq */
-#include "../../osiris.h"
-#include "../../db_drivers.inc"
+#include "../../drivers.c"
 #include "../harness.h"
 
 static void test_dates(void) {
@@ -78,28 +77,28 @@ static void test_rest_filter_order(void) {
       {"we\"ird", "neq.x", "\"we\"\"ird\" <> E'x'"}};
   static const char *const bad[] = {"completed", "eq", "between.1.2", "is.maybe", "in.1,2", "in.()",
                                     "in.(\"a)", NULL};
-  drv_db_buf b = {0};
+  osiris_buf b = {0};
   char msg[300];
   size_t i;
   for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    b.n = 0;
+    b.len = 0;
     CHECK(drv_db_rest_filter(&b, cases[i][0], cases[i][1], '"', msg, sizeof msg) == 0);
     CHECK_STR(drv_db_str0(&b), cases[i][2]);
   }
   for (i = 0; bad[i]; i++) {
-    b.n = 0;
+    b.len = 0;
     msg[0] = 0;
     CHECK(drv_db_rest_filter(&b, "c", bad[i], '"', msg, sizeof msg) == -1);
     CHECK(strstr(msg, "filter.c: ") == msg);
   }
-  b.n = 0;
+  b.len = 0;
   CHECK(drv_db_rest_order(&b, "created_at.desc.nullslast, id", '"') == 0);
   CHECK_STR(drv_db_str0(&b), " ORDER BY \"created_at\" DESC NULLS LAST, \"id\"");
-  b.n = 0;
+  b.len = 0;
   CHECK(drv_db_rest_order(&b, "id.sideways", '"') == -1);
-  b.n = 0;
+  b.len = 0;
   CHECK(drv_db_rest_order(&b, ",", '"') == -1);
-  drv_db_buf_free(&b);
+  osiris_buf_free(&b);
 }
 
 static void test_copy_and_ident(void) {
