@@ -8132,7 +8132,7 @@ static const osiris_config_key drv_gq_keys[] = {
     {"endpoint", NULL, OSIRIS_KEY_REQUIRED | OSIRIS_KEY_CONN, "GraphQL API endpoint URL (https://, or http:// to loopback)", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
     {"query", NULL, OSIRIS_KEY_REQUIRED, "GraphQL query string", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
     {"variables", "{}", 0, "GraphQL query variables (an object)", OSIRIS_KT_OBJECT, NULL, 0, 0, NULL},
-    {"headers", "{}", OSIRIS_KEY_CONN, "extra HTTP headers (an object of strings; a value \"${VAR}\" is read from the environment)", OSIRIS_KT_OBJECT, NULL, 0, 0, NULL},
+    {"headers", "{}", OSIRIS_KEY_CONN | OSIRIS_KEY_SECRET_ENTRIES, "extra HTTP headers (an object of strings; a value \"${VAR}\" is read from the environment)", OSIRIS_KT_OBJECT, NULL, 0, 0, NULL},
     {"auth_type", "\"none\"", OSIRIS_KEY_CONN, "authentication: none, bearer, basic (auth_username + auth_token) or api_key", OSIRIS_KT_STRING, "none|bearer|basic|api_key", 0, 0, NULL},
     {"auth_token", NULL, OSIRIS_KEY_CONN | OSIRIS_KEY_SECRET, "bearer token, basic password or API key (from the connection)", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
     {"auth_username", NULL, OSIRIS_KEY_CONN | OSIRIS_KEY_SECRET, "user name of basic authentication (from the connection)", OSIRIS_KT_STRING, NULL, 0, 0, NULL},
@@ -8418,19 +8418,6 @@ static osiris_rc drv_gq_str(drv_gq *g, const char *key, const char *dflt, const 
   return OSIRIS_OK;
 }
 
-/* A header name that says its value is a credential. */
-static int drv_gq_secret_header(const char *name) {
-  static const char *const parts[] = {"auth", "key", "token", "secret", "password", "cookie",
-                                      "session", "credential", "signature", NULL};
-  char low[128];
-  size_t i, n = strlen(name);
-  if (n >= sizeof low) return 1;
-  for (i = 0; i <= n; i++) low[i] = (char)tolower((unsigned char)name[i]);
-  for (i = 0; parts[i]; i++)
-    if (strstr(low, parts[i])) return 1;
-  return 0;
-}
-
 static osiris_rc drv_gq_add_header(drv_gq *g, const char *name, const char *value) {
   size_t i, nl = strlen(name), vl = strlen(value);
   char *line, **nh;
@@ -8491,7 +8478,7 @@ static osiris_rc drv_gq_headers_of(drv_gq *g, const osiris_json *obj, int from_c
       if ((rc = osiris_step_add_secret(g->s, env)) != OSIRIS_OK)
         return osiris_step_fail(g->s, rc, "out of memory");
       val = env;
-    } else if (!from_conn && drv_gq_secret_header(name) && *val) {
+    } else if (!from_conn && osiris_is_credential_name(name) && *val) {
       return osiris_step_fail(g->s, OSIRIS_EINVAL,
                               "config.headers.%s: a credential must not be written in the pipeline; "
                               "put it in the connection (headers of @graphql.<alias>) or use \"${VAR}\"",

@@ -8010,6 +8010,19 @@ static int mk_is_secret_key(const char *key) {
   return mk_in_list(key, secret);
 }
 
+int osiris_is_credential_name(const char *name) {
+  static const char *const parts[] = {"auth", "key", "token", "secret", "password", "cookie",
+                                      "session", "credential", "signature", NULL};
+  char low[128];
+  size_t i, n = name ? strlen(name) : 0;
+  if (!name) return 0;
+  if (n >= sizeof low) return 1; /* too long to tell: treat as one */
+  for (i = 0; i <= n; i++) low[i] = (char)tolower((unsigned char)name[i]);
+  for (i = 0; parts[i]; i++)
+    if (strstr(low, parts[i])) return 1;
+  return 0;
+}
+
 /* Keys masked wherever osiris shows or writes a value: the exact name, or
  * any "_"-separated part of it, from the list below (reference section 9). */
 static int mk_is_masked_key(const char *key) {
@@ -9551,9 +9564,18 @@ static void cp_scan_component_secrets(cp_state *st, const osiris_json *doc) {
     for (j = 0; j < osiris_json_size(cfg); j++) {
       const char *k = osiris_json_key_at(cfg, j);
       const osiris_config_key *kd = cp_key_find(d, k, 1);
+      const osiris_json *v = osiris_json_at(cfg, j);
+      size_t e;
+      if (kd && (kd->flags & OSIRIS_KEY_SECRET_ENTRIES) && osiris_json_kind_of(v) == OSIRIS_JSON_OBJECT)
+        for (e = 0; e < osiris_json_size(v); e++) {
+          const char *name = osiris_json_key_at(v, e);
+          if (!osiris_is_credential_name(name)) continue;
+          snprintf(loc, sizeof loc, "steps[%zu].%s.%s.%s", i, cfgname, k, name);
+          cp_secret_check(st, osiris_json_at(v, e), name, loc);
+        }
       if (mk_is_secret_key(k) || !kd || !(kd->flags & OSIRIS_KEY_SECRET)) continue;
       snprintf(loc, sizeof loc, "steps[%zu].%s.%s", i, cfgname, k);
-      cp_secret_check(st, osiris_json_at(cfg, j), k, loc);
+      cp_secret_check(st, v, k, loc);
     }
   }
 }
@@ -10643,6 +10665,7 @@ static const struct cp_flag_word {
     {OSIRIS_KEY_OUTPUT_FILE, "output file (brought back from a sandbox)", "x-osiris-output-file"},
     {OSIRIS_KEY_ONE_OF, "one of a group: give exactly one", "x-osiris-one-of"},
     {OSIRIS_KEY_NO_EFFECT, "accepted, no effect here", "x-osiris-no-effect"},
+    {OSIRIS_KEY_SECRET_ENTRIES, "entries named like credentials are secrets", "x-osiris-secret-entries"},
     {0, NULL, NULL}};
 
 /* The schema of one key (owned by the caller), or NULL on ENOMEM. */

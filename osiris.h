@@ -405,6 +405,15 @@ typedef struct osiris_step osiris_step;
 /* Exactly one of the keys a driver flags OSIRIS_KEY_ONE_OF must be given
  * (e.g. query or table): validate reports none and more than one. */
 #define OSIRIS_KEY_ONE_OF 128u
+/* An object of names to strings (HTTP headers) where an entry whose name
+ * says it is a credential (osiris_is_credential_name) is a secret: compile
+ * refuses a literal value there (write "${VAR}" or put it in the
+ * connection), as for an OSIRIS_KEY_SECRET key. */
+#define OSIRIS_KEY_SECRET_ENTRIES 256u
+/* 1 when a header or field name says its value is a credential: it
+ * contains, in any case, auth, key, token, secret, password, cookie,
+ * session, credential or signature ("Authorization", "X-Api-Key"). */
+int osiris_is_credential_name(const char *name);
 
 /* The type a config value must have (validate and compile check it). */
 typedef enum osiris_key_type {

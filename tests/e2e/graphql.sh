@@ -375,15 +375,17 @@ headers:
 data_path: data.item"
 run_osiris run pipeline.yaml
 assert_exit 0 "headers with \${VAR}: accepted; endpoint in the step wins over the connection's"
-# a literal credential in the step's headers is refused
+# a literal credential in the step's headers is refused by compile (the
+# key declares OSIRIS_KEY_SECRET_ENTRIES), so it never reaches a file
 pipeline "connection: \"@graphql.open\"
 query: '$q_item'
 headers:
   X-Api-Token: not-a-variable
 data_path: data.item"
 run_osiris run pipeline.yaml
-assert_exit 1 "a literal credential header in the pipeline is refused"
-assert_contains "$ERR" "config.headers.X-Api-Token"
+assert_exit 2 "a literal credential header in the pipeline is refused (compile error)"
+assert_contains "$ERR" "Inline secret at steps[0].config.headers.X-Api-Token"
+if grep -rqF not-a-variable logs 2>/dev/null; then fail "the literal header value reached logs/"; else pass "the literal header value is in no file"; fi
 # headers without a connection, endpoint in the step
 pipeline "endpoint: $BASE/graphql
 query: '$q_item'
