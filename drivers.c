@@ -4791,9 +4791,19 @@ static void drv_db_write_error(osiris_step *step, const char *table, const char 
   osiris_step_event(step, "write.error", ev);
 }
 
-/* Extractors, after each completed row: hand the rows built so far
- * downstream when the step is streamed (a no-op otherwise).  rows counts
- * every row read, also those already handed over. */
+/* Extractors, when a value cannot go into the frame (rc from
+ * drv_db_append): the step's error, naming the row and column. */
+static osiris_rc drv_db_value_fail(osiris_step *step, osiris_rc rc, size_t rows, const char *col,
+                                   const char *what) {
+  if (rc == OSIRIS_EINVAL)
+    return osiris_step_fail(step, OSIRIS_EINVAL, "row %zu, column %s: invalid value%s", rows + 1,
+                            col, what);
+  if (rc == OSIRIS_ENOMEM || rc == OSIRIS_ELIMIT)
+    return osiris_step_fail(step, rc, "row %zu: frame is out of memory", rows + 1);
+  return rc;
+}
+
+/* Hand the rows built so far downstream (drv_db_row_end). */
 static osiris_rc drv_db_flush(osiris_step *step, osiris_frame *f, size_t rows) {
   osiris_rc rc = osiris_step_flush(step, f);
   if ((rows & 4095) == 0) osiris_step_progress(step, (int64_t)rows); /* --verbose line */
@@ -4803,6 +4813,20 @@ static osiris_rc drv_db_flush(osiris_step *step, osiris_frame *f, size_t rows) {
   if (osiris_step_cancelled(step))
     return osiris_step_fail(step, rc, "cancelled after %zu rows", rows);
   return osiris_step_fail(step, rc, "stopped after %zu rows: the downstream step stopped", rows);
+}
+
+/* Extractors, after each row's values: complete the row, count it in
+ * *rows (every row read, also those already handed over), hand the rows
+ * built so far downstream when the step is streamed (a no-op otherwise),
+ * and stop when the run was cancelled. */
+static osiris_rc drv_db_row_end(osiris_step *step, osiris_frame *f, size_t *rows) {
+  osiris_rc rc = osiris_frame_end_row(f);
+  if (rc) return osiris_step_fail(step, rc, "row %zu: cannot complete the frame row", *rows + 1);
+  ++*rows;
+  if ((rc = drv_db_flush(step, f, *rows)) != OSIRIS_OK) return rc;
+  if (*rows % DRV_DB_CANCEL_EVERY == 0 && osiris_step_cancelled(step))
+    return osiris_step_fail(step, OSIRIS_ECANCEL, "cancelled after %zu rows", *rows);
+  return OSIRIS_OK;
 }
 
 /* ======================================================================
@@ -5259,26 +5283,11 @@ static osiris_rc drv_mysql_extract(osiris_step *step) {
         else
           rc = drv_db_append(step, f, i, &cols[i], row[i], lens[i], &scratch);
         if (rc) {
-          if (rc == OSIRIS_EINVAL)
-            rc = osiris_step_fail(step, OSIRIS_EINVAL, "row %zu, column %s: invalid value "
-                                  "(not UTF-8 or not a number)", rows + 1, fields[i].name);
-          else if (rc == OSIRIS_ENOMEM || rc == OSIRIS_ELIMIT)
-            rc = osiris_step_fail(step, rc, "row %zu: frame is out of memory", rows + 1);
+          rc = drv_db_value_fail(step, rc, rows, fields[i].name, " (not UTF-8 or not a number)");
           goto done;
         }
       }
-      rc = osiris_frame_end_row(f);
-      if (rc) {
-        rc = osiris_step_fail(step, rc, "row %zu: cannot complete the frame row", rows + 1);
-        goto done;
-      }
-      rows++;
-      rc = drv_db_flush(step, f, rows);
-      if (rc) goto done;
-      if (rows % DRV_DB_CANCEL_EVERY == 0 && osiris_step_cancelled(step)) {
-        rc = osiris_step_fail(step, OSIRIS_ECANCEL, "cancelled after %zu rows", rows);
-        goto done;
-      }
+      if ((rc = drv_db_row_end(step, f, &rows)) != OSIRIS_OK) goto done;
     }
     if (mysql_errno(c.my)) {
       rc = osiris_step_fail(step, OSIRIS_ESQL, "MySQL fetch failed after %zu rows: %s", rows,
@@ -6342,26 +6351,11 @@ static osiris_rc drv_pg_extract_as(osiris_step *step, const char *what) {
             rc = drv_db_append(step, f, (size_t)i, &cols[i], PQgetvalue(res, 0, i),
                                (size_t)PQgetlength(res, 0, i), &scratch);
           if (rc) {
-            if (rc == OSIRIS_EINVAL)
-              rc = osiris_step_fail(step, OSIRIS_EINVAL, "row %zu, column %s: invalid value",
-                                    rows + 1, PQfname(res, i));
-            else if (rc == OSIRIS_ENOMEM || rc == OSIRIS_ELIMIT)
-              rc = osiris_step_fail(step, rc, "row %zu: frame is out of memory", rows + 1);
+            rc = drv_db_value_fail(step, rc, rows, PQfname(res, i), "");
             goto done;
           }
         }
-        rc = osiris_frame_end_row(f);
-        if (rc) {
-          rc = osiris_step_fail(step, rc, "row %zu: cannot complete the frame row", rows + 1);
-          goto done;
-        }
-        rows++;
-        rc = drv_db_flush(step, f, rows);
-        if (rc) goto done;
-        if (rows % DRV_DB_CANCEL_EVERY == 0 && osiris_step_cancelled(step)) {
-          rc = osiris_step_fail(step, OSIRIS_ECANCEL, "cancelled after %zu rows", rows);
-          goto done;
-        }
+        if ((rc = drv_db_row_end(step, f, &rows)) != OSIRIS_OK) goto done;
       }
     } else if (st != PGRES_COMMAND_OK && st != PGRES_EMPTY_QUERY) {
       rc = osiris_step_fail(step, OSIRIS_ESQL, "%s query failed: %s", what,
