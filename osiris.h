@@ -663,8 +663,8 @@ osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *statu
  * codes, but no events, log lines or security warnings, and no
  * cancellation (the transfer timeout and attempts bound it).  On every
  * code but OSIRIS_OK, err (NULL or errcap 0: no message) receives the
- * message with the request's credentials (as listed above) masked as
- * "***"; "" on OK.  Any thread. */
+ * message with the request's credentials (as listed above) replaced by
+ * "***MASKED***", as the run's scrubber does; "" on OK.  Any thread. */
 osiris_rc osiris_http(const osiris_http_req *q, long *status, osiris_buf *body, char *err,
                       size_t errcap);
 
