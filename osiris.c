@@ -17475,8 +17475,9 @@ static void rm_register_adapters(osiris_ctx *ctx) {
  *
  * osiris_step_http and osiris_http (osiris.h): the one retry policy of
  * the drivers' HTTP calls, one loop (ht_run) for both; the step-less call
- * scrubs its message with a scrubber of its own.  One easy handle per attempt (no connection reuse across retries:
- * a broken connection is never handed back).  Header values are
+ * scrubs its message with a scrubber of its own.  One easy handle per
+ * attempt (no connection reuse across retries: a broken connection is
+ * never handed back).  Header values are
  * registered as secrets before the first byte is sent, so that no message,
  * event or log line of the run can show them, and the header texts libcurl
  * copied are wiped before they are freed.  The progress callback aborts a
