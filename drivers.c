@@ -15,8 +15,8 @@
  *                          encoders, write options
  *   3d. MySQL/MariaDB      mysql.extractor and mysql.writer (Connector/C)
  *   3e. PostgreSQL         postgres.* and supabase.* over SQL (libpq)
- *   3f. Supabase REST      supabase.* through PostgREST (libcurl); then the
- *                          specs of the six database drivers
+ *   3f. Supabase REST      supabase.* through PostgREST (osiris_step_http);
+ *                          then the specs of the six database drivers
  *   3g. GraphQL            graphql.extractor over osiris_step_http: cursor
  *                          pagination, data_path, flattening, two passes
  *   3h. PostHog            posthog.extractor: the HogQL query API, paged by
@@ -38,7 +38,7 @@
  * released with osiris_free), so the fault-injection build fails the
  * drivers' allocations with the engine's (tests/test_alloc.c).  Memory a
  * client library hands out goes back through that library (sqlite3_free,
- * mysql_free_result, PQclear, curl_free, DuckDB's free).  Dates, doubles,
+ * mysql_free_result, PQclear, DuckDB's free).  Dates, doubles,
  * JSON strings and hex come from osiris.h too, never from a local copy.
  *
  * Build: cc -I/usr/include/mariadb -I/usr/include/postgresql -c drivers.c
@@ -77,7 +77,6 @@
 #include <mysql.h>
 #include <errmsg.h> /* CR_* client error numbers */
 #include <libpq-fe.h>
-#include <curl/curl.h>
 
 /* ======================================================================
  * 1. Shared helpers
@@ -3676,8 +3675,8 @@ static const osiris_driver drv_dk_processor = {
  * 3c. Database drivers: what MySQL/MariaDB, PostgreSQL and Supabase share
  *
  * Sections 3c-3f use only osiris.h plus the client libraries (MariaDB
- * Connector/C <mysql.h>, -lmariadb; libpq <libpq-fe.h>, -lpq; libcurl
- * for the Supabase REST channel).  Invariants: a password or DSN value is never
+ * Connector/C <mysql.h>, -lmariadb; libpq <libpq-fe.h>, -lpq; the Supabase
+ * REST channel on osiris_step_http / osiris_http).  Invariants: a password or DSN value is never
  * formatted into a message, event or file (client error texts are masked
  * again before use); extractors stream rows (mysql_use_result, libpq
  * single-row mode) straight into one frame, handing it downstream batch by
@@ -3722,7 +3721,7 @@ static const osiris_driver drv_dk_processor = {
  * again.
  * supabase.* use the Postgres SQL channel when the connection has one (dsn,
  * sql_dsn, pg_dsn, or host/database fields).  Without one, supabase.writer
- * writes through the REST API (PostgREST, libcurl -lcurl): JSON batches,
+ * writes through the REST API (PostgREST, osiris_step_http): JSON batches,
  * retries, no transaction and no DDL -- see "Supabase REST" below; and
  * supabase.extractor reads through it in pages ("REST read").
  * Doctor checks (osiris_driver.check) connect exactly as the drivers do,
@@ -6689,8 +6688,9 @@ static osiris_rc drv_pg_write(osiris_step *step) { return drv_pg_write_as(step, 
  * table's keys.  REST writes are NOT one transaction: a failure in a late
  * batch leaves the earlier batches written (the SQL channel keeps its
  * all-or-nothing guarantee), and a table cannot be created over REST, so
- * create_if_missing on a missing table fails the step.  429, 5xx and
- * network errors are retried with exponential backoff and jitter; a POST
+ * create_if_missing on a missing table fails the step.  Requests go
+ * through osiris_step_http (osiris_http in the doctor check): 429, 5xx and
+ * network errors are retried with the engine's backoff and jitter; a POST
  * retried after a network error may have landed the first time, so an
  * append can then duplicate rows (upsert and replace are idempotent).  The
  * key travels only in request headers and is masked out of every message.
@@ -6702,32 +6702,18 @@ static osiris_rc drv_pg_write(osiris_step *step) { return drv_pg_write_as(step, 
 #define DRV_REST_MAX_URL 6000                    /* bytes of filter per DELETE */
 
 typedef struct drv_rest {
-  CURL *curl;
   osiris_buf base;      /* "<url>/rest/v1" */
   const char *key;      /* borrowed secret */
   const char *schema;   /* NULL or "public": no profile header */
-  long timeout_s, connect_timeout_s;
+  long timeout_s;
   int attempts;
-  int64_t backoff_ms, backoff_max_ms;
-  uint64_t rng;
-  osiris_step *step;    /* retry events and cancellation; NULL in checks */
+  osiris_step *step;    /* retry events, cancellation, secrets; NULL in checks */
   osiris_buf resp;      /* body of the last response */
   long status;          /* HTTP status of the last response; 0: none */
-  int too_big;
-  char neterr[CURL_ERROR_SIZE + 64];
+  osiris_rc rc;         /* of the last request: OSIRIS_OK when a response arrived */
+  char neterr[1024];    /* the last request's failure, masked */
   const char *retry_event; /* NULL: "write.retry" */
 } drv_rest;
-
-static size_t drv_rest_sink(char *p, size_t size, size_t n, void *user) {
-  drv_rest *r = user;
-  size_t len = size * n;
-  if (r->resp.len + len > DRV_REST_MAX_RESPONSE) {
-    r->too_big = 1;
-    return 0; /* aborts the transfer */
-  }
-  osiris_buf_put(&r->resp, p, len);
-  return r->resp.oom ? 0 : len;
-}
 
 /* The REST base URL from url, else project_id; 0 ok, -1 with err set. */
 static int drv_rest_base(const drv_db_src *src, osiris_buf *out, char *err, size_t cap) {
@@ -6765,8 +6751,6 @@ static const char *drv_rest_apikey(const drv_db_src *src) {
 }
 
 static void drv_rest_close(drv_rest *r) {
-  if (r->curl) curl_easy_cleanup(r->curl);
-  r->curl = NULL;
   osiris_buf_free(&r->base);
   osiris_buf_free(&r->resp);
 }
@@ -6774,34 +6758,19 @@ static void drv_rest_close(drv_rest *r) {
 /* 0 ok; -1 with err set (nothing to close). */
 static int drv_rest_open(drv_rest *r, const drv_db_src *src, osiris_step *step, char *err,
                          size_t cap) {
-  struct timespec ts;
   memset(r, 0, sizeof *r);
   r->step = step;
   r->timeout_s = 60;
-  r->connect_timeout_s = 10;
   r->attempts = 3;
-  r->backoff_ms = 1000;
-  r->backoff_max_ms = 10000;
-  timespec_get(&ts, TIME_UTC);
-  r->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)r;
-  if (!r->rng) r->rng = 0x9e3779b97f4a7c15ULL;
   if (drv_rest_base(src, &r->base, err, cap)) goto fail;
-  /* The key travels in every request: https, loopback, or an opt-in. */
+  /* The key travels in every request: https, loopback, or an opt-in
+   * (osiris_step_http checks again, and warns once per step). */
   if (!osiris_url_is_secure(r->base.p)) {
     const char *opt = getenv("OSIRIS_ALLOW_INSECURE_HTTP");
     if (!opt || !*opt || strcmp(opt, "0") == 0) {
       snprintf(err, cap, "Supabase connection: url %.200s: https is required (plain http only to a "
                "loopback host, or with OSIRIS_ALLOW_INSECURE_HTTP=1)", r->base.p);
       goto fail;
-    }
-    if (step) {
-      static const char msg[] = "plain http to a non-loopback host (OSIRIS_ALLOW_INSECURE_HTTP=1)";
-      osiris_json *f = osiris_json_new(OSIRIS_JSON_OBJECT);
-      if (f) {
-        osiris_json_set(f, "setting", osiris_json_new_str("url", 3));
-        osiris_json_set(f, "message", osiris_json_new_str(msg, sizeof msg - 1));
-      }
-      osiris_step_event(step, "security_warning", f);
     }
   }
   r->key = drv_rest_apikey(src);
@@ -6810,121 +6779,60 @@ static int drv_rest_open(drv_rest *r, const drv_db_src *src, osiris_step *step, 
                        "for the REST API");
     goto fail;
   }
-  r->curl = curl_easy_init();
-  if (!r->curl) {
-    snprintf(err, cap, "cannot initialise libcurl");
-    goto fail;
-  }
   return 0;
 fail:
   drv_rest_close(r);
   return -1;
 }
 
-static uint64_t drv_rest_rand(drv_rest *r) {
-  r->rng ^= r->rng << 13;
-  r->rng ^= r->rng >> 7;
-  r->rng ^= r->rng << 17;
-  return r->rng;
-}
-
-/* Sleep ms in slices, stopping early when the step is cancelled. */
-static void drv_rest_sleep(drv_rest *r, int64_t ms) {
-  while (ms > 0 && !(r->step && osiris_step_cancelled(r->step))) {
-    int64_t slice = ms > 100 ? 100 : ms;
-    struct timespec t;
-    t.tv_sec = 0;
-    t.tv_nsec = (long)slice * 1000000L;
-    thrd_sleep(&t, NULL); /* C11: also where POSIX names are not declared */
-    ms -= slice;
-  }
-}
-
-static int drv_rest_retryable(long status) { return status == 0 || status == 429 || status >= 500; }
-
-/* One attempt.  0 when a response arrived (r->status), -1 on a transport
- * error (r->neterr). */
-static int drv_rest_once(drv_rest *r, const char *method, const char *url, const char *body,
-                         size_t blen, const char *prefer) {
-  struct curl_slist *h = NULL, *t;
+/* A request on the engine's retry policy (osiris_step_http, or
+ * osiris_http in a check): 429, 5xx and network errors retried, attempts
+ * in all, waits from 1 s doubling up to 10 s with jitter, Retry-After
+ * honoured; each retry a write.retry (or retry_event) event.  0 when a
+ * response arrived (r->status, r->resp: any status, the caller judges
+ * it), -1 when none did (r->rc, r->neterr). */
+static int drv_rest_request(drv_rest *r, const char *method, const char *url, const char *body,
+                            size_t blen, const char *prefer, const char *what) {
   osiris_buf hk = {0}, ha = {0}, hp = {0}, hs = {0};
-  char cerr[CURL_ERROR_SIZE];
-  CURLcode cc;
-  int is_get = strcmp(method, "GET") == 0, out = -1;
-  CURL *c = r->curl;
-
-  r->resp.len = 0;
-  if (r->resp.p) r->resp.p[0] = 0;
+  const char *hdr[6];
+  osiris_http_req q;
+  size_t n = 0;
   r->status = 0;
-  r->too_big = 0;
   r->neterr[0] = 0;
-  cerr[0] = 0;
   osiris_buf_printf(&hk, "apikey: %s", r->key);
   osiris_buf_printf(&ha, "Authorization: Bearer %s", r->key);
   if (prefer) osiris_buf_printf(&hp, "Prefer: %s", prefer);
   if (r->schema && strcmp(r->schema, "public") != 0)
-    osiris_buf_printf(&hs, "%s: %s", is_get ? "Accept-Profile" : "Content-Profile", r->schema);
+    osiris_buf_printf(&hs, "%s: %s", strcmp(method, "GET") == 0 ? "Accept-Profile"
+                                                                : "Content-Profile", r->schema);
   if (hk.oom || ha.oom || hp.oom || hs.oom) {
+    r->rc = OSIRIS_ENOMEM;
     snprintf(r->neterr, sizeof r->neterr, "out of memory");
-    goto done;
+  } else {
+    hdr[n++] = hk.p;
+    hdr[n++] = ha.p;
+    hdr[n++] = "Accept: application/json";
+    if (hp.p) hdr[n++] = hp.p;
+    if (hs.p) hdr[n++] = hs.p;
+    hdr[n] = NULL;
+    memset(&q, 0, sizeof q);
+    q.method = method;
+    q.url = url;
+    q.headers = hdr;
+    q.body = body;
+    q.body_len = blen;
+    q.timeout_s = r->timeout_s;
+    q.attempts = r->attempts;
+    q.backoff_ms = 1000;
+    q.backoff_max_ms = 10000;
+    q.max_response = DRV_REST_MAX_RESPONSE;
+    q.what = what;
+    q.retry_event = r->retry_event ? r->retry_event : "write.retry";
+    q.error = r->neterr;
+    q.error_cap = sizeof r->neterr;
+    r->rc = r->step ? osiris_step_http(r->step, &q, &r->status, &r->resp)
+                    : osiris_http(&q, &r->status, &r->resp, r->neterr, sizeof r->neterr);
   }
-#define DRV_REST_ADD(s)                                                                         \
-  do {                                                                                          \
-    t = curl_slist_append(h, (s));                                                              \
-    if (!t) {                                                                                   \
-      snprintf(r->neterr, sizeof r->neterr, "out of memory");                                   \
-      goto done;                                                                                \
-    }                                                                                           \
-    h = t;                                                                                      \
-  } while (0)
-  DRV_REST_ADD(hk.p);
-  DRV_REST_ADD(ha.p);
-  DRV_REST_ADD("Accept: application/json");
-  DRV_REST_ADD("Expect:");
-  if (body) DRV_REST_ADD("Content-Type: application/json");
-  if (hp.p) DRV_REST_ADD(hp.p);
-  if (hs.p) DRV_REST_ADD(hs.p);
-#undef DRV_REST_ADD
-  curl_easy_reset(c);
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, r->connect_timeout_s);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, r->timeout_s);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, drv_rest_sink);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "osiris/" OSIRIS_VERSION);
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-#endif
-  if (body) {
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-  } else if (is_get) {
-    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-  }
-  if (!is_get && strcmp(method, "POST") != 0) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-  cc = curl_easy_perform(c);
-  if (cc != CURLE_OK) {
-    if (r->too_big)
-      snprintf(r->neterr, sizeof r->neterr, "response larger than %zu bytes",
-               DRV_REST_MAX_RESPONSE);
-    else
-      snprintf(r->neterr, sizeof r->neterr, "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
-    goto done;
-  }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-  if (r->resp.oom) {
-    snprintf(r->neterr, sizeof r->neterr, "out of memory");
-    r->status = 0;
-    goto done;
-  }
-  out = 0;
-done:
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-  curl_slist_free_all(h);
   /* The key was copied into the header texts: wipe them. */
   if (hk.p) memset(hk.p, 0, hk.len);
   if (ha.p) memset(ha.p, 0, ha.len);
@@ -6932,62 +6840,24 @@ done:
   osiris_buf_free(&ha);
   osiris_buf_free(&hp);
   osiris_buf_free(&hs);
-  return out;
+  return r->rc == OSIRIS_OK ? 0 : -1;
 }
 
-/* A request with retries on 429, 5xx and transport errors: attempts in
- * all, the n-th wait min(max, initial * 2^(n-1)) plus up to 25 % jitter,
- * or the server's Retry-After when it is shorter than max.  0 when a
- * response arrived (any status: the caller judges it), -1 when none did. */
-static int drv_rest_request(drv_rest *r, const char *method, const char *url, const char *body,
-                            size_t blen, const char *prefer, const char *what) {
-  int attempt, got = -1;
-  for (attempt = 1; attempt <= r->attempts; attempt++) {
-    int64_t delay;
-    curl_off_t after = -1;
-    got = drv_rest_once(r, method, url, body, blen, prefer);
-    if (got == 0 && !drv_rest_retryable(r->status)) return 0;
-    if (attempt == r->attempts) break;
-    if (r->step && osiris_step_cancelled(r->step)) break;
-    if (got != 0 && strcmp(r->neterr, "out of memory") == 0) break;
-    delay = r->backoff_ms;
-    {
-      int k;
-      for (k = 1; k < attempt && delay < r->backoff_max_ms; k++) delay *= 2;
-    }
-    if (delay > r->backoff_max_ms) delay = r->backoff_max_ms;
-    delay += (int64_t)(drv_rest_rand(r) % (uint64_t)(delay / 4 + 1));
-    if (delay > r->backoff_max_ms) delay = r->backoff_max_ms;
-#if LIBCURL_VERSION_NUM >= 0x074200
-    if (got == 0 && curl_easy_getinfo(r->curl, CURLINFO_RETRY_AFTER, &after) == CURLE_OK &&
-        after > 0 && after * 1000 < r->backoff_max_ms)
-      delay = (int64_t)after * 1000 > delay ? (int64_t)after * 1000 : delay;
-#endif
-    if (r->step) {
-      osiris_json *ev = drv_db_obj();
-      drv_db_set_str(ev, "request", what);
-      drv_db_set_int(ev, "attempt", attempt);
-      if (got == 0) drv_db_set_int(ev, "http_status", r->status);
-      else drv_db_set_str(ev, "error", "network");
-      drv_db_set_int(ev, "delay_ms", delay);
-      osiris_step_event(r->step, r->retry_event ? r->retry_event : "write.retry", ev);
-      osiris_step_log(r->step, 2, "Supabase REST %s: %s, retrying in %lld ms (attempt %d of %d)",
-                      what, got == 0 ? "retryable HTTP status" : "network error",
-                      (long long)delay, attempt + 1, r->attempts);
-    }
-    drv_rest_sleep(r, delay);
-  }
-  return got;
+/* The code a failed request gives the step: other for a status or a
+ * network error, the request's own for cancellation, a response over the
+ * cap, no memory. */
+static osiris_rc drv_rest_rc(const drv_rest *r, int got, osiris_rc other) {
+  return got != 0 && r->rc != OSIRIS_EIO ? r->rc : other;
 }
 
 /* "HTTP 409 (23505): message; details; hint" from the last response, or
  * the transport error, masked. */
 static void drv_rest_describe(drv_rest *r, int got, char *out, size_t cap) {
   const char *secrets[1];
-  char raw[900];
+  char raw[1200];
   secrets[0] = r->key;
   if (got != 0) {
-    snprintf(raw, sizeof raw, "network error: %s", r->neterr);
+    snprintf(raw, sizeof raw, "%s%s", r->rc == OSIRIS_EIO ? "network error: " : "", r->neterr);
   } else {
     osiris_json *j = NULL;
     const char *code = NULL, *msg = NULL, *details = NULL, *hint = NULL;
@@ -7023,15 +6893,22 @@ static void drv_rest_code(drv_rest *r, char *out, size_t cap) {
   osiris_json_free(j);
 }
 
-/* Append s URL-escaped. */
-static void drv_rest_esc(drv_rest *r, osiris_buf *b, const char *s, size_t len) {
-  char *e = curl_easy_escape(r->curl, s, (int)len);
-  if (!e) {
-    b->oom = 1;
-    return;
+/* Append s[0..len) percent-encoded: every byte but the unreserved ones
+ * (RFC 3986: ALPHA DIGIT - . _ ~) as %XX. */
+static void drv_rest_esc(osiris_buf *b, const char *s, size_t len) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t i;
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      osiris_buf_putc(b, (char)c);
+    } else {
+      osiris_buf_putc(b, '%');
+      osiris_buf_putc(b, hex[c >> 4]);
+      osiris_buf_putc(b, hex[c & 15]);
+    }
   }
-  osiris_buf_puts(b, e);
-  curl_free(e);
 }
 
 /* <base>/<table> */
@@ -7039,7 +6916,7 @@ static void drv_rest_table_url(drv_rest *r, osiris_buf *b, const char *table) {
   b->len = 0;
   osiris_buf_put(b, r->base.p, r->base.len);
   osiris_buf_putc(b, '/');
-  drv_rest_esc(r, b, table, strlen(table));
+  drv_rest_esc(b, table, strlen(table));
 }
 
 /* One cell as JSON: integers and decimals as numbers (decimals from their
@@ -7195,7 +7072,7 @@ static osiris_rc drv_rest_delete_list(drv_rest *r, const drv_db_wopts *o, osiris
   int got;
   drv_rest_table_url(r, del, o->table);
   osiris_buf_putc(del, '?');
-  drv_rest_esc(r, del, pk, strlen(pk));
+  drv_rest_esc(del, pk, strlen(pk));
   osiris_buf_puts(del, "=in.(");
   osiris_buf_put(del, list->p ? list->p : "", list->len);
   osiris_buf_putc(del, ')');
@@ -7210,7 +7087,7 @@ static osiris_rc drv_rest_delete_list(drv_rest *r, const drv_db_wopts *o, osiris
     drv_rest_describe(r, got, d, sizeof d);
     snprintf(err, cap, "deleting rows of %.200s that are not in the input failed: %.600s",
              o->table, d);
-    return OSIRIS_ESQL;
+    return drv_rest_rc(r, got, OSIRIS_ESQL);
   }
   return OSIRIS_OK;
 }
@@ -7232,15 +7109,15 @@ static osiris_rc drv_rest_delete_stale(osiris_step *step, drv_rest *r, const drv
     size_t n;
     drv_rest_table_url(r, &url, o->table);
     osiris_buf_puts(&url, "?select=");
-    drv_rest_esc(r, &url, pk, strlen(pk));
+    drv_rest_esc(&url, pk, strlen(pk));
     osiris_buf_puts(&url, "&order=");
-    drv_rest_esc(r, &url, pk, strlen(pk));
+    drv_rest_esc(&url, pk, strlen(pk));
     osiris_buf_printf(&url, ".asc&limit=%d", DRV_REST_KEY_PAGE);
     if (have_last) {
       osiris_buf_putc(&url, '&');
-      drv_rest_esc(r, &url, pk, strlen(pk));
+      drv_rest_esc(&url, pk, strlen(pk));
       osiris_buf_puts(&url, "=gt.");
-      drv_rest_esc(r, &url, last.p ? last.p : "", last.len);
+      drv_rest_esc(&url, last.p ? last.p : "", last.len);
     }
     if (url.oom) goto oom;
     got = drv_rest_request(r, "GET", url.p, NULL, 0, NULL, "read keys");
@@ -7248,7 +7125,7 @@ static osiris_rc drv_rest_delete_stale(osiris_step *step, drv_rest *r, const drv
       char d[700];
       drv_rest_describe(r, got, d, sizeof d);
       snprintf(err, cap, "reading the keys of %.200s for replace failed: %.600s", o->table, d);
-      rc = OSIRIS_ESQL;
+      rc = drv_rest_rc(r, got, OSIRIS_ESQL);
       goto done;
     }
     osiris_json_free(page);
@@ -7287,7 +7164,7 @@ static osiris_rc drv_rest_delete_stale(osiris_step *step, drv_rest *r, const drv
       drv_rest_in_item(&item, s, len);
       if (item.oom) goto oom;
       if (list.len) osiris_buf_putc(&list, ',');
-      drv_rest_esc(r, &list, item.p ? item.p : "", item.len);
+      drv_rest_esc(&list, item.p ? item.p : "", item.len);
       inlist++;
       if (list.len >= DRV_REST_MAX_URL) {
         rc = drv_rest_delete_list(r, o, &list, &del, err, cap);
@@ -7414,8 +7291,9 @@ static osiris_rc drv_rest_write(osiris_step *step) {
     char d[700];
     drv_rest_describe(&r, got, d, sizeof d);
     snprintf(err, sizeof err, "%s", d);
-    rc = osiris_step_fail(step, got == 0 && (r.status == 401 || r.status == 403) ? OSIRIS_ECONN
-                                                                                    : OSIRIS_ESQL,
+    rc = osiris_step_fail(step, got == 0 && (r.status == 401 || r.status == 403)
+                                    ? OSIRIS_ECONN
+                                    : drv_rest_rc(&r, got, OSIRIS_ESQL),
                           "Supabase REST: checking table %s at %s failed: %s (the connection "
                           "has no SQL channel, so the REST API is used)",
                           o.table, drv_db_str0(&r.base), d);
@@ -7460,7 +7338,7 @@ static osiris_rc drv_rest_write(osiris_step *step) {
     osiris_buf_puts(&url, "?on_conflict=");
     for (col = 0; col < o.pk.n; col++) {
       if (col) osiris_buf_putc(&url, ',');
-      drv_rest_esc(&r, &url, o.pk.v[col], strlen(o.pk.v[col]));
+      drv_rest_esc(&url, o.pk.v[col], strlen(o.pk.v[col]));
     }
     osiris_buf_puts(&prefer, ",resolution=merge-duplicates");
   }
@@ -7482,7 +7360,7 @@ static osiris_rc drv_rest_write(osiris_step *step) {
         snprintf(err, sizeof err, "%s", d);
         rc = osiris_step_fail(step, got == 0 && (r.status == 401 || r.status == 403)
                                         ? OSIRIS_ECONN
-                                        : OSIRIS_ESQL,
+                                        : drv_rest_rc(&r, got, OSIRIS_ESQL),
                               "Supabase REST write to %s failed in batch %zu (rows %zu..%zu): %s; "
                               "%zu earlier rows stay written (REST writes are not one "
                               "transaction)",
@@ -7593,7 +7471,7 @@ static osiris_type drv_rest_col_type(const drv_rest_col *c) {
 }
 
 /* The query string after "<table>?": 0 ok, -1 with msg set. */
-static int drv_rest_read_query(drv_rest *r, const osiris_json *cfg, osiris_buf *q, char *msg,
+static int drv_rest_read_query(const osiris_json *cfg, osiris_buf *q, char *msg,
                                size_t cap) {
   const osiris_json *sel = osiris_json_get(cfg, "select"), *flt = osiris_json_get(cfg, "filter");
   const char *order = osiris_json_str(osiris_json_get(cfg, "order"));
@@ -7601,13 +7479,13 @@ static int drv_rest_read_query(drv_rest *r, const osiris_json *cfg, osiris_buf *
   if (!sel || osiris_json_kind_of(sel) == OSIRIS_JSON_NULL) sel = osiris_json_get(cfg, "columns");
   osiris_buf_puts(q, "select=");
   if (osiris_json_kind_of(sel) == OSIRIS_JSON_STRING) {
-    drv_rest_esc(r, q, osiris_json_str(sel), osiris_json_strlen(sel));
+    drv_rest_esc(q, osiris_json_str(sel), osiris_json_strlen(sel));
   } else if (osiris_json_kind_of(sel) == OSIRIS_JSON_ARRAY && osiris_json_size(sel)) {
     for (i = 0; i < osiris_json_size(sel); i++) {
       const osiris_json *it = osiris_json_at(sel, i);
       if (!osiris_json_str(it)) goto bad_select;
       if (i) osiris_buf_puts(q, "%2C");
-      drv_rest_esc(r, q, osiris_json_str(it), osiris_json_strlen(it));
+      drv_rest_esc(q, osiris_json_str(it), osiris_json_strlen(it));
     }
   } else if (sel && osiris_json_kind_of(sel) != OSIRIS_JSON_NULL) {
     goto bad_select;
@@ -7626,14 +7504,14 @@ static int drv_rest_read_query(drv_rest *r, const osiris_json *cfg, osiris_buf *
         return -1;
       }
       osiris_buf_putc(q, '&');
-      drv_rest_esc(r, q, k, strlen(k));
+      drv_rest_esc(q, k, strlen(k));
       osiris_buf_putc(q, '=');
-      drv_rest_esc(r, q, v, strlen(v));
+      drv_rest_esc(q, v, strlen(v));
     }
   }
   if (order && *order) {
     osiris_buf_puts(q, "&order=");
-    drv_rest_esc(r, q, order, strlen(order));
+    drv_rest_esc(q, order, strlen(order));
   }
   return 0;
 bad_select:
@@ -7746,7 +7624,7 @@ static osiris_rc drv_rest_extract(osiris_step *step) {
   r.retry_event = "read.retry";
   if (timeout > 0) r.timeout_s = (long)timeout;
   if (retries >= 0) r.attempts = (int)retries + 1;
-  if (drv_rest_read_query(&r, cfg, &query, err, sizeof err)) {
+  if (drv_rest_read_query(cfg, &query, err, sizeof err)) {
     rc = osiris_step_fail(step, OSIRIS_EINVAL, "%s", err);
     goto done;
   }
@@ -7765,7 +7643,9 @@ static osiris_rc drv_rest_extract(osiris_step *step) {
     pages++;
     if (got != 0 || r.status != 200) {
       drv_rest_describe(&r, got, err, sizeof err);
-      rc = osiris_step_fail(step, got != 0 ? OSIRIS_ECONN : r.status == 401 ? OSIRIS_ECONN : OSIRIS_ESQL,
+      rc = osiris_step_fail(step, got != 0          ? drv_rest_rc(&r, got, OSIRIS_ECONN)
+                                  : r.status == 401 ? OSIRIS_ECONN
+                                                    : OSIRIS_ESQL,
                             "Supabase REST read of %s failed: %s", table, err);
       goto done;
     }
@@ -7844,7 +7724,6 @@ static osiris_rc drv_rest_check(const osiris_json *connection, char *err, size_t
   src.conn = connection;
   if (drv_rest_open(&r, &src, NULL, err, errcap)) return OSIRIS_ECONN;
   r.attempts = 1;
-  r.connect_timeout_s = 5;
   r.timeout_s = 10;
   osiris_buf_put(&url, r.base.p, r.base.len);
   osiris_buf_putc(&url, '/');

@@ -37,7 +37,7 @@
  *   14. Driver registry and runner        rn_*: steps, inputs, spill, results
  *   15. Worker protocol                   wk_*: commands in, JSON lines out
  *   16. Transports: subprocess and E2B    rm_*, e2_*: the remote adapters;
- *                                        ht_*: osiris_step_http, drivers' HTTP
+ *                                        ht_*: osiris_step_http, osiris_http
  *   17. Run comparison                    df_*: osiris runs diff
  *   18. Public API                        contexts, adapters, runs, doctor
  *   19. CLI                               cli_* (OSIRIS_CLI_MAIN only)
@@ -17473,9 +17473,11 @@ static void rm_register_adapters(osiris_ctx *ctx) {
 
 /* ---------------------------------------------------------- HTTP for drivers
  *
- * osiris_step_http (osiris.h): the one retry policy of the drivers' HTTP
- * calls.  One easy handle per attempt (no connection reuse across retries:
- * a broken connection is never handed back).  Header values are
+ * osiris_step_http and osiris_http (osiris.h): the one retry policy of
+ * the drivers' HTTP calls, one loop (ht_run) for both; the step-less call
+ * scrubs its message with a scrubber of its own.  One easy handle per
+ * attempt (no connection reuse across retries: a broken connection is
+ * never handed back).  Header values are
  * registered as secrets before the first byte is sent, so that no message,
  * event or log line of the run can show them, and the header texts libcurl
  * copied are wiped before they are freed.  The progress callback aborts a
@@ -17504,13 +17506,15 @@ static size_t ht_write_cb(char *p, size_t sz, size_t n, void *user) {
   return k->body->oom ? 0 : len;
 }
 
+/* Whether the run of s (NULL: osiris_http, no run) was cancelled. */
+static int ht_cancelled(const osiris_step *s) { return s && s->run->ctx->cancelled; }
+
 static int ht_progress_cb(void *user, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d) {
-  const osiris_step *s = user;
   (void)a;
   (void)b;
   (void)c;
   (void)d;
-  return s->run->ctx->cancelled ? 1 : 0;
+  return ht_cancelled(user) ? 1 : 0;
 }
 
 /* Headers whose values are not credentials (case-insensitive names). */
@@ -17526,16 +17530,16 @@ static int ht_plain_header(const char *name, size_t n) {
 
 /* Register the credentials of q: header values, the URL's password and
  * the values of secret-named query parameters. */
-static osiris_rc ht_add_secrets(osiris_step *s, const osiris_http_req *q) {
+static osiris_rc ht_add_secrets(ss_session *ss, const osiris_http_req *q) {
   const char *const *h;
   const char *qs;
-  osiris_rc rc = ss_add_url_password(&s->run->ss, q->url);
+  osiris_rc rc = ss_add_url_password(ss, q->url);
   for (h = q->headers; !rc && h && *h; h++) {
     const char *colon = strchr(*h, ':'), *v, *sp;
     if (!colon || ht_plain_header(*h, (size_t)(colon - *h))) continue;
     for (v = colon + 1; *v == ' ' || *v == '\t'; v++) {
     }
-    rc = ss_add_secret(&s->run->ss, v);
+    rc = ss_add_secret(ss, v);
     /* "Bearer <token>": the credential alone can reach a message too.  Only
      * for the headers with an auth scheme: a word of another header's value
      * would be scrubbed from every line of the run. */
@@ -17543,7 +17547,7 @@ static osiris_rc ht_add_secrets(osiris_step *s, const osiris_http_req *q) {
     if (!rc && sp && sp[1] &&
         ((colon - *h == 13 && strncasecmp(*h, "authorization", 13) == 0) ||
          (colon - *h == 19 && strncasecmp(*h, "proxy-authorization", 19) == 0)))
-      rc = ss_add_secret(&s->run->ss, sp + 1);
+      rc = ss_add_secret(ss, sp + 1);
   }
   qs = strchr(q->url, '?');
   while (!rc && qs && *qs) {
@@ -17554,7 +17558,7 @@ static osiris_rc ht_add_secrets(osiris_step *s, const osiris_http_req *q) {
     if (*eq == '=' && end > eq + 1) {
       char *k = os_strndup(name, (size_t)(eq - name)), *val = os_strndup(eq + 1, (size_t)(end - eq - 1));
       if (!k || !val) rc = OSIRIS_ENOMEM;
-      else if (mk_is_secret_key(k) || mk_is_masked_key(k)) rc = ss_add_secret(&s->run->ss, val);
+      else if (mk_is_secret_key(k) || mk_is_masked_key(k)) rc = ss_add_secret(ss, val);
       os_free(k);
       os_free(val);
     }
@@ -17603,7 +17607,7 @@ static void ht_url_shown(const char *url, char *out, size_t cap) {
 /* Wait ms, polling the run's cancellation; 1 when cancelled. */
 static int ht_sleep_ms(osiris_step *s, double ms) {
   double end = os_now_ms() + ms;
-  while (!s->run->ctx->cancelled) {
+  while (!ht_cancelled(s)) {
     double left = end - os_now_ms();
     struct timespec ts = {0, 0};
     if (left <= 0) return 0;
@@ -17665,8 +17669,21 @@ oom:
   return OSIRIS_ENOMEM;
 }
 
-osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *status,
-                           osiris_buf *body) {
+static OS_PRINTF(4, 5) osiris_rc ht_fail(char *err, size_t cap, osiris_rc rc, const char *fmt,
+                                         ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, cap, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+/* The one request loop of osiris_step_http and osiris_http.  s is the
+ * step (events, log lines, cancellation, security warnings) or NULL;
+ * ss receives the request's credentials; on every code but OSIRIS_OK,
+ * err[0..cap) receives the message (not yet scrubbed). */
+static osiris_rc ht_run(osiris_step *s, ss_session *ss, const osiris_http_req *q, long *status,
+                        osiris_buf *body, char *err, size_t ecap) {
   char shown[600], cerr[CURL_ERROR_SIZE];
   const char *method, *what;
   int attempt, max;
@@ -17674,33 +17691,28 @@ osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *statu
   double backoff, backoff_max;
   size_t cap;
   osiris_rc rc;
-  if (status) *status = 0;
-  if (q && q->sent) *q->sent = 0;
-  if (!s || !q || !status || !body)
-    return s ? osiris_step_fail(s, OSIRIS_EINVAL, "osiris_step_http: missing argument")
-             : OSIRIS_EINVAL;
-  if (!q->url || !q->url[0]) return osiris_step_fail(s, OSIRIS_EINVAL, "HTTP request without a URL");
+  if (!q->url || !q->url[0]) return ht_fail(err, ecap, OSIRIS_EINVAL, "HTTP request without a URL");
   method = q->method ? q->method : q->body ? "POST" : "GET";
   what = q->what ? q->what : method;
   ht_url_shown(q->url, shown, sizeof shown);
   if (strncmp(q->url, "https://", 8) != 0 && strncmp(q->url, "http://", 7) != 0)
-    return osiris_step_fail(s, OSIRIS_EINVAL, "%s: only http:// and https:// URLs are supported",
-                            shown);
-  if ((rc = ht_add_secrets(s, q)) != OSIRIS_OK)
-    return osiris_step_fail(s, rc, "out of memory");
+    return ht_fail(err, ecap, OSIRIS_EINVAL, "%s: only http:// and https:// URLs are supported",
+                   shown);
+  if ((rc = ht_add_secrets(ss, q)) != OSIRIS_OK) return ht_fail(err, ecap, rc, "out of memory");
   if (!osiris_url_is_secure(q->url)) {
     if (!rm_env_flag("OSIRIS_ALLOW_INSECURE_HTTP"))
-      return osiris_step_fail(s, OSIRIS_EINVAL,
-                              "%s: https is required (plain http only to a loopback host, or with "
-                              "OSIRIS_ALLOW_INSECURE_HTTP=1)", shown);
-    ht_warn_once(s, HT_WARN_PLAIN, "url",
-                 "plain http to a non-loopback host (OSIRIS_ALLOW_INSECURE_HTTP=1): requests travel "
-                 "unencrypted");
+      return ht_fail(err, ecap, OSIRIS_EINVAL,
+                     "%s: https is required (plain http only to a loopback host, or with "
+                     "OSIRIS_ALLOW_INSECURE_HTTP=1)", shown);
+    if (s)
+      ht_warn_once(s, HT_WARN_PLAIN, "url",
+                   "plain http to a non-loopback host (OSIRIS_ALLOW_INSECURE_HTTP=1): requests "
+                   "travel unencrypted");
   }
-  if (q->insecure && strncmp(q->url, "https://", 8) == 0)
+  if (s && q->insecure && strncmp(q->url, "https://", 8) == 0)
     ht_warn_once(s, HT_WARN_NOVERIFY, "tls", "TLS certificate verification is off");
   pthread_once(&e2_curl_once, e2_curl_init);
-  if (!e2_curl_ok) return osiris_step_fail(s, OSIRIS_EIO, "cannot initialize libcurl");
+  if (!e2_curl_ok) return ht_fail(err, ecap, OSIRIS_EIO, "cannot initialize libcurl");
   max = q->attempts > 0 ? q->attempts : 3;
   timeout = q->timeout_s > 0 ? q->timeout_s : 60;
   backoff = q->backoff_ms > 0 ? (double)q->backoff_ms : 1000;
@@ -17716,11 +17728,13 @@ osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *statu
     int retry;
     body->len = 0;
     if (body->p) body->p[0] = 0;
-    if (!h) return osiris_step_fail(s, OSIRIS_ENOMEM, "cannot initialize libcurl");
+    if (!h) return ht_fail(err, ecap, OSIRIS_ENOMEM, "cannot initialize libcurl");
     if ((rc = ht_headers(q, &hdrs)) != OSIRIS_OK) {
       curl_easy_cleanup(h);
-      return osiris_step_fail(s, rc, rc == OSIRIS_EINVAL ? "%s: a header line must be \"Name: value\""
-                                                         : "%s: out of memory", shown);
+      return ht_fail(err, ecap, rc,
+                     rc == OSIRIS_EINVAL ? "%s: a header line must be \"Name: value\""
+                                         : "%s: out of memory",
+                     shown);
     }
     sink.body = body;
     sink.max = cap;
@@ -17732,9 +17746,11 @@ osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *statu
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout < 30 ? timeout : 30L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, ht_progress_cb);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
+    if (s) {
+      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, ht_progress_cb);
+      curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
+    }
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ht_write_cb);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* decoded bytes count against cap */
@@ -17761,29 +17777,29 @@ osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *statu
 #endif
     ht_free_headers(hdrs);
     curl_easy_cleanup(h);
-    if (c == CURLE_ABORTED_BY_CALLBACK || s->run->ctx->cancelled)
-      return osiris_step_fail(s, OSIRIS_ECANCEL, "%s %s: interrupted", method, shown);
+    if (c == CURLE_ABORTED_BY_CALLBACK || ht_cancelled(s))
+      return ht_fail(err, ecap, OSIRIS_ECANCEL, "%s %s: interrupted", method, shown);
     if (sink.over)
-      return osiris_step_fail(s, OSIRIS_ELIMIT, "%s %s: the response is larger than %zu bytes",
-                              method, shown, cap);
-    if (body->oom) return osiris_step_fail(s, OSIRIS_ENOMEM, "%s %s: out of memory", method, shown);
+      return ht_fail(err, ecap, OSIRIS_ELIMIT, "%s %s: the response is larger than %zu bytes",
+                     method, shown, cap);
+    if (body->oom) return ht_fail(err, ecap, OSIRIS_ENOMEM, "%s %s: out of memory", method, shown);
     retry = c == CURLE_OK ? (*status == 429 || *status >= 500) : e2_retryable_curl(c);
     if (!retry) {
       if (c != CURLE_OK)
-        return osiris_step_fail(s, OSIRIS_EIO, "%s %s: %s", method, shown,
-                                cerr[0] ? cerr : curl_easy_strerror(c));
+        return ht_fail(err, ecap, OSIRIS_EIO, "%s %s: %s", method, shown,
+                       cerr[0] ? cerr : curl_easy_strerror(c));
       osiris_buf_put(body, "", 0);
-      return body->oom ? osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory") : OSIRIS_OK;
+      return body->oom ? ht_fail(err, ecap, OSIRIS_ENOMEM, "out of memory") : OSIRIS_OK;
     }
     if (attempt >= max) {
       if (c != CURLE_OK)
-        return osiris_step_fail(s, OSIRIS_EIO, "%s %s: %s (after %d attempt%s)", method, shown,
-                                cerr[0] ? cerr : curl_easy_strerror(c), attempt,
-                                attempt == 1 ? "" : "s");
-      osiris_step_log(s, 2, "%s %s (%s): HTTP %ld after %d attempt%s; giving up", method, shown, what,
-                      *status, attempt, attempt == 1 ? "" : "s");
+        return ht_fail(err, ecap, OSIRIS_EIO, "%s %s: %s (after %d attempt%s)", method, shown,
+                       cerr[0] ? cerr : curl_easy_strerror(c), attempt, attempt == 1 ? "" : "s");
+      if (s)
+        osiris_step_log(s, 2, "%s %s (%s): HTTP %ld after %d attempt%s; giving up", method, shown,
+                        what, *status, attempt, attempt == 1 ? "" : "s");
       osiris_buf_put(body, "", 0);
-      return body->oom ? osiris_step_fail(s, OSIRIS_ENOMEM, "out of memory") : OSIRIS_OK;
+      return body->oom ? ht_fail(err, ecap, OSIRIS_ENOMEM, "out of memory") : OSIRIS_OK;
     }
     {
       char r[5];
@@ -17797,7 +17813,7 @@ osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *statu
       if (delay > backoff_max) delay = backoff_max;
       delay = floor(delay);
     }
-    {
+    if (s) {
       osiris_json *f = js_alloc(OSIRIS_JSON_OBJECT);
       if (f) {
         js_set_str(f, "request", what);
@@ -17807,17 +17823,58 @@ osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *statu
         else js_set_str(f, "error", cerr[0] ? cerr : curl_easy_strerror(c));
         osiris_json_set(f, "delay_ms", osiris_json_new_int((int64_t)delay));
       }
-      osiris_step_event(s, "http_retry", f);
+      osiris_step_event(s, q->retry_event ? q->retry_event : "http_retry", f);
+      if (c == CURLE_OK)
+        osiris_step_log(s, 2, "%s %s (%s): HTTP %ld; retrying in %.0f ms (attempt %d of %d)",
+                        method, shown, what, *status, delay, attempt + 1, max);
+      else
+        osiris_step_log(s, 2, "%s %s (%s): %s; retrying in %.0f ms (attempt %d of %d)", method,
+                        shown, what, cerr[0] ? cerr : curl_easy_strerror(c), delay, attempt + 1,
+                        max);
     }
-    if (c == CURLE_OK)
-      osiris_step_log(s, 2, "%s %s (%s): HTTP %ld; retrying in %.0f ms (attempt %d of %d)", method,
-                      shown, what, *status, delay, attempt + 1, max);
-    else
-      osiris_step_log(s, 2, "%s %s (%s): %s; retrying in %.0f ms (attempt %d of %d)", method, shown,
-                      what, cerr[0] ? cerr : curl_easy_strerror(c), delay, attempt + 1, max);
     if (ht_sleep_ms(s, delay))
-      return osiris_step_fail(s, OSIRIS_ECANCEL, "%s %s: interrupted", method, shown);
+      return ht_fail(err, ecap, OSIRIS_ECANCEL, "%s %s: interrupted", method, shown);
   }
+}
+
+osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *status,
+                           osiris_buf *body) {
+  char err[OS_ERR_CAP];
+  osiris_rc rc;
+  if (status) *status = 0;
+  if (q && q->sent) *q->sent = 0;
+  if (q && q->error && q->error_cap) q->error[0] = 0;
+  if (!s || !q || !status || !body)
+    return s ? osiris_step_fail(s, OSIRIS_EINVAL, "osiris_step_http: missing argument")
+             : OSIRIS_EINVAL;
+  if ((rc = ht_run(s, &s->run->ss, q, status, body, err, sizeof err)) == OSIRIS_OK) return rc;
+  rc = osiris_step_fail(s, rc, "%s", err);
+  if (q->error && q->error_cap) snprintf(q->error, q->error_cap, "%s", s->error);
+  return rc;
+}
+
+osiris_rc osiris_http(const osiris_http_req *q, long *status, osiris_buf *body, char *err,
+                      size_t errcap) {
+  char msg[OS_ERR_CAP];
+  ss_session ss;
+  osiris_rc rc;
+  if (status) *status = 0;
+  if (err && errcap) err[0] = 0;
+  if (q && q->sent) *q->sent = 0;
+  if (q && q->error && q->error_cap) q->error[0] = 0;
+  if (!q || !status || !body) {
+    if (err && errcap) snprintf(err, errcap, "osiris_http: missing argument");
+    return OSIRIS_EINVAL;
+  }
+  ss_session_init(&ss);
+  rc = ht_run(NULL, &ss, q, status, body, msg, sizeof msg);
+  if (rc != OSIRIS_OK) {
+    ss_scrub_buf(&ss, msg, sizeof msg);
+    if (err && errcap) snprintf(err, errcap, "%s", msg);
+    if (q->error && q->error_cap) snprintf(q->error, q->error_cap, "%s", msg);
+  }
+  ss_close(&ss);
+  return rc;
 }
 
 /* ======================================================================

@@ -599,8 +599,9 @@ osiris_rc osiris_step_add_secret(osiris_step *s, const char *value);
  *     jitter (a uniform draw in [wait/2, wait]).  A Retry-After header (in
  *     seconds) lengthens the wait to what the server asked, bounded by
  *     backoff_max_ms.
- *   - Each retry is an event "http_retry" {request, attempt, attempts,
- *     http_status | error, delay_ms} and a warning log line.
+ *   - Each retry is an event "http_retry" (or retry_event) {request,
+ *     attempt, attempts, http_status | error, delay_ms} and a warning log
+ *     line.
  *   - The run's cancellation (SIGINT, osiris_ctx_cancel) and its --timeout
  *     stop a transfer and a wait at once: OSIRIS_ECANCEL.
  *   - Secrets: the value of every header but the content-negotiation ones
@@ -632,6 +633,10 @@ typedef struct osiris_http_req {
   size_t max_response;        /* body bytes accepted (decoded); 0: 64 MiB */
   const char *what;           /* label of events and messages ("page 3"); NULL: the method */
   int *sent;                  /* not NULL: set to the number of requests sent */
+  const char *retry_event;    /* name of the retry events; NULL: "http_retry" */
+  char *error;                /* not NULL: a failure's message (scrubbed) is also
+                               * copied here, error_cap bytes at most; "" on OK */
+  size_t error_cap;
 } osiris_http_req;
 
 /* Send q (borrowed) and wait for the answer.  *status receives the final
@@ -652,6 +657,16 @@ typedef struct osiris_http_req {
  * step's own thread, during run(). */
 osiris_rc osiris_step_http(osiris_step *s, const osiris_http_req *q, long *status,
                            osiris_buf *body);
+
+/* osiris_step_http without a step, for a driver's check (doctor), where
+ * no run exists: the same request loop and retry policy, the same return
+ * codes, but no events, log lines or security warnings, and no
+ * cancellation (the transfer timeout and attempts bound it).  On every
+ * code but OSIRIS_OK, err (NULL or errcap 0: no message) receives the
+ * message with the request's credentials (as listed above) replaced by
+ * "***MASKED***", as the run's scrubber does; "" on OK.  Any thread. */
+osiris_rc osiris_http(const osiris_http_req *q, long *status, osiris_buf *body, char *err,
+                      size_t errcap);
 
 /* --------------------------------------------------------------- context */
 

@@ -1,8 +1,9 @@
-/* Unit tests of osiris_step_http (section 16, HTTP for drivers): the retry
- * policy against a scripted HTTP server on loopback (a thread of this
+/* Unit tests of osiris_step_http and osiris_http (section 16, HTTP for
+ * drivers): the retry policy against a scripted HTTP server on loopback (a thread of this
  * program), Retry-After, cancellation during a transfer and during a wait,
- * the refusals (plain http elsewhere, other schemes), the size cap, and
- * that no credential reaches any file of the run. */
+ * the refusals (plain http elsewhere, other schemes), the size cap, that
+ * no credential reaches any file of the run, a driver's own retry event
+ * name, and the step-less osiris_http (same loop, its message masked). */
 #include "../osiris.c"
 #include "harness.h"
 
@@ -264,6 +265,7 @@ static void test_retries_exhausted(void) {
   char *ev;
   base_req("/x");
   call.req.attempts = 3;
+  call.req.retry_event = "write.retry"; /* a driver's own name */
   CHECK_RC(run_case("exhausted", script, 4, run_dir, sizeof run_dir), OSIRIS_EDRIVER);
   CHECK_RC(call.rc, OSIRIS_OK); /* a response: the caller judges it (here: fails) */
   CHECK(call.status == 500);
@@ -271,7 +273,9 @@ static void test_retries_exhausted(void) {
   CHECK(call.sent == 3);
   CHECK(srv.served == 3);
   ev = events_of(run_dir);
-  CHECK(count(ev, "\"event\":\"http_retry\"") == 2);
+  CHECK(count(ev, "\"event\":\"write.retry\"") == 2);
+  CHECK(count(ev, "\"event\":\"http_retry\"") == 0);
+  CHECK(strstr(ev, "\"http_status\":502") != NULL);
   os_free(ev);
 }
 
@@ -299,12 +303,16 @@ static void test_4xx_final(void) {
 
 static void test_network_errors(void) {
   static const ts_resp script[] = {{0, NULL, NULL, 0}, {0, NULL, NULL, 0}, {200, NULL, "", 0}};
-  char run_dir[600];
+  char run_dir[600], msg[300];
   char *ev;
   base_req("/x?api_key=" QSECRET "&page=2");
   call.req.attempts = 2;
+  call.req.error = msg;
+  call.req.error_cap = sizeof msg;
   CHECK_RC(run_case("neterr", script, 3, run_dir, sizeof run_dir), OSIRIS_EIO);
   CHECK_RC(call.rc, OSIRIS_EIO);
+  CHECK(strstr(msg, "after 2 attempts") != NULL); /* the step's error, copied */
+  CHECK(strstr(msg, "?api_key=***&page=***") != NULL);
   CHECK(call.sent == 2);
   CHECK(srv.served == 2);
   ev = events_of(run_dir);
@@ -390,6 +398,54 @@ static void test_size_cap(void) {
   CHECK_RC(call.rc, OSIRIS_ELIMIT);
 }
 
+/* osiris_http: no step, no run.  Retries as osiris_step_http does; a
+ * failure's message comes back scrubbed of the request's credentials
+ * (here the token also stands in the URL's path, so the raw message holds
+ * it). */
+static void test_stepless(void) {
+  static const ts_resp retry[] = {{503, NULL, "busy", 0}, {200, NULL, "[1]", 0}};
+  static const ts_resp drop[] = {{0, NULL, NULL, 0}, {0, NULL, NULL, 0}, {200, NULL, "", 0}};
+  static const ts_resp big[] = {{200, NULL, "0123456789012345678901234567890123456789", 0}};
+  osiris_buf b = {0};
+  char err[400];
+  long status = -1;
+  int sent = -1;
+  base_req("/rest/v1/");
+  call.req.sent = &sent;
+  srv.script = retry;
+  srv.n_script = 2;
+  srv.served = 0;
+  srv.auth_seen = 0;
+  CHECK_RC(osiris_http(&call.req, &status, &b, err, sizeof err), OSIRIS_OK);
+  CHECK(status == 200);
+  CHECK_STR(b.p, "[1]");
+  CHECK_STR(err, "");
+  CHECK(sent == 2);
+  CHECK(srv.auth_seen == 2);
+  base_req("/x/" TOKEN "?api_key=" QSECRET);
+  call.req.attempts = 2;
+  srv.script = drop;
+  srv.n_script = 3;
+  srv.served = 0;
+  CHECK_RC(osiris_http(&call.req, &status, &b, err, sizeof err), OSIRIS_EIO);
+  CHECK(status == 0);
+  CHECK(srv.served == 2);
+  CHECK(strstr(err, "GET http://127.0.0.1:") == err);
+  CHECK(strstr(err, "after 2 attempts") != NULL);
+  CHECK(strstr(err, "/x/***MASKED***?api_key=***") != NULL);
+  CHECK(strstr(err, TOKEN) == NULL);
+  CHECK(strstr(err, QSECRET) == NULL);
+  base_req("/x");
+  call.req.max_response = 10;
+  srv.script = big;
+  srv.n_script = 1;
+  srv.served = 0;
+  CHECK_RC(osiris_http(&call.req, &status, &b, err, sizeof err), OSIRIS_ELIMIT);
+  CHECK(strstr(err, "larger than 10 bytes") != NULL);
+  CHECK_RC(osiris_http(NULL, &status, &b, err, sizeof err), OSIRIS_EINVAL);
+  osiris_buf_free(&b);
+}
+
 static void test_url_shown(void) {
   char out[200];
   ht_url_shown("https://user:pw@h.example:8443/a/b?token=t&x=1#frag", out, sizeof out);
@@ -413,6 +469,7 @@ int main(void) {
   RUN(test_cancel);
   RUN(test_refusals);
   RUN(test_size_cap);
+  RUN(test_stepless);
   rm_rmtree(tmp_root);
   return th_report();
 }

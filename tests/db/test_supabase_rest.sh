@@ -302,12 +302,13 @@ fake reset
 fake fail '{"nth":2,"status":503,"times":5}'
 pipeline p.yaml "SELECT * FROM rest_src ORDER BY id" 'connection: "@supabase.rest"
 table: rest_dst'
-start=$(date +%s)
+start=$(date +%s%3N)
 run_osiris run p.yaml
 assert_exit 1 "503 on every attempt fails the step"
 assert_eq "503 503 503" "$(fake_statuses POST)" "3 attempts in all"
-el=$(( $(date +%s) - start ))
-if [ "$el" -ge 2 ] && [ "$el" -le 12 ]; then pass "backoff waited (${el}s)"; else fail "backoff took ${el}s"; fi
+# osiris_step_http's waits: 1 s then 2 s, each drawn in [wait/2, wait]
+el=$(( $(date +%s%3N) - start ))
+if [ "$el" -ge 1500 ] && [ "$el" -le 12000 ]; then pass "backoff waited (${el} ms)"; else fail "backoff took ${el} ms"; fi
 RUN=$(newest_run_dir)
 assert_contains "$ERR" "HTTP 503"
 assert_eq "false|1" "$(json_get "$RUN/status.json" 'str(d.get("ok")).lower() + "|" + str(d.get("exit_code"))')" "status.json: ok false, exit_code 1"
