@@ -58,6 +58,16 @@ holder_pg() {
   echo "$1" >&7
 }
 hold_end() { exec 7>&-; wait "$HOLD_PID" 2>/dev/null; }
+# why_no_hold: what the holder and the server were doing, for a failure
+# message (the holder's output, its kernel wait, the server's sessions and
+# transactions, the end of its error log).
+why_no_hold() {
+  echo "holder output [$(head -c 300 hold.out 2>/dev/null)]," \
+    "holder wchan [$(cat "/proc/$HOLD_PID/wchan" 2>/dev/null)]," \
+    "processlist [$(my_sql "SELECT id, command, state, LEFT(info, 80) FROM information_schema.processlist" 2>&1 | tr '\n\t' '; ')]," \
+    "innodb_trx [$(my_sql "SELECT trx_state, trx_rows_modified, trx_mysql_thread_id FROM information_schema.innodb_trx" 2>&1 | tr '\n\t' '; ')]," \
+    "error.log [$(tail -n 5 "$OSIRIS_TEST_DB_DIR/mysql/error.log" 2>/dev/null | tr '\n' ' ')]"
+}
 
 # Known points, as the servers see them.
 my_holds_lock() { [ "$(my_sql "SELECT IS_USED_LOCK('$1') IS NOT NULL" 2>/dev/null)" = 1 ]; }
@@ -176,7 +186,7 @@ if wait_until 60 my_holds_lock sf_extract; then
   fi
   restart
 else
-  fail "the test's session could not take the lock: $(cat hold.out)"
+  fail "the test's session could not take the lock: $(why_no_hold)"
   hold_end
 fi
 
@@ -213,7 +223,7 @@ if wait_until 60 my_holder_in_trx; then
     restart
   fi
 else
-  fail "the test's session could not insert its row: $(cat hold.out)"
+  fail "the test's session could not insert its row: $(why_no_hold)"
   hold_end
 fi
 
@@ -246,7 +256,7 @@ if wait_until 60 pg_holder_ready; then
   fi
   restart
 else
-  fail "the test's session could not take the advisory lock: $(cat hold.out)"
+  fail "the test's session could not take the advisory lock: $(why_no_hold)"
   hold_end
 fi
 
@@ -282,7 +292,7 @@ if wait_until 60 pg_holder_ready; then
     restart
   fi
 else
-  fail "the test's session could not insert its row: $(cat hold.out)"
+  fail "the test's session could not insert its row: $(why_no_hold)"
   hold_end
 fi
 
