@@ -77,9 +77,9 @@ my_waits_user_lock() {
 my_in_lock_wait() {
   [ "$(my_sql "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'" 2>/dev/null)" -ge 1 ] 2>/dev/null
 }
-my_holder_in_trx() {
-  [ "$(my_sql "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_rows_modified > 0" 2>/dev/null)" -ge 1 ] 2>/dev/null
-}
+# The holder's row is in: its own session printed the marker after the
+# INSERT, inside the transaction it keeps open (so the row lock is held).
+my_holder_in_trx() { grep -qx inserted-and-held hold.out 2>/dev/null; }
 pg_holder_ready() { # the holder's session is idle (in a transaction or with its lock)
   [ "$(pg_sql "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'sf_holder' AND state LIKE 'idle%'" 2>/dev/null)" -ge 1 ] 2>/dev/null
 }
@@ -207,7 +207,7 @@ INSERT INTO sf_my_target VALUES (0, 'old')"
 pipeline filesystem.csv_extractor 'path: in.csv' mysql.writer 'connection: "@mysql.test"
 table: sf_my_target
 write_mode: append'
-holder_mysql "BEGIN; INSERT INTO sf_my_target VALUES (200000, 'held');"
+holder_mysql "BEGIN; INSERT INTO sf_my_target VALUES (200000, 'held'); SELECT 'inserted-and-held';"
 if wait_until 60 my_holder_in_trx; then
   start_run
   if wait_until 120 my_in_lock_wait; then
