@@ -33,6 +33,8 @@ sf_cleanup() {
   [ "${E2E_KEEP:-0}" = 1 ] || rm -rf "$E2E_WORK"
 }
 trap sf_cleanup EXIT
+# A holder that died must not kill the test when it is written to.
+trap "" PIPE
 SF_PIDS=
 
 gone() { ! kill -0 "$1" 2>/dev/null; }
@@ -74,8 +76,18 @@ my_holds_lock() { [ "$(my_sql "SELECT IS_USED_LOCK('$1') IS NOT NULL" 2>/dev/nul
 my_waits_user_lock() {
   [ "$(my_sql "SELECT COUNT(*) FROM information_schema.processlist WHERE state = 'User lock' AND info LIKE '%$1%'" 2>/dev/null)" -ge 1 ] 2>/dev/null
 }
+# Another transaction waits for a row lock, as the holder's own session
+# sees it: it is asked (it is connected and in its transaction already, so
+# no new session is needed) and answers "lock-waits=N" in hold.out.
+# InnoDB refreshes what information_schema.innodb_trx shows only when it
+# was last read more than 0.1 s before: asked every 50 ms it never changes
+# (a fast fresh machine missed the wait for its whole 50 s that way), so
+# at most every 0.15 s.
 my_in_lock_wait() {
-  [ "$(my_sql "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'" 2>/dev/null)" -ge 1 ] 2>/dev/null
+  kill -0 "$HOLD_PID" 2>/dev/null || return 1
+  sleep 0.15
+  echo "SELECT CONCAT('lock-waits=', COUNT(*)) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT';" >&7 2>/dev/null
+  grep -q '^lock-waits=[1-9]' hold.out 2>/dev/null
 }
 # The holder's row is in: its own session printed the marker after the
 # INSERT, inside the transaction it keeps open (so the row lock is held).
