@@ -412,6 +412,11 @@ static osiris_rc drv_csv_on_rows(void *user, osiris_frame *f) {
   return rc;
 }
 
+/* Columns the streamed consumer does not read are left NULL. */
+static int drv_csv_column_used(void *user, size_t col) {
+  return osiris_step_output_column_used(((drv_csv_batches *)user)->step, col);
+}
+
 static osiris_rc drv_csv_extractor_run(osiris_step *s) {
   const osiris_json *cfg = osiris_step_config(s);
   drv_csv_batches batches = {NULL, 0};
@@ -511,6 +516,7 @@ static osiris_rc drv_csv_extractor_run(osiris_step *s) {
   batches.step = s;
   o.on_rows = drv_csv_on_rows;
   o.on_rows_user = &batches;
+  o.column_used = drv_csv_column_used;
   rc = osiris_csv_read(abs, &o, &f, err, sizeof err);
   if (rc == OSIRIS_ECANCEL) { /* from osiris_step_flush: say why */
     rc = osiris_step_fail(s, rc, "%s: %s after %zu rows", path,
@@ -2179,7 +2185,11 @@ static const osiris_driver drv_sql_processor = {
  * its first input name (df_<step>), and the other names (df, input_df) are
  * views of it; a streamed input (OSIRIS_DRIVER_STREAMS_IN) is appended
  * batch by batch as it arrives, so the whole input never sits in osiris
- * and in DuckDB at once.  Types in: bool BOOLEAN, int64 BIGINT, double
+ * and in DuckDB at once.  Only the columns the query reads are filled, the
+ * others are NULL, and a streamed producer is told to leave them out
+ * (drv_dk_project: DuckDB's plan over stand-in table functions says which).
+ * Strings go in without DuckDB checking their UTF-8 again where the
+ * library has the call for it (frame text is valid UTF-8).  Types in: bool BOOLEAN, int64 BIGINT, double
  * DOUBLE, decimal DECIMAL(38,s), string VARCHAR, date DATE, timestamp
  * TIMESTAMP.  Settings: threads and memory_limit from the config (DuckDB's
  * defaults otherwise: every core, 80% of RAM), temp_directory
@@ -2209,7 +2219,8 @@ static const osiris_driver drv_sql_processor = {
 
 typedef uint64_t dk_idx;
 typedef void *dk_database, *dk_connection, *dk_config, *dk_prepared, *dk_extracted, *dk_pending,
-    *dk_appender, *dk_ltype, *dk_chunk, *dk_vector, *dk_errdata;
+    *dk_appender, *dk_ltype, *dk_chunk, *dk_vector, *dk_errdata, *dk_tfunc, *dk_bind_info,
+    *dk_init_info, *dk_fn_info;
 typedef struct dk_result { /* duckdb_result: opaque but passed by value */
   dk_idx cols_, rows_, changed_;
   void *columns_;
@@ -2311,6 +2322,22 @@ typedef struct drv_dk_api {
   dk_errdata (*appender_error_data)(dk_appender);
   const char *(*error_data_message)(dk_errdata);
   void (*destroy_error_data)(dk_errdata *);
+  dk_tfunc (*create_table_function)(void);
+  void (*destroy_table_function)(dk_tfunc *);
+  void (*table_function_set_name)(dk_tfunc, const char *);
+  void (*table_function_set_extra_info)(dk_tfunc, void *, void (*)(void *));
+  void (*table_function_set_bind)(dk_tfunc, void (*)(dk_bind_info));
+  void (*table_function_set_init)(dk_tfunc, void (*)(dk_init_info));
+  void (*table_function_set_function)(dk_tfunc, void (*)(dk_fn_info, dk_chunk));
+  void (*table_function_supports_projection_pushdown)(dk_tfunc, bool);
+  int (*register_table_function)(dk_connection, dk_tfunc);
+  void *(*bind_get_extra_info)(dk_bind_info);
+  void (*bind_add_result_column)(dk_bind_info, const char *, dk_ltype);
+  void (*bind_set_error)(dk_bind_info, const char *);
+  void *(*function_get_extra_info)(dk_fn_info);
+  /* Optional (stable from DuckDB 1.5.6; NULL before): a string assigned
+   * without DuckDB checking its UTF-8 again (frame text is valid UTF-8). */
+  void (*unsafe_vector_assign_string_element_len)(dk_vector, dk_idx, const char *, dk_idx);
 } drv_dk_api;
 
 #ifndef OSIRIS_NO_DLOPEN /* the static worker resolves nothing */
@@ -2346,7 +2373,13 @@ static const struct drv_dk_sym {
     DRV_DK_SYM(execute_pending), DRV_DK_SYM(destroy_pending), DRV_DK_SYM(appender_create),
     DRV_DK_SYM(append_data_chunk), DRV_DK_SYM(appender_close), DRV_DK_SYM(appender_destroy),
     DRV_DK_SYM(appender_error_data), DRV_DK_SYM(error_data_message),
-    DRV_DK_SYM(destroy_error_data)};
+    DRV_DK_SYM(destroy_error_data), DRV_DK_SYM(create_table_function),
+    DRV_DK_SYM(destroy_table_function), DRV_DK_SYM(table_function_set_name),
+    DRV_DK_SYM(table_function_set_extra_info), DRV_DK_SYM(table_function_set_bind),
+    DRV_DK_SYM(table_function_set_init), DRV_DK_SYM(table_function_set_function),
+    DRV_DK_SYM(table_function_supports_projection_pushdown), DRV_DK_SYM(register_table_function),
+    DRV_DK_SYM(bind_get_extra_info), DRV_DK_SYM(bind_add_result_column),
+    DRV_DK_SYM(bind_set_error), DRV_DK_SYM(function_get_extra_info)};
 #undef DRV_DK_SYM
 #endif
 
@@ -2425,6 +2458,10 @@ static int drv_dk_bind(drv_dk_api *api, const char *path, char *err, size_t cap)
       return 0;
     }
     memcpy((char *)api + drv_dk_syms[i].offset, &fn, sizeof fn);
+  }
+  {
+    void *fn = dlsym(api->lib, "duckdb_unsafe_vector_assign_string_element_len");
+    memcpy(&api->unsafe_vector_assign_string_element_len, &fn, sizeof fn);
   }
   v = api->library_version();
   if (!v || v[0] != 'v') v = "?";
@@ -2910,9 +2947,11 @@ static int drv_dk_parse_dec(const char *p, size_t n, int scale, dk_hugeint *out)
   return 1;
 }
 
-/* Append rows [0, rows) of f to the appender, a data chunk at a time. */
+/* Append rows [0, rows) of f to the appender, a data chunk at a time.
+ * used: the columns the query reads (drv_dk_probe), NULL for all; the
+ * others go in as NULL. */
 static osiris_rc drv_dk_append(const drv_dk_api *api, dk_appender app, const osiris_frame *f,
-                               dk_chunk chunk, char *err, size_t cap) {
+                               const unsigned char *used, dk_chunk chunk, char *err, size_t cap) {
   size_t rows = osiris_frame_rows(f), ncols = osiris_frame_cols(f), r0, c, r;
   dk_idx vsize = api->vector_size();
   for (r0 = 0; r0 < rows; r0 += vsize) {
@@ -2924,6 +2963,11 @@ static osiris_rc drv_dk_append(const drv_dk_api *api, dk_appender app, const osi
       osiris_type t = osiris_frame_col_type(f, c);
       uint64_t *valid = NULL;
       int scale = osiris_frame_col_scale(f, c);
+      if (used && !used[c]) {
+        api->vector_ensure_validity_writable(v);
+        memset(api->vector_get_validity(v), 0, (cnt + 63) / 64 * sizeof(uint64_t));
+        continue;
+      }
       for (r = 0; r < cnt; r++) {
         size_t row = r0 + r, len;
         const char *p;
@@ -2951,7 +2995,10 @@ static osiris_rc drv_dk_append(const drv_dk_api *api, dk_appender app, const osi
             break;
           default:
             p = osiris_frame_get_text(f, c, row, &len);
-            api->vector_assign_string_element_len(v, r, p, len);
+            if (api->unsafe_vector_assign_string_element_len)
+              api->unsafe_vector_assign_string_element_len(v, r, p, len);
+            else
+              api->vector_assign_string_element_len(v, r, p, len);
             break;
         }
       }
@@ -2976,6 +3023,8 @@ typedef struct drv_dk_session {
   dk_connection con;
   char lib[1024];  /* the library loaded */
   char *tmpdir;    /* temp_directory, removed at the end */
+  struct drv_dk_probe **probes; /* drv_dk_project's, freed once the database is closed */
+  size_t nprobes;
 } drv_dk_session;
 
 static osiris_rc drv_dk_exec(drv_dk_session *ss, const char *sql, char *err, size_t cap) {
@@ -3010,8 +3059,11 @@ static void drv_dk_rmtree(const char *dir) {
 }
 
 static void drv_dk_close(drv_dk_session *ss) {
+  size_t i;
   if (ss->con) ss->api.disconnect(&ss->con);
   if (ss->db) ss->api.close(&ss->db);
+  for (i = 0; i < ss->nprobes; i++) osiris_free(ss->probes[i]);
+  osiris_free(ss->probes);
   if (ss->tmpdir) drv_dk_rmtree(ss->tmpdir);
   osiris_free(ss->tmpdir);
   drv_dk_unload(&ss->api);
@@ -3163,6 +3215,206 @@ static osiris_rc drv_dk_alias(drv_dk_session *ss, const char *alias, const char 
   drv_buf_ident(&q, target);
   rc = q.oom ? OSIRIS_ENOMEM : drv_dk_exec(ss, q.p, err, cap);
   osiris_buf_free(&q);
+  return rc;
+}
+
+/* ---- which input columns the query reads ---- */
+
+/* Before the inputs are loaded, each distinct input frame stands as a
+ * table function of its columns and no rows (osiris_probe_<i>, supporting
+ * projection pushdown), under views of the input names, and DuckDB plans
+ * the query over them: in the plan (EXPLAIN (FORMAT JSON)) the scan of a
+ * table function lists the columns it projects.  A table function has no
+ * statistics, so that plan computes the query for any content of the
+ * inputs: a column no scan projects cannot change the result, and is
+ * loaded as NULL (and the streamed producer is told it need not build it,
+ * osiris_step_input_columns).  Anything unexpected keeps every column of
+ * the input concerned: a query of several statements, a plan that does not
+ * parse or has no such scan of the input, a scan without "Projections", a
+ * name in it that is no column.  The projection only saves work; it never
+ * changes an answer.  Afterwards the functions refuse to bind (their
+ * frames are gone), and the probe views are dropped. */
+
+typedef struct drv_dk_probe {
+  const drv_dk_api *api;  /* the session's, for the callbacks */
+  const osiris_frame *f;  /* the input's columns; NULL once the probe is over */
+  char name[48];          /* osiris_probe_<i> */
+  unsigned char *used;    /* the columns the plan projects */
+  int seen;               /* a scan of it is in the plan, its projections read */
+  int all;                /* keep every column */
+} drv_dk_probe;
+
+/* DuckDB calls these with its own handle only; the extra info is the
+ * probe, found through the API's getter, which the callbacks reach through
+ * a copy kept here (the library stays loaded, RTLD_NODELETE). */
+static void *(*drv_dk_bind_extra)(dk_bind_info);
+
+static void drv_dk_probe_bind(dk_bind_info info) {
+  void *(*get)(dk_bind_info) = __atomic_load_n(&drv_dk_bind_extra, __ATOMIC_ACQUIRE);
+  const drv_dk_probe *p = get ? get(info) : NULL;
+  size_t c;
+  if (!p) return;
+  if (!p->f) {
+    p->api->bind_set_error(info, "osiris_probe functions are internal to osiris");
+    return;
+  }
+  for (c = 0; c < osiris_frame_cols(p->f); c++) {
+    dk_ltype lt = drv_dk_ltype_of(p->api, p->f, c);
+    if (!lt) {
+      p->api->bind_set_error(info, "out of memory");
+      return;
+    }
+    p->api->bind_add_result_column(info, osiris_frame_col_name(p->f, c), lt);
+    p->api->destroy_logical_type(&lt);
+  }
+}
+
+static void drv_dk_probe_init(dk_init_info info) { (void)info; }
+
+/* Never run by EXPLAIN; no rows if a query calls it (bind refuses first). */
+static void drv_dk_probe_scan(dk_fn_info info, dk_chunk out) {
+  (void)info;
+  (void)out; /* a chunk handed to a table function starts with no rows */
+}
+
+/* The "Projections" of the plan's scans of each probe, into its used. */
+static void drv_dk_probe_walk(const osiris_json *node, drv_dk_probe **probes, size_t n) {
+  size_t i, k;
+  const osiris_json *extra, *proj;
+  const char *fn;
+  if (osiris_json_kind_of(node) == OSIRIS_JSON_ARRAY) {
+    for (i = 0; i < osiris_json_size(node); i++) drv_dk_probe_walk(osiris_json_at(node, i), probes, n);
+    return;
+  }
+  if (osiris_json_kind_of(node) != OSIRIS_JSON_OBJECT) return;
+  drv_dk_probe_walk(osiris_json_get(node, "children"), probes, n);
+  extra = osiris_json_get(node, "extra_info");
+  fn = osiris_json_str(osiris_json_get(extra, "Function"));
+  for (i = 0; fn && i < n; i++) {
+    drv_dk_probe *p = probes[i];
+    size_t m;
+    if (!drv_ieq(fn, p->name)) continue;
+    p->seen = 1;
+    proj = osiris_json_get(extra, "Projections");
+    m = osiris_json_kind_of(proj) == OSIRIS_JSON_ARRAY ? osiris_json_size(proj) : 1;
+    if (!proj || (osiris_json_kind_of(proj) != OSIRIS_JSON_ARRAY && !osiris_json_str(proj))) p->all = 1;
+    for (k = 0; k < m && !p->all; k++) {
+      const char *col = osiris_json_str(osiris_json_kind_of(proj) == OSIRIS_JSON_ARRAY ? osiris_json_at(proj, k) : proj);
+      size_t c, nc = osiris_frame_cols(p->f);
+      for (c = 0; col && c < nc && strcmp(osiris_frame_col_name(p->f, c), col) != 0; c++) {}
+      if (!col || c == nc) p->all = 1;
+      else p->used[c] = 1;
+    }
+  }
+}
+
+/* Plan sql over probes standing for the n distinct input frames (names[j]
+ * of frame of[j], nn of them); used[i] is then NULL (every column of
+ * frame i) or an owned mask.  Any doubt gives NULL; only running out of
+ * memory fails (OSIRIS_ENOMEM). */
+static osiris_rc drv_dk_project(drv_dk_session *ss, const char *sql, const osiris_frame *const *frames,
+                           size_t n, const char *const *names, const size_t *of, size_t nn,
+                           unsigned char **used) {
+  drv_dk_probe **probes = NULL;
+  dk_extracted ex = NULL;
+  dk_result res;
+  osiris_json *plan = NULL;
+  osiris_buf q = {0};
+  size_t i, views = 0;
+  int ok = n > 0 && n <= 64;
+  osiris_rc rc = OSIRIS_OK;
+  char err[256];
+
+  for (i = 0; i < n; i++) used[i] = NULL;
+  memset(&res, 0, sizeof res);
+  if (ok && ss->api.extract_statements(ss->con, sql, &ex) != 1) ok = 0;
+  if (ex) ss->api.destroy_extracted(&ex);
+  __atomic_store_n(&drv_dk_bind_extra, ss->api.bind_get_extra_info, __ATOMIC_RELEASE);
+  if (ok && !(probes = osiris_calloc(n, sizeof *probes))) ok = 0, rc = OSIRIS_ENOMEM;
+  for (i = 0; ok && i < n; i++) {
+    dk_tfunc tf;
+    drv_dk_probe *p = osiris_calloc(1, sizeof *p);
+    if (!p || !(p->used = osiris_calloc(osiris_frame_cols(frames[i]) + 1, 1))) {
+      if (p) osiris_free(p);
+      ok = 0;
+      rc = OSIRIS_ENOMEM;
+      break;
+    }
+    p->api = &ss->api;
+    p->f = frames[i];
+    snprintf(p->name, sizeof p->name, "osiris_probe_%zu", i);
+    probes[i] = p;
+    if (!(tf = ss->api.create_table_function())) {
+      ok = 0;
+      break;
+    }
+    ss->api.table_function_set_name(tf, p->name);
+    ss->api.table_function_set_extra_info(tf, p, NULL); /* freed below, after the session */
+    ss->api.table_function_set_bind(tf, drv_dk_probe_bind);
+    ss->api.table_function_set_init(tf, drv_dk_probe_init);
+    ss->api.table_function_set_function(tf, drv_dk_probe_scan);
+    ss->api.table_function_supports_projection_pushdown(tf, true);
+    if (ss->api.register_table_function(ss->con, tf) != DK_OK) ok = 0;
+    ss->api.destroy_table_function(&tf);
+  }
+  for (i = 0; ok && i < nn; i++, views++) {
+    q.len = 0;
+    osiris_buf_puts(&q, "CREATE TEMP VIEW ");
+    drv_buf_ident(&q, names[i]);
+    osiris_buf_puts(&q, " AS FROM ");
+    osiris_buf_puts(&q, probes[of[i]]->name);
+    osiris_buf_puts(&q, "()");
+    if (q.oom) rc = OSIRIS_ENOMEM;
+    if (q.oom || drv_dk_exec(ss, q.p, err, sizeof err) != OSIRIS_OK) ok = 0;
+  }
+  if (ok) {
+    q.len = 0;
+    osiris_buf_puts(&q, "EXPLAIN (FORMAT JSON) ");
+    osiris_buf_puts(&q, sql);
+    if (q.oom) rc = OSIRIS_ENOMEM;
+    if (q.oom || ss->api.query(ss->con, q.p, &res) != DK_OK) ok = 0;
+  }
+  if (ok) {
+    dk_chunk ch = ss->api.fetch_chunk(res);
+    if (ch && ss->api.column_count(&res) == 2 && ss->api.data_chunk_get_size(ch) >= 1) {
+      const dk_string *s = ss->api.vector_get_data(ss->api.data_chunk_get_vector(ch, 1));
+      size_t len;
+      const char *text = drv_dk_str(&s[0], &len);
+      if (osiris_json_parse(text, len, &plan, NULL, 0) == OSIRIS_ENOMEM) rc = OSIRIS_ENOMEM;
+    }
+    if (ch) ss->api.destroy_data_chunk(&ch);
+    ok = plan != NULL;
+  }
+  ss->api.destroy_result(&res);
+  if (ok) {
+    drv_dk_probe_walk(plan, probes, n);
+    for (i = 0; i < n; i++)
+      if (probes[i]->seen && !probes[i]->all) {
+        used[i] = probes[i]->used;
+        probes[i]->used = NULL;
+      }
+  }
+  osiris_json_free(plan);
+  for (i = 0; i < views; i++) {
+    q.len = 0;
+    osiris_buf_puts(&q, "DROP VIEW ");
+    drv_buf_ident(&q, names[i]);
+    if (q.oom) rc = OSIRIS_ENOMEM;
+    else (void)drv_dk_exec(ss, q.p, err, sizeof err);
+  }
+  osiris_buf_free(&q);
+  for (i = 0; probes && i < n; i++)
+    if (probes[i]) {
+      probes[i]->f = NULL;
+      osiris_free(probes[i]->used);
+      probes[i]->used = NULL;
+    }
+  /* The probe structs stay with DuckDB's functions until the session ends:
+   * drv_dk_close frees them (ss->probes). */
+  ss->probes = probes;
+  ss->nprobes = probes ? n : 0;
+  if (rc)
+    for (i = 0; i < n; i++) osiris_free(used[i]), used[i] = NULL;
   return rc;
 }
 
@@ -3542,33 +3794,63 @@ static osiris_rc drv_dk_tmpdir(osiris_step *s, char **out) {
   return OSIRIS_OK;
 }
 
+/* Debug log: the columns of input name the query reads. */
+static void drv_dk_log_projection(osiris_step *s, const char *name, const osiris_frame *f,
+                                  const unsigned char *used) {
+  size_t c, k = 0, nc = osiris_frame_cols(f);
+  for (c = 0; c < nc; c++) k += !used || used[c];
+  osiris_step_log(s, 1, "duckdb: the query reads %zu of the %zu columns of %s%s", k, nc, name,
+                  k < nc ? "; the others are loaded as NULL" : "");
+}
+
 /* Load the step's inputs: a table per distinct frame (streamed batch by
- * batch when the runner streams the one input), views for other names. */
-static osiris_rc drv_dk_load_inputs(drv_dk_session *ss, osiris_step *s, double *rows_read, char *err,
-                                    size_t cap) {
-  size_t i, j, n = osiris_step_input_count(s);
+ * batch when the runner streams the one input), views for other names;
+ * only the columns the query reads are filled (drv_dk_project). */
+static osiris_rc drv_dk_load_inputs(drv_dk_session *ss, osiris_step *s, const char *query,
+                                    double *rows_read, char *err, size_t cap) {
+  size_t i, j, n = osiris_step_input_count(s), nf = 0;
+  const osiris_frame *frames[64] = {NULL};
+  const char *names[64] = {NULL};
+  size_t of[64] = {0}, first_of[64] = {0};
+  unsigned char *used[64] = {NULL};
   drv_dk_loader ld;
   osiris_rc rc = OSIRIS_OK;
   *rows_read = 0;
   memset(&ld, 0, sizeof ld);
+  if (n > 64) {
+    snprintf(err, cap, "at most 64 inputs");
+    return OSIRIS_ELIMIT;
+  }
   if (n && osiris_step_streamed(s)) {
     const osiris_frame *b = NULL;
     const char *first = NULL, *name = NULL;
     int64_t done = 0;
     rc = osiris_step_next(s, &b);
+    for (i = 0; i < n; i++) {
+      (void)osiris_step_input(s, i, &names[i]); /* all one stream: names only */
+      of[i] = 0;
+    }
+    used[0] = NULL;
+    if (!rc && b) rc = drv_dk_project(ss, query, &b, 1, names, of, n, used);
+    if (!rc && b) {
+      drv_dk_log_projection(s, names[0] ? names[0] : "the input", b, used[0]);
+      if (used[0]) rc = osiris_step_input_columns(s, used[0], osiris_frame_cols(b));
+    }
+    if (rc == OSIRIS_ENOMEM) snprintf(err, cap, "out of memory");
     if (!rc && b) rc = drv_dk_loader_begin(ss, &ld, "osiris_input_0", b, err, cap);
     while (!rc && b) {
-      rc = drv_dk_append(&ss->api, ld.app, b, ld.chunk, err, cap);
+      rc = drv_dk_append(&ss->api, ld.app, b, used[0], ld.chunk, err, cap);
       done += (int64_t)osiris_frame_rows(b);
       *rows_read += (double)osiris_frame_rows(b);
       osiris_step_progress(s, done);
       if (!rc) rc = osiris_step_next(s, &b);
     }
+    osiris_free(used[0]);
     if (!rc) rc = drv_dk_loader_close(ss, &ld, err, cap);
     drv_dk_loader_end(ss, &ld);
     if (rc == OSIRIS_ECANCEL && !err[0]) snprintf(err, cap, "the upstream step failed or the run was interrupted");
     for (i = 0; !rc && i < n; i++) {
-      (void)osiris_step_input(s, i, &name); /* all consumed: names only */
+      name = names[i];
       if (!name) continue;
       if (!first) {
         osiris_buf q = {0};
@@ -3583,27 +3865,35 @@ static osiris_rc drv_dk_load_inputs(drv_dk_session *ss, osiris_step *s, double *
     }
     return rc;
   }
-  for (i = 0; i < n && !rc; i++) {
-    const char *name = NULL, *prev = NULL;
-    const osiris_frame *f = osiris_step_input(s, i, &name);
-    if (!f || !name) {
+  for (i = 0; i < n; i++) {
+    const osiris_frame *f = osiris_step_input(s, i, &names[i]);
+    if (!f || !names[i]) {
       snprintf(err, cap, "upstream input %zu is missing", i);
       return OSIRIS_EINVAL;
     }
-    for (j = 0; j < i && !prev; j++) {
-      const char *pn = NULL;
-      if (osiris_step_input(s, j, &pn) == f) prev = pn;
+    for (j = 0; j < nf && frames[j] != f; j++) {}
+    if (j == nf) {
+      frames[nf] = f;
+      first_of[nf++] = i;
     }
-    if (prev) {
-      rc = drv_dk_alias(ss, name, prev, err, cap);
+    of[i] = j;
+  }
+  if (nf) rc = drv_dk_project(ss, query, frames, nf, names, of, n, used);
+  if (rc) snprintf(err, cap, "out of memory");
+  for (i = 0; i < n && !rc; i++) {
+    const osiris_frame *f = frames[of[i]];
+    if (first_of[of[i]] != i) {
+      rc = drv_dk_alias(ss, names[i], names[first_of[of[i]]], err, cap);
       continue;
     }
     *rows_read += (double)osiris_frame_rows(f);
-    rc = drv_dk_loader_begin(ss, &ld, name, f, err, cap);
-    if (!rc) rc = drv_dk_append(&ss->api, ld.app, f, ld.chunk, err, cap);
+    drv_dk_log_projection(s, names[i], f, used[of[i]]);
+    rc = drv_dk_loader_begin(ss, &ld, names[i], f, err, cap);
+    if (!rc) rc = drv_dk_append(&ss->api, ld.app, f, used[of[i]], ld.chunk, err, cap);
     if (!rc) rc = drv_dk_loader_close(ss, &ld, err, cap);
     drv_dk_loader_end(ss, &ld);
   }
+  for (j = 0; j < nf; j++) osiris_free(used[j]);
   return rc;
 }
 
@@ -3635,7 +3925,7 @@ static osiris_rc drv_dk_run(osiris_step *s) {
     osiris_step_log(s, 1, "duckdb: %s (DuckDB %s), threads=%s, memory_limit=%s, temp_directory=%s",
                     ss.lib, ss.api.library_version(), threads > 0 ? "set" : "default",
                     memory_limit ? memory_limit : "default", tmpdir ? tmpdir : "default");
-    rc = drv_dk_load_inputs(&ss, s, &rows_read, err, sizeof err);
+    rc = drv_dk_load_inputs(&ss, s, query, &rows_read, err, sizeof err);
   }
   if (!rc) rc = drv_dk_exec(&ss, "SET lock_configuration = true", err, sizeof err);
   if (!rc) rc = drv_dk_prepare(&ss, query, &st, 1, err, sizeof err);

@@ -4544,7 +4544,10 @@ const char *osiris_frame_format(const osiris_frame *f, size_t col, size_t row, c
  * there (other rows, field counts, a value no longer of its column's type,
  * invalid UTF-8, and when it reads to the end, another size or mtime) fails
  * the read with OSIRIS_EIO "changed while being read" instead of building a
- * frame from two versions of the file.  Empty fields are NULL, so "" and an
+ * frame from two versions of the file.  A column the on_rows side says no
+ * one reads (column_used, asked per batch: a streamed consumer's
+ * projection) is NULL in the batches built after, its values not
+ * converted (nor re-checked).  Empty fields are NULL, so "" and an
  * absent value read back the same; blank lines (and lines starting with
  * the comment character, when one is set) hold no record and are
  * skipped (the writer quotes a lone empty field so it never writes
@@ -5346,6 +5349,12 @@ static osiris_rc cs_build(cs_reader *r, const osiris_csv_opts *o, cs_table *t,
     t->ends = r->ends;
     t->rows = pending;
     for (k = 0; k < f->ncols && !rc; k++) {
+      if (o->column_used && !o->column_used(o->on_rows_user, k)) {
+        size_t j;
+        rc = fr_col_reserve(&f->cols[k], f->cols[k].n + pending);
+        for (j = 0; j < pending && !rc; j++) rc = fr_col_push_null(&f->cols[k]);
+        continue;
+      }
       rc = cs_fill(t, sel[k], &f->cols[k], c_locale);
       if (rc == OSIRIS_EIO)
         return cs_changed(r, "a value of column '%s' is no longer %s", f->cols[k].name,
@@ -12156,6 +12165,8 @@ typedef struct rn_pipe {
   int final_taken;      /* the producer's last frame went downstream */
   int64_t rows;         /* rows handed downstream */
   int64_t batches;      /* batches the consumer received */
+  unsigned char *used;  /* the consumer's projection (osiris_step_input_columns), or NULL */
+  size_t nused;
   osiris_step *producer;
   os_err producer_err;
 } rn_pipe;
@@ -12281,6 +12292,35 @@ osiris_rc osiris_step_gather(osiris_step *s, const osiris_frame **all) {
 }
 
 int osiris_step_streamed(const osiris_step *s) { return s && s->in_pipe != NULL; }
+
+osiris_rc osiris_step_input_columns(osiris_step *s, const unsigned char *used, size_t n) {
+  rn_pipe *p = s ? s->in_pipe : NULL;
+  unsigned char *mask;
+  size_t c, k = 0;
+  if (!s || (n && !used)) return OSIRIS_EINVAL;
+  if (!p) return OSIRIS_OK;
+  mask = os_malloc(n ? n : 1);
+  if (!mask) return OSIRIS_ENOMEM;
+  for (c = 0; c < n; c++) k += mask[c] = used[c] != 0;
+  pthread_mutex_lock(&p->mu);
+  os_free(p->used);
+  p->used = mask;
+  p->nused = n;
+  pthread_mutex_unlock(&p->mu);
+  osiris_step_log(s, 1, "reads %zu of the %zu columns of its streamed input; step %s builds only those",
+                  k, n, s->run->mf->steps[p->producer->index].id);
+  return OSIRIS_OK;
+}
+
+int osiris_step_output_column_used(osiris_step *s, size_t col) {
+  rn_pipe *p = s ? s->out_pipe : NULL;
+  int used = 1;
+  if (!p) return 1;
+  pthread_mutex_lock(&p->mu);
+  if (p->used && col < p->nused) used = p->used[col];
+  pthread_mutex_unlock(&p->mu);
+  return used;
+}
 
 /* A file under <run>/artifacts/ is an artifact (its run-relative path);
  * anything else a step writes is an output.  (In a worker the session
@@ -13626,6 +13666,7 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
     rb = OSIRIS_OK;
   }
   for (i = 0; i < p.count; i++) osiris_frame_free(p.q[(p.head + i) % RN_PIPE_DEPTH]);
+  os_free(p.used);
   pthread_cond_destroy(&p.cv);
   pthread_mutex_destroy(&p.mu);
   return run->rc ? run->rc : ra ? ra : rb;

@@ -321,6 +321,11 @@ typedef struct osiris_csv_opts {
    * file lacks is OSIRIS_EINVAL; applies with infer_types 0 too. */
   const char *const *dtype_cols;
   const osiris_type *dtype_types;
+  /* reader, with on_rows: when set, asked before each batch for each
+   * column of the frame (by index, called with on_rows_user); a column it
+   * answers 0 for is NULL in that batch, its values neither converted nor
+   * checked against the column's type (see osiris_step_input_columns). */
+  int (*column_used)(void *user, size_t col);
 } osiris_csv_opts;
 
 /* Read a CSV file into a new frame (owned by the caller).  The file is
@@ -569,6 +574,19 @@ osiris_rc osiris_step_gather(osiris_step *s, const osiris_frame **all);
 /* 1 when the step's input arrives as a stream (its row count is known only
  * at the end), 0 when it is one frame. */
 int osiris_step_streamed(const osiris_step *s);
+/* Projection of a streamed input.  A consumer that has seen the first
+ * batch may say which of its columns it reads at all: used[c] nonzero for
+ * each column c it reads, n the batch's column count.  The producer may
+ * then leave every other column NULL in the batches it builds afterwards
+ * (the columns and their types stay the same), so values nobody reads are
+ * not converted and carried.  A consumer that says so must not look at
+ * the values of the other columns.  OSIRIS_OK and nothing happens when the
+ * input is not streamed. */
+osiris_rc osiris_step_input_columns(osiris_step *s, const unsigned char *used, size_t n);
+/* Producer: 0 when column col of its output is read by no one (its
+ * streamed consumer said so with osiris_step_input_columns), else 1.  May
+ * change from 1 to 0 while the step runs; cheap enough to ask per batch. */
+int osiris_step_output_column_used(osiris_step *s, size_t col);
 
 /* 1 once the run was asked to stop (SIGINT); long drivers poll it. */
 int osiris_step_cancelled(const osiris_step *s);

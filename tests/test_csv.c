@@ -1935,6 +1935,63 @@ static void test_dtype(void) {
   CHECK(strstr(errbuf, "dtype names column 'score', which the file does not have") != NULL);
 }
 
+/* column_used: a column a streamed consumer does not read is NULL in the
+ * batches built once the reader is told so; the others are whole.  The
+ * index is the frame's column (after `columns` picked and ordered them). */
+typedef struct col_mask {
+  acc_rows acc;
+  size_t asked, unused_col; /* calls so far; the column said unused after the first batch */
+} col_mask;
+static int mask_used(void *user, size_t col) {
+  col_mask *m = user;
+  m->asked++;
+  return !(col == m->unused_col && m->acc.calls >= 1);
+}
+static osiris_rc mask_on_rows(void *user, osiris_frame *f) { return acc_on_rows(&((col_mask *)user)->acc, f); }
+static void test_column_used(void) {
+  static const char *const pick[] = {"note", "id", NULL};
+  osiris_csv_opts o = dopts();
+  osiris_frame *f = NULL, *all;
+  col_mask m;
+  size_t i, n = 3 * CS_BATCH_ROWS + 5, bad = 0;
+  FILE *fp = fopen(tpath("colused.csv"), "w");
+  CHECK(fp != NULL);
+  if (!fp) return;
+  fprintf(fp, "id,amount,note\n");
+  for (i = 0; i < n; i++) fprintf(fp, "%zu,%zu,note %zu\n", i, i * 2, i);
+  fclose(fp);
+  for (int pass = 0; pass < 2; pass++) {
+    size_t note = pass ? 0 : 2, id = pass ? 1 : 0;
+    memset(&m, 0, sizeof m);
+    m.acc.take = 1;
+    m.unused_col = note;
+    o = dopts();
+    o.columns = pass ? pick : NULL;
+    o.on_rows = mask_on_rows;
+    o.on_rows_user = &m;
+    o.column_used = mask_used;
+    CHECK_RC(osiris_csv_read(tpath("colused.csv"), &o, &f, errbuf, sizeof errbuf), OSIRIS_OK);
+    if (!f) continue;
+    all = m.acc.all;
+    if (all) CHECK(fr_concat(all, f) == OSIRIS_OK);
+    else all = f, f = NULL;
+    CHECK(osiris_frame_rows(all) == n);
+    CHECK(m.asked >= 4);
+    for (i = 0, bad = 0; i < osiris_frame_rows(all); i++) {
+      char want[64];
+      snprintf(want, sizeof want, "note %zu", i);
+      if (osiris_frame_get_int64(all, id, i) != (int64_t)i) bad++;
+      if (i < CS_BATCH_ROWS ? !text_is(all, note, i, want) : !osiris_frame_is_null(all, note, i)) bad++;
+      if (!pass && osiris_frame_get_int64(all, 1, i) != (int64_t)(2 * i)) bad++;
+    }
+    CHECK(bad == 0);
+    CHECK(osiris_frame_col_type(all, note) == OSIRIS_TYPE_STRING);
+    osiris_frame_free(all);
+    osiris_frame_free(f);
+    f = NULL;
+  }
+}
+
 /* osiris_csv_read_mem gives the frame osiris_csv_read gives for the same
  * bytes, and names the buffer in its errors. */
 static void test_read_mem(void) {
@@ -2043,6 +2100,7 @@ int main(void) {
   RUN(test_comment);
   RUN(test_dtype);
   RUN(test_read_mem);
+  RUN(test_column_used);
   RUN(test_fuzz_found);
 #ifdef OSIRIS_FAULT_INJECTION
   RUN(test_alloc_failures);

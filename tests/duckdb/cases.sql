@@ -99,6 +99,19 @@ PIVOT (SELECT coalesce(director, '?') AS director, year > 2000 AS recent FROM df
 FROM df_movies SELECT id, title WHERE id IN (1, 4) ORDER BY id
 -- case: lists
 SELECT unnest([1, 2, 3]) AS x, list_transform([1, 2], v -> v * 2) AS doubled, {'a': 7}.a AS field
+-- case: natural_join
+SELECT * FROM df_movies NATURAL JOIN (SELECT id, name FROM df_people) ORDER BY ALL
+-- case: row_struct
+SELECT m AS whole_row FROM df_movies m WHERE id < 4 ORDER BY id
+-- case: columns_regex
+SELECT COLUMNS('^(id|ti)') FROM df_movies ORDER BY id
+-- case: count_only
+SELECT count(*) AS n FROM df_movies
+-- case: exists_subquery
+SELECT name FROM df_people p WHERE EXISTS (SELECT 1 FROM df_movies m WHERE m.id = p.movie_id AND m.seen)
+ORDER BY name
+-- case: filter_only_column
+SELECT id FROM df_movies WHERE director IS NULL OR title ILIKE '%night%' ORDER BY id
 -- case: single_df single
 SELECT count(*) AS n, avg(rating) AS a, min(released) AS first_release FROM df
 -- case: single_input_df single
