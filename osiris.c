@@ -4621,6 +4621,8 @@ typedef struct cs_reader {
   size_t ntxt, txt_cap;
   uint64_t *ends;   /* end offset in txt of each kept field, row-major */
   size_t nends, ends_cap;
+  const unsigned char *skip; /* by field of a record: 1 when its text is not kept (it reads as empty) */
+  size_t nskip;
   os_err *err;
 } cs_reader;
 
@@ -4722,7 +4724,8 @@ static osiris_rc cs_record(cs_reader *r, int *got) {
   }
   r->rec_line = line;
   for (;;) {
-    size_t start;
+    size_t start, fld = r->nends - mark;
+    const int keep = !(fld < r->nskip && r->skip[fld]);
     if (p[i] == '"') {
       size_t qline = line;
       i++;
@@ -4737,12 +4740,10 @@ static osiris_rc cs_record(cs_reader *r, int *got) {
         }
         seg = (size_t)(q - (p + i));
         line += cs_count_lines(p + i, seg);
-        rc = cs_put_txt(r, &w, p + i, seg);
-        if (rc) goto fail;
+        if (keep && (rc = cs_put_txt(r, &w, p + i, seg)) != OSIRIS_OK) goto fail;
         i += seg + 1;
         if (i < n && p[i] == '"') {
-          rc = cs_put_txt(r, &w, "\"", 1);
-          if (rc) goto fail;
+          if (keep && (rc = cs_put_txt(r, &w, "\"", 1)) != OSIRIS_OK) goto fail;
           i++;
           continue;
         }
@@ -4762,8 +4763,7 @@ static osiris_rc cs_record(cs_reader *r, int *got) {
     start = i;
     i = cs_scan_text(r, p, i);
     if (i == n && !eof) goto more;
-    rc = cs_put_txt(r, &w, p + start, i - start);
-    if (rc) goto fail;
+    if (keep && (rc = cs_put_txt(r, &w, p + start, i - start)) != OSIRIS_OK) goto fail;
     rc = cs_push_end(r, w);
     if (rc) goto fail;
     if (i < n && p[i] == delim) {
@@ -5321,8 +5321,9 @@ static osiris_rc cs_changed(cs_reader *r, const char *fmt, ...) {
 /* The records of pass 1 kept as the frame: skip_rows and the header are
  * read past again, then the nrows data rows go into f a batch at a time,
  * handed to on_rows between batches. */
-static osiris_rc cs_build(cs_reader *r, const osiris_csv_opts *o, cs_table *t,
-                          const size_t *sel, osiris_frame *f, size_t nrows, locale_t c_locale) {
+static osiris_rc cs_build_rows(cs_reader *r, const osiris_csv_opts *o, cs_table *t,
+                               const size_t *sel, osiris_frame *f, size_t nrows, locale_t c_locale,
+                               unsigned char *keep, unsigned char *skip) {
   size_t skipped = 0, built = 0, pending = 0, k;
   int header = o->header, got;
   osiris_rc rc = cs_rewind(r);
@@ -5330,6 +5331,15 @@ static osiris_rc cs_build(cs_reader *r, const osiris_csv_opts *o, cs_table *t,
   r->ntxt = r->nends = 0;
   while (!rc && built < nrows) {
     size_t mark = r->nends, wmark = r->ntxt, nf;
+    if (pending == 0 && keep) { /* a batch starts: which columns it builds */
+      memset(skip, 1, t->ncols);
+      for (k = 0; k < f->ncols; k++) {
+        keep[k] = o->column_used(o->on_rows_user, k) != 0;
+        if (keep[k]) skip[sel[k]] = 0;
+      }
+      r->skip = skip;
+      r->nskip = t->ncols;
+    }
     rc = cs_next(r, &got);
     if (rc == OSIRIS_EPARSE) rc = cs_changed(r, "%s", r->err->msg);
     if (rc) break;
@@ -5349,7 +5359,7 @@ static osiris_rc cs_build(cs_reader *r, const osiris_csv_opts *o, cs_table *t,
     t->ends = r->ends;
     t->rows = pending;
     for (k = 0; k < f->ncols && !rc; k++) {
-      if (o->column_used && !o->column_used(o->on_rows_user, k)) {
+      if (keep && !keep[k]) {
         size_t j;
         rc = fr_col_reserve(&f->cols[k], f->cols[k].n + pending);
         for (j = 0; j < pending && !rc; j++) rc = fr_col_push_null(&f->cols[k]);
@@ -5377,6 +5387,30 @@ static osiris_rc cs_build(cs_reader *r, const osiris_csv_opts *o, cs_table *t,
                        osiris_rc_name(rc));
     }
   }
+  return rc;
+}
+
+/* cs_build_rows, with the columns of each batch (keep, per frame column)
+ * and the fields whose text pass 2 need not keep (skip, per field of the
+ * file) when o->column_used asks. */
+static osiris_rc cs_build(cs_reader *r, const osiris_csv_opts *o, cs_table *t,
+                          const size_t *sel, osiris_frame *f, size_t nrows, locale_t c_locale) {
+  unsigned char *keep = NULL, *skip = NULL;
+  osiris_rc rc;
+  if (o->column_used) {
+    keep = os_malloc(f->ncols + 1);
+    skip = os_malloc(t->ncols + 1);
+    if (!keep || !skip) {
+      os_free(keep);
+      os_free(skip);
+      return os_fail(r->err, OSIRIS_ENOMEM, "out of memory");
+    }
+  }
+  rc = cs_build_rows(r, o, t, sel, f, nrows, c_locale, keep, skip);
+  r->skip = NULL;
+  r->nskip = 0;
+  os_free(keep);
+  os_free(skip);
   return rc;
 }
 
