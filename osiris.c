@@ -5426,6 +5426,7 @@ static osiris_rc cs_read(const char *path, const char *data, size_t len, const o
   char **names = NULL;
   size_t *sel = NULL, *na_len = NULL;
   unsigned *alive = NULL;
+  unsigned char *dead = NULL; /* pass 1: columns whose values no longer matter (r.skip) */
   size_t ncols = 0, nsel = 0, nrows = 0, skipped = 0, k;
   int have_cols = 0;
   osiris_frame *f = NULL;
@@ -5498,7 +5499,8 @@ static osiris_rc cs_read(const char *path, const char *data, size_t len, const o
       ncols = r.nends;
       names = os_calloc(ncols, sizeof(char *));
       alive = os_calloc(ncols, sizeof(unsigned));
-      if (!names || !alive) {
+      dead = os_calloc(ncols + 1, 1);
+      if (!names || !alive || !dead) {
         rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
         goto done;
       }
@@ -5541,8 +5543,15 @@ static osiris_rc cs_read(const char *path, const char *data, size_t len, const o
       t.ends = r.ends;
       cs_infer_row(&t, alive);
     }
+    /* A column no type is left for (or none is inferred) is text whatever
+     * follows: the rest of pass 1 keeps no text of it. */
+    for (k = 0; k < ncols; k++) dead[k] = !(o->infer_types || o->dtype_cols) || !(alive[k] & CS_T_ALL);
+    r.skip = dead;
+    r.nskip = ncols;
     nrows++;
   }
+  r.skip = NULL;
+  r.nskip = 0;
 
   /* The selected columns, in the order asked for. */
   if (o->columns) {
@@ -5639,6 +5648,7 @@ done:
     for (k = 0; k < ncols; k++) os_free(names[k]);
   os_free(names);
   os_free(alive);
+  os_free(dead);
   os_free(sel);
   os_free(na_len);
   if (r.fd >= 0) close(r.fd);
