@@ -15,6 +15,7 @@
 #   - A failure in one branch while the other is held: the held branch is
 #     still reported (step_complete once released), the steps after the
 #     failure are skipped, exit 1, status.json names the failed step.
+#   - Ctrl-C while both branches are held ends both; the rest is skipped.
 #   - --sandbox local --jobs 4: the same outputs and per-step events as a
 #     local run (runs diff equivalent), the worker ran branches at once.
 #   - --jobs usage errors (exit 2).
@@ -247,6 +248,31 @@ for l in open(sys.argv[1]):
         print(e["reason"])' "$run/events.jsonl")" "skipped because of read_b"
 assert_not_contains "$run/events.jsonl" '"event":"step_start","step_id":"sum_a"'
 assert_no_file out/a.csv
+
+# ------------------------------------------------------------- Ctrl-C
+# Both branches held in open(): one SIGINT must end both (the one the
+# signal lands on, and the other woken by the scheduler), exit 1,
+# status.json interrupted, everything after them skipped.
+new_case interrupt
+data
+mkfifo fa.csv fb.csv
+branches p.yaml fa.csv fb.csv
+timeout "$E2E_TIMEOUT" "$OSIRIS" run p.yaml --jobs 2 >run.out 2>run.err </dev/null &
+RUN_PID=$!
+if wait_until 30 run_dir_appears && run=$(the_run) &&
+   wait_until 30 has_event "$run" step_start read_a && wait_until 30 has_event "$run" step_start read_b; then
+  pass "both branches held"
+else
+  fail "both branches should be held"
+fi
+kill -INT "$(pgrep -P "$RUN_PID" -x osiris || echo "$RUN_PID")" 2>/dev/null
+RC=0
+wait "$RUN_PID" || RC=$?
+assert_eq 1 "$RC" "exit 1 after Ctrl-C"
+run=$(the_run)
+assert_eq interrupted "$(json_get "$run/status.json" 'd["reason"]')" "status.json: interrupted"
+steps=$(json_get "$run/run_card.json" '" ".join(s["step_id"]+"="+s["status"] for s in d["steps"])')
+assert_eq "read_a=failed read_b=failed sum_a=skipped sum_b=skipped both=skipped write_a=skipped write_b=skipped write_both=skipped" "$steps" "both held steps stopped, the rest skipped"
 
 # ------------------------------------------------------------- --sandbox local
 new_case sandbox
