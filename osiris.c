@@ -11911,6 +11911,28 @@ done:
  * the producer ends first.  Streamed frames are never whole, so
  * they are never spilled; OSIRIS_FORCE_SPILL or OSIRIS_STREAM=0 turns
  * streaming off.
+ *
+ * Parallel branches (--jobs J, run->jobs; 0: the online cores): with J > 1
+ * the calling thread schedules (rn_sched_run) and up to J units (a step,
+ * or a streamed pair) run at once, each in a thread of its own, starting
+ * in run order as soon as every need has succeeded; with J = 1 the steps
+ * run one after another in the calling thread, as they always did.  What
+ * step threads share is under run->mu (rn_lock: the run's first failure,
+ * steps_completed, consumers_left and the frame of a step that has
+ * ended, the start/end marks of the run card) or under the session's lock
+ * (event, metric and log lines, noted keys); everything else in
+ * run->st[i] belongs to the thread running step i until the scheduler has
+ * joined it.  Each step's own events keep the order they have in a serial
+ * run; the lines of steps that run at once interleave, and runs diff
+ * compares per step.  After the first failure nothing new starts; the
+ * units still running finish and are reported as they ended (a failure
+ * does not cancel them: only Ctrl-C or a timeout does, through the
+ * context's cancel flag); then step_skipped for the rest.  Memory: each
+ * frame is spilled by the same rule as in a serial run (so the artifacts
+ * are the same whatever J is), and while the frames kept in memory add up
+ * to more rows than one frame may hold, no second unit starts.  The
+ * sandbox worker gets J in prepare and, with J > 1, runs every step on the
+ * first exec_step; the host mirrors the lines it sends, step by step.
  * ====================================================================== */
 
 typedef enum rn_status {
@@ -14360,8 +14382,9 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
           rc = run->source_manifest ? rn_load(run, &err) : OSIRIS_ENOMEM;
         }
         if (!rc) rc = rn_wd_setup(run, 0, &err); /* the steps' own bounds */
-        /* the host's --jobs; 0 or absent: this machine's cores */
-        run->jobs = rn_jobs((int)osiris_json_int(osiris_json_get(cmd, "jobs"), 0));
+        /* the host's --jobs, 0: this machine's cores; absent (a host
+         * from before --jobs): one step at a time, as that host expects */
+        run->jobs = rn_jobs((int)osiris_json_int(osiris_json_get(cmd, "jobs"), 1));
         if (!rc) rc = rn_prepare_exec(run, &err);
         if (rc) {
           rn_set_error(run, rc, NULL, "preflight_failed", err.msg);

@@ -841,6 +841,10 @@ osiris_rc osiris_runs_diff(osiris_ctx *ctx, const char *run_a, const char *run_b
  * truncated; a host that lost out_fd's stream reads the rest there).
  * The manifest's steps[i].timeout bounds each step here (step_timeout
  * event, then step_failed); the run's own bound is the host's to keep.
+ * prepare's "jobs" is osiris_run_opts.jobs (absent: 1, 0: this machine's
+ * cores; the response says the value used); with more than 1 the first
+ * exec_step runs every step, up to jobs at once, and each exec_step is
+ * answered from its step's outcome.
  * Returns OSIRIS_OK when every command succeeded; OSIRIS_EIO when
  * worker.out cannot be created. */
 osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path,
