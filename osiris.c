@@ -13646,6 +13646,7 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
   sigset_t intr_old;
   const char *ida = run->mf->steps[a].id, *idb = run->mf->steps[b].id;
   size_t i;
+  int streaming; /* p.streaming as seen under the lock: the producer sets it again per batch */
 
   memset(&p, 0, sizeof p);
   ra = rn_step_begin(run, a, &sa, NULL, &p.producer_err);
@@ -13669,10 +13670,11 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
     rn_pipe_wait(&p);
     rn_wake_if_cancelled(run, th);
   }
+  streaming = p.streaming;
   rn_route_interrupts(0, &intr_old);
   pthread_mutex_unlock(&p.mu);
 
-  if (p.streaming) {
+  if (streaming) {
     tb = os_now_ms();
     rb = rn_step_begin(run, b, &sb, &p, &eb);
     if (!rb) rb = rn_step_call(&sb, &eb);
