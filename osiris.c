@@ -13315,13 +13315,41 @@ done:
   return rc;
 }
 
+/* Step idx's cfg gives key, accepted without effect, with a value other
+ * than its default (what rn_note_no_effect notes); 0 when unreadable. */
+static int rn_gives_no_effect_key(osiris_run *run, size_t idx, const char *key) {
+  const osiris_driver *d = osiris_driver_find(run->ctx, run->mf->steps[idx].driver);
+  const osiris_config_key *k = d ? cp_key_find(d, key, 0) : NULL;
+  char *rel = os_asprintf("cfg/%s.json", run->mf->steps[idx].id);
+  char *path = rel ? os_path_join(run->ss.dir, rel) : NULL;
+  osiris_json *cfg = NULL, *dv = NULL;
+  const osiris_json *v;
+  os_err err = {0};
+  int gives = 0;
+  if (!k || !(k->flags & OSIRIS_KEY_NO_EFFECT) || !path || js_read_file(path, &cfg, &err)) goto done;
+  v = osiris_json_get(cfg, key);
+  gives = v != NULL;
+  if (v && k->default_json &&
+      osiris_json_parse(k->default_json, strlen(k->default_json), &dv, NULL, 0) == OSIRIS_OK &&
+      js_equal(dv, v))
+    gives = 0;
+done:
+  osiris_json_free(cfg);
+  osiris_json_free(dv);
+  os_free(path);
+  os_free(rel);
+  return gives;
+}
+
 /* A key the driver accepts without effect (OSIRIS_KEY_NO_EFFECT) is
  * noted once per run, however many steps give it: an event
  * config_key_no_effect and a warning in osiris.log.  A value equal to
- * the key's default is what compile copied in, not a choice: not noted. */
+ * the key's default is what compile copied in, not a choice: not noted.
+ * The step that notes it is the first in run order that gives it, not
+ * the first to get here: with --jobs the same step notes it every time. */
 static osiris_rc rn_note_no_effect(osiris_step *s, os_err *err) {
   osiris_run *run = s->run;
-  size_t j;
+  size_t j, o;
   for (j = 0; j < osiris_json_size(s->config); j++) {
     const char *key = osiris_json_key_at(s->config, j);
     const osiris_config_key *k = cp_key_find(s->driver, key, 0);
@@ -13337,6 +13365,9 @@ static osiris_rc rn_note_no_effect(osiris_step *s, os_err *err) {
       rc = OSIRIS_OK;
     }
     if (same) continue;
+    for (o = 0; o < run->mf->n_steps && run->order[o] != s->index; o++)
+      if (rn_gives_no_effect_key(run, run->order[o], key)) break;
+    if (o < run->mf->n_steps && run->order[o] != s->index) continue; /* an earlier step's */
     ss_lock(&run->ss); /* the steps of a streamed pair begin at once */
     if (!run->noted) run->noted = osiris_json_new(OSIRIS_JSON_OBJECT);
     if (!run->noted) rc = OSIRIS_ENOMEM;

@@ -15,6 +15,8 @@
 #   - A failure in one branch while the other is held: the held branch is
 #     still reported (step_complete once released), the steps after the
 #     failure are skipped, exit 1, status.json names the failed step.
+#   - A key accepted without effect is noted by the same step whatever
+#     ran first.
 #   - Ctrl-C while both branches are held ends both; the rest is skipped.
 #   - --sandbox local --jobs 4: the same outputs and per-step events as a
 #     local run (runs diff equivalent), the worker ran branches at once.
@@ -248,6 +250,59 @@ for l in open(sys.argv[1]):
         print(e["reason"])' "$run/events.jsonl")" "skipped because of read_b"
 assert_not_contains "$run/events.jsonl" '"event":"step_start","step_id":"sum_a"'
 assert_no_file out/a.csv
+
+# ------------------------------------------------------------- noted keys
+# A key accepted without effect is noted once, by the first step in run
+# order that gives it (x), also when another step giving it (y) begins
+# first because x waits for the held step h.
+new_case noted
+data
+mkfifo h.csv
+cat >p.yaml <<'YAML'
+oml_version: "0.1.0"
+name: noted
+steps:
+  - id: h
+    component: filesystem.csv_extractor
+    mode: read
+    needs: []
+    config: {path: h.csv}
+  - id: x
+    component: filesystem.csv_extractor
+    mode: read
+    needs: [h]
+    config: {path: data/a.csv, chunk_size: 500}
+  - id: y
+    component: filesystem.csv_extractor
+    mode: read
+    needs: []
+    config: {path: data/b.csv, chunk_size: 500}
+YAML
+noted_by() {
+  py -c '
+import json, sys
+print(" ".join(e["step_id"] for e in map(json.loads, open(sys.argv[1])) if e["event"] == "config_key_no_effect"))' "$1/events.jsonl"
+}
+for j in 2 1; do
+  rm -rf logs
+  timeout "$E2E_TIMEOUT" "$OSIRIS" run p.yaml --jobs $j >run.out 2>run.err </dev/null &
+  RUN_PID=$!
+  if [ $j = 2 ]; then
+    if wait_until 30 run_dir_appears && wait_until 30 has_event "$(the_run)" step_complete y; then
+      assert_eq 0 "$(index_of "$(the_run)" step_start x)" "--jobs 2: y ran while x waited"
+    else
+      fail "--jobs 2: y should complete while h is held"
+    fi
+  fi
+  feed h.csv data/a.csv
+  RC=0
+  wait "$RUN_PID" || RC=$?
+  assert_eq 0 "$RC" "--jobs $j: exit 0"
+  assert_eq x "$(noted_by "$(the_run)")" "--jobs $j: chunk_size noted once, by x"
+  cp -R "$(the_run)" "run_$j"
+done
+run_osiris runs diff run_1 run_2
+assert_contains "$OUT" "equivalent"
 
 # ------------------------------------------------------------- Ctrl-C
 # Both branches held in open(): one SIGINT must end both (the one the
