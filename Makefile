@@ -15,7 +15,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 UNIT_SRC := $(filter-out tests/test_alloc.c,$(wildcard tests/test_*.c))
 UNIT_BIN := $(patsubst tests/%.c,tests/bin/%,$(UNIT_SRC))
 ASAN_BIN := $(patsubst tests/%.c,tests/bin/asan/%,$(UNIT_SRC))
-TSAN_BIN := tests/bin/tsan/test_stream
+TSAN_BIN := tests/bin/tsan/test_stream tests/bin/tsan/test_jobs
 # The fault-injection variant (OSIRIS_FAULT_INJECTION, under ASan with
 # LeakSanitizer): the Nth allocation fails, for every N.
 FAULT_BIN := tests/bin/fault/test_alloc tests/bin/fault/test_json tests/bin/fault/test_yaml \
@@ -44,7 +44,7 @@ tests/bin/fault/%: tests/%.c $(ENGINE) drivers.c tests/harness.h
 	@mkdir -p tests/bin/fault
 	$(CC) $(WARN) -O1 -g $(SAN) -DOSIRIS_FAULT_INJECTION -I. $(DBINC) -o $@ $< $(LIBS)
 
-# The streamed pair runs two threads: its test also runs under ThreadSanitizer.
+# The streamed pair and --jobs run steps in threads: their tests also run under ThreadSanitizer.
 tests/bin/tsan/%: tests/%.c $(ENGINE) drivers.c tests/harness.h
 	@mkdir -p tests/bin/tsan
 	$(CC) $(WARN) -O1 -g -fsanitize=thread -I. $(DBINC) -o $@ $< $(LIBS)

@@ -11964,6 +11964,28 @@ done:
  * the producer ends first.  Streamed frames are never whole, so
  * they are never spilled; OSIRIS_FORCE_SPILL or OSIRIS_STREAM=0 turns
  * streaming off.
+ *
+ * Parallel branches (--jobs J, run->jobs; 0: the online cores): with J > 1
+ * the calling thread schedules (rn_sched_run) and up to J units (a step,
+ * or a streamed pair) run at once, each in a thread of its own, starting
+ * in run order as soon as every need has succeeded; with J = 1 the steps
+ * run one after another in the calling thread, as they always did.  What
+ * step threads share is under run->mu (rn_lock: the run's first failure,
+ * steps_completed, consumers_left and the frame of a step that has
+ * ended, the start/end marks of the run card) or under the session's lock
+ * (event, metric and log lines, noted keys); everything else in
+ * run->st[i] belongs to the thread running step i until the scheduler has
+ * joined it.  Each step's own events keep the order they have in a serial
+ * run; the lines of steps that run at once interleave, and runs diff
+ * compares per step.  After the first failure nothing new starts; the
+ * units still running finish and are reported as they ended (a failure
+ * does not cancel them: only Ctrl-C or a timeout does, through the
+ * context's cancel flag); then step_skipped for the rest.  Memory: each
+ * frame is spilled by the same rule as in a serial run (so the artifacts
+ * are the same whatever J is), and while the frames kept in memory add up
+ * to more rows than one frame may hold, no second unit starts.  The
+ * sandbox worker gets J in prepare and, with J > 1, runs every step on the
+ * first exec_step; the host mirrors the lines it sends, step by step.
  * ====================================================================== */
 
 typedef enum rn_status {
@@ -11994,6 +12016,10 @@ typedef struct rn_state {
   char *spill_path;       /* absolute artifacts/<id>/output.parquet once spilled */
   int timed_out;          /* a bound fired while it ran (atomic) */
   double start_ms;        /* a remote run's host: when step_start came */
+  uint64_t begin_seq;     /* run->seq at step_start, 0: never started (under run->mu) */
+  uint64_t end_seq;       /* run->seq at its end, 0: not ended (under run->mu) */
+  double begin_off_ms;    /* step_start, ms after the session started */
+  double end_off_ms;      /* its end, ms after the session started */
 } rn_state;
 
 struct osiris_step {
@@ -12054,7 +12080,41 @@ struct osiris_run {
   int install_deps;
   char *sandbox_id;         /* set by a remote adapter once it has one */
   osiris_json *noted;       /* OSIRIS_KEY_NO_EFFECT keys noted so far (a set; under ss_lock) */
+  int jobs;                 /* steps (or streamed pairs) at once; 0: the online cores */
+  pthread_mutex_t mu;       /* what step threads share: rc, error, failed_step, reason,
+                             * steps_completed, consumers_left and frame of a finished
+                             * step, seq (see "Parallel branches" in the banner) */
+  int mu_ready;
+  uint64_t seq;             /* step starts and ends so far (under mu), for the run card */
 };
+
+/* The run's own lock: taken briefly, never while waiting; ss_lock may be
+ * taken inside it, never the other way round. */
+static void rn_lock(osiris_run *run) {
+  if (run->mu_ready) pthread_mutex_lock(&run->mu);
+}
+
+static void rn_unlock(osiris_run *run) {
+  if (run->mu_ready) pthread_mutex_unlock(&run->mu);
+}
+
+/* Step idx began (end 0) or ended (end 1): its place among the run's
+ * starts and ends, and when, for the run card's overlaps.  The host of a
+ * remote run marks the worker's step_start and step_complete/failed. */
+static void rn_mark(osiris_run *run, size_t idx, int end) {
+  rn_state *st = &run->st[idx];
+  double off = os_now_ms() - run->ss.start_ms;
+  rn_lock(run);
+  if (end) {
+    st->end_seq = ++run->seq;
+    st->end_off_ms = off;
+  } else {
+    st->begin_seq = ++run->seq;
+    st->begin_off_ms = off;
+    st->end_seq = 0;
+  }
+  rn_unlock(run);
+}
 
 /* ---------------------------------------------------------- registry */
 
@@ -12412,8 +12472,8 @@ int osiris_step_cancelled(const osiris_step *s) { return os_cancelled(s->run->ct
  * (bound_s: the smaller of --timeout and the pipeline's timeout, counted
  * from the start of the run) and each running step's own (steps[i].timeout,
  * counted from its driver call).  A step registers the thread that runs
- * it for as long as its driver runs (a slot: at most the two steps of a
- * streamed pair at once).  When a bound passes, the watchdog records
+ * it for as long as its driver runs (a slot: two for each of the --jobs
+ * units that may run at once, as a streamed pair runs two).  When a bound passes, the watchdog records
  * which one (timeout_step, timeout_fired_s, then timed_out), cancels the
  * run as Ctrl-C does, and sends RN_WAKE_SIGNAL to every registered
  * thread: its handler does nothing and is installed without SA_RESTART,
@@ -12431,7 +12491,8 @@ int osiris_step_cancelled(const osiris_step *s) { return os_cancelled(s->run->ct
  */
 #define RN_WAKE_SIGNAL SIGURG
 #define RN_WAKE_EVERY_MS 250.0
-#define RN_WD_SLOTS 2
+#define RN_MAX_JOBS 64                     /* --jobs at most */
+#define RN_WD_SLOTS (2 * RN_MAX_JOBS)      /* a streamed pair runs two threads */
 #define RN_REMOTE_GRACE_MS 5000.0 /* a worker that does not stop a step at its bound */
 
 typedef struct rn_wd_slot {
@@ -12756,8 +12817,8 @@ static const char *rn_timeout_source(const osiris_run *run, char *buf, size_t ca
   return run->bound_what ? run->bound_what : "--timeout";
 }
 
-static void rn_set_error(osiris_run *run, osiris_rc rc, const char *step_id, const char *reason,
-                         const char *msg) {
+static void rn_set_error_locked(osiris_run *run, osiris_rc rc, const char *step_id,
+                                const char *reason, const char *msg) {
   char why[OS_ERR_CAP];
   if (run->rc) return; /* the first failure is the one reported */
   /* Stopped by a timeout, not by Ctrl-C: say so, and name the step whose
@@ -12780,6 +12841,24 @@ static void rn_set_error(osiris_run *run, osiris_rc rc, const char *step_id, con
   run->failed_step = step_id ? os_strdup(step_id) : NULL;
   os_free(run->reason);
   run->reason = os_strdup(reason);
+}
+
+/* Record the run's failure unless one is recorded already: steps that
+ * run at once may fail at once, and the first to get here is the one. */
+static void rn_set_error(osiris_run *run, osiris_rc rc, const char *step_id, const char *reason,
+                         const char *msg) {
+  rn_lock(run);
+  rn_set_error_locked(run, rc, step_id, reason, msg);
+  rn_unlock(run);
+}
+
+/* run->rc, read by a step thread while another may set it. */
+static osiris_rc rn_run_rc(osiris_run *run) {
+  osiris_rc rc;
+  rn_lock(run);
+  rc = run->rc;
+  rn_unlock(run);
+  return rc;
 }
 
 /* Materialize the manifest and cfg files into the run directory (the
@@ -13216,6 +13295,7 @@ done:
 static void rn_release_upstream(osiris_run *run, size_t idx) {
   const mf_step *ms = &run->mf->steps[idx];
   size_t k;
+  rn_lock(run); /* two consumers of one frame may end at once */
   for (k = 0; k < ms->n_needs; k++) {
     size_t up = rn_step_index(run->mf, ms->needs[k]);
     if (up == (size_t)-1) continue;
@@ -13224,6 +13304,7 @@ static void rn_release_upstream(osiris_run *run, size_t idx) {
       run->st[up].frame = NULL;
     }
   }
+  rn_unlock(run);
 }
 
 /* Spill (seed "DataFrame lifecycle"): a frame goes to
@@ -13235,19 +13316,25 @@ static int rn_truthy(const char *v) {
   return v && (mk_ieq(v, "1") || mk_ieq(v, "true") || mk_ieq(v, "yes"));
 }
 
-static int rn_should_spill(osiris_run *run, const osiris_frame *f) {
+/* The rows a frame may have and stay in memory; -1: every frame spills. */
+static long long rn_spill_threshold(osiris_run *run) {
   const char *force = osiris_ctx_getenv(run->ctx, "OSIRIS_FORCE_SPILL");
   const char *limit = osiris_ctx_getenv(run->ctx, "OSIRIS_SPILL_THRESHOLD");
   char *end = NULL;
   long long threshold = 100000;
   if (!force) force = osiris_ctx_getenv(run->ctx, "E2B_FORCE_SPILL");
   if (!limit) limit = osiris_ctx_getenv(run->ctx, "E2B_SPILL_THRESHOLD");
-  if (rn_truthy(force)) return 1;
+  if (rn_truthy(force)) return -1;
   if (limit && *limit) {
     long long v = strtoll(limit, &end, 10);
     if (end && !*end && v >= 0) threshold = v;
   }
-  return (long long)osiris_frame_rows(f) > threshold;
+  return threshold;
+}
+
+static int rn_should_spill(osiris_run *run, const osiris_frame *f) {
+  long long threshold = rn_spill_threshold(run);
+  return threshold < 0 || (long long)osiris_frame_rows(f) > threshold;
 }
 
 static osiris_rc rn_spill(osiris_run *run, size_t idx, os_err *err) {
@@ -13312,13 +13399,41 @@ done:
   return rc;
 }
 
+/* Step idx's cfg gives key, accepted without effect, with a value other
+ * than its default (what rn_note_no_effect notes); 0 when unreadable. */
+static int rn_gives_no_effect_key(osiris_run *run, size_t idx, const char *key) {
+  const osiris_driver *d = osiris_driver_find(run->ctx, run->mf->steps[idx].driver);
+  const osiris_config_key *k = d ? cp_key_find(d, key, 0) : NULL;
+  char *rel = os_asprintf("cfg/%s.json", run->mf->steps[idx].id);
+  char *path = rel ? os_path_join(run->ss.dir, rel) : NULL;
+  osiris_json *cfg = NULL, *dv = NULL;
+  const osiris_json *v;
+  os_err err = {0};
+  int gives = 0;
+  if (!k || !(k->flags & OSIRIS_KEY_NO_EFFECT) || !path || js_read_file(path, &cfg, &err)) goto done;
+  v = osiris_json_get(cfg, key);
+  gives = v != NULL;
+  if (v && k->default_json &&
+      osiris_json_parse(k->default_json, strlen(k->default_json), &dv, NULL, 0) == OSIRIS_OK &&
+      js_equal(dv, v))
+    gives = 0;
+done:
+  osiris_json_free(cfg);
+  osiris_json_free(dv);
+  os_free(path);
+  os_free(rel);
+  return gives;
+}
+
 /* A key the driver accepts without effect (OSIRIS_KEY_NO_EFFECT) is
  * noted once per run, however many steps give it: an event
  * config_key_no_effect and a warning in osiris.log.  A value equal to
- * the key's default is what compile copied in, not a choice: not noted. */
+ * the key's default is what compile copied in, not a choice: not noted.
+ * The step that notes it is the first in run order that gives it, not
+ * the first to get here: with --jobs the same step notes it every time. */
 static osiris_rc rn_note_no_effect(osiris_step *s, os_err *err) {
   osiris_run *run = s->run;
-  size_t j;
+  size_t j, o;
   for (j = 0; j < osiris_json_size(s->config); j++) {
     const char *key = osiris_json_key_at(s->config, j);
     const osiris_config_key *k = cp_key_find(s->driver, key, 0);
@@ -13334,6 +13449,9 @@ static osiris_rc rn_note_no_effect(osiris_step *s, os_err *err) {
       rc = OSIRIS_OK;
     }
     if (same) continue;
+    for (o = 0; o < run->mf->n_steps && run->order[o] != s->index; o++)
+      if (rn_gives_no_effect_key(run, run->order[o], key)) break;
+    if (o < run->mf->n_steps && run->order[o] != s->index) continue; /* an earlier step's */
     ss_lock(&run->ss); /* the steps of a streamed pair begin at once */
     if (!run->noted) run->noted = osiris_json_new(OSIRIS_JSON_OBJECT);
     if (!run->noted) rc = OSIRIS_ENOMEM;
@@ -13370,6 +13488,7 @@ static osiris_rc rn_step_begin(osiris_run *run, size_t idx, osiris_step *s, rn_p
   s->index = idx;
   s->in_pipe = in;
   run->st[idx].status = RN_RUNNING;
+  rn_mark(run, idx, 0);
   f = rn_fields();
   if (f) {
     js_set_str(f, "step_id", ms->id);
@@ -13457,7 +13576,7 @@ static osiris_rc rn_step_end(osiris_run *run, size_t idx, osiris_step *s, osiris
     if (streamed)
       osiris_frame_free(s->output);
     else
-      st->frame = s->output;
+      st->frame = s->output; /* read by others only once this step has ended (rn_sched) */
     s->output = NULL;
     f = rn_fields();
     if (f) {
@@ -13486,6 +13605,7 @@ static osiris_rc rn_step_end(osiris_run *run, size_t idx, osiris_step *s, osiris
     ss_event(&run->ss, "stream_complete", f);
   }
   st->duration_ms = os_now_ms() - t0;
+  rn_mark(run, idx, 1);
   rn_release_upstream(run, idx);
   if (rc && __atomic_load_n(&st->timed_out, __ATOMIC_SEQ_CST)) {
     /* a bound fired while it ran: say which, after how long */
@@ -13530,7 +13650,9 @@ static osiris_rc rn_step_end(osiris_run *run, size_t idx, osiris_step *s, osiris
     int64_t processed =
         st->had_frame ? st->rows_out : (st->rows_written ? st->rows_written : st->rows_in);
     st->status = RN_SUCCESS;
+    rn_lock(run);
     run->steps_completed++;
+    rn_unlock(run);
     ss_metric(&run->ss, "rows_processed", (double)processed, "rows", ms->id);
     ss_metric(&run->ss, "step_duration_ms", st->duration_ms, "ms", ms->id);
     ss_metric(&run->ss, "memory_usage_mb", os_peak_rss_mb(), "MB", ms->id);
@@ -13639,6 +13761,7 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
   sigset_t intr_old;
   const char *ida = run->mf->steps[a].id, *idb = run->mf->steps[b].id;
   size_t i;
+  int streaming; /* p.streaming as seen under the lock: the producer sets it again per batch */
 
   memset(&p, 0, sizeof p);
   ra = rn_step_begin(run, a, &sa, NULL, &p.producer_err);
@@ -13662,10 +13785,11 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
     rn_pipe_wait(&p);
     rn_wake_if_cancelled(run, th);
   }
+  streaming = p.streaming;
   rn_route_interrupts(0, &intr_old);
   pthread_mutex_unlock(&p.mu);
 
-  if (p.streaming) {
+  if (streaming) {
     tb = os_now_ms();
     rb = rn_step_begin(run, b, &sb, &p, &eb);
     if (!rb) rb = rn_step_call(&sb, &eb);
@@ -13713,7 +13837,10 @@ static osiris_rc rn_exec_pair(osiris_run *run, size_t a, size_t b) {
   os_free(p.used);
   pthread_cond_destroy(&p.cv);
   pthread_mutex_destroy(&p.mu);
-  return run->rc ? run->rc : ra ? ra : rb;
+  {
+    osiris_rc first = rn_run_rc(run);
+    return first ? first : ra ? ra : rb;
+  }
 
 inline_run:
   ra = rn_step_call(&sa, &p.producer_err);
@@ -13746,10 +13873,218 @@ static void rn_skip_rest(osiris_run *run, const char *failed_id) {
   }
 }
 
+/* ---------------------------------------------------------- scheduler
+ *
+ * --jobs J > 1 (see "Parallel branches" in the banner).  The calling
+ * thread schedules: it starts a unit (a step, or a streamed pair) in a
+ * thread of its own when every need of the step has succeeded, in run
+ * order, while fewer than J units run; it then waits for one to end and
+ * joins it.  Its own view of each step (rn_sched.state) is the only one it
+ * reads: run->st[i] of a running unit is that unit's until it is joined.
+ * After the first failure, or once the run is cancelled, nothing new
+ * starts; what runs finishes (or stops, when cancelled) and is reported as
+ * it ended; the steps never started are skipped.
+ */
+enum { RN_WAITING = 0, RN_CLAIMED, RN_ENDED_OK, RN_ENDED_BAD };
+
+typedef struct rn_unit {
+  struct rn_sched *sc;
+  size_t a;       /* the step, or a streamed pair's producer */
+  size_t b;       /* the pair's consumer, or (size_t)-1 */
+  pthread_t th;
+  int used, done; /* done: under sc->mu */
+  osiris_rc rc;
+} rn_unit;
+
+typedef struct rn_sched {
+  osiris_run *run;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;          /* CLOCK_MONOTONIC: a unit ended */
+  rn_unit unit[RN_MAX_JOBS];
+  unsigned char *state;       /* RN_WAITING..RN_ENDED_BAD per step (this thread's) */
+  size_t running, jobs;
+} rn_sched;
+
+/* J as asked (0: the online cores), within 1..RN_MAX_JOBS. */
+static int rn_jobs(int asked) {
+  long n = asked > 0 ? asked : sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > RN_MAX_JOBS ? RN_MAX_JOBS : (int)n;
+}
+
+static void *rn_unit_main(void *arg) {
+  rn_unit *u = arg;
+  osiris_run *run = u->sc->run;
+  osiris_rc rc = u->b == (size_t)-1 ? rn_exec_step(run, u->a) : rn_exec_pair(run, u->a, u->b);
+  pthread_mutex_lock(&u->sc->mu);
+  u->rc = rc; /* the run's outcome is in run (rn_set_error); kept for debugging */
+  u->done = 1;
+  pthread_cond_broadcast(&u->sc->cv);
+  pthread_mutex_unlock(&u->sc->mu);
+  return NULL;
+}
+
+/* Every need of step i has succeeded (needs naming no step are ignored,
+ * as rn_resolve_inputs does). */
+static int rn_sched_ready(const rn_sched *sc, size_t i) {
+  const mf_step *ms = &sc->run->mf->steps[i];
+  size_t k;
+  if (sc->state[i] != RN_WAITING) return 0;
+  for (k = 0; k < ms->n_needs; k++) {
+    size_t up = rn_step_index(sc->run->mf, ms->needs[k]);
+    if (up != (size_t)-1 && sc->state[up] != RN_ENDED_OK) return 0;
+  }
+  return 1;
+}
+
+/* Rows of the frames that ended steps keep in memory for their consumers.
+ * Only joined steps count: their frame changes now only under run->mu. */
+static long long rn_sched_live_rows(const rn_sched *sc) {
+  osiris_run *run = sc->run;
+  long long rows = 0;
+  size_t i;
+  rn_lock(run);
+  for (i = 0; i < run->mf->n_steps; i++)
+    if (sc->state[i] == RN_ENDED_OK && run->st[i].frame)
+      rows += (long long)osiris_frame_rows(run->st[i].frame);
+  rn_unlock(run);
+  return rows;
+}
+
+/* A unit's step ended: what this thread now knows of it (joined). */
+static void rn_sched_note(rn_sched *sc, size_t idx) {
+  rn_status s = sc->run->st[idx].status;
+  sc->state[idx] = s == RN_SUCCESS ? RN_ENDED_OK : s == RN_PENDING ? RN_WAITING : RN_ENDED_BAD;
+}
+
+/* Start the next ready step in run order when a unit may start: 1 when
+ * one started (or, when no thread could be made, ran here), 0 when none
+ * may. */
+static int rn_sched_start(rn_sched *sc) {
+  osiris_run *run = sc->run;
+  long long threshold;
+  rn_unit *u = NULL;
+  size_t i, k;
+  if (sc->running >= sc->jobs || rn_run_rc(run) || os_cancelled(run->ctx)) return 0;
+  /* Memory: frames are spilled one by one as in a serial run (the same
+   * artifacts whatever J is); while those kept in memory add up to more
+   * than a frame may hold, a second unit does not start. */
+  threshold = rn_spill_threshold(run);
+  if (sc->running > 0 && threshold >= 0 && rn_sched_live_rows(sc) > threshold) return 0;
+  for (i = 0; i < run->mf->n_steps; i++)
+    if (rn_sched_ready(sc, run->order[i])) break;
+  if (i == run->mf->n_steps) return 0;
+  for (k = 0; k < RN_MAX_JOBS && !u; k++)
+    if (!sc->unit[k].used) u = &sc->unit[k];
+  if (!u) return 0;
+  memset(u, 0, sizeof *u);
+  u->sc = sc;
+  u->used = 1;
+  u->a = run->order[i];
+  u->b = rn_stream_target(run, u->a);
+  sc->state[u->a] = RN_CLAIMED;
+  if (u->b != (size_t)-1) sc->state[u->b] = RN_CLAIMED;
+  if (pthread_create(&u->th, NULL, rn_unit_main, u) != 0) { /* then here, in this thread */
+    u->used = 0;
+    if (u->b == (size_t)-1) rn_exec_step(run, u->a);
+    else rn_exec_pair(run, u->a, u->b);
+    rn_sched_note(sc, u->a);
+    if (u->b != (size_t)-1) rn_sched_note(sc, u->b);
+    return 1;
+  }
+  sc->running++;
+  return 1;
+}
+
+/* Wait for a unit to end and join it; while the run is cancelled, wake the
+ * running ones as the watchdog does (rn_wake_if_cancelled).  Ctrl-C is
+ * routed to the step threads while this one waits (rn_route_interrupts). */
+static void rn_sched_reap(rn_sched *sc) {
+  sigset_t intr_old;
+  size_t k;
+  rn_unit *u = NULL;
+  rn_route_interrupts(1, &intr_old);
+  pthread_mutex_lock(&sc->mu);
+  for (;;) {
+    struct timespec ts;
+    for (k = 0; k < RN_MAX_JOBS && !u; k++)
+      if (sc->unit[k].used && sc->unit[k].done) u = &sc->unit[k];
+    if (u) break;
+    for (k = 0; k < RN_MAX_JOBS; k++)
+      if (sc->unit[k].used) rn_wake_if_cancelled(sc->run, sc->unit[k].th);
+    rn_wd_timespec(os_now_ms() + RN_WAKE_EVERY_MS, &ts);
+    pthread_cond_timedwait(&sc->cv, &sc->mu, &ts);
+  }
+  pthread_mutex_unlock(&sc->mu);
+  pthread_join(u->th, NULL);
+  rn_route_interrupts(0, &intr_old);
+  u->used = 0;
+  sc->running--;
+  rn_sched_note(sc, u->a);
+  if (u->b != (size_t)-1) rn_sched_note(sc, u->b);
+}
+
+/* Run every pending step, up to jobs units at once.  OSIRIS_ENOMEM (and
+ * nothing run) when the scheduler cannot be set up. */
+static osiris_rc rn_sched_run(osiris_run *run, int jobs) {
+  rn_sched sc;
+  pthread_condattr_t ca;
+  size_t i;
+  memset(&sc, 0, sizeof sc);
+  sc.run = run;
+  sc.jobs = (size_t)jobs;
+  sc.state = os_calloc(run->mf->n_steps ? run->mf->n_steps : 1, 1);
+  if (!sc.state) return OSIRIS_ENOMEM;
+  if (pthread_condattr_init(&ca)) goto nomem;
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  if (pthread_mutex_init(&sc.mu, NULL)) {
+    pthread_condattr_destroy(&ca);
+    goto nomem;
+  }
+  if (pthread_cond_init(&sc.cv, &ca)) {
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_destroy(&sc.mu);
+    goto nomem;
+  }
+  pthread_condattr_destroy(&ca);
+  for (i = 0; i < run->mf->n_steps; i++) /* a worker may have run some already */
+    if (run->st[i].status != RN_PENDING) rn_sched_note(&sc, i);
+  for (;;) {
+    while (rn_sched_start(&sc)) {}
+    if (!sc.running) break;
+    rn_sched_reap(&sc);
+  }
+  pthread_cond_destroy(&sc.cv);
+  pthread_mutex_destroy(&sc.mu);
+  os_free(sc.state);
+  return OSIRIS_OK;
+nomem:
+  os_free(sc.state);
+  return OSIRIS_ENOMEM;
+}
+
+/* Every pending step with jobs > 1 units at once, then step_skipped for
+ * those that never started; the run's first failure, OSIRIS_OK when every
+ * step succeeded. */
+static osiris_rc rn_run_parallel(osiris_run *run, int jobs) {
+  size_t i;
+  int pending = 0;
+  if (rn_sched_run(run, jobs))
+    rn_set_error(run, OSIRIS_ENOMEM, NULL, "out_of_memory", "out of memory starting the steps");
+  for (i = 0; i < run->mf->n_steps; i++)
+    if (run->st[i].status == RN_PENDING) pending = 1;
+  if (!run->rc && pending && os_cancelled(run->ctx))
+    rn_set_error(run, OSIRIS_ECANCEL, NULL, "interrupted", "the run was interrupted");
+  if (run->rc) rn_skip_rest(run, run->failed_step ? run->failed_step : "(interrupted)");
+  return run->rc;
+}
+
 /* The local execution: every step in order (a streamed consumer runs with
- * its producer), stop at the first failure. */
+ * its producer), stop at the first failure; with --jobs > 1, independent
+ * units at once (rn_run_parallel). */
 osiris_rc osiris_run_execute_local(osiris_run *run) {
   size_t i;
+  run->jobs = rn_jobs(run->jobs);
+  if (run->jobs > 1) return rn_run_parallel(run, run->jobs);
   for (i = 0; i < run->mf->n_steps; i++) {
     size_t idx = run->order[i];
     osiris_rc rc;
@@ -13841,6 +14176,51 @@ static void rn_status_outcome(const osiris_run *run, osiris_json *status) {
   }
 }
 
+/* Step i ran during [begin_seq, end_seq] (an end not seen: until now). */
+static int rn_overlap(const rn_state *x, const rn_state *y) {
+  uint64_t xe = x->end_seq ? x->end_seq : UINT64_MAX, ye = y->end_seq ? y->end_seq : UINT64_MAX;
+  return x->begin_seq && y->begin_seq && x->begin_seq < ye && y->begin_seq < xe;
+}
+
+/* run_card.json's "parallel": the jobs asked, the most steps that ran at
+ * once and every pair of steps that overlapped (by the order of their
+ * starts and ends, so the same wherever the card is written). */
+static osiris_json *rn_card_parallel(osiris_run *run) {
+  osiris_json *par = rn_fields(), *pairs = js_alloc(OSIRIS_JSON_ARRAY);
+  size_t i, j, n = run->mf && run->st ? run->mf->n_steps : 0;
+  int64_t most = 0;
+  if (!par || !pairs) {
+    osiris_json_free(par);
+    osiris_json_free(pairs);
+    return NULL;
+  }
+  rn_lock(run);
+  for (i = 0; i < n; i++) {
+    int64_t at_start = 1; /* steps running when step i started, itself included */
+    if (!run->st[i].begin_seq) continue;
+    for (j = 0; j < n; j++) {
+      const rn_state *o = &run->st[j];
+      if (j != i && o->begin_seq && o->begin_seq < run->st[i].begin_seq &&
+          (!o->end_seq || o->end_seq > run->st[i].begin_seq))
+        at_start++;
+      if (j > i && rn_overlap(&run->st[i], o)) {
+        osiris_json *pair = js_alloc(OSIRIS_JSON_ARRAY);
+        if (pair) {
+          js_push_str(pair, run->mf->steps[i].id);
+          js_push_str(pair, run->mf->steps[j].id);
+        }
+        js_set_built(pairs, NULL, pair);
+      }
+    }
+    if (at_start > most) most = at_start;
+  }
+  rn_unlock(run);
+  js_set_int(par, "jobs", run->jobs);
+  js_set_int(par, "max_concurrent", most);
+  js_set_built(par, "overlaps", pairs);
+  return par;
+}
+
 /* status.json and run_card.json from the run's step states; with announce,
  * also run_complete and session_duration_seconds (the host's last words;
  * a worker writes its files silently so that nothing is said twice). */
@@ -13886,6 +14266,10 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
     js_set_int(sj, "rows_in", st->rows_in);
     js_set_int(sj, "rows_out", st->rows_out);
     js_set_int(sj, "duration_ms", (int64_t)st->duration_ms);
+    if (st->begin_seq) { /* ms after the session started, for what overlapped */
+      js_set_int(sj, "start_offset_ms", (int64_t)st->begin_off_ms);
+      if (st->end_seq) js_set_int(sj, "end_offset_ms", (int64_t)st->end_off_ms);
+    }
     js_set_bool(sj, "has_df_in_memory", st->had_frame && !st->spill_path);
     js_set_bool(sj, "spill_used", st->spill_path != NULL);
     if (st->spill_path) {
@@ -13912,6 +14296,7 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   js_set_int(card, "rows_out", rows_out);
   js_set_built(card, "steps", steps);
   steps = NULL;
+  js_set_built(card, "parallel", rn_card_parallel(run));
 
   if (status->incomplete || card->incomplete) /* never a status.json that lacks a member */
     rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory writing status.json");
@@ -14115,6 +14500,9 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
           rc = run->source_manifest ? rn_load(run, &err) : OSIRIS_ENOMEM;
         }
         if (!rc) rc = rn_wd_setup(run, 0, &err); /* the steps' own bounds */
+        /* the host's --jobs, 0: this machine's cores; absent (a host
+         * from before --jobs): one step at a time, as that host expects */
+        run->jobs = rn_jobs((int)osiris_json_int(osiris_json_get(cmd, "jobs"), 1));
         if (!rc) rc = rn_prepare_exec(run, &err);
         if (rc) {
           rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
@@ -14126,6 +14514,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
           if (extra) {
             js_set_str(extra, "session_id", run->ss.id);
             js_set_int(extra, "steps", (int64_t)run->mf->n_steps);
+            js_set_int(extra, "jobs", run->jobs);
           }
           lost += wk_respond(out_fd, tee, "prepare", 1, extra, NULL);
         }
@@ -14143,9 +14532,10 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
         st->status = RN_SKIPPED;
         lost += wk_respond(out_fd, tee, "exec_step", 0, extra, "skipped: an earlier step failed");
       } else {
-        /* A streamed consumer ran with its producer: answer from its state. */
+        /* A streamed consumer ran with its producer, and with jobs > 1 the
+         * first exec_step runs every step: answer from its state. */
         if (st->status == RN_PENDING) {
-          rc = rn_exec_at(run, idx);
+          rc = run->jobs > 1 ? rn_run_parallel(run, run->jobs) : rn_exec_at(run, idx);
           if (rc) {
             rn_skip_rest(run, run->failed_step ? run->failed_step : sid);
             result = rc;
@@ -14731,6 +15121,7 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
   if (os_streq(name, "step_start")) {
     st->status = RN_RUNNING;
     st->start_ms = os_now_ms();
+    rn_mark(run, idx, 0);
     rn_wd_arm_remote(run, idx);
   } else if (os_streq(name, "step_timeout")) {
     /* The worker stopped a step at its own bound (the worker enforces
@@ -14744,12 +15135,14 @@ static void rm_on_event(rm_state *rs, osiris_json *ev) {
   } else if (os_streq(name, "step_complete")) {
     st->status = RN_SUCCESS;
     st->duration_ms = (double)rm_count(osiris_json_get(ev, "duration_ms"));
+    rn_mark(run, idx, 1);
     run->steps_completed++;
   } else if (os_streq(name, "step_failed")) {
     const char *msg;
     osiris_rc rc = rm_rc_from_name(js_gets(ev, "error_type"));
     if (st->status == RN_RUNNING) rm_stopped_by_run_bound(rs, idx, ev);
     msg = js_gets(ev, "error");
+    rn_mark(run, idx, 1);
     st->status = RN_FAILED;
     st->duration_ms = (double)rm_count(osiris_json_get(ev, "duration_ms"));
     os_free(st->error);
@@ -14864,6 +15257,8 @@ static void rm_line(rm_state *rs, const char *line, size_t n) {
     int ok = osiris_json_bool(osiris_json_get(v, "ok"), 0);
     const char *e = js_gets(v, "error");
     if (os_streq(cmd, "cleanup")) rs->got_cleanup = 1;
+    if (ok && os_streq(cmd, "prepare") && osiris_json_get(v, "jobs")) /* for the run card */
+      run->jobs = (int)osiris_json_int(osiris_json_get(v, "jobs"), run->jobs);
     if (!ok && (os_streq(cmd, "prepare") || os_streq(cmd, "") || !cmd)) {
       rn_set_error(run, OSIRIS_EINVAL, NULL, "preflight_failed", e ? e : "the worker refused prepare");
     } else if (!ok && os_streq(cmd, "exec_step") && e &&
@@ -15378,6 +15773,7 @@ static osiris_rc rm_commands(rm_state *rs, os_buf *out) {
       rc = js_set_str(c, "cmd", "prepare");
       if (!rc) rc = js_set_str(c, "session_id", run->ss.id);
       if (!rc) rc = js_set_str(c, "manifest", "manifest.yaml");
+      if (!rc) rc = js_set_int(c, "jobs", run->jobs); /* 0: the worker's cores */
     } else if (i == run->mf->n_steps + 2) {
       rc = js_set_str(c, "cmd", "cleanup");
     } else {
@@ -18252,8 +18648,13 @@ static osiris_json *df_card(const char *dir) {
   if (path) js_read_file(path, &card, &err);
   os_free(path);
   steps = osiris_json_get(card, "steps");
-  for (i = 0; i < osiris_json_size(steps); i++)
+  for (i = 0; i < osiris_json_size(steps); i++) {
     osiris_json_remove((osiris_json *)osiris_json_at(steps, i), "duration_ms");
+    osiris_json_remove((osiris_json *)osiris_json_at(steps, i), "start_offset_ms");
+    osiris_json_remove((osiris_json *)osiris_json_at(steps, i), "end_offset_ms");
+  }
+  /* what ran at once depends on --jobs and the machine, not on the story */
+  if (card) osiris_json_remove(card, "parallel");
   return card;
 }
 
@@ -18552,6 +18953,7 @@ static osiris_run *rn_new(osiris_ctx *ctx) {
   run->timeout_step = (size_t)-1;
   run->t0_ms = os_now_ms();
   ss_session_init(&run->ss);
+  run->mu_ready = pthread_mutex_init(&run->mu, NULL) == 0;
   return run;
 }
 
@@ -18581,6 +18983,7 @@ static void rn_free(osiris_run *run) {
   os_free(run->failed_step);
   os_free(run->reason);
   osiris_json_free(run->status);
+  if (run->mu_ready) pthread_mutex_destroy(&run->mu);
   os_free(run);
 }
 
@@ -18676,6 +19079,7 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
       run->bound_what = "--timeout";
     }
     run->install_deps = o->install_deps;
+    run->jobs = o->jobs;
     run->adapter = a;
   }
   run->source_manifest = manifest;
@@ -18954,6 +19358,7 @@ typedef struct cli_args {
   const char *profile, *out, *logs_dir, *sandbox, *e2b_template, *target;
   int json, verbose, last_compile, last, help, e2b, install_deps, timeout_s, dry_run;
   int parallel;            /* --parallel N; 0: not given */
+  int jobs;                /* --jobs J; 0: not given (the cores) */
   const char *params_file; /* --params-file F: one run per line */
 } cli_args;
 
@@ -19050,6 +19455,15 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
         }
         a->parallel = (int)n;
       }
+      else if (os_streq(flag, "--jobs")) {
+        char *end;
+        long n = strtol(val, &end, 10);
+        if (*end || n <= 0 || n > RN_MAX_JOBS) {
+          fprintf(stderr, "osiris: --jobs wants a number of steps (1..%d), got '%s'\n", RN_MAX_JOBS, val);
+          return 2;
+        }
+        a->jobs = (int)n;
+      }
       else if (os_streq(flag, "--timeout")) {
         char *end;
         long t = strtol(val, &end, 10);
@@ -19136,6 +19550,15 @@ static int cli_help(const char *cmd) {
            "                      Creates nothing (no run or compile directory, no\n"
            "                      sandbox) and runs nothing; OML is compiled into a\n"
            "                      temporary directory that is removed\n"
+           "  --jobs J            run up to J independent steps at once (default: the number\n"
+           "                      of cores where the steps run; 1: one after another). A\n"
+           "                      step starts once its needs are done; each step's events\n"
+           "                      keep their order, steps' events interleave; after a\n"
+           "                      failure nothing new starts, running steps finish and the\n"
+           "                      rest are skipped. run_card.json's \"parallel\" says what\n"
+           "                      overlapped. Spill still bounds memory: while the frames\n"
+           "                      held add up to more than OSIRIS_SPILL_THRESHOLD rows, one\n"
+           "                      step runs at a time\n"
            "  --verbose, -v       write debug.log and show log lines on stderr\n"
            "  --logs-dir DIR      where run_<id>/ goes (default: logs)\n"
            "  --json              print the outcome (or the --dry-run plan) as JSON\n\n"
@@ -19820,6 +20243,7 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
   o.adapter = a->e2b ? "e2b" : a->sandbox ? "sandbox" : NULL;
   o.e2b_template = a->e2b_template;
   o.timeout_s = a->timeout_s;
+  o.jobs = a->jobs;
   {
     const char *env_deps = getenv("OSIRIS_E2B_INSTALL_DEPS");
     o.install_deps = a->install_deps || (env_deps && os_streq(env_deps, "1"));
@@ -20297,6 +20721,7 @@ typedef struct cli_batch {
   size_t argc_common;
   char **envp;                     /* environ + OSIRIS_BATCH_FD */
   char timeout[16];                /* --timeout for the children */
+  char jobs[16];                   /* --jobs for the children */
   double t0_ms, painted_ms;        /* start; the live view's last repaint */
   int tty, stopping;               /* live view; a signal came: start nothing more */
 } cli_batch;
@@ -20844,7 +21269,7 @@ static int cli_run_batch(osiris_ctx *ctx, cli_args *a) {
   if (code) goto done;
   code = 1;
   /* 3 */
-  b.argv = os_calloc(16 + 2 * a->n_params + 2 + 2 * max_line_params, sizeof *b.argv);
+  b.argv = os_calloc(18 + 2 * a->n_params + 2 + 2 * max_line_params, sizeof *b.argv);
   if (!b.argv) goto oom;
   k = 0;
   b.argv[k++] = "osiris";
@@ -20860,6 +21285,10 @@ static int cli_run_batch(osiris_ctx *ctx, cli_args *a) {
   if (a->timeout_s) {
     snprintf(b.timeout, sizeof b.timeout, "%d", a->timeout_s);
     b.argv[k++] = "--timeout", b.argv[k++] = b.timeout;
+  }
+  if (a->jobs) {
+    snprintf(b.jobs, sizeof b.jobs, "%d", a->jobs);
+    b.argv[k++] = "--jobs", b.argv[k++] = b.jobs;
   }
   for (i = 0; i < a->n_params; i++) b.argv[k++] = "--param", b.argv[k++] = a->params[i];
   b.argc_common = k;
@@ -21026,7 +21455,7 @@ int main(int argc, char **argv) {
       {"validate", " "},
       {"run", " --param -p --profile --logs-dir --last-compile --sandbox --e2b --target"
               " --e2b-template --timeout --e2b-install-deps --e2b-env --e2b-env-from --e2b-pass-env"
-              " --dry-run --parallel --params-file "},
+              " --dry-run --parallel --params-file --jobs "},
       {"components", " "},
       {"connections", " "},
       {"logs", " --logs-dir --last "},

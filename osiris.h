@@ -800,6 +800,21 @@ typedef struct osiris_run_opts {
                                    * wakes a step blocked in a system call with SIGURG:
                                    * a no-op handler without SA_RESTART is installed for
                                    * it unless the program handles SIGURG itself */
+  /* Every adapter (the remote ones pass it to the worker): */
+  int jobs;                       /* independent steps run at once, each in its own
+                                   * thread (a streamed pair counts as one): steps
+                                   * whose needs are done start in manifest order
+                                   * while fewer than jobs run.  0: the number of
+                                   * online cores where the steps run (the sandbox's
+                                   * for a remote run); 1: one step after another in
+                                   * the calling thread, as before; at most 64.  Each
+                                   * step's own events keep their order whatever
+                                   * jobs is; steps' events interleave in the files.
+                                   * After the first failure nothing new starts, the
+                                   * steps still running finish and are reported,
+                                   * the rest are skipped.  Drivers must then be
+                                   * safe to run in two threads at once (the
+                                   * built-in ones are). */
 } osiris_run_opts;
 
 /* Run a pipeline: path is OML (compiled first) or a compiled manifest.
@@ -844,6 +859,10 @@ osiris_rc osiris_runs_diff(osiris_ctx *ctx, const char *run_a, const char *run_b
  * truncated; a host that lost out_fd's stream reads the rest there).
  * The manifest's steps[i].timeout bounds each step here (step_timeout
  * event, then step_failed); the run's own bound is the host's to keep.
+ * prepare's "jobs" is osiris_run_opts.jobs (absent: 1, 0: this machine's
+ * cores; the response says the value used); with more than 1 the first
+ * exec_step runs every step, up to jobs at once, and each exec_step is
+ * answered from its step's outcome.
  * Returns OSIRIS_OK when every command succeeded; OSIRIS_EIO when
  * worker.out cannot be created. */
 osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path,

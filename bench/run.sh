@@ -190,6 +190,12 @@ fi
 if [ "${BENCH_SKIP_STARTUP:-0}" != 1 ]; then
   echo; bash bench/startup_bench.sh || exit $?
 fi
+# (l) parallel branches inside one run: 4 independent CSV -> SQL -> CSV
+# branches, --jobs 1 vs --jobs N (bench/jobs_bench.sh).  BENCH_SKIP_JOBS=1
+# skips it.
+if [ "${BENCH_SKIP_JOBS:-0}" != 1 ]; then
+  echo; OSIRIS=$OSIRIS bash bench/jobs_bench.sh || exit $?
+fi
 if [ "${BENCH_SKIP_PARQUET:-0}" != 1 ]; then
   echo; echo "== (h) Parquet and CSV, write and read of $ROWS rows"
   ${CC:-cc} -O2 -I. -I/usr/include/mariadb -I/usr/include/postgresql -o bench/out/parquet_bench \

@@ -175,6 +175,7 @@ static osiris_rc ta_run(const char *pipeline, osiris_log_fn log, int *clean) {
   rc = osiris_register_builtin_drivers(ctx);
   memset(&o, 0, sizeof o);
   o.logs_dir = "logs";
+  o.jobs = 1; /* the Nth allocation is the same one in every run only when steps run in turn */
   if (!rc) rc = osiris_run_pipeline(ctx, pipeline, &o, &run);
   /* A failure after the session opened: the run says so in status.json. */
   if (rc && run) *clean = ta_has_status(osiris_run_dir(run)) && !osiris_run_ok(run);

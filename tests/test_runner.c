@@ -237,6 +237,7 @@ static void test_order_and_inputs(void) {
                  cfgs);
   ctx = new_ctx(dir);
   memset(&o, 0, sizeof o);
+  o.jobs = 1; /* the order of a serial run (tests/test_jobs.c: --jobs > 1) */
   order_log[0] = 0;
   CHECK_RC(osiris_run_pipeline(ctx, "compiled/manifest.yaml", &o, &run), OSIRIS_OK);
   CHECK(run && osiris_run_ok(run));
