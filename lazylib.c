@@ -85,7 +85,7 @@ typedef struct lz_lib {
 } lz_lib;
 
 static lz_lib lz_curl = {"libcurl.so.4", "libcurl4",
-                         "HTTP (remote runs on E2B, graphql.extractor, posthog.extractor, Supabase)",
+                         "HTTP: remote runs on E2B, graphql.extractor, posthog.extractor, Supabase's REST API",
                          PTHREAD_ONCE_INIT, 0, NULL, ""};
 static lz_lib lz_pq = {"libpq.so.5", "libpq5", "the PostgreSQL and Supabase steps",
                        PTHREAD_ONCE_INIT, 0, NULL, ""};
@@ -232,7 +232,7 @@ static int lz_open(lz_lib *lib) {
   if (lib->handle) return 1;
   e = dlerror();
   snprintf(lib->why, sizeof lib->why,
-           "cannot load %s (needed by %s): %s; install the Debian package %s "
+           "cannot load %s (needed for %s): %s; install the Debian package %s "
            "(apt-get install %s)",
            lib->soname, lib->users, e ? e : "dlopen failed", lib->package, lib->package);
   fprintf(stderr, "osiris: %s\n", lib->why);
