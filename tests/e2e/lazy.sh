@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The host CLI loads libcurl, libpq and libmariadb only when a step needs
-# them (lazylib.c, issue 13 "Start-up"): `osiris version` and a pipeline of
-# CSV files and SQLite load none of them; a MySQL step loads libmariadb
-# only, a PostgreSQL step libpq only, an HTTP step libcurl only (each
+# The host CLI loads libcurl, libpq, libmariadb and libsqlite3 only when a
+# step needs them (lazylib.c, issue 13 "Start-up"): `osiris version` loads
+# none of them, a pipeline of CSV files and sql.processor libsqlite3 only,
+# a MySQL step libmariadb only, a PostgreSQL step libpq only, an HTTP step
+# libcurl only (the last three
 # against a loopback port where nothing listens: the library is really
 # called, and its own error comes back); and a library that cannot be
 # loaded (hidden by an empty file bind-mounted over it, in a private mount
@@ -25,7 +26,7 @@ traced() {
   rm -f "$TRACE".*
 }
 
-# assert_loads WANT...: of the three libraries, exactly WANT were loaded
+# assert_loads WANT...: of the four libraries, exactly WANT were loaded
 # (and the trace is real: it shows libc being initialised).
 assert_loads() {
   local got lib
@@ -34,7 +35,7 @@ assert_loads() {
     fail "$E2E_CASE: the loader's trace shows no libc: LD_DEBUG did not work ($(head -c 300 "$TRACE"))"
     return
   fi
-  for lib in libcurl.so.4 libpq.so.5 libmariadb.so.3; do
+  for lib in libcurl.so.4 libpq.so.5 libmariadb.so.3 libsqlite3.so.0; do
     case " $* " in
       *" $lib "*) printf '%s\n' "$got" | grep -qx "$lib" && pass "$E2E_CASE loads $lib" ||
                     fail "$E2E_CASE: $lib was not loaded; loaded: $(echo $got)" ;;
@@ -96,7 +97,7 @@ http_step() { one_step http graphql.extractor '{connection: "@graphql.nowhere", 
 
 # ------------------------------------------------------------ the binary
 new_case binary
-for lib in libcurl libpq libmariadb; do
+for lib in libcurl libpq libmariadb libsqlite3; do
   if readelf -d "$OSIRIS" | grep NEEDED | grep -q "\[$lib\."; then
     fail "binary: $OSIRIS is linked with $lib"
   else
@@ -105,8 +106,8 @@ for lib in libcurl libpq libmariadb; do
 done
 # The wrappers are not in the dynamic symbol table: a library loaded later
 # must bind its own internal calls to itself, not to them.
-exported=$(nm -D --defined-only "$OSIRIS" | awk '{print $3}' | grep -E '^(curl_|PQ|mysql_)' | head -n 3)
-assert_eq "" "$exported" "binary: no curl_/PQ/mysql_ symbol is exported"
+exported=$(nm -D --defined-only "$OSIRIS" | awk '{print $3}' | grep -E '^(curl_|PQ|mysql_|sqlite3_)' | head -n 3)
+assert_eq "" "$exported" "binary: no curl_/PQ/mysql_/sqlite3_ symbol is exported"
 
 # ------------------------------------------------------------ version
 new_case version
@@ -139,7 +140,7 @@ EOF
 traced run csv.yaml
 assert_exit 0 "a CSV and SQLite pipeline runs"
 assert_file out/count.csv
-assert_loads
+assert_loads libsqlite3.so.0
 
 # ------------------------------------------------------------ each library
 new_case mysql
@@ -168,9 +169,10 @@ assert_contains_i "$ERR" "connect" "the error is libcurl's own"
 assert_loads libcurl.so.4
 
 # ------------------------------------------------------------ a missing library
-# hidden LIB PACKAGE YAML: the run with LIB's file replaced by an empty one.
+# hidden LIB PACKAGE YAML [STEP_ERROR]: the run with LIB's file replaced by
+# an empty one.
 hidden() {
-  local lib=$1 package=$2 yaml=$3 path empty=$E2E_WORK/empty.so
+  local lib=$1 package=$2 yaml=$3 step_error=${4:-} path empty=$E2E_WORK/empty.so
   path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
   [ -n "$path" ] || { fail "missing/$lib: ldconfig does not know $lib"; return; }
   : >"$empty"
@@ -184,6 +186,7 @@ hidden() {
   assert_contains "$ERR" "install the Debian package $package (apt-get install $package)"
   assert_eq false "$(json_get "$(newest_run_dir)/status.json" 'd["ok"]')" \
     "missing/$lib: status.json says the run failed"
+  [ -z "$step_error" ] || assert_contains "$(newest_run_dir)/status.json" "$step_error"
 }
 new_case missing
 if ! unshare --mount --propagation private true 2>/dev/null; then
@@ -196,7 +199,10 @@ else
   http_step
   hidden libmariadb.so.3 libmariadb3 mysql.yaml
   hidden libpq.so.5 libpq5 pg.yaml
-  hidden libcurl.so.4 libcurl4 http.yaml
+  hidden libcurl.so.4 libcurl4 http.yaml "cannot initialize libcurl"
+  copy_example
+  cp ../csv/csv.yaml .
+  hidden libsqlite3.so.0 libsqlite3-0 csv.yaml "SQL error: cannot open SQLite: cannot load libsqlite3.so.0"
 fi
 
 finish
