@@ -157,7 +157,7 @@ write_connections
 pg_step
 traced run pg.yaml
 assert_exit 1 "a PostgreSQL step with no server fails"
-assert_contains_i "$ERR" "connection refused" "the error is libpq's own"
+assert_contains "$ERR" "Is the server running on that host" "the error is libpq's own"
 assert_loads libpq.so.5
 
 new_case http
@@ -165,7 +165,7 @@ write_connections
 http_step
 traced run http.yaml
 assert_exit 1 "an HTTP step with no server fails"
-assert_contains_i "$ERR" "connect" "the error is libcurl's own"
+assert_contains "$ERR" "Couldn't connect to server" "the error is libcurl's own"
 assert_loads libcurl.so.4
 
 # ------------------------------------------------------------ a missing library
