@@ -6,7 +6,7 @@
  * libraries (OpenSSL, Kerberos, LDAP, nghttp2, ssh, ...) that the dynamic
  * loader maps and relocates at every start, even for `osiris version` or a
  * pipeline of CSV files (issue 13, "Start-up": version <= 3 ms, measured
- * 3.8 ms linked, 0.6 ms here); SQLite, with no dependencies of its own,
+ * 3.8 ms linked, 0.7 ms here); SQLite, with no dependencies of its own,
  * still costs ~0.25 ms of `osiris version`.  This file defines every
  * function of those libraries that osiris.c and drivers.c call, under the
  * library's own name and signature (the real headers are included, so the
