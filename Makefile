@@ -28,7 +28,9 @@ all: osiris
 # The host CLI loads libcurl, libpq, libmariadb and libsqlite3 only when a
 # step needs them (lazylib.c): linked, they and their ~30 dependencies
 # cost ~4 ms at every start.  Everything else (tests, the embedding
-# example, the workers, `make static`) links the libraries directly.
+# example, the workers, `make static`) links the libraries directly.  A
+# library function newly called in osiris.c or drivers.c shows up here as
+# an undefined reference: add its one line to lazylib.c's list.
 HOST_SRC  := osiris.c drivers.c lazylib.c
 HOST_LIBS := -lm -pthread
 
