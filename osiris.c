@@ -754,6 +754,22 @@ static int os_open_temp(const char *path, char **tmp_out, os_err *err) {
   return fd;
 }
 
+/* Where a writer of a user's output puts path: a temporary file beside it
+ * (os_open_temp), renamed over path once complete -- unless path already
+ * exists and is neither a regular file nor a directory (a FIFO, /dev/null,
+ * /dev/stdout, a terminal).  That is opened and written in place, *tmp_out
+ * NULL: renaming over it would replace the device or pipe with a file. */
+static int os_open_output(const char *path, char **tmp_out, os_err *err) {
+  struct stat st;
+  int fd;
+  if (stat(path, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+    return os_open_temp(path, tmp_out, err);
+  *tmp_out = NULL;
+  fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) os_fail(err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+  return fd;
+}
+
 static osiris_rc os_write_file(const char *path, const void *data, size_t len, os_err *err) {
   char *tmp = NULL;
   const char *p = data;
@@ -4557,7 +4573,8 @@ const char *osiris_frame_format(const osiris_frame *f, size_t col, size_t row, c
  * Line numbers in messages are the 1-based physical line where a
  * record (or an open quote) starts.  The writer streams through a 1 MiB
  * buffer into a fresh temporary file beside path (os_open_temp) and renames, so a failure never leaves a
- * partial file under the final name.
+ * partial file under the final name; a path that is a FIFO or a device
+ * (/dev/null, /dev/stdout) is written in place (os_open_output).
  * ====================================================================== */
 
 #define CS_WRITE_BUF ((size_t)1 << 20)
@@ -5803,7 +5820,7 @@ osiris_rc osiris_csv_writer_open(const char *path, const osiris_csv_opts *o,
     rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
-  cw->w.fd = os_open_temp(path, &cw->tmp, &err);
+  cw->w.fd = os_open_output(path, &cw->tmp, &err);
   if (cw->w.fd < 0) {
     rc = err.rc;
     goto done;
@@ -5896,9 +5913,9 @@ osiris_rc osiris_csv_writer_close(osiris_csv_writer *cw, int commit, char *errbu
   if (cw->w.fd >= 0 && close(cw->w.fd) != 0 && commit && !rc)
     rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", cw->path, strerror(errno));
   cw->w.fd = -1;
-  if (commit && !rc && rename(cw->tmp, cw->path) != 0)
+  if (commit && !rc && cw->tmp && rename(cw->tmp, cw->path) != 0)
     rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", cw->path, strerror(errno));
-  if (!commit || rc) unlink(cw->tmp);
+  if ((!commit || rc) && cw->tmp) unlink(cw->tmp);
   if (rc && err.msg[0]) cs_copy_err(&err, errbuf, errcap);
   os_free(cw->w.buf);
   os_free(cw->path);
@@ -6785,7 +6802,7 @@ osiris_rc osiris_parquet_write(const char *path, const osiris_frame *f,
   }
   if ((rc = pq_plan_columns(&W)) != OSIRIS_OK) goto done;
   if ((rc = os_mkdir_p(dir, &err)) != OSIRIS_OK) goto done;
-  W.out.fd = os_open_temp(path, &tmp, &err);
+  W.out.fd = os_open_output(path, &tmp, &err);
   if (W.out.fd < 0) {
     rc = err.rc;
     goto done;
@@ -6809,7 +6826,7 @@ osiris_rc osiris_parquet_write(const char *path, const osiris_frame *f,
     goto done;
   }
   W.out.fd = -1;
-  if (rename(tmp, path) != 0) rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
+  if (tmp && rename(tmp, path) != 0) rc = os_fail(&err, OSIRIS_EIO, "cannot write %s: %s", path, strerror(errno));
 done:
   if (W.out.fd >= 0) close(W.out.fd);
   if (rc && tmp) unlink(tmp);
