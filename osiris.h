@@ -782,6 +782,29 @@ typedef struct osiris_run_opts {
                                    * wakes a step blocked in a system call with SIGURG:
                                    * a no-op handler without SA_RESTART is installed for
                                    * it unless the program handles SIGURG itself */
+  /* Resuming a failed run (every adapter records, only "local" resumes): */
+  int resumable;                  /* 1: also write every step's output frame to
+                                   * artifacts/<step>/output.parquet (+ schema.json)
+                                   * as it completes, keeping the frame in memory for
+                                   * its consumers, and stream no pair (a streamed
+                                   * frame is never whole).  0: only frames spilled
+                                   * for memory are written.  Every run records
+                                   * resume.json (fingerprints) in its directory */
+  const char *resume_from;        /* NULL, or the id ("run_<id>" or "<id>") of a failed
+                                   * run under logs_dir to resume: a NEW run in which
+                                   * the steps that succeeded there are not executed
+                                   * again (their saved outputs are linked or copied
+                                   * into this run's artifacts/, a step_reused event
+                                   * each); the failed step and everything after it
+                                   * run.  path may be NULL: that run's own
+                                   * manifest.yaml.  Refused before any run
+                                   * directory is made, *out NULL, the reason in
+                                   * osiris_ctx_error: OSIRIS_ENOTFOUND for an
+                                   * unknown run, OSIRIS_EUSAGE when it succeeded,
+                                   * the manifest, a step's config or an input file
+                                   * of a reused step changed, an output needed
+                                   * downstream was not saved, or the adapter is
+                                   * not "local" */
 } osiris_run_opts;
 
 /* Run a pipeline: path is OML (compiled first) or a compiled manifest.
@@ -790,7 +813,8 @@ typedef struct osiris_run_opts {
  * session was created, even when the run failed; it is NULL when the
  * failure came before (then see osiris_ctx_error).  Returns OSIRIS_OK when
  * every step succeeded; OSIRIS_EVALIDATE/EPARSE/ESECRET/EUSAGE for compile
- * and input errors; the failing step's code otherwise. */
+ * and input errors; the failing step's code otherwise.  path may be NULL
+ * only with opts->resume_from. */
 osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path,
                               const osiris_run_opts *opts, osiris_run **out);
 /* Path of the newest compiled manifest under logs_dir (owned), or NULL. */
