@@ -13889,11 +13889,16 @@ done:
 /* ---------------------------------------------------------- local adapter */
 
 /* The host half of prepare, shared by every adapter: load the manifest
- * and materialize manifest.yaml and cfg/ into the run directory. */
+ * and materialize manifest.yaml and cfg/ into the run directory; with
+ * --resume, mark the steps carried over (before a remote adapter packs
+ * its commands). */
+static osiris_rc rn_resume_apply(osiris_run *run, os_err *err); /* section 18 */
+
 static osiris_rc rn_prepare_host(osiris_run *run, os_err *err) {
   osiris_rc rc = rn_load(run, err);
   if (!rc) rc = rn_wd_setup(run, 1, err);
   if (!rc) rc = rn_materialize(run, err);
+  if (!rc && run->resume) rc = rn_resume_apply(run, err); /* --resume: steps already done */
   return rc;
 }
 
@@ -14088,6 +14093,35 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
                    : st->status == RN_SKIPPED ? "skipped: an earlier step failed"
                    : st->error ? st->error : "step failed");
       }
+    } else if (os_streq(name, "reuse_step")) {
+      /* --resume: the host ran this step in an earlier run; its output
+       * (if a consumer runs here) was shipped as a file of the package */
+      const char *sid = js_gets(cmd, "step_id"), *output = js_gets(cmd, "output");
+      size_t idx = run && run->prepared && sid ? rn_step_index(run->mf, sid) : (size_t)-1;
+      rn_state *st = idx == (size_t)-1 ? NULL : &run->st[idx];
+      char *abs = output && mf_safe_rel_path(output) && st ? os_path_join(run->ss.dir, output) : NULL;
+      const char *why = !st ? (run && run->prepared ? "unknown step" : "not prepared")
+                        : st->status != RN_PENDING ? "the step has already run"
+                        : output && (!abs || !os_is_file(abs)) ? "its output is not in the package"
+                                                               : NULL;
+      extra = rn_fields();
+      if (extra && sid) js_set_str(extra, "step_id", sid);
+      if (!why) {
+        st->status = RN_SUCCESS;
+        st->rows_in = osiris_json_int(osiris_json_get(cmd, "rows_in"), 0);
+        st->rows_out = osiris_json_int(osiris_json_get(cmd, "rows_out"), 0);
+        if (abs) {
+          st->had_frame = 1;
+          st->spill_path = abs;
+          abs = NULL;
+        }
+        run->steps_completed++;
+        rn_release_upstream(run, idx);
+      } else {
+        result = result ? result : OSIRIS_EUSAGE;
+      }
+      os_free(abs);
+      lost += wk_respond(out_fd, tee, "reuse_step", why == NULL, extra, why);
     } else if (os_streq(name, "cleanup")) {
       if (run && run->prepared) {
         if (!run->rc) run->ok = 1;
@@ -14797,6 +14831,9 @@ static void rm_line(rm_state *rs, const char *line, size_t n) {
     } else if (!ok && os_streq(cmd, "exec_step") && e &&
                (os_streq(e, "not prepared") || os_streq(e, "unknown step"))) {
       rn_set_error(run, OSIRIS_EUSAGE, js_gets(v, "step_id"), "worker_failed", e);
+    } else if (!ok && os_streq(cmd, "reuse_step")) {
+      rn_set_error(run, OSIRIS_EIO, js_gets(v, "step_id"), "worker_failed",
+                   e ? e : "the worker refused a reused step");
     }
   } else {
     ss_log(&run->ss, 2, "worker: line of unknown type '%s'", type ? type : "");
@@ -15309,6 +15346,19 @@ static osiris_rc rm_commands(rm_state *rs, os_buf *out) {
       if (!rc && run->resumable) rc = js_set_bool(c, "resumable", 1);
     } else if (i == run->mf->n_steps + 2) {
       rc = js_set_str(c, "cmd", "cleanup");
+    } else if (run->st[run->order[i - 2]].status == RN_SUCCESS) {
+      /* --resume: done in the resumed run; the worker takes its output */
+      size_t idx = run->order[i - 2];
+      rn_state *st = &run->st[idx];
+      rc = js_set_str(c, "cmd", "reuse_step");
+      if (!rc) rc = js_set_str(c, "step_id", run->mf->steps[idx].id);
+      if (!rc) rc = js_set_int(c, "rows_in", st->rows_in);
+      if (!rc) rc = js_set_int(c, "rows_out", st->rows_out);
+      if (!rc && st->spill_path) {
+        char *rel = os_asprintf("_resume/%s/output.parquet", run->mf->steps[idx].id);
+        rc = rel ? js_set_str(c, "output", rel) : OSIRIS_ENOMEM;
+        os_free(rel);
+      }
     } else {
       size_t idx = run->order[i - 2];
       const mf_step *ms = &run->mf->steps[idx];
@@ -15368,6 +15418,20 @@ static osiris_rc rm_build_package(rm_state *rs, os_err *err) {
   }
   for (i = 0; i < run->mf->n_steps; i++) {
     rc = rm_package_cfg(rs, i, err);
+    if (rc) goto done;
+  }
+  for (i = 0; i < run->mf->n_steps; i++) {
+    /* --resume: a reused step's saved output, outside artifacts/ so that
+     * it is not brought back (the host has it) */
+    char *rel;
+    if (run->st[i].status != RN_SUCCESS || !run->st[i].spill_path) continue;
+    rel = os_asprintf("_resume/%s/output.parquet", run->mf->steps[i].id);
+    p = rel ? os_path_join(rs->pkg_dir, rel) : NULL;
+    rc = p ? rm_copy(run->st[i].spill_path, p, 0444, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    if (!rc && js_push_str(rs->files, rel)) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    os_free(rel);
+    os_free(p);
+    p = NULL;
     if (rc) goto done;
   }
   rc = rm_write_connections(rs, err);
@@ -18631,7 +18695,10 @@ static osiris_rc rn_resume_record(osiris_run *run, os_err *err) {
   osiris_rc rc = OSIRIS_OK;
   if (!doc || !steps || rn_resume_manifest_fp(run->mf, fp) || js_set_int(doc, "version", RN_RESUME_VERSION) ||
       js_set_str(doc, "session_id", run->ss.id) || js_set_bool(doc, "resumable", run->resumable) ||
-      js_set_str(doc, "manifest_fp", fp)) {
+      js_set_str(doc, "manifest_fp", fp) ||
+      (osiris_json_get(osiris_json_get(run->mf->doc, "pipeline"), "fingerprints") &&
+       js_set_built(doc, "fingerprints",
+                    osiris_json_copy(osiris_json_get(osiris_json_get(run->mf->doc, "pipeline"), "fingerprints"))))) {
     rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
@@ -18669,13 +18736,6 @@ static osiris_rc rn_resume_find(osiris_ctx *ctx, const osiris_run_opts *o, rn_re
   os_err err = {0};
   osiris_rc rc = OSIRIS_OK;
   *out = NULL;
-  if (o->adapter && !os_streq(o->adapter, "local")) {
-    snprintf(ctx->err, sizeof ctx->err,
-             "--resume runs in-process only: the %s adapter would need the saved outputs "
-             "shipped to its worker, which is not done yet (resume without --sandbox/--e2b)",
-             o->adapter);
-    return OSIRIS_EUSAGE;
-  }
   if (!*want || strchr(want, '/') || os_streq(want, ".") || os_streq(want, "..")) {
     snprintf(ctx->err, sizeof ctx->err, "--resume wants a run id (run_<id> or <id>), got '%s'", want);
     return OSIRIS_EUSAGE;
@@ -18742,13 +18802,11 @@ done:
 }
 
 /* What changed in the manifest since the run, into b ("" when nothing). */
-static osiris_rc rn_resume_manifest_diff(osiris_ctx *ctx, const rn_resume *r, const mf_manifest *m,
-                                         os_buf *b) {
+static osiris_rc rn_resume_manifest_diff(const rn_resume *r, const mf_manifest *m, os_buf *b) {
   const osiris_json *old_steps = osiris_json_get(r->record, "steps");
   char fp[65], hex[65];
   size_t i;
   osiris_rc rc = rn_resume_manifest_fp(m, fp);
-  (void)ctx;
   for (i = 0; i < m->n_steps && !rc; i++) {
     const osiris_json *old = rn_resume_by_id(old_steps, m->steps[i].id);
     char *cfg = os_path_join(m->dir, m->steps[i].cfg_path);
@@ -18767,6 +18825,17 @@ static osiris_rc rn_resume_manifest_diff(osiris_ctx *ctx, const rn_resume *r, co
     const char *id = js_gets(osiris_json_at(old_steps, i), "step_id");
     if (id && rn_step_index(m, id) == (size_t)-1)
       rc = ob_printf(b, "%sstep '%s' was removed", b->len ? "; " : "", id);
+  }
+  if (!rc && !b->len && !os_streq(js_gets(r->record, "manifest_fp"), fp)) {
+    /* the compiler's own fingerprints say which input of compile it was */
+    static const char *const fps[][2] = {{"profile", "the profile"},
+                                         {"params_fp", "the params (--param, --profile, OSIRIS_PARAM_*)"},
+                                         {"oml_fp", "the pipeline file"}};
+    const osiris_json *now = osiris_json_get(osiris_json_get(m->doc, "pipeline"), "fingerprints");
+    const osiris_json *then = osiris_json_get(r->record, "fingerprints");
+    for (i = 0; i < sizeof fps / sizeof fps[0] && !rc; i++)
+      if (js_gets(then, fps[i][0]) && !os_streq(js_gets(then, fps[i][0]), js_gets(now, fps[i][0])))
+        rc = ob_printf(b, "%s%s changed", b->len ? "; " : "", fps[i][1]);
   }
   if (!rc && !b->len && !os_streq(js_gets(r->record, "manifest_fp"), fp))
     rc = ob_printf(b, "the manifest's fingerprint is %.12s, was %.12s (needs, order or params)", fp,
@@ -18800,6 +18869,23 @@ static int rn_resume_same_file(const osiris_json *rec, char *why, size_t cap) {
   return 1;
 }
 
+/* 1 when step i's cfg names a file it writes (OSIRIS_KEY_OUTPUT_FILE). */
+static int rn_resume_writes_files(osiris_ctx *ctx, const mf_manifest *m, size_t i) {
+  const osiris_driver *d = osiris_driver_find(ctx, m->steps[i].driver);
+  const osiris_config_key *k;
+  char *path = os_path_join(m->dir, m->steps[i].cfg_path);
+  osiris_json *cfg = NULL;
+  os_err err = {0};
+  int writes = 0;
+  if (d && path && js_read_file(path, &cfg, &err) == OSIRIS_OK)
+    for (k = d->keys; k && k->name; k++)
+      if ((k->flags & OSIRIS_KEY_OUTPUT_FILE) && js_gets(cfg, k->name) && *js_gets(cfg, k->name))
+        writes = 1;
+  osiris_json_free(cfg);
+  os_free(path);
+  return writes;
+}
+
 /* Compare the run with the manifest about to run; decide what is reused. */
 static osiris_rc rn_resume_check(osiris_ctx *ctx, rn_resume *r, const char *manifest) {
   mf_manifest *m = NULL;
@@ -18809,6 +18895,7 @@ static osiris_rc rn_resume_check(osiris_ctx *ctx, rn_resume *r, const char *mani
   os_buf b = {0};
   os_err err = {0};
   size_t i, j, k;
+  int outside;
   osiris_rc rc = mf_load(manifest, &m, &err);
   if (rc) {
     snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
@@ -18816,7 +18903,7 @@ static osiris_rc rn_resume_check(osiris_ctx *ctx, rn_resume *r, const char *mani
   }
   reused = os_calloc(m->n_steps, 1);
   r->reuse = js_alloc(OSIRIS_JSON_ARRAY);
-  if (!reused || !r->reuse || rn_resume_manifest_diff(ctx, r, m, &b)) goto oom;
+  if (!reused || !r->reuse || rn_resume_manifest_diff(r, m, &b)) goto oom;
   if (b.len) {
     snprintf(ctx->err, sizeof ctx->err,
              "cannot resume %s: the pipeline changed since that run: %.1500s; run it from the start "
@@ -18824,8 +18911,14 @@ static osiris_rc rn_resume_check(osiris_ctx *ctx, rn_resume *r, const char *mani
     rc = OSIRIS_EUSAGE;
     goto done;
   }
+  /* A run that failed outside any step (a remote run whose files could not
+   * be brought back: collect_failed) may lack what its writers wrote: a
+   * step that writes files runs again. */
+  outside = osiris_json_kind_of(osiris_json_get(osiris_json_get(r->status, "error"), "step_id")) !=
+            OSIRIS_JSON_STRING;
   for (i = 0; i < m->n_steps; i++)
-    reused[i] = os_streq(js_gets(rn_resume_by_id(card_steps, m->steps[i].id), "status"), "success");
+    reused[i] = os_streq(js_gets(rn_resume_by_id(card_steps, m->steps[i].id), "status"), "success") &&
+                !(outside && rn_resume_writes_files(ctx, m, i));
   for (i = 0; i < m->n_steps; i++) {
     const osiris_json *cs = rn_resume_by_id(card_steps, m->steps[i].id);
     const osiris_json *rs = rn_resume_by_id(rec_steps, m->steps[i].id);
@@ -18843,9 +18936,10 @@ static osiris_rc rn_resume_check(osiris_ctx *ctx, rn_resume *r, const char *mani
       out = rel && mf_safe_rel_path(rel) ? os_path_join(r->dir, rel) : NULL;
       if (!out || !os_is_file(out)) {
         snprintf(ctx->err, sizeof ctx->err,
-                 "cannot resume %s: step '%s' succeeded there but its output was not saved (%s), "
+                 "cannot resume %s: step '%s' succeeded there but its output was not saved (%s%s), "
                  "and step '%s', which runs again, needs it; a run with --resumable saves every "
-                 "output", r->from, m->steps[i].id, rel ? rel : "it stayed in memory", needed_by);
+                 "output", r->from, m->steps[i].id, rel ? rel : "it stayed in memory",
+                 rel ? " is not in that run's directory" : "", needed_by);
         os_free(out);
         rc = OSIRIS_EUSAGE;
         goto done;
@@ -19166,7 +19260,6 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
       }
       rc = run->adapter->prepare(run);
       if (!rc) rc = rn_resume_record(run, &err);
-      if (!rc && run->resume) rc = rn_resume_apply(run, &err);
       if (rc && !run->rc && err.msg[0]) rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
       if (!rc) rc = run->adapter->execute(run);
     }
@@ -19535,6 +19628,7 @@ static const char cli_usage[] =
     "  run A.yaml B.yaml ...      run many (--parallel N, --params-file F)\n"
     "  run --last-compile         run the newest compiled manifest\n"
     "  run ... --dry-run          show the plan; create nothing, run nothing\n"
+    "  run ... --resume RUN_ID    rerun a failed run from its failed step\n"
     "  components list|show NAME  the built-in components and their config keys\n"
     "  connections list           connections from osiris_connections.yaml (masked)\n"
     "  connections doctor [@f.a]  connect and run a trivial query per connection\n"
@@ -19578,6 +19672,7 @@ static int cli_help(const char *cmd) {
   else if (os_streq(cmd, "run"))
     printf("Usage: osiris run PIPELINE.yaml|MANIFEST.yaml [options]\n"
            "       osiris run --last-compile [options]\n"
+           "       osiris run [PIPELINE.yaml|--last-compile] --resume RUN_ID [options]\n"
            "       osiris run A.yaml B.yaml ... [--parallel N] [options]\n"
            "       osiris run PIPELINE.yaml --params-file RUNS.jsonl [--parallel N] [options]\n\n"
            "Run a pipeline (in-process by default).  OML is compiled first; a compiled\n"
@@ -19598,6 +19693,18 @@ static int cli_help(const char *cmd) {
            "  --verbose, -v       write debug.log and show log lines on stderr\n"
            "  --logs-dir DIR      where run_<id>/ goes (default: logs)\n"
            "  --json              print the outcome (or the --dry-run plan) as JSON\n\n"
+           "Resuming a failed run (every run records resume.json: fingerprints):\n"
+           "  --resumable         also save every step's output frame to\n"
+           "                      artifacts/<step>/output.parquet (frames spilled for memory\n"
+           "                      are saved anyway); a resumed run inherits it\n"
+           "  --resume RUN_ID     a new run of the failed run RUN_ID (run_<id> or <id>): its\n"
+           "                      succeeded steps are reused (step_reused events; their saved\n"
+           "                      outputs linked into this run), the failed step and what\n"
+           "                      follows run.  Without PIPELINE, that run's manifest.yaml.\n"
+           "                      Exit 2, nothing run, when RUN_ID succeeded, the pipeline,\n"
+           "                      its params or an input file of a reused step changed, or a\n"
+           "                      needed output was not saved; a step that runs again reads\n"
+           "                      its inputs as they are now.  Also with --sandbox/--e2b\n\n"
            "Remote execution (same events, metrics, artifacts and outputs as a local run):\n"
            "  --sandbox local     run in osiris-worker in a fresh scratch directory with a\n"
            "                      clean environment (subprocess transport)\n"
