@@ -297,8 +297,34 @@ print(("ok " if (sa["steps_completed"], sa["steps_reused"]) == (sb["steps_comple
   OSIRIS_WORKER=$WORKER run_osiris run pipeline.yaml --resume "$CFAILED" --sandbox local
   assert_exit 2 "sandbox: resume after collect_failed refused"
   assert_contains "$ERR" "step 'adults' succeeded there but its output was not saved (artifacts/adults/output.parquet is not in that run's directory), and step 'summary-out', which runs again, needs it"
+  # --e2b against the fake E2B service (node's standard library only)
+  if command -v node >/dev/null 2>&1; then
+    new_case join_e2b
+    join_pipeline
+    node "$E2E_ROOT/tests/fake_e2b/server.mjs" --port 0 --parent-pid $$ >fake.out 2>fake.err &
+    FAKE_PID=$!
+    wait_until 60 test -s fake.out || fail "the fake E2B service did not start: $(cat fake.err)"
+    FAKE_URL=$(py -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_url"])' fake.out)
+    FAKE_KEY=$(py -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_key"])' fake.out)
+    e2b() { E2B_API_URL=$FAKE_URL E2B_SANDBOX_URL=$FAKE_URL E2B_API_KEY=$FAKE_KEY OSIRIS_WORKER=$WORKER run_osiris "$@"; }
+    e2b run join.yaml --resumable --e2b
+    assert_exit 1 "e2b: the cities extractor fails"
+    JFAILED=$(basename "$(newest_run_dir)")
+    mend_cities
+    e2b run join.yaml --resume "$JFAILED" --e2b
+    assert_exit 0 "e2b: resume"
+    assert_files_equal "$JREF" out/joined.csv "e2b: output byte-equal to a clean run"
+    events_of "$(newest_run_dir)" >events.txt
+    assert_contains events.txt "step_reused people"
+    assert_not_contains events.txt "step_start people"
+    assert_contains events.txt "step_start cities"
+    kill "$FAKE_PID" 2>/dev/null
+    wait "$FAKE_PID" 2>/dev/null
+  else
+    echo "  note: node not found: --e2b resume against the fake skipped" >&2
+  fi
 else
-  echo "  note: $WORKER not built (make osiris-worker): --sandbox local resume skipped" >&2
+  echo "  note: $WORKER not built (make osiris-worker): --sandbox local and --e2b resume skipped" >&2
 fi
 
 # ------------------------------------------------ help
