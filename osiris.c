@@ -13933,7 +13933,7 @@ static const osiris_adapter rn_local_adapter = {"local", rn_local_prepare,
  * 15. Worker protocol
  *
  * The worker reads one JSON command a line (ping, prepare, exec_step,
- * cleanup) and answers each with {"type":"response","cmd":<name>,"ok":..}
+ * reuse_step, cleanup) and answers each with {"type":"response","cmd":<name>,"ok":..}
  * on out_fd, interleaved with the events, metrics and logs of the same
  * runner as {"type":"event"|"metric"|"log",...} lines.  A failed step
  * answers ok:false with its error; the commands after it still get
