@@ -846,9 +846,10 @@ osiris_rc osiris_runs_diff(osiris_ctx *ctx, const char *run_a, const char *run_b
 /* --------------------------------------------------------------- worker
  * Run a commands file (one JSON command a line: ping, prepare, exec_step,
  * reuse_step (--resume: a step done in an earlier run, its saved output a
- * file of the package), cleanup) in session_dir with the same runner, writing one JSON object a
- * line to out_fd, and the same bytes to session_dir/worker.out (created or
- * truncated; a host that lost out_fd's stream reads the rest there).
+ * file of the package), cleanup) in session_dir with the same runner,
+ * writing one JSON object a line to out_fd, and the same bytes to
+ * session_dir/worker.out (created or truncated; a host that lost out_fd's
+ * stream reads the rest there).
  * The manifest's steps[i].timeout bounds each step here (step_timeout
  * event, then step_failed); the run's own bound is the host's to keep.
  * Returns OSIRIS_OK when every command succeeded; OSIRIS_EIO when
