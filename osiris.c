@@ -18665,7 +18665,10 @@ static osiris_rc rn_resume_step(osiris_ctx *ctx, const mf_manifest *m, size_t i,
     rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
     goto done;
   }
-  if (d && js_read_file(cfg_path, &cfg, err) == OSIRIS_OK) {
+  /* prepare has read every cfg already: only memory can fail here */
+  rc = d ? js_read_file(cfg_path, &cfg, err) : OSIRIS_OK;
+  if (rc) goto done;
+  if (d) {
     rc = rm_each_step_file(ctx, d, cfg, rn_resume_file, &w, err);
     if (rc == OSIRIS_ECONN) rc = OSIRIS_OK; /* the step reports it; its files stay unknown */
     if (rc) goto done;
