@@ -20339,6 +20339,17 @@ done:
 static int cli_run_batch(osiris_ctx *ctx, cli_args *a);
 static void cli_batch_child_init(osiris_ctx *ctx);
 
+/* A run made by --resume: "  resumed from run_X: 4 steps reused (a, b, ...)". */
+static void cli_print_resumed(FILE *out, const osiris_json *status) {
+  const osiris_json *ids = osiris_json_get(status, "steps_reused");
+  size_t i, n = osiris_json_size(ids);
+  if (!js_gets(status, "resumed_from")) return;
+  fprintf(out, "  resumed from %s: %zu step%s reused", js_gets(status, "resumed_from"), n, n == 1 ? "" : "s");
+  for (i = 0; i < n && i < 8; i++)
+    fprintf(out, "%s%s", i ? ", " : " (", osiris_json_str(osiris_json_at(ids, i)));
+  fprintf(out, "%s\n", n == 0 ? "" : n > 8 ? ", ...)" : ")");
+}
+
 static int cli_run(osiris_ctx *ctx, cli_args *a) {
   osiris_run_opts o;
   osiris_json *worker_env = NULL;
@@ -20449,6 +20460,10 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
     osiris_json_set(j, "steps_completed", osiris_json_copy(osiris_json_get(status, "steps_completed")));
     osiris_json_set(j, "steps_total", osiris_json_copy(osiris_json_get(status, "steps_total")));
     osiris_json_set(j, "duration_ms", osiris_json_copy(osiris_json_get(status, "duration_ms")));
+    if (osiris_json_get(status, "resumed_from")) {
+      osiris_json_set(j, "resumed_from", osiris_json_copy(osiris_json_get(status, "resumed_from")));
+      osiris_json_set(j, "steps_reused", osiris_json_copy(osiris_json_get(status, "steps_reused")));
+    }
     if (rc == OSIRIS_OK) {
       osiris_json_set(j, "error", osiris_json_new(OSIRIS_JSON_NULL));
       osiris_json_set(j, "failed_step", osiris_json_new(OSIRIS_JSON_NULL));
@@ -20471,6 +20486,7 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
            osiris_json_int(osiris_json_get(status, "total_rows"), 0),
            osiris_json_int(osiris_json_get(status, "duration_ms"), 0));
     printf("  logs: %s/\n", cli_display_path(ctx, osiris_run_dir(run)));
+    cli_print_resumed(stdout, status);
   } else {
     const char *step = osiris_run_failed_step(run), *msg = osiris_run_error(run);
     char prefix[300];
@@ -20482,6 +20498,7 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
     else
       fprintf(stderr, "\xe2\x9c\x97 run %s failed: %s\n", osiris_run_session_id(run), msg);
     fprintf(stderr, "  logs: %s/\n", cli_display_path(ctx, osiris_run_dir(run)));
+    cli_print_resumed(stderr, status);
   }
   osiris_run_free(run);
   return code;

@@ -171,7 +171,9 @@ ok({s["step_id"]: s.get("reused_from") for s in card["steps"]} == {"extract": fa
 ' "$RESUMED" "$FAILED_ID"
 cmp -s "$FAILED/artifacts/per-city/output.parquet" "$RESUMED/artifacts/per-city/output.parquet" &&
   pass "the saved output is the one of the failed run" || fail "saved output differs"
-assert_eq "true 5" "$(json_get "$OUT" 'd["error"] is None and "true %d" % d["steps_completed"]')" "--json: no error, 5 steps completed"
+assert_eq "true 5 $FAILED_ID 4" \
+  "$(json_get "$OUT" '"%s %d %s %d" % (d["error"] is None and "true", d["steps_completed"], d["resumed_from"], len(d["steps_reused"]))')" \
+  "--json: no error, 5 steps completed, resumed_from, steps_reused"
 
 # the resumed run succeeded: nothing to resume
 run_osiris run pipeline.yaml --resume "$(basename "$RESUMED")"
@@ -248,6 +250,7 @@ JFAILED=$(basename "$(newest_run_dir)")
 mend_cities
 run_osiris run join.yaml --resume "$JFAILED"
 assert_exit 0 "join: resume after mending the failed step's own input"
+assert_contains "$OUT" "resumed from $JFAILED: 1 step reused (people)"
 assert_files_equal "$JREF" out/joined.csv "join: output byte-equal to a clean run"
 events_of "$(newest_run_dir)" >events.txt
 assert_contains events.txt "step_reused people"
