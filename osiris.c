@@ -19059,14 +19059,11 @@ static osiris_rc rn_resume_apply(osiris_run *run, os_err *err) {
 /* status.json and run_card.json of a resumed run say so (rn_write_results). */
 static void rn_resume_note(const osiris_run *run, osiris_json *status, osiris_json *card) {
   const rn_resume *r = run->resume;
-  osiris_json *ids = js_alloc(OSIRIS_JSON_ARRAY);
-  osiris_json *steps = (osiris_json *)osiris_json_get(card, "steps");
+  osiris_json *ids, *steps = (osiris_json *)osiris_json_get(card, "steps");
   size_t i;
   if (run->resumable) js_set_bool(card, "resumable", 1);
-  if (!r) {
-    osiris_json_free(ids);
-    return;
-  }
+  if (!r) return;
+  ids = js_alloc(OSIRIS_JSON_ARRAY);
   for (i = 0; i < osiris_json_size(r->reuse); i++) {
     const char *id = js_gets(osiris_json_at(r->reuse, i), "step_id");
     osiris_json *cs = (osiris_json *)rn_resume_by_id(steps, id);
