@@ -18570,7 +18570,7 @@ const osiris_adapter *osiris_adapter_find(const osiris_ctx *ctx, const char *nam
  * resuming.  Only the local adapter resumes; a sandbox would need the
  * saved outputs shipped to it, which is not done yet.
  */
-#define RN_RESUME_HASH_MAX ((int64_t)64 << 20)
+#define RN_RESUME_HASH_MAX ((int64_t)8 << 20) /* ~50 ms of sha256 */
 #define RN_RESUME_VERSION 1
 
 typedef struct rn_resume {
