@@ -13817,7 +13817,11 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
     if (st->spill_path) {
       osiris_json *paths = js_alloc(OSIRIS_JSON_ARRAY);
       char *rel = rn_rel(run, st->spill_path);
+      size_t dn = strlen(run->ss.dir);
       if (paths && rel) js_push_str(paths, rel);
+      if (paths && !rel && strncmp(st->spill_path, run->ss.dir, dn) == 0 &&
+          strncmp(st->spill_path + dn, "/artifacts/", 11) == 0)
+        paths->incomplete = 1; /* rn_rel's path: it ran out of memory */
       os_free(rel);
       js_set_built(sj, "spill_paths", paths);
     } else {
@@ -18937,6 +18941,7 @@ static osiris_rc rn_resume_check(osiris_ctx *ctx, rn_resume *r, const char *mani
     /* a frame a step that runs again reads: its saved output must be there */
     if (needed_by && (rel || osiris_json_bool(osiris_json_get(cs, "has_df_in_memory"), 0))) {
       out = rel && mf_safe_rel_path(rel) ? os_path_join(r->dir, rel) : NULL;
+      if (rel && mf_safe_rel_path(rel) && !out) goto oom;
       if (!out || !os_is_file(out)) {
         snprintf(ctx->err, sizeof ctx->err,
                  "cannot resume %s: step '%s' succeeded there but its output was not saved (%s%s), "
@@ -19027,7 +19032,8 @@ static osiris_rc rn_resume_apply(osiris_run *run, os_err *err) {
       if (!rc) {
         char *rel_schema = os_asprintf("artifacts/%s/schema.json", id);
         js_set_built(st->artifacts, NULL, osiris_json_new_str(rel, strlen(rel)));
-        if (rel_schema && os_is_file(dst_schema))
+        if (!rel_schema) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+        else if (os_is_file(dst_schema))
           js_set_built(st->artifacts, NULL, osiris_json_new_str(rel_schema, strlen(rel_schema)));
         os_free(rel_schema);
         st->had_frame = 1;
@@ -19068,7 +19074,7 @@ static void rn_resume_note(const osiris_run *run, osiris_json *status, osiris_js
     const char *id = js_gets(osiris_json_at(r->reuse, i), "step_id");
     osiris_json *cs = (osiris_json *)rn_resume_by_id(steps, id);
     if (ids) js_push_str(ids, id);
-    if (cs) js_set_str(cs, "reused_from", r->from);
+    if (cs && js_set_str(cs, "reused_from", r->from)) card->incomplete = 1; /* not written */
   }
   js_set_str(status, "resumed_from", r->from);
   js_set_built(status, "steps_reused", ids ? osiris_json_copy(ids) : NULL);
@@ -19134,8 +19140,14 @@ static osiris_rc rn_manifest_for(osiris_ctx *ctx, const char *path, const osiris
     goto done;
   }
   if (mf_is_manifest(doc)) {
-    *pipeline_id = os_strdup(js_gets(osiris_json_get(doc, "pipeline"), "id"));
-    *profile = os_strdup(js_gets(osiris_json_get(doc, "meta"), "profile"));
+    const char *id = js_gets(osiris_json_get(doc, "pipeline"), "id");
+    const char *prof = js_gets(osiris_json_get(doc, "meta"), "profile");
+    *pipeline_id = os_strdup(id);
+    *profile = os_strdup(prof);
+    if ((id && !*pipeline_id) || (prof && !*profile)) {
+      rc = OSIRIS_ENOMEM;
+      goto done;
+    }
     *manifest = abs;
     abs = NULL;
     goto done;
