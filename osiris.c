@@ -18876,7 +18876,8 @@ static int rn_resume_same_file(const osiris_json *rec, char *why, size_t cap) {
   return 1;
 }
 
-/* 1 when step i's cfg names a file it writes (OSIRIS_KEY_OUTPUT_FILE). */
+/* 1 when step i's cfg names a file it writes (OSIRIS_KEY_OUTPUT_FILE), 0
+ * when not, -1 out of memory. */
 static int rn_resume_writes_files(osiris_ctx *ctx, const mf_manifest *m, size_t i) {
   const osiris_driver *d = osiris_driver_find(ctx, m->steps[i].driver);
   const osiris_config_key *k;
@@ -18884,7 +18885,8 @@ static int rn_resume_writes_files(osiris_ctx *ctx, const mf_manifest *m, size_t 
   osiris_json *cfg = NULL;
   os_err err = {0};
   int writes = 0;
-  if (d && path && js_read_file(path, &cfg, &err) == OSIRIS_OK)
+  if (!path || (d && js_read_file(path, &cfg, &err) == OSIRIS_ENOMEM)) writes = -1;
+  else if (d && cfg)
     for (k = d->keys; k && k->name; k++)
       if ((k->flags & OSIRIS_KEY_OUTPUT_FILE) && js_gets(cfg, k->name) && *js_gets(cfg, k->name))
         writes = 1;
@@ -18923,9 +18925,12 @@ static osiris_rc rn_resume_check(osiris_ctx *ctx, rn_resume *r, const char *mani
    * step that writes files runs again. */
   outside = osiris_json_kind_of(osiris_json_get(osiris_json_get(r->status, "error"), "step_id")) !=
             OSIRIS_JSON_STRING;
-  for (i = 0; i < m->n_steps; i++)
+  for (i = 0; i < m->n_steps; i++) {
+    int writes = outside ? rn_resume_writes_files(ctx, m, i) : 0;
+    if (writes < 0) goto oom;
     reused[i] = os_streq(js_gets(rn_resume_by_id(card_steps, m->steps[i].id), "status"), "success") &&
-                !(outside && rn_resume_writes_files(ctx, m, i));
+                !writes;
+  }
   for (i = 0; i < m->n_steps; i++) {
     const osiris_json *cs = rn_resume_by_id(card_steps, m->steps[i].id);
     const osiris_json *rs = rn_resume_by_id(rec_steps, m->steps[i].id);
