@@ -18564,15 +18564,19 @@ const osiris_adapter *osiris_adapter_find(const osiris_ctx *ctx, const char *nam
  * step's cfg differs (the message names the steps); an input file of a
  * step to be reused changed; or a step that succeeded there produced a
  * frame that a step running again needs and its output was not saved.
- * Then, after prepare, rn_resume_apply marks the steps that succeeded
- * RN_SUCCESS in the new run (counted in steps_completed; their rows are
- * not counted again in total_rows), links or copies their output.parquet
- * and schema.json into its artifacts/<id>/ (as a spilled frame, read back
- * by consumers) and emits step_reused for each.  The failed step and
- * everything after it run.  A step that runs again reads its input files
- * as they are now: a bad input of the failed step can be mended before
- * resuming.  Only the local adapter resumes; a sandbox would need the
- * saved outputs shipped to it, which is not done yet.
+ * A run that failed outside any step (a remote run whose files could not
+ * be brought back) reruns its file writers.  Then, in the host half of
+ * prepare (rn_prepare_host, every adapter), rn_resume_apply marks the
+ * steps that succeeded RN_SUCCESS in the new run (counted in
+ * steps_completed; their rows are not counted again in total_rows), links
+ * or copies their output.parquet and schema.json into its
+ * artifacts/<id>/ (as a spilled frame, read back by consumers) and emits
+ * step_reused for each.  The failed step and everything after it run.  A
+ * step that runs again reads its input files as they are now: a bad input
+ * of the failed step can be mended before resuming.  A remote adapter
+ * ships the saved outputs its worker needs (_resume/<id>/output.parquet
+ * in the package) and sends reuse_step for each reused step in place of
+ * exec_step (section 16); the worker marks it done (section 15).
  */
 #define RN_RESUME_HASH_MAX ((int64_t)8 << 20) /* ~50 ms of sha256 */
 #define RN_RESUME_VERSION 1

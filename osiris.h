@@ -782,7 +782,7 @@ typedef struct osiris_run_opts {
                                    * wakes a step blocked in a system call with SIGURG:
                                    * a no-op handler without SA_RESTART is installed for
                                    * it unless the program handles SIGURG itself */
-  /* Resuming a failed run (every adapter records, only "local" resumes): */
+  /* Resuming a failed run (every adapter): */
   int resumable;                  /* 1: also write every step's output frame to
                                    * artifacts/<step>/output.parquet (+ schema.json)
                                    * as it completes, keeping the frame in memory for
@@ -802,9 +802,8 @@ typedef struct osiris_run_opts {
                                    * osiris_ctx_error: OSIRIS_ENOTFOUND for an
                                    * unknown run, OSIRIS_EUSAGE when it succeeded,
                                    * the manifest, a step's config or an input file
-                                   * of a reused step changed, an output needed
-                                   * downstream was not saved, or the adapter is
-                                   * not "local" */
+                                   * of a reused step changed, or an output needed
+                                   * downstream was not saved */
 } osiris_run_opts;
 
 /* Run a pipeline: path is OML (compiled first) or a compiled manifest.
