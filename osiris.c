@@ -18564,8 +18564,8 @@ const osiris_adapter *osiris_adapter_find(const osiris_ctx *ctx, const char *nam
  * step's cfg differs (the message names the steps); an input file of a
  * step to be reused changed; or a step that succeeded there produced a
  * frame that a step running again needs and its output was not saved.
- * A run that failed outside any step (a remote run whose files could not
- * be brought back) reruns its file writers.  Then, in the host half of
+ * A remote run whose files could not all be brought back (collect_failed)
+ * reruns its file writers.  Then, in the host half of
  * prepare (rn_prepare_host, every adapter), rn_resume_apply marks the
  * steps that succeeded RN_SUCCESS in the new run (counted in
  * steps_completed; their rows are not counted again in total_rows), links
@@ -18924,11 +18924,10 @@ static osiris_rc rn_resume_check(osiris_ctx *ctx, rn_resume *r, const char *mani
     rc = OSIRIS_EUSAGE;
     goto done;
   }
-  /* A run that failed outside any step (a remote run whose files could not
-   * be brought back: collect_failed) may lack what its writers wrote: a
-   * step that writes files runs again. */
-  outside = osiris_json_kind_of(osiris_json_get(osiris_json_get(r->status, "error"), "step_id")) !=
-            OSIRIS_JSON_STRING;
+  /* A remote run whose files could not all be brought back
+   * (collect_failed) may lack what its writers wrote: a step that writes
+   * files runs again. */
+  outside = os_streq(js_gets(r->status, "reason"), "collect_failed");
   for (i = 0; i < m->n_steps; i++) {
     int writes = outside ? rn_resume_writes_files(ctx, m, i) : 0;
     if (writes < 0) goto oom;
