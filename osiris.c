@@ -39,7 +39,7 @@
  *   16. Transports: subprocess and E2B    rm_*, e2_*: the remote adapters;
  *                                        ht_*: osiris_step_http, osiris_http
  *   17. Run comparison                    df_*: osiris runs diff
- *   18. Public API                        contexts, adapters, runs, doctor
+ *   18. Public API                        contexts, adapters, runs, resume, doctor
  *   19. CLI                               cli_* (OSIRIS_CLI_MAIN only)
  *
  * Licence: MIT.  Copyright (c) 2026 the osiris authors.
@@ -11979,8 +11979,8 @@ done:
  * came through.  The step that failed first is the run's failure and ends
  * first; the other one is reported as stopped because of it.  Otherwise
  * the producer ends first.  Streamed frames are never whole, so
- * they are never spilled; OSIRIS_FORCE_SPILL or OSIRIS_STREAM=0 turns
- * streaming off.
+ * they are never spilled; OSIRIS_FORCE_SPILL, OSIRIS_STREAM=0 or a
+ * resumable run (every output saved, section 18) turns streaming off.
  *
  * Parallel branches (--jobs J, run->jobs; 0: the online cores): with J > 1
  * the calling thread schedules (rn_sched_run) and up to J units (a step,
@@ -12103,6 +12103,8 @@ struct osiris_run {
                              * step, seq (see "Parallel branches" in the banner) */
   int mu_ready;
   uint64_t seq;             /* step starts and ends so far (under mu), for the run card */
+  int resumable;            /* write every output frame (rn_spill keeping it), stream nothing */
+  struct rn_resume *resume; /* --resume: what is carried over from the failed run (section 18) */
 };
 
 /* The run's own lock: taken briefly, never while waiting; ss_lock may be
@@ -13354,7 +13356,10 @@ static int rn_should_spill(osiris_run *run, const osiris_frame *f) {
   return threshold < 0 || (long long)osiris_frame_rows(f) > threshold;
 }
 
-static osiris_rc rn_spill(osiris_run *run, size_t idx, os_err *err) {
+/* Write the frame to artifacts/<id>/output.parquet + schema.json.  keep:
+ * the frame stays in memory for its consumers (a resumable run saves
+ * every output that way); otherwise it leaves memory (spilled). */
+static osiris_rc rn_spill(osiris_run *run, size_t idx, int keep, os_err *err) {
   rn_state *st = &run->st[idx];
   const char *id = run->mf->steps[idx].id;
   char *rel_pq = os_asprintf("artifacts/%s/output.parquet", id);
@@ -13405,8 +13410,10 @@ static osiris_rc rn_spill(osiris_run *run, size_t idx, os_err *err) {
   }
   st->spill_path = abs_pq;
   abs_pq = NULL;
-  osiris_frame_free(st->frame);
-  st->frame = NULL;
+  if (!keep) {
+    osiris_frame_free(st->frame);
+    st->frame = NULL;
+  }
 done:
   os_free(rel_pq);
   os_free(rel_schema);
@@ -13602,7 +13609,8 @@ static osiris_rc rn_step_end(osiris_run *run, size_t idx, osiris_step *s, osiris
       if (streamed) js_set_bool(f, "streamed", 1);
     }
     ss_event(&run->ss, "rows_out", f);
-    if (st->frame && rn_should_spill(run, st->frame)) rc = rn_spill(run, idx, err);
+    if (st->frame && rn_should_spill(run, st->frame)) rc = rn_spill(run, idx, 0, err);
+    else if (st->frame && run->resumable) rc = rn_spill(run, idx, 1, err);
     if (!rc && st->consumers_left == 0 && st->frame) { /* nobody downstream: free it now */
       osiris_frame_free(st->frame);
       st->frame = NULL;
@@ -13708,6 +13716,7 @@ static size_t rn_stream_target(osiris_run *run, size_t a) {
   if (!force) force = osiris_ctx_getenv(run->ctx, "E2B_FORCE_SPILL");
   if (rn_truthy(force) || (env && (os_streq(env, "0") || mk_ieq(env, "false") || mk_ieq(env, "no"))))
     return (size_t)-1;
+  if (run->resumable) return (size_t)-1; /* every output is saved whole */
   if (run->st[a].consumers_left != 1 || !osiris_driver_find(run->ctx, run->mf->steps[a].driver))
     return (size_t)-1;
   for (i = 0; i < run->mf->n_steps && b == (size_t)-1; i++) {
@@ -14237,6 +14246,7 @@ static osiris_json *rn_card_parallel(osiris_run *run) {
   js_set_built(par, "overlaps", pairs);
   return par;
 }
+static void rn_resume_note(const osiris_run *run, osiris_json *status, osiris_json *card); /* 18 */
 
 /* status.json and run_card.json from the run's step states; with announce,
  * also run_complete and session_duration_seconds (the host's last words;
@@ -14292,7 +14302,11 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
     if (st->spill_path) {
       osiris_json *paths = js_alloc(OSIRIS_JSON_ARRAY);
       char *rel = rn_rel(run, st->spill_path);
+      size_t dn = strlen(run->ss.dir);
       if (paths && rel) js_push_str(paths, rel);
+      if (paths && !rel && strncmp(st->spill_path, run->ss.dir, dn) == 0 &&
+          strncmp(st->spill_path + dn, "/artifacts/", 11) == 0)
+        paths->incomplete = 1; /* rn_rel's path: it ran out of memory */
       os_free(rel);
       js_set_built(sj, "spill_paths", paths);
     } else {
@@ -14314,6 +14328,7 @@ static osiris_rc rn_write_results(osiris_run *run, int announce) {
   js_set_built(card, "steps", steps);
   steps = NULL;
   js_set_built(card, "parallel", rn_card_parallel(run));
+  rn_resume_note(run, status, card);
 
   if (status->incomplete || card->incomplete) /* never a status.json that lacks a member */
     rc = os_fail(&err, OSIRIS_ENOMEM, "out of memory writing status.json");
@@ -14364,11 +14379,16 @@ done:
 /* ---------------------------------------------------------- local adapter */
 
 /* The host half of prepare, shared by every adapter: load the manifest
- * and materialize manifest.yaml and cfg/ into the run directory. */
+ * and materialize manifest.yaml and cfg/ into the run directory; with
+ * --resume, mark the steps carried over (before a remote adapter packs
+ * its commands). */
+static osiris_rc rn_resume_apply(osiris_run *run, os_err *err); /* section 18 */
+
 static osiris_rc rn_prepare_host(osiris_run *run, os_err *err) {
   osiris_rc rc = rn_load(run, err);
   if (!rc) rc = rn_wd_setup(run, 1, err);
   if (!rc) rc = rn_materialize(run, err);
+  if (!rc && run->resume) rc = rn_resume_apply(run, err); /* --resume: steps already done */
   return rc;
 }
 
@@ -14403,7 +14423,7 @@ static const osiris_adapter rn_local_adapter = {"local", rn_local_prepare,
  * 15. Worker protocol
  *
  * The worker reads one JSON command a line (ping, prepare, exec_step,
- * cleanup) and answers each with {"type":"response","cmd":<name>,"ok":..}
+ * reuse_step, cleanup) and answers each with {"type":"response","cmd":<name>,"ok":..}
  * on out_fd, interleaved with the events, metrics and logs of the same
  * runner as {"type":"event"|"metric"|"log",...} lines.  A failed step
  * answers ok:false with its error; the commands after it still get
@@ -14512,6 +14532,7 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
       } else {
         rc = ss_open_session(&run->ss, ctx, NULL, session_dir, sid, 0, out_fd, &err);
         run->ss.tee_fd = tee;
+        run->resumable = osiris_json_bool(osiris_json_get(cmd, "resumable"), 0);
         if (!rc) {
           run->source_manifest = os_path_abs(run->ss.dir, manifest);
           rc = run->source_manifest ? rn_load(run, &err) : OSIRIS_ENOMEM;
@@ -14567,6 +14588,35 @@ osiris_rc osiris_worker_run(osiris_ctx *ctx, const char *commands_path, const ch
                    : st->status == RN_SKIPPED ? "skipped: an earlier step failed"
                    : st->error ? st->error : "step failed");
       }
+    } else if (os_streq(name, "reuse_step")) {
+      /* --resume: the host ran this step in an earlier run; its output
+       * (if a consumer runs here) was shipped as a file of the package */
+      const char *sid = js_gets(cmd, "step_id"), *output = js_gets(cmd, "output");
+      size_t idx = run && run->prepared && sid ? rn_step_index(run->mf, sid) : (size_t)-1;
+      rn_state *st = idx == (size_t)-1 ? NULL : &run->st[idx];
+      char *abs = output && mf_safe_rel_path(output) && st ? os_path_join(run->ss.dir, output) : NULL;
+      const char *why = !st ? (run && run->prepared ? "unknown step" : "not prepared")
+                        : st->status != RN_PENDING ? "the step has already run"
+                        : output && (!abs || !os_is_file(abs)) ? "its output is not in the package"
+                                                               : NULL;
+      extra = rn_fields();
+      if (extra && sid) js_set_str(extra, "step_id", sid);
+      if (!why) {
+        st->status = RN_SUCCESS;
+        st->rows_in = osiris_json_int(osiris_json_get(cmd, "rows_in"), 0);
+        st->rows_out = osiris_json_int(osiris_json_get(cmd, "rows_out"), 0);
+        if (abs) {
+          st->had_frame = 1;
+          st->spill_path = abs;
+          abs = NULL;
+        }
+        run->steps_completed++;
+        rn_release_upstream(run, idx);
+      } else {
+        result = result ? result : OSIRIS_EUSAGE;
+      }
+      os_free(abs);
+      lost += wk_respond(out_fd, tee, "reuse_step", why == NULL, extra, why);
     } else if (os_streq(name, "cleanup")) {
       if (run && run->prepared) {
         if (!run->rc) run->ok = 1;
@@ -15281,6 +15331,9 @@ static void rm_line(rm_state *rs, const char *line, size_t n) {
     } else if (!ok && os_streq(cmd, "exec_step") && e &&
                (os_streq(e, "not prepared") || os_streq(e, "unknown step"))) {
       rn_set_error(run, OSIRIS_EUSAGE, js_gets(v, "step_id"), "worker_failed", e);
+    } else if (!ok && os_streq(cmd, "reuse_step")) {
+      rn_set_error(run, OSIRIS_EIO, js_gets(v, "step_id"), "worker_failed",
+                   e ? e : "the worker refused a reused step");
     }
   } else {
     ss_log(&run->ss, 2, "worker: line of unknown type '%s'", type ? type : "");
@@ -15775,15 +15828,25 @@ done:
   return rc;
 }
 
-/* commands.jsonl: ping, prepare, exec_step per step in run order, cleanup. */
+/* commands.jsonl: ping, prepare, reuse_step per step a --resume carries
+ * over, exec_step per other step in run order, cleanup. */
 static osiris_rc rm_commands(rm_state *rs, os_buf *out) {
   osiris_run *run = rs->run;
   osiris_json *c;
-  size_t i, k;
+  size_t i, k, n = 0, *seq = os_calloc(run->mf->n_steps + 1, sizeof *seq);
   osiris_rc rc = OSIRIS_OK;
+  if (!seq) return OSIRIS_ENOMEM;
+  /* reused steps first: with jobs > 1 the first exec_step runs every
+   * step still pending, and a reused one must not be among them */
+  for (k = 0; k < 2; k++)
+    for (i = 0; i < run->mf->n_steps; i++)
+      if ((run->st[run->order[i]].status == RN_SUCCESS) == (k == 0)) seq[n++] = run->order[i];
   for (i = 0; i < run->mf->n_steps + 3 && !rc; i++) {
     c = rm_obj();
-    if (!c) return OSIRIS_ENOMEM;
+    if (!c) {
+      os_free(seq);
+      return OSIRIS_ENOMEM;
+    }
     if (i == 0) {
       rc = js_set_str(c, "cmd", "ping");
     } else if (i == 1) {
@@ -15791,10 +15854,24 @@ static osiris_rc rm_commands(rm_state *rs, os_buf *out) {
       if (!rc) rc = js_set_str(c, "session_id", run->ss.id);
       if (!rc) rc = js_set_str(c, "manifest", "manifest.yaml");
       if (!rc) rc = js_set_int(c, "jobs", run->jobs); /* 0: the worker's cores */
+      if (!rc && run->resumable) rc = js_set_bool(c, "resumable", 1);
     } else if (i == run->mf->n_steps + 2) {
       rc = js_set_str(c, "cmd", "cleanup");
+    } else if (run->st[seq[i - 2]].status == RN_SUCCESS) {
+      /* --resume: done in the resumed run; the worker takes its output */
+      size_t idx = seq[i - 2];
+      rn_state *st = &run->st[idx];
+      rc = js_set_str(c, "cmd", "reuse_step");
+      if (!rc) rc = js_set_str(c, "step_id", run->mf->steps[idx].id);
+      if (!rc) rc = js_set_int(c, "rows_in", st->rows_in);
+      if (!rc) rc = js_set_int(c, "rows_out", st->rows_out);
+      if (!rc && st->spill_path) {
+        char *rel = os_asprintf("_resume/%s/output.parquet", run->mf->steps[idx].id);
+        rc = rel ? js_set_str(c, "output", rel) : OSIRIS_ENOMEM;
+        os_free(rel);
+      }
     } else {
-      size_t idx = run->order[i - 2];
+      size_t idx = seq[i - 2];
       const mf_step *ms = &run->mf->steps[idx];
       osiris_json *inputs = rm_obj();
       char *cfgp = os_asprintf("cfg/%s.json", ms->id);
@@ -15826,6 +15903,7 @@ static osiris_rc rm_commands(rm_state *rs, os_buf *out) {
     if (!rc) rc = ob_putc(out, '\n');
     osiris_json_free(c);
   }
+  os_free(seq);
   return rc;
 }
 
@@ -15852,6 +15930,20 @@ static osiris_rc rm_build_package(rm_state *rs, os_err *err) {
   }
   for (i = 0; i < run->mf->n_steps; i++) {
     rc = rm_package_cfg(rs, i, err);
+    if (rc) goto done;
+  }
+  for (i = 0; i < run->mf->n_steps; i++) {
+    /* --resume: a reused step's saved output, outside artifacts/ so that
+     * it is not brought back (the host has it) */
+    char *rel;
+    if (run->st[i].status != RN_SUCCESS || !run->st[i].spill_path) continue;
+    rel = os_asprintf("_resume/%s/output.parquet", run->mf->steps[i].id);
+    p = rel ? os_path_join(rs->pkg_dir, rel) : NULL;
+    rc = p ? rm_copy(run->st[i].spill_path, p, 0444, err) : os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    if (!rc && js_push_str(rs->files, rel)) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    os_free(rel);
+    os_free(p);
+    p = NULL;
     if (rc) goto done;
   }
   rc = rm_write_connections(rs, err);
@@ -18963,6 +19055,554 @@ const osiris_adapter *osiris_adapter_find(const osiris_ctx *ctx, const char *nam
   return NULL;
 }
 
+/* ---------------------------------------------------------- resume
+ *
+ * Every run records resume.json in its directory once prepared (on the
+ * host, whatever the adapter): the manifest's fingerprint (the sha256 of
+ * its canonical JSON without meta.generated_at, so a recompile of the same
+ * pipeline with the same params gives the same one), and per step the
+ * sha256 of its cfg and, for each file it reads (the keys its driver flags
+ * OSIRIS_KEY_INPUT_FILE, walked as the packager walks them), size, mtime
+ * and the sha256 of the content: of every file in a resumable run, of
+ * files up to RN_RESUME_HASH_MAX bytes otherwise (that is the "cheap"
+ * default; a larger file is then judged by size and mtime).  A database
+ * extractor's query is in its cfg; the rows behind it are not
+ * fingerprinted.  Outputs are saved only by a resumable run (every frame)
+ * or when a frame was spilled for memory.
+ *
+ * `run --resume ID`: rn_resume_find reads the failed run (status.json,
+ * run_card.json, resume.json) and rn_resume_check compares it with the
+ * manifest about to run, both before any run directory exists, so a
+ * refusal leaves nothing behind: that run succeeded; the manifest or a
+ * step's cfg differs (the message names the steps); an input file of a
+ * step to be reused changed; or a step that succeeded there produced a
+ * frame that a step running again needs and its output was not saved.
+ * A remote run whose files could not all be brought back (collect_failed)
+ * reruns its file writers.  Then, in the host half of
+ * prepare (rn_prepare_host, every adapter), rn_resume_apply marks the
+ * steps that succeeded RN_SUCCESS in the new run (counted in
+ * steps_completed; their rows are not counted again in total_rows), links
+ * or copies their output.parquet and schema.json into its
+ * artifacts/<id>/ (as a spilled frame, read back by consumers) and emits
+ * step_reused for each.  The failed step and everything after it run.  A
+ * step that runs again reads its input files as they are now: a bad input
+ * of the failed step can be mended before resuming.  A remote adapter
+ * ships the saved outputs its worker needs (_resume/<id>/output.parquet
+ * in the package) and sends reuse_step for each reused step in place of
+ * exec_step (section 16); the worker marks it done (section 15).
+ */
+#define RN_RESUME_HASH_MAX ((int64_t)8 << 20) /* ~50 ms of sha256 */
+#define RN_RESUME_VERSION 1
+
+typedef struct rn_resume {
+  char *from;           /* "run_<id>" */
+  char *dir;            /* its absolute directory */
+  osiris_json *status;  /* its status.json */
+  osiris_json *card;    /* its run_card.json */
+  osiris_json *record;  /* its resume.json */
+  osiris_json *reuse;   /* [{step_id, rows_in, rows_out, output?}]: output absolute */
+} rn_resume;
+
+static void rn_resume_free(rn_resume *r) {
+  if (!r) return;
+  os_free(r->from);
+  os_free(r->dir);
+  osiris_json_free(r->status);
+  osiris_json_free(r->card);
+  osiris_json_free(r->record);
+  osiris_json_free(r->reuse);
+  os_free(r);
+}
+
+/* The manifest's fingerprint: sha256 of its canonical JSON without
+ * meta.generated_at (meta.manifest_hash is not trusted: a hand edit of
+ * the manifest leaves it as it was). */
+static osiris_rc rn_resume_manifest_fp(const mf_manifest *m, char out[65]) {
+  osiris_json *copy = osiris_json_copy(m->doc);
+  os_buf b = {0};
+  osiris_rc rc;
+  if (!copy) return OSIRIS_ENOMEM;
+  osiris_json_remove((osiris_json *)osiris_json_get(copy, "meta"), "generated_at");
+  rc = copy->incomplete ? OSIRIS_ENOMEM : js_dump(&b, copy, OSIRIS_JSON_SORTED);
+  if (!rc) os_sha256_hex(b.p ? b.p : "", b.len, out);
+  ob_free(&b);
+  osiris_json_free(copy);
+  return rc;
+}
+
+typedef struct rn_resume_walk {
+  osiris_json *inputs; /* array of file records */
+  int hash_all;        /* hash every file, whatever its size */
+} rn_resume_walk;
+
+/* One file a step reads: {key, path, size, mtime_ns, sha256?} or
+ * {key, path, exists:false}; a FIFO or device {key, path, regular:false}
+ * (reading it to hash it would take what the step reads). */
+static osiris_rc rn_resume_file(void *user, const rm_file *f, os_err *err) {
+  rn_resume_walk *w = user;
+  osiris_json *o;
+  struct stat stt;
+  char hex[65];
+  osiris_rc rc;
+  if (!(f->key->flags & OSIRIS_KEY_INPUT_FILE)) return OSIRIS_OK;
+  o = rn_fields();
+  if (!o) return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  rc = js_set_str(o, "key", f->key->name);
+  if (!rc) rc = js_set_str(o, "path", f->host);
+  if (!rc && stat(f->host, &stt) != 0) {
+    rc = js_set_bool(o, "exists", 0);
+  } else if (!rc && !S_ISREG(stt.st_mode)) {
+    rc = js_set_bool(o, "regular", 0);
+  } else if (!rc) {
+    rc = js_set_int(o, "size", (int64_t)stt.st_size);
+    if (!rc)
+      rc = js_set_int(o, "mtime_ns", (int64_t)stt.st_mtim.tv_sec * 1000000000 + stt.st_mtim.tv_nsec);
+    if (!rc && (w->hash_all || (int64_t)stt.st_size <= RN_RESUME_HASH_MAX) &&
+        os_sha256_file_hex(f->host, hex) == 0)
+      rc = js_set_str(o, "sha256", hex);
+  }
+  if (!rc) return js_set_built(w->inputs, NULL, o) ? os_fail(err, OSIRIS_ENOMEM, "out of memory") : OSIRIS_OK;
+  osiris_json_free(o);
+  return os_fail(err, OSIRIS_ENOMEM, "out of memory");
+}
+
+/* A step's record: {step_id, driver, cfg_sha256, inputs:[...]}. */
+static osiris_rc rn_resume_step(osiris_ctx *ctx, const mf_manifest *m, size_t i, int hash_all,
+                                osiris_json **out, os_err *err) {
+  const mf_step *ms = &m->steps[i];
+  const osiris_driver *d = osiris_driver_find(ctx, ms->driver);
+  char *cfg_path = os_path_join(m->dir, ms->cfg_path);
+  osiris_json *o = rn_fields(), *cfg = NULL;
+  rn_resume_walk w = {js_alloc(OSIRIS_JSON_ARRAY), hash_all};
+  char hex[65];
+  osiris_rc rc = OSIRIS_OK;
+  *out = NULL;
+  if (!cfg_path || !o || !w.inputs) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (js_set_str(o, "step_id", ms->id) || js_set_str(o, "driver", ms->driver) ||
+      js_set_str(o, "cfg_sha256", os_sha256_file_hex(cfg_path, hex) == 0 ? hex : "")) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  /* prepare has read every cfg already: only memory can fail here */
+  rc = d ? js_read_file(cfg_path, &cfg, err) : OSIRIS_OK;
+  if (rc) goto done;
+  if (d) {
+    rc = rm_each_step_file(ctx, d, cfg, rn_resume_file, &w, err);
+    if (rc == OSIRIS_ECONN) rc = OSIRIS_OK; /* the step reports it; its files stay unknown */
+    if (rc) goto done;
+  }
+  err->msg[0] = 0;
+  if (js_set_built(o, "inputs", w.inputs)) {
+    w.inputs = NULL;
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  w.inputs = NULL;
+  *out = o;
+  o = NULL;
+done:
+  os_free(cfg_path);
+  osiris_json_free(o);
+  osiris_json_free(cfg);
+  osiris_json_free(w.inputs);
+  return rc;
+}
+
+/* resume.json of a prepared run. */
+static osiris_rc rn_resume_record(osiris_run *run, os_err *err) {
+  osiris_json *doc = rn_fields(), *steps = js_alloc(OSIRIS_JSON_ARRAY), *one;
+  char fp[65];
+  size_t i;
+  osiris_rc rc = OSIRIS_OK;
+  if (!doc || !steps || rn_resume_manifest_fp(run->mf, fp) || js_set_int(doc, "version", RN_RESUME_VERSION) ||
+      js_set_str(doc, "session_id", run->ss.id) || js_set_bool(doc, "resumable", run->resumable) ||
+      js_set_str(doc, "manifest_fp", fp) ||
+      (osiris_json_get(osiris_json_get(run->mf->doc, "pipeline"), "fingerprints") &&
+       js_set_built(doc, "fingerprints",
+                    osiris_json_copy(osiris_json_get(osiris_json_get(run->mf->doc, "pipeline"), "fingerprints"))))) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (i = 0; i < run->mf->n_steps && !rc; i++) {
+    rc = rn_resume_step(run->ctx, run->mf, i, run->resumable, &one, err);
+    if (!rc && js_set_built(steps, NULL, one)) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+  }
+  if (rc) goto done;
+  rc = js_set_built(doc, "steps", steps);
+  steps = NULL;
+  if (rc || doc->incomplete) {
+    rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+    goto done;
+  }
+  rc = ss_write_json(&run->ss, "resume.json", doc, err);
+done:
+  osiris_json_free(doc);
+  osiris_json_free(steps);
+  return rc;
+}
+
+/* The entry of id in an array of objects with step_id, or NULL. */
+static const osiris_json *rn_resume_by_id(const osiris_json *arr, const char *id) {
+  size_t i;
+  for (i = 0; i < osiris_json_size(arr); i++)
+    if (os_streq(js_gets(osiris_json_at(arr, i), "step_id"), id)) return osiris_json_at(arr, i);
+  return NULL;
+}
+
+/* Find the run to resume and read its three files; ctx->err says why not. */
+static osiris_rc rn_resume_find(osiris_ctx *ctx, const osiris_run_opts *o, rn_resume **out) {
+  const char *want = o->resume_from;
+  rn_resume *r = NULL;
+  char *logs = NULL, *p = NULL;
+  os_err err = {0};
+  osiris_rc rc = OSIRIS_OK;
+  *out = NULL;
+  if (!*want || strchr(want, '/') || os_streq(want, ".") || os_streq(want, "..")) {
+    snprintf(ctx->err, sizeof ctx->err, "--resume wants a run id (run_<id> or <id>), got '%s'", want);
+    return OSIRIS_EUSAGE;
+  }
+  r = os_calloc(1, sizeof *r);
+  logs = cp_logs_dir(ctx, o->logs_dir);
+  if (!r || !logs) goto oom;
+  r->from = os_startswith(want, "run_") ? os_strdup(want) : os_asprintf("run_%s", want);
+  r->dir = r->from ? os_path_join(logs, r->from) : NULL;
+  if (!r->from || !r->dir) goto oom;
+  if (!os_is_dir(r->dir)) {
+    snprintf(ctx->err, sizeof ctx->err, "cannot resume: no run '%s' under %s", want, logs);
+    rc = OSIRIS_ENOTFOUND;
+    goto done;
+  }
+  p = os_path_join(r->dir, "status.json");
+  if (!p) goto oom;
+  if (js_read_file(p, &r->status, &err)) {
+    snprintf(ctx->err, sizeof ctx->err, "cannot resume %s: %.1500s (did that run end?)", r->from, err.msg);
+    rc = err.rc == OSIRIS_ENOMEM ? OSIRIS_ENOMEM : OSIRIS_EUSAGE;
+    goto done;
+  }
+  if (osiris_json_bool(osiris_json_get(r->status, "ok"), 0)) {
+    snprintf(ctx->err, sizeof ctx->err, "cannot resume %s: that run succeeded, there is nothing to resume",
+             r->from);
+    rc = OSIRIS_EUSAGE;
+    goto done;
+  }
+  os_free(p);
+  p = os_path_join(r->dir, "resume.json");
+  if (!p) goto oom;
+  if (!os_is_file(p)) {
+    snprintf(ctx->err, sizeof ctx->err,
+             "cannot resume %s: it has no resume.json (it failed before its steps ran, or an "
+             "osiris without resume made it); run the pipeline again without --resume", r->from);
+    rc = OSIRIS_EUSAGE;
+    goto done;
+  }
+  if (js_read_file(p, &r->record, &err) ||
+      osiris_json_int(osiris_json_get(r->record, "version"), 0) != RN_RESUME_VERSION) {
+    snprintf(ctx->err, sizeof ctx->err, "cannot resume %s: %.1500s", r->from,
+             err.msg[0] ? err.msg : "resume.json has an unknown version");
+    rc = err.rc == OSIRIS_ENOMEM ? OSIRIS_ENOMEM : OSIRIS_EUSAGE;
+    goto done;
+  }
+  os_free(p);
+  p = os_path_join(r->dir, "run_card.json");
+  if (!p) goto oom;
+  if (js_read_file(p, &r->card, &err)) {
+    snprintf(ctx->err, sizeof ctx->err, "cannot resume %s: %.1500s", r->from, err.msg);
+    rc = err.rc == OSIRIS_ENOMEM ? OSIRIS_ENOMEM : OSIRIS_EUSAGE;
+    goto done;
+  }
+  goto done;
+oom:
+  snprintf(ctx->err, sizeof ctx->err, "out of memory");
+  rc = OSIRIS_ENOMEM;
+done:
+  os_free(logs);
+  os_free(p);
+  if (rc) rn_resume_free(r);
+  else *out = r;
+  return rc;
+}
+
+/* What changed in the manifest since the run, into b ("" when nothing). */
+static osiris_rc rn_resume_manifest_diff(const rn_resume *r, const mf_manifest *m, os_buf *b) {
+  const osiris_json *old_steps = osiris_json_get(r->record, "steps");
+  char fp[65], hex[65];
+  size_t i;
+  osiris_rc rc = rn_resume_manifest_fp(m, fp);
+  for (i = 0; i < m->n_steps && !rc; i++) {
+    const osiris_json *old = rn_resume_by_id(old_steps, m->steps[i].id);
+    char *cfg = os_path_join(m->dir, m->steps[i].cfg_path);
+    if (!cfg) return OSIRIS_ENOMEM;
+    if (!old)
+      rc = ob_printf(b, "%sstep '%s' is new", b->len ? "; " : "", m->steps[i].id);
+    else if (!os_streq(js_gets(old, "driver"), m->steps[i].driver))
+      rc = ob_printf(b, "%sstep '%s' changed its component (%s, was %s)", b->len ? "; " : "",
+                     m->steps[i].id, m->steps[i].driver, js_gets(old, "driver") ? js_gets(old, "driver") : "?");
+    else if (os_sha256_file_hex(cfg, hex) != 0 || !os_streq(js_gets(old, "cfg_sha256"), hex))
+      rc = ob_printf(b, "%sthe config of step '%s' changed (%s)", b->len ? "; " : "", m->steps[i].id,
+                     m->steps[i].cfg_path);
+    os_free(cfg);
+  }
+  for (i = 0; i < osiris_json_size(old_steps) && !rc; i++) {
+    const char *id = js_gets(osiris_json_at(old_steps, i), "step_id");
+    if (id && rn_step_index(m, id) == (size_t)-1)
+      rc = ob_printf(b, "%sstep '%s' was removed", b->len ? "; " : "", id);
+  }
+  if (!rc && !b->len && !os_streq(js_gets(r->record, "manifest_fp"), fp)) {
+    /* the compiler's own fingerprints say which input of compile it was */
+    static const char *const fps[][2] = {{"profile", "the profile"},
+                                         {"params_fp", "the params (--param, --profile, OSIRIS_PARAM_*)"},
+                                         {"oml_fp", "the pipeline file"}};
+    const osiris_json *now = osiris_json_get(osiris_json_get(m->doc, "pipeline"), "fingerprints");
+    const osiris_json *then = osiris_json_get(r->record, "fingerprints");
+    for (i = 0; i < sizeof fps / sizeof fps[0] && !rc; i++)
+      if (js_gets(then, fps[i][0]) && !os_streq(js_gets(then, fps[i][0]), js_gets(now, fps[i][0])))
+        rc = ob_printf(b, "%s%s changed", b->len ? "; " : "", fps[i][1]);
+  }
+  if (!rc && !b->len && !os_streq(js_gets(r->record, "manifest_fp"), fp))
+    rc = ob_printf(b, "the manifest's fingerprint is %.12s, was %.12s (needs, order or params)", fp,
+                   js_gets(r->record, "manifest_fp") ? js_gets(r->record, "manifest_fp") : "?");
+  return rc;
+}
+
+/* Whether one recorded input file is as it was; *why says how not. */
+static int rn_resume_same_file(const osiris_json *rec, char *why, size_t cap) {
+  const char *path = js_gets(rec, "path"), *sha = js_gets(rec, "sha256");
+  struct stat stt;
+  char hex[65];
+  int64_t mtime;
+  if (!path) return 1;
+  if (!osiris_json_bool(osiris_json_get(rec, "regular"), 1)) return 1; /* a FIFO: not fingerprinted */
+  if (!osiris_json_bool(osiris_json_get(rec, "exists"), 1))
+    return stat(path, &stt) != 0 ? 1 : (snprintf(why, cap, "did not exist then, exists now"), 0);
+  if (stat(path, &stt) != 0) return snprintf(why, cap, "was removed"), 0;
+  if (!S_ISREG(stt.st_mode)) return snprintf(why, cap, "is no longer a regular file"), 0;
+  if ((int64_t)stt.st_size != osiris_json_int(osiris_json_get(rec, "size"), -1))
+    return snprintf(why, cap, "size %" PRId64 " bytes, was %" PRId64, (int64_t)stt.st_size,
+                    osiris_json_int(osiris_json_get(rec, "size"), -1)),
+           0;
+  if (sha) {
+    if (os_sha256_file_hex(path, hex) != 0) return snprintf(why, cap, "cannot be read"), 0;
+    return os_streq(hex, sha) ? 1 : (snprintf(why, cap, "its content changed (sha256 %.12s, was %.12s)", hex, sha), 0);
+  }
+  mtime = (int64_t)stt.st_mtim.tv_sec * 1000000000 + stt.st_mtim.tv_nsec;
+  if (mtime != osiris_json_int(osiris_json_get(rec, "mtime_ns"), -1))
+    return snprintf(why, cap, "it was modified since (too large to be hashed then: mtime compared)"), 0;
+  return 1;
+}
+
+/* 1 when step i's cfg names a file it writes (OSIRIS_KEY_OUTPUT_FILE), 0
+ * when not, -1 out of memory. */
+static int rn_resume_writes_files(osiris_ctx *ctx, const mf_manifest *m, size_t i) {
+  const osiris_driver *d = osiris_driver_find(ctx, m->steps[i].driver);
+  const osiris_config_key *k;
+  char *path = os_path_join(m->dir, m->steps[i].cfg_path);
+  osiris_json *cfg = NULL;
+  os_err err = {0};
+  int writes = 0;
+  if (!path || (d && js_read_file(path, &cfg, &err) == OSIRIS_ENOMEM)) writes = -1;
+  else if (d && cfg)
+    for (k = d->keys; k && k->name; k++)
+      if ((k->flags & OSIRIS_KEY_OUTPUT_FILE) && js_gets(cfg, k->name) && *js_gets(cfg, k->name))
+        writes = 1;
+  osiris_json_free(cfg);
+  os_free(path);
+  return writes;
+}
+
+/* Compare the run with the manifest about to run; decide what is reused. */
+static osiris_rc rn_resume_check(osiris_ctx *ctx, rn_resume *r, const char *manifest) {
+  mf_manifest *m = NULL;
+  const osiris_json *card_steps = osiris_json_get(r->card, "steps");
+  const osiris_json *rec_steps = osiris_json_get(r->record, "steps");
+  unsigned char *reused = NULL;
+  os_buf b = {0};
+  os_err err = {0};
+  size_t i, j, k;
+  int outside;
+  osiris_rc rc = mf_load(manifest, &m, &err);
+  if (rc) {
+    snprintf(ctx->err, sizeof ctx->err, "%s", err.msg);
+    return rc;
+  }
+  reused = os_calloc(m->n_steps, 1);
+  r->reuse = js_alloc(OSIRIS_JSON_ARRAY);
+  if (!reused || !r->reuse || rn_resume_manifest_diff(r, m, &b)) goto oom;
+  if (b.len) {
+    snprintf(ctx->err, sizeof ctx->err,
+             "cannot resume %s: the pipeline changed since that run: %.1500s; run it from the start "
+             "(without --resume)", r->from, b.p);
+    rc = OSIRIS_EUSAGE;
+    goto done;
+  }
+  /* A remote run whose files could not all be brought back
+   * (collect_failed) may lack what its writers wrote: a step that writes
+   * files runs again. */
+  outside = os_streq(js_gets(r->status, "reason"), "collect_failed");
+  for (i = 0; i < m->n_steps; i++) {
+    int writes = outside ? rn_resume_writes_files(ctx, m, i) : 0;
+    if (writes < 0) goto oom;
+    reused[i] = os_streq(js_gets(rn_resume_by_id(card_steps, m->steps[i].id), "status"), "success") &&
+                !writes;
+  }
+  for (i = 0; i < m->n_steps; i++) {
+    const osiris_json *cs = rn_resume_by_id(card_steps, m->steps[i].id);
+    const osiris_json *rs = rn_resume_by_id(rec_steps, m->steps[i].id);
+    const osiris_json *inputs = osiris_json_get(rs, "inputs");
+    const char *rel = osiris_json_str(osiris_json_at(osiris_json_get(cs, "spill_paths"), 0));
+    const char *needed_by = NULL;
+    osiris_json *e;
+    char *out = NULL;
+    if (!reused[i]) continue;
+    for (j = 0; j < m->n_steps && !needed_by; j++)
+      for (k = 0; k < m->steps[j].n_needs && !reused[j]; k++)
+        if (os_streq(m->steps[j].needs[k], m->steps[i].id)) needed_by = m->steps[j].id;
+    /* a frame a step that runs again reads: its saved output must be there */
+    if (needed_by && (rel || osiris_json_bool(osiris_json_get(cs, "has_df_in_memory"), 0))) {
+      out = rel && mf_safe_rel_path(rel) ? os_path_join(r->dir, rel) : NULL;
+      if (rel && mf_safe_rel_path(rel) && !out) goto oom;
+      if (!out || !os_is_file(out)) {
+        snprintf(ctx->err, sizeof ctx->err,
+                 "cannot resume %s: step '%s' succeeded there but its output was not saved (%s%s), "
+                 "and step '%s', which runs again, needs it; a run with --resumable saves every "
+                 "output", r->from, m->steps[i].id, rel ? rel : "it stayed in memory",
+                 rel ? " is not in that run's directory" : "", needed_by);
+        os_free(out);
+        rc = OSIRIS_EUSAGE;
+        goto done;
+      }
+    }
+    for (j = 0; j < osiris_json_size(inputs); j++) {
+      const osiris_json *in = osiris_json_at(inputs, j);
+      char why[512];
+      if (rn_resume_same_file(in, why, sizeof why)) continue;
+      snprintf(ctx->err, sizeof ctx->err,
+               "cannot resume %s: input file %s of step '%s' (steps[%zu].config.%s) changed since "
+               "that run: %s; run the pipeline from the start (without --resume)",
+               r->from, js_gets(in, "path"), m->steps[i].id, i,
+               js_gets(in, "key") ? js_gets(in, "key") : "?", why);
+      os_free(out);
+      rc = OSIRIS_EUSAGE;
+      goto done;
+    }
+    e = rn_fields();
+    if (e) {
+      js_set_str(e, "step_id", m->steps[i].id);
+      js_set_int(e, "rows_in", osiris_json_int(osiris_json_get(cs, "rows_in"), 0));
+      js_set_int(e, "rows_out", osiris_json_int(osiris_json_get(cs, "rows_out"), 0));
+      if (out) js_set_str(e, "output", out);
+    }
+    os_free(out);
+    if (js_set_built(r->reuse, NULL, e) || r->reuse->incomplete) goto oom;
+  }
+  goto done;
+oom:
+  snprintf(ctx->err, sizeof ctx->err, "out of memory");
+  rc = OSIRIS_ENOMEM;
+done:
+  ob_free(&b);
+  os_free(reused);
+  mf_free(m);
+  return rc;
+}
+
+/* Link src to dst, or copy it when it cannot be linked (another file
+ * system). */
+static osiris_rc rn_resume_link(const char *src, const char *dst, os_err *err) {
+  unlink(dst);
+  if (link(src, dst) == 0) return OSIRIS_OK;
+  return os_copy_file(src, dst, err);
+}
+
+/* After prepare: the steps that succeeded in the resumed run are done in
+ * this one; their saved outputs become this run's spilled frames. */
+static osiris_rc rn_resume_apply(osiris_run *run, os_err *err) {
+  rn_resume *r = run->resume;
+  size_t i;
+  osiris_rc rc = OSIRIS_OK;
+  for (i = 0; i < osiris_json_size(r->reuse) && !rc; i++) {
+    const osiris_json *e = osiris_json_at(r->reuse, i);
+    const char *id = js_gets(e, "step_id"), *src = js_gets(e, "output");
+    size_t idx = rn_step_index(run->mf, id);
+    rn_state *st;
+    char *rel = NULL, *dst = NULL, *src_schema = NULL, *dst_schema = NULL, *dir = NULL;
+    osiris_json *f;
+    if (idx == (size_t)-1) continue; /* rn_resume_check loaded the same manifest */
+    st = &run->st[idx];
+    st->status = RN_SUCCESS;
+    st->rows_in = osiris_json_int(osiris_json_get(e, "rows_in"), 0);
+    st->rows_out = osiris_json_int(osiris_json_get(e, "rows_out"), 0);
+    run->steps_completed++;
+    if (src) {
+      rel = os_asprintf("artifacts/%s/output.parquet", id);
+      dir = os_asprintf("%s/artifacts/%s", run->ss.dir, id);
+      dst = rel ? os_path_join(run->ss.dir, rel) : NULL;
+      src_schema = os_path_dirname(src);
+      if (src_schema) {
+        char *s = os_path_join(src_schema, "schema.json");
+        os_free(src_schema);
+        src_schema = s;
+      }
+      dst_schema = dir ? os_path_join(dir, "schema.json") : NULL;
+      if (!rel || !dir || !dst || !src_schema || !dst_schema) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+      if (!rc) rc = os_mkdir_p(dir, err);
+      if (!rc) rc = rn_resume_link(src, dst, err);
+      if (!rc && os_is_file(src_schema)) rc = rn_resume_link(src_schema, dst_schema, err);
+      if (!rc) {
+        char *rel_schema = os_asprintf("artifacts/%s/schema.json", id);
+        js_set_built(st->artifacts, NULL, osiris_json_new_str(rel, strlen(rel)));
+        if (!rel_schema) rc = os_fail(err, OSIRIS_ENOMEM, "out of memory");
+        else if (os_is_file(dst_schema))
+          js_set_built(st->artifacts, NULL, osiris_json_new_str(rel_schema, strlen(rel_schema)));
+        os_free(rel_schema);
+        st->had_frame = 1;
+        st->spill_path = dst;
+        dst = NULL;
+      }
+    }
+    if (!rc) {
+      rn_release_upstream(run, idx); /* a reused consumer is done with its upstream */
+      f = rn_fields();
+      if (f) {
+        js_set_str(f, "step_id", id);
+        js_set_str(f, "from_run", r->from);
+        js_set_int(f, "rows", st->rows_out);
+        if (rel && st->spill_path) js_set_str(f, "output", rel);
+      }
+      ss_event(&run->ss, "step_reused", f);
+      ss_log(&run->ss, 1, "step %s reused from %s (%" PRId64 " rows)", id, r->from, st->rows_out);
+    }
+    os_free(rel);
+    os_free(dir);
+    os_free(dst);
+    os_free(src_schema);
+    os_free(dst_schema);
+  }
+  return rc;
+}
+
+/* status.json and run_card.json of a resumed run say so (rn_write_results). */
+static void rn_resume_note(const osiris_run *run, osiris_json *status, osiris_json *card) {
+  const rn_resume *r = run->resume;
+  osiris_json *ids, *steps = (osiris_json *)osiris_json_get(card, "steps");
+  size_t i;
+  if (run->resumable) js_set_bool(card, "resumable", 1);
+  if (!r) return;
+  ids = js_alloc(OSIRIS_JSON_ARRAY);
+  for (i = 0; i < osiris_json_size(r->reuse); i++) {
+    const char *id = js_gets(osiris_json_at(r->reuse, i), "step_id");
+    osiris_json *cs = (osiris_json *)rn_resume_by_id(steps, id);
+    if (ids) js_push_str(ids, id);
+    if (cs && js_set_str(cs, "reused_from", r->from)) card->incomplete = 1; /* not written */
+  }
+  js_set_str(status, "resumed_from", r->from);
+  js_set_built(status, "steps_reused", ids ? osiris_json_copy(ids) : NULL);
+  js_set_str(card, "resumed_from", r->from);
+  js_set_built(card, "steps_reused", ids);
+}
+
 static osiris_run *rn_new(osiris_ctx *ctx) {
   osiris_run *run = os_calloc(1, sizeof *run);
   if (!run) return NULL;
@@ -18997,6 +19637,7 @@ static void rn_free(osiris_run *run) {
   os_free(run->e2b_template);
   os_free(run->sandbox_id);
   osiris_json_free(run->noted);
+  rn_resume_free(run->resume);
   os_free(run->failed_step);
   os_free(run->reason);
   osiris_json_free(run->status);
@@ -19022,8 +19663,14 @@ static osiris_rc rn_manifest_for(osiris_ctx *ctx, const char *path, const osiris
     goto done;
   }
   if (mf_is_manifest(doc)) {
-    *pipeline_id = os_strdup(js_gets(osiris_json_get(doc, "pipeline"), "id"));
-    *profile = os_strdup(js_gets(osiris_json_get(doc, "meta"), "profile"));
+    const char *id = js_gets(osiris_json_get(doc, "pipeline"), "id");
+    const char *prof = js_gets(osiris_json_get(doc, "meta"), "profile");
+    *pipeline_id = os_strdup(id);
+    *profile = os_strdup(prof);
+    if ((id && !*pipeline_id) || (prof && !*profile)) {
+      rc = OSIRIS_ENOMEM;
+      goto done;
+    }
     *manifest = abs;
     abs = NULL;
     goto done;
@@ -19058,16 +19705,17 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
   osiris_run_opts defaults;
   const osiris_run_opts *o = opts;
   osiris_run *run = NULL;
-  char *manifest = NULL, *pipeline_id = NULL, *profile = NULL;
+  char *manifest = NULL, *pipeline_id = NULL, *profile = NULL, *old_manifest = NULL;
+  rn_resume *resume = NULL;
   os_err err = {0};
   osiris_json *f;
   osiris_rc rc;
   if (out) *out = NULL;
-  if (!ctx || !path || !out) return OSIRIS_EUSAGE;
   if (!o) {
     memset(&defaults, 0, sizeof defaults);
     o = &defaults;
   }
+  if (!ctx || !out || (!path && !o->resume_from)) return OSIRIS_EUSAGE;
   ctx->err[0] = 0;
   if (cn_load_dotenv(ctx) == OSIRIS_ENOMEM) { /* as in cp_prepare */
     snprintf(ctx->err, sizeof ctx->err, "out of memory");
@@ -19079,13 +19727,25 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
       snprintf(ctx->err, sizeof ctx->err, "unknown adapter '%s'", o->adapter);
       return OSIRIS_EUSAGE;
     }
-    rc = rn_manifest_for(ctx, path, o, &manifest, &pipeline_id, &profile);
+    /* --resume: refused here, before any run directory exists */
+    rc = o->resume_from ? rn_resume_find(ctx, o, &resume) : OSIRIS_OK;
+    if (!rc && !path) {
+      path = old_manifest = os_path_join(resume->dir, "manifest.yaml");
+      if (!path) rc = OSIRIS_ENOMEM;
+    }
+    if (!rc) rc = rn_manifest_for(ctx, path, o, &manifest, &pipeline_id, &profile);
+    if (!rc && resume) rc = rn_resume_check(ctx, resume, manifest);
+    os_free(old_manifest);
     if (rc || !(run = rn_new(ctx))) {
       os_free(manifest);
       os_free(pipeline_id);
       os_free(profile);
+      rn_resume_free(resume);
       return rc ? rc : OSIRIS_ENOMEM;
     }
+    run->resume = resume;
+    /* a resumed resumable run stays resumable */
+    run->resumable = o->resumable || (resume && osiris_json_bool(osiris_json_get(resume->record, "resumable"), 0));
     run->pipeline_id = pipeline_id;
     run->profile = profile;
     run->e2b_template = o->e2b_template ? os_strdup(o->e2b_template) : NULL;
@@ -19115,6 +19775,7 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
     js_set_str(f, "manifest_path", run->source_manifest);
     js_set_str(f, "profile", run->profile ? run->profile : "");
     js_set_str(f, "adapter", run->adapter->name);
+    if (run->resume) js_set_str(f, "resumed_from", run->resume->from);
   }
   ss_event(&run->ss, "run_start", f);
   ss_log(&run->ss, 1, "run %s started: %s (adapter %s)", run->ss.id, run->source_manifest,
@@ -19134,6 +19795,8 @@ osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path, const osiris_ru
         pthread_mutex_unlock(&run->wd->mu);
       }
       rc = run->adapter->prepare(run);
+      if (!rc) rc = rn_resume_record(run, &err);
+      if (rc && !run->rc && err.msg[0]) rn_set_error(run, rc, NULL, "preflight_failed", err.msg);
       if (!rc) rc = run->adapter->execute(run);
     }
     if (!rc && !run->rc) run->ok = 1;
@@ -19377,6 +20040,8 @@ typedef struct cli_args {
   int parallel;            /* --parallel N; 0: not given */
   int jobs;                /* --jobs J; 0: not given (the cores) */
   const char *params_file; /* --params-file F: one run per line */
+  const char *resume;      /* --resume RUN_ID */
+  int resumable;           /* --resumable */
 } cli_args;
 
 /* Parse the flags every command shares; unknown flags are usage errors.
@@ -19421,6 +20086,7 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
     else if (os_streq(flag, "--e2b")) a->e2b = 1;
     else if (os_streq(flag, "--e2b-install-deps")) a->install_deps = 1;
     else if (os_streq(flag, "--dry-run")) a->dry_run = 1;
+    else if (os_streq(flag, "--resumable")) a->resumable = 1;
     else {
       if (!val) {
         if (i + 1 >= argc) {
@@ -19463,6 +20129,7 @@ static int cli_parse(int argc, char **argv, cli_args *a, const char *allowed) {
       else if (os_streq(flag, "--sandbox")) a->sandbox = val;
       else if (os_streq(flag, "--e2b-template")) a->e2b_template = val;
       else if (os_streq(flag, "--params-file")) a->params_file = val;
+      else if (os_streq(flag, "--resume")) a->resume = val;
       else if (os_streq(flag, "--parallel")) {
         char *end;
         long n = strtol(val, &end, 10);
@@ -19507,6 +20174,7 @@ static const char cli_usage[] =
     "  run A.yaml B.yaml ...      run many (--parallel N, --params-file F)\n"
     "  run --last-compile         run the newest compiled manifest\n"
     "  run ... --dry-run          show the plan; create nothing, run nothing\n"
+    "  run ... --resume RUN_ID    rerun a failed run from its failed step\n"
     "  components list|show NAME  the built-in components and their config keys\n"
     "  connections list           connections from osiris_connections.yaml (masked)\n"
     "  connections doctor [@f.a]  connect and run a trivial query per connection\n"
@@ -19550,6 +20218,7 @@ static int cli_help(const char *cmd) {
   else if (os_streq(cmd, "run"))
     printf("Usage: osiris run PIPELINE.yaml|MANIFEST.yaml [options]\n"
            "       osiris run --last-compile [options]\n"
+           "       osiris run [PIPELINE.yaml|--last-compile] --resume RUN_ID [options]\n"
            "       osiris run A.yaml B.yaml ... [--parallel N] [options]\n"
            "       osiris run PIPELINE.yaml --params-file RUNS.jsonl [--parallel N] [options]\n\n"
            "Run a pipeline (in-process by default).  OML is compiled first; a compiled\n"
@@ -19579,6 +20248,18 @@ static int cli_help(const char *cmd) {
            "  --verbose, -v       write debug.log and show log lines on stderr\n"
            "  --logs-dir DIR      where run_<id>/ goes (default: logs)\n"
            "  --json              print the outcome (or the --dry-run plan) as JSON\n\n"
+           "Resuming a failed run (every run records resume.json: fingerprints):\n"
+           "  --resumable         also save every step's output frame to\n"
+           "                      artifacts/<step>/output.parquet (frames spilled for memory\n"
+           "                      are saved anyway); a resumed run inherits it\n"
+           "  --resume RUN_ID     a new run of the failed run RUN_ID (run_<id> or <id>): its\n"
+           "                      succeeded steps are reused (step_reused events; their saved\n"
+           "                      outputs linked into this run), the failed step and what\n"
+           "                      follows run.  Without PIPELINE, that run's manifest.yaml.\n"
+           "                      Exit 2, nothing run, when RUN_ID succeeded, the pipeline,\n"
+           "                      its params or an input file of a reused step changed, or a\n"
+           "                      needed output was not saved; a step that runs again reads\n"
+           "                      its inputs as they are now.  Also with --sandbox/--e2b\n\n"
            "Remote execution (same events, metrics, artifacts and outputs as a local run):\n"
            "  --sandbox local     run in osiris-worker in a fresh scratch directory with a\n"
            "                      clean environment (subprocess transport)\n"
@@ -20210,6 +20891,17 @@ done:
 static int cli_run_batch(osiris_ctx *ctx, cli_args *a);
 static void cli_batch_child_init(osiris_ctx *ctx);
 
+/* A run made by --resume: "  resumed from run_X: 4 steps reused (a, b, ...)". */
+static void cli_print_resumed(FILE *out, const osiris_json *status) {
+  const osiris_json *ids = osiris_json_get(status, "steps_reused");
+  size_t i, n = osiris_json_size(ids);
+  if (!js_gets(status, "resumed_from")) return;
+  fprintf(out, "  resumed from %s: %zu step%s reused", js_gets(status, "resumed_from"), n, n == 1 ? "" : "s");
+  for (i = 0; i < n && i < 8; i++)
+    fprintf(out, "%s%s", i ? ", " : " (", osiris_json_str(osiris_json_at(ids, i)));
+  fprintf(out, "%s\n", n == 0 ? "" : n > 8 ? ", ...)" : ")");
+}
+
 static int cli_run(osiris_ctx *ctx, cli_args *a) {
   osiris_run_opts o;
   osiris_json *worker_env = NULL;
@@ -20220,8 +20912,13 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
   const osiris_json *status;
   int code;
   if (a->n_positional > 1 || a->parallel || a->params_file) return cli_run_batch(ctx, a);
-  if (a->last_compile == (a->n_positional == 1) || a->n_positional > 1) {
+  if ((a->last_compile == (a->n_positional == 1) && !(a->resume && !a->last_compile)) ||
+      a->n_positional > 1) {
     fprintf(stderr, "osiris run: give one PIPELINE.yaml or MANIFEST.yaml, or --last-compile\n");
+    return 2;
+  }
+  if (a->resume && a->dry_run) {
+    fprintf(stderr, "osiris run: --resume does not combine with --dry-run\n");
     return 2;
   }
   if (a->last_compile) {
@@ -20233,9 +20930,11 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
     }
     path = last;
   } else {
-    path = a->positional[0];
+    path = a->n_positional ? a->positional[0] : NULL; /* NULL: --resume, the run's own manifest */
   }
   memset(&o, 0, sizeof o);
+  o.resumable = a->resumable;
+  o.resume_from = a->resume;
   a->params[a->n_params] = NULL;
   o.profile = a->profile;
   o.params = a->params;
@@ -20314,6 +21013,10 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
     osiris_json_set(j, "steps_completed", osiris_json_copy(osiris_json_get(status, "steps_completed")));
     osiris_json_set(j, "steps_total", osiris_json_copy(osiris_json_get(status, "steps_total")));
     osiris_json_set(j, "duration_ms", osiris_json_copy(osiris_json_get(status, "duration_ms")));
+    if (osiris_json_get(status, "resumed_from")) {
+      osiris_json_set(j, "resumed_from", osiris_json_copy(osiris_json_get(status, "resumed_from")));
+      osiris_json_set(j, "steps_reused", osiris_json_copy(osiris_json_get(status, "steps_reused")));
+    }
     if (rc == OSIRIS_OK) {
       osiris_json_set(j, "error", osiris_json_new(OSIRIS_JSON_NULL));
       osiris_json_set(j, "failed_step", osiris_json_new(OSIRIS_JSON_NULL));
@@ -20336,6 +21039,7 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
            osiris_json_int(osiris_json_get(status, "total_rows"), 0),
            osiris_json_int(osiris_json_get(status, "duration_ms"), 0));
     printf("  logs: %s/\n", cli_display_path(ctx, osiris_run_dir(run)));
+    cli_print_resumed(stdout, status);
   } else {
     const char *step = osiris_run_failed_step(run), *msg = osiris_run_error(run);
     char prefix[300];
@@ -20347,6 +21051,7 @@ static int cli_run(osiris_ctx *ctx, cli_args *a) {
     else
       fprintf(stderr, "\xe2\x9c\x97 run %s failed: %s\n", osiris_run_session_id(run), msg);
     fprintf(stderr, "  logs: %s/\n", cli_display_path(ctx, osiris_run_dir(run)));
+    cli_print_resumed(stderr, status);
   }
   osiris_run_free(run);
   return code;
@@ -21233,9 +21938,9 @@ static int cli_run_batch(osiris_ctx *ctx, cli_args *a) {
   memset(&b, 0, sizeof b);
   b.ctx = ctx;
   /* 1 */
-  if (a->last_compile || a->dry_run || !a->n_positional) {
+  if (a->last_compile || a->dry_run || a->resume || !a->n_positional) {
     fprintf(stderr, "osiris run: a batch (several pipelines, --parallel or --params-file) takes "
-                    "PIPELINE.yaml files; --last-compile and --dry-run take one run\n");
+                    "PIPELINE.yaml files; --last-compile, --dry-run and --resume take one run\n");
     return 2;
   }
   if (a->sandbox && !os_streq(a->sandbox, "local")) {
@@ -21286,7 +21991,7 @@ static int cli_run_batch(osiris_ctx *ctx, cli_args *a) {
   if (code) goto done;
   code = 1;
   /* 3 */
-  b.argv = os_calloc(18 + 2 * a->n_params + 2 + 2 * max_line_params, sizeof *b.argv);
+  b.argv = os_calloc(19 + 2 * a->n_params + 2 + 2 * max_line_params, sizeof *b.argv);
   if (!b.argv) goto oom;
   k = 0;
   b.argv[k++] = "osiris";
@@ -21297,6 +22002,7 @@ static int cli_run_batch(osiris_ctx *ctx, cli_args *a) {
   if (a->sandbox) b.argv[k++] = "--sandbox", b.argv[k++] = "local";
   if (a->e2b_template) b.argv[k++] = "--e2b-template", b.argv[k++] = a->e2b_template;
   if (a->install_deps) b.argv[k++] = "--e2b-install-deps";
+  if (a->resumable) b.argv[k++] = "--resumable";
   if (a->profile) b.argv[k++] = "--profile", b.argv[k++] = a->profile;
   if (a->logs_dir) b.argv[k++] = "--logs-dir", b.argv[k++] = a->logs_dir;
   if (a->timeout_s) {
@@ -21472,7 +22178,7 @@ int main(int argc, char **argv) {
       {"validate", " "},
       {"run", " --param -p --profile --logs-dir --last-compile --sandbox --e2b --target"
               " --e2b-template --timeout --e2b-install-deps --e2b-env --e2b-env-from --e2b-pass-env"
-              " --dry-run --parallel --params-file --jobs "},
+              " --dry-run --parallel --params-file --jobs --resume --resumable "},
       {"components", " "},
       {"connections", " "},
       {"logs", " --logs-dir --last "},

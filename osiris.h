@@ -815,6 +815,28 @@ typedef struct osiris_run_opts {
                                    * the rest are skipped.  Drivers must then be
                                    * safe to run in two threads at once (the
                                    * built-in ones are). */
+  /* Resuming a failed run (every adapter): */
+  int resumable;                  /* 1: also write every step's output frame to
+                                   * artifacts/<step>/output.parquet (+ schema.json)
+                                   * as it completes, keeping the frame in memory for
+                                   * its consumers, and stream no pair (a streamed
+                                   * frame is never whole).  0: only frames spilled
+                                   * for memory are written.  Every run records
+                                   * resume.json (fingerprints) in its directory */
+  const char *resume_from;        /* NULL, or the id ("run_<id>" or "<id>") of a failed
+                                   * run under logs_dir to resume: a NEW run in which
+                                   * the steps that succeeded there are not executed
+                                   * again (their saved outputs are linked or copied
+                                   * into this run's artifacts/, a step_reused event
+                                   * each); the failed step and everything after it
+                                   * run.  path may be NULL: that run's own
+                                   * manifest.yaml.  Refused before any run
+                                   * directory is made, *out NULL, the reason in
+                                   * osiris_ctx_error: OSIRIS_ENOTFOUND for an
+                                   * unknown run, OSIRIS_EUSAGE when it succeeded,
+                                   * the manifest, a step's config or an input file
+                                   * of a reused step changed, or an output needed
+                                   * downstream was not saved */
 } osiris_run_opts;
 
 /* Run a pipeline: path is OML (compiled first) or a compiled manifest.
@@ -823,7 +845,8 @@ typedef struct osiris_run_opts {
  * session was created, even when the run failed; it is NULL when the
  * failure came before (then see osiris_ctx_error).  Returns OSIRIS_OK when
  * every step succeeded; OSIRIS_EVALIDATE/EPARSE/ESECRET/EUSAGE for compile
- * and input errors; the failing step's code otherwise. */
+ * and input errors; the failing step's code otherwise.  path may be NULL
+ * only with opts->resume_from. */
 osiris_rc osiris_run_pipeline(osiris_ctx *ctx, const char *path,
                               const osiris_run_opts *opts, osiris_run **out);
 /* Path of the newest compiled manifest under logs_dir (owned), or NULL. */
@@ -854,9 +877,11 @@ osiris_rc osiris_runs_diff(osiris_ctx *ctx, const char *run_a, const char *run_b
 
 /* --------------------------------------------------------------- worker
  * Run a commands file (one JSON command a line: ping, prepare, exec_step,
- * cleanup) in session_dir with the same runner, writing one JSON object a
- * line to out_fd, and the same bytes to session_dir/worker.out (created or
- * truncated; a host that lost out_fd's stream reads the rest there).
+ * reuse_step (--resume: a step done in an earlier run, its saved output a
+ * file of the package), cleanup) in session_dir with the same runner,
+ * writing one JSON object a line to out_fd, and the same bytes to
+ * session_dir/worker.out (created or truncated; a host that lost out_fd's
+ * stream reads the rest there).
  * The manifest's steps[i].timeout bounds each step here (step_timeout
  * event, then step_failed); the run's own bound is the host's to keep.
  * prepare's "jobs" is osiris_run_opts.jobs (absent: 1, 0: this machine's

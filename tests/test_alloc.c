@@ -9,6 +9,9 @@
  *   - a local run of a CSV -> SQL -> CSV + Parquet pipeline,
  *   - a worker executing the commands of two steps (a CSV extractor, a
  *     Parquet extractor with columns and limit);
+ *   - `run --resume` of a failed resumable run (CSV extractor -> CSV
+ *     writer that failed): the find, the checks, the reused output linked
+ *     and read back by the writer that runs again;
  *   - a local run of the example (examples/movies: CSV -> duckdb.processor
  *     -> CSV), failing only the allocations of its DuckDB step (a whole
  *     run per N costs a DuckDB open; the rest is the local run's above);
@@ -251,6 +254,49 @@ static osiris_rc op_worker(long n, int *clean) {
 }
 
 /* The fixture itself: without faults the worker must run the step. */
+/* --resume: ta_resume_id is a failed resumable run under rlogs/ (made in
+ * main); each N resumes it with that run's own manifest, then removes
+ * the new run directory. */
+static char ta_resume_id[80];
+
+static void ta_clean_resumes(void) {
+  char logs[600], keep[200];
+  long saved = os_fault_countdown;
+  DIR *d;
+  struct dirent *e;
+  os_fault_countdown = -1;
+  snprintf(logs, sizeof logs, "%s/rlogs", ta_dir);
+  snprintf(keep, sizeof keep, "run_%s", ta_resume_id);
+  d = opendir(logs);
+  while (d && (e = readdir(d)) != NULL) {
+    char path[900];
+    if (strncmp(e->d_name, "run_", 4) != 0 || strcmp(e->d_name, keep) == 0) continue;
+    snprintf(path, sizeof path, "%s/%s", logs, e->d_name);
+    rm_rmtree(path);
+  }
+  if (d) closedir(d);
+  os_fault_countdown = saved;
+}
+
+static osiris_rc op_resume(long n, int *clean) {
+  osiris_ctx *ctx = osiris_ctx_new(ta_dir);
+  osiris_run *run = NULL;
+  osiris_run_opts o;
+  osiris_rc rc;
+  (void)n;
+  if (!ctx) return OSIRIS_ENOMEM;
+  rc = osiris_register_builtin_drivers(ctx);
+  memset(&o, 0, sizeof o);
+  o.logs_dir = "rlogs";
+  o.resume_from = ta_resume_id;
+  if (!rc) rc = osiris_run_pipeline(ctx, NULL, &o, &run);
+  if (rc && run) *clean = ta_has_status(osiris_run_dir(run)) && !osiris_run_ok(run);
+  osiris_run_free(run);
+  osiris_ctx_free(ctx);
+  ta_clean_resumes();
+  return rc;
+}
+
 static int ta_worker_ok(void) {
   char path[600], *text = NULL;
   size_t len = 0;
@@ -371,6 +417,35 @@ int main(void) {
   ta_every_n("parquet write+read", op_parquet);
   ta_every_n("local run", op_local_run);
   ta_every_n("worker exec", op_worker);
+  {
+    /* the run to resume: its writer fails (a file where its directory goes) */
+    osiris_ctx *ctx = osiris_ctx_new(ta_dir);
+    osiris_run *run = NULL;
+    osiris_run_opts o;
+    int clean = 0;
+    ta_write("rblocked", "");
+    ta_write("resume.yaml",
+             "oml_version: \"0.1.0\"\nname: resume\nsteps:\n"
+             "  - id: read\n    component: filesystem.csv_extractor\n    mode: read\n"
+             "    config: {path: data/values.csv}\n"
+             "  - id: write\n    component: filesystem.csv_writer\n    mode: write\n    needs: [read]\n"
+             "    config: {path: rblocked/result.csv}\n");
+    memset(&o, 0, sizeof o);
+    o.logs_dir = "rlogs";
+    o.resumable = 1;
+    CHECK(ctx && osiris_register_builtin_drivers(ctx) == OSIRIS_OK);
+    CHECK(ctx && osiris_run_pipeline(ctx, "resume.yaml", &o, &run) != OSIRIS_OK);
+    CHECK(run != NULL);
+    if (run) snprintf(ta_resume_id, sizeof ta_resume_id, "%s", osiris_run_session_id(run));
+    osiris_run_free(run);
+    osiris_ctx_free(ctx);
+    snprintf(path, sizeof path, "%s/rblocked", ta_dir);
+    unlink(path);
+    CHECK_RC(op_resume(-1, &clean), OSIRIS_OK);
+    snprintf(path, sizeof path, "%s/rblocked/result.csv", ta_dir);
+    CHECK(access(path, F_OK) == 0);
+  }
+  ta_every_n("resume", op_resume);
   ta_example();
   rm_rmtree(ta_dir);
   return th_report();

@@ -1,6 +1,6 @@
-/* Unit tests of sections 10, 14, 15, 17: masking, scrubbing, the runner
+/* Unit tests of sections 10, 14, 15, 17, 18: masking, scrubbing, the runner
  * (order, inputs, failure handling, run files) and the worker protocol,
- * with fake drivers and hand-written manifests. */
+ * with fake drivers and hand-written manifests; resume's fingerprints. */
 #include "../osiris.c"
 #include "harness.h"
 
@@ -597,6 +597,100 @@ static void test_registry(void) {
   osiris_ctx_free(ctx);
 }
 
+
+/* resume.json's checks: a recorded input file is the same while its bytes
+ * are (a new mtime alone does not count when it was hashed); size, content,
+ * removal and, for an unhashed file, mtime say how it changed; a FIFO is
+ * not fingerprinted.  The manifest's fingerprint ignores generated_at. */
+static void test_resume_fingerprints(void) {
+  char dir[300], why[512];
+  char *path, *fifo;
+  osiris_json *rec = NULL, *rec2 = NULL;
+  mf_manifest *m = NULL;
+  char fp1[65], fp2[65];
+  os_err err = {0};
+  const char *mf1 = "pipeline: {id: p}\nmeta: {generated_at: '2026-01-01T00:00:00Z'}\n"
+                    "steps:\n- {id: a, driver: test.source, cfg_path: cfg/a.json}\n";
+  const char *mf2 = "pipeline: {id: p}\nmeta: {generated_at: '2026-12-06T19:00:00Z'}\n"
+                    "steps:\n- {id: a, driver: test.source, cfg_path: cfg/a.json}\n";
+  snprintf(dir, sizeof dir, "%s/resume", tmp_root);
+  spit(dir, "in.csv", "a,b\n1,2\n");
+  path = os_path_join(dir, "in.csv");
+  {
+    struct stat stt;
+    char hex[65], text[900];
+    CHECK(stat(path, &stt) == 0 && os_sha256_file_hex(path, hex) == 0);
+    snprintf(text, sizeof text, "{\"key\":\"path\",\"path\":\"%s\",\"size\":%lld,\"mtime_ns\":%lld,\"sha256\":\"%s\"}",
+             path, (long long)stt.st_size,
+             (long long)stt.st_mtim.tv_sec * 1000000000LL + stt.st_mtim.tv_nsec, hex);
+    CHECK_RC(js_parse(text, strlen(text), "rec", &rec, &err), OSIRIS_OK);
+    snprintf(text, sizeof text, "{\"key\":\"path\",\"path\":\"%s\",\"size\":%lld,\"mtime_ns\":1}", path,
+             (long long)stt.st_size);
+    CHECK_RC(js_parse(text, strlen(text), "rec2", &rec2, &err), OSIRIS_OK);
+  }
+  CHECK(rn_resume_same_file(rec, why, sizeof why));
+  spit(dir, "in.csv", "a,b\n1,2\n"); /* the same bytes, a new mtime */
+  CHECK(rn_resume_same_file(rec, why, sizeof why));
+  CHECK(!rn_resume_same_file(rec2, why, sizeof why)); /* not hashed: the mtime decides */
+  CHECK(strstr(why, "modified since") != NULL);
+  spit(dir, "in.csv", "a,b\n1,3\n"); /* same size, other content */
+  CHECK(!rn_resume_same_file(rec, why, sizeof why));
+  CHECK(strstr(why, "its content changed") != NULL);
+  spit(dir, "in.csv", "a,b\n1,23\n");
+  CHECK(!rn_resume_same_file(rec, why, sizeof why));
+  CHECK(strstr(why, "size 9 bytes, was 8") != NULL);
+  unlink(path);
+  CHECK(!rn_resume_same_file(rec, why, sizeof why));
+  CHECK_STR(why, "was removed");
+  /* a FIFO: recorded without reading it */
+  fifo = os_path_join(dir, "pipe");
+  CHECK(fifo && mkfifo(fifo, 0600) == 0);
+  {
+    rn_resume_walk w = {js_alloc(OSIRIS_JSON_ARRAY), 1};
+    osiris_config_key k;
+    rm_file f;
+    memset(&k, 0, sizeof k);
+    k.name = "path";
+    k.flags = OSIRIS_KEY_INPUT_FILE;
+    f.key = &k;
+    f.path = "pipe";
+    f.cbase = NULL;
+    f.host = fifo;
+    CHECK_RC(rn_resume_file(&w, &f, &err), OSIRIS_OK);
+    CHECK(osiris_json_size(w.inputs) == 1);
+    CHECK(!osiris_json_bool(osiris_json_get(osiris_json_at(w.inputs, 0), "regular"), 1));
+    CHECK(osiris_json_get(osiris_json_at(w.inputs, 0), "sha256") == NULL);
+    CHECK(rn_resume_same_file(osiris_json_at(w.inputs, 0), why, sizeof why));
+    osiris_json_free(w.inputs);
+  }
+  /* generated_at does not change the manifest's fingerprint; a step does */
+  spit(dir, "m1/manifest.yaml", mf1);
+  spit(dir, "m2/manifest.yaml", mf2);
+  {
+    char *p1 = os_path_join(dir, "m1/manifest.yaml"), *p2 = os_path_join(dir, "m2/manifest.yaml");
+    CHECK_RC(mf_load(p1, &m, &err), OSIRIS_OK);
+    CHECK(m && rn_resume_manifest_fp(m, fp1) == OSIRIS_OK);
+    mf_free(m);
+    m = NULL;
+    CHECK_RC(mf_load(p2, &m, &err), OSIRIS_OK);
+    CHECK(m && rn_resume_manifest_fp(m, fp2) == OSIRIS_OK);
+    CHECK_STR(fp1, fp2);
+    mf_free(m);
+    m = NULL;
+    spit(dir, "m2/manifest.yaml", "pipeline: {id: p}\nmeta: {generated_at: x}\n"
+                                  "steps:\n- {id: b, driver: test.source, cfg_path: cfg/a.json}\n");
+    CHECK_RC(mf_load(p2, &m, &err), OSIRIS_OK);
+    CHECK(m && rn_resume_manifest_fp(m, fp2) == OSIRIS_OK && strcmp(fp1, fp2) != 0);
+    mf_free(m);
+    os_free(p1);
+    os_free(p2);
+  }
+  os_free(fifo);
+  os_free(path);
+  osiris_json_free(rec);
+  osiris_json_free(rec2);
+}
+
 int main(void) {
   snprintf(tmp_root, sizeof tmp_root, "/tmp/osiris-test-runner-%ld", (long)getpid());
   RUN(test_masking);
@@ -609,6 +703,7 @@ int main(void) {
   RUN(test_spill_and_corruption);
   RUN(test_timeouts);
   RUN(test_cancel_wakes_producer);
+  RUN(test_resume_fingerprints);
   {
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
