@@ -5253,8 +5253,9 @@ static osiris_rc drv_mysql_connect_src(const drv_db_src *src, drv_mysql_conn *c,
   c->port = (int)port;
   c->password = pw;
   c->my = mysql_init(NULL);
-  if (!c->my) {
-    snprintf(err, cap, "out of memory");
+  if (!c->my) { /* ./osiris loads libmariadb here: stderr says when it is missing */
+    snprintf(err, cap, "cannot start the MySQL client: out of memory, or libmariadb could not be "
+             "loaded (see the message before this one)");
     return OSIRIS_ENOMEM;
   }
   mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
@@ -6315,7 +6316,10 @@ static const char *drv_pg_mask(drv_pg_conn *c, const char *msg, char *buf, size_
 }
 
 static const char *drv_pg_err(drv_pg_conn *c, char *buf, size_t cap) {
-  return drv_pg_mask(c, c->pg ? PQerrorMessage(c->pg) : "out of memory", buf, cap);
+  return drv_pg_mask(c, c->pg ? PQerrorMessage(c->pg)
+                               : "cannot start the PostgreSQL client: out of memory, or libpq could "
+                                 "not be loaded (see the message before this one)",
+                     buf, cap);
 }
 
 static int drv_pg_exec(drv_pg_conn *c, const char *sql, char *err, size_t cap);
@@ -6382,8 +6386,9 @@ static osiris_rc drv_pg_connect_src(const drv_db_src *src, drv_pg_conn *c, const
   c->secrets[1] = dsn;
   if (dsn) {
     PQconninfoOption *opts = PQconninfoParse(dsn, NULL), *o;
-    if (!opts) {
-      snprintf(errout, errcap, "%s connection: the DSN is malformed", what);
+    if (!opts) { /* or libpq could not be loaded (./osiris loads it here; stderr says) */
+      snprintf(errout, errcap, "%s connection: the DSN is malformed (or libpq could not be loaded)",
+               what);
       return OSIRIS_EINVAL;
     }
     for (o = opts; o->keyword; o++) {
