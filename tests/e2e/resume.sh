@@ -286,6 +286,42 @@ print("ok local and --sandbox local resumes: the same step events" if a == b els
 sa, sb = (json.load(open(r + "/status.json")) for r in sys.argv[1:3])
 print(("ok " if (sa["steps_completed"], sa["steps_reused"]) == (sb["steps_completed"], sb["steps_reused"]) else "not ok ") + "the same steps_completed and steps_reused")
 ' "$JLOCAL" "$JSAND"
+  # With --jobs a step that comes after the failed one in run order can have
+  # succeeded: branch b finishes while a's extractor is held on a FIFO,
+  # then a's writer fails.  The resumed remote run must reuse b, not run it
+  # again (a worker with jobs > 1 runs every pending step on its first
+  # exec_step, so the host sends every reuse_step before it).
+  new_case sandbox_reuse_order
+  mkdir -p data && printf 'k\n1\n2\n' >data/b.csv && mkfifo data/a.fifo && echo file >blocked
+  cat >order.yaml <<'EOF2'
+oml_version: "0.1.0"
+name: "reuse order"
+steps:
+  - {id: a_read, component: filesystem.csv_extractor, mode: read, needs: [], config: {path: data/a.fifo}}
+  - {id: a_write, component: filesystem.csv_writer, mode: write, needs: [a_read], config: {path: blocked/a.csv}}
+  - {id: b_read, component: filesystem.csv_extractor, mode: read, needs: [], config: {path: data/b.csv}}
+  - {id: b_write, component: filesystem.csv_writer, mode: write, needs: [b_read], config: {path: b_out.csv}}
+EOF2
+  "$OSIRIS" run order.yaml --resumable --jobs 2 >first.out 2>&1 </dev/null &
+  first=$!
+  if wait_until 60 test -s b_out.csv; then pass "branch b done while a is held"; else fail "b_out.csv never written"; fi
+  printf 'v\n7\n' >data/a.fifo
+  wait "$first"
+  assert_eq 1 "$?" "the first run fails at a_write"
+  OFAILED=$(basename "$(newest_run_dir)")
+  assert_eq a_write "$(json_get "logs/$OFAILED/status.json" 'd["error"]["step_id"]')" "a_write is the failed step"
+  rm blocked
+  b_mtime=$(stat -c %Y.%y b_out.csv)
+  OSIRIS_WORKER=$WORKER run_osiris run order.yaml --resume "$OFAILED" --sandbox local --jobs 2
+  assert_exit 0 "sandbox: the resume succeeds"
+  events_of "$(newest_run_dir)" >events.txt
+  for s in a_read b_read b_write; do
+    assert_contains events.txt "step_reused $s"
+    assert_not_contains events.txt "step_start $s"
+  done
+  assert_contains events.txt "step_start a_write"
+  assert_eq "$b_mtime" "$(stat -c %Y.%y b_out.csv)" "b_write did not write again"
+  assert_eq "$(printf 'v\n7')" "$(cat blocked/a.csv)" "a_write wrote the held rows"
   # a remote run whose written file never reached the host (collect_failed):
   # its writers would run again, but the saved outputs did not come back
   # either (the host stops collecting at the first failure): refused
