@@ -932,11 +932,19 @@ static void os_sha256_hex(const void *data, size_t n, char out[65]) {
   os_hex(d, 32, out);
 }
 
+/* The SHA-256 of a regular file; -1 for anything else (a FIFO or a device,
+ * which an output path may name, is never opened for reading: it could
+ * block or never end). */
 static int os_sha256_file_hex(const char *path, char out[65]) {
   os_sha256_ctx c;
   unsigned char d[32], chunk[65536];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return -1;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return -1;
+  }
   os_sha256_init(&c);
   for (;;) {
     ssize_t r = read(fd, chunk, sizeof chunk);

@@ -45,6 +45,15 @@ for fmt in csv parquet; do
   assert_eq "" "$(ls ./*.tmp 2>/dev/null)" "no temporary file beside the FIFO"
   if [ "$fmt" = csv ]; then
     assert_eq "$(printf 'a,b\n1,x\n2,y')" "$(cat got)" "the reader got the CSV"
+    # runs diff hashes outputs: a FIFO is not read (it would wait for ever)
+    first=$(basename "$(newest_run_dir)")
+    cat out.fifo >/dev/null &
+    reader=$!
+    run_osiris run p.yaml
+    wait "$reader"
+    second=$(basename "$(newest_run_dir)")
+    E2E_TIMEOUT=30 run_osiris runs diff "logs/$first" "logs/$second"
+    assert_exit 0 "runs diff of two runs writing a FIFO ends, no difference"
   else
     assert_eq "PAR1" "$(head -c 4 got)" "the reader got a Parquet file (head)"
     assert_eq "PAR1" "$(tail -c 4 got)" "the reader got a Parquet file (tail)"
