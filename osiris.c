@@ -19070,10 +19070,10 @@ const osiris_adapter *osiris_adapter_find(const osiris_ctx *ctx, const char *nam
  * its canonical JSON without meta.generated_at, so a recompile of the same
  * pipeline with the same params gives the same one), and per step the
  * sha256 of its cfg and, for each file it reads (the keys its driver flags
- * OSIRIS_KEY_INPUT_FILE, walked as the packager walks them), size, mtime
- * and the sha256 of the content: of every file in a resumable run, of
- * files up to RN_RESUME_HASH_MAX bytes otherwise (that is the "cheap"
- * default; a larger file is then judged by size and mtime).  A database
+ * OSIRIS_KEY_INPUT_FILE, walked as the packager walks them), size and
+ * mtime, and in a resumable run the sha256 of the content too (a run that
+ * did not ask to be resumable does not read its inputs a second time at
+ * start-up; its files are judged by size and mtime).  A database
  * extractor's query is in its cfg; the rows behind it are not
  * fingerprinted.  Outputs are saved only by a resumable run (every frame)
  * or when a frame was spilled for memory.
@@ -19099,7 +19099,6 @@ const osiris_adapter *osiris_adapter_find(const osiris_ctx *ctx, const char *nam
  * in the package) and sends reuse_step for each reused step in place of
  * exec_step (section 16); the worker marks it done (section 15).
  */
-#define RN_RESUME_HASH_MAX ((int64_t)8 << 20) /* ~50 ms of sha256 */
 #define RN_RESUME_VERSION 1
 
 typedef struct rn_resume {
@@ -19140,7 +19139,7 @@ static osiris_rc rn_resume_manifest_fp(const mf_manifest *m, char out[65]) {
 
 typedef struct rn_resume_walk {
   osiris_json *inputs; /* array of file records */
-  int hash_all;        /* hash every file, whatever its size */
+  int hash_all;        /* a resumable run: hash every file's content */
 } rn_resume_walk;
 
 /* One file a step reads: {key, path, size, mtime_ns, sha256?} or
@@ -19165,8 +19164,7 @@ static osiris_rc rn_resume_file(void *user, const rm_file *f, os_err *err) {
     rc = js_set_int(o, "size", (int64_t)stt.st_size);
     if (!rc)
       rc = js_set_int(o, "mtime_ns", (int64_t)stt.st_mtim.tv_sec * 1000000000 + stt.st_mtim.tv_nsec);
-    if (!rc && (w->hash_all || (int64_t)stt.st_size <= RN_RESUME_HASH_MAX) &&
-        os_sha256_file_hex(f->host, hex) == 0)
+    if (!rc && w->hash_all && os_sha256_file_hex(f->host, hex) == 0)
       rc = js_set_str(o, "sha256", hex);
   }
   if (!rc) return js_set_built(w->inputs, NULL, o) ? os_fail(err, OSIRIS_ENOMEM, "out of memory") : OSIRIS_OK;
